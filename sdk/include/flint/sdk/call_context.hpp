@@ -1,0 +1,54 @@
+#pragma once
+
+/// @file
+/// What the host tells a driver about the call it is serving.
+
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace flint::sdk {
+
+/// Severity of a driver log line.
+enum class LogLevel { trace, debug, info, warn, error };
+
+/// The context of one driver call: who asked, until when, and a logger that
+/// carries the request's trace context (`tracectx.*`) and tenant.
+///
+/// Owned by the host and valid only for the duration of the call it is
+/// passed to: do not keep a reference past it. Not thread-safe; use it from
+/// the thread that runs the call.
+class CallContext {
+ public:
+  /// Trace context fields: (`transactionid`, value) pairs from the
+  /// `x-tracectx-*` request headers, lower-cased names without the prefix.
+  using TraceFields = std::vector<std::pair<std::string, std::string>>;
+
+  virtual ~CallContext() = default;
+
+  /// The tenant id of the request (`tenantId` header), or empty.
+  virtual std::string_view tenant_id() const noexcept = 0;
+  /// The trace context of the request.
+  virtual const TraceFields& trace_context() const noexcept = 0;
+  /// When the host stops waiting for this call. A driver that can bound its
+  /// own work (a connect timeout, a poll loop) should stop by then: past the
+  /// deadline its result is discarded and the caller sees a temporary error.
+  virtual std::chrono::steady_clock::time_point deadline() const noexcept = 0;
+  /// Writes one log line with the request's context. Never pass secrets.
+  virtual void log(LogLevel level, std::string_view message) = 0;
+
+  /// True once the deadline has passed.
+  bool deadline_passed() const noexcept { return std::chrono::steady_clock::now() >= deadline(); }
+  /// Logs at debug level.
+  void debug(std::string_view message) { log(LogLevel::debug, message); }
+  /// Logs at info level.
+  void info(std::string_view message) { log(LogLevel::info, message); }
+  /// Logs at warn level.
+  void warn(std::string_view message) { log(LogLevel::warn, message); }
+  /// Logs at error level.
+  void error(std::string_view message) { log(LogLevel::error, message); }
+};
+
+}  // namespace flint::sdk

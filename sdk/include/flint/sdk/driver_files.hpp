@@ -1,0 +1,54 @@
+#pragma once
+
+/// @file
+/// The driver files of a request, unpacked, as a read-only directory tree.
+
+#include <filesystem>
+#include <memory>
+#include <string_view>
+
+namespace flint::sdk {
+
+/// A directory of driver files that refuses any path escaping its root.
+///
+/// The host unpacks each distinct package once and shares it read-only
+/// between requests: never write into it (copy what you need to change).
+/// The files stay on disk at least as long as a copy of this object exists,
+/// so a driver that works asynchronously keeps a copy for as long as it reads
+/// them. A value-type: cheap to copy; const methods are thread-safe.
+///
+/// Relative paths use `/`; `..` components, absolute paths and symbolic
+/// links that lead outside the root raise `InvalidDriverFilesError`.
+class DirectoryTree {
+ public:
+  /// A tree with no files: every lookup fails, `valid()` is false.
+  DirectoryTree() = default;
+  /// A tree rooted at `root`. `keep_alive` is held for the lifetime of every
+  /// copy (the host uses it to keep a cached package on disk).
+  explicit DirectoryTree(std::filesystem::path root, std::shared_ptr<const void> keep_alive = {});
+
+  /// True when this tree has a root directory.
+  bool valid() const noexcept { return !root_.empty(); }
+  /// Absolute path of the root directory.
+  const std::filesystem::path& path() const noexcept { return root_; }
+
+  /// Absolute path of `relative` inside the tree (it need not exist).
+  /// @throws InvalidDriverFilesError if the path escapes the root.
+  std::filesystem::path file(std::string_view relative) const;
+  /// True when `relative` names a regular file inside the tree.
+  /// A path escaping the root is reported as absent.
+  bool has_file(std::string_view relative) const noexcept;
+  /// True when `relative` names a directory inside the tree.
+  bool has_directory(std::string_view relative) const noexcept;
+  /// The sub-directory `relative` as a tree of its own (sharing this tree's
+  /// lifetime).
+  /// @throws InvalidDriverFilesError if it escapes the root or is not a
+  /// directory.
+  DirectoryTree subtree(std::string_view relative) const;
+
+ private:
+  std::filesystem::path root_;
+  std::shared_ptr<const void> keep_alive_;
+};
+
+}  // namespace flint::sdk

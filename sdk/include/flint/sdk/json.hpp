@@ -1,0 +1,57 @@
+#pragma once
+
+/// @file
+/// JSON codecs (Boost.JSON) for the SDK models, exactly as on the wire.
+///
+/// Decoders validate as they go and throw `InvalidRequestError` with one line
+/// naming the field path and the problem, e.g.
+/// `systemProperties.resourceId: expected an object with "type"`.
+/// The `path` argument is the field path of the value being decoded.
+/// Encoders never fail.
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+#include <flint/sdk/deployment_location.hpp>
+#include <flint/sdk/lifecycle.hpp>
+#include <flint/sdk/property_map.hpp>
+#include <flint/sdk/topology.hpp>
+#include <string_view>
+
+namespace flint::sdk::json {
+
+/// Decodes a property map (`{"name": {"type": ..., "value": ...}, ...}`).
+/// A `key` entry needs `privateKey`; a missing `value` is null.
+PropertyMap decode_property_map(const boost::json::value& value, std::string_view path);
+/// Encodes a property map in wire form, key material included.
+boost::json::object encode(const PropertyMap& map);
+
+/// Decodes an input topology: every entry needs string `id` and `type`.
+AssociatedTopology decode_topology(const boost::json::value& value, std::string_view path);
+/// Encodes a topology; removal entries become `null`.
+boost::json::object encode(const AssociatedTopology& topology);
+
+/// Decodes a deployment location: `name` required and non-empty, `type`
+/// optional string, `properties` optional object.
+DeploymentLocation decode_deployment_location(const boost::json::value& value,
+                                              std::string_view path);
+/// Encodes a deployment location in wire form (secrets included).
+boost::json::object encode(const DeploymentLocation& location);
+
+/// Encodes failure details as `{"failureCode", "description"}`.
+boost::json::object encode(const FailureDetails& details);
+/// Encodes an execution in the field order of the contract's lifecycle event:
+/// `requestId`, `status`, `failureDetails` (only when failed), `outputs`,
+/// `associatedTopology`, `version`.
+boost::json::object encode(const LifecycleExecution& execution);
+/// Decodes an execution (used by tests and tools reading events).
+LifecycleExecution decode_lifecycle_execution(const boost::json::value& value,
+                                              std::string_view path);
+/// Encodes the 202 reply body: `requestId`, `associatedTopology`, `version`.
+boost::json::object encode(const LifecycleExecuteResponse& response);
+/// Encodes the find reply body: `{"result": {...}}` or `{"result": null}`.
+boost::json::object encode(const FindReferenceResponse& response);
+
+/// The message version sent in replies and events (`"1.0.0"`).
+inline constexpr std::string_view kMessageVersion = "1.0.0";
+
+}  // namespace flint::sdk::json
