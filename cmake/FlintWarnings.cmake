@@ -10,4 +10,7 @@ target_compile_options(flint_warnings INTERFACE
   # GCC 12 reports false positives from inlined standard library code at -O2
   # (e.g. GCC bugs 105329, 105651); keep them visible but not fatal.
   $<$<CXX_COMPILER_ID:GNU>:-Wno-error=maybe-uninitialized -Wno-error=restrict
-    -Wno-error=array-bounds -Wno-error=stringop-overflow>)
+    -Wno-error=array-bounds -Wno-error=stringop-overflow>
+  # ...and about Asio's coroutine frame allocator, whose operator new/delete
+  # pair it cannot see through (GCC bug 109224).
+  $<$<CXX_COMPILER_ID:GNU>:-Wno-mismatched-new-delete>)

@@ -1,0 +1,18 @@
+#pragma once
+
+/// @file
+/// The OpenAPI document of Flint's REST API, embedded in the binary.
+
+#include <string_view>
+
+namespace flint::api {
+
+/// The OpenAPI 3.0.3 document (`api/openapi/resource-driver.yaml`) as YAML
+/// text, byte for byte as in the source tree when the binary was built.
+///
+/// The text lives in static storage for the whole life of the program: the
+/// view never dangles. Thread-safe; never throws. Converting it to JSON (for
+/// `/api/driver/openapi.json`) is the caller's job.
+std::string_view openapi_yaml() noexcept;
+
+}  // namespace flint::api
