@@ -1,0 +1,279 @@
+#include "files/package_cache.hpp"
+
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <openssl/evp.h>
+
+#include <flint/sdk/errors.hpp>
+
+#include "files/base64.hpp"
+#include "files/read_only_tree.hpp"
+
+namespace flint::files {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::size_t kKeyLength = 64;  // hex SHA-256
+constexpr std::string_view kTempMarker = ".tmp-";
+constexpr std::string_view kEvictedMarker = ".evicted-";
+
+std::string sha256_hex(std::string_view text) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr) != 1) {
+    throw std::runtime_error("SHA-256 of driverFiles failed (OpenSSL EVP_Digest)");
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex(length * 2, '\0');
+  for (unsigned int i = 0; i < length; ++i) {
+    hex[2 * i] = kHex[digest[i] >> 4];
+    hex[2 * i + 1] = kHex[digest[i] & 0xF];
+  }
+  return hex;
+}
+
+std::string random_suffix() {
+  thread_local std::mt19937_64 engine{std::random_device{}()};
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::uint64_t value = engine();
+  std::string text(16, '0');
+  for (auto& c : text) {
+    c = kHex[value & 0xF];
+    value >>= 4;
+  }
+  return text;
+}
+
+bool is_key(std::string_view name) {
+  return name.size() == kKeyLength &&
+         name.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+}
+
+/// True for the names this cache creates under its root.
+bool is_cache_name(std::string_view name) {
+  if (name.size() < kKeyLength || !is_key(name.substr(0, kKeyLength))) return false;
+  const auto rest = name.substr(kKeyLength);
+  return rest.empty() || rest.starts_with(kTempMarker) || rest.starts_with(kEvictedMarker);
+}
+
+void remove_all_quietly(const std::vector<fs::path>& paths) noexcept {
+  for (const auto& path : paths) {
+    std::error_code ignored;
+    remove_read_only_tree(path, ignored);  // a leftover is cleaned at the next start
+  }
+}
+
+}  // namespace
+
+struct PackageCache::State {
+  struct Lease;
+
+  struct Entry {
+    enum class Status { extracting, ready, failed };
+    Status status = Status::extracting;
+    std::exception_ptr error;
+    fs::path directory;
+    std::uint64_t bytes = 0;
+    std::uint64_t last_use = 0;
+    std::weak_ptr<Lease> lease;
+  };
+
+  /// Shared by every DirectoryTree handed out for one entry; its destruction
+  /// (the last tree gone) makes the entry evictable again.
+  struct Lease {
+    Lease(std::shared_ptr<State> owner, std::string entry_key)
+        : state(std::move(owner)), key(std::move(entry_key)) {}
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    ~Lease() {
+      std::vector<fs::path> doomed;
+      {
+        std::lock_guard lock(state->mutex);
+        doomed = state->evict_locked();
+      }
+      remove_all_quietly(doomed);
+    }
+    std::shared_ptr<State> state;
+    std::string key;
+  };
+
+  explicit State(PackageCacheOptions opts) : options(std::move(opts)) {}
+
+  /// The entry's lease, created if no request holds one. Caller holds `mutex`.
+  std::shared_ptr<Lease> lease_locked(const std::shared_ptr<State>& self, const std::string& key,
+                                      Entry& entry) {
+    entry.last_use = ++clock;
+    auto lease = entry.lease.lock();
+    if (!lease) {
+      lease = std::make_shared<Lease>(self, key);
+      entry.lease = lease;
+    }
+    return lease;
+  }
+
+  /// Unlinks least recently used, unleased packages from the index until the
+  /// cache fits its cap. Each is renamed aside under the lock (so a new
+  /// extraction of the same key can take its name at once) and returned for
+  /// deletion outside the lock. Caller holds `mutex`.
+  std::vector<fs::path> evict_locked() {
+    std::vector<fs::path> doomed;
+    while (stats.bytes_in_use > options.max_cache_bytes) {
+      auto victim = entries.end();
+      for (auto it = entries.begin(); it != entries.end(); ++it) {
+        const Entry& entry = *it->second;
+        if (entry.status != Entry::Status::ready || !entry.lease.expired()) continue;
+        if (victim == entries.end() || entry.last_use < victim->second->last_use) victim = it;
+      }
+      if (victim == entries.end()) break;  // everything left is in use
+      Entry& entry = *victim->second;
+      const fs::path aside =
+          options.root / (victim->first + std::string(kEvictedMarker) + random_suffix());
+      std::error_code error;
+      fs::rename(entry.directory, aside, error);
+      if (error) break;  // keep it; retried at the next eviction
+      doomed.push_back(aside);
+      stats.bytes_in_use -= entry.bytes;
+      stats.entries -= 1;
+      stats.evictions += 1;
+      entries.erase(victim);
+    }
+    return doomed;
+  }
+
+  PackageCacheOptions options;
+  mutable std::mutex mutex;
+  std::condition_variable extraction_done;
+  std::unordered_map<std::string, std::shared_ptr<Entry>> entries;
+  std::uint64_t clock = 0;
+  PackageCacheStats stats;
+};
+
+PackageCache::PackageCache(PackageCacheOptions options) {
+  if (options.root.empty()) {
+    throw std::invalid_argument("driver files cache root must not be empty");
+  }
+  std::error_code error;
+  options.root = fs::absolute(options.root, error).lexically_normal();
+  if (!error) fs::create_directories(options.root, error);
+  if (!error && !fs::is_directory(options.root, error) && !error) {
+    error = std::make_error_code(std::errc::not_a_directory);
+  }
+  if (error) {
+    throw std::runtime_error("cannot create driver files cache directory '" +
+                             options.root.string() + "': " + error.message());
+  }
+  // Start empty: only names this cache creates are touched.
+  for (auto it = fs::directory_iterator(options.root, error);
+       !error && it != fs::directory_iterator(); it.increment(error)) {
+    if (!is_cache_name(it->path().filename().string())) continue;
+    std::error_code removal;
+    if (!remove_read_only_tree(it->path(), removal)) {
+      throw std::runtime_error("cannot remove stale package '" + it->path().string() +
+                               "': " + removal.message());
+    }
+  }
+  if (error) {
+    throw std::runtime_error("cannot list driver files cache directory '" + options.root.string() +
+                             "': " + error.message());
+  }
+  state_ = std::make_shared<State>(std::move(options));
+}
+
+PackageCache::~PackageCache() = default;
+
+const fs::path& PackageCache::root() const noexcept {
+  return state_->options.root;
+}
+
+PackageCacheStats PackageCache::stats() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->stats;
+}
+
+flint::sdk::DirectoryTree PackageCache::acquire(std::string_view driver_files_base64) {
+  using Entry = State::Entry;
+  const std::string key = sha256_hex(driver_files_base64);
+  State& state = *state_;
+
+  // Declared before the lock so that it is released after it: dropping the
+  // last lease takes the mutex.
+  std::shared_ptr<State::Lease> lease;
+  std::shared_ptr<Entry> entry;
+  {
+    std::unique_lock lock(state.mutex);
+    const auto found = state.entries.find(key);
+    if (found != state.entries.end()) {
+      entry = found->second;
+      if (entry->status == Entry::Status::ready) {
+        state.stats.hits += 1;
+      } else {
+        state.stats.misses += 1;
+        state.extraction_done.wait(lock,
+                                   [&] { return entry->status != Entry::Status::extracting; });
+        if (entry->status == Entry::Status::failed) std::rethrow_exception(entry->error);
+      }
+      lease = state.lease_locked(state_, key, *entry);
+    } else {
+      entry = std::make_shared<Entry>();
+      state.entries.emplace(key, entry);
+      state.stats.misses += 1;
+      state.stats.extractions += 1;
+    }
+  }
+  if (lease) return flint::sdk::DirectoryTree(entry->directory, lease);
+
+  // This caller extracts; the others wait on `extraction_done`.
+  std::vector<fs::path> doomed;
+  try {
+    const auto archive = decode_base64(driver_files_base64);
+    if (!archive) {
+      throw flint::sdk::InvalidDriverFilesError(
+          "driverFiles is not valid base64 (standard alphabet with '=' padding)");
+    }
+    const fs::path temporary =
+        state.options.root / (key + std::string(kTempMarker) + random_suffix());
+    const ExtractionResult result = extract_zip(*archive, temporary, state.options.limits);
+    const fs::path final_path = state.options.root / key;
+    std::error_code error;
+    fs::rename(temporary, final_path, error);
+    if (error) {
+      std::error_code ignored;
+      remove_read_only_tree(temporary, ignored);
+      throw fs::filesystem_error("cannot move an extracted package into place", temporary,
+                                 final_path, error);
+    }
+    std::lock_guard lock(state.mutex);
+    entry->directory = final_path;
+    entry->bytes = result.bytes;
+    entry->status = Entry::Status::ready;
+    state.stats.bytes_in_use += result.bytes;
+    state.stats.entries += 1;
+    lease = state.lease_locked(state_, key, *entry);
+    doomed = state.evict_locked();
+    state.extraction_done.notify_all();
+  } catch (...) {
+    std::lock_guard lock(state.mutex);
+    entry->status = Entry::Status::failed;
+    entry->error = std::current_exception();
+    // Forget the failure: a later request with the same text tries again.
+    if (const auto it = state.entries.find(key); it != state.entries.end() && it->second == entry) {
+      state.entries.erase(it);
+    }
+    state.stats.extraction_failures += 1;
+    state.extraction_done.notify_all();
+    throw;
+  }
+  remove_all_quietly(doomed);
+  return flint::sdk::DirectoryTree(entry->directory, lease);
+}
+
+}  // namespace flint::files
