@@ -4,8 +4,9 @@
 /// The deployment location: where a resource lives (a cloud, a cluster, a
 /// device) and how to reach it.
 
-#include <boost/json/object.hpp>
 #include <string>
+
+#include <boost/json/object.hpp>
 
 namespace flint::sdk {
 

@@ -17,14 +17,17 @@ namespace flint::sdk {
 /// so a driver that works asynchronously keeps a copy for as long as it reads
 /// them. A value-type: cheap to copy; const methods are thread-safe.
 ///
-/// Relative paths use `/`; `..` components, absolute paths and symbolic
-/// links that lead outside the root raise `InvalidDriverFilesError`.
+/// Relative paths use `/` and are normalised lexically (`a/./b/../c` is
+/// `a/c`); absolute paths, `..` components that climb above the root and
+/// symbolic links that lead outside the root raise `InvalidDriverFilesError`.
 class DirectoryTree {
  public:
   /// A tree with no files: every lookup fails, `valid()` is false.
   DirectoryTree() = default;
-  /// A tree rooted at `root`. `keep_alive` is held for the lifetime of every
-  /// copy (the host uses it to keep a cached package on disk).
+  /// A tree rooted at `root` (made absolute; an empty path gives an invalid
+  /// tree). `keep_alive` is held for the lifetime of every copy (the host
+  /// uses it to keep a cached package on disk). Does not throw for a missing
+  /// root: lookups then simply find nothing.
   explicit DirectoryTree(std::filesystem::path root, std::shared_ptr<const void> keep_alive = {});
 
   /// True when this tree has a root directory.
@@ -48,6 +51,9 @@ class DirectoryTree {
 
  private:
   std::filesystem::path root_;
+  // The root with symbolic links resolved, computed once: every lookup
+  // compares against it to refuse links that lead outside.
+  std::filesystem::path canonical_root_;
   std::shared_ptr<const void> keep_alive_;
 };
 

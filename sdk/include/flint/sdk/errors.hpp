@@ -3,9 +3,11 @@
 /// @file
 /// The errors a driver raises, and what the host does with each.
 
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace flint::sdk {
 
@@ -36,6 +38,8 @@ enum class ErrorKind {
 
 /// Stable, human-readable name of an error kind (`"invalid_request"`...).
 std::string_view to_string(ErrorKind kind) noexcept;
+/// Parses the name produced by `to_string(ErrorKind)`; nullopt for anything else.
+std::optional<ErrorKind> parse_error_kind(std::string_view name) noexcept;
 
 /// Base of every error a driver raises on purpose.
 ///
@@ -93,8 +97,7 @@ struct RequestNotFoundError : DriverError {
 /// The deployment location cannot be reached (400).
 struct UnreachableDeploymentLocationError : DriverError {
   /// @param message names the location and the reason.
-  explicit UnreachableDeploymentLocationError(std::string message,
-                                              std::string operator_detail = {})
+  explicit UnreachableDeploymentLocationError(std::string message, std::string operator_detail = {})
       : DriverError(ErrorKind::unreachable_location, std::move(message),
                     std::move(operator_detail)) {}
 };
@@ -112,5 +115,11 @@ struct ResourceDriverError : DriverError {
   explicit ResourceDriverError(std::string message, std::string operator_detail = {})
       : DriverError(ErrorKind::driver, std::move(message), std::move(operator_detail)) {}
 };
+
+/// Throws the `DriverError` subclass matching `kind` (`InvalidRequestError`
+/// for `invalid_request`...), so that `catch` clauses on the subclasses work
+/// for errors rebuilt from a kind (a stored result, a test double).
+[[noreturn]] void raise_error(ErrorKind kind, std::string message,
+                              std::string operator_detail = {});
 
 }  // namespace flint::sdk

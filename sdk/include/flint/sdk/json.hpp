@@ -9,13 +9,15 @@
 /// The `path` argument is the field path of the value being decoded.
 /// Encoders never fail.
 
+#include <string_view>
+
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
+
 #include <flint/sdk/deployment_location.hpp>
 #include <flint/sdk/lifecycle.hpp>
 #include <flint/sdk/property_map.hpp>
 #include <flint/sdk/topology.hpp>
-#include <string_view>
 
 namespace flint::sdk::json {
 
@@ -27,6 +29,9 @@ boost::json::object encode(const PropertyMap& map);
 
 /// Decodes an input topology: every entry needs string `id` and `type`.
 AssociatedTopology decode_topology(const boost::json::value& value, std::string_view path);
+/// Decodes an output topology (a reply, an event, a find result): like
+/// `decode_topology`, but an entry may also be `null`, meaning "remove it".
+AssociatedTopology decode_output_topology(const boost::json::value& value, std::string_view path);
 /// Encodes a topology; removal entries become `null`.
 boost::json::object encode(const AssociatedTopology& topology);
 

@@ -4,11 +4,13 @@
 /// Results of the resource driver contract: execution status, failure
 /// details, execute and find responses.
 
-#include <boost/json/object.hpp>
-#include <flint/sdk/topology.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include <boost/json/object.hpp>
+
+#include <flint/sdk/topology.hpp>
 
 namespace flint::sdk {
 

@@ -4,14 +4,17 @@
 /// Property maps: the `systemProperties`, `resourceProperties` and
 /// `requestProperties` of a request.
 
-#include <boost/json/object.hpp>
-#include <boost/json/value.hpp>
 #include <cstddef>
+#include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
 
 namespace flint::sdk {
 
@@ -53,6 +56,9 @@ class Property {
   static Property boolean(bool value) { return {"boolean", value}; }
   /// A `key` property carrying key material (its `value` is the key name).
   static Property key(KeyMaterial material);
+  /// A `key` property carrying key material and the `value` received beside
+  /// it (null when the entry had none), as the JSON decoder builds it.
+  static Property key(KeyMaterial material, boost::json::value value);
 
   /// The type name as received (`"string"`, `"key"`, or a custom name).
   const std::string& type() const noexcept { return type_; }
@@ -119,6 +125,8 @@ class PropertyMap {
   void set(std::string name, Property property);
   /// Removes `name`; returns whether it existed.
   bool erase(std::string_view name);
+  /// Reserves room for `count` entries (a decoder knows the count up front).
+  void reserve(std::size_t count) { entries_.reserve(count); }
 
   /// Number of entries.
   std::size_t size() const noexcept { return entries_.size(); }

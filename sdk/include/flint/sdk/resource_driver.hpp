@@ -11,14 +11,15 @@
 ///      `on_execution_delivered` so the driver may release what it kept for it.
 /// `find_reference` is independent and synchronous.
 
+#include <string>
+#include <string_view>
+
 #include <flint/sdk/call_context.hpp>
 #include <flint/sdk/deployment_location.hpp>
 #include <flint/sdk/driver_files.hpp>
 #include <flint/sdk/lifecycle.hpp>
 #include <flint/sdk/property_map.hpp>
 #include <flint/sdk/topology.hpp>
-#include <string>
-#include <string_view>
 
 namespace flint::sdk {
 

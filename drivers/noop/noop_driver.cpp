@@ -1,0 +1,410 @@
+#include "noop/noop_driver.hpp"
+
+#include <array>
+#include <functional>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+
+#include <boost/uuid/random_generator.hpp>
+#include <boost/uuid/uuid_io.hpp>
+
+#include <flint/sdk/json.hpp>
+
+namespace flint::drivers::noop {
+namespace {
+
+namespace bj = boost::json;
+using sdk::ErrorKind;
+using sdk::InvalidRequestError;
+
+constexpr std::string_view kOutcome = "noop.outcome";
+constexpr std::string_view kFailureCode = "noop.failureCode";
+constexpr std::string_view kFailureDescription = "noop.failureDescription";
+constexpr std::string_view kPollsInProgress = "noop.pollsInProgress";
+constexpr std::string_view kLatencyMs = "noop.latencyMs";
+constexpr std::string_view kRaise = "noop.raise";
+constexpr std::string_view kRaiseOnPoll = "noop.raiseOnPoll";
+constexpr std::string_view kRaiseOnPollTimes = "noop.raiseOnPollTimes";
+constexpr std::string_view kOutputs = "noop.outputs";
+constexpr std::string_view kTopology = "noop.topology";
+constexpr std::string_view kAcceptTopology = "noop.acceptTopology";
+constexpr std::string_view kFind = "noop.find";
+constexpr std::string_view kLocationProperties = "deploymentLocation.properties";
+
+[[noreturn]] void invalid(std::string_view source, std::string_view name,
+                          std::string_view problem) {
+  std::string message;
+  message.reserve(source.size() + name.size() + problem.size() + 3);
+  message.append(source).append(".").append(name).append(": ").append(problem);
+  throw InvalidRequestError(std::move(message));
+}
+
+std::string path_of(std::string_view source, std::string_view name) {
+  std::string path(source);
+  path.append(".").append(name);
+  return path;
+}
+
+// A `noop.*` setting found in the request or resource properties, with the
+// name of the map it came from for error messages.
+struct Setting {
+  const sdk::Property* property = nullptr;
+  std::string_view source;
+  explicit operator bool() const noexcept { return property != nullptr; }
+};
+
+Setting find_setting(const sdk::ExecuteLifecycleRequest& request, std::string_view name) {
+  // A null value counts as unset, so a request can fall back explicitly.
+  if (const auto* p = request.request_properties.find(name); p && !p->value().is_null()) {
+    return {p, "requestProperties"};
+  }
+  if (const auto* p = request.resource_properties.find(name); p && !p->value().is_null()) {
+    return {p, "resourceProperties"};
+  }
+  return {};
+}
+
+std::string_view string_setting(const Setting& setting, std::string_view name) {
+  auto text = setting.property->as_string();
+  if (!text) invalid(setting.source, name, "expected a string");
+  return *text;
+}
+
+std::int64_t non_negative(std::optional<std::int64_t> number, std::string_view source,
+                          std::string_view name) {
+  if (!number || *number < 0) invalid(source, name, "expected a non-negative integer");
+  return *number;
+}
+
+ErrorKind parse_kind(std::string_view text, std::string_view source, std::string_view name) {
+  if (auto kind = sdk::parse_error_kind(text)) return *kind;
+  invalid(source, name,
+          "unknown error kind \"" + std::string(text) +
+              "\" (expected invalid_request, invalid_lifecycle_name, invalid_driver_files, "
+              "request_not_found, unreachable_location, temporary or driver)");
+}
+
+bj::object map_setting(const Setting& setting, std::string_view name) {
+  const auto* object = setting.property->value().if_object();
+  if (object == nullptr) invalid(setting.source, name, "expected a map value (a JSON object)");
+  return bj::object(*object, bj::storage_ptr());
+}
+
+sdk::AssociatedTopology topology_setting(const Setting& setting, std::string_view name) {
+  return sdk::json::decode_output_topology(setting.property->value(),
+                                           path_of(setting.source, name));
+}
+
+// Integer from a plain JSON value (deployment location properties are not
+// typed): a JSON integer or an integral string.
+std::optional<std::int64_t> plain_integer(const bj::value& value) {
+  return sdk::Property("integer", bj::value(value, bj::storage_ptr())).as_integer();
+}
+
+void sleep_for(std::chrono::milliseconds latency) {
+  if (latency.count() > 0) std::this_thread::sleep_for(latency);
+}
+
+std::string new_request_id() {
+  // One Mersenne Twister per thread, seeded from the OS: no lock, no syscall
+  // per id, and ids stay unpredictable enough for a test driver.
+  thread_local boost::uuids::random_generator_mt19937 generator;
+  return boost::uuids::to_string(generator());
+}
+
+std::string raise_message(ErrorKind kind, std::string_view property) {
+  std::string message("noop driver: ");
+  message.append(sdk::to_string(kind)).append(" raised as requested by ").append(property);
+  return message;
+}
+
+}  // namespace
+
+std::string_view to_string(NoopCallKind kind) noexcept {
+  switch (kind) {
+    case NoopCallKind::execute:
+      return "execute";
+    case NoopCallKind::get:
+      return "get";
+    case NoopCallKind::find:
+      return "find";
+    case NoopCallKind::delivered:
+      return "delivered";
+  }
+  return "execute";
+}
+
+// Everything execute_lifecycle resolved for one request.
+struct NoopDriverRequestState {
+  std::string lifecycle_name;
+  Outcome outcome = Outcome::complete;
+  sdk::FailureDetails failure;
+  std::int64_t polls_remaining = 0;
+  std::chrono::milliseconds latency{0};
+  std::optional<ErrorKind> raise_on_poll;
+  std::int64_t raise_on_poll_remaining = -1;  // < 0: every poll
+  bj::object outputs;
+  sdk::AssociatedTopology topology;
+};
+
+struct NoopDriver::Impl {
+  struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view text) const noexcept {
+      return std::hash<std::string_view>{}(text);
+    }
+  };
+  struct Shard {
+    std::mutex mutex;
+    std::unordered_map<std::string, NoopDriverRequestState, StringHash, std::equal_to<>> requests;
+  };
+  static constexpr std::size_t kShardCount = 16;
+
+  explicit Impl(std::size_t log_capacity) : capacity(log_capacity) {
+    log.reserve(std::min<std::size_t>(capacity, 4096));
+  }
+
+  Shard& shard_for(std::string_view request_id) noexcept {
+    // The low bits of a string hash are well mixed; the map rehashes anyway.
+    return shards[StringHash{}(request_id) % kShardCount];
+  }
+
+  void record(NoopCallKind kind, std::string subject, std::string lifecycle_name) {
+    if (capacity == 0) return;
+    NoopCall call{kind, std::move(subject), std::move(lifecycle_name)};
+    std::lock_guard lock(log_mutex);
+    if (log.size() < capacity) {
+      log.push_back(std::move(call));
+    } else {
+      log[next] = std::move(call);
+    }
+    next = (next + 1) % capacity;
+  }
+
+  std::array<Shard, kShardCount> shards;
+  const std::size_t capacity;
+  mutable std::mutex log_mutex;
+  std::vector<NoopCall> log;
+  std::size_t next = 0;  // slot of the next call; the oldest once the ring is full
+};
+
+NoopDriver::NoopDriver() : NoopDriver(Options{}) {}
+
+NoopDriver::NoopDriver(Options options) : options_(std::move(options)) {
+  if (options_.polls_in_progress < 0) {
+    throw std::invalid_argument("noop driver options: polls_in_progress must be >= 0");
+  }
+  if (options_.latency.count() < 0) {
+    throw std::invalid_argument("noop driver options: latency must be >= 0");
+  }
+  impl_ = std::make_unique<Impl>(options_.call_log_size);
+}
+
+NoopDriver::~NoopDriver() = default;
+
+sdk::LifecycleExecuteResponse NoopDriver::execute_lifecycle(
+    const sdk::ExecuteLifecycleRequest& request, sdk::CallContext& /*context*/) {
+  NoopDriverRequestState state;
+  state.lifecycle_name = request.lifecycle_name;
+  state.outcome = options_.outcome;
+  state.failure = {options_.failure_code, options_.failure_description};
+  state.polls_remaining = options_.polls_in_progress;
+  state.latency = options_.latency;
+  std::optional<ErrorKind> raise;
+  sdk::AssociatedTopology accept_topology;
+
+  try {
+    if (auto s = find_setting(request, kOutcome)) {
+      const auto text = string_setting(s, kOutcome);
+      if (text == "COMPLETE") {
+        state.outcome = Outcome::complete;
+      } else if (text == "FAILED") {
+        state.outcome = Outcome::failed;
+      } else {
+        invalid(s.source, kOutcome,
+                "expected COMPLETE or FAILED, got \"" + std::string(text) + "\"");
+      }
+    }
+    if (auto s = find_setting(request, kFailureCode)) {
+      const auto text = string_setting(s, kFailureCode);
+      const auto code = sdk::parse_failure_code(text);
+      if (!code)
+        invalid(s.source, kFailureCode, "unknown failure code \"" + std::string(text) + "\"");
+      state.failure.code = *code;
+    }
+    if (auto s = find_setting(request, kFailureDescription)) {
+      state.failure.description = string_setting(s, kFailureDescription);
+    }
+    if (auto s = find_setting(request, kPollsInProgress)) {
+      state.polls_remaining = non_negative(s.property->as_integer(), s.source, kPollsInProgress);
+    }
+    if (auto s = find_setting(request, kLatencyMs)) {
+      state.latency =
+          std::chrono::milliseconds(non_negative(s.property->as_integer(), s.source, kLatencyMs));
+    }
+    if (auto s = find_setting(request, kRaise)) {
+      raise = parse_kind(string_setting(s, kRaise), s.source, kRaise);
+    }
+    if (auto s = find_setting(request, kRaiseOnPoll)) {
+      state.raise_on_poll = parse_kind(string_setting(s, kRaiseOnPoll), s.source, kRaiseOnPoll);
+    }
+    if (auto s = find_setting(request, kRaiseOnPollTimes)) {
+      state.raise_on_poll_remaining =
+          non_negative(s.property->as_integer(), s.source, kRaiseOnPollTimes);
+    }
+    if (auto s = find_setting(request, kOutputs)) state.outputs = map_setting(s, kOutputs);
+    if (auto s = find_setting(request, kTopology)) state.topology = topology_setting(s, kTopology);
+    if (auto s = find_setting(request, kAcceptTopology)) {
+      accept_topology = topology_setting(s, kAcceptTopology);
+    }
+  } catch (...) {
+    impl_->record(NoopCallKind::execute, {}, request.lifecycle_name);
+    throw;
+  }
+
+  sleep_for(state.latency);
+  if (raise) {
+    impl_->record(NoopCallKind::execute, {}, request.lifecycle_name);
+    sdk::raise_error(*raise, raise_message(*raise, kRaise));
+  }
+
+  std::string request_id = new_request_id();
+  impl_->record(NoopCallKind::execute, request_id, request.lifecycle_name);
+  {
+    auto& shard = impl_->shard_for(request_id);
+    std::lock_guard lock(shard.mutex);
+    shard.requests.emplace(request_id, std::move(state));
+  }
+  return {std::move(request_id), std::move(accept_topology)};
+}
+
+sdk::LifecycleExecution NoopDriver::get_lifecycle_execution(
+    std::string_view request_id, const sdk::DeploymentLocation& /*location*/,
+    sdk::CallContext& /*context*/) {
+  std::optional<sdk::LifecycleExecution> result;
+  std::optional<ErrorKind> raise;
+  std::chrono::milliseconds latency{0};
+  std::string lifecycle_name;
+  {
+    auto& shard = impl_->shard_for(request_id);
+    std::lock_guard lock(shard.mutex);
+    auto it = shard.requests.find(request_id);
+    if (it != shard.requests.end()) {
+      auto& state = it->second;
+      latency = state.latency;
+      lifecycle_name = state.lifecycle_name;
+      if (state.raise_on_poll && state.raise_on_poll_remaining != 0) {
+        if (state.raise_on_poll_remaining > 0) --state.raise_on_poll_remaining;
+        raise = state.raise_on_poll;
+      } else if (state.polls_remaining > 0) {
+        --state.polls_remaining;
+        result = sdk::LifecycleExecution::in_progress(std::string(request_id));
+      } else if (state.outcome == Outcome::complete) {
+        result = sdk::LifecycleExecution::complete(std::string(request_id), state.outputs,
+                                                   state.topology);
+      } else {
+        result = sdk::LifecycleExecution::failed(std::string(request_id), state.failure.code,
+                                                 state.failure.description, state.outputs,
+                                                 state.topology);
+      }
+    }
+  }
+  impl_->record(NoopCallKind::get, std::string(request_id), std::move(lifecycle_name));
+  if (!result && !raise) {
+    throw sdk::RequestNotFoundError("noop driver: request \"" + std::string(request_id) +
+                                    "\" not found");
+  }
+  sleep_for(latency);
+  if (raise) sdk::raise_error(*raise, raise_message(*raise, kRaiseOnPoll));
+  return std::move(*result);
+}
+
+sdk::FindReferenceResponse NoopDriver::find_reference(const sdk::FindReferenceRequest& request,
+                                                      sdk::CallContext& /*context*/) {
+  impl_->record(NoopCallKind::find, request.instance_name, {});
+  const auto& props = request.deployment_location.properties;
+
+  std::chrono::milliseconds latency = options_.latency;
+  if (const auto* value = props.if_contains(kLatencyMs); value && !value->is_null()) {
+    latency = std::chrono::milliseconds(
+        non_negative(plain_integer(*value), kLocationProperties, kLatencyMs));
+  }
+  std::optional<ErrorKind> raise;
+  if (const auto* value = props.if_contains(kRaise); value && !value->is_null()) {
+    if (!value->is_string()) invalid(kLocationProperties, kRaise, "expected a string");
+    raise = parse_kind(value->get_string(), kLocationProperties, kRaise);
+  }
+
+  sdk::FindReferenceResponse response;
+  if (const auto* find = props.if_contains(kFind)) {
+    if (const auto* object = find->if_object()) {
+      const std::string find_path = path_of(kLocationProperties, kFind);
+      sdk::FoundReference found;
+      const auto* id = object->if_contains("resourceId");
+      if (id == nullptr || id->is_null()) invalid(find_path, "resourceId", "required");
+      if (!id->is_string()) invalid(find_path, "resourceId", "expected a string");
+      found.resource_id = id->get_string();
+      if (const auto* outputs = object->if_contains("outputs"); outputs && !outputs->is_null()) {
+        if (!outputs->is_object()) invalid(find_path, "outputs", "expected an object");
+        found.outputs = bj::object(outputs->get_object(), bj::storage_ptr());
+      }
+      if (const auto* topology = object->if_contains("associatedTopology");
+          topology && !topology->is_null()) {
+        found.associated_topology =
+            sdk::json::decode_output_topology(*topology, path_of(find_path, "associatedTopology"));
+      }
+      response.result = std::move(found);
+    } else if (!find->is_null()) {
+      invalid(kLocationProperties, kFind, "expected an object or null");
+    }
+  } else if (options_.find_found) {
+    response.result = sdk::FoundReference{"noop-" + request.instance_name, {}, {}};
+  }
+
+  sleep_for(latency);
+  if (raise) sdk::raise_error(*raise, raise_message(*raise, kRaise));
+  return response;
+}
+
+void NoopDriver::on_execution_delivered(std::string_view request_id,
+                                        const sdk::DeploymentLocation& /*location*/,
+                                        sdk::CallContext& /*context*/) {
+  std::optional<NoopDriverRequestState> state;
+  {
+    auto& shard = impl_->shard_for(request_id);
+    std::lock_guard lock(shard.mutex);
+    if (auto it = shard.requests.find(request_id); it != shard.requests.end()) {
+      state = std::move(it->second);
+      shard.requests.erase(it);
+    }
+  }
+  impl_->record(NoopCallKind::delivered, std::string(request_id),
+                state ? state->lifecycle_name : std::string());
+  if (state) sleep_for(state->latency);
+}
+
+std::vector<NoopCall> NoopDriver::calls() const {
+  std::lock_guard lock(impl_->log_mutex);
+  const auto& log = impl_->log;
+  if (log.size() < impl_->capacity) return log;
+  // Full ring: the oldest call sits where the next one will go.
+  std::vector<NoopCall> ordered;
+  ordered.reserve(log.size());
+  ordered.insert(ordered.end(), log.begin() + std::ptrdiff_t(impl_->next), log.end());
+  ordered.insert(ordered.end(), log.begin(), log.begin() + std::ptrdiff_t(impl_->next));
+  return ordered;
+}
+
+std::size_t NoopDriver::active_requests() const {
+  std::size_t count = 0;
+  for (auto& shard : impl_->shards) {
+    std::lock_guard lock(shard.mutex);
+    count += shard.requests.size();
+  }
+  return count;
+}
+
+}  // namespace flint::drivers::noop

@@ -1,0 +1,296 @@
+#include <initializer_list>
+
+#include <flint/sdk/errors.hpp>
+#include <flint/sdk/json.hpp>
+
+namespace flint::sdk::json {
+namespace {
+
+namespace bj = boost::json;
+
+// Builds the message only when failing: the success path never concatenates
+// field paths.
+[[noreturn]] void fail(std::initializer_list<std::string_view> path, std::string_view problem) {
+  std::string message;
+  for (std::string_view part : path) {
+    if (part.empty()) continue;
+    if (!message.empty()) message += '.';
+    message += part;
+  }
+  if (!message.empty()) message += ": ";
+  message += problem;
+  throw InvalidRequestError(std::move(message));
+}
+
+// Copies into the default memory resource, so that the result never depends
+// on the lifetime of the parser's (possibly monotonic) buffer.
+bj::value copy(const bj::value& value) {
+  return bj::value(value, bj::storage_ptr());
+}
+bj::object copy(const bj::object& object) {
+  return bj::object(object, bj::storage_ptr());
+}
+
+const bj::object& expect_object(const bj::value& value, std::string_view path) {
+  const auto* object = value.if_object();
+  if (object == nullptr) fail({path}, "expected an object");
+  return *object;
+}
+
+// A required string field of `object` (the object at `path`).
+std::string_view required_string(const bj::object& object, std::string_view path,
+                                 std::string_view name) {
+  const auto* field = object.if_contains(name);
+  if (field == nullptr || field->is_null()) fail({path, name}, "required");
+  const auto* text = field->if_string();
+  if (text == nullptr) fail({path, name}, "expected a string");
+  return *text;
+}
+
+// An optional string field: nullopt when absent or null.
+std::optional<std::string_view> optional_string(const bj::object& object, std::string_view path,
+                                                std::string_view name) {
+  const auto* field = object.if_contains(name);
+  if (field == nullptr || field->is_null()) return std::nullopt;
+  const auto* text = field->if_string();
+  if (text == nullptr) fail({path, name}, "expected a string");
+  return std::string_view(*text);
+}
+
+AssociatedTopology decode_topology_entries(const bj::value& value, std::string_view path,
+                                           bool allow_removals) {
+  const auto& object = expect_object(value, path);
+  AssociatedTopology topology;
+  for (const auto& field : object) {
+    const std::string_view name = field.key();
+    if (allow_removals && field.value().is_null()) {
+      topology.remove(std::string(name));
+      continue;
+    }
+    const auto* entry = field.value().if_object();
+    if (entry == nullptr) {
+      fail({path, name}, allow_removals ? "expected an object with \"id\" and \"type\", or null"
+                                        : "expected an object with \"id\" and \"type\"");
+    }
+    // The entry's own path is only needed for an error: build it lazily.
+    auto member = [&](std::string_view key) -> std::string_view {
+      const auto* item = entry->if_contains(key);
+      if (item == nullptr || item->is_null()) fail({path, name, key}, "required");
+      const auto* text = item->if_string();
+      if (text == nullptr) fail({path, name, key}, "expected a string");
+      return *text;
+    };
+    const std::string_view id = member("id");
+    const std::string_view type = member("type");
+    topology.add(std::string(name), TopologyEntry{std::string(id), std::string(type)});
+  }
+  return topology;
+}
+
+}  // namespace
+
+PropertyMap decode_property_map(const bj::value& value, std::string_view path) {
+  const auto& object = expect_object(value, path);
+  PropertyMap map;
+  map.reserve(object.size());
+  for (const auto& field : object) {
+    const std::string_view name = field.key();
+    const auto* entry = field.value().if_object();
+    const bj::value* type = entry == nullptr ? nullptr : entry->if_contains("type");
+    if (type == nullptr) fail({path, name}, "expected an object with \"type\"");
+    const auto* type_name = type->if_string();
+    if (type_name == nullptr) fail({path, name, "type"}, "expected a string");
+
+    const auto* raw = entry->if_contains("value");
+    bj::value property_value = raw == nullptr ? bj::value() : copy(*raw);
+
+    if (*type_name == "key") {
+      // The key material sits beside `value` (contract, section 1).
+      auto private_key = entry->if_contains("privateKey");
+      if (private_key == nullptr || private_key->is_null()) {
+        fail({path, name, "privateKey"}, "required");
+      }
+      if (!private_key->is_string()) fail({path, name, "privateKey"}, "expected a string");
+      if (private_key->get_string().empty()) {
+        fail({path, name, "privateKey"}, "must not be empty");
+      }
+      KeyMaterial material;
+      material.private_key = private_key->get_string();
+      // keyName/publicKey errors need the entry's path: join it only on failure.
+      auto optional_member = [&](std::string_view key) -> std::optional<std::string_view> {
+        const auto* item = entry->if_contains(key);
+        if (item == nullptr || item->is_null()) return std::nullopt;
+        if (!item->is_string()) fail({path, name, key}, "expected a string");
+        return std::string_view(item->get_string());
+      };
+      if (auto key_name = optional_member("keyName")) material.key_name = *key_name;
+      if (auto public_key = optional_member("publicKey")) material.public_key = *public_key;
+      map.set(std::string(name), Property::key(std::move(material), std::move(property_value)));
+    } else {
+      map.set(std::string(name), Property(std::string(*type_name), std::move(property_value)));
+    }
+  }
+  return map;
+}
+
+bj::object encode(const PropertyMap& map) {
+  bj::object out;
+  out.reserve(map.size());
+  for (const auto& [name, property] : map) {
+    bj::object entry;
+    entry["type"] = property.type();
+    if (const auto* key = property.key_material()) {
+      entry.reserve(5);
+      entry["keyName"] = key->key_name;
+      entry["privateKey"] = key->private_key;
+      if (key->public_key) entry["publicKey"] = *key->public_key;
+      if (!property.value().is_null()) entry["value"] = property.value();
+    } else {
+      entry["value"] = property.value();
+    }
+    out[name] = std::move(entry);
+  }
+  return out;
+}
+
+AssociatedTopology decode_topology(const bj::value& value, std::string_view path) {
+  return decode_topology_entries(value, path, /*allow_removals=*/false);
+}
+
+AssociatedTopology decode_output_topology(const bj::value& value, std::string_view path) {
+  return decode_topology_entries(value, path, /*allow_removals=*/true);
+}
+
+bj::object encode(const AssociatedTopology& topology) {
+  bj::object out;
+  out.reserve(topology.size());
+  for (const auto& [name, entry] : topology) {
+    if (entry) {
+      out[name] = bj::object{{"id", entry->id}, {"type", entry->type}};
+    } else {
+      out[name] = nullptr;
+    }
+  }
+  return out;
+}
+
+DeploymentLocation decode_deployment_location(const bj::value& value, std::string_view path) {
+  const auto& object = expect_object(value, path);
+  DeploymentLocation location;
+  const std::string_view name = required_string(object, path, "name");
+  if (name.empty()) fail({path, "name"}, "must not be empty");
+  location.name = name;
+  if (auto type = optional_string(object, path, "type")) location.type = *type;
+  if (const auto* properties = object.if_contains("properties");
+      properties != nullptr && !properties->is_null()) {
+    const auto* props = properties->if_object();
+    if (props == nullptr) fail({path, "properties"}, "expected an object");
+    location.properties = copy(*props);
+  }
+  return location;
+}
+
+bj::object encode(const DeploymentLocation& location) {
+  bj::object out;
+  out.reserve(3);
+  out["name"] = location.name;
+  out["type"] = location.type;
+  out["properties"] = location.properties;
+  return out;
+}
+
+bj::object encode(const FailureDetails& details) {
+  bj::object out;
+  out.reserve(2);
+  out["failureCode"] = to_string(details.code);
+  out["description"] = details.description;
+  return out;
+}
+
+bj::object encode(const LifecycleExecution& execution) {
+  bj::object out;
+  out.reserve(6);
+  out["requestId"] = execution.request_id;
+  out["status"] = to_string(execution.status);
+  if (execution.status == ExecutionStatus::failed) {
+    // The invariant says failure_details is set; a hand-built execution that
+    // breaks it still gets the field the contract requires.
+    out["failureDetails"] = encode(execution.failure_details.value_or(FailureDetails{}));
+  }
+  out["outputs"] = execution.outputs;
+  out["associatedTopology"] = encode(execution.associated_topology);
+  out["version"] = kMessageVersion;
+  return out;
+}
+
+LifecycleExecution decode_lifecycle_execution(const bj::value& value, std::string_view path) {
+  const auto& object = expect_object(value, path);
+  LifecycleExecution execution;
+  execution.request_id = required_string(object, path, "requestId");
+  const std::string_view status_text = required_string(object, path, "status");
+  const auto status = parse_execution_status(status_text);
+  if (!status) {
+    fail({path, "status"},
+         "expected one of IN_PROGRESS, COMPLETE, FAILED, got \"" + std::string(status_text) + "\"");
+  }
+  execution.status = *status;
+  if (execution.status == ExecutionStatus::failed) {
+    const auto* details = object.if_contains("failureDetails");
+    if (details == nullptr || details->is_null()) fail({path, "failureDetails"}, "required");
+    const auto* details_object = details->if_object();
+    if (details_object == nullptr) fail({path, "failureDetails"}, "expected an object");
+    const std::string details_path =
+        path.empty() ? std::string("failureDetails") : std::string(path) + ".failureDetails";
+    const std::string_view code_text =
+        required_string(*details_object, details_path, "failureCode");
+    const auto code = parse_failure_code(code_text);
+    if (!code) {
+      fail({details_path, "failureCode"},
+           "unknown failure code \"" + std::string(code_text) + "\"");
+    }
+    FailureDetails failure{*code, {}};
+    if (auto description = optional_string(*details_object, details_path, "description")) {
+      failure.description = *description;
+    }
+    execution.failure_details = std::move(failure);
+  }
+  if (const auto* outputs = object.if_contains("outputs");
+      outputs != nullptr && !outputs->is_null()) {
+    const auto* outputs_object = outputs->if_object();
+    if (outputs_object == nullptr) fail({path, "outputs"}, "expected an object");
+    execution.outputs = copy(*outputs_object);
+  }
+  if (const auto* topology = object.if_contains("associatedTopology");
+      topology != nullptr && !topology->is_null()) {
+    const std::string topology_path = path.empty() ? std::string("associatedTopology")
+                                                   : std::string(path) + ".associatedTopology";
+    execution.associated_topology = decode_output_topology(*topology, topology_path);
+  }
+  return execution;
+}
+
+bj::object encode(const LifecycleExecuteResponse& response) {
+  bj::object out;
+  out.reserve(3);
+  out["requestId"] = response.request_id;
+  out["associatedTopology"] = encode(response.associated_topology);
+  out["version"] = kMessageVersion;
+  return out;
+}
+
+bj::object encode(const FindReferenceResponse& response) {
+  bj::object out;
+  if (!response.result) {
+    out["result"] = nullptr;
+    return out;
+  }
+  bj::object result;
+  result.reserve(3);
+  result["resourceId"] = response.result->resource_id;
+  result["associatedTopology"] = encode(response.result->associated_topology);
+  result["outputs"] = response.result->outputs;
+  out["result"] = std::move(result);
+  return out;
+}
+
+}  // namespace flint::sdk::json

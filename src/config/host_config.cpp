@@ -1,0 +1,251 @@
+#include "config/host_config.hpp"
+
+#include <functional>
+#include <limits>
+#include <stdexcept>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "config/units.hpp"
+
+namespace flint::config {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+// The schema plus, for each key, how to store its value in a HostConfig.
+class HostTable {
+ public:
+  HostTable() { schema_.set_config_file_variable("FLINT_CONFIG"); }
+
+  template <class Access>
+  void add(std::string key, OptionSpec spec, Access access) {
+    using Field = std::remove_cvref_t<decltype(access(std::declval<HostConfig&>()))>;
+    check_binding<Field>(key, spec);
+    bindings_.push_back({key, [access](HostConfig& config, const ConfigValue& value) {
+                           store(access(config), value);
+                         }});
+    schema_.add(std::move(key), std::move(spec));
+  }
+
+  ConfigSchema& schema() { return schema_; }
+  const ConfigSchema& schema() const { return schema_; }
+
+  HostConfig build(const ConfigValues& values) const {
+    HostConfig config;
+    for (const auto& [key, assign] : bindings_) assign(config, values.value(key));
+    config.config_file = values.file();
+    return config;
+  }
+
+ private:
+  struct Binding {
+    std::string key;
+    std::function<void(HostConfig&, const ConfigValue&)> assign;
+  };
+
+  // A field whose C++ type cannot hold every value the option accepts is a
+  // schema bug; catch it when the table is built, not at some operator's site.
+  template <class Field>
+  static void check_binding(const std::string& key, const OptionSpec& spec) {
+    const auto mismatch = [&] {
+      throw std::logic_error("host configuration: field of key '" + key +
+                             "' cannot hold a value of type " + std::string(to_string(spec.type)));
+    };
+    if constexpr (std::is_same_v<Field, bool>) {
+      if (spec.type != OptionType::boolean) mismatch();
+    } else if constexpr (std::is_same_v<Field, std::string>) {
+      if (spec.type != OptionType::string && spec.type != OptionType::enumeration) mismatch();
+    } else if constexpr (std::is_same_v<Field, std::filesystem::path>) {
+      if (spec.type != OptionType::string) mismatch();
+    } else if constexpr (std::is_same_v<Field, milliseconds>) {
+      if (spec.type != OptionType::duration) mismatch();
+    } else if constexpr (std::is_same_v<Field, std::vector<std::string>>) {
+      if (spec.type != OptionType::string_list) mismatch();
+    } else if constexpr (std::is_same_v<Field, StringMap>) {
+      if (spec.type != OptionType::string_map) mismatch();
+    } else if constexpr (std::is_integral_v<Field>) {
+      if (spec.type == OptionType::size) {
+        if (!std::is_same_v<Field, std::uint64_t>) mismatch();
+        return;
+      }
+      if (spec.type != OptionType::integer) mismatch();
+      const auto min = spec.integer_range.min.value_or(std::numeric_limits<std::int64_t>::min());
+      const auto max = spec.integer_range.max.value_or(std::numeric_limits<std::int64_t>::max());
+      if (!std::in_range<Field>(min) || !std::in_range<Field>(max)) {
+        throw std::logic_error("host configuration: the bounds of key '" + key +
+                               "' do not fit its field");
+      }
+    } else {
+      static_assert(!sizeof(Field), "unsupported HostConfig field type");
+    }
+  }
+
+  template <class Field>
+  static void store(Field& field, const ConfigValue& value) {
+    if constexpr (std::is_same_v<Field, std::filesystem::path>) {
+      field = std::get<std::string>(value);
+    } else if constexpr (std::is_integral_v<Field> && !std::is_same_v<Field, bool>) {
+      // Bounds were checked against the field type in check_binding.
+      if (const auto* bytes = std::get_if<std::uint64_t>(&value)) {
+        field = static_cast<Field>(*bytes);
+      } else {
+        field = static_cast<Field>(std::get<std::int64_t>(value));
+      }
+    } else {
+      field = std::get<Field>(value);
+    }
+  }
+
+  ConfigSchema schema_;
+  std::vector<Binding> bindings_;
+};
+
+// One line per key: the key is the field's path in HostConfig, so the two
+// cannot drift apart.
+#define FLINT_HOST_OPTION(path, spec) \
+  table.add(                          \
+      #path, spec, [](HostConfig & c) -> auto& { return c.path; })
+
+HostTable make_table() {
+  HostTable table;
+  using O = OptionSpec;
+
+  FLINT_HOST_OPTION(application.host, O::string("127.0.0.1", "Address the HTTP server binds to."));
+  FLINT_HOST_OPTION(application.port,
+                    O::integer(8290, "TCP port of the HTTP server; 0 picks an ephemeral port.",
+                               {.min = 0, .max = 65535}));
+  FLINT_HOST_OPTION(application.io_threads,
+                    O::integer(2, "Threads running the network loop.", {.min = 1}));
+
+  FLINT_HOST_OPTION(http.max_header_size,
+                    O::size(16 * KiB, "Largest request line plus headers.", {.min = 1 * KiB}));
+  FLINT_HOST_OPTION(http.max_body_size,
+                    O::size(64 * MiB, "Largest request body.", {.min = 1 * KiB}));
+  FLINT_HOST_OPTION(http.read_timeout,
+                    O::duration(seconds(30), "The whole request must arrive within it.",
+                                {.min = milliseconds(1)}));
+  FLINT_HOST_OPTION(http.idle_timeout,
+                    O::duration(seconds(60), "A keep-alive connection idle this long is closed.",
+                                {.min = milliseconds(1)}));
+  FLINT_HOST_OPTION(http.shutdown_timeout,
+                    O::duration(seconds(10), "Grace for in-flight requests on SIGTERM."));
+  FLINT_HOST_OPTION(
+      http.max_connections,
+      O::integer(4096, "Open connections at most; more wait to be accepted.", {.min = 1}));
+
+  FLINT_HOST_OPTION(driver_calls.threads,
+                    O::integer(16, "Worker threads running driver code.", {.min = 1}));
+  FLINT_HOST_OPTION(driver_calls.queue_size,
+                    O::integer(1024, "Driver calls waiting for a worker at most.", {.min = 1}));
+  FLINT_HOST_OPTION(driver_calls.timeout, O::duration(seconds(30), "Deadline of one driver call.",
+                                                      {.min = milliseconds(1)}));
+
+  FLINT_HOST_OPTION(resource_driver.driver,
+                    O::enumeration("noop", {"noop"}, "The resource driver this host serves."));
+  FLINT_HOST_OPTION(
+      resource_driver.scripts_workspace,
+      O::string("./scripts_workspace", "Root where driver packages are extracted (Ignition key)."));
+  FLINT_HOST_OPTION(resource_driver.async_messaging_enabled,
+                    O::boolean(true, "Ignition key, accepted for compatibility."));
+
+  FLINT_HOST_OPTION(driver_files.max_entries,
+                    O::integer(10000, "Entries in one driver package at most.", {.min = 1}));
+  FLINT_HOST_OPTION(driver_files.max_total_size,
+                    O::size(256 * MiB, "Uncompressed size of one package at most.", {.min = 1}));
+  FLINT_HOST_OPTION(
+      driver_files.max_entry_size,
+      O::size(64 * MiB, "Uncompressed size of one package entry at most.", {.min = 1}));
+  FLINT_HOST_OPTION(
+      driver_files.max_compression_ratio,
+      O::integer(100, "Uncompressed/compressed ratio at most (zip bombs).", {.min = 1}));
+  FLINT_HOST_OPTION(driver_files.max_path_length,
+                    O::integer(1024, "Length of an entry's path at most, in bytes.", {.min = 1}));
+  FLINT_HOST_OPTION(
+      driver_files.cache_size,
+      O::size(1 * GiB, "Extracted packages kept; least recently used go first.", {.min = 1}));
+
+  FLINT_HOST_OPTION(drivers.noop.outcome, O::enumeration("COMPLETE", {"COMPLETE", "FAILED"},
+                                                         "How the noop driver's executions end."));
+  FLINT_HOST_OPTION(drivers.noop.failure_code,
+                    O::enumeration("INTERNAL_ERROR",
+                                   {"RESOURCE_NOT_FOUND", "INFRASTRUCTURE_ERROR",
+                                    "INSUFFICIENT_CAPACITY", "INTERNAL_ERROR"},
+                                   "Failure code of the noop driver when outcome is FAILED."));
+  FLINT_HOST_OPTION(
+      drivers.noop.polls_in_progress,
+      O::integer(0, "Status polls the noop driver answers IN_PROGRESS first.", {.min = 0}));
+  FLINT_HOST_OPTION(drivers.noop.latency,
+                    O::duration(milliseconds(0), "Delay the noop driver adds to every call."));
+  FLINT_HOST_OPTION(drivers.noop.find_found,
+                    O::boolean(true, "Whether the noop driver's find returns a reference."));
+
+  FLINT_HOST_OPTION(bootstrap.resource_driver.api_enabled,
+                    O::boolean(true, "Serve the Resource Driver API (/api/driver)."));
+  FLINT_HOST_OPTION(bootstrap.management.api_enabled,
+                    O::boolean(true, "Serve the management API (/management/health)."));
+  FLINT_HOST_OPTION(bootstrap.metrics.enabled, O::boolean(true, "Serve Prometheus metrics."));
+  FLINT_HOST_OPTION(bootstrap.openapi.enabled,
+                    O::boolean(true, "Serve openapi.json and the Swagger UI."));
+
+  FLINT_HOST_OPTION(
+      api.swagger_ui_dir,
+      O::string("", "Swagger UI files; empty = where the build or install put them."));
+
+  FLINT_HOST_OPTION(
+      logging.level,
+      O::enumeration("info", {"trace", "debug", "info", "warn", "error", "critical", "off"},
+                     "Least severe level logged (case-insensitive).")
+          .with_value_aliases({{"warning", "warn"}}));
+  FLINT_HOST_OPTION(logging.type, O::enumeration("flat", {"flat", "logstash"},
+                                                 "Log line format: text, or logstash JSON lines."));
+
+  auto& schema = table.schema();
+  schema.add_env_alias("LOG_LEVEL", "logging.level");
+  schema.add_env_alias("LOG_TYPE", "logging.type");
+  schema.add_check([](const ConfigValues& values, std::vector<std::string>& errors) {
+    const auto entry = values.get<std::uint64_t>("driver_files.max_entry_size");
+    const auto total = values.get<std::uint64_t>("driver_files.max_total_size");
+    const auto cache = values.get<std::uint64_t>("driver_files.cache_size");
+    if (entry > total) {
+      errors.push_back("driver_files.max_entry_size (" + format_size(entry) +
+                       ") must not exceed driver_files.max_total_size (" + format_size(total) +
+                       ")");
+    }
+    if (cache < total) {
+      errors.push_back("driver_files.cache_size (" + format_size(cache) +
+                       ") must be at least driver_files.max_total_size (" + format_size(total) +
+                       "), or a package at the limit could not be cached");
+    }
+  });
+  return table;
+}
+
+#undef FLINT_HOST_OPTION
+
+const HostTable& host_table() {
+  static const HostTable table = make_table();
+  return table;
+}
+
+}  // namespace
+
+const ConfigSchema& host_config_schema() {
+  return host_table().schema();
+}
+
+HostConfig load_host_config(const std::optional<std::filesystem::path>& file,
+                            const Environment& env) {
+  const auto& table = host_table();
+  return table.build(table.schema().load(file, env));
+}
+
+std::string effective_yaml(const std::optional<std::filesystem::path>& file,
+                           const Environment& env) {
+  const auto& schema = host_config_schema();
+  return schema.effective_yaml(schema.load(file, env));
+}
+
+}  // namespace flint::config

@@ -1,0 +1,130 @@
+#pragma once
+
+/// @file
+/// The Flint host's options, typed, loaded from `flint.yaml` and `FLINT_*`
+/// variables. The key table in host_config.cpp is the single source of truth
+/// for loading, `effective_yaml` and docs/configuration.md.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "config/config_schema.hpp"
+#include "config/environment.hpp"
+
+namespace flint::config {
+
+/// Every option of the host. Get one from `load_host_config`: a
+/// value-initialised `HostConfig` holds zeros, not the defaults (those live in
+/// the schema only). Enumerations hold one of their allowed values in the
+/// spelling of the docs. A plain value: copy it freely.
+struct HostConfig {
+  /// `application.*`: the HTTP listener.
+  struct Application {
+    std::string host;          ///< bind address
+    std::uint16_t port{};      ///< TCP port; 0 = ephemeral (logged at start)
+    std::size_t io_threads{};  ///< threads running the network loop (>= 1)
+  } application;
+
+  /// `http.*`: limits of the HTTP server.
+  struct Http {
+    std::uint64_t max_header_size{};               ///< bytes of request line + headers
+    std::uint64_t max_body_size{};                 ///< bytes of a request body
+    std::chrono::milliseconds read_timeout{};      ///< the whole request must arrive within it
+    std::chrono::milliseconds idle_timeout{};      ///< keep-alive idle time before closing
+    std::chrono::milliseconds shutdown_timeout{};  ///< grace for in-flight requests on SIGTERM
+    std::size_t max_connections{};                 ///< open connections at most
+  } http;
+
+  /// `driver_calls.*`: the bounded pool running driver code.
+  struct DriverCalls {
+    std::size_t threads{};                ///< worker threads (>= 1)
+    std::size_t queue_size{};             ///< calls waiting for a worker at most
+    std::chrono::milliseconds timeout{};  ///< deadline of one driver call
+  } driver_calls;
+
+  /// `resource_driver.*` (Ignition's section).
+  struct ResourceDriver {
+    std::string driver;                       ///< name of the resource driver to serve
+    std::filesystem::path scripts_workspace;  ///< root where driver packages are extracted
+    bool async_messaging_enabled{};           ///< Ignition key, accepted for compatibility
+  } resource_driver;
+
+  /// `driver_files.*`: limits on driver packages and their cache.
+  struct DriverFiles {
+    std::size_t max_entries{};            ///< entries in one archive
+    std::uint64_t max_total_size{};       ///< uncompressed bytes of one archive
+    std::uint64_t max_entry_size{};       ///< uncompressed bytes of one entry
+    std::size_t max_compression_ratio{};  ///< uncompressed / compressed, per entry and archive
+    std::size_t max_path_length{};        ///< bytes of an entry's path
+    std::uint64_t cache_size{};           ///< bytes of extracted packages kept
+  } driver_files;
+
+  /// `drivers.*`: settings of built-in drivers.
+  struct Drivers {
+    /// `drivers.noop.*`: the do-nothing driver, for tests and benchmarks.
+    struct Noop {
+      std::string outcome;                  ///< `COMPLETE` or `FAILED`
+      std::string failure_code;             ///< failure code when `outcome` is FAILED
+      std::size_t polls_in_progress{};      ///< status polls answered IN_PROGRESS first
+      std::chrono::milliseconds latency{};  ///< added to every call
+      bool find_found{};                    ///< whether find returns a reference
+    } noop;
+  } drivers;
+
+  /// `bootstrap.*`: which APIs the host serves.
+  struct Bootstrap {
+    /// `bootstrap.resource_driver.*`
+    struct ResourceDriverApi {
+      bool api_enabled{};  ///< serve /api/driver
+    } resource_driver;
+    /// `bootstrap.management.*`
+    struct Management {
+      bool api_enabled{};  ///< serve /management/health
+    } management;
+    /// `bootstrap.metrics.*`
+    struct Metrics {
+      bool enabled{};  ///< serve Prometheus metrics
+    } metrics;
+    /// `bootstrap.openapi.*`
+    struct OpenApi {
+      bool enabled{};  ///< serve openapi.json and the Swagger UI
+    } openapi;
+  } bootstrap;
+
+  /// `api.*`
+  struct Api {
+    std::filesystem::path swagger_ui_dir;  ///< empty = where the build or install put it
+  } api;
+
+  /// `logging.*` (also `LOG_LEVEL`, `LOG_TYPE`).
+  struct Logging {
+    std::string level;  ///< trace, debug, info, warn, error, critical or off
+    std::string type;   ///< `flat` or `logstash`
+  } logging;
+
+  /// The configuration file that was read, if any.
+  std::optional<std::filesystem::path> config_file;
+};
+
+/// The host's schema: every key, its type, default, variable and description.
+/// Built once (thread-safe lazy initialisation) and immutable.
+const ConfigSchema& host_config_schema();
+
+/// Loads the host's options: defaults, then `file` (or, when absent, the file
+/// named by `FLINT_CONFIG` in `env`), then `FLINT_*` variables and the aliases
+/// `LOG_LEVEL` and `LOG_TYPE` from `env`. Thread-safe.
+/// @throws ConfigError listing every problem, one per line.
+HostConfig load_host_config(const std::optional<std::filesystem::path>& file,
+                            const Environment& env);
+
+/// The effective configuration of the same inputs as YAML, with the source of
+/// each value in a trailing comment and secrets as `"****"`.
+/// @throws ConfigError as `load_host_config`.
+std::string effective_yaml(const std::optional<std::filesystem::path>& file,
+                           const Environment& env);
+
+}  // namespace flint::config

@@ -1,0 +1,409 @@
+#include "config/option_spec.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <stdexcept>
+
+#include <yaml-cpp/yaml.h>
+
+#include "config/units.hpp"
+#include "config/yaml_scalar.hpp"
+
+namespace flint::config {
+namespace {
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+std::string_view trim(std::string_view text) {
+  constexpr std::string_view blanks = " \t\r\n";
+  const auto first = text.find_first_not_of(blanks);
+  if (first == std::string_view::npos) return {};
+  const auto last = text.find_last_not_of(blanks);
+  return text.substr(first, last - first + 1);
+}
+
+// Quotes a found value for an error message, so blanks and empty text show.
+std::string quote_text(std::string_view text) {
+  std::string out = "\"";
+  for (const char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + '"';
+}
+
+OptionSpec make(OptionType type, ConfigValue default_value, std::string description) {
+  OptionSpec spec;
+  spec.type = type;
+  spec.default_value = std::move(default_value);
+  spec.description = std::move(description);
+  return spec;
+}
+
+std::optional<std::int64_t> parse_integer(std::string_view text) {
+  text = trim(text);
+  if (!text.empty() && text.front() == '+') text.remove_prefix(1);
+  std::int64_t value = 0;
+  const auto* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec != std::errc{} || ptr != end) return std::nullopt;
+  return value;
+}
+
+std::optional<bool> parse_boolean(std::string_view text) {
+  const auto word = lower(trim(text));
+  if (word == "true" || word == "yes" || word == "on") return true;
+  if (word == "false" || word == "no" || word == "off") return false;
+  return std::nullopt;
+}
+
+// Environment form of a list: a YAML flow sequence, or comma-separated.
+std::optional<std::vector<std::string>> parse_list(std::string_view text) {
+  const auto body = trim(text);
+  std::vector<std::string> items;
+  if (!body.empty() && body.front() == '[') {
+    try {
+      const auto node = YAML::Load(std::string(body));
+      if (!node.IsSequence()) return std::nullopt;
+      for (const auto& item : node) {
+        if (!item.IsScalar()) return std::nullopt;
+        items.push_back(item.Scalar());
+      }
+    } catch (const YAML::Exception&) {
+      return std::nullopt;
+    }
+    return items;
+  }
+  std::size_t start = 0;
+  while (start <= body.size() && !body.empty()) {
+    const auto comma = body.find(',', start);
+    const auto item = trim(body.substr(start, comma - start));
+    if (!item.empty()) items.emplace_back(item);
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  return items;
+}
+
+// Environment form of a map: a YAML flow mapping, or `k=v,k2=v2`.
+std::optional<StringMap> parse_map(std::string_view text) {
+  const auto body = trim(text);
+  StringMap map;
+  if (!body.empty() && body.front() == '{') {
+    try {
+      const auto node = YAML::Load(std::string(body));
+      if (!node.IsMap()) return std::nullopt;
+      for (const auto& entry : node) {
+        if (!entry.first.IsScalar() || !entry.second.IsScalar()) return std::nullopt;
+        map[entry.first.Scalar()] = entry.second.Scalar();
+      }
+    } catch (const YAML::Exception&) {
+      return std::nullopt;
+    }
+    return map;
+  }
+  std::size_t start = 0;
+  while (!body.empty() && start <= body.size()) {
+    const auto comma = body.find(',', start);
+    const auto item = trim(body.substr(start, comma - start));
+    if (!item.empty()) {
+      const auto eq = item.find('=');
+      if (eq == std::string_view::npos || trim(item.substr(0, eq)).empty()) return std::nullopt;
+      map[std::string(trim(item.substr(0, eq)))] = std::string(trim(item.substr(eq + 1)));
+    }
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  return map;
+}
+
+using ParseResult = std::variant<ConfigValue, std::string>;
+
+// Builds the value in place: going through a ConfigValue temporary makes GCC 12
+// report a false -Wmaybe-uninitialized inside std::variant.
+template <class T>
+ParseResult parsed_value(T&& value) {
+  return ParseResult(std::in_place_index<0>, std::forward<T>(value));
+}
+
+}  // namespace
+
+std::string_view to_string(OptionType type) noexcept {
+  switch (type) {
+    case OptionType::boolean:
+      return "boolean";
+    case OptionType::integer:
+      return "integer";
+    case OptionType::string:
+      return "string";
+    case OptionType::enumeration:
+      return "enum";
+    case OptionType::duration:
+      return "duration";
+    case OptionType::size:
+      return "size";
+    case OptionType::string_list:
+      return "string list";
+    case OptionType::string_map:
+      return "string map";
+  }
+  return "unknown";
+}
+
+OptionSpec OptionSpec::boolean(bool default_value, std::string description) {
+  return make(OptionType::boolean, default_value, std::move(description));
+}
+
+OptionSpec OptionSpec::integer(std::int64_t default_value, std::string description,
+                               IntegerRange range) {
+  auto spec = make(OptionType::integer, default_value, std::move(description));
+  spec.integer_range = range;
+  return spec;
+}
+
+OptionSpec OptionSpec::string(std::string default_value, std::string description) {
+  return make(OptionType::string, std::move(default_value), std::move(description));
+}
+
+OptionSpec OptionSpec::enumeration(std::string default_value, std::vector<std::string> allowed,
+                                   std::string description) {
+  auto spec = make(OptionType::enumeration, std::move(default_value), std::move(description));
+  spec.allowed = std::move(allowed);
+  return spec;
+}
+
+OptionSpec OptionSpec::duration(std::chrono::milliseconds default_value, std::string description,
+                                DurationRange range) {
+  auto spec = make(OptionType::duration, default_value, std::move(description));
+  spec.duration_range = range;
+  return spec;
+}
+
+OptionSpec OptionSpec::size(std::uint64_t default_value, std::string description, SizeRange range) {
+  auto spec = make(OptionType::size, default_value, std::move(description));
+  spec.size_range = range;
+  return spec;
+}
+
+OptionSpec OptionSpec::string_list(std::vector<std::string> default_value,
+                                   std::string description) {
+  return make(OptionType::string_list, std::move(default_value), std::move(description));
+}
+
+OptionSpec OptionSpec::string_map(StringMap default_value, std::string description) {
+  return make(OptionType::string_map, std::move(default_value), std::move(description));
+}
+
+OptionSpec&& OptionSpec::as_secret() && {
+  secret = true;
+  return std::move(*this);
+}
+
+OptionSpec&& OptionSpec::with_value_aliases(
+    std::vector<std::pair<std::string, std::string>> aliases) && {
+  value_aliases = std::move(aliases);
+  return std::move(*this);
+}
+
+std::string OptionSpec::expectation() const {
+  switch (type) {
+    case OptionType::boolean:
+      return "a boolean (true or false)";
+    case OptionType::integer: {
+      const auto& [min, max] = integer_range;
+      if (min && max) {
+        return "an integer between " + std::to_string(*min) + " and " + std::to_string(*max);
+      }
+      if (min) return "an integer >= " + std::to_string(*min);
+      if (max) return "an integer <= " + std::to_string(*max);
+      return "an integer";
+    }
+    case OptionType::string:
+      return "a string";
+    case OptionType::enumeration: {
+      std::string text = "one of: ";
+      for (std::size_t i = 0; i < allowed.size(); ++i) {
+        if (i != 0) text += ", ";
+        text += allowed[i];
+      }
+      return text;
+    }
+    case OptionType::duration: {
+      std::string text = "a duration such as 250ms, 30s, 5m, 1h (a bare number means seconds)";
+      const auto& [min, max] = duration_range;
+      if (min && max) {
+        text += " between " + format_duration(*min) + " and " + format_duration(*max);
+      } else if (min) {
+        text += " of at least " + format_duration(*min);
+      } else if (max) {
+        text += " of at most " + format_duration(*max);
+      }
+      return text;
+    }
+    case OptionType::size: {
+      std::string text = "a size such as 512, 16KiB, 64MiB, 1GiB or 10MB";
+      const auto& [min, max] = size_range;
+      if (min && max) {
+        text += " between " + format_size(*min) + " and " + format_size(*max);
+      } else if (min) {
+        text += " of at least " + format_size(*min);
+      } else if (max) {
+        text += " of at most " + format_size(*max);
+      }
+      return text;
+    }
+    case OptionType::string_list:
+      return "a list of strings";
+    case OptionType::string_map:
+      return "a mapping of names to strings";
+  }
+  return "a value";
+}
+
+std::variant<ConfigValue, std::string> OptionSpec::parse(std::string_view text) const {
+  auto mistyped = [&]() -> std::string {
+    // The bounds are reported by check(); here say only the shape expected.
+    OptionSpec bare = *this;
+    bare.integer_range = {};
+    bare.duration_range = {};
+    bare.size_range = {};
+    return "expected " + bare.expectation() + ", found " +
+           (secret ? std::string("an invalid value (not shown: the option is secret)")
+                   : quote_text(text));
+  };
+  switch (type) {
+    case OptionType::boolean:
+      if (const auto value = parse_boolean(text)) return parsed_value(*value);
+      return mistyped();
+    case OptionType::integer:
+      if (const auto value = parse_integer(text)) return parsed_value(*value);
+      return mistyped();
+    case OptionType::string:
+      return parsed_value(std::string(text));
+    case OptionType::enumeration: {
+      const auto word = lower(trim(text));
+      for (const auto& value : allowed) {
+        if (lower(value) == word) return parsed_value(value);
+      }
+      for (const auto& [alias, value] : value_aliases) {
+        if (lower(alias) == word) return parsed_value(value);
+      }
+      return mistyped();
+    }
+    case OptionType::duration:
+      if (const auto value = parse_duration(text)) return parsed_value(*value);
+      return mistyped();
+    case OptionType::size:
+      if (const auto value = parse_size(text)) return parsed_value(*value);
+      return mistyped();
+    case OptionType::string_list:
+      if (auto value = parse_list(text)) return parsed_value(std::move(*value));
+      return mistyped();
+    case OptionType::string_map:
+      if (auto value = parse_map(text)) return parsed_value(std::move(*value));
+      return mistyped();
+  }
+  return mistyped();
+}
+
+std::optional<std::string> OptionSpec::check(const ConfigValue& value) const {
+  auto out_of_range = [&](const std::string& shown) {
+    return (secret ? std::string("the value") : shown) + " is out of range: expected " +
+           expectation();
+  };
+  switch (type) {
+    case OptionType::integer: {
+      const auto* number = std::get_if<std::int64_t>(&value);
+      if (number == nullptr) return "expected " + expectation();
+      if ((integer_range.min && *number < *integer_range.min) ||
+          (integer_range.max && *number > *integer_range.max)) {
+        return out_of_range(std::to_string(*number));
+      }
+      return std::nullopt;
+    }
+    case OptionType::duration: {
+      const auto* ms = std::get_if<std::chrono::milliseconds>(&value);
+      if (ms == nullptr) return "expected " + expectation();
+      if ((duration_range.min && *ms < *duration_range.min) ||
+          (duration_range.max && *ms > *duration_range.max)) {
+        return out_of_range(format_duration(*ms));
+      }
+      return std::nullopt;
+    }
+    case OptionType::size: {
+      const auto* bytes = std::get_if<std::uint64_t>(&value);
+      if (bytes == nullptr) return "expected " + expectation();
+      if ((size_range.min && *bytes < *size_range.min) ||
+          (size_range.max && *bytes > *size_range.max)) {
+        return out_of_range(format_size(*bytes));
+      }
+      return std::nullopt;
+    }
+    case OptionType::enumeration: {
+      const auto* text = std::get_if<std::string>(&value);
+      if (text == nullptr || std::find(allowed.begin(), allowed.end(), *text) == allowed.end()) {
+        return "expected " + expectation();
+      }
+      return std::nullopt;
+    }
+    case OptionType::boolean:
+      if (!std::holds_alternative<bool>(value)) return "expected " + expectation();
+      return std::nullopt;
+    case OptionType::string:
+      if (!std::holds_alternative<std::string>(value)) return "expected " + expectation();
+      return std::nullopt;
+    case OptionType::string_list:
+      if (!std::holds_alternative<std::vector<std::string>>(value)) {
+        return "expected " + expectation();
+      }
+      return std::nullopt;
+    case OptionType::string_map:
+      if (!std::holds_alternative<StringMap>(value)) return "expected " + expectation();
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+std::string OptionSpec::format(const ConfigValue& value) const {
+  return std::visit(
+      [](const auto& v) -> std::string {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, bool>) {
+          return v ? "true" : "false";
+        } else if constexpr (std::is_same_v<T, std::int64_t>) {
+          return std::to_string(v);
+        } else if constexpr (std::is_same_v<T, std::string>) {
+          return yaml_scalar(v);
+        } else if constexpr (std::is_same_v<T, std::chrono::milliseconds>) {
+          return format_duration(v);
+        } else if constexpr (std::is_same_v<T, std::uint64_t>) {
+          return format_size(v);
+        } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+          YAML::Emitter out;
+          out << YAML::Flow << YAML::BeginSeq;
+          for (const auto& item : v) emit_scalar(out, item);
+          out << YAML::EndSeq;
+          return out.c_str();
+        } else {
+          YAML::Emitter out;
+          out << YAML::Flow << YAML::BeginMap;
+          for (const auto& [name, item] : v) {
+            out << YAML::Key;
+            emit_scalar(out, name);
+            out << YAML::Value;
+            emit_scalar(out, item);
+          }
+          out << YAML::EndMap;
+          return out.c_str();
+        }
+      },
+      value);
+}
+
+}  // namespace flint::config
