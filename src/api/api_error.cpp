@@ -1,0 +1,38 @@
+#include "api/api_error.hpp"
+
+#include "http/error_response.hpp"
+
+namespace flint::api {
+
+http::Status status_of(sdk::ErrorKind kind) noexcept {
+  switch (kind) {
+    case sdk::ErrorKind::invalid_request:
+    case sdk::ErrorKind::invalid_lifecycle_name:
+    case sdk::ErrorKind::invalid_driver_files:
+    case sdk::ErrorKind::request_not_found:
+    case sdk::ErrorKind::unreachable_location:
+      return http::Status::bad_request;
+    case sdk::ErrorKind::temporary:
+      return http::Status::service_unavailable;
+    case sdk::ErrorKind::driver:
+      break;
+  }
+  return http::Status::internal_server_error;
+}
+
+http::Response current_exception_response(unsigned version, bool keep_alive) {
+  try {
+    throw;
+  } catch (const ApiError& e) {
+    return http::error_response(e.status(), e.what(), version, keep_alive);
+  } catch (const sdk::DriverError& e) {
+    return http::error_response(status_of(e.kind()), e.what(), version, keep_alive);
+  } catch (const std::exception& e) {
+    // A driver that throws something else: Ignition answers 500 with the
+    // message; so do we (drivers must keep secrets out of messages).
+    return http::error_response(http::Status::internal_server_error, e.what(), version,
+                                keep_alive);
+  }
+}
+
+}  // namespace flint::api

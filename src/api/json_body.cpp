@@ -1,0 +1,39 @@
+#include "api/json_body.hpp"
+
+#include <boost/algorithm/string/predicate.hpp>
+#include <boost/algorithm/string/trim.hpp>
+#include <boost/json/stream_parser.hpp>
+#include <fmt/format.h>
+
+#include "api/api_error.hpp"
+
+namespace flint::api {
+
+boost::json::value parse_json_body(const http::Request& request) {
+  const std::string_view type = request[http::beast_http::field::content_type];
+  const std::string_view media = type.substr(0, type.find(';'));
+  if (!boost::algorithm::iequals(boost::algorithm::trim_copy(std::string(media)),
+                                 "application/json")) {
+    throw ApiError(http::Status::unsupported_media_type,
+                   type.empty() ? "Content-Type: required, expected application/json"
+                                : fmt::format("Content-Type: expected application/json, got {}",
+                                              type));
+  }
+  const std::string& body = request.body();
+  if (body.empty()) throw ApiError(http::Status::bad_request, "request body: expected JSON, got nothing");
+
+  boost::json::stream_parser parser;
+  boost::system::error_code ec;
+  const std::size_t consumed = parser.write_some(body.data(), body.size(), ec);
+  if (!ec && consumed < body.size()) {
+    ec = boost::json::make_error_code(boost::json::error::extra_data);
+  }
+  if (!ec) parser.finish(ec);
+  if (ec) {
+    throw ApiError(http::Status::bad_request,
+                   fmt::format("request body: malformed JSON at byte {}: {}", consumed, ec.message()));
+  }
+  return parser.release();
+}
+
+}  // namespace flint::api

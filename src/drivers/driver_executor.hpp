@@ -1,0 +1,160 @@
+#pragma once
+
+/// @file
+/// The bounded pool that runs driver code, off the network threads.
+
+#include <flint/sdk/errors.hpp>
+
+#include <atomic>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "drivers/driver_call_probe.hpp"
+
+namespace flint::drivers {
+
+/// Runs driver calls on a fixed set of threads with a bounded queue and a
+/// deadline per call, and resumes the awaiting coroutine with the result.
+///
+/// Driver code may block; the network threads never do. A call that cannot
+/// be queued (queue full) or does not finish by its deadline ends, for the
+/// caller, in `sdk::TemporaryDriverError` (HTTP 503, a retry for jobs). The
+/// overrunning call keeps its thread until it returns (threads cannot be
+/// killed), and its late result is dropped; a queued call whose deadline
+/// passes before a thread takes it is not run at all.
+///
+/// Thread-safe. `run` must be awaited from a strand (or a single-threaded
+/// executor): completion is signalled through a timer on that executor.
+class DriverExecutor {
+ public:
+  /// Pool sizing (`driver_calls.*`).
+  struct Options {
+    /// Driver threads: the most driver calls running at once.
+    std::size_t threads = 16;
+    /// Calls that may wait for a thread; more are rejected at once.
+    std::size_t queue_size = 1024;
+  };
+
+  /// What a call is, for metrics, errors and its deadline.
+  struct Call {
+    /// Driver name (metrics label).
+    std::string_view driver;
+    /// Operation, e.g. `execute_lifecycle` (metrics label).
+    std::string_view operation;
+    /// When the caller stops waiting.
+    std::chrono::steady_clock::time_point deadline;
+  };
+
+  /// Starts the threads. The probe must outlive the executor.
+  DriverExecutor(Options options, DriverCallProbe& probe);
+  /// Calls `shutdown`.
+  ~DriverExecutor();
+  DriverExecutor(const DriverExecutor&) = delete;
+  DriverExecutor& operator=(const DriverExecutor&) = delete;
+
+  /// Runs `work` on a driver thread and returns its result (or rethrows its
+  /// exception) to the awaiting coroutine.
+  /// @throws sdk::TemporaryDriverError when the queue is full or the deadline
+  ///         passes first.
+  template <class T>
+  boost::asio::awaitable<T> run(Call call, std::function<T()> work);
+
+  /// Stops taking calls, drops queued ones (their callers are gone at
+  /// shutdown) and waits up to `grace` for running ones.
+  /// @returns true when every thread was joined; false when calls were still
+  ///          running after `grace` (their threads are detached: exit soon).
+  bool shutdown(std::chrono::milliseconds grace = std::chrono::hours(24));
+
+  /// Calls waiting for a thread.
+  std::size_t queued() const;
+  /// Calls running now.
+  std::size_t running() const noexcept { return running_.load(); }
+  /// The configured sizes.
+  const Options& options() const noexcept { return options_; }
+
+ private:
+  template <class T>
+  struct Pending {
+    explicit Pending(boost::asio::any_io_executor executor) : timer(std::move(executor)) {}
+    boost::asio::steady_timer timer;
+    std::optional<T> value;
+    std::exception_ptr error;
+    std::atomic<bool> done{false};
+  };
+
+  bool try_enqueue(std::function<void()> task);
+  void worker(std::size_t index);
+  static std::string_view outcome_of(const std::exception_ptr& error) noexcept;
+  [[noreturn]] void fail(const Call& call, std::string_view outcome, std::string message);
+
+  Options options_;
+  DriverCallProbe& probe_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable idle_;
+  std::deque<std::function<void()>> queue_;
+  bool stopping_ = false;
+  std::atomic<std::size_t> running_{0};
+  std::vector<std::thread> threads_;
+};
+
+template <class T>
+boost::asio::awaitable<T> DriverExecutor::run(Call call, std::function<T()> work) {
+  auto executor = co_await boost::asio::this_coro::executor;
+  auto pending = std::make_shared<Pending<T>>(executor);
+  pending->timer.expires_at(call.deadline);
+
+  const bool accepted = try_enqueue(
+      [this, pending, work = std::move(work), driver = std::string(call.driver),
+       operation = std::string(call.operation), deadline = call.deadline]() mutable {
+        if (std::chrono::steady_clock::now() >= deadline) return;  // caller gave up already
+        const auto started = std::chrono::steady_clock::now();
+        try {
+          pending->value.emplace(work());
+        } catch (...) {
+          pending->error = std::current_exception();
+        }
+        probe_.observe(driver, operation, std::chrono::steady_clock::now() - started);
+        pending->done.store(true, std::memory_order_release);
+        // Wake the caller: an expired timer completes a wait at once, whether
+        // the wait is already pending or not yet started.
+        boost::asio::post(pending->timer.get_executor(), [pending] {
+          pending->timer.expires_at(std::chrono::steady_clock::time_point::min());
+        });
+      });
+  if (!accepted) {
+    fail(call, "rejected",
+         "driver calls are saturated: " + std::to_string(options_.queue_size) +
+             " calls already wait for a driver thread; retry later");
+  }
+
+  co_await pending->timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+  if (!pending->done.load(std::memory_order_acquire)) {
+    fail(call, "timeout",
+         std::string("driver call ") + std::string(call.operation) +
+             " did not finish within its deadline; retry later");
+  }
+  probe_.count(call.driver, call.operation, outcome_of(pending->error));
+  if (pending->error) std::rethrow_exception(pending->error);
+  co_return std::move(*pending->value);
+}
+
+}  // namespace flint::drivers

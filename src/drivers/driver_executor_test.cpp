@@ -1,0 +1,101 @@
+#include "drivers/driver_executor.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+#include <prometheus/registry.h>
+
+namespace flint::drivers {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+class DriverExecutorTest : public ::testing::Test {
+ protected:
+  // Runs `coroutine` to completion on a single-threaded io_context.
+  template <class T>
+  T await(boost::asio::awaitable<T> coroutine) {
+    auto future = boost::asio::co_spawn(io_, std::move(coroutine), boost::asio::use_future);
+    io_.restart();
+    io_.run();
+    return future.get();
+  }
+
+  DriverExecutor::Call call(std::chrono::milliseconds timeout) {
+    return {"test", "op", Clock::now() + timeout};
+  }
+
+  prometheus::Registry registry_;
+  DriverCallProbe probe_{registry_};
+  boost::asio::io_context io_;
+};
+
+TEST_F(DriverExecutorTest, ReturnsTheResultFromADriverThread) {
+  DriverExecutor executor({.threads = 2, .queue_size = 4}, probe_);
+  const auto caller = std::this_thread::get_id();
+  const auto worker = await(executor.run<std::thread::id>(
+      call(1s), [] { return std::this_thread::get_id(); }));
+  EXPECT_NE(worker, caller);
+}
+
+TEST_F(DriverExecutorTest, RethrowsTheDriversError) {
+  DriverExecutor executor({.threads = 1, .queue_size = 4}, probe_);
+  EXPECT_THROW(await(executor.run<int>(call(1s),
+                                       []() -> int { throw sdk::RequestNotFoundError("x"); })),
+               sdk::RequestNotFoundError);
+}
+
+TEST_F(DriverExecutorTest, OverrunningCallYieldsTemporaryErrorAtItsDeadline) {
+  DriverExecutor executor({.threads = 1, .queue_size = 4}, probe_);
+  const auto started = Clock::now();
+  try {
+    await(executor.run<int>(call(50ms), [] {
+      std::this_thread::sleep_for(400ms);
+      return 1;
+    }));
+    FAIL() << "expected a timeout";
+  } catch (const sdk::TemporaryDriverError& e) {
+    EXPECT_NE(std::string(e.what()).find("deadline"), std::string::npos);
+  }
+  EXPECT_LT(Clock::now() - started, 300ms);
+}
+
+TEST_F(DriverExecutorTest, FullQueueRejectsAtOnce) {
+  DriverExecutor executor({.threads = 1, .queue_size = 1}, probe_);
+  std::atomic<bool> release{false};
+  auto blocker = [&] {
+    while (!release) std::this_thread::sleep_for(1ms);
+    return 0;
+  };
+  // One call occupies the thread, one fills the queue; the third is refused.
+  auto first = boost::asio::co_spawn(io_, executor.run<int>(call(5s), blocker),
+                                     boost::asio::use_future);
+  while (executor.running() == 0) io_.poll(), std::this_thread::sleep_for(1ms);
+  auto second = boost::asio::co_spawn(io_, executor.run<int>(call(5s), blocker),
+                                      boost::asio::use_future);
+  auto third = boost::asio::co_spawn(io_, executor.run<int>(call(5s), [] { return 3; }),
+                                     boost::asio::use_future);
+  for (int i = 0; i < 1000 && third.wait_for(0s) != std::future_status::ready; ++i) {
+    io_.poll();
+    std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_THROW(third.get(), sdk::TemporaryDriverError);
+  release = true;
+  io_.restart();
+  io_.run();
+  EXPECT_EQ(first.get(), 0);
+  EXPECT_EQ(second.get(), 0);
+}
+
+TEST_F(DriverExecutorTest, FastCallCompletesLongBeforeItsDeadline) {
+  DriverExecutor executor({.threads = 1, .queue_size = 4}, probe_);
+  const auto started = Clock::now();
+  EXPECT_EQ(await(executor.run<int>(call(10s), [] { return 7; })), 7);
+  EXPECT_LT(Clock::now() - started, 1s);
+}
+
+}  // namespace
+}  // namespace flint::drivers

@@ -1,0 +1,37 @@
+#include "health/health_registry.hpp"
+
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+
+namespace flint::health {
+namespace {
+
+TEST(HealthRegistry, ReportsEachVitalInOrderWithDetails) {
+  HealthRegistry registry;
+  registry.add("app", [] { return Vital{}; });
+  registry.add("driver_calls", [] {
+    return Vital{HealthStatus::degraded, {{"queued", 900}}};
+  });
+  const auto report = registry.report();
+  EXPECT_TRUE(report.healthy);
+  const auto& vitals = report.body.at("vitals").as_object();
+  ASSERT_EQ(vitals.size(), 2u);
+  EXPECT_EQ(vitals.begin()->key(), "app");
+  EXPECT_EQ(vitals.at("app").at("status"), "OK");
+  EXPECT_EQ(vitals.at("driver_calls").at("status"), "DEGRADED");
+  EXPECT_EQ(vitals.at("driver_calls").at("queued"), 900);
+}
+
+TEST(HealthRegistry, AnUnhealthyOrFailingCheckMakesTheHostUnhealthy) {
+  HealthRegistry registry;
+  registry.add("store", []() -> Vital { throw std::runtime_error("disk gone"); });
+  const auto report = registry.report();
+  EXPECT_FALSE(report.healthy);
+  const auto& store = report.body.at("vitals").at("store");
+  EXPECT_EQ(store.at("status"), "UNHEALTHY");
+  EXPECT_EQ(store.at("error"), "disk gone");
+}
+
+}  // namespace
+}  // namespace flint::health

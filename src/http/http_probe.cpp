@@ -1,0 +1,40 @@
+#include "http/http_probe.hpp"
+
+#include <string>
+
+#include "metrics/metrics_registry.hpp"
+
+namespace flint::http {
+
+HttpProbe::HttpProbe(prometheus::Registry& registry)
+    : requests_(prometheus::BuildCounter()
+                    .Name("flint_http_requests_total")
+                    .Help("HTTP requests answered, by route, method and status")
+                    .Register(registry)),
+      latency_(prometheus::BuildHistogram()
+                   .Name("flint_http_request_duration_seconds")
+                   .Help("Time from a request fully read to its response written, by route")
+                   .Register(registry)),
+      in_flight_(&prometheus::BuildGauge()
+                      .Name("flint_http_requests_in_flight")
+                      .Help("HTTP requests being handled")
+                      .Register(registry)
+                      .Add({})),
+      connections_(&prometheus::BuildGauge()
+                        .Name("flint_http_connections_open")
+                        .Help("Open client connections")
+                        .Register(registry)
+                        .Add({})) {}
+
+void HttpProbe::record(std::string_view route, std::string_view method, unsigned status,
+                       std::chrono::steady_clock::duration latency) {
+  requests_
+      .Add({{"route", std::string(route)},
+            {"method", std::string(method)},
+            {"status", std::to_string(status)}})
+      .Increment();
+  latency_.Add({{"route", std::string(route)}}, metrics::latency_buckets())
+      .Observe(std::chrono::duration<double>(latency).count());
+}
+
+}  // namespace flint::http

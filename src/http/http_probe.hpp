@@ -1,0 +1,40 @@
+#pragma once
+
+/// @file
+/// Metrics of the HTTP server: requests by route and status, latency, and
+/// in-flight gauges.
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <chrono>
+#include <string_view>
+
+namespace flint::http {
+
+/// The HTTP server's metrics probe. Thread-safe.
+class HttpProbe {
+ public:
+  /// Registers the families on `registry` (which must outlive the probe).
+  explicit HttpProbe(prometheus::Registry& registry);
+
+  /// Counts one answered request and its latency.
+  void record(std::string_view route, std::string_view method, unsigned status,
+              std::chrono::steady_clock::duration latency);
+
+  /// Requests being handled now.
+  prometheus::Gauge& in_flight() noexcept { return *in_flight_; }
+  /// Open client connections.
+  prometheus::Gauge& connections() noexcept { return *connections_; }
+
+ private:
+  prometheus::Family<prometheus::Counter>& requests_;
+  prometheus::Family<prometheus::Histogram>& latency_;
+  prometheus::Gauge* in_flight_;
+  prometheus::Gauge* connections_;
+};
+
+}  // namespace flint::http

@@ -1,0 +1,94 @@
+#pragma once
+
+/// @file
+/// The HTTP/1.1 server: Boost.Beast on Asio with C++20 coroutines.
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_set>
+
+#include "http/http_probe.hpp"
+#include "http/router.hpp"
+
+namespace flint::http {
+
+/// Listener settings and per-connection limits (`application.*`, `http.*`).
+struct ServerOptions {
+  /// Address to bind (`127.0.0.1` by default: nothing is exposed unless asked).
+  std::string host = "127.0.0.1";
+  /// Port to bind; 0 picks a free one (see `HttpServer::port`).
+  std::uint16_t port = 8290;
+  /// Largest request header accepted; larger gets 431.
+  std::size_t max_header_bytes = 16 * 1024;
+  /// Largest request body accepted; larger gets 413.
+  std::size_t max_body_bytes = 64 * 1024 * 1024;
+  /// A started request must be fully read within this, or it gets 408.
+  std::chrono::milliseconds read_timeout{30'000};
+  /// A keep-alive connection with no request starting within this is closed.
+  std::chrono::milliseconds idle_timeout{60'000};
+  /// Connections beyond this are answered 503 and closed.
+  std::size_t max_connections = 4096;
+};
+
+/// Accepts connections and serves requests through a `Router`.
+///
+/// Keep-alive and chunked request bodies are supported; `Expect:
+/// 100-continue` is honoured. Every limit violation is answered with the JSON
+/// error shape: 400 malformed, 408 slow request, 413 body, 431 header, 404,
+/// 405 (with `Allow`), 503 over the connection limit. A `tenantId` request
+/// header is echoed on the response.
+///
+/// Runs on the threads that run its `io_context`; each connection is a
+/// coroutine on its own strand. The router and probe must outlive the server.
+class HttpServer {
+ public:
+  HttpServer(boost::asio::io_context& io, ServerOptions options, const Router& router,
+             HttpProbe& probe);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  /// Binds and starts accepting.
+  /// @throws std::system_error naming the address when it cannot bind.
+  void start();
+
+  /// The bound port (the real one when `port` was 0). Valid after `start`.
+  std::uint16_t port() const noexcept { return bound_port_; }
+
+  /// Starts a graceful stop: no new connection is accepted, idle keep-alive
+  /// connections are closed, and requests in flight finish (their responses
+  /// carry `Connection: close`). Thread-safe; returns at once.
+  void begin_shutdown();
+
+  /// Closes every connection now (after the shutdown grace has passed).
+  void close_all();
+
+  /// Connections still open.
+  std::size_t open_connections() const noexcept { return open_connections_.load(); }
+
+ private:
+  struct Connection;
+  boost::asio::awaitable<void> accept_loop();
+  boost::asio::awaitable<void> serve(std::shared_ptr<Connection> connection);
+  boost::asio::awaitable<Response> dispatch(Request& request);
+
+  boost::asio::io_context& io_;
+  ServerOptions options_;
+  const Router& router_;
+  HttpProbe& probe_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  std::uint16_t bound_port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::atomic<std::size_t> open_connections_{0};
+  std::mutex connections_mutex_;
+  std::unordered_set<std::shared_ptr<Connection>> connections_;
+};
+
+}  // namespace flint::http

@@ -1,0 +1,45 @@
+#pragma once
+
+/// @file
+/// What the host knows about a request beyond its bytes: trace context,
+/// tenant, the matched route.
+
+#include <spdlog/logger.h>
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "http/http_types.hpp"
+#include "logging/log_context.hpp"
+
+namespace flint::http {
+
+/// Per-request context, created by the server for each request and passed to
+/// its handler. Lives on the connection's strand: not thread-safe.
+struct RequestContext {
+  /// Log fields of the request: `tracectx.<suffix>` for every `x-tracectx-*`
+  /// header (suffix lower-cased) and `tenantId` when the header is present.
+  logging::LogFields log_fields;
+  /// The `tenantId` header, or empty.
+  std::string tenant_id;
+  /// The route pattern that matched (a metrics label), e.g.
+  /// `/api/driver/lifecycle/execute`.
+  std::string_view route;
+  /// The request path without its query string.
+  std::string_view path;
+  /// When the request was fully read.
+  std::chrono::steady_clock::time_point received_at;
+
+  /// Builds the context of `request` (headers only).
+  static RequestContext from(const Request& request);
+
+  /// Writes one log line carrying this request's fields. Safe to call from a
+  /// coroutine: the log scope never spans a suspension.
+  void log(spdlog::logger& logger, spdlog::level::level_enum level, std::string_view message) const {
+    logging::ScopedLogContext scope(log_fields);
+    logger.log(level, message);
+  }
+};
+
+}  // namespace flint::http

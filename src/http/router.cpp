@@ -1,0 +1,33 @@
+#include "http/router.hpp"
+
+namespace flint::http {
+
+void Router::add(Method method, std::string path, Handler handler) {
+  routes_.push_back({method, std::move(path), false, std::move(handler)});
+}
+
+void Router::add_prefix(Method method, std::string prefix, Handler handler) {
+  routes_.push_back({method, std::move(prefix), true, std::move(handler)});
+}
+
+Router::Match Router::find(Method method, std::string_view path) const {
+  // A handful of routes: a linear scan beats any tree here.
+  Match match;
+  for (const Route& route : routes_) {
+    const bool path_matches = route.prefix ? path.starts_with(route.path) : path == route.path;
+    if (!path_matches) continue;
+    if (route.method == method) {
+      match.handler = &route.handler;
+      match.route = route.path;
+      match.method_not_allowed = false;
+      return match;
+    }
+    match.method_not_allowed = true;
+    match.route = route.path;
+    if (!match.allow.empty()) match.allow += ", ";
+    match.allow += std::string(beast_http::to_string(route.method));
+  }
+  return match;
+}
+
+}  // namespace flint::http

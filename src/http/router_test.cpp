@@ -1,0 +1,43 @@
+#include "http/router.hpp"
+
+#include <gtest/gtest.h>
+
+namespace flint::http {
+namespace {
+
+Handler ok_handler() {
+  return [](Request&, RequestContext&) -> boost::asio::awaitable<Response> { co_return Response{}; };
+}
+
+TEST(Router, ExactRouteMatchesOnlyItsMethodAndPath) {
+  Router router;
+  router.add(Method::post, "/api/driver/lifecycle/execute", ok_handler());
+  const auto hit = router.find(Method::post, "/api/driver/lifecycle/execute");
+  ASSERT_NE(hit.handler, nullptr);
+  EXPECT_EQ(hit.route, "/api/driver/lifecycle/execute");
+
+  const auto miss = router.find(Method::post, "/api/driver/lifecycle/execute/x");
+  EXPECT_EQ(miss.handler, nullptr);
+  EXPECT_FALSE(miss.method_not_allowed);
+  EXPECT_EQ(miss.route, "unmatched");
+}
+
+TEST(Router, WrongMethodReportsAllowedOnes) {
+  Router router;
+  router.add(Method::post, "/a", ok_handler());
+  router.add(Method::put, "/a", ok_handler());
+  const auto match = router.find(Method::get, "/a");
+  EXPECT_EQ(match.handler, nullptr);
+  EXPECT_TRUE(match.method_not_allowed);
+  EXPECT_EQ(match.allow, "POST, PUT");
+}
+
+TEST(Router, PrefixRouteMatchesEverythingBelow) {
+  Router router;
+  router.add_prefix(Method::get, "/api/driver/ui/", ok_handler());
+  EXPECT_NE(router.find(Method::get, "/api/driver/ui/index.html").handler, nullptr);
+  EXPECT_EQ(router.find(Method::get, "/api/driver/ui").handler, nullptr);
+}
+
+}  // namespace
+}  // namespace flint::http

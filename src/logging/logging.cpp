@@ -1,0 +1,163 @@
+#include "logging/logging.hpp"
+
+#include <pthread.h>
+#include <spdlog/details/log_msg.h>
+#include <spdlog/formatter.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+#include <chrono>
+#include <ctime>
+#include <mutex>
+#include <stdexcept>
+#include <unordered_map>
+
+#include "logging/log_context.hpp"
+#include "logging/thread_name.hpp"
+
+namespace flint::logging {
+namespace {
+
+// Python's level names: Ignition's logstash output (and the dashboards built on
+// it) use them.
+std::string_view level_name(spdlog::level::level_enum level) {
+  switch (level) {
+    case spdlog::level::trace: return "TRACE";
+    case spdlog::level::debug: return "DEBUG";
+    case spdlog::level::info: return "INFO";
+    case spdlog::level::warn: return "WARNING";
+    case spdlog::level::err: return "ERROR";
+    case spdlog::level::critical: return "CRITICAL";
+    default: return "OFF";
+  }
+}
+
+// UTC with milliseconds and a `Z`, as the contract's `@timestamp`.
+void append_timestamp(std::chrono::system_clock::time_point time, spdlog::memory_buf_t& dest) {
+  const auto since_epoch = time.time_since_epoch();
+  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(since_epoch);
+  const auto millis =
+      std::chrono::duration_cast<std::chrono::milliseconds>(since_epoch - seconds).count();
+  const std::time_t t = static_cast<std::time_t>(seconds.count());
+  std::tm utc{};
+  gmtime_r(&t, &utc);
+  fmt::format_to(std::back_inserter(dest), "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+                 utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min,
+                 utc.tm_sec, millis);
+}
+
+std::string thread_label(const spdlog::details::log_msg& msg) {
+  const std::string& name = current_thread_name();
+  return name.empty() ? std::to_string(msg.thread_id) : name;
+}
+
+class FlatFormatter final : public spdlog::formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    append_timestamp(msg.time, dest);
+    fmt::format_to(std::back_inserter(dest), " {:<8} [{}] {}: ", level_name(msg.level),
+                   thread_label(msg), std::string_view(msg.logger_name.data(), msg.logger_name.size()));
+    dest.append(msg.payload.data(), msg.payload.data() + msg.payload.size());
+    if (const LogFields* fields = current_log_context()) {
+      for (const auto& [key, value] : *fields) {
+        fmt::format_to(std::back_inserter(dest), " {}={}", key, value);
+      }
+    }
+    dest.push_back('\n');
+  }
+  std::unique_ptr<spdlog::formatter> clone() const override {
+    return std::make_unique<FlatFormatter>();
+  }
+};
+
+std::string host_name() {
+  char buffer[256] = {};
+  if (gethostname(buffer, sizeof buffer - 1) != 0) return "unknown";
+  return buffer;
+}
+
+class LogstashFormatter final : public spdlog::formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    spdlog::memory_buf_t timestamp;
+    append_timestamp(msg.time, timestamp);
+    const std::string_view logger_name(msg.logger_name.data(), msg.logger_name.size());
+
+    boost::json::object line;
+    line["@timestamp"] = std::string_view(timestamp.data(), timestamp.size());
+    line["@version"] = "1";
+    line["message"] = std::string_view(msg.payload.data(), msg.payload.size());
+    line["HOSTNAME"] = hostname_;
+    line["path"] = msg.source.filename != nullptr ? std::string_view(msg.source.filename)
+                                                  : logger_name;
+    line["tags"] = boost::json::array();
+    line["type"] = "logstash";
+    line["thread_name"] = thread_label(msg);
+    line["level"] = level_name(msg.level);
+    line["logger_name"] = logger_name;
+    if (const LogFields* fields = current_log_context()) {
+      for (const auto& [key, value] : *fields) line[key] = value;
+    }
+    const std::string text = boost::json::serialize(line);
+    dest.append(text.data(), text.data() + text.size());
+    dest.push_back('\n');
+  }
+  std::unique_ptr<spdlog::formatter> clone() const override {
+    return std::make_unique<LogstashFormatter>();
+  }
+
+ private:
+  std::string hostname_ = host_name();
+};
+
+struct LoggingState {
+  std::mutex mutex;
+  spdlog::sink_ptr sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  spdlog::level::level_enum level = spdlog::level::info;
+  std::unordered_map<std::string, std::shared_ptr<spdlog::logger>> loggers;
+};
+
+LoggingState& state() {
+  static LoggingState instance;
+  return instance;
+}
+
+}  // namespace
+
+void configure(const LogOptions& options, spdlog::sink_ptr sink) {
+  const auto level = spdlog::level::from_str(options.level);
+  if (level == spdlog::level::off && options.level != "off") {
+    throw std::invalid_argument("logging.level: unknown level '" + options.level + "'");
+  }
+  LoggingState& s = state();
+  std::lock_guard lock(s.mutex);
+  s.level = level;
+  if (sink) {
+    s.sink = std::move(sink);
+    for (auto& [name, log] : s.loggers) log->sinks().assign(1, s.sink);
+  }
+  if (options.format == LogFormat::logstash) {
+    s.sink->set_formatter(std::make_unique<LogstashFormatter>());
+  } else {
+    s.sink->set_formatter(std::make_unique<FlatFormatter>());
+  }
+  for (auto& [name, log] : s.loggers) log->set_level(level);
+}
+
+std::shared_ptr<spdlog::logger> logger(std::string_view name) {
+  LoggingState& s = state();
+  std::lock_guard lock(s.mutex);
+  auto it = s.loggers.find(std::string(name));
+  if (it != s.loggers.end()) return it->second;
+  auto created = std::make_shared<spdlog::logger>(std::string(name), s.sink);
+  created->set_level(s.level);
+  // Errors are rare and must not be lost in a crash that follows them.
+  created->flush_on(spdlog::level::err);
+  s.loggers.emplace(std::string(name), created);
+  return created;
+}
+
+}  // namespace flint::logging

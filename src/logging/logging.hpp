@@ -1,0 +1,38 @@
+#pragma once
+
+/// @file
+/// Process-wide logging: flat text or logstash JSON (Ignition's `LOG_TYPE`),
+/// one shared sink, named loggers per module.
+
+#include <spdlog/logger.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace flint::logging {
+
+/// Output format of log lines.
+enum class LogFormat {
+  flat,      ///< `2026-11-22T01:02:03.456Z INFO  [http] message key=value`
+  logstash,  ///< one JSON object per line, contract section 7
+};
+
+/// Logging settings (from `logging.level` / `logging.type`).
+struct LogOptions {
+  /// spdlog level name: trace, debug, info, warn, error, critical, off.
+  std::string level = "info";
+  /// Output format.
+  LogFormat format = LogFormat::flat;
+};
+
+/// (Re)configures every logger. Call once at start, before threads start
+/// logging. Lines go to standard error unless `sink` is given (tests).
+/// @throws std::invalid_argument for an unknown level name.
+void configure(const LogOptions& options, spdlog::sink_ptr sink = nullptr);
+
+/// The logger named `name` (e.g. `http`, `api`, `driver.noop`), created on
+/// first use with the configured sink and level. Thread-safe.
+std::shared_ptr<spdlog::logger> logger(std::string_view name);
+
+}  // namespace flint::logging

@@ -1,0 +1,74 @@
+#include "logging/logging.hpp"
+
+#include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+
+#include <boost/json/parse.hpp>
+#include <sstream>
+
+#include "logging/log_context.hpp"
+#include "logging/thread_name.hpp"
+
+namespace flint::logging {
+namespace {
+
+class LoggingTest : public ::testing::Test {
+ protected:
+  void use(LogFormat format) {
+    configure({.level = "debug", .format = format},
+              std::make_shared<spdlog::sinks::ostream_sink_mt>(out_));
+  }
+  std::ostringstream out_;
+};
+
+TEST_F(LoggingTest, LogstashLineHasContractFieldsAndTraceContext) {
+  use(LogFormat::logstash);
+  set_thread_name("worker-1");
+  LogFields fields{{"tracectx.transactionid", "tx-1"}, {"tenantId", "t1"}};
+  {
+    ScopedLogContext scope(fields);
+    logger("api")->info("accepted {}", "Create");
+  }
+  const auto line = boost::json::parse(out_.str()).as_object();
+  EXPECT_EQ(line.at("message"), "accepted Create");
+  EXPECT_EQ(line.at("@version"), "1");
+  EXPECT_EQ(line.at("type"), "logstash");
+  EXPECT_EQ(line.at("level"), "INFO");
+  EXPECT_EQ(line.at("logger_name"), "api");
+  EXPECT_EQ(line.at("thread_name"), "worker-1");
+  EXPECT_EQ(line.at("tracectx.transactionid"), "tx-1");
+  EXPECT_EQ(line.at("tenantId"), "t1");
+  EXPECT_TRUE(line.contains("HOSTNAME"));
+  const auto timestamp = std::string(line.at("@timestamp").as_string());
+  ASSERT_EQ(timestamp.size(), 24u) << timestamp;  // 2026-11-22T01:02:03.456Z
+  EXPECT_EQ(timestamp.back(), 'Z');
+}
+
+TEST_F(LoggingTest, ContextEndsWithItsScope) {
+  use(LogFormat::flat);
+  LogFields fields{{"tracectx.transactionid", "tx-2"}};
+  {
+    ScopedLogContext scope(fields);
+    logger("api")->warn("inside");
+  }
+  logger("api")->warn("outside");
+  const std::string text = out_.str();
+  const auto newline = text.find('\n');
+  EXPECT_NE(text.substr(0, newline).find("inside tracectx.transactionid=tx-2"), std::string::npos);
+  EXPECT_EQ(text.substr(newline).find("tracectx"), std::string::npos);
+  EXPECT_NE(text.find("WARNING"), std::string::npos);
+}
+
+TEST_F(LoggingTest, LevelFiltersLines) {
+  configure({.level = "error", .format = LogFormat::flat},
+            std::make_shared<spdlog::sinks::ostream_sink_mt>(out_));
+  logger("api")->info("hidden");
+  EXPECT_TRUE(out_.str().empty());
+}
+
+TEST(LoggingConfig, UnknownLevelIsRejected) {
+  EXPECT_THROW(configure({.level = "loud"}), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace flint::logging

@@ -1,0 +1,17 @@
+#include "logging/thread_name.hpp"
+
+#include <pthread.h>
+
+namespace flint::logging {
+namespace {
+thread_local std::string t_name;
+}  // namespace
+
+void set_thread_name(std::string name) {
+  pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+  t_name = std::move(name);
+}
+
+const std::string& current_thread_name() noexcept { return t_name; }
+
+}  // namespace flint::logging

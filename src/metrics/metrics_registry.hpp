@@ -1,0 +1,32 @@
+#pragma once
+
+/// @file
+/// The process's Prometheus registry. Each module registers its own probe
+/// (families and metrics) on it; `/metrics` renders it.
+
+#include <prometheus/registry.h>
+
+#include <memory>
+#include <string>
+
+namespace flint::metrics {
+
+/// Owns the Prometheus registry. Thread-safe (prometheus-cpp metrics are).
+class MetricsRegistry {
+ public:
+  MetricsRegistry() : registry_(std::make_shared<prometheus::Registry>()) {}
+
+  /// The registry, for modules to add their families to.
+  prometheus::Registry& registry() noexcept { return *registry_; }
+
+  /// Every metric in Prometheus text exposition format 0.0.4.
+  std::string render() const;
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+};
+
+/// Histogram buckets for latencies in seconds, from 100 µs to 30 s.
+const std::vector<double>& latency_buckets();
+
+}  // namespace flint::metrics

@@ -1,0 +1,77 @@
+#include "service/resource_driver_service.hpp"
+
+#include <fmt/format.h>
+
+#include <boost/json/serialize.hpp>
+
+#include "drivers/host_call_context.hpp"
+#include "logging/logging.hpp"
+
+namespace flint::service {
+
+ResourceDriverService::ResourceDriverService(std::string driver_name, sdk::ResourceDriver& driver,
+                                             files::PackageCache& packages,
+                                             drivers::DriverExecutor& executor,
+                                             std::chrono::milliseconds call_timeout)
+    : driver_name_(std::move(driver_name)),
+      driver_(driver),
+      packages_(packages),
+      executor_(executor),
+      call_timeout_(call_timeout),
+      log_(logging::logger("service")),
+      driver_log_(logging::logger("driver." + driver_name_)) {}
+
+drivers::DriverExecutor::Call ResourceDriverService::call(std::string_view operation) const {
+  return {driver_name_, operation, std::chrono::steady_clock::now() + call_timeout_};
+}
+
+boost::asio::awaitable<sdk::LifecycleExecuteResponse> ResourceDriverService::execute(
+    ExecuteCommand body, CallOrigin origin) {
+  const auto call_spec = call("execute_lifecycle");
+  auto context = std::make_shared<drivers::HostCallContext>(
+      origin.log_fields, origin.tenant_id, call_spec.deadline, driver_log_);
+  // Unpacking is disk work: it runs on the driver thread with the call.
+  auto work = [this, context, body = std::move(body)]() mutable {
+    logging::ScopedLogContext scope(context->log_fields());
+    sdk::ExecuteLifecycleRequest request{
+        .lifecycle_name = std::move(body.lifecycle_name),
+        .driver_files = packages_.acquire(body.driver_files),
+        .system_properties = std::move(body.system_properties),
+        .resource_properties = std::move(body.resource_properties),
+        .request_properties = std::move(body.request_properties),
+        .associated_topology = std::move(body.associated_topology),
+        .deployment_location = std::move(body.deployment_location),
+    };
+    if (log_->should_log(spdlog::level::debug)) {
+      log_->debug("execute {} at location {} with request properties {}", request.lifecycle_name,
+                  request.deployment_location.name,
+                  boost::json::serialize(request.request_properties.redacted()));
+    }
+    auto response = driver_.execute_lifecycle(request, *context);
+    log_->info("accepted lifecycle {} as request {}", request.lifecycle_name, response.request_id);
+    return response;
+  };
+  co_return co_await executor_.run<sdk::LifecycleExecuteResponse>(call_spec, std::move(work));
+}
+
+boost::asio::awaitable<sdk::FindReferenceResponse> ResourceDriverService::find(
+    FindCommand body, CallOrigin origin) {
+  const auto call_spec = call("find_reference");
+  auto context = std::make_shared<drivers::HostCallContext>(
+      origin.log_fields, origin.tenant_id, call_spec.deadline, driver_log_);
+  auto work = [this, context, body = std::move(body)]() mutable {
+    logging::ScopedLogContext scope(context->log_fields());
+    sdk::FindReferenceRequest request{
+        .instance_name = std::move(body.instance_name),
+        .driver_files = packages_.acquire(body.driver_files),
+        .deployment_location = std::move(body.deployment_location),
+    };
+    auto response = driver_.find_reference(request, *context);
+    log_->info("find {} at location {}: {}", request.instance_name,
+               request.deployment_location.name, response.result ? "found" : "not found");
+    return response;
+  };
+  co_return co_await executor_.run<sdk::FindReferenceResponse>(call_spec, std::move(work));
+}
+
+}  // namespace flint::service

@@ -1,0 +1,82 @@
+#pragma once
+
+/// @file
+/// The service behind the Resource Driver API: unpacks driver files, runs
+/// the driver on the driver executor with a deadline, and logs the outcome.
+
+#include <flint/sdk/lifecycle.hpp>
+#include <flint/sdk/resource_driver.hpp>
+#include <spdlog/logger.h>
+
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "drivers/driver_executor.hpp"
+#include "files/package_cache.hpp"
+#include "logging/log_context.hpp"
+
+namespace flint::service {
+
+/// An execute request, validated; the driver files are still base64 text.
+struct ExecuteCommand {
+  std::string lifecycle_name;
+  std::string driver_files;
+  sdk::PropertyMap system_properties;
+  sdk::PropertyMap resource_properties;
+  sdk::PropertyMap request_properties;
+  sdk::AssociatedTopology associated_topology;
+  sdk::DeploymentLocation deployment_location;
+};
+
+/// A find request, validated; the driver files are still base64 text.
+struct FindCommand {
+  std::string instance_name;
+  std::string driver_files;
+  sdk::DeploymentLocation deployment_location;
+};
+
+/// Who asked: the request's log fields (`tracectx.*`, `tenantId`) and tenant.
+struct CallOrigin {
+  logging::LogFields log_fields;
+  std::string tenant_id;
+};
+
+/// Serves execute and find requests with one resource driver.
+///
+/// Thread-safe; awaited from a strand (see `DriverExecutor::run`). The
+/// driver, cache and executor must outlive the service.
+class ResourceDriverService {
+ public:
+  /// `call_timeout` is the deadline of each driver call (`driver_calls.timeout`).
+  ResourceDriverService(std::string driver_name, sdk::ResourceDriver& driver,
+                        files::PackageCache& packages, drivers::DriverExecutor& executor,
+                        std::chrono::milliseconds call_timeout);
+
+  /// Unpacks the driver files and starts the lifecycle execution.
+  /// @throws sdk::DriverError (any kind) from the files or the driver.
+  boost::asio::awaitable<sdk::LifecycleExecuteResponse> execute(ExecuteCommand command,
+                                                                CallOrigin origin);
+
+  /// Unpacks the driver files and finds the reference.
+  /// @throws sdk::DriverError (any kind) from the files or the driver.
+  boost::asio::awaitable<sdk::FindReferenceResponse> find(FindCommand command,
+                                                          CallOrigin origin);
+
+  /// Name of the driver serving requests (e.g. `noop`).
+  const std::string& driver_name() const noexcept { return driver_name_; }
+
+ private:
+  drivers::DriverExecutor::Call call(std::string_view operation) const;
+
+  std::string driver_name_;
+  sdk::ResourceDriver& driver_;
+  files::PackageCache& packages_;
+  drivers::DriverExecutor& executor_;
+  std::chrono::milliseconds call_timeout_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::shared_ptr<spdlog::logger> driver_log_;
+};
+
+}  // namespace flint::service
