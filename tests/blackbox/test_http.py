@@ -1,0 +1,276 @@
+"""HTTP/1.1 behaviour on raw sockets: keep-alive, pipelining, chunked bodies, 100-continue,
+size limits, read timeouts and malformed requests."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+
+import pytest
+
+from flint_blackbox import (
+    EXECUTE_PATH,
+    FIND_PATH,
+    HEALTH_PATH,
+    FlintServer,
+    RawConnection,
+    chunked,
+    execute_body,
+    find_body,
+    raw_request,
+)
+
+JSON = {"Content-Type": "application/json"}
+
+
+def _assert_raw_error(response, status: int, *fragments: str) -> dict:
+    assert response.status == status, response
+    assert response.headers.get("content-type", "").startswith("application/json"), response
+    body = response.json()
+    assert set(body) == {"localizedMessage", "status"}, body
+    assert body["status"] == status, body
+    for fragment in fragments:
+        assert fragment in body["localizedMessage"], body
+    return body
+
+
+# -- keep-alive, pipelining, chunked, 100-continue (default limits) -------------------------
+
+
+def test_keep_alive_serves_several_requests_on_one_socket(server):
+    with RawConnection(server.port) as conn:
+        conn.send(raw_request("GET", HEALTH_PATH))
+        first = conn.read_response()
+        assert first.status == 200, first
+        assert first.headers.get("connection", "").lower() != "close", first
+
+        conn.send(raw_request("POST", EXECUTE_PATH, json.dumps(execute_body()), JSON))
+        second = conn.read_response()
+        assert second.status == 202, second
+        assert second.json()["version"] == "1.0.0"
+
+        conn.send(raw_request("POST", FIND_PATH, json.dumps(find_body("k")), JSON))
+        third = conn.read_response()
+        assert third.status == 200, third
+
+        # An error does not cost the connection either.
+        conn.send(raw_request("GET", "/nowhere"))
+        _assert_raw_error(conn.read_response(), 404)
+
+        conn.send(raw_request("GET", "/metrics"))
+        assert conn.read_response().status == 200
+
+
+def test_connection_close_is_honoured(server):
+    with RawConnection(server.port) as conn:
+        conn.send(raw_request("GET", HEALTH_PATH, headers={"Connection": "close"}))
+        r = conn.read_response()
+        assert r.status == 200, r
+        assert r.headers.get("connection", "").lower() == "close", r
+        assert conn.at_eof(), "the server kept the connection open after Connection: close"
+
+
+def test_pipelined_requests_are_answered_in_order(server):
+    with RawConnection(server.port) as conn:
+        conn.send(
+            raw_request("GET", HEALTH_PATH)
+            + raw_request("POST", EXECUTE_PATH, json.dumps(execute_body()), JSON)
+            + raw_request("GET", "/nowhere")
+        )
+        statuses = [conn.read_response().status for _ in range(3)]
+        assert statuses == [200, 202, 404]
+
+
+def test_http_1_0_request_is_answered_and_closed(server):
+    with RawConnection(server.port) as conn:
+        conn.send(f"GET {HEALTH_PATH} HTTP/1.0\r\nHost: x\r\n\r\n")
+        r = conn.read_response()
+        assert r.status == 200, r
+        assert conn.at_eof()
+
+
+def test_chunked_request_body(server):
+    body = json.dumps(execute_body()).encode()
+    with RawConnection(server.port) as conn:
+        conn.send(
+            raw_request(
+                "POST",
+                EXECUTE_PATH,
+                chunked(body, [1, 7, 100, 3]),
+                {**JSON, "Transfer-Encoding": "chunked"},
+                content_length=False,
+            )
+        )
+        r = conn.read_response()
+        assert r.status == 202, r
+        assert set(r.json()) == {"requestId", "associatedTopology", "version"}
+        # The connection is still usable after a chunked body.
+        conn.send(raw_request("GET", HEALTH_PATH))
+        assert conn.read_response().status == 200
+
+
+def test_chunked_body_sent_in_separate_writes(server):
+    body = json.dumps(find_body("slowly")).encode()
+    with RawConnection(server.port) as conn:
+        conn.send(
+            raw_request(
+                "POST", FIND_PATH, b"", {**JSON, "Transfer-Encoding": "chunked"}, content_length=False
+            )
+        )
+        step = max(1, len(body) // 4)
+        for i in range(0, len(body), step):
+            piece = body[i : i + step]
+            conn.send(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+            time.sleep(0.05)
+        conn.send(b"0\r\n\r\n")
+        r = conn.read_response()
+        assert r.status == 200, r
+        assert r.json()["result"]["resourceId"] == "noop-slowly"
+
+
+def test_expect_100_continue(server):
+    body = json.dumps(execute_body()).encode()
+    with RawConnection(server.port, timeout=10) as conn:
+        head = raw_request("POST", EXECUTE_PATH, body, {**JSON, "Expect": "100-continue"})
+        conn.send(head[: len(head) - len(body)])
+        interim = conn.read_response()  # must come before we send the body
+        assert interim.status == 100, interim
+        conn.send(body)
+        r = conn.read_response()
+        assert r.status == 202, r
+
+
+def test_malformed_request_line_is_400(server):
+    with RawConnection(server.port) as conn:
+        conn.send(b"THIS IS NOT HTTP\r\n\r\n")
+        _assert_raw_error(conn.read_response(), 400, "malformed")
+        assert conn.at_eof()
+
+
+def test_garbage_header_is_400(server):
+    with RawConnection(server.port) as conn:
+        conn.send(b"GET /management/health HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n")
+        _assert_raw_error(conn.read_response(), 400)
+
+
+def test_bad_content_length_is_400(server):
+    with RawConnection(server.port) as conn:
+        conn.send(
+            b"POST /api/driver/lifecycle/execute HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/json\r\nContent-Length: banana\r\n\r\n{}"
+        )
+        _assert_raw_error(conn.read_response(), 400)
+
+
+def test_server_survives_abrupt_disconnects(server):
+    for partial in (b"POST /api/driver/lifecycle/execute HTTP/1.1\r\nContent-Le", b"GET /"):
+        s = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        s.sendall(partial)
+        s.close()
+    assert server.get(HEALTH_PATH).status_code == 200
+
+
+# -- limits (their own server) -------------------------------------------------------------
+
+LIMITS = {"http": {"max_header_size": "2KiB", "max_body_size": "4KiB", "read_timeout": "1500ms"}}
+
+
+@pytest.fixture(scope="module")
+def limited(tmp_path_factory):
+    instance = FlintServer(tmp_path_factory.mktemp("limited"), LIMITS).start()
+    yield instance
+    assert instance.stop() == 0, instance.stderr()[-4000:]
+
+
+def test_body_over_max_body_size_is_413(limited):
+    big = json.dumps(execute_body(resource_properties={"pad": {"type": "string", "value": "x" * 8000}}))
+    with RawConnection(limited.port) as conn:
+        conn.send(raw_request("POST", EXECUTE_PATH, big, JSON))
+        _assert_raw_error(conn.read_response(), 413, "http.max_body_size", "4096")
+
+
+def test_body_over_the_limit_is_413_with_requests_too(limited):
+    r = limited.post_json(EXECUTE_PATH, {"pad": "y" * 10000})
+    assert r.status_code == 413, r.text
+    assert r.json()["status"] == 413
+
+
+def test_chunked_body_over_max_body_size_is_413(limited):
+    big = b'{"pad": "' + b"z" * 6000 + b'"}'
+    with RawConnection(limited.port) as conn:
+        conn.send(
+            raw_request(
+                "POST",
+                EXECUTE_PATH,
+                chunked(big, [1000] * 10),
+                {**JSON, "Transfer-Encoding": "chunked"},
+                content_length=False,
+            )
+        )
+        _assert_raw_error(conn.read_response(), 413)
+
+
+def test_body_under_the_limit_is_served(limited):
+    r = limited.execute(execute_body())
+    assert r.status_code == 202, r.text
+
+
+def test_header_over_max_header_size_is_431(limited):
+    with RawConnection(limited.port) as conn:
+        conn.send(raw_request("GET", HEALTH_PATH, headers={"X-Filler": "f" * 3000}))
+        _assert_raw_error(conn.read_response(), 431, "http.max_header_size")
+
+
+def test_many_headers_over_max_header_size_is_431(limited):
+    headers = {f"X-H{i}": "v" * 40 for i in range(80)}
+    with RawConnection(limited.port) as conn:
+        conn.send(raw_request("GET", HEALTH_PATH, headers=headers))
+        _assert_raw_error(conn.read_response(), 431)
+
+
+def test_incomplete_headers_time_out_with_408(limited):
+    with RawConnection(limited.port, timeout=15) as conn:
+        started = time.monotonic()
+        conn.send(b"GET /management/health HTTP/1.1\r\nHost: x\r\n")  # no blank line, ever
+        r = conn.read_response()
+        elapsed = time.monotonic() - started
+        _assert_raw_error(r, 408, "http.read_timeout")
+        assert 1.0 <= elapsed < 12, elapsed
+        assert conn.at_eof()
+
+
+def test_incomplete_body_times_out_with_408(limited):
+    with RawConnection(limited.port, timeout=15) as conn:
+        conn.send(
+            b"POST /api/driver/lifecycle/execute HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"lifecycle"
+        )
+        _assert_raw_error(conn.read_response(), 408)
+
+
+def test_a_slow_client_does_not_block_others(limited):
+    with RawConnection(limited.port, timeout=15) as slow:
+        slow.send(b"GET /management/health HTTP/1.1\r\n")
+        started = time.monotonic()
+        assert limited.get(HEALTH_PATH, timeout=5).status_code == 200
+        assert time.monotonic() - started < 1.0
+        assert slow.read_response().status == 408
+
+
+def test_idle_keep_alive_connection_is_not_a_read_timeout(limited):
+    # Idle time between requests is governed by http.idle_timeout (60 s), not read_timeout.
+    with RawConnection(limited.port, timeout=15) as conn:
+        conn.send(raw_request("GET", HEALTH_PATH))
+        assert conn.read_response().status == 200
+        time.sleep(2.5)
+        conn.send(raw_request("GET", HEALTH_PATH))
+        assert conn.read_response().status == 200
+
+
+def test_idle_timeout_closes_idle_connections(start_server):
+    flint = start_server({"http": {"idle_timeout": "500ms"}})
+    with RawConnection(flint.port, timeout=15) as conn:
+        conn.send(raw_request("GET", HEALTH_PATH))
+        assert conn.read_response().status == 200
+        assert conn.at_eof(timeout=10), "idle connection was not closed after http.idle_timeout"

@@ -1,0 +1,131 @@
+"""Logstash log lines on stderr: shape, trace context from x-tracectx-* headers, no secrets."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from flint_blackbox import assert_error, driver_package, execute_body, find_body, prop
+
+TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+REQUIRED_KEYS = {
+    "@timestamp",
+    "@version",
+    "message",
+    "HOSTNAME",
+    "path",
+    "tags",
+    "type",
+    "thread_name",
+    "level",
+    "logger_name",
+}
+
+
+def test_every_stderr_line_is_a_logstash_json_object(server):
+    assert server.execute(execute_body()).status_code == 202
+    lines = server.log_lines()
+    assert lines, "no log lines at all"
+    for line in lines:
+        missing = REQUIRED_KEYS - set(line)
+        assert not missing, (missing, line)
+        assert line["@version"] == "1", line
+        assert line["type"] == "logstash", line
+        assert TIMESTAMP.match(line["@timestamp"]), line
+        assert isinstance(line["tags"], list), line
+        assert isinstance(line["message"], str), line
+    assert any("listening" in line["message"] for line in lines), "no start-up line"
+
+
+def test_trace_context_headers_reach_every_log_line_of_the_request(server):
+    transaction = f"tx-{uuid.uuid4()}"
+    process = f"proc-{uuid.uuid4()}"
+    r = server.execute(
+        execute_body("Configure"),
+        headers={"x-tracectx-TransactionId": transaction, "X-TRACECTX-ProcessId": process},
+    )
+    assert r.status_code == 202, r.text
+    request_id = r.json()["requestId"]
+
+    traced = server.wait_for_log(lambda l: l.get("tracectx.transactionid") == transaction)
+    assert traced, "no log line carries tracectx.transactionid"
+    for line in traced:
+        assert line.get("tracectx.processid") == process, line
+        assert not any(k.startswith("tracectx.") and k != k.lower() for k in line), line
+
+    # The line written on the driver thread (it names the driver's request id) has it too.
+    accepted = server.wait_for_log(lambda l: request_id in l["message"])
+    assert accepted, f"no log line names request {request_id}"
+    assert all(l.get("tracectx.transactionid") == transaction for l in accepted), accepted
+
+    # And the context does not leak into the next request's lines.
+    other = f"tx-{uuid.uuid4()}"
+    assert server.execute(execute_body(), headers={"x-tracectx-TransactionId": other}).status_code == 202
+    later = server.wait_for_log(lambda l: l.get("tracectx.transactionid") == other)
+    assert later
+    assert all(l.get("tracectx.processid") != process for l in later), later
+
+
+def test_trace_context_on_refused_requests(server):
+    transaction = f"tx-{uuid.uuid4()}"
+    r = server.execute(
+        execute_body(request_properties={"noop.raise": "driver"}),
+        headers={"x-tracectx-TransactionId": transaction},
+    )
+    assert r.status_code == 500
+    lines = server.wait_for_log(lambda l: l.get("tracectx.transactionid") == transaction)
+    assert any(l["level"].lower().startswith("err") for l in lines), lines
+
+
+PEM_TEMPLATE = (
+    "-----BEGIN RSA PRIVATE KEY-----\n"
+    "MIIEowIBAAKCAQEA{marker}\n"
+    "c2VjcmV0LWtleS1tYXRlcmlhbC10aGF0LW11c3QtbmV2ZXItYmUtbG9nZ2Vk\n"
+    "-----END RSA PRIVATE KEY-----\n"
+)
+
+
+def test_private_keys_and_bodies_never_reach_the_logs(server):
+    marker = uuid.uuid4().hex
+    pem = PEM_TEMPLATE.format(marker=marker)
+    key = {"type": "key", "keyName": "ssh", "privateKey": pem, "publicKey": "ssh-rsa AAAA"}
+    body_marker = f"body-{uuid.uuid4().hex}"
+    files_marker = f"files-{uuid.uuid4().hex}"
+    package = driver_package({"secret.txt": files_marker})
+
+    body = execute_body(
+        resource_properties={"ssh": key, "note": prop(body_marker)},
+        driver_files=package,
+    )
+    body["requestProperties"]["sshKey"] = key
+    body["systemProperties"]["extra"] = prop(body_marker)
+    r = server.execute(body, headers={"tenantId": "t-secret"})
+    assert r.status_code == 202, r.text
+
+    # A refused request carrying the same key.
+    bad = execute_body(resource_properties={"ssh": key}, request_properties={"noop.raise": "driver"})
+    assert server.execute(bad).status_code == 500
+    invalid = dict(body)
+    invalid.pop("lifecycleName")
+    assert_error(server.execute(invalid), 400)
+    # find with the key in the deployment location properties.
+    found = find_body("k", {"privateKey": pem, "password": body_marker})
+    assert server.find(found).status_code == 200
+
+    # The lines for these requests were written (debug level logs every request) ...
+    assert server.wait_for_log(lambda l: r.json()["requestId"] in l["message"])
+    text = server.stderr()
+    # ... but none of them carries the secrets or the bodies.
+    assert marker not in text
+    assert "PRIVATE KEY" not in text
+    assert body_marker not in text
+    assert files_marker not in text
+    assert package not in text
+
+
+def test_flat_log_format_is_plain_text(start_server):
+    flint = start_server({"logging": {"type": "flat", "level": "info"}})
+    assert flint.execute(execute_body()).status_code == 202
+    text = flint.stderr()
+    assert "listening" in text
+    assert not text.lstrip().startswith("{"), text[:300]

@@ -1,0 +1,207 @@
+"""Health, Prometheus metrics, the OpenAPI document and Swagger UI, and bootstrap switches."""
+
+from __future__ import annotations
+
+import threading
+
+import requests
+
+from flint_blackbox import (
+    EXECUTE_PATH,
+    FIND_PATH,
+    HEALTH_PATH,
+    RawConnection,
+    assert_error,
+    execute_body,
+    find_body,
+    raw_request,
+    wait_until,
+)
+
+
+# -- health --------------------------------------------------------------------------------
+
+
+def test_health_reports_real_vitals(server):
+    r = server.get(HEALTH_PATH)
+    assert r.status_code == 200, r.text
+    assert r.headers["Content-Type"].startswith("application/json")
+    vitals = r.json()["vitals"]
+    assert vitals["app"]["status"] == "OK"
+    for name in ("app", "driver_calls", "driver_files", "http"):
+        assert name in vitals, vitals
+        assert vitals[name]["status"] in ("OK", "DEGRADED", "UNHEALTHY"), vitals[name]
+    assert vitals["driver_files"]["status"] == "OK", vitals["driver_files"]
+    assert vitals["driver_files"]["workspace"] == str(server.workspace), vitals["driver_files"]
+    calls = vitals["driver_calls"]
+    assert calls["threads"] >= 1 and calls["queue_size"] >= 1, calls
+    assert vitals["http"]["connections"] >= 1, vitals["http"]  # ours, at least
+
+
+def test_health_shows_a_driver_call_running(server):
+    done = threading.Event()
+
+    def slow():
+        server.execute(execute_body(request_properties={"noop.latencyMs": 1500}))
+        done.set()
+
+    thread = threading.Thread(target=slow)
+    thread.start()
+    try:
+        # A second session: the shared one is not thread-safe.
+        with requests.Session() as other:
+            running = wait_until(
+                lambda: other.get(server.url(HEALTH_PATH), timeout=10).json()["vitals"]["driver_calls"]["running"],
+                timeout=10,
+                what="driver_calls.running >= 1",
+            )
+            assert running >= 1
+    finally:
+        thread.join(timeout=30)
+    assert done.is_set()
+    assert server.health()["vitals"]["driver_calls"]["running"] == 0
+
+
+# -- metrics -------------------------------------------------------------------------------
+
+
+def test_metrics_are_prometheus_text(server):
+    r = server.get("/metrics")
+    assert r.status_code == 200
+    assert r.headers["Content-Type"].startswith("text/plain"), r.headers
+    assert "# TYPE flint_http_requests_total counter" in r.text
+    assert "# TYPE flint_http_request_duration_seconds histogram" in r.text
+    assert "# TYPE flint_http_requests_in_flight gauge" in r.text
+
+
+def test_http_metrics_count_requests_by_route_method_and_status(server):
+    route = EXECUTE_PATH
+    before = server.metrics()
+    accepted_before = before.value("flint_http_requests_total", route=route, method="POST", status="202")
+    refused_before = before.value("flint_http_requests_total", route=route, method="POST", status="400")
+    duration_before = before.value("flint_http_request_duration_seconds_count", route=route)
+
+    for _ in range(3):
+        assert server.execute(execute_body()).status_code == 202
+    assert server.execute({"lifecycleName": "x"}).status_code == 400
+
+    after = server.metrics()
+    assert after.value("flint_http_requests_total", route=route, method="POST", status="202") == accepted_before + 3
+    assert after.value("flint_http_requests_total", route=route, method="POST", status="400") == refused_before + 1
+    assert after.value("flint_http_request_duration_seconds_count", route=route) >= duration_before + 4
+    in_flight = after.find("flint_http_requests_in_flight")
+    assert in_flight and all(v >= 0 for _, v in in_flight), in_flight
+
+
+def test_unmatched_routes_do_not_create_a_series_per_path(server):
+    for i in range(3):
+        assert server.get(f"/random/path/{i}").status_code == 404
+    metrics = server.metrics()
+    routes = {labels.get("route") for labels, _ in metrics.find("flint_http_requests_total")}
+    assert not any(r and r.startswith("/random/path/") for r in routes), routes
+
+
+def test_driver_call_metrics_count_outcomes(server):
+    before = server.metrics()
+    ok_before = before.value(
+        "flint_driver_calls_total", driver="noop", operation="execute_lifecycle", outcome="ok"
+    )
+    temp_before = before.value(
+        "flint_driver_calls_total", driver="noop", operation="execute_lifecycle", outcome="temporary"
+    )
+    find_before = before.value(
+        "flint_driver_calls_total", driver="noop", operation="find_reference", outcome="ok"
+    )
+    hist_before = before.value(
+        "flint_driver_call_duration_seconds_count", driver="noop", operation="execute_lifecycle"
+    )
+
+    assert server.execute(execute_body()).status_code == 202
+    assert server.execute(execute_body()).status_code == 202
+    assert server.execute(execute_body(request_properties={"noop.raise": "temporary"})).status_code == 503
+    assert server.find(find_body()).status_code == 200
+
+    after = server.metrics()
+    assert after.value(
+        "flint_driver_calls_total", driver="noop", operation="execute_lifecycle", outcome="ok"
+    ) == ok_before + 2
+    assert after.value(
+        "flint_driver_calls_total", driver="noop", operation="execute_lifecycle", outcome="temporary"
+    ) == temp_before + 1
+    assert after.value(
+        "flint_driver_calls_total", driver="noop", operation="find_reference", outcome="ok"
+    ) == find_before + 1
+    assert after.value(
+        "flint_driver_call_duration_seconds_count", driver="noop", operation="execute_lifecycle"
+    ) >= hist_before + 3
+
+
+# -- OpenAPI and Swagger UI ----------------------------------------------------------------
+
+
+def test_openapi_document(server):
+    r = server.get("/api/driver/openapi.json")
+    assert r.status_code == 200, r.text
+    assert r.headers["Content-Type"].startswith("application/json")
+    doc = r.json()
+    assert str(doc["openapi"]).startswith("3"), doc.get("openapi")
+    assert "title" in doc["info"]
+    assert "post" in doc["paths"][EXECUTE_PATH]
+    assert "post" in doc["paths"][FIND_PATH]
+
+
+def test_swagger_ui_is_served_or_explains_why_not(server):
+    r = server.get("/api/driver/ui/")
+    if r.status_code == 200:
+        assert r.headers["Content-Type"].startswith("text/html"), r.headers
+        assert "swagger" in r.text.lower()
+    else:
+        body = assert_error(r, 404)
+        assert "swagger" in body["localizedMessage"].lower(), body
+
+
+def test_swagger_ui_without_slash_redirects(server):
+    r = server.get("/api/driver/ui", allow_redirects=False)
+    assert r.status_code in (301, 302, 308), r.status_code
+    assert r.headers["Location"].endswith("/api/driver/ui/")
+
+
+def test_swagger_ui_does_not_serve_files_outside_its_folder(server):
+    # Raw requests: an HTTP client library would normalise the dot segments away.
+    for path in (
+        "/api/driver/ui/../../../../../../etc/passwd",
+        "/api/driver/ui/..%2f..%2f..%2f..%2f..%2f..%2fetc%2fpasswd",
+        "/api/driver/ui//etc/passwd",
+    ):
+        with RawConnection(server.port) as conn:
+            conn.send(raw_request("GET", path))
+            r = conn.read_response()
+        assert r.status in (400, 404), (path, r)
+        assert b"root:" not in r.body
+
+
+# -- bootstrap switches --------------------------------------------------------------------
+
+
+def test_resource_driver_api_can_be_disabled(start_server):
+    flint = start_server({"bootstrap": {"resource_driver": {"api_enabled": False}}})
+    assert_error(flint.execute(execute_body()), 404)
+    assert_error(flint.find(find_body()), 404)
+    health = flint.get(HEALTH_PATH)
+    assert health.status_code == 200
+    vitals = health.json()["vitals"]
+    assert vitals["app"]["status"] == "OK"
+    assert "driver_calls" not in vitals, vitals
+    assert flint.get("/metrics").status_code == 200
+
+
+def test_metrics_can_be_disabled(start_server):
+    flint = start_server({"bootstrap": {"metrics": {"enabled": False}}})
+    assert_error(flint.get("/metrics"), 404)
+    assert flint.execute(execute_body()).status_code == 202
+
+
+def test_openapi_can_be_disabled(start_server):
+    flint = start_server({"bootstrap": {"openapi": {"enabled": False}}})
+    assert_error(flint.get("/api/driver/openapi.json"), 404)
+    assert flint.execute(execute_body()).status_code == 202

@@ -1,0 +1,246 @@
+"""The process: CLI commands, configuration errors, driver call deadlines, graceful stop."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import requests
+import yaml
+
+from flint_blackbox import (
+    HEALTH_PATH,
+    RawConnection,
+    assert_error,
+    child_environment,
+    execute_body,
+    raw_request,
+    wait_until,
+)
+
+
+def _run(flint_bin, *args, env=None, timeout=30):
+    return subprocess.run(
+        [flint_bin, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=child_environment(env),
+        stdin=subprocess.DEVNULL,
+    )
+
+
+# -- CLI -----------------------------------------------------------------------------------
+
+
+def test_version(flint_bin):
+    result = _run(flint_bin, "version")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("flint "), result.stdout
+    assert any(ch.isdigit() for ch in result.stdout)
+
+
+def test_no_subcommand_is_an_error(flint_bin):
+    result = _run(flint_bin)
+    assert result.returncode != 0
+    assert "subcommand" in result.stderr, result.stderr
+
+
+def test_config_prints_the_effective_configuration_as_yaml(flint_bin, tmp_path):
+    config = tmp_path / "flint.yaml"
+    config.write_text("application:\n  port: 18999\nhttp:\n  max_body_size: 2MiB\n")
+    result = _run(flint_bin, "config", "--config", str(config), env={"FLINT_HTTP_READ_TIMEOUT": "7s"})
+    assert result.returncode == 0, result.stderr
+    document = yaml.safe_load(result.stdout)
+    assert document["application"]["port"] == 18999
+    assert document["application"]["host"] == "127.0.0.1"
+    assert str(document["http"]["max_body_size"]) in ("2MiB", str(2 * 1024 * 1024)), document["http"]
+    assert str(document["http"]["read_timeout"]) in ("7s", "7000ms"), document["http"]
+    # Each value says where it came from.
+    lines = result.stdout.splitlines()
+    assert any("port: 18999" in l and "# file" in l for l in lines), result.stdout
+    assert any("read_timeout" in l and "FLINT_HTTP_READ_TIMEOUT" in l for l in lines), result.stdout
+    assert any("io_threads" in l and "# default" in l for l in lines), result.stdout
+
+
+def test_unknown_key_stops_serve_at_once_naming_the_key(flint_bin, tmp_path):
+    config = tmp_path / "flint.yaml"
+    config.write_text("application:\n  port: 0\n  prot: 8080\nhttp:\n  read_timout: 5s\n")
+    started = time.monotonic()
+    result = _run(flint_bin, "serve", "--config", str(config), timeout=20)
+    assert result.returncode != 0
+    assert time.monotonic() - started < 10
+    assert "application.prot" in result.stderr, result.stderr
+    assert "http.read_timout" in result.stderr, result.stderr  # all problems, not only the first
+    assert "read_timeout" in result.stderr  # the suggestion
+
+
+def test_bad_values_stop_serve_naming_the_key(flint_bin, tmp_path):
+    config = tmp_path / "flint.yaml"
+    config.write_text("application:\n  port: 70000\nhttp:\n  max_body_size: lots\n")
+    result = _run(flint_bin, "serve", "--config", str(config), timeout=20)
+    assert result.returncode != 0
+    assert "application.port" in result.stderr, result.stderr
+    assert "http.max_body_size" in result.stderr, result.stderr
+
+
+def test_unknown_flint_environment_variable_is_refused(flint_bin, tmp_path):
+    result = _run(flint_bin, "config", env={"FLINT_APPLICATION_PROT": "1"})
+    assert result.returncode != 0
+    assert "FLINT_APPLICATION_PROT" in result.stderr, result.stderr
+
+
+def test_missing_config_file_is_an_error(flint_bin, tmp_path):
+    result = _run(flint_bin, "serve", "--config", str(tmp_path / "absent.yaml"), timeout=20)
+    assert result.returncode != 0
+    assert "absent.yaml" in result.stderr, result.stderr
+
+
+def test_port_in_use_is_a_clear_error(flint_bin, tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = tmp_path / "flint.yaml"
+        config.write_text(
+            yaml.safe_dump(
+                {"application": {"port": port}, "resource_driver": {"scripts_workspace": str(tmp_path / "ws")}}
+            )
+        )
+        result = _run(flint_bin, "serve", "--config", str(config), timeout=20)
+    assert result.returncode != 0
+    assert str(port) in result.stderr, result.stderr
+
+
+# -- driver call deadline ------------------------------------------------------------------
+
+
+def test_driver_call_over_the_deadline_is_503_and_the_host_stays_responsive(start_server):
+    flint = start_server({"driver_calls": {"timeout": "300ms"}})
+    outcome = {}
+
+    def slow():
+        started = time.monotonic()
+        with requests.Session() as s:
+            outcome["response"] = s.post(
+                flint.url("/api/driver/lifecycle/execute"),
+                json=execute_body(request_properties={"noop.latencyMs": 4000}),
+                timeout=30,
+            )
+        outcome["elapsed"] = time.monotonic() - started
+
+    thread = threading.Thread(target=slow)
+    thread.start()
+    try:
+        # Meanwhile health answers fast.
+        time.sleep(0.1)
+        started = time.monotonic()
+        r = flint.get(HEALTH_PATH, timeout=5)
+        assert r.status_code == 200
+        assert time.monotonic() - started < 1.0
+    finally:
+        thread.join(timeout=30)
+
+    assert_error(outcome["response"], 503, "deadline")
+    assert outcome["elapsed"] < 3.0, outcome["elapsed"]  # not the 4 s the driver takes
+    # The host still serves driver calls afterwards.
+    assert flint.execute(execute_body()).status_code == 202
+    metrics = flint.metrics()
+    assert metrics.value(
+        "flint_driver_calls_total", driver="noop", operation="execute_lifecycle", outcome="timeout"
+    ) == 1
+
+
+def test_saturated_driver_calls_are_503(start_server):
+    flint = start_server({"driver_calls": {"threads": 1, "queue_size": 1}})
+    results = []
+    lock = threading.Lock()
+
+    def call():
+        with requests.Session() as s:
+            r = s.post(
+                flint.url("/api/driver/lifecycle/execute"),
+                json=execute_body(request_properties={"noop.latencyMs": 1500}),
+                timeout=30,
+            )
+        with lock:
+            results.append(r)
+
+    threads = [threading.Thread(target=call) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    statuses = sorted(r.status_code for r in results)
+    assert len(statuses) == 4
+    assert statuses.count(202) >= 1, statuses
+    assert statuses.count(503) >= 1, statuses
+    assert set(statuses) <= {202, 503}, statuses
+    for r in results:
+        if r.status_code == 503:
+            assert_error(r, 503, "saturated")
+
+
+# -- graceful stop -------------------------------------------------------------------------
+
+
+def test_sigterm_finishes_requests_in_flight_refuses_new_ones_and_exits_0(start_server):
+    flint = start_server()
+    outcome = {}
+
+    def slow():
+        with requests.Session() as s:
+            outcome["response"] = s.post(
+                flint.url("/api/driver/lifecycle/execute"),
+                json=execute_body(request_properties={"noop.latencyMs": 1500}),
+                timeout=30,
+            )
+
+    # An idle keep-alive connection, to be closed by the stop.
+    idle = RawConnection(flint.port, timeout=15)
+    idle.send(raw_request("GET", HEALTH_PATH))
+    assert idle.read_response().status == 200
+
+    thread = threading.Thread(target=slow)
+    thread.start()
+    with requests.Session() as probe:
+        wait_until(
+            lambda: probe.get(flint.url(HEALTH_PATH), timeout=10).json()["vitals"]["driver_calls"]["running"],
+            timeout=10,
+            what="the slow call to start",
+        )
+    flint.signal(signal.SIGTERM)
+
+    def refused():
+        try:
+            socket.create_connection(("127.0.0.1", flint.port), timeout=1).close()
+            return False
+        except ConnectionRefusedError:
+            return True
+
+    # Well before the slow call (1.5 s) ends.
+    wait_until(refused, timeout=1.0, what="new connections to be refused")
+    assert idle.at_eof(timeout=5), "the idle keep-alive connection was not closed"
+    idle.close()
+
+    thread.join(timeout=30)
+    response = outcome.get("response")
+    assert response is not None
+    assert response.status_code == 202, response.text
+    assert response.json()["version"] == "1.0.0"
+    assert response.headers.get("Connection", "").lower() == "close"
+
+    code = flint.process.wait(timeout=15)
+    assert code == 0, flint.stderr()[-4000:]
+    messages = [l["message"] for l in flint.log_lines()]
+    assert any("SIGTERM" in m for m in messages), messages[-10:]
+    assert "stopped" in messages, messages[-5:]
+
+
+def test_sigint_stops_too(start_server):
+    flint = start_server()
+    flint.signal(signal.SIGINT)
+    assert flint.process.wait(timeout=15) == 0
