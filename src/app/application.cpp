@@ -99,9 +99,10 @@ ResourceDriverStack start_resource_driver(const config::HostConfig& config,
       vital.status = HealthStatus::unhealthy;
       vital.details["error"] = "workspace is not writable";
     } else {
-      const double free_bytes = static_cast<double>(disk.f_bavail) * static_cast<double>(disk.f_frsize);
+      const std::uint64_t free_bytes = std::uint64_t{disk.f_bavail} * disk.f_frsize;
       vital.details["disk_free_bytes"] = free_bytes;
-      if (free_bytes < 100.0 * 1024 * 1024) vital.status = HealthStatus::degraded;
+      // Extraction needs room; below 100 MiB new packages will soon fail.
+      if (free_bytes < 100 * 1024 * 1024) vital.status = HealthStatus::degraded;
     }
     return vital;
   });
@@ -138,6 +139,7 @@ int Application::run() {
   logging::configure({.level = config_.logging.level,
                       .format = config_.logging.type == "logstash" ? logging::LogFormat::logstash
                                                                    : logging::LogFormat::flat});
+  logging::set_thread_name("main");
   const auto log = logging::logger("app");
   const auto started = steady_clock::now();
 

@@ -41,6 +41,7 @@ boost::asio::awaitable<sdk::LifecycleExecuteResponse> ResourceDriverService::exe
         .request_properties = std::move(body.request_properties),
         .associated_topology = std::move(body.associated_topology),
         .deployment_location = std::move(body.deployment_location),
+        .reporter = nullptr,  // no push until executions are monitored
     };
     if (log_->should_log(spdlog::level::debug)) {
       log_->debug("execute {} at location {} with request properties {}", request.lifecycle_name,

@@ -92,6 +92,11 @@ struct LifecycleExecuteResponse {
   std::string request_id;
   /// Topology already known at acceptance (often empty).
   AssociatedTopology associated_topology;
+  /// True when the driver will report the terminal status itself through
+  /// `ExecuteLifecycleRequest::reporter`; the host then does not poll
+  /// (except after a restart of the host, when the reporter is gone and
+  /// polling takes over). Not sent on the wire.
+  bool reports_completion = false;
 
   /// Field-by-field equality.
   bool operator==(const LifecycleExecuteResponse&) const = default;

@@ -11,6 +11,7 @@
 ///      `on_execution_delivered` so the driver may release what it kept for it.
 /// `find_reference` is independent and synchronous.
 
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -22,6 +23,21 @@
 #include <flint/sdk/topology.hpp>
 
 namespace flint::sdk {
+
+/// Lets a driver that knows when its work ends report the terminal status
+/// itself (push), instead of being polled.
+///
+/// Handed to the driver in `ExecuteLifecycleRequest::reporter`; the driver
+/// keeps the shared pointer for as long as the execution runs. Thread-safe:
+/// `report` may be called from any thread, before or after
+/// `execute_lifecycle` returns. Only the first report counts.
+class ExecutionReporter {
+ public:
+  virtual ~ExecutionReporter() = default;
+  /// Reports the terminal status (`COMPLETE` or `FAILED`) of the execution
+  /// this reporter was created for. An `IN_PROGRESS` report is ignored.
+  virtual void report(LifecycleExecution execution) = 0;
+};
 
 /// The arguments of `ResourceDriver::execute_lifecycle`.
 struct ExecuteLifecycleRequest {
@@ -41,6 +57,10 @@ struct ExecuteLifecycleRequest {
   AssociatedTopology associated_topology;
   /// Where the resource lives.
   DeploymentLocation deployment_location;
+  /// Where to push the terminal status, for drivers that do (see
+  /// `LifecycleExecuteResponse::reports_completion`). Null when the host
+  /// does not offer push; the driver is then polled.
+  std::shared_ptr<ExecutionReporter> reporter;
 };
 
 /// The arguments of `ResourceDriver::find_reference`.

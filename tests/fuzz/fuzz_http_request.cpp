@@ -1,0 +1,55 @@
+// libFuzzer target: raw bytes as an HTTP/1.1 request, through the same
+// parser limits as the server, then the API's JSON body and request decoding.
+// Any exception other than the API's own refusals is a bug.
+
+#include <flint/sdk/errors.hpp>
+
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "api/api_error.hpp"
+#include "api/json_body.hpp"
+#include "api/resource_driver_requests.hpp"
+#include "http/request_context.hpp"
+
+namespace beast_http = boost::beast::http;
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  beast_http::request_parser<beast_http::string_body> parser;
+  parser.header_limit(16 * 1024);
+  parser.body_limit(1024 * 1024);
+  parser.eager(true);
+
+  boost::system::error_code ec;
+  const auto* bytes = reinterpret_cast<const char*>(data);
+  std::size_t offset = 0;
+  while (offset < size && !parser.is_done()) {
+    const std::size_t used = parser.put(boost::asio::buffer(bytes + offset, size - offset), ec);
+    if (ec == beast_http::error::need_more) break;
+    if (ec) return 0;  // refused by the parser: the server answers 4xx
+    if (used == 0) break;
+    offset += used;
+  }
+  if (!parser.is_done()) return 0;
+
+  flint::http::Request request = parser.release();
+  const auto context = flint::http::RequestContext::from(request);
+  try {
+    const auto body = flint::api::parse_json_body(request);
+    if (context.path == "/api/driver/references/find") {
+      (void)flint::api::decode_find_request(body);
+    } else {
+      (void)flint::api::decode_execute_request(body);
+    }
+  } catch (const flint::api::ApiError&) {
+  } catch (const flint::sdk::DriverError&) {
+  } catch (...) {
+    std::abort();
+  }
+  return 0;
+}
