@@ -1,0 +1,671 @@
+#include "script/script_driver.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstdlib>
+#include <deque>
+#include <mutex>
+#include <stdexcept>
+#include <system_error>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/uuid/random_generator.hpp>
+#include <boost/uuid/uuid_io.hpp>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <flint/sdk/errors.hpp>
+#include <flint/sdk/json.hpp>
+
+#include "script/child_process.hpp"
+#include "script/execution_directory.hpp"
+#include "script/script_catalog.hpp"
+#include "script/script_result.hpp"
+
+namespace flint::drivers::script {
+namespace {
+
+namespace bj = boost::json;
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+using std::chrono::steady_clock;
+using std::chrono::system_clock;
+
+constexpr const char* kSupervisorShell = "/bin/sh";
+// The supervisor: runs the command ("$@", never parsed or expanded further),
+// then records its exit code with a rename, so that a reader sees either no
+// file or the whole code, and a host that restarted can still learn it. This
+// text is a constant: no request value is ever part of it. It catches SIGTERM
+// (a handled signal, unlike an ignored one, is reset to default in the
+// command) so that on a timeout it outlives the command during the grace
+// period instead of dying first and getting the group SIGKILLed early.
+constexpr const char* kSupervisorScript =
+    "trap : TERM\n"
+    "\"$@\"\n"
+    "status=$?\n"
+    "printf '%s\\n' \"$status\" > exit_status.tmp && mv -f exit_status.tmp exit_status\n"
+    "exit \"$status\"\n";
+constexpr std::string_view kFindDir = ".find";
+constexpr std::string_view kFindLifecycle = "Find";
+// Upper bound of a monitor sleep when a process cannot be watched by pidfd.
+constexpr milliseconds kFallbackPoll{100};
+
+std::string new_request_id() {
+  thread_local boost::uuids::random_generator_mt19937 generator;
+  return boost::uuids::to_string(generator());
+}
+
+// Request ids are our own lower-case UUIDs; anything else is refused before
+// it gets near a path (no "../" games).
+bool is_request_id(std::string_view id) {
+  if (id.size() != 36) return false;
+  for (std::size_t i = 0; i < id.size(); ++i) {
+    const char c = id[i];
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (c != '-') return false;
+    } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string format_duration(milliseconds duration) {
+  const auto ms = duration.count();
+  if (ms % 1000 == 0) return std::to_string(ms / 1000) + " s";
+  std::string text = std::to_string(ms / 1000) + "." + std::to_string(1000 + ms % 1000).substr(1);
+  while (text.back() == '0') text.pop_back();
+  return text + " s";
+}
+
+std::int64_t unix_ms(system_clock::time_point time) {
+  return std::chrono::duration_cast<milliseconds>(time.time_since_epoch()).count();
+}
+
+std::string env_or(const char* name, std::string fallback) {
+  const char* value = std::getenv(name);
+  return value != nullptr && *value != '\0' ? std::string(value) : std::move(fallback);
+}
+
+std::optional<std::int64_t> parse_int(std::string_view text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
+  std::int64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+std::optional<bj::object> read_json_object(const ExecutionDirectory& dir, std::string_view name) {
+  auto text = dir.read(name);
+  if (!text) return std::nullopt;
+  std::error_code ec;
+  bj::value value = bj::parse(*text, ec);
+  if (ec || !value.is_object()) return std::nullopt;
+  return std::move(value.get_object());
+}
+
+std::int64_t int_field(const bj::object& object, std::string_view name, std::int64_t fallback) {
+  const auto* value = object.if_contains(name);
+  return value != nullptr && value->is_int64() ? value->get_int64() : fallback;
+}
+
+// What execute_lifecycle recorded about an execution (execution.json).
+struct ExecutionRecord {
+  std::string lifecycle = "?";
+  milliseconds timeout{0};
+};
+
+ExecutionRecord read_execution_record(const ExecutionDirectory& dir) {
+  ExecutionRecord record;
+  if (auto object = read_json_object(dir, work_files::kExecution)) {
+    if (const auto* name = object->if_contains("lifecycleName"); name && name->is_string()) {
+      record.lifecycle = std::string(name->get_string());
+    }
+    record.timeout = milliseconds(int_field(*object, "timeoutMs", 0));
+  }
+  return record;
+}
+
+// True when the leader of `pgid` is alive and works in `dir`: the group is
+// still the one we started, not a recycled id. Falls back to "the group
+// exists" where /proc cannot tell.
+bool group_is_ours(pid_t pgid, const fs::path& dir) {
+  if (pgid <= 1) return false;
+  char link[PATH_MAX];
+  const std::string proc = "/proc/" + std::to_string(pgid) + "/cwd";
+  const ssize_t n = ::readlink(proc.c_str(), link, sizeof link - 1);
+  if (n >= 0) return std::string_view(link, static_cast<std::size_t>(n)) == dir.native();
+  if (errno == ENOENT || errno == ESRCH) return false;  // leader gone
+  return process_group_exists(pgid);
+}
+
+std::string timed_out_message(const ExecutionRecord& record) {
+  return "lifecycle " + record.lifecycle + " timed out after " + format_duration(record.timeout);
+}
+
+// The state of an execution as its working directory tells it. `grace` is
+// used to escalate a kill started by an earlier poll after a host restart.
+sdk::LifecycleExecution read_state(const std::string& id, const ExecutionDirectory& dir,
+                                   const Options& options, bool enforce_timeout) {
+  using sdk::FailureCode;
+  using sdk::LifecycleExecution;
+  const ExecutionRecord record = read_execution_record(dir);
+  if (auto error = dir.read(work_files::kSpawnError)) {
+    return LifecycleExecution::failed(
+        id, FailureCode::internal_error,
+        "lifecycle " + record.lifecycle + " could not be started: " + sanitize_utf8(*error));
+  }
+  const auto process = read_json_object(dir, work_files::kProcess);
+  const pid_t pgid = process ? static_cast<pid_t>(int_field(*process, "pgid", 0)) : 0;
+  const auto deadline = system_clock::time_point(
+      milliseconds(process ? int_field(*process, "deadlineUnixMs", 0) : 0));
+
+  if (dir.has(work_files::kTimedOut)) {
+    if (enforce_timeout && system_clock::now() >= deadline + options.kill_grace &&
+        group_is_ours(pgid, dir.path())) {
+      signal_process_group(pgid, SIGKILL);
+    }
+    return LifecycleExecution::failed(id, FailureCode::internal_error, timed_out_message(record));
+  }
+
+  auto finished = [&]() -> std::optional<LifecycleExecution> {
+    auto status = dir.read(work_files::kExitStatus);
+    if (!status) return std::nullopt;
+    const auto code = parse_int(*status);
+    if (!code) {
+      return LifecycleExecution::failed(id, FailureCode::internal_error,
+                                        "lifecycle " + record.lifecycle +
+                                            ": unreadable exit status \"" +
+                                            sanitize_utf8(status->substr(0, 32)) + "\"");
+    }
+    // Read a little more than the tail: trailing blanks are dropped first.
+    const std::string err = dir.read_tail(work_files::kStderr, options.stderr_tail_bytes * 2 + 64);
+    return lifecycle_result(id, record.lifecycle, static_cast<int>(*code),
+                            dir.read(work_files::kResult), err, options.stderr_tail_bytes);
+  };
+  if (auto result = finished()) return std::move(*result);
+
+  if (!process) {
+    return LifecycleExecution::failed(
+        id, FailureCode::internal_error,
+        "lifecycle " + record.lifecycle +
+            " never started: the host stopped while it was queued (host restart?)");
+  }
+  if (group_is_ours(pgid, dir.path())) {
+    if (enforce_timeout && system_clock::now() >= deadline) {
+      // A previous host process started it; enforce its timeout on its behalf.
+      try {
+        dir.write(work_files::kTimedOut, std::to_string(unix_ms(system_clock::now())));
+      } catch (const std::exception&) {
+        // Still kill: the poll after it reports "interrupted" instead.
+      }
+      signal_process_group(pgid, SIGTERM);
+      return LifecycleExecution::failed(id, FailureCode::internal_error, timed_out_message(record));
+    }
+    return LifecycleExecution::in_progress(id);
+  }
+  // The supervisor writes the status before it exits: look again in case it
+  // ended between the two checks.
+  if (auto result = finished()) return std::move(*result);
+  return LifecycleExecution::failed(
+      id, FailureCode::internal_error,
+      "lifecycle " + record.lifecycle +
+          " was interrupted: the script ended without recording an exit status (host restart?)");
+}
+
+}  // namespace
+
+// One execution known to this driver instance: queued, starting or running.
+struct ScriptExecution {
+  enum class State { queued, starting, running, failed_to_start };
+
+  ScriptExecution(std::string request_id, std::string lifecycle_name, ExecutionDirectory directory)
+      : id(std::move(request_id)),
+        lifecycle(std::move(lifecycle_name)),
+        dir(std::move(directory)) {}
+
+  std::string id;
+  std::string lifecycle;
+  ExecutionDirectory dir;
+  SpawnSpec spec;
+  milliseconds timeout{0};
+  std::shared_ptr<sdk::ExecutionReporter> reporter;
+  sdk::DirectoryTree files;  // keeps the package on disk while the script reads it
+  State state = State::queued;
+  std::optional<ChildProcess> process;
+  steady_clock::time_point deadline{};
+  std::optional<steady_clock::time_point> kill_at;
+  bool timed_out = false;
+};
+
+struct ScriptDriver::Impl {
+  explicit Impl(const Options& opts) : options(opts) {
+    wake_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (wake_fd < 0) {
+      throw std::system_error(errno, std::generic_category(), "script driver: eventfd");
+    }
+    path = env_or("PATH", "/usr/local/bin:/usr/bin:/bin");
+    home = env_or("HOME", "/");
+    lang = env_or("LANG", "C.UTF-8");
+    monitor = std::thread([this] { run_monitor(); });
+  }
+
+  ~Impl() {
+    {
+      std::lock_guard lock(mutex);
+      stopping = true;
+    }
+    wake();
+    monitor.join();
+    ::close(wake_fd);
+  }
+
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+
+  void wake() const noexcept {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const auto n = ::write(wake_fd, &one, sizeof one);
+  }
+
+  std::vector<std::string> environment(const ExecutionDirectory& dir,
+                                       const sdk::DirectoryTree& files, std::string_view lifecycle,
+                                       std::string_view id) const {
+    // Minimal on purpose: the host's environment may hold its own secrets.
+    return {
+        "PATH=" + path,
+        "HOME=" + home,
+        "LANG=" + lang,
+        "FLINT_REQUEST_FILE=" + dir.file(work_files::kRequest).string(),
+        "FLINT_RESULT_FILE=" + dir.file(work_files::kResult).string(),
+        "FLINT_WORK_DIR=" + dir.path().string(),
+        "FLINT_DRIVER_FILES=" + files.path().string(),
+        "FLINT_LIFECYCLE=" + std::string(lifecycle),
+        "FLINT_REQUEST_ID=" + std::string(id),
+    };
+  }
+
+  SpawnSpec spawn_spec(const ExecutionDirectory& dir, const sdk::DirectoryTree& files,
+                       const ScriptCommand& command, std::string_view lifecycle,
+                       std::string_view id) const {
+    SpawnSpec spec;
+    spec.argv = {kSupervisorShell, "-c", kSupervisorScript, "flint-script"};
+    spec.argv.insert(spec.argv.end(), command.argv.begin(), command.argv.end());
+    spec.environment = environment(dir, files, lifecycle, id);
+    spec.working_directory = dir.path();
+    spec.stdin_file = dir.file(work_files::kRequest);
+    spec.stdout_file = dir.file(work_files::kStdout);
+    spec.stderr_file = dir.file(work_files::kStderr);
+    return spec;
+  }
+
+  // Starts an execution whose slot is reserved (state `starting`). Called
+  // without the lock; only the caller touches `e` until it is `running`.
+  void launch(ScriptExecution& e) {
+    std::optional<ChildProcess> child;
+    try {
+      child = ChildProcess::spawn(e.spec);
+    } catch (const std::exception& error) {
+      try {
+        e.dir.write(work_files::kSpawnError, error.what());
+      } catch (const std::exception&) {
+        // The directory itself is broken; polls will say "never started".
+      }
+    }
+    const auto steady_deadline = steady_clock::now() + e.timeout;
+    if (child) {
+      bj::object record;
+      record["pgid"] = child->pid();
+      record["deadlineUnixMs"] = unix_ms(system_clock::now() + e.timeout);
+      try {
+        e.dir.write(work_files::kProcess, bj::serialize(record));
+      } catch (const std::exception&) {
+        // Only a restarted host needs it; this one watches the process itself.
+      }
+    }
+    {
+      std::lock_guard lock(mutex);
+      if (child) {
+        e.process = std::move(child);
+        e.deadline = steady_deadline;
+        e.state = ScriptExecution::State::running;
+      } else {
+        e.state = ScriptExecution::State::failed_to_start;
+      }
+    }
+    wake();
+  }
+
+  void report(ScriptExecution& e) const {
+    if (!e.reporter) return;
+    try {
+      e.reporter->report(read_state(e.id, e.dir, options, false));
+    } catch (const std::exception&) {
+      // A failing reporter must not stop the monitor; the host polls anyway.
+    }
+  }
+
+  void run_monitor() {
+    for (;;) {
+      std::vector<pollfd> fds{{wake_fd, POLLIN, 0}};
+      int timeout_ms = -1;
+      {
+        std::lock_guard lock(mutex);
+        if (stopping) return;
+        const auto now = steady_clock::now();
+        auto wake_at = [&](steady_clock::time_point when) {
+          const auto left = std::chrono::ceil<milliseconds>(when - now).count();
+          const int ms = static_cast<int>(std::clamp<long long>(left, 0, 60'000));
+          timeout_ms = timeout_ms < 0 ? ms : std::min(timeout_ms, ms);
+        };
+        for (auto& [id, e] : executions) {
+          if (e->state == ScriptExecution::State::failed_to_start) {
+            wake_at(now);
+          } else if (e->state == ScriptExecution::State::running) {
+            if (e->process->pidfd() >= 0) {
+              fds.push_back({e->process->pidfd(), POLLIN, 0});
+            } else {
+              wake_at(now + kFallbackPoll);
+            }
+            wake_at(e->kill_at ? *e->kill_at : e->deadline);
+          }
+        }
+      }
+      const int ready = ::poll(fds.data(), fds.size(), timeout_ms);
+      if (ready < 0 && errno != EINTR) std::this_thread::sleep_for(kFallbackPoll);
+      std::uint64_t drained = 0;
+      [[maybe_unused]] const auto n = ::read(wake_fd, &drained, sizeof drained);
+
+      std::vector<std::unique_ptr<ScriptExecution>> finished;
+      std::vector<ScriptExecution*> to_time_out;
+      std::vector<ScriptExecution*> to_start;
+      {
+        std::lock_guard lock(mutex);
+        if (stopping) return;
+        const auto now = steady_clock::now();
+        for (auto it = executions.begin(); it != executions.end();) {
+          auto& e = *it->second;
+          const bool done = e.state == ScriptExecution::State::failed_to_start ||
+                            (e.state == ScriptExecution::State::running && e.process->has_exited());
+          if (done) {
+            finished.push_back(std::move(it->second));
+            it = executions.erase(it);
+            --slots_used;
+            continue;
+          }
+          if (e.state == ScriptExecution::State::running) {
+            if (!e.timed_out && now >= e.deadline) {
+              e.timed_out = true;
+              e.kill_at = now + options.kill_grace;
+              to_time_out.push_back(&e);
+            } else if (e.kill_at && now >= *e.kill_at) {
+              e.process->signal_group(SIGKILL);
+              e.kill_at.reset();
+            }
+          }
+          ++it;
+        }
+        while (slots_used < options.max_concurrent && !queue.empty()) {
+          auto found = executions.find(queue.front());
+          queue.pop_front();
+          if (found == executions.end()) continue;
+          found->second->state = ScriptExecution::State::starting;
+          ++slots_used;
+          to_start.push_back(found->second.get());
+        }
+      }
+      // Only this thread erases executions, so the pointers stay valid.
+      for (auto* e : to_time_out) {
+        try {
+          e->dir.write(work_files::kTimedOut, std::to_string(unix_ms(system_clock::now())));
+        } catch (const std::exception&) {
+          // Killing matters more than the marker.
+        }
+        e->process->signal_group(SIGTERM);
+      }
+      for (auto& e : finished) {
+        if (e->process) {
+          // The leader is a zombie until reaped, so its group id is still
+          // ours: take down whatever the script left running in the group.
+          e->process->signal_group(SIGKILL);
+          e->process->reap();
+        }
+        report(*e);
+      }
+      for (auto* e : to_start) launch(*e);
+    }
+  }
+
+  const Options& options;
+  std::string path;
+  std::string home;
+  std::string lang;
+
+  mutable std::mutex mutex;
+  std::unordered_map<std::string, std::unique_ptr<ScriptExecution>> executions;
+  std::deque<std::string> queue;
+  std::size_t slots_used = 0;  // starting + running
+  bool stopping = false;
+  int wake_fd = -1;
+  std::thread monitor;
+};
+
+ScriptDriver::ScriptDriver(Options options) : options_(std::move(options)) {
+  if (options_.executions_dir.empty()) {
+    throw std::invalid_argument("script driver options: executions_dir must not be empty");
+  }
+  if (options_.default_timeout.count() <= 0) {
+    throw std::invalid_argument("script driver options: default_timeout must be > 0");
+  }
+  if (options_.max_concurrent == 0) {
+    throw std::invalid_argument("script driver options: max_concurrent must be > 0");
+  }
+  if (options_.stderr_tail_bytes == 0) {
+    throw std::invalid_argument("script driver options: stderr_tail_bytes must be > 0");
+  }
+  if (options_.shell.empty() || options_.shell.front() != '/') {
+    throw std::invalid_argument("script driver options: shell must be an absolute path");
+  }
+  if (options_.kill_grace.count() < 0) {
+    throw std::invalid_argument("script driver options: kill_grace must be >= 0");
+  }
+  std::error_code ec;
+  if (!fs::exists(options_.executions_dir, ec)) {
+    fs::create_directories(options_.executions_dir);
+    fs::permissions(options_.executions_dir, fs::perms::owner_all);
+  }
+  // Canonical, so that it compares equal to /proc/<pid>/cwd.
+  options_.executions_dir = fs::canonical(options_.executions_dir);
+  impl_ = std::make_unique<Impl>(options_);
+}
+
+ScriptDriver::~ScriptDriver() = default;
+
+sdk::LifecycleExecuteResponse ScriptDriver::execute_lifecycle(
+    const sdk::ExecuteLifecycleRequest& request, sdk::CallContext& context) {
+  if (!request.driver_files.valid()) {
+    throw sdk::InvalidDriverFilesError("script driver: the request has no driver files");
+  }
+  const ScriptCatalog catalog(request.driver_files, options_.shell);
+  const ScriptCommand& command = catalog.lifecycle(request.lifecycle_name);
+
+  std::string id = new_request_id();
+  ExecutionDirectory dir(options_.executions_dir / id);
+  auto e = std::make_unique<ScriptExecution>(std::move(id), request.lifecycle_name, std::move(dir));
+  e->timeout = command.timeout ? milliseconds(*command.timeout) : options_.default_timeout;
+  e->reporter = request.reporter;
+  e->files = request.driver_files;
+
+  bj::object document;
+  document["requestId"] = e->id;
+  document["lifecycleName"] = request.lifecycle_name;
+  document["systemProperties"] = sdk::json::encode(request.system_properties);
+  document["resourceProperties"] = sdk::json::encode(request.resource_properties);
+  document["requestProperties"] = sdk::json::encode(request.request_properties);
+  document["associatedTopology"] = sdk::json::encode(request.associated_topology);
+  document["deploymentLocation"] = sdk::json::encode(request.deployment_location);
+  bj::object record;
+  record["lifecycleName"] = request.lifecycle_name;
+  record["timeoutMs"] = e->timeout.count();
+  try {
+    e->dir.create();
+    e->dir.write(work_files::kRequest, bj::serialize(document));
+    e->dir.write(work_files::kExecution, bj::serialize(record));
+  } catch (const std::exception& error) {
+    e->dir.remove();
+    throw sdk::ResourceDriverError("script driver: cannot prepare the working directory",
+                                   error.what());
+  }
+  e->spec = impl_->spawn_spec(e->dir, request.driver_files, command, request.lifecycle_name, e->id);
+
+  sdk::LifecycleExecuteResponse response;
+  response.request_id = e->id;
+  response.reports_completion = request.reporter != nullptr;
+  ScriptExecution* start = nullptr;
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (impl_->slots_used < options_.max_concurrent && impl_->queue.empty()) {
+      e->state = ScriptExecution::State::starting;
+      ++impl_->slots_used;
+      start = e.get();
+    } else {
+      impl_->queue.push_back(e->id);
+    }
+    impl_->executions.emplace(e->id, std::move(e));
+  }
+  if (start != nullptr) {
+    impl_->launch(*start);
+    context.debug("script driver: started " + command.origin + " as request " +
+                  response.request_id);
+  } else {
+    context.debug("script driver: queued " + command.origin + " as request " + response.request_id);
+  }
+  return response;
+}
+
+sdk::LifecycleExecution ScriptDriver::get_lifecycle_execution(
+    std::string_view request_id, const sdk::DeploymentLocation& /*location*/,
+    sdk::CallContext& /*context*/) {
+  const std::string id(request_id);
+  if (!is_request_id(id)) {
+    throw sdk::RequestNotFoundError("script driver: request \"" + sanitize_utf8(id) +
+                                    "\" not found (not a request id of this driver)");
+  }
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (impl_->executions.count(id) != 0) return sdk::LifecycleExecution::in_progress(id);
+  }
+  const ExecutionDirectory dir(options_.executions_dir / id);
+  if (!dir.exists()) {
+    throw sdk::RequestNotFoundError("script driver: request \"" + id + "\" not found");
+  }
+  return read_state(id, dir, options_, true);
+}
+
+sdk::FindReferenceResponse ScriptDriver::find_reference(const sdk::FindReferenceRequest& request,
+                                                        sdk::CallContext& context) {
+  if (!request.driver_files.valid()) {
+    throw sdk::InvalidDriverFilesError("script driver: the request has no driver files");
+  }
+  const ScriptCatalog catalog(request.driver_files, options_.shell);
+  if (!catalog.find()) {
+    context.debug("script driver: the package has no Find script; nothing found");
+    return {};
+  }
+  const ScriptCommand& command = *catalog.find();
+  const std::string id = new_request_id();
+  const fs::path find_root = options_.executions_dir / kFindDir;
+  const ExecutionDirectory dir(find_root / id);
+  struct Cleanup {
+    const ExecutionDirectory& dir;
+    bool keep;
+    ~Cleanup() {
+      if (!keep) dir.remove();
+    }
+  } cleanup{dir, options_.keep_work_dirs};
+
+  bj::object document;
+  document["requestId"] = id;
+  document["lifecycleName"] = kFindLifecycle;
+  document["instanceName"] = request.instance_name;
+  document["deploymentLocation"] = sdk::json::encode(request.deployment_location);
+  std::optional<ChildProcess> child;
+  try {
+    std::error_code ec;
+    if (fs::create_directory(find_root, ec)) fs::permissions(find_root, fs::perms::owner_all);
+    dir.create();
+    dir.write(work_files::kRequest, bj::serialize(document));
+    child = ChildProcess::spawn(
+        impl_->spawn_spec(dir, request.driver_files, command, kFindLifecycle, id));
+  } catch (const std::exception& error) {
+    throw sdk::ResourceDriverError("script driver: cannot start the Find script", error.what());
+  }
+
+  const milliseconds timeout =
+      command.timeout ? milliseconds(*command.timeout) : options_.default_timeout;
+  const auto deadline = std::min(context.deadline(), steady_clock::now() + timeout);
+  if (!child->wait_until(deadline)) {
+    child->signal_group(SIGTERM);
+    if (!child->wait_until(steady_clock::now() + options_.kill_grace)) {
+      child->signal_group(SIGKILL);
+    }
+    child->reap();
+    const bool own_timeout = context.deadline() > steady_clock::now();
+    throw sdk::ResourceDriverError(
+        own_timeout ? "script driver: Find timed out after " + format_duration(timeout)
+                    : std::string("script driver: Find did not finish before the call's deadline"));
+  }
+  child->signal_group(SIGKILL);  // leftovers of the script, if any
+  const auto wait_status = child->reap();
+
+  std::optional<std::int64_t> exit_code;
+  if (auto text = dir.read(work_files::kExitStatus)) exit_code = parse_int(*text);
+  if (!exit_code && wait_status) {
+    exit_code = WIFEXITED(*wait_status) ? WEXITSTATUS(*wait_status) : 128 + WTERMSIG(*wait_status);
+  }
+  if (!exit_code) throw sdk::ResourceDriverError("script driver: Find ended without exit status");
+  if (*exit_code != 0) {
+    const std::string tail =
+        stderr_tail(dir.read_tail(work_files::kStderr, options_.stderr_tail_bytes * 2 + 64),
+                    options_.stderr_tail_bytes);
+    throw sdk::ResourceDriverError(
+        "script driver: Find failed with exit code " + std::to_string(*exit_code) +
+        (tail.empty() ? std::string(" (nothing on stderr)") : ": " + tail));
+  }
+  sdk::FindReferenceResponse response;
+  response.result = find_result(dir.read(work_files::kResult));
+  return response;
+}
+
+void ScriptDriver::on_execution_delivered(std::string_view request_id,
+                                          const sdk::DeploymentLocation& /*location*/,
+                                          sdk::CallContext& /*context*/) {
+  if (options_.keep_work_dirs || !is_request_id(request_id)) return;
+  const std::string id(request_id);
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (impl_->executions.count(id) != 0) return;  // still queued or running
+  }
+  ExecutionDirectory(options_.executions_dir / id).remove();
+}
+
+std::size_t ScriptDriver::running() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->slots_used;
+}
+
+std::size_t ScriptDriver::queued() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->queue.size();
+}
+
+}  // namespace flint::drivers::script

@@ -1,0 +1,571 @@
+#include "script/script_driver.hpp"
+
+#include <condition_variable>
+#include <cstdlib>
+#include <mutex>
+#include <vector>
+
+#include <boost/json/parse.hpp>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <flint/sdk/errors.hpp>
+
+#include "script/test_support.hpp"
+
+namespace flint::drivers::script {
+namespace {
+
+namespace bj = boost::json;
+namespace fs = std::filesystem;
+using sdk::ExecutionStatus;
+using sdk::FailureCode;
+using sdk::LifecycleExecution;
+using sdk::Property;
+using testing::eventually;
+using ::testing::HasSubstr;
+using testing::process_dead;
+using testing::read_text;
+using ::testing::StartsWith;
+using testing::TempDir;
+using testing::write_package_file;
+using namespace std::chrono_literals;
+
+class FakeContext : public sdk::CallContext {
+ public:
+  std::string_view tenant_id() const noexcept override { return {}; }
+  const TraceFields& trace_context() const noexcept override { return trace_; }
+  std::chrono::steady_clock::time_point deadline() const noexcept override { return deadline_; }
+  void log(sdk::LogLevel, std::string_view) override {}
+
+  std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::now() + 1min;
+
+ private:
+  TraceFields trace_;
+};
+
+class FakeReporter : public sdk::ExecutionReporter {
+ public:
+  void report(LifecycleExecution execution) override {
+    std::lock_guard lock(mutex_);
+    reports_.push_back(std::move(execution));
+    changed_.notify_all();
+  }
+  std::optional<LifecycleExecution> wait(std::chrono::milliseconds timeout = 10s) {
+    std::unique_lock lock(mutex_);
+    changed_.wait_for(lock, timeout, [&] { return !reports_.empty(); });
+    if (reports_.empty()) return std::nullopt;
+    return reports_.front();
+  }
+  std::size_t count() {
+    std::lock_guard lock(mutex_);
+    return reports_.size();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<LifecycleExecution> reports_;
+};
+
+// A script that waits until the test creates `gate` in the package root.
+constexpr std::string_view kWaitForGate =
+    "while [ ! -e \"$FLINT_DRIVER_FILES/gate\" ]; do sleep 0.02; done\n";
+
+class ScriptDriverTest : public ::testing::Test {
+ protected:
+  Options options(std::size_t max_concurrent = 8) const {
+    Options o;
+    o.executions_dir = work_.path() / "executions";
+    o.max_concurrent = max_concurrent;
+    o.kill_grace = 200ms;
+    return o;
+  }
+  void package_file(const std::string& relative, std::string_view content) {
+    write_package_file(package_.path(), relative, content);
+  }
+  void open_gate() { write_package_file(package_.path(), "gate", ""); }
+  fs::path work_dir(const std::string& id) const { return work_.path() / "executions" / id; }
+
+  sdk::ExecuteLifecycleRequest request(std::string lifecycle = "Create") const {
+    sdk::ExecuteLifecycleRequest r;
+    r.lifecycle_name = std::move(lifecycle);
+    r.driver_files = sdk::DirectoryTree(package_.path());
+    r.system_properties = {{"resourceId", Property::string("res-1")},
+                           {"resourceName", Property::string("vm one")}};
+    r.deployment_location = {"dl", "Test", bj::object{{"password", "s3cret"}}};
+    return r;
+  }
+  std::string execute(ScriptDriver& driver, const sdk::ExecuteLifecycleRequest& r) {
+    return driver.execute_lifecycle(r, context_).request_id;
+  }
+  LifecycleExecution poll(ScriptDriver& driver, const std::string& id) {
+    return driver.get_lifecycle_execution(id, location_, context_);
+  }
+  LifecycleExecution wait_terminal(ScriptDriver& driver, const std::string& id,
+                                   std::chrono::milliseconds timeout = 15s) {
+    LifecycleExecution last;
+    eventually(
+        [&] {
+          last = poll(driver, id);
+          return sdk::is_terminal(last.status);
+        },
+        timeout);
+    return last;
+  }
+
+  TempDir work_;
+  TempDir package_;
+  FakeContext context_;
+  sdk::DeploymentLocation location_{"dl", "Test", {}};
+};
+
+TEST_F(ScriptDriverTest, CompletesWithOutputsTopologyAndTheDocumentedEnvironment) {
+  ::setenv("FLINT_TEST_HOST_SECRET", "leak", 1);
+  package_file("scripts/Create.sh", R"SH(set -e
+cmp -s - "$FLINT_REQUEST_FILE" && stdin=same || stdin=different
+cat > "$FLINT_RESULT_FILE" <<JSON
+{"outputs": {"lifecycle": "$FLINT_LIFECYCLE", "requestId": "$FLINT_REQUEST_ID",
+  "cwd": "$(pwd)", "workDir": "$FLINT_WORK_DIR", "files": "$FLINT_DRIVER_FILES",
+  "stdin": "$stdin", "hostSecret": "${FLINT_TEST_HOST_SECRET:-unset}"},
+ "associatedTopology": {"vm": {"id": "i-123", "type": "Openstack"}, "gone": null}}
+JSON
+echo "done on stdout"
+)SH");
+  ScriptDriver driver(options());
+  const auto response = driver.execute_lifecycle(request(), context_);
+  const std::string& id = response.request_id;
+  EXPECT_EQ(id.size(), 36u);
+  EXPECT_EQ(id[14], '4');
+  EXPECT_FALSE(response.reports_completion);
+
+  const auto result = wait_terminal(driver, id);
+  ASSERT_EQ(result.status, ExecutionStatus::complete) << result.failure_details->description;
+  const fs::path dir = work_dir(id);
+  EXPECT_EQ(result.outputs, (bj::object{{"lifecycle", "Create"},
+                                        {"requestId", id},
+                                        {"cwd", dir.string()},
+                                        {"workDir", dir.string()},
+                                        {"files", package_.path().string()},
+                                        {"stdin", "same"},
+                                        {"hostSecret", "unset"}}));
+  sdk::AssociatedTopology topology;
+  topology.add("vm", {"i-123", "Openstack"});
+  topology.remove("gone");
+  EXPECT_EQ(result.associated_topology, topology);
+  EXPECT_EQ(poll(driver, id), result);  // idempotent
+  EXPECT_EQ(read_text(dir / "stdout.log"), "done on stdout\n");
+
+  // The request document holds secrets: private to the host's user.
+  struct stat st {};
+  ASSERT_EQ(::stat((dir / "request.json").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  const auto document = bj::parse(read_text(dir / "request.json")).as_object();
+  EXPECT_EQ(document.at("lifecycleName"), "Create");
+  EXPECT_EQ(document.at("requestId"), id.c_str());
+  EXPECT_EQ(document.at("systemProperties").at("resourceName").at("value"), "vm one");
+  EXPECT_EQ(document.at("resourceProperties"), bj::object());
+  EXPECT_EQ(document.at("associatedTopology"), bj::object());
+  EXPECT_EQ(document.at("deploymentLocation").at("properties").at("password"), "s3cret");
+
+  driver.on_execution_delivered(id, location_, context_);
+  EXPECT_FALSE(fs::exists(dir));
+  EXPECT_THROW(poll(driver, id), sdk::RequestNotFoundError);
+}
+
+TEST_F(ScriptDriverTest, FailsWithTheScriptsFailureCode) {
+  package_file("scripts/Install.sh", R"SH(
+echo '{"failureCode": "INFRASTRUCTURE_ERROR", "failureDescription": "VIM unreachable",
+       "outputs": {"step": "network"}}' > "$FLINT_RESULT_FILE"
+exit 2
+)SH");
+  ScriptDriver driver(options());
+  const auto id = execute(driver, request("Install"));
+  EXPECT_EQ(wait_terminal(driver, id),
+            LifecycleExecution::failed(id, FailureCode::infrastructure_error, "VIM unreachable",
+                                       bj::object{{"step", "network"}}));
+}
+
+TEST_F(ScriptDriverTest, FailsWithTheStderrTailWithoutResultFile) {
+  package_file("scripts/Create.sh", R"SH(
+i=0; while [ $i -lt 200 ]; do echo "noise line $i" >&2; i=$((i+1)); done
+echo "fatal: quota exceeded" >&2
+exit 3
+)SH");
+  Options o = options();
+  o.stderr_tail_bytes = 64;
+  ScriptDriver driver(o);
+  const auto id = execute(driver, request());
+  const auto result = wait_terminal(driver, id);
+  ASSERT_EQ(result.status, ExecutionStatus::failed);
+  EXPECT_EQ(result.failure_details->code, FailureCode::internal_error);
+  const auto& description = result.failure_details->description;
+  EXPECT_THAT(description, StartsWith("exit code 3: ..."));
+  EXPECT_THAT(description, HasSubstr("noise line 199\nfatal: quota exceeded"));
+  EXPECT_LE(description.size(), std::string("exit code 3: ...").size() + 64);
+}
+
+TEST_F(ScriptDriverTest, UnknownLifecycleIsRefusedAtExecute) {
+  package_file("scripts/Create.sh", "exit 0\n");
+  package_file("scripts/Delete.sh", "exit 0\n");
+  ScriptDriver driver(options());
+  try {
+    execute(driver, request("Reboot"));
+    FAIL() << "no error";
+  } catch (const sdk::InvalidLifecycleNameError& error) {
+    EXPECT_STREQ(error.what(),
+                 "invalid lifecycle name \"Reboot\": the driver files define Create, Delete "
+                 "(scripts/<Name>.sh)");
+  }
+  EXPECT_TRUE(fs::is_empty(work_.path() / "executions"));  // nothing kept
+  // Case-insensitive fallback on .sh names.
+  const auto id = execute(driver, request("delete"));
+  EXPECT_EQ(wait_terminal(driver, id).status, ExecutionStatus::complete);
+}
+
+TEST_F(ScriptDriverTest, ManifestRunsAnArgvCommand) {
+  package_file("scripts/install.sh", R"SH(
+printf '{"outputs": {"argc": %d, "self": "%s", "first": "%s", "second": "%s"}}' \
+  "$#" "$0" "$1" "$2" > "$FLINT_RESULT_FILE"
+)SH");
+  package_file("scripts/manifest.json", R"({"lifecycles": {
+    "Install": {"command": ["sh", "install.sh", "--mode", "a b; echo $HOME"], "timeoutSeconds": 60}
+  }})");
+  ScriptDriver driver(options());
+  const auto id = execute(driver, request("Install"));
+  const auto result = wait_terminal(driver, id);
+  ASSERT_EQ(result.status, ExecutionStatus::complete) << result.failure_details->description;
+  EXPECT_EQ(result.outputs, (bj::object{{"argc", 2},
+                                        {"self", (package_.path() / "scripts/install.sh").string()},
+                                        {"first", "--mode"},
+                                        {"second", "a b; echo $HOME"}}));
+  const auto record = bj::parse(read_text(work_dir(id) / "execution.json")).as_object();
+  EXPECT_EQ(record.at("timeoutMs"), 60000);
+}
+
+TEST_F(ScriptDriverTest, PropertiesWithShellMetacharactersAreNeverExecuted) {
+  package_file("scripts/Create.sh", R"SH(
+# The driver never puts a request value on a command line; the script only reads the file.
+cat "$FLINT_REQUEST_FILE" > /dev/null
+)SH");
+  const std::vector<std::string> nasty = {
+      "$(touch pwned1)", "`touch pwned2`", "x; touch pwned3; rm -rf /tmp/flint-nothing",
+      "quote\" ' \\\" && touch pwned4", "line\nbreak | tee pwned5"};
+  auto r = request();
+  sdk::PropertyMap props;
+  for (std::size_t i = 0; i < nasty.size(); ++i) {
+    props.set("p" + std::to_string(i), Property::string(nasty[i]));
+  }
+  r.resource_properties = props;
+  r.request_properties = props;
+  r.deployment_location.name = nasty[0];
+  r.associated_topology.add(nasty[2], {nasty[1], nasty[3]});
+  ScriptDriver driver(options());
+  const auto id = execute(driver, r);
+  ASSERT_EQ(wait_terminal(driver, id).status, ExecutionStatus::complete);
+
+  const auto document = bj::parse(read_text(work_dir(id) / "request.json")).as_object();
+  for (std::size_t i = 0; i < nasty.size(); ++i) {
+    const std::string name = "p" + std::to_string(i);
+    EXPECT_EQ(document.at("resourceProperties").at(name).at("value"), nasty[i].c_str());
+    EXPECT_EQ(document.at("requestProperties").at(name).at("value"), nasty[i].c_str());
+  }
+  EXPECT_EQ(document.at("deploymentLocation").at("name"), nasty[0].c_str());
+  EXPECT_EQ(document.at("associatedTopology").at(nasty[2]).at("id"), nasty[1].c_str());
+  for (int i = 1; i <= 5; ++i) {
+    const std::string file = "pwned" + std::to_string(i);
+    EXPECT_FALSE(fs::exists(work_dir(id) / file)) << file;
+    EXPECT_FALSE(fs::exists(fs::current_path() / file)) << file;
+    EXPECT_FALSE(fs::exists(package_.path() / file)) << file;
+  }
+}
+
+TEST_F(ScriptDriverTest, TimeoutKillsTheWholeProcessGroup) {
+  package_file("scripts/Create.sh", R"SH(
+sleep 30 &
+echo $! > bg.pid
+echo $$ > main.pid
+sleep 30
+)SH");
+  Options o = options();
+  o.default_timeout = 500ms;
+  ScriptDriver driver(o);
+  auto reporter = std::make_shared<FakeReporter>();
+  auto r = request();
+  r.reporter = reporter;
+  const auto id = execute(driver, r);
+  ASSERT_TRUE(eventually([&] { return !read_text(work_dir(id) / "main.pid").empty(); }));
+  const pid_t background = std::stoi(read_text(work_dir(id) / "bg.pid"));
+  const pid_t main = std::stoi(read_text(work_dir(id) / "main.pid"));
+
+  const auto report = reporter->wait();
+  ASSERT_TRUE(report.has_value());
+  EXPECT_EQ(*report, LifecycleExecution::failed(id, FailureCode::internal_error,
+                                                "lifecycle Create timed out after 0.5 s"));
+  EXPECT_EQ(poll(driver, id), *report);
+  EXPECT_TRUE(eventually([&] { return process_dead(background) && process_dead(main); }));
+}
+
+TEST_F(ScriptDriverTest, TimeoutEscalatesToSigkillWhenTermIsIgnored) {
+  package_file("scripts/Create.sh", R"SH(
+trap '' TERM
+sleep 30 &
+echo $! > bg.pid
+sleep 30
+)SH");
+  Options o = options();
+  o.default_timeout = 300ms;
+  ScriptDriver driver(o);
+  const auto id = execute(driver, request());
+  ASSERT_TRUE(eventually([&] { return !read_text(work_dir(id) / "bg.pid").empty(); }));
+  const pid_t background = std::stoi(read_text(work_dir(id) / "bg.pid"));
+  const auto result = wait_terminal(driver, id);
+  ASSERT_EQ(result.status, ExecutionStatus::failed);
+  EXPECT_EQ(result.failure_details->description, "lifecycle Create timed out after 0.3 s");
+  EXPECT_TRUE(eventually([&] { return process_dead(background); }));
+}
+
+TEST_F(ScriptDriverTest, TimeoutLeavesTheGracePeriodForCleanup) {
+  package_file("scripts/Create.sh", R"SH(
+trap 'sleep 0.2; echo cleaned > cleaned; exit 1' TERM
+sleep 30 &
+wait
+)SH");
+  Options o = options();
+  o.default_timeout = 300ms;
+  o.kill_grace = 3s;
+  ScriptDriver driver(o);
+  const auto id = execute(driver, request());
+  const auto result = wait_terminal(driver, id);
+  ASSERT_EQ(result.status, ExecutionStatus::failed);
+  EXPECT_EQ(result.failure_details->description, "lifecycle Create timed out after 0.3 s");
+  EXPECT_EQ(read_text(work_dir(id) / "cleaned"), "cleaned\n");
+  EXPECT_EQ(read_text(work_dir(id) / "exit_status"), "1\n");  // the supervisor outlived it
+}
+
+TEST_F(ScriptDriverTest, ConcurrencyLimitQueuesExecutionsInOrder) {
+  package_file("scripts/Create.sh",
+               std::string(kWaitForGate) + "date +%s%N > \"$FLINT_WORK_DIR/ended\"\n");
+  ScriptDriver driver(options(1));
+  const auto first = execute(driver, request());
+  const auto second = execute(driver, request());
+  ASSERT_TRUE(eventually([&] { return fs::exists(work_dir(first) / "process.json"); }));
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(driver.running(), 1u);
+  EXPECT_EQ(driver.queued(), 1u);
+  EXPECT_EQ(poll(driver, first).status, ExecutionStatus::in_progress);
+  EXPECT_EQ(poll(driver, second).status, ExecutionStatus::in_progress);
+  EXPECT_FALSE(fs::exists(work_dir(second) / "process.json"));  // not started
+  EXPECT_FALSE(fs::exists(work_dir(second) / "stdout.log"));
+
+  open_gate();
+  EXPECT_EQ(wait_terminal(driver, first).status, ExecutionStatus::complete);
+  EXPECT_EQ(wait_terminal(driver, second).status, ExecutionStatus::complete);
+  EXPECT_LT(std::stoll(read_text(work_dir(first) / "ended")),
+            std::stoll(read_text(work_dir(second) / "ended")));
+  EXPECT_EQ(driver.queued(), 0u);
+  EXPECT_TRUE(eventually([&] { return driver.running() == 0; }));
+}
+
+TEST_F(ScriptDriverTest, PushesTheTerminalStatusToTheReporter) {
+  package_file("scripts/Create.sh",
+               std::string(kWaitForGate) +
+                   "echo '{\"outputs\": {\"pushed\": true}}' > \"$FLINT_RESULT_FILE\"\n");
+  ScriptDriver driver(options());
+  auto reporter = std::make_shared<FakeReporter>();
+  auto r = request();
+  r.reporter = reporter;
+  const auto response = driver.execute_lifecycle(r, context_);
+  EXPECT_TRUE(response.reports_completion);
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(reporter->count(), 0u);
+  open_gate();
+  const auto report = reporter->wait();
+  ASSERT_TRUE(report.has_value());
+  EXPECT_EQ(*report,
+            LifecycleExecution::complete(response.request_id, bj::object{{"pushed", true}}));
+  EXPECT_EQ(poll(driver, response.request_id), *report);
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(reporter->count(), 1u);
+}
+
+TEST_F(ScriptDriverTest, ANewDriverLearnsTheOutcomeAfterARestart) {
+  package_file("scripts/Create.sh",
+               std::string(kWaitForGate) +
+                   "echo '{\"outputs\": {\"survived\": true}}' > \"$FLINT_RESULT_FILE\"\n");
+  std::string running;
+  std::string queued;
+  {
+    ScriptDriver driver(options(1));
+    running = execute(driver, request());
+    queued = execute(driver, request());
+    ASSERT_TRUE(eventually([&] { return fs::exists(work_dir(running) / "process.json"); }));
+  }  // the "host" stops; the script keeps running
+  ScriptDriver restarted(options(1));
+  EXPECT_EQ(poll(restarted, running).status, ExecutionStatus::in_progress);
+  EXPECT_EQ(poll(restarted, queued),
+            LifecycleExecution::failed(queued, FailureCode::internal_error,
+                                       "lifecycle Create never started: the host stopped while "
+                                       "it was queued (host restart?)"));
+  open_gate();
+  EXPECT_EQ(wait_terminal(restarted, running),
+            LifecycleExecution::complete(running, bj::object{{"survived", true}}));
+}
+
+TEST_F(ScriptDriverTest, AScriptKilledWithTheHostIsReportedInterrupted) {
+  package_file("scripts/Create.sh", std::string(kWaitForGate));
+  std::string id;
+  {
+    ScriptDriver driver(options());
+    id = execute(driver, request());
+    ASSERT_TRUE(eventually([&] { return fs::exists(work_dir(id) / "process.json"); }));
+  }
+  const auto process = bj::parse(read_text(work_dir(id) / "process.json")).as_object();
+  const auto pgid = static_cast<pid_t>(process.at("pgid").as_int64());
+  ::kill(-pgid, SIGKILL);  // e.g. the service manager killed the whole cgroup
+  ScriptDriver restarted(options());
+  const auto result = wait_terminal(restarted, id);
+  EXPECT_EQ(result, LifecycleExecution::failed(
+                        id, FailureCode::internal_error,
+                        "lifecycle Create was interrupted: the script ended without recording an "
+                        "exit status (host restart?)"));
+  ::waitpid(pgid, nullptr, 0);  // this test process was its parent
+}
+
+TEST_F(ScriptDriverTest, ARestartedDriverEnforcesTheRecordedTimeout) {
+  package_file("scripts/Create.sh", "sleep 30\n");
+  Options o = options();
+  o.default_timeout = 300ms;
+  std::string id;
+  pid_t pgid = 0;
+  {
+    ScriptDriver driver(o);
+    id = execute(driver, request());
+    ASSERT_TRUE(eventually([&] { return fs::exists(work_dir(id) / "process.json"); }));
+    pgid = static_cast<pid_t>(
+        bj::parse(read_text(work_dir(id) / "process.json")).at("pgid").as_int64());
+  }  // stopped before the timeout fired
+  ScriptDriver restarted(o);
+  const auto result = wait_terminal(restarted, id);
+  EXPECT_EQ(result, LifecycleExecution::failed(id, FailureCode::internal_error,
+                                               "lifecycle Create timed out after 0.3 s"));
+  EXPECT_TRUE(eventually([&] { return process_dead(pgid); }));
+  ::waitpid(pgid, nullptr, 0);
+}
+
+TEST_F(ScriptDriverTest, UnknownRequestIdsAreNotFound) {
+  ScriptDriver driver(options());
+  EXPECT_THROW(poll(driver, "7f1c1f5e-0d5e-4b8e-9a57-2f0e3f6d9c11"), sdk::RequestNotFoundError);
+  EXPECT_THROW(poll(driver, "../../etc"), sdk::RequestNotFoundError);
+  EXPECT_THROW(poll(driver, ""), sdk::RequestNotFoundError);
+  driver.on_execution_delivered("../../etc", location_, context_);  // ignored
+}
+
+TEST_F(ScriptDriverTest, RejectsInvalidOptionsAndMissingDriverFiles) {
+  Options o = options();
+  o.max_concurrent = 0;
+  EXPECT_THROW(ScriptDriver{o}, std::invalid_argument);
+  o = options();
+  o.default_timeout = 0ms;
+  EXPECT_THROW(ScriptDriver{o}, std::invalid_argument);
+  o = options();
+  o.shell = "sh";
+  EXPECT_THROW(ScriptDriver{o}, std::invalid_argument);
+
+  ScriptDriver driver(options());
+  auto r = request();
+  r.driver_files = {};
+  EXPECT_THROW(execute(driver, r), sdk::InvalidDriverFilesError);
+}
+
+TEST_F(ScriptDriverTest, TheExamplePackageRuns) {
+  ScriptDriver driver(options());
+  auto r = request("Create");
+  r.driver_files = sdk::DirectoryTree(fs::path(FLINT_SCRIPT_TESTDATA) / "example");
+  r.resource_properties = {{"flavor", Property::string("m1.small")}};
+  const auto id = execute(driver, r);
+  const auto result = wait_terminal(driver, id);
+  ASSERT_EQ(result.status, ExecutionStatus::complete) << result.failure_details->description;
+  EXPECT_EQ(result.outputs, (bj::object{{"instanceName", "vm one"}, {"flavor", "m1.small"}}));
+  sdk::AssociatedTopology topology;
+  topology.add("vm", {"vm-" + id, "Example"});
+  EXPECT_EQ(result.associated_topology, topology);
+
+  r.lifecycle_name = "Delete";
+  const auto deleted = wait_terminal(driver, execute(driver, r));
+  ASSERT_EQ(deleted.status, ExecutionStatus::complete);
+  EXPECT_FALSE(deleted.associated_topology.find("vm")->has_value());  // removal
+
+  r.lifecycle_name = "Create";
+  r.system_properties = {};
+  const auto failed = wait_terminal(driver, execute(driver, r));
+  ASSERT_EQ(failed.status, ExecutionStatus::failed);
+  EXPECT_EQ(failed.failure_details->code, FailureCode::resource_not_found);
+}
+
+class ScriptDriverFindTest : public ScriptDriverTest {
+ protected:
+  sdk::FindReferenceResponse find(ScriptDriver& driver, std::string instance = "vm-1") {
+    sdk::FindReferenceRequest r;
+    r.instance_name = std::move(instance);
+    r.driver_files = sdk::DirectoryTree(package_.path());
+    r.deployment_location = {"dl", "Test", {}};
+    return driver.find_reference(r, context_);
+  }
+  std::string find_error(ScriptDriver& driver) {
+    try {
+      find(driver);
+    } catch (const sdk::ResourceDriverError& error) {
+      return error.what();
+    }
+    return "<no error>";
+  }
+};
+
+TEST_F(ScriptDriverFindTest, FoundFromTheResultFile) {
+  package_file("scripts/Find.sh", R"SH(
+grep -q '"instanceName":"vm-1"' "$FLINT_REQUEST_FILE" || exit 9
+[ "$FLINT_LIFECYCLE" = Find ] || exit 8
+echo '{"resourceId": "res-vm-1", "outputs": {"ip": "10.0.0.9"},
+       "associatedTopology": {"vm": {"id": "i-9", "type": "Openstack"}}}' > "$FLINT_RESULT_FILE"
+)SH");
+  ScriptDriver driver(options());
+  const auto response = find(driver);
+  ASSERT_TRUE(response.result.has_value());
+  EXPECT_EQ(response.result->resource_id, "res-vm-1");
+  EXPECT_EQ(response.result->outputs, (bj::object{{"ip", "10.0.0.9"}}));
+  EXPECT_EQ(response.result->associated_topology.size(), 1u);
+  EXPECT_TRUE(fs::is_empty(work_.path() / "executions" / ".find"));  // cleaned up
+}
+
+TEST_F(ScriptDriverFindTest, NotFoundWithoutResultOrWithoutScript) {
+  ScriptDriver driver(options());
+  EXPECT_FALSE(find(driver).result.has_value());  // no Find script at all
+  package_file("scripts/Find.sh", "exit 0\n");
+  EXPECT_FALSE(find(driver).result.has_value());
+  package_file("scripts/Find.sh", "echo '{}' > \"$FLINT_RESULT_FILE\"\n");
+  EXPECT_FALSE(find(driver).result.has_value());
+}
+
+TEST_F(ScriptDriverFindTest, FailingFindRaisesWithTheStderrTail) {
+  package_file("scripts/Find.sh", "echo 'cannot list servers' >&2; exit 4\n");
+  ScriptDriver driver(options());
+  EXPECT_EQ(find_error(driver), "script driver: Find failed with exit code 4: cannot list servers");
+}
+
+TEST_F(ScriptDriverFindTest, FindPastTheCallDeadlineIsKilled) {
+  package_file("scripts/Find.sh", "sleep 30 & echo $! > \"$FLINT_DRIVER_FILES/bg.pid\"; wait\n");
+  ScriptDriver driver(options());
+  context_.deadline_ = std::chrono::steady_clock::now() + 300ms;
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_EQ(find_error(driver), "script driver: Find did not finish before the call's deadline");
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+  const pid_t background = std::stoi(read_text(package_.path() / "bg.pid"));
+  EXPECT_TRUE(eventually([&] { return process_dead(background); }));
+}
+
+}  // namespace
+}  // namespace flint::drivers::script

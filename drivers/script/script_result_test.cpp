@@ -1,0 +1,107 @@
+#include "script/script_result.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <flint/sdk/errors.hpp>
+
+namespace flint::drivers::script {
+namespace {
+
+namespace bj = boost::json;
+using sdk::FailureCode;
+using sdk::LifecycleExecution;
+using ::testing::HasSubstr;
+
+TEST(StderrTailTest, KeepsTheEndOnACharacterBoundary) {
+  EXPECT_EQ(stderr_tail("short\n\n", 100), "short");
+  EXPECT_EQ(stderr_tail("", 100), "");
+  EXPECT_EQ(stderr_tail("abcdefghij", 4), "...ghij");
+  // "é" is two bytes (C3 A9): a cut inside it drops the orphan byte.
+  EXPECT_EQ(stderr_tail("xx\xC3\xA9yz", 4), "...\xC3\xA9yz");
+  EXPECT_EQ(stderr_tail("xx\xC3\xA9yz", 3), "...yz");
+}
+
+TEST(StderrTailTest, ReplacesInvalidUtf8) {
+  EXPECT_EQ(sanitize_utf8("ok\xFF!"), "ok\xEF\xBF\xBD!");
+  EXPECT_EQ(sanitize_utf8("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");                  // overlong
+  EXPECT_EQ(sanitize_utf8("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate
+  EXPECT_EQ(sanitize_utf8("\xF0\x9F\x98\x80"), "\xF0\x9F\x98\x80");                  // emoji stays
+  EXPECT_EQ(sanitize_utf8("\xE2\x82"), "\xEF\xBF\xBD\xEF\xBF\xBD");                  // truncated
+}
+
+TEST(LifecycleResultTest, ExitZeroCompletesWithOutputsAndTopology) {
+  const auto result =
+      lifecycle_result("id", "Create", 0, std::string(R"({"outputs": {"ip": "10.0.0.1", "n": 2},
+                     "associatedTopology": {"vm": {"id": "i-1", "type": "Openstack"}, "old": null},
+                     "failureCode": "INFRASTRUCTURE_ERROR"})"),
+                       "warnings", 100);
+  sdk::AssociatedTopology topology;
+  topology.add("vm", {"i-1", "Openstack"});
+  topology.remove("old");
+  EXPECT_EQ(result,
+            LifecycleExecution::complete("id", bj::object{{"ip", "10.0.0.1"}, {"n", 2}}, topology));
+  EXPECT_EQ(lifecycle_result("id", "Create", 0, std::nullopt, "", 10),
+            LifecycleExecution::complete("id"));
+  EXPECT_EQ(lifecycle_result("id", "Create", 0, std::string(" \n"), "", 10),
+            LifecycleExecution::complete("id"));
+}
+
+TEST(LifecycleResultTest, NonZeroExitFailsWithTheScriptsCode) {
+  EXPECT_EQ(
+      lifecycle_result("id", "Create", 2, std::string(R"({"failureCode": "INSUFFICIENT_CAPACITY",
+                                            "failureDescription": "no room",
+                                            "outputs": {"partial": true}})"),
+                       "ignored", 100),
+      LifecycleExecution::failed("id", FailureCode::insufficient_capacity, "no room",
+                                 bj::object{{"partial", true}}));
+  EXPECT_EQ(
+      lifecycle_result("id", "Create", 3, std::nullopt, "line 1\nline 2\n", 100),
+      LifecycleExecution::failed("id", FailureCode::internal_error, "exit code 3: line 1\nline 2"));
+  EXPECT_EQ(lifecycle_result("id", "Create", 1, std::nullopt, "", 100),
+            LifecycleExecution::failed("id", FailureCode::internal_error,
+                                       "exit code 1 (nothing on stderr)"));
+  EXPECT_EQ(
+      lifecycle_result("id", "Create", 5, std::string(R"({"failureCode": "OOPS"})"), "tail", 100),
+      LifecycleExecution::failed("id", FailureCode::internal_error,
+                                 "unknown failureCode \"OOPS\"; exit code 5: tail"));
+}
+
+TEST(LifecycleResultTest, MalformedResultFileFailsNamingTheProblem) {
+  auto description = [](std::string result) {
+    const auto execution = lifecycle_result("id", "Create", 0, result, "", 100);
+    EXPECT_EQ(execution.status, sdk::ExecutionStatus::failed);
+    EXPECT_EQ(execution.failure_details->code, FailureCode::internal_error);
+    return execution.failure_details->description;
+  };
+  EXPECT_THAT(description("{not json"),
+              HasSubstr("lifecycle Create (exit code 0): malformed result file: not valid JSON"));
+  EXPECT_EQ(description("[1]"),
+            "lifecycle Create (exit code 0): malformed result file: expected a JSON object");
+  EXPECT_EQ(description(R"({"outputs": [1]})"),
+            "lifecycle Create (exit code 0): malformed result file: outputs: expected an object");
+  EXPECT_THAT(description(R"({"associatedTopology": {"vm": {"id": "x"}}})"),
+              HasSubstr("malformed result file: associatedTopology.vm.type: required"));
+}
+
+TEST(FindResultTest, FoundNotFoundAndMalformed) {
+  EXPECT_FALSE(find_result(std::nullopt).has_value());
+  EXPECT_FALSE(find_result(std::string("")).has_value());
+  EXPECT_FALSE(find_result(std::string("{}")).has_value());
+  const auto found = find_result(std::string(
+      R"({"resourceId": "r-1", "outputs": {"a": 1}, "associatedTopology": {"vm": {"id": "i", "type": "T"}}})"));
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->resource_id, "r-1");
+  EXPECT_EQ(found->outputs, (bj::object{{"a", 1}}));
+  EXPECT_EQ(found->associated_topology.size(), 1u);
+  try {
+    find_result(std::string(R"({"outputs": {}})"));
+    ADD_FAILURE() << "no error";
+  } catch (const sdk::ResourceDriverError& error) {
+    EXPECT_STREQ(error.what(),
+                 "Find script: malformed result file: resourceId: required (a non-empty string)");
+  }
+}
+
+}  // namespace
+}  // namespace flint::drivers::script
