@@ -1,18 +1,23 @@
 // The `flint` binary: the host (`serve`) and its client commands.
 
-#include <CLI/CLI.hpp>
-#include <flint/sdk/version.hpp>
-#include <spdlog/spdlog.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <optional>
 
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <flint/sdk/version.hpp>
+
 #include "app/application.hpp"
 #include "config/config_error.hpp"
 #include "config/environment.hpp"
 #include "config/host_config.hpp"
+#include "events_command.hpp"
+#include "exec_command.hpp"
+#include "find_command.hpp"
 
 namespace {
 
@@ -31,13 +36,7 @@ int serve(const std::string& config_flag) {
   flint::config::HostConfig config =
       flint::config::load_host_config(config_path(config_flag, env), env);
   flint::app::Application application(std::move(config));
-  const int status = application.run();
-  if (application.left_driver_calls_running()) {
-    spdlog::shutdown();
-    std::fflush(nullptr);
-    std::_Exit(status);  // hung driver threads cannot be joined
-  }
-  return status;
+  return application.run();
 }
 
 int print_config(const std::string& config_flag) {
@@ -64,7 +63,23 @@ int main(int argc, char** argv) {
               << FLINT_SDK_ABI_VERSION << ")\n";
   });
 
+  flint::cli::ExecOptions exec_options;
+  auto* exec_cmd = flint::cli::add_exec_command(cli, exec_options);
+  flint::cli::FindOptions find_options;
+  auto* find_cmd = flint::cli::add_find_command(cli, find_options);
+  flint::cli::EventsOptions events_options;
+  auto* events_cmd = flint::cli::add_events_command(cli, events_options);
+
   CLI11_PARSE(cli, argc, argv);
+  // Client commands report their own errors and exit statuses (0/1/2).
+  if (exec_cmd->parsed()) {
+    return flint::cli::run_exec_command(exec_options, std::cout, std::cerr,
+                                        ::isatty(STDERR_FILENO) == 1);
+  }
+  if (find_cmd->parsed()) return flint::cli::run_find_command(find_options, std::cout, std::cerr);
+  if (events_cmd->parsed()) {
+    return flint::cli::run_events_command(events_options, std::cout, std::cerr);
+  }
   try {
     if (serve_cmd->parsed()) return serve(config_file);
     if (config_cmd->parsed()) return print_config(config_file);

@@ -11,10 +11,10 @@ using boost::asio::awaitable;
 void add_health_route(http::Router& router, const health::HealthRegistry& health) {
   router.add(http::Method::get, "/management/health",
              [&health](http::Request& request, http::RequestContext&) -> awaitable<http::Response> {
-               const auto report = health.report();
+               auto report = health.report();
                co_return http::json_response(
                    report.healthy ? http::Status::ok : http::Status::service_unavailable,
-                   boost::json::serialize(report.body), request.version(), request.keep_alive());
+                   std::move(report.body), request.version(), request.keep_alive());
              });
 }
 

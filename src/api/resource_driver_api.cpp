@@ -29,6 +29,11 @@ http::Response refuse(const http::Request& request, const http::RequestContext& 
               fmt::format("{} refused with {}: {}", context.route, status, [&] {
                 try {
                   throw;
+                } catch (const sdk::DriverError& e) {
+                  // The operator's half of the message goes to the log only.
+                  return e.operator_detail().empty()
+                             ? std::string(e.what())
+                             : fmt::format("{} ({})", e.what(), e.operator_detail());
                 } catch (const std::exception& e) {
                   return std::string(e.what());
                 }
@@ -47,8 +52,10 @@ void add_resource_driver_routes(http::Router& router, service::ResourceDriverSer
                  // The body can be megabytes of base64: free it as soon as decoded.
                  request.body().clear();
                  request.body().shrink_to_fit();
+                 // Named, not temporaries of the co_await: GCC 12 may destroy those twice.
+                 auto origin = origin_of(context);
                  const auto accepted =
-                     co_await service.execute(std::move(command), origin_of(context));
+                     co_await service.execute(std::move(command), std::move(origin));
                  co_return http::json_response(
                      http::Status::accepted, boost::json::serialize(sdk::json::encode(accepted)),
                      request.version(), request.keep_alive());
@@ -64,7 +71,8 @@ void add_resource_driver_routes(http::Router& router, service::ResourceDriverSer
                  auto command = decode_find_request(parse_json_body(request));
                  request.body().clear();
                  request.body().shrink_to_fit();
-                 const auto found = co_await service.find(std::move(command), origin_of(context));
+                 auto origin = origin_of(context);
+                 const auto found = co_await service.find(std::move(command), std::move(origin));
                  co_return http::json_response(http::Status::ok,
                                                boost::json::serialize(sdk::json::encode(found)),
                                                request.version(), request.keep_alive());

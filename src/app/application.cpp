@@ -12,15 +12,30 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
 #include <thread>
 #include <vector>
 
+#include "api/events_api.hpp"
+#include "api/execution_api.hpp"
 #include "api/management_api.hpp"
 #include "api/openapi_api.hpp"
 #include "api/resource_driver_api.hpp"
 #include "app/builtin_drivers.hpp"
 #include "drivers/driver_call_probe.hpp"
 #include "drivers/driver_executor.hpp"
+#include "events/event_log.hpp"
+#include "events/event_log_publisher.hpp"
+#include "events/outbox_probe.hpp"
+#include "events/outbox_relay.hpp"
+#include "jobs/job_scheduler.hpp"
+#include "security/credential_vault.hpp"
+#include "service/lifecycle_monitor.hpp"
+#include "store/flint_schema.hpp"
+#include "store/store.hpp"
 #include "files/package_cache.hpp"
 #include "health/health_registry.hpp"
 #include "http/http_server.hpp"
@@ -33,21 +48,131 @@ namespace flint::app {
 
 namespace asio = boost::asio;
 using health::HealthStatus;
-using health::Vital;
 using std::chrono::steady_clock;
 
 namespace {
 
-// The part of the host that serves the Resource Driver API.
+// Free space and writability of a directory, read at most once a second:
+// health is polled often (probes, load balancers) and must stay cheap.
+class DiskCheck {
+ public:
+  struct Space {
+    bool writable = false;
+    std::uint64_t free_bytes = 0;
+  };
+
+  explicit DiskCheck(const std::filesystem::path& dir) : dir_(dir.string()) {}
+
+  const std::string& path() const noexcept { return dir_; }
+
+  Space read() {
+    std::lock_guard lock(mutex_);
+    const auto now = steady_clock::now();
+    if (now - read_at_ >= std::chrono::seconds(1)) {
+      struct statvfs disk {};
+      last_.writable =
+          ::access(dir_.c_str(), W_OK) == 0 && ::statvfs(dir_.c_str(), &disk) == 0;
+      last_.free_bytes = last_.writable ? std::uint64_t{disk.f_bavail} * disk.f_frsize : 0;
+      read_at_ = now;
+    }
+    return last_;
+  }
+
+ private:
+  std::string dir_;
+  std::mutex mutex_;
+  steady_clock::time_point read_at_{};
+  Space last_;
+};
+
+// The part of the host that serves the Resource Driver API, in construction
+// order (destroyed in reverse): durable state first, its users after.
 struct ResourceDriverStack {
   std::unique_ptr<files::PackageCache> packages;
   std::unique_ptr<drivers::DriverCallProbe> probe;
   std::unique_ptr<drivers::DriverExecutor> executor;
   std::unique_ptr<sdk::ResourceDriver> driver;
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<security::CredentialVault> vault;
+  std::unique_ptr<events::EventLog> event_log;
+  std::unique_ptr<events::EventLogPublisher> event_log_publisher;
+  std::unique_ptr<events::OutboxProbe> outbox_probe;
+  std::unique_ptr<events::OutboxRelay> relay;
+  std::unique_ptr<jobs::JobScheduler> scheduler;
+  std::unique_ptr<service::LifecycleMonitor> monitor;
   std::unique_ptr<service::ResourceDriverService> service;
+
+  // Stops what runs on its own threads, in dependency order.
+  bool stop(std::chrono::milliseconds grace) {
+    if (scheduler) scheduler->stop();
+    if (relay) relay->stop();
+    return !executor || executor->shutdown(grace);
+  }
 };
 
-ResourceDriverStack start_resource_driver(const config::HostConfig& config,
+void start_durable_execution(const config::HostConfig& config, asio::io_context& io,
+                             metrics::MetricsRegistry& metrics, health::HealthRegistry& health,
+                             ResourceDriverStack& stack) {
+  const auto sync = config.store.synchronous == "normal" ? store::Synchronous::normal
+                                                         : store::Synchronous::full;
+  stack.store = std::make_unique<store::Store>(
+      store::Store::Options{.data_dir = config.store.data_dir, .synchronous = sync},
+      store::flint_schema());
+  stack.vault = std::make_unique<security::CredentialVault>(security::CredentialVault::from_key_file(
+      config.store.key_file.empty() ? config.store.data_dir / "credentials.key"
+                                    : config.store.key_file));
+  stack.event_log = std::make_unique<events::EventLog>(events::EventLogOptions{
+      .path = config.store.data_dir / "events.db",
+      .synchronous = sync,
+      .max_age = config.events.retention.max_age,
+      .max_events = static_cast<std::int64_t>(config.events.retention.max_count),
+  });
+  stack.event_log_publisher = std::make_unique<events::EventLogPublisher>(*stack.event_log);
+  stack.outbox_probe = std::make_unique<events::OutboxProbe>(metrics.registry());
+  stack.relay = std::make_unique<events::OutboxRelay>(
+      events::OutboxRelay::Options{.database = stack.store->path()},
+      std::vector<events::EventPublisher*>{stack.event_log_publisher.get()}, *stack.outbox_probe);
+  stack.scheduler = std::make_unique<jobs::JobScheduler>(
+      io, jobs::JobScheduler::Options{.max_running = config.monitoring.max_running},
+      metrics.registry());
+
+  const auto& monitoring = config.monitoring;
+  service::MonitorOptions options{
+      .call_timeout = config.driver_calls.timeout,
+      .total_timeout = monitoring.total_timeout,
+      .polling = {.min_interval = monitoring.min_interval,
+                  .max_interval = std::max(monitoring.min_interval, monitoring.max_interval)},
+  };
+  stack.monitor = std::make_unique<service::LifecycleMonitor>(
+      *stack.store, *stack.scheduler, *stack.executor, *stack.driver, config.resource_driver.driver,
+      *stack.vault, options, [relay = stack.relay.get()] { relay->notify(); });
+  stack.relay->on_delivered([monitor = stack.monitor.get()](const events::OutboxEvent& event) {
+    monitor->on_delivered(event.topic, event.key.value_or(""));
+  });
+  stack.relay->start();
+  const std::size_t resumed = stack.monitor->resume();
+  if (resumed > 0) {
+    logging::logger("app")->info("resumed monitoring of {} unfinished executions", resumed);
+  }
+
+  health.add("store", [store = stack.store.get()](boost::json::object& details) {
+    details["path"] = store->path().string();
+    return HealthStatus::ok;
+  });
+  health.add("jobs", [scheduler = stack.scheduler.get()](boost::json::object& details) {
+    details["scheduled"] = scheduler->size();
+    details["running"] = scheduler->running();
+    return HealthStatus::ok;
+  });
+  health.add("events", [log = stack.event_log.get(), relay = stack.relay.get()](
+                           boost::json::object& details) {
+    details["last_seq"] = log->last_seq();
+    details["delivered"] = relay->delivered();
+    return HealthStatus::ok;
+  });
+}
+
+ResourceDriverStack start_resource_driver(const config::HostConfig& config, asio::io_context& io,
                                           metrics::MetricsRegistry& metrics,
                                           health::HealthRegistry& health) {
   ResourceDriverStack stack;
@@ -67,44 +192,40 @@ ResourceDriverStack start_resource_driver(const config::HostConfig& config,
                                        .queue_size = config.driver_calls.queue_size},
       *stack.probe);
   stack.driver = make_builtin_resource_driver(config.resource_driver.driver, config);
+  start_durable_execution(config, io, metrics, health, stack);
   stack.service = std::make_unique<service::ResourceDriverService>(
       config.resource_driver.driver, *stack.driver, *stack.packages, *stack.executor,
-      config.driver_calls.timeout);
+      config.driver_calls.timeout, stack.monitor.get());
 
-  health.add("driver_calls", [executor = stack.executor.get()] {
+  health.add("driver_calls", [executor = stack.executor.get()](boost::json::object& details) {
     const auto& options = executor->options();
     const std::size_t queued = executor->queued();
-    const std::size_t running = executor->running();
+    details["threads"] = options.threads;
+    details["running"] = executor->running();
+    details["queued"] = queued;
+    details["queue_size"] = options.queue_size;
     // A queue filling up means driver calls are slower than requests arrive.
-    const bool pressed = queued * 5 >= options.queue_size * 4;
-    return Vital{pressed ? HealthStatus::degraded : HealthStatus::ok,
-                 {{"threads", options.threads},
-                  {"running", running},
-                  {"queued", queued},
-                  {"queue_size", options.queue_size}}};
+    return queued * 5 >= options.queue_size * 4 ? HealthStatus::degraded : HealthStatus::ok;
   });
-  health.add("driver_files", [packages = stack.packages.get(), cap = files.cache_size] {
+  health.add("driver_files", [packages = stack.packages.get(), cap = files.cache_size,
+                              disk = std::make_shared<DiskCheck>(stack.packages->root())](
+                                 boost::json::object& details) {
     const auto stats = packages->stats();
-    const std::string root = packages->root().string();
-    Vital vital{HealthStatus::ok,
-                {{"workspace", root},
-                 {"packages", stats.entries},
-                 {"bytes", stats.bytes_in_use},
-                 {"cache_size", cap},
-                 {"hits", stats.hits},
-                 {"misses", stats.misses},
-                 {"rejected", stats.extraction_failures}}};
-    struct statvfs disk {};
-    if (::access(root.c_str(), W_OK) != 0 || ::statvfs(root.c_str(), &disk) != 0) {
-      vital.status = HealthStatus::unhealthy;
-      vital.details["error"] = "workspace is not writable";
-    } else {
-      const std::uint64_t free_bytes = std::uint64_t{disk.f_bavail} * disk.f_frsize;
-      vital.details["disk_free_bytes"] = free_bytes;
-      // Extraction needs room; below 100 MiB new packages will soon fail.
-      if (free_bytes < 100 * 1024 * 1024) vital.status = HealthStatus::degraded;
+    const auto space = disk->read();
+    details["workspace"] = disk->path();
+    details["packages"] = stats.entries;
+    details["bytes"] = stats.bytes_in_use;
+    details["cache_size"] = cap;
+    details["hits"] = stats.hits;
+    details["misses"] = stats.misses;
+    details["rejected"] = stats.extraction_failures;
+    if (!space.writable) {
+      details["error"] = "workspace is not writable";
+      return HealthStatus::unhealthy;
     }
-    return vital;
+    details["disk_free_bytes"] = space.free_bytes;
+    // Extraction needs room; below 100 MiB new packages will soon fail.
+    return space.free_bytes < 100 * 1024 * 1024 ? HealthStatus::degraded : HealthStatus::ok;
   });
   return stack;
 }
@@ -150,19 +271,21 @@ int Application::run() {
   asio::io_context io(static_cast<int>(config_.application.io_threads));
 
   const bool driver_api = config_.bootstrap.resource_driver.api_enabled;
-  health.add("app", [started, driver_api, driver = config_.resource_driver.driver] {
-    boost::json::object details{
-        {"version", FLINT_SDK_VERSION_STRING},
-        {"uptime_seconds",
-         std::chrono::duration_cast<std::chrono::seconds>(steady_clock::now() - started).count()}};
+  health.add("app", [started, driver_api, driver = config_.resource_driver.driver](
+                        boost::json::object& details) {
+    details["version"] = FLINT_SDK_VERSION_STRING;
+    details["uptime_seconds"] =
+        std::chrono::duration_cast<std::chrono::seconds>(steady_clock::now() - started).count();
     if (driver_api) details["resource_driver"] = driver;
-    return Vital{HealthStatus::ok, std::move(details)};
+    return HealthStatus::ok;
   });
 
   ResourceDriverStack stack;
   if (driver_api) {
-    stack = start_resource_driver(config_, metrics, health);
+    stack = start_resource_driver(config_, io, metrics, health);
     api::add_resource_driver_routes(router, *stack.service);
+    api::add_execution_routes(router, *stack.monitor);
+    if (config_.bootstrap.events.api_enabled) api::add_event_routes(router, *stack.event_log);
   }
 
   const auto& http_config = config_.http;
@@ -175,10 +298,11 @@ int Application::run() {
                            .idle_timeout = http_config.idle_timeout,
                            .max_connections = http_config.max_connections},
                           router, http_probe);
-  health.add("http", [&server, max = http_config.max_connections] {
+  health.add("http", [&server, max = http_config.max_connections](boost::json::object& details) {
     const std::size_t open = server.open_connections();
-    return Vital{open * 10 >= max * 9 ? HealthStatus::degraded : HealthStatus::ok,
-                 {{"connections", open}, {"max_connections", max}}};
+    details["connections"] = open;
+    details["max_connections"] = max;
+    return open * 10 >= max * 9 ? HealthStatus::degraded : HealthStatus::ok;
   });
   if (config_.bootstrap.management.api_enabled) api::add_health_route(router, health);
   if (config_.bootstrap.metrics.enabled) api::add_metrics_route(router, metrics);
@@ -192,11 +316,14 @@ int Application::run() {
             driver_api ? ", resource driver '" + config_.resource_driver.driver + "'" : "");
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
+  auto stop_deadline = steady_clock::time_point::max();
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (ec) return;
+    stop_deadline = steady_clock::now() + http_config.shutdown_timeout;
     log->info("received {}; stopping: no new connections, finishing requests in flight",
               signal == SIGINT ? "SIGINT" : "SIGTERM");
     server.begin_shutdown();
+    if (stack.event_log) stack.event_log->stop_waiting();  // end long polls now
     asio::co_spawn(io, drain(server, io, http_config.shutdown_timeout), asio::detached);
   });
 
@@ -210,10 +337,23 @@ int Application::run() {
   logging::set_thread_name("io-0");
   io.run();
   for (auto& thread : threads) thread.join();
+  if (stop_deadline == steady_clock::time_point::max()) {
+    stop_deadline = steady_clock::now() + http_config.shutdown_timeout;
+  }
 
-  if (stack.executor && !stack.executor->shutdown(http_config.shutdown_timeout)) {
-    left_running_ = true;
-    log->error("driver calls still running after http.shutdown_timeout; exiting without them");
+  // One grace period for the whole stop: what the connection drain used is
+  // not given again to driver calls.
+  const auto remaining = std::max(std::chrono::milliseconds(0),
+                                  std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      stop_deadline - steady_clock::now()));
+  if (!stack.stop(remaining)) {
+    log->error("{} driver calls still running after http.shutdown_timeout; exiting without them",
+               stack.executor->running());
+    // Their detached threads still use the driver, the executor and the
+    // metrics: running any destructor now would pull those from under them.
+    logging::flush();
+    std::fflush(nullptr);
+    std::_Exit(0);
   }
   log->info("stopped");
   return 0;

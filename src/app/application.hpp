@@ -21,18 +21,15 @@ class Application {
   Application(const Application&) = delete;
   Application& operator=(const Application&) = delete;
 
-  /// Runs until a stop signal.
+  /// Runs until a stop signal. When driver calls are still running after the
+  /// grace period, the process exits from here (their threads cannot be
+  /// joined, and destroying what they use would be worse).
   /// @returns the process exit status (0 after a clean stop).
   /// @throws std::exception when a component cannot start (bind, workspace...).
   int run();
 
-  /// True when driver calls were still running when the process stopped
-  /// (their threads cannot be joined; the caller should exit at once).
-  bool left_driver_calls_running() const noexcept { return left_running_; }
-
  private:
   config::HostConfig config_;
-  bool left_running_ = false;
 };
 
 }  // namespace flint::app

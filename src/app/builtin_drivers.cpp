@@ -5,10 +5,9 @@
 #include <stdexcept>
 
 #include "noop/noop_driver.hpp"
+#include "script/script_driver.hpp"
 
 namespace flint::app {
-
-std::vector<std::string> builtin_resource_driver_names() { return {"noop"}; }
 
 std::unique_ptr<sdk::ResourceDriver> make_builtin_resource_driver(std::string_view name,
                                                                  const config::HostConfig& config) {
@@ -23,6 +22,17 @@ std::unique_ptr<sdk::ResourceDriver> make_builtin_resource_driver(std::string_vi
     options.latency = noop.latency;
     options.find_found = noop.find_found;
     return std::make_unique<drivers::noop::NoopDriver>(options);
+  }
+  if (name == "script") {
+    const auto& script = config.drivers.script;
+    drivers::script::Options options;
+    options.executions_dir = script.executions_dir.empty()
+                                 ? config.store.data_dir / "script-executions"
+                                 : script.executions_dir;
+    options.default_timeout = script.default_timeout;
+    options.max_concurrent = script.max_concurrent;
+    options.keep_work_dirs = script.keep_work_dirs;
+    return std::make_unique<drivers::script::ScriptDriver>(options);
   }
   throw std::invalid_argument("resource_driver.driver: no built-in driver named '" +
                               std::string(name) + "'");

@@ -14,9 +14,6 @@
 
 namespace flint::app {
 
-/// Names of the built-in resource drivers (for `resource_driver.driver`).
-std::vector<std::string> builtin_resource_driver_names();
-
 /// Creates the built-in resource driver `name` from its `drivers.<name>.*`
 /// settings.
 /// @throws std::invalid_argument naming the driver when there is none by

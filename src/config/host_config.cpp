@@ -13,6 +13,7 @@ namespace flint::config {
 namespace {
 
 using std::chrono::milliseconds;
+using std::chrono::hours;
 using std::chrono::seconds;
 
 // The schema plus, for each key, how to store its value in a HostConfig.
@@ -134,7 +135,7 @@ HostTable make_table() {
                     O::duration(seconds(10), "Grace for in-flight requests on SIGTERM."));
   FLINT_HOST_OPTION(
       http.max_connections,
-      O::integer(4096, "Open connections at most; more wait to be accepted.", {.min = 1}));
+      O::integer(4096, "Open connections at most; more are answered 503 and closed.", {.min = 1}));
 
   FLINT_HOST_OPTION(driver_calls.threads,
                     O::integer(16, "Worker threads running driver code.", {.min = 1}));
@@ -144,7 +145,8 @@ HostTable make_table() {
                                                       {.min = milliseconds(1)}));
 
   FLINT_HOST_OPTION(resource_driver.driver,
-                    O::enumeration("noop", {"noop"}, "The resource driver this host serves."));
+                    O::enumeration("script", {"noop", "script"},
+                                   "The resource driver this host serves."));
   FLINT_HOST_OPTION(
       resource_driver.scripts_workspace,
       O::string("./scripts_workspace", "Root where driver packages are extracted (Ignition key)."));
@@ -182,11 +184,55 @@ HostTable make_table() {
   FLINT_HOST_OPTION(drivers.noop.find_found,
                     O::boolean(true, "Whether the noop driver's find returns a reference."));
 
+  FLINT_HOST_OPTION(drivers.script.executions_dir,
+                    O::string("", "Working directories of script runs; empty = "
+                                  "<store.data_dir>/script-executions."));
+  FLINT_HOST_OPTION(drivers.script.max_concurrent,
+                    O::integer(8, "Scripts running at once; more wait in order.", {.min = 1}));
+  FLINT_HOST_OPTION(drivers.script.default_timeout,
+                    O::duration(hours(1), "Timeout of a lifecycle script unless its manifest "
+                                          "sets one; the whole process group is killed.",
+                                {.min = milliseconds(1)}));
+  FLINT_HOST_OPTION(drivers.script.keep_work_dirs,
+                    O::boolean(false, "Keep a script's working directory after its event was "
+                                      "delivered (for debugging)."));
+
+  FLINT_HOST_OPTION(store.data_dir,
+                    O::string("./flint-data", "Directory of Flint's databases and keys."));
+  FLINT_HOST_OPTION(store.synchronous,
+                    O::enumeration("full", {"full", "normal"},
+                                   "Commit durability: full survives a power loss, normal a "
+                                   "process crash."));
+  FLINT_HOST_OPTION(store.key_file,
+                    O::string("", "Key sealing credentials at rest (32 bytes or 64 hex); "
+                                  "empty = <store.data_dir>/credentials.key, created on first "
+                                  "start."));
+
+  FLINT_HOST_OPTION(monitoring.min_interval,
+                    O::duration(milliseconds(500), "First and shortest status poll interval.",
+                                {.min = milliseconds(1)}));
+  FLINT_HOST_OPTION(monitoring.max_interval,
+                    O::duration(seconds(30), "Longest status poll interval (back-off ceiling).",
+                                {.min = milliseconds(1)}));
+  FLINT_HOST_OPTION(monitoring.total_timeout,
+                    O::duration(hours(6), "An execution not finished by then is reported FAILED.",
+                                {.min = milliseconds(1)}));
+  FLINT_HOST_OPTION(monitoring.max_running,
+                    O::integer(256, "Status polls in flight at once.", {.min = 1}));
+
+  FLINT_HOST_OPTION(events.retention.max_age,
+                    O::duration(hours(24 * 7), "Events older than this are pruned.",
+                                {.min = milliseconds(1)}));
+  FLINT_HOST_OPTION(events.retention.max_count,
+                    O::integer(1'000'000, "Events kept at most.", {.min = 1}));
+
   FLINT_HOST_OPTION(bootstrap.resource_driver.api_enabled,
                     O::boolean(true, "Serve the Resource Driver API (/api/driver)."));
   FLINT_HOST_OPTION(bootstrap.management.api_enabled,
                     O::boolean(true, "Serve the management API (/management/health)."));
   FLINT_HOST_OPTION(bootstrap.metrics.enabled, O::boolean(true, "Serve Prometheus metrics."));
+  FLINT_HOST_OPTION(bootstrap.events.api_enabled,
+                    O::boolean(true, "Serve the event log API (/api/events)."));
   FLINT_HOST_OPTION(bootstrap.openapi.enabled,
                     O::boolean(true, "Serve openapi.json and the Swagger UI."));
 

@@ -73,6 +73,12 @@ struct HostConfig {
       std::chrono::milliseconds latency{};  ///< added to every call
       bool find_found{};                    ///< whether find returns a reference
     } noop;
+    struct Script {
+      std::filesystem::path executions_dir;     ///< empty = <store.data_dir>/script-executions
+      std::size_t max_concurrent{};             ///< scripts running at once
+      std::chrono::milliseconds default_timeout{};  ///< per lifecycle unless the manifest says
+      bool keep_work_dirs{};                    ///< keep working directories after delivery
+    } script;
   } drivers;
 
   /// `bootstrap.*`: which APIs the host serves.
@@ -93,9 +99,32 @@ struct HostConfig {
     struct OpenApi {
       bool enabled{};  ///< serve openapi.json and the Swagger UI
     } openapi;
+    struct Events {
+      bool api_enabled{};  ///< serve /api/events (long poll and SSE)
+    } events;
   } bootstrap;
 
   /// `api.*`
+  struct Store {
+    std::filesystem::path data_dir;  ///< SQLite databases and the credentials key
+    std::string synchronous;         ///< `full` or `normal`
+    std::filesystem::path key_file;  ///< empty = <data_dir>/credentials.key
+  } store;
+
+  struct Monitoring {
+    std::chrono::milliseconds min_interval{};   ///< first and shortest poll interval
+    std::chrono::milliseconds max_interval{};   ///< longest poll interval
+    std::chrono::milliseconds total_timeout{};  ///< FAILED when not terminal by then
+    std::size_t max_running{};                  ///< status polls in flight at once
+  } monitoring;
+
+  struct Events {
+    struct Retention {
+      std::chrono::milliseconds max_age{};  ///< events older are pruned
+      std::size_t max_count{};              ///< at most this many kept
+    } retention;
+  } events;
+
   struct Api {
     std::filesystem::path swagger_ui_dir;  ///< empty = where the build or install put it
   } api;

@@ -47,7 +47,7 @@ TEST(HostConfig, Defaults) {
   EXPECT_EQ(c.driver_calls.threads, 16u);
   EXPECT_EQ(c.driver_calls.queue_size, 1024u);
   EXPECT_EQ(c.driver_calls.timeout, milliseconds(30'000));
-  EXPECT_EQ(c.resource_driver.driver, "noop");
+  EXPECT_EQ(c.resource_driver.driver, "script");
   EXPECT_EQ(c.resource_driver.scripts_workspace, "./scripts_workspace");
   EXPECT_TRUE(c.resource_driver.async_messaging_enabled);
   EXPECT_EQ(c.driver_files.max_entries, 10000u);
@@ -132,7 +132,7 @@ TEST(HostConfig, ErrorsAreAllReported) {
             "unknown environment variable FLINT_APPLICATION_PROT (every FLINT_* variable "
             "must name a configuration key); did you mean FLINT_APPLICATION_PORT?",
             HasSubstr("http.read_timeout: 0ms is out of range"),
-            R"(resource_driver.driver: expected one of: noop, found "ansible" (env FLINT_RESOURCE_DRIVER_DRIVER))"));
+            R"(resource_driver.driver: expected one of: noop, script, found "ansible" (env FLINT_RESOURCE_DRIVER_DRIVER))"));
   }
 }
 

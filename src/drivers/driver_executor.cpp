@@ -15,25 +15,47 @@ DriverExecutor::DriverExecutor(Options options, DriverCallProbe& probe)
 DriverExecutor::~DriverExecutor() { shutdown(); }
 
 bool DriverExecutor::shutdown(std::chrono::milliseconds grace) {
-  bool drained = false;
   {
     std::unique_lock lock(mutex_);
+    if (threads_.empty()) return drained_;
     stopping_ = true;
     probe_.queued().Decrement(static_cast<double>(queue_.size()));
     queue_.clear();
     wake_.notify_all();
-    drained = idle_.wait_for(lock, grace, [this] { return running_.load() == 0; });
+    drained_ = idle_.wait_for(lock, grace, [this] { return running_.load() == 0; });
   }
   for (auto& thread : threads_) {
-    if (!thread.joinable()) continue;
-    if (drained) {
+    if (drained_) {
       thread.join();
     } else {
-      thread.detach();
+      thread.detach();  // still inside driver code; the process must exit soon
     }
   }
   threads_.clear();
-  return drained;
+  return drained_;
+}
+
+bool DriverExecutor::submit(Call call, std::function<void()> work) {
+  const bool accepted = try_enqueue(
+      [this, work = std::move(work), driver = std::string(call.driver),
+       operation = std::string(call.operation), deadline = call.deadline] {
+        if (std::chrono::steady_clock::now() >= deadline) {
+          probe_.count(driver, operation, "timeout");
+          return;
+        }
+        const auto started = std::chrono::steady_clock::now();
+        std::exception_ptr error;
+        try {
+          work();
+        } catch (...) {
+          error = std::current_exception();
+        }
+        probe_.observe(driver, operation, std::chrono::steady_clock::now() - started);
+        probe_.count(driver, operation, outcome_of(error));
+      },
+      call.deadline);
+  if (!accepted) probe_.count(call.driver, call.operation, "rejected");
+  return accepted;
 }
 
 std::size_t DriverExecutor::queued() const {
@@ -41,11 +63,20 @@ std::size_t DriverExecutor::queued() const {
   return queue_.size();
 }
 
-bool DriverExecutor::try_enqueue(std::function<void()> task) {
+bool DriverExecutor::try_enqueue(std::function<void()> task,
+                                 std::chrono::steady_clock::time_point deadline) {
   {
     std::lock_guard lock(mutex_);
-    if (stopping_ || queue_.size() >= options_.queue_size) return false;
-    queue_.push_back(std::move(task));
+    if (stopping_) return false;
+    if (queue_.size() >= options_.queue_size) {
+      // Calls whose callers gave up still hold slots: free them first.
+      const auto now = std::chrono::steady_clock::now();
+      const auto before = queue_.size();
+      std::erase_if(queue_, [now](const Queued& queued) { return queued.deadline <= now; });
+      probe_.queued().Decrement(static_cast<double>(before - queue_.size()));
+      if (queue_.size() >= options_.queue_size) return false;
+    }
+    queue_.push_back({deadline, std::move(task)});
   }
   probe_.queued().Increment();
   wake_.notify_one();
@@ -60,7 +91,7 @@ void DriverExecutor::worker(std::size_t index) {
       std::unique_lock lock(mutex_);
       wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping and drained
-      task = std::move(queue_.front());
+      task = std::move(queue_.front().task);
       queue_.pop_front();
       ++running_;  // under the lock, so shutdown never sees a popped task as idle
     }

@@ -77,10 +77,17 @@ class DriverExecutor {
   template <class T>
   boost::asio::awaitable<T> run(Call call, std::function<T()> work);
 
+  /// Runs `work` on a driver thread without waiting for it (an after-delivery
+  /// hook, say). Its exceptions are counted and dropped.
+  /// @returns false when the queue is full or the executor is stopping.
+  bool submit(Call call, std::function<void()> work);
+
   /// Stops taking calls, drops queued ones (their callers are gone at
-  /// shutdown) and waits up to `grace` for running ones.
+  /// shutdown) and waits up to `grace` for running ones. Idempotent.
   /// @returns true when every thread was joined; false when calls were still
-  ///          running after `grace` (their threads are detached: exit soon).
+  ///          running after `grace`: their threads are detached and still use
+  ///          this executor and the driver, so neither may be destroyed; the
+  ///          process must exit without running destructors.
   bool shutdown(std::chrono::milliseconds grace = std::chrono::hours(24));
 
   /// Calls waiting for a thread.
@@ -100,7 +107,11 @@ class DriverExecutor {
     std::atomic<bool> done{false};
   };
 
-  bool try_enqueue(std::function<void()> task);
+  struct Queued {
+    std::chrono::steady_clock::time_point deadline;
+    std::function<void()> task;
+  };
+  bool try_enqueue(std::function<void()> task, std::chrono::steady_clock::time_point deadline);
   void worker(std::size_t index);
   static std::string_view outcome_of(const std::exception_ptr& error) noexcept;
   [[noreturn]] void fail(const Call& call, std::string_view outcome, std::string message);
@@ -110,8 +121,9 @@ class DriverExecutor {
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::condition_variable idle_;
-  std::deque<std::function<void()>> queue_;
+  std::deque<Queued> queue_;
   bool stopping_ = false;
+  bool drained_ = true;
   std::atomic<std::size_t> running_{0};
   std::vector<std::thread> threads_;
 };
@@ -139,7 +151,8 @@ boost::asio::awaitable<T> DriverExecutor::run(Call call, std::function<T()> work
         boost::asio::post(pending->timer.get_executor(), [pending] {
           pending->timer.expires_at(std::chrono::steady_clock::time_point::min());
         });
-      });
+      },
+      call.deadline);
   if (!accepted) {
     fail(call, "rejected",
          "driver calls are saturated: " + std::to_string(options_.queue_size) +

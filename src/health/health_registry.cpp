@@ -1,5 +1,7 @@
 #include "health/health_registry.hpp"
 
+#include <boost/json/monotonic_resource.hpp>
+#include <boost/json/serialize.hpp>
 #include <exception>
 
 namespace flint::health {
@@ -18,22 +20,29 @@ void HealthRegistry::add(std::string name, Check check) {
 }
 
 HealthRegistry::Report HealthRegistry::report() const {
+  // Health is polled often: build the document in one stack-backed arena.
+  unsigned char arena[4096];
+  boost::json::monotonic_resource resource(arena, sizeof arena);
+  boost::json::object vitals(&resource);
+  vitals.reserve(checks_.size());
   Report report;
-  boost::json::object vitals;
   for (const auto& [name, check] : checks_) {
-    Vital vital;
+    boost::json::object entry(&resource);
+    entry["status"] = "";
+    HealthStatus status;
     try {
-      vital = check();
+      status = check(entry);
     } catch (const std::exception& e) {
-      vital = {HealthStatus::unhealthy, {{"error", e.what()}}};
+      status = HealthStatus::unhealthy;
+      entry["error"] = e.what();
     }
-    if (vital.status == HealthStatus::unhealthy) report.healthy = false;
-    boost::json::object entry;
-    entry["status"] = to_string(vital.status);
-    for (auto& [key, value] : vital.details) entry[key] = std::move(value);
-    vitals[name] = std::move(entry);
+    if (status == HealthStatus::unhealthy) report.healthy = false;
+    entry["status"] = to_string(status);
+    vitals.emplace(name, std::move(entry));
   }
-  report.body["vitals"] = std::move(vitals);
+  boost::json::object body(&resource);
+  body.emplace("vitals", std::move(vitals));
+  report.body = boost::json::serialize(body);
   return report;
 }
 

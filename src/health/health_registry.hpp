@@ -22,11 +22,6 @@ enum class HealthStatus {
 /// Wire name of a status (`OK`, `DEGRADED`, `UNHEALTHY`).
 std::string_view to_string(HealthStatus status) noexcept;
 
-/// One component's report: its status and the figures behind it.
-struct Vital {
-  HealthStatus status = HealthStatus::ok;
-  boost::json::object details;
-};
 
 /// The vitals of every started component, checked on demand.
 ///
@@ -35,8 +30,9 @@ struct Vital {
 /// checks before serving; `report` is then thread-safe.
 class HealthRegistry {
  public:
-  /// A component's check.
-  using Check = std::function<Vital()>;
+  /// A component's check: adds the figures behind its status to `details`
+  /// and returns the status.
+  using Check = std::function<HealthStatus(boost::json::object& details)>;
 
   /// Adds the vital `name` (shown in order of registration).
   void add(std::string name, Check check);
@@ -45,8 +41,8 @@ class HealthRegistry {
   struct Report {
     /// False when any vital is unhealthy.
     bool healthy = true;
-    /// `{"vitals": {name: {"status": ..., details...}}}`.
-    boost::json::object body;
+    /// `{"vitals": {name: {"status": ..., details...}}}`, serialized.
+    std::string body;
   };
   /// Runs every check. A check that throws reports its component unhealthy.
   Report report() const;

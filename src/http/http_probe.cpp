@@ -1,5 +1,8 @@
 #include "http/http_probe.hpp"
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <string>
 
 #include "metrics/metrics_registry.hpp"
@@ -13,7 +16,7 @@ HttpProbe::HttpProbe(prometheus::Registry& registry)
                     .Register(registry)),
       latency_(prometheus::BuildHistogram()
                    .Name("flint_http_request_duration_seconds")
-                   .Help("Time from a request fully read to its response written, by route")
+                   .Help("Time from a request fully read to its response ready to send, by route")
                    .Register(registry)),
       in_flight_(&prometheus::BuildGauge()
                       .Name("flint_http_requests_in_flight")
@@ -26,15 +29,31 @@ HttpProbe::HttpProbe(prometheus::Registry& registry)
                         .Register(registry)
                         .Add({})) {}
 
+const HttpProbe::Series& HttpProbe::series(std::string_view route, std::string_view method,
+                                           unsigned status) {
+  char buffer[256];
+  const auto written =
+      fmt::format_to_n(buffer, sizeof buffer, "{} {} {}", route, method, status).size;
+  const std::string_view key(buffer, std::min(written, sizeof buffer));
+  {
+    std::shared_lock lock(series_mutex_);
+    if (auto it = series_.find(key); it != series_.end()) return it->second;
+  }
+  std::unique_lock lock(series_mutex_);
+  if (auto it = series_.find(key); it != series_.end()) return it->second;
+  Series created{
+      &requests_.Add({{"route", std::string(route)},
+                      {"method", std::string(method)},
+                      {"status", std::to_string(status)}}),
+      &latency_.Add({{"route", std::string(route)}}, metrics::latency_buckets())};
+  return series_.emplace(std::string(key), created).first->second;
+}
+
 void HttpProbe::record(std::string_view route, std::string_view method, unsigned status,
                        std::chrono::steady_clock::duration latency) {
-  requests_
-      .Add({{"route", std::string(route)},
-            {"method", std::string(method)},
-            {"status", std::to_string(status)}})
-      .Increment();
-  latency_.Add({{"route", std::string(route)}}, metrics::latency_buckets())
-      .Observe(std::chrono::duration<double>(latency).count());
+  const Series& s = series(route, method, status);
+  s.requests->Increment();
+  s.latency->Observe(std::chrono::duration<double>(latency).count());
 }
 
 }  // namespace flint::http

@@ -11,7 +11,12 @@
 #include <prometheus/registry.h>
 
 #include <chrono>
+#include <cstdint>
+#include <shared_mutex>
+#include <functional>
+#include <string>
 #include <string_view>
+#include <unordered_map>
 
 namespace flint::http {
 
@@ -31,6 +36,23 @@ class HttpProbe {
   prometheus::Gauge& connections() noexcept { return *connections_; }
 
  private:
+  // Label lookups in prometheus-cpp hash label maps under a mutex; a request
+  // should not pay that. The series of a (route, method, status) are resolved
+  // once and kept: routes come from the router, so the set is small.
+  struct Series {
+    prometheus::Counter* requests;
+    prometheus::Histogram* latency;
+  };
+  const Series& series(std::string_view route, std::string_view method, unsigned status);
+
+  struct KeyHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view key) const noexcept {
+      return std::hash<std::string_view>{}(key);
+    }
+  };
+  std::shared_mutex series_mutex_;
+  std::unordered_map<std::string, Series, KeyHash, std::equal_to<>> series_;
   prometheus::Family<prometheus::Counter>& requests_;
   prometheus::Family<prometheus::Histogram>& latency_;
   prometheus::Gauge* in_flight_;

@@ -15,6 +15,7 @@
 #include <boost/beast/http/write.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <optional>
 #include <system_error>
 
@@ -29,31 +30,75 @@ using boost::system::error_code;
 constexpr auto kAsTuple = asio::as_tuple(asio::use_awaitable);
 
 struct HttpServer::Connection : std::enable_shared_from_this<Connection> {
-  explicit Connection(tcp::socket s) : socket(std::move(s)), timer(socket.get_executor()) {}
+  Connection(tcp::socket s, std::chrono::milliseconds watchdog_tick)
+      : socket(std::move(s)), timer(socket.get_executor()), tick(watchdog_tick) {}
 
-  // Arms the watchdog: when it fires, pending socket operations are cancelled
-  // and `timed_out` tells the reader why. Strand-only, like every member.
+  // Timeouts are deadlines checked by a periodic watchdog rather than a timer
+  // re-armed per request phase: arming is a store, so a kept-alive request
+  // costs no timer operations. Precision is one tick (a tenth of the shortest
+  // timeout). Strand-only, like every member.
   void arm(std::chrono::milliseconds timeout) {
     timed_out = false;
-    const std::uint64_t armed = ++generation;
-    timer.expires_after(timeout);
-    timer.async_wait([self = shared_from_this(), armed](const error_code& ec) {
-      if (ec || armed != self->generation) return;  // re-armed or cancelled meanwhile
-      self->timed_out = true;
-      error_code ignored;
-      self->socket.cancel(ignored);
+    deadline = std::chrono::steady_clock::now() + timeout;
+  }
+  void disarm() { deadline = std::chrono::steady_clock::time_point::max(); }
+
+  // Waiting for the next request is bounded by the idle timeout; once its
+  // first bytes are in, the read timeout applies from then on (within a tick).
+  void await_request(const boost::beast::flat_buffer& buffer,
+                     const beast_http::basic_parser<true>& parser, ServerOptions const& options) {
+    pending_header = &buffer;
+    pending_parser = &parser;
+    read_timeout = options.read_timeout;
+    arm(buffer.size() == 0 ? options.idle_timeout : options.read_timeout);
+    idle = buffer.size() == 0;
+  }
+  // Bytes of the awaited request have arrived (the parser may already have
+  // consumed a complete start line from the buffer).
+  bool request_begun() const {
+    return pending_header != nullptr &&
+           (pending_header->size() > 0 || pending_parser->got_some());
+  }
+  void request_started() {
+    pending_header = nullptr;
+    pending_parser = nullptr;
+    idle = false;
+  }
+
+  void start_watchdog() {
+    timer.expires_after(tick);
+    timer.async_wait([self = shared_from_this()](const error_code& ec) {
+      if (ec || self->closed) return;
+      const auto now = std::chrono::steady_clock::now();
+      if (self->idle && self->request_begun()) {
+        self->idle = false;
+        self->deadline = now + self->read_timeout;
+      }
+      if (now >= self->deadline) {
+        self->timed_out = true;
+        self->disarm();
+        error_code ignored;
+        self->socket.cancel(ignored);
+      }
+      self->start_watchdog();
     });
   }
 
-  void disarm() {
-    ++generation;
+  void stop_watchdog() {
+    closed = true;
     timer.cancel();
   }
 
   tcp::socket socket;
   asio::steady_timer timer;
-  std::uint64_t generation = 0;
+  std::chrono::milliseconds tick;
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   bool timed_out = false;
+  bool closed = false;
+  bool idle = false;  // no byte of the awaited request has arrived yet
+  const boost::beast::flat_buffer* pending_header = nullptr;
+  const beast_http::basic_parser<true>* pending_parser = nullptr;
+  std::chrono::milliseconds read_timeout{};
   bool busy = false;  // a request is being read, handled or answered
 };
 
@@ -103,7 +148,13 @@ bool expects_continue(const Request& request) {
 
 HttpServer::HttpServer(asio::io_context& io, ServerOptions options, const Router& router,
                        HttpProbe& probe)
-    : io_(io), options_(std::move(options)), router_(router), probe_(probe), acceptor_(io) {}
+    : io_(io),
+      options_(std::move(options)),
+      router_(router),
+      probe_(probe),
+      acceptor_(io),
+      watchdog_tick_(std::clamp(std::min(options_.read_timeout, options_.idle_timeout) / 10,
+                                std::chrono::milliseconds(5), std::chrono::milliseconds(1000))) {}
 
 HttpServer::~HttpServer() = default;
 
@@ -138,7 +189,7 @@ asio::awaitable<void> HttpServer::accept_loop() {
       continue;
     }
     socket.set_option(tcp::no_delay(true), ec);
-    auto connection = std::make_shared<Connection>(std::move(socket));
+    auto connection = std::make_shared<Connection>(std::move(socket), watchdog_tick_);
     {
       std::lock_guard lock(connections_mutex_);
       connections_.insert(connection);
@@ -152,6 +203,7 @@ asio::awaitable<void> HttpServer::accept_loop() {
 asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> c) {
   boost::beast::flat_buffer buffer;
   std::optional<Response> refusal;
+  c->start_watchdog();
   if (open_connections_.load() > options_.max_connections) {
     refusal = error_response(Status::service_unavailable,
                              fmt::format("too many connections (http.max_connections is {})",
@@ -159,27 +211,27 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> c) {
                              11, false);
   }
   while (!refusal && !stopping_) {
-    if (buffer.size() == 0) {
-      // Waiting for the next request on a kept-alive connection.
-      c->arm(options_.idle_timeout);
-      auto [ec, n] = co_await c->socket.async_read_some(buffer.prepare(4096), kAsTuple);
-      if (ec) break;  // idle timeout, peer gone, or closed by a shutdown
-      buffer.commit(n);
-    }
-    c->busy = true;
-    probe_.in_flight().Increment();
-
     beast_http::request_parser<beast_http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
     parser.body_limit(options_.max_body_bytes);
-    c->arm(options_.read_timeout);
+    c->await_request(buffer, parser, options_);
+    c->busy = buffer.size() > 0;
     auto [ec, bytes] = co_await beast_http::async_read_header(c->socket, buffer, parser, kAsTuple);
-    if (!ec && expects_continue(parser.get())) {
-      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-      std::tie(ec, bytes) = co_await asio::async_write(c->socket, asio::buffer(kContinue), kAsTuple);
-    }
+    const bool started = buffer.size() > 0 || parser.got_some();
+    c->request_started();
+    if (ec && !started) break;  // idle timeout, peer gone, or closed by a shutdown
+    c->busy = true;
+    probe_.in_flight().Increment();
     if (!ec && !parser.is_done()) {
-      std::tie(ec, bytes) = co_await beast_http::async_read(c->socket, buffer, parser, kAsTuple);
+      c->arm(options_.read_timeout);
+      if (expects_continue(parser.get())) {
+        static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+        std::tie(ec, bytes) =
+            co_await asio::async_write(c->socket, asio::buffer(kContinue), kAsTuple);
+      }
+      if (!ec) {
+        std::tie(ec, bytes) = co_await beast_http::async_read(c->socket, buffer, parser, kAsTuple);
+      }
     }
     if (ec) {
       probe_.in_flight().Decrement();
@@ -190,7 +242,13 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> c) {
 
     Request request = parser.release();
     c->disarm();
-    Response response = co_await dispatch(request);
+    StreamBody stream;
+    Response response = co_await dispatch(request, stream);
+    if (stream) {
+      co_await send_stream(c, response, stream);
+      probe_.in_flight().Decrement();
+      break;
+    }
     response.keep_alive(request.keep_alive() && !stopping_);
     c->arm(options_.read_timeout);  // a client that does not read its response is dropped
     std::tie(ec, bytes) = co_await beast_http::async_write(c->socket, response, kAsTuple);
@@ -214,7 +272,7 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> c) {
     }
   }
 
-  c->disarm();
+  c->stop_watchdog();
   error_code ignored;
   c->socket.shutdown(tcp::socket::shutdown_both, ignored);
   c->socket.close(ignored);
@@ -226,7 +284,43 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> c) {
   --open_connections_;
 }
 
-asio::awaitable<Response> HttpServer::dispatch(Request& request) {
+asio::awaitable<void> HttpServer::send_stream(std::shared_ptr<Connection> c, Response& head,
+                                              StreamBody& stream) {
+  class Writer final : public StreamWriter {
+   public:
+    Writer(Connection& connection, const HttpServer& server, std::chrono::milliseconds timeout)
+        : connection_(connection), server_(server), timeout_(timeout) {}
+    asio::awaitable<bool> send(std::string_view bytes) override {
+      if (!alive_) co_return false;
+      connection_.arm(timeout_);
+      auto [ec, n] = co_await asio::async_write(connection_.socket, asio::buffer(bytes), kAsTuple);
+      connection_.disarm();
+      alive_ = !ec;
+      co_return alive_;
+    }
+    bool open() const noexcept override { return alive_ && !server_.stopping(); }
+
+   private:
+    Connection& connection_;
+    const HttpServer& server_;
+    std::chrono::milliseconds timeout_;
+    bool alive_ = true;
+  };
+
+  head.keep_alive(false);
+  head.body().clear();
+  beast_http::response_serializer<beast_http::string_body> serializer(head);
+  c->arm(options_.read_timeout);
+  auto [ec, bytes] = co_await beast_http::async_write_header(c->socket, serializer, kAsTuple);
+  c->disarm();
+  if (ec) co_return;
+  // A long-lived stream must not hold up a stop: it is not "busy".
+  c->busy = false;
+  Writer writer(*c, *this, options_.read_timeout);
+  co_await stream(writer);
+}
+
+asio::awaitable<Response> HttpServer::dispatch(Request& request, StreamBody& stream) {
   RequestContext context = RequestContext::from(request);
   context.received_at = std::chrono::steady_clock::now();
   const Router::Match match = router_.find(request.method(), context.path);
@@ -255,7 +349,7 @@ asio::awaitable<Response> HttpServer::dispatch(Request& request) {
   }
   response.version(request.version());
   if (!context.tenant_id.empty()) response.set("tenantId", context.tenant_id);
-  response.set(beast_http::field::server, "flint");
+  stream = std::move(context.stream);
   probe_.record(context.route, request.method_string(), response.result_int(),
                 std::chrono::steady_clock::now() - context.received_at);
   if (log()->should_log(spdlog::level::debug)) {
@@ -278,7 +372,7 @@ void HttpServer::begin_shutdown() {
     // connection waiting for its next request is closed; one in the middle
     // of a request finishes it and then closes.
     asio::post(c->socket.get_executor(), [c] {
-      if (c->busy) return;
+      if (c->busy || c->request_begun()) return;
       error_code ignored;
       c->socket.cancel(ignored);
     });

@@ -70,6 +70,9 @@ class HttpServer {
   /// Closes every connection now (after the shutdown grace has passed).
   void close_all();
 
+  /// True once `begin_shutdown` was called.
+  bool stopping() const noexcept { return stopping_.load(); }
+
   /// Connections still open.
   std::size_t open_connections() const noexcept { return open_connections_.load(); }
 
@@ -77,13 +80,16 @@ class HttpServer {
   struct Connection;
   boost::asio::awaitable<void> accept_loop();
   boost::asio::awaitable<void> serve(std::shared_ptr<Connection> connection);
-  boost::asio::awaitable<Response> dispatch(Request& request);
+  boost::asio::awaitable<Response> dispatch(Request& request, StreamBody& stream);
+  boost::asio::awaitable<void> send_stream(std::shared_ptr<Connection> c, Response& head,
+                                           StreamBody& stream);
 
   boost::asio::io_context& io_;
   ServerOptions options_;
   const Router& router_;
   HttpProbe& probe_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  std::chrono::milliseconds watchdog_tick_;
   std::uint16_t bound_port_ = 0;
   std::atomic<bool> stopping_{false};
   std::atomic<std::size_t> open_connections_{0};

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "http/http_types.hpp"
+#include "http/response_stream.hpp"
 #include "logging/log_context.hpp"
 
 namespace flint::http {
@@ -30,6 +31,10 @@ struct RequestContext {
   std::string_view path;
   /// When the request was fully read.
   std::chrono::steady_clock::time_point received_at;
+  /// Set by a handler that streams its body: the returned response is then
+  /// sent as the head only (no Content-Length; the connection closes when
+  /// the stream ends).
+  StreamBody stream;
 
   /// Builds the context of `request` (headers only).
   static RequestContext from(const Request& request);

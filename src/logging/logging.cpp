@@ -54,16 +54,35 @@ std::string thread_label(const spdlog::details::log_msg& msg) {
   return name.empty() ? std::to_string(msg.thread_id) : name;
 }
 
+// One log record is one line: control characters from request data (a
+// lifecycle name, a header) must not forge further lines.
+void append_escaped(std::string_view text, spdlog::memory_buf_t& dest) {
+  for (const char c : text) {
+    if (static_cast<unsigned char>(c) >= 0x20 && c != 0x7f) {
+      dest.push_back(c);
+    } else if (c == '\n') {
+      dest.append(std::string_view("\\n"));
+    } else if (c == '\r') {
+      dest.append(std::string_view("\\r"));
+    } else if (c == '\t') {
+      dest.append(std::string_view("\\t"));
+    } else {
+      fmt::format_to(std::back_inserter(dest), "\\x{:02x}", static_cast<unsigned char>(c));
+    }
+  }
+}
+
 class FlatFormatter final : public spdlog::formatter {
  public:
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
     append_timestamp(msg.time, dest);
     fmt::format_to(std::back_inserter(dest), " {:<8} [{}] {}: ", level_name(msg.level),
                    thread_label(msg), std::string_view(msg.logger_name.data(), msg.logger_name.size()));
-    dest.append(msg.payload.data(), msg.payload.data() + msg.payload.size());
+    append_escaped(std::string_view(msg.payload.data(), msg.payload.size()), dest);
     if (const LogFields* fields = current_log_context()) {
       for (const auto& [key, value] : *fields) {
-        fmt::format_to(std::back_inserter(dest), " {}={}", key, value);
+        fmt::format_to(std::back_inserter(dest), " {}=", key);
+        append_escaped(value, dest);
       }
     }
     dest.push_back('\n');
@@ -145,6 +164,12 @@ void configure(const LogOptions& options, spdlog::sink_ptr sink) {
     s.sink->set_formatter(std::make_unique<FlatFormatter>());
   }
   for (auto& [name, log] : s.loggers) log->set_level(level);
+}
+
+void flush() {
+  LoggingState& s = state();
+  std::lock_guard lock(s.mutex);
+  s.sink->flush();
 }
 
 std::shared_ptr<spdlog::logger> logger(std::string_view name) {

@@ -14,7 +14,7 @@ namespace flint::logging {
 
 /// Output format of log lines.
 enum class LogFormat {
-  flat,      ///< `2026-11-22T01:02:03.456Z INFO  [http] message key=value`
+  flat,      ///< `2026-11-22T01:02:03.456Z INFO     [io-0] api: message key=value`
   logstash,  ///< one JSON object per line, contract section 7
 };
 
@@ -30,6 +30,9 @@ struct LogOptions {
 /// logging. Lines go to standard error unless `sink` is given (tests).
 /// @throws std::invalid_argument for an unknown level name.
 void configure(const LogOptions& options, spdlog::sink_ptr sink = nullptr);
+
+/// Flushes every log line written so far (before an abrupt exit).
+void flush();
 
 /// The logger named `name` (e.g. `http`, `api`, `driver.noop`), created on
 /// first use with the configured sink and level. Thread-safe.

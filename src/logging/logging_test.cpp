@@ -4,6 +4,7 @@
 #include <spdlog/sinks/ostream_sink.h>
 
 #include <boost/json/parse.hpp>
+#include <algorithm>
 #include <sstream>
 
 #include "logging/log_context.hpp"
@@ -68,6 +69,22 @@ TEST_F(LoggingTest, LevelFiltersLines) {
 
 TEST(LoggingConfig, UnknownLevelIsRejected) {
   EXPECT_THROW(configure({.level = "loud"}), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace flint::logging
+
+namespace flint::logging {
+namespace {
+
+TEST(FlatLog, ControlCharactersCannotForgeLines) {
+  std::ostringstream out;
+  configure({.level = "info", .format = LogFormat::flat},
+            std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
+  logger("api")->info("Create\n2026-01-01T00:00:00.000Z ERROR fake");
+  const std::string text = out.str();
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << text;
+  EXPECT_NE(text.find("Create\\n2026"), std::string::npos) << text;
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "drivers/host_call_context.hpp"
+#include "service/lifecycle_monitor.hpp"
 #include "logging/logging.hpp"
 
 namespace flint::service {
@@ -12,12 +13,14 @@ namespace flint::service {
 ResourceDriverService::ResourceDriverService(std::string driver_name, sdk::ResourceDriver& driver,
                                              files::PackageCache& packages,
                                              drivers::DriverExecutor& executor,
-                                             std::chrono::milliseconds call_timeout)
+                                             std::chrono::milliseconds call_timeout,
+                                             LifecycleMonitor* monitor)
     : driver_name_(std::move(driver_name)),
       driver_(driver),
       packages_(packages),
       executor_(executor),
       call_timeout_(call_timeout),
+      monitor_(monitor),
       log_(logging::logger("service")),
       driver_log_(logging::logger("driver." + driver_name_)) {}
 
@@ -31,7 +34,7 @@ boost::asio::awaitable<sdk::LifecycleExecuteResponse> ResourceDriverService::exe
   auto context = std::make_shared<drivers::HostCallContext>(
       origin.log_fields, origin.tenant_id, call_spec.deadline, driver_log_);
   // Unpacking is disk work: it runs on the driver thread with the call.
-  auto work = [this, context, body = std::move(body)]() mutable {
+  auto work = [this, context, body = std::move(body), origin = std::move(origin)]() mutable {
     logging::ScopedLogContext scope(context->log_fields());
     sdk::ExecuteLifecycleRequest request{
         .lifecycle_name = std::move(body.lifecycle_name),
@@ -41,7 +44,7 @@ boost::asio::awaitable<sdk::LifecycleExecuteResponse> ResourceDriverService::exe
         .request_properties = std::move(body.request_properties),
         .associated_topology = std::move(body.associated_topology),
         .deployment_location = std::move(body.deployment_location),
-        .reporter = nullptr,  // no push until executions are monitored
+        .reporter = monitor_ ? monitor_->reporter() : nullptr,
     };
     if (log_->should_log(spdlog::level::debug)) {
       log_->debug("execute {} at location {} with request properties {}", request.lifecycle_name,
@@ -49,10 +52,16 @@ boost::asio::awaitable<sdk::LifecycleExecuteResponse> ResourceDriverService::exe
                   boost::json::serialize(request.request_properties.redacted()));
     }
     auto response = driver_.execute_lifecycle(request, *context);
+    // Durable before the 202 leaves: a crash after this point loses nothing.
+    if (monitor_) {
+      monitor_->accept(request.lifecycle_name, request.deployment_location, response, origin);
+    }
     log_->info("accepted lifecycle {} as request {}", request.lifecycle_name, response.request_id);
     return response;
   };
-  co_return co_await executor_.run<sdk::LifecycleExecuteResponse>(call_spec, std::move(work));
+  // Named, not a temporary of the co_await expression (GCC 12 coroutine bug).
+  std::function<sdk::LifecycleExecuteResponse()> task = std::move(work);
+  co_return co_await executor_.run<sdk::LifecycleExecuteResponse>(call_spec, std::move(task));
 }
 
 boost::asio::awaitable<sdk::FindReferenceResponse> ResourceDriverService::find(
@@ -72,7 +81,8 @@ boost::asio::awaitable<sdk::FindReferenceResponse> ResourceDriverService::find(
                request.deployment_location.name, response.result ? "found" : "not found");
     return response;
   };
-  co_return co_await executor_.run<sdk::FindReferenceResponse>(call_spec, std::move(work));
+  std::function<sdk::FindReferenceResponse()> task = std::move(work);
+  co_return co_await executor_.run<sdk::FindReferenceResponse>(call_spec, std::move(task));
 }
 
 }  // namespace flint::service

@@ -43,6 +43,8 @@ struct CallOrigin {
   std::string tenant_id;
 };
 
+class LifecycleMonitor;
+
 /// Serves execute and find requests with one resource driver.
 ///
 /// Thread-safe; awaited from a strand (see `DriverExecutor::run`). The
@@ -50,9 +52,12 @@ struct CallOrigin {
 class ResourceDriverService {
  public:
   /// `call_timeout` is the deadline of each driver call (`driver_calls.timeout`).
+  /// With a `monitor`, every accepted execution is recorded durably before
+  /// the reply and monitored to its end; without one it is only started.
   ResourceDriverService(std::string driver_name, sdk::ResourceDriver& driver,
                         files::PackageCache& packages, drivers::DriverExecutor& executor,
-                        std::chrono::milliseconds call_timeout);
+                        std::chrono::milliseconds call_timeout,
+                        LifecycleMonitor* monitor = nullptr);
 
   /// Unpacks the driver files and starts the lifecycle execution.
   /// @throws sdk::DriverError (any kind) from the files or the driver.
@@ -75,6 +80,7 @@ class ResourceDriverService {
   files::PackageCache& packages_;
   drivers::DriverExecutor& executor_;
   std::chrono::milliseconds call_timeout_;
+  LifecycleMonitor* monitor_;
   std::shared_ptr<spdlog::logger> log_;
   std::shared_ptr<spdlog::logger> driver_log_;
 };

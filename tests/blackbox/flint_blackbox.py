@@ -100,7 +100,10 @@ class FlintServer:
     def config(self) -> dict:
         base = {
             "application": {"port": self.port, "io_threads": 2},
-            "resource_driver": {"scripts_workspace": str(self.workspace)},
+            # The suites of the foundation drive the scripted noop driver; the
+            # script driver (the embedded default) has suites of its own.
+            "resource_driver": {"driver": "noop", "scripts_workspace": str(self.workspace)},
+            "store": {"data_dir": str(self.workdir / "data")},
             "logging": {"level": "debug", "type": "logstash"},
         }
         return deep_merge(base, self.overrides)

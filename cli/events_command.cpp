@@ -1,0 +1,56 @@
+#include "events_command.hpp"
+
+#include <ostream>
+
+#include <CLI/CLI.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "exit_status.hpp"
+#include "flint_api.hpp"
+#include "http_client.hpp"
+#include "interrupt.hpp"
+
+namespace flint::cli {
+namespace {
+
+constexpr std::size_t kPageSize = 100;
+constexpr std::chrono::seconds kFollowWait{20};
+
+}  // namespace
+
+CLI::App* add_events_command(CLI::App& app, EventsOptions& options) {
+  auto* cmd = app.add_subcommand("events",
+                                 "Print the server's events, one JSON line each (GET /api/events)");
+  cmd->add_option("--after", options.after, "Print events with a sequence number greater than this")
+      ->capture_default_str();
+  cmd->add_flag("-f,--follow", options.follow, "Keep waiting for new events (Ctrl-C ends)");
+  cmd->add_option("--url", options.url, "Flint server")->capture_default_str();
+  return cmd;
+}
+
+int run_events_command(const EventsOptions& options, std::ostream& out, std::ostream& err) {
+  try {
+    HttpClient http(parse_base_url(options.url));
+    FlintApi api(http);
+    if (options.follow) exit_on_interrupt(kExitSuccess, nullptr);
+    std::uint64_t after = options.after;
+    while (true) {
+      const auto wait = options.follow ? kFollowWait : std::chrono::seconds(0);
+      auto page = api.events(after, kPageSize, wait);
+      {
+        // A Ctrl-C waits for the page to be printed: no half lines.
+        DeferInterrupt defer;
+        for (const Event& event : page.events) out << boost::json::serialize(event.raw) << "\n";
+        out << std::flush;
+      }
+      const std::uint64_t next = page.next_after(after);
+      if (!options.follow && (page.events.empty() || next == after)) return kExitSuccess;
+      after = next;
+    }
+  } catch (const std::exception& e) {
+    err << "flint: " << e.what() << "\n";
+    return kExitError;
+  }
+}
+
+}  // namespace flint::cli

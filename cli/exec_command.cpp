@@ -1,0 +1,191 @@
+#include "exec_command.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <ostream>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "duration.hpp"
+#include "exit_status.hpp"
+#include "files/base64.hpp"
+#include "flint_api.hpp"
+#include "http_client.hpp"
+#include "interrupt.hpp"
+#include "json_output.hpp"
+#include "progress_display.hpp"
+#include "request_builder.hpp"
+#include "resource_state.hpp"
+#include "system_properties.hpp"
+#include "zip_directory.hpp"
+
+namespace flint::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// The long poll of the event log; the server caps it at 60 s.
+constexpr std::chrono::seconds kMaxWait{20};
+constexpr std::size_t kPageSize = 100;
+constexpr auto kRetryPause = std::chrono::seconds(1);
+constexpr auto kStatusInterval = std::chrono::seconds(1);
+
+std::string string_field(const boost::json::object& object, std::string_view key) {
+  if (const auto* value = object.if_contains(key); value && value->is_string()) {
+    return std::string(value->as_string());
+  }
+  return {};
+}
+
+void print_outcome(std::ostream& out, const boost::json::object& payload) {
+  out << "status: " << string_field(payload, "status") << "\n";
+  out << "requestId: " << string_field(payload, "requestId") << "\n";
+  if (const auto* failure = payload.if_contains("failureDetails");
+      failure && failure->is_object()) {
+    out << "failureCode: " << string_field(failure->as_object(), "failureCode") << "\n";
+    out << "description: " << string_field(failure->as_object(), "description") << "\n";
+  }
+  for (const char* key : {"outputs", "associatedTopology"}) {
+    const auto* value = payload.if_contains(key);
+    out << key << ": " << pretty_json(value ? *value : boost::json::object()) << "\n";
+  }
+}
+
+// Text for the progress line from the durable execution record, if any.
+std::string record_status(FlintApi& api, const std::string& request_id) {
+  try {
+    if (auto record = api.execution(request_id)) {
+      auto status = string_field(*record, "status");
+      // A terminal status is announced by its event, with the outcome.
+      if (status != "COMPLETE" && status != "FAILED") return status;
+    }
+  } catch (const std::exception&) {
+    // Only decoration: the event decides the outcome.
+  }
+  return {};
+}
+
+}  // namespace
+
+CLI::App* add_exec_command(CLI::App& app, ExecOptions& options) {
+  auto* cmd = app.add_subcommand(
+      "exec",
+      "Run one lifecycle on a Flint server and wait for its outcome (like Ignition's "
+      "testdrive). Exit status: 0 COMPLETE, 1 FAILED, 2 time-out or error");
+  cmd->add_option("lifecycle", options.lifecycle, "Lifecycle name, e.g. Create")->required();
+  cmd->add_option("--driver-files", options.driver_files,
+                  "Directory sent as the driverFiles ZIP (the package's Lifecycle/<type>/ folder)")
+      ->required();
+  cmd->add_option("--resource-state", options.resource_state,
+                  "YAML file with the properties, topology and deployment location (docs/cli.md)");
+  cmd->add_option("--location-name", options.location_name,
+                  "Deployment location name (default: the resource state's, else \"local\")");
+  cmd->add_option("--location-type", options.location_type, "Deployment location type");
+  cmd->add_option("--tenant", options.tenant, "Tenant id, sent as the tenantId header");
+  cmd->add_option("--timeout", options.timeout, "How long to wait for the outcome (90s, 10m, 1h)")
+      ->capture_default_str();
+  cmd->add_option("--url", options.url, "Flint server")->capture_default_str();
+  cmd->add_flag("--json", options.json, "Print the outcome as the event payload, one JSON line");
+  return cmd;
+}
+
+int run_exec_command(const ExecOptions& options, std::ostream& out, std::ostream& err, bool live) {
+  // Prepare everything before contacting the server: bad input fails fast.
+  std::chrono::milliseconds timeout{};
+  boost::json::object request;
+  std::optional<HttpClient> http;
+  try {
+    http.emplace(parse_base_url(options.url));
+    timeout = parse_duration(options.timeout, "--timeout");
+    ResourceState state;
+    if (!options.resource_state.empty()) state = load_resource_state(options.resource_state);
+    const auto location =
+        resolve_location(state.deployment_location, options.location_name, options.location_type);
+    complete_system_properties(state.system_properties, location.name);
+    const std::string driver_files = files::encode_base64(zip_directory(options.driver_files));
+    request = build_execute_request(options.lifecycle, driver_files, state, location);
+  } catch (const std::exception& e) {
+    err << "flint: " << e.what() << "\n";
+    return kExitError;
+  }
+
+  FlintApi api(*http);
+  const auto deadline = Clock::now() + timeout;
+  std::string request_id;
+  try {
+    // Read the head of the log first: the outcome event cannot come before.
+    std::uint64_t after = api.head_seq();
+    auto accepted = api.execute(request, options.tenant);
+    request_id = std::string(accepted.at("requestId").as_string());
+
+    static std::string interrupted;
+    interrupted = "\nflint: interrupted; request " + request_id +
+                  " goes on on the server (flint events, or GET "
+                  "/api/driver/lifecycle/executions/" +
+                  request_id + ")\n";
+    exit_on_interrupt(130, interrupted.c_str());
+
+    ProgressDisplay progress(err, live, options.lifecycle, "ACCEPTED");
+    progress.note(options.lifecycle + ": request " + request_id + " accepted");
+    bool connection_lost = false;
+    auto status_checked = Clock::time_point();
+    while (true) {
+      // The record's status decorates the wait; at most once a second, so a
+      // busy log (pages returning at once) does not double the requests.
+      if (Clock::now() - status_checked >= kStatusInterval) {
+        if (auto status = record_status(api, request_id); !status.empty()) {
+          progress.set_status(status);
+        }
+        status_checked = Clock::now();
+      }
+      const auto remaining = std::chrono::ceil<std::chrono::seconds>(deadline - Clock::now());
+      if (remaining.count() <= 0) {
+        progress.stop();
+        err << "flint: timed out after " << options.timeout << " waiting for request " << request_id
+            << "; it goes on on the server (GET /api/driver/lifecycle/executions/" << request_id
+            << ")\n";
+        return kExitError;
+      }
+      EventsPage page;
+      try {
+        page = api.events(after, kPageSize, std::min(remaining, kMaxWait));
+      } catch (const HttpError& e) {
+        // The server may be restarting: accepted requests survive that.
+        if (!connection_lost) progress.note(std::string(e.what()) + "; retrying");
+        connection_lost = true;
+        progress.set_status("RECONNECTING");
+        std::this_thread::sleep_for(kRetryPause);
+        continue;
+      }
+      if (connection_lost) {
+        connection_lost = false;
+        progress.note("reconnected to " + options.url);
+      }
+      for (const Event& event : page.events) {
+        if (event.request_id != request_id) continue;
+        progress.stop();
+        const std::string status = string_field(event.payload, "status");
+        if (options.json) {
+          out << boost::json::serialize(event.payload) << "\n";
+        } else {
+          print_outcome(out, event.payload);
+        }
+        out << std::flush;
+        err << "flint: " << options.lifecycle << ": " << status << " after "
+            << format_elapsed(progress.elapsed()) << "\n";
+        if (status == "COMPLETE") return kExitSuccess;
+        if (status == "FAILED") return kExitNegative;
+        err << "flint: unexpected status \"" << status << "\" in the event\n";
+        return kExitError;
+      }
+      after = page.next_after(after);
+    }
+  } catch (const std::exception& e) {
+    err << "flint: " << e.what() << "\n";
+    return kExitError;
+  }
+}
+
+}  // namespace flint::cli

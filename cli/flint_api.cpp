@@ -1,0 +1,157 @@
+#include "flint_api.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/url/encode.hpp>
+#include <boost/url/rfc/pchars.hpp>
+
+namespace flint::cli {
+namespace {
+
+constexpr std::chrono::seconds kCallTimeout{30};
+// A long poll may legitimately take `wait`; allow the server some slack.
+constexpr std::chrono::seconds kLongPollSlack{15};
+
+boost::json::value parse_body(const HttpResponse& response, std::string_view call) {
+  boost::system::error_code error;
+  auto value = boost::json::parse(response.body, error);
+  if (error) {
+    throw ApiError(0, std::string(call) + ": the reply is not JSON (" + error.message() + ")");
+  }
+  return value;
+}
+
+[[noreturn]] void fail(const HttpResponse& response, std::string_view call) {
+  throw ApiError(response.status, std::string(call) + ": " + std::to_string(response.status) +
+                                      ": " + error_text(response));
+}
+
+std::uint64_t to_seq(const boost::json::value& value, std::string_view field) {
+  if (value.is_uint64()) return value.get_uint64();
+  if (value.is_int64() && value.get_int64() >= 0)
+    return static_cast<std::uint64_t>(value.get_int64());
+  throw ApiError(0, "GET /api/events: " + std::string(field) +
+                        ": expected a non-negative integer, got " + boost::json::serialize(value));
+}
+
+}  // namespace
+
+std::string error_text(const HttpResponse& response) {
+  boost::system::error_code error;
+  auto value = boost::json::parse(response.body, error);
+  if (!error && value.is_object()) {
+    if (auto* message = value.as_object().if_contains("localizedMessage");
+        message && message->is_string() && !message->as_string().empty()) {
+      return std::string(message->as_string());
+    }
+  }
+  std::string_view body = response.body;
+  while (!body.empty() && std::isspace(static_cast<unsigned char>(body.front())))
+    body.remove_prefix(1);
+  body = body.substr(0, body.find('\n'));
+  while (!body.empty() && std::isspace(static_cast<unsigned char>(body.back())))
+    body.remove_suffix(1);
+  if (!body.empty()) {
+    if (body.size() > 200) return std::string(body.substr(0, 200)) + "...";
+    return std::string(body);
+  }
+  if (!response.reason.empty()) return response.reason;
+  return "HTTP status " + std::to_string(response.status);
+}
+
+std::uint64_t EventsPage::next_after(std::uint64_t after) const noexcept {
+  // Never jump to lastSeq past events the page did not include (a limit).
+  if (!events.empty()) return events.back().seq;
+  return last_seq > after ? last_seq : after;
+}
+
+EventsPage parse_events_page(const boost::json::value& body) {
+  if (!body.is_object()) throw ApiError(0, "GET /api/events: expected a JSON object");
+  const auto& object = body.as_object();
+  EventsPage page;
+  const auto* last_seq = object.if_contains("lastSeq");
+  if (!last_seq) throw ApiError(0, "GET /api/events: lastSeq: missing");
+  page.last_seq = to_seq(*last_seq, "lastSeq");
+  const auto* events = object.if_contains("events");
+  if (!events) throw ApiError(0, "GET /api/events: events: missing");
+  if (!events->is_array()) throw ApiError(0, "GET /api/events: events: expected an array");
+  std::size_t index = 0;
+  for (const auto& item : events->as_array()) {
+    const std::string path = "events[" + std::to_string(index++) + "]";
+    if (!item.is_object()) throw ApiError(0, "GET /api/events: " + path + ": expected an object");
+    Event event;
+    event.raw = item.as_object();
+    const auto* seq = event.raw.if_contains("seq");
+    if (!seq) throw ApiError(0, "GET /api/events: " + path + ".seq: missing");
+    event.seq = to_seq(*seq, path + ".seq");
+    if (const auto* payload = event.raw.if_contains("payload"); payload && payload->is_object()) {
+      event.payload = payload->as_object();
+      if (const auto* id = event.payload.if_contains("requestId"); id && id->is_string()) {
+        event.request_id = std::string(id->as_string());
+      }
+    }
+    page.events.push_back(std::move(event));
+  }
+  return page;
+}
+
+boost::json::object FlintApi::execute(const boost::json::object& request,
+                                      const std::optional<std::string>& tenant_id) {
+  constexpr std::string_view call = "POST /api/driver/lifecycle/execute";
+  HttpClient::Headers headers;
+  if (tenant_id) headers.emplace_back("tenantId", *tenant_id);
+  auto response = http_.post_json("/api/driver/lifecycle/execute", boost::json::serialize(request),
+                                  headers, kCallTimeout);
+  if (response.status != 202 && response.status != 200) fail(response, call);
+  auto body = parse_body(response, call);
+  if (!body.is_object()) throw ApiError(0, std::string(call) + ": expected a JSON object");
+  const auto* id = body.as_object().if_contains("requestId");
+  if (!id || !id->is_string() || id->as_string().empty()) {
+    throw ApiError(0, std::string(call) + ": requestId: expected a non-empty string");
+  }
+  return std::move(body.as_object());
+}
+
+boost::json::value FlintApi::find(const boost::json::object& request) {
+  constexpr std::string_view call = "POST /api/driver/references/find";
+  auto response = http_.post_json("/api/driver/references/find", boost::json::serialize(request),
+                                  {}, kCallTimeout);
+  if (response.status != 200) fail(response, call);
+  auto body = parse_body(response, call);
+  if (!body.is_object()) throw ApiError(0, std::string(call) + ": expected a JSON object");
+  const auto* result = body.as_object().if_contains("result");
+  if (!result) throw ApiError(0, std::string(call) + ": result: missing");
+  if (!result->is_null() && !result->is_object()) {
+    throw ApiError(0, std::string(call) + ": result: expected an object or null");
+  }
+  return *result;
+}
+
+EventsPage FlintApi::events(std::uint64_t after, std::size_t limit, std::chrono::seconds wait) {
+  const std::string target = "/api/events?after=" + std::to_string(after) +
+                             "&limit=" + std::to_string(limit) +
+                             "&wait=" + std::to_string(wait.count());
+  auto response = http_.get(target, wait + kLongPollSlack);
+  if (response.status != 200) fail(response, "GET /api/events");
+  return parse_events_page(parse_body(response, "GET /api/events"));
+}
+
+std::uint64_t FlintApi::head_seq() {
+  return events(0, 1, std::chrono::seconds(0)).last_seq;
+}
+
+std::optional<boost::json::object> FlintApi::execution(std::string_view request_id) {
+  const std::string call = "GET /api/driver/lifecycle/executions/" + std::string(request_id);
+  const std::string target =
+      "/api/driver/lifecycle/executions/" + boost::urls::encode(request_id, boost::urls::pchars);
+  auto response = http_.get(target, kCallTimeout);
+  // The contract answers an unknown request with 400 (not 404); a server
+  // without this extension answers 404.
+  if (response.status == 400 || response.status == 404) return std::nullopt;
+  if (response.status != 200) fail(response, call);
+  auto body = parse_body(response, call);
+  if (!body.is_object()) throw ApiError(0, call + ": expected a JSON object");
+  return std::move(body.as_object());
+}
+
+}  // namespace flint::cli

@@ -1,0 +1,108 @@
+#pragma once
+
+/// @file
+/// The calls the CLI makes to a Flint server, on top of `HttpClient`.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include "http_client.hpp"
+
+namespace flint::cli {
+
+/// The server answered with an error status (or a body the CLI cannot use).
+/// `what()` is one line: the call and the server's `localizedMessage`, e.g.
+/// `POST /api/driver/lifecycle/execute: 400: invalid lifecycle name "X"`.
+class ApiError : public std::runtime_error {
+ public:
+  /// An error for HTTP status `status` (0 when the reply was unusable).
+  ApiError(unsigned status, const std::string& message)
+      : std::runtime_error(message), status_(status) {}
+  /// The HTTP status, or 0 when the body was malformed.
+  unsigned status() const noexcept { return status_; }
+
+ private:
+  unsigned status_;
+};
+
+/// The human text of an error reply: its `localizedMessage` when the body is
+/// the contract's error object, else the trimmed body (first line, at most
+/// 200 bytes), else the reason phrase. Pure function.
+std::string error_text(const HttpResponse& response);
+
+/// One event of the embedded event log.
+struct Event {
+  /// Sequence number (strictly increasing along the log).
+  std::uint64_t seq = 0;
+  /// The payload's `requestId` (empty when absent).
+  std::string request_id;
+  /// The payload (the contract's lifecycle event), or an empty object.
+  boost::json::object payload;
+  /// The whole event as received.
+  boost::json::object raw;
+};
+
+/// One page of `GET /api/events`.
+struct EventsPage {
+  /// Events after the requested sequence number, in order.
+  std::vector<Event> events;
+  /// The server's `lastSeq`.
+  std::uint64_t last_seq = 0;
+
+  /// Where the next page starts: the last event's sequence number, or the
+  /// larger of `after` and `lastSeq` when the page is empty.
+  std::uint64_t next_after(std::uint64_t after) const noexcept;
+};
+
+/// Decodes a `GET /api/events` body.
+/// @throws ApiError (status 0) naming the field when the shape is wrong.
+EventsPage parse_events_page(const boost::json::value& body);
+
+/// Client of the Flint REST API.
+///
+/// Every method throws `HttpError` when the exchange fails and `ApiError`
+/// when the server answers with an unexpected status. Not thread-safe.
+class FlintApi {
+ public:
+  /// Calls the server through `http` (not owned; must outlive this object).
+  explicit FlintApi(HttpClient& http) : http_(http) {}
+
+  /// `POST /api/driver/lifecycle/execute`; returns the 202 body (it has a
+  /// string `requestId`). `tenant_id` becomes the `tenantId` header.
+  boost::json::object execute(const boost::json::object& request,
+                              const std::optional<std::string>& tenant_id);
+
+  /// `POST /api/driver/references/find`; returns `result` (an object, or null
+  /// when nothing was found).
+  boost::json::value find(const boost::json::object& request);
+
+  /// `GET /api/events?after=&limit=&wait=`: long-polls up to `wait` when no
+  /// event follows `after`.
+  EventsPage events(std::uint64_t after, std::size_t limit, std::chrono::seconds wait);
+
+  /// The sequence number of the newest event in the log (`lastSeq`), read
+  /// without waiting. Asks for one event rather than none: servers accept a
+  /// `limit` from 1 only.
+  std::uint64_t head_seq();
+
+  /// `GET /api/driver/lifecycle/executions/{id}`: the durable record, or
+  /// nullopt when the server does not know the id (or lacks this extension).
+  std::optional<boost::json::object> execution(std::string_view request_id);
+
+  /// The server address (for messages).
+  const BaseUrl& base() const noexcept { return http_.base(); }
+
+ private:
+  HttpClient& http_;
+};
+
+}  // namespace flint::cli

@@ -1,0 +1,163 @@
+#include "http_client.hpp"
+
+#include <exception>
+#include <optional>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/url/parse.hpp>
+
+namespace flint::cli {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+// Events pages and find results are small; this only stops a runaway reply.
+constexpr std::uint64_t kMaxBodyBytes = 64ULL << 20;
+
+std::string seconds_text(std::chrono::milliseconds timeout) {
+  const auto ms = timeout.count();
+  if (ms % 1000 == 0) return std::to_string(ms / 1000) + " s";
+  return std::to_string(ms) + " ms";
+}
+
+}  // namespace
+
+BaseUrl parse_base_url(std::string_view text) {
+  auto parsed = boost::urls::parse_uri(text);
+  if (!parsed) {
+    throw std::invalid_argument("--url: \"" + std::string(text) +
+                                "\" is not an absolute URL (expected http://HOST[:PORT])");
+  }
+  const auto& url = *parsed;
+  if (url.scheme() != "http") {
+    throw std::invalid_argument("--url: scheme \"" + std::string(url.scheme()) +
+                                "\" is not supported (only http://)");
+  }
+  if (url.host().empty())
+    throw std::invalid_argument("--url: no host in \"" + std::string(text) + "\"");
+  if (url.has_userinfo()) throw std::invalid_argument("--url: user info is not supported");
+  if (url.has_query() || url.has_fragment()) {
+    throw std::invalid_argument("--url: a query or fragment is not allowed");
+  }
+  BaseUrl base;
+  base.text = std::string(text);
+  base.host = url.host_type() == boost::urls::host_type::ipv6 ? url.host_address()
+                                                              : std::string(url.host());
+  base.port = url.has_port() ? std::string(url.port()) : "80";
+  if (base.port.empty()) throw std::invalid_argument("--url: empty port");
+  base.prefix = std::string(url.encoded_path());
+  while (!base.prefix.empty() && base.prefix.back() == '/') base.prefix.pop_back();
+  return base;
+}
+
+HttpResponse HttpClient::get(std::string_view target, std::chrono::milliseconds timeout) {
+  return exchange("GET", target, {}, {}, timeout);
+}
+
+HttpResponse HttpClient::post_json(std::string_view target, std::string body,
+                                   const Headers& headers, std::chrono::milliseconds timeout) {
+  return exchange("POST", target, std::move(body), headers, timeout);
+}
+
+HttpResponse HttpClient::exchange(std::string_view method, std::string_view target,
+                                  std::string body, const Headers& headers,
+                                  std::chrono::milliseconds timeout) {
+  const std::string path = base_.prefix + std::string(target);
+  const std::string what = std::string(method) + " " + base_.text + std::string(target);
+
+  http::request<http::string_body> request;
+  request.method(method == "GET" ? http::verb::get : http::verb::post);
+  request.target(path);
+  request.version(11);
+  request.set(http::field::host, base_.host + ":" + base_.port);
+  request.set(http::field::user_agent, "flint-cli");
+  request.set(http::field::accept, "application/json");
+  request.set(http::field::connection, "close");
+  for (const auto& [name, value] : headers) request.set(name, value);
+  if (method != "GET") {
+    request.set(http::field::content_type, "application/json");
+    request.body() = std::move(body);
+    request.prepare_payload();
+  }
+
+  asio::io_context io;
+  std::optional<HttpResponse> response;
+  std::exception_ptr failure;
+
+  // Asynchronous operations give every step one deadline (the synchronous
+  // Beast calls have none); the coroutine reports errors as HttpError.
+  auto run = [&]() -> asio::awaitable<void> {
+    const auto token = asio::as_tuple(asio::use_awaitable);
+    auto executor = co_await asio::this_coro::executor;
+    tcp::resolver resolver(executor);
+    auto [resolve_error, endpoints] =
+        co_await resolver.async_resolve(base_.host, base_.port, token);
+    if (resolve_error) {
+      throw HttpError("cannot resolve " + base_.host + " (" + base_.text +
+                      "): " + resolve_error.message());
+    }
+    beast::tcp_stream stream(executor);
+    stream.expires_after(timeout);
+    auto [connect_error, endpoint] = co_await stream.async_connect(endpoints, token);
+    if (connect_error == beast::error::timeout) {
+      throw HttpError("cannot connect to " + base_.text + ": no answer within " +
+                      seconds_text(timeout));
+    }
+    if (connect_error) {
+      throw HttpError("cannot connect to " + base_.text + ": " + connect_error.message());
+    }
+    auto [write_error, written] = co_await http::async_write(stream, request, token);
+    (void)written;
+    if (write_error == beast::error::timeout) {
+      throw HttpError(what + ": no answer within " + seconds_text(timeout));
+    }
+    if (write_error)
+      throw HttpError(what + ": sending the request failed: " + write_error.message());
+
+    beast::flat_buffer buffer;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(kMaxBodyBytes);
+    auto [read_error, read] = co_await http::async_read(stream, buffer, parser, token);
+    (void)read;
+    if (read_error == beast::error::timeout) {
+      throw HttpError(what + ": no answer within " + seconds_text(timeout));
+    }
+    if (read_error) throw HttpError(what + ": no valid reply: " + read_error.message());
+
+    auto message = parser.release();
+    HttpResponse out;
+    out.status = message.result_int();
+    out.reason = std::string(message.reason());
+    if (auto it = message.find(http::field::content_type); it != message.end()) {
+      out.content_type = std::string(it->value());
+    }
+    out.body = std::move(message.body());
+    response = std::move(out);
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  };
+
+  asio::co_spawn(io, run(), [&](std::exception_ptr error) { failure = error; });
+  io.run();
+  if (failure) std::rethrow_exception(failure);
+  if (!response) throw HttpError(what + ": no reply");
+  return std::move(*response);
+}
+
+}  // namespace flint::cli

@@ -1,0 +1,85 @@
+#pragma once
+
+/// @file
+/// A small synchronous HTTP/1.1 client (Boost.Beast) for the CLI commands.
+
+#include <chrono>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace flint::cli {
+
+/// The server address given with `--url`: `http://host[:port][/prefix]`.
+struct BaseUrl {
+  /// Host name or address (brackets of an IPv6 literal removed).
+  std::string host;
+  /// Port, `80` when the URL names none.
+  std::string port;
+  /// Path prefix without a trailing slash (empty for the root).
+  std::string prefix;
+  /// The URL as the user wrote it, for messages.
+  std::string text;
+};
+
+/// Parses `--url`. Only `http` is supported.
+/// @throws std::invalid_argument naming `--url` and the problem (not a URL,
+///   another scheme, user info, a query or fragment).
+BaseUrl parse_base_url(std::string_view text);
+
+/// A reply, whatever its status.
+struct HttpResponse {
+  /// Status code (200, 202, 400...).
+  unsigned status = 0;
+  /// Reason phrase sent by the server (may be empty).
+  std::string reason;
+  /// `Content-Type` header value (may be empty).
+  std::string content_type;
+  /// The whole body.
+  std::string body;
+};
+
+/// The exchange itself failed: no connection, a time-out, a broken reply.
+/// `what()` is one line fit for the terminal, e.g.
+/// `cannot connect to http://127.0.0.1:8290: Connection refused`.
+class HttpError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Synchronous HTTP/1.1 client: one connection per request (the CLI makes a
+/// handful), plain TCP only.
+///
+/// Not thread-safe: use one instance per thread. Holds no connection between
+/// calls.
+class HttpClient {
+ public:
+  /// Extra request headers as (name, value) pairs.
+  using Headers = std::vector<std::pair<std::string, std::string>>;
+
+  /// A client for the server at `base`.
+  explicit HttpClient(BaseUrl base) : base_(std::move(base)) {}
+
+  /// `GET prefix + target` (target starts with `/` and may carry a query).
+  /// `timeout` bounds the whole exchange, connection included.
+  /// @throws HttpError when no complete reply arrives in time.
+  HttpResponse get(std::string_view target, std::chrono::milliseconds timeout);
+
+  /// `POST prefix + target` with a JSON body.
+  /// @throws HttpError when no complete reply arrives in time.
+  HttpResponse post_json(std::string_view target, std::string body, const Headers& headers,
+                         std::chrono::milliseconds timeout);
+
+  /// The server address.
+  const BaseUrl& base() const noexcept { return base_; }
+
+ private:
+  HttpResponse exchange(std::string_view method, std::string_view target, std::string body,
+                        const Headers& headers, std::chrono::milliseconds timeout);
+
+  BaseUrl base_;
+};
+
+}  // namespace flint::cli

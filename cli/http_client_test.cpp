@@ -1,0 +1,88 @@
+#include "http_client.hpp"
+
+#include <stdexcept>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "fake_http_server.hpp"
+
+namespace flint::cli {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::HasSubstr;
+
+TEST(ParseBaseUrlTest, SplitsHostPortAndPrefix) {
+  auto url = parse_base_url("http://127.0.0.1:8290");
+  EXPECT_EQ(url.host, "127.0.0.1");
+  EXPECT_EQ(url.port, "8290");
+  EXPECT_EQ(url.prefix, "");
+  url = parse_base_url("http://flint.example/base/");
+  EXPECT_EQ(url.host, "flint.example");
+  EXPECT_EQ(url.port, "80");
+  EXPECT_EQ(url.prefix, "/base");
+  url = parse_base_url("http://[::1]:9000");
+  EXPECT_EQ(url.host, "::1");
+  EXPECT_EQ(url.port, "9000");
+}
+
+std::string error_of(std::string_view text) {
+  try {
+    parse_base_url(text);
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(ParseBaseUrlTest, RejectsWhatItCannotUse) {
+  EXPECT_EQ(error_of("127.0.0.1:8290"),
+            "--url: \"127.0.0.1:8290\" is not an absolute URL (expected http://HOST[:PORT])");
+  EXPECT_THAT(error_of("localhost"), HasSubstr("is not an absolute URL"));
+  EXPECT_EQ(error_of("https://x"), "--url: scheme \"https\" is not supported (only http://)");
+  EXPECT_EQ(error_of("http://u:p@x"), "--url: user info is not supported");
+  EXPECT_EQ(error_of("http://x/?a=1"), "--url: a query or fragment is not allowed");
+}
+
+TEST(HttpClientTest, SendsAndReceives) {
+  testing::FakeHttpServer server([](const testing::RecordedRequest& request) {
+    return testing::FakeReply{201, request.method + " " + request.target + " " + request.body};
+  });
+  HttpClient client(parse_base_url(server.url() + "/prefix"));
+  auto response = client.post_json("/x?y=1", R"({"a":1})", {{"X-Trace", "t"}}, 5s);
+  EXPECT_EQ(response.status, 201u);
+  EXPECT_EQ(response.body, R"(POST /prefix/x?y=1 {"a":1})");
+  EXPECT_EQ(response.content_type, "application/json");
+  EXPECT_EQ(server.requests()[0].header("x-trace"), "t");
+  response = client.get("/z", 5s);
+  EXPECT_EQ(response.body, "GET /prefix/z ");
+}
+
+TEST(HttpClientTest, ARefusedConnectionIsOneClearLine) {
+  const std::string url = "http://127.0.0.1:" + std::to_string(testing::unused_port());
+  HttpClient client(parse_base_url(url));
+  try {
+    client.get("/", 5s);
+    FAIL() << "no error";
+  } catch (const HttpError& e) {
+    EXPECT_EQ(std::string(e.what()), "cannot connect to " + url + ": Connection refused");
+  }
+}
+
+TEST(HttpClientTest, ASilentServerTimesOut) {
+  testing::FakeHttpServer server([](const testing::RecordedRequest&) {
+    std::this_thread::sleep_for(1500ms);
+    return testing::FakeReply{200, "late"};
+  });
+  HttpClient client(parse_base_url(server.url()));
+  try {
+    client.get("/slow", 300ms);
+    FAIL() << "no error";
+  } catch (const HttpError& e) {
+    EXPECT_EQ(std::string(e.what()), "GET " + server.url() + "/slow: no answer within 300 ms");
+  }
+}
+
+}  // namespace
+}  // namespace flint::cli

@@ -1,0 +1,260 @@
+#include "api/events_api.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <limits>
+#include <optional>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/string.hpp>
+#include <boost/url/parse.hpp>
+#include <fmt/format.h>
+
+#include "api/api_error.hpp"
+#include "http/error_response.hpp"
+#include "logging/logging.hpp"
+
+namespace flint::api {
+namespace {
+
+using boost::asio::awaitable;
+namespace json = boost::json;
+
+std::shared_ptr<spdlog::logger> log() {
+  static const auto logger = logging::logger("api");
+  return logger;
+}
+
+// Reads an integer in [min, max], or throws a 400 naming `name`.
+std::int64_t parse_integer(std::string_view name, std::string_view text, std::int64_t min,
+                           std::int64_t max, std::string_view expected) {
+  std::int64_t value = 0;
+  const auto* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  // from_chars takes a leading '-', never '+' or spaces; bounds catch '-'.
+  if (text.empty() || ec != std::errc() || ptr != end || value < min || value > max) {
+    throw ApiError(http::Status::bad_request, fmt::format("{}: expected {}", name, expected));
+  }
+  return value;
+}
+
+constexpr std::int64_t kMaxSeq = std::numeric_limits<std::int64_t>::max();
+constexpr std::string_view kSeqExpected = "a non-negative integer";
+
+struct EventsQuery {
+  std::int64_t after = 0;
+  std::int64_t limit = 100;
+  std::int64_t wait = 0;
+};
+
+// Query parameters by name; a parameter given twice is an error, unknown
+// ones are ignored (cache busters and the like).
+struct QueryParams {
+  std::optional<std::string> after;
+  std::optional<std::string> limit;
+  std::optional<std::string> wait;
+};
+
+QueryParams query_params(const http::Request& request) {
+  auto target = boost::urls::parse_origin_form(
+      std::string_view(request.target().data(), request.target().size()));
+  if (!target) {
+    throw ApiError(http::Status::bad_request, "request target: not a valid path and query");
+  }
+  QueryParams params;
+  for (const auto param : target->params()) {
+    std::optional<std::string>* slot = nullptr;
+    if (param.key == "after") slot = &params.after;
+    if (param.key == "limit") slot = &params.limit;
+    if (param.key == "wait") slot = &params.wait;
+    if (slot == nullptr) continue;
+    if (slot->has_value()) {
+      throw ApiError(http::Status::bad_request,
+                     fmt::format("{}: given more than once", std::string_view(param.key)));
+    }
+    *slot = std::string(param.value);
+  }
+  return params;
+}
+
+EventsQuery parse_events_query(const http::Request& request, const EventRoutesOptions& options) {
+  const QueryParams params = query_params(request);
+  EventsQuery query;
+  if (params.after) query.after = parse_integer("after", *params.after, 0, kMaxSeq, kSeqExpected);
+  if (params.limit) {
+    query.limit = parse_integer("limit", *params.limit, 1, options.max_limit,
+                                fmt::format("an integer from 1 to {}", options.max_limit));
+  }
+  if (params.wait) {
+    query.wait = parse_integer(
+        "wait", *params.wait, 0, options.max_wait_seconds,
+        fmt::format("an integer number of seconds from 0 to {}", options.max_wait_seconds));
+  }
+  return query;
+}
+
+std::int64_t parse_stream_start(const http::Request& request) {
+  // Last-Event-ID is what a reconnecting EventSource sends: it wins.
+  if (const auto header = request.find("Last-Event-ID"); header != request.end()) {
+    return parse_integer("Last-Event-ID", std::string_view(header->value()), 0, kMaxSeq,
+                         kSeqExpected);
+  }
+  const QueryParams params = query_params(request);
+  return params.after ? parse_integer("after", *params.after, 0, kMaxSeq, kSeqExpected) : 0;
+}
+
+std::string json_quoted(std::string_view text) {
+  return json::serialize(json::string(text));
+}
+
+std::string json_quoted_or_null(const std::optional<std::string>& text) {
+  return text ? json_quoted(*text) : std::string("null");
+}
+
+// SSE fields end at a line break: keep the topic on its line.
+std::string one_line(std::string text) {
+  std::replace_if(
+      text.begin(), text.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
+  return text;
+}
+
+std::string sse_chunk(const std::vector<events::LoggedEvent>& events) {
+  std::string chunk;
+  for (const auto& event : events) {
+    chunk += fmt::format("id: {}\nevent: {}\ndata: {}\n\n", event.seq, one_line(event.event.topic),
+                         event_json(event));
+  }
+  return chunk;
+}
+
+awaitable<http::Response> list_events(events::EventLog& log, EventRoutesOptions options,
+                                      const http::Request& request) {
+  EventsQuery query;
+  try {
+    query = parse_events_query(request, options);
+  } catch (const ApiError& e) {
+    co_return http::error_response(e.status(), e.what(), request.version(), request.keep_alive());
+  }
+  const auto started = std::chrono::steady_clock::now();
+  // Read the last seq before the events: an append in between is then either
+  // in the read or beyond what the wait below waits for.
+  std::int64_t last = log.last_seq();
+  auto events = log.read(query.after, static_cast<std::size_t>(query.limit));
+  if (events.empty() && query.wait > 0) {
+    // Waiting beyond `last` too: an `after` older than retention with an
+    // empty log must not turn the long poll into a busy loop.
+    if (co_await log.wait_after(std::max(query.after, last),
+                                started + std::chrono::seconds(query.wait))) {
+      last = log.last_seq();
+      events = log.read(query.after, static_cast<std::size_t>(query.limit));
+    }
+  }
+  last = std::max(log.last_seq(), events.empty() ? 0 : events.back().seq);
+
+  std::string body = R"({"events":[)";
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    if (i > 0) body += ',';
+    body += event_json(events[i]);
+  }
+  body += fmt::format(R"(],"lastSeq":{}}})", last);
+  co_return http::json_response(http::Status::ok, std::move(body), request.version(),
+                                request.keep_alive());
+}
+
+awaitable<void> stream_events(events::EventLog& log, EventRoutesOptions options,
+                              std::int64_t cursor, http::StreamWriter& writer) {
+  constexpr std::size_t kPage = 256;
+  auto last_write = std::chrono::steady_clock::now();
+  while (writer.open() && !log.waits_stopped()) {
+    const std::int64_t last = log.last_seq();
+    auto events = log.read(cursor, kPage);
+    if (!events.empty()) {
+      const std::string chunk = sse_chunk(events);  // named: GCC 12 co_await temporaries
+      if (!co_await writer.send(chunk)) co_return;
+      cursor = events.back().seq;
+      last_write = std::chrono::steady_clock::now();
+      continue;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_write >= options.keep_alive) {
+      if (!co_await writer.send(": keep-alive\n\n")) co_return;
+      last_write = now;
+      continue;
+    }
+    // Wake for a new event, the next keep-alive, or a periodic look at
+    // whether the server is stopping (nothing else would wake us then).
+    co_await log.wait_after(std::max(cursor, last),
+                            std::min(now + options.stop_check, last_write + options.keep_alive));
+  }
+}
+
+awaitable<http::Response> open_stream(events::EventLog& log, EventRoutesOptions options,
+                                      const http::Request& request, http::RequestContext& context) {
+  std::int64_t cursor = 0;
+  try {
+    cursor = parse_stream_start(request);
+  } catch (const ApiError& e) {
+    co_return http::error_response(e.status(), e.what(), request.version(), request.keep_alive());
+  }
+  http::Response head(http::Status::ok, request.version());
+  head.set(http::beast_http::field::content_type, "text/event-stream");
+  head.set(http::beast_http::field::cache_control, "no-cache");
+  // Reverse proxies must pass events on as they come.
+  head.set("X-Accel-Buffering", "no");
+  context.stream = [&log, options, cursor](http::StreamWriter& writer) {
+    return stream_events(log, options, cursor, writer);
+  };
+  co_return head;
+}
+
+}  // namespace
+
+std::string iso8601_utc(std::int64_t unix_ms) {
+  using namespace std::chrono;
+  const sys_time<milliseconds> time{milliseconds(unix_ms)};
+  const auto day = floor<days>(time);
+  const year_month_day date(day);
+  const hh_mm_ss clock(time - day);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", static_cast<int>(date.year()),
+                     static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
+                     clock.hours().count(), clock.minutes().count(), clock.seconds().count(),
+                     clock.subseconds().count());
+}
+
+std::string event_json(const events::LoggedEvent& logged) {
+  const events::OutboxEvent& event = logged.event;
+  std::string payload;
+  json::error_code ec;
+  const json::value parsed = json::parse(event.payload, ec);
+  if (ec) {
+    // Never emit invalid JSON: show the text as a string instead.
+    log()->warn("event {} (seq {}) has a payload that is not JSON: {}", event.event_id, logged.seq,
+                ec.message());
+    payload = json_quoted(event.payload);
+  } else if (event.payload.find_first_of("\r\n") != std::string::npos) {
+    payload = json::serialize(parsed);  // one line, same keys in the same order
+  } else {
+    payload = event.payload;  // verbatim
+  }
+  return fmt::format(
+      R"({{"seq":{},"id":{},"topic":{},"key":{},"tenantId":{},"createdAt":"{}","payload":{}}})",
+      logged.seq, json_quoted(event.event_id), json_quoted(event.topic),
+      json_quoted_or_null(event.key), json_quoted_or_null(event.tenant_id),
+      iso8601_utc(event.created_at), payload);
+}
+
+void add_event_routes(http::Router& router, events::EventLog& log, EventRoutesOptions options) {
+  router.add(
+      http::Method::get, "/api/events",
+      [&log, options](http::Request& request, http::RequestContext&) -> awaitable<http::Response> {
+        return list_events(log, options, request);
+      });
+  router.add(http::Method::get, "/api/events/stream",
+             [&log, options](http::Request& request,
+                             http::RequestContext& context) -> awaitable<http::Response> {
+               return open_stream(log, options, request, context);
+             });
+}
+
+}  // namespace flint::api

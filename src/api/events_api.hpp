@@ -1,0 +1,48 @@
+#pragma once
+
+/// @file
+/// The event log API: `GET /api/events` (long poll) and
+/// `GET /api/events/stream` (Server-Sent Events).
+
+#include <chrono>
+#include <string>
+
+#include "events/event_log.hpp"
+#include "http/router.hpp"
+
+namespace flint::api {
+
+/// Tuning of the event routes; the defaults are the documented behaviour.
+struct EventRoutesOptions {
+  /// Longest long poll (`wait`) accepted, in seconds.
+  int max_wait_seconds = 60;
+  /// Largest page (`limit`) accepted.
+  int max_limit = 1000;
+  /// A stream with nothing to send writes a `: keep-alive` comment this often.
+  std::chrono::milliseconds keep_alive{15'000};
+  /// How often an idle stream checks whether the server is stopping.
+  std::chrono::milliseconds stop_check{1'000};
+};
+
+/// Adds the event log routes:
+/// - `GET /api/events?after=SEQ&limit=N&wait=SECONDS`: 200
+///   `{"events": [EVENT...], "lastSeq": N}`; waits up to `wait` seconds for a
+///   first event after `after` when there is none yet.
+/// - `GET /api/events/stream?after=SEQ`: `text/event-stream`, one SSE event
+///   per log event (`id` = seq, `event` = topic, `data` = EVENT), resumable
+///   with `Last-Event-ID` (which wins over `after`).
+///
+/// A bad parameter is answered 400 naming it. `log` must outlive the router
+/// and every request in flight; call `log.stop_waiting()` when the server
+/// starts stopping so that long polls answer at once.
+void add_event_routes(http::Router& router, events::EventLog& log, EventRoutesOptions options = {});
+
+/// The JSON of one event as the API shows it (one line): `{"seq", "id",
+/// "topic", "key", "tenantId", "createdAt", "payload"}`, the payload spliced
+/// in verbatim when it is a one-line JSON document.
+std::string event_json(const events::LoggedEvent& event);
+
+/// `createdAt` format: `2026-11-22T01:02:03.456Z` from Unix milliseconds.
+std::string iso8601_utc(std::int64_t unix_ms);
+
+}  // namespace flint::api

@@ -1,0 +1,35 @@
+#pragma once
+
+/// @file
+/// The port through which outbox events leave Flint (embedded log, Kafka...).
+
+#include <span>
+#include <string_view>
+
+#include "events/outbox_event.hpp"
+
+namespace flint::events {
+
+/// A destination of outbox events.
+///
+/// The outbox relay calls `publish` from its own thread, one batch at a time,
+/// in outbox order, and calls it again with the same events after a failure:
+/// delivery is at least once, so an implementation must be idempotent per
+/// `OutboxEvent::event_id` (or leave deduplication to its consumers and say
+/// so). Implementations must be safe to call from that thread while other
+/// threads use the destination.
+class EventPublisher {
+ public:
+  virtual ~EventPublisher() = default;
+
+  /// Delivers `batch` (in order) durably: when it returns, the events must
+  /// survive a crash of this process.
+  /// @throws std::exception (any) when the batch, or part of it, could not be
+  ///         delivered; the whole batch is then offered again later.
+  virtual void publish(std::span<const OutboxEvent> batch) = 0;
+
+  /// A short name for logs and metrics labels, e.g. `event-log`.
+  virtual std::string_view name() const noexcept = 0;
+};
+
+}  // namespace flint::events

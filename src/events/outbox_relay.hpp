@@ -1,0 +1,119 @@
+#pragma once
+
+/// @file
+/// Delivers the outbox of the main database to the event publishers.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "events/event_publisher.hpp"
+#include "events/outbox_event.hpp"
+#include "events/outbox_probe.hpp"
+
+namespace flint::store {
+class Database;
+}
+
+namespace flint::events {
+
+/// A thread that moves events from the `outbox` table to every publisher, at
+/// least once.
+///
+/// Each round reads up to `batch_size` rows in outbox order through its own
+/// connection, publishes the batch to every publisher (in order, so events
+/// with the same key keep their order), and only then deletes the rows. A
+/// publisher that fails gets the same batch again after a back-off
+/// (`retry_min`, doubling up to `retry_max`, with jitter); publishers that
+/// already took the batch are not called again for it; nothing later is
+/// delivered before it, and nothing is lost: the rows stay until every
+/// publisher has them. A crash between publishing and deleting redelivers the
+/// batch at the next start (publishers are idempotent by event id).
+///
+/// The relay wakes on `notify` and at least every `idle_wake`.
+///
+/// Lifecycle: construct, add listeners, `start`, then `notify` from any
+/// thread; `stop` (or the destructor) joins. The publishers and the probe
+/// must outlive the relay.
+class OutboxRelay {
+ public:
+  /// Settings (`events.outbox.*`).
+  struct Options {
+    /// The main database holding the `outbox` table (`<data_dir>/flint.db`).
+    std::filesystem::path database;
+    /// Rows read and published at once.
+    std::size_t batch_size = 512;
+    /// Longest sleep without a `notify`.
+    std::chrono::milliseconds idle_wake{1000};
+    /// First back-off after a failure.
+    std::chrono::milliseconds retry_min{100};
+    /// Longest back-off after repeated failures.
+    std::chrono::milliseconds retry_max{30'000};
+  };
+
+  /// Called on the relay thread for each event once every publisher has it
+  /// (and its row is deleted). Should be quick; exceptions are logged and
+  /// ignored.
+  using Listener = std::function<void(const OutboxEvent&)>;
+
+  /// Opens its own connection to the database and prepares its statements.
+  /// @throws std::invalid_argument when `publishers` is empty or contains
+  ///         null, or `batch_size` is zero.
+  /// @throws store::SqliteError when the database cannot be opened or has no
+  ///         `outbox` table (its migrations must have run first).
+  OutboxRelay(Options options, std::vector<EventPublisher*> publishers, OutboxProbe& probe);
+  /// Calls `stop`.
+  ~OutboxRelay();
+  OutboxRelay(const OutboxRelay&) = delete;
+  OutboxRelay& operator=(const OutboxRelay&) = delete;
+
+  /// Adds a listener for delivered events. Call before `start`.
+  void on_delivered(Listener listener);
+
+  /// Starts the relay thread. Call once.
+  void start();
+
+  /// Wakes the relay now (call after committing an outbox row). Thread-safe,
+  /// never blocks for long.
+  void notify() noexcept;
+
+  /// Stops and joins the thread: a publish in progress finishes first; a
+  /// back-off is cut short (its rows stay for the next start). Idempotent.
+  void stop();
+
+  /// Events delivered to every publisher since the start.
+  std::uint64_t delivered() const noexcept { return delivered_.load(); }
+
+ private:
+  struct Statements;
+  void run();
+  std::vector<OutboxEvent> read_batch();
+  void delete_through(std::int64_t last_seq);
+  void update_backlog();
+  /// Sleeps until notified, stopped, or `timeout`; false when stopping.
+  bool sleep(std::chrono::milliseconds timeout);
+  std::chrono::milliseconds next_backoff(std::chrono::milliseconds& backoff);
+
+  Options options_;
+  std::vector<EventPublisher*> publishers_;
+  OutboxProbe& probe_;
+  std::vector<Listener> listeners_;
+  std::unique_ptr<store::Database> db_;
+  std::unique_ptr<Statements> statements_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool notified_ = false;
+  bool stopping_ = false;
+  std::atomic<std::uint64_t> delivered_{0};
+  std::thread thread_;
+};
+
+}  // namespace flint::events

@@ -1,0 +1,292 @@
+#include "events/outbox_relay.hpp"
+
+#include <atomic>
+#include <filesystem>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <prometheus/registry.h>
+#include <unistd.h>
+
+#include "events/event_log.hpp"
+#include "events/event_log_publisher.hpp"
+#include "store/sqlite_database.hpp"
+
+namespace flint::events {
+namespace {
+
+using namespace std::chrono_literals;
+
+// The outbox table as the main database's migration creates it.
+constexpr std::string_view kOutboxDdl = R"sql(
+CREATE TABLE outbox (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  event_id TEXT NOT NULL UNIQUE,
+  topic TEXT NOT NULL,
+  event_key TEXT,
+  tenant_id TEXT,
+  payload TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+)sql";
+
+// Records every batch; fails while `failing` is set.
+class RecordingPublisher final : public EventPublisher {
+ public:
+  explicit RecordingPublisher(std::string name) : name_(std::move(name)) {}
+  void publish(std::span<const OutboxEvent> batch) override {
+    ++calls;
+    if (failing.load()) throw std::runtime_error("broker unavailable");
+    std::lock_guard lock(mutex_);
+    for (const auto& e : batch) ids_.push_back(e.event_id);
+  }
+  std::string_view name() const noexcept override { return name_; }
+  std::vector<std::string> ids() const {
+    std::lock_guard lock(mutex_);
+    return ids_;
+  }
+  std::atomic<bool> failing{false};
+  std::atomic<int> calls{0};
+
+ private:
+  std::string name_;
+  mutable std::mutex mutex_;
+  std::vector<std::string> ids_;
+};
+
+template <class Predicate>
+bool eventually(Predicate predicate, std::chrono::milliseconds timeout = 5s) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (predicate()) return true;
+    std::this_thread::sleep_for(2ms);
+  }
+  return predicate();
+}
+
+class OutboxRelayTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("flint-outbox-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    db_ = std::make_unique<store::Database>(dir_ / "flint.db", store::Synchronous::normal);
+    db_->exec(kOutboxDdl);
+  }
+  void TearDown() override {
+    db_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  // Writes events `from`..`to` to the outbox in one transaction, as the
+  // execution store does with its terminal states.
+  void write_outbox(int from, int to, std::int64_t created_at = 0) {
+    store::Transaction transaction(*db_);
+    auto insert = db_->prepare(
+        "INSERT INTO outbox (event_id, topic, event_key, tenant_id, payload, created_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    for (int n = from; n <= to; ++n) {
+      insert.bind(1, "event-" + std::to_string(n))
+          .bind(2, "lifecycle_execution_events")
+          .bind(3, "request-" + std::to_string(n % 7))
+          .bind(4,
+                std::optional<std::string>(n % 2 ? std::optional<std::string>("t1") : std::nullopt))
+          .bind(5, R"({"requestId":"request-)" + std::to_string(n) + R"("})")
+          .bind(6, created_at ? created_at
+                              : std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count());
+      insert.run();
+    }
+    transaction.commit();
+  }
+
+  std::int64_t outbox_rows() {
+    auto count = db_->prepare("SELECT count(*) FROM outbox");
+    count.step();
+    return count.column_int(0);
+  }
+
+  OutboxRelay::Options options() const {
+    OutboxRelay::Options o;
+    o.database = dir_ / "flint.db";
+    o.batch_size = 64;
+    o.retry_min = 10ms;
+    o.retry_max = 40ms;
+    return o;
+  }
+
+  static std::vector<std::string> ids(int from, int to) {
+    std::vector<std::string> out;
+    for (int n = from; n <= to; ++n) out.push_back("event-" + std::to_string(n));
+    return out;
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<store::Database> db_;
+  prometheus::Registry registry_;
+  OutboxProbe probe_{registry_};
+};
+
+TEST_F(OutboxRelayTest, DeliversInOrderThenDeletesAndTellsListeners) {
+  write_outbox(1, 500);
+  RecordingPublisher publisher("recording");
+  OutboxRelay relay(options(), {&publisher}, probe_);
+  std::vector<std::string> listened;
+  relay.on_delivered([&](const OutboxEvent& event) { listened.push_back(event.event_id); });
+  relay.start();
+  ASSERT_TRUE(eventually([&] { return relay.delivered() == 500; }));
+  relay.stop();
+
+  EXPECT_EQ(publisher.ids(), ids(1, 500));
+  EXPECT_EQ(listened, ids(1, 500));
+  EXPECT_EQ(outbox_rows(), 0);
+  EXPECT_EQ(publisher.calls.load(), 8);  // 500 rows in batches of 64
+}
+
+TEST_F(OutboxRelayTest, AFailingPublisherKeepsTheRowsUntilItRecovers) {
+  write_outbox(1, 10);
+  RecordingPublisher healthy("healthy");
+  RecordingPublisher flaky("flaky");
+  flaky.failing = true;
+  OutboxRelay relay(options(), {&healthy, &flaky}, probe_);
+  std::atomic<int> listened{0};
+  relay.on_delivered([&](const OutboxEvent&) { ++listened; });
+  relay.start();
+
+  ASSERT_TRUE(eventually([&] { return flaky.calls.load() >= 4; }));  // retried with back-off
+  EXPECT_EQ(outbox_rows(), 10);
+  EXPECT_EQ(listened.load(), 0);
+  EXPECT_EQ(relay.delivered(), 0U);
+  // The publisher that took the batch is not asked again for it.
+  EXPECT_EQ(healthy.calls.load(), 1);
+
+  write_outbox(11, 12);  // arrives meanwhile: must not overtake the stuck batch
+  relay.notify();
+  flaky.failing = false;
+  ASSERT_TRUE(eventually([&] { return relay.delivered() == 12; }));
+  relay.stop();
+  EXPECT_EQ(flaky.ids(), ids(1, 12));
+  EXPECT_EQ(healthy.ids(), ids(1, 12));
+  EXPECT_EQ(outbox_rows(), 0);
+  EXPECT_EQ(listened.load(), 12);
+
+  const auto families = registry_.Collect();
+  double failures = 0;
+  for (const auto& family : families) {
+    if (family.name != "flint_event_delivery_failures_total") continue;
+    for (const auto& metric : family.metric) failures += metric.counter.value;
+  }
+  EXPECT_GE(failures, 4);
+}
+
+TEST_F(OutboxRelayTest, NotifyWakesItAtOnce) {
+  RecordingPublisher publisher("recording");
+  auto o = options();
+  o.idle_wake = 30s;  // only notify can explain a quick delivery
+  OutboxRelay relay(o, {&publisher}, probe_);
+  relay.start();
+  std::this_thread::sleep_for(50ms);  // let it go idle
+  write_outbox(1, 1);
+  const auto notified = std::chrono::steady_clock::now();
+  relay.notify();
+  ASSERT_TRUE(eventually([&] { return relay.delivered() == 1; }, 2s));
+  EXPECT_LT(std::chrono::steady_clock::now() - notified, 500ms);
+  relay.stop();
+}
+
+TEST_F(OutboxRelayTest, WakesOnItsOwnWithoutNotify) {
+  RecordingPublisher publisher("recording");
+  auto o = options();
+  o.idle_wake = 100ms;
+  OutboxRelay relay(o, {&publisher}, probe_);
+  relay.start();
+  std::this_thread::sleep_for(20ms);
+  write_outbox(1, 3);
+  ASSERT_TRUE(eventually([&] { return relay.delivered() == 3; }, 2s));
+  relay.stop();
+}
+
+TEST_F(OutboxRelayTest, StopCutsABackOffShortAndLeavesTheRows) {
+  write_outbox(1, 3);
+  RecordingPublisher publisher("down");
+  publisher.failing = true;
+  auto o = options();
+  o.retry_min = 10s;
+  o.retry_max = 10s;
+  OutboxRelay relay(o, {&publisher}, probe_);
+  relay.start();
+  ASSERT_TRUE(eventually([&] { return publisher.calls.load() == 1; }));
+  const auto stopping = std::chrono::steady_clock::now();
+  relay.stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - stopping, 1s);
+  EXPECT_EQ(outbox_rows(), 3);
+}
+
+TEST_F(OutboxRelayTest, RedeliveryAfterARestartIsDeduplicatedByTheEventLog) {
+  EventLogOptions log_options;
+  log_options.path = dir_ / "events.db";
+  EventLog log(log_options);
+  EventLogPublisher publisher(log);
+  write_outbox(1, 5);
+  // A previous run published these but died before deleting the rows.
+  {
+    store::Database reader(dir_ / "flint.db", store::Synchronous::normal);
+    std::vector<OutboxEvent> batch;
+    auto read = reader.prepare("SELECT seq, event_id, topic, payload, created_at FROM outbox");
+    while (read.step()) {
+      batch.push_back(OutboxEvent{read.column_int(0), std::string(read.column_text(1)),
+                                  std::string(read.column_text(2)), std::nullopt, std::nullopt,
+                                  std::string(read.column_text(3)), read.column_int(4)});
+    }
+    publisher.publish(batch);
+  }
+  OutboxRelay relay(options(), {&publisher}, probe_);
+  relay.start();
+  ASSERT_TRUE(eventually([&] { return relay.delivered() == 5; }));
+  relay.stop();
+  EXPECT_EQ(log.size(), 5);
+  EXPECT_EQ(log.last_seq(), 5);
+  EXPECT_EQ(outbox_rows(), 0);
+  const auto events = log.read(0, 10);
+  EXPECT_EQ(events.front().event.event_id, "event-1");
+  EXPECT_EQ(events.back().event.event_id, "event-5");
+}
+
+TEST_F(OutboxRelayTest, RecordsLatencyFromCreation) {
+  const auto an_hour_ago =
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          (std::chrono::system_clock::now() - std::chrono::hours(1)).time_since_epoch())
+          .count();
+  write_outbox(1, 2, an_hour_ago);
+  RecordingPublisher publisher("recording");
+  OutboxRelay relay(options(), {&publisher}, probe_);
+  relay.start();
+  ASSERT_TRUE(eventually([&] { return relay.delivered() == 2; }));
+  relay.stop();
+  for (const auto& family : registry_.Collect()) {
+    if (family.name != "flint_event_delivery_latency_seconds") continue;
+    ASSERT_EQ(family.metric.size(), 1U);
+    EXPECT_EQ(family.metric[0].histogram.sample_count, 2U);
+    EXPECT_GE(family.metric[0].histogram.sample_sum, 2 * 3600.0);
+  }
+}
+
+TEST_F(OutboxRelayTest, RejectsBadSetup) {
+  RecordingPublisher publisher("recording");
+  EXPECT_THROW(OutboxRelay(options(), {}, probe_), std::invalid_argument);
+  EXPECT_THROW(OutboxRelay(options(), {nullptr}, probe_), std::invalid_argument);
+  auto o = options();
+  o.batch_size = 0;
+  EXPECT_THROW(OutboxRelay(o, {&publisher}, probe_), std::invalid_argument);
+  o = options();
+  o.database = dir_ / "empty.db";  // no outbox table
+  EXPECT_THROW(OutboxRelay(o, {&publisher}, probe_), store::SqliteError);
+}
+
+}  // namespace
+}  // namespace flint::events

@@ -1,0 +1,190 @@
+#include "jobs/job_scheduler.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <algorithm>
+#include <random>
+
+#include "logging/logging.hpp"
+
+namespace flint::jobs {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::string key_of(std::string_view kind, std::string_view subject) {
+  std::string key;
+  key.reserve(kind.size() + 1 + subject.size());
+  key.append(kind).append(1, '\0').append(subject);
+  return key;
+}
+
+double random_unit() {
+  thread_local std::minstd_rand generator{std::random_device{}()};
+  return std::uniform_real_distribution<double>(-1.0, 1.0)(generator);
+}
+
+}  // namespace
+
+JobScheduler::JobScheduler(asio::io_context& io, Options options, prometheus::Registry& registry)
+    : io_(io),
+      options_(options),
+      strand_(asio::make_strand(io)),
+      timer_(strand_),
+      runs_(prometheus::BuildCounter()
+                .Name("flint_job_runs_total")
+                .Help("Job runs by kind and what they decided (finished, poll_later, retry_later)")
+                .Register(registry)),
+      jobs_gauge_(prometheus::BuildGauge()
+                      .Name("flint_jobs")
+                      .Help("Jobs known to the scheduler (waiting or running)")
+                      .Register(registry)
+                      .Add({})),
+      running_gauge_(prometheus::BuildGauge()
+                         .Name("flint_jobs_running")
+                         .Help("Job runs in flight")
+                         .Register(registry)
+                         .Add({})) {}
+
+JobScheduler::~JobScheduler() = default;
+
+void JobScheduler::register_kind(std::string kind, KindOptions options, JobHandler handler) {
+  Kind entry{options, std::move(handler),
+             &runs_.Add({{"kind", kind}, {"step", "finished"}}),
+             &runs_.Add({{"kind", kind}, {"step", "poll_later"}}),
+             &runs_.Add({{"kind", kind}, {"step", "retry_later"}})};
+  kinds_.emplace(std::move(kind), std::move(entry));
+}
+
+void JobScheduler::schedule(Job job, Clock::time_point due) {
+  asio::post(strand_, [this, job = std::move(job), due]() mutable {
+    if (stopped_) return;
+    auto kind = kinds_.find(job.kind);
+    if (kind == kinds_.end()) {
+      logging::logger("jobs")->error("job {} of unknown kind {} dropped", job.subject, job.kind);
+      return;
+    }
+    std::string key = key_of(job.kind, job.subject);
+    auto [it, inserted] = entries_.try_emplace(key);
+    if (!inserted) return;
+    it->second.job = std::move(job);
+    it->second.kind = &kind->second;
+    it->second.interval = kind->second.options.min_interval;
+    ++size_;
+    jobs_gauge_.Increment();
+    enqueue(it->second, it->first, due);
+    dispatch();
+  });
+}
+
+void JobScheduler::wake(std::string_view kind, std::string_view subject) {
+  asio::post(strand_, [this, key = key_of(kind, subject)] {
+    auto it = entries_.find(key);
+    if (it == entries_.end() || stopped_) return;
+    if (it->second.running) {
+      it->second.woken = true;  // run again as soon as this run ends
+      return;
+    }
+    enqueue(it->second, it->first, Clock::now());
+    dispatch();
+  });
+}
+
+void JobScheduler::stop() {
+  asio::post(strand_, [this] {
+    stopped_ = true;
+    timer_.cancel();
+  });
+}
+
+void JobScheduler::enqueue(Entry& entry, const std::string& key, Clock::time_point at) {
+  // Earlier queue items of this entry become stale: the generation tells.
+  timeline_.push({at, key, ++entry.generation});
+}
+
+void JobScheduler::dispatch() {
+  const auto now = Clock::now();
+  while (!stopped_ && running_ < options_.max_running && !timeline_.empty() &&
+         timeline_.top().at <= now) {
+    Due due = timeline_.top();
+    timeline_.pop();
+    auto it = entries_.find(due.key);
+    if (it == entries_.end() || it->second.generation != due.generation || it->second.running) {
+      continue;
+    }
+    Entry& entry = it->second;
+    entry.running = true;
+    entry.woken = false;
+    ++running_;
+    ++running_count_;
+    running_gauge_.Increment();
+    asio::co_spawn(asio::make_strand(io_), run(&it->first, &entry.job, entry.kind), asio::detached);
+  }
+  arm_timer();
+}
+
+void JobScheduler::arm_timer() {
+  if (stopped_ || timeline_.empty() || running_ >= options_.max_running) return;
+  const auto next = timeline_.top().at;
+  if (next >= timer_at_) return;  // already set to fire no later
+  timer_at_ = next;
+  timer_.expires_at(next);
+  timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;  // re-armed earlier, or stopped
+    timer_at_ = Clock::time_point::max();
+    dispatch();
+  });
+}
+
+asio::awaitable<void> JobScheduler::run(const std::string* key, Job* job, Kind* kind) {
+  JobStep step = JobStep::retry_later;
+  try {
+    step = co_await kind->handler(*job);
+  } catch (const std::exception& e) {
+    logging::logger("jobs")->error("job {} of kind {} failed: {}; retrying", job->subject,
+                                   job->kind, e.what());
+  }
+  ++job->attempts;
+  asio::post(strand_, [this, key, step] { finish(*key, step); });
+}
+
+void JobScheduler::finish(const std::string& key, JobStep step) {
+  --running_;
+  --running_count_;
+  running_gauge_.Decrement();
+  auto it = entries_.find(key);
+  Entry& entry = it->second;
+  entry.running = false;
+  switch (step) {
+    case JobStep::finished: entry.kind->finished->Increment(); break;
+    case JobStep::poll_later: entry.kind->polled->Increment(); break;
+    case JobStep::retry_later: entry.kind->retried->Increment(); break;
+  }
+  if (step == JobStep::finished) {
+    entries_.erase(it);
+    --size_;
+    jobs_gauge_.Decrement();
+  } else if (!stopped_) {
+    const auto now = Clock::now();
+    enqueue(entry, it->first, entry.woken ? now : now + next_interval(entry, step));
+    entry.woken = false;
+  }
+  dispatch();
+}
+
+std::chrono::milliseconds JobScheduler::next_interval(Entry& entry, JobStep step) {
+  const KindOptions& options = entry.kind->options;
+  (void)step;  // polls and retries back off alike; both mean "not yet"
+  const auto base = entry.interval;
+  const auto grown = std::chrono::milliseconds(
+      static_cast<std::int64_t>(static_cast<double>(base.count()) * options.backoff));
+  entry.interval = std::clamp(grown, options.min_interval, options.max_interval);
+  const double spread = 1.0 + options.jitter * random_unit();
+  return std::chrono::milliseconds(
+      std::max<std::int64_t>(1, static_cast<std::int64_t>(static_cast<double>(base.count()) * spread)));
+}
+
+}  // namespace flint::jobs

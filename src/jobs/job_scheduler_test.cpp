@@ -1,0 +1,136 @@
+#include "jobs/job_scheduler.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <map>
+#include <mutex>
+#include <thread>
+
+namespace flint::jobs {
+namespace {
+
+using namespace std::chrono_literals;
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+Job job(std::string subject) {
+  return {"test", std::move(subject), "payload", std::chrono::system_clock::now() + 1h, 0};
+}
+
+asio::awaitable<void> sleep_for(std::chrono::milliseconds duration) {
+  asio::steady_timer timer(co_await asio::this_coro::executor, duration);
+  co_await timer.async_wait(asio::use_awaitable);
+}
+
+class JobSchedulerTest : public ::testing::Test {
+ protected:
+  void run_until(const std::function<bool()>& done, std::chrono::milliseconds limit = 5s) {
+    const auto deadline = Clock::now() + limit;
+    while (!done() && Clock::now() < deadline) {
+      io_.run_for(5ms);
+      io_.restart();
+    }
+  }
+  prometheus::Registry registry_;
+  asio::io_context io_;
+};
+
+TEST_F(JobSchedulerTest, PollsUntilFinishedWithGrowingIntervals) {
+  JobScheduler scheduler(io_, {.max_running = 8}, registry_);
+  std::vector<Clock::time_point> runs;
+  scheduler.register_kind("test", {.min_interval = 10ms, .max_interval = 40ms, .backoff = 2.0, .jitter = 0},
+                          [&](Job& j) -> asio::awaitable<JobStep> {
+                            EXPECT_EQ(j.payload, "payload");
+                            runs.push_back(Clock::now());
+                            co_return runs.size() < 5 ? JobStep::poll_later : JobStep::finished;
+                          });
+  scheduler.schedule(job("a"), Clock::now());
+  run_until([&] { return scheduler.size() == 0 && runs.size() == 5; });
+  ASSERT_EQ(runs.size(), 5u);
+  EXPECT_EQ(scheduler.size(), 0u);
+  // 10, 20, 40, 40 ms apart (at least).
+  EXPECT_GE(runs[1] - runs[0], 10ms);
+  EXPECT_GE(runs[2] - runs[1], 20ms);
+  EXPECT_GE(runs[3] - runs[2], 40ms);
+  EXPECT_GE(runs[4] - runs[3], 40ms);
+}
+
+TEST_F(JobSchedulerTest, BoundsConcurrencyAndNeverRunsAJobTwiceAtOnce) {
+  JobScheduler scheduler(io_, {.max_running = 3}, registry_);
+  int running = 0, peak = 0, finished = 0;
+  std::map<std::string, int> active;
+  std::mutex mutex;
+  scheduler.register_kind("test", {.min_interval = 1ms, .max_interval = 2ms},
+                          [&](Job& j) -> asio::awaitable<JobStep> {
+                            {
+                              std::lock_guard lock(mutex);
+                              EXPECT_EQ(active[j.subject]++, 0) << "job ran twice at once";
+                              peak = std::max(peak, ++running);
+                            }
+                            co_await sleep_for(5ms);
+                            std::lock_guard lock(mutex);
+                            --active[j.subject];
+                            --running;
+                            if (j.attempts >= 2) {
+                              ++finished;
+                              co_return JobStep::finished;
+                            }
+                            co_return JobStep::poll_later;
+                          });
+  for (int i = 0; i < 10; ++i) scheduler.schedule(job("j" + std::to_string(i)), Clock::now());
+  run_until([&] { return finished == 10; });
+  EXPECT_EQ(finished, 10);
+  EXPECT_LE(peak, 3);
+  EXPECT_GE(peak, 2);
+}
+
+TEST_F(JobSchedulerTest, WakeRunsAWaitingJobNow) {
+  JobScheduler scheduler(io_, {}, registry_);
+  int runs = 0;
+  scheduler.register_kind("test", {.min_interval = 1h, .max_interval = 1h},
+                          [&](Job&) -> asio::awaitable<JobStep> {
+                            ++runs;
+                            co_return runs == 2 ? JobStep::finished : JobStep::poll_later;
+                          });
+  scheduler.schedule(job("a"), Clock::now());
+  run_until([&] { return runs == 1; });
+  const auto woken = Clock::now();
+  scheduler.wake("test", "a");
+  run_until([&] { return runs == 2; });
+  EXPECT_EQ(runs, 2);
+  EXPECT_LT(Clock::now() - woken, 1s);
+}
+
+TEST_F(JobSchedulerTest, ScheduleIgnoresAJobItAlreadyHasAndUnknownKinds) {
+  JobScheduler scheduler(io_, {}, registry_);
+  int runs = 0;
+  scheduler.register_kind("test", {}, [&](Job&) -> asio::awaitable<JobStep> {
+    ++runs;
+    co_return JobStep::finished;
+  });
+  scheduler.schedule(job("a"), Clock::now() + 20ms);
+  scheduler.schedule(job("a"), Clock::now());
+  scheduler.schedule({"nope", "x", "", {}, 0}, Clock::now());
+  run_until([&] { return runs == 1 && scheduler.size() == 0; });
+  io_.run_for(30ms);
+  EXPECT_EQ(runs, 1);
+}
+
+TEST_F(JobSchedulerTest, AThrowingHandlerIsRetried) {
+  JobScheduler scheduler(io_, {}, registry_);
+  int runs = 0;
+  scheduler.register_kind("test", {.min_interval = 1ms}, [&](Job&) -> asio::awaitable<JobStep> {
+    if (++runs == 1) throw std::runtime_error("boom");
+    co_return JobStep::finished;
+  });
+  scheduler.schedule(job("a"), Clock::now());
+  run_until([&] { return runs == 2 && scheduler.size() == 0; });
+  EXPECT_EQ(runs, 2);
+}
+
+}  // namespace
+}  // namespace flint::jobs

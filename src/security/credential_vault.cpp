@@ -1,0 +1,126 @@
+#include "security/credential_vault.hpp"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <fstream>
+#include <iterator>
+#include <memory>
+
+namespace flint::security {
+namespace {
+
+constexpr unsigned char kFormatVersion = 1;
+constexpr std::size_t kNonceSize = 12;
+constexpr std::size_t kTagSize = 16;
+
+using CipherContext = std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)>;
+
+CipherContext new_context() {
+  CipherContext context(EVP_CIPHER_CTX_new(), &EVP_CIPHER_CTX_free);
+  if (!context) throw VaultError("cannot allocate a cipher context");
+  return context;
+}
+
+bool parse_hex_key(std::string_view text, std::array<unsigned char, 32>& key) {
+  if (text.size() != 64) return false;
+  for (std::size_t i = 0; i < 32; ++i) {
+    unsigned value = 0;
+    for (char c : text.substr(i * 2, 2)) {
+      value <<= 4;
+      if (c >= '0' && c <= '9') value |= static_cast<unsigned>(c - '0');
+      else if (c >= 'a' && c <= 'f') value |= static_cast<unsigned>(c - 'a' + 10);
+      else if (c >= 'A' && c <= 'F') value |= static_cast<unsigned>(c - 'A' + 10);
+      else return false;
+    }
+    key[i] = static_cast<unsigned char>(value);
+  }
+  return true;
+}
+
+}  // namespace
+
+CredentialVault CredentialVault::from_key_file(const std::filesystem::path& path) {
+  std::array<unsigned char, 32> key{};
+  const std::string name = path.string();
+  struct stat info {};
+  if (::stat(name.c_str(), &info) != 0) {
+    if (RAND_bytes(key.data(), static_cast<int>(key.size())) != 1) {
+      throw VaultError("cannot draw a random key for " + name);
+    }
+    const int fd = ::open(name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) throw VaultError("cannot create the key file " + name);
+    const bool written = ::write(fd, key.data(), key.size()) == static_cast<ssize_t>(key.size()) &&
+                         ::fsync(fd) == 0;
+    ::close(fd);
+    if (!written) throw VaultError("cannot write the key file " + name);
+    return CredentialVault(key);
+  }
+  if ((info.st_mode & 077) != 0) {
+    throw VaultError("key file " + name + " is readable by group or others (chmod 600 it)");
+  }
+  std::ifstream in(path, std::ios::binary);
+  const std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in.good() && !in.eof()) throw VaultError("cannot read the key file " + name);
+  std::string_view text = content;
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
+    text.remove_suffix(1);
+  }
+  if (content.size() == key.size()) {
+    std::copy(content.begin(), content.end(), key.begin());
+  } else if (!parse_hex_key(text, key)) {
+    throw VaultError("key file " + name + " must hold 32 raw bytes or 64 hex characters");
+  }
+  return CredentialVault(key);
+}
+
+std::string CredentialVault::seal(std::string_view plaintext) const {
+  std::string sealed(1 + kNonceSize + plaintext.size() + kTagSize, '\0');
+  auto* out = reinterpret_cast<unsigned char*>(sealed.data());
+  out[0] = kFormatVersion;
+  unsigned char* nonce = out + 1;
+  if (RAND_bytes(nonce, kNonceSize) != 1) throw VaultError("cannot draw a nonce");
+  auto context = new_context();
+  int length = 0;
+  if (EVP_EncryptInit_ex(context.get(), EVP_aes_256_gcm(), nullptr, key_.data(), nonce) != 1 ||
+      EVP_EncryptUpdate(context.get(), nonce + kNonceSize, &length,
+                        reinterpret_cast<const unsigned char*>(plaintext.data()),
+                        static_cast<int>(plaintext.size())) != 1 ||
+      EVP_EncryptFinal_ex(context.get(), nonce + kNonceSize + length, &length) != 1 ||
+      EVP_CIPHER_CTX_ctrl(context.get(), EVP_CTRL_GCM_GET_TAG, kTagSize,
+                          nonce + kNonceSize + plaintext.size()) != 1) {
+    throw VaultError("encryption failed");
+  }
+  return sealed;
+}
+
+std::string CredentialVault::open(std::string_view sealed) const {
+  if (sealed.size() < 1 + kNonceSize + kTagSize ||
+      static_cast<unsigned char>(sealed[0]) != kFormatVersion) {
+    throw VaultError("sealed value has an unknown format");
+  }
+  const auto* in = reinterpret_cast<const unsigned char*>(sealed.data());
+  const unsigned char* nonce = in + 1;
+  const std::size_t size = sealed.size() - 1 - kNonceSize - kTagSize;
+  std::string plaintext(size, '\0');
+  auto context = new_context();
+  int length = 0;
+  unsigned char tag[kTagSize];
+  std::copy(nonce + kNonceSize + size, nonce + kNonceSize + size + kTagSize, tag);
+  if (EVP_DecryptInit_ex(context.get(), EVP_aes_256_gcm(), nullptr, key_.data(), nonce) != 1 ||
+      EVP_DecryptUpdate(context.get(), reinterpret_cast<unsigned char*>(plaintext.data()), &length,
+                        nonce + kNonceSize, static_cast<int>(size)) != 1 ||
+      EVP_CIPHER_CTX_ctrl(context.get(), EVP_CTRL_GCM_SET_TAG, kTagSize, tag) != 1 ||
+      EVP_DecryptFinal_ex(context.get(),
+                          reinterpret_cast<unsigned char*>(plaintext.data()) + length,
+                          &length) != 1) {
+    throw VaultError("sealed value failed authentication (wrong key or tampered)");
+  }
+  return plaintext;
+}
+
+}  // namespace flint::security

@@ -1,0 +1,64 @@
+#include "security/credential_vault.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace flint::security {
+namespace {
+
+std::filesystem::path temp_path(const char* name) {
+  auto path = std::filesystem::temp_directory_path() /
+              (std::string("flint-vault-") + std::to_string(::getpid()) + "-" + name);
+  std::filesystem::remove(path);
+  return path;
+}
+
+TEST(CredentialVault, RoundTripsAndNeverRepeatsCiphertext) {
+  const CredentialVault vault({1, 2, 3});
+  const std::string secret = R"({"password":"hunter2"})";
+  const auto a = vault.seal(secret);
+  const auto b = vault.seal(secret);
+  EXPECT_NE(a, b);
+  EXPECT_EQ(a.find("hunter2"), std::string::npos);
+  EXPECT_EQ(vault.open(a), secret);
+  EXPECT_EQ(vault.open(b), secret);
+}
+
+TEST(CredentialVault, DetectsTamperingAndWrongKeys) {
+  const CredentialVault vault({1});
+  auto sealed = vault.seal("secret");
+  const CredentialVault other({2});
+  EXPECT_THROW(other.open(sealed), VaultError);
+  sealed[sealed.size() / 2] ^= 1;
+  EXPECT_THROW(vault.open(sealed), VaultError);
+  EXPECT_THROW(vault.open("short"), VaultError);
+}
+
+TEST(CredentialVault, KeyFileIsCreatedPrivateAndReused) {
+  const auto path = temp_path("key");
+  const auto first = CredentialVault::from_key_file(path);
+  struct stat info {};
+  ASSERT_EQ(::stat(path.c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0600u);
+  const auto second = CredentialVault::from_key_file(path);
+  EXPECT_EQ(second.open(first.seal("x")), "x");
+  std::filesystem::remove(path);
+}
+
+TEST(CredentialVault, RefusesAKeyFileOthersCanRead) {
+  const auto path = temp_path("open-key");
+  { std::ofstream(path) << std::string(64, 'a'); }
+  std::filesystem::permissions(path, std::filesystem::perms::owner_read |
+                                         std::filesystem::perms::others_read);
+  EXPECT_THROW(CredentialVault::from_key_file(path), VaultError);
+  std::filesystem::permissions(path, std::filesystem::perms::owner_read |
+                                         std::filesystem::perms::owner_write);
+  EXPECT_NO_THROW(CredentialVault::from_key_file(path));  // 64 hex characters
+  std::filesystem::remove(path);
+}
+
+}  // namespace
+}  // namespace flint::security

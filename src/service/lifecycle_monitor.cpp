@@ -1,0 +1,404 @@
+#include "service/lifecycle_monitor.hpp"
+
+#include <flint/sdk/json.hpp>
+#include <fmt/format.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/uuid/random_generator.hpp>
+#include <boost/uuid/uuid_io.hpp>
+#include <ctime>
+
+#include "drivers/host_call_context.hpp"
+#include "logging/logging.hpp"
+
+namespace flint::service {
+
+namespace json = boost::json;
+using std::chrono::system_clock;
+
+namespace {
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string iso8601(std::int64_t ms) {
+  const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", utc.tm_year + 1900,
+                     utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, ms % 1000);
+}
+
+std::string new_event_id() {
+  thread_local boost::uuids::random_generator generator;
+  return boost::uuids::to_string(generator());
+}
+
+}  // namespace
+
+struct LifecycleMonitor::Target {
+  sdk::DeploymentLocation location;
+  logging::LogFields log_fields;
+  std::string tenant_id;
+};
+
+class LifecycleMonitor::Reporter final : public sdk::ExecutionReporter {
+ public:
+  explicit Reporter(LifecycleMonitor& monitor) : monitor_(monitor) {}
+  void report(sdk::LifecycleExecution execution) override {
+    if (!sdk::is_terminal(execution.status)) return;
+    monitor_.pushed(std::move(execution));
+  }
+
+ private:
+  LifecycleMonitor& monitor_;
+};
+
+LifecycleMonitor::LifecycleMonitor(store::Store& store, jobs::JobScheduler& scheduler,
+                                   drivers::DriverExecutor& executor, sdk::ResourceDriver& driver,
+                                   std::string driver_name, const security::CredentialVault& vault,
+                                   MonitorOptions options, std::function<void()> notify_outbox)
+    : store_(store),
+      scheduler_(scheduler),
+      executor_(executor),
+      driver_(driver),
+      driver_name_(std::move(driver_name)),
+      vault_(vault),
+      options_(options),
+      notify_outbox_(std::move(notify_outbox)),
+      reporter_(std::make_shared<Reporter>(*this)),
+      log_(logging::logger("monitor")),
+      driver_log_(logging::logger("driver." + driver_name_)) {
+  scheduler_.register_kind(std::string(kJobKind), options_.polling,
+                           [this](jobs::Job& job) { return poll(job); });
+}
+
+void LifecycleMonitor::accept(std::string_view lifecycle_name,
+                              const sdk::DeploymentLocation& location,
+                              const sdk::LifecycleExecuteResponse& response,
+                              const CallOrigin& origin) {
+  const std::int64_t now = now_ms();
+  const std::int64_t deadline = now + options_.total_timeout.count();
+
+  json::array log_fields;
+  for (const auto& [key, value] : origin.log_fields) log_fields.push_back({key, value});
+  json::object target{{"deploymentLocation", sdk::json::encode(location)},
+                      {"logFields", std::move(log_fields)},
+                      {"tenantId", origin.tenant_id}};
+  // The location holds credentials: only its sealed form reaches the disk.
+  const std::string payload = vault_.seal(json::serialize(target));
+  const std::string transitions =
+      json::serialize(json::array{json::object{{"status", "IN_PROGRESS"}, {"at", iso8601(now)}}});
+  const std::string topology = json::serialize(sdk::json::encode(response.associated_topology));
+
+  try {
+    store_.write([&](store::Database& db) {
+      auto execution = db.prepare(
+          "INSERT INTO executions (request_id, driver, lifecycle_name, tenant_id, status, "
+          "associated_topology, monitoring, accepted_at, transitions) "
+          "VALUES (?, ?, ?, ?, 'IN_PROGRESS', ?, 'active', ?, ?)");
+      execution.bind(1, response.request_id)
+          .bind(2, driver_name_)
+          .bind(3, lifecycle_name)
+          .bind(5, topology)
+          .bind(6, now)
+          .bind(7, transitions);
+      if (!origin.tenant_id.empty()) execution.bind(4, origin.tenant_id);
+      execution.run();
+      db.prepare(
+            "INSERT INTO jobs (kind, subject, payload, created_at, deadline_at) "
+            "VALUES (?, ?, ?, ?, ?)")
+          .bind(1, kJobKind)
+          .bind(2, response.request_id)
+          .bind_blob(3, payload)
+          .bind(4, now)
+          .bind(5, deadline)
+          .run();
+    });
+  } catch (const store::SqliteError& e) {
+    if (e.code() == SQLITE_CONSTRAINT) {
+      throw sdk::ResourceDriverError(
+          fmt::format("the driver returned request id {} twice", response.request_id));
+    }
+    log_->error("cannot record execution {}: {}", response.request_id, e.what());
+    throw sdk::TemporaryDriverError(
+        e.disk_full() ? "the execution cannot be recorded: the disk is full"
+                      : "the execution cannot be recorded now; retry later");
+  }
+
+  bool already_pushed;
+  {
+    std::lock_guard lock(mutex_);
+    already_pushed = pushed_.contains(response.request_id);
+  }
+  // A driver that reports completion itself is not polled: its job only
+  // wakes on the report, or at the total deadline as a watchdog.
+  const auto steady_now = std::chrono::steady_clock::now();
+  const auto due = already_pushed              ? steady_now
+                   : response.reports_completion ? steady_now + options_.total_timeout
+                                                 : steady_now + options_.polling.min_interval;
+  scheduler_.schedule({std::string(kJobKind), response.request_id, payload,
+                       system_clock::time_point(std::chrono::milliseconds(deadline)), 0},
+                      due);
+}
+
+std::size_t LifecycleMonitor::resume() {
+  std::vector<jobs::Job> jobs = store_.read([](store::Database& db) {
+    std::vector<jobs::Job> found;
+    auto select =
+        db.prepare("SELECT subject, payload, deadline_at FROM jobs WHERE kind = ? ORDER BY created_at");
+    select.bind(1, kJobKind);
+    while (select.step()) {
+      found.push_back({std::string(kJobKind), std::string(select.column_text(0)),
+                       std::string(select.column_text(1)),
+                       system_clock::time_point(std::chrono::milliseconds(select.column_int(2))),
+                       0});
+    }
+    return found;
+  });
+  // After a restart every job is polled: a push reporter did not survive it.
+  const auto now = std::chrono::steady_clock::now();
+  for (auto& job : jobs) scheduler_.schedule(std::move(job), now);
+  return jobs.size();
+}
+
+void LifecycleMonitor::pushed(sdk::LifecycleExecution execution) {
+  const std::string request_id = execution.request_id;
+  {
+    std::lock_guard lock(mutex_);
+    pushed_.insert_or_assign(request_id, std::move(execution));
+  }
+  scheduler_.wake(kJobKind, request_id);
+}
+
+std::shared_ptr<const LifecycleMonitor::Target> LifecycleMonitor::target_of(const jobs::Job& job) {
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = targets_.find(job.subject); it != targets_.end()) return it->second;
+  }
+  const json::value value = json::parse(vault_.open(job.payload));
+  auto target = std::make_shared<Target>();
+  target->location =
+      sdk::json::decode_deployment_location(value.at("deploymentLocation"), "deploymentLocation");
+  for (const auto& field : value.at("logFields").as_array()) {
+    target->log_fields.emplace_back(field.at(0).as_string(), field.at(1).as_string());
+  }
+  target->tenant_id = value.at("tenantId").as_string();
+  std::lock_guard lock(mutex_);
+  return targets_.emplace(job.subject, std::move(target)).first->second;
+}
+
+boost::asio::awaitable<jobs::JobStep> LifecycleMonitor::poll(jobs::Job& job) {
+  std::optional<sdk::LifecycleExecution> outcome;
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = pushed_.find(job.subject); it != pushed_.end()) {
+      outcome = std::move(it->second);
+      pushed_.erase(it);
+    }
+  }
+  const bool from_push = outcome.has_value();
+  // The driver call and the store commit both block: both run on a driver
+  // thread, in one hop. The work is a named local: GCC 12 destroys some
+  // temporaries of a co_await expression twice.
+  const drivers::DriverExecutor::Call call{
+      driver_name_, outcome ? "record_outcome" : "get_lifecycle_execution",
+      std::chrono::steady_clock::now() + options_.call_timeout};
+  // A copy of the job: a call that overruns its deadline may outlive its entry.
+  std::function<jobs::JobStep()> work = [this, job, outcome] {
+    return poll_on_driver_thread(job, outcome);
+  };
+  try {
+    co_return co_await executor_.run<jobs::JobStep>(call, std::move(work));
+  } catch (const sdk::TemporaryDriverError& e) {
+    // Saturated or over its deadline: try again later, keeping a pushed outcome.
+    if (from_push) {
+      std::lock_guard lock(mutex_);
+      pushed_.try_emplace(job.subject, std::move(*outcome));
+    }
+    log_->debug("execution {}: {}; retrying", job.subject, e.what());
+    co_return jobs::JobStep::retry_later;
+  }
+}
+
+jobs::JobStep LifecycleMonitor::poll_on_driver_thread(
+    const jobs::Job& job, std::optional<sdk::LifecycleExecution> outcome) {
+  const auto target = target_of(job);
+  logging::ScopedLogContext scope(target->log_fields);
+  if (!outcome && system_clock::now() >= job.deadline) {
+    outcome = sdk::LifecycleExecution::failed(
+        job.subject, sdk::FailureCode::internal_error,
+        fmt::format("no outcome within monitoring.total_timeout ({} s)",
+                    std::chrono::duration_cast<std::chrono::seconds>(options_.total_timeout).count()));
+  }
+  if (!outcome) {
+    drivers::HostCallContext context(target->log_fields, target->tenant_id,
+                                     std::chrono::steady_clock::now() + options_.call_timeout,
+                                     driver_log_);
+    try {
+      auto execution = driver_.get_lifecycle_execution(job.subject, target->location, context);
+      if (execution.status == sdk::ExecutionStatus::in_progress) return jobs::JobStep::poll_later;
+      outcome = std::move(execution);
+    } catch (const sdk::TemporaryDriverError& e) {
+      log_->debug("execution {}: temporary error: {}", job.subject, e.what());
+      return jobs::JobStep::retry_later;
+    } catch (const sdk::RequestNotFoundError& e) {
+      log_->warn("execution {}: the driver does not know it ({}); monitoring stops", job.subject,
+                 e.what());
+      stop_monitoring(job, "stopped: request not found");
+      return jobs::JobStep::finished;
+    } catch (const std::exception& e) {
+      outcome = sdk::LifecycleExecution::failed(job.subject, sdk::FailureCode::internal_error,
+                                                e.what());
+    }
+  }
+  outcome->request_id = job.subject;  // the id the orchestrator knows, whatever the driver said
+  if (!sdk::is_terminal(outcome->status)) return jobs::JobStep::poll_later;
+  finish(job, target, std::move(*outcome));
+  return jobs::JobStep::finished;
+}
+
+void LifecycleMonitor::finish(const jobs::Job& job, std::shared_ptr<const Target> target,
+                              sdk::LifecycleExecution outcome) {
+  if (outcome.status == sdk::ExecutionStatus::failed && !outcome.failure_details) {
+    outcome.failure_details = sdk::FailureDetails{sdk::FailureCode::internal_error, ""};
+  }
+  const std::int64_t now = now_ms();
+  const std::string payload = json::serialize(sdk::json::encode(outcome));
+  const std::string status(sdk::to_string(outcome.status));
+  bool recorded = false;
+  store_.write([&](store::Database& db) {
+    // Deleting the job is the guard: a late duplicate finish (a poll that
+    // overran its deadline, then succeeded) finds no job and records nothing.
+    auto remove = db.prepare("DELETE FROM jobs WHERE kind = ? AND subject = ?");
+    remove.bind(1, kJobKind).bind(2, job.subject).run();
+    if (db.changes() == 0) return;
+    std::string transitions = "[]";
+    {
+      auto select = db.prepare("SELECT transitions FROM executions WHERE request_id = ?");
+      select.bind(1, job.subject);
+      if (select.step()) transitions = std::string(select.column_text(0));
+    }
+    json::array history = json::parse(transitions).as_array();
+    history.push_back(json::object{{"status", status}, {"at", iso8601(now)}});
+    auto update = db.prepare(
+        "UPDATE executions SET status = ?, failure_code = ?, failure_description = ?, outputs = ?, "
+        "associated_topology = ?, monitoring = 'complete', completed_at = ?, transitions = ? "
+        "WHERE request_id = ?");
+    update.bind(1, status);
+    if (outcome.failure_details) {
+      update.bind(2, sdk::to_string(outcome.failure_details->code))
+          .bind(3, outcome.failure_details->description);
+    }
+    update.bind(4, json::serialize(outcome.outputs))
+        .bind(5, json::serialize(sdk::json::encode(outcome.associated_topology)))
+        .bind(6, now)
+        .bind(7, json::serialize(history))
+        .bind(8, job.subject)
+        .run();
+    auto event = db.prepare(
+        "INSERT INTO outbox (event_id, topic, event_key, tenant_id, payload, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)");
+    event.bind(1, new_event_id()).bind(2, kTopic).bind(3, job.subject).bind(5, payload).bind(6, now);
+    if (!target->tenant_id.empty()) event.bind(4, target->tenant_id);
+    event.run();
+    recorded = true;
+  });
+  {
+    std::lock_guard lock(mutex_);
+    targets_.erase(job.subject);
+    if (recorded) awaiting_delivery_.insert_or_assign(job.subject, std::move(target));
+  }
+  if (recorded) {
+    log_->info("execution {} {}", job.subject, status);
+    notify_outbox_();
+  }
+}
+
+void LifecycleMonitor::stop_monitoring(const jobs::Job& job, std::string_view reason) {
+  store_.write([&](store::Database& db) {
+    db.prepare("DELETE FROM jobs WHERE kind = ? AND subject = ?")
+        .bind(1, kJobKind)
+        .bind(2, job.subject)
+        .run();
+    db.prepare("UPDATE executions SET monitoring = ? WHERE request_id = ?")
+        .bind(1, reason)
+        .bind(2, job.subject)
+        .run();
+  });
+  std::lock_guard lock(mutex_);
+  targets_.erase(job.subject);
+}
+
+void LifecycleMonitor::on_delivered(std::string_view topic, std::string_view request_id) {
+  if (topic != kTopic) return;
+  std::shared_ptr<const Target> target;
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = awaiting_delivery_.find(std::string(request_id)); it != awaiting_delivery_.end()) {
+      target = std::move(it->second);
+      awaiting_delivery_.erase(it);
+    }
+  }
+  executor_.submit(
+      {driver_name_, "on_execution_delivered",
+       std::chrono::steady_clock::now() + options_.call_timeout},
+      [this, id = std::string(request_id), target] {
+        store_.write([&](store::Database& db) {
+          db.prepare("UPDATE executions SET delivered_at = ? WHERE request_id = ?")
+              .bind(1, now_ms())
+              .bind(2, id)
+              .run();
+        });
+        // Without the target (delivered after a restart) the hook cannot be
+        // called: it is optional, and its loss only delays driver clean-up.
+        if (!target) return;
+        logging::ScopedLogContext scope(target->log_fields);
+        drivers::HostCallContext context(target->log_fields, target->tenant_id,
+                                         std::chrono::steady_clock::now() + options_.call_timeout,
+                                         driver_log_);
+        try {
+          driver_.on_execution_delivered(id, target->location, context);
+        } catch (const std::exception& e) {
+          log_->warn("execution {}: after-delivery hook failed (ignored): {}", id, e.what());
+        }
+      });
+}
+
+std::optional<json::object> LifecycleMonitor::record(std::string_view request_id) {
+  return store_.read([&](store::Database& db) -> std::optional<json::object> {
+    auto select = db.prepare(
+        "SELECT driver, lifecycle_name, tenant_id, status, failure_code, failure_description, "
+        "outputs, associated_topology, monitoring, accepted_at, completed_at, delivered_at, "
+        "transitions FROM executions WHERE request_id = ?");
+    select.bind(1, request_id);
+    if (!select.step()) return std::nullopt;
+    json::object record;
+    record["requestId"] = request_id;
+    record["driver"] = select.column_text(0);
+    record["lifecycleName"] = select.column_text(1);
+    record["tenantId"] = select.column_is_null(2) ? json::value(nullptr)
+                                                  : json::value(json::string(select.column_text(2)));
+    record["status"] = select.column_text(3);
+    if (!select.column_is_null(4)) {
+      record["failureDetails"] = json::object{{"failureCode", select.column_text(4)},
+                                              {"description", select.column_text(5)}};
+    }
+    record["outputs"] = json::parse(select.column_text(6));
+    record["associatedTopology"] = json::parse(select.column_text(7));
+    record["monitoring"] = select.column_text(8);
+    record["acceptedAt"] = iso8601(select.column_int(9));
+    record["completedAt"] =
+        select.column_is_null(10) ? json::value(nullptr) : json::value(iso8601(select.column_int(10)));
+    record["deliveredAt"] =
+        select.column_is_null(11) ? json::value(nullptr) : json::value(iso8601(select.column_int(11)));
+    record["transitions"] = json::parse(select.column_text(12));
+    return record;
+  });
+}
+
+}  // namespace flint::service

@@ -1,0 +1,116 @@
+#pragma once
+
+/// @file
+/// Carries every accepted lifecycle execution to exactly one terminal
+/// outcome, delivered as an event: durable acceptance, polling (or push),
+/// and the terminal transition with its outbox event in one transaction.
+
+#include <flint/sdk/lifecycle.hpp>
+#include <flint/sdk/resource_driver.hpp>
+#include <spdlog/logger.h>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/json/object.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "drivers/driver_executor.hpp"
+#include "jobs/job_scheduler.hpp"
+#include "security/credential_vault.hpp"
+#include "service/resource_driver_service.hpp"
+#include "store/store.hpp"
+
+namespace flint::service {
+
+/// Timing of monitoring (`monitoring.*`).
+struct MonitorOptions {
+  /// Deadline of one status poll.
+  std::chrono::milliseconds call_timeout{30'000};
+  /// An execution not terminal after this is reported FAILED.
+  std::chrono::milliseconds total_timeout{std::chrono::hours(6)};
+  /// Poll intervals (min, max, back-off, jitter).
+  jobs::KindOptions polling;
+};
+
+/// The monitoring of lifecycle executions, a job kind on the scheduler.
+///
+/// Semantics (Ignition's, made durable): IN_PROGRESS -> poll again later;
+/// COMPLETE / FAILED -> record and deliver the event, then call the driver's
+/// after-delivery hook; temporary error or call deadline -> retry with
+/// back-off; request not found -> stop (logged, counted; no event, as
+/// Ignition); any other error, or the total deadline passed -> FAILED with
+/// INTERNAL_ERROR and the message. Thread-safe.
+class LifecycleMonitor {
+ public:
+  /// The job kind name.
+  static constexpr std::string_view kJobKind = "lifecycle_execution";
+  /// The topic of lifecycle events (Kafka name later).
+  static constexpr std::string_view kTopic = "lifecycle_execution_events";
+
+  /// Registers the job kind on `scheduler`. Everything passed must outlive
+  /// the monitor. `notify_outbox` wakes the event relay after a commit.
+  LifecycleMonitor(store::Store& store, jobs::JobScheduler& scheduler,
+                   drivers::DriverExecutor& executor, sdk::ResourceDriver& driver,
+                   std::string driver_name, const security::CredentialVault& vault,
+                   MonitorOptions options, std::function<void()> notify_outbox);
+
+  /// Records an execution the driver accepted, with its monitoring job, in
+  /// one transaction; returns once committed, then schedules the job.
+  /// Blocking: call on a driver thread.
+  /// @throws sdk::TemporaryDriverError when the store cannot commit (disk
+  ///         full): the caller answers 503, never a 202 it cannot keep.
+  void accept(std::string_view lifecycle_name, const sdk::DeploymentLocation& location,
+              const sdk::LifecycleExecuteResponse& response, const CallOrigin& origin);
+
+  /// Schedules every unfinished job found in the store (at start).
+  /// @returns how many were resumed.
+  std::size_t resume();
+
+  /// The reporter handed to drivers for push completion.
+  std::shared_ptr<sdk::ExecutionReporter> reporter() const { return reporter_; }
+
+  /// Called by the event relay once an event was delivered: records the
+  /// delivery and calls the driver's after-delivery hook (errors ignored).
+  void on_delivered(std::string_view topic, std::string_view request_id);
+
+  /// The durable record of `request_id` as the status API shows it, or
+  /// nullopt when unknown.
+  std::optional<boost::json::object> record(std::string_view request_id);
+
+ private:
+  class Reporter;
+  struct Target;  // what a poll needs: location, log fields, tenant
+  boost::asio::awaitable<jobs::JobStep> poll(jobs::Job& job);
+  jobs::JobStep poll_on_driver_thread(const jobs::Job& job, std::optional<sdk::LifecycleExecution> outcome);
+  void pushed(sdk::LifecycleExecution execution);
+  void finish(const jobs::Job& job, std::shared_ptr<const Target> target,
+              sdk::LifecycleExecution outcome);
+  void stop_monitoring(const jobs::Job& job, std::string_view reason);
+  std::shared_ptr<const Target> target_of(const jobs::Job& job);
+
+  store::Store& store_;
+  jobs::JobScheduler& scheduler_;
+  drivers::DriverExecutor& executor_;
+  sdk::ResourceDriver& driver_;
+  std::string driver_name_;
+  const security::CredentialVault& vault_;
+  MonitorOptions options_;
+  std::function<void()> notify_outbox_;
+  std::shared_ptr<sdk::ExecutionReporter> reporter_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::shared_ptr<spdlog::logger> driver_log_;
+  std::mutex mutex_;  // guards the three maps below
+  std::unordered_map<std::string, sdk::LifecycleExecution> pushed_;
+  // Decoded job payloads, so that a poll does not decrypt and parse again.
+  std::unordered_map<std::string, std::shared_ptr<const Target>> targets_;
+  // Targets of executions whose event is not delivered yet (for the hook).
+  std::unordered_map<std::string, std::shared_ptr<const Target>> awaiting_delivery_;
+};
+
+}  // namespace flint::service

@@ -1,0 +1,171 @@
+#include "store/sqlite_database.hpp"
+
+#include <fmt/format.h>
+
+namespace flint::store {
+namespace {
+
+[[noreturn]] void fail(sqlite3* db, int code, std::string_view what) {
+  throw SqliteError(sqlite3_extended_errcode(db) ? sqlite3_extended_errcode(db) : code,
+                    fmt::format("{}: {}", what, db ? sqlite3_errmsg(db) : sqlite3_errstr(code)));
+}
+
+}  // namespace
+
+Statement::Statement(sqlite3* db, std::string_view sql) : db_(db), statement_(nullptr) {
+  const int rc = sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()),
+                                    SQLITE_PREPARE_PERSISTENT, &statement_, nullptr);
+  if (rc != SQLITE_OK) fail(db, rc, fmt::format("preparing `{}`", sql.substr(0, 60)));
+}
+
+Statement::~Statement() { sqlite3_finalize(statement_); }
+
+Statement::Statement(Statement&& other) noexcept : db_(other.db_), statement_(other.statement_) {
+  other.statement_ = nullptr;
+}
+
+Statement& Statement::bind(int index, std::int64_t value) {
+  if (const int rc = sqlite3_bind_int64(statement_, index, value); rc != SQLITE_OK) {
+    fail(db_, rc, "binding");
+  }
+  return *this;
+}
+
+Statement& Statement::bind(int index, std::string_view text) {
+  if (const int rc = sqlite3_bind_text64(statement_, index, text.data(), text.size(),
+                                         SQLITE_TRANSIENT, SQLITE_UTF8);
+      rc != SQLITE_OK) {
+    fail(db_, rc, "binding");
+  }
+  return *this;
+}
+
+Statement& Statement::bind_blob(int index, std::string_view bytes) {
+  if (const int rc =
+          sqlite3_bind_blob64(statement_, index, bytes.data(), bytes.size(), SQLITE_TRANSIENT);
+      rc != SQLITE_OK) {
+    fail(db_, rc, "binding");
+  }
+  return *this;
+}
+
+Statement& Statement::bind_null(int index) {
+  if (const int rc = sqlite3_bind_null(statement_, index); rc != SQLITE_OK) fail(db_, rc, "binding");
+  return *this;
+}
+
+bool Statement::step() {
+  const int rc = sqlite3_step(statement_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  const int code = sqlite3_extended_errcode(db_);
+  const std::string message = sqlite3_errmsg(db_);
+  sqlite3_reset(statement_);
+  throw SqliteError(code, "executing statement: " + message);
+}
+
+void Statement::run() {
+  while (step()) {
+  }
+  reset();
+}
+
+void Statement::reset() noexcept {
+  sqlite3_reset(statement_);
+  sqlite3_clear_bindings(statement_);
+}
+
+std::int64_t Statement::column_int(int column) const noexcept {
+  return sqlite3_column_int64(statement_, column);
+}
+
+std::string_view Statement::column_text(int column) const noexcept {
+  const auto* text = sqlite3_column_blob(statement_, column);
+  const int size = sqlite3_column_bytes(statement_, column);
+  return text ? std::string_view(static_cast<const char*>(text), static_cast<std::size_t>(size))
+              : std::string_view();
+}
+
+bool Statement::column_is_null(int column) const noexcept {
+  return sqlite3_column_type(statement_, column) == SQLITE_NULL;
+}
+
+Database::Database(const std::filesystem::path& path, Synchronous synchronous) : path_(path) {
+  const int rc = sqlite3_open_v2(path.c_str(), &db_,
+                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                                 nullptr);
+  if (rc != SQLITE_OK) {
+    const std::string message = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+    sqlite3_close_v2(db_);
+    db_ = nullptr;
+    throw SqliteError(rc, fmt::format("cannot open database {}: {}", path.string(), message));
+  }
+  sqlite3_extended_result_codes(db_, 1);
+  // Other connections (readers, the event log) may hold the lock briefly.
+  sqlite3_busy_timeout(db_, 5000);
+  exec("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;");
+  exec(synchronous == Synchronous::full ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=NORMAL;");
+}
+
+Database::~Database() { sqlite3_close_v2(db_); }
+
+void Database::exec(std::string_view sql) {
+  char* error = nullptr;
+  const std::string text(sql);
+  const int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &error);
+  if (rc != SQLITE_OK) {
+    const std::string message = error ? error : sqlite3_errstr(rc);
+    sqlite3_free(error);
+    throw SqliteError(sqlite3_extended_errcode(db_),
+                      fmt::format("{}: {}", path_.string(), message));
+  }
+}
+
+int Database::schema_version() {
+  Statement statement(db_, "PRAGMA user_version");
+  statement.step();
+  return static_cast<int>(statement.column_int(0));
+}
+
+void Database::migrate(std::span<const Migration> migrations) {
+  const int current = schema_version();
+  const int newest = migrations.empty() ? 0 : migrations.back().version;
+  if (current > newest) {
+    throw SqliteError(SQLITE_ERROR,
+                      fmt::format("{}: schema version {} is newer than this flint knows ({}); "
+                                  "refusing to downgrade",
+                                  path_.string(), current, newest));
+  }
+  for (const Migration& migration : migrations) {
+    if (migration.version <= current) continue;
+    Transaction transaction(*this);
+    try {
+      exec(migration.sql);
+      exec(fmt::format("PRAGMA user_version = {}", migration.version));
+    } catch (const SqliteError& e) {
+      throw SqliteError(e.code(), fmt::format("migration to schema version {} failed: {}",
+                                              migration.version, e.what()));
+    }
+    transaction.commit();
+  }
+}
+
+std::int64_t Database::changes() const noexcept { return sqlite3_changes64(db_); }
+
+Transaction::Transaction(Database& db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }
+
+Transaction::~Transaction() {
+  if (!done_) {
+    try {
+      db_.exec("ROLLBACK");
+    } catch (...) {  // the connection is unusable anyway; nothing better to do
+    }
+  }
+}
+
+void Transaction::commit() {
+  db_.exec("COMMIT");
+  done_ = true;
+}
+
+}  // namespace flint::store

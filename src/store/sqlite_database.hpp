@@ -1,0 +1,134 @@
+#pragma once
+
+/// @file
+/// A thin RAII layer over SQLite: connections, prepared statements,
+/// transactions and versioned migrations.
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace flint::store {
+
+/// A failed SQLite call, with SQLite's result code and message.
+class SqliteError : public std::runtime_error {
+ public:
+  SqliteError(int code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  /// The primary result code (`SQLITE_FULL`, `SQLITE_BUSY`...).
+  int code() const noexcept { return code_ & 0xff; }
+  /// True when the disk (or the database's size limit) is full.
+  bool disk_full() const noexcept { return code() == SQLITE_FULL; }
+
+ private:
+  int code_;
+};
+
+/// A prepared statement. Bind parameters are 1-based, columns 0-based.
+/// Owned by one thread at a time.
+class Statement {
+ public:
+  Statement(sqlite3* db, std::string_view sql);
+  ~Statement();
+  Statement(Statement&& other) noexcept;
+  Statement& operator=(Statement&&) = delete;
+  Statement(const Statement&) = delete;
+
+  /// Binds values; `std::nullopt` binds NULL.
+  Statement& bind(int index, std::int64_t value);
+  Statement& bind(int index, std::string_view text);
+  Statement& bind_blob(int index, std::string_view bytes);
+  Statement& bind_null(int index);
+  template <class T>
+  Statement& bind(int index, const std::optional<T>& value) {
+    return value ? bind(index, *value) : bind_null(index);
+  }
+
+  /// Advances; true while a row is available.
+  /// @throws SqliteError on failure.
+  bool step();
+  /// Runs a statement that returns no rows, then resets it.
+  void run();
+  /// Resets for re-execution and clears bindings.
+  void reset() noexcept;
+
+  std::int64_t column_int(int column) const noexcept;
+  /// Text of a column (valid until the next step/reset); empty for NULL.
+  std::string_view column_text(int column) const noexcept;
+  bool column_is_null(int column) const noexcept;
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* statement_;
+};
+
+/// Durability of commits (`PRAGMA synchronous`).
+enum class Synchronous {
+  normal,  ///< WAL: survives a process crash (kill -9), not a power loss.
+  full,    ///< fsync on every commit: survives a power loss too.
+};
+
+/// One schema migration: applied in order, each in its own transaction.
+struct Migration {
+  /// Schema version after this migration (1, 2, ...).
+  int version;
+  /// SQL to run (may contain several statements).
+  std::string_view sql;
+};
+
+/// One connection to a database file in WAL mode.
+///
+/// Not thread-safe: use one `Database` per thread, or guard it.
+class Database {
+ public:
+  /// Opens (creating it if needed) the database at `path`.
+  /// @throws SqliteError naming the path when it cannot be opened.
+  Database(const std::filesystem::path& path, Synchronous synchronous);
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  /// Runs SQL without results (several statements allowed).
+  void exec(std::string_view sql);
+  /// Prepares a statement on this connection.
+  Statement prepare(std::string_view sql) { return Statement(db_, sql); }
+
+  /// Brings the schema to the newest version of `migrations`.
+  /// @throws SqliteError when a migration fails, or when the file's schema is
+  ///         newer than this program knows (a downgrade).
+  void migrate(std::span<const Migration> migrations);
+  /// The schema version (`PRAGMA user_version`).
+  int schema_version();
+
+  /// Rows changed by the last statement.
+  std::int64_t changes() const noexcept;
+  /// The raw handle (for SQLite calls not wrapped here).
+  sqlite3* handle() const noexcept { return db_; }
+
+ private:
+  sqlite3* db_ = nullptr;
+  std::filesystem::path path_;
+};
+
+/// A write transaction (`BEGIN IMMEDIATE`), rolled back unless committed.
+class Transaction {
+ public:
+  explicit Transaction(Database& db);
+  ~Transaction();
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  /// Commits. @throws SqliteError (e.g. disk full); the transaction is then
+  /// rolled back by the destructor.
+  void commit();
+
+ private:
+  Database& db_;
+  bool done_ = false;
+};
+
+}  // namespace flint::store

@@ -1,0 +1,95 @@
+#include "store/sqlite_database.hpp"
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <filesystem>
+
+namespace flint::store {
+namespace {
+
+class SqliteDatabaseTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("flint-store-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
+            "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::filesystem::path dir_;
+};
+
+constexpr std::array kMigrations{
+    Migration{1, "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL);"},
+    Migration{2, "ALTER TABLE t ADD COLUMN note TEXT;"},
+};
+
+TEST_F(SqliteDatabaseTest, MigratesOnceAndKeepsData) {
+  {
+    Database db(dir_ / "a.db", Synchronous::normal);
+    db.migrate(kMigrations);
+    EXPECT_EQ(db.schema_version(), 2);
+    Transaction tx(db);
+    db.prepare("INSERT INTO t (name, note) VALUES (?, ?)").bind(1, "x").bind(2, "n").run();
+    tx.commit();
+  }
+  Database again(dir_ / "a.db", Synchronous::full);
+  again.migrate(kMigrations);  // nothing to do
+  auto select = again.prepare("SELECT name, note FROM t");
+  ASSERT_TRUE(select.step());
+  EXPECT_EQ(select.column_text(0), "x");
+  EXPECT_EQ(select.column_text(1), "n");
+}
+
+TEST_F(SqliteDatabaseTest, RefusesASchemaNewerThanKnown) {
+  {
+    Database db(dir_ / "b.db", Synchronous::normal);
+    db.migrate(kMigrations);
+  }
+  Database db(dir_ / "b.db", Synchronous::normal);
+  try {
+    db.migrate(std::span(kMigrations).first(1));
+    FAIL();
+  } catch (const SqliteError& e) {
+    EXPECT_NE(std::string(e.what()).find("newer than this flint knows"), std::string::npos);
+  }
+}
+
+TEST_F(SqliteDatabaseTest, UncommittedTransactionRollsBack) {
+  Database db(dir_ / "c.db", Synchronous::normal);
+  db.migrate(kMigrations);
+  {
+    Transaction tx(db);
+    db.prepare("INSERT INTO t (name) VALUES ('gone')").run();
+  }
+  auto count = db.prepare("SELECT count(*) FROM t");
+  ASSERT_TRUE(count.step());
+  EXPECT_EQ(count.column_int(0), 0);
+}
+
+TEST_F(SqliteDatabaseTest, FailedMigrationNamesItsVersionAndChangesNothing) {
+  Database db(dir_ / "d.db", Synchronous::normal);
+  constexpr std::array broken{Migration{1, "CREATE TABLE u (x);"},
+                              Migration{2, "ALTER TABLE missing ADD COLUMN y;"}};
+  try {
+    db.migrate(broken);
+    FAIL();
+  } catch (const SqliteError& e) {
+    EXPECT_NE(std::string(e.what()).find("schema version 2"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(db.schema_version(), 1);
+}
+
+TEST_F(SqliteDatabaseTest, UnopenablePathIsNamed) {
+  try {
+    Database db(dir_ / "no" / "such" / "dir" / "x.db", Synchronous::normal);
+    FAIL();
+  } catch (const SqliteError& e) {
+    EXPECT_NE(std::string(e.what()).find("no/such/dir"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace flint::store

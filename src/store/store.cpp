@@ -1,0 +1,89 @@
+#include "store/store.hpp"
+
+#include <fmt/format.h>
+
+#include "logging/thread_name.hpp"
+
+namespace flint::store {
+
+Store::Store(Options options, std::span<const Migration> migrations)
+    : path_(options.data_dir / "flint.db") {
+  std::error_code ec;
+  std::filesystem::create_directories(options.data_dir, ec);
+  if (ec) {
+    throw SqliteError(SQLITE_CANTOPEN, fmt::format("cannot create the data directory {}: {}",
+                                                   options.data_dir.string(), ec.message()));
+  }
+  writer_db_ = std::make_unique<Database>(path_, options.synchronous);
+  writer_db_->migrate(migrations);
+  reader_ = std::make_unique<Database>(path_, options.synchronous);
+  writer_ = std::thread([this] { run_writer(); });
+}
+
+Store::~Store() {
+  {
+    std::lock_guard lock(queue_mutex_);
+    stopping_ = true;
+  }
+  queue_ready_.notify_all();
+  if (writer_.joinable()) writer_.join();
+}
+
+void Store::write(Write write) {
+  Pending pending{std::move(write), {}};
+  auto done = pending.done.get_future();
+  {
+    std::lock_guard lock(queue_mutex_);
+    if (stopping_) throw SqliteError(SQLITE_MISUSE, "the store is stopping");
+    queue_.push_back(&pending);
+  }
+  queue_ready_.notify_one();
+  done.get();
+}
+
+void Store::run_writer() {
+  logging::set_thread_name("store-writer");
+  std::vector<Pending*> batch;
+  for (;;) {
+    {
+      std::unique_lock lock(queue_mutex_);
+      queue_ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, nothing left
+      batch.swap(queue_);
+    }
+    commit(batch);
+    batch.clear();
+  }
+}
+
+void Store::commit(std::vector<Pending*>& batch) {
+  std::vector<std::exception_ptr> failures(batch.size());
+  try {
+    Transaction transaction(*writer_db_);
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      writer_db_->exec("SAVEPOINT one");
+      try {
+        batch[i]->write(*writer_db_);
+        writer_db_->exec("RELEASE one");
+      } catch (...) {
+        failures[i] = std::current_exception();
+        writer_db_->exec("ROLLBACK TO one; RELEASE one");
+      }
+    }
+    transaction.commit();
+  } catch (...) {
+    // The commit itself failed (disk full, I/O error): nothing was written.
+    const auto failure = std::current_exception();
+    for (auto* pending : batch) pending->done.set_exception(failure);
+    return;
+  }
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (failures[i]) {
+      batch[i]->done.set_exception(failures[i]);
+    } else {
+      batch[i]->done.set_value();
+    }
+  }
+}
+
+}  // namespace flint::store

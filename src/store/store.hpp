@@ -1,0 +1,86 @@
+#pragma once
+
+/// @file
+/// The embedded store: Flint's own SQLite database under the data directory,
+/// with one writer thread that commits concurrent writes together.
+
+#include <condition_variable>
+#include <exception>
+#include <filesystem>
+#include <functional>
+#include <future>
+#include <mutex>
+#include <span>
+#include <thread>
+#include <vector>
+
+#include "store/sqlite_database.hpp"
+
+namespace flint::store {
+
+/// Opens `<data_dir>/flint.db` (WAL), applies the migrations, and serves
+/// reads and writes.
+///
+/// Writes are group-committed: every write queued while a commit is in
+/// progress goes into the next transaction, each in its own savepoint, so a
+/// failing write fails alone and many writers share one fsync. `write`
+/// returns once its transaction is durable (per `synchronous`).
+/// Thread-safe. Blocking: call it from driver threads or workers, never from
+/// a network thread.
+class Store {
+ public:
+  /// Where and how durably to store.
+  struct Options {
+    /// Directory of the database files (created if missing).
+    std::filesystem::path data_dir;
+    /// `full` (default) survives a power loss; `normal` survives a process crash.
+    Synchronous synchronous = Synchronous::full;
+  };
+
+  /// A unit of work run inside a write transaction.
+  using Write = std::function<void(Database&)>;
+
+  /// Opens and migrates the database.
+  /// @throws SqliteError naming the path when the directory or the database
+  ///         cannot be created, opened or migrated.
+  Store(Options options, std::span<const Migration> migrations);
+  /// Commits what is queued and stops the writer.
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  /// Runs `write` in a transaction and returns once it is committed.
+  /// @throws what `write` threw (its changes are rolled back), or SqliteError
+  ///         when the commit fails (`disk_full()` when the disk is full).
+  void write(Write write);
+
+  /// Runs `read` on the read connection (sees every committed write).
+  template <class Read>
+  auto read(Read&& read) {
+    std::lock_guard lock(read_mutex_);
+    return read(*reader_);
+  }
+
+  /// Path of the database file.
+  const std::filesystem::path& path() const noexcept { return path_; }
+
+ private:
+  struct Pending {
+    Write write;
+    std::promise<void> done;
+  };
+  void run_writer();
+  void commit(std::vector<Pending*>& batch);
+
+  std::filesystem::path path_;
+  std::unique_ptr<Database> writer_db_;
+  std::unique_ptr<Database> reader_;
+  std::mutex read_mutex_;
+  std::mutex queue_mutex_;
+  std::condition_variable queue_ready_;
+  std::vector<Pending*> queue_;
+  bool stopping_ = false;
+  std::thread writer_;
+};
+
+}  // namespace flint::store

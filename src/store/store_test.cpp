@@ -1,0 +1,75 @@
+#include "store/store.hpp"
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <atomic>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+namespace flint::store {
+namespace {
+
+constexpr std::array kSchema{Migration{1, "CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT);"}};
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           (std::string("flint-store-") + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::filesystem::path dir_;
+};
+
+std::int64_t count(Store& store) {
+  return store.read([](Database& db) {
+    auto statement = db.prepare("SELECT count(*) FROM kv");
+    statement.step();
+    return statement.column_int(0);
+  });
+}
+
+TEST_F(StoreTest, ConcurrentWritesAreAllCommittedAndVisible) {
+  Store store({.data_dir = dir_ / "nested", .synchronous = Synchronous::normal}, kSchema);
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 8; ++t) {
+    writers.emplace_back([&store, t] {
+      for (int i = 0; i < 50; ++i) {
+        store.write([&](Database& db) {
+          db.prepare("INSERT INTO kv VALUES (?, 'v')").bind(1, std::to_string(t * 1000 + i)).run();
+        });
+      }
+    });
+  }
+  for (auto& w : writers) w.join();
+  EXPECT_EQ(count(store), 400);
+}
+
+TEST_F(StoreTest, AFailingWriteFailsAloneAndChangesNothing) {
+  Store store({.data_dir = dir_, .synchronous = Synchronous::normal}, kSchema);
+  store.write([](Database& db) { db.exec("INSERT INTO kv VALUES ('a', '1')"); });
+  EXPECT_THROW(store.write([](Database& db) {
+                 db.exec("INSERT INTO kv VALUES ('b', '2')");
+                 throw std::runtime_error("half way");
+               }),
+               std::runtime_error);
+  EXPECT_THROW(store.write([](Database& db) { db.exec("INSERT INTO kv VALUES ('a', 'dup')"); }),
+               SqliteError);
+  EXPECT_EQ(count(store), 1);
+}
+
+TEST_F(StoreTest, DataSurvivesReopening) {
+  {
+    Store store({.data_dir = dir_, .synchronous = Synchronous::full}, kSchema);
+    store.write([](Database& db) { db.exec("INSERT INTO kv VALUES ('a', '1')"); });
+  }
+  Store store({.data_dir = dir_, .synchronous = Synchronous::full}, kSchema);
+  EXPECT_EQ(count(store), 1);
+}
+
+}  // namespace
+}  // namespace flint::store
