@@ -1,5 +1,7 @@
 #include "flint_api.hpp"
 
+#include <cctype>
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/url/encode.hpp>
