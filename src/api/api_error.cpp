@@ -30,8 +30,7 @@ http::Response current_exception_response(unsigned version, bool keep_alive) {
   } catch (const std::exception& e) {
     // A driver that throws something else: Ignition answers 500 with the
     // message; so do we (drivers must keep secrets out of messages).
-    return http::error_response(http::Status::internal_server_error, e.what(), version,
-                                keep_alive);
+    return http::error_response(http::Status::internal_server_error, e.what(), version, keep_alive);
   }
 }
 

@@ -3,10 +3,10 @@
 /// @file
 /// The one mapping from errors to HTTP responses (contract section 4).
 
-#include <flint/sdk/errors.hpp>
-
 #include <stdexcept>
 #include <string>
+
+#include <flint/sdk/errors.hpp>
 
 #include "http/http_types.hpp"
 

@@ -1,8 +1,7 @@
 #include "api/execution_api.hpp"
 
-#include <fmt/format.h>
-
 #include <boost/json/serialize.hpp>
+#include <fmt/format.h>
 
 #include "http/error_response.hpp"
 

@@ -15,12 +15,13 @@ boost::json::value parse_json_body(const http::Request& request) {
   if (!boost::algorithm::iequals(boost::algorithm::trim_copy(std::string(media)),
                                  "application/json")) {
     throw ApiError(http::Status::unsupported_media_type,
-                   type.empty() ? "Content-Type: required, expected application/json"
-                                : fmt::format("Content-Type: expected application/json, got {}",
-                                              type));
+                   type.empty()
+                       ? "Content-Type: required, expected application/json"
+                       : fmt::format("Content-Type: expected application/json, got {}", type));
   }
   const std::string& body = request.body();
-  if (body.empty()) throw ApiError(http::Status::bad_request, "request body: expected JSON, got nothing");
+  if (body.empty())
+    throw ApiError(http::Status::bad_request, "request body: expected JSON, got nothing");
 
   boost::json::stream_parser parser;
   boost::system::error_code ec;
@@ -30,8 +31,9 @@ boost::json::value parse_json_body(const http::Request& request) {
   }
   if (!ec) parser.finish(ec);
   if (ec) {
-    throw ApiError(http::Status::bad_request,
-                   fmt::format("request body: malformed JSON at byte {}: {}", consumed, ec.message()));
+    throw ApiError(
+        http::Status::bad_request,
+        fmt::format("request body: malformed JSON at byte {}: {}", consumed, ec.message()));
   }
   return parser.release();
 }

@@ -24,7 +24,8 @@ http::Status status_of_parse(const http::Request& r) {
 }
 
 TEST(JsonBody, AcceptsJsonWithCharset) {
-  EXPECT_TRUE(parse_json_body(request("application/json; charset=utf-8", R"({"a":1})")).is_object());
+  EXPECT_TRUE(
+      parse_json_body(request("application/json; charset=utf-8", R"({"a":1})")).is_object());
 }
 
 TEST(JsonBody, WrongOrMissingContentTypeIs415) {

@@ -19,16 +19,17 @@ void add_health_route(http::Router& router, const health::HealthRegistry& health
 }
 
 void add_metrics_route(http::Router& router, const metrics::MetricsRegistry& metrics) {
-  router.add(http::Method::get, "/metrics",
-             [&metrics](http::Request& request, http::RequestContext&) -> awaitable<http::Response> {
-               http::Response response(http::Status::ok, request.version());
-               response.set(http::beast_http::field::content_type,
-                            "text/plain; version=0.0.4; charset=utf-8");
-               response.keep_alive(request.keep_alive());
-               response.body() = metrics.render();
-               response.prepare_payload();
-               co_return response;
-             });
+  router.add(
+      http::Method::get, "/metrics",
+      [&metrics](http::Request& request, http::RequestContext&) -> awaitable<http::Response> {
+        http::Response response(http::Status::ok, request.version());
+        response.set(http::beast_http::field::content_type,
+                     "text/plain; version=0.0.4; charset=utf-8");
+        response.keep_alive(request.keep_alive());
+        response.body() = metrics.render();
+        response.prepare_payload();
+        co_return response;
+      });
 }
 
 }  // namespace flint::api

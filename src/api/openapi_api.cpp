@@ -1,18 +1,19 @@
 #include "api/openapi_api.hpp"
 
-#include <flint/api/openapi_document.hpp>
-#include <flint/api/swagger_ui_paths.hpp>
-#include <flint/sdk/driver_files.hpp>
-#include <flint/sdk/errors.hpp>
-#include <fmt/format.h>
-#include <yaml-cpp/yaml.h>
-
-#include <boost/json/serialize.hpp>
-#include <boost/json/value.hpp>
 #include <charconv>
 #include <fstream>
 #include <memory>
 #include <sstream>
+
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <flint/api/openapi_document.hpp>
+#include <flint/api/swagger_ui_paths.hpp>
+#include <flint/sdk/driver_files.hpp>
+#include <flint/sdk/errors.hpp>
 
 #include "http/error_response.hpp"
 
@@ -71,8 +72,8 @@ std::filesystem::path find_ui_dir(const std::filesystem::path& configured) {
   if (!configured.empty()) return configured;
   for (std::string_view candidate : {kSwaggerUiInstallDir, kSwaggerUiBuildDir}) {
     std::error_code ec;
-    if (!candidate.empty() && std::filesystem::is_regular_file(
-                                  std::filesystem::path(candidate) / "index.html", ec)) {
+    if (!candidate.empty() &&
+        std::filesystem::is_regular_file(std::filesystem::path(candidate) / "index.html", ec)) {
       return candidate;
     }
   }
@@ -84,12 +85,12 @@ std::filesystem::path find_ui_dir(const std::filesystem::path& configured) {
 void add_openapi_routes(http::Router& router, const std::filesystem::path& ui_dir) {
   auto document = std::make_shared<const std::string>(
       boost::json::serialize(yaml_to_json(YAML::Load(std::string(openapi_yaml())))));
-  router.add(http::Method::get, "/api/driver/openapi.json",
-             [document](http::Request& request,
-                        http::RequestContext&) -> awaitable<http::Response> {
-               co_return http::json_response(http::Status::ok, *document, request.version(),
-                                             request.keep_alive());
-             });
+  router.add(
+      http::Method::get, "/api/driver/openapi.json",
+      [document](http::Request& request, http::RequestContext&) -> awaitable<http::Response> {
+        co_return http::json_response(http::Status::ok, *document, request.version(),
+                                      request.keep_alive());
+      });
 
   router.add(http::Method::get, "/api/driver/ui",
              [](http::Request& request, http::RequestContext&) -> awaitable<http::Response> {
@@ -110,33 +111,33 @@ void add_openapi_routes(http::Router& router, const std::filesystem::path& ui_di
     missing = fmt::format("api.swagger_ui_dir: {} is not a directory", dir.string());
   }
   const auto tree = missing.empty() ? sdk::DirectoryTree(dir) : sdk::DirectoryTree();
-  router.add_prefix(
-      http::Method::get, "/api/driver/ui/",
-      [tree, missing](http::Request& request,
-                      http::RequestContext& context) -> awaitable<http::Response> {
-        if (!missing.empty()) {
-          co_return http::error_response(http::Status::not_found, missing, request.version(),
-                                         request.keep_alive());
-        }
-        std::string_view relative = context.path.substr(std::string_view("/api/driver/ui/").size());
-        if (relative.empty()) relative = "index.html";
-        if (!tree.has_file(relative)) {
-          co_return http::error_response(http::Status::not_found,
-                                         fmt::format("no such file: {}", context.path),
-                                         request.version(), request.keep_alive());
-        }
-        const auto file = tree.file(relative);
-        std::ifstream in(file, std::ios::binary);
-        std::ostringstream content;
-        content << in.rdbuf();
-        http::Response response(http::Status::ok, request.version());
-        response.set(http::beast_http::field::content_type, content_type_of(file));
-        response.set(http::beast_http::field::cache_control, "public, max-age=3600");
-        response.keep_alive(request.keep_alive());
-        response.body() = std::move(content).str();
-        response.prepare_payload();
-        co_return response;
-      });
+  router.add_prefix(http::Method::get, "/api/driver/ui/",
+                    [tree, missing](http::Request& request,
+                                    http::RequestContext& context) -> awaitable<http::Response> {
+                      if (!missing.empty()) {
+                        co_return http::error_response(http::Status::not_found, missing,
+                                                       request.version(), request.keep_alive());
+                      }
+                      std::string_view relative =
+                          context.path.substr(std::string_view("/api/driver/ui/").size());
+                      if (relative.empty()) relative = "index.html";
+                      if (!tree.has_file(relative)) {
+                        co_return http::error_response(
+                            http::Status::not_found, fmt::format("no such file: {}", context.path),
+                            request.version(), request.keep_alive());
+                      }
+                      const auto file = tree.file(relative);
+                      std::ifstream in(file, std::ios::binary);
+                      std::ostringstream content;
+                      content << in.rdbuf();
+                      http::Response response(http::Status::ok, request.version());
+                      response.set(http::beast_http::field::content_type, content_type_of(file));
+                      response.set(http::beast_http::field::cache_control, "public, max-age=3600");
+                      response.keep_alive(request.keep_alive());
+                      response.body() = std::move(content).str();
+                      response.prepare_payload();
+                      co_return response;
+                    });
 }
 
 }  // namespace flint::api

@@ -1,9 +1,9 @@
 #include "api/resource_driver_api.hpp"
 
-#include <flint/sdk/json.hpp>
+#include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 
-#include <boost/json/serialize.hpp>
+#include <flint/sdk/json.hpp>
 
 #include "api/api_error.hpp"
 #include "api/json_body.hpp"
@@ -56,9 +56,9 @@ void add_resource_driver_routes(http::Router& router, service::ResourceDriverSer
                  auto origin = origin_of(context);
                  const auto accepted =
                      co_await service.execute(std::move(command), std::move(origin));
-                 co_return http::json_response(
-                     http::Status::accepted, boost::json::serialize(sdk::json::encode(accepted)),
-                     request.version(), request.keep_alive());
+                 co_return http::json_response(http::Status::accepted,
+                                               boost::json::serialize(sdk::json::encode(accepted)),
+                                               request.version(), request.keep_alive());
                } catch (...) {
                  co_return refuse(request, context);
                }

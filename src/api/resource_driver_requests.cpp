@@ -21,7 +21,8 @@ const boost::json::value& required(const boost::json::object& body, std::string_
 
 std::string required_string(const boost::json::object& body, std::string_view field) {
   const boost::json::value& value = required(body, field);
-  if (!value.is_string()) throw sdk::InvalidRequestError(std::string(field) + ": expected a string");
+  if (!value.is_string())
+    throw sdk::InvalidRequestError(std::string(field) + ": expected a string");
   if (value.get_string().empty()) {
     throw sdk::InvalidRequestError(std::string(field) + ": must not be empty");
   }

@@ -1,9 +1,9 @@
 #include "api/resource_driver_requests.hpp"
 
-#include <flint/sdk/errors.hpp>
+#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
-#include <boost/json/parse.hpp>
+#include <flint/sdk/errors.hpp>
 
 namespace flint::api {
 namespace {

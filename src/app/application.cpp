@@ -1,16 +1,5 @@
 #include "app/application.hpp"
 
-#include <sys/statvfs.h>
-#include <unistd.h>
-
-#include <flint/sdk/version.hpp>
-
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -18,6 +7,17 @@
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <flint/sdk/version.hpp>
 
 #include "api/events_api.hpp"
 #include "api/execution_api.hpp"
@@ -31,18 +31,18 @@
 #include "events/event_log_publisher.hpp"
 #include "events/outbox_probe.hpp"
 #include "events/outbox_relay.hpp"
-#include "jobs/job_scheduler.hpp"
-#include "security/credential_vault.hpp"
-#include "service/lifecycle_monitor.hpp"
-#include "store/flint_schema.hpp"
-#include "store/store.hpp"
 #include "files/package_cache.hpp"
 #include "health/health_registry.hpp"
 #include "http/http_server.hpp"
+#include "jobs/job_scheduler.hpp"
 #include "logging/logging.hpp"
 #include "logging/thread_name.hpp"
 #include "metrics/metrics_registry.hpp"
+#include "security/credential_vault.hpp"
+#include "service/lifecycle_monitor.hpp"
 #include "service/resource_driver_service.hpp"
+#include "store/flint_schema.hpp"
+#include "store/store.hpp"
 
 namespace flint::app {
 
@@ -70,8 +70,7 @@ class DiskCheck {
     const auto now = steady_clock::now();
     if (now - read_at_ >= std::chrono::seconds(1)) {
       struct statvfs disk {};
-      last_.writable =
-          ::access(dir_.c_str(), W_OK) == 0 && ::statvfs(dir_.c_str(), &disk) == 0;
+      last_.writable = ::access(dir_.c_str(), W_OK) == 0 && ::statvfs(dir_.c_str(), &disk) == 0;
       last_.free_bytes = last_.writable ? std::uint64_t{disk.f_bavail} * disk.f_frsize : 0;
       read_at_ = now;
     }
@@ -113,14 +112,15 @@ struct ResourceDriverStack {
 void start_durable_execution(const config::HostConfig& config, asio::io_context& io,
                              metrics::MetricsRegistry& metrics, health::HealthRegistry& health,
                              ResourceDriverStack& stack) {
-  const auto sync = config.store.synchronous == "normal" ? store::Synchronous::normal
-                                                         : store::Synchronous::full;
+  const auto sync =
+      config.store.synchronous == "normal" ? store::Synchronous::normal : store::Synchronous::full;
   stack.store = std::make_unique<store::Store>(
       store::Store::Options{.data_dir = config.store.data_dir, .synchronous = sync},
       store::flint_schema());
-  stack.vault = std::make_unique<security::CredentialVault>(security::CredentialVault::from_key_file(
-      config.store.key_file.empty() ? config.store.data_dir / "credentials.key"
-                                    : config.store.key_file));
+  stack.vault =
+      std::make_unique<security::CredentialVault>(security::CredentialVault::from_key_file(
+          config.store.key_file.empty() ? config.store.data_dir / "credentials.key"
+                                        : config.store.key_file));
   stack.event_log = std::make_unique<events::EventLog>(events::EventLogOptions{
       .path = config.store.data_dir / "events.db",
       .synchronous = sync,
@@ -164,8 +164,8 @@ void start_durable_execution(const config::HostConfig& config, asio::io_context&
     details["running"] = scheduler->running();
     return HealthStatus::ok;
   });
-  health.add("events", [log = stack.event_log.get(), relay = stack.relay.get()](
-                           boost::json::object& details) {
+  health.add("events", [log = stack.event_log.get(),
+                        relay = stack.relay.get()](boost::json::object& details) {
     details["last_seq"] = log->last_seq();
     details["delivered"] = relay->delivered();
     return HealthStatus::ok;
@@ -271,8 +271,8 @@ int Application::run() {
   asio::io_context io(static_cast<int>(config_.application.io_threads));
 
   const bool driver_api = config_.bootstrap.resource_driver.api_enabled;
-  health.add("app", [started, driver_api, driver = config_.resource_driver.driver](
-                        boost::json::object& details) {
+  health.add("app", [started, driver_api,
+                     driver = config_.resource_driver.driver](boost::json::object& details) {
     details["version"] = FLINT_SDK_VERSION_STRING;
     details["uptime_seconds"] =
         std::chrono::duration_cast<std::chrono::seconds>(steady_clock::now() - started).count();
@@ -343,9 +343,9 @@ int Application::run() {
 
   // One grace period for the whole stop: what the connection drain used is
   // not given again to driver calls.
-  const auto remaining = std::max(std::chrono::milliseconds(0),
-                                  std::chrono::duration_cast<std::chrono::milliseconds>(
-                                      stop_deadline - steady_clock::now()));
+  const auto remaining = std::max(
+      std::chrono::milliseconds(0),
+      std::chrono::duration_cast<std::chrono::milliseconds>(stop_deadline - steady_clock::now()));
   if (!stack.stop(remaining)) {
     log->error("{} driver calls still running after http.shutdown_timeout; exiting without them",
                stack.executor->running());

@@ -1,16 +1,16 @@
 #include "app/builtin_drivers.hpp"
 
-#include <flint/sdk/lifecycle.hpp>
-
 #include <stdexcept>
+
+#include <flint/sdk/lifecycle.hpp>
 
 #include "noop/noop_driver.hpp"
 #include "script/script_driver.hpp"
 
 namespace flint::app {
 
-std::unique_ptr<sdk::ResourceDriver> make_builtin_resource_driver(std::string_view name,
-                                                                 const config::HostConfig& config) {
+std::unique_ptr<sdk::ResourceDriver> make_builtin_resource_driver(
+    std::string_view name, const config::HostConfig& config) {
   if (name == "noop") {
     const auto& noop = config.drivers.noop;
     drivers::noop::Options options;

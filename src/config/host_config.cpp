@@ -12,8 +12,8 @@
 namespace flint::config {
 namespace {
 
-using std::chrono::milliseconds;
 using std::chrono::hours;
+using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 // The schema plus, for each key, how to store its value in a HostConfig.
@@ -144,9 +144,9 @@ HostTable make_table() {
   FLINT_HOST_OPTION(driver_calls.timeout, O::duration(seconds(30), "Deadline of one driver call.",
                                                       {.min = milliseconds(1)}));
 
-  FLINT_HOST_OPTION(resource_driver.driver,
-                    O::enumeration("script", {"noop", "script"},
-                                   "The resource driver this host serves."));
+  FLINT_HOST_OPTION(
+      resource_driver.driver,
+      O::enumeration("script", {"noop", "script"}, "The resource driver this host serves."));
   FLINT_HOST_OPTION(
       resource_driver.scripts_workspace,
       O::string("./scripts_workspace", "Root where driver packages are extracted (Ignition key)."));
@@ -185,17 +185,20 @@ HostTable make_table() {
                     O::boolean(true, "Whether the noop driver's find returns a reference."));
 
   FLINT_HOST_OPTION(drivers.script.executions_dir,
-                    O::string("", "Working directories of script runs; empty = "
-                                  "<store.data_dir>/script-executions."));
+                    O::string("",
+                              "Working directories of script runs; empty = "
+                              "<store.data_dir>/script-executions."));
   FLINT_HOST_OPTION(drivers.script.max_concurrent,
                     O::integer(8, "Scripts running at once; more wait in order.", {.min = 1}));
   FLINT_HOST_OPTION(drivers.script.default_timeout,
-                    O::duration(hours(1), "Timeout of a lifecycle script unless its manifest "
-                                          "sets one; the whole process group is killed.",
+                    O::duration(hours(1),
+                                "Timeout of a lifecycle script unless its manifest "
+                                "sets one; the whole process group is killed.",
                                 {.min = milliseconds(1)}));
   FLINT_HOST_OPTION(drivers.script.keep_work_dirs,
-                    O::boolean(false, "Keep a script's working directory after its event was "
-                                      "delivered (for debugging)."));
+                    O::boolean(false,
+                               "Keep a script's working directory after its event was "
+                               "delivered (for debugging)."));
 
   FLINT_HOST_OPTION(store.data_dir,
                     O::string("./flint-data", "Directory of Flint's databases and keys."));
@@ -204,9 +207,10 @@ HostTable make_table() {
                                    "Commit durability: full survives a power loss, normal a "
                                    "process crash."));
   FLINT_HOST_OPTION(store.key_file,
-                    O::string("", "Key sealing credentials at rest (32 bytes or 64 hex); "
-                                  "empty = <store.data_dir>/credentials.key, created on first "
-                                  "start."));
+                    O::string("",
+                              "Key sealing credentials at rest (32 bytes or 64 hex); "
+                              "empty = <store.data_dir>/credentials.key, created on first "
+                              "start."));
 
   FLINT_HOST_OPTION(monitoring.min_interval,
                     O::duration(milliseconds(500), "First and shortest status poll interval.",
@@ -220,9 +224,9 @@ HostTable make_table() {
   FLINT_HOST_OPTION(monitoring.max_running,
                     O::integer(256, "Status polls in flight at once.", {.min = 1}));
 
-  FLINT_HOST_OPTION(events.retention.max_age,
-                    O::duration(hours(24 * 7), "Events older than this are pruned.",
-                                {.min = milliseconds(1)}));
+  FLINT_HOST_OPTION(
+      events.retention.max_age,
+      O::duration(hours(24 * 7), "Events older than this are pruned.", {.min = milliseconds(1)}));
   FLINT_HOST_OPTION(events.retention.max_count,
                     O::integer(1'000'000, "Events kept at most.", {.min = 1}));
 

@@ -74,10 +74,10 @@ struct HostConfig {
       bool find_found{};                    ///< whether find returns a reference
     } noop;
     struct Script {
-      std::filesystem::path executions_dir;     ///< empty = <store.data_dir>/script-executions
-      std::size_t max_concurrent{};             ///< scripts running at once
+      std::filesystem::path executions_dir;         ///< empty = <store.data_dir>/script-executions
+      std::size_t max_concurrent{};                 ///< scripts running at once
       std::chrono::milliseconds default_timeout{};  ///< per lifecycle unless the manifest says
-      bool keep_work_dirs{};                    ///< keep working directories after delivery
+      bool keep_work_dirs{};                        ///< keep working directories after delivery
     } script;
   } drivers;
 

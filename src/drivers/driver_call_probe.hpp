@@ -4,14 +4,14 @@
 /// Metrics of driver calls: latency and outcome per driver and operation,
 /// queue depth and busy threads.
 
+#include <chrono>
+#include <string_view>
+
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
-
-#include <chrono>
-#include <string_view>
 
 namespace flint::drivers {
 

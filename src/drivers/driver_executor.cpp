@@ -12,7 +12,9 @@ DriverExecutor::DriverExecutor(Options options, DriverCallProbe& probe)
   }
 }
 
-DriverExecutor::~DriverExecutor() { shutdown(); }
+DriverExecutor::~DriverExecutor() {
+  shutdown();
+}
 
 bool DriverExecutor::shutdown(std::chrono::milliseconds grace) {
   {

@@ -3,16 +3,7 @@
 /// @file
 /// The bounded pool that runs driver code, off the network threads.
 
-#include <flint/sdk/errors.hpp>
-
 #include <atomic>
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/awaitable.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -26,6 +17,16 @@
 #include <string_view>
 #include <thread>
 #include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <flint/sdk/errors.hpp>
 
 #include "drivers/driver_call_probe.hpp"
 

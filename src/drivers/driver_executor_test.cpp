@@ -1,10 +1,9 @@
 #include "drivers/driver_executor.hpp"
 
-#include <gtest/gtest.h>
-
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
+#include <gtest/gtest.h>
 #include <prometheus/registry.h>
 
 namespace flint::drivers {
@@ -36,16 +35,16 @@ class DriverExecutorTest : public ::testing::Test {
 TEST_F(DriverExecutorTest, ReturnsTheResultFromADriverThread) {
   DriverExecutor executor({.threads = 2, .queue_size = 4}, probe_);
   const auto caller = std::this_thread::get_id();
-  const auto worker = await(executor.run<std::thread::id>(
-      call(1s), [] { return std::this_thread::get_id(); }));
+  const auto worker =
+      await(executor.run<std::thread::id>(call(1s), [] { return std::this_thread::get_id(); }));
   EXPECT_NE(worker, caller);
 }
 
 TEST_F(DriverExecutorTest, RethrowsTheDriversError) {
   DriverExecutor executor({.threads = 1, .queue_size = 4}, probe_);
-  EXPECT_THROW(await(executor.run<int>(call(1s),
-                                       []() -> int { throw sdk::RequestNotFoundError("x"); })),
-               sdk::RequestNotFoundError);
+  EXPECT_THROW(
+      await(executor.run<int>(call(1s), []() -> int { throw sdk::RequestNotFoundError("x"); })),
+      sdk::RequestNotFoundError);
 }
 
 TEST_F(DriverExecutorTest, OverrunningCallYieldsTemporaryErrorAtItsDeadline) {
@@ -71,11 +70,11 @@ TEST_F(DriverExecutorTest, FullQueueRejectsAtOnce) {
     return 0;
   };
   // One call occupies the thread, one fills the queue; the third is refused.
-  auto first = boost::asio::co_spawn(io_, executor.run<int>(call(5s), blocker),
-                                     boost::asio::use_future);
+  auto first =
+      boost::asio::co_spawn(io_, executor.run<int>(call(5s), blocker), boost::asio::use_future);
   while (executor.running() == 0) io_.poll(), std::this_thread::sleep_for(1ms);
-  auto second = boost::asio::co_spawn(io_, executor.run<int>(call(5s), blocker),
-                                      boost::asio::use_future);
+  auto second =
+      boost::asio::co_spawn(io_, executor.run<int>(call(5s), blocker), boost::asio::use_future);
   auto third = boost::asio::co_spawn(io_, executor.run<int>(call(5s), [] { return 3; }),
                                      boost::asio::use_future);
   for (int i = 0; i < 1000 && third.wait_for(0s) != std::future_status::ready; ++i) {

@@ -16,9 +16,9 @@ HostCallContext::HostCallContext(logging::LogFields log_fields, std::string tena
 }
 
 void HostCallContext::log(sdk::LogLevel level, std::string_view message) {
-  static constexpr spdlog::level::level_enum kLevels[] = {
-      spdlog::level::trace, spdlog::level::debug, spdlog::level::info, spdlog::level::warn,
-      spdlog::level::err};
+  static constexpr spdlog::level::level_enum kLevels[] = {spdlog::level::trace,
+                                                          spdlog::level::debug, spdlog::level::info,
+                                                          spdlog::level::warn, spdlog::level::err};
   logging::ScopedLogContext scope(log_fields_);
   logger_->log(kLevels[static_cast<int>(level)], message);
 }

@@ -3,11 +3,12 @@
 /// @file
 /// The host's implementation of `sdk::CallContext`.
 
-#include <flint/sdk/call_context.hpp>
-#include <spdlog/logger.h>
-
 #include <memory>
 #include <string>
+
+#include <spdlog/logger.h>
+
+#include <flint/sdk/call_context.hpp>
 
 #include "logging/log_context.hpp"
 

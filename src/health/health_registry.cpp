@@ -1,16 +1,20 @@
 #include "health/health_registry.hpp"
 
+#include <exception>
+
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/serialize.hpp>
-#include <exception>
 
 namespace flint::health {
 
 std::string_view to_string(HealthStatus status) noexcept {
   switch (status) {
-    case HealthStatus::ok: return "OK";
-    case HealthStatus::degraded: return "DEGRADED";
-    case HealthStatus::unhealthy: break;
+    case HealthStatus::ok:
+      return "OK";
+    case HealthStatus::degraded:
+      return "DEGRADED";
+    case HealthStatus::unhealthy:
+      break;
   }
   return "UNHEALTHY";
 }

@@ -3,12 +3,13 @@
 /// @file
 /// Health as each component reports it (`GET /management/health`).
 
-#include <boost/json/object.hpp>
 #include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include <boost/json/object.hpp>
 
 namespace flint::health {
 
@@ -21,7 +22,6 @@ enum class HealthStatus {
 
 /// Wire name of a status (`OK`, `DEGRADED`, `UNHEALTHY`).
 std::string_view to_string(HealthStatus status) noexcept;
-
 
 /// The vitals of every started component, checked on demand.
 ///

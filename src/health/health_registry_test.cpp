@@ -1,9 +1,9 @@
 #include "health/health_registry.hpp"
 
-#include <gtest/gtest.h>
+#include <stdexcept>
 
 #include <boost/json/parse.hpp>
-#include <stdexcept>
+#include <gtest/gtest.h>
 
 namespace flint::health {
 namespace {

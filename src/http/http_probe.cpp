@@ -1,9 +1,9 @@
 #include "http/http_probe.hpp"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <string>
+
+#include <fmt/format.h>
 
 #include "metrics/metrics_registry.hpp"
 
@@ -41,11 +41,10 @@ const HttpProbe::Series& HttpProbe::series(std::string_view route, std::string_v
   }
   std::unique_lock lock(series_mutex_);
   if (auto it = series_.find(key); it != series_.end()) return it->second;
-  Series created{
-      &requests_.Add({{"route", std::string(route)},
-                      {"method", std::string(method)},
-                      {"status", std::to_string(status)}}),
-      &latency_.Add({{"route", std::string(route)}}, metrics::latency_buckets())};
+  Series created{&requests_.Add({{"route", std::string(route)},
+                                 {"method", std::string(method)},
+                                 {"status", std::to_string(status)}}),
+                 &latency_.Add({{"route", std::string(route)}}, metrics::latency_buckets())};
   return series_.emplace(std::string(key), created).first->second;
 }
 

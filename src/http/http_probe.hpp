@@ -4,19 +4,19 @@
 /// Metrics of the HTTP server: requests by route and status, latency, and
 /// in-flight gauges.
 
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
-
-#include <chrono>
-#include <cstdint>
-#include <shared_mutex>
-#include <functional>
-#include <string>
-#include <string_view>
-#include <unordered_map>
 
 namespace flint::http {
 

@@ -1,5 +1,9 @@
 #include "http/http_server.hpp"
 
+#include <algorithm>
+#include <optional>
+#include <system_error>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -14,10 +18,6 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <fmt/format.h>
-
-#include <algorithm>
-#include <optional>
-#include <system_error>
 
 #include "http/error_response.hpp"
 #include "logging/logging.hpp"
@@ -56,8 +56,7 @@ struct HttpServer::Connection : std::enable_shared_from_this<Connection> {
   // Bytes of the awaited request have arrived (the parser may already have
   // consumed a complete start line from the buffer).
   bool request_begun() const {
-    return pending_header != nullptr &&
-           (pending_header->size() > 0 || pending_parser->got_some());
+    return pending_header != nullptr && (pending_header->size() > 0 || pending_parser->got_some());
   }
   void request_started() {
     pending_header = nullptr;
@@ -125,10 +124,10 @@ std::optional<Response> read_error_response(const error_code& ec, bool timed_out
                           11, false);
   }
   if (ec == beast_http::error::body_limit) {
-    return error_response(Status::payload_too_large,
-                          fmt::format("request body exceeds http.max_body_size ({} bytes)",
-                                      options.max_body_bytes),
-                          11, false);
+    return error_response(
+        Status::payload_too_large,
+        fmt::format("request body exceeds http.max_body_size ({} bytes)", options.max_body_bytes),
+        11, false);
   }
   if (ec.category() == beast_http::make_error_code(beast_http::error::bad_method).category() &&
       ec != beast_http::error::end_of_stream && ec != beast_http::error::partial_message) {
@@ -166,8 +165,7 @@ void HttpServer::start() {
   }
   const tcp::endpoint endpoint(address, options_.port);
   auto fail = [&](const char* what) {
-    throw std::system_error(
-        ec, fmt::format("cannot {} {}:{}", what, options_.host, options_.port));
+    throw std::system_error(ec, fmt::format("cannot {} {}:{}", what, options_.host, options_.port));
   };
   acceptor_.open(endpoint.protocol(), ec);
   if (ec) fail("open a socket for");
@@ -205,10 +203,10 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> c) {
   std::optional<Response> refusal;
   c->start_watchdog();
   if (open_connections_.load() > options_.max_connections) {
-    refusal = error_response(Status::service_unavailable,
-                             fmt::format("too many connections (http.max_connections is {})",
-                                         options_.max_connections),
-                             11, false);
+    refusal = error_response(
+        Status::service_unavailable,
+        fmt::format("too many connections (http.max_connections is {})", options_.max_connections),
+        11, false);
   }
   while (!refusal && !stopping_) {
     beast_http::request_parser<beast_http::string_body> parser;
@@ -337,10 +335,10 @@ asio::awaitable<Response> HttpServer::dispatch(Request& request, StreamBody& str
                                 "internal error: the request could not be handled");
     }
   } else if (match.method_not_allowed) {
-    response = error_response(Status::method_not_allowed,
-                              fmt::format("method {} is not allowed on {} (allowed: {})",
-                                          std::string_view(request.method_string()), context.path,
-                                          match.allow));
+    response = error_response(
+        Status::method_not_allowed,
+        fmt::format("method {} is not allowed on {} (allowed: {})",
+                    std::string_view(request.method_string()), context.path, match.allow));
     response.set(beast_http::field::allow, match.allow);
   } else {
     response = error_response(Status::not_found,
@@ -354,8 +352,8 @@ asio::awaitable<Response> HttpServer::dispatch(Request& request, StreamBody& str
                 std::chrono::steady_clock::now() - context.received_at);
   if (log()->should_log(spdlog::level::debug)) {
     context.log(*log(), spdlog::level::debug,
-                fmt::format("{} {} -> {}", std::string_view(request.method_string()),
-                            context.path, response.result_int()));
+                fmt::format("{} {} -> {}", std::string_view(request.method_string()), context.path,
+                            response.result_int()));
   }
   co_return response;
 }

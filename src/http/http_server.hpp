@@ -4,8 +4,6 @@
 /// The HTTP/1.1 server: Boost.Beast on Asio with C++20 coroutines.
 
 #include <atomic>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -13,6 +11,9 @@
 #include <mutex>
 #include <string>
 #include <unordered_set>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 
 #include "http/http_probe.hpp"
 #include "http/router.hpp"

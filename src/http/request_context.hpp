@@ -4,11 +4,11 @@
 /// What the host knows about a request beyond its bytes: trace context,
 /// tenant, the matched route.
 
-#include <spdlog/logger.h>
-
 #include <chrono>
 #include <string>
 #include <string_view>
+
+#include <spdlog/logger.h>
 
 #include "http/http_types.hpp"
 #include "http/response_stream.hpp"
@@ -41,7 +41,8 @@ struct RequestContext {
 
   /// Writes one log line carrying this request's fields. Safe to call from a
   /// coroutine: the log scope never spans a suspension.
-  void log(spdlog::logger& logger, spdlog::level::level_enum level, std::string_view message) const {
+  void log(spdlog::logger& logger, spdlog::level::level_enum level,
+           std::string_view message) const {
     logging::ScopedLogContext scope(log_fields);
     logger.log(level, message);
   }

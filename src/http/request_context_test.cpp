@@ -14,9 +14,8 @@ TEST(RequestContext, TraceHeadersBecomeLowerCasedLogFields) {
   const auto context = RequestContext::from(request);
   EXPECT_EQ(context.path, "/api/driver/lifecycle/execute");
   EXPECT_EQ(context.tenant_id, "tenant-a");
-  const logging::LogFields expected{{"tracectx.transactionid", "tx-9"},
-                                    {"tracectx.processid", "p-1"},
-                                    {"tenantId", "tenant-a"}};
+  const logging::LogFields expected{
+      {"tracectx.transactionid", "tx-9"}, {"tracectx.processid", "p-1"}, {"tenantId", "tenant-a"}};
   EXPECT_EQ(context.log_fields, expected);
 }
 

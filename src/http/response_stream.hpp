@@ -3,9 +3,10 @@
 /// @file
 /// Responses whose body is produced over time (Server-Sent Events).
 
-#include <boost/asio/awaitable.hpp>
 #include <functional>
 #include <string_view>
+
+#include <boost/asio/awaitable.hpp>
 
 namespace flint::http {
 

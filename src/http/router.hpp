@@ -3,11 +3,12 @@
 /// @file
 /// Maps (method, path) to a handler. Built once at start, then read-only.
 
-#include <boost/asio/awaitable.hpp>
 #include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <boost/asio/awaitable.hpp>
 
 #include "http/http_types.hpp"
 #include "http/request_context.hpp"

@@ -6,7 +6,8 @@ namespace flint::http {
 namespace {
 
 Handler ok_handler() {
-  return [](Request&, RequestContext&) -> boost::asio::awaitable<Response> { co_return Response{}; };
+  return
+      [](Request&, RequestContext&) -> boost::asio::awaitable<Response> { co_return Response{}; };
 }
 
 TEST(Router, ExactRouteMatchesOnlyItsMethodAndPath) {

@@ -1,10 +1,11 @@
 #include "jobs/job_scheduler.hpp"
 
+#include <algorithm>
+#include <random>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
-#include <algorithm>
-#include <random>
 
 #include "logging/logging.hpp"
 
@@ -52,8 +53,7 @@ JobScheduler::JobScheduler(asio::io_context& io, Options options, prometheus::Re
 JobScheduler::~JobScheduler() = default;
 
 void JobScheduler::register_kind(std::string kind, KindOptions options, JobHandler handler) {
-  Kind entry{options, std::move(handler),
-             &runs_.Add({{"kind", kind}, {"step", "finished"}}),
+  Kind entry{options, std::move(handler), &runs_.Add({{"kind", kind}, {"step", "finished"}}),
              &runs_.Add({{"kind", kind}, {"step", "poll_later"}}),
              &runs_.Add({{"kind", kind}, {"step", "retry_later"}})};
   kinds_.emplace(std::move(kind), std::move(entry));
@@ -159,9 +159,15 @@ void JobScheduler::finish(const std::string& key, JobStep step) {
   Entry& entry = it->second;
   entry.running = false;
   switch (step) {
-    case JobStep::finished: entry.kind->finished->Increment(); break;
-    case JobStep::poll_later: entry.kind->polled->Increment(); break;
-    case JobStep::retry_later: entry.kind->retried->Increment(); break;
+    case JobStep::finished:
+      entry.kind->finished->Increment();
+      break;
+    case JobStep::poll_later:
+      entry.kind->polled->Increment();
+      break;
+    case JobStep::retry_later:
+      entry.kind->retried->Increment();
+      break;
   }
   if (step == JobStep::finished) {
     entries_.erase(it);
@@ -183,8 +189,8 @@ std::chrono::milliseconds JobScheduler::next_interval(Entry& entry, JobStep step
       static_cast<std::int64_t>(static_cast<double>(base.count()) * options.backoff));
   entry.interval = std::clamp(grown, options.min_interval, options.max_interval);
   const double spread = 1.0 + options.jitter * random_unit();
-  return std::chrono::milliseconds(
-      std::max<std::int64_t>(1, static_cast<std::int64_t>(static_cast<double>(base.count()) * spread)));
+  return std::chrono::milliseconds(std::max<std::int64_t>(
+      1, static_cast<std::int64_t>(static_cast<double>(base.count()) * spread)));
 }
 
 }  // namespace flint::jobs

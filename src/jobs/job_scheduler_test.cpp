@@ -1,14 +1,14 @@
 #include "jobs/job_scheduler.hpp"
 
-#include <gtest/gtest.h>
-
 #include <atomic>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <map>
 #include <mutex>
 #include <thread>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <gtest/gtest.h>
 
 namespace flint::jobs {
 namespace {
@@ -42,7 +42,8 @@ class JobSchedulerTest : public ::testing::Test {
 TEST_F(JobSchedulerTest, PollsUntilFinishedWithGrowingIntervals) {
   JobScheduler scheduler(io_, {.max_running = 8}, registry_);
   std::vector<Clock::time_point> runs;
-  scheduler.register_kind("test", {.min_interval = 10ms, .max_interval = 40ms, .backoff = 2.0, .jitter = 0},
+  scheduler.register_kind("test",
+                          {.min_interval = 10ms, .max_interval = 40ms, .backoff = 2.0, .jitter = 0},
                           [&](Job& j) -> asio::awaitable<JobStep> {
                             EXPECT_EQ(j.payload, "payload");
                             runs.push_back(Clock::now());

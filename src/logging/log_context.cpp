@@ -9,8 +9,12 @@ ScopedLogContext::ScopedLogContext(const LogFields& fields) noexcept : previous_
   t_current = &fields;
 }
 
-ScopedLogContext::~ScopedLogContext() { t_current = previous_; }
+ScopedLogContext::~ScopedLogContext() {
+  t_current = previous_;
+}
 
-const LogFields* current_log_context() noexcept { return t_current; }
+const LogFields* current_log_context() noexcept {
+  return t_current;
+}
 
 }  // namespace flint::logging

@@ -1,19 +1,19 @@
 #include "logging/logging.hpp"
 
+#include <chrono>
+#include <ctime>
+#include <mutex>
+#include <stdexcept>
+#include <unordered_map>
+
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
 #include <pthread.h>
 #include <spdlog/details/log_msg.h>
 #include <spdlog/formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
-
-#include <boost/json/object.hpp>
-#include <boost/json/serialize.hpp>
-#include <chrono>
-#include <ctime>
-#include <mutex>
-#include <stdexcept>
-#include <unordered_map>
 
 #include "logging/log_context.hpp"
 #include "logging/thread_name.hpp"
@@ -25,13 +25,20 @@ namespace {
 // it) use them.
 std::string_view level_name(spdlog::level::level_enum level) {
   switch (level) {
-    case spdlog::level::trace: return "TRACE";
-    case spdlog::level::debug: return "DEBUG";
-    case spdlog::level::info: return "INFO";
-    case spdlog::level::warn: return "WARNING";
-    case spdlog::level::err: return "ERROR";
-    case spdlog::level::critical: return "CRITICAL";
-    default: return "OFF";
+    case spdlog::level::trace:
+      return "TRACE";
+    case spdlog::level::debug:
+      return "DEBUG";
+    case spdlog::level::info:
+      return "INFO";
+    case spdlog::level::warn:
+      return "WARNING";
+    case spdlog::level::err:
+      return "ERROR";
+    case spdlog::level::critical:
+      return "CRITICAL";
+    default:
+      return "OFF";
   }
 }
 
@@ -77,7 +84,8 @@ class FlatFormatter final : public spdlog::formatter {
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
     append_timestamp(msg.time, dest);
     fmt::format_to(std::back_inserter(dest), " {:<8} [{}] {}: ", level_name(msg.level),
-                   thread_label(msg), std::string_view(msg.logger_name.data(), msg.logger_name.size()));
+                   thread_label(msg),
+                   std::string_view(msg.logger_name.data(), msg.logger_name.size()));
     append_escaped(std::string_view(msg.payload.data(), msg.payload.size()), dest);
     if (const LogFields* fields = current_log_context()) {
       for (const auto& [key, value] : *fields) {
@@ -110,8 +118,8 @@ class LogstashFormatter final : public spdlog::formatter {
     line["@version"] = "1";
     line["message"] = std::string_view(msg.payload.data(), msg.payload.size());
     line["HOSTNAME"] = hostname_;
-    line["path"] = msg.source.filename != nullptr ? std::string_view(msg.source.filename)
-                                                  : logger_name;
+    line["path"] =
+        msg.source.filename != nullptr ? std::string_view(msg.source.filename) : logger_name;
     line["tags"] = boost::json::array();
     line["type"] = "logstash";
     line["thread_name"] = thread_label(msg);

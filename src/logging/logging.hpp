@@ -4,11 +4,11 @@
 /// Process-wide logging: flat text or logstash JSON (Ignition's `LOG_TYPE`),
 /// one shared sink, named loggers per module.
 
-#include <spdlog/logger.h>
-
 #include <memory>
 #include <string>
 #include <string_view>
+
+#include <spdlog/logger.h>
 
 namespace flint::logging {
 

@@ -1,11 +1,11 @@
 #include "logging/logging.hpp"
 
-#include <gtest/gtest.h>
-#include <spdlog/sinks/ostream_sink.h>
-
-#include <boost/json/parse.hpp>
 #include <algorithm>
 #include <sstream>
+
+#include <boost/json/parse.hpp>
+#include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
 
 #include "logging/log_context.hpp"
 #include "logging/thread_name.hpp"

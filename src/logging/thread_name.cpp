@@ -12,6 +12,8 @@ void set_thread_name(std::string name) {
   t_name = std::move(name);
 }
 
-const std::string& current_thread_name() noexcept { return t_name; }
+const std::string& current_thread_name() noexcept {
+  return t_name;
+}
 
 }  // namespace flint::logging

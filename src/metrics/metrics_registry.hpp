@@ -4,10 +4,10 @@
 /// The process's Prometheus registry. Each module registers its own probe
 /// (families and metrics) on it; `/metrics` renders it.
 
-#include <prometheus/registry.h>
-
 #include <memory>
 #include <string>
+
+#include <prometheus/registry.h>
 
 namespace flint::metrics {
 

@@ -1,15 +1,15 @@
 #include "security/credential_vault.hpp"
 
+#include <cctype>
+#include <fstream>
+#include <iterator>
+#include <memory>
+
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <cctype>
-#include <fstream>
-#include <iterator>
-#include <memory>
 
 namespace flint::security {
 namespace {
@@ -32,10 +32,14 @@ bool parse_hex_key(std::string_view text, std::array<unsigned char, 32>& key) {
     unsigned value = 0;
     for (char c : text.substr(i * 2, 2)) {
       value <<= 4;
-      if (c >= '0' && c <= '9') value |= static_cast<unsigned>(c - '0');
-      else if (c >= 'a' && c <= 'f') value |= static_cast<unsigned>(c - 'a' + 10);
-      else if (c >= 'A' && c <= 'F') value |= static_cast<unsigned>(c - 'A' + 10);
-      else return false;
+      if (c >= '0' && c <= '9')
+        value |= static_cast<unsigned>(c - '0');
+      else if (c >= 'a' && c <= 'f')
+        value |= static_cast<unsigned>(c - 'a' + 10);
+      else if (c >= 'A' && c <= 'F')
+        value |= static_cast<unsigned>(c - 'A' + 10);
+      else
+        return false;
     }
     key[i] = static_cast<unsigned char>(value);
   }
@@ -54,8 +58,8 @@ CredentialVault CredentialVault::from_key_file(const std::filesystem::path& path
     }
     const int fd = ::open(name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) throw VaultError("cannot create the key file " + name);
-    const bool written = ::write(fd, key.data(), key.size()) == static_cast<ssize_t>(key.size()) &&
-                         ::fsync(fd) == 0;
+    const bool written =
+        ::write(fd, key.data(), key.size()) == static_cast<ssize_t>(key.size()) && ::fsync(fd) == 0;
     ::close(fd);
     if (!written) throw VaultError("cannot write the key file " + name);
     return CredentialVault(key);

@@ -1,10 +1,10 @@
 #include "security/credential_vault.hpp"
 
-#include <gtest/gtest.h>
-#include <sys/stat.h>
-
 #include <filesystem>
 #include <fstream>
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
 
 namespace flint::security {
 namespace {
@@ -51,11 +51,11 @@ TEST(CredentialVault, KeyFileIsCreatedPrivateAndReused) {
 TEST(CredentialVault, RefusesAKeyFileOthersCanRead) {
   const auto path = temp_path("open-key");
   { std::ofstream(path) << std::string(64, 'a'); }
-  std::filesystem::permissions(path, std::filesystem::perms::owner_read |
-                                         std::filesystem::perms::others_read);
+  std::filesystem::permissions(
+      path, std::filesystem::perms::owner_read | std::filesystem::perms::others_read);
   EXPECT_THROW(CredentialVault::from_key_file(path), VaultError);
-  std::filesystem::permissions(path, std::filesystem::perms::owner_read |
-                                         std::filesystem::perms::owner_write);
+  std::filesystem::permissions(
+      path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   EXPECT_NO_THROW(CredentialVault::from_key_file(path));  // 64 hex characters
   std::filesystem::remove(path);
 }

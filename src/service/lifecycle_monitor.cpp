@@ -1,13 +1,14 @@
 #include "service/lifecycle_monitor.hpp"
 
-#include <flint/sdk/json.hpp>
-#include <fmt/format.h>
+#include <ctime>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/uuid/random_generator.hpp>
 #include <boost/uuid/uuid_io.hpp>
-#include <ctime>
+#include <fmt/format.h>
+
+#include <flint/sdk/json.hpp>
 
 #include "drivers/host_call_context.hpp"
 #include "logging/logging.hpp"
@@ -125,9 +126,9 @@ void LifecycleMonitor::accept(std::string_view lifecycle_name,
           fmt::format("the driver returned request id {} twice", response.request_id));
     }
     log_->error("cannot record execution {}: {}", response.request_id, e.what());
-    throw sdk::TemporaryDriverError(
-        e.disk_full() ? "the execution cannot be recorded: the disk is full"
-                      : "the execution cannot be recorded now; retry later");
+    throw sdk::TemporaryDriverError(e.disk_full()
+                                        ? "the execution cannot be recorded: the disk is full"
+                                        : "the execution cannot be recorded now; retry later");
   }
 
   bool already_pushed;
@@ -138,7 +139,7 @@ void LifecycleMonitor::accept(std::string_view lifecycle_name,
   // A driver that reports completion itself is not polled: its job only
   // wakes on the report, or at the total deadline as a watchdog.
   const auto steady_now = std::chrono::steady_clock::now();
-  const auto due = already_pushed              ? steady_now
+  const auto due = already_pushed                ? steady_now
                    : response.reports_completion ? steady_now + options_.total_timeout
                                                  : steady_now + options_.polling.min_interval;
   scheduler_.schedule({std::string(kJobKind), response.request_id, payload,
@@ -149,8 +150,8 @@ void LifecycleMonitor::accept(std::string_view lifecycle_name,
 std::size_t LifecycleMonitor::resume() {
   std::vector<jobs::Job> jobs = store_.read([](store::Database& db) {
     std::vector<jobs::Job> found;
-    auto select =
-        db.prepare("SELECT subject, payload, deadline_at FROM jobs WHERE kind = ? ORDER BY created_at");
+    auto select = db.prepare(
+        "SELECT subject, payload, deadline_at FROM jobs WHERE kind = ? ORDER BY created_at");
     select.bind(1, kJobKind);
     while (select.step()) {
       found.push_back({std::string(kJobKind), std::string(select.column_text(0)),
@@ -232,8 +233,9 @@ jobs::JobStep LifecycleMonitor::poll_on_driver_thread(
   if (!outcome && system_clock::now() >= job.deadline) {
     outcome = sdk::LifecycleExecution::failed(
         job.subject, sdk::FailureCode::internal_error,
-        fmt::format("no outcome within monitoring.total_timeout ({} s)",
-                    std::chrono::duration_cast<std::chrono::seconds>(options_.total_timeout).count()));
+        fmt::format(
+            "no outcome within monitoring.total_timeout ({} s)",
+            std::chrono::duration_cast<std::chrono::seconds>(options_.total_timeout).count()));
   }
   if (!outcome) {
     drivers::HostCallContext context(target->log_fields, target->tenant_id,
@@ -252,8 +254,8 @@ jobs::JobStep LifecycleMonitor::poll_on_driver_thread(
       stop_monitoring(job, "stopped: request not found");
       return jobs::JobStep::finished;
     } catch (const std::exception& e) {
-      outcome = sdk::LifecycleExecution::failed(job.subject, sdk::FailureCode::internal_error,
-                                                e.what());
+      outcome =
+          sdk::LifecycleExecution::failed(job.subject, sdk::FailureCode::internal_error, e.what());
     }
   }
   outcome->request_id = job.subject;  // the id the orchestrator knows, whatever the driver said
@@ -303,7 +305,11 @@ void LifecycleMonitor::finish(const jobs::Job& job, std::shared_ptr<const Target
     auto event = db.prepare(
         "INSERT INTO outbox (event_id, topic, event_key, tenant_id, payload, created_at) "
         "VALUES (?, ?, ?, ?, ?, ?)");
-    event.bind(1, new_event_id()).bind(2, kTopic).bind(3, job.subject).bind(5, payload).bind(6, now);
+    event.bind(1, new_event_id())
+        .bind(2, kTopic)
+        .bind(3, job.subject)
+        .bind(5, payload)
+        .bind(6, now);
     if (!target->tenant_id.empty()) event.bind(4, target->tenant_id);
     event.run();
     recorded = true;
@@ -339,7 +345,8 @@ void LifecycleMonitor::on_delivered(std::string_view topic, std::string_view req
   std::shared_ptr<const Target> target;
   {
     std::lock_guard lock(mutex_);
-    if (auto it = awaiting_delivery_.find(std::string(request_id)); it != awaiting_delivery_.end()) {
+    if (auto it = awaiting_delivery_.find(std::string(request_id));
+        it != awaiting_delivery_.end()) {
       target = std::move(it->second);
       awaiting_delivery_.erase(it);
     }
@@ -381,8 +388,9 @@ std::optional<json::object> LifecycleMonitor::record(std::string_view request_id
     record["requestId"] = request_id;
     record["driver"] = select.column_text(0);
     record["lifecycleName"] = select.column_text(1);
-    record["tenantId"] = select.column_is_null(2) ? json::value(nullptr)
-                                                  : json::value(json::string(select.column_text(2)));
+    record["tenantId"] = select.column_is_null(2)
+                             ? json::value(nullptr)
+                             : json::value(json::string(select.column_text(2)));
     record["status"] = select.column_text(3);
     if (!select.column_is_null(4)) {
       record["failureDetails"] = json::object{{"failureCode", select.column_text(4)},
@@ -392,10 +400,10 @@ std::optional<json::object> LifecycleMonitor::record(std::string_view request_id
     record["associatedTopology"] = json::parse(select.column_text(7));
     record["monitoring"] = select.column_text(8);
     record["acceptedAt"] = iso8601(select.column_int(9));
-    record["completedAt"] =
-        select.column_is_null(10) ? json::value(nullptr) : json::value(iso8601(select.column_int(10)));
-    record["deliveredAt"] =
-        select.column_is_null(11) ? json::value(nullptr) : json::value(iso8601(select.column_int(11)));
+    record["completedAt"] = select.column_is_null(10) ? json::value(nullptr)
+                                                      : json::value(iso8601(select.column_int(10)));
+    record["deliveredAt"] = select.column_is_null(11) ? json::value(nullptr)
+                                                      : json::value(iso8601(select.column_int(11)));
     record["transitions"] = json::parse(select.column_text(12));
     return record;
   });

@@ -5,12 +5,6 @@
 /// outcome, delivered as an event: durable acceptance, polling (or push),
 /// and the terminal transition with its outbox event in one transaction.
 
-#include <flint/sdk/lifecycle.hpp>
-#include <flint/sdk/resource_driver.hpp>
-#include <spdlog/logger.h>
-
-#include <boost/asio/awaitable.hpp>
-#include <boost/json/object.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -19,6 +13,13 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/json/object.hpp>
+#include <spdlog/logger.h>
+
+#include <flint/sdk/lifecycle.hpp>
+#include <flint/sdk/resource_driver.hpp>
 
 #include "drivers/driver_executor.hpp"
 #include "jobs/job_scheduler.hpp"
@@ -87,7 +88,8 @@ class LifecycleMonitor {
   class Reporter;
   struct Target;  // what a poll needs: location, log fields, tenant
   boost::asio::awaitable<jobs::JobStep> poll(jobs::Job& job);
-  jobs::JobStep poll_on_driver_thread(const jobs::Job& job, std::optional<sdk::LifecycleExecution> outcome);
+  jobs::JobStep poll_on_driver_thread(const jobs::Job& job,
+                                      std::optional<sdk::LifecycleExecution> outcome);
   void pushed(sdk::LifecycleExecution execution);
   void finish(const jobs::Job& job, std::shared_ptr<const Target> target,
               sdk::LifecycleExecution outcome);

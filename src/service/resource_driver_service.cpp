@@ -1,12 +1,11 @@
 #include "service/resource_driver_service.hpp"
 
+#include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 
-#include <boost/json/serialize.hpp>
-
 #include "drivers/host_call_context.hpp"
-#include "service/lifecycle_monitor.hpp"
 #include "logging/logging.hpp"
+#include "service/lifecycle_monitor.hpp"
 
 namespace flint::service {
 
@@ -31,8 +30,8 @@ drivers::DriverExecutor::Call ResourceDriverService::call(std::string_view opera
 boost::asio::awaitable<sdk::LifecycleExecuteResponse> ResourceDriverService::execute(
     ExecuteCommand body, CallOrigin origin) {
   const auto call_spec = call("execute_lifecycle");
-  auto context = std::make_shared<drivers::HostCallContext>(
-      origin.log_fields, origin.tenant_id, call_spec.deadline, driver_log_);
+  auto context = std::make_shared<drivers::HostCallContext>(origin.log_fields, origin.tenant_id,
+                                                            call_spec.deadline, driver_log_);
   // Unpacking is disk work: it runs on the driver thread with the call.
   auto work = [this, context, body = std::move(body), origin = std::move(origin)]() mutable {
     logging::ScopedLogContext scope(context->log_fields());
@@ -64,11 +63,11 @@ boost::asio::awaitable<sdk::LifecycleExecuteResponse> ResourceDriverService::exe
   co_return co_await executor_.run<sdk::LifecycleExecuteResponse>(call_spec, std::move(task));
 }
 
-boost::asio::awaitable<sdk::FindReferenceResponse> ResourceDriverService::find(
-    FindCommand body, CallOrigin origin) {
+boost::asio::awaitable<sdk::FindReferenceResponse> ResourceDriverService::find(FindCommand body,
+                                                                               CallOrigin origin) {
   const auto call_spec = call("find_reference");
-  auto context = std::make_shared<drivers::HostCallContext>(
-      origin.log_fields, origin.tenant_id, call_spec.deadline, driver_log_);
+  auto context = std::make_shared<drivers::HostCallContext>(origin.log_fields, origin.tenant_id,
+                                                            call_spec.deadline, driver_log_);
   auto work = [this, context, body = std::move(body)]() mutable {
     logging::ScopedLogContext scope(context->log_fields());
     sdk::FindReferenceRequest request{

@@ -4,14 +4,15 @@
 /// The service behind the Resource Driver API: unpacks driver files, runs
 /// the driver on the driver executor with a deadline, and logs the outcome.
 
-#include <flint/sdk/lifecycle.hpp>
-#include <flint/sdk/resource_driver.hpp>
-#include <spdlog/logger.h>
-
-#include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <memory>
 #include <string>
+
+#include <boost/asio/awaitable.hpp>
+#include <spdlog/logger.h>
+
+#include <flint/sdk/lifecycle.hpp>
+#include <flint/sdk/resource_driver.hpp>
 
 #include "drivers/driver_executor.hpp"
 #include "files/package_cache.hpp"
@@ -66,8 +67,7 @@ class ResourceDriverService {
 
   /// Unpacks the driver files and finds the reference.
   /// @throws sdk::DriverError (any kind) from the files or the driver.
-  boost::asio::awaitable<sdk::FindReferenceResponse> find(FindCommand command,
-                                                          CallOrigin origin);
+  boost::asio::awaitable<sdk::FindReferenceResponse> find(FindCommand command, CallOrigin origin);
 
   /// Name of the driver serving requests (e.g. `noop`).
   const std::string& driver_name() const noexcept { return driver_name_; }

@@ -49,6 +49,8 @@ constexpr std::array kMigrations{Migration{1, kVersion1}};
 
 }  // namespace
 
-std::span<const Migration> flint_schema() { return kMigrations; }
+std::span<const Migration> flint_schema() {
+  return kMigrations;
+}
 
 }  // namespace flint::store

@@ -18,7 +18,9 @@ Statement::Statement(sqlite3* db, std::string_view sql) : db_(db), statement_(nu
   if (rc != SQLITE_OK) fail(db, rc, fmt::format("preparing `{}`", sql.substr(0, 60)));
 }
 
-Statement::~Statement() { sqlite3_finalize(statement_); }
+Statement::~Statement() {
+  sqlite3_finalize(statement_);
+}
 
 Statement::Statement(Statement&& other) noexcept : db_(other.db_), statement_(other.statement_) {
   other.statement_ = nullptr;
@@ -50,7 +52,8 @@ Statement& Statement::bind_blob(int index, std::string_view bytes) {
 }
 
 Statement& Statement::bind_null(int index) {
-  if (const int rc = sqlite3_bind_null(statement_, index); rc != SQLITE_OK) fail(db_, rc, "binding");
+  if (const int rc = sqlite3_bind_null(statement_, index); rc != SQLITE_OK)
+    fail(db_, rc, "binding");
   return *this;
 }
 
@@ -91,9 +94,9 @@ bool Statement::column_is_null(int column) const noexcept {
 }
 
 Database::Database(const std::filesystem::path& path, Synchronous synchronous) : path_(path) {
-  const int rc = sqlite3_open_v2(path.c_str(), &db_,
-                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                                 nullptr);
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     const std::string message = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     sqlite3_close_v2(db_);
@@ -104,10 +107,13 @@ Database::Database(const std::filesystem::path& path, Synchronous synchronous) :
   // Other connections (readers, the event log) may hold the lock briefly.
   sqlite3_busy_timeout(db_, 5000);
   exec("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;");
-  exec(synchronous == Synchronous::full ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=NORMAL;");
+  exec(synchronous == Synchronous::full ? "PRAGMA synchronous=FULL;"
+                                        : "PRAGMA synchronous=NORMAL;");
 }
 
-Database::~Database() { sqlite3_close_v2(db_); }
+Database::~Database() {
+  sqlite3_close_v2(db_);
+}
 
 void Database::exec(std::string_view sql) {
   char* error = nullptr;
@@ -150,9 +156,13 @@ void Database::migrate(std::span<const Migration> migrations) {
   }
 }
 
-std::int64_t Database::changes() const noexcept { return sqlite3_changes64(db_); }
+std::int64_t Database::changes() const noexcept {
+  return sqlite3_changes64(db_);
+}
 
-Transaction::Transaction(Database& db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }
+Transaction::Transaction(Database& db) : db_(db) {
+  db_.exec("BEGIN IMMEDIATE");
+}
 
 Transaction::~Transaction() {
   if (!done_) {

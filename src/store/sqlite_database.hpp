@@ -4,8 +4,6 @@
 /// A thin RAII layer over SQLite: connections, prepared statements,
 /// transactions and versioned migrations.
 
-#include <sqlite3.h>
-
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -13,6 +11,8 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+
+#include <sqlite3.h>
 
 namespace flint::store {
 

@@ -1,9 +1,9 @@
 #include "store/sqlite_database.hpp"
 
-#include <gtest/gtest.h>
-
 #include <array>
 #include <filesystem>
+
+#include <gtest/gtest.h>
 
 namespace flint::store {
 namespace {

@@ -1,12 +1,12 @@
 #include "store/store.hpp"
 
-#include <gtest/gtest.h>
-
 #include <array>
 #include <atomic>
 #include <stdexcept>
 #include <thread>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 namespace flint::store {
 namespace {
@@ -53,9 +53,9 @@ TEST_F(StoreTest, AFailingWriteFailsAloneAndChangesNothing) {
   Store store({.data_dir = dir_, .synchronous = Synchronous::normal}, kSchema);
   store.write([](Database& db) { db.exec("INSERT INTO kv VALUES ('a', '1')"); });
   EXPECT_THROW(store.write([](Database& db) {
-                 db.exec("INSERT INTO kv VALUES ('b', '2')");
-                 throw std::runtime_error("half way");
-               }),
+    db.exec("INSERT INTO kv VALUES ('b', '2')");
+    throw std::runtime_error("half way");
+  }),
                std::runtime_error);
   EXPECT_THROW(store.write([](Database& db) { db.exec("INSERT INTO kv VALUES ('a', 'dup')"); }),
                SqliteError);

@@ -2,15 +2,16 @@
 // parser limits as the server, then the API's JSON body and request decoding.
 // Any exception other than the API's own refusals is a bug.
 
-#include <flint/sdk/errors.hpp>
-
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/string_body.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
+
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include <flint/sdk/errors.hpp>
 
 #include "api/api_error.hpp"
 #include "api/json_body.hpp"
