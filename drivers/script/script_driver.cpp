@@ -245,6 +245,9 @@ struct ScriptExecution {
   steady_clock::time_point deadline{};
   std::optional<steady_clock::time_point> kill_at;
   bool timed_out = false;
+  // The host delivered a final outcome already (it gave up on this run):
+  // never start it, or stop it now.
+  bool cancelled = false;
 };
 
 struct ScriptDriver::Impl {
@@ -418,6 +421,11 @@ struct ScriptDriver::Impl {
           auto found = executions.find(queue.front());
           queue.pop_front();
           if (found == executions.end()) continue;
+          if (found->second->cancelled) {
+            found->second->dir.remove();
+            executions.erase(found);
+            continue;
+          }
           found->second->state = ScriptExecution::State::starting;
           ++slots_used;
           to_start.push_back(found->second.get());
@@ -439,7 +447,11 @@ struct ScriptDriver::Impl {
           e->process->signal_group(SIGKILL);
           e->process->reap();
         }
-        report(*e);
+        if (!e->cancelled) {
+          report(*e);
+        } else if (!options.keep_work_dirs) {
+          e->dir.remove();  // its outcome is already delivered: nothing to keep
+        }
       }
       for (auto* e : to_start) launch(*e);
     }
@@ -649,13 +661,21 @@ sdk::FindReferenceResponse ScriptDriver::find_reference(const sdk::FindReference
 void ScriptDriver::on_execution_delivered(std::string_view request_id,
                                           const sdk::DeploymentLocation& /*location*/,
                                           sdk::CallContext& /*context*/) {
-  if (options_.keep_work_dirs || !is_request_id(request_id)) return;
+  if (!is_request_id(request_id)) return;
   const std::string id(request_id);
   {
     std::lock_guard lock(impl_->mutex);
-    if (impl_->executions.count(id) != 0) return;  // still queued or running
+    if (auto it = impl_->executions.find(id); it != impl_->executions.end()) {
+      // Still queued or running, yet its outcome was delivered: the host gave
+      // up on it (its total deadline). The orchestrator was told it failed,
+      // so it must not go on: time it out now (the group is killed).
+      it->second->cancelled = true;
+      it->second->deadline = steady_clock::now();
+      impl_->wake();
+      return;
+    }
   }
-  ExecutionDirectory(options_.executions_dir / id).remove();
+  if (!options_.keep_work_dirs) ExecutionDirectory(options_.executions_dir / id).remove();
 }
 
 std::size_t ScriptDriver::running() const {

@@ -12,25 +12,13 @@
 
 #include "events/event_log.hpp"
 #include "events/event_log_publisher.hpp"
+#include "store/flint_schema.hpp"
 #include "store/sqlite_database.hpp"
 
 namespace flint::events {
 namespace {
 
 using namespace std::chrono_literals;
-
-// The outbox table as the main database's migration creates it.
-constexpr std::string_view kOutboxDdl = R"sql(
-CREATE TABLE outbox (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  event_id TEXT NOT NULL UNIQUE,
-  topic TEXT NOT NULL,
-  event_key TEXT,
-  tenant_id TEXT,
-  payload TEXT NOT NULL,
-  created_at INTEGER NOT NULL
-);
-)sql";
 
 // Records every batch; fails while `failing` is set.
 class RecordingPublisher final : public EventPublisher {
@@ -75,7 +63,7 @@ class OutboxRelayTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
     db_ = std::make_unique<store::Database>(dir_ / "flint.db", store::Synchronous::normal);
-    db_->exec(kOutboxDdl);
+    db_->migrate(store::flint_schema());  // the real main database, outbox included
   }
   void TearDown() override {
     db_.reset();

@@ -62,33 +62,37 @@ void JobScheduler::register_kind(std::string kind, KindOptions options, JobHandl
 void JobScheduler::schedule(Job job, Clock::time_point due) {
   asio::post(strand_, [this, job = std::move(job), due]() mutable {
     if (stopped_) return;
-    auto kind = kinds_.find(job.kind);
+    auto kind = kinds_.find(std::string(job.kind));
     if (kind == kinds_.end()) {
       logging::logger("jobs")->error("job {} of unknown kind {} dropped", job.subject, job.kind);
       return;
     }
-    std::string key = key_of(job.kind, job.subject);
-    auto [it, inserted] = entries_.try_emplace(key);
+    auto [index, inserted] = ids_.try_emplace(key_of(job.kind, job.subject), next_id_);
     if (!inserted) return;
-    it->second.job = std::move(job);
-    it->second.kind = &kind->second;
-    it->second.interval = kind->second.options.min_interval;
+    const std::uint64_t id = next_id_++;
+    Entry& entry = entries_[id];
+    job.kind = kind->first;
+    entry.job = std::move(job);
+    entry.kind = &kind->second;
+    entry.key = index->first;
+    entry.interval = kind->second.options.min_interval;
     ++size_;
     jobs_gauge_.Increment();
-    enqueue(it->second, it->first, due);
+    enqueue(id, entry, due);
     dispatch();
   });
 }
 
 void JobScheduler::wake(std::string_view kind, std::string_view subject) {
   asio::post(strand_, [this, key = key_of(kind, subject)] {
-    auto it = entries_.find(key);
-    if (it == entries_.end() || stopped_) return;
-    if (it->second.running) {
-      it->second.woken = true;  // run again as soon as this run ends
+    auto index = ids_.find(key);
+    if (index == ids_.end() || stopped_) return;
+    Entry& entry = entries_.at(index->second);
+    if (entry.running) {
+      entry.woken = true;  // run again as soon as this run ends
       return;
     }
-    enqueue(it->second, it->first, Clock::now());
+    enqueue(index->second, entry, Clock::now());
     dispatch();
   });
 }
@@ -100,9 +104,9 @@ void JobScheduler::stop() {
   });
 }
 
-void JobScheduler::enqueue(Entry& entry, const std::string& key, Clock::time_point at) {
-  // Earlier queue items of this entry become stale: the generation tells.
-  timeline_.push({at, key, ++entry.generation});
+void JobScheduler::enqueue(std::uint64_t id, Entry& entry, Clock::time_point at) {
+  // Earlier places of this entry become stale: the generation tells.
+  timeline_.push({at, id, ++entry.generation});
 }
 
 void JobScheduler::dispatch() {
@@ -111,7 +115,7 @@ void JobScheduler::dispatch() {
          timeline_.top().at <= now) {
     Due due = timeline_.top();
     timeline_.pop();
-    auto it = entries_.find(due.key);
+    auto it = entries_.find(due.id);
     if (it == entries_.end() || it->second.generation != due.generation || it->second.running) {
       continue;
     }
@@ -121,7 +125,7 @@ void JobScheduler::dispatch() {
     ++running_;
     ++running_count_;
     running_gauge_.Increment();
-    asio::co_spawn(asio::make_strand(io_), run(&it->first, &entry.job, entry.kind), asio::detached);
+    asio::co_spawn(asio::make_strand(io_), run(due.id, &entry.job, entry.kind), asio::detached);
   }
   arm_timer();
 }
@@ -139,7 +143,7 @@ void JobScheduler::arm_timer() {
   });
 }
 
-asio::awaitable<void> JobScheduler::run(const std::string* key, Job* job, Kind* kind) {
+asio::awaitable<void> JobScheduler::run(std::uint64_t id, Job* job, Kind* kind) {
   JobStep step = JobStep::retry_later;
   try {
     step = co_await kind->handler(*job);
@@ -148,14 +152,14 @@ asio::awaitable<void> JobScheduler::run(const std::string* key, Job* job, Kind* 
                                    job->kind, e.what());
   }
   ++job->attempts;
-  asio::post(strand_, [this, key, step] { finish(*key, step); });
+  asio::post(strand_, [this, id, step] { finish(id, step); });
 }
 
-void JobScheduler::finish(const std::string& key, JobStep step) {
+void JobScheduler::finish(std::uint64_t id, JobStep step) {
   --running_;
   --running_count_;
   running_gauge_.Decrement();
-  auto it = entries_.find(key);
+  auto it = entries_.find(id);
   Entry& entry = it->second;
   entry.running = false;
   switch (step) {
@@ -170,12 +174,13 @@ void JobScheduler::finish(const std::string& key, JobStep step) {
       break;
   }
   if (step == JobStep::finished) {
+    ids_.erase(std::string(entry.key));
     entries_.erase(it);
     --size_;
     jobs_gauge_.Decrement();
   } else if (!stopped_) {
     const auto now = Clock::now();
-    enqueue(entry, it->first, entry.woken ? now : now + next_interval(entry, step));
+    enqueue(id, entry, entry.woken ? now : now + next_interval(entry, step));
     entry.woken = false;
   }
   dispatch();

@@ -29,8 +29,9 @@ namespace flint::jobs {
 
 /// A unit of asynchronous work, identified by (kind, subject).
 struct Job {
-  /// The registered kind, e.g. `lifecycle_execution`.
-  std::string kind;
+  /// The registered kind, e.g. `lifecycle_execution` (a name with static
+  /// storage, such as a constant; the scheduler points it at its own copy).
+  std::string_view kind;
   /// What it is about, unique within the kind (e.g. a request id).
   std::string subject;
   /// Kind-specific data (opaque to the scheduler).
@@ -116,23 +117,26 @@ class JobScheduler {
   struct Entry {
     Job job;
     Kind* kind;
+    std::string_view key;  // into `ids_`
     std::chrono::milliseconds interval{};
     std::uint64_t generation = 0;
     bool running = false;
     bool woken = false;
   };
+  // A place on the timeline: small and allocation-free, since every poll
+  // adds one. Outdated places (the entry moved or ended) are skipped.
   struct Due {
     std::chrono::steady_clock::time_point at;
-    std::string key;
+    std::uint64_t id;
     std::uint64_t generation;
     bool operator>(const Due& other) const noexcept { return at > other.at; }
   };
 
-  void enqueue(Entry& entry, const std::string& key, std::chrono::steady_clock::time_point at);
+  void enqueue(std::uint64_t id, Entry& entry, std::chrono::steady_clock::time_point at);
   void dispatch();
   void arm_timer();
-  boost::asio::awaitable<void> run(const std::string* key, Job* job, Kind* kind);
-  void finish(const std::string& key, JobStep step);
+  boost::asio::awaitable<void> run(std::uint64_t id, Job* job, Kind* kind);
+  void finish(std::uint64_t id, JobStep step);
   std::chrono::milliseconds next_interval(Entry& entry, JobStep step);
 
   boost::asio::io_context& io_;
@@ -141,7 +145,9 @@ class JobScheduler {
   boost::asio::steady_timer timer_;
   std::chrono::steady_clock::time_point timer_at_ = std::chrono::steady_clock::time_point::max();
   std::unordered_map<std::string, Kind> kinds_;
-  std::unordered_map<std::string, Entry> entries_;
+  std::unordered_map<std::uint64_t, Entry> entries_;
+  std::unordered_map<std::string, std::uint64_t> ids_;  // kind + '\0' + subject -> id
+  std::uint64_t next_id_ = 0;
   std::priority_queue<Due, std::vector<Due>, std::greater<>> timeline_;
   std::size_t running_ = 0;
   bool stopped_ = false;

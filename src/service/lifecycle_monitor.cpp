@@ -142,7 +142,7 @@ void LifecycleMonitor::accept(std::string_view lifecycle_name,
   const auto due = already_pushed                ? steady_now
                    : response.reports_completion ? steady_now + options_.total_timeout
                                                  : steady_now + options_.polling.min_interval;
-  scheduler_.schedule({std::string(kJobKind), response.request_id, payload,
+  scheduler_.schedule({kJobKind, response.request_id, payload,
                        system_clock::time_point(std::chrono::milliseconds(deadline)), 0},
                       due);
 }
@@ -154,7 +154,7 @@ std::size_t LifecycleMonitor::resume() {
         "SELECT subject, payload, deadline_at FROM jobs WHERE kind = ? ORDER BY created_at");
     select.bind(1, kJobKind);
     while (select.step()) {
-      found.push_back({std::string(kJobKind), std::string(select.column_text(0)),
+      found.push_back({kJobKind, std::string(select.column_text(0)),
                        std::string(select.column_text(1)),
                        system_clock::time_point(std::chrono::milliseconds(select.column_int(2))),
                        0});
@@ -169,6 +169,15 @@ std::size_t LifecycleMonitor::resume() {
 
 void LifecycleMonitor::pushed(sdk::LifecycleExecution execution) {
   const std::string request_id = execution.request_id;
+  // A report for an execution already ended (the host gave up on it first)
+  // changes nothing. An unknown id may be one whose acceptance is still
+  // being committed: keep it for the job about to be scheduled.
+  const bool ended = store_.read([&](store::Database& db) {
+    auto select = db.prepare("SELECT monitoring FROM executions WHERE request_id = ?");
+    select.bind(1, request_id);
+    return select.step() && select.column_text(0) != "active";
+  });
+  if (ended) return;
   {
     std::lock_guard lock(mutex_);
     pushed_.insert_or_assign(request_id, std::move(execution));
@@ -317,6 +326,7 @@ void LifecycleMonitor::finish(const jobs::Job& job, std::shared_ptr<const Target
   {
     std::lock_guard lock(mutex_);
     targets_.erase(job.subject);
+    pushed_.erase(job.subject);
     if (recorded) awaiting_delivery_.insert_or_assign(job.subject, std::move(target));
   }
   if (recorded) {
@@ -338,6 +348,7 @@ void LifecycleMonitor::stop_monitoring(const jobs::Job& job, std::string_view re
   });
   std::lock_guard lock(mutex_);
   targets_.erase(job.subject);
+  pushed_.erase(job.subject);
 }
 
 void LifecycleMonitor::on_delivered(std::string_view topic, std::string_view request_id) {

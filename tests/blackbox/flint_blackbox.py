@@ -30,6 +30,15 @@ HTTP_TIMEOUT = 30.0  # per-request timeout: generous, the machine may be loaded
 EXECUTE_PATH = "/api/driver/lifecycle/execute"
 FIND_PATH = "/api/driver/references/find"
 HEALTH_PATH = "/management/health"
+EXECUTIONS_PATH = "/api/driver/lifecycle/executions/"
+EVENTS_PATH = "/api/events"
+EVENTS_STREAM_PATH = "/api/events/stream"
+LIFECYCLE_TOPIC = "lifecycle_execution_events"
+# The contract's Kafka lifecycle event, keys in this order (failureDetails only when FAILED).
+EVENT_KEYS_COMPLETE = ["requestId", "status", "outputs", "associatedTopology", "version"]
+EVENT_KEYS_FAILED = [
+    "requestId", "status", "failureDetails", "outputs", "associatedTopology", "version"
+]
 
 
 def flint_binary() -> str:
@@ -94,6 +103,7 @@ class FlintServer:
         self.port = 0
         self.process: subprocess.Popen | None = None
         self.session = requests.Session()
+        self.runs = 0  # earlier runs on this workdir (see start)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -109,6 +119,13 @@ class FlintServer:
         return deep_merge(base, self.overrides)
 
     def start(self) -> "FlintServer":
+        # A restart on the same workdir (same config, same data dir) keeps the
+        # logs of the previous run beside the new ones.
+        if self.process is not None and self.stderr_path.exists():
+            self.runs += 1
+            self.stderr_path.rename(self.workdir / f"stderr.run{self.runs}.log")
+            self.session.close()
+            self.session = requests.Session()
         # A port found free can be taken before flint binds it: retry a few times.
         last_error = ""
         for _ in range(3):
@@ -179,6 +196,10 @@ class FlintServer:
             self.process.kill()
             self.process.wait(timeout=STOP_TIMEOUT)
 
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.config()["store"]["data_dir"])
+
     # -- requests --------------------------------------------------------------------------
 
     def url(self, path: str) -> str:
@@ -198,6 +219,71 @@ class FlintServer:
 
     def find(self, body: dict, **kwargs) -> requests.Response:
         return self.post_json(FIND_PATH, body, **kwargs)
+
+    def execution(self, request_id: str) -> requests.Response:
+        """GET the durable record of one execution (the status extension)."""
+        return self.get(EXECUTIONS_PATH + request_id)
+
+    def events(self, after: int = 0, limit: int | None = None, wait: int | None = None) -> dict:
+        """One GET /api/events page; asserts 200."""
+        params: dict[str, int] = {"after": after}
+        if limit is not None:
+            params["limit"] = limit
+        if wait is not None:
+            params["wait"] = wait
+        r = self.get(EVENTS_PATH, params=params, timeout=HTTP_TIMEOUT + (wait or 0))
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def all_events(self, after: int = 0) -> list[dict]:
+        """Every event after `after`, page by page."""
+        found: list[dict] = []
+        while True:
+            page = self.events(after=after, limit=1000)["events"]
+            if not page:
+                return found
+            found.extend(page)
+            after = page[-1]["seq"]
+
+    def last_seq(self) -> int:
+        return self.events(after=0, limit=1)["lastSeq"]
+
+    def wait_terminal(self, request_id: str, timeout: float = 30.0) -> dict:
+        """The execution record once monitoring ended (complete or stopped), with its delivery
+        recorded when it was complete."""
+
+        def done():
+            r = self.execution(request_id)
+            assert r.status_code == 200, r.text
+            record = r.json()
+            if record["monitoring"] == "active":
+                return None
+            if record["monitoring"] == "complete" and record["deliveredAt"] is None:
+                return None
+            return record
+
+        return wait_until(done, timeout, interval=0.1, what=f"execution {request_id} to end")
+
+    def wait_events_for(self, request_ids, timeout: float = 30.0) -> dict[str, list[dict]]:
+        """Events by request id (payload.requestId), waiting until each id has at least one."""
+        wanted = set(request_ids)
+        by_request: dict[str, list[dict]] = {}
+        after = 0
+        deadline = time.monotonic() + timeout
+        while True:
+            page = self.events(after=after, limit=1000, wait=1)["events"]
+            for event in page:
+                by_request.setdefault(event["payload"]["requestId"], []).append(event)
+            if page:
+                after = page[-1]["seq"]
+            missing = wanted - by_request.keys()
+            if not missing:
+                return by_request
+            if time.monotonic() >= deadline:
+                raise AssertionError(
+                    f"timed out after {timeout}s: no event for {len(missing)} request(s), "
+                    f"e.g. {sorted(missing)[:5]}"
+                )
 
     def health(self) -> dict:
         r = self.get(HEALTH_PATH)
@@ -536,3 +622,70 @@ def wait_until(predicate, timeout: float, interval: float = 0.05, what: str = "c
         if time.monotonic() >= deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(interval)
+
+
+# -- durable execution ----------------------------------------------------------------------
+
+
+def script_package(scripts: dict[str, str], extra: dict[str, bytes | str] | None = None) -> str:
+    """A base64 zip for the script driver: `{"Create": "<sh text>"}` -> scripts/Create.sh."""
+    files: dict[str, bytes | str] = {f"scripts/{name}.sh": text for name, text in scripts.items()}
+    files.update(extra or {})
+    return b64(make_zip(files))
+
+
+def process_gone(pid: int) -> bool:
+    """True when `pid` no longer runs: absent, or a zombie (dead, awaiting its reaper)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+    # Field 3, after the parenthesised command name (which may hold spaces).
+    state = stat.rpartition(")")[2].split()[0]
+    return state in ("Z", "X")
+
+
+class SseClient:
+    """A Server-Sent Events reader on http.client (the stream is close-delimited)."""
+
+    def __init__(self, port: int, path: str = EVENTS_STREAM_PATH, headers: dict | None = None,
+                 timeout: float = HTTP_TIMEOUT):
+        import http.client
+
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        self.connection.request("GET", path, headers=headers or {})
+        self.response = self.connection.getresponse()
+
+    def close(self) -> None:
+        self.connection.close()
+
+    def __enter__(self) -> "SseClient":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def next_message(self) -> dict[str, str]:
+        """The next message's fields (`id`, `event`, `data`); comments are skipped."""
+        fields: dict[str, str] = {}
+        while True:
+            line = self.response.readline()
+            if not line:
+                raise ConnectionError(f"stream ended; message so far: {fields}")
+            text = line.decode("utf-8").rstrip("\n").rstrip("\r")
+            if text == "":
+                if fields:
+                    return fields
+                continue
+            if text.startswith(":"):
+                continue
+            name, _, value = text.partition(":")
+            fields[name] = value[1:] if value.startswith(" ") else value
+
+    def next_event(self) -> dict:
+        """The next event object, checking that `id` is its seq and `event` its topic."""
+        message = self.next_message()
+        event = json.loads(message["data"])
+        assert message.get("id") == str(event["seq"]), message
+        assert message.get("event") == event["topic"], message
+        return event

@@ -1,0 +1,220 @@
+"""The embedded event log over HTTP: paging, long poll, SSE, retention; vitals and metrics."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from flint_blackbox import (
+    EVENTS_PATH,
+    LIFECYCLE_TOPIC,
+    FlintServer,
+    SseClient,
+    assert_error,
+    execute_body,
+    wait_until,
+)
+
+FAST_POLLING = {"monitoring": {"min_interval": "50ms", "max_interval": "200ms"}}
+
+
+@pytest.fixture(scope="module")
+def log_server(tmp_path_factory):
+    instance = FlintServer(tmp_path_factory.mktemp("events"), FAST_POLLING).start()
+    yield instance
+    code = instance.stop()
+    assert code == 0, f"flint serve exited with {code}; stderr tail:\n{instance.stderr()[-4000:]}"
+
+
+def accept_many(server: FlintServer, n: int) -> list[str]:
+    ids = []
+    for _ in range(n):
+        r = server.execute(execute_body())
+        assert r.status_code == 202, r.text
+        ids.append(r.json()["requestId"])
+    return ids
+
+
+def produce(server: FlintServer, n: int) -> list[dict]:
+    """`n` new events (one per completed execution), in log order."""
+    last = server.last_seq()
+    ids = accept_many(server, n)
+    server.wait_events_for(ids)
+    events = server.all_events(after=last)
+    assert sorted(e["key"] for e in events) == sorted(ids)
+    return events
+
+
+def test_events_have_increasing_seq_and_the_documented_fields(log_server):
+    events = produce(log_server, 4)
+    seqs = [e["seq"] for e in events]
+    assert seqs == list(range(seqs[0], seqs[0] + 4)), seqs  # no gaps when written
+    ids = [e["id"] for e in events]
+    assert len(set(ids)) == 4
+    for event in events:
+        assert list(event) == ["seq", "id", "topic", "key", "tenantId", "createdAt", "payload"]
+        assert event["topic"] == LIFECYCLE_TOPIC
+        assert event["key"] == event["payload"]["requestId"]
+
+
+def test_resume_from_a_sequence_number_and_limit(log_server):
+    events = produce(log_server, 6)
+    first = events[0]["seq"]
+    page = log_server.events(after=first + 2)
+    assert [e["seq"] for e in page["events"]] == [e["seq"] for e in events[3:]]
+    assert page["lastSeq"] == events[-1]["seq"]
+    # The same events, byte for byte, whatever the starting point.
+    assert page["events"] == events[3:]
+    limited = log_server.events(after=first - 1, limit=2)
+    assert limited["events"] == events[:2]
+    assert limited["lastSeq"] == events[-1]["seq"]
+    assert log_server.events(after=events[-1]["seq"])["events"] == []
+
+
+def test_bad_parameters_are_400_naming_the_parameter(log_server):
+    for query, name in [
+        ("after=-1", "after"),
+        ("after=x", "after"),
+        ("limit=0", "limit"),
+        ("limit=1001", "limit"),
+        ("wait=61", "wait"),
+        ("wait=1.5", "wait"),
+        ("after=1&after=2", "after"),
+    ]:
+        assert_error(log_server.get(f"{EVENTS_PATH}?{query}"), 400, name)
+
+
+def test_long_poll_answers_at_once_when_an_event_exists(log_server):
+    events = produce(log_server, 1)
+    started = time.monotonic()
+    page = log_server.events(after=events[0]["seq"] - 1, wait=30)
+    assert time.monotonic() - started < 5
+    assert page["events"] == events
+
+
+def test_long_poll_returns_empty_after_wait(log_server):
+    last = log_server.last_seq()
+    started = time.monotonic()
+    page = log_server.events(after=last, wait=2)
+    elapsed = time.monotonic() - started
+    assert page == {"events": [], "lastSeq": last}
+    assert 1.8 <= elapsed < 15, elapsed
+
+
+def test_long_poll_blocks_until_an_event_arrives(log_server):
+    last = log_server.last_seq()
+    result: dict = {}
+
+    def poll():
+        started = time.monotonic()
+        # Own connection: the fixture's session is used by the main thread meanwhile.
+        import requests
+
+        r = requests.get(
+            log_server.url(EVENTS_PATH), params={"after": last, "wait": 30}, timeout=60
+        )
+        result["elapsed"] = time.monotonic() - started
+        result["response"] = r
+
+    waiter = threading.Thread(target=poll)
+    waiter.start()
+    time.sleep(1.0)
+    assert waiter.is_alive(), "the long poll returned before any event"
+    [request_id] = accept_many(log_server, 1)
+    waiter.join(60)
+    assert not waiter.is_alive()
+    r = result["response"]
+    assert r.status_code == 200, r.text
+    page = r.json()
+    assert [e["key"] for e in page["events"]] == [request_id]
+    assert page["events"][0]["seq"] == last + 1
+    assert 0.9 <= result["elapsed"] < 25, result["elapsed"]
+
+
+def test_sse_reads_resumes_with_last_event_id_and_follows_live(log_server):
+    events = produce(log_server, 6)
+    start = events[0]["seq"] - 1
+    with SseClient(log_server.port, f"/api/events/stream?after={start}") as stream:
+        assert stream.response.status == 200
+        assert stream.response.getheader("Content-Type") == "text/event-stream"
+        assert stream.response.getheader("Cache-Control") == "no-cache"
+        got = [stream.next_event() for _ in range(3)]
+    assert got == events[:3]
+
+    # More events while disconnected; the reconnect sees exactly what follows seq 3.
+    more = produce(log_server, 2)
+    expected = events[3:] + more
+    with SseClient(log_server.port, f"/api/events/stream?after={start}",
+                   headers={"Last-Event-ID": str(got[-1]["seq"])}) as stream:
+        resumed = [stream.next_event() for _ in range(len(expected))]
+        assert resumed == expected
+        # Live: a new execution's event comes down the open stream, nothing before it.
+        [request_id] = accept_many(log_server, 1)
+        live = stream.next_event()
+        assert live["key"] == request_id
+        assert live["seq"] == expected[-1]["seq"] + 1
+
+
+def test_sse_bad_last_event_id_is_400(log_server):
+    assert_error(log_server.get("/api/events/stream", headers={"Last-Event-ID": "abc"}), 400,
+                 "Last-Event-ID")
+
+
+def test_retention_by_count_keeps_the_newest(start_server):
+    server = start_server({**FAST_POLLING, "events": {"retention": {"max_count": 5}}})
+    events = produce(server, 10)
+    assert [e["seq"] for e in events] == list(range(1, 11))
+    # Retention runs when the log opens (and at most once a minute while appending):
+    # a restart on the same data directory applies it now.
+    assert server.stop() == 0
+    server.start()
+    page = server.events(after=0)
+    assert [e["seq"] for e in page["events"]] == [6, 7, 8, 9, 10]
+    assert page["events"] == events[5:]
+    assert page["lastSeq"] == 10
+    # Numbers are never reused.
+    [next_event] = produce(server, 1)
+    assert next_event["seq"] == 11
+
+
+def test_retention_by_age(start_server):
+    server = start_server({**FAST_POLLING, "events": {"retention": {"max_age": "1s"}}})
+    produce(server, 3)
+    assert server.stop() == 0
+    time.sleep(1.2)
+    server.start()
+    page = server.events(after=0)
+    assert page == {"events": [], "lastSeq": 3}
+    [next_event] = produce(server, 1)
+    assert next_event["seq"] == 4
+
+
+def test_health_lists_store_jobs_and_events(log_server):
+    produce(log_server, 1)
+    vitals = log_server.health()["vitals"]
+    for name in ("store", "jobs", "events"):
+        assert vitals[name]["status"] == "OK", vitals
+    assert vitals["store"]["path"].endswith("flint.db")
+    assert vitals["jobs"]["scheduled"] >= 0 and vitals["jobs"]["running"] >= 0
+    last = log_server.last_seq()
+    assert vitals["events"]["last_seq"] <= last
+    assert vitals["events"]["delivered"] >= 1
+
+
+def test_metrics_count_job_runs_backlog_and_deliveries(log_server):
+    before = log_server.metrics()
+    produce(log_server, 3)
+    after = log_server.metrics()
+    for name in ("flint_job_runs_total", "flint_outbox_backlog", "flint_events_delivered_total"):
+        assert after.has(name), name
+    finished = after.value("flint_job_runs_total", kind="lifecycle_execution", step="finished")
+    assert finished - before.value(
+        "flint_job_runs_total", kind="lifecycle_execution", step="finished"
+    ) >= 3
+    delivered = after.value("flint_events_delivered_total", publisher="event-log")
+    assert delivered - before.value("flint_events_delivered_total", publisher="event-log") >= 3
+    # The gauge follows the deletion of the delivered rows, a moment after the log append.
+    wait_until(lambda: log_server.metrics().value("flint_outbox_backlog") == 0, 10,
+               what="an empty outbox backlog")

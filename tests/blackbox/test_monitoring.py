@@ -1,0 +1,284 @@
+"""Monitoring through the noop driver: every outcome path, its event and its durable record."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from flint_blackbox import (
+    EVENT_KEYS_COMPLETE,
+    EVENT_KEYS_FAILED,
+    LIFECYCLE_TOPIC,
+    FlintServer,
+    assert_error,
+    execute_body,
+    wait_until,
+)
+
+FAST_POLLING = {"monitoring": {"min_interval": "50ms", "max_interval": "200ms"}}
+FAILURE_CODES = [
+    "RESOURCE_NOT_FOUND",
+    "INFRASTRUCTURE_ERROR",
+    "INSUFFICIENT_CAPACITY",
+    "INTERNAL_ERROR",
+]
+
+
+@pytest.fixture(scope="module")
+def noop(tmp_path_factory):
+    instance = FlintServer(tmp_path_factory.mktemp("monitoring"), FAST_POLLING).start()
+    yield instance
+    code = instance.stop()
+    assert code == 0, f"flint serve exited with {code}; stderr tail:\n{instance.stderr()[-4000:]}"
+
+
+def accept(server: FlintServer, tenant: str | None = None, **kwargs) -> str:
+    headers = {"tenantId": tenant} if tenant else {}
+    r = server.execute(execute_body(**kwargs), headers=headers)
+    assert r.status_code == 202, r.text
+    return r.json()["requestId"]
+
+
+def only_event(server: FlintServer, request_id: str) -> dict:
+    events = server.wait_events_for([request_id])[request_id]
+    assert len(events) == 1, events
+    return events[0]
+
+
+def assert_record_shape(record: dict, request_id: str, status: str) -> None:
+    """Terminal record: status, transitions IN_PROGRESS -> status, timestamps in order."""
+    assert record["requestId"] == request_id
+    assert record["driver"] == "noop"
+    assert record["status"] == status
+    assert record["monitoring"] == "complete"
+    transitions = record["transitions"]
+    assert [t["status"] for t in transitions] == ["IN_PROGRESS", status], transitions
+    assert transitions[0]["at"] == record["acceptedAt"]
+    assert transitions[-1]["at"] == record["completedAt"]
+    # ISO 8601 UTC with milliseconds: string order is time order.
+    assert record["acceptedAt"] <= record["completedAt"] <= record["deliveredAt"], record
+
+
+def assert_no_event_for(server: FlintServer, request_id: str) -> None:
+    """No event names `request_id`, checked after a later execution's event arrived: the
+    outbox is delivered in order, so anything committed before it is in the log by then."""
+    sentinel = accept(server)
+    server.wait_events_for([sentinel])
+    keys = [e["key"] for e in server.all_events()]
+    payload_ids = [e["payload"]["requestId"] for e in server.all_events()]
+    assert request_id not in keys and request_id not in payload_ids
+
+
+def test_complete_with_outputs_and_topology(noop):
+    outputs = {"ip": "10.0.0.5", "port": 8080, "nested": {"a": [1, 2]}}
+    topology = {"vm": {"id": "i-123", "type": "Openstack"}}
+    request_id = accept(
+        noop,
+        tenant="tenant-a",
+        lifecycle="Install",
+        request_properties={
+            "noop.outputs": outputs,
+            "noop.topology": topology,
+            "noop.pollsInProgress": 3,
+        },
+    )
+    event = only_event(noop, request_id)
+    assert event["topic"] == LIFECYCLE_TOPIC
+    assert event["key"] == request_id
+    assert event["tenantId"] == "tenant-a"
+    assert event["createdAt"].endswith("Z")
+    payload = event["payload"]
+    assert list(payload) == EVENT_KEYS_COMPLETE, payload
+    assert payload == {
+        "requestId": request_id,
+        "status": "COMPLETE",
+        "outputs": outputs,
+        "associatedTopology": topology,
+        "version": "1.0.0",
+    }
+
+    record = noop.wait_terminal(request_id)
+    assert_record_shape(record, request_id, "COMPLETE")
+    assert record["lifecycleName"] == "Install"
+    assert record["tenantId"] == "tenant-a"
+    assert record["outputs"] == outputs
+    assert record["associatedTopology"] == topology
+    assert "failureDetails" not in record
+    # The event's creation is the commit of the outcome.
+    assert event["createdAt"] == record["completedAt"]
+
+
+def test_no_tenant_means_null_tenant_in_the_envelope(noop):
+    request_id = accept(noop)
+    event = only_event(noop, request_id)
+    assert event["tenantId"] is None
+    assert noop.wait_terminal(request_id)["tenantId"] is None
+
+
+@pytest.mark.parametrize("code", FAILURE_CODES)
+def test_failed_with_each_failure_code(noop, code):
+    description = f"the VIM said no ({code})"
+    request_id = accept(
+        noop,
+        tenant="tenant-f",
+        request_properties={
+            "noop.outcome": "FAILED",
+            "noop.failureCode": code,
+            "noop.failureDescription": description,
+            "noop.outputs": {"partial": True},
+            "noop.pollsInProgress": 1,
+        },
+    )
+    event = only_event(noop, request_id)
+    assert event["tenantId"] == "tenant-f"
+    payload = event["payload"]
+    assert list(payload) == EVENT_KEYS_FAILED, payload
+    assert list(payload["failureDetails"]) == ["failureCode", "description"]
+    assert payload["status"] == "FAILED"
+    assert payload["failureDetails"] == {"failureCode": code, "description": description}
+    assert payload["outputs"] == {"partial": True}
+    assert payload["associatedTopology"] == {}
+    assert payload["version"] == "1.0.0"
+
+    record = noop.wait_terminal(request_id)
+    assert_record_shape(record, request_id, "FAILED")
+    assert record["failureDetails"] == {"failureCode": code, "description": description}
+
+
+def test_temporary_errors_are_retried_then_the_execution_completes(noop):
+    before = noop.metrics().value(
+        "flint_job_runs_total", kind="lifecycle_execution", step="retry_later"
+    )
+    request_id = accept(
+        noop,
+        request_properties={
+            "noop.raiseOnPoll": "temporary",
+            "noop.raiseOnPollTimes": 2,
+            "noop.outputs": {"after": "retries"},
+        },
+    )
+    payload = only_event(noop, request_id)["payload"]
+    assert payload["status"] == "COMPLETE"
+    assert payload["outputs"] == {"after": "retries"}
+    record = noop.wait_terminal(request_id)
+    assert_record_shape(record, request_id, "COMPLETE")
+    after = noop.metrics().value(
+        "flint_job_runs_total", kind="lifecycle_execution", step="retry_later"
+    )
+    assert after - before >= 2, (before, after)
+
+
+def test_request_not_found_stops_monitoring_without_an_event(noop):
+    request_id = accept(noop, request_properties={"noop.raiseOnPoll": "request_not_found"})
+    record = noop.wait_terminal(request_id)
+    assert record["monitoring"] == "stopped: request not found", record
+    assert record["status"] == "IN_PROGRESS"
+    assert record["completedAt"] is None and record["deliveredAt"] is None
+    assert [t["status"] for t in record["transitions"]] == ["IN_PROGRESS"]
+    assert "failureDetails" not in record
+    assert_no_event_for(noop, request_id)
+    # Monitoring stopped for good: the record does not change afterwards.
+    time.sleep(0.5)
+    assert noop.execution(request_id).json() == record
+
+
+def test_other_driver_error_fails_with_internal_error_and_the_message(noop):
+    request_id = accept(noop, tenant="tenant-d", request_properties={"noop.raiseOnPoll": "driver"})
+    payload = only_event(noop, request_id)["payload"]
+    assert list(payload) == EVENT_KEYS_FAILED
+    assert payload["status"] == "FAILED"
+    assert payload["failureDetails"]["failureCode"] == "INTERNAL_ERROR"
+    assert "noop.raiseOnPoll" in payload["failureDetails"]["description"], payload
+    record = noop.wait_terminal(request_id)
+    assert_record_shape(record, request_id, "FAILED")
+    assert record["failureDetails"] == payload["failureDetails"]
+
+
+def test_unknown_lifecycle_is_refused_at_execute_and_leaves_nothing(noop):
+    r = noop.execute(execute_body(request_properties={"noop.raise": "invalid_lifecycle_name"}))
+    assert_error(r, 400, "invalid_lifecycle_name")
+    # Nothing was accepted, so the next event in the log is the sentinel's.
+    last = noop.last_seq()
+    sentinel = accept(noop)
+    noop.wait_events_for([sentinel])
+    assert [e["payload"]["requestId"] for e in noop.all_events(after=last)] == [sentinel]
+
+
+def test_total_deadline_fails_the_execution(start_server):
+    server = start_server(
+        {"monitoring": {"min_interval": "100ms", "max_interval": "300ms", "total_timeout": "2s"}}
+    )
+    started = time.monotonic()
+    request_id = accept(server, request_properties={"noop.pollsInProgress": 1_000_000})
+    payload = only_event(server, request_id)["payload"]
+    elapsed = time.monotonic() - started
+    assert payload["status"] == "FAILED"
+    assert payload["failureDetails"]["failureCode"] == "INTERNAL_ERROR"
+    assert "monitoring.total_timeout" in payload["failureDetails"]["description"], payload
+    assert elapsed >= 1.5, f"failed after {elapsed:.2f}s, before the 2 s deadline"
+    record = server.wait_terminal(request_id)
+    assert record["status"] == "FAILED"
+    assert record["failureDetails"] == payload["failureDetails"]
+
+
+# -- the status endpoint -------------------------------------------------------------------
+
+
+def test_status_of_an_execution_in_progress(noop):
+    request_id = accept(
+        noop,
+        tenant="tenant-p",
+        lifecycle="Configure",
+        request_properties={"noop.pollsInProgress": 1_000_000},
+    )
+    r = noop.execution(request_id)
+    assert r.status_code == 200, r.text
+    assert r.headers["Content-Type"].split(";")[0] == "application/json"
+    record = r.json()
+    assert record["requestId"] == request_id
+    assert record["lifecycleName"] == "Configure"
+    assert record["tenantId"] == "tenant-p"
+    assert record["status"] == "IN_PROGRESS"
+    assert record["monitoring"] == "active"
+    assert record["completedAt"] is None and record["deliveredAt"] is None
+    assert record["outputs"] == {} and record["associatedTopology"] == {}
+    assert [t["status"] for t in record["transitions"]] == ["IN_PROGRESS"]
+    # Polls are not transitions: after several IN_PROGRESS polls nothing was added.
+    time.sleep(1.0)
+    again = noop.execution(request_id).json()
+    assert again["transitions"] == record["transitions"]
+    assert again["monitoring"] == "active"
+
+
+def test_status_carries_the_accept_topology(noop):
+    accept_topology = {"net": {"id": "n-1", "type": "Network"}}
+    request_id = accept(
+        noop,
+        request_properties={
+            "noop.acceptTopology": accept_topology,
+            "noop.pollsInProgress": 1_000_000,
+        },
+    )
+    assert noop.execution(request_id).json()["associatedTopology"] == accept_topology
+
+
+def test_delivered_at_is_set_once_the_event_was_delivered(noop):
+    request_id = accept(noop, request_properties={"noop.pollsInProgress": 2})
+    noop.wait_events_for([request_id])
+    def delivered():
+        record = noop.execution(request_id).json()
+        return record if record["deliveredAt"] else None
+
+    record = wait_until(delivered, 30, interval=0.1, what="deliveredAt")
+    assert record["completedAt"] <= record["deliveredAt"]
+
+
+def test_status_of_an_unknown_request_is_400(noop):
+    assert_error(noop.execution("00000000-0000-4000-8000-000000000000"), 400, "requestId")
+    assert_error(noop.execution("not-a-request"), 400, "not-a-request")
+
+
+def test_status_path_with_more_segments_is_404(noop):
+    request_id = accept(noop)
+    assert_error(noop.execution(f"{request_id}/extra"), 404)
