@@ -5,6 +5,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "config/config_error.hpp"
 #include "config/units.hpp"
@@ -20,8 +21,9 @@ class HostConfigFile : public ::testing::Test {
  protected:
   std::filesystem::path write(const std::string& text) {
     path_ = std::filesystem::temp_directory_path() /
-            ("flint_host_config_test_" +
-             std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + ".yaml");
+            // One file per process and test: ctest runs tests of this binary in parallel.
+            ("flint_host_config_test_" + std::to_string(::getpid()) + "_" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".yaml");
     std::ofstream(path_) << text;
     return path_;
   }

@@ -106,9 +106,16 @@ Database::Database(const std::filesystem::path& path, Synchronous synchronous) :
   sqlite3_extended_result_codes(db_, 1);
   // Other connections (readers, the event log) may hold the lock briefly.
   sqlite3_busy_timeout(db_, 5000);
-  exec("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;");
-  exec(synchronous == Synchronous::full ? "PRAGMA synchronous=FULL;"
-                                        : "PRAGMA synchronous=NORMAL;");
+  try {
+    exec("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;");
+    exec(synchronous == Synchronous::full ? "PRAGMA synchronous=FULL;"
+                                          : "PRAGMA synchronous=NORMAL;");
+  } catch (...) {
+    // Not a database, or unwritable: the destructor will not run; close here.
+    sqlite3_close_v2(db_);
+    db_ = nullptr;
+    throw;
+  }
 }
 
 Database::~Database() {

@@ -1,0 +1,75 @@
+"""A full disk: execute answers 503 and records nothing, never accept-and-lose (issue 3, §1).
+
+The data directory is a small tmpfs filled up by the test. Mounting needs root; the test says
+so and skips without it (CI runs as root)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from flint_blackbox import assert_error, execute_body, wait_until
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    mount_point = tmp_path / "small-disk"
+    mount_point.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs to fill up needs root")
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount_point)],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def fill(directory: Path) -> Path:
+    """Writes until the file system is full; returns the filler file."""
+    filler = directory / "filler"
+    with open(filler, "wb") as out:
+        try:
+            while True:
+                out.write(b"\0" * 65536)
+                out.flush()
+        except OSError:
+            pass
+    return filler
+
+
+def test_full_disk_answers_503_and_records_nothing(start_server, small_disk):
+    server = start_server({"store": {"data_dir": str(small_disk / "data"), "synchronous": "full"}})
+    accepted = server.execute(execute_body())
+    assert accepted.status_code == 202, accepted.text
+
+    filler = fill(small_disk)
+    refusals = 0
+    for _ in range(20):
+        r = server.execute(execute_body())
+        if r.status_code == 503:
+            assert_error(r, 503, "disk is full")
+            refusals += 1
+        else:
+            # A commit can still fit in pages SQLite already owns; what is accepted is kept.
+            assert r.status_code == 202, r.text
+            assert server.execution(r.json()["requestId"]).status_code == 200
+    assert refusals > 0, "no execute was refused although the disk was full"
+
+    # Room again: accepting works again and nothing accepted earlier was lost.
+    filler.unlink()
+    r = server.execute(execute_body())
+    assert r.status_code == 202, r.text
+    first = accepted.json()["requestId"]
+    record = wait_until(
+        lambda: (x := server.execution(first).json()).get("status") in ("COMPLETE", "FAILED") and x,
+        30,
+        what="the execution accepted before the disk filled to finish",
+    )
+    assert record["status"] == "COMPLETE"
+    assert server.get("/management/health").status_code == 200
