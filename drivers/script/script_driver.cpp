@@ -422,7 +422,7 @@ struct ScriptDriver::Impl {
           queue.pop_front();
           if (found == executions.end()) continue;
           if (found->second->cancelled) {
-            found->second->dir.remove();
+            if (!options.keep_work_dirs) found->second->dir.remove();
             executions.erase(found);
             continue;
           }

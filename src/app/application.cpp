@@ -130,7 +130,14 @@ void start_durable_execution(const config::HostConfig& config, asio::io_context&
   stack.event_log_publisher = std::make_unique<events::EventLogPublisher>(*stack.event_log);
   stack.outbox_probe = std::make_unique<events::OutboxProbe>(metrics.registry());
   stack.relay = std::make_unique<events::OutboxRelay>(
-      events::OutboxRelay::Options{.database = stack.store->path()},
+      events::OutboxRelay::Options{
+          .database = stack.store->path(),
+          .acknowledge =
+              [store = stack.store.get()](std::int64_t last_seq) {
+                store->write([last_seq](store::Database& db) {
+                  db.prepare("DELETE FROM outbox WHERE seq <= ?").bind(1, last_seq).run();
+                });
+              }},
       std::vector<events::EventPublisher*>{stack.event_log_publisher.get()}, *stack.outbox_probe);
   stack.scheduler = std::make_unique<jobs::JobScheduler>(
       io, jobs::JobScheduler::Options{.max_running = config.monitoring.max_running},

@@ -137,7 +137,11 @@ std::vector<OutboxEvent> OutboxRelay::read_batch() {
 void OutboxRelay::delete_through(std::int64_t last_seq) {
   // Writers are serialized by SQLite, so no row with a lower seq can commit
   // after the rows just read: everything up to `last_seq` was delivered.
-  statements_->remove.bind(1, last_seq).run();
+  if (options_.acknowledge) {
+    options_.acknowledge(last_seq);
+  } else {
+    statements_->remove.bind(1, last_seq).run();
+  }
 }
 
 void OutboxRelay::update_backlog() {
@@ -208,11 +212,15 @@ void OutboxRelay::run() {
           }
         }
       }
-      const bool full = batch.size() == options_.batch_size;
       batch.clear();
       backoff = options_.retry_min;
-      // A full batch means more may be waiting: go on at once.
-      if (!full) update_backlog();
+      // Counting the backlog scans the table: at most once a second, so that
+      // the gauge stays true under load without slowing delivery.
+      if (const auto now_steady = std::chrono::steady_clock::now();
+          now_steady - backlog_counted_ >= std::chrono::seconds(1)) {
+        update_backlog();
+        backlog_counted_ = now_steady;
+      }
     } catch (const std::exception& e) {
       // The store itself failed (busy beyond its timeout, disk full on the
       // delete...): keep the batch, if any, and try again later.

@@ -57,6 +57,12 @@ class OutboxRelay {
     std::chrono::milliseconds retry_min{100};
     /// Longest back-off after repeated failures.
     std::chrono::milliseconds retry_max{30'000};
+    /// Deletes the delivered rows up to and including a seq. When set, the
+    /// owner of the database's writes does it (the host passes its group
+    /// committing store, so the relay never contends for the write lock and
+    /// waits in SQLite's busy handler); when empty, the relay deletes through
+    /// its own connection.
+    std::function<void(std::int64_t last_seq)> acknowledge;
   };
 
   /// Called on the relay thread for each event once every publisher has it
@@ -113,6 +119,7 @@ class OutboxRelay {
   bool notified_ = false;
   bool stopping_ = false;
   std::atomic<std::uint64_t> delivered_{0};
+  std::chrono::steady_clock::time_point backlog_counted_{};
   std::thread thread_;
 };
 

@@ -1,6 +1,7 @@
 #include "http/http_server.hpp"
 
 #include <algorithm>
+#include <array>
 #include <optional>
 #include <system_error>
 
@@ -180,7 +181,9 @@ void HttpServer::start() {
 
 asio::awaitable<void> HttpServer::accept_loop() {
   for (;;) {
-    auto [ec, socket] = co_await acceptor_.async_accept(asio::make_strand(io_), kAsTuple);
+    error_code ec;
+    tcp::socket socket(io_);
+    std::tie(ec, socket) = co_await acceptor_.async_accept(asio::make_strand(io_), kAsTuple);
     if (ec) {
       if (!acceptor_.is_open() || stopping_) co_return;
       log()->warn("accept failed: {}", ec.message());
@@ -214,7 +217,10 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> c) {
     parser.body_limit(options_.max_body_bytes);
     c->await_request(buffer, parser, options_);
     c->busy = buffer.size() > 0;
-    auto [ec, bytes] = co_await beast_http::async_read_header(c->socket, buffer, parser, kAsTuple);
+    error_code ec;
+    std::size_t bytes = 0;
+    std::tie(ec, bytes) =
+        co_await beast_http::async_read_header(c->socket, buffer, parser, kAsTuple);
     const bool started = buffer.size() > 0 || parser.got_some();
     c->request_started();
     if (ec && !started) break;  // idle timeout, peer gone, or closed by a shutdown
@@ -260,20 +266,22 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> c) {
     co_await beast_http::async_write(c->socket, *refusal, kAsTuple);
     // Linger briefly so the client reads the refusal instead of a reset caused
     // by the request bytes we did not read.
-    error_code ignored;
-    c->socket.shutdown(tcp::socket::shutdown_send, ignored);
+    error_code linger_error;
+    c->socket.shutdown(tcp::socket::shutdown_send, linger_error);
     c->arm(std::chrono::milliseconds(500));
-    char sink[4096];
+    auto sink = std::make_unique<std::array<char, 4096>>();  // not 4 KiB of coroutine frame
     for (int i = 0; i < 256; ++i) {
-      auto [rec, n] = co_await c->socket.async_read_some(asio::buffer(sink), kAsTuple);
+      error_code rec;
+      std::size_t n = 0;
+      std::tie(rec, n) = co_await c->socket.async_read_some(asio::buffer(*sink), kAsTuple);
       if (rec) break;
     }
   }
 
   c->stop_watchdog();
-  error_code ignored;
-  c->socket.shutdown(tcp::socket::shutdown_both, ignored);
-  c->socket.close(ignored);
+  error_code close_error;
+  c->socket.shutdown(tcp::socket::shutdown_both, close_error);
+  c->socket.close(close_error);
   {
     std::lock_guard lock(connections_mutex_);
     connections_.erase(c);
@@ -291,7 +299,10 @@ asio::awaitable<void> HttpServer::send_stream(std::shared_ptr<Connection> c, Res
     asio::awaitable<bool> send(std::string_view bytes) override {
       if (!alive_) co_return false;
       connection_.arm(timeout_);
-      auto [ec, n] = co_await asio::async_write(connection_.socket, asio::buffer(bytes), kAsTuple);
+      error_code ec;
+      std::size_t n = 0;
+      std::tie(ec, n) =
+          co_await asio::async_write(connection_.socket, asio::buffer(bytes), kAsTuple);
       connection_.disarm();
       alive_ = !ec;
       co_return alive_;
@@ -309,7 +320,9 @@ asio::awaitable<void> HttpServer::send_stream(std::shared_ptr<Connection> c, Res
   head.body().clear();
   beast_http::response_serializer<beast_http::string_body> serializer(head);
   c->arm(options_.read_timeout);
-  auto [ec, bytes] = co_await beast_http::async_write_header(c->socket, serializer, kAsTuple);
+  error_code ec;
+  std::size_t bytes = 0;
+  std::tie(ec, bytes) = co_await beast_http::async_write_header(c->socket, serializer, kAsTuple);
   c->disarm();
   if (ec) co_return;
   // A long-lived stream must not hold up a stop: it is not "busy".

@@ -41,7 +41,10 @@ std::string new_event_id() {
 
 }  // namespace
 
+// What a poll needs, decoded once from the sealed job payload.
 struct LifecycleMonitor::Target {
+  std::string request_id;
+  system_clock::time_point deadline;
   sdk::DeploymentLocation location;
   logging::LogFields log_fields;
   std::string tenant_id;
@@ -154,10 +157,9 @@ std::size_t LifecycleMonitor::resume() {
         "SELECT subject, payload, deadline_at FROM jobs WHERE kind = ? ORDER BY created_at");
     select.bind(1, kJobKind);
     while (select.step()) {
-      found.push_back({kJobKind, std::string(select.column_text(0)),
-                       std::string(select.column_text(1)),
-                       system_clock::time_point(std::chrono::milliseconds(select.column_int(2))),
-                       0});
+      found.push_back(
+          {kJobKind, std::string(select.column_text(0)), std::string(select.column_text(1)),
+           system_clock::time_point(std::chrono::milliseconds(select.column_int(2))), 0});
     }
     return found;
   });
@@ -180,24 +182,29 @@ void LifecycleMonitor::pushed(sdk::LifecycleExecution execution) {
   if (ended) return;
   {
     std::lock_guard lock(mutex_);
-    pushed_.insert_or_assign(request_id, std::move(execution));
+    pushed_.try_emplace(request_id, std::move(execution));  // the first report counts
   }
   scheduler_.wake(kJobKind, request_id);
 }
 
-std::shared_ptr<const LifecycleMonitor::Target> LifecycleMonitor::target_of(const jobs::Job& job) {
+std::shared_ptr<const LifecycleMonitor::Target> LifecycleMonitor::target_of(jobs::Job& job) {
   {
     std::lock_guard lock(mutex_);
     if (auto it = targets_.find(job.subject); it != targets_.end()) return it->second;
   }
   const json::value value = json::parse(vault_.open(job.payload));
   auto target = std::make_shared<Target>();
+  target->request_id = job.subject;
+  target->deadline = job.deadline;
   target->location =
       sdk::json::decode_deployment_location(value.at("deploymentLocation"), "deploymentLocation");
   for (const auto& field : value.at("logFields").as_array()) {
     target->log_fields.emplace_back(field.at(0).as_string(), field.at(1).as_string());
   }
   target->tenant_id = value.at("tenantId").as_string();
+  // Decoded for good: the sealed copy is only needed again after a restart,
+  // which reads it from the store. Memory per execution in flight matters.
+  std::string().swap(job.payload);
   std::lock_guard lock(mutex_);
   return targets_.emplace(job.subject, std::move(target)).first->second;
 }
@@ -212,15 +219,30 @@ boost::asio::awaitable<jobs::JobStep> LifecycleMonitor::poll(jobs::Job& job) {
     }
   }
   const bool from_push = outcome.has_value();
+  std::shared_ptr<const Target> target;
+  try {
+    target = target_of(job);
+  } catch (const std::exception& e) {
+    // A payload that cannot be opened (another key) cannot be polled: fail
+    // it, so the orchestrator is not left waiting.
+    log_->error("execution {}: cannot open its monitoring job: {}", job.subject, e.what());
+    auto fallback = std::make_shared<Target>();
+    fallback->request_id = job.subject;
+    fallback->deadline = job.deadline;
+    target = fallback;
+    outcome = sdk::LifecycleExecution::failed(
+        job.subject, sdk::FailureCode::internal_error,
+        "monitoring could not read this execution's deployment location (was the key changed?)");
+  }
   // The driver call and the store commit both block: both run on a driver
   // thread, in one hop. The work is a named local: GCC 12 destroys some
-  // temporaries of a co_await expression twice.
+  // temporaries of a co_await expression twice. It holds the target, not the
+  // job: a call that overruns its deadline may outlive the job's entry.
   const drivers::DriverExecutor::Call call{
       driver_name_, outcome ? "record_outcome" : "get_lifecycle_execution",
       std::chrono::steady_clock::now() + options_.call_timeout};
-  // A copy of the job: a call that overruns its deadline may outlive its entry.
-  std::function<jobs::JobStep()> work = [this, job, outcome] {
-    return poll_on_driver_thread(job, outcome);
+  std::function<jobs::JobStep()> work = [this, target, outcome] {
+    return poll_on_driver_thread(target, outcome);
   };
   try {
     co_return co_await executor_.run<jobs::JobStep>(call, std::move(work));
@@ -236,12 +258,12 @@ boost::asio::awaitable<jobs::JobStep> LifecycleMonitor::poll(jobs::Job& job) {
 }
 
 jobs::JobStep LifecycleMonitor::poll_on_driver_thread(
-    const jobs::Job& job, std::optional<sdk::LifecycleExecution> outcome) {
-  const auto target = target_of(job);
+    const std::shared_ptr<const Target>& target, std::optional<sdk::LifecycleExecution> outcome) {
+  const std::string& request_id = target->request_id;
   logging::ScopedLogContext scope(target->log_fields);
-  if (!outcome && system_clock::now() >= job.deadline) {
+  if (!outcome && system_clock::now() >= target->deadline) {
     outcome = sdk::LifecycleExecution::failed(
-        job.subject, sdk::FailureCode::internal_error,
+        request_id, sdk::FailureCode::internal_error,
         fmt::format(
             "no outcome within monitoring.total_timeout ({} s)",
             std::chrono::duration_cast<std::chrono::seconds>(options_.total_timeout).count()));
@@ -251,47 +273,50 @@ jobs::JobStep LifecycleMonitor::poll_on_driver_thread(
                                      std::chrono::steady_clock::now() + options_.call_timeout,
                                      driver_log_);
     try {
-      auto execution = driver_.get_lifecycle_execution(job.subject, target->location, context);
+      auto execution = driver_.get_lifecycle_execution(request_id, target->location, context);
       if (execution.status == sdk::ExecutionStatus::in_progress) return jobs::JobStep::poll_later;
       outcome = std::move(execution);
     } catch (const sdk::TemporaryDriverError& e) {
-      log_->debug("execution {}: temporary error: {}", job.subject, e.what());
+      log_->debug("execution {}: temporary error: {}", request_id, e.what());
       return jobs::JobStep::retry_later;
     } catch (const sdk::RequestNotFoundError& e) {
-      log_->warn("execution {}: the driver does not know it ({}); monitoring stops", job.subject,
+      log_->warn("execution {}: the driver does not know it ({}); monitoring stops", request_id,
                  e.what());
-      stop_monitoring(job, "stopped: request not found");
+      stop_monitoring(*target, "stopped: request not found");
       return jobs::JobStep::finished;
     } catch (const std::exception& e) {
       outcome =
-          sdk::LifecycleExecution::failed(job.subject, sdk::FailureCode::internal_error, e.what());
+          sdk::LifecycleExecution::failed(request_id, sdk::FailureCode::internal_error, e.what());
     }
   }
-  outcome->request_id = job.subject;  // the id the orchestrator knows, whatever the driver said
+  outcome->request_id = request_id;  // the id the orchestrator knows, whatever the driver said
   if (!sdk::is_terminal(outcome->status)) return jobs::JobStep::poll_later;
-  finish(job, target, std::move(*outcome));
+  finish(target, std::move(*outcome));
   return jobs::JobStep::finished;
 }
 
-void LifecycleMonitor::finish(const jobs::Job& job, std::shared_ptr<const Target> target,
+void LifecycleMonitor::finish(std::shared_ptr<const Target> target,
                               sdk::LifecycleExecution outcome) {
+  const std::string& request_id = target->request_id;
   if (outcome.status == sdk::ExecutionStatus::failed && !outcome.failure_details) {
     outcome.failure_details = sdk::FailureDetails{sdk::FailureCode::internal_error, ""};
   }
-  const std::int64_t now = now_ms();
   const std::string payload = json::serialize(sdk::json::encode(outcome));
   const std::string status(sdk::to_string(outcome.status));
   bool recorded = false;
   store_.write([&](store::Database& db) {
+    // Stamped when the group commit runs, not when the write was queued: the
+    // event's createdAt is when the outcome became durable.
+    const std::int64_t now = now_ms();
     // Deleting the job is the guard: a late duplicate finish (a poll that
     // overran its deadline, then succeeded) finds no job and records nothing.
     auto remove = db.prepare("DELETE FROM jobs WHERE kind = ? AND subject = ?");
-    remove.bind(1, kJobKind).bind(2, job.subject).run();
+    remove.bind(1, kJobKind).bind(2, request_id).run();
     if (db.changes() == 0) return;
     std::string transitions = "[]";
     {
       auto select = db.prepare("SELECT transitions FROM executions WHERE request_id = ?");
-      select.bind(1, job.subject);
+      select.bind(1, request_id);
       if (select.step()) transitions = std::string(select.column_text(0));
     }
     json::array history = json::parse(transitions).as_array();
@@ -309,46 +334,43 @@ void LifecycleMonitor::finish(const jobs::Job& job, std::shared_ptr<const Target
         .bind(5, json::serialize(sdk::json::encode(outcome.associated_topology)))
         .bind(6, now)
         .bind(7, json::serialize(history))
-        .bind(8, job.subject)
+        .bind(8, request_id)
         .run();
     auto event = db.prepare(
         "INSERT INTO outbox (event_id, topic, event_key, tenant_id, payload, created_at) "
         "VALUES (?, ?, ?, ?, ?, ?)");
-    event.bind(1, new_event_id())
-        .bind(2, kTopic)
-        .bind(3, job.subject)
-        .bind(5, payload)
-        .bind(6, now);
+    event.bind(1, new_event_id()).bind(2, kTopic).bind(3, request_id).bind(5, payload).bind(6, now);
     if (!target->tenant_id.empty()) event.bind(4, target->tenant_id);
     event.run();
     recorded = true;
   });
   {
     std::lock_guard lock(mutex_);
-    targets_.erase(job.subject);
-    pushed_.erase(job.subject);
-    if (recorded) awaiting_delivery_.insert_or_assign(job.subject, std::move(target));
+    targets_.erase(request_id);
+    pushed_.erase(request_id);
+    if (recorded) awaiting_delivery_.insert_or_assign(request_id, std::move(target));
   }
   if (recorded) {
-    log_->info("execution {} {}", job.subject, status);
+    log_->info("execution {} {}", request_id, status);
     notify_outbox_();
   }
 }
 
-void LifecycleMonitor::stop_monitoring(const jobs::Job& job, std::string_view reason) {
+void LifecycleMonitor::stop_monitoring(const Target& target, std::string_view reason) {
+  const std::string& request_id = target.request_id;
   store_.write([&](store::Database& db) {
     db.prepare("DELETE FROM jobs WHERE kind = ? AND subject = ?")
         .bind(1, kJobKind)
-        .bind(2, job.subject)
+        .bind(2, request_id)
         .run();
     db.prepare("UPDATE executions SET monitoring = ? WHERE request_id = ?")
         .bind(1, reason)
-        .bind(2, job.subject)
+        .bind(2, request_id)
         .run();
   });
   std::lock_guard lock(mutex_);
-  targets_.erase(job.subject);
-  pushed_.erase(job.subject);
+  targets_.erase(request_id);
+  pushed_.erase(request_id);
 }
 
 void LifecycleMonitor::on_delivered(std::string_view topic, std::string_view request_id) {
@@ -362,7 +384,7 @@ void LifecycleMonitor::on_delivered(std::string_view topic, std::string_view req
       awaiting_delivery_.erase(it);
     }
   }
-  executor_.submit(
+  const bool queued = executor_.submit(
       {driver_name_, "on_execution_delivered",
        std::chrono::steady_clock::now() + options_.call_timeout},
       [this, id = std::string(request_id), target] {
@@ -385,6 +407,10 @@ void LifecycleMonitor::on_delivered(std::string_view topic, std::string_view req
           log_->warn("execution {}: after-delivery hook failed (ignored): {}", id, e.what());
         }
       });
+  if (!queued) {
+    log_->warn("execution {}: driver calls are saturated; its after-delivery hook is skipped",
+               request_id);
+  }
 }
 
 std::optional<json::object> LifecycleMonitor::record(std::string_view request_id) {

@@ -88,13 +88,12 @@ class LifecycleMonitor {
   class Reporter;
   struct Target;  // what a poll needs: location, log fields, tenant
   boost::asio::awaitable<jobs::JobStep> poll(jobs::Job& job);
-  jobs::JobStep poll_on_driver_thread(const jobs::Job& job,
+  jobs::JobStep poll_on_driver_thread(const std::shared_ptr<const Target>& target,
                                       std::optional<sdk::LifecycleExecution> outcome);
   void pushed(sdk::LifecycleExecution execution);
-  void finish(const jobs::Job& job, std::shared_ptr<const Target> target,
-              sdk::LifecycleExecution outcome);
-  void stop_monitoring(const jobs::Job& job, std::string_view reason);
-  std::shared_ptr<const Target> target_of(const jobs::Job& job);
+  void finish(std::shared_ptr<const Target> target, sdk::LifecycleExecution outcome);
+  void stop_monitoring(const Target& target, std::string_view reason);
+  std::shared_ptr<const Target> target_of(jobs::Job& job);
 
   store::Store& store_;
   jobs::JobScheduler& scheduler_;

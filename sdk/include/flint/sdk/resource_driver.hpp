@@ -28,14 +28,16 @@ namespace flint::sdk {
 /// itself (push), instead of being polled.
 ///
 /// Handed to the driver in `ExecuteLifecycleRequest::reporter`; the driver
-/// keeps the shared pointer for as long as the execution runs. Thread-safe:
-/// `report` may be called from any thread, before or after
-/// `execute_lifecycle` returns. Only the first report counts.
+/// keeps the shared pointer for as long as the execution runs. The host may
+/// hand the same reporter to every execution: reports are routed by
+/// `LifecycleExecution::request_id`. Thread-safe: `report` may be called from
+/// any thread, before or after `execute_lifecycle` returns. Only the first
+/// report of an execution counts.
 class ExecutionReporter {
  public:
   virtual ~ExecutionReporter() = default;
   /// Reports the terminal status (`COMPLETE` or `FAILED`) of the execution
-  /// this reporter was created for. An `IN_PROGRESS` report is ignored.
+  /// named by `execution.request_id`. An `IN_PROGRESS` report is ignored.
   virtual void report(LifecycleExecution execution) = 0;
 };
 
