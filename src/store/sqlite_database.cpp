@@ -19,11 +19,20 @@ Statement::Statement(sqlite3* db, std::string_view sql) : db_(db), statement_(nu
 }
 
 Statement::~Statement() {
-  sqlite3_finalize(statement_);
+  if (in_use_ != nullptr) {
+    // Borrowed from the connection's cache: ready it for the next borrower.
+    sqlite3_reset(statement_);
+    sqlite3_clear_bindings(statement_);
+    *in_use_ = false;
+  } else {
+    sqlite3_finalize(statement_);
+  }
 }
 
-Statement::Statement(Statement&& other) noexcept : db_(other.db_), statement_(other.statement_) {
+Statement::Statement(Statement&& other) noexcept
+    : db_(other.db_), statement_(other.statement_), in_use_(other.in_use_) {
   other.statement_ = nullptr;
+  other.in_use_ = nullptr;
 }
 
 Statement& Statement::bind(int index, std::int64_t value) {
@@ -119,7 +128,20 @@ Database::Database(const std::filesystem::path& path, Synchronous synchronous) :
 }
 
 Database::~Database() {
+  for (auto& [sql, cached] : cache_) sqlite3_finalize(cached.statement);
   sqlite3_close_v2(db_);
+}
+
+Statement Database::prepare(std::string_view sql) {
+  auto it = cache_.find(std::string(sql));
+  if (it == cache_.end()) {
+    Statement fresh(db_, sql);  // throws on a bad statement; nothing cached then
+    it = cache_.emplace(std::string(sql), Cached{}).first;
+    std::swap(it->second.statement, fresh.statement_);
+  }
+  if (it->second.in_use) return Statement(db_, sql);  // nested use of the same SQL
+  it->second.in_use = true;
+  return Statement(db_, it->second.statement, &it->second.in_use);
 }
 
 void Database::exec(std::string_view sql) {

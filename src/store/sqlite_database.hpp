@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include <sqlite3.h>
 
@@ -29,11 +30,17 @@ class SqliteError : public std::runtime_error {
   int code_;
 };
 
+class Database;
+
 /// A prepared statement. Bind parameters are 1-based, columns 0-based.
 /// Owned by one thread at a time.
 class Statement {
  public:
   Statement(sqlite3* db, std::string_view sql);
+  /// Borrows a statement prepared once and kept by its `Database`: on
+  /// destruction it is reset for the next borrower, not finalized.
+  Statement(sqlite3* db, sqlite3_stmt* cached, bool* in_use) noexcept
+      : db_(db), statement_(cached), in_use_(in_use) {}
   ~Statement();
   Statement(Statement&& other) noexcept;
   Statement& operator=(Statement&&) = delete;
@@ -63,8 +70,10 @@ class Statement {
   bool column_is_null(int column) const noexcept;
 
  private:
+  friend class Database;
   sqlite3* db_;
   sqlite3_stmt* statement_;
+  bool* in_use_ = nullptr;  // set when borrowed from the Database's cache
 };
 
 /// Durability of commits (`PRAGMA synchronous`).
@@ -95,8 +104,10 @@ class Database {
 
   /// Runs SQL without results (several statements allowed).
   void exec(std::string_view sql);
-  /// Prepares a statement on this connection.
-  Statement prepare(std::string_view sql) { return Statement(db_, sql); }
+  /// A prepared statement for `sql`. Each distinct SQL text is compiled once
+  /// per connection and reused (compiling costs more than running a small
+  /// statement); the returned handle resets it when it goes out of scope.
+  Statement prepare(std::string_view sql);
 
   /// Brings the schema to the newest version of `migrations`.
   /// @throws SqliteError when a migration fails, or when the file's schema is
@@ -111,8 +122,13 @@ class Database {
   sqlite3* handle() const noexcept { return db_; }
 
  private:
+  struct Cached {
+    sqlite3_stmt* statement = nullptr;
+    bool in_use = false;
+  };
   sqlite3* db_ = nullptr;
   std::filesystem::path path_;
+  std::unordered_map<std::string, Cached> cache_;
 };
 
 /// A write transaction (`BEGIN IMMEDIATE`), rolled back unless committed.
