@@ -14,18 +14,12 @@
 #include <yaml-cpp/yaml.h>
 
 #include "config/config_error.hpp"
+#include "config/text.hpp"
 #include "config/units.hpp"
 #include "config/yaml_scalar.hpp"
 
 namespace flint::config {
 namespace {
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 bool valid_key(std::string_view key) {
   if (key.empty() || key.front() == '.' || key.back() == '.') return false;

@@ -7,18 +7,12 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "config/text.hpp"
 #include "config/units.hpp"
 #include "config/yaml_scalar.hpp"
 
 namespace flint::config {
 namespace {
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 std::string_view trim(std::string_view text) {
   constexpr std::string_view blanks = " \t\r\n";

@@ -190,14 +190,13 @@ std::chrono::milliseconds JobScheduler::next_interval(Entry& entry, JobStep step
   const KindOptions& options = entry.kind->options;
   (void)step;  // polls and retries back off alike; both mean "not yet"
   const auto base = entry.interval;
-  entry.interval = std::clamp(
-      std::chrono::milliseconds(
-          static_cast<std::int64_t>(static_cast<double>(base.count()) * options.backoff)),
-      options.min_interval, options.max_interval);
+  entry.interval = std::clamp(std::chrono::milliseconds(static_cast<std::int64_t>(
+                                  static_cast<double>(base.count()) * options.backoff)),
+                              options.min_interval, options.max_interval);
   // Jitter within the bounds: min_interval stays the floor, max the ceiling.
   const double spread = 1.0 + options.jitter * random_unit();
-  return std::clamp(std::chrono::milliseconds(static_cast<std::int64_t>(
-                        static_cast<double>(base.count()) * spread)),
+  return std::clamp(std::chrono::milliseconds(
+                        static_cast<std::int64_t>(static_cast<double>(base.count()) * spread)),
                     options.min_interval, options.max_interval);
 }
 
