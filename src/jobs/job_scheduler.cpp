@@ -16,13 +16,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-std::string key_of(std::string_view kind, std::string_view subject) {
-  std::string key;
-  key.reserve(kind.size() + 1 + subject.size());
-  key.append(kind).append(1, '\0').append(subject);
-  return key;
-}
-
 double random_unit() {
   thread_local std::minstd_rand generator{std::random_device{}()};
   return std::uniform_real_distribution<double>(-1.0, 1.0)(generator);
@@ -53,9 +46,12 @@ JobScheduler::JobScheduler(asio::io_context& io, Options options, prometheus::Re
 JobScheduler::~JobScheduler() = default;
 
 void JobScheduler::register_kind(std::string kind, KindOptions options, JobHandler handler) {
-  Kind entry{options, std::move(handler), &runs_.Add({{"kind", kind}, {"step", "finished"}}),
+  Kind entry{options,
+             std::move(handler),
+             &runs_.Add({{"kind", kind}, {"step", "finished"}}),
              &runs_.Add({{"kind", kind}, {"step", "poll_later"}}),
-             &runs_.Add({{"kind", kind}, {"step", "retry_later"}})};
+             &runs_.Add({{"kind", kind}, {"step", "retry_later"}}),
+             {}};
   kinds_.emplace(std::move(kind), std::move(entry));
 }
 
@@ -67,15 +63,15 @@ void JobScheduler::schedule(Job job, Clock::time_point due) {
       logging::logger("jobs")->error("job {} of unknown kind {} dropped", job.subject, job.kind);
       return;
     }
-    auto [index, inserted] = ids_.try_emplace(key_of(job.kind, job.subject), next_id_);
-    if (!inserted) return;
+    Kind& registered = kind->second;
+    if (registered.ids.contains(job.subject)) return;
     const std::uint64_t id = next_id_++;
     Entry& entry = entries_[id];
     job.kind = kind->first;
     entry.job = std::move(job);
-    entry.kind = &kind->second;
-    entry.key = index->first;
-    entry.interval = kind->second.options.min_interval;
+    entry.kind = &registered;
+    entry.interval = registered.options.min_interval;
+    registered.ids.emplace(std::string_view(entry.job.subject), id);
     ++size_;
     jobs_gauge_.Increment();
     enqueue(id, entry, due);
@@ -84,15 +80,18 @@ void JobScheduler::schedule(Job job, Clock::time_point due) {
 }
 
 void JobScheduler::wake(std::string_view kind, std::string_view subject) {
-  asio::post(strand_, [this, key = key_of(kind, subject)] {
-    auto index = ids_.find(key);
-    if (index == ids_.end() || stopped_) return;
-    Entry& entry = entries_.at(index->second);
+  asio::post(strand_, [this, kind = std::string(kind), subject = std::string(subject)] {
+    auto registered = kinds_.find(kind);
+    if (registered == kinds_.end() || stopped_) return;
+    auto index = registered->second.ids.find(subject);
+    if (index == registered->second.ids.end()) return;
+    const std::uint64_t id = index->second;
+    Entry& entry = entries_.at(id);
     if (entry.running) {
       entry.woken = true;  // run again as soon as this run ends
       return;
     }
-    enqueue(index->second, entry, Clock::now());
+    enqueue(id, entry, Clock::now());
     dispatch();
   });
 }
@@ -174,7 +173,7 @@ void JobScheduler::finish(std::uint64_t id, JobStep step) {
       break;
   }
   if (step == JobStep::finished) {
-    ids_.erase(std::string(entry.key));
+    entry.kind->ids.erase(std::string_view(entry.job.subject));
     entries_.erase(it);
     --size_;
     jobs_gauge_.Decrement();

@@ -113,11 +113,12 @@ class JobScheduler {
     prometheus::Counter* finished;
     prometheus::Counter* polled;
     prometheus::Counter* retried;
+    // Subject -> entry id, keyed by a view of the entry's own subject.
+    std::unordered_map<std::string_view, std::uint64_t> ids;
   };
   struct Entry {
     Job job;
     Kind* kind;
-    std::string_view key;  // into `ids_`
     std::chrono::milliseconds interval{};
     std::uint64_t generation = 0;
     bool running = false;
@@ -146,7 +147,6 @@ class JobScheduler {
   std::chrono::steady_clock::time_point timer_at_ = std::chrono::steady_clock::time_point::max();
   std::unordered_map<std::string, Kind> kinds_;
   std::unordered_map<std::uint64_t, Entry> entries_;
-  std::unordered_map<std::string, std::uint64_t> ids_;  // kind + '\0' + subject -> id
   std::uint64_t next_id_ = 0;
   std::priority_queue<Due, std::vector<Due>, std::greater<>> timeline_;
   std::size_t running_ = 0;

@@ -206,7 +206,8 @@ std::shared_ptr<const LifecycleMonitor::Target> LifecycleMonitor::target_of(jobs
   // which reads it from the store. Memory per execution in flight matters.
   std::string().swap(job.payload);
   std::lock_guard lock(mutex_);
-  return targets_.emplace(job.subject, std::move(target)).first->second;
+  const std::string_view key = target->request_id;
+  return targets_.emplace(key, std::move(target)).first->second;
 }
 
 boost::asio::awaitable<jobs::JobStep> LifecycleMonitor::poll(jobs::Job& job) {

@@ -109,7 +109,8 @@ class LifecycleMonitor {
   std::mutex mutex_;  // guards the three maps below
   std::unordered_map<std::string, sdk::LifecycleExecution> pushed_;
   // Decoded job payloads, so that a poll does not decrypt and parse again.
-  std::unordered_map<std::string, std::shared_ptr<const Target>> targets_;
+  // Keyed by a view of the target's own request id: no second copy of the id.
+  std::unordered_map<std::string_view, std::shared_ptr<const Target>> targets_;
   // Targets of executions whose event is not delivered yet (for the hook).
   std::unordered_map<std::string, std::shared_ptr<const Target>> awaiting_delivery_;
 };
