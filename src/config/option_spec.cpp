@@ -14,14 +14,6 @@
 namespace flint::config {
 namespace {
 
-std::string_view trim(std::string_view text) {
-  constexpr std::string_view blanks = " \t\r\n";
-  const auto first = text.find_first_not_of(blanks);
-  if (first == std::string_view::npos) return {};
-  const auto last = text.find_last_not_of(blanks);
-  return text.substr(first, last - first + 1);
-}
-
 // Quotes a found value for an error message, so blanks and empty text show.
 std::string quote_text(std::string_view text) {
   std::string out = "\"";

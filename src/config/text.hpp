@@ -18,4 +18,13 @@ inline std::string lower(std::string_view text) {
   return out;
 }
 
+/// `text` without leading and trailing blanks (spaces, tabs, line breaks).
+inline std::string_view trim(std::string_view text) {
+  constexpr std::string_view blanks = " \t\r\n";
+  const auto first = text.find_first_not_of(blanks);
+  if (first == std::string_view::npos) return {};
+  const auto last = text.find_last_not_of(blanks);
+  return text.substr(first, last - first + 1);
+}
+
 }  // namespace flint::config

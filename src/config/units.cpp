@@ -5,16 +5,10 @@
 #include <limits>
 #include <utility>
 
+#include "config/text.hpp"
+
 namespace flint::config {
 namespace {
-
-std::string_view trim(std::string_view text) {
-  constexpr std::string_view blanks = " \t";
-  const auto first = text.find_first_not_of(blanks);
-  if (first == std::string_view::npos) return {};
-  const auto last = text.find_last_not_of(blanks);
-  return text.substr(first, last - first + 1);
-}
 
 // Splits "30s" into 30 and "s". Signs are refused: no negative durations or
 // sizes, and "+5" is more likely a typo than intent.
