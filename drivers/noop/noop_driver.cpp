@@ -8,9 +8,8 @@
 #include <unordered_map>
 #include <utility>
 
-#include <boost/uuid/random_generator.hpp>
-#include <boost/uuid/uuid_io.hpp>
 
+#include <flint/sdk/ids.hpp>
 #include <flint/sdk/json.hpp>
 
 namespace flint::drivers::noop {
@@ -106,13 +105,6 @@ std::optional<std::int64_t> plain_integer(const bj::value& value) {
 
 void sleep_for(std::chrono::milliseconds latency) {
   if (latency.count() > 0) std::this_thread::sleep_for(latency);
-}
-
-std::string new_request_id() {
-  // One Mersenne Twister per thread, seeded from the OS: no lock, no syscall
-  // per id, and ids stay unpredictable enough for a test driver.
-  thread_local boost::uuids::random_generator_mt19937 generator;
-  return boost::uuids::to_string(generator());
 }
 
 std::string raise_message(ErrorKind kind, std::string_view property) {
@@ -271,7 +263,7 @@ sdk::LifecycleExecuteResponse NoopDriver::execute_lifecycle(
     sdk::raise_error(*raise, raise_message(*raise, kRaise));
   }
 
-  std::string request_id = new_request_id();
+  std::string request_id = sdk::new_time_ordered_id();
   impl_->record(NoopCallKind::execute, request_id, request.lifecycle_name);
   {
     auto& shard = impl_->shard_for(request_id);

@@ -68,7 +68,7 @@ TEST_F(NoopDriverTest, DefaultsCompleteAtOnceWithUuidIds) {
   NoopDriver driver;
   auto response = driver.execute_lifecycle(make_request(), context_);
   EXPECT_EQ(response.request_id.size(), 36u);
-  EXPECT_EQ(response.request_id[14], '4');  // UUID version 4
+  EXPECT_EQ(response.request_id[14], '7');  // UUID version 7: time-ordered
   EXPECT_TRUE(response.associated_topology.empty());
   auto other = driver.execute_lifecycle(make_request(), context_);
   EXPECT_NE(response.request_id, other.request_id);

@@ -15,8 +15,6 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <boost/uuid/random_generator.hpp>
-#include <boost/uuid/uuid_io.hpp>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -24,6 +22,7 @@
 #include <unistd.h>
 
 #include <flint/sdk/errors.hpp>
+#include <flint/sdk/ids.hpp>
 #include <flint/sdk/json.hpp>
 
 #include "script/child_process.hpp"
@@ -58,11 +57,6 @@ constexpr std::string_view kFindDir = ".find";
 constexpr std::string_view kFindLifecycle = "Find";
 // Upper bound of a monitor sleep when a process cannot be watched by pidfd.
 constexpr milliseconds kFallbackPoll{100};
-
-std::string new_request_id() {
-  thread_local boost::uuids::random_generator_mt19937 generator;
-  return boost::uuids::to_string(generator());
-}
 
 // Request ids are our own lower-case UUIDs; anything else is refused before
 // it gets near a path (no "../" games).
@@ -510,7 +504,7 @@ sdk::LifecycleExecuteResponse ScriptDriver::execute_lifecycle(
   const ScriptCatalog catalog(request.driver_files, options_.shell);
   const ScriptCommand& command = catalog.lifecycle(request.lifecycle_name);
 
-  std::string id = new_request_id();
+  std::string id = sdk::new_time_ordered_id();
   ExecutionDirectory dir(options_.executions_dir / id);
   auto e = std::make_unique<ScriptExecution>(std::move(id), request.lifecycle_name, std::move(dir));
   e->timeout = command.timeout ? milliseconds(*command.timeout) : options_.default_timeout;
@@ -594,7 +588,7 @@ sdk::FindReferenceResponse ScriptDriver::find_reference(const sdk::FindReference
     return {};
   }
   const ScriptCommand& command = *catalog.find();
-  const std::string id = new_request_id();
+  const std::string id = sdk::new_time_ordered_id();
   const fs::path find_root = options_.executions_dir / kFindDir;
   const ExecutionDirectory dir(find_root / id);
   struct Cleanup {

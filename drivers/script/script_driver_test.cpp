@@ -139,7 +139,7 @@ echo "done on stdout"
   const auto response = driver.execute_lifecycle(request(), context_);
   const std::string& id = response.request_id;
   EXPECT_EQ(id.size(), 36u);
-  EXPECT_EQ(id[14], '4');
+  EXPECT_EQ(id[14], '7');
   EXPECT_FALSE(response.reports_completion);
 
   const auto result = wait_terminal(driver, id);

@@ -27,9 +27,12 @@ constexpr std::string_view kTempMarker = ".tmp-";
 constexpr std::string_view kEvictedMarker = ".evicted-";
 
 std::string sha256_hex(std::string_view text) {
+  // Fetched once: with EVP_sha256() OpenSSL 3 searches its providers on
+  // every call, which costs more than hashing a small package.
+  static const EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  if (EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr) != 1) {
+  if (!sha256 || EVP_Digest(text.data(), text.size(), digest, &length, sha256, nullptr) != 1) {
     throw std::runtime_error("SHA-256 of driverFiles failed (OpenSSL EVP_Digest)");
   }
   static constexpr char kHex[] = "0123456789abcdef";
@@ -82,6 +85,7 @@ struct PackageCache::State {
     Status status = Status::extracting;
     std::exception_ptr error;
     fs::path directory;
+    flint::sdk::DirectoryTree tree;  // resolved once, handed out with a lease
     std::uint64_t bytes = 0;
     std::uint64_t last_use = 0;
     std::weak_ptr<Lease> lease;
@@ -229,7 +233,7 @@ flint::sdk::DirectoryTree PackageCache::acquire(std::string_view driver_files_ba
       state.stats.extractions += 1;
     }
   }
-  if (lease) return flint::sdk::DirectoryTree(entry->directory, lease);
+  if (lease) return flint::sdk::DirectoryTree(entry->tree, lease);
 
   // This caller extracts; the others wait on `extraction_done`.
   std::vector<fs::path> doomed;
@@ -251,8 +255,10 @@ flint::sdk::DirectoryTree PackageCache::acquire(std::string_view driver_files_ba
       throw fs::filesystem_error("cannot move an extracted package into place", temporary,
                                  final_path, error);
     }
+    flint::sdk::DirectoryTree tree(final_path);  // resolves the root: outside the lock
     std::lock_guard lock(state.mutex);
     entry->directory = final_path;
+    entry->tree = std::move(tree);
     entry->bytes = result.bytes;
     entry->status = Entry::Status::ready;
     state.stats.bytes_in_use += result.bytes;
@@ -273,7 +279,7 @@ flint::sdk::DirectoryTree PackageCache::acquire(std::string_view driver_files_ba
     throw;
   }
   remove_all_quietly(doomed);
-  return flint::sdk::DirectoryTree(entry->directory, lease);
+  return flint::sdk::DirectoryTree(entry->tree, lease);
 }
 
 }  // namespace flint::files

@@ -20,6 +20,18 @@ constexpr std::size_t kTagSize = 16;
 
 using CipherContext = std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)>;
 
+// Fetched once: OpenSSL 3 looks the algorithm up in its provider tables on
+// every init given EVP_aes_256_gcm(), which costs more than sealing a small
+// value.
+const EVP_CIPHER* aes_256_gcm() {
+  static const EVP_CIPHER* const cipher = [] {
+    const EVP_CIPHER* fetched = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
+    if (!fetched) throw VaultError("OpenSSL provides no AES-256-GCM");
+    return fetched;
+  }();
+  return cipher;
+}
+
 CipherContext new_context() {
   CipherContext context(EVP_CIPHER_CTX_new(), &EVP_CIPHER_CTX_free);
   if (!context) throw VaultError("cannot allocate a cipher context");
@@ -90,7 +102,7 @@ std::string CredentialVault::seal(std::string_view plaintext) const {
   if (RAND_bytes(nonce, kNonceSize) != 1) throw VaultError("cannot draw a nonce");
   auto context = new_context();
   int length = 0;
-  if (EVP_EncryptInit_ex(context.get(), EVP_aes_256_gcm(), nullptr, key_.data(), nonce) != 1 ||
+  if (EVP_EncryptInit_ex(context.get(), aes_256_gcm(), nullptr, key_.data(), nonce) != 1 ||
       EVP_EncryptUpdate(context.get(), nonce + kNonceSize, &length,
                         reinterpret_cast<const unsigned char*>(plaintext.data()),
                         static_cast<int>(plaintext.size())) != 1 ||
@@ -115,7 +127,7 @@ std::string CredentialVault::open(std::string_view sealed) const {
   int length = 0;
   unsigned char tag[kTagSize];
   std::copy(nonce + kNonceSize + size, nonce + kNonceSize + size + kTagSize, tag);
-  if (EVP_DecryptInit_ex(context.get(), EVP_aes_256_gcm(), nullptr, key_.data(), nonce) != 1 ||
+  if (EVP_DecryptInit_ex(context.get(), aes_256_gcm(), nullptr, key_.data(), nonce) != 1 ||
       EVP_DecryptUpdate(context.get(), reinterpret_cast<unsigned char*>(plaintext.data()), &length,
                         nonce + kNonceSize, static_cast<int>(size)) != 1 ||
       EVP_CIPHER_CTX_ctrl(context.get(), EVP_CTRL_GCM_SET_TAG, kTagSize, tag) != 1 ||

@@ -4,10 +4,9 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <boost/uuid/random_generator.hpp>
-#include <boost/uuid/uuid_io.hpp>
 #include <fmt/format.h>
 
+#include <flint/sdk/ids.hpp>
 #include <flint/sdk/json.hpp>
 
 #include "drivers/host_call_context.hpp"
@@ -32,11 +31,6 @@ std::string iso8601(std::int64_t ms) {
   gmtime_r(&seconds, &utc);
   return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", utc.tm_year + 1900,
                      utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, ms % 1000);
-}
-
-std::string new_event_id() {
-  thread_local boost::uuids::random_generator generator;
-  return boost::uuids::to_string(generator());
 }
 
 }  // namespace
@@ -340,7 +334,7 @@ void LifecycleMonitor::finish(std::shared_ptr<const Target> target,
     auto event = db.prepare(
         "INSERT INTO outbox (event_id, topic, event_key, tenant_id, payload, created_at) "
         "VALUES (?, ?, ?, ?, ?, ?)");
-    event.bind(1, new_event_id()).bind(2, kTopic).bind(3, request_id).bind(5, payload).bind(6, now);
+    event.bind(1, sdk::new_time_ordered_id()).bind(2, kTopic).bind(3, request_id).bind(5, payload).bind(6, now);
     if (!target->tenant_id.empty()) event.bind(4, target->tenant_id);
     event.run();
     recorded = true;

@@ -133,7 +133,7 @@ Database::~Database() {
 }
 
 Statement Database::prepare(std::string_view sql) {
-  auto it = cache_.find(std::string(sql));
+  auto it = cache_.find(sql);
   if (it == cache_.end()) {
     Statement fresh(db_, sql);  // throws on a bad statement; nothing cached then
     it = cache_.emplace(std::string(sql), Cached{}).first;
@@ -190,20 +190,20 @@ std::int64_t Database::changes() const noexcept {
 }
 
 Transaction::Transaction(Database& db) : db_(db) {
-  db_.exec("BEGIN IMMEDIATE");
+  db_.prepare("BEGIN IMMEDIATE").run();
 }
 
 Transaction::~Transaction() {
   if (!done_) {
     try {
-      db_.exec("ROLLBACK");
+      db_.prepare("ROLLBACK").run();
     } catch (...) {  // the connection is unusable anyway; nothing better to do
     }
   }
 }
 
 void Transaction::commit() {
-  db_.exec("COMMIT");
+  db_.prepare("COMMIT").run();
   done_ = true;
 }
 

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -128,7 +129,14 @@ class Database {
   };
   sqlite3* db_ = nullptr;
   std::filesystem::path path_;
-  std::unordered_map<std::string, Cached> cache_;
+  // Transparent, so a lookup by string_view allocates nothing.
+  struct SqlHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view sql) const noexcept {
+      return std::hash<std::string_view>{}(sql);
+    }
+  };
+  std::unordered_map<std::string, Cached, SqlHash, std::equal_to<>> cache_;
 };
 
 /// A write transaction (`BEGIN IMMEDIATE`), rolled back unless committed.

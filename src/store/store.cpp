@@ -61,13 +61,14 @@ void Store::commit(std::vector<Pending*>& batch) {
   try {
     Transaction transaction(*writer_db_);
     for (std::size_t i = 0; i < batch.size(); ++i) {
-      writer_db_->exec("SAVEPOINT one");
+      writer_db_->prepare("SAVEPOINT one").run();
       try {
         batch[i]->write(*writer_db_);
-        writer_db_->exec("RELEASE one");
+        writer_db_->prepare("RELEASE one").run();
       } catch (...) {
         failures[i] = std::current_exception();
-        writer_db_->exec("ROLLBACK TO one; RELEASE one");
+        writer_db_->prepare("ROLLBACK TO one").run();
+        writer_db_->prepare("RELEASE one").run();
       }
     }
     transaction.commit();

@@ -29,6 +29,11 @@ class DirectoryTree {
   /// uses it to keep a cached package on disk). Does not throw for a missing
   /// root: lookups then simply find nothing.
   explicit DirectoryTree(std::filesystem::path root, std::shared_ptr<const void> keep_alive = {});
+  /// A copy of `tree` that holds `keep_alive` in place of `tree`'s own. It
+  /// skips the file-system lookups of resolving the root again, for a host
+  /// that hands out one cached tree to many requests.
+  DirectoryTree(const DirectoryTree& tree, std::shared_ptr<const void> keep_alive)
+      : root_(tree.root_), canonical_root_(tree.canonical_root_), keep_alive_(std::move(keep_alive)) {}
 
   /// True when this tree has a root directory.
   bool valid() const noexcept { return !root_.empty(); }

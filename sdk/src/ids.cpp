@@ -1,0 +1,35 @@
+#include <flint/sdk/ids.hpp>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <random>
+
+namespace flint::sdk {
+
+std::string new_time_ordered_id() {
+  thread_local std::mt19937_64 random{std::random_device{}()};
+  const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  const auto ms = static_cast<std::uint64_t>(now / 1'000'000);
+  // RFC 9562 method 3: the sub-millisecond fraction, in 1/4096 ms, as rand_a.
+  const auto fraction = static_cast<std::uint64_t>(now % 1'000'000) * 4096 / 1'000'000;
+  const std::uint64_t high = (ms << 16) | (0x7ULL << 12) | fraction;
+  const std::uint64_t low = (random() & 0x3FFF'FFFF'FFFF'FFFFULL) | 0x8000'0000'0000'0000ULL;
+
+  constexpr char kHex[] = "0123456789abcdef";
+  std::string id(36, '-');
+  std::size_t at = 0;
+  auto put = [&](std::uint64_t word, int first_nibble, int nibbles) {
+    for (int i = 0; i < nibbles; ++i, ++at) {
+      if (at == 8 || at == 13 || at == 18 || at == 23) ++at;
+      id[at] = kHex[(word >> (4 * (15 - first_nibble - i))) & 0xF];
+    }
+  };
+  put(high, 0, 16);
+  put(low, 0, 16);
+  return id;
+}
+
+}  // namespace flint::sdk
