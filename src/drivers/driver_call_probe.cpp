@@ -28,19 +28,25 @@ DriverCallProbe::DriverCallProbe(prometheus::Registry& registry)
 
 void DriverCallProbe::count(std::string_view driver, std::string_view operation,
                             std::string_view outcome) {
-  calls_
-      .Add({{"driver", std::string(driver)},
-            {"operation", std::string(operation)},
-            {"outcome", std::string(outcome)}})
-      .Increment();
+  prometheus::Counter* counter = call_series_.get(
+      [&] {
+        return &calls_.Add({{"driver", std::string(driver)},
+                            {"operation", std::string(operation)},
+                            {"outcome", std::string(outcome)}});
+      },
+      driver, operation, outcome);
+  counter->Increment();
 }
 
 void DriverCallProbe::observe(std::string_view driver, std::string_view operation,
                               std::chrono::steady_clock::duration duration) {
-  duration_
-      .Add({{"driver", std::string(driver)}, {"operation", std::string(operation)}},
-           metrics::latency_buckets())
-      .Observe(std::chrono::duration<double>(duration).count());
+  prometheus::Histogram* histogram = duration_series_.get(
+      [&] {
+        return &duration_.Add({{"driver", std::string(driver)}, {"operation", std::string(operation)}},
+                              metrics::latency_buckets());
+      },
+      driver, operation);
+  histogram->Observe(std::chrono::duration<double>(duration).count());
 }
 
 }  // namespace flint::drivers

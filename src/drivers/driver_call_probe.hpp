@@ -13,6 +13,8 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include "metrics/series_cache.hpp"
+
 namespace flint::drivers {
 
 /// The driver executor's metrics probe. Thread-safe.
@@ -34,6 +36,9 @@ class DriverCallProbe {
   prometheus::Gauge& running() noexcept { return *running_; }
 
  private:
+  // Resolved once per label set: Family::Add costs more than a driver call.
+  metrics::SeriesCache<prometheus::Counter*> call_series_;
+  metrics::SeriesCache<prometheus::Histogram*> duration_series_;
   prometheus::Family<prometheus::Counter>& calls_;
   prometheus::Family<prometheus::Histogram>& duration_;
   prometheus::Gauge* queued_;

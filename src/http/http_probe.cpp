@@ -29,28 +29,16 @@ HttpProbe::HttpProbe(prometheus::Registry& registry)
                         .Register(registry)
                         .Add({})) {}
 
-const HttpProbe::Series& HttpProbe::series(std::string_view route, std::string_view method,
-                                           unsigned status) {
-  char buffer[256];
-  const auto written =
-      fmt::format_to_n(buffer, sizeof buffer, "{} {} {}", route, method, status).size;
-  const std::string_view key(buffer, std::min(written, sizeof buffer));
-  {
-    std::shared_lock lock(series_mutex_);
-    if (auto it = series_.find(key); it != series_.end()) return it->second;
-  }
-  std::unique_lock lock(series_mutex_);
-  if (auto it = series_.find(key); it != series_.end()) return it->second;
-  Series created{&requests_.Add({{"route", std::string(route)},
-                                 {"method", std::string(method)},
-                                 {"status", std::to_string(status)}}),
-                 &latency_.Add({{"route", std::string(route)}}, metrics::latency_buckets())};
-  return series_.emplace(std::string(key), created).first->second;
-}
-
 void HttpProbe::record(std::string_view route, std::string_view method, unsigned status,
                        std::chrono::steady_clock::duration latency) {
-  const Series& s = series(route, method, status);
+  const Series& s = series_.get(
+      [&] {
+        return Series{&requests_.Add({{"route", std::string(route)},
+                                      {"method", std::string(method)},
+                                      {"status", std::to_string(status)}}),
+                      &latency_.Add({{"route", std::string(route)}}, metrics::latency_buckets())};
+      },
+      route, method, status);
   s.requests->Increment();
   s.latency->Observe(std::chrono::duration<double>(latency).count());
 }

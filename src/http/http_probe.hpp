@@ -6,17 +6,15 @@
 
 #include <chrono>
 #include <cstdint>
-#include <functional>
-#include <shared_mutex>
-#include <string>
 #include <string_view>
-#include <unordered_map>
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
+
+#include "metrics/series_cache.hpp"
 
 namespace flint::http {
 
@@ -43,16 +41,7 @@ class HttpProbe {
     prometheus::Counter* requests;
     prometheus::Histogram* latency;
   };
-  const Series& series(std::string_view route, std::string_view method, unsigned status);
-
-  struct KeyHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view key) const noexcept {
-      return std::hash<std::string_view>{}(key);
-    }
-  };
-  std::shared_mutex series_mutex_;
-  std::unordered_map<std::string, Series, KeyHash, std::equal_to<>> series_;
+  metrics::SeriesCache<Series> series_;
   prometheus::Family<prometheus::Counter>& requests_;
   prometheus::Family<prometheus::Histogram>& latency_;
   prometheus::Gauge* in_flight_;

@@ -24,8 +24,7 @@ double random_unit() {
 }  // namespace
 
 JobScheduler::JobScheduler(asio::io_context& io, Options options, prometheus::Registry& registry)
-    : io_(io),
-      options_(options),
+    : options_(options),
       strand_(asio::make_strand(io)),
       timer_(strand_),
       runs_(prometheus::BuildCounter()
@@ -124,7 +123,9 @@ void JobScheduler::dispatch() {
     ++running_;
     ++running_count_;
     running_gauge_.Increment();
-    asio::co_spawn(asio::make_strand(io_), run(due.id, &entry.job, entry.kind), asio::detached);
+    // On the scheduler's own strand: handlers only await (their blocking work
+    // runs on driver threads), and the run ends without another hop.
+    asio::co_spawn(strand_, run(due.id, &entry.job, entry.kind), asio::detached);
   }
   arm_timer();
 }
@@ -151,7 +152,7 @@ asio::awaitable<void> JobScheduler::run(std::uint64_t id, Job* job, Kind* kind) 
                                    job->kind, e.what());
   }
   ++job->attempts;
-  asio::post(strand_, [this, id, step] { finish(id, step); });
+  finish(id, step);
 }
 
 void JobScheduler::finish(std::uint64_t id, JobStep step) {

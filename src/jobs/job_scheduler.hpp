@@ -40,6 +40,9 @@ struct Job {
   std::chrono::system_clock::time_point deadline;
   /// Runs so far (0 on the first).
   std::uint32_t attempts = 0;
+  /// What the kind's handler derived from `payload` and keeps between runs
+  /// (its decoded form, say); the scheduler only holds it.
+  std::shared_ptr<const void> state;
 };
 
 /// What a run of a job decided.
@@ -49,8 +52,10 @@ enum class JobStep {
   retry_later,  ///< A transient failure: run again after a back-off.
 };
 
-/// Runs one step of a job, on its own strand. Must not throw for expected
-/// failures (return `retry_later`); an exception is logged and retried.
+/// Runs one step of a job, on the scheduler's strand: it must not block
+/// (blocking work is awaited on the driver executor). Must not throw for
+/// expected failures (return `retry_later`); an exception is logged and
+/// retried.
 using JobHandler = std::function<boost::asio::awaitable<JobStep>(Job& job)>;
 
 /// How often a kind's jobs run again.
@@ -140,7 +145,6 @@ class JobScheduler {
   void finish(std::uint64_t id, JobStep step);
   std::chrono::milliseconds next_interval(Entry& entry, JobStep step);
 
-  boost::asio::io_context& io_;
   Options options_;
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   boost::asio::steady_timer timer_;

@@ -1,5 +1,6 @@
 #include "service/lifecycle_monitor.hpp"
 
+#include <algorithm>
 #include <ctime>
 
 #include <boost/json/parse.hpp>
@@ -39,7 +40,8 @@ std::string iso8601(std::int64_t ms) {
 struct LifecycleMonitor::Target {
   std::string request_id;
   system_clock::time_point deadline;
-  sdk::DeploymentLocation location;
+  // Shared by every execution at the same location (see intern_location).
+  std::shared_ptr<const sdk::DeploymentLocation> location;
   logging::LogFields log_fields;
   std::string tenant_id;
 };
@@ -84,11 +86,11 @@ void LifecycleMonitor::accept(std::string_view lifecycle_name,
 
   json::array log_fields;
   for (const auto& [key, value] : origin.log_fields) log_fields.push_back({key, value});
-  json::object target{{"deploymentLocation", sdk::json::encode(location)},
-                      {"logFields", std::move(log_fields)},
-                      {"tenantId", origin.tenant_id}};
+  json::object sealed_target{{"deploymentLocation", sdk::json::encode(location)},
+                             {"logFields", std::move(log_fields)},
+                             {"tenantId", origin.tenant_id}};
   // The location holds credentials: only its sealed form reaches the disk.
-  const std::string payload = vault_.seal(json::serialize(target));
+  const std::string payload = vault_.seal(json::serialize(sealed_target));
   const std::string transitions =
       json::serialize(json::array{json::object{{"status", "IN_PROGRESS"}, {"at", iso8601(now)}}});
   const std::string topology = json::serialize(sdk::json::encode(response.associated_topology));
@@ -139,9 +141,16 @@ void LifecycleMonitor::accept(std::string_view lifecycle_name,
   const auto due = already_pushed                ? steady_now
                    : response.reports_completion ? steady_now + options_.total_timeout
                                                  : steady_now + options_.polling.min_interval;
-  scheduler_.schedule({kJobKind, response.request_id, payload,
-                       system_clock::time_point(std::chrono::milliseconds(deadline)), 0},
-                      due);
+  // The job starts decoded: polls never open the sealed payload, which only
+  // a restart reads back (from the store).
+  auto target = std::make_shared<Target>();
+  target->request_id = response.request_id;
+  target->deadline = system_clock::time_point(std::chrono::milliseconds(deadline));
+  target->location = intern_location(sealed_target.at("deploymentLocation"));
+  target->log_fields = origin.log_fields;
+  target->tenant_id = origin.tenant_id;
+  scheduler_.schedule(
+      {kJobKind, response.request_id, {}, target->deadline, 0, std::move(target)}, due);
 }
 
 std::size_t LifecycleMonitor::resume() {
@@ -153,7 +162,7 @@ std::size_t LifecycleMonitor::resume() {
     while (select.step()) {
       found.push_back(
           {kJobKind, std::string(select.column_text(0)), std::string(select.column_text(1)),
-           system_clock::time_point(std::chrono::milliseconds(select.column_int(2))), 0});
+           system_clock::time_point(std::chrono::milliseconds(select.column_int(2))), 0, {}});
     }
     return found;
   });
@@ -181,17 +190,30 @@ void LifecycleMonitor::pushed(sdk::LifecycleExecution execution) {
   scheduler_.wake(kJobKind, request_id);
 }
 
-std::shared_ptr<const LifecycleMonitor::Target> LifecycleMonitor::target_of(jobs::Job& job) {
-  {
-    std::lock_guard lock(mutex_);
-    if (auto it = targets_.find(job.subject); it != targets_.end()) return it->second;
+std::shared_ptr<const sdk::DeploymentLocation> LifecycleMonitor::intern_location(
+    const json::value& encoded) {
+  std::string key = json::serialize(encoded);
+  std::lock_guard lock(mutex_);
+  auto& slot = locations_[key];
+  if (auto shared = slot.lock()) return shared;
+  auto location = std::make_shared<const sdk::DeploymentLocation>(
+      sdk::json::decode_deployment_location(encoded, "deploymentLocation"));
+  slot = location;
+  // Forget locations no execution uses any more, once they could be half the map.
+  if (locations_.size() >= 2 * locations_swept_size_) {
+    std::erase_if(locations_, [](const auto& entry) { return entry.second.expired(); });
+    locations_swept_size_ = std::max<std::size_t>(locations_.size(), 64);
   }
+  return location;
+}
+
+std::shared_ptr<const LifecycleMonitor::Target> LifecycleMonitor::target_of(jobs::Job& job) {
+  if (job.state) return std::static_pointer_cast<const Target>(job.state);
   const json::value value = json::parse(vault_.open(job.payload));
   auto target = std::make_shared<Target>();
   target->request_id = job.subject;
   target->deadline = job.deadline;
-  target->location =
-      sdk::json::decode_deployment_location(value.at("deploymentLocation"), "deploymentLocation");
+  target->location = intern_location(value.at("deploymentLocation"));
   for (const auto& field : value.at("logFields").as_array()) {
     target->log_fields.emplace_back(field.at(0).as_string(), field.at(1).as_string());
   }
@@ -199,9 +221,8 @@ std::shared_ptr<const LifecycleMonitor::Target> LifecycleMonitor::target_of(jobs
   // Decoded for good: the sealed copy is only needed again after a restart,
   // which reads it from the store. Memory per execution in flight matters.
   std::string().swap(job.payload);
-  std::lock_guard lock(mutex_);
-  const std::string_view key = target->request_id;
-  return targets_.emplace(key, std::move(target)).first->second;
+  job.state = target;
+  return target;
 }
 
 boost::asio::awaitable<jobs::JobStep> LifecycleMonitor::poll(jobs::Job& job) {
@@ -224,6 +245,7 @@ boost::asio::awaitable<jobs::JobStep> LifecycleMonitor::poll(jobs::Job& job) {
     auto fallback = std::make_shared<Target>();
     fallback->request_id = job.subject;
     fallback->deadline = job.deadline;
+    fallback->location = std::make_shared<const sdk::DeploymentLocation>();
     target = fallback;
     outcome = sdk::LifecycleExecution::failed(
         job.subject, sdk::FailureCode::internal_error,
@@ -268,7 +290,7 @@ jobs::JobStep LifecycleMonitor::poll_on_driver_thread(
                                      std::chrono::steady_clock::now() + options_.call_timeout,
                                      driver_log_);
     try {
-      auto execution = driver_.get_lifecycle_execution(request_id, target->location, context);
+      auto execution = driver_.get_lifecycle_execution(request_id, *target->location, context);
       if (execution.status == sdk::ExecutionStatus::in_progress) return jobs::JobStep::poll_later;
       outcome = std::move(execution);
     } catch (const sdk::TemporaryDriverError& e) {
@@ -341,7 +363,6 @@ void LifecycleMonitor::finish(std::shared_ptr<const Target> target,
   });
   {
     std::lock_guard lock(mutex_);
-    targets_.erase(request_id);
     pushed_.erase(request_id);
     if (recorded) awaiting_delivery_.insert_or_assign(request_id, std::move(target));
   }
@@ -364,7 +385,6 @@ void LifecycleMonitor::stop_monitoring(const Target& target, std::string_view re
         .run();
   });
   std::lock_guard lock(mutex_);
-  targets_.erase(request_id);
   pushed_.erase(request_id);
 }
 
@@ -397,7 +417,7 @@ void LifecycleMonitor::on_delivered(std::string_view topic, std::string_view req
                                          std::chrono::steady_clock::now() + options_.call_timeout,
                                          driver_log_);
         try {
-          driver_.on_execution_delivered(id, target->location, context);
+          driver_.on_execution_delivered(id, *target->location, context);
         } catch (const std::exception& e) {
           log_->warn("execution {}: after-delivery hook failed (ignored): {}", id, e.what());
         }

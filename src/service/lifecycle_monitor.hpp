@@ -16,6 +16,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
 #include <spdlog/logger.h>
 
 #include <flint/sdk/lifecycle.hpp>
@@ -94,6 +95,7 @@ class LifecycleMonitor {
   void finish(std::shared_ptr<const Target> target, sdk::LifecycleExecution outcome);
   void stop_monitoring(const Target& target, std::string_view reason);
   std::shared_ptr<const Target> target_of(jobs::Job& job);
+  std::shared_ptr<const sdk::DeploymentLocation> intern_location(const boost::json::value& encoded);
 
   store::Store& store_;
   jobs::JobScheduler& scheduler_;
@@ -106,11 +108,12 @@ class LifecycleMonitor {
   std::shared_ptr<sdk::ExecutionReporter> reporter_;
   std::shared_ptr<spdlog::logger> log_;
   std::shared_ptr<spdlog::logger> driver_log_;
-  std::mutex mutex_;  // guards the three maps below
+  std::mutex mutex_;  // guards the maps below
   std::unordered_map<std::string, sdk::LifecycleExecution> pushed_;
-  // Decoded job payloads, so that a poll does not decrypt and parse again.
-  // Keyed by a view of the target's own request id: no second copy of the id.
-  std::unordered_map<std::string_view, std::shared_ptr<const Target>> targets_;
+  // Executions in flight share one decoded copy of each deployment location
+  // (keyed by its JSON): thousands at one location should not hold thousands.
+  std::unordered_map<std::string, std::weak_ptr<const sdk::DeploymentLocation>> locations_;
+  std::size_t locations_swept_size_ = 64;
   // Targets of executions whose event is not delivered yet (for the hook).
   std::unordered_map<std::string, std::shared_ptr<const Target>> awaiting_delivery_;
 };
