@@ -152,7 +152,7 @@ void start_durable_execution(const config::HostConfig& config, asio::io_context&
   };
   stack.monitor = std::make_unique<service::LifecycleMonitor>(
       *stack.store, *stack.scheduler, *stack.executor, *stack.driver, config.resource_driver.driver,
-      *stack.vault, options, [relay = stack.relay.get()] { relay->notify(); });
+      *stack.vault, options, [relay = stack.relay.get()] { relay->notify(); }, metrics.registry());
   stack.relay->on_delivered([monitor = stack.monitor.get()](const events::OutboxEvent& event) {
     monitor->on_delivered(event.topic, event.key.value_or(""));
   });

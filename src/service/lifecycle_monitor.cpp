@@ -61,7 +61,8 @@ class LifecycleMonitor::Reporter final : public sdk::ExecutionReporter {
 LifecycleMonitor::LifecycleMonitor(store::Store& store, jobs::JobScheduler& scheduler,
                                    drivers::DriverExecutor& executor, sdk::ResourceDriver& driver,
                                    std::string driver_name, const security::CredentialVault& vault,
-                                   MonitorOptions options, std::function<void()> notify_outbox)
+                                   MonitorOptions options, std::function<void()> notify_outbox,
+                                   prometheus::Registry& registry)
     : store_(store),
       scheduler_(scheduler),
       executor_(executor),
@@ -72,7 +73,15 @@ LifecycleMonitor::LifecycleMonitor(store::Store& store, jobs::JobScheduler& sche
       notify_outbox_(std::move(notify_outbox)),
       reporter_(std::make_shared<Reporter>(*this)),
       log_(logging::logger("monitor")),
-      driver_log_(logging::logger("driver." + driver_name_)) {
+      driver_log_(logging::logger("driver." + driver_name_)),
+      ended_(prometheus::BuildCounter()
+                 .Name("flint_lifecycle_executions_ended_total")
+                 .Help("Lifecycle executions whose monitoring ended, by outcome: complete, failed "
+                       "(event sent) or request_not_found (stopped, no event)")
+                 .Register(registry)),
+      ended_complete_(ended_.Add({{"outcome", "complete"}})),
+      ended_failed_(ended_.Add({{"outcome", "failed"}})),
+      ended_not_found_(ended_.Add({{"outcome", "request_not_found"}})) {
   scheduler_.register_kind(std::string(kJobKind), options_.polling,
                            [this](jobs::Job& job) { return poll(job); });
 }
@@ -300,6 +309,7 @@ jobs::JobStep LifecycleMonitor::poll_on_driver_thread(
       log_->warn("execution {}: the driver does not know it ({}); monitoring stops", request_id,
                  e.what());
       stop_monitoring(*target, "stopped: request not found");
+      ended_not_found_.Increment();
       return jobs::JobStep::finished;
     } catch (const std::exception& e) {
       outcome =
@@ -368,6 +378,7 @@ void LifecycleMonitor::finish(std::shared_ptr<const Target> target,
   }
   if (recorded) {
     log_->info("execution {} {}", request_id, status);
+    (outcome.status == sdk::ExecutionStatus::complete ? ended_complete_ : ended_failed_).Increment();
     notify_outbox_();
   }
 }

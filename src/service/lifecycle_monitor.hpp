@@ -17,6 +17,9 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/registry.h>
 #include <spdlog/logger.h>
 
 #include <flint/sdk/lifecycle.hpp>
@@ -55,12 +58,15 @@ class LifecycleMonitor {
   /// The topic of lifecycle events (Kafka name later).
   static constexpr std::string_view kTopic = "lifecycle_execution_events";
 
-  /// Registers the job kind on `scheduler`. Everything passed must outlive
-  /// the monitor. `notify_outbox` wakes the event relay after a commit.
+  /// Registers the job kind on `scheduler` and the metric
+  /// `flint_lifecycle_executions_ended_total` on `registry`. Everything
+  /// passed must outlive the monitor. `notify_outbox` wakes the event relay
+  /// after a commit.
   LifecycleMonitor(store::Store& store, jobs::JobScheduler& scheduler,
                    drivers::DriverExecutor& executor, sdk::ResourceDriver& driver,
                    std::string driver_name, const security::CredentialVault& vault,
-                   MonitorOptions options, std::function<void()> notify_outbox);
+                   MonitorOptions options, std::function<void()> notify_outbox,
+                   prometheus::Registry& registry);
 
   /// Records an execution the driver accepted, with its monitoring job, in
   /// one transaction; returns once committed, then schedules the job.
@@ -108,6 +114,11 @@ class LifecycleMonitor {
   std::shared_ptr<sdk::ExecutionReporter> reporter_;
   std::shared_ptr<spdlog::logger> log_;
   std::shared_ptr<spdlog::logger> driver_log_;
+  // Executions whose monitoring ended, by how: complete, failed, request_not_found.
+  prometheus::Family<prometheus::Counter>& ended_;
+  prometheus::Counter& ended_complete_;
+  prometheus::Counter& ended_failed_;
+  prometheus::Counter& ended_not_found_;
   std::mutex mutex_;  // guards the maps below
   std::unordered_map<std::string, sdk::LifecycleExecution> pushed_;
   // Executions in flight share one decoded copy of each deployment location

@@ -170,8 +170,11 @@ def test_temporary_errors_are_retried_then_the_execution_completes(noop):
 
 
 def test_request_not_found_stops_monitoring_without_an_event(noop):
+    ended = {"outcome": "request_not_found"}
+    before = noop.metrics().value("flint_lifecycle_executions_ended_total", **ended)
     request_id = accept(noop, request_properties={"noop.raiseOnPoll": "request_not_found"})
     record = noop.wait_terminal(request_id)
+    assert noop.metrics().value("flint_lifecycle_executions_ended_total", **ended) == before + 1
     assert record["monitoring"] == "stopped: request not found", record
     assert record["status"] == "IN_PROGRESS"
     assert record["completedAt"] is None and record["deliveredAt"] is None
