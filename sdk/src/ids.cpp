@@ -1,9 +1,9 @@
-#include <flint/sdk/ids.hpp>
-
 #include <array>
 #include <chrono>
 #include <cstdint>
 #include <random>
+
+#include <flint/sdk/ids.hpp>
 
 namespace flint::sdk {
 

@@ -1,5 +1,3 @@
-#include <flint/sdk/ids.hpp>
-
 #include <algorithm>
 #include <cctype>
 #include <chrono>
@@ -9,6 +7,8 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+
+#include <flint/sdk/ids.hpp>
 
 namespace flint::sdk {
 namespace {
@@ -32,7 +32,8 @@ TEST(TimeOrderedId, CarriesTheCurrentTimeInMilliseconds) {
   const auto before = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
   const std::string id = new_time_ordered_id();
   const auto after = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-  const auto stamp = static_cast<long long>(std::stoull(id.substr(0, 8) + id.substr(9, 4), nullptr, 16));
+  const auto stamp =
+      static_cast<long long>(std::stoull(id.substr(0, 8) + id.substr(9, 4), nullptr, 16));
   EXPECT_GE(stamp, before);
   EXPECT_LE(stamp, after);
 }

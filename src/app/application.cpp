@@ -29,6 +29,7 @@
 #include "drivers/driver_executor.hpp"
 #include "events/event_log.hpp"
 #include "events/event_log_publisher.hpp"
+#include "events/kafka/kafka_event_publisher.hpp"
 #include "events/outbox_probe.hpp"
 #include "events/outbox_relay.hpp"
 #include "files/package_cache.hpp"
@@ -95,6 +96,7 @@ struct ResourceDriverStack {
   std::unique_ptr<security::CredentialVault> vault;
   std::unique_ptr<events::EventLog> event_log;
   std::unique_ptr<events::EventLogPublisher> event_log_publisher;
+  std::unique_ptr<events::KafkaEventPublisher> kafka_publisher;
   std::unique_ptr<events::OutboxProbe> outbox_probe;
   std::unique_ptr<events::OutboxRelay> relay;
   std::unique_ptr<jobs::JobScheduler> scheduler;
@@ -109,6 +111,27 @@ struct ResourceDriverStack {
   }
 };
 
+events::KafkaEventPublisher::Options kafka_options(const config::HostConfig& config) {
+  const auto& messaging = config.messaging;
+  const auto topic = [](const config::HostConfig::Messaging::Topic& t) {
+    return events::KafkaEventPublisher::Topic{
+        .name = t.name,
+        .auto_create = t.auto_create,
+        .num_partitions = static_cast<int>(t.num_partitions),
+        .replication_factor = static_cast<int>(t.replication_factor),
+        .config = t.config};
+  };
+  events::KafkaEventPublisher::Options options{.bootstrap_servers = messaging.connection_address,
+                                               .client_config = messaging.config,
+                                               .topics = {},
+                                               .delivery_timeout = messaging.delivery_timeout};
+  options.topics.emplace(std::string(service::LifecycleMonitor::kTopic),
+                         topic(messaging.topics.lifecycle_execution_events));
+  options.topics.emplace("infrastructure_task_events",
+                         topic(messaging.topics.infrastructure_task_events));
+  return options;
+}
+
 void start_durable_execution(const config::HostConfig& config, asio::io_context& io,
                              metrics::MetricsRegistry& metrics, health::HealthRegistry& health,
                              ResourceDriverStack& stack) {
@@ -121,13 +144,21 @@ void start_durable_execution(const config::HostConfig& config, asio::io_context&
       std::make_unique<security::CredentialVault>(security::CredentialVault::from_key_file(
           config.store.key_file.empty() ? config.store.data_dir / "credentials.key"
                                         : config.store.key_file));
-  stack.event_log = std::make_unique<events::EventLog>(events::EventLogOptions{
-      .path = config.store.data_dir / "events.db",
-      .synchronous = sync,
-      .max_age = config.events.retention.max_age,
-      .max_events = static_cast<std::int64_t>(config.events.retention.max_count),
-  });
-  stack.event_log_publisher = std::make_unique<events::EventLogPublisher>(*stack.event_log);
+  std::vector<events::EventPublisher*> publishers;
+  if (config.events.log.enabled) {
+    stack.event_log = std::make_unique<events::EventLog>(events::EventLogOptions{
+        .path = config.store.data_dir / "events.db",
+        .synchronous = sync,
+        .max_age = config.events.retention.max_age,
+        .max_events = static_cast<std::int64_t>(config.events.retention.max_count),
+    });
+    stack.event_log_publisher = std::make_unique<events::EventLogPublisher>(*stack.event_log);
+    publishers.push_back(stack.event_log_publisher.get());
+  }
+  if (!config.messaging.connection_address.empty()) {
+    stack.kafka_publisher = std::make_unique<events::KafkaEventPublisher>(kafka_options(config));
+    publishers.push_back(stack.kafka_publisher.get());
+  }
   stack.outbox_probe = std::make_unique<events::OutboxProbe>(metrics.registry());
   stack.relay = std::make_unique<events::OutboxRelay>(
       events::OutboxRelay::Options{
@@ -138,7 +169,7 @@ void start_durable_execution(const config::HostConfig& config, asio::io_context&
                   db.prepare("DELETE FROM outbox WHERE seq <= ?").bind(1, last_seq).run();
                 });
               }},
-      std::vector<events::EventPublisher*>{stack.event_log_publisher.get()}, *stack.outbox_probe);
+      std::move(publishers), *stack.outbox_probe);
   stack.scheduler = std::make_unique<jobs::JobScheduler>(
       io, jobs::JobScheduler::Options{.max_running = config.monitoring.max_running},
       metrics.registry());
@@ -173,10 +204,22 @@ void start_durable_execution(const config::HostConfig& config, asio::io_context&
   });
   health.add("events", [log = stack.event_log.get(),
                         relay = stack.relay.get()](boost::json::object& details) {
-    details["last_seq"] = log->last_seq();
+    if (log) details["last_seq"] = log->last_seq();
     details["delivered"] = relay->delivered();
     return HealthStatus::ok;
   });
+  if (stack.kafka_publisher) {
+    health.add("messaging",
+               [kafka = stack.kafka_publisher.get(),
+                servers = config.messaging.connection_address](boost::json::object& details) {
+                 const auto status = kafka->status();
+                 details["bootstrap_servers"] = servers;
+                 if (status.healthy) return HealthStatus::ok;
+                 // Events wait in the outbox (see flint_outbox_backlog); nothing is lost.
+                 details["error"] = status.last_error;
+                 return HealthStatus::degraded;
+               });
+  }
 }
 
 ResourceDriverStack start_resource_driver(const config::HostConfig& config, asio::io_context& io,
@@ -292,7 +335,9 @@ int Application::run() {
     stack = start_resource_driver(config_, io, metrics, health);
     api::add_resource_driver_routes(router, *stack.service);
     api::add_execution_routes(router, *stack.monitor);
-    if (config_.bootstrap.events.api_enabled) api::add_event_routes(router, *stack.event_log);
+    if (config_.bootstrap.events.api_enabled && stack.event_log) {
+      api::add_event_routes(router, *stack.event_log);
+    }
   }
 
   const auto& http_config = config_.http;

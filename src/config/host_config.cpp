@@ -224,6 +224,54 @@ HostTable make_table() {
   FLINT_HOST_OPTION(monitoring.max_running,
                     O::integer(256, "Status polls in flight at once.", {.min = 1}));
 
+  FLINT_HOST_OPTION(messaging.connection_address,
+                    O::string("",
+                              "Kafka bootstrap servers (host:port,...); empty = no Kafka "
+                              "(Ignition key)."));
+  FLINT_HOST_OPTION(messaging.config,
+                    O::string_map({},
+                                  "librdkafka client settings passed through (TLS, SASL...); "
+                                  "checked at start; secret-looking entries print as ****."));
+  FLINT_HOST_OPTION(messaging.delivery_timeout,
+                    O::duration(seconds(30),
+                                "An event Kafka has not acknowledged by then is offered "
+                                "again later (message.timeout.ms).",
+                                {.min = milliseconds(1)}));
+  const auto topic = [&table](std::string_view key, std::string_view kafka_name, auto access) {
+    const std::string prefix = "messaging.topics." + std::string(key) + ".";
+    table.add(
+        prefix + "name",
+        O::string(std::string(kafka_name), "Kafka topic name."), [access](HostConfig & c) -> auto& {
+          return access(c).name;
+        });
+    table.add(
+        prefix + "auto_create",
+        O::boolean(false, "Create the topic at first use if it is missing."),
+        [access](HostConfig & c) -> auto& { return access(c).auto_create; });
+    table.add(
+        prefix + "num_partitions",
+        O::integer(1, "Partitions of the topic when Flint creates it.", {.min = 1}),
+        [access](HostConfig & c) -> auto& { return access(c).num_partitions; });
+    table.add(
+        prefix + "replication_factor",
+        O::integer(1, "Replicas of the topic when Flint creates it.", {.min = 1}),
+        [access](HostConfig & c) -> auto& { return access(c).replication_factor; });
+    table.add(
+        prefix + "config",
+        O::string_map({}, "Topic settings when Flint creates it (retention.ms...)."),
+        [access](HostConfig & c) -> auto& { return access(c).config; });
+  };
+  topic(
+      "lifecycle_execution_events", "lm_vnfc_lifecycle_execution_events",
+      [](HostConfig & c) -> auto& { return c.messaging.topics.lifecycle_execution_events; });
+  topic(
+      "infrastructure_task_events", "lm_vim_infrastructure_task_events",
+      [](HostConfig & c) -> auto& { return c.messaging.topics.infrastructure_task_events; });
+
+  FLINT_HOST_OPTION(events.log.enabled,
+                    O::boolean(true,
+                               "Deliver events to the embedded event log and serve "
+                               "/api/events."));
   FLINT_HOST_OPTION(
       events.retention.max_age,
       O::duration(hours(24 * 7), "Events older than this are pruned.", {.min = milliseconds(1)}));
@@ -263,6 +311,12 @@ HostTable make_table() {
       errors.push_back("driver_files.max_entry_size (" + format_size(entry) +
                        ") must not exceed driver_files.max_total_size (" + format_size(total) +
                        ")");
+    }
+    if (!values.get<bool>("events.log.enabled") &&
+        values.get<std::string>("messaging.connection_address").empty()) {
+      errors.push_back(
+          "events.log.enabled is false and messaging.connection_address is empty: events would "
+          "have nowhere to go (enable the log or configure Kafka)");
     }
     if (cache < total) {
       errors.push_back("driver_files.cache_size (" + format_size(cache) +

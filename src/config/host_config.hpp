@@ -118,7 +118,31 @@ struct HostConfig {
     std::size_t max_running{};                  ///< status polls in flight at once
   } monitoring;
 
+  /// `messaging.*`: Kafka (Ignition's section). Off while
+  /// `connection_address` is empty.
+  struct Messaging {
+    std::string connection_address;  ///< bootstrap servers, `host:port,...`
+    StringMap config;                ///< librdkafka settings passed through (TLS, SASL)
+    std::chrono::milliseconds delivery_timeout{};  ///< a produce not acknowledged by then fails
+    /// One Kafka topic (`messaging.topics.<name>.*`).
+    struct Topic {
+      std::string name;                  ///< Kafka topic name
+      bool auto_create{};                ///< create it at first use if missing
+      std::size_t num_partitions{};      ///< partitions when created
+      std::size_t replication_factor{};  ///< replicas when created
+      StringMap config;                  ///< topic settings when created (`retention.ms`...)
+    };
+    struct Topics {
+      Topic lifecycle_execution_events;  ///< lifecycle execution events
+      Topic infrastructure_task_events;  ///< infrastructure task events
+    } topics;
+  } messaging;
+
   struct Events {
+    /// `events.log.*`: the embedded event log sink (and `/api/events`).
+    struct Log {
+      bool enabled{};  ///< deliver events to the embedded log
+    } log;
     struct Retention {
       std::chrono::milliseconds max_age{};  ///< events older are pruned
       std::size_t max_count{};              ///< at most this many kept

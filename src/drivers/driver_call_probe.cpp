@@ -42,8 +42,9 @@ void DriverCallProbe::observe(std::string_view driver, std::string_view operatio
                               std::chrono::steady_clock::duration duration) {
   prometheus::Histogram* histogram = duration_series_.get(
       [&] {
-        return &duration_.Add({{"driver", std::string(driver)}, {"operation", std::string(operation)}},
-                              metrics::latency_buckets());
+        return &duration_.Add(
+            {{"driver", std::string(driver)}, {"operation", std::string(operation)}},
+            metrics::latency_buckets());
       },
       driver, operation);
   histogram->Observe(std::chrono::duration<double>(duration).count());

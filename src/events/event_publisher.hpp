@@ -28,6 +28,11 @@ class EventPublisher {
   ///         delivered; the whole batch is then offered again later.
   virtual void publish(std::span<const OutboxEvent> batch) = 0;
 
+  /// Asks a `publish` in progress on another thread to give up soon (the
+  /// relay is stopping); it then throws and its events stay in the outbox.
+  /// Default: nothing (publishers that never wait long). Thread-safe.
+  virtual void interrupt() noexcept {}
+
   /// A short name for logs and metrics labels, e.g. `event-log`.
   virtual std::string_view name() const noexcept = 0;
 };

@@ -17,7 +17,7 @@ struct OutboxEvent {
   /// Position in the outbox (`outbox.seq`). Orders delivery; it is not the
   /// sequence number readers of the event log see.
   std::int64_t seq = 0;
-  /// Unique id of the event (a UUID v4). Delivery is at least once: a
+  /// Unique id of the event (a time-ordered UUID, version 7). Delivery is at least once: a
   /// consumer deduplicates by this id.
   std::string event_id;
   /// Topic, e.g. `lifecycle_execution_events`.

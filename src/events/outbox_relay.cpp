@@ -89,6 +89,8 @@ void OutboxRelay::stop() {
     stopping_ = true;
   }
   wake_.notify_one();
+  // A publish waiting on a broker would hold the join for its whole timeout.
+  for (EventPublisher* publisher : publishers_) publisher->interrupt();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -191,6 +193,7 @@ void OutboxRelay::run() {
         }
       }
       if (failed) {
+        update_backlog();  // what waits for the publisher to come back
         if (!sleep(next_backoff(backoff))) return;
         continue;
       }

@@ -32,9 +32,8 @@ class SeriesCache {
   const Value& get(Create&& create, const Parts&... parts) {
     // Unit separators keep ("a b", "c") and ("a", "b c") apart.
     char buffer[256];
-    const auto written = fmt::format_to_n(buffer, sizeof buffer, kFormat<sizeof...(Parts)>,
-                                          parts...)
-                             .size;
+    const auto written =
+        fmt::format_to_n(buffer, sizeof buffer, kFormat<sizeof...(Parts)>, parts...).size;
     const std::string_view key(buffer, std::min(written, sizeof buffer));
     {
       std::shared_lock lock(mutex_);

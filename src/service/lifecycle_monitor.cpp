@@ -158,8 +158,8 @@ void LifecycleMonitor::accept(std::string_view lifecycle_name,
   target->location = intern_location(sealed_target.at("deploymentLocation"));
   target->log_fields = origin.log_fields;
   target->tenant_id = origin.tenant_id;
-  scheduler_.schedule(
-      {kJobKind, response.request_id, {}, target->deadline, 0, std::move(target)}, due);
+  scheduler_.schedule({kJobKind, response.request_id, {}, target->deadline, 0, std::move(target)},
+                      due);
 }
 
 std::size_t LifecycleMonitor::resume() {
@@ -169,9 +169,12 @@ std::size_t LifecycleMonitor::resume() {
         "SELECT subject, payload, deadline_at FROM jobs WHERE kind = ? ORDER BY created_at");
     select.bind(1, kJobKind);
     while (select.step()) {
-      found.push_back(
-          {kJobKind, std::string(select.column_text(0)), std::string(select.column_text(1)),
-           system_clock::time_point(std::chrono::milliseconds(select.column_int(2))), 0, {}});
+      found.push_back({kJobKind,
+                       std::string(select.column_text(0)),
+                       std::string(select.column_text(1)),
+                       system_clock::time_point(std::chrono::milliseconds(select.column_int(2))),
+                       0,
+                       {}});
     }
     return found;
   });
@@ -366,7 +369,11 @@ void LifecycleMonitor::finish(std::shared_ptr<const Target> target,
     auto event = db.prepare(
         "INSERT INTO outbox (event_id, topic, event_key, tenant_id, payload, created_at) "
         "VALUES (?, ?, ?, ?, ?, ?)");
-    event.bind(1, sdk::new_time_ordered_id()).bind(2, kTopic).bind(3, request_id).bind(5, payload).bind(6, now);
+    event.bind(1, sdk::new_time_ordered_id())
+        .bind(2, kTopic)
+        .bind(3, request_id)
+        .bind(5, payload)
+        .bind(6, now);
     if (!target->tenant_id.empty()) event.bind(4, target->tenant_id);
     event.run();
     recorded = true;
@@ -378,7 +385,8 @@ void LifecycleMonitor::finish(std::shared_ptr<const Target> target,
   }
   if (recorded) {
     log_->info("execution {} {}", request_id, status);
-    (outcome.status == sdk::ExecutionStatus::complete ? ended_complete_ : ended_failed_).Increment();
+    (outcome.status == sdk::ExecutionStatus::complete ? ended_complete_ : ended_failed_)
+        .Increment();
     notify_outbox_();
   }
 }

@@ -33,7 +33,9 @@ class DirectoryTree {
   /// skips the file-system lookups of resolving the root again, for a host
   /// that hands out one cached tree to many requests.
   DirectoryTree(const DirectoryTree& tree, std::shared_ptr<const void> keep_alive)
-      : root_(tree.root_), canonical_root_(tree.canonical_root_), keep_alive_(std::move(keep_alive)) {}
+      : root_(tree.root_),
+        canonical_root_(tree.canonical_root_),
+        keep_alive_(std::move(keep_alive)) {}
 
   /// True when this tree has a root directory.
   bool valid() const noexcept { return !root_.empty(); }

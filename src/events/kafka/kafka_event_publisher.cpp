@@ -1,0 +1,200 @@
+#include "events/kafka/kafka_event_publisher.hpp"
+
+#include <fmt/format.h>
+#include <librdkafka/rdkafka.h>
+
+#include "logging/logging.hpp"
+
+namespace flint::events {
+namespace {
+
+std::shared_ptr<spdlog::logger> log() {
+  static const auto logger = logging::logger("kafka");
+  return logger;
+}
+
+// librdkafka's syslog levels to ours; its messages never carry setting values.
+void on_log(const rd_kafka_t* /*rk*/, int level, const char* facility, const char* message) {
+  const auto spd = level <= 3   ? spdlog::level::err
+                   : level == 4 ? spdlog::level::warn
+                   : level <= 6 ? spdlog::level::info
+                                : spdlog::level::debug;
+  log()->log(spd, "librdkafka {}: {}", facility, message);
+}
+
+// The acknowledgements one publish waits for. Touched only on the relay
+// thread: delivery reports run inside its rd_kafka_poll calls.
+struct Acknowledgements {
+  std::size_t pending = 0;
+  std::string first_error;
+};
+
+void on_delivery(rd_kafka_t* /*rk*/, const rd_kafka_message_t* message, void* /*opaque*/) {
+  auto* batch = static_cast<Acknowledgements*>(message->_private);
+  if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR && batch->first_error.empty()) {
+    batch->first_error = fmt::format("topic {}: {}", rd_kafka_topic_name(message->rkt),
+                                     rd_kafka_err2str(message->err));
+  }
+  --batch->pending;
+}
+
+}  // namespace
+
+KafkaEventPublisher::KafkaEventPublisher(Options options) : options_(std::move(options)) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char error[512];
+  const auto set = [&](const std::string& key, const std::string& value, std::string_view origin) {
+    if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), error, sizeof error) !=
+        RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      throw KafkaConfigError(fmt::format("{}: {}", origin, error));
+    }
+  };
+  set("bootstrap.servers", options_.bootstrap_servers, "messaging.connection_address");
+  set("client.id", "flint", "client.id");
+  // Idempotence: broker-side retries neither duplicate nor reorder records.
+  set("enable.idempotence", "true", "enable.idempotence");
+  set("acks", "all", "acks");
+  set("message.timeout.ms", std::to_string(options_.delivery_timeout.count()),
+      "messaging.delivery_timeout");
+  for (const auto& [key, value] : options_.client_config) {
+    set(key, value, "messaging.config." + key);
+  }
+  rd_kafka_conf_set_dr_msg_cb(conf, &on_delivery);
+  rd_kafka_conf_set_log_cb(conf, &on_log);
+  producer_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
+  if (producer_ == nullptr) {
+    rd_kafka_conf_destroy(conf);
+    throw KafkaConfigError(fmt::format("messaging.config: the Kafka client refused: {}", error));
+  }
+}
+
+KafkaEventPublisher::~KafkaEventPublisher() {
+  // Whatever is still queued stays in the outbox: purge, do not wait.
+  rd_kafka_purge(producer_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+  rd_kafka_poll(producer_, 0);
+  rd_kafka_destroy(producer_);
+}
+
+void KafkaEventPublisher::publish(std::span<const OutboxEvent> batch) {
+  Acknowledgements tracker;
+  std::string error;
+  for (const OutboxEvent& event : batch) {
+    const auto topic = options_.topics.find(event.topic);
+    if (topic == options_.topics.end()) continue;  // not an event Kafka carries
+    try {
+      ensure_topic(topic->second);
+    } catch (const std::exception& e) {
+      error = e.what();
+      break;
+    }
+    rd_kafka_headers_t* headers = rd_kafka_headers_new(2);
+    if (event.tenant_id) {
+      rd_kafka_header_add(headers, "tenantId", -1, event.tenant_id->data(),
+                          static_cast<ssize_t>(event.tenant_id->size()));
+    }
+    rd_kafka_header_add(headers, "eventId", -1, event.event_id.data(),
+                        static_cast<ssize_t>(event.event_id.size()));
+    rd_kafka_resp_err_t err;
+    while (true) {
+      // The contract's events have no key: partitioning is left to Kafka.
+      err = rd_kafka_producev(
+          producer_, RD_KAFKA_V_TOPIC(topic->second.name.c_str()),
+          RD_KAFKA_V_VALUE(const_cast<char*>(event.payload.data()), event.payload.size()),
+          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(headers),
+          RD_KAFKA_V_OPAQUE(&tracker), RD_KAFKA_V_END);
+      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || interrupted_.load()) break;
+      rd_kafka_poll(producer_, 50);  // let acknowledgements make room
+    }
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      rd_kafka_headers_destroy(headers);  // owned by the record only once produced
+      error = fmt::format("topic {}: {}", topic->second.name, rd_kafka_err2str(err));
+      break;
+    }
+    ++tracker.pending;
+  }
+  // Wait for every record produced, even after an error: none may be left
+  // in flight when this returns, or a retry would race it.
+  while (tracker.pending > 0) {
+    if (interrupted_.load()) {
+      rd_kafka_purge(producer_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    }
+    rd_kafka_poll(producer_, 100);
+  }
+  if (error.empty()) error = tracker.first_error;
+  if (error.empty() && interrupted_.load()) error = "interrupted: the relay is stopping";
+  if (!error.empty()) fail(std::move(error));
+  std::lock_guard lock(status_mutex_);
+  status_ = {};
+}
+
+void KafkaEventPublisher::interrupt() noexcept {
+  interrupted_.store(true);
+}
+
+KafkaEventPublisher::Status KafkaEventPublisher::status() const {
+  std::lock_guard lock(status_mutex_);
+  return status_;
+}
+
+void KafkaEventPublisher::fail(std::string message) {
+  {
+    std::lock_guard lock(status_mutex_);
+    status_ = {false, message};
+  }
+  throw std::runtime_error("Kafka: " + message);
+}
+
+void KafkaEventPublisher::ensure_topic(const Topic& topic) {
+  if (!topic.auto_create || created_topics_.contains(topic.name)) return;
+  char error[512];
+  rd_kafka_NewTopic_t* request = rd_kafka_NewTopic_new(
+      topic.name.c_str(), topic.num_partitions, topic.replication_factor, error, sizeof error);
+  if (request == nullptr)
+    throw std::runtime_error("cannot create topic " + topic.name + ": " + error);
+  for (const auto& [key, value] : topic.config) {
+    rd_kafka_NewTopic_set_config(request, key.c_str(), value.c_str());
+  }
+  rd_kafka_queue_t* queue = rd_kafka_queue_new(producer_);
+  rd_kafka_AdminOptions_t* admin =
+      rd_kafka_AdminOptions_new(producer_, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+  const int timeout_ms = static_cast<int>(options_.delivery_timeout.count());
+  rd_kafka_AdminOptions_set_request_timeout(admin, timeout_ms, error, sizeof error);
+  rd_kafka_CreateTopics(producer_, &request, 1, admin, queue);
+  // In short waits, so that `interrupt` cuts it short.
+  rd_kafka_event_t* event = nullptr;
+  const auto give_up =
+      std::chrono::steady_clock::now() + options_.delivery_timeout + std::chrono::seconds(1);
+  while (event == nullptr && !interrupted_.load() && std::chrono::steady_clock::now() < give_up) {
+    event = rd_kafka_queue_poll(queue, 100);
+  }
+  std::string failure;
+  if (event == nullptr) {
+    failure = interrupted_.load() ? "interrupted" : "no answer from the cluster";
+  } else if (rd_kafka_event_error(event) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    failure = rd_kafka_event_error_string(event);
+  } else {
+    std::size_t count = 0;
+    const auto* result = rd_kafka_event_CreateTopics_result(event);
+    const rd_kafka_topic_result_t** topics = rd_kafka_CreateTopics_result_topics(result, &count);
+    for (std::size_t i = 0; i < count; ++i) {
+      const auto err = rd_kafka_topic_result_error(topics[i]);
+      if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+        const char* text = rd_kafka_topic_result_error_string(topics[i]);
+        failure = text ? text : rd_kafka_err2str(err);
+      }
+    }
+  }
+  if (event) rd_kafka_event_destroy(event);
+  rd_kafka_AdminOptions_destroy(admin);
+  rd_kafka_NewTopic_destroy(request);
+  rd_kafka_queue_destroy(queue);
+  if (!failure.empty()) {
+    throw std::runtime_error("cannot create topic " + topic.name + " (auto_create): " + failure);
+  }
+  log()->info("created topic {} ({} partitions, replication factor {})", topic.name,
+              topic.num_partitions, topic.replication_factor);
+  created_topics_.insert(topic.name);
+}
+
+}  // namespace flint::events

@@ -1,0 +1,105 @@
+#pragma once
+
+/// @file
+/// Kafka as an event destination: the second `EventPublisher` adapter.
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "events/event_publisher.hpp"
+
+struct rd_kafka_s;
+
+namespace flint::events {
+
+/// A Kafka setting the client refused, or a client that could not be built.
+/// The message names the setting (`messaging.config.<key>`).
+class KafkaConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Publishes outbox events to Kafka topics with librdkafka.
+///
+/// Each outbox topic maps to a Kafka topic (`messaging.topics.*`); events of
+/// unmapped topics are skipped. Records carry the payload unchanged, no key
+/// (as Ignition sends them), and the headers `tenantId` (when the request had
+/// one) and `eventId` (for consumers that deduplicate). The producer is
+/// idempotent with `acks=all`, so a retried produce is neither duplicated
+/// nor reordered within a partition; a batch the relay offers again after a
+/// failure may repeat events that did arrive: delivery is at least once.
+///
+/// `publish` returns once every record of the batch is acknowledged and
+/// throws if any failed (broker down past `delivery_timeout`, topic missing,
+/// record too large...). Called from the relay thread only; `interrupt` and
+/// `status` from any thread.
+class KafkaEventPublisher final : public EventPublisher {
+ public:
+  /// A Kafka topic and how to create it.
+  struct Topic {
+    std::string name;                           ///< Kafka topic name
+    bool auto_create = false;                   ///< create at first use if missing
+    int num_partitions = 1;                     ///< when created
+    int replication_factor = 1;                 ///< when created
+    std::map<std::string, std::string> config;  ///< topic settings when created
+  };
+
+  /// Settings (`messaging.*`).
+  struct Options {
+    /// Bootstrap servers, `host:port,...`.
+    std::string bootstrap_servers;
+    /// librdkafka settings passed through; applied after Flint's own, so
+    /// they may override them (`acks` excepted: idempotence needs `all`).
+    std::map<std::string, std::string> client_config;
+    /// Outbox topic (e.g. `lifecycle_execution_events`) -> Kafka topic.
+    std::map<std::string, Topic, std::less<>> topics;
+    /// A record not acknowledged by then fails (`message.timeout.ms`).
+    std::chrono::milliseconds delivery_timeout{30'000};
+  };
+
+  /// What health reports.
+  struct Status {
+    bool healthy = true;     ///< false from a failed publish until one succeeds
+    std::string last_error;  ///< why the last publish failed (empty when healthy)
+  };
+
+  /// Builds the producer (no connection is made yet).
+  /// @throws KafkaConfigError naming the setting the client refused.
+  explicit KafkaEventPublisher(Options options);
+  ~KafkaEventPublisher() override;
+  KafkaEventPublisher(const KafkaEventPublisher&) = delete;
+  KafkaEventPublisher& operator=(const KafkaEventPublisher&) = delete;
+
+  /// Produces `batch` and waits for every acknowledgement.
+  /// @throws std::runtime_error naming the first failure.
+  void publish(std::span<const OutboxEvent> batch) override;
+  /// Purges what is in flight: the waiting `publish` throws soon.
+  void interrupt() noexcept override;
+  /// `kafka`.
+  std::string_view name() const noexcept override { return "kafka"; }
+
+  /// Health as of the last publish.
+  Status status() const;
+
+ private:
+  void ensure_topic(const Topic& topic);
+  void fail(std::string message);
+
+  Options options_;
+  rd_kafka_s* producer_ = nullptr;
+  std::set<std::string> created_topics_;  // relay thread only
+  std::atomic<bool> interrupted_{false};
+  mutable std::mutex status_mutex_;
+  Status status_;
+};
+
+}  // namespace flint::events

@@ -1,0 +1,194 @@
+#include "events/kafka/kafka_event_publisher.hpp"
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+namespace flint::events {
+namespace {
+
+using ::testing::HasSubstr;
+using namespace std::chrono_literals;
+
+// A three-broker mock cluster speaking the Kafka protocol on loopback.
+class MockCluster {
+ public:
+  MockCluster() {
+    char error[256];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "log_level", "0", error, sizeof error);
+    host_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
+    cluster_ = rd_kafka_mock_cluster_new(host_, 3);
+    rd_kafka_mock_topic_create(cluster_, "events", 1, 1);
+  }
+  ~MockCluster() {
+    rd_kafka_mock_cluster_destroy(cluster_);
+    rd_kafka_destroy(host_);
+  }
+  std::string bootstrap() const { return rd_kafka_mock_cluster_bootstraps(cluster_); }
+  void set_all(bool up) {
+    for (int id = 1; id <= 3; ++id) {
+      up ? rd_kafka_mock_broker_set_up(cluster_, id) : rd_kafka_mock_broker_set_down(cluster_, id);
+    }
+  }
+
+  struct Record {
+    std::string value;
+    bool has_key;
+    std::map<std::string, std::string> headers;
+  };
+  // Every record of `topic` from the start, read by a real consumer.
+  std::vector<Record> read(const std::string& topic, std::size_t expected) const {
+    char error[256];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap().c_str(), error, sizeof error);
+    rd_kafka_conf_set(conf, "group.id", "test", error, sizeof error);
+    rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", error, sizeof error);
+    rd_kafka_conf_set(conf, "log_level", "0", error, sizeof error);
+    rd_kafka_t* consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, error, sizeof error);
+    rd_kafka_poll_set_consumer(consumer);
+    rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(topics, topic.c_str(), RD_KAFKA_PARTITION_UA);
+    rd_kafka_subscribe(consumer, topics);
+    rd_kafka_topic_partition_list_destroy(topics);
+    std::vector<Record> records;
+    const auto deadline = std::chrono::steady_clock::now() + 15s;
+    while (records.size() < expected && std::chrono::steady_clock::now() < deadline) {
+      rd_kafka_message_t* message = rd_kafka_consumer_poll(consumer, 200);
+      if (message == nullptr) continue;
+      if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        Record record{std::string(static_cast<const char*>(message->payload), message->len),
+                      message->key != nullptr,
+                      {}};
+        rd_kafka_headers_t* headers = nullptr;
+        if (rd_kafka_message_headers(message, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+          const char* name;
+          const void* value;
+          std::size_t size;
+          for (std::size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) ==
+                                  RD_KAFKA_RESP_ERR_NO_ERROR;
+               ++i) {
+            record.headers[name] = std::string(static_cast<const char*>(value), size);
+          }
+        }
+        records.push_back(std::move(record));
+      }
+      rd_kafka_message_destroy(message);
+    }
+    rd_kafka_consumer_close(consumer);
+    rd_kafka_destroy(consumer);
+    return records;
+  }
+
+ private:
+  rd_kafka_t* host_ = nullptr;
+  rd_kafka_mock_cluster_t* cluster_ = nullptr;
+};
+
+KafkaEventPublisher::Options options(const MockCluster& cluster) {
+  KafkaEventPublisher::Options options;
+  options.bootstrap_servers = cluster.bootstrap();
+  options.client_config = {{"log_level", "0"}};
+  KafkaEventPublisher::Topic topic;
+  topic.name = "events";
+  options.topics.emplace("lifecycle_execution_events", topic);
+  options.delivery_timeout = 2s;
+  return options;
+}
+
+OutboxEvent event(std::int64_t seq, std::optional<std::string> tenant = std::nullopt,
+                  std::string topic = "lifecycle_execution_events") {
+  return {seq,
+          "event-" + std::to_string(seq),
+          std::move(topic),
+          "request-" + std::to_string(seq),
+          std::move(tenant),
+          R"({"requestId":"request-)" + std::to_string(seq) + R"(","status":"COMPLETE"})",
+          0};
+}
+
+TEST(KafkaEventPublisher, PublishesPayloadsUnkeyedWithTenantAndEventIdHeaders) {
+  MockCluster cluster;
+  KafkaEventPublisher publisher(options(cluster));
+  const std::vector<OutboxEvent> batch{event(1, "tenant-a"), event(2),
+                                       event(3, std::nullopt, "not_for_kafka")};
+  publisher.publish(batch);
+  EXPECT_TRUE(publisher.status().healthy);
+
+  const auto records = cluster.read("events", 2);
+  ASSERT_EQ(records.size(), 2u);  // the unmapped topic's event was skipped
+  EXPECT_EQ(records[0].value, batch[0].payload);
+  EXPECT_FALSE(records[0].has_key);
+  EXPECT_EQ(records[0].headers.at("tenantId"), "tenant-a");
+  EXPECT_EQ(records[0].headers.at("eventId"), "event-1");
+  EXPECT_EQ(records[1].value, batch[1].payload);
+  EXPECT_FALSE(records[1].headers.contains("tenantId"));
+}
+
+TEST(KafkaEventPublisher, AnOutageFailsTheBatchUntilTheBrokersReturn) {
+  MockCluster cluster;
+  auto settings = options(cluster);
+  settings.delivery_timeout = 500ms;
+  KafkaEventPublisher publisher(settings);
+  cluster.set_all(false);
+  const std::vector<OutboxEvent> batch{event(1)};
+  EXPECT_THROW(publisher.publish(batch), std::runtime_error);
+  EXPECT_FALSE(publisher.status().healthy);
+  EXPECT_FALSE(publisher.status().last_error.empty());
+
+  cluster.set_all(true);
+  // The relay offers the same batch again; it goes through once brokers answer.
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  bool delivered = false;
+  while (!delivered && std::chrono::steady_clock::now() < deadline) {
+    try {
+      publisher.publish(batch);
+      delivered = true;
+    } catch (const std::runtime_error&) {
+    }
+  }
+  ASSERT_TRUE(delivered);
+  EXPECT_TRUE(publisher.status().healthy);
+  EXPECT_GE(cluster.read("events", 1).size(), 1u);
+}
+
+TEST(KafkaEventPublisher, ARefusedSettingNamesItsKey) {
+  MockCluster cluster;
+  auto settings = options(cluster);
+  settings.client_config["no.such.setting"] = "1";
+  try {
+    KafkaEventPublisher publisher(settings);
+    FAIL() << "accepted an unknown setting";
+  } catch (const KafkaConfigError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("messaging.config.no.such.setting"));
+  }
+  settings.client_config = {{"linger.ms", "not-a-number"}};
+  EXPECT_THROW(KafkaEventPublisher{settings}, KafkaConfigError);
+}
+
+TEST(KafkaEventPublisher, InterruptEndsAWaitingPublishAtOnce) {
+  MockCluster cluster;
+  auto settings = options(cluster);
+  settings.delivery_timeout = 60s;
+  KafkaEventPublisher publisher(settings);
+  cluster.set_all(false);
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(300ms);
+    publisher.interrupt();
+  });
+  const auto started = std::chrono::steady_clock::now();
+  const std::vector<OutboxEvent> batch{event(1)};
+  EXPECT_THROW(publisher.publish(batch), std::runtime_error);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);
+  stopper.join();
+}
+
+}  // namespace
+}  // namespace flint::events
