@@ -57,6 +57,9 @@ KafkaEventPublisher::KafkaEventPublisher(Options options) : options_(std::move(o
   set("acks", "all", "acks");
   set("message.timeout.ms", std::to_string(options_.delivery_timeout.count()),
       "messaging.delivery_timeout");
+  // The relay hands over whole batches and waits for them: lingering for
+  // more records only adds its delay (5 ms by default) to every batch.
+  set("linger.ms", "0", "linger.ms");
   for (const auto& [key, value] : options_.client_config) {
     set(key, value, "messaging.config." + key);
   }
