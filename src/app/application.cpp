@@ -166,6 +166,7 @@ void start_durable_execution(const config::HostConfig& config, asio::io_context&
           .acknowledge =
               [store = stack.store.get()](std::int64_t last_seq) {
                 store->write([last_seq](store::Database& db) {
+                  service::LifecycleMonitor::record_deliveries(db, last_seq);
                   db.prepare("DELETE FROM outbox WHERE seq <= ?").bind(1, last_seq).run();
                 });
               }},

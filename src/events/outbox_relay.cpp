@@ -199,7 +199,6 @@ void OutboxRelay::run() {
       }
 
       delete_through(batch.back().seq);
-      backoff = options_.retry_min;  // recovered: a later failure starts the back-off afresh
       const std::int64_t now = now_unix_ms();
       for (const OutboxEvent& event : batch) {
         probe_.latency(

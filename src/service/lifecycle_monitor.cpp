@@ -422,12 +422,6 @@ void LifecycleMonitor::on_delivered(std::string_view topic, std::string_view req
       {driver_name_, "on_execution_delivered",
        std::chrono::steady_clock::now() + options_.call_timeout},
       [this, id = std::string(request_id), target] {
-        store_.write([&](store::Database& db) {
-          db.prepare("UPDATE executions SET delivered_at = ? WHERE request_id = ?")
-              .bind(1, now_ms())
-              .bind(2, id)
-              .run();
-        });
         // Without the target (delivered after a restart) the hook cannot be
         // called: it is optional, and its loss only delays driver clean-up.
         if (!target) return;
@@ -445,6 +439,16 @@ void LifecycleMonitor::on_delivered(std::string_view topic, std::string_view req
     log_->warn("execution {}: driver calls are saturated; its after-delivery hook is skipped",
                request_id);
   }
+}
+
+void LifecycleMonitor::record_deliveries(store::Database& db, std::int64_t last_seq) {
+  db.prepare(
+        "UPDATE executions SET delivered_at = ? WHERE delivered_at IS NULL AND request_id IN "
+        "(SELECT event_key FROM outbox WHERE seq <= ? AND topic = ?)")
+      .bind(1, now_ms())
+      .bind(2, last_seq)
+      .bind(3, kTopic)
+      .run();
 }
 
 std::optional<json::object> LifecycleMonitor::record(std::string_view request_id) {

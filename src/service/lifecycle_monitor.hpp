@@ -83,9 +83,15 @@ class LifecycleMonitor {
   /// The reporter handed to drivers for push completion.
   std::shared_ptr<sdk::ExecutionReporter> reporter() const { return reporter_; }
 
-  /// Called by the event relay once an event was delivered: records the
-  /// delivery and calls the driver's after-delivery hook (errors ignored).
+  /// Called by the event relay once an event was delivered: calls the
+  /// driver's after-delivery hook on a driver thread (errors ignored).
   void on_delivered(std::string_view topic, std::string_view request_id);
+
+  /// Records the delivery time of every lifecycle event in the outbox up to
+  /// `last_seq`. Runs inside the transaction that removes those rows once
+  /// every sink has them, so a record says delivered exactly when its event
+  /// left the outbox. Needs no instance: the outbox relay calls it.
+  static void record_deliveries(store::Database& db, std::int64_t last_seq);
 
   /// The durable record of `request_id` as the status API shows it, or
   /// nullopt when unknown.

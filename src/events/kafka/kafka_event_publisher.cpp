@@ -14,9 +14,10 @@ std::shared_ptr<spdlog::logger> log() {
 }
 
 // librdkafka's syslog levels to ours; its messages never carry setting values.
+// Its errors are mostly a broker being away, which health reports and the
+// outbox rides out: a warning, not an error of Flint's.
 void on_log(const rd_kafka_t* /*rk*/, int level, const char* facility, const char* message) {
-  const auto spd = level <= 3   ? spdlog::level::err
-                   : level == 4 ? spdlog::level::warn
+  const auto spd = level <= 4   ? spdlog::level::warn
                    : level <= 6 ? spdlog::level::info
                                 : spdlog::level::debug;
   log()->log(spd, "librdkafka {}: {}", facility, message);
