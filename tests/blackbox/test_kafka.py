@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -24,6 +26,7 @@ from flint_blackbox import (
     FlintServer,
     child_environment,
     execute_body,
+    script_package,
     wait_until,
 )
 
@@ -239,3 +242,44 @@ def test_flint_config_never_prints_the_kafka_client_settings(flint_bin, tmp_path
     assert result.returncode == 0, result.stderr
     assert "hunter2-secret" not in result.stdout
     assert "broker:9092" in result.stdout
+
+
+def test_kill_9_with_events_in_flight_loses_none_on_kafka(kafka, start_server):
+    """Executions accepted before a kill -9 all reach Kafka after the restart (at least once).
+
+    The script driver keeps its state on disk, so every execution ends after the restart (the
+    noop driver forgets its requests and would answer "request not found", which has no event).
+    """
+    server = start_server({**kafka_config(kafka), "resource_driver": {"driver": "script"},
+                           "drivers": {"script": {"max_concurrent": 64}}})
+    body = execute_body(driver_files=script_package({"Create": "exit 0\n"}))
+    accepted: list[str] = []
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def submit():
+        while not stop.is_set():
+            try:
+                r = server.execute(body, timeout=5)
+            except Exception:  # the kill: the reply of a request on the wire is lost
+                return
+            if r.status_code == 202:
+                with lock:
+                    accepted.append(r.json()["requestId"])
+
+    threads = [threading.Thread(target=submit) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    wait_until(lambda: len(accepted) >= 150, 30, what="150 accepted executions")
+    server.signal(signal.SIGKILL)
+    server.process.wait(timeout=15)
+    stop.set()
+    for thread in threads:
+        thread.join(10)
+    server.start()  # same data directory: the outbox and the jobs resume
+
+    found = consume(kafka, accepted, timeout=60)
+    missing = set(accepted) - set(found)
+    assert not missing, f"{len(missing)} of {len(accepted)} accepted executions have no event"
+    for request_id, records in found.items():
+        assert len({r["headers"]["eventId"] for r in records}) == 1, records
