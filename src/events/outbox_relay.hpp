@@ -55,8 +55,9 @@ class OutboxRelay {
     std::chrono::milliseconds idle_wake{1000};
     /// First back-off after a failure.
     std::chrono::milliseconds retry_min{100};
-    /// Longest back-off after repeated failures.
-    std::chrono::milliseconds retry_max{30'000};
+    /// Longest back-off after repeated failures: short enough that a sink
+    /// coming back is used within seconds, long enough not to spin on it.
+    std::chrono::milliseconds retry_max{5'000};
     /// Deletes the delivered rows up to and including a seq. When set, the
     /// owner of the database's writes does it (the host passes its group
     /// committing store, so the relay never contends for the write lock and

@@ -61,6 +61,9 @@ KafkaEventPublisher::KafkaEventPublisher(Options options) : options_(std::move(o
   // The relay hands over whole batches and waits for them: lingering for
   // more records only adds its delay (5 ms by default) to every batch.
   set("linger.ms", "0", "linger.ms");
+  // librdkafka backs off reconnecting up to 10 s; a broker back from an
+  // outage should take the waiting outbox within a second.
+  set("reconnect.backoff.max.ms", "1000", "reconnect.backoff.max.ms");
   for (const auto& [key, value] : options_.client_config) {
     set(key, value, "messaging.config." + key);
   }
