@@ -8,7 +8,6 @@
 #include <unordered_map>
 #include <utility>
 
-
 #include <flint/sdk/ids.hpp>
 #include <flint/sdk/json.hpp>
 

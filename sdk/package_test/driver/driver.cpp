@@ -1,11 +1,11 @@
 // A resource driver compiled against the installed SDK only: it implements the
 // contract, and main() checks the SDK's version macros and a codec link.
+#include <cstdio>
+
 #include <flint/sdk/ids.hpp>
 #include <flint/sdk/json.hpp>
 #include <flint/sdk/resource_driver.hpp>
 #include <flint/sdk/version.hpp>
-
-#include <cstdio>
 
 static_assert(FLINT_SDK_ABI_VERSION >= 1, "the SDK states its ABI version");
 
