@@ -134,6 +134,11 @@ EventsPage FlintApi::events(std::uint64_t after, std::size_t limit, std::chrono:
                              "&limit=" + std::to_string(limit) +
                              "&wait=" + std::to_string(wait.count());
   auto response = http_.get(target, wait + kLongPollSlack);
+  if (response.status == 404) {
+    throw ApiError(404,
+                   "GET /api/events: 404: this server keeps no event log (events.log.enabled or "
+                   "bootstrap.events.api_enabled is false); its events go to Kafka only");
+  }
   if (response.status != 200) fail(response, "GET /api/events");
   return parse_events_page(parse_body(response, "GET /api/events"));
 }

@@ -181,6 +181,11 @@ def test_events_go_to_kafka_alone_when_the_log_is_off(kafka, start_server):
     assert server.wait_terminal(request_id)["status"] == "COMPLETE"
     assert server.get("/api/events").status_code == 404  # the log's API is off with it
     assert request_id in consume(kafka, [request_id], timeout=10)
+    # The CLI says why it cannot follow events there.
+    result = subprocess.run([server.binary, "events", "--url", server.url("")],
+                            capture_output=True, text=True, timeout=20, env=child_environment())
+    assert result.returncode != 0
+    assert "keeps no event log" in result.stderr and "events.log.enabled" in result.stderr
 
 
 def test_events_go_to_the_configured_topic_name(kafka, start_server):
