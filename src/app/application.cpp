@@ -211,10 +211,11 @@ void start_durable_execution(const config::HostConfig& config, asio::io_context&
   });
   if (stack.kafka_publisher) {
     health.add("messaging",
-               [kafka = stack.kafka_publisher.get(),
+               [kafka = stack.kafka_publisher.get(), relay = stack.relay.get(),
                 servers = config.messaging.connection_address](boost::json::object& details) {
                  const auto status = kafka->status();
                  details["bootstrap_servers"] = servers;
+                 details["backlog"] = relay->backlog();
                  if (status.healthy) return HealthStatus::ok;
                  // Events wait in the outbox (see flint_outbox_backlog); nothing is lost.
                  details["error"] = status.last_error;

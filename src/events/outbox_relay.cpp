@@ -149,6 +149,7 @@ void OutboxRelay::delete_through(std::int64_t last_seq) {
 void OutboxRelay::update_backlog() {
   auto& count = statements_->count;
   count.step();
+  backlog_.store(count.column_int(0));
   probe_.backlog(count.column_int(0));
   count.reset();
 }

@@ -98,6 +98,9 @@ class OutboxRelay {
 
   /// Events delivered to every publisher since the start.
   std::uint64_t delivered() const noexcept { return delivered_.load(); }
+  /// Events waiting in the outbox when last counted (at most a second ago
+  /// while delivering or failing, at each idle wake otherwise).
+  std::int64_t backlog() const noexcept { return backlog_.load(); }
 
  private:
   struct Statements;
@@ -120,6 +123,7 @@ class OutboxRelay {
   bool notified_ = false;
   bool stopping_ = false;
   std::atomic<std::uint64_t> delivered_{0};
+  std::atomic<std::int64_t> backlog_{0};
   std::chrono::steady_clock::time_point backlog_counted_{};
   std::thread thread_;
 };

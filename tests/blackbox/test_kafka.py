@@ -157,6 +157,7 @@ def test_a_broker_outage_loses_nothing_and_the_api_keeps_accepting(kafka, start_
         )
         wait_until(lambda: server.metrics().value("flint_outbox_backlog") >= 20, 15,
                    what="a backlog of 20 in /metrics")
+        assert server.health()["vitals"]["messaging"]["backlog"] >= 20
         request_ids.append(accept(server))  # still accepting
     finally:
         kafka.command("up all")
