@@ -222,7 +222,9 @@ TEST_F(CommandsTest, EventsReportsAnUnusableServer) {
   EventsOptions options;
   options.url = server.url();
   EXPECT_EQ(run_events_command(options, out_, err_), 2);
-  EXPECT_EQ(err_.str(), "flint: GET /api/events: 404: no such path\n");
+  EXPECT_EQ(err_.str(),
+            "flint: GET /api/events: 404: no such path (this server serves no event log: is it a "
+            "Flint with events.log.enabled and bootstrap.events.api_enabled true?)\n");
 }
 
 }  // namespace

@@ -135,9 +135,10 @@ EventsPage FlintApi::events(std::uint64_t after, std::size_t limit, std::chrono:
                              "&wait=" + std::to_string(wait.count());
   auto response = http_.get(target, wait + kLongPollSlack);
   if (response.status == 404) {
-    throw ApiError(404,
-                   "GET /api/events: 404: this server keeps no event log (events.log.enabled or "
-                   "bootstrap.events.api_enabled is false); its events go to Kafka only");
+    // Most likely a Flint whose event log is off (its events go to Kafka only).
+    throw ApiError(404, "GET /api/events: 404: " + error_text(response) +
+                            " (this server serves no event log: is it a Flint with "
+                            "events.log.enabled and bootstrap.events.api_enabled true?)");
   }
   if (response.status != 200) fail(response, "GET /api/events");
   return parse_events_page(parse_body(response, "GET /api/events"));

@@ -186,7 +186,7 @@ def test_events_go_to_kafka_alone_when_the_log_is_off(kafka, start_server):
     result = subprocess.run([server.binary, "events", "--url", server.url("")],
                             capture_output=True, text=True, timeout=20, env=child_environment())
     assert result.returncode != 0
-    assert "keeps no event log" in result.stderr and "events.log.enabled" in result.stderr
+    assert "serves no event log" in result.stderr and "events.log.enabled" in result.stderr
 
 
 def test_events_go_to_the_configured_topic_name(kafka, start_server):
