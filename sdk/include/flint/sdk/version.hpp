@@ -11,10 +11,10 @@
 /// Major version of the SDK (semantic versioning).
 #define FLINT_SDK_VERSION_MAJOR 0
 /// Minor version of the SDK.
-#define FLINT_SDK_VERSION_MINOR 1
+#define FLINT_SDK_VERSION_MINOR 2
 /// Patch version of the SDK.
 #define FLINT_SDK_VERSION_PATCH 0
 /// The SDK version as a string literal.
-#define FLINT_SDK_VERSION_STRING "0.1.0"
+#define FLINT_SDK_VERSION_STRING "0.2.0"
 /// Binary interface version; bumped on any ABI-breaking change.
-#define FLINT_SDK_ABI_VERSION 1
+#define FLINT_SDK_ABI_VERSION 2

@@ -1,0 +1,218 @@
+#pragma once
+
+/// @file
+/// How a driver makes itself known to the host: its description, its
+/// settings, the factory that makes its instances, and the entry point of a
+/// driver library.
+///
+/// A driver library (a shared object in one of the host's `drivers.dirs`)
+/// exports one C symbol, `flint_driver_plugin`, defined by the
+/// `FLINT_DRIVER_PLUGIN(register_function)` macro. The host loads the
+/// library, checks the ABI version the library was built with, then calls
+/// the registration function, which adds one or more drivers:
+///
+/// ```cpp
+/// void register_drivers(flint::sdk::DriverRegistrar& registrar) {
+///   registrar.add_resource_driver(
+///       {.name = "acme", .vendor = "Acme", .version = "1.0.0",
+///        .description = "Acme appliances over their REST API",
+///        .settings = {{.name = "connect_timeout", .type = flint::sdk::SettingType::duration,
+///                      .default_value = "5s", .description = "TCP connect timeout"}}},
+///       [](const flint::sdk::DriverInstanceContext& context) {
+///         return std::make_unique<AcmeDriver>(context.settings.duration("connect_timeout"),
+///                                             *context.target);
+///       });
+/// }
+/// FLINT_DRIVER_PLUGIN(register_drivers)
+/// ```
+///
+/// The host's built-in drivers register through the same registrar.
+///
+/// Binary compatibility: a library and the host exchange C++ types (strings,
+/// functions, the SDK's models), so a library must be built against the SDK
+/// of the same `FLINT_SDK_ABI_VERSION` as the host, with the same C++
+/// standard library (on Debian bookworm: g++ 12, libstdc++). The host refuses
+/// a library of another ABI version by name.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <flint/sdk/deployment_location.hpp>
+#include <flint/sdk/resource_driver.hpp>
+#include <flint/sdk/version.hpp>
+
+namespace flint::sdk {
+
+/// The contracts a driver can serve. Only `resource` is hosted so far; the
+/// others are reserved so that listings and libraries name them the same way.
+enum class DriverKind {
+  resource,        ///< Ignition resource driver (`ResourceDriver`)
+  infrastructure,  ///< Ignition VIM driver (reserved)
+  storage,         ///< Delfin storage driver (reserved)
+  amphora,         ///< Octavia amphora driver (reserved)
+  handler,         ///< Inmanta handler (reserved)
+};
+
+/// The kind's name as shown in listings: `resource`, `infrastructure`...
+std::string_view to_string(DriverKind kind) noexcept;
+
+/// How many instances of a driver the host makes.
+enum class InstanceScope {
+  /// One instance serves every target; made at start, destroyed at shutdown.
+  shared,
+  /// One instance per target (for a resource driver: the deployment
+  /// location's name and a hash of its type and properties), made at first
+  /// use, destroyed when idle for `drivers.instances.expire_after_access`,
+  /// when the target's properties (credentials) change, or at shutdown.
+  per_target,
+};
+
+/// The type of a driver setting; the host checks values against it at start.
+enum class SettingType {
+  string,    ///< any text
+  integer,   ///< a decimal integer
+  boolean,   ///< `true`/`false` (also yes/no, on/off)
+  duration,  ///< `250ms`, `30s`, `5m`, `1h`; a bare number means seconds
+};
+
+/// One setting a driver accepts, from the host configuration key
+/// `drivers.settings.<driver>.<name>`.
+struct SettingSpec {
+  /// Setting name: lower-case letters, digits and `_`.
+  std::string name;
+  /// What the value must be.
+  SettingType type = SettingType::string;
+  /// Value when the configuration does not set it; ignored when `required`.
+  std::string default_value;
+  /// One line for listings and docs.
+  std::string description;
+  /// The start fails when the configuration does not set it.
+  bool required = false;
+  /// Never printed (passwords, tokens); shown as `****`.
+  bool secret = false;
+};
+
+/// The settings of one driver, validated and normalised by the host: every
+/// declared setting is present (set or defaulted, unless optional without a
+/// default), integers are decimal, booleans `true`/`false`, durations a
+/// count of milliseconds. A plain value; thread-safe to read.
+class DriverSettings {
+ public:
+  /// Empty settings.
+  DriverSettings() = default;
+  /// Settings of the driver named `driver` (used in error messages), as
+  /// normalised by the host.
+  DriverSettings(std::string driver, std::map<std::string, std::string, std::less<>> values);
+
+  /// The value of `name`, or nullopt when it is neither set nor defaulted.
+  std::optional<std::string_view> find(std::string_view name) const;
+  /// The value of `name` as text.
+  /// @throws std::out_of_range naming the key when it has no value.
+  const std::string& text(std::string_view name) const;
+  /// The value of an `integer` setting.
+  /// @throws std::out_of_range as `text`; std::invalid_argument when not an integer.
+  std::int64_t integer(std::string_view name) const;
+  /// The value of a `boolean` setting.
+  /// @throws std::out_of_range as `text`; std::invalid_argument when not a boolean.
+  bool boolean(std::string_view name) const;
+  /// The value of a `duration` setting.
+  /// @throws std::out_of_range as `text`; std::invalid_argument when not a duration.
+  std::chrono::milliseconds duration(std::string_view name) const;
+  /// Every value, by name.
+  const std::map<std::string, std::string, std::less<>>& values() const noexcept { return values_; }
+
+ private:
+  std::string key_of(std::string_view name) const;
+
+  std::string driver_;
+  std::map<std::string, std::string, std::less<>> values_;
+};
+
+/// What a factory gets to make one driver instance. Valid only during the
+/// factory call.
+struct DriverInstanceContext {
+  /// The driver's settings.
+  const DriverSettings& settings;
+  /// The target of a `per_target` instance (the deployment location of the
+  /// request that needed it); null for a `shared` instance.
+  const DeploymentLocation* target = nullptr;
+};
+
+/// Makes a resource driver instance. Called on a driver thread (it may block
+/// to connect, within reason); called concurrently for different targets.
+/// Throwing fails the request that needed the instance with that error
+/// (`UnreachableDeploymentLocationError`, say) and counts towards the
+/// target's circuit breaker; the next request tries again.
+using ResourceDriverFactory =
+    std::function<std::unique_ptr<ResourceDriver>(const DriverInstanceContext& context)>;
+
+/// A driver's description, as listed by `flint drivers`.
+struct DriverInfo {
+  /// Unique in a host: lower-case letters, digits, `_` and `-`, at most 64
+  /// characters, starting with a letter or digit. Names it in
+  /// `resource_driver.driver`, routes and settings.
+  std::string name;
+  /// Vendor of the systems it drives (for routing by vendor and model); may be empty.
+  std::string vendor;
+  /// Model it drives, with `vendor`; empty = every model of the vendor.
+  std::string model;
+  /// The driver's own version, e.g. `1.4.2`.
+  std::string version;
+  /// One line.
+  std::string description;
+  /// Instances per target (the default) or one shared instance.
+  InstanceScope scope = InstanceScope::per_target;
+  /// The settings it accepts; any other key under its name is a start error.
+  std::vector<SettingSpec> settings;
+};
+
+/// Where drivers register. Implemented by the host; passed to a library's
+/// registration function, which may keep no reference to it.
+class DriverRegistrar {
+ public:
+  virtual ~DriverRegistrar() = default;
+  /// Adds a resource driver.
+  /// @throws std::invalid_argument when the name is invalid or taken, a
+  ///         setting is malformed, or the factory is empty. A library whose
+  ///         registration throws registers nothing.
+  virtual void add_resource_driver(DriverInfo info, ResourceDriverFactory factory) = 0;
+};
+
+/// True when `name` is a valid driver name (see `DriverInfo::name`).
+bool is_valid_driver_name(std::string_view name) noexcept;
+
+/// What a driver library's entry point returns. Its layout is fixed for
+/// good: `abi_version` comes first so that any host can read it before
+/// touching anything else.
+struct DriverPlugin {
+  /// `FLINT_SDK_ABI_VERSION` the library was built with.
+  std::uint32_t abi_version;
+  /// `FLINT_SDK_VERSION_STRING` the library was built with.
+  const char* sdk_version;
+  /// Registers the library's drivers; called once, after the ABI check.
+  void (*register_drivers)(DriverRegistrar& registrar);
+};
+
+}  // namespace flint::sdk
+
+/// Name of the C symbol every driver library exports.
+#define FLINT_DRIVER_PLUGIN_SYMBOL "flint_driver_plugin"
+
+/// Defines the entry point of a driver library; `register_function` is a
+/// `void(flint::sdk::DriverRegistrar&)`. Use once per library, at namespace
+/// scope. Build the library with `-fvisibility=hidden`: only the entry point
+/// needs to be visible.
+#define FLINT_DRIVER_PLUGIN(register_function)                                       \
+  extern "C" __attribute__((visibility("default"))) const ::flint::sdk::DriverPlugin* \
+  flint_driver_plugin() {                                                            \
+    static const ::flint::sdk::DriverPlugin plugin{                                  \
+        FLINT_SDK_ABI_VERSION, FLINT_SDK_VERSION_STRING, &(register_function)};      \
+    return &plugin;                                                                  \
+  }
