@@ -162,4 +162,13 @@ std::optional<boost::json::object> FlintApi::execution(std::string_view request_
   return std::move(body.as_object());
 }
 
+boost::json::object FlintApi::drivers() {
+  const std::string call = "GET /api/drivers";
+  auto response = http_.get("/api/drivers", kCallTimeout);
+  if (response.status != 200) fail(response, call);
+  auto body = parse_body(response, call);
+  if (!body.is_object()) throw ApiError(0, call + ": expected a JSON object");
+  return std::move(body.as_object());
+}
+
 }  // namespace flint::cli

@@ -98,6 +98,10 @@ class FlintApi {
   /// nullopt when the server does not know the id (or lacks this extension).
   std::optional<boost::json::object> execution(std::string_view request_id);
 
+  /// `GET /api/drivers`: the drivers the server hosts, its skipped
+  /// libraries and its routing rules.
+  boost::json::object drivers();
+
   /// The server address (for messages).
   const BaseUrl& base() const noexcept { return http_.base(); }
 

@@ -15,9 +15,11 @@
 #include "config/config_error.hpp"
 #include "config/environment.hpp"
 #include "config/host_config.hpp"
+#include "drivers_command.hpp"
 #include "events_command.hpp"
 #include "exec_command.hpp"
 #include "find_command.hpp"
+#include "new_driver_command.hpp"
 
 namespace {
 
@@ -69,6 +71,10 @@ int main(int argc, char** argv) {
   auto* find_cmd = flint::cli::add_find_command(cli, find_options);
   flint::cli::EventsOptions events_options;
   auto* events_cmd = flint::cli::add_events_command(cli, events_options);
+  flint::cli::DriversOptions drivers_options;
+  auto* drivers_cmd = flint::cli::add_drivers_command(cli, drivers_options);
+  flint::cli::NewDriverOptions new_driver_options;
+  auto* new_driver_cmd = flint::cli::add_new_driver_command(cli, new_driver_options);
 
   CLI11_PARSE(cli, argc, argv);
   // Client commands report their own errors and exit statuses (0/1/2).
@@ -79,6 +85,12 @@ int main(int argc, char** argv) {
   if (find_cmd->parsed()) return flint::cli::run_find_command(find_options, std::cout, std::cerr);
   if (events_cmd->parsed()) {
     return flint::cli::run_events_command(events_options, std::cout, std::cerr);
+  }
+  if (drivers_cmd->parsed()) {
+    return flint::cli::run_drivers_command(drivers_options, std::cout, std::cerr);
+  }
+  if (new_driver_cmd->parsed()) {
+    return flint::cli::run_new_driver_command(new_driver_options, std::cout, std::cerr);
   }
   try {
     if (serve_cmd->parsed()) return serve(config_file);

@@ -1,5 +1,6 @@
 #include "app/application.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -13,20 +14,27 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <flint/sdk/version.hpp>
 
+#include "api/drivers_api.hpp"
 #include "api/events_api.hpp"
 #include "api/execution_api.hpp"
 #include "api/management_api.hpp"
 #include "api/openapi_api.hpp"
 #include "api/resource_driver_api.hpp"
 #include "app/builtin_drivers.hpp"
+#include "config/config_error.hpp"
 #include "drivers/driver_call_probe.hpp"
+#include "drivers/driver_catalog.hpp"
 #include "drivers/driver_executor.hpp"
+#include "drivers/driver_manager.hpp"
+#include "drivers/plugin_loader.hpp"
+#include "drivers/resource_driver_router.hpp"
 #include "events/event_log.hpp"
 #include "events/event_log_publisher.hpp"
 #include "events/kafka/kafka_event_publisher.hpp"
@@ -91,7 +99,9 @@ struct ResourceDriverStack {
   std::unique_ptr<files::PackageCache> packages;
   std::unique_ptr<drivers::DriverCallProbe> probe;
   std::unique_ptr<drivers::DriverExecutor> executor;
-  std::unique_ptr<sdk::ResourceDriver> driver;
+  std::unique_ptr<drivers::DriverCatalog> catalog;
+  std::unique_ptr<drivers::ResourceDriverRouter> router;
+  std::unique_ptr<drivers::DriverManager> drivers;
   std::unique_ptr<store::Store> store;
   std::unique_ptr<security::CredentialVault> vault;
   std::unique_ptr<events::EventLog> event_log;
@@ -183,8 +193,9 @@ void start_durable_execution(const config::HostConfig& config, asio::io_context&
                   .max_interval = std::max(monitoring.min_interval, monitoring.max_interval)},
   };
   stack.monitor = std::make_unique<service::LifecycleMonitor>(
-      *stack.store, *stack.scheduler, *stack.executor, *stack.driver, config.resource_driver.driver,
-      *stack.vault, options, [relay = stack.relay.get()] { relay->notify(); }, metrics.registry());
+      *stack.store, *stack.scheduler, *stack.executor, *stack.drivers, *stack.catalog,
+      config.resource_driver.driver, *stack.vault, options,
+      [relay = stack.relay.get()] { relay->notify(); }, metrics.registry());
   stack.relay->on_delivered([monitor = stack.monitor.get()](const events::OutboxEvent& event) {
     monitor->on_delivered(event.topic, event.key.value_or(""));
   });
@@ -224,6 +235,90 @@ void start_durable_execution(const config::HostConfig& config, asio::io_context&
   }
 }
 
+// Closes per-target driver instances left idle, now and then, on a driver
+// thread (closing runs driver code).
+asio::awaitable<void> evict_idle_instances(drivers::DriverManager& manager,
+                                           drivers::DriverExecutor& executor,
+                                           std::chrono::milliseconds period) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    timer.expires_after(period);
+    co_await timer.async_wait(asio::use_awaitable);
+    executor.submit({"host", "evict_idle_instances", steady_clock::now() + period},
+                    [&manager] { manager.evict_idle(); });
+  }
+}
+
+// The drivers: built-in ones, then libraries from drivers.dirs; their
+// settings, the routing rules and the manager of their instances.
+void start_drivers(const config::HostConfig& config, asio::io_context& io,
+                   metrics::MetricsRegistry& metrics, health::HealthRegistry& health,
+                   ResourceDriverStack& stack) {
+  const auto log = logging::logger("app");
+  stack.catalog = std::make_unique<drivers::DriverCatalog>();
+  stack.catalog->add("built-in", [&config](sdk::DriverRegistrar& registrar) {
+    register_builtin_drivers(registrar, config);
+  });
+  std::vector<std::filesystem::path> dirs(config.drivers.dirs.begin(), config.drivers.dirs.end());
+  auto load_errors = drivers::load_driver_libraries(dirs, *stack.catalog);
+  if (!load_errors.empty()) {
+    if (config.drivers.on_load_error == "fail") {
+      std::vector<std::string> problems;
+      for (const auto& error : load_errors) {
+        problems.push_back("driver library " + error.file + ": " + error.message);
+      }
+      problems.push_back("(set drivers.on_load_error: skip to start without them)");
+      throw config::ConfigError(std::move(problems));
+    }
+    for (auto& error : load_errors) {
+      log->error("driver library {} skipped: {}", error.file, error.message);
+      stack.catalog->add_load_error(std::move(error));
+    }
+  }
+  for (const auto& driver : stack.catalog->drivers()) {
+    if (driver.origin != "built-in") {
+      log->info("loaded {} driver '{}' {} from {}", sdk::to_string(driver.kind), driver.info.name,
+                driver.info.version, driver.origin);
+    }
+  }
+  stack.catalog->configure(config.drivers.settings);
+  const auto& routes = config.resource_driver.routes;
+  stack.router = std::make_unique<drivers::ResourceDriverRouter>(
+      *stack.catalog, drivers::ResourceRoutes{.default_driver = config.resource_driver.driver,
+                                              .by_location_type = routes.location_type,
+                                              .by_vendor_model = routes.vendor_model});
+  const auto& instances = config.drivers.instances;
+  stack.drivers = std::make_unique<drivers::DriverManager>(
+      *stack.catalog,
+      drivers::DriverManager::Options{
+          .expire_after_access = instances.expire_after_access,
+          .max_instances = instances.max,
+          .breaker = {.failure_threshold = config.drivers.breaker.failure_threshold,
+                      .open_duration = config.drivers.breaker.open_duration}},
+      metrics.registry());
+  stack.drivers->warm_up(stack.router->routed_drivers());
+  if (instances.expire_after_access.count() > 0) {
+    const auto period =
+        std::clamp(instances.expire_after_access / 2, std::chrono::milliseconds(100),
+                   std::chrono::milliseconds(30'000));
+    asio::co_spawn(io, evict_idle_instances(*stack.drivers, *stack.executor, period),
+                   asio::detached);
+  }
+  health.add("drivers", [catalog = stack.catalog.get(),
+                         manager = stack.drivers.get()](boost::json::object& details) {
+    details["registered"] = catalog->drivers().size();
+    // Targets failing fast; the host itself still serves every other target.
+    details["open_breakers"] = manager->open_breakers();
+    if (catalog->load_errors().empty()) return HealthStatus::ok;
+    boost::json::array skipped;
+    for (const auto& error : catalog->load_errors()) {
+      skipped.push_back(boost::json::object{{"file", error.file}, {"error", error.message}});
+    }
+    details["skipped_libraries"] = std::move(skipped);
+    return HealthStatus::degraded;
+  });
+}
+
 ResourceDriverStack start_resource_driver(const config::HostConfig& config, asio::io_context& io,
                                           metrics::MetricsRegistry& metrics,
                                           health::HealthRegistry& health) {
@@ -243,11 +338,11 @@ ResourceDriverStack start_resource_driver(const config::HostConfig& config, asio
       drivers::DriverExecutor::Options{.threads = config.driver_calls.threads,
                                        .queue_size = config.driver_calls.queue_size},
       *stack.probe);
-  stack.driver = make_builtin_resource_driver(config.resource_driver.driver, config);
+  start_drivers(config, io, metrics, health, stack);
   start_durable_execution(config, io, metrics, health, stack);
   stack.service = std::make_unique<service::ResourceDriverService>(
-      config.resource_driver.driver, *stack.driver, *stack.packages, *stack.executor,
-      config.driver_calls.timeout, stack.monitor.get());
+      *stack.router, *stack.drivers, *stack.packages, *stack.executor, config.driver_calls.timeout,
+      stack.monitor.get());
 
   health.add("driver_calls", [executor = stack.executor.get()](boost::json::object& details) {
     const auto& options = executor->options();
@@ -337,6 +432,7 @@ int Application::run() {
     stack = start_resource_driver(config_, io, metrics, health);
     api::add_resource_driver_routes(router, *stack.service);
     api::add_execution_routes(router, *stack.monitor);
+    api::add_drivers_route(router, *stack.catalog, *stack.drivers, *stack.router);
     if (config_.bootstrap.events.api_enabled && stack.event_log) {
       api::add_event_routes(router, *stack.event_log);
     }

@@ -1,41 +1,50 @@
 #include "app/builtin_drivers.hpp"
 
-#include <stdexcept>
-
 #include <flint/sdk/lifecycle.hpp>
+#include <flint/sdk/version.hpp>
 
 #include "noop/noop_driver.hpp"
 #include "script/script_driver.hpp"
 
 namespace flint::app {
 
-std::unique_ptr<sdk::ResourceDriver> make_builtin_resource_driver(
-    std::string_view name, const config::HostConfig& config) {
-  if (name == "noop") {
-    const auto& noop = config.drivers.noop;
-    drivers::noop::Options options;
-    // The schema only admits valid names, so the parses below cannot fail.
-    options.outcome = noop.outcome == "FAILED" ? drivers::noop::Outcome::failed
-                                               : drivers::noop::Outcome::complete;
-    options.failure_code = *sdk::parse_failure_code(noop.failure_code);
-    options.polls_in_progress = static_cast<std::int64_t>(noop.polls_in_progress);
-    options.latency = noop.latency;
-    options.find_found = noop.find_found;
-    return std::make_unique<drivers::noop::NoopDriver>(options);
-  }
-  if (name == "script") {
-    const auto& script = config.drivers.script;
-    drivers::script::Options options;
-    options.executions_dir = script.executions_dir.empty()
-                                 ? config.store.data_dir / "script-executions"
-                                 : script.executions_dir;
-    options.default_timeout = script.default_timeout;
-    options.max_concurrent = script.max_concurrent;
-    options.keep_work_dirs = script.keep_work_dirs;
-    return std::make_unique<drivers::script::ScriptDriver>(options);
-  }
-  throw std::invalid_argument("resource_driver.driver: no built-in driver named '" +
-                              std::string(name) + "'");
+void register_builtin_drivers(sdk::DriverRegistrar& registrar, const config::HostConfig& config) {
+  // Built-in drivers read the host's own typed keys (drivers.noop.*,
+  // drivers.script.*), so they declare no settings of their own.
+  drivers::noop::Options noop;
+  const auto& noop_config = config.drivers.noop;
+  // The schema only admits valid names, so the parses below cannot fail.
+  noop.outcome = noop_config.outcome == "FAILED" ? drivers::noop::Outcome::failed
+                                                 : drivers::noop::Outcome::complete;
+  noop.failure_code = *sdk::parse_failure_code(noop_config.failure_code);
+  noop.polls_in_progress = static_cast<std::int64_t>(noop_config.polls_in_progress);
+  noop.latency = noop_config.latency;
+  noop.find_found = noop_config.find_found;
+  registrar.add_resource_driver(
+      {.name = "noop",
+       .version = FLINT_SDK_VERSION_STRING,
+       .description = "Does nothing, as configured or told per request (tests, benchmarks)",
+       .scope = sdk::InstanceScope::shared},
+      [noop](const sdk::DriverInstanceContext&) {
+        return std::make_unique<drivers::noop::NoopDriver>(noop);
+      });
+
+  drivers::script::Options script;
+  const auto& script_config = config.drivers.script;
+  script.executions_dir = script_config.executions_dir.empty()
+                              ? config.store.data_dir / "script-executions"
+                              : script_config.executions_dir;
+  script.default_timeout = script_config.default_timeout;
+  script.max_concurrent = script_config.max_concurrent;
+  script.keep_work_dirs = script_config.keep_work_dirs;
+  registrar.add_resource_driver(
+      {.name = "script",
+       .version = FLINT_SDK_VERSION_STRING,
+       .description = "Runs the lifecycle scripts of the resource's driver files",
+       .scope = sdk::InstanceScope::shared},
+      [script](const sdk::DriverInstanceContext&) {
+        return std::make_unique<drivers::script::ScriptDriver>(script);
+      });
 }
 
 }  // namespace flint::app

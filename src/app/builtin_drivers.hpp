@@ -1,24 +1,16 @@
 #pragma once
 
 /// @file
-/// The resource drivers linked into the binary, by name.
+/// The resource drivers linked into the binary.
 
-#include <memory>
-#include <string>
-#include <string_view>
-#include <vector>
-
-#include <flint/sdk/resource_driver.hpp>
+#include <flint/sdk/driver_plugin.hpp>
 
 #include "config/host_config.hpp"
 
 namespace flint::app {
 
-/// Creates the built-in resource driver `name` from its `drivers.<name>.*`
-/// settings.
-/// @throws std::invalid_argument naming the driver when there is none by
-///         that name.
-std::unique_ptr<sdk::ResourceDriver> make_builtin_resource_driver(std::string_view name,
-                                                                  const config::HostConfig& config);
+/// Registers the built-in drivers (`noop`, `script`) with their
+/// `drivers.<name>.*` settings, through the same registrar as libraries.
+void register_builtin_drivers(sdk::DriverRegistrar& registrar, const config::HostConfig& config);
 
 }  // namespace flint::app

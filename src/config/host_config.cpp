@@ -14,6 +14,7 @@ namespace {
 
 using std::chrono::hours;
 using std::chrono::milliseconds;
+using std::chrono::minutes;
 using std::chrono::seconds;
 
 // The schema plus, for each key, how to store its value in a HostConfig.
@@ -144,9 +145,16 @@ HostTable make_table() {
   FLINT_HOST_OPTION(driver_calls.timeout, O::duration(seconds(30), "Deadline of one driver call.",
                                                       {.min = milliseconds(1)}));
 
-  FLINT_HOST_OPTION(
-      resource_driver.driver,
-      O::enumeration("script", {"noop", "script"}, "The resource driver this host serves."));
+  FLINT_HOST_OPTION(resource_driver.driver,
+                    O::string("script",
+                              "Resource driver serving requests no route claims (built-in: noop, "
+                              "script; or a loaded one); empty = refuse them."));
+  FLINT_HOST_OPTION(resource_driver.routes.location_type,
+                    O::string_map({}, "Deployment location type -> resource driver name."));
+  FLINT_HOST_OPTION(resource_driver.routes.vendor_model,
+                    O::boolean(false,
+                               "Route a location with properties vendor (and model) to the "
+                               "resource driver registered for them."));
   FLINT_HOST_OPTION(
       resource_driver.scripts_workspace,
       O::string("./scripts_workspace", "Root where driver packages are extracted (Ignition key)."));
@@ -168,6 +176,32 @@ HostTable make_table() {
   FLINT_HOST_OPTION(
       driver_files.cache_size,
       O::size(1 * GiB, "Extracted packages kept; least recently used go first.", {.min = 1}));
+
+  FLINT_HOST_OPTION(drivers.dirs,
+                    O::string_list({}, "Folders whose *.so driver libraries are loaded at start."));
+  FLINT_HOST_OPTION(drivers.on_load_error,
+                    O::enumeration("fail", {"fail", "skip"},
+                                   "A driver library that cannot be loaded fails the start, or "
+                                   "is skipped and reported in health."));
+  FLINT_HOST_OPTION(drivers.settings,
+                    O::string_map({}, "Settings of drivers, as <driver>.<setting>: value."));
+  FLINT_HOST_OPTION(drivers.instances.expire_after_access,
+                    O::duration(minutes(10),
+                                "A per-target driver instance unused this long is closed "
+                                "(0 = never)."));
+  FLINT_HOST_OPTION(
+      drivers.instances.max,
+      O::integer(1024, "Per-target driver instances kept; least recently used go first.",
+                 {.min = 1}));
+  FLINT_HOST_OPTION(drivers.breaker.failure_threshold,
+                    O::integer(5,
+                               "Consecutive failures of one target that open its circuit "
+                               "breaker (0 = no breaker).",
+                               {.min = 0}));
+  FLINT_HOST_OPTION(
+      drivers.breaker.open_duration,
+      O::duration(seconds(30), "How long an open breaker answers at once before a probe call.",
+                  {.min = milliseconds(1)}));
 
   FLINT_HOST_OPTION(drivers.noop.outcome, O::enumeration("COMPLETE", {"COMPLETE", "FAILED"},
                                                          "How the noop driver's executions end."));

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "config/config_schema.hpp"
 #include "config/environment.hpp"
@@ -48,7 +49,12 @@ struct HostConfig {
 
   /// `resource_driver.*` (Ignition's section).
   struct ResourceDriver {
-    std::string driver;                       ///< name of the resource driver to serve
+    std::string driver;  ///< driver of requests no route claims; empty = refuse them
+    /// `resource_driver.routes.*`: which driver serves a deployment location.
+    struct Routes {
+      StringMap location_type;  ///< location type -> driver name
+      bool vendor_model{};      ///< by the location's vendor/model properties
+    } routes;
     std::filesystem::path scripts_workspace;  ///< root where driver packages are extracted
     bool async_messaging_enabled{};           ///< Ignition key, accepted for compatibility
   } resource_driver;
@@ -63,8 +69,21 @@ struct HostConfig {
     std::uint64_t cache_size{};           ///< bytes of extracted packages kept
   } driver_files;
 
-  /// `drivers.*`: settings of built-in drivers.
+  /// `drivers.*`: driver libraries, instances, breakers, built-in drivers.
   struct Drivers {
+    std::vector<std::string> dirs;  ///< folders of driver libraries (`*.so`)
+    std::string on_load_error;      ///< `fail` or `skip`
+    StringMap settings;             ///< `<driver>.<setting>` -> value
+    /// `drivers.instances.*`: per-target driver instances.
+    struct Instances {
+      std::chrono::milliseconds expire_after_access{};  ///< idle time before closing; 0 = never
+      std::size_t max{};                                ///< instances kept at most
+    } instances;
+    /// `drivers.breaker.*`: circuit breaker per target.
+    struct Breaker {
+      std::size_t failure_threshold{};            ///< consecutive failures that open it; 0 = off
+      std::chrono::milliseconds open_duration{};  ///< open time before a probe
+    } breaker;
     /// `drivers.noop.*`: the do-nothing driver, for tests and benchmarks.
     struct Noop {
       std::string outcome;                  ///< `COMPLETE` or `FAILED`

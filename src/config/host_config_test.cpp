@@ -119,7 +119,7 @@ TEST(HostConfig, ErrorsAreAllReported) {
   try {
     load_host_config(std::nullopt, {{"FLINT_APPLICATION_PORT", "65536"},
                                     {"FLINT_APPLICATION_IO_THREADS", "0"},
-                                    {"FLINT_RESOURCE_DRIVER_DRIVER", "ansible"},
+                                    {"FLINT_DRIVERS_ON_LOAD_ERROR", "ignore"},
                                     {"FLINT_HTTP_READ_TIMEOUT", "0"},
                                     {"FLINT_APPLICATION_PROT", "1"}});
     FAIL() << "expected a ConfigError";
@@ -133,8 +133,8 @@ TEST(HostConfig, ErrorsAreAllReported) {
             "65535 (env FLINT_APPLICATION_PORT)",
             "unknown environment variable FLINT_APPLICATION_PROT (every FLINT_* variable "
             "must name a configuration key); did you mean FLINT_APPLICATION_PORT?",
-            HasSubstr("http.read_timeout: 0ms is out of range"),
-            R"(resource_driver.driver: expected one of: noop, script, found "ansible" (env FLINT_RESOURCE_DRIVER_DRIVER))"));
+            R"(drivers.on_load_error: expected one of: fail, skip, found "ignore" (env FLINT_DRIVERS_ON_LOAD_ERROR))",
+            HasSubstr("http.read_timeout: 0ms is out of range")));
   }
 }
 
@@ -160,7 +160,7 @@ TEST(HostConfig, EffectiveYamlNamesEachSource) {
                               "  host: 127.0.0.1  # default\n"
                               "  port: 9000  # env FLINT_APPLICATION_PORT\n"));
   EXPECT_THAT(yaml, HasSubstr("  max_body_size: 64MiB  # default\n"));
-  EXPECT_THAT(yaml, HasSubstr("drivers:\n  noop:\n    outcome: COMPLETE  # default\n"));
+  EXPECT_THAT(yaml, HasSubstr("\n  noop:\n    outcome: COMPLETE  # default\n"));
   EXPECT_THAT(yaml, HasSubstr("  swagger_ui_dir: \"\"  # default\n"));
   EXPECT_THAT(yaml, HasSubstr("  type: logstash  # env LOG_TYPE\n"));
   // What it prints loads back to the same configuration.

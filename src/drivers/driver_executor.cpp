@@ -122,7 +122,8 @@ std::string_view DriverExecutor::outcome_of(const std::exception_ptr& error) noe
 
 void DriverExecutor::fail(const Call& call, std::string_view outcome, std::string message) {
   probe_.count(call.driver, call.operation, outcome);
-  throw sdk::TemporaryDriverError(std::move(message));
+  if (outcome == "rejected") throw CallRejected(std::move(message));
+  throw CallTimedOut(std::move(message));
 }
 
 }  // namespace flint::drivers

@@ -32,6 +32,19 @@
 
 namespace flint::drivers {
 
+/// A call refused because every driver thread is busy and the queue is full
+/// (it never reached the driver).
+class CallRejected : public sdk::TemporaryDriverError {
+ public:
+  using sdk::TemporaryDriverError::TemporaryDriverError;
+};
+
+/// A call that did not finish by its deadline (it may still be running).
+class CallTimedOut : public sdk::TemporaryDriverError {
+ public:
+  using sdk::TemporaryDriverError::TemporaryDriverError;
+};
+
 /// Runs driver calls on a fixed set of threads with a bounded queue and a
 /// deadline per call, and resumes the awaiting coroutine with the result.
 ///
@@ -73,8 +86,8 @@ class DriverExecutor {
 
   /// Runs `work` on a driver thread and returns its result (or rethrows its
   /// exception) to the awaiting coroutine.
-  /// @throws sdk::TemporaryDriverError when the queue is full or the deadline
-  ///         passes first.
+  /// @throws CallRejected when the queue is full, CallTimedOut when the
+  ///         deadline passes first (both `sdk::TemporaryDriverError`s).
   template <class T>
   boost::asio::awaitable<T> run(Call call, std::function<T()> work);
 

@@ -10,12 +10,11 @@
 #include <utility>
 #include <vector>
 
-#include <openssl/evp.h>
-
 #include <flint/sdk/errors.hpp>
 
 #include "files/base64.hpp"
 #include "files/read_only_tree.hpp"
+#include "security/digest.hpp"
 
 namespace flint::files {
 namespace {
@@ -25,24 +24,6 @@ namespace fs = std::filesystem;
 constexpr std::size_t kKeyLength = 64;  // hex SHA-256
 constexpr std::string_view kTempMarker = ".tmp-";
 constexpr std::string_view kEvictedMarker = ".evicted-";
-
-std::string sha256_hex(std::string_view text) {
-  // Fetched once: with EVP_sha256() OpenSSL 3 searches its providers on
-  // every call, which costs more than hashing a small package.
-  static const EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  if (!sha256 || EVP_Digest(text.data(), text.size(), digest, &length, sha256, nullptr) != 1) {
-    throw std::runtime_error("SHA-256 of driverFiles failed (OpenSSL EVP_Digest)");
-  }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex(length * 2, '\0');
-  for (unsigned int i = 0; i < length; ++i) {
-    hex[2 * i] = kHex[digest[i] >> 4];
-    hex[2 * i + 1] = kHex[digest[i] & 0xF];
-  }
-  return hex;
-}
 
 std::string random_suffix() {
   thread_local std::mt19937_64 engine{std::random_device{}()};
@@ -205,7 +186,7 @@ PackageCacheStats PackageCache::stats() const {
 
 flint::sdk::DirectoryTree PackageCache::acquire(std::string_view driver_files_base64) {
   using Entry = State::Entry;
-  const std::string key = sha256_hex(driver_files_base64);
+  const std::string key = security::sha256_hex(driver_files_base64);
   State& state = *state_;
 
   // Declared before the lock so that it is released after it: dropping the

@@ -36,12 +36,19 @@ std::string iso8601(std::int64_t ms) {
 
 }  // namespace
 
+// A deployment location and the driver target serving it.
+struct LifecycleMonitor::Placement {
+  sdk::DeploymentLocation location;
+  // Null only for an execution whose job could not be read (it is failed).
+  std::shared_ptr<const drivers::DriverManager::Target> driver;
+};
+
 // What a poll needs, decoded once from the sealed job payload.
 struct LifecycleMonitor::Target {
   std::string request_id;
   system_clock::time_point deadline;
-  // Shared by every execution at the same location (see intern_location).
-  std::shared_ptr<const sdk::DeploymentLocation> location;
+  // Shared by every execution at the same location (see intern_placement).
+  std::shared_ptr<const Placement> placement;
   logging::LogFields log_fields;
   std::string tenant_id;
 };
@@ -58,22 +65,22 @@ class LifecycleMonitor::Reporter final : public sdk::ExecutionReporter {
   LifecycleMonitor& monitor_;
 };
 
-LifecycleMonitor::LifecycleMonitor(store::Store& store, jobs::JobScheduler& scheduler,
-                                   drivers::DriverExecutor& executor, sdk::ResourceDriver& driver,
-                                   std::string driver_name, const security::CredentialVault& vault,
-                                   MonitorOptions options, std::function<void()> notify_outbox,
-                                   prometheus::Registry& registry)
+LifecycleMonitor::LifecycleMonitor(
+    store::Store& store, jobs::JobScheduler& scheduler, drivers::DriverExecutor& executor,
+    drivers::DriverManager& drivers, const drivers::DriverCatalog& catalog,
+    std::string fallback_driver, const security::CredentialVault& vault, MonitorOptions options,
+    std::function<void()> notify_outbox, prometheus::Registry& registry)
     : store_(store),
       scheduler_(scheduler),
       executor_(executor),
-      driver_(driver),
-      driver_name_(std::move(driver_name)),
+      drivers_(drivers),
+      catalog_(catalog),
+      fallback_driver_(std::move(fallback_driver)),
       vault_(vault),
       options_(options),
       notify_outbox_(std::move(notify_outbox)),
       reporter_(std::make_shared<Reporter>(*this)),
       log_(logging::logger("monitor")),
-      driver_log_(logging::logger("driver." + driver_name_)),
       ended_(prometheus::BuildCounter()
                  .Name("flint_lifecycle_executions_ended_total")
                  .Help("Lifecycle executions whose monitoring ended, by outcome: complete, failed "
@@ -89,13 +96,16 @@ LifecycleMonitor::LifecycleMonitor(store::Store& store, jobs::JobScheduler& sche
 void LifecycleMonitor::accept(std::string_view lifecycle_name,
                               const sdk::DeploymentLocation& location,
                               const sdk::LifecycleExecuteResponse& response,
-                              const CallOrigin& origin) {
+                              const CallOrigin& origin,
+                              std::shared_ptr<const drivers::DriverManager::Target> driver) {
+  const std::string& driver_name = driver->driver->info.name;
   const std::int64_t now = now_ms();
   const std::int64_t deadline = now + options_.total_timeout.count();
 
   json::array log_fields;
   for (const auto& [key, value] : origin.log_fields) log_fields.push_back({key, value});
-  json::object sealed_target{{"deploymentLocation", sdk::json::encode(location)},
+  json::object sealed_target{{"driver", driver_name},
+                             {"deploymentLocation", sdk::json::encode(location)},
                              {"logFields", std::move(log_fields)},
                              {"tenantId", origin.tenant_id}};
   // The location holds credentials: only its sealed form reaches the disk.
@@ -111,7 +121,7 @@ void LifecycleMonitor::accept(std::string_view lifecycle_name,
           "associated_topology, monitoring, accepted_at, transitions) "
           "VALUES (?, ?, ?, ?, 'IN_PROGRESS', ?, 'active', ?, ?)");
       execution.bind(1, response.request_id)
-          .bind(2, driver_name_)
+          .bind(2, driver_name)
           .bind(3, lifecycle_name)
           .bind(5, topology)
           .bind(6, now)
@@ -155,7 +165,9 @@ void LifecycleMonitor::accept(std::string_view lifecycle_name,
   auto target = std::make_shared<Target>();
   target->request_id = response.request_id;
   target->deadline = system_clock::time_point(std::chrono::milliseconds(deadline));
-  target->location = intern_location(sealed_target.at("deploymentLocation"));
+  const drivers::RegisteredDriver& registered = *driver->driver;  // before the move below
+  target->placement =
+      intern_placement(registered, sealed_target.at("deploymentLocation"), std::move(driver));
   target->log_fields = origin.log_fields;
   target->tenant_id = origin.tenant_id;
   scheduler_.schedule({kJobKind, response.request_id, {}, target->deadline, 0, std::move(target)},
@@ -202,21 +214,25 @@ void LifecycleMonitor::pushed(sdk::LifecycleExecution execution) {
   scheduler_.wake(kJobKind, request_id);
 }
 
-std::shared_ptr<const sdk::DeploymentLocation> LifecycleMonitor::intern_location(
-    const json::value& encoded) {
-  std::string key = json::serialize(encoded);
+std::shared_ptr<const LifecycleMonitor::Placement> LifecycleMonitor::intern_placement(
+    const drivers::RegisteredDriver& driver, const json::value& encoded_location,
+    std::shared_ptr<const drivers::DriverManager::Target> known_target) {
+  std::string key = driver.info.name + '\n' + json::serialize(encoded_location);
   std::lock_guard lock(mutex_);
-  auto& slot = locations_[key];
+  auto& slot = placements_[key];
   if (auto shared = slot.lock()) return shared;
-  auto location = std::make_shared<const sdk::DeploymentLocation>(
-      sdk::json::decode_deployment_location(encoded, "deploymentLocation"));
-  slot = location;
-  // Forget locations no execution uses any more, once they could be half the map.
-  if (locations_.size() >= 2 * locations_swept_size_) {
-    std::erase_if(locations_, [](const auto& entry) { return entry.second.expired(); });
-    locations_swept_size_ = std::max<std::size_t>(locations_.size(), 64);
+  auto placement = std::make_shared<Placement>();
+  placement->location =
+      sdk::json::decode_deployment_location(encoded_location, "deploymentLocation");
+  placement->driver =
+      known_target ? std::move(known_target) : drivers_.target(driver, placement->location);
+  slot = placement;
+  // Forget placements no execution uses any more, once they could be half the map.
+  if (placements_.size() >= 2 * placements_swept_size_) {
+    std::erase_if(placements_, [](const auto& entry) { return entry.second.expired(); });
+    placements_swept_size_ = std::max<std::size_t>(placements_.size(), 64);
   }
-  return location;
+  return placement;
 }
 
 std::shared_ptr<const LifecycleMonitor::Target> LifecycleMonitor::target_of(jobs::Job& job) {
@@ -225,7 +241,15 @@ std::shared_ptr<const LifecycleMonitor::Target> LifecycleMonitor::target_of(jobs
   auto target = std::make_shared<Target>();
   target->request_id = job.subject;
   target->deadline = job.deadline;
-  target->location = intern_location(value.at("deploymentLocation"));
+  // Executions recorded by Flint 0.1 name no driver: the host served one.
+  const auto* named = value.as_object().if_contains("driver");
+  const std::string driver_name = named ? std::string(named->as_string()) : fallback_driver_;
+  const drivers::RegisteredDriver* driver = catalog_.find(driver_name);
+  if (!driver) {
+    throw std::runtime_error("driver '" + driver_name +
+                             "', which accepted it, is not loaded any more");
+  }
+  target->placement = intern_placement(*driver, value.at("deploymentLocation"));
   for (const auto& field : value.at("logFields").as_array()) {
     target->log_fields.emplace_back(field.at(0).as_string(), field.at(1).as_string());
   }
@@ -257,25 +281,31 @@ boost::asio::awaitable<jobs::JobStep> LifecycleMonitor::poll(jobs::Job& job) {
     auto fallback = std::make_shared<Target>();
     fallback->request_id = job.subject;
     fallback->deadline = job.deadline;
-    fallback->location = std::make_shared<const sdk::DeploymentLocation>();
+    fallback->placement = std::make_shared<const Placement>();
     target = fallback;
-    outcome = sdk::LifecycleExecution::failed(
-        job.subject, sdk::FailureCode::internal_error,
-        "monitoring could not read this execution's deployment location (was the key changed?)");
+    outcome =
+        sdk::LifecycleExecution::failed(job.subject, sdk::FailureCode::internal_error,
+                                        fmt::format("monitoring cannot continue: {}", e.what()));
   }
   // The driver call and the store commit both block: both run on a driver
   // thread, in one hop. The work is a named local: GCC 12 destroys some
   // temporaries of a co_await expression twice. It holds the target, not the
   // job: a call that overruns its deadline may outlive the job's entry.
+  const auto& driver = target->placement->driver;
   const drivers::DriverExecutor::Call call{
-      driver_name_, outcome ? "record_outcome" : "get_lifecycle_execution",
+      driver ? std::string_view(driver->driver->info.name) : std::string_view("none"),
+      outcome ? "record_outcome" : "get_lifecycle_execution",
       std::chrono::steady_clock::now() + options_.call_timeout};
-  std::function<jobs::JobStep()> work = [this, target, outcome] {
-    return poll_on_driver_thread(target, outcome);
+  std::function<jobs::JobStep()> work = [this, target, outcome, deadline = call.deadline] {
+    return poll_on_driver_thread(target, outcome, deadline);
   };
   try {
+    // An open breaker answers at once: the poll is retried later.
+    if (!outcome) drivers_.admit(*driver);
     co_return co_await executor_.run<jobs::JobStep>(call, std::move(work));
   } catch (const sdk::TemporaryDriverError& e) {
+    if (dynamic_cast<const drivers::CallTimedOut*>(&e) && !outcome)
+      drivers_.record_timeout(*driver);
     // Saturated or over its deadline: try again later, keeping a pushed outcome.
     if (from_push) {
       std::lock_guard lock(mutex_);
@@ -287,7 +317,8 @@ boost::asio::awaitable<jobs::JobStep> LifecycleMonitor::poll(jobs::Job& job) {
 }
 
 jobs::JobStep LifecycleMonitor::poll_on_driver_thread(
-    const std::shared_ptr<const Target>& target, std::optional<sdk::LifecycleExecution> outcome) {
+    const std::shared_ptr<const Target>& target, std::optional<sdk::LifecycleExecution> outcome,
+    std::chrono::steady_clock::time_point deadline) {
   const std::string& request_id = target->request_id;
   logging::ScopedLogContext scope(target->log_fields);
   if (!outcome && system_clock::now() >= target->deadline) {
@@ -298,11 +329,15 @@ jobs::JobStep LifecycleMonitor::poll_on_driver_thread(
             std::chrono::duration_cast<std::chrono::seconds>(options_.total_timeout).count()));
   }
   if (!outcome) {
-    drivers::HostCallContext context(target->log_fields, target->tenant_id,
-                                     std::chrono::steady_clock::now() + options_.call_timeout,
-                                     driver_log_);
+    const Placement& placement = *target->placement;
+    drivers::HostCallContext context(target->log_fields, target->tenant_id, deadline,
+                                     placement.driver->log);
     try {
-      auto execution = driver_.get_lifecycle_execution(request_id, *target->location, context);
+      auto execution = drivers_.call(*placement.driver, placement.location, /*from_request=*/false,
+                                     deadline, [&](sdk::ResourceDriver& driver) {
+                                       return driver.get_lifecycle_execution(
+                                           request_id, placement.location, context);
+                                     });
       if (execution.status == sdk::ExecutionStatus::in_progress) return jobs::JobStep::poll_later;
       outcome = std::move(execution);
     } catch (const sdk::TemporaryDriverError& e) {
@@ -418,19 +453,23 @@ void LifecycleMonitor::on_delivered(std::string_view topic, std::string_view req
       awaiting_delivery_.erase(it);
     }
   }
+  // Without the target (delivered after a restart) the hook cannot be
+  // called: it is optional, and its loss only delays driver clean-up.
+  if (!target || !target->placement->driver) return;
+  const auto& driver = *target->placement->driver;
+  const auto deadline = std::chrono::steady_clock::now() + options_.call_timeout;
   const bool queued = executor_.submit(
-      {driver_name_, "on_execution_delivered",
-       std::chrono::steady_clock::now() + options_.call_timeout},
-      [this, id = std::string(request_id), target] {
-        // Without the target (delivered after a restart) the hook cannot be
-        // called: it is optional, and its loss only delays driver clean-up.
-        if (!target) return;
+      {driver.driver->info.name, "on_execution_delivered", deadline},
+      [this, id = std::string(request_id), target, deadline] {
         logging::ScopedLogContext scope(target->log_fields);
-        drivers::HostCallContext context(target->log_fields, target->tenant_id,
-                                         std::chrono::steady_clock::now() + options_.call_timeout,
-                                         driver_log_);
+        const Placement& placement = *target->placement;
+        drivers::HostCallContext context(target->log_fields, target->tenant_id, deadline,
+                                         placement.driver->log);
         try {
-          driver_.on_execution_delivered(id, *target->location, context);
+          drivers_.call(*placement.driver, placement.location, /*from_request=*/false, deadline,
+                        [&](sdk::ResourceDriver& instance) {
+                          instance.on_execution_delivered(id, placement.location, context);
+                        });
         } catch (const std::exception& e) {
           log_->warn("execution {}: after-delivery hook failed (ignored): {}", id, e.what());
         }

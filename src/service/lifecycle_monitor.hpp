@@ -25,7 +25,9 @@
 #include <flint/sdk/lifecycle.hpp>
 #include <flint/sdk/resource_driver.hpp>
 
+#include "drivers/driver_catalog.hpp"
 #include "drivers/driver_executor.hpp"
+#include "drivers/driver_manager.hpp"
 #include "jobs/job_scheduler.hpp"
 #include "security/credential_vault.hpp"
 #include "service/resource_driver_service.hpp"
@@ -62,19 +64,22 @@ class LifecycleMonitor {
   /// `flint_lifecycle_executions_ended_total` on `registry`. Everything
   /// passed must outlive the monitor. `notify_outbox` wakes the event relay
   /// after a commit.
+  /// `fallback_driver` serves executions recorded before the driver was
+  /// stored with them (stores of Flint 0.1).
   LifecycleMonitor(store::Store& store, jobs::JobScheduler& scheduler,
-                   drivers::DriverExecutor& executor, sdk::ResourceDriver& driver,
-                   std::string driver_name, const security::CredentialVault& vault,
-                   MonitorOptions options, std::function<void()> notify_outbox,
-                   prometheus::Registry& registry);
+                   drivers::DriverExecutor& executor, drivers::DriverManager& drivers,
+                   const drivers::DriverCatalog& catalog, std::string fallback_driver,
+                   const security::CredentialVault& vault, MonitorOptions options,
+                   std::function<void()> notify_outbox, prometheus::Registry& registry);
 
-  /// Records an execution the driver accepted, with its monitoring job, in
-  /// one transaction; returns once committed, then schedules the job.
-  /// Blocking: call on a driver thread.
+  /// Records an execution the driver of `target` accepted, with its
+  /// monitoring job, in one transaction; returns once committed, then
+  /// schedules the job. Blocking: call on a driver thread.
   /// @throws sdk::TemporaryDriverError when the store cannot commit (disk
   ///         full): the caller answers 503, never a 202 it cannot keep.
   void accept(std::string_view lifecycle_name, const sdk::DeploymentLocation& location,
-              const sdk::LifecycleExecuteResponse& response, const CallOrigin& origin);
+              const sdk::LifecycleExecuteResponse& response, const CallOrigin& origin,
+              std::shared_ptr<const drivers::DriverManager::Target> target);
 
   /// Schedules every unfinished job found in the store (at start).
   /// @returns how many were resumed.
@@ -99,27 +104,31 @@ class LifecycleMonitor {
 
  private:
   class Reporter;
-  struct Target;  // what a poll needs: location, log fields, tenant
+  struct Placement;  // a location and the driver serving it, shared
+  struct Target;     // what a poll needs: placement, log fields, tenant
   boost::asio::awaitable<jobs::JobStep> poll(jobs::Job& job);
   jobs::JobStep poll_on_driver_thread(const std::shared_ptr<const Target>& target,
-                                      std::optional<sdk::LifecycleExecution> outcome);
+                                      std::optional<sdk::LifecycleExecution> outcome,
+                                      std::chrono::steady_clock::time_point deadline);
   void pushed(sdk::LifecycleExecution execution);
   void finish(std::shared_ptr<const Target> target, sdk::LifecycleExecution outcome);
   void stop_monitoring(const Target& target, std::string_view reason);
   std::shared_ptr<const Target> target_of(jobs::Job& job);
-  std::shared_ptr<const sdk::DeploymentLocation> intern_location(const boost::json::value& encoded);
+  std::shared_ptr<const Placement> intern_placement(
+      const drivers::RegisteredDriver& driver, const boost::json::value& encoded_location,
+      std::shared_ptr<const drivers::DriverManager::Target> known_target = nullptr);
 
   store::Store& store_;
   jobs::JobScheduler& scheduler_;
   drivers::DriverExecutor& executor_;
-  sdk::ResourceDriver& driver_;
-  std::string driver_name_;
+  drivers::DriverManager& drivers_;
+  const drivers::DriverCatalog& catalog_;
+  std::string fallback_driver_;
   const security::CredentialVault& vault_;
   MonitorOptions options_;
   std::function<void()> notify_outbox_;
   std::shared_ptr<sdk::ExecutionReporter> reporter_;
   std::shared_ptr<spdlog::logger> log_;
-  std::shared_ptr<spdlog::logger> driver_log_;
   // Executions whose monitoring ended, by how: complete, failed, request_not_found.
   prometheus::Family<prometheus::Counter>& ended_;
   prometheus::Counter& ended_complete_;
@@ -128,9 +137,10 @@ class LifecycleMonitor {
   std::mutex mutex_;  // guards the maps below
   std::unordered_map<std::string, sdk::LifecycleExecution> pushed_;
   // Executions in flight share one decoded copy of each deployment location
-  // (keyed by its JSON): thousands at one location should not hold thousands.
-  std::unordered_map<std::string, std::weak_ptr<const sdk::DeploymentLocation>> locations_;
-  std::size_t locations_swept_size_ = 64;
+  // with its driver target (keyed by driver and location JSON): thousands at
+  // one location should not hold thousands.
+  std::unordered_map<std::string, std::weak_ptr<const Placement>> placements_;
+  std::size_t placements_swept_size_ = 64;
   // Targets of executions whose event is not delivered yet (for the hook).
   std::unordered_map<std::string, std::shared_ptr<const Target>> awaiting_delivery_;
 };

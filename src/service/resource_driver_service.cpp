@@ -9,31 +9,44 @@
 
 namespace flint::service {
 
-ResourceDriverService::ResourceDriverService(std::string driver_name, sdk::ResourceDriver& driver,
+ResourceDriverService::ResourceDriverService(const drivers::ResourceDriverRouter& router,
+                                             drivers::DriverManager& drivers,
                                              files::PackageCache& packages,
                                              drivers::DriverExecutor& executor,
                                              std::chrono::milliseconds call_timeout,
                                              LifecycleMonitor* monitor)
-    : driver_name_(std::move(driver_name)),
-      driver_(driver),
+    : router_(router),
+      drivers_(drivers),
       packages_(packages),
       executor_(executor),
       call_timeout_(call_timeout),
       monitor_(monitor),
-      log_(logging::logger("service")),
-      driver_log_(logging::logger("driver." + driver_name_)) {}
+      log_(logging::logger("service")) {}
 
-drivers::DriverExecutor::Call ResourceDriverService::call(std::string_view operation) const {
-  return {driver_name_, operation, std::chrono::steady_clock::now() + call_timeout_};
+template <class T>
+boost::asio::awaitable<T> ResourceDriverService::run(const drivers::DriverManager::Target& target,
+                                                     drivers::DriverExecutor::Call call,
+                                                     std::function<T()> work) {
+  drivers_.admit(target);  // an open breaker answers at once
+  try {
+    co_return co_await executor_.run<T>(call, std::move(work));
+  } catch (const drivers::CallTimedOut&) {
+    drivers_.record_timeout(target);
+    throw;
+  }
 }
 
 boost::asio::awaitable<sdk::LifecycleExecuteResponse> ResourceDriverService::execute(
     ExecuteCommand body, CallOrigin origin) {
-  const auto call_spec = call("execute_lifecycle");
+  const auto& driver = router_.route(body.deployment_location);
+  auto target = drivers_.target(driver, body.deployment_location);
+  const drivers::DriverExecutor::Call call{driver.info.name, "execute_lifecycle",
+                                           std::chrono::steady_clock::now() + call_timeout_};
   auto context = std::make_shared<drivers::HostCallContext>(origin.log_fields, origin.tenant_id,
-                                                            call_spec.deadline, driver_log_);
+                                                            call.deadline, target->log);
   // Unpacking is disk work: it runs on the driver thread with the call.
-  auto work = [this, context, body = std::move(body), origin = std::move(origin)]() mutable {
+  auto work = [this, context, target, deadline = call.deadline, body = std::move(body),
+               origin = std::move(origin)]() mutable {
     logging::ScopedLogContext scope(context->log_fields());
     sdk::ExecuteLifecycleRequest request{
         .lifecycle_name = std::move(body.lifecycle_name),
@@ -46,42 +59,52 @@ boost::asio::awaitable<sdk::LifecycleExecuteResponse> ResourceDriverService::exe
         .reporter = monitor_ ? monitor_->reporter() : nullptr,
     };
     if (log_->should_log(spdlog::level::debug)) {
-      log_->debug("execute {} at location {} with request properties {}", request.lifecycle_name,
-                  request.deployment_location.name,
+      log_->debug("execute {} at location {} with driver {}, request properties {}",
+                  request.lifecycle_name, request.deployment_location.name,
+                  target->driver->info.name,
                   boost::json::serialize(request.request_properties.redacted()));
     }
-    auto response = driver_.execute_lifecycle(request, *context);
+    auto response = drivers_.call(*target, request.deployment_location, /*from_request=*/true,
+                                  deadline, [&](sdk::ResourceDriver& instance) {
+                                    return instance.execute_lifecycle(request, *context);
+                                  });
     // Durable before the 202 leaves: a crash after this point loses nothing.
     if (monitor_) {
-      monitor_->accept(request.lifecycle_name, request.deployment_location, response, origin);
+      monitor_->accept(request.lifecycle_name, request.deployment_location, response, origin,
+                       target);
     }
     log_->info("accepted lifecycle {} as request {}", request.lifecycle_name, response.request_id);
     return response;
   };
   // Named, not a temporary of the co_await expression (GCC 12 coroutine bug).
   std::function<sdk::LifecycleExecuteResponse()> task = std::move(work);
-  co_return co_await executor_.run<sdk::LifecycleExecuteResponse>(call_spec, std::move(task));
+  co_return co_await run<sdk::LifecycleExecuteResponse>(*target, call, std::move(task));
 }
 
 boost::asio::awaitable<sdk::FindReferenceResponse> ResourceDriverService::find(FindCommand body,
                                                                                CallOrigin origin) {
-  const auto call_spec = call("find_reference");
+  const auto& driver = router_.route(body.deployment_location);
+  auto target = drivers_.target(driver, body.deployment_location);
+  const drivers::DriverExecutor::Call call{driver.info.name, "find_reference",
+                                           std::chrono::steady_clock::now() + call_timeout_};
   auto context = std::make_shared<drivers::HostCallContext>(origin.log_fields, origin.tenant_id,
-                                                            call_spec.deadline, driver_log_);
-  auto work = [this, context, body = std::move(body)]() mutable {
+                                                            call.deadline, target->log);
+  auto work = [this, context, target, deadline = call.deadline, body = std::move(body)]() mutable {
     logging::ScopedLogContext scope(context->log_fields());
     sdk::FindReferenceRequest request{
         .instance_name = std::move(body.instance_name),
         .driver_files = packages_.acquire(body.driver_files),
         .deployment_location = std::move(body.deployment_location),
     };
-    auto response = driver_.find_reference(request, *context);
+    auto response = drivers_.call(
+        *target, request.deployment_location, /*from_request=*/true, deadline,
+        [&](sdk::ResourceDriver& instance) { return instance.find_reference(request, *context); });
     log_->info("find {} at location {}: {}", request.instance_name,
                request.deployment_location.name, response.result ? "found" : "not found");
     return response;
   };
   std::function<sdk::FindReferenceResponse()> task = std::move(work);
-  co_return co_await executor_.run<sdk::FindReferenceResponse>(call_spec, std::move(task));
+  co_return co_await run<sdk::FindReferenceResponse>(*target, call, std::move(task));
 }
 
 }  // namespace flint::service

@@ -15,6 +15,8 @@
 #include <flint/sdk/resource_driver.hpp>
 
 #include "drivers/driver_executor.hpp"
+#include "drivers/driver_manager.hpp"
+#include "drivers/resource_driver_router.hpp"
 #include "files/package_cache.hpp"
 #include "logging/log_context.hpp"
 
@@ -46,22 +48,25 @@ struct CallOrigin {
 
 class LifecycleMonitor;
 
-/// Serves execute and find requests with one resource driver.
+/// Serves execute and find requests: routes each to its resource driver,
+/// checks the target's breaker, and runs the driver's instance for the
+/// target on the driver executor.
 ///
-/// Thread-safe; awaited from a strand (see `DriverExecutor::run`). The
-/// driver, cache and executor must outlive the service.
+/// Thread-safe; awaited from a strand (see `DriverExecutor::run`). Every
+/// reference passed must outlive the service.
 class ResourceDriverService {
  public:
   /// `call_timeout` is the deadline of each driver call (`driver_calls.timeout`).
   /// With a `monitor`, every accepted execution is recorded durably before
   /// the reply and monitored to its end; without one it is only started.
-  ResourceDriverService(std::string driver_name, sdk::ResourceDriver& driver,
-                        files::PackageCache& packages, drivers::DriverExecutor& executor,
-                        std::chrono::milliseconds call_timeout,
+  ResourceDriverService(const drivers::ResourceDriverRouter& router,
+                        drivers::DriverManager& drivers, files::PackageCache& packages,
+                        drivers::DriverExecutor& executor, std::chrono::milliseconds call_timeout,
                         LifecycleMonitor* monitor = nullptr);
 
   /// Unpacks the driver files and starts the lifecycle execution.
-  /// @throws sdk::DriverError (any kind) from the files or the driver.
+  /// @throws sdk::DriverError (any kind) from routing, the breaker, the
+  ///         files or the driver.
   boost::asio::awaitable<sdk::LifecycleExecuteResponse> execute(ExecuteCommand command,
                                                                 CallOrigin origin);
 
@@ -69,20 +74,21 @@ class ResourceDriverService {
   /// @throws sdk::DriverError (any kind) from the files or the driver.
   boost::asio::awaitable<sdk::FindReferenceResponse> find(FindCommand command, CallOrigin origin);
 
-  /// Name of the driver serving requests (e.g. `noop`).
-  const std::string& driver_name() const noexcept { return driver_name_; }
+  /// The routing rules.
+  const drivers::ResourceDriverRouter& router() const noexcept { return router_; }
 
  private:
-  drivers::DriverExecutor::Call call(std::string_view operation) const;
+  template <class T>
+  boost::asio::awaitable<T> run(const drivers::DriverManager::Target& target,
+                                drivers::DriverExecutor::Call call, std::function<T()> work);
 
-  std::string driver_name_;
-  sdk::ResourceDriver& driver_;
+  const drivers::ResourceDriverRouter& router_;
+  drivers::DriverManager& drivers_;
   files::PackageCache& packages_;
   drivers::DriverExecutor& executor_;
   std::chrono::milliseconds call_timeout_;
   LifecycleMonitor* monitor_;
   std::shared_ptr<spdlog::logger> log_;
-  std::shared_ptr<spdlog::logger> driver_log_;
 };
 
 }  // namespace flint::service

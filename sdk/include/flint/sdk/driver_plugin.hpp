@@ -86,13 +86,13 @@ enum class SettingType {
 /// `drivers.settings.<driver>.<name>`.
 struct SettingSpec {
   /// Setting name: lower-case letters, digits and `_`.
-  std::string name;
+  std::string name{};
   /// What the value must be.
   SettingType type = SettingType::string;
   /// Value when the configuration does not set it; ignored when `required`.
-  std::string default_value;
+  std::string default_value{};
   /// One line for listings and docs.
-  std::string description;
+  std::string description{};
   /// The start fails when the configuration does not set it.
   bool required = false;
   /// Never printed (passwords, tokens); shown as `****`.
@@ -158,19 +158,19 @@ struct DriverInfo {
   /// Unique in a host: lower-case letters, digits, `_` and `-`, at most 64
   /// characters, starting with a letter or digit. Names it in
   /// `resource_driver.driver`, routes and settings.
-  std::string name;
+  std::string name{};
   /// Vendor of the systems it drives (for routing by vendor and model); may be empty.
-  std::string vendor;
+  std::string vendor{};
   /// Model it drives, with `vendor`; empty = every model of the vendor.
-  std::string model;
+  std::string model{};
   /// The driver's own version, e.g. `1.4.2`.
-  std::string version;
+  std::string version{};
   /// One line.
-  std::string description;
+  std::string description{};
   /// Instances per target (the default) or one shared instance.
   InstanceScope scope = InstanceScope::per_target;
   /// The settings it accepts; any other key under its name is a start error.
-  std::vector<SettingSpec> settings;
+  std::vector<SettingSpec> settings{};
 };
 
 /// Where drivers register. Implemented by the host; passed to a library's
@@ -209,10 +209,10 @@ struct DriverPlugin {
 /// `void(flint::sdk::DriverRegistrar&)`. Use once per library, at namespace
 /// scope. Build the library with `-fvisibility=hidden`: only the entry point
 /// needs to be visible.
-#define FLINT_DRIVER_PLUGIN(register_function)                                       \
+#define FLINT_DRIVER_PLUGIN(register_function)                                        \
   extern "C" __attribute__((visibility("default"))) const ::flint::sdk::DriverPlugin* \
-  flint_driver_plugin() {                                                            \
-    static const ::flint::sdk::DriverPlugin plugin{                                  \
-        FLINT_SDK_ABI_VERSION, FLINT_SDK_VERSION_STRING, &(register_function)};      \
-    return &plugin;                                                                  \
+  flint_driver_plugin() {                                                             \
+    static const ::flint::sdk::DriverPlugin plugin{                                   \
+        FLINT_SDK_ABI_VERSION, FLINT_SDK_VERSION_STRING, &(register_function)};       \
+    return &plugin;                                                                   \
   }

@@ -1,0 +1,17 @@
+// The library's entry point: registers the driver with the host that loads it.
+
+#include <flint/sdk/driver_plugin.hpp>
+
+#include "template_driver.hpp"
+
+namespace {
+
+/// Adds the library's drivers; the host calls it once, after checking the ABI version.
+void register_drivers(flint::sdk::DriverRegistrar& registrar) {
+  registrar.add_resource_driver(driver::TemplateDriver::info(), &driver::TemplateDriver::make);
+}
+
+}  // namespace
+
+/// The entry point the host looks up in the library: `flint_driver_plugin`.
+FLINT_DRIVER_PLUGIN(register_drivers)

@@ -1,0 +1,360 @@
+#include "drivers/driver_manager.hpp"
+
+#include <stdexcept>
+
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+#include <fmt/format.h>
+#include <prometheus/family.h>
+
+#include <flint/sdk/errors.hpp>
+
+#include "drivers/driver_executor.hpp"
+#include "logging/logging.hpp"
+#include "security/digest.hpp"
+
+namespace flint::drivers {
+namespace {
+
+namespace json = boost::json;
+
+constexpr char kSeparator = '\n';  // cannot occur in a driver name
+
+std::string driver_of_key(const std::string& key) {
+  return key.substr(0, key.find(kSeparator));
+}
+
+std::string_view setting_type_name(sdk::SettingType type) noexcept {
+  switch (type) {
+    case sdk::SettingType::integer:
+      return "integer";
+    case sdk::SettingType::boolean:
+      return "boolean";
+    case sdk::SettingType::duration:
+      return "duration";
+    case sdk::SettingType::string:
+      break;
+  }
+  return "string";
+}
+
+// The breaker counts failures that are the target's, not the caller's.
+bool is_target_failure(const std::exception_ptr& error) {
+  if (!error) return false;
+  try {
+    std::rethrow_exception(error);
+  } catch (const CallRejected&) {
+    return false;  // never reached the target: the pool was full
+  } catch (const sdk::DriverError& e) {
+    switch (e.kind()) {
+      case sdk::ErrorKind::invalid_request:
+      case sdk::ErrorKind::invalid_lifecycle_name:
+      case sdk::ErrorKind::invalid_driver_files:
+      case sdk::ErrorKind::request_not_found:
+        return false;
+      default:
+        return true;
+    }
+  } catch (...) {
+    return true;
+  }
+}
+
+std::string message_of(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "a non-standard exception";
+  }
+}
+
+}  // namespace
+
+DriverManager::DriverManager(const DriverCatalog& catalog, Options options,
+                             prometheus::Registry& registry)
+    : catalog_(catalog),
+      options_(std::move(options)),
+      shared_instances_({},
+                        [this](const std::string& key, Instance& value) {
+                          value.reset();  // the driver's destructor is its finalizer
+                          series(driver_of_key(key)).closed->Increment();
+                          series(driver_of_key(key)).instances->Decrement();
+                        }),
+      target_instances_({.expire_after_create = {},
+                         .expire_after_access = options_.expire_after_access,
+                         .max_entries = options_.max_instances},
+                        [this](const std::string& key, Instance& value) {
+                          const auto& s = series(driver_of_key(key));
+                          s.log->debug(
+                              "closing the instance of location {}",
+                              key.substr(key.find(kSeparator) + 1,
+                                         key.rfind(kSeparator) - key.find(kSeparator) - 1));
+                          value.reset();
+                          s.closed->Increment();
+                          s.instances->Decrement();
+                        }) {
+  auto& instances = prometheus::BuildGauge()
+                        .Name("flint_driver_instances")
+                        .Help("Driver instances alive, by driver")
+                        .Register(registry);
+  auto& created = prometheus::BuildCounter()
+                      .Name("flint_driver_instances_created_total")
+                      .Help("Driver instances made by their factory, by driver")
+                      .Register(registry);
+  auto& closed = prometheus::BuildCounter()
+                     .Name("flint_driver_instances_closed_total")
+                     .Help("Driver instances closed (idle, properties changed, shutdown)")
+                     .Register(registry);
+  auto& rejected = prometheus::BuildCounter()
+                       .Name("flint_driver_breaker_rejected_total")
+                       .Help("Calls refused at once because the target's circuit breaker was open")
+                       .Register(registry);
+  auto& open = prometheus::BuildGauge()
+                   .Name("flint_driver_breakers_open")
+                   .Help("Targets whose circuit breaker is open or half-open, by driver")
+                   .Register(registry);
+  auto& transitions = prometheus::BuildCounter()
+                          .Name("flint_driver_breaker_transitions_total")
+                          .Help("Circuit breaker state changes, by driver and new state")
+                          .Register(registry);
+  for (const auto& driver : catalog_.drivers()) {
+    const std::string& name = driver.info.name;
+    series_.emplace(
+        name, DriverSeries{
+                  .instances = &instances.Add({{"driver", name}}),
+                  .created = &created.Add({{"driver", name}}),
+                  .closed = &closed.Add({{"driver", name}}),
+                  .rejected = &rejected.Add({{"driver", name}}),
+                  .breakers_open = &open.Add({{"driver", name}}),
+                  .to_open = &transitions.Add({{"driver", name}, {"state", "open"}}),
+                  .to_half_open = &transitions.Add({{"driver", name}, {"state", "half_open"}}),
+                  .to_closed = &transitions.Add({{"driver", name}, {"state", "closed"}}),
+                  .log = logging::logger("driver." + name),
+              });
+  }
+}
+
+DriverManager::~DriverManager() {
+  close_all();
+}
+
+std::shared_ptr<CircuitBreaker> DriverManager::breaker_of(const RegisteredDriver& driver,
+                                                          const std::string& location_name) {
+  std::string key = driver.info.name + kSeparator + location_name;
+  std::lock_guard lock(mutex_);
+  if (auto it = breakers_.find(key); it != breakers_.end()) return it->second;
+  // Location names come from requests: forget quiet breakers nobody holds,
+  // so that a stream of made-up names cannot grow the map for ever.
+  if (breakers_.size() >= 2 * breakers_swept_size_) {
+    std::erase_if(breakers_, [](const auto& entry) {
+      const auto snapshot = entry.second->snapshot();
+      return entry.second.use_count() == 1 && snapshot.state == BreakerState::closed &&
+             snapshot.consecutive_failures == 0;
+    });
+    breakers_swept_size_ = std::max<std::size_t>(breakers_.size(), 1024);
+  }
+  const DriverSeries* s = &series(driver.info.name);
+  auto breaker = std::make_shared<CircuitBreaker>(
+      options_.breaker, [s, location = location_name](BreakerState from, BreakerState to) {
+        if (from == BreakerState::closed) s->breakers_open->Increment();
+        if (to == BreakerState::closed) s->breakers_open->Decrement();
+        switch (to) {
+          case BreakerState::open:
+            s->to_open->Increment();
+            s->log->warn("location {}: circuit breaker open", location);
+            break;
+          case BreakerState::half_open:
+            s->to_half_open->Increment();
+            s->log->info("location {}: circuit breaker half-open, probing", location);
+            break;
+          case BreakerState::closed:
+            s->to_closed->Increment();
+            s->log->info("location {}: circuit breaker closed", location);
+            break;
+        }
+      });
+  breakers_.emplace(std::move(key), breaker);
+  return breaker;
+}
+
+std::shared_ptr<const DriverManager::Target> DriverManager::target(
+    const RegisteredDriver& driver, const sdk::DeploymentLocation& location) {
+  auto target = std::make_shared<Target>();
+  target->driver = &driver;
+  target->location_name = location.name;
+  if (driver.info.scope == sdk::InstanceScope::per_target) {
+    const std::string identity =
+        json::serialize(json::object{{"type", location.type}, {"properties", location.properties}});
+    target->instance_key =
+        driver.info.name + kSeparator + location.name + kSeparator + security::sha256_hex(identity);
+  } else {
+    target->instance_key = driver.info.name;
+  }
+  target->breaker = breaker_of(driver, location.name);
+  target->log = series(driver.info.name).log;
+  return target;
+}
+
+void DriverManager::admit(const Target& target) {
+  if (auto refusal = target.breaker->admit()) {
+    series(target.driver->info.name).rejected->Increment();
+    throw sdk::TemporaryDriverError("deployment location '" + target.location_name + "' (driver '" +
+                                    target.driver->info.name + "'): " + *refusal);
+  }
+}
+
+std::shared_ptr<sdk::ResourceDriver> DriverManager::make(const Target& target,
+                                                         const std::string& key,
+                                                         const sdk::DeploymentLocation& location) {
+  const RegisteredDriver& driver = *target.driver;
+  const bool shared = driver.info.scope == sdk::InstanceScope::shared;
+  auto& cache = shared ? shared_instances_ : target_instances_;
+  auto holder = cache.get_or_create(key, [&] {
+    Instance made = driver.resource_factory(sdk::DriverInstanceContext{
+        .settings = driver.settings, .target = shared ? nullptr : &location});
+    if (!made) {
+      throw sdk::ResourceDriverError("driver '" + driver.info.name +
+                                     "': its factory returned no instance");
+    }
+    const auto& s = series(driver.info.name);
+    s.created->Increment();
+    s.instances->Increment();
+    if (!shared) s.log->debug("made an instance for location {}", location.name);
+    return made;
+  });
+  // Aliasing: the caller holds the cache's entry, and through it the driver.
+  return {holder, holder->get()};
+}
+
+std::shared_ptr<sdk::ResourceDriver> DriverManager::instance(
+    const Target& target, const sdk::DeploymentLocation& location, bool from_request) {
+  if (target.driver->info.scope == sdk::InstanceScope::shared) {
+    return make(target, target.instance_key, location);
+  }
+  const std::string location_key = target.driver->info.name + kSeparator + target.location_name;
+  std::string replaced;
+  std::shared_ptr<const sdk::DeploymentLocation> current;
+  std::string current_key;
+  {
+    std::lock_guard lock(mutex_);
+    // Location names come from requests: bound the map (forgetting only
+    // means the next poll uses its own execution's properties).
+    if (current_.size() >= 4 * options_.max_instances && !current_.contains(location_key)) {
+      current_.clear();
+    }
+    auto& entry = current_[location_key];
+    if (from_request || !entry.location) {
+      if (entry.instance_key != target.instance_key) {
+        replaced = std::exchange(entry.instance_key, target.instance_key);
+        entry.location = std::make_shared<const sdk::DeploymentLocation>(location);
+      }
+    }
+    current = entry.location;
+    current_key = entry.instance_key;
+  }
+  if (!replaced.empty()) {
+    target.log->info("location {}: properties changed; the previous instance closes",
+                     target.location_name);
+    target_instances_.invalidate(replaced);
+  }
+  return make(target, current_key, *current);
+}
+
+void DriverManager::record(const Target& target, const std::exception_ptr& error,
+                           std::chrono::steady_clock::time_point deadline) {
+  // Past the deadline the caller saw a timeout and recorded it.
+  if (std::chrono::steady_clock::now() >= deadline) return;
+  if (is_target_failure(error)) {
+    target.breaker->record_failure(message_of(error));
+  } else {
+    target.breaker->record_success();
+  }
+}
+
+void DriverManager::record_timeout(const Target& target) {
+  target.breaker->record_failure("the call overran its deadline");
+}
+
+void DriverManager::warm_up(const std::vector<std::string>& driver_names) {
+  for (const auto& name : driver_names) {
+    const RegisteredDriver* driver = catalog_.find(name);
+    if (!driver || driver->info.scope != sdk::InstanceScope::shared) continue;
+    try {
+      const auto target = this->target(*driver, sdk::DeploymentLocation{});
+      make(*target, target->instance_key, sdk::DeploymentLocation{});
+    } catch (const std::exception& e) {
+      throw std::runtime_error("driver '" + name + "' (" + driver->origin +
+                               ") failed to start: " + e.what());
+    }
+  }
+}
+
+std::size_t DriverManager::evict_idle() {
+  return target_instances_.evict_expired();
+}
+
+void DriverManager::close_all() {
+  target_instances_.clear();
+  shared_instances_.clear();
+}
+
+std::size_t DriverManager::open_breakers() const {
+  std::lock_guard lock(mutex_);
+  return static_cast<std::size_t>(std::ranges::count_if(breakers_, [](const auto& entry) {
+    return entry.second->snapshot().state != BreakerState::closed;
+  }));
+}
+
+json::array DriverManager::describe() const {
+  std::unordered_map<std::string, json::array> breakers;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [key, breaker] : breakers_) {
+      const auto snapshot = breaker->snapshot();
+      if (snapshot.state == BreakerState::closed && snapshot.consecutive_failures == 0) continue;
+      const auto cut = key.find(kSeparator);
+      json::object entry{{"location", key.substr(cut + 1)},
+                         {"state", to_string(snapshot.state)},
+                         {"consecutiveFailures", snapshot.consecutive_failures},
+                         {"timesOpened", snapshot.times_opened},
+                         {"rejected", snapshot.rejected},
+                         {"lastFailure", snapshot.last_failure}};
+      if (snapshot.state == BreakerState::open) entry["retryInMs"] = snapshot.retry_in.count();
+      breakers[key.substr(0, cut)].push_back(std::move(entry));
+    }
+  }
+  json::array drivers;
+  for (const auto& driver : catalog_.drivers()) {
+    json::array settings;
+    for (const auto& setting : driver.info.settings) {
+      json::object entry{{"name", setting.name},
+                         {"type", setting_type_name(setting.type)},
+                         {"required", setting.required},
+                         {"description", setting.description}};
+      if (!setting.secret) {
+        if (const auto value = driver.settings.find(setting.name)) entry["value"] = *value;
+      }
+      settings.push_back(std::move(entry));
+    }
+    json::object entry{
+        {"kind", sdk::to_string(driver.kind)},
+        {"name", driver.info.name},
+        {"vendor", driver.info.vendor},
+        {"model", driver.info.model},
+        {"version", driver.info.version},
+        {"description", driver.info.description},
+        {"origin", driver.origin},
+        {"instanceScope",
+         driver.info.scope == sdk::InstanceScope::shared ? "shared" : "per_target"},
+        {"instances", static_cast<std::int64_t>(series(driver.info.name).instances->Value())},
+        {"settings", std::move(settings)},
+        {"breakers", std::move(breakers[driver.info.name])},
+    };
+    drivers.push_back(std::move(entry));
+  }
+  return drivers;
+}
+
+}  // namespace flint::drivers

@@ -1,0 +1,177 @@
+#pragma once
+
+/// @file
+/// The driver manager: driver instances per target, created on first use,
+/// cached, closed when idle or when the target's properties change, and a
+/// circuit breaker per target.
+
+#include <chrono>
+#include <cstddef>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <boost/json/array.hpp>
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+#include <spdlog/logger.h>
+
+#include <flint/sdk/resource_driver.hpp>
+#include <flint/sdk/target_cache.hpp>
+
+#include "drivers/circuit_breaker.hpp"
+#include "drivers/driver_catalog.hpp"
+
+namespace flint::drivers {
+
+/// Owns the instances of every resource driver and the breakers of their
+/// targets.
+///
+/// A `shared` driver has one instance. A `per_target` driver has one per
+/// target: the deployment location's name plus a SHA-256 of its type and
+/// properties (credentials included). A request from the orchestrator
+/// (execute, find) that brings new properties for a location makes a new
+/// instance and closes the old one once its running calls return; status
+/// polls of executions started earlier use the location's current instance
+/// (credentials rotate; the old ones may be revoked). Instances idle for
+/// `expire_after_access` are closed by `evict_idle`. Closing an instance is
+/// destroying it: a driver's destructor is its finalizer.
+///
+/// Every target has a `CircuitBreaker` (key: driver and location name).
+/// Failures that count are the target's: timeouts, unreachable location,
+/// temporary and driver errors, a factory that throws; a caller's error
+/// (invalid request, not found) counts as an answer.
+///
+/// Thread-safe. Instances are made and used on driver threads; the catalog
+/// must outlive the manager.
+class DriverManager {
+ public:
+  /// `drivers.instances.*` and `drivers.breaker.*`.
+  struct Options {
+    /// A per-target instance unused this long is closed (0 = never).
+    std::chrono::milliseconds expire_after_access{std::chrono::minutes(10)};
+    /// Per-target instances kept at most (least recently used go first).
+    std::size_t max_instances = 1024;
+    /// The breaker of each target.
+    CircuitBreaker::Options breaker;
+  };
+
+  /// Who serves calls for one deployment location. Computed once per
+  /// location (it hashes the properties) and shared by its calls.
+  struct Target {
+    const RegisteredDriver* driver = nullptr;  ///< never null
+    std::string location_name;                 ///< deployment location name
+    std::string instance_key;                  ///< instance cache key
+    std::shared_ptr<CircuitBreaker> breaker;   ///< this target's breaker
+    std::shared_ptr<spdlog::logger> log;       ///< `driver.<name>` logger
+  };
+
+  /// Registers metrics on `registry` (which must outlive the manager).
+  DriverManager(const DriverCatalog& catalog, Options options, prometheus::Registry& registry);
+  /// Closes every instance (see `close_all`).
+  ~DriverManager();
+  DriverManager(const DriverManager&) = delete;
+  DriverManager& operator=(const DriverManager&) = delete;
+
+  /// The target of `location` served by `driver` (a catalog entry).
+  std::shared_ptr<const Target> target(const RegisteredDriver& driver,
+                                       const sdk::DeploymentLocation& location);
+
+  /// Fails fast when the target's breaker is open.
+  /// @throws sdk::TemporaryDriverError naming the target and the breaker state.
+  void admit(const Target& target);
+
+  /// Runs `call(driver)` with the target's instance, made first when needed,
+  /// and records the outcome on its breaker (unless `deadline` passed: the
+  /// caller has recorded a timeout already). Blocking: call on a driver thread.
+  /// `from_request`: the location comes from an orchestrator request (so its
+  /// properties are current), not from a stored execution.
+  /// @throws what the factory or `call` throws.
+  template <class Call>
+  auto call(const Target& target, const sdk::DeploymentLocation& location, bool from_request,
+            std::chrono::steady_clock::time_point deadline, Call&& call)
+      -> decltype(call(std::declval<sdk::ResourceDriver&>())) {
+    try {
+      auto instance = this->instance(target, location, from_request);
+      if constexpr (std::is_void_v<decltype(call(*instance))>) {
+        call(*instance);
+        record(target, nullptr, deadline);
+      } else {
+        auto result = call(*instance);
+        record(target, nullptr, deadline);
+        return result;
+      }
+    } catch (...) {
+      record(target, std::current_exception(), deadline);
+      throw;
+    }
+  }
+
+  /// Records that a call to `target` overran its deadline.
+  void record_timeout(const Target& target);
+
+  /// Makes the instances of the `shared` drivers named, so that their
+  /// factories' errors stop the start.
+  /// @throws std::runtime_error naming the driver and the factory's error.
+  void warm_up(const std::vector<std::string>& driver_names);
+
+  /// Closes per-target instances idle for `expire_after_access`; returns
+  /// how many left the cache. Call now and then, on a driver thread.
+  std::size_t evict_idle();
+  /// Closes every instance (each once its running calls return). Idempotent.
+  void close_all();
+
+  /// Every driver with its instances and its breakers that are not closed
+  /// and quiet, for `GET /api/drivers` and health.
+  boost::json::array describe() const;
+  /// Breakers open or half-open now.
+  std::size_t open_breakers() const;
+
+ private:
+  using Instance = std::unique_ptr<sdk::ResourceDriver>;
+  struct DriverSeries {
+    prometheus::Gauge* instances;
+    prometheus::Counter* created;
+    prometheus::Counter* closed;
+    prometheus::Counter* rejected;
+    prometheus::Gauge* breakers_open;
+    prometheus::Counter* to_open;
+    prometheus::Counter* to_half_open;
+    prometheus::Counter* to_closed;
+    std::shared_ptr<spdlog::logger> log;
+  };
+  // The location whose properties were last brought by a request.
+  struct CurrentLocation {
+    std::string instance_key;
+    std::shared_ptr<const sdk::DeploymentLocation> location;
+  };
+
+  std::shared_ptr<sdk::ResourceDriver> instance(const Target& target,
+                                                const sdk::DeploymentLocation& location,
+                                                bool from_request);
+  std::shared_ptr<sdk::ResourceDriver> make(const Target& target, const std::string& key,
+                                            const sdk::DeploymentLocation& location);
+  void record(const Target& target, const std::exception_ptr& error,
+              std::chrono::steady_clock::time_point deadline);
+  std::shared_ptr<CircuitBreaker> breaker_of(const RegisteredDriver& driver,
+                                             const std::string& location_name);
+  const DriverSeries& series(const std::string& driver) const { return series_.at(driver); }
+
+  const DriverCatalog& catalog_;
+  Options options_;
+  std::unordered_map<std::string, DriverSeries> series_;  // by driver name; fixed at start
+  sdk::TargetCache<Instance> shared_instances_;
+  sdk::TargetCache<Instance> target_instances_;
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, CurrentLocation> current_;  // by breaker key
+  std::unordered_map<std::string, std::shared_ptr<CircuitBreaker>> breakers_;
+  std::size_t breakers_swept_size_ = 1024;
+};
+
+}  // namespace flint::drivers

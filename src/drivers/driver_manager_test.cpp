@@ -1,0 +1,193 @@
+#include "drivers/driver_manager.hpp"
+
+#include <atomic>
+#include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <flint/sdk/errors.hpp>
+
+namespace flint::drivers {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::HasSubstr;
+
+std::atomic<int> alive{0};
+
+// Counts its instances; fails as its location's `fail` property says.
+class CountingDriver final : public sdk::ResourceDriver {
+ public:
+  explicit CountingDriver(std::string target) : made_for(std::move(target)) { ++alive; }
+  ~CountingDriver() override { --alive; }
+  sdk::LifecycleExecuteResponse execute_lifecycle(const sdk::ExecuteLifecycleRequest& request,
+                                                  sdk::CallContext&) override {
+    const auto* fail = request.deployment_location.properties.if_contains("fail");
+    if (fail && *fail == "unreachable") throw sdk::UnreachableDeploymentLocationError("down");
+    if (fail && *fail == "invalid") throw sdk::InvalidRequestError("bad input");
+    sdk::LifecycleExecuteResponse response;
+    response.request_id = "r-" + made_for;
+    return response;
+  }
+  sdk::LifecycleExecution get_lifecycle_execution(std::string_view id,
+                                                  const sdk::DeploymentLocation&,
+                                                  sdk::CallContext&) override {
+    return sdk::LifecycleExecution::complete(std::string(id));
+  }
+  sdk::FindReferenceResponse find_reference(const sdk::FindReferenceRequest&,
+                                            sdk::CallContext&) override {
+    return {};
+  }
+  const std::string made_for;
+};
+
+DriverCatalog make_catalog() {
+  DriverCatalog catalog;
+  catalog.add("built-in", [](sdk::DriverRegistrar& registrar) {
+    auto factory = [](const sdk::DriverInstanceContext& context) {
+      if (context.target && context.target->properties.contains("fail_factory")) {
+        throw sdk::UnreachableDeploymentLocationError("cannot connect");
+      }
+      std::string made_for = "shared";
+      if (context.target) {
+        made_for = context.target->name + ":" +
+                   std::string(context.target->properties.at("password").as_string());
+      }
+      return std::make_unique<CountingDriver>(std::move(made_for));
+    };
+    registrar.add_resource_driver({.name = "per-target"}, factory);
+    registrar.add_resource_driver({.name = "shared", .scope = sdk::InstanceScope::shared}, factory);
+  });
+  catalog.configure({});
+  return catalog;
+}
+
+sdk::DeploymentLocation location(std::string name, std::string password,
+                                 boost::json::object extra = {}) {
+  extra["password"] = password;
+  return {.name = std::move(name), .type = "Test", .properties = std::move(extra)};
+}
+
+class DriverManagerTest : public ::testing::Test {
+ protected:
+  ~DriverManagerTest() override { manager.reset(); }
+
+  std::string execute(const sdk::DeploymentLocation& at, std::string_view driver = "per-target",
+                      bool from_request = true) {
+    const auto target = manager->target(*catalog.find(driver), at);
+    manager->admit(*target);
+    sdk::ExecuteLifecycleRequest request;
+    request.deployment_location = at;
+    return manager->call(*target, at, from_request, std::chrono::steady_clock::now() + 10s,
+                         [&](sdk::ResourceDriver& instance) {
+                           auto& counting = dynamic_cast<CountingDriver&>(instance);
+                           (void)instance.execute_lifecycle(request, context());
+                           return counting.made_for;
+                         });
+  }
+
+  static sdk::CallContext& context() {
+    struct NullContext final : sdk::CallContext {
+      std::string_view tenant_id() const noexcept override { return {}; }
+      const TraceFields& trace_context() const noexcept override { return fields; }
+      std::chrono::steady_clock::time_point deadline() const noexcept override {
+        return std::chrono::steady_clock::time_point::max();
+      }
+      void log(sdk::LogLevel, std::string_view) override {}
+      TraceFields fields;
+    };
+    static NullContext context;
+    return context;
+  }
+
+  prometheus::Registry registry;
+  DriverCatalog catalog = make_catalog();
+  std::unique_ptr<DriverManager> manager = std::make_unique<DriverManager>(
+      catalog,
+      DriverManager::Options{.expire_after_access = 200ms,
+                             .max_instances = 16,
+                             .breaker = {.failure_threshold = 2, .open_duration = 100ms}},
+      registry);
+};
+
+TEST_F(DriverManagerTest, OneInstancePerTargetAndOneForASharedDriver) {
+  EXPECT_EQ(execute(location("a", "p1")), "a:p1");
+  EXPECT_EQ(execute(location("a", "p1")), "a:p1");
+  EXPECT_EQ(execute(location("b", "p1")), "b:p1");
+  EXPECT_EQ(alive, 2);
+  EXPECT_EQ(execute(location("a", "p1"), "shared"), "shared");
+  EXPECT_EQ(execute(location("b", "p2"), "shared"), "shared");
+  EXPECT_EQ(alive, 3);
+  manager->close_all();
+  EXPECT_EQ(alive, 0) << "every instance is finalized at shutdown";
+}
+
+TEST_F(DriverManagerTest, NewCredentialsFromARequestReplaceTheInstance) {
+  EXPECT_EQ(execute(location("a", "old")), "a:old");
+  EXPECT_EQ(execute(location("a", "new")), "a:new");
+  EXPECT_EQ(alive, 1) << "the instance with the old credentials was closed";
+  // A poll of an execution started with the old credentials uses the current instance.
+  EXPECT_EQ(execute(location("a", "old"), "per-target", /*from_request=*/false), "a:new");
+  EXPECT_EQ(alive, 1);
+}
+
+TEST_F(DriverManagerTest, IdleInstancesAreClosed) {
+  execute(location("a", "p"));
+  execute(location("b", "p"));
+  std::this_thread::sleep_for(100ms);
+  execute(location("b", "p"));  // b stays in use
+  std::this_thread::sleep_for(150ms);
+  EXPECT_EQ(manager->evict_idle(), 1u);
+  EXPECT_EQ(alive, 1);
+  EXPECT_EQ(execute(location("a", "p")), "a:p") << "made again on next use";
+}
+
+TEST_F(DriverManagerTest, BreakerOpensOnTargetFailuresFailsFastAndClosesAfterAProbe) {
+  const auto down = location("a", "p", {{"fail", "unreachable"}});
+  EXPECT_THROW(execute(down), sdk::UnreachableDeploymentLocationError);
+  // The caller's own errors are answers, not failures of the target.
+  EXPECT_THROW(execute(location("a", "p", {{"fail", "invalid"}})), sdk::InvalidRequestError);
+  EXPECT_THROW(execute(down), sdk::UnreachableDeploymentLocationError);
+  EXPECT_THROW(execute(down), sdk::UnreachableDeploymentLocationError);
+  try {
+    execute(location("a", "p"));
+    FAIL() << "expected the breaker to refuse";
+  } catch (const sdk::TemporaryDriverError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("deployment location 'a' (driver 'per-target'): circuit "
+                                    "breaker open after 2 consecutive failures (last: down)"));
+  }
+  EXPECT_EQ(execute(location("b", "p")), "b:p") << "other targets are not affected";
+  EXPECT_EQ(manager->open_breakers(), 1u);
+  const auto listing = manager->describe();
+  const auto& breakers = listing.at(0).at("breakers").as_array();
+  ASSERT_EQ(breakers.size(), 1u);
+  EXPECT_EQ(breakers.at(0).at("location"), "a");
+  EXPECT_EQ(breakers.at(0).at("state"), "open");
+  std::this_thread::sleep_for(120ms);
+  EXPECT_EQ(execute(location("a", "p")), "a:p") << "the probe succeeds";
+  EXPECT_EQ(manager->open_breakers(), 0u);
+}
+
+TEST_F(DriverManagerTest, AFailingFactoryCountsAgainstTheTarget) {
+  const auto down = location("a", "p", {{"fail_factory", true}});
+  EXPECT_THROW(execute(down), sdk::UnreachableDeploymentLocationError);
+  EXPECT_THROW(execute(down), sdk::UnreachableDeploymentLocationError);
+  EXPECT_THROW(execute(down), sdk::TemporaryDriverError);
+  EXPECT_EQ(alive, 0);
+}
+
+TEST_F(DriverManagerTest, DescribesDriversForListings) {
+  execute(location("a", "p"));
+  const auto listing = manager->describe();
+  ASSERT_EQ(listing.size(), 2u);
+  const auto& first = listing.at(0).as_object();
+  EXPECT_EQ(first.at("name"), "per-target");
+  EXPECT_EQ(first.at("kind"), "resource");
+  EXPECT_EQ(first.at("origin"), "built-in");
+  EXPECT_EQ(first.at("instanceScope"), "per_target");
+  EXPECT_EQ(first.at("instances"), 1);
+}
+
+}  // namespace
+}  // namespace flint::drivers

@@ -1,0 +1,91 @@
+#include "drivers/resource_driver_router.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <flint/sdk/errors.hpp>
+
+#include "config/config_error.hpp"
+
+namespace flint::drivers {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+DriverCatalog catalog_of(std::vector<sdk::DriverInfo> infos) {
+  DriverCatalog catalog;
+  catalog.add("built-in", [&](sdk::DriverRegistrar& registrar) {
+    for (const auto& info : infos) {
+      registrar.add_resource_driver(info, [](const sdk::DriverInstanceContext&) {
+        return std::unique_ptr<sdk::ResourceDriver>();
+      });
+    }
+  });
+  return catalog;
+}
+
+sdk::DeploymentLocation location(std::string type, boost::json::object properties = {}) {
+  return {.name = "loc-1", .type = std::move(type), .properties = std::move(properties)};
+}
+
+std::string route_error(const ResourceDriverRouter& router, const sdk::DeploymentLocation& at) {
+  try {
+    return "routed to " + router.route(at).info.name;
+  } catch (const sdk::InvalidRequestError& e) {
+    return e.what();
+  }
+}
+
+const DriverCatalog kCatalog = catalog_of({{.name = "noop"},
+                                           {.name = "k8s"},
+                                           {.name = "acme", .vendor = "Acme", .model = "X1"},
+                                           {.name = "acme-any", .vendor = "Acme"}});
+
+TEST(ResourceDriverRouter, OneDefaultDriverServesEverything) {
+  const ResourceDriverRouter router(kCatalog, {.default_driver = "noop"});
+  EXPECT_EQ(router.route(location("Kubernetes")).info.name, "noop");
+  EXPECT_EQ(router.route(location("")).info.name, "noop");
+  EXPECT_THAT(router.routed_drivers(), ElementsAre("noop"));
+}
+
+TEST(ResourceDriverRouter, LocationTypeThenVendorModelThenDefault) {
+  const ResourceDriverRouter router(kCatalog, {.default_driver = "noop",
+                                               .by_location_type = {{"Kubernetes", "k8s"}},
+                                               .by_vendor_model = true});
+  EXPECT_EQ(router.route(location("Kubernetes", {{"vendor", "Acme"}})).info.name, "k8s");
+  EXPECT_EQ(router.route(location("Appliance", {{"vendor", "acme"}, {"model", "x1"}})).info.name,
+            "acme");
+  EXPECT_EQ(router.route(location("Appliance", {{"vendor", "Acme"}, {"model", "Z"}})).info.name,
+            "acme-any");
+  EXPECT_EQ(router.route(location("Openstack")).info.name, "noop");
+  EXPECT_EQ(route_error(router, location("Appliance", {{"vendor", "Initech"}, {"model", "T"}})),
+            "deploymentLocation.properties: no resource driver is registered for vendor "
+            "'Initech' model 'T'");
+  EXPECT_THAT(router.routed_drivers(), ElementsAre("noop", "k8s"));
+}
+
+TEST(ResourceDriverRouter, NoDefaultRefusesUnroutedLocations) {
+  const ResourceDriverRouter router(
+      kCatalog, {.default_driver = "", .by_location_type = {{"Kubernetes", "k8s"}}});
+  EXPECT_EQ(route_error(router, location("Openstack")),
+            "deploymentLocation: no resource driver serves location 'loc-1' of type 'Openstack' "
+            "(no route in resource_driver.routes matches and resource_driver.driver is empty)");
+}
+
+TEST(ResourceDriverRouter, UnknownDriversInTheRulesAreConfigErrors) {
+  try {
+    ResourceDriverRouter router(
+        kCatalog, {.default_driver = "nope", .by_location_type = {{"Kubernetes", "kube"}}});
+    FAIL() << "expected a ConfigError";
+  } catch (const config::ConfigError& e) {
+    EXPECT_THAT(e.errors(),
+                ElementsAre("resource_driver.driver: no resource driver named 'nope' "
+                            "(registered: noop, k8s, acme, acme-any)",
+                            HasSubstr("resource_driver.routes.location_type.Kubernetes: no "
+                                      "resource driver named 'kube'")));
+  }
+}
+
+}  // namespace
+}  // namespace flint::drivers

@@ -1,0 +1,140 @@
+// A fault-injecting resource driver for tests, registered as `acme` (vendor
+// Acme, model X1, one instance per target) and `acme-any` (vendor Acme, any
+// model). Behaviour per request, from the deployment location's properties:
+//   fail: none | unreachable | temporary | error   (every call fails so)
+//   delay_ms: N                                    (every call sleeps first)
+// Instances append "create <location>" and "close <location>" lines to the
+// file named by the setting `journal` (if set), so that tests can watch the
+// host make and finalize them.
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include <flint/sdk/driver_plugin.hpp>
+#include <flint/sdk/errors.hpp>
+#include <flint/sdk/ids.hpp>
+
+namespace {
+
+using namespace flint::sdk;
+
+std::mutex journal_mutex;
+
+void write_journal(const std::string& path, const std::string& line) {
+  if (path.empty()) return;
+  std::lock_guard lock(journal_mutex);
+  std::ofstream(path, std::ios::app) << line << '\n';
+}
+
+class AcmeDriver final : public ResourceDriver {
+ public:
+  AcmeDriver(std::string name, std::string journal, std::string greeting, std::string location)
+      : name_(std::move(name)),
+        journal_(std::move(journal)),
+        greeting_(std::move(greeting)),
+        location_(std::move(location)) {
+    write_journal(journal_, "create " + location_);
+  }
+  ~AcmeDriver() override { write_journal(journal_, "close " + location_); }
+
+  LifecycleExecuteResponse execute_lifecycle(const ExecuteLifecycleRequest& request,
+                                             CallContext& /*context*/) override {
+    behave(request.deployment_location);
+    LifecycleExecuteResponse response;
+    response.request_id = new_time_ordered_id();
+    std::lock_guard lock(mutex_);
+    executions_[response.request_id] = request.lifecycle_name;
+    return response;
+  }
+
+  LifecycleExecution get_lifecycle_execution(std::string_view request_id,
+                                             const DeploymentLocation& location,
+                                             CallContext& /*context*/) override {
+    behave(location);
+    std::lock_guard lock(mutex_);
+    const auto it = executions_.find(std::string(request_id));
+    if (it == executions_.end())
+      throw RequestNotFoundError("no execution " + std::string(request_id));
+    return LifecycleExecution::complete(it->first, {{"driver", name_},
+                                                    {"greeting", greeting_},
+                                                    {"lifecycle", it->second},
+                                                    {"instanceLocation", location_}});
+  }
+
+  FindReferenceResponse find_reference(const FindReferenceRequest& request,
+                                       CallContext& /*context*/) override {
+    behave(request.deployment_location);
+    return {};
+  }
+
+ private:
+  static void behave(const DeploymentLocation& location) {
+    if (const auto* delay = location.properties.if_contains("delay_ms");
+        delay && delay->is_int64()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(delay->as_int64()));
+    }
+    const auto* fail = location.properties.if_contains("fail");
+    if (!fail || !fail->is_string()) return;
+    const std::string_view how = fail->get_string();
+    if (how == "unreachable") throw UnreachableDeploymentLocationError("acme: no route to target");
+    if (how == "temporary") throw TemporaryDriverError("acme: target busy");
+    if (how == "error") throw ResourceDriverError("acme: target failed");
+  }
+
+  std::string name_;
+  std::string journal_;
+  std::string greeting_;
+  std::string location_;
+  std::mutex mutex_;
+  std::map<std::string, std::string> executions_;
+};
+
+ResourceDriverFactory factory(std::string name) {
+  return [name](const DriverInstanceContext& context) -> std::unique_ptr<ResourceDriver> {
+    if (context.target && context.target->properties.contains("fail_factory")) {
+      throw UnreachableDeploymentLocationError("acme: cannot connect to " + context.target->name);
+    }
+    return std::make_unique<AcmeDriver>(
+        name, std::string(context.settings.find("journal").value_or("")),
+        context.settings.text("greeting"), context.target ? context.target->name : "");
+  };
+}
+
+void register_drivers(DriverRegistrar& registrar) {
+  const std::vector<SettingSpec> settings{
+      {.name = "greeting",
+       .type = SettingType::string,
+       .default_value = "hello",
+       .description = "Output of every execution"},
+      {.name = "journal",
+       .type = SettingType::string,
+       .default_value = "",
+       .description = "File where instances log their creation and closing"},
+      {.name = "retries",
+       .type = SettingType::integer,
+       .default_value = "3",
+       .description = "Unused; an integer setting"},
+  };
+  registrar.add_resource_driver({.name = "acme",
+                                 .vendor = "Acme",
+                                 .model = "X1",
+                                 .version = "1.2.3",
+                                 .description = "Test driver for Acme X1 appliances",
+                                 .scope = InstanceScope::per_target,
+                                 .settings = settings},
+                                factory("acme"));
+  registrar.add_resource_driver({.name = "acme-any",
+                                 .vendor = "Acme",
+                                 .model = "",
+                                 .version = "1.2.3",
+                                 .description = "Test driver for any Acme appliance",
+                                 .scope = InstanceScope::shared,
+                                 .settings = settings},
+                                factory("acme-any"));
+}
+
+}  // namespace
+
+FLINT_DRIVER_PLUGIN(register_drivers)

@@ -1,0 +1,282 @@
+"""Driver libraries loaded by `flint serve`: listing, settings, routing, loading errors,
+per-target instances and circuit breakers, with the crafted test libraries of
+src/drivers/test_libraries (FLINT_TEST_DRIVERS)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from flint_blackbox import (
+    FlintServer,
+    assert_error,
+    child_environment,
+    execute_body,
+    wait_until,
+)
+
+LIBRARIES = Path(os.environ.get("FLINT_TEST_DRIVERS", ""))
+FAST = {"monitoring": {"min_interval": "50ms", "max_interval": "200ms"}}
+
+pytestmark = pytest.mark.skipif(
+    not (LIBRARIES / "flint_test_driver_good.so").exists(),
+    reason="FLINT_TEST_DRIVERS does not name the folder of the test driver libraries",
+)
+
+
+def driver_folder(path: Path, *libraries: str) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    for name in libraries:
+        shutil.copy(LIBRARIES / f"{name}.so", path / f"{name}.so")
+    return path
+
+
+def location(name: str = "dc-1", type_: str = "Appliance", **properties) -> dict:
+    return {"name": name, "type": type_, "properties": properties}
+
+
+def accept(server: FlintServer, at: dict) -> str:
+    r = server.execute(execute_body(location=at))
+    assert r.status_code == 202, r.text
+    return r.json()["requestId"]
+
+
+def start_with_acme(start_server, tmp_path: Path, extra: dict | None = None) -> FlintServer:
+    overrides = {
+        **FAST,
+        "resource_driver": {"driver": "acme"},
+        "drivers": {"dirs": [str(driver_folder(tmp_path / "drivers", "flint_test_driver_good"))]},
+    }
+    for key, value in (extra or {}).items():
+        overrides[key] = {**overrides.get(key, {}), **value}
+    return start_server(overrides)
+
+
+def test_lists_builtin_and_loaded_drivers(start_server, tmp_path):
+    server = start_with_acme(start_server, tmp_path)
+    listing = server.get("/api/drivers").json()
+    by_name = {d["name"]: d for d in listing["drivers"]}
+    assert list(by_name) == ["noop", "script", "acme", "acme-any"]
+    acme = by_name["acme"]
+    assert acme["kind"] == "resource"
+    assert (acme["vendor"], acme["model"], acme["version"]) == ("Acme", "X1", "1.2.3")
+    assert acme["origin"] == str(tmp_path / "drivers" / "flint_test_driver_good.so")
+    assert acme["instanceScope"] == "per_target"
+    assert [s["name"] for s in acme["settings"]] == ["greeting", "journal", "retries"]
+    assert by_name["noop"]["origin"] == "built-in"
+    assert listing["loadErrors"] == []
+    assert listing["routes"] == {"default": "acme", "locationType": {}, "vendorModel": False}
+    health = server.health()["vitals"]["drivers"]
+    assert health == {"status": "OK", "registered": 4, "open_breakers": 0}
+    # The CLI prints the same listing as a table.
+    result = subprocess.run(
+        [os.environ["FLINT_BIN"], "drivers", "--url", server.url("")],
+        capture_output=True, text=True, timeout=30, env=child_environment(),
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == [
+        "KIND", "NAME", "VENDOR/MODEL", "VERSION", "SCOPE", "INSTANCES", "BREAKERS", "ORIGIN"
+    ]
+    assert lines[3].split() == [
+        "resource", "acme", "Acme/X1", "1.2.3", "per_target", "0", "-", acme["origin"]
+    ]
+
+
+def test_executes_through_a_loaded_driver_with_its_settings(start_server, tmp_path):
+    server = start_with_acme(
+        start_server, tmp_path, {"drivers": {"settings": {"acme.greeting": "bonjour"}}}
+    )
+    request_id = accept(server, location())
+    record = server.wait_terminal(request_id)
+    assert record["status"] == "COMPLETE", record
+    assert record["driver"] == "acme"
+    event = server.wait_events_for([request_id])[request_id][0]
+    assert event["payload"]["outputs"] == {
+        "driver": "acme",
+        "greeting": "bonjour",
+        "lifecycle": "Create",
+        "instanceLocation": "dc-1",
+    }
+
+
+def test_routes_by_location_type_then_vendor_model_else_refuses(start_server, tmp_path):
+    server = start_with_acme(
+        start_server,
+        tmp_path,
+        {
+            "resource_driver": {
+                "driver": "",
+                "routes": {"location_type": {"Kubernetes": "noop"}, "vendor_model": True},
+            }
+        },
+    )
+    cases = [
+        (location(type_="Kubernetes", vendor="Acme", model="X1"), "noop"),
+        (location(vendor="acme", model="x1"), "acme"),
+        (location(vendor="Acme", model="Z9"), "acme-any"),
+    ]
+    for at, driver in cases:
+        record = server.wait_terminal(accept(server, at))
+        assert record["driver"] == driver, (at, record)
+    assert_error(
+        server.execute(execute_body(location=location(vendor="Initech", model="T1"))),
+        400,
+        "no resource driver is registered for vendor 'Initech' model 'T1'",
+    )
+    assert_error(
+        server.execute(execute_body(location=location(type_="Openstack"))),
+        400,
+        "no resource driver serves location 'dc-1' of type 'Openstack'",
+        "resource_driver.driver is empty",
+    )
+
+
+def run_flint_serve(tmp_path: Path, config: str) -> subprocess.CompletedProcess:
+    (tmp_path / "flint.yaml").write_text(config)
+    return subprocess.run(
+        [os.environ["FLINT_BIN"], "serve", "--config", str(tmp_path / "flint.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=child_environment(),
+        cwd=tmp_path,
+    )
+
+
+BAD_LIBRARIES = ("flint_test_driver_wrong_abi", "flint_test_driver_no_entry")
+
+
+def test_a_bad_library_fails_the_start_naming_file_and_cause(tmp_path):
+    folder = driver_folder(tmp_path / "drivers", *BAD_LIBRARIES)
+    (folder / "broken.so").write_text("not a shared object")
+    result = run_flint_serve(
+        tmp_path, f"application: {{port: 0}}\ndrivers: {{dirs: [{folder}]}}\n"
+    )
+    assert result.returncode != 0
+    err = result.stderr
+    assert f"driver library {folder}/broken.so: cannot be loaded" in err, err
+    assert (
+        f"driver library {folder}/flint_test_driver_wrong_abi.so: was built for driver ABI 999"
+        in err
+    ), err
+    assert f"{folder}/flint_test_driver_no_entry.so: has no entry point 'flint_driver_plugin'" in err
+    assert "drivers.on_load_error: skip" in err
+
+
+def test_skipped_libraries_are_reported_in_health_and_listing(start_server, tmp_path):
+    folder = driver_folder(tmp_path / "drivers", "flint_test_driver_good", *BAD_LIBRARIES)
+    server = start_server(
+        {"drivers": {"dirs": [str(folder)], "on_load_error": "skip"}, "resource_driver": {"driver": "acme"}}
+    )
+    health = server.health()["vitals"]["drivers"]
+    assert health["status"] == "DEGRADED"
+    skipped = {Path(s["file"]).name: s["error"] for s in health["skipped_libraries"]}
+    assert set(skipped) == {f"{name}.so" for name in BAD_LIBRARIES}
+    listing = server.get("/api/drivers").json()
+    assert len(listing["loadErrors"]) == 2
+    assert [d["name"] for d in listing["drivers"]][-2:] == ["acme", "acme-any"]
+    # The good library still serves.
+    assert server.wait_terminal(accept(server, location()))["status"] == "COMPLETE"
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"acme.colour": "red"}, "drivers.settings.acme.colour: driver 'acme' has no setting 'colour'"),
+        ({"acme.retries": "many"}, "drivers.settings.acme.retries: expected an integer"),
+        ({"nobody.x": "1"}, "drivers.settings.nobody.x: no driver named 'nobody' is registered"),
+    ],
+)
+def test_bad_driver_settings_fail_the_start(tmp_path, settings, message):
+    folder = driver_folder(tmp_path / "drivers", "flint_test_driver_good")
+    lines = "".join(f"    {key}: {value}\n" for key, value in settings.items())
+    result = run_flint_serve(
+        tmp_path, f"application: {{port: 0}}\ndrivers:\n  dirs: [{folder}]\n  settings:\n{lines}"
+    )
+    assert result.returncode != 0
+    assert message in result.stderr, result.stderr
+
+
+def test_an_unknown_default_driver_fails_the_start(tmp_path):
+    result = run_flint_serve(tmp_path, "application: {port: 0}\nresource_driver: {driver: ansible}\n")
+    assert result.returncode != 0
+    assert "resource_driver.driver: no resource driver named 'ansible' (registered: noop, script)" in result.stderr
+
+
+def journal_lines(path: Path) -> list[str]:
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def test_instances_per_target_closed_on_new_credentials_when_idle_and_at_shutdown(
+    start_server, tmp_path
+):
+    journal = tmp_path / "journal.txt"
+    server = start_with_acme(
+        start_server,
+        tmp_path,
+        {
+            "drivers": {
+                "settings": {"acme.journal": str(journal)},
+                "instances": {"expire_after_access": "1s"},
+            }
+        },
+    )
+    server.wait_terminal(accept(server, location("a", password="old")))
+    server.wait_terminal(accept(server, location("b", password="x")))
+    assert journal_lines(journal) == ["create a", "create b"]
+    # New credentials for a: a new instance, and the old one is closed.
+    server.wait_terminal(accept(server, location("a", password="new")))
+    # (In either order: the old one closes once its last call, maybe a hook, returned.)
+    lines = journal_lines(journal)
+    assert lines[:2] == ["create a", "create b"] and sorted(lines[2:]) == ["close a", "create a"]
+    # Idle instances close after expire_after_access.
+    wait_until(lambda: journal_lines(journal).count("close a") == 2 and "close b" in journal_lines(journal),
+               timeout=10, what="idle instances to close")
+    server.wait_terminal(accept(server, location("c", password="x")))
+    assert server.stop() == 0
+    assert journal_lines(journal)[-1] == "close c", "shutdown closes the live instances"
+
+
+def test_breaker_opens_fails_fast_then_closes_while_health_stays_fast(start_server, tmp_path):
+    server = start_with_acme(
+        start_server,
+        tmp_path,
+        {
+            "drivers": {"breaker": {"failure_threshold": 3, "open_duration": "1s"}},
+            "driver_calls": {"timeout": "300ms"},
+        },
+    )
+    # Three failures of the target: one unreachable, two calls over their deadline.
+    assert_error(server.execute(execute_body(location=location(fail="unreachable"))), 400, "no route")
+    for _ in range(2):
+        assert_error(server.execute(execute_body(location=location(delay_ms=2000))), 503, "deadline")
+    started = time.monotonic()
+    refused = assert_error(server.execute(execute_body(location=location())), 503)
+    assert time.monotonic() - started < 0.2, "an open breaker answers at once"
+    assert "deployment location 'dc-1' (driver 'acme'): circuit breaker open after 3" in refused[
+        "localizedMessage"
+    ]
+    # Other targets are served; health answers fast and counts the open breaker.
+    assert server.wait_terminal(accept(server, location("dc-2")))["status"] == "COMPLETE"
+    started = time.monotonic()
+    vitals = server.health()["vitals"]
+    assert time.monotonic() - started < 0.2
+    assert vitals["drivers"]["open_breakers"] == 1
+    listing = {d["name"]: d for d in server.get("/api/drivers").json()["drivers"]}
+    [breaker] = listing["acme"]["breakers"]
+    assert (breaker["location"], breaker["state"]) == ("dc-1", "open")
+    assert server.metrics().value("flint_driver_breakers_open", driver="acme") == 1
+    # After open_duration a probe goes through; its success closes the breaker.
+    time.sleep(1.1)
+    assert server.wait_terminal(accept(server, location()))["status"] == "COMPLETE"
+    assert server.health()["vitals"]["drivers"]["open_breakers"] == 0
+    metrics = server.metrics()
+    assert metrics.value("flint_driver_breaker_transitions_total", driver="acme", state="open") == 1
+    assert metrics.value("flint_driver_breaker_transitions_total", driver="acme", state="closed") == 1
+    assert metrics.value("flint_driver_breaker_rejected_total", driver="acme") >= 1
