@@ -76,25 +76,11 @@ DriverManager::DriverManager(const DriverCatalog& catalog, Options options,
                              prometheus::Registry& registry)
     : catalog_(catalog),
       options_(std::move(options)),
-      shared_instances_({},
-                        [this](const std::string& key, Instance& value) {
-                          value.reset();  // the driver's destructor is its finalizer
-                          series(driver_of_key(key)).closed->Increment();
-                          series(driver_of_key(key)).instances->Decrement();
-                        }),
+      shared_instances_({}, [this](const std::string& key, Instance& value) { close(key, value); }),
       target_instances_({.expire_after_create = {},
                          .expire_after_access = options_.expire_after_access,
                          .max_entries = options_.max_instances},
-                        [this](const std::string& key, Instance& value) {
-                          const auto& s = series(driver_of_key(key));
-                          s.log->debug(
-                              "closing the instance of location {}",
-                              key.substr(key.find(kSeparator) + 1,
-                                         key.rfind(kSeparator) - key.find(kSeparator) - 1));
-                          value.reset();
-                          s.closed->Increment();
-                          s.instances->Decrement();
-                        }) {
+                        [this](const std::string& key, Instance& value) { close(key, value); }) {
   auto& instances = prometheus::BuildGauge()
                         .Name("flint_driver_instances")
                         .Help("Driver instances alive, by driver")
@@ -138,6 +124,13 @@ DriverManager::DriverManager(const DriverCatalog& catalog, Options options,
 
 DriverManager::~DriverManager() {
   close_all();
+}
+
+void DriverManager::close(const std::string& key, Instance& instance) {
+  const auto& s = series(driver_of_key(key));
+  instance.reset();  // the driver's destructor is its finalizer
+  s.closed->Increment();
+  s.instances->Decrement();
 }
 
 std::shared_ptr<CircuitBreaker> DriverManager::breaker_of(const RegisteredDriver& driver,
@@ -282,8 +275,12 @@ void DriverManager::warm_up(const std::vector<std::string>& driver_names) {
     const RegisteredDriver* driver = catalog_.find(name);
     if (!driver || driver->info.scope != sdk::InstanceScope::shared) continue;
     try {
-      const auto target = this->target(*driver, sdk::DeploymentLocation{});
-      make(*target, target->instance_key, sdk::DeploymentLocation{});
+      Target shared{.driver = driver,
+                    .location_name = {},
+                    .instance_key = name,
+                    .breaker = {},
+                    .log = series(name).log};
+      make(shared, shared.instance_key, sdk::DeploymentLocation{});
     } catch (const std::exception& e) {
       throw std::runtime_error("driver '" + name + "' (" + driver->origin +
                                ") failed to start: " + e.what());

@@ -155,6 +155,8 @@ class DriverManager {
   std::shared_ptr<sdk::ResourceDriver> instance(const Target& target,
                                                 const sdk::DeploymentLocation& location,
                                                 bool from_request);
+  // The finalizer of both caches: an instance left its cache and its last holder let go.
+  void close(const std::string& key, Instance& instance);
   std::shared_ptr<sdk::ResourceDriver> make(const Target& target, const std::string& key,
                                             const sdk::DeploymentLocation& location);
   void record(const Target& target, const std::exception_ptr& error,
