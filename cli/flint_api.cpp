@@ -28,6 +28,55 @@ boost::json::value parse_body(const HttpResponse& response, std::string_view cal
                                       ": " + error_text(response));
 }
 
+// `POST path` with a JSON body; the reply must have `status` and be a JSON
+// object, returned.
+boost::json::object post_for_object(HttpClient& http, std::string_view path,
+                                    const boost::json::object& request,
+                                    const std::optional<std::string>& tenant_id, unsigned status) {
+  const std::string call = "POST " + std::string(path);
+  HttpClient::Headers headers;
+  if (tenant_id) headers.emplace_back("tenantId", *tenant_id);
+  auto response = http.post_json(path, boost::json::serialize(request), headers, kCallTimeout);
+  if (response.status != status) fail(response, call);
+  auto body = parse_body(response, call);
+  if (!body.is_object()) throw ApiError(0, call + ": expected a JSON object");
+  return std::move(body.as_object());
+}
+
+void require_non_empty_string(const boost::json::object& body, std::string_view field,
+                              std::string_view call) {
+  const auto* value = body.if_contains(field);
+  if (!value || !value->is_string() || value->as_string().empty()) {
+    throw ApiError(0,
+                   std::string(call) + ": " + std::string(field) + ": expected a non-empty string");
+  }
+}
+
+// The 202 reply of an infrastructure create or delete.
+boost::json::object accepted_task(HttpClient& http, std::string_view path,
+                                  const boost::json::object& request,
+                                  const std::optional<std::string>& tenant_id) {
+  auto body = post_for_object(http, path, request, tenant_id, 202);
+  for (const char* field : {"infrastructureId", "requestId"}) {
+    require_non_empty_string(body, field, "POST " + std::string(path));
+  }
+  return body;
+}
+
+// The `result` of a find reply (`{"result": {...}}` or `{"result": null}`).
+boost::json::value find_result(HttpClient& http, std::string_view path,
+                               const boost::json::object& request,
+                               const std::optional<std::string>& tenant_id) {
+  const std::string call = "POST " + std::string(path);
+  const auto body = post_for_object(http, path, request, tenant_id, 200);
+  const auto* result = body.if_contains("result");
+  if (!result) throw ApiError(0, call + ": result: missing");
+  if (!result->is_null() && !result->is_object()) {
+    throw ApiError(0, call + ": result: expected an object or null");
+  }
+  return *result;
+}
+
 std::uint64_t to_seq(const boost::json::value& value, std::string_view field) {
   if (value.is_uint64()) return value.get_uint64();
   if (value.is_int64() && value.get_int64() >= 0)
@@ -86,6 +135,12 @@ EventsPage parse_events_page(const boost::json::value& body) {
     const auto* seq = event.raw.if_contains("seq");
     if (!seq) throw ApiError(0, "GET /api/events: " + path + ".seq: missing");
     event.seq = to_seq(*seq, path + ".seq");
+    if (const auto* topic = event.raw.if_contains("topic"); topic && topic->is_string()) {
+      event.topic = std::string(topic->as_string());
+    }
+    if (const auto* key = event.raw.if_contains("key"); key && key->is_string()) {
+      event.key = std::string(key->as_string());
+    }
     if (const auto* payload = event.raw.if_contains("payload"); payload && payload->is_object()) {
       event.payload = payload->as_object();
       if (const auto* id = event.payload.if_contains("requestId"); id && id->is_string()) {
@@ -115,18 +170,7 @@ boost::json::object FlintApi::execute(const boost::json::object& request,
 }
 
 boost::json::value FlintApi::find(const boost::json::object& request) {
-  constexpr std::string_view call = "POST /api/driver/references/find";
-  auto response = http_.post_json("/api/driver/references/find", boost::json::serialize(request),
-                                  {}, kCallTimeout);
-  if (response.status != 200) fail(response, call);
-  auto body = parse_body(response, call);
-  if (!body.is_object()) throw ApiError(0, std::string(call) + ": expected a JSON object");
-  const auto* result = body.as_object().if_contains("result");
-  if (!result) throw ApiError(0, std::string(call) + ": result: missing");
-  if (!result->is_null() && !result->is_object()) {
-    throw ApiError(0, std::string(call) + ": result: expected an object or null");
-  }
-  return *result;
+  return find_result(http_, "/api/driver/references/find", request, std::nullopt);
 }
 
 EventsPage FlintApi::events(std::uint64_t after, std::size_t limit, std::chrono::seconds wait) {
@@ -169,6 +213,29 @@ boost::json::object FlintApi::drivers() {
   auto body = parse_body(response, call);
   if (!body.is_object()) throw ApiError(0, call + ": expected a JSON object");
   return std::move(body.as_object());
+}
+
+boost::json::object FlintApi::create_infrastructure(const boost::json::object& request,
+                                                    const std::optional<std::string>& tenant_id) {
+  return accepted_task(http_, "/api/infrastructure/create", request, tenant_id);
+}
+
+boost::json::object FlintApi::delete_infrastructure(const boost::json::object& request,
+                                                    const std::optional<std::string>& tenant_id) {
+  return accepted_task(http_, "/api/infrastructure/delete", request, tenant_id);
+}
+
+boost::json::object FlintApi::query_infrastructure(const boost::json::object& request,
+                                                   const std::optional<std::string>& tenant_id) {
+  constexpr std::string_view path = "/api/infrastructure/query";
+  auto body = post_for_object(http_, path, request, tenant_id, 200);
+  require_non_empty_string(body, "status", "POST " + std::string(path));
+  return body;
+}
+
+boost::json::value FlintApi::find_infrastructure(const boost::json::object& request,
+                                                 const std::optional<std::string>& tenant_id) {
+  return find_result(http_, "/api/infrastructure/find", request, tenant_id);
 }
 
 }  // namespace flint::cli

@@ -43,6 +43,12 @@ std::string error_text(const HttpResponse& response);
 struct Event {
   /// Sequence number (strictly increasing along the log).
   std::uint64_t seq = 0;
+  /// The event's topic, e.g. `lifecycle_execution_events` or
+  /// `infrastructure_task_events` (empty when absent).
+  std::string topic;
+  /// The event's key (for an infrastructure task, its request id); empty
+  /// when absent or null.
+  std::string key;
   /// The payload's `requestId` (empty when absent).
   std::string request_id;
   /// The payload (the contract's lifecycle event), or an empty object.
@@ -101,6 +107,28 @@ class FlintApi {
   /// `GET /api/drivers`: the drivers the server hosts, its skipped
   /// libraries and its routing rules.
   boost::json::object drivers();
+
+  /// `POST /api/infrastructure/create`; returns the 202 body (it has
+  /// non-empty string `infrastructureId` and `requestId`). `tenant_id`
+  /// becomes the `tenantId` header.
+  boost::json::object create_infrastructure(const boost::json::object& request,
+                                            const std::optional<std::string>& tenant_id);
+
+  /// `POST /api/infrastructure/delete`; returns the 202 body, as
+  /// `create_infrastructure`.
+  boost::json::object delete_infrastructure(const boost::json::object& request,
+                                            const std::optional<std::string>& tenant_id);
+
+  /// `POST /api/infrastructure/query`; returns the task (it has a string
+  /// `status`). Unknown infrastructure or request is the contract's 400,
+  /// thrown as `ApiError` with status 400.
+  boost::json::object query_infrastructure(const boost::json::object& request,
+                                           const std::optional<std::string>& tenant_id);
+
+  /// `POST /api/infrastructure/find`; returns `result` (an object, or null
+  /// when nothing was found).
+  boost::json::value find_infrastructure(const boost::json::object& request,
+                                         const std::optional<std::string>& tenant_id);
 
   /// The server address (for messages).
   const BaseUrl& base() const noexcept { return http_.base(); }

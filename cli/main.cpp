@@ -19,6 +19,7 @@
 #include "events_command.hpp"
 #include "exec_command.hpp"
 #include "find_command.hpp"
+#include "infra_command.hpp"
 #include "new_driver_command.hpp"
 
 namespace {
@@ -69,6 +70,8 @@ int main(int argc, char** argv) {
   auto* exec_cmd = flint::cli::add_exec_command(cli, exec_options);
   flint::cli::FindOptions find_options;
   auto* find_cmd = flint::cli::add_find_command(cli, find_options);
+  flint::cli::InfraOptions infra_options;
+  auto* infra_cmd = flint::cli::add_infra_command(cli, infra_options);
   flint::cli::EventsOptions events_options;
   auto* events_cmd = flint::cli::add_events_command(cli, events_options);
   flint::cli::DriversOptions drivers_options;
@@ -83,6 +86,10 @@ int main(int argc, char** argv) {
                                         ::isatty(STDERR_FILENO) == 1);
   }
   if (find_cmd->parsed()) return flint::cli::run_find_command(find_options, std::cout, std::cerr);
+  if (infra_cmd->parsed()) {
+    return flint::cli::run_infra_command(infra_options, std::cout, std::cerr,
+                                         ::isatty(STDERR_FILENO) == 1);
+  }
   if (events_cmd->parsed()) {
     return flint::cli::run_events_command(events_options, std::cout, std::cerr);
   }

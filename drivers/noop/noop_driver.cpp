@@ -11,10 +11,15 @@
 #include <flint/sdk/ids.hpp>
 #include <flint/sdk/json.hpp>
 
+#include "noop/noop_settings.hpp"
+
 namespace flint::drivers::noop {
 namespace {
 
 namespace bj = boost::json;
+using detail::invalid;
+using detail::parse_kind;
+using detail::raise_message;
 using sdk::ErrorKind;
 using sdk::InvalidRequestError;
 
@@ -31,14 +36,6 @@ constexpr std::string_view kTopology = "noop.topology";
 constexpr std::string_view kAcceptTopology = "noop.acceptTopology";
 constexpr std::string_view kFind = "noop.find";
 constexpr std::string_view kLocationProperties = "deploymentLocation.properties";
-
-[[noreturn]] void invalid(std::string_view source, std::string_view name,
-                          std::string_view problem) {
-  std::string message;
-  message.reserve(source.size() + name.size() + problem.size() + 3);
-  message.append(source).append(".").append(name).append(": ").append(problem);
-  throw InvalidRequestError(std::move(message));
-}
 
 std::string path_of(std::string_view source, std::string_view name) {
   std::string path(source);
@@ -77,14 +74,6 @@ std::int64_t non_negative(std::optional<std::int64_t> number, std::string_view s
   return *number;
 }
 
-ErrorKind parse_kind(std::string_view text, std::string_view source, std::string_view name) {
-  if (auto kind = sdk::parse_error_kind(text)) return *kind;
-  invalid(source, name,
-          "unknown error kind \"" + std::string(text) +
-              "\" (expected invalid_request, invalid_lifecycle_name, invalid_driver_files, "
-              "request_not_found, unreachable_location, temporary or driver)");
-}
-
 bj::object map_setting(const Setting& setting, std::string_view name) {
   const auto* object = setting.property->value().if_object();
   if (object == nullptr) invalid(setting.source, name, "expected a map value (a JSON object)");
@@ -104,12 +93,6 @@ std::optional<std::int64_t> plain_integer(const bj::value& value) {
 
 void sleep_for(std::chrono::milliseconds latency) {
   if (latency.count() > 0) std::this_thread::sleep_for(latency);
-}
-
-std::string raise_message(ErrorKind kind, std::string_view property) {
-  std::string message("noop driver: ");
-  message.append(sdk::to_string(kind)).append(" raised as requested by ").append(property);
-  return message;
 }
 
 }  // namespace

@@ -272,7 +272,8 @@ TEST_F(NoopDriverTest, BadValuesNameTheProperty) {
   EXPECT_EQ(execute({{"noop.raise", Property::string("boom")}}),
             R"(requestProperties.noop.raise: unknown error kind "boom" (expected invalid_request, )"
             R"(invalid_lifecycle_name, invalid_driver_files, request_not_found, )"
-            R"(unreachable_location, temporary or driver))");
+            R"(unreachable_location, temporary, driver, invalid_template or )"
+            R"(infrastructure_not_found))");
   EXPECT_EQ(execute({{"noop.raiseOnPoll", Property::string("Temporary")}}).substr(0, 61),
             R"(requestProperties.noop.raiseOnPoll: unknown error kind "Tempo)");
   EXPECT_EQ(execute({{"noop.outputs", Property::string("x")}}),

@@ -18,6 +18,10 @@ std::string_view to_string(ErrorKind kind) noexcept {
       return "temporary";
     case ErrorKind::driver:
       return "driver";
+    case ErrorKind::invalid_template:
+      return "invalid_template";
+    case ErrorKind::infrastructure_not_found:
+      return "infrastructure_not_found";
   }
   return "driver";
 }
@@ -25,7 +29,8 @@ std::string_view to_string(ErrorKind kind) noexcept {
 std::optional<ErrorKind> parse_error_kind(std::string_view name) noexcept {
   for (auto kind : {ErrorKind::invalid_request, ErrorKind::invalid_lifecycle_name,
                     ErrorKind::invalid_driver_files, ErrorKind::request_not_found,
-                    ErrorKind::unreachable_location, ErrorKind::temporary, ErrorKind::driver}) {
+                    ErrorKind::unreachable_location, ErrorKind::temporary, ErrorKind::driver,
+                    ErrorKind::invalid_template, ErrorKind::infrastructure_not_found}) {
     if (to_string(kind) == name) return kind;
   }
   return std::nullopt;
@@ -50,6 +55,10 @@ void raise_error(ErrorKind kind, std::string message, std::string operator_detai
       throw UnreachableDeploymentLocationError(std::move(message), std::move(operator_detail));
     case ErrorKind::temporary:
       throw TemporaryDriverError(std::move(message), std::move(operator_detail));
+    case ErrorKind::invalid_template:
+      throw InvalidTemplateError(std::move(message), std::move(operator_detail));
+    case ErrorKind::infrastructure_not_found:
+      throw InfrastructureNotFoundError(std::move(message), std::move(operator_detail));
     case ErrorKind::driver:
       break;
   }

@@ -293,4 +293,36 @@ bj::object encode(const FindReferenceResponse& response) {
   return out;
 }
 
+bj::object encode(const InfrastructureTask& task) {
+  bj::object out;
+  out.reserve(5);
+  out["requestId"] = task.request_id;
+  out["infrastructureId"] = task.infrastructure_id;
+  out["status"] = to_string(task.status);
+  if (task.status == ExecutionStatus::failed) {
+    out["failureDetails"] = encode(task.failure_details.value_or(FailureDetails{}));
+  }
+  out["outputs"] = task.outputs;
+  return out;
+}
+
+bj::object encode(const InfrastructureTaskAccepted& accepted) {
+  bj::object out;
+  out.reserve(2);
+  out["infrastructureId"] = accepted.infrastructure_id;
+  out["requestId"] = accepted.request_id;
+  return out;
+}
+
+bj::object encode(const FindInfrastructureResponse& response) {
+  bj::object out;
+  if (!response.result) {
+    out["result"] = nullptr;
+    return out;
+  }
+  out["result"] = bj::object{{"infrastructureId", response.result->infrastructure_id},
+                             {"outputs", response.result->outputs}};
+  return out;
+}
+
 }  // namespace flint::sdk::json

@@ -11,6 +11,8 @@ http::Status status_of(sdk::ErrorKind kind) noexcept {
     case sdk::ErrorKind::invalid_driver_files:
     case sdk::ErrorKind::request_not_found:
     case sdk::ErrorKind::unreachable_location:
+    case sdk::ErrorKind::invalid_template:
+    case sdk::ErrorKind::infrastructure_not_found:
       return http::Status::bad_request;
     case sdk::ErrorKind::temporary:
       return http::Status::service_unavailable;

@@ -26,8 +26,8 @@ class ApiError : public std::runtime_error {
 };
 
 /// The HTTP status of an error kind: 400 for invalid request / lifecycle
-/// name / driver files, request not found and unreachable location; 503 for
-/// temporary errors; 500 for driver errors.
+/// name / driver files / template, request or infrastructure not found and
+/// unreachable location; 503 for temporary errors; 500 for driver errors.
 http::Status status_of(sdk::ErrorKind kind) noexcept;
 
 /// The error response for the exception currently being handled (call from

@@ -11,7 +11,7 @@ using boost::asio::awaitable;
 
 json::object drivers_listing(const drivers::DriverCatalog& catalog,
                              const drivers::DriverManager& manager,
-                             const drivers::ResourceDriverRouter* routes) {
+                             const drivers::DriverRouter* routes) {
   json::array load_errors;
   for (const auto& error : catalog.load_errors()) {
     load_errors.push_back(json::object{{"file", error.file}, {"error", error.message}});
@@ -28,8 +28,7 @@ json::object drivers_listing(const drivers::DriverCatalog& catalog,
 }
 
 void add_drivers_route(http::Router& router, const drivers::DriverCatalog& catalog,
-                       const drivers::DriverManager& manager,
-                       const drivers::ResourceDriverRouter& routes) {
+                       const drivers::DriverManager& manager, const drivers::DriverRouter& routes) {
   router.add(http::Method::get, "/api/drivers",
              [&catalog, &manager, &routes](http::Request& request,
                                            http::RequestContext&) -> awaitable<http::Response> {

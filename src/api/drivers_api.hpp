@@ -5,7 +5,7 @@
 
 #include "drivers/driver_catalog.hpp"
 #include "drivers/driver_manager.hpp"
-#include "drivers/resource_driver_router.hpp"
+#include "drivers/driver_router.hpp"
 #include "http/router.hpp"
 
 namespace flint::api {
@@ -17,12 +17,11 @@ namespace flint::api {
 /// in-memory state: it never waits for a driver. Everything passed must
 /// outlive the router.
 void add_drivers_route(http::Router& router, const drivers::DriverCatalog& catalog,
-                       const drivers::DriverManager& manager,
-                       const drivers::ResourceDriverRouter& routes);
+                       const drivers::DriverManager& manager, const drivers::DriverRouter& routes);
 
 /// The body of `GET /api/drivers` (also what `flint drivers --load` prints).
 boost::json::object drivers_listing(const drivers::DriverCatalog& catalog,
                                     const drivers::DriverManager& manager,
-                                    const drivers::ResourceDriverRouter* routes);
+                                    const drivers::DriverRouter* routes);
 
 }  // namespace flint::api

@@ -5,6 +5,8 @@
 #include <boost/json/stream_parser.hpp>
 #include <fmt/format.h>
 
+#include <flint/sdk/errors.hpp>
+
 #include "api/api_error.hpp"
 
 namespace flint::api {
@@ -36,6 +38,34 @@ boost::json::value parse_json_body(const http::Request& request) {
         fmt::format("request body: malformed JSON at byte {}: {}", consumed, ec.message()));
   }
   return parser.release();
+}
+
+const boost::json::object& body_object(const boost::json::value& body) {
+  if (!body.is_object()) throw sdk::InvalidRequestError("request body: expected a JSON object");
+  return body.get_object();
+}
+
+const boost::json::value& required_field(const boost::json::object& body, std::string_view field) {
+  const boost::json::value* value = body.if_contains(field);
+  if (value == nullptr || value->is_null()) {
+    throw sdk::InvalidRequestError(std::string(field) + ": required");
+  }
+  return *value;
+}
+
+std::string required_string(const boost::json::object& body, std::string_view field) {
+  const boost::json::value& value = required_field(body, field);
+  if (!value.is_string())
+    throw sdk::InvalidRequestError(std::string(field) + ": expected a string");
+  if (value.get_string().empty()) {
+    throw sdk::InvalidRequestError(std::string(field) + ": must not be empty");
+  }
+  return std::string(value.get_string());
+}
+
+const boost::json::value* optional_field(const boost::json::object& body, std::string_view field) {
+  const boost::json::value* value = body.if_contains(field);
+  return value == nullptr || value->is_null() ? nullptr : value;
 }
 
 }  // namespace flint::api

@@ -1,8 +1,13 @@
 #pragma once
 
 /// @file
-/// Reading a JSON request body.
+/// Reading a JSON request body, and the field accessors the request
+/// decoders share (their errors name the field: `templateType: required`).
 
+#include <string>
+#include <string_view>
+
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
 #include "http/http_types.hpp"
@@ -14,5 +19,22 @@ namespace flint::api {
 ///         (parameters such as `charset` allowed), 400 when the body is empty
 ///         or not valid JSON (the message gives the byte offset).
 boost::json::value parse_json_body(const http::Request& request);
+
+/// The body as an object.
+/// @throws sdk::InvalidRequestError `request body: expected a JSON object`.
+const boost::json::object& body_object(const boost::json::value& body);
+
+/// The value of `field`; absent and `null` are both missing.
+/// @throws sdk::InvalidRequestError `<field>: required`.
+const boost::json::value& required_field(const boost::json::object& body, std::string_view field);
+
+/// The value of `field` as a non-empty string.
+/// @throws sdk::InvalidRequestError `<field>: required`, `<field>: expected a
+///         string` or `<field>: must not be empty`.
+std::string required_string(const boost::json::object& body, std::string_view field);
+
+/// The value of `field`, or null when it is absent or `null` (optional
+/// fields default to empty).
+const boost::json::value* optional_field(const boost::json::object& body, std::string_view field);
 
 }  // namespace flint::api

@@ -24,6 +24,7 @@
 #include "api/drivers_api.hpp"
 #include "api/events_api.hpp"
 #include "api/execution_api.hpp"
+#include "api/infrastructure_api.hpp"
 #include "api/management_api.hpp"
 #include "api/openapi_api.hpp"
 #include "api/resource_driver_api.hpp"
@@ -33,8 +34,8 @@
 #include "drivers/driver_catalog.hpp"
 #include "drivers/driver_executor.hpp"
 #include "drivers/driver_manager.hpp"
+#include "drivers/driver_router.hpp"
 #include "drivers/plugin_loader.hpp"
-#include "drivers/resource_driver_router.hpp"
 #include "events/event_log.hpp"
 #include "events/event_log_publisher.hpp"
 #include "events/kafka/kafka_event_publisher.hpp"
@@ -48,6 +49,8 @@
 #include "logging/thread_name.hpp"
 #include "metrics/metrics_registry.hpp"
 #include "security/credential_vault.hpp"
+#include "service/infrastructure_monitor.hpp"
+#include "service/infrastructure_service.hpp"
 #include "service/lifecycle_monitor.hpp"
 #include "service/resource_driver_service.hpp"
 #include "store/flint_schema.hpp"
@@ -93,14 +96,15 @@ class DiskCheck {
   Space last_;
 };
 
-// The part of the host that serves the Resource Driver API, in construction
+// The part of the host that serves the driver APIs, in construction
 // order (destroyed in reverse): durable state first, its users after.
-struct ResourceDriverStack {
+struct DriverStack {
   std::unique_ptr<files::PackageCache> packages;
   std::unique_ptr<drivers::DriverCallProbe> probe;
   std::unique_ptr<drivers::DriverExecutor> executor;
   std::unique_ptr<drivers::DriverCatalog> catalog;
-  std::unique_ptr<drivers::ResourceDriverRouter> router;
+  std::unique_ptr<drivers::DriverRouter> router;
+  std::unique_ptr<drivers::DriverRouter> infrastructure_router;  // with the Infrastructure API
   std::unique_ptr<drivers::DriverManager> drivers;
   std::unique_ptr<store::Store> store;
   std::unique_ptr<security::CredentialVault> vault;
@@ -111,7 +115,9 @@ struct ResourceDriverStack {
   std::unique_ptr<events::OutboxRelay> relay;
   std::unique_ptr<jobs::JobScheduler> scheduler;
   std::unique_ptr<service::LifecycleMonitor> monitor;
+  std::unique_ptr<service::InfrastructureMonitor> infrastructure_monitor;
   std::unique_ptr<service::ResourceDriverService> service;
+  std::unique_ptr<service::InfrastructureService> infrastructure_service;
 
   // Stops what runs on its own threads, in dependency order.
   bool stop(std::chrono::milliseconds grace) {
@@ -144,7 +150,7 @@ events::KafkaEventPublisher::Options kafka_options(const config::HostConfig& con
 
 void start_durable_execution(const config::HostConfig& config, asio::io_context& io,
                              metrics::MetricsRegistry& metrics, health::HealthRegistry& health,
-                             ResourceDriverStack& stack) {
+                             DriverStack& stack) {
   const auto sync =
       config.store.synchronous == "normal" ? store::Synchronous::normal : store::Synchronous::full;
   stack.store = std::make_unique<store::Store>(
@@ -199,10 +205,18 @@ void start_durable_execution(const config::HostConfig& config, asio::io_context&
   stack.relay->on_delivered([monitor = stack.monitor.get()](const events::OutboxEvent& event) {
     monitor->on_delivered(event.topic, event.key.value_or(""));
   });
+  stack.infrastructure_monitor = std::make_unique<service::InfrastructureMonitor>(
+      *stack.store, *stack.scheduler, *stack.executor, *stack.drivers, *stack.catalog, *stack.vault,
+      options, [relay = stack.relay.get()] { relay->notify(); }, metrics.registry());
   stack.relay->start();
   const std::size_t resumed = stack.monitor->resume();
   if (resumed > 0) {
     logging::logger("app")->info("resumed monitoring of {} unfinished executions", resumed);
+  }
+  const std::size_t resumed_tasks = stack.infrastructure_monitor->resume();
+  if (resumed_tasks > 0) {
+    logging::logger("app")->info("resumed monitoring of {} unfinished infrastructure tasks",
+                                 resumed_tasks);
   }
 
   health.add("store", [store = stack.store.get()](boost::json::object& details) {
@@ -253,7 +267,7 @@ asio::awaitable<void> evict_idle_instances(drivers::DriverManager& manager,
 // settings, the routing rules and the manager of their instances.
 void start_drivers(const config::HostConfig& config, asio::io_context& io,
                    metrics::MetricsRegistry& metrics, health::HealthRegistry& health,
-                   ResourceDriverStack& stack) {
+                   DriverStack& stack) {
   const auto log = logging::logger("app");
   stack.catalog = std::make_unique<drivers::DriverCatalog>();
   stack.catalog->add("built-in", [&config](sdk::DriverRegistrar& registrar) {
@@ -283,10 +297,21 @@ void start_drivers(const config::HostConfig& config, asio::io_context& io,
   }
   stack.catalog->configure(config.drivers.settings);
   const auto& routes = config.resource_driver.routes;
-  stack.router = std::make_unique<drivers::ResourceDriverRouter>(
-      *stack.catalog, drivers::ResourceRoutes{.default_driver = config.resource_driver.driver,
-                                              .by_location_type = routes.location_type,
-                                              .by_vendor_model = routes.vendor_model});
+  stack.router = std::make_unique<drivers::DriverRouter>(
+      *stack.catalog, sdk::DriverKind::resource, "resource_driver",
+      drivers::DriverRoutes{.default_driver = config.resource_driver.driver,
+                            .by_location_type = routes.location_type,
+                            .by_vendor_model = routes.vendor_model});
+  std::vector<std::string> routed = stack.router->routed_drivers();
+  if (config.bootstrap.infrastructure.api_enabled) {
+    const auto& infrastructure = config.infrastructure_driver;
+    stack.infrastructure_router = std::make_unique<drivers::DriverRouter>(
+        *stack.catalog, sdk::DriverKind::infrastructure, "infrastructure_driver",
+        drivers::DriverRoutes{.default_driver = infrastructure.driver,
+                              .by_location_type = infrastructure.routes.location_type,
+                              .by_vendor_model = infrastructure.routes.vendor_model});
+    for (auto& name : stack.infrastructure_router->routed_drivers()) routed.push_back(name);
+  }
   const auto& instances = config.drivers.instances;
   stack.drivers = std::make_unique<drivers::DriverManager>(
       *stack.catalog,
@@ -296,7 +321,7 @@ void start_drivers(const config::HostConfig& config, asio::io_context& io,
           .breaker = {.failure_threshold = config.drivers.breaker.failure_threshold,
                       .open_duration = config.drivers.breaker.open_duration}},
       metrics.registry());
-  stack.drivers->warm_up(stack.router->routed_drivers());
+  stack.drivers->warm_up(routed);
   if (instances.expire_after_access.count() > 0) {
     const auto period =
         std::clamp(instances.expire_after_access / 2, std::chrono::milliseconds(100),
@@ -319,10 +344,9 @@ void start_drivers(const config::HostConfig& config, asio::io_context& io,
   });
 }
 
-ResourceDriverStack start_resource_driver(const config::HostConfig& config, asio::io_context& io,
-                                          metrics::MetricsRegistry& metrics,
-                                          health::HealthRegistry& health) {
-  ResourceDriverStack stack;
+DriverStack start_driver_stack(const config::HostConfig& config, asio::io_context& io,
+                               metrics::MetricsRegistry& metrics, health::HealthRegistry& health) {
+  DriverStack stack;
   const auto& files = config.driver_files;
   stack.packages = std::make_unique<files::PackageCache>(files::PackageCacheOptions{
       .root = config.resource_driver.scripts_workspace,
@@ -343,6 +367,11 @@ ResourceDriverStack start_resource_driver(const config::HostConfig& config, asio
   stack.service = std::make_unique<service::ResourceDriverService>(
       *stack.router, *stack.drivers, *stack.packages, *stack.executor, config.driver_calls.timeout,
       stack.monitor.get());
+  if (stack.infrastructure_router) {
+    stack.infrastructure_service = std::make_unique<service::InfrastructureService>(
+        *stack.infrastructure_router, *stack.drivers, *stack.executor, config.driver_calls.timeout,
+        *stack.infrastructure_monitor);
+  }
 
   health.add("driver_calls", [executor = stack.executor.get()](boost::json::object& details) {
     const auto& options = executor->options();
@@ -418,6 +447,7 @@ int Application::run() {
   asio::io_context io(static_cast<int>(config_.application.io_threads));
 
   const bool driver_api = config_.bootstrap.resource_driver.api_enabled;
+  const bool infrastructure_api = config_.bootstrap.infrastructure.api_enabled;
   health.add("app", [started, driver_api,
                      driver = config_.resource_driver.driver](boost::json::object& details) {
     details["version"] = FLINT_SDK_VERSION_STRING;
@@ -427,11 +457,14 @@ int Application::run() {
     return HealthStatus::ok;
   });
 
-  ResourceDriverStack stack;
-  if (driver_api) {
-    stack = start_resource_driver(config_, io, metrics, health);
-    api::add_resource_driver_routes(router, *stack.service);
-    api::add_execution_routes(router, *stack.monitor);
+  DriverStack stack;
+  if (driver_api || infrastructure_api) {
+    stack = start_driver_stack(config_, io, metrics, health);
+    if (driver_api) {
+      api::add_resource_driver_routes(router, *stack.service);
+      api::add_execution_routes(router, *stack.monitor);
+    }
+    if (infrastructure_api) api::add_infrastructure_routes(router, *stack.infrastructure_service);
     api::add_drivers_route(router, *stack.catalog, *stack.drivers, *stack.router);
     if (config_.bootstrap.events.api_enabled && stack.event_log) {
       api::add_event_routes(router, *stack.event_log);
@@ -458,6 +491,9 @@ int Application::run() {
   if (config_.bootstrap.metrics.enabled) api::add_metrics_route(router, metrics);
   if (config_.bootstrap.openapi.enabled) {
     api::add_openapi_routes(router, config_.api.swagger_ui_dir);
+    if (infrastructure_api) {
+      api::add_infrastructure_openapi_routes(router, config_.api.swagger_ui_dir);
+    }
   }
 
   server.start();

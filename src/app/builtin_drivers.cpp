@@ -3,7 +3,9 @@
 #include <flint/sdk/lifecycle.hpp>
 #include <flint/sdk/version.hpp>
 
+#include "netns/netns_driver.hpp"
 #include "noop/noop_driver.hpp"
+#include "noop/noop_infrastructure_driver.hpp"
 #include "script/script_driver.hpp"
 
 namespace flint::app {
@@ -27,6 +29,32 @@ void register_builtin_drivers(sdk::DriverRegistrar& registrar, const config::Hos
        .scope = sdk::InstanceScope::shared},
       [noop](const sdk::DriverInstanceContext&) {
         return std::make_unique<drivers::noop::NoopDriver>(noop);
+      });
+
+  registrar.add_infrastructure_driver(
+      {.name = "noop-infrastructure",
+       .version = FLINT_SDK_VERSION_STRING,
+       .description = "Builds nothing, as told per request (tests, benchmarks)",
+       .scope = sdk::InstanceScope::shared},
+      [](const sdk::DriverInstanceContext&) {
+        return std::make_unique<drivers::noop::NoopInfrastructureDriver>();
+      });
+
+  drivers::netns::NetnsDriver::Options netns;
+  const auto& netns_config = config.drivers.netns;
+  netns.state_dir =
+      netns_config.state_dir.empty() ? config.store.data_dir / "netns" : netns_config.state_dir;
+  netns.max_computes = netns_config.max_computes;
+  netns.prefix = netns_config.prefix;
+  netns.command_timeout = netns_config.command_timeout;
+  registrar.add_infrastructure_driver(
+      {.name = "netns",
+       .version = FLINT_SDK_VERSION_STRING,
+       .description = "Network namespaces, bridges and veth pairs from a TOSCA template "
+                      "(iproute2; needs root)",
+       .scope = sdk::InstanceScope::shared},
+      [netns](const sdk::DriverInstanceContext&) {
+        return std::make_unique<drivers::netns::NetnsDriver>(netns);
       });
 
   drivers::script::Options script;

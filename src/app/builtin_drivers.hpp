@@ -9,7 +9,8 @@
 
 namespace flint::app {
 
-/// Registers the built-in drivers (`noop`, `script`) with their
+/// Registers the built-in drivers (resource: `noop`, `script`;
+/// infrastructure: `noop-infrastructure`, `netns`) with their
 /// `drivers.<name>.*` settings, through the same registrar as libraries.
 void register_builtin_drivers(sdk::DriverRegistrar& registrar, const config::HostConfig& config);
 

@@ -155,6 +155,17 @@ HostTable make_table() {
                     O::boolean(false,
                                "Route a location with properties vendor (and model) to the "
                                "resource driver registered for them."));
+  FLINT_HOST_OPTION(infrastructure_driver.driver,
+                    O::string("netns",
+                              "Infrastructure driver serving requests no route claims "
+                              "(built-in: netns, noop-infrastructure; or a loaded one); empty = "
+                              "refuse them."));
+  FLINT_HOST_OPTION(infrastructure_driver.routes.location_type,
+                    O::string_map({}, "Deployment location type -> infrastructure driver name."));
+  FLINT_HOST_OPTION(infrastructure_driver.routes.vendor_model,
+                    O::boolean(false,
+                               "Route a location with properties vendor (and model) to the "
+                               "infrastructure driver registered for them."));
   FLINT_HOST_OPTION(
       resource_driver.scripts_workspace,
       O::string("./scripts_workspace", "Root where driver packages are extracted (Ignition key)."));
@@ -202,6 +213,18 @@ HostTable make_table() {
       drivers.breaker.open_duration,
       O::duration(seconds(30), "How long an open breaker answers at once before a probe call.",
                   {.min = milliseconds(1)}));
+
+  FLINT_HOST_OPTION(
+      drivers.netns.state_dir,
+      O::string("", "Task records of the netns driver; empty = <store.data_dir>/netns."));
+  FLINT_HOST_OPTION(
+      drivers.netns.max_computes,
+      O::integer(64, "Network namespaces the netns driver may hold in total.", {.min = 1}));
+  FLINT_HOST_OPTION(drivers.netns.prefix,
+                    O::string("fl", "First letters of every name the netns driver creates."));
+  FLINT_HOST_OPTION(drivers.netns.command_timeout,
+                    O::duration(seconds(10), "Timeout of one iproute2 command of the netns driver.",
+                                {.min = milliseconds(1)}));
 
   FLINT_HOST_OPTION(drivers.noop.outcome, O::enumeration("COMPLETE", {"COMPLETE", "FAILED"},
                                                          "How the noop driver's executions end."));
@@ -314,6 +337,8 @@ HostTable make_table() {
 
   FLINT_HOST_OPTION(bootstrap.resource_driver.api_enabled,
                     O::boolean(true, "Serve the Resource Driver API (/api/driver)."));
+  FLINT_HOST_OPTION(bootstrap.infrastructure.api_enabled,
+                    O::boolean(true, "Serve the Infrastructure API (/api/infrastructure)."));
   FLINT_HOST_OPTION(bootstrap.management.api_enabled,
                     O::boolean(true, "Serve the management API (/management/health)."));
   FLINT_HOST_OPTION(bootstrap.metrics.enabled, O::boolean(true, "Serve Prometheus metrics."));

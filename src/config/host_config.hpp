@@ -59,6 +59,16 @@ struct HostConfig {
     bool async_messaging_enabled{};           ///< Ignition key, accepted for compatibility
   } resource_driver;
 
+  /// `infrastructure_driver.*`: which infrastructure (VIM) driver serves a request.
+  struct InfrastructureDriver {
+    std::string driver;  ///< driver of requests no route claims; empty = refuse them
+    /// `infrastructure_driver.routes.*`
+    struct Routes {
+      StringMap location_type;  ///< location type -> driver name
+      bool vendor_model{};      ///< by the location's vendor/model properties
+    } routes;
+  } infrastructure_driver;
+
   /// `driver_files.*`: limits on driver packages and their cache.
   struct DriverFiles {
     std::size_t max_entries{};            ///< entries in one archive
@@ -84,6 +94,13 @@ struct HostConfig {
       std::size_t failure_threshold{};            ///< consecutive failures that open it; 0 = off
       std::chrono::milliseconds open_duration{};  ///< open time before a probe
     } breaker;
+    /// `drivers.netns.*`: the network-namespace VIM driver.
+    struct Netns {
+      std::filesystem::path state_dir;              ///< empty = <store.data_dir>/netns
+      std::size_t max_computes{};                   ///< namespaces held at most
+      std::string prefix;                           ///< first letters of every created name
+      std::chrono::milliseconds command_timeout{};  ///< per iproute2 command
+    } netns;
     /// `drivers.noop.*`: the do-nothing driver, for tests and benchmarks.
     struct Noop {
       std::string outcome;                  ///< `COMPLETE` or `FAILED`
@@ -106,6 +123,10 @@ struct HostConfig {
     struct ResourceDriverApi {
       bool api_enabled{};  ///< serve /api/driver
     } resource_driver;
+    /// `bootstrap.infrastructure.*`
+    struct InfrastructureApi {
+      bool api_enabled{};  ///< serve /api/infrastructure
+    } infrastructure;
     /// `bootstrap.management.*`
     struct Management {
       bool api_enabled{};  ///< serve /management/health

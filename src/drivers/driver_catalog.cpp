@@ -30,7 +30,34 @@ class StagingRegistrar final : public sdk::DriverRegistrar {
       : catalog_(catalog), origin_(std::move(origin)) {}
 
   void add_resource_driver(sdk::DriverInfo info, sdk::ResourceDriverFactory factory) override {
-    const std::string& name = info.name;
+    const bool has_factory = static_cast<bool>(factory);
+    stage({.kind = sdk::DriverKind::resource,
+           .info = std::move(info),
+           .resource_factory = std::move(factory),
+           .infrastructure_factory = {},
+           .origin = origin_,
+           .settings = {}},
+          has_factory);
+  }
+
+  void add_infrastructure_driver(sdk::DriverInfo info,
+                                 sdk::InfrastructureDriverFactory factory) override {
+    const bool has_factory = static_cast<bool>(factory);
+    stage({.kind = sdk::DriverKind::infrastructure,
+           .info = std::move(info),
+           .resource_factory = {},
+           .infrastructure_factory = std::move(factory),
+           .origin = origin_,
+           .settings = {}},
+          has_factory);
+  }
+
+  std::vector<RegisteredDriver> take() && { return std::move(staged_); }
+
+ private:
+  // Checks a registration and keeps it for `take`.
+  void stage(RegisteredDriver driver, bool has_factory) {
+    const std::string& name = driver.info.name;
     if (!sdk::is_valid_driver_name(name)) {
       throw std::invalid_argument(
           "driver name '" + name +
@@ -44,9 +71,9 @@ class StagingRegistrar final : public sdk::DriverRegistrar {
     if (std::ranges::any_of(staged_, [&](const auto& d) { return d.info.name == name; })) {
       throw std::invalid_argument("driver '" + name + "' is registered twice by " + origin_);
     }
-    if (!factory) throw std::invalid_argument("driver '" + name + "' has no factory");
+    if (!has_factory) throw std::invalid_argument("driver '" + name + "' has no factory");
     std::set<std::string, std::less<>> seen;
-    for (const auto& setting : info.settings) {
+    for (const auto& setting : driver.info.settings) {
       if (!is_valid_setting_name(setting.name)) {
         throw std::invalid_argument("driver '" + name + "': setting name '" + setting.name +
                                     "' is invalid: use lower-case letters, digits and '_'");
@@ -56,16 +83,9 @@ class StagingRegistrar final : public sdk::DriverRegistrar {
                                     "' is declared twice");
       }
     }
-    staged_.push_back(RegisteredDriver{.kind = sdk::DriverKind::resource,
-                                       .info = std::move(info),
-                                       .resource_factory = std::move(factory),
-                                       .origin = origin_,
-                                       .settings = {}});
+    staged_.push_back(std::move(driver));
   }
 
-  std::vector<RegisteredDriver> take() && { return std::move(staged_); }
-
- private:
   const DriverCatalog& catalog_;
   std::string origin_;
   std::vector<RegisteredDriver> staged_;
@@ -169,11 +189,12 @@ const RegisteredDriver* DriverCatalog::find(std::string_view name) const noexcep
   return it == drivers_.end() ? nullptr : &*it;
 }
 
-const RegisteredDriver* DriverCatalog::find_by_vendor_model(std::string_view vendor,
+const RegisteredDriver* DriverCatalog::find_by_vendor_model(sdk::DriverKind kind,
+                                                            std::string_view vendor,
                                                             std::string_view model) const noexcept {
   const RegisteredDriver* any_model = nullptr;
   for (const auto& driver : drivers_) {
-    if (driver.kind != sdk::DriverKind::resource || driver.info.vendor.empty() ||
+    if (driver.kind != kind || driver.info.vendor.empty() ||
         !equal_ignoring_case(driver.info.vendor, vendor)) {
       continue;
     }

@@ -23,6 +23,8 @@ struct RegisteredDriver {
   sdk::DriverInfo info;
   /// Makes instances (kind `resource`).
   sdk::ResourceDriverFactory resource_factory;
+  /// Makes instances (kind `infrastructure`).
+  sdk::InfrastructureDriverFactory infrastructure_factory;
   /// `built-in`, or the path of the library that registered it.
   std::string origin;
   /// Its settings, checked and normalised by `DriverCatalog::configure`.
@@ -58,10 +60,10 @@ class DriverCatalog {
 
   /// The driver named `name`, or null.
   const RegisteredDriver* find(std::string_view name) const noexcept;
-  /// The resource driver registered for `vendor` and `model` (compared
+  /// The driver of `kind` registered for `vendor` and `model` (compared
   /// without case): one registered for that exact model, else one for the
   /// vendor with an empty model; null when none.
-  const RegisteredDriver* find_by_vendor_model(std::string_view vendor,
+  const RegisteredDriver* find_by_vendor_model(sdk::DriverKind kind, std::string_view vendor,
                                                std::string_view model) const noexcept;
   /// Every driver, in registration order.
   const std::vector<RegisteredDriver>& drivers() const noexcept { return drivers_; }

@@ -59,9 +59,11 @@ TEST(DriverCatalog, FindsByVendorAndModelPreferringTheExactModel) {
   DriverCatalog catalog;
   catalog.add("built-in", registers({{.name = "acme-any", .vendor = "Acme"},
                                      {.name = "acme-x1", .vendor = "Acme", .model = "X1"}}));
-  EXPECT_EQ(catalog.find_by_vendor_model("acme", "x1")->info.name, "acme-x1");
-  EXPECT_EQ(catalog.find_by_vendor_model("ACME", "Z9")->info.name, "acme-any");
-  EXPECT_EQ(catalog.find_by_vendor_model("Other", "X1"), nullptr);
+  EXPECT_EQ(catalog.find_by_vendor_model(sdk::DriverKind::resource, "acme", "x1")->info.name,
+            "acme-x1");
+  EXPECT_EQ(catalog.find_by_vendor_model(sdk::DriverKind::resource, "ACME", "Z9")->info.name,
+            "acme-any");
+  EXPECT_EQ(catalog.find_by_vendor_model(sdk::DriverKind::resource, "Other", "X1"), nullptr);
 }
 
 TEST(DriverCatalog, ChecksAndNormalisesSettings) {

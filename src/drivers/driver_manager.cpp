@@ -128,7 +128,8 @@ DriverManager::~DriverManager() {
 
 void DriverManager::close(const std::string& key, Instance& instance) {
   const auto& s = series(driver_of_key(key));
-  instance.reset();  // the driver's destructor is its finalizer
+  // The driver's destructor is its finalizer.
+  std::visit([](auto& driver) { driver.reset(); }, instance);
   s.closed->Increment();
   s.instances->Decrement();
 }
@@ -198,16 +199,26 @@ void DriverManager::admit(const Target& target) {
   }
 }
 
-std::shared_ptr<sdk::ResourceDriver> DriverManager::make(const Target& target,
-                                                         const std::string& key,
-                                                         const sdk::DeploymentLocation& location) {
+std::shared_ptr<DriverManager::Instance> DriverManager::make(
+    const Target& target, const std::string& key, const sdk::DeploymentLocation& location) {
   const RegisteredDriver& driver = *target.driver;
   const bool shared = driver.info.scope == sdk::InstanceScope::shared;
   auto& cache = shared ? shared_instances_ : target_instances_;
-  auto holder = cache.get_or_create(key, [&] {
-    Instance made = driver.resource_factory(sdk::DriverInstanceContext{
-        .settings = driver.settings, .target = shared ? nullptr : &location});
-    if (!made) {
+  return cache.get_or_create(key, [&] {
+    const sdk::DriverInstanceContext context{.settings = driver.settings,
+                                             .target = shared ? nullptr : &location};
+    Instance made;
+    bool empty = false;
+    if (driver.kind == sdk::DriverKind::infrastructure) {
+      auto instance = driver.infrastructure_factory(context);
+      empty = !instance;
+      made = std::move(instance);
+    } else {
+      auto instance = driver.resource_factory(context);
+      empty = !instance;
+      made = std::move(instance);
+    }
+    if (empty) {
       throw sdk::ResourceDriverError("driver '" + driver.info.name +
                                      "': its factory returned no instance");
     }
@@ -217,11 +228,9 @@ std::shared_ptr<sdk::ResourceDriver> DriverManager::make(const Target& target,
     if (!shared) s.log->debug("made an instance for location {}", location.name);
     return made;
   });
-  // Aliasing: the caller holds the cache's entry, and through it the driver.
-  return {holder, holder->get()};
 }
 
-std::shared_ptr<sdk::ResourceDriver> DriverManager::instance(
+std::shared_ptr<DriverManager::Instance> DriverManager::instance(
     const Target& target, const sdk::DeploymentLocation& location, bool from_request) {
   if (target.driver->info.scope == sdk::InstanceScope::shared) {
     return make(target, target.instance_key, location);

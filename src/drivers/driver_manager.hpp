@@ -14,6 +14,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include <boost/json/array.hpp>
@@ -22,6 +23,7 @@
 #include <prometheus/registry.h>
 #include <spdlog/logger.h>
 
+#include <flint/sdk/infrastructure_driver.hpp>
 #include <flint/sdk/resource_driver.hpp>
 #include <flint/sdk/target_cache.hpp>
 
@@ -87,18 +89,21 @@ class DriverManager {
   /// @throws sdk::TemporaryDriverError naming the target and the breaker state.
   void admit(const Target& target);
 
-  /// Runs `call(driver)` with the target's instance, made first when needed,
-  /// and records the outcome on its breaker (unless `deadline` passed: the
-  /// caller has recorded a timeout already). Blocking: call on a driver thread.
-  /// `from_request`: the location comes from an orchestrator request (so its
-  /// properties are current), not from a stored execution.
+  /// Runs `call(driver)` with the target's instance (a `Driver`:
+  /// `sdk::ResourceDriver` or `sdk::InfrastructureDriver`, the kind of the
+  /// target's driver), made first when needed, and records the outcome on
+  /// its breaker (unless `deadline` passed: the caller has recorded a timeout
+  /// already). Blocking: call on a driver thread. `from_request`: the
+  /// location comes from an orchestrator request (so its properties are
+  /// current), not from a stored task.
   /// @throws what the factory or `call` throws.
-  template <class Call>
+  template <class Driver, class Call>
   auto call(const Target& target, const sdk::DeploymentLocation& location, bool from_request,
             std::chrono::steady_clock::time_point deadline, Call&& call)
-      -> decltype(call(std::declval<sdk::ResourceDriver&>())) {
+      -> decltype(call(std::declval<Driver&>())) {
     try {
-      auto instance = this->instance(target, location, from_request);
+      auto holder = this->instance(target, location, from_request);
+      const auto& instance = std::get<std::unique_ptr<Driver>>(*holder);
       if constexpr (std::is_void_v<decltype(call(*instance))>) {
         call(*instance);
         record(target, nullptr, deadline);
@@ -134,7 +139,9 @@ class DriverManager {
   std::size_t open_breakers() const;
 
  private:
-  using Instance = std::unique_ptr<sdk::ResourceDriver>;
+  // One driver instance, of the kind of its driver.
+  using Instance = std::variant<std::unique_ptr<sdk::ResourceDriver>,
+                                std::unique_ptr<sdk::InfrastructureDriver>>;
   struct DriverSeries {
     prometheus::Gauge* instances;
     prometheus::Counter* created;
@@ -152,13 +159,12 @@ class DriverManager {
     std::shared_ptr<const sdk::DeploymentLocation> location;
   };
 
-  std::shared_ptr<sdk::ResourceDriver> instance(const Target& target,
-                                                const sdk::DeploymentLocation& location,
-                                                bool from_request);
+  std::shared_ptr<Instance> instance(const Target& target, const sdk::DeploymentLocation& location,
+                                     bool from_request);
   // The finalizer of both caches: an instance left its cache and its last holder let go.
   void close(const std::string& key, Instance& instance);
-  std::shared_ptr<sdk::ResourceDriver> make(const Target& target, const std::string& key,
-                                            const sdk::DeploymentLocation& location);
+  std::shared_ptr<Instance> make(const Target& target, const std::string& key,
+                                 const sdk::DeploymentLocation& location);
   void record(const Target& target, const std::exception_ptr& error,
               std::chrono::steady_clock::time_point deadline);
   std::shared_ptr<CircuitBreaker> breaker_of(const RegisteredDriver& driver,

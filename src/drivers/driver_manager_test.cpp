@@ -79,12 +79,13 @@ class DriverManagerTest : public ::testing::Test {
     manager->admit(*target);
     sdk::ExecuteLifecycleRequest request;
     request.deployment_location = at;
-    return manager->call(*target, at, from_request, std::chrono::steady_clock::now() + 10s,
-                         [&](sdk::ResourceDriver& instance) {
-                           auto& counting = dynamic_cast<CountingDriver&>(instance);
-                           (void)instance.execute_lifecycle(request, context());
-                           return counting.made_for;
-                         });
+    return manager->call<sdk::ResourceDriver>(
+        *target, at, from_request, std::chrono::steady_clock::now() + 10s,
+        [&](sdk::ResourceDriver& instance) {
+          auto& counting = dynamic_cast<CountingDriver&>(instance);
+          (void)instance.execute_lifecycle(request, context());
+          return counting.made_for;
+        });
   }
 
   static sdk::CallContext& context() {

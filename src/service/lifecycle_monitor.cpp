@@ -333,11 +333,11 @@ jobs::JobStep LifecycleMonitor::poll_on_driver_thread(
     drivers::HostCallContext context(target->log_fields, target->tenant_id, deadline,
                                      placement.driver->log);
     try {
-      auto execution = drivers_.call(*placement.driver, placement.location, /*from_request=*/false,
-                                     deadline, [&](sdk::ResourceDriver& driver) {
-                                       return driver.get_lifecycle_execution(
-                                           request_id, placement.location, context);
-                                     });
+      auto execution = drivers_.call<sdk::ResourceDriver>(
+          *placement.driver, placement.location, /*from_request=*/false, deadline,
+          [&](sdk::ResourceDriver& driver) {
+            return driver.get_lifecycle_execution(request_id, placement.location, context);
+          });
       if (execution.status == sdk::ExecutionStatus::in_progress) return jobs::JobStep::poll_later;
       outcome = std::move(execution);
     } catch (const sdk::TemporaryDriverError& e) {
@@ -466,10 +466,11 @@ void LifecycleMonitor::on_delivered(std::string_view topic, std::string_view req
         drivers::HostCallContext context(target->log_fields, target->tenant_id, deadline,
                                          placement.driver->log);
         try {
-          drivers_.call(*placement.driver, placement.location, /*from_request=*/false, deadline,
-                        [&](sdk::ResourceDriver& instance) {
-                          instance.on_execution_delivered(id, placement.location, context);
-                        });
+          drivers_.call<sdk::ResourceDriver>(
+              *placement.driver, placement.location, /*from_request=*/false, deadline,
+              [&](sdk::ResourceDriver& instance) {
+                instance.on_execution_delivered(id, placement.location, context);
+              });
         } catch (const std::exception& e) {
           log_->warn("execution {}: after-delivery hook failed (ignored): {}", id, e.what());
         }

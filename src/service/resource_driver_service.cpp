@@ -9,7 +9,7 @@
 
 namespace flint::service {
 
-ResourceDriverService::ResourceDriverService(const drivers::ResourceDriverRouter& router,
+ResourceDriverService::ResourceDriverService(const drivers::DriverRouter& router,
                                              drivers::DriverManager& drivers,
                                              files::PackageCache& packages,
                                              drivers::DriverExecutor& executor,
@@ -64,10 +64,11 @@ boost::asio::awaitable<sdk::LifecycleExecuteResponse> ResourceDriverService::exe
                   target->driver->info.name,
                   boost::json::serialize(request.request_properties.redacted()));
     }
-    auto response = drivers_.call(*target, request.deployment_location, /*from_request=*/true,
-                                  deadline, [&](sdk::ResourceDriver& instance) {
-                                    return instance.execute_lifecycle(request, *context);
-                                  });
+    auto response = drivers_.call<sdk::ResourceDriver>(
+        *target, request.deployment_location, /*from_request=*/true, deadline,
+        [&](sdk::ResourceDriver& instance) {
+          return instance.execute_lifecycle(request, *context);
+        });
     // Durable before the 202 leaves: a crash after this point loses nothing.
     if (monitor_) {
       monitor_->accept(request.lifecycle_name, request.deployment_location, response, origin,
@@ -96,7 +97,7 @@ boost::asio::awaitable<sdk::FindReferenceResponse> ResourceDriverService::find(F
         .driver_files = packages_.acquire(body.driver_files),
         .deployment_location = std::move(body.deployment_location),
     };
-    auto response = drivers_.call(
+    auto response = drivers_.call<sdk::ResourceDriver>(
         *target, request.deployment_location, /*from_request=*/true, deadline,
         [&](sdk::ResourceDriver& instance) { return instance.find_reference(request, *context); });
     log_->info("find {} at location {}: {}", request.instance_name,

@@ -16,7 +16,7 @@
 
 #include "drivers/driver_executor.hpp"
 #include "drivers/driver_manager.hpp"
-#include "drivers/resource_driver_router.hpp"
+#include "drivers/driver_router.hpp"
 #include "files/package_cache.hpp"
 #include "logging/log_context.hpp"
 
@@ -59,9 +59,9 @@ class ResourceDriverService {
   /// `call_timeout` is the deadline of each driver call (`driver_calls.timeout`).
   /// With a `monitor`, every accepted execution is recorded durably before
   /// the reply and monitored to its end; without one it is only started.
-  ResourceDriverService(const drivers::ResourceDriverRouter& router,
-                        drivers::DriverManager& drivers, files::PackageCache& packages,
-                        drivers::DriverExecutor& executor, std::chrono::milliseconds call_timeout,
+  ResourceDriverService(const drivers::DriverRouter& router, drivers::DriverManager& drivers,
+                        files::PackageCache& packages, drivers::DriverExecutor& executor,
+                        std::chrono::milliseconds call_timeout,
                         LifecycleMonitor* monitor = nullptr);
 
   /// Unpacks the driver files and starts the lifecycle execution.
@@ -75,14 +75,14 @@ class ResourceDriverService {
   boost::asio::awaitable<sdk::FindReferenceResponse> find(FindCommand command, CallOrigin origin);
 
   /// The routing rules.
-  const drivers::ResourceDriverRouter& router() const noexcept { return router_; }
+  const drivers::DriverRouter& router() const noexcept { return router_; }
 
  private:
   template <class T>
   boost::asio::awaitable<T> run(const drivers::DriverManager::Target& target,
                                 drivers::DriverExecutor::Call call, std::function<T()> work);
 
-  const drivers::ResourceDriverRouter& router_;
+  const drivers::DriverRouter& router_;
   drivers::DriverManager& drivers_;
   files::PackageCache& packages_;
   drivers::DriverExecutor& executor_;

@@ -61,7 +61,8 @@ def test_lists_builtin_and_loaded_drivers(start_server, tmp_path):
     server = start_with_acme(start_server, tmp_path)
     listing = server.get("/api/drivers").json()
     by_name = {d["name"]: d for d in listing["drivers"]}
-    assert list(by_name) == ["noop", "script", "acme", "acme-any"]
+    assert list(by_name) == ["noop", "noop-infrastructure", "netns", "script", "acme", "acme-any"]
+    assert by_name["netns"]["kind"] == "infrastructure"
     acme = by_name["acme"]
     assert acme["kind"] == "resource"
     assert (acme["vendor"], acme["model"], acme["version"]) == ("Acme", "X1", "1.2.3")
@@ -73,7 +74,7 @@ def test_lists_builtin_and_loaded_drivers(start_server, tmp_path):
     assert listing["routes"] == {"default": "acme", "locationType": {}, "vendorModel": False}
     assert "get" in server.get("/api/driver/openapi.json").json()["paths"]["/api/drivers"]
     health = server.health()["vitals"]["drivers"]
-    assert health == {"status": "OK", "registered": 4, "open_breakers": 0}
+    assert health == {"status": "OK", "registered": 6, "open_breakers": 0}
     # The CLI prints the same listing as a table.
     result = subprocess.run(
         [os.environ["FLINT_BIN"], "drivers", "--url", server.url("")],
@@ -84,7 +85,7 @@ def test_lists_builtin_and_loaded_drivers(start_server, tmp_path):
     assert lines[0].split() == [
         "KIND", "NAME", "VENDOR/MODEL", "VERSION", "SCOPE", "INSTANCES", "BREAKERS", "ORIGIN"
     ]
-    assert lines[3].split() == [
+    assert lines[5].split() == [
         "resource", "acme", "Acme/X1", "1.2.3", "per_target", "0", "-", acme["origin"]
     ]
 

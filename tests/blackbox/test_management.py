@@ -187,6 +187,16 @@ def test_resource_driver_api_can_be_disabled(start_server):
     flint = start_server({"bootstrap": {"resource_driver": {"api_enabled": False}}})
     assert_error(flint.execute(execute_body()), 404)
     assert_error(flint.find(find_body()), 404)
+    # The Infrastructure API still serves.
+    r = flint.post_json("/api/infrastructure/find", {})
+    assert r.status_code == 400, r.text
+
+
+def test_both_driver_apis_can_be_disabled(start_server):
+    flint = start_server({"bootstrap": {"resource_driver": {"api_enabled": False},
+                                        "infrastructure": {"api_enabled": False}}})
+    assert_error(flint.execute(execute_body()), 404)
+    assert_error(flint.post_json("/api/infrastructure/find", {}), 404)
     health = flint.get(HEALTH_PATH)
     assert health.status_code == 200
     vitals = health.json()["vitals"]

@@ -44,6 +44,10 @@ class FakeRegistrar : public sdk::DriverRegistrar {
     infos.push_back(std::move(info));
     factories.push_back(std::move(factory));
   }
+  void add_infrastructure_driver(sdk::DriverInfo info,
+                                 sdk::InfrastructureDriverFactory /*factory*/) override {
+    ADD_FAILURE() << "a resource driver library registered an infrastructure driver, " << info.name;
+  }
 
   std::vector<sdk::DriverInfo> infos;
   std::vector<sdk::ResourceDriverFactory> factories;

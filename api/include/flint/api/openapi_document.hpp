@@ -1,7 +1,7 @@
 #pragma once
 
 /// @file
-/// The OpenAPI document of Flint's REST API, embedded in the binary.
+/// The OpenAPI documents of Flint's REST APIs, embedded in the binary.
 
 #include <string_view>
 
@@ -14,5 +14,10 @@ namespace flint::api {
 /// view never dangles. Thread-safe; never throws. Converting it to JSON (for
 /// `/api/driver/openapi.json`) is the caller's job.
 std::string_view openapi_yaml() noexcept;
+
+/// The OpenAPI 3.0.3 document of the Infrastructure API
+/// (`api/openapi/infrastructure.yaml`), served as
+/// `/api/infrastructure/openapi.json`; same guarantees as `openapi_yaml()`.
+std::string_view infrastructure_openapi_yaml() noexcept;
 
 }  // namespace flint::api

@@ -45,16 +45,18 @@
 #include <vector>
 
 #include <flint/sdk/deployment_location.hpp>
+#include <flint/sdk/infrastructure_driver.hpp>
 #include <flint/sdk/resource_driver.hpp>
 #include <flint/sdk/version.hpp>
 
 namespace flint::sdk {
 
-/// The contracts a driver can serve. Only `resource` is hosted so far; the
-/// others are reserved so that listings and libraries name them the same way.
+/// The contracts a driver can serve. `resource` and `infrastructure` are
+/// hosted; the others are reserved so that listings and libraries name them
+/// the same way.
 enum class DriverKind {
   resource,        ///< Ignition resource driver (`ResourceDriver`)
-  infrastructure,  ///< Ignition VIM driver (reserved)
+  infrastructure,  ///< Ignition VIM driver (`InfrastructureDriver`)
   storage,         ///< Delfin storage driver (reserved)
   amphora,         ///< Octavia amphora driver (reserved)
   handler,         ///< Inmanta handler (reserved)
@@ -153,6 +155,10 @@ struct DriverInstanceContext {
 using ResourceDriverFactory =
     std::function<std::unique_ptr<ResourceDriver>(const DriverInstanceContext& context)>;
 
+/// Makes an infrastructure driver instance; as `ResourceDriverFactory`.
+using InfrastructureDriverFactory =
+    std::function<std::unique_ptr<InfrastructureDriver>(const DriverInstanceContext& context)>;
+
 /// A driver's description, as listed by `flint drivers`.
 struct DriverInfo {
   /// Unique in a host: lower-case letters, digits, `_` and `-`, at most 64
@@ -183,6 +189,9 @@ class DriverRegistrar {
   ///         setting is malformed, or the factory is empty. A library whose
   ///         registration throws registers nothing.
   virtual void add_resource_driver(DriverInfo info, ResourceDriverFactory factory) = 0;
+  /// Adds an infrastructure (VIM) driver. Names are unique across kinds.
+  /// @throws std::invalid_argument as `add_resource_driver`.
+  virtual void add_infrastructure_driver(DriverInfo info, InfrastructureDriverFactory factory) = 0;
 };
 
 /// True when `name` is a valid driver name (see `DriverInfo::name`).

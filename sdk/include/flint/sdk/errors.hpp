@@ -34,6 +34,12 @@ enum class ErrorKind {
   /// Any other failure of the driver (HTTP 500). Raised by a status poll,
   /// monitoring reports the execution as FAILED with INTERNAL_ERROR.
   driver,
+  /// The infrastructure template does not parse or uses what the driver does
+  /// not support (HTTP 400).
+  invalid_template,
+  /// No infrastructure with the given id exists (HTTP 400). Raised by a
+  /// status poll, monitoring stops silently.
+  infrastructure_not_found,
 };
 
 /// Stable, human-readable name of an error kind (`"invalid_request"`...).
@@ -113,6 +119,28 @@ struct TemporaryDriverError : DriverError {
 struct ResourceDriverError : DriverError {
   /// @param message what failed.
   explicit ResourceDriverError(std::string message, std::string operator_detail = {})
+      : DriverError(ErrorKind::driver, std::move(message), std::move(operator_detail)) {}
+};
+
+/// The infrastructure template is not valid (400): name the node and the problem.
+struct InvalidTemplateError : DriverError {
+  /// @param message what is wrong, e.g. `node_templates.web: unsupported type 'x'`.
+  explicit InvalidTemplateError(std::string message, std::string operator_detail = {})
+      : DriverError(ErrorKind::invalid_template, std::move(message), std::move(operator_detail)) {}
+};
+
+/// No infrastructure with the given id exists (400; stops monitoring).
+struct InfrastructureNotFoundError : DriverError {
+  /// @param message names the infrastructure id.
+  explicit InfrastructureNotFoundError(std::string message, std::string operator_detail = {})
+      : DriverError(ErrorKind::infrastructure_not_found, std::move(message),
+                    std::move(operator_detail)) {}
+};
+
+/// A general failure of an infrastructure driver (500).
+struct InfrastructureError : DriverError {
+  /// @param message what failed.
+  explicit InfrastructureError(std::string message, std::string operator_detail = {})
       : DriverError(ErrorKind::driver, std::move(message), std::move(operator_detail)) {}
 };
 

@@ -15,6 +15,7 @@
 #include <boost/json/value.hpp>
 
 #include <flint/sdk/deployment_location.hpp>
+#include <flint/sdk/infrastructure.hpp>
 #include <flint/sdk/lifecycle.hpp>
 #include <flint/sdk/property_map.hpp>
 #include <flint/sdk/topology.hpp>
@@ -55,6 +56,16 @@ LifecycleExecution decode_lifecycle_execution(const boost::json::value& value,
 boost::json::object encode(const LifecycleExecuteResponse& response);
 /// Encodes the find reply body: `{"result": {...}}` or `{"result": null}`.
 boost::json::object encode(const FindReferenceResponse& response);
+
+/// Encodes an infrastructure task as the query reply and the task event:
+/// `requestId`, `infrastructureId`, `status`, `failureDetails` (only when
+/// failed), `outputs`.
+boost::json::object encode(const InfrastructureTask& task);
+/// Encodes the 202 reply of create and delete: `infrastructureId`, `requestId`.
+boost::json::object encode(const InfrastructureTaskAccepted& accepted);
+/// Encodes the find reply: `{"result": {"infrastructureId", "outputs"}}` or
+/// `{"result": null}`.
+boost::json::object encode(const FindInfrastructureResponse& response);
 
 /// The message version sent in replies and events (`"1.0.0"`).
 inline constexpr std::string_view kMessageVersion = "1.0.0";

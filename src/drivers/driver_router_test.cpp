@@ -1,4 +1,4 @@
-#include "drivers/resource_driver_router.hpp"
+#include "drivers/driver_router.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -29,7 +29,7 @@ sdk::DeploymentLocation location(std::string type, boost::json::object propertie
   return {.name = "loc-1", .type = std::move(type), .properties = std::move(properties)};
 }
 
-std::string route_error(const ResourceDriverRouter& router, const sdk::DeploymentLocation& at) {
+std::string route_error(const DriverRouter& router, const sdk::DeploymentLocation& at) {
   try {
     return "routed to " + router.route(at).info.name;
   } catch (const sdk::InvalidRequestError& e) {
@@ -42,17 +42,19 @@ const DriverCatalog kCatalog = catalog_of({{.name = "noop"},
                                            {.name = "acme", .vendor = "Acme", .model = "X1"},
                                            {.name = "acme-any", .vendor = "Acme"}});
 
-TEST(ResourceDriverRouter, OneDefaultDriverServesEverything) {
-  const ResourceDriverRouter router(kCatalog, {.default_driver = "noop"});
+TEST(DriverRouter, OneDefaultDriverServesEverything) {
+  const DriverRouter router(kCatalog, sdk::DriverKind::resource, "resource_driver",
+                            {.default_driver = "noop"});
   EXPECT_EQ(router.route(location("Kubernetes")).info.name, "noop");
   EXPECT_EQ(router.route(location("")).info.name, "noop");
   EXPECT_THAT(router.routed_drivers(), ElementsAre("noop"));
 }
 
-TEST(ResourceDriverRouter, LocationTypeThenVendorModelThenDefault) {
-  const ResourceDriverRouter router(kCatalog, {.default_driver = "noop",
-                                               .by_location_type = {{"Kubernetes", "k8s"}},
-                                               .by_vendor_model = true});
+TEST(DriverRouter, LocationTypeThenVendorModelThenDefault) {
+  const DriverRouter router(kCatalog, sdk::DriverKind::resource, "resource_driver",
+                            {.default_driver = "noop",
+                             .by_location_type = {{"Kubernetes", "k8s"}},
+                             .by_vendor_model = true});
   EXPECT_EQ(router.route(location("Kubernetes", {{"vendor", "Acme"}})).info.name, "k8s");
   EXPECT_EQ(router.route(location("Appliance", {{"vendor", "acme"}, {"model", "x1"}})).info.name,
             "acme");
@@ -65,18 +67,18 @@ TEST(ResourceDriverRouter, LocationTypeThenVendorModelThenDefault) {
   EXPECT_THAT(router.routed_drivers(), ElementsAre("noop", "k8s"));
 }
 
-TEST(ResourceDriverRouter, NoDefaultRefusesUnroutedLocations) {
-  const ResourceDriverRouter router(
-      kCatalog, {.default_driver = "", .by_location_type = {{"Kubernetes", "k8s"}}});
+TEST(DriverRouter, NoDefaultRefusesUnroutedLocations) {
+  const DriverRouter router(kCatalog, sdk::DriverKind::resource, "resource_driver",
+                            {.default_driver = "", .by_location_type = {{"Kubernetes", "k8s"}}});
   EXPECT_EQ(route_error(router, location("Openstack")),
             "deploymentLocation: no resource driver serves location 'loc-1' of type 'Openstack' "
             "(no route in resource_driver.routes matches and resource_driver.driver is empty)");
 }
 
-TEST(ResourceDriverRouter, UnknownDriversInTheRulesAreConfigErrors) {
+TEST(DriverRouter, UnknownDriversInTheRulesAreConfigErrors) {
   try {
-    ResourceDriverRouter router(
-        kCatalog, {.default_driver = "nope", .by_location_type = {{"Kubernetes", "kube"}}});
+    DriverRouter router(kCatalog, sdk::DriverKind::resource, "resource_driver",
+                        {.default_driver = "nope", .by_location_type = {{"Kubernetes", "kube"}}});
     FAIL() << "expected a ConfigError";
   } catch (const config::ConfigError& e) {
     EXPECT_THAT(e.errors(),
@@ -84,6 +86,26 @@ TEST(ResourceDriverRouter, UnknownDriversInTheRulesAreConfigErrors) {
                             "(registered: noop, k8s, acme, acme-any)",
                             HasSubstr("resource_driver.routes.location_type.Kubernetes: no "
                                       "resource driver named 'kube'")));
+  }
+}
+
+TEST(DriverRouter, RoutesOnlyAmongDriversOfItsKind) {
+  DriverCatalog catalog = catalog_of({{.name = "noop"}});
+  catalog.add("built-in", [](sdk::DriverRegistrar& registrar) {
+    registrar.add_infrastructure_driver({.name = "netns"}, [](const sdk::DriverInstanceContext&) {
+      return std::unique_ptr<sdk::InfrastructureDriver>();
+    });
+  });
+  const DriverRouter router(catalog, sdk::DriverKind::infrastructure, "infrastructure_driver",
+                            {.default_driver = "netns"});
+  EXPECT_EQ(router.route(location("Local")).info.name, "netns");
+  try {
+    DriverRouter wrong(catalog, sdk::DriverKind::infrastructure, "infrastructure_driver",
+                       {.default_driver = "noop"});
+    FAIL() << "expected a ConfigError";
+  } catch (const config::ConfigError& e) {
+    EXPECT_THAT(e.errors(), ElementsAre("infrastructure_driver.driver: driver 'noop' is a "
+                                        "resource driver, not an infrastructure driver"));
   }
 }
 

@@ -1,7 +1,7 @@
 #pragma once
 
 /// @file
-/// Which resource driver serves a deployment location.
+/// Which driver of a kind serves a deployment location.
 
 #include <string>
 #include <vector>
@@ -13,8 +13,9 @@
 
 namespace flint::drivers {
 
-/// The routing rules (`resource_driver.driver` and `resource_driver.routes.*`).
-struct ResourceRoutes {
+/// The routing rules of one driver kind (`resource_driver.driver` and
+/// `resource_driver.routes.*`; `infrastructure_driver.*` likewise).
+struct DriverRoutes {
   /// Driver of locations no rule claims; empty = refuse them.
   std::string default_driver{};
   /// Location type -> driver name (exact match).
@@ -24,16 +25,20 @@ struct ResourceRoutes {
   bool by_vendor_model = false;
 };
 
-/// Picks the resource driver of a request: by location type first, then by
-/// vendor and model, then the default. With no rules and one default driver
-/// every request goes to it (Ignition's one driver per host).
+/// Picks the driver of a request among the drivers of one kind: by location
+/// type first, then by vendor and model, then the default. With no rules and
+/// one default driver every request goes to it (Ignition's one driver per
+/// host).
 ///
 /// Immutable after construction; thread-safe. The catalog must outlive it.
-class ResourceDriverRouter {
+class DriverRouter {
  public:
-  /// Checks that every driver the rules name is a registered resource driver.
+  /// Checks that every driver the rules name is a registered driver of
+  /// `kind`. `config_section` (`resource_driver`) prefixes the keys named in
+  /// errors.
   /// @throws config::ConfigError naming each bad key.
-  ResourceDriverRouter(const DriverCatalog& catalog, ResourceRoutes routes);
+  DriverRouter(const DriverCatalog& catalog, sdk::DriverKind kind, std::string config_section,
+               DriverRoutes routes);
 
   /// The driver serving `location`.
   /// @throws sdk::InvalidRequestError naming what was looked for when no
@@ -44,11 +49,13 @@ class ResourceDriverRouter {
   std::vector<std::string> routed_drivers() const;
 
   /// The rules.
-  const ResourceRoutes& routes() const noexcept { return routes_; }
+  const DriverRoutes& routes() const noexcept { return routes_; }
 
  private:
   const DriverCatalog& catalog_;
-  ResourceRoutes routes_;
+  sdk::DriverKind kind_;
+  std::string config_section_;
+  DriverRoutes routes_;
   const RegisteredDriver* default_ = nullptr;
   std::vector<std::pair<std::string, const RegisteredDriver*>> by_type_;
 };

@@ -1,0 +1,306 @@
+#include "service/infrastructure_monitor.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <fmt/format.h>
+#include <prometheus/family.h>
+
+#include <flint/sdk/errors.hpp>
+#include <flint/sdk/ids.hpp>
+#include <flint/sdk/json.hpp>
+
+#include "drivers/host_call_context.hpp"
+#include "logging/logging.hpp"
+#include "store/sqlite_database.hpp"
+
+namespace flint::service {
+
+namespace json = boost::json;
+using std::chrono::system_clock;
+
+namespace {
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             system_clock::now().time_since_epoch())
+      .count();
+}
+
+prometheus::Counter& ended(prometheus::Registry& registry, const char* outcome) {
+  return prometheus::BuildCounter()
+      .Name("flint_infrastructure_tasks_ended_total")
+      .Help(
+          "Infrastructure tasks whose monitoring ended, by outcome: complete, failed (event "
+          "sent) or not_found (stopped, no event)")
+      .Register(registry)
+      .Add({{"outcome", outcome}});
+}
+
+}  // namespace
+
+// What a poll needs, decoded once from the sealed job payload.
+struct InfrastructureMonitor::Task {
+  std::string request_id;
+  std::string infrastructure_id;
+  system_clock::time_point deadline;
+  sdk::DeploymentLocation location;
+  // Null only when the job could not be read (the task is then failed).
+  std::shared_ptr<const drivers::DriverManager::Target> driver;
+  logging::LogFields log_fields;
+  std::string tenant_id;
+};
+
+InfrastructureMonitor::InfrastructureMonitor(
+    store::Store& store, jobs::JobScheduler& scheduler, drivers::DriverExecutor& executor,
+    drivers::DriverManager& drivers, const drivers::DriverCatalog& catalog,
+    const security::CredentialVault& vault, MonitorOptions options,
+    std::function<void()> notify_outbox, prometheus::Registry& registry)
+    : store_(store),
+      scheduler_(scheduler),
+      executor_(executor),
+      drivers_(drivers),
+      catalog_(catalog),
+      vault_(vault),
+      options_(options),
+      notify_outbox_(std::move(notify_outbox)),
+      log_(logging::logger("monitor")),
+      ended_complete_(ended(registry, "complete")),
+      ended_failed_(ended(registry, "failed")),
+      ended_not_found_(ended(registry, "not_found")) {
+  scheduler_.register_kind(std::string(kJobKind), options_.polling,
+                           [this](jobs::Job& job) { return poll(job); });
+}
+
+void InfrastructureMonitor::accept(std::string_view operation,
+                                   const sdk::DeploymentLocation& location,
+                                   const sdk::InfrastructureTaskAccepted& accepted,
+                                   const CallOrigin& origin,
+                                   std::shared_ptr<const drivers::DriverManager::Target> target) {
+  const std::int64_t now = now_ms();
+  const std::int64_t deadline = now + options_.total_timeout.count();
+  json::array log_fields;
+  for (const auto& [key, value] : origin.log_fields) log_fields.push_back({key, value});
+  const json::object sealed{{"driver", target->driver->info.name},
+                            {"infrastructureId", accepted.infrastructure_id},
+                            {"deploymentLocation", sdk::json::encode(location)},
+                            {"logFields", std::move(log_fields)},
+                            {"tenantId", origin.tenant_id}};
+  // The location holds credentials: only its sealed form reaches the disk.
+  const std::string payload = vault_.seal(json::serialize(sealed));
+  try {
+    store_.write([&](store::Database& db) {
+      db.prepare(
+            "INSERT INTO jobs (kind, subject, payload, created_at, deadline_at) "
+            "VALUES (?, ?, ?, ?, ?)")
+          .bind(1, kJobKind)
+          .bind(2, accepted.request_id)
+          .bind_blob(3, payload)
+          .bind(4, now)
+          .bind(5, deadline)
+          .run();
+    });
+  } catch (const store::SqliteError& e) {
+    if (e.code() == SQLITE_CONSTRAINT) {
+      throw sdk::InfrastructureError(
+          fmt::format("the driver returned request id {} twice", accepted.request_id));
+    }
+    log_->error("cannot record infrastructure task {}: {}", accepted.request_id, e.what());
+    throw sdk::TemporaryDriverError(e.disk_full() ? "the task cannot be recorded: the disk is full"
+                                                  : "the task cannot be recorded now; retry later");
+  }
+  auto task = std::make_shared<Task>();
+  task->request_id = accepted.request_id;
+  task->infrastructure_id = accepted.infrastructure_id;
+  task->deadline = system_clock::time_point(std::chrono::milliseconds(deadline));
+  task->location = location;
+  task->driver = std::move(target);
+  task->log_fields = origin.log_fields;
+  task->tenant_id = origin.tenant_id;
+  log_->info("infrastructure {}: {} task {} accepted", accepted.infrastructure_id, operation,
+             accepted.request_id);
+  scheduler_.schedule({kJobKind, accepted.request_id, {}, task->deadline, 0, std::move(task)},
+                      std::chrono::steady_clock::now() + options_.polling.min_interval);
+}
+
+std::size_t InfrastructureMonitor::resume() {
+  std::vector<jobs::Job> jobs = store_.read([](store::Database& db) {
+    std::vector<jobs::Job> found;
+    auto select = db.prepare(
+        "SELECT subject, payload, deadline_at FROM jobs WHERE kind = ? ORDER BY created_at");
+    select.bind(1, kJobKind);
+    while (select.step()) {
+      found.push_back({kJobKind,
+                       std::string(select.column_text(0)),
+                       std::string(select.column_text(1)),
+                       system_clock::time_point(std::chrono::milliseconds(select.column_int(2))),
+                       0,
+                       {}});
+    }
+    return found;
+  });
+  const auto now = std::chrono::steady_clock::now();
+  for (auto& job : jobs) scheduler_.schedule(std::move(job), now);
+  return jobs.size();
+}
+
+std::shared_ptr<const InfrastructureMonitor::Task> InfrastructureMonitor::task_of(jobs::Job& job) {
+  if (job.state) return std::static_pointer_cast<const Task>(job.state);
+  const json::value value = json::parse(vault_.open(job.payload));
+  auto task = std::make_shared<Task>();
+  task->request_id = job.subject;
+  task->infrastructure_id = value.at("infrastructureId").as_string();
+  task->deadline = job.deadline;
+  task->location =
+      sdk::json::decode_deployment_location(value.at("deploymentLocation"), "deploymentLocation");
+  const std::string driver_name(value.at("driver").as_string());
+  const drivers::RegisteredDriver* driver = catalog_.find(driver_name);
+  if (!driver) {
+    throw std::runtime_error("driver '" + driver_name +
+                             "', which accepted it, is not loaded any more");
+  }
+  task->driver = drivers_.target(*driver, task->location);
+  for (const auto& field : value.at("logFields").as_array()) {
+    task->log_fields.emplace_back(field.at(0).as_string(), field.at(1).as_string());
+  }
+  task->tenant_id = value.at("tenantId").as_string();
+  std::string().swap(job.payload);
+  job.state = task;
+  return task;
+}
+
+boost::asio::awaitable<jobs::JobStep> InfrastructureMonitor::poll(jobs::Job& job) {
+  std::shared_ptr<const Task> task;
+  std::optional<sdk::InfrastructureTask> unreadable;
+  try {
+    task = task_of(job);
+  } catch (const std::exception& e) {
+    // A job that cannot be read cannot be polled: fail it, so the
+    // orchestrator is not left waiting.
+    log_->error("infrastructure task {}: cannot open its monitoring job: {}", job.subject,
+                e.what());
+    auto fallback = std::make_shared<Task>();
+    fallback->request_id = job.subject;
+    fallback->deadline = job.deadline;
+    task = fallback;
+    unreadable =
+        sdk::InfrastructureTask::failed("", job.subject, sdk::FailureCode::internal_error,
+                                        fmt::format("monitoring cannot continue: {}", e.what()));
+  }
+  const auto call_deadline = std::chrono::steady_clock::now() + options_.call_timeout;
+  const drivers::DriverExecutor::Call call{
+      task->driver ? std::string_view(task->driver->driver->info.name) : std::string_view("none"),
+      unreadable ? "record_outcome" : "get_infrastructure_task", call_deadline};
+  std::function<jobs::JobStep()> work = [this, task, unreadable, call_deadline]() {
+    if (unreadable) {
+      finish(*task, *unreadable);
+      return jobs::JobStep::finished;
+    }
+    return poll_on_driver_thread(*task, call_deadline);
+  };
+  try {
+    // An open breaker answers at once: the poll is retried later.
+    if (!unreadable) drivers_.admit(*task->driver);
+    co_return co_await executor_.run<jobs::JobStep>(call, std::move(work));
+  } catch (const sdk::TemporaryDriverError& e) {
+    if (dynamic_cast<const drivers::CallTimedOut*>(&e) && !unreadable) {
+      drivers_.record_timeout(*task->driver);
+    }
+    log_->debug("infrastructure task {}: {}; retrying", job.subject, e.what());
+    co_return jobs::JobStep::retry_later;
+  }
+}
+
+jobs::JobStep InfrastructureMonitor::poll_on_driver_thread(
+    const Task& task, std::chrono::steady_clock::time_point deadline) {
+  logging::ScopedLogContext scope(task.log_fields);
+  if (system_clock::now() >= task.deadline) {
+    finish(
+        task,
+        sdk::InfrastructureTask::failed(
+            task.infrastructure_id, task.request_id, sdk::FailureCode::internal_error,
+            fmt::format(
+                "no outcome within monitoring.total_timeout ({} s)",
+                std::chrono::duration_cast<std::chrono::seconds>(options_.total_timeout).count())));
+    return jobs::JobStep::finished;
+  }
+  drivers::HostCallContext context(task.log_fields, task.tenant_id, deadline, task.driver->log);
+  sdk::InfrastructureTask outcome;
+  try {
+    outcome = drivers_.call<sdk::InfrastructureDriver>(
+        *task.driver, task.location, /*from_request=*/false, deadline,
+        [&](sdk::InfrastructureDriver& driver) {
+          return driver.get_infrastructure_task(task.infrastructure_id, task.request_id,
+                                                task.location, context);
+        });
+    if (outcome.status == sdk::ExecutionStatus::in_progress) return jobs::JobStep::poll_later;
+  } catch (const sdk::DriverError& e) {
+    switch (e.kind()) {
+      case sdk::ErrorKind::temporary:
+      case sdk::ErrorKind::unreachable_location:
+        log_->debug("infrastructure task {}: {}; polling again later", task.request_id, e.what());
+        return jobs::JobStep::retry_later;
+      case sdk::ErrorKind::infrastructure_not_found:
+      case sdk::ErrorKind::request_not_found:
+        log_->warn("infrastructure task {}: the driver does not know it ({}); monitoring stops",
+                   task.request_id, e.what());
+        stop(task, e.what());
+        return jobs::JobStep::finished;
+      default:
+        outcome = sdk::InfrastructureTask::failed(task.infrastructure_id, task.request_id,
+                                                  sdk::FailureCode::internal_error, e.what());
+    }
+  } catch (const std::exception& e) {
+    outcome = sdk::InfrastructureTask::failed(task.infrastructure_id, task.request_id,
+                                              sdk::FailureCode::internal_error, e.what());
+  }
+  finish(task, std::move(outcome));
+  return jobs::JobStep::finished;
+}
+
+void InfrastructureMonitor::finish(const Task& task, sdk::InfrastructureTask outcome) {
+  // The ids the orchestrator knows, whatever the driver said.
+  outcome.request_id = task.request_id;
+  if (!task.infrastructure_id.empty()) outcome.infrastructure_id = task.infrastructure_id;
+  if (outcome.status == sdk::ExecutionStatus::failed && !outcome.failure_details) {
+    outcome.failure_details = sdk::FailureDetails{sdk::FailureCode::internal_error, ""};
+  }
+  const std::string payload = json::serialize(sdk::json::encode(outcome));
+  bool recorded = false;
+  store_.write([&](store::Database& db) {
+    // Deleting the job is the guard against a late duplicate finish.
+    db.prepare("DELETE FROM jobs WHERE kind = ? AND subject = ?")
+        .bind(1, kJobKind)
+        .bind(2, task.request_id)
+        .run();
+    if (db.changes() == 0) return;
+    auto event = db.prepare(
+        "INSERT INTO outbox (event_id, topic, event_key, tenant_id, payload, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)");
+    event.bind(1, sdk::new_time_ordered_id())
+        .bind(2, kTopic)
+        .bind(3, task.request_id)
+        .bind(5, payload)
+        .bind(6, now_ms());
+    if (!task.tenant_id.empty()) event.bind(4, task.tenant_id);
+    event.run();
+    recorded = true;
+  });
+  if (!recorded) return;
+  log_->info("infrastructure {}: task {} {}", outcome.infrastructure_id, task.request_id,
+             sdk::to_string(outcome.status));
+  (outcome.status == sdk::ExecutionStatus::complete ? ended_complete_ : ended_failed_).Increment();
+  notify_outbox_();
+}
+
+void InfrastructureMonitor::stop(const Task& task, std::string_view why) {
+  store_.write([&](store::Database& db) {
+    db.prepare("DELETE FROM jobs WHERE kind = ? AND subject = ?")
+        .bind(1, kJobKind)
+        .bind(2, task.request_id)
+        .run();
+  });
+  log_->info("infrastructure task {}: monitoring stopped: {}", task.request_id, why);
+  ended_not_found_.Increment();
+}
+
+}  // namespace flint::service

@@ -1,0 +1,91 @@
+#pragma once
+
+/// @file
+/// Carries every accepted infrastructure task (create or delete) to its
+/// end: durable acceptance, status polls, and the terminal state with its
+/// event (`infrastructure_task_events`) in one transaction.
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/awaitable.hpp>
+#include <prometheus/counter.h>
+#include <prometheus/registry.h>
+#include <spdlog/logger.h>
+
+#include <flint/sdk/infrastructure.hpp>
+
+#include "drivers/driver_catalog.hpp"
+#include "drivers/driver_executor.hpp"
+#include "drivers/driver_manager.hpp"
+#include "jobs/job_scheduler.hpp"
+#include "security/credential_vault.hpp"
+#include "service/lifecycle_monitor.hpp"
+#include "store/store.hpp"
+
+namespace flint::service {
+
+/// The monitoring of infrastructure tasks, a job kind on the scheduler.
+///
+/// Semantics (the seed's, made durable): IN_PROGRESS -> poll again later;
+/// COMPLETE / FAILED -> the task event; temporary error, unreachable
+/// location or call deadline -> poll again with back-off; infrastructure or
+/// request not found -> stop (logged, counted, no event); any other error,
+/// or `monitoring.total_timeout` passed -> a FAILED event with
+/// INTERNAL_ERROR and the message (Ignition's docs say "forget"; an
+/// orchestrator left waiting for an event is worse). Thread-safe.
+class InfrastructureMonitor {
+ public:
+  /// The job kind name.
+  static constexpr std::string_view kJobKind = "infrastructure_task";
+  /// The topic of infrastructure task events.
+  static constexpr std::string_view kTopic = "infrastructure_task_events";
+
+  /// Registers the job kind on `scheduler` and the metric
+  /// `flint_infrastructure_tasks_ended_total` on `registry`. Everything
+  /// passed must outlive the monitor.
+  InfrastructureMonitor(store::Store& store, jobs::JobScheduler& scheduler,
+                        drivers::DriverExecutor& executor, drivers::DriverManager& drivers,
+                        const drivers::DriverCatalog& catalog,
+                        const security::CredentialVault& vault, MonitorOptions options,
+                        std::function<void()> notify_outbox, prometheus::Registry& registry);
+
+  /// Records a task the driver of `target` accepted (its location sealed) and
+  /// schedules its polls; returns once committed. Blocking: call on a driver
+  /// thread. `operation` is `create` or `delete` (logs).
+  /// @throws sdk::TemporaryDriverError when the store cannot commit.
+  void accept(std::string_view operation, const sdk::DeploymentLocation& location,
+              const sdk::InfrastructureTaskAccepted& accepted, const CallOrigin& origin,
+              std::shared_ptr<const drivers::DriverManager::Target> target);
+
+  /// Schedules every unfinished task found in the store (at start).
+  /// @returns how many were resumed.
+  std::size_t resume();
+
+ private:
+  struct Task;
+  boost::asio::awaitable<jobs::JobStep> poll(jobs::Job& job);
+  jobs::JobStep poll_on_driver_thread(const Task& task,
+                                      std::chrono::steady_clock::time_point deadline);
+  void finish(const Task& task, sdk::InfrastructureTask outcome);
+  void stop(const Task& task, std::string_view why);
+  std::shared_ptr<const Task> task_of(jobs::Job& job);
+
+  store::Store& store_;
+  jobs::JobScheduler& scheduler_;
+  drivers::DriverExecutor& executor_;
+  drivers::DriverManager& drivers_;
+  const drivers::DriverCatalog& catalog_;
+  const security::CredentialVault& vault_;
+  MonitorOptions options_;
+  std::function<void()> notify_outbox_;
+  std::shared_ptr<spdlog::logger> log_;
+  prometheus::Counter& ended_complete_;
+  prometheus::Counter& ended_failed_;
+  prometheus::Counter& ended_not_found_;
+};
+
+}  // namespace flint::service

@@ -1,0 +1,197 @@
+"""The Infrastructure API (contract section 2) through the noop-infrastructure driver: every
+route, reply and error row, task monitoring to its event, and monitoring across a kill -9."""
+
+from __future__ import annotations
+
+import signal
+import uuid
+
+import pytest
+
+from flint_blackbox import FlintServer, assert_error, prop, wait_until
+
+INFRA_TOPIC = "infrastructure_task_events"
+NOOP = {
+    "infrastructure_driver": {"driver": "noop-infrastructure"},
+    "monitoring": {"min_interval": "50ms", "max_interval": "200ms"},
+}
+TEMPLATE = "tosca_definitions_version: tosca_simple_yaml_1_0\n"
+
+
+def location(**properties) -> dict:
+    return {"name": "dc-1", "type": "noop", "properties": properties}
+
+
+def create_body(name: str = "web", properties: dict | None = None, **location_properties) -> dict:
+    return {
+        "template": TEMPLATE,
+        "templateType": "TOSCA",
+        "systemProperties": {
+            "resourceId": prop(str(uuid.uuid4())),
+            "resourceName": prop(name),
+            "requestId": prop(str(uuid.uuid4())),
+        },
+        "properties": {k: prop(v) for k, v in (properties or {}).items()},
+        "deploymentLocation": location(**location_properties),
+    }
+
+
+def post(server: FlintServer, operation: str, body, **kwargs):
+    return server.post_json(f"/api/infrastructure/{operation}", body, **kwargs)
+
+
+def task_events(server: FlintServer, request_id: str, timeout: float = 30.0) -> list[dict]:
+    def found():
+        events = [e for e in server.all_events() if e["key"] == request_id]
+        return events or None
+
+    return wait_until(found, timeout, interval=0.1, what=f"the event of task {request_id}")
+
+
+@pytest.fixture(scope="module")
+def noop(tmp_path_factory):
+    instance = FlintServer(tmp_path_factory.mktemp("infrastructure"), NOOP).start()
+    yield instance
+    code = instance.stop()
+    assert code == 0, f"flint serve exited with {code}; stderr tail:\n{instance.stderr()[-4000:]}"
+
+
+def test_create_query_event_find_delete(noop):
+    r = post(noop, "create", create_body(properties={"noop.outputs": {"ip": "10.0.0.2"}}),
+             headers={"tenantId": "t1"})
+    assert r.status_code == 202, r.text
+    accepted = r.json()
+    assert list(accepted) == ["infrastructureId", "requestId"]
+    assert r.headers.get("tenantId") == "t1"
+    infrastructure_id, request_id = accepted["infrastructureId"], accepted["requestId"]
+
+    [event] = task_events(noop, request_id)
+    assert event["topic"] == INFRA_TOPIC
+    assert event["tenantId"] == "t1"
+    assert event["payload"] == {
+        "requestId": request_id,
+        "infrastructureId": infrastructure_id,
+        "status": "COMPLETE",
+        "outputs": {"ip": "10.0.0.2"},
+    }
+    assert list(event["payload"]) == ["requestId", "infrastructureId", "status", "outputs"]
+
+    r = post(noop, "query", {"infrastructureId": infrastructure_id, "requestId": request_id,
+                              "deploymentLocation": location()})
+    assert r.status_code == 200, r.text
+    assert r.json() == event["payload"]
+
+    find = {"template": TEMPLATE, "templateType": "TOSCA", "instanceName": "web",
+            "deploymentLocation": location()}
+    r = post(noop, "find", find)
+    assert r.status_code == 200, r.text
+    assert r.json() == {"result": {"infrastructureId": infrastructure_id,
+                                   "outputs": {"ip": "10.0.0.2"}}}
+
+    r = post(noop, "delete", {"infrastructureId": infrastructure_id,
+                               "deploymentLocation": location()})
+    assert r.status_code == 202, r.text
+    deleting = r.json()
+    assert deleting["infrastructureId"] == infrastructure_id
+    [event] = task_events(noop, deleting["requestId"])
+    assert event["payload"]["status"] == "COMPLETE"
+    assert post(noop, "find", find).json() == {"result": None}
+
+
+def test_failed_task_event_carries_its_failure(noop):
+    r = post(noop, "create", create_body(properties={
+        "noop.outcome": "FAILED", "noop.failureCode": "RESOURCE_ALREADY_EXISTS",
+        "noop.failureDescription": "web exists", "noop.pollsInProgress": 2}))
+    assert r.status_code == 202, r.text
+    [event] = task_events(noop, r.json()["requestId"])
+    payload = event["payload"]
+    assert payload["status"] == "FAILED"
+    assert payload["failureDetails"] == {"failureCode": "RESOURCE_ALREADY_EXISTS",
+                                         "description": "web exists"}
+    assert list(payload) == ["requestId", "infrastructureId", "status", "failureDetails",
+                             "outputs"]
+
+
+@pytest.mark.parametrize(
+    "kind, status",
+    [("invalid_template", 400), ("unreachable_location", 400), ("invalid_request", 400),
+     ("temporary", 503), ("driver", 500)],
+)
+def test_driver_errors_map_to_the_contract_status(noop, kind, status):
+    assert_error(post(noop, "create", create_body(properties={"noop.raise": kind})), status,
+                 f"noop driver: {kind} raised")
+
+
+def test_not_found_rows_are_400(noop):
+    assert_error(post(noop, "delete", {"infrastructureId": "nope", "deploymentLocation": location()}),
+                 400, "no infrastructure \"nope\"")
+    assert_error(post(noop, "query", {"infrastructureId": "x", "requestId": "unknown",
+                                      "deploymentLocation": location()}),
+                 400, "request \"unknown\" not found")
+
+
+@pytest.mark.parametrize(
+    "operation, body, fragment",
+    [
+        ("create", {"templateType": "TOSCA", "systemProperties": {},
+                    "deploymentLocation": location()}, "template"),
+        ("create", {"template": TEMPLATE, "systemProperties": {},
+                    "deploymentLocation": location()}, "templateType"),
+        ("create", {"template": TEMPLATE, "templateType": "TOSCA",
+                    "deploymentLocation": location()}, "systemProperties"),
+        ("create", {"template": TEMPLATE, "templateType": "TOSCA", "systemProperties": {}},
+         "deploymentLocation"),
+        ("delete", {"deploymentLocation": location()}, "infrastructureId"),
+        ("query", {"infrastructureId": "x", "deploymentLocation": location()}, "requestId"),
+        ("find", {"template": TEMPLATE, "templateType": "TOSCA",
+                  "deploymentLocation": location()}, "instanceName"),
+    ],
+)
+def test_missing_fields_are_named(noop, operation, body, fragment):
+    assert_error(post(noop, operation, body), 400, fragment)
+
+
+def test_wrong_method_and_unknown_path(noop):
+    assert_error(noop.get("/api/infrastructure/create"), 405)
+    assert_error(post(noop, "rebuild", {}), 404)
+
+
+def test_openapi_document_is_served(noop):
+    r = noop.get("/api/infrastructure/openapi.json")
+    assert r.status_code == 200, r.text
+    paths = r.json()["paths"]
+    for operation in ("create", "delete", "query", "find"):
+        assert "post" in paths[f"/api/infrastructure/{operation}"], operation
+
+
+def test_temporary_poll_errors_are_retried_and_not_found_stops_silently(noop):
+    r = post(noop, "create", create_body(properties={
+        "noop.raiseOnPoll": "temporary", "noop.raiseOnPollTimes": 2}))
+    [event] = task_events(noop, r.json()["requestId"])
+    assert event["payload"]["status"] == "COMPLETE"
+    # A task whose driver forgets it: monitoring stops, no event, counted.
+    r = post(noop, "create", create_body(properties={"noop.raiseOnPoll": "infrastructure_not_found"}))
+    wait_until(lambda: noop.metrics().value("flint_infrastructure_tasks_ended_total",
+                                            outcome="not_found") >= 1,
+               timeout=10, what="monitoring to stop")
+    assert not [e for e in noop.all_events() if e["key"] == r.json()["requestId"]]
+    # Any other error: a FAILED event with INTERNAL_ERROR, not silence.
+    r = post(noop, "create", create_body(properties={"noop.raiseOnPoll": "driver"}))
+    [event] = task_events(noop, r.json()["requestId"])
+    assert event["payload"]["failureDetails"]["failureCode"] == "INTERNAL_ERROR"
+
+
+def test_monitoring_survives_a_kill(start_server):
+    server = start_server({**NOOP, "drivers": {"noop": {}}})
+    r = post(server, "create", create_body(properties={"noop.pollsInProgress": 1_000_000}))
+    assert r.status_code == 202, r.text
+    request_id = r.json()["requestId"]
+    server.process.send_signal(signal.SIGKILL)
+    server.process.wait(timeout=10)
+    server.start()
+    # The noop driver's memory is gone with the process: after the restart the driver does not
+    # know the task, so monitoring stops without an event, as the contract says for not found.
+    wait_until(lambda: server.metrics().value("flint_infrastructure_tasks_ended_total",
+                                              outcome="not_found") == 1,
+               timeout=15, what="the resumed task to be polled")
+    assert "resumed monitoring of 1 unfinished infrastructure tasks" in server.stderr()
