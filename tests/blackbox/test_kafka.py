@@ -31,6 +31,7 @@ from flint_blackbox import (
 )
 
 TOPIC = "lm_vnfc_lifecycle_execution_events"
+INFRA_TOPIC = "lm_vim_infrastructure_task_events"
 FAST_POLLING = {"monitoring": {"min_interval": "50ms", "max_interval": "200ms"}}
 
 
@@ -63,7 +64,7 @@ class MockKafka:
 
 @pytest.fixture(scope="module")
 def kafka():
-    cluster = MockKafka([f"{TOPIC}:3"])
+    cluster = MockKafka([f"{TOPIC}:3", f"{INFRA_TOPIC}:1"])
     yield cluster
     cluster.stop()
 
@@ -139,6 +140,29 @@ def test_lifecycle_events_reach_kafka_exactly_as_the_contract_says(kafka, start_
     assert payload["status"] == "FAILED"
     assert payload["failureDetails"]["failureCode"] == "INSUFFICIENT_CAPACITY"
     assert server.health()["vitals"]["messaging"]["status"] == "OK"
+
+
+def test_infrastructure_task_events_reach_their_kafka_topic(kafka, start_server):
+    server = start_server({**kafka_config(kafka),
+                           "infrastructure_driver": {"driver": "noop-infrastructure"}})
+    body = {
+        "template": "tosca_definitions_version: tosca_simple_yaml_1_0\n",
+        "templateType": "TOSCA",
+        "systemProperties": {"resourceName": {"type": "string", "value": "web"}},
+        "deploymentLocation": {"name": "dc-1", "type": "noop", "properties": {}},
+    }
+    r = server.post_json("/api/infrastructure/create", body, headers={"tenantId": "t9"})
+    assert r.status_code == 202, r.text
+    request_id = r.json()["requestId"]
+    [record] = consume(kafka, [request_id], timeout=20, topic=INFRA_TOPIC)[request_id]
+    assert json.loads(record["value"]) == {
+        "requestId": request_id,
+        "infrastructureId": r.json()["infrastructureId"],
+        "status": "COMPLETE",
+        "outputs": {},
+    }
+    assert record["headers"]["tenantId"] == "t9"
+    assert record["key"] is None
 
 
 def test_a_broker_outage_loses_nothing_and_the_api_keeps_accepting(kafka, start_server):
