@@ -11,6 +11,7 @@
 
 #include "drivers/host_call_context.hpp"
 #include "logging/logging.hpp"
+#include "service/monitoring_jobs.hpp"
 #include "store/sqlite_database.hpp"
 
 namespace flint::service {
@@ -19,12 +20,6 @@ namespace json = boost::json;
 using std::chrono::system_clock;
 
 namespace {
-
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             system_clock::now().time_since_epoch())
-      .count();
-}
 
 prometheus::Counter& ended(prometheus::Registry& registry, const char* outcome) {
   return prometheus::BuildCounter()
@@ -78,12 +73,10 @@ void InfrastructureMonitor::accept(std::string_view operation,
                                    std::shared_ptr<const drivers::DriverManager::Target> target) {
   const std::int64_t now = now_ms();
   const std::int64_t deadline = now + options_.total_timeout.count();
-  json::array log_fields;
-  for (const auto& [key, value] : origin.log_fields) log_fields.push_back({key, value});
   const json::object sealed{{"driver", target->driver->info.name},
                             {"infrastructureId", accepted.infrastructure_id},
                             {"deploymentLocation", sdk::json::encode(location)},
-                            {"logFields", std::move(log_fields)},
+                            {"logFields", encode_log_fields(origin.log_fields)},
                             {"tenantId", origin.tenant_id}};
   // The location holds credentials: only its sealed form reaches the disk.
   const std::string payload = vault_.seal(json::serialize(sealed));
@@ -123,24 +116,7 @@ void InfrastructureMonitor::accept(std::string_view operation,
 }
 
 std::size_t InfrastructureMonitor::resume() {
-  std::vector<jobs::Job> jobs = store_.read([](store::Database& db) {
-    std::vector<jobs::Job> found;
-    auto select = db.prepare(
-        "SELECT subject, payload, deadline_at FROM jobs WHERE kind = ? ORDER BY created_at");
-    select.bind(1, kJobKind);
-    while (select.step()) {
-      found.push_back({kJobKind,
-                       std::string(select.column_text(0)),
-                       std::string(select.column_text(1)),
-                       system_clock::time_point(std::chrono::milliseconds(select.column_int(2))),
-                       0,
-                       {}});
-    }
-    return found;
-  });
-  const auto now = std::chrono::steady_clock::now();
-  for (auto& job : jobs) scheduler_.schedule(std::move(job), now);
-  return jobs.size();
+  return resume_jobs(store_, scheduler_, kJobKind);
 }
 
 std::shared_ptr<const InfrastructureMonitor::Task> InfrastructureMonitor::task_of(jobs::Job& job) {
@@ -159,9 +135,7 @@ std::shared_ptr<const InfrastructureMonitor::Task> InfrastructureMonitor::task_o
                              "', which accepted it, is not loaded any more");
   }
   task->driver = drivers_.target(*driver, task->location);
-  for (const auto& field : value.at("logFields").as_array()) {
-    task->log_fields.emplace_back(field.at(0).as_string(), field.at(1).as_string());
-  }
+  task->log_fields = decode_log_fields(value.at("logFields"));
   task->tenant_id = value.at("tenantId").as_string();
   std::string().swap(job.payload);
   job.state = task;

@@ -2,6 +2,7 @@
 
 #include <flint/sdk/infrastructure_driver.hpp>
 
+#include "drivers/guarded_call.hpp"
 #include "drivers/host_call_context.hpp"
 #include "logging/logging.hpp"
 #include "service/infrastructure_monitor.hpp"
@@ -19,19 +20,6 @@ InfrastructureService::InfrastructureService(const drivers::DriverRouter& router
       call_timeout_(call_timeout),
       monitor_(monitor),
       log_(logging::logger("service")) {}
-
-template <class T>
-boost::asio::awaitable<T> InfrastructureService::run(const drivers::DriverManager::Target& target,
-                                                     drivers::DriverExecutor::Call call,
-                                                     std::function<T()> work) {
-  drivers_.admit(target);  // an open breaker answers at once
-  try {
-    co_return co_await executor_.run<T>(call, std::move(work));
-  } catch (const drivers::CallTimedOut&) {
-    drivers_.record_timeout(target);
-    throw;
-  }
-}
 
 namespace {
 
@@ -79,7 +67,8 @@ boost::asio::awaitable<sdk::InfrastructureTaskAccepted> InfrastructureService::c
     return accepted;
   };
   std::function<sdk::InfrastructureTaskAccepted()> task = std::move(work);
-  co_return co_await run<sdk::InfrastructureTaskAccepted>(*p.target, p.call, std::move(task));
+  co_return co_await drivers::guarded_call<sdk::InfrastructureTaskAccepted>(
+      drivers_, executor_, *p.target, p.call, std::move(task));
 }
 
 boost::asio::awaitable<sdk::InfrastructureTaskAccepted> InfrastructureService::remove(
@@ -98,7 +87,8 @@ boost::asio::awaitable<sdk::InfrastructureTaskAccepted> InfrastructureService::r
     return accepted;
   };
   std::function<sdk::InfrastructureTaskAccepted()> task = std::move(work);
-  co_return co_await run<sdk::InfrastructureTaskAccepted>(*p.target, p.call, std::move(task));
+  co_return co_await drivers::guarded_call<sdk::InfrastructureTaskAccepted>(
+      drivers_, executor_, *p.target, p.call, std::move(task));
 }
 
 boost::asio::awaitable<sdk::InfrastructureTask> InfrastructureService::query(
@@ -119,7 +109,8 @@ boost::asio::awaitable<sdk::InfrastructureTask> InfrastructureService::query(
     return task;
   };
   std::function<sdk::InfrastructureTask()> task = std::move(work);
-  co_return co_await run<sdk::InfrastructureTask>(*p.target, p.call, std::move(task));
+  co_return co_await drivers::guarded_call<sdk::InfrastructureTask>(drivers_, executor_, *p.target,
+                                                                    p.call, std::move(task));
 }
 
 boost::asio::awaitable<sdk::FindInfrastructureResponse> InfrastructureService::find(
@@ -144,7 +135,8 @@ boost::asio::awaitable<sdk::FindInfrastructureResponse> InfrastructureService::f
     return response;
   };
   std::function<sdk::FindInfrastructureResponse()> task = std::move(work);
-  co_return co_await run<sdk::FindInfrastructureResponse>(*p.target, p.call, std::move(task));
+  co_return co_await drivers::guarded_call<sdk::FindInfrastructureResponse>(
+      drivers_, executor_, *p.target, p.call, std::move(task));
 }
 
 }  // namespace flint::service

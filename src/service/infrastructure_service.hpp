@@ -84,10 +84,6 @@ class InfrastructureService {
                                                                CallOrigin origin);
 
  private:
-  template <class T>
-  boost::asio::awaitable<T> run(const drivers::DriverManager::Target& target,
-                                drivers::DriverExecutor::Call call, std::function<T()> work);
-
   const drivers::DriverRouter& router_;
   drivers::DriverManager& drivers_;
   drivers::DriverExecutor& executor_;

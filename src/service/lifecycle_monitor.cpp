@@ -12,6 +12,7 @@
 
 #include "drivers/host_call_context.hpp"
 #include "logging/logging.hpp"
+#include "service/monitoring_jobs.hpp"
 
 namespace flint::service {
 
@@ -19,12 +20,6 @@ namespace json = boost::json;
 using std::chrono::system_clock;
 
 namespace {
-
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string iso8601(std::int64_t ms) {
   const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
@@ -102,11 +97,9 @@ void LifecycleMonitor::accept(std::string_view lifecycle_name,
   const std::int64_t now = now_ms();
   const std::int64_t deadline = now + options_.total_timeout.count();
 
-  json::array log_fields;
-  for (const auto& [key, value] : origin.log_fields) log_fields.push_back({key, value});
   json::object sealed_target{{"driver", driver_name},
                              {"deploymentLocation", sdk::json::encode(location)},
-                             {"logFields", std::move(log_fields)},
+                             {"logFields", encode_log_fields(origin.log_fields)},
                              {"tenantId", origin.tenant_id}};
   // The location holds credentials: only its sealed form reaches the disk.
   const std::string payload = vault_.seal(json::serialize(sealed_target));
@@ -175,25 +168,8 @@ void LifecycleMonitor::accept(std::string_view lifecycle_name,
 }
 
 std::size_t LifecycleMonitor::resume() {
-  std::vector<jobs::Job> jobs = store_.read([](store::Database& db) {
-    std::vector<jobs::Job> found;
-    auto select = db.prepare(
-        "SELECT subject, payload, deadline_at FROM jobs WHERE kind = ? ORDER BY created_at");
-    select.bind(1, kJobKind);
-    while (select.step()) {
-      found.push_back({kJobKind,
-                       std::string(select.column_text(0)),
-                       std::string(select.column_text(1)),
-                       system_clock::time_point(std::chrono::milliseconds(select.column_int(2))),
-                       0,
-                       {}});
-    }
-    return found;
-  });
   // After a restart every job is polled: a push reporter did not survive it.
-  const auto now = std::chrono::steady_clock::now();
-  for (auto& job : jobs) scheduler_.schedule(std::move(job), now);
-  return jobs.size();
+  return resume_jobs(store_, scheduler_, kJobKind);
 }
 
 void LifecycleMonitor::pushed(sdk::LifecycleExecution execution) {
@@ -250,9 +226,7 @@ std::shared_ptr<const LifecycleMonitor::Target> LifecycleMonitor::target_of(jobs
                              "', which accepted it, is not loaded any more");
   }
   target->placement = intern_placement(*driver, value.at("deploymentLocation"));
-  for (const auto& field : value.at("logFields").as_array()) {
-    target->log_fields.emplace_back(field.at(0).as_string(), field.at(1).as_string());
-  }
+  target->log_fields = decode_log_fields(value.at("logFields"));
   target->tenant_id = value.at("tenantId").as_string();
   // Decoded for good: the sealed copy is only needed again after a restart,
   // which reads it from the store. Memory per execution in flight matters.

@@ -3,6 +3,7 @@
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 
+#include "drivers/guarded_call.hpp"
 #include "drivers/host_call_context.hpp"
 #include "logging/logging.hpp"
 #include "service/lifecycle_monitor.hpp"
@@ -22,19 +23,6 @@ ResourceDriverService::ResourceDriverService(const drivers::DriverRouter& router
       call_timeout_(call_timeout),
       monitor_(monitor),
       log_(logging::logger("service")) {}
-
-template <class T>
-boost::asio::awaitable<T> ResourceDriverService::run(const drivers::DriverManager::Target& target,
-                                                     drivers::DriverExecutor::Call call,
-                                                     std::function<T()> work) {
-  drivers_.admit(target);  // an open breaker answers at once
-  try {
-    co_return co_await executor_.run<T>(call, std::move(work));
-  } catch (const drivers::CallTimedOut&) {
-    drivers_.record_timeout(target);
-    throw;
-  }
-}
 
 boost::asio::awaitable<sdk::LifecycleExecuteResponse> ResourceDriverService::execute(
     ExecuteCommand body, CallOrigin origin) {
@@ -79,7 +67,8 @@ boost::asio::awaitable<sdk::LifecycleExecuteResponse> ResourceDriverService::exe
   };
   // Named, not a temporary of the co_await expression (GCC 12 coroutine bug).
   std::function<sdk::LifecycleExecuteResponse()> task = std::move(work);
-  co_return co_await run<sdk::LifecycleExecuteResponse>(*target, call, std::move(task));
+  co_return co_await drivers::guarded_call<sdk::LifecycleExecuteResponse>(
+      drivers_, executor_, *target, call, std::move(task));
 }
 
 boost::asio::awaitable<sdk::FindReferenceResponse> ResourceDriverService::find(FindCommand body,
@@ -105,7 +94,8 @@ boost::asio::awaitable<sdk::FindReferenceResponse> ResourceDriverService::find(F
     return response;
   };
   std::function<sdk::FindReferenceResponse()> task = std::move(work);
-  co_return co_await run<sdk::FindReferenceResponse>(*target, call, std::move(task));
+  co_return co_await drivers::guarded_call<sdk::FindReferenceResponse>(drivers_, executor_, *target,
+                                                                       call, std::move(task));
 }
 
 }  // namespace flint::service

@@ -78,10 +78,6 @@ class ResourceDriverService {
   const drivers::DriverRouter& router() const noexcept { return router_; }
 
  private:
-  template <class T>
-  boost::asio::awaitable<T> run(const drivers::DriverManager::Target& target,
-                                drivers::DriverExecutor::Call call, std::function<T()> work);
-
   const drivers::DriverRouter& router_;
   drivers::DriverManager& drivers_;
   files::PackageCache& packages_;

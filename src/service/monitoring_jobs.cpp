@@ -1,0 +1,51 @@
+#include "service/monitoring_jobs.hpp"
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace flint::service {
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::size_t resume_jobs(store::Store& store, jobs::JobScheduler& scheduler, std::string_view kind) {
+  std::vector<jobs::Job> jobs = store.read([kind](store::Database& db) {
+    std::vector<jobs::Job> found;
+    auto select = db.prepare(
+        "SELECT subject, payload, deadline_at FROM jobs WHERE kind = ? ORDER BY created_at");
+    select.bind(1, kind);
+    while (select.step()) {
+      found.push_back(
+          {kind,
+           std::string(select.column_text(0)),
+           std::string(select.column_text(1)),
+           std::chrono::system_clock::time_point(std::chrono::milliseconds(select.column_int(2))),
+           0,
+           {}});
+    }
+    return found;
+  });
+  const auto now = std::chrono::steady_clock::now();
+  for (auto& job : jobs) scheduler.schedule(std::move(job), now);
+  return jobs.size();
+}
+
+boost::json::array encode_log_fields(const logging::LogFields& fields) {
+  boost::json::array encoded;
+  for (const auto& [key, value] : fields) encoded.push_back({key, value});
+  return encoded;
+}
+
+logging::LogFields decode_log_fields(const boost::json::value& encoded) {
+  logging::LogFields fields;
+  for (const auto& field : encoded.as_array()) {
+    fields.emplace_back(field.at(0).as_string(), field.at(1).as_string());
+  }
+  return fields;
+}
+
+}  // namespace flint::service

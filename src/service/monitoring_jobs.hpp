@@ -1,0 +1,31 @@
+#pragma once
+
+/// @file
+/// What the monitors of lifecycle executions and infrastructure tasks share:
+/// their jobs in the store, the sealed log context, the clock of the store.
+
+#include <cstdint>
+#include <string_view>
+
+#include <boost/json/array.hpp>
+#include <boost/json/value.hpp>
+
+#include "jobs/job_scheduler.hpp"
+#include "logging/log_context.hpp"
+#include "store/store.hpp"
+
+namespace flint::service {
+
+/// Milliseconds since the epoch, as the store records times.
+std::int64_t now_ms();
+
+/// Schedules, due now, every job of `kind` found in the store (at start),
+/// oldest first; their payloads are read back sealed. Returns how many.
+std::size_t resume_jobs(store::Store& store, jobs::JobScheduler& scheduler, std::string_view kind);
+
+/// Log fields as a JSON array of [name, value] pairs, for a sealed job payload.
+boost::json::array encode_log_fields(const logging::LogFields& fields);
+/// The inverse of `encode_log_fields`.
+logging::LogFields decode_log_fields(const boost::json::value& encoded);
+
+}  // namespace flint::service
