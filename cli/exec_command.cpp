@@ -9,6 +9,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "duration.hpp"
+#include "event_wait.hpp"
 #include "exit_status.hpp"
 #include "files/base64.hpp"
 #include "flint_api.hpp"
@@ -27,9 +28,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // The long poll of the event log; the server caps it at 60 s.
-constexpr std::chrono::seconds kMaxWait{20};
-constexpr std::size_t kPageSize = 100;
-constexpr auto kRetryPause = std::chrono::seconds(1);
 constexpr auto kStatusInterval = std::chrono::seconds(1);
 
 std::string string_field(const boost::json::object& object, std::string_view key) {
@@ -129,59 +127,44 @@ int run_exec_command(const ExecOptions& options, std::ostream& out, std::ostream
 
     ProgressDisplay progress(err, live, options.lifecycle, "ACCEPTED");
     progress.note(options.lifecycle + ": request " + request_id + " accepted");
-    bool connection_lost = false;
     auto status_checked = Clock::time_point();
-    while (true) {
-      // The record's status decorates the wait; at most once a second, so a
-      // busy log (pages returning at once) does not double the requests.
-      if (Clock::now() - status_checked >= kStatusInterval) {
-        if (auto status = record_status(api, request_id); !status.empty()) {
-          progress.set_status(status);
-        }
-        status_checked = Clock::now();
-      }
-      const auto remaining = std::chrono::ceil<std::chrono::seconds>(deadline - Clock::now());
-      if (remaining.count() <= 0) {
-        progress.stop();
-        err << "flint: timed out after " << options.timeout << " waiting for request " << request_id
-            << "; it goes on on the server (GET /api/driver/lifecycle/executions/" << request_id
-            << ")\n";
-        return kExitError;
-      }
-      EventsPage page;
-      try {
-        page = api.events(after, kPageSize, std::min(remaining, kMaxWait));
-      } catch (const HttpError& e) {
-        // The server may be restarting: accepted requests survive that.
-        if (!connection_lost) progress.note(std::string(e.what()) + "; retrying");
-        connection_lost = true;
-        progress.set_status("RECONNECTING");
-        std::this_thread::sleep_for(kRetryPause);
-        continue;
-      }
-      if (connection_lost) {
-        connection_lost = false;
-        progress.note("reconnected to " + options.url);
-      }
-      for (const Event& event : page.events) {
-        if (event.request_id != request_id) continue;
-        progress.stop();
-        const std::string status = string_field(event.payload, "status");
-        if (options.json) {
-          out << boost::json::serialize(event.payload) << "\n";
-        } else {
-          print_outcome(out, event.payload);
-        }
-        out << std::flush;
-        err << "flint: " << options.lifecycle << ": " << status << " after "
-            << format_elapsed(progress.elapsed()) << "\n";
-        if (status == "COMPLETE") return kExitSuccess;
-        if (status == "FAILED") return kExitNegative;
-        err << "flint: unexpected status \"" << status << "\" in the event\n";
-        return kExitError;
-      }
-      after = page.next_after(after);
+    const EventWait wait{
+        .after = after,
+        .deadline = deadline,
+        .matches = [&](const Event& event) { return event.request_id == request_id; },
+        // The record's status decorates the wait; at most once a second, so a
+        // busy log (pages returning at once) does not double the requests.
+        .tick =
+            [&] {
+              if (Clock::now() - status_checked < kStatusInterval) return;
+              if (auto status = record_status(api, request_id); !status.empty()) {
+                progress.set_status(status);
+              }
+              status_checked = Clock::now();
+            },
+        .status_after_reconnect = {},
+    };
+    const auto event = wait_for_event(api, wait, progress);
+    progress.stop();
+    if (!event) {
+      err << "flint: timed out after " << options.timeout << " waiting for request " << request_id
+          << "; it goes on on the server (GET /api/driver/lifecycle/executions/" << request_id
+          << ")\n";
+      return kExitError;
     }
+    const std::string status = string_field(event->payload, "status");
+    if (options.json) {
+      out << boost::json::serialize(event->payload) << "\n";
+    } else {
+      print_outcome(out, event->payload);
+    }
+    out << std::flush;
+    err << "flint: " << options.lifecycle << ": " << status << " after "
+        << format_elapsed(progress.elapsed()) << "\n";
+    if (status == "COMPLETE") return kExitSuccess;
+    if (status == "FAILED") return kExitNegative;
+    err << "flint: unexpected status \"" << status << "\" in the event\n";
+    return kExitError;
   } catch (const std::exception& e) {
     err << "flint: " << e.what() << "\n";
     return kExitError;

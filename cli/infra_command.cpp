@@ -17,6 +17,7 @@
 #include <flint/sdk/json.hpp>
 
 #include "duration.hpp"
+#include "event_wait.hpp"
 #include "exit_status.hpp"
 #include "flint_api.hpp"
 #include "http_client.hpp"
@@ -35,9 +36,6 @@ using Clock = std::chrono::steady_clock;
 // The event log topic of infrastructure task events (key: the request id).
 constexpr std::string_view kTaskTopic = "infrastructure_task_events";
 // The long poll of the event log; the server caps it at 60 s.
-constexpr std::chrono::seconds kMaxWait{20};
-constexpr std::size_t kPageSize = 100;
-constexpr auto kRetryPause = std::chrono::seconds(1);
 
 std::string string_field(const boost::json::object& object, std::string_view key) {
   if (const auto* value = object.if_contains(key); value && value->is_string()) {
@@ -182,45 +180,28 @@ int run_task(const InfraOptions& options, const std::string& label,
   ProgressDisplay progress(err, live, label, "IN_PROGRESS");
   progress.note(label + ": infrastructure " + infrastructure_id + ", request " + request_id +
                 " accepted");
-  bool connection_lost = false;
-  while (true) {
-    const auto remaining = std::chrono::ceil<std::chrono::seconds>(deadline - Clock::now());
-    if (remaining.count() <= 0) {
-      progress.stop();
-      err << "flint: timed out after " << options.timeout << " waiting for request " << request_id
-          << "; it goes on on the server (" << query_hint << ")\n";
-      return kExitError;
-    }
-    EventsPage page;
-    try {
-      page = api.events(after, kPageSize, std::min(remaining, kMaxWait));
-    } catch (const HttpError& e) {
-      // The server may be restarting: accepted tasks survive that.
-      if (!connection_lost) progress.note(std::string(e.what()) + "; retrying");
-      connection_lost = true;
-      progress.set_status("RECONNECTING");
-      std::this_thread::sleep_for(kRetryPause);
-      continue;
-    }
-    if (connection_lost) {
-      connection_lost = false;
-      progress.set_status("IN_PROGRESS");
-      progress.note("reconnected to " + options.url);
-    }
-    for (const Event& event : page.events) {
-      if (!is_task_event(event, request_id)) continue;
-      progress.stop();
-      const std::string status = string_field(event.payload, "status");
-      print_json_or(out, options.json, event.payload, [&] { print_task(out, event.payload); });
-      err << "flint: " << label << ": " << status << " after " << format_elapsed(progress.elapsed())
-          << "\n";
-      if (status == "COMPLETE") return kExitSuccess;
-      if (status == "FAILED") return kExitNegative;
-      err << "flint: unexpected status \"" << status << "\" in the event\n";
-      return kExitError;
-    }
-    after = page.next_after(after);
+  const EventWait wait{
+      .after = after,
+      .deadline = deadline,
+      .matches = [&](const Event& event) { return is_task_event(event, request_id); },
+      .tick = {},
+      .status_after_reconnect = "IN_PROGRESS",
+  };
+  const auto event = wait_for_event(api, wait, progress);
+  progress.stop();
+  if (!event) {
+    err << "flint: timed out after " << options.timeout << " waiting for request " << request_id
+        << "; it goes on on the server (" << query_hint << ")\n";
+    return kExitError;
   }
+  const std::string status = string_field(event->payload, "status");
+  print_json_or(out, options.json, event->payload, [&] { print_task(out, event->payload); });
+  err << "flint: " << label << ": " << status << " after " << format_elapsed(progress.elapsed())
+      << "\n";
+  if (status == "COMPLETE") return kExitSuccess;
+  if (status == "FAILED") return kExitNegative;
+  err << "flint: unexpected status \"" << status << "\" in the event\n";
+  return kExitError;
 }
 
 int run_query(const InfraOptions& options, const boost::json::object& request, HttpClient& http,
