@@ -1,12 +1,22 @@
 #include "noop/noop_driver.hpp"
 
+#include <algorithm>
 #include <array>
+#include <cerrno>
+#include <cstring>
 #include <functional>
 #include <mutex>
 #include <stdexcept>
+#include <system_error>
 #include <thread>
 #include <unordered_map>
 #include <utility>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <flint/sdk/ids.hpp>
 #include <flint/sdk/json.hpp>
@@ -17,6 +27,7 @@ namespace flint::drivers::noop {
 namespace {
 
 namespace bj = boost::json;
+namespace fs = std::filesystem;
 using detail::invalid;
 using detail::parse_kind;
 using detail::raise_message;
@@ -124,6 +135,271 @@ struct NoopDriverRequestState {
   sdk::AssociatedTopology topology;
 };
 
+namespace {
+
+// One status poll of `state`: sets `result` or `raise` and counts the poll down.
+// Returns whether `state` changed.
+bool poll_state(NoopDriverRequestState& state, std::string_view request_id,
+                std::optional<sdk::LifecycleExecution>& result, std::optional<ErrorKind>& raise) {
+  if (state.raise_on_poll && state.raise_on_poll_remaining != 0) {
+    raise = state.raise_on_poll;
+    if (state.raise_on_poll_remaining < 0) return false;
+    --state.raise_on_poll_remaining;
+    return true;
+  }
+  if (state.polls_remaining > 0) {
+    --state.polls_remaining;
+    result = sdk::LifecycleExecution::in_progress(std::string(request_id));
+    return true;
+  }
+  if (state.outcome == Outcome::complete) {
+    result =
+        sdk::LifecycleExecution::complete(std::string(request_id), state.outputs, state.topology);
+  } else {
+    result =
+        sdk::LifecycleExecution::failed(std::string(request_id), state.failure.code,
+                                        state.failure.description, state.outputs, state.topology);
+  }
+  return false;
+}
+
+[[noreturn]] void raise_not_found(std::string_view request_id) {
+  throw sdk::RequestNotFoundError("noop driver: request \"" + std::string(request_id) +
+                                  "\" not found");
+}
+
+// --- Shared state directory (Options::state_dir) ---
+
+[[noreturn]] void io_error(std::string_view what, const fs::path& path, int error) {
+  throw sdk::ResourceDriverError("noop driver: cannot " + std::string(what) + " " + path.string() +
+                                 ": " + std::strerror(error));
+}
+
+// Owns a file descriptor; closing it releases a `flock` taken through it.
+class Fd {
+ public:
+  explicit Fd(int fd = -1) noexcept : fd_(fd) {}
+  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  Fd& operator=(Fd&&) = delete;
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int get() const noexcept { return fd_; }
+  explicit operator bool() const noexcept { return fd_ >= 0; }
+
+ private:
+  int fd_;
+};
+
+bj::object encode_state(const NoopDriverRequestState& state) {
+  bj::object json;
+  json["lifecycleName"] = state.lifecycle_name;
+  json["outcome"] = state.outcome == Outcome::complete ? "COMPLETE" : "FAILED";
+  json["failure"] = sdk::json::encode(state.failure);
+  json["pollsRemaining"] = state.polls_remaining;
+  json["latencyMs"] = state.latency.count();
+  if (state.raise_on_poll) {
+    json["raiseOnPoll"] = sdk::to_string(*state.raise_on_poll);
+  } else {
+    json["raiseOnPoll"] = nullptr;
+  }
+  json["raiseOnPollRemaining"] = state.raise_on_poll_remaining;
+  json["outputs"] = state.outputs;
+  json["topology"] = sdk::json::encode(state.topology);
+  return json;
+}
+
+// Throws std::exception on anything but what encode_state writes.
+NoopDriverRequestState decode_state(const bj::value& value) {
+  const auto& json = value.as_object();
+  NoopDriverRequestState state;
+  state.lifecycle_name = json.at("lifecycleName").as_string();
+  const auto& outcome = json.at("outcome").as_string();
+  if (outcome != "COMPLETE" && outcome != "FAILED") throw std::runtime_error("bad outcome");
+  state.outcome = outcome == "COMPLETE" ? Outcome::complete : Outcome::failed;
+  const auto& failure = json.at("failure").as_object();
+  const auto code = sdk::parse_failure_code(failure.at("failureCode").as_string());
+  if (!code) throw std::runtime_error("bad failure code");
+  state.failure = {*code, std::string(failure.at("description").as_string())};
+  state.polls_remaining = json.at("pollsRemaining").to_number<std::int64_t>();
+  state.latency = std::chrono::milliseconds(json.at("latencyMs").to_number<std::int64_t>());
+  if (const auto& raise = json.at("raiseOnPoll"); !raise.is_null()) {
+    state.raise_on_poll = sdk::parse_error_kind(raise.as_string());
+    if (!state.raise_on_poll) throw std::runtime_error("bad raiseOnPoll");
+  }
+  state.raise_on_poll_remaining = json.at("raiseOnPollRemaining").to_number<std::int64_t>();
+  state.outputs = json.at("outputs").as_object();
+  state.topology = sdk::json::decode_output_topology(json.at("topology"), "topology");
+  return state;
+}
+
+// Request state as files, shared by every process using the same directory:
+// `<id>.json` holds the state, replaced atomically; `<id>.lock` exists exactly
+// as long as the request is known (created before the state file, removed
+// after it) and is `flock`ed around every read-modify-write. A process that
+// waited for the lock of a request delivered meanwhile finds no state file.
+class StateDir {
+ public:
+  explicit StateDir(fs::path directory) : directory_(std::move(directory)) {
+    std::error_code error;
+    fs::create_directories(directory_, error);
+    if (!error && !fs::is_directory(directory_, error) && !error) {
+      error = std::make_error_code(std::errc::not_a_directory);
+    }
+    if (error) {
+      throw std::runtime_error("noop driver: cannot create state directory " + directory_.string() +
+                               ": " + error.message());
+    }
+  }
+
+  void create(const std::string& request_id, const NoopDriverRequestState& state) {
+    const auto lock_path = path(request_id, ".lock");
+    Fd lock(::open(lock_path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0644));
+    if (!lock) io_error("create", lock_path, errno);
+    try {
+      write(request_id, state);
+    } catch (...) {
+      ::unlink(lock_path.c_str());
+      throw;
+    }
+  }
+
+  // Calls `update(state)` holding the request's lock, and writes the state
+  // back when it returns true. False when the request is unknown.
+  template <typename Change>
+  bool update(std::string_view request_id, Change&& change) {
+    const Fd lock = acquire(request_id);
+    if (!lock) return false;
+    auto state = read(request_id);
+    if (!state) return false;
+    if (change(*state)) write(request_id, *state);
+    return true;
+  }
+
+  // Removes the request's files; its state (nullopt when unknown or corrupt).
+  std::optional<NoopDriverRequestState> remove(std::string_view request_id) {
+    const Fd lock = acquire(request_id);
+    if (!lock) return std::nullopt;
+    std::optional<NoopDriverRequestState> state;
+    try {
+      state = read(request_id);
+    } catch (const sdk::DriverError&) {
+      // A corrupt state file is removed all the same.
+    }
+    const auto state_path = path(request_id, ".json");
+    if (::unlink(state_path.c_str()) != 0 && errno != ENOENT) io_error("remove", state_path, errno);
+    const auto lock_path = path(request_id, ".lock");
+    if (::unlink(lock_path.c_str()) != 0 && errno != ENOENT) io_error("remove", lock_path, errno);
+    return state;
+  }
+
+  // Requests with a state file (temporary files end in `.tmp`).
+  std::size_t count() const {
+    std::size_t count = 0;
+    std::error_code error;
+    for (fs::directory_iterator it(directory_, error), end; !error && it != end;
+         it.increment(error)) {
+      if (it->path().extension() == ".json") ++count;
+    }
+    return count;
+  }
+
+ private:
+  // Request ids are UUIDs: anything else (a separator, "..") names no file
+  // and is simply unknown.
+  static bool valid_id(std::string_view request_id) noexcept {
+    return !request_id.empty() && request_id.size() <= 128 &&
+           std::all_of(request_id.begin(), request_id.end(), [](char c) {
+             return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                    c == '-' || c == '_';
+           });
+  }
+
+  fs::path path(std::string_view request_id, std::string_view extension) const {
+    std::string name(request_id);
+    name.append(extension);
+    return directory_ / name;
+  }
+
+  // The request's lock file, locked exclusively; closed when unknown.
+  Fd acquire(std::string_view request_id) const {
+    if (!valid_id(request_id)) return Fd();
+    const auto lock_path = path(request_id, ".lock");
+    Fd lock(::open(lock_path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!lock) {
+      if (errno == ENOENT) return lock;
+      io_error("open", lock_path, errno);
+    }
+    while (::flock(lock.get(), LOCK_EX) != 0) {
+      if (errno != EINTR) io_error("lock", lock_path, errno);
+    }
+    return lock;
+  }
+
+  std::optional<NoopDriverRequestState> read(std::string_view request_id) const {
+    const auto state_path = path(request_id, ".json");
+    const Fd file(::open(state_path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!file) {
+      if (errno == ENOENT) return std::nullopt;
+      io_error("open", state_path, errno);
+    }
+    std::string text;
+    char buffer[8192];
+    for (;;) {
+      const auto n = ::read(file.get(), buffer, sizeof buffer);
+      if (n == 0) break;
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        io_error("read", state_path, errno);
+      }
+      text.append(buffer, static_cast<std::size_t>(n));
+    }
+    try {
+      return decode_state(bj::parse(text));
+    } catch (const std::exception& e) {
+      throw sdk::ResourceDriverError("noop driver: corrupt state file " + state_path.string() +
+                                     ": " + e.what());
+    }
+  }
+
+  // Replaces `<id>.json`: a temporary file in the same directory, fsync, rename.
+  void write(std::string_view request_id, const NoopDriverRequestState& state) const {
+    const auto target = path(request_id, ".json");
+    const auto temporary =
+        path(request_id, ".json." + sdk::new_time_ordered_id() + ".tmp");  // unique across hosts
+    const std::string text = bj::serialize(encode_state(state));
+    {
+      const Fd file(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+      if (!file) io_error("create", temporary, errno);
+      std::size_t written = 0;
+      while (written < text.size()) {
+        const auto n = ::write(file.get(), text.data() + written, text.size() - written);
+        if (n < 0) {
+          if (errno == EINTR) continue;
+          fail(temporary, "write", temporary);
+        }
+        written += static_cast<std::size_t>(n);
+      }
+      if (::fsync(file.get()) != 0) fail(temporary, "fsync", temporary);
+    }
+    if (::rename(temporary.c_str(), target.c_str()) != 0) fail(temporary, "rename into", target);
+  }
+
+  // Removes the temporary file of a failed write and throws the error.
+  [[noreturn]] static void fail(const fs::path& temporary, std::string_view what,
+                                const fs::path& where) {
+    const int error = errno;
+    ::unlink(temporary.c_str());
+    io_error(what, where, error);
+  }
+
+  fs::path directory_;
+};
+
+}  // namespace
+
 struct NoopDriver::Impl {
   struct StringHash {
     using is_transparent = void;
@@ -137,8 +413,9 @@ struct NoopDriver::Impl {
   };
   static constexpr std::size_t kShardCount = 16;
 
-  explicit Impl(std::size_t log_capacity) : capacity(log_capacity) {
+  explicit Impl(std::size_t log_capacity, const fs::path& state_dir) : capacity(log_capacity) {
     log.reserve(std::min<std::size_t>(capacity, 4096));
+    if (!state_dir.empty()) files.emplace(state_dir);
   }
 
   Shard& shard_for(std::string_view request_id) noexcept {
@@ -158,7 +435,8 @@ struct NoopDriver::Impl {
     next = (next + 1) % capacity;
   }
 
-  std::array<Shard, kShardCount> shards;
+  std::array<Shard, kShardCount> shards;  // unused with a state directory
+  std::optional<StateDir> files;          // set with Options::state_dir
   const std::size_t capacity;
   mutable std::mutex log_mutex;
   std::vector<NoopCall> log;
@@ -174,7 +452,7 @@ NoopDriver::NoopDriver(Options options) : options_(std::move(options)) {
   if (options_.latency.count() < 0) {
     throw std::invalid_argument("noop driver options: latency must be >= 0");
   }
-  impl_ = std::make_unique<Impl>(options_.call_log_size);
+  impl_ = std::make_unique<Impl>(options_.call_log_size, options_.state_dir);
 }
 
 NoopDriver::~NoopDriver() = default;
@@ -246,12 +524,19 @@ sdk::LifecycleExecuteResponse NoopDriver::execute_lifecycle(
   }
 
   std::string request_id = sdk::new_time_ordered_id();
-  impl_->record(NoopCallKind::execute, request_id, request.lifecycle_name);
-  {
+  if (impl_->files) {
+    try {
+      impl_->files->create(request_id, state);
+    } catch (...) {
+      impl_->record(NoopCallKind::execute, {}, request.lifecycle_name);
+      throw;
+    }
+  } else {
     auto& shard = impl_->shard_for(request_id);
     std::lock_guard lock(shard.mutex);
     shard.requests.emplace(request_id, std::move(state));
   }
+  impl_->record(NoopCallKind::execute, request_id, request.lifecycle_name);
   return {std::move(request_id), std::move(accept_topology)};
 }
 
@@ -262,35 +547,25 @@ sdk::LifecycleExecution NoopDriver::get_lifecycle_execution(
   std::optional<ErrorKind> raise;
   std::chrono::milliseconds latency{0};
   std::string lifecycle_name;
-  {
+  auto answer = [&](NoopDriverRequestState& state) {
+    latency = state.latency;
+    lifecycle_name = state.lifecycle_name;
+    return poll_state(state, request_id, result, raise);
+  };
+  if (impl_->files) {
+    try {
+      impl_->files->update(request_id, answer);
+    } catch (...) {
+      impl_->record(NoopCallKind::get, std::string(request_id), {});
+      throw;
+    }
+  } else {
     auto& shard = impl_->shard_for(request_id);
     std::lock_guard lock(shard.mutex);
-    auto it = shard.requests.find(request_id);
-    if (it != shard.requests.end()) {
-      auto& state = it->second;
-      latency = state.latency;
-      lifecycle_name = state.lifecycle_name;
-      if (state.raise_on_poll && state.raise_on_poll_remaining != 0) {
-        if (state.raise_on_poll_remaining > 0) --state.raise_on_poll_remaining;
-        raise = state.raise_on_poll;
-      } else if (state.polls_remaining > 0) {
-        --state.polls_remaining;
-        result = sdk::LifecycleExecution::in_progress(std::string(request_id));
-      } else if (state.outcome == Outcome::complete) {
-        result = sdk::LifecycleExecution::complete(std::string(request_id), state.outputs,
-                                                   state.topology);
-      } else {
-        result = sdk::LifecycleExecution::failed(std::string(request_id), state.failure.code,
-                                                 state.failure.description, state.outputs,
-                                                 state.topology);
-      }
-    }
+    if (auto it = shard.requests.find(request_id); it != shard.requests.end()) answer(it->second);
   }
   impl_->record(NoopCallKind::get, std::string(request_id), std::move(lifecycle_name));
-  if (!result && !raise) {
-    throw sdk::RequestNotFoundError("noop driver: request \"" + std::string(request_id) +
-                                    "\" not found");
-  }
+  if (!result && !raise) raise_not_found(request_id);
   sleep_for(latency);
   if (raise) sdk::raise_error(*raise, raise_message(*raise, kRaiseOnPoll));
   return std::move(*result);
@@ -347,7 +622,14 @@ void NoopDriver::on_execution_delivered(std::string_view request_id,
                                         const sdk::DeploymentLocation& /*location*/,
                                         sdk::CallContext& /*context*/) {
   std::optional<NoopDriverRequestState> state;
-  {
+  if (impl_->files) {
+    try {
+      state = impl_->files->remove(request_id);
+    } catch (...) {
+      impl_->record(NoopCallKind::delivered, std::string(request_id), {});
+      throw;
+    }
+  } else {
     auto& shard = impl_->shard_for(request_id);
     std::lock_guard lock(shard.mutex);
     if (auto it = shard.requests.find(request_id); it != shard.requests.end()) {
@@ -373,6 +655,7 @@ std::vector<NoopCall> NoopDriver::calls() const {
 }
 
 std::size_t NoopDriver::active_requests() const {
+  if (impl_->files) return impl_->files->count();
   std::size_t count = 0;
   for (auto& shard : impl_->shards) {
     std::lock_guard lock(shard.mutex);

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -43,6 +44,10 @@ struct Options {
   bool find_found = true;
   /// Capacity of the call log ring (`NoopDriver::calls()`); 0 disables it.
   std::size_t call_log_size = 1024;
+  /// Directory holding request state as one JSON file per request, so that
+  /// several processes (the nodes of a cluster) share one simulated target.
+  /// Empty: state is kept in memory, seen by this driver instance only.
+  std::filesystem::path state_dir;
 };
 
 /// Which driver method a recorded call was.
@@ -81,15 +86,23 @@ struct NoopCall {
 /// thread, outside every lock, and does not look at the call's deadline (the
 /// host's deadline handling is what a slow noop is there to exercise).
 ///
+/// With `Options::state_dir`, request state is instead the file
+/// `<state_dir>/<request id>.json`, replaced atomically (temporary file, fsync,
+/// rename) and read-modify-written under an exclusive `flock` of
+/// `<state_dir>/<request id>.lock`, so drivers in several processes may serve
+/// the same requests. The call log stays per instance.
+///
 /// Memory: one entry per execution until `on_execution_delivered` forgets it;
 /// the call log is a ring of `Options::call_log_size` entries.
 class NoopDriver final : public sdk::ResourceDriver {
  public:
   /// A driver with the default options.
   NoopDriver();
-  /// A driver with the given defaults.
+  /// A driver with the given defaults; creates `state_dir` when missing.
   /// @throws std::invalid_argument naming the field when `polls_in_progress`
   ///         or `latency` is negative.
+  /// @throws std::runtime_error naming the path when `state_dir` is set and
+  ///         cannot be created.
   explicit NoopDriver(Options options);
   ~NoopDriver() override;
 
@@ -99,7 +112,8 @@ class NoopDriver final : public sdk::ResourceDriver {
   /// Accepts the execution and returns a new random UUID (v4) as request id,
   /// with `noop.acceptTopology` as associated topology.
   /// @throws InvalidRequestError for a bad `noop.*` value; the error named by
-  ///         `noop.raise` when it is set (the execution is then not kept).
+  ///         `noop.raise` when it is set (the execution is then not kept);
+  ///         ResourceDriverError naming the file when the state cannot be written.
   sdk::LifecycleExecuteResponse execute_lifecycle(const sdk::ExecuteLifecycleRequest& request,
                                                   sdk::CallContext& context) override;
 
@@ -108,7 +122,9 @@ class NoopDriver final : public sdk::ResourceDriver {
   /// `noop.topology`, or FAILED with the failure code and description.
   /// @throws RequestNotFoundError naming the id when it is unknown (never
   ///         accepted, or already delivered); the error named by
-  ///         `noop.raiseOnPoll` for the first `noop.raiseOnPollTimes` polls.
+  ///         `noop.raiseOnPoll` for the first `noop.raiseOnPollTimes` polls;
+  ///         ResourceDriverError naming the file when a state file cannot be
+  ///         read, parsed or rewritten.
   sdk::LifecycleExecution get_lifecycle_execution(std::string_view request_id,
                                                   const sdk::DeploymentLocation& location,
                                                   sdk::CallContext& context) override;
@@ -121,13 +137,14 @@ class NoopDriver final : public sdk::ResourceDriver {
   sdk::FindReferenceResponse find_reference(const sdk::FindReferenceRequest& request,
                                             sdk::CallContext& context) override;
 
-  /// Forgets the execution (unknown ids are ignored).
+  /// Forgets the execution, removing its state files (unknown ids are ignored).
   void on_execution_delivered(std::string_view request_id, const sdk::DeploymentLocation& location,
                               sdk::CallContext& context) override;
 
   /// The recorded calls, oldest first (at most `Options::call_log_size`).
   std::vector<NoopCall> calls() const;
-  /// Number of executions kept (accepted and not yet delivered).
+  /// Number of executions kept (accepted and not yet delivered); with a
+  /// `state_dir`, those of every process sharing it.
   std::size_t active_requests() const;
   /// The defaults this driver was built with.
   const Options& options() const noexcept { return options_; }

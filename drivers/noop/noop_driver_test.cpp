@@ -1,11 +1,14 @@
 #include "noop/noop_driver.hpp"
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <set>
 #include <thread>
 
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 namespace flint::drivers::noop {
 namespace {
@@ -421,6 +424,192 @@ TEST_F(NoopDriverTest, ConcurrentCallsAreSafe) {
   EXPECT_EQ(ids.size(), std::size_t(kThreads * kPerThread));  // ids are unique
   EXPECT_EQ(driver.active_requests(), 0u);
   EXPECT_EQ(driver.calls().size(), 64u);
+}
+
+// A fresh state directory per test, removed afterwards.
+class NoopStateDirTest : public NoopDriverTest {
+ protected:
+  void SetUp() override {
+    const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = std::filesystem::temp_directory_path() /
+           ("flint-noop-" + std::string(test->name()) + "-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  Options shared() const {
+    Options options;
+    options.state_dir = dir_;
+    return options;
+  }
+  // Names of the files in the state directory, sorted.
+  std::set<std::string> files() const {
+    std::set<std::string> names;
+    for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
+      names.insert(entry.path().filename().string());
+    }
+    return names;
+  }
+
+  std::filesystem::path dir_;
+};
+
+TEST_F(NoopStateDirTest, InstancesShareRequests) {
+  NoopDriver accepting(shared());
+  NoopDriver polling(shared());
+  auto request = make_request(
+      {{"noop.pollsInProgress", Property::integer(2)},
+       {"noop.outputs", Property("map", bj::parse(R"({"ip":"10.0.0.1","port":22})"))},
+       {"noop.topology", Property("map", bj::parse(R"({"vm":{"id":"i-1","type":"Openstack"},
+                                                        "old":null})"))}});
+  auto id = accepting.execute_lifecycle(request, context_).request_id;
+  EXPECT_EQ(files(), (std::set<std::string>{id + ".json", id + ".lock"}));
+  EXPECT_EQ(polling.active_requests(), 1u);
+
+  EXPECT_EQ(poll(polling, id), sdk::LifecycleExecution::in_progress(id));
+  EXPECT_EQ(poll(polling, id), sdk::LifecycleExecution::in_progress(id));
+  auto execution = poll(polling, id);
+  EXPECT_EQ(execution.status, ExecutionStatus::complete);
+  EXPECT_EQ(execution.outputs, bj::parse(R"({"ip":"10.0.0.1","port":22})").as_object());
+  ASSERT_EQ(execution.associated_topology.size(), 2u);
+  EXPECT_EQ(execution.associated_topology.find("vm")->value(),
+            (sdk::TopologyEntry{"i-1", "Openstack"}));
+  EXPECT_FALSE(execution.associated_topology.find("old")->has_value());
+  EXPECT_EQ(poll(accepting, id), execution);  // the terminal status, seen by both
+
+  polling.on_execution_delivered(id, location_, context_);
+  EXPECT_TRUE(files().empty());
+  EXPECT_THROW(poll(accepting, id), sdk::RequestNotFoundError);
+  EXPECT_THROW(poll(polling, id), sdk::RequestNotFoundError);
+  EXPECT_EQ(accepting.active_requests(), 0u);
+
+  EXPECT_EQ(accepting.calls(), (std::vector<NoopCall>{{NoopCallKind::execute, id, "Install"},
+                                                      {NoopCallKind::get, id, "Install"},
+                                                      {NoopCallKind::get, id, ""}}));
+  EXPECT_EQ(polling.calls().size(), 5u);
+  EXPECT_EQ(polling.calls()[3], (NoopCall{NoopCallKind::delivered, id, "Install"}));
+}
+
+TEST_F(NoopStateDirTest, KeepsFailureAndRaiseCounters) {
+  NoopDriver accepting(shared());
+  NoopDriver polling(shared());
+  auto id = accepting
+                .execute_lifecycle(
+                    make_request({{"noop.outcome", Property::string("FAILED")},
+                                  {"noop.failureCode", Property::string("INSUFFICIENT_CAPACITY")},
+                                  {"noop.failureDescription", Property::string("full")},
+                                  {"noop.raiseOnPoll", Property::string("temporary")},
+                                  {"noop.raiseOnPollTimes", Property::integer(2)}}),
+                    context_)
+                .request_id;
+  EXPECT_THROW(poll(polling, id), sdk::TemporaryDriverError);
+  EXPECT_THROW(poll(accepting, id), sdk::TemporaryDriverError);
+  EXPECT_EQ(poll(polling, id),
+            sdk::LifecycleExecution::failed(id, sdk::FailureCode::insufficient_capacity, "full"));
+
+  auto always = accepting
+                    .execute_lifecycle(
+                        make_request({{"noop.raiseOnPoll", Property::string("driver")}}), context_)
+                    .request_id;
+  for (int i = 0; i < 3; ++i) EXPECT_THROW(poll(polling, always), sdk::ResourceDriverError);
+}
+
+TEST_F(NoopStateDirTest, UnknownIdsAreNotFound) {
+  NoopDriver driver(shared());
+  try {
+    poll(driver, "nope");
+    FAIL() << "expected RequestNotFoundError";
+  } catch (const sdk::RequestNotFoundError& error) {
+    EXPECT_STREQ(error.what(), "noop driver: request \"nope\" not found");
+  }
+  // Ids that are no file name are unknown too, never a path.
+  EXPECT_THROW(poll(driver, "../nope"), sdk::RequestNotFoundError);
+  EXPECT_THROW(poll(driver, ""), sdk::RequestNotFoundError);
+  driver.on_execution_delivered("nope", location_, context_);  // ignored
+  driver.on_execution_delivered("..", location_, context_);    // ignored
+  EXPECT_TRUE(files().empty());
+  EXPECT_EQ(driver.active_requests(), 0u);
+}
+
+TEST_F(NoopStateDirTest, CorruptStateFileNamesIt) {
+  NoopDriver driver(shared());
+  auto id = driver.execute_lifecycle(make_request(), context_).request_id;
+  const auto path = dir_ / (id + ".json");
+  std::ofstream(path) << "{\"lifecycleName\":";
+  try {
+    poll(driver, id);
+    FAIL() << "expected ResourceDriverError";
+  } catch (const sdk::ResourceDriverError& error) {
+    EXPECT_EQ(std::string(error.what())
+                  .rfind("noop driver: corrupt state file " + path.string() + ": ", 0),
+              0u)
+        << error.what();
+  }
+  driver.on_execution_delivered(id, location_, context_);  // removed all the same
+  EXPECT_TRUE(files().empty());
+}
+
+TEST_F(NoopStateDirTest, CreatesTheDirectoryOrNamesIt) {
+  Options nested;
+  nested.state_dir = dir_ / "a" / "b";
+  NoopDriver driver(nested);
+  EXPECT_TRUE(std::filesystem::is_directory(nested.state_dir));
+
+  Options blocked;
+  blocked.state_dir = dir_ / "file";
+  std::ofstream(blocked.state_dir) << "x";
+  try {
+    NoopDriver{blocked};
+    FAIL() << "expected std::runtime_error";
+  } catch (const std::runtime_error& error) {
+    EXPECT_NE(std::string(error.what()).find(blocked.state_dir.string()), std::string::npos)
+        << error.what();
+  }
+}
+
+TEST_F(NoopStateDirTest, ConcurrentPollsAcrossInstancesCountEachPollOnce) {
+  NoopDriver first(shared());
+  NoopDriver second(shared());
+  constexpr int kPollsInProgress = 40;
+  constexpr int kThreads = 6;
+  constexpr int kRounds = 3;
+  const auto outputs = bj::parse(R"({"ip":"10.0.0.1"})").as_object();
+  for (int round = 0; round < kRounds; ++round) {
+    auto id = first
+                  .execute_lifecycle(
+                      make_request({{"noop.pollsInProgress", Property::integer(kPollsInProgress)},
+                                    {"noop.outputs", Property("map", outputs)}}),
+                      context_)
+                  .request_id;
+    std::atomic<int> in_progress{0};
+    std::atomic<int> wrong{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        NoopDriver& driver = t % 2 == 0 ? first : second;
+        FakeContext context;
+        for (;;) {
+          try {
+            auto execution = driver.get_lifecycle_execution(id, location_, context);
+            if (execution.status == ExecutionStatus::in_progress) {
+              ++in_progress;
+              continue;
+            }
+            if (execution != sdk::LifecycleExecution::complete(id, outputs)) ++wrong;
+          } catch (...) {
+            ++wrong;  // a corrupt or missing file
+          }
+          return;
+        }
+      });
+    }
+    for (auto& thread : threads) thread.join();
+    EXPECT_EQ(wrong.load(), 0);
+    EXPECT_EQ(in_progress.load(), kPollsInProgress);
+    EXPECT_EQ(files(), (std::set<std::string>{id + ".json", id + ".lock"}));  // no temporaries
+    second.on_execution_delivered(id, location_, context_);
+  }
+  EXPECT_TRUE(files().empty());
 }
 
 }  // namespace

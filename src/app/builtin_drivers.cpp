@@ -22,6 +22,7 @@ void register_builtin_drivers(sdk::DriverRegistrar& registrar, const config::Hos
   noop.polls_in_progress = static_cast<std::int64_t>(noop_config.polls_in_progress);
   noop.latency = noop_config.latency;
   noop.find_found = noop_config.find_found;
+  noop.state_dir = noop_config.state_dir;
   registrar.add_resource_driver(
       {.name = "noop",
        .version = FLINT_SDK_VERSION_STRING,
