@@ -210,18 +210,6 @@ awaitable<http::Response> open_stream(events::EventLog& log, EventRoutesOptions 
 
 }  // namespace
 
-std::string iso8601_utc(std::int64_t unix_ms) {
-  using namespace std::chrono;
-  const sys_time<milliseconds> time{milliseconds(unix_ms)};
-  const auto day = floor<days>(time);
-  const year_month_day date(day);
-  const hh_mm_ss clock(time - day);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", static_cast<int>(date.year()),
-                     static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
-                     clock.hours().count(), clock.minutes().count(), clock.seconds().count(),
-                     clock.subseconds().count());
-}
-
 std::string event_json(const events::LoggedEvent& logged) {
   const events::OutboxEvent& event = logged.event;
   std::string payload;

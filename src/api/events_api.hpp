@@ -7,6 +7,7 @@
 #include <chrono>
 #include <string>
 
+#include "service/execution_records.hpp"
 #include "events/event_log.hpp"
 #include "http/router.hpp"
 
@@ -43,6 +44,6 @@ void add_event_routes(http::Router& router, events::EventLog& log, EventRoutesOp
 std::string event_json(const events::LoggedEvent& event);
 
 /// `createdAt` format: `2026-11-22T01:02:03.456Z` from Unix milliseconds.
-std::string iso8601_utc(std::int64_t unix_ms);
+using service::iso8601_utc;
 
 }  // namespace flint::api

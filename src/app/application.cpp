@@ -38,6 +38,7 @@
 #include "drivers/plugin_loader.hpp"
 #include "events/event_log.hpp"
 #include "events/event_log_publisher.hpp"
+#include "cluster/cluster_node.hpp"
 #include "events/kafka/kafka_event_publisher.hpp"
 #include "events/outbox_probe.hpp"
 #include "events/outbox_relay.hpp"
@@ -116,11 +117,14 @@ struct DriverStack {
   std::unique_ptr<jobs::JobScheduler> scheduler;
   std::unique_ptr<service::LifecycleMonitor> monitor;
   std::unique_ptr<service::InfrastructureMonitor> infrastructure_monitor;
+  std::unique_ptr<cluster::ClusterNode> cluster;  // cluster mode
   std::unique_ptr<service::ResourceDriverService> service;
   std::unique_ptr<service::InfrastructureService> infrastructure_service;
 
   // Stops what runs on its own threads, in dependency order.
   bool stop(std::chrono::milliseconds grace) {
+    // First leave the cluster: the others take this node's executions now.
+    if (cluster) cluster->stop();
     if (scheduler) scheduler->stop();
     if (relay) relay->stop();
     return !executor || executor->shutdown(grace);
@@ -145,7 +149,70 @@ events::KafkaEventPublisher::Options kafka_options(const config::HostConfig& con
                          topic(messaging.topics.lifecycle_execution_events));
   options.topics.emplace("infrastructure_task_events",
                          topic(messaging.topics.infrastructure_task_events));
+  if (config.cluster.enabled) {
+    auto state = topic(messaging.topics.execution_state);
+    state.keyed = true;
+    options.topics.emplace(std::string(service::ClusterLink::kStateTopic), std::move(state));
+  }
   return options;
+}
+
+// The key sealing the cluster's state topic: the same on every node, so it
+// is given (environment or file), never generated here.
+security::CredentialVault cluster_key(const config::HostConfig& config) {
+  if (const char* hex = std::getenv("FLINT_CLUSTER_KEY"); hex && *hex) {
+    return security::CredentialVault::from_hex_key(hex, "FLINT_CLUSTER_KEY");
+  }
+  if (config.cluster.key_file.empty()) {
+    throw std::runtime_error(
+        "cluster.enabled is true but no cluster key is given: set cluster.key_file (the same key "
+        "file on every node) or FLINT_CLUSTER_KEY");
+  }
+  try {
+    return security::CredentialVault::from_existing_key_file(config.cluster.key_file);
+  } catch (const security::VaultError& e) {
+    throw std::runtime_error(std::string("cluster.key_file: ") + e.what());
+  }
+}
+
+std::string host_name() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "flint";
+  return name;
+}
+
+void join_cluster(const config::HostConfig& config, metrics::MetricsRegistry& metrics,
+                  health::HealthRegistry& health, DriverStack& stack) {
+  // Executions accepted in single-node mode are monitored from this node's
+  // store only; mixing them with the cluster's would let both pick them up.
+  const auto local_jobs = stack.store->read([](store::Database& db) {
+    auto count = db.prepare("SELECT COUNT(*) FROM jobs WHERE kind = ?");
+    count.bind(1, service::LifecycleMonitor::kJobKind);
+    count.step();
+    return count.column_int(0);
+  });
+  if (local_jobs > 0) {
+    throw std::runtime_error(fmt::format(
+        "cluster.enabled: {} lifecycle executions accepted in single-node mode are still being "
+        "monitored from {}; let them finish with cluster.enabled false first",
+        local_jobs, stack.store->path().string()));
+  }
+  const auto& messaging = config.messaging;
+  stack.cluster = std::make_unique<cluster::ClusterNode>(
+      cluster::ClusterNode::Options{
+          .client = {messaging.connection_address, messaging.config},
+          .state_topic = messaging.topics.execution_state.name,
+          .consumer_group = config.job_queue.consumer_group_id,
+          .node_id = config.cluster.node_id.empty() ? host_name() : config.cluster.node_id,
+          .delivery_timeout = messaging.delivery_timeout,
+          .session_timeout = config.cluster.session_timeout,
+          .commit_interval = config.cluster.commit_interval,
+          .first_poll_delay = config.monitoring.min_interval},
+      cluster::StateCodec(cluster_key(config)), *stack.store, *stack.monitor, metrics.registry());
+  stack.monitor->join_cluster(*stack.cluster);
+  health.add("cluster", [node = stack.cluster.get()](boost::json::object& details) {
+    return node->describe(details) ? HealthStatus::ok : HealthStatus::degraded;
+  });
 }
 
 void start_durable_execution(const config::HostConfig& config, asio::io_context& io,
@@ -168,7 +235,8 @@ void start_durable_execution(const config::HostConfig& config, asio::io_context&
         .max_age = config.events.retention.max_age,
         .max_events = static_cast<std::int64_t>(config.events.retention.max_count),
     });
-    stack.event_log_publisher = std::make_unique<events::EventLogPublisher>(*stack.event_log);
+    stack.event_log_publisher = std::make_unique<events::EventLogPublisher>(
+        *stack.event_log, std::vector<std::string>{std::string(service::ClusterLink::kStateTopic)});
     publishers.push_back(stack.event_log_publisher.get());
   }
   if (!config.messaging.connection_address.empty()) {
@@ -208,6 +276,7 @@ void start_durable_execution(const config::HostConfig& config, asio::io_context&
   stack.infrastructure_monitor = std::make_unique<service::InfrastructureMonitor>(
       *stack.store, *stack.scheduler, *stack.executor, *stack.drivers, *stack.catalog, *stack.vault,
       options, [relay = stack.relay.get()] { relay->notify(); }, metrics.registry());
+  if (config.cluster.enabled) join_cluster(config, metrics, health, stack);
   stack.relay->start();
   const std::size_t resumed = stack.monitor->resume();
   if (resumed > 0) {
@@ -218,6 +287,8 @@ void start_durable_execution(const config::HostConfig& config, asio::io_context&
     logging::logger("app")->info("resumed monitoring of {} unfinished infrastructure tasks",
                                  resumed_tasks);
   }
+
+  if (stack.cluster) stack.cluster->start();
 
   health.add("store", [store = stack.store.get()](boost::json::object& details) {
     details["path"] = store->path().string();

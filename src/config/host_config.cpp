@@ -240,6 +240,11 @@ HostTable make_table() {
                     O::duration(milliseconds(0), "Delay the noop driver adds to every call."));
   FLINT_HOST_OPTION(drivers.noop.find_found,
                     O::boolean(true, "Whether the noop driver's find returns a reference."));
+  FLINT_HOST_OPTION(drivers.noop.state_dir,
+                    O::string("",
+                              "Directory where the noop driver keeps each request's state as a "
+                              "file, so that nodes sharing it see one simulated target; empty = "
+                              "in memory, this process only."));
 
   FLINT_HOST_OPTION(drivers.script.executions_dir,
                     O::string("",
@@ -294,7 +299,8 @@ HostTable make_table() {
                                 "An event Kafka has not acknowledged by then is offered "
                                 "again later (message.timeout.ms).",
                                 {.min = milliseconds(1)}));
-  const auto topic = [&table](std::string_view key, std::string_view kafka_name, auto access) {
+  const auto topic = [&table](std::string_view key, std::string_view kafka_name, auto access,
+                               std::int64_t partitions = 1, StringMap settings = {}) {
     const std::string prefix = "messaging.topics." + std::string(key) + ".";
     table.add(
         prefix + "name",
@@ -307,7 +313,7 @@ HostTable make_table() {
         [access](HostConfig & c) -> auto& { return access(c).auto_create; });
     table.add(
         prefix + "num_partitions",
-        O::integer(1, "Partitions of the topic when Flint creates it.", {.min = 1}),
+        O::integer(partitions, "Partitions of the topic when Flint creates it.", {.min = 1}),
         [access](HostConfig & c) -> auto& { return access(c).num_partitions; });
     table.add(
         prefix + "replication_factor",
@@ -315,7 +321,7 @@ HostTable make_table() {
         [access](HostConfig & c) -> auto& { return access(c).replication_factor; });
     table.add(
         prefix + "config",
-        O::string_map({}, "Topic settings when Flint creates it (retention.ms...)."),
+        O::string_map(settings, "Topic settings when Flint creates it (retention.ms...)."),
         [access](HostConfig & c) -> auto& { return access(c).config; });
   };
   topic(
@@ -324,6 +330,39 @@ HostTable make_table() {
   topic(
       "infrastructure_task_events", "lm_vim_infrastructure_task_events",
       [](HostConfig & c) -> auto& { return c.messaging.topics.infrastructure_task_events; });
+  // Compacted: the latest record of each execution is its state. Its
+  // partitions are the most nodes that can share the monitoring.
+  topic(
+      "execution_state", "flint_execution_state",
+      [](HostConfig & c) -> auto& { return c.messaging.topics.execution_state; }, 12,
+      {{"cleanup.policy", "compact"}});
+
+  FLINT_HOST_OPTION(job_queue.consumer_group_id,
+                    O::string("flint_job_queue",
+                              "Cluster mode: the Kafka consumer group of the nodes sharing the "
+                              "monitoring (Ignition key)."));
+  FLINT_HOST_OPTION(cluster.enabled,
+                    O::boolean(false,
+                               "Share the monitoring of lifecycle executions with the other "
+                               "nodes of the consumer group, through Kafka (needs "
+                               "messaging.connection_address and a cluster key)."));
+  FLINT_HOST_OPTION(cluster.node_id,
+                    O::string("", "This node's name in logs and health; empty = the host name."));
+  FLINT_HOST_OPTION(cluster.key_file,
+                    O::string("",
+                              "File of the cluster key sealing the state topic (32 raw bytes or "
+                              "64 hex characters, mode 0600, the same on every node); or set "
+                              "FLINT_CLUSTER_KEY to the hex key."));
+  FLINT_HOST_OPTION(cluster.session_timeout,
+                    O::duration(seconds(10),
+                                "A node silent this long leaves the group; its executions "
+                                "move to the others (session.timeout.ms).",
+                                {.min = milliseconds(1000)}));
+  FLINT_HOST_OPTION(cluster.commit_interval,
+                    O::duration(seconds(2),
+                                "How often a node commits where its partitions' oldest live "
+                                "execution is.",
+                                {.min = milliseconds(10)}));
 
   FLINT_HOST_OPTION(events.log.enabled,
                     O::boolean(true,
@@ -376,6 +415,12 @@ HostTable make_table() {
       errors.push_back(
           "events.log.enabled is false and messaging.connection_address is empty: events would "
           "have nowhere to go (enable the log or configure Kafka)");
+    }
+    if (values.get<bool>("cluster.enabled") &&
+        values.get<std::string>("messaging.connection_address").empty()) {
+      errors.push_back(
+          "cluster.enabled is true but messaging.connection_address is empty: the nodes of a "
+          "cluster share their work through Kafka");
     }
     if (cache < total) {
       errors.push_back("driver_files.cache_size (" + format_size(cache) +

@@ -108,6 +108,7 @@ struct HostConfig {
       std::size_t polls_in_progress{};      ///< status polls answered IN_PROGRESS first
       std::chrono::milliseconds latency{};  ///< added to every call
       bool find_found{};                    ///< whether find returns a reference
+      std::filesystem::path state_dir;      ///< empty = in memory, this process only
     } noop;
     struct Script {
       std::filesystem::path executions_dir;         ///< empty = <store.data_dir>/script-executions
@@ -175,8 +176,23 @@ struct HostConfig {
     struct Topics {
       Topic lifecycle_execution_events;  ///< lifecycle execution events
       Topic infrastructure_task_events;  ///< infrastructure task events
+      Topic execution_state;             ///< cluster mode: shared execution records and jobs
     } topics;
   } messaging;
+
+  /// `job_queue.*` (Ignition's section): the consumer group of cluster mode.
+  struct JobQueue {
+    std::string consumer_group_id;  ///< the nodes sharing the monitoring
+  } job_queue;
+
+  /// `cluster.*`: several nodes sharing the monitoring through Kafka.
+  struct Cluster {
+    bool enabled{};                                 ///< on: needs messaging and a key
+    std::string node_id;                            ///< empty = the host name
+    std::filesystem::path key_file;                 ///< or FLINT_CLUSTER_KEY (hex)
+    std::chrono::milliseconds session_timeout{};    ///< a silent node leaves after this
+    std::chrono::milliseconds commit_interval{};    ///< offsets of owned partitions
+  } cluster;
 
   struct Events {
     /// `events.log.*`: the embedded event log sink (and `/api/events`).

@@ -95,6 +95,30 @@ void JobScheduler::wake(std::string_view kind, std::string_view subject) {
   });
 }
 
+void JobScheduler::cancel(std::string_view kind, std::string_view subject) {
+  asio::post(strand_, [this, kind = std::string(kind), subject = std::string(subject)] {
+    auto registered = kinds_.find(kind);
+    if (registered == kinds_.end()) return;
+    auto index = registered->second.ids.find(subject);
+    if (index == registered->second.ids.end()) return;
+    const std::uint64_t id = index->second;
+    Entry& entry = entries_.at(id);
+    if (entry.running) {
+      entry.cancelled = true;  // dropped when this run ends, whatever it decided
+      return;
+    }
+    drop(id);
+  });
+}
+
+void JobScheduler::drop(std::uint64_t id) {
+  auto it = entries_.find(id);
+  it->second.kind->ids.erase(std::string_view(it->second.job.subject));
+  entries_.erase(it);  // its places on the timeline become stale
+  --size_;
+  jobs_gauge_.Decrement();
+}
+
 void JobScheduler::stop() {
   asio::post(strand_, [this] {
     stopped_ = true;
@@ -173,11 +197,8 @@ void JobScheduler::finish(std::uint64_t id, JobStep step) {
       entry.kind->retried->Increment();
       break;
   }
-  if (step == JobStep::finished) {
-    entry.kind->ids.erase(std::string_view(entry.job.subject));
-    entries_.erase(it);
-    --size_;
-    jobs_gauge_.Decrement();
+  if (step == JobStep::finished || entry.cancelled) {
+    drop(id);
   } else if (!stopped_) {
     const auto now = Clock::now();
     enqueue(id, entry, entry.woken ? now : now + next_interval(entry, step));

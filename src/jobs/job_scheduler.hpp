@@ -103,6 +103,11 @@ class JobScheduler {
   /// again as soon as it ends.
   void wake(std::string_view kind, std::string_view subject);
 
+  /// Forgets a known job (another process took it over): a waiting job is
+  /// dropped at once, a running one when its current run ends (its handler
+  /// must tolerate that run's outcome going unrecorded, or check ownership).
+  void cancel(std::string_view kind, std::string_view subject);
+
   /// Stops dispatching; running jobs end their current step.
   void stop();
 
@@ -128,6 +133,7 @@ class JobScheduler {
     std::uint64_t generation = 0;
     bool running = false;
     bool woken = false;
+    bool cancelled = false;
   };
   // A place on the timeline: small and allocation-free, since every poll
   // adds one. Outdated places (the entry moved or ended) are skipped.
@@ -143,6 +149,7 @@ class JobScheduler {
   void arm_timer();
   boost::asio::awaitable<void> run(std::uint64_t id, Job* job, Kind* kind);
   void finish(std::uint64_t id, JobStep step);
+  void drop(std::uint64_t id);
   std::chrono::milliseconds next_interval(Entry& entry, JobStep step);
 
   Options options_;

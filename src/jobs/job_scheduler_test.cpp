@@ -133,5 +133,30 @@ TEST_F(JobSchedulerTest, AThrowingHandlerIsRetried) {
   EXPECT_EQ(runs, 2);
 }
 
+TEST_F(JobSchedulerTest, CancelDropsWaitingJobsAndRunningOnesWhenTheirRunEnds) {
+  JobScheduler scheduler(io_, {.max_running = 8}, registry_);
+  std::map<std::string, int> runs;
+  scheduler.register_kind("test", {.min_interval = 10ms, .max_interval = 10ms, .jitter = 0},
+                          [&](Job& j) -> asio::awaitable<JobStep> {
+                            ++runs[j.subject];
+                            if (j.subject == "running") co_await sleep_for(30ms);
+                            co_return JobStep::poll_later;
+                          });
+  scheduler.schedule(job("waiting"), Clock::now() + 20ms);
+  scheduler.schedule(job("running"), Clock::now());
+  scheduler.schedule(job("kept"), Clock::now());
+  run_until([&] { return runs["running"] == 1; });
+  scheduler.cancel("test", "waiting");
+  scheduler.cancel("test", "running");  // mid-run: dropped once the run ends
+  scheduler.cancel("test", "unknown");  // nothing to do
+  run_until([&] { return scheduler.size() == 1; });
+  const auto start = Clock::now();
+  run_until([&] { return Clock::now() - start > 60ms; });
+  EXPECT_EQ(scheduler.size(), 1u);
+  EXPECT_EQ(runs["waiting"], 0);
+  EXPECT_EQ(runs["running"], 1);
+  EXPECT_GT(runs["kept"], 2);
+}
+
 }  // namespace
 }  // namespace flint::jobs

@@ -61,10 +61,28 @@ bool parse_hex_key(std::string_view text, std::array<unsigned char, 32>& key) {
 }  // namespace
 
 CredentialVault CredentialVault::from_key_file(const std::filesystem::path& path) {
+  return load_key_file(path, /*create_if_missing=*/true);
+}
+
+CredentialVault CredentialVault::from_existing_key_file(const std::filesystem::path& path) {
+  return load_key_file(path, /*create_if_missing=*/false);
+}
+
+CredentialVault CredentialVault::from_hex_key(std::string_view hex, std::string_view origin) {
+  std::array<unsigned char, 32> key{};
+  if (!parse_hex_key(hex, key)) {
+    throw VaultError(std::string(origin) + " must hold 64 hex characters (a 256-bit key)");
+  }
+  return CredentialVault(key);
+}
+
+CredentialVault CredentialVault::load_key_file(const std::filesystem::path& path,
+                                               bool create_if_missing) {
   std::array<unsigned char, 32> key{};
   const std::string name = path.string();
   struct stat info {};
   if (::stat(name.c_str(), &info) != 0) {
+    if (!create_if_missing) throw VaultError("key file " + name + " does not exist");
     if (RAND_bytes(key.data(), static_cast<int>(key.size())) != 1) {
       throw VaultError("cannot draw a random key for " + name);
     }
@@ -94,7 +112,8 @@ CredentialVault CredentialVault::from_key_file(const std::filesystem::path& path
   return CredentialVault(key);
 }
 
-std::string CredentialVault::seal(std::string_view plaintext) const {
+std::string CredentialVault::seal(std::string_view plaintext,
+                                  std::string_view associated_data) const {
   std::string sealed(1 + kNonceSize + plaintext.size() + kTagSize, '\0');
   auto* out = reinterpret_cast<unsigned char*>(sealed.data());
   out[0] = kFormatVersion;
@@ -103,6 +122,9 @@ std::string CredentialVault::seal(std::string_view plaintext) const {
   auto context = new_context();
   int length = 0;
   if (EVP_EncryptInit_ex(context.get(), aes_256_gcm(), nullptr, key_.data(), nonce) != 1 ||
+      EVP_EncryptUpdate(context.get(), nullptr, &length,
+                        reinterpret_cast<const unsigned char*>(associated_data.data()),
+                        static_cast<int>(associated_data.size())) != 1 ||
       EVP_EncryptUpdate(context.get(), nonce + kNonceSize, &length,
                         reinterpret_cast<const unsigned char*>(plaintext.data()),
                         static_cast<int>(plaintext.size())) != 1 ||
@@ -114,7 +136,8 @@ std::string CredentialVault::seal(std::string_view plaintext) const {
   return sealed;
 }
 
-std::string CredentialVault::open(std::string_view sealed) const {
+std::string CredentialVault::open(std::string_view sealed,
+                                  std::string_view associated_data) const {
   if (sealed.size() < 1 + kNonceSize + kTagSize ||
       static_cast<unsigned char>(sealed[0]) != kFormatVersion) {
     throw VaultError("sealed value has an unknown format");
@@ -128,6 +151,9 @@ std::string CredentialVault::open(std::string_view sealed) const {
   unsigned char tag[kTagSize];
   std::copy(nonce + kNonceSize + size, nonce + kNonceSize + size + kTagSize, tag);
   if (EVP_DecryptInit_ex(context.get(), aes_256_gcm(), nullptr, key_.data(), nonce) != 1 ||
+      EVP_DecryptUpdate(context.get(), nullptr, &length,
+                        reinterpret_cast<const unsigned char*>(associated_data.data()),
+                        static_cast<int>(associated_data.size())) != 1 ||
       EVP_DecryptUpdate(context.get(), reinterpret_cast<unsigned char*>(plaintext.data()), &length,
                         nonce + kNonceSize, static_cast<int>(size)) != 1 ||
       EVP_CIPHER_CTX_ctrl(context.get(), EVP_CTRL_GCM_SET_TAG, kTagSize, tag) != 1 ||

@@ -33,13 +33,27 @@ class CredentialVault {
   ///         the wrong size, or is readable by group or others.
   static CredentialVault from_key_file(const std::filesystem::path& path);
 
-  /// Encrypts `plaintext`.
-  std::string seal(std::string_view plaintext) const;
-  /// Decrypts a value made by `seal` under the same key.
-  /// @throws VaultError when the value was tampered with or the key differs.
-  std::string open(std::string_view sealed) const;
+  /// Loads the key from `path` like `from_key_file`, but never creates it:
+  /// a key that several processes share must be given, not invented.
+  /// @throws VaultError naming the file when it is missing or unusable.
+  static CredentialVault from_existing_key_file(const std::filesystem::path& path);
+
+  /// A vault with the key given as 64 hex characters.
+  /// @throws VaultError naming `origin` (e.g. an environment variable) otherwise.
+  static CredentialVault from_hex_key(std::string_view hex, std::string_view origin);
+
+  /// Encrypts `plaintext`. `associated_data` is authenticated, not stored:
+  /// `open` succeeds only with the same bytes (binds a value to its key, say,
+  /// so that it cannot be replayed under another).
+  std::string seal(std::string_view plaintext, std::string_view associated_data = {}) const;
+  /// Decrypts a value made by `seal` under the same key and associated data.
+  /// @throws VaultError when the value was tampered with, the key differs or
+  ///         the associated data differs.
+  std::string open(std::string_view sealed, std::string_view associated_data = {}) const;
 
  private:
+  static CredentialVault load_key_file(const std::filesystem::path& path, bool create_if_missing);
+
   std::array<unsigned char, 32> key_;
 };
 

@@ -60,5 +60,24 @@ TEST(CredentialVault, RefusesAKeyFileOthersCanRead) {
   std::filesystem::remove(path);
 }
 
+
+TEST(CredentialVault, AssociatedDataBindsTheSealedValue) {
+  const CredentialVault vault = CredentialVault::from_hex_key(std::string(64, 'a'), "TEST_KEY");
+  const std::string sealed = vault.seal("location", "request-1");
+  EXPECT_EQ(vault.open(sealed, "request-1"), "location");
+  EXPECT_THROW(vault.open(sealed, "request-2"), VaultError);
+  EXPECT_THROW(vault.open(sealed), VaultError);
+}
+
+TEST(CredentialVault, SharedKeysAreGivenNeverInvented) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("flint-vault-existing-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  EXPECT_THROW(CredentialVault::from_existing_key_file(dir / "cluster.key"), VaultError);
+  EXPECT_FALSE(std::filesystem::exists(dir / "cluster.key"));
+  EXPECT_THROW(CredentialVault::from_hex_key("not hex", "FLINT_CLUSTER_KEY"), VaultError);
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace flint::security

@@ -12,6 +12,7 @@
 
 #include "drivers/host_call_context.hpp"
 #include "logging/logging.hpp"
+#include "security/digest.hpp"
 #include "service/monitoring_jobs.hpp"
 
 namespace flint::service {
@@ -21,12 +22,14 @@ using std::chrono::system_clock;
 
 namespace {
 
-std::string iso8601(std::int64_t ms) {
-  const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", utc.tm_year + 1900,
-                     utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, ms % 1000);
+// The terminal event of an execution has one id whichever node sends it, and
+// however often: consumers deduplicate by it (UUID version 8, from SHA-256).
+std::string terminal_event_id(std::string_view request_id) {
+  std::string hex = security::sha256_hex(fmt::format("{}\n{}", LifecycleMonitor::kTopic, request_id));
+  hex[12] = '8';
+  hex[16] = "89ab"[std::stoi(hex.substr(16, 1), nullptr, 16) & 3];
+  return fmt::format("{}-{}-{}-{}-{}", hex.substr(0, 8), hex.substr(8, 4), hex.substr(12, 4),
+                     hex.substr(16, 4), hex.substr(20, 12));
 }
 
 }  // namespace
@@ -95,32 +98,27 @@ void LifecycleMonitor::accept(std::string_view lifecycle_name,
                               std::shared_ptr<const drivers::DriverManager::Target> driver) {
   const std::string& driver_name = driver->driver->info.name;
   const std::int64_t now = now_ms();
-  const std::int64_t deadline = now + options_.total_timeout.count();
-
-  json::object sealed_target{{"driver", driver_name},
-                             {"deploymentLocation", sdk::json::encode(location)},
-                             {"logFields", encode_log_fields(origin.log_fields)},
-                             {"tenantId", origin.tenant_id}};
+  AcceptedExecution execution{
+      .request_id = response.request_id,
+      .driver = driver_name,
+      .lifecycle_name = std::string(lifecycle_name),
+      .tenant_id = origin.tenant_id,
+      .accepted_at = now,
+      .deadline_at = now + options_.total_timeout.count(),
+      .associated_topology = sdk::json::encode(response.associated_topology),
+      .job = {{"driver", driver_name},
+              {"deploymentLocation", sdk::json::encode(location)},
+              {"logFields", encode_log_fields(origin.log_fields)},
+              {"tenantId", origin.tenant_id}}};
+  if (cluster_) {
+    accept_in_cluster(execution);
+    return;
+  }
   // The location holds credentials: only its sealed form reaches the disk.
-  const std::string payload = vault_.seal(json::serialize(sealed_target));
-  const std::string transitions =
-      json::serialize(json::array{json::object{{"status", "IN_PROGRESS"}, {"at", iso8601(now)}}});
-  const std::string topology = json::serialize(sdk::json::encode(response.associated_topology));
-
+  const std::string payload = vault_.seal(json::serialize(execution.job));
   try {
     store_.write([&](store::Database& db) {
-      auto execution = db.prepare(
-          "INSERT INTO executions (request_id, driver, lifecycle_name, tenant_id, status, "
-          "associated_topology, monitoring, accepted_at, transitions) "
-          "VALUES (?, ?, ?, ?, 'IN_PROGRESS', ?, 'active', ?, ?)");
-      execution.bind(1, response.request_id)
-          .bind(2, driver_name)
-          .bind(3, lifecycle_name)
-          .bind(5, topology)
-          .bind(6, now)
-          .bind(7, transitions);
-      if (!origin.tenant_id.empty()) execution.bind(4, origin.tenant_id);
-      execution.run();
+      insert_execution(db, execution, /*if_absent=*/false);
       db.prepare(
             "INSERT INTO jobs (kind, subject, payload, created_at, deadline_at) "
             "VALUES (?, ?, ?, ?, ?)")
@@ -128,7 +126,7 @@ void LifecycleMonitor::accept(std::string_view lifecycle_name,
           .bind(2, response.request_id)
           .bind_blob(3, payload)
           .bind(4, now)
-          .bind(5, deadline)
+          .bind(5, execution.deadline_at)
           .run();
     });
   } catch (const store::SqliteError& e) {
@@ -157,10 +155,10 @@ void LifecycleMonitor::accept(std::string_view lifecycle_name,
   // a restart reads back (from the store).
   auto target = std::make_shared<Target>();
   target->request_id = response.request_id;
-  target->deadline = system_clock::time_point(std::chrono::milliseconds(deadline));
+  target->deadline = system_clock::time_point(std::chrono::milliseconds(execution.deadline_at));
   const drivers::RegisteredDriver& registered = *driver->driver;  // before the move below
   target->placement =
-      intern_placement(registered, sealed_target.at("deploymentLocation"), std::move(driver));
+      intern_placement(registered, execution.job.at("deploymentLocation"), std::move(driver));
   target->log_fields = origin.log_fields;
   target->tenant_id = origin.tenant_id;
   scheduler_.schedule({kJobKind, response.request_id, {}, target->deadline, 0, std::move(target)},
@@ -172,8 +170,73 @@ std::size_t LifecycleMonitor::resume() {
   return resume_jobs(store_, scheduler_, kJobKind);
 }
 
+void LifecycleMonitor::join_cluster(ClusterLink& cluster) {
+  cluster_ = &cluster;
+}
+
+void LifecycleMonitor::accept_in_cluster(const AcceptedExecution& execution) {
+  try {
+    cluster_->publish_accepted(execution);
+  } catch (const std::exception& e) {
+    log_->error("cannot record execution {} in the cluster: {}", execution.request_id, e.what());
+    throw sdk::TemporaryDriverError(
+        fmt::format("the execution cannot be recorded in the cluster now ({}); retry later",
+                    e.what()));
+  }
+  // Kafka has it: the record and its monitoring are safe. The local copy is
+  // only so that this node answers a status request at once; the state
+  // topic brings it (and its end) to every node anyway.
+  try {
+    store_.write([&](store::Database& db) { insert_execution(db, execution, /*if_absent=*/true); });
+  } catch (const std::exception& e) {
+    log_->warn("execution {}: local record deferred to the state topic: {}", execution.request_id,
+               e.what());
+  }
+}
+
+void LifecycleMonitor::adopt(const AcceptedExecution& execution,
+                             std::chrono::steady_clock::time_point due) {
+  jobs::Job job{kJobKind, execution.request_id, {},
+                system_clock::time_point(std::chrono::milliseconds(execution.deadline_at)), 0, {}};
+  try {
+    job.state = decode_target(execution.request_id, job.deadline, execution.job);
+  } catch (const std::exception& e) {
+    // Polled once, it fails with the reason (see poll): never left waiting.
+    log_->error("execution {}: cannot decode its monitoring job: {}", execution.request_id,
+                e.what());
+    job.payload = "undecodable";
+  }
+  {
+    std::lock_guard lock(mutex_);
+    held_.insert(execution.request_id);
+  }
+  scheduler_.schedule(std::move(job), due);
+}
+
+void LifecycleMonitor::release(const std::string& request_id) {
+  {
+    std::lock_guard lock(mutex_);
+    if (held_.erase(request_id) == 0) return;
+    pushed_.erase(request_id);
+  }
+  scheduler_.cancel(kJobKind, request_id);
+}
+
+std::size_t LifecycleMonitor::held() const {
+  std::lock_guard lock(mutex_);
+  return held_.size();
+}
+
+bool LifecycleMonitor::holds(const std::string& request_id) const {
+  std::lock_guard lock(mutex_);
+  return held_.contains(request_id);
+}
+
 void LifecycleMonitor::pushed(sdk::LifecycleExecution execution) {
   const std::string request_id = execution.request_id;
+  // In a cluster, only the node that holds the job can act on a report;
+  // the others leave it to their polls.
+  if (cluster_ && !holds(request_id)) return;
   // A report for an execution already ended (the host gave up on it first)
   // changes nothing. An unknown id may be one whose acceptance is still
   // being committed: keep it for the job about to be scheduled.
@@ -213,12 +276,23 @@ std::shared_ptr<const LifecycleMonitor::Placement> LifecycleMonitor::intern_plac
 
 std::shared_ptr<const LifecycleMonitor::Target> LifecycleMonitor::target_of(jobs::Job& job) {
   if (job.state) return std::static_pointer_cast<const Target>(job.state);
-  const json::value value = json::parse(vault_.open(job.payload));
+  if (cluster_) throw std::runtime_error("its job record could not be decoded");
+  auto target =
+      decode_target(job.subject, job.deadline, json::parse(vault_.open(job.payload)).as_object());
+  // Decoded for good: the sealed copy is only needed again after a restart,
+  // which reads it from the store. Memory per execution in flight matters.
+  std::string().swap(job.payload);
+  job.state = target;
+  return target;
+}
+
+std::shared_ptr<const LifecycleMonitor::Target> LifecycleMonitor::decode_target(
+    const std::string& request_id, system_clock::time_point deadline, const json::object& value) {
   auto target = std::make_shared<Target>();
-  target->request_id = job.subject;
-  target->deadline = job.deadline;
+  target->request_id = request_id;
+  target->deadline = deadline;
   // Executions recorded by Flint 0.1 name no driver: the host served one.
-  const auto* named = value.as_object().if_contains("driver");
+  const auto* named = value.if_contains("driver");
   const std::string driver_name = named ? std::string(named->as_string()) : fallback_driver_;
   const drivers::RegisteredDriver* driver = catalog_.find(driver_name);
   if (!driver) {
@@ -228,10 +302,6 @@ std::shared_ptr<const LifecycleMonitor::Target> LifecycleMonitor::target_of(jobs
   target->placement = intern_placement(*driver, value.at("deploymentLocation"));
   target->log_fields = decode_log_fields(value.at("logFields"));
   target->tenant_id = value.at("tenantId").as_string();
-  // Decoded for good: the sealed copy is only needed again after a restart,
-  // which reads it from the store. Memory per execution in flight matters.
-  std::string().swap(job.payload);
-  job.state = target;
   return target;
 }
 
@@ -340,80 +410,89 @@ void LifecycleMonitor::finish(std::shared_ptr<const Target> target,
   if (outcome.status == sdk::ExecutionStatus::failed && !outcome.failure_details) {
     outcome.failure_details = sdk::FailureDetails{sdk::FailureCode::internal_error, ""};
   }
+  ExecutionEnding ending{.request_id = request_id,
+                         .status = std::string(sdk::to_string(outcome.status)),
+                         .outputs = outcome.outputs,
+                         .associated_topology = sdk::json::encode(outcome.associated_topology)};
+  if (outcome.failure_details) {
+    ending.failure_code = std::string(sdk::to_string(outcome.failure_details->code));
+    ending.failure_description = outcome.failure_details->description;
+  }
   const std::string payload = json::serialize(sdk::json::encode(outcome));
-  const std::string status(sdk::to_string(outcome.status));
-  bool recorded = false;
-  store_.write([&](store::Database& db) {
-    // Stamped when the group commit runs, not when the write was queued: the
-    // event's createdAt is when the outcome became durable.
-    const std::int64_t now = now_ms();
-    // Deleting the job is the guard: a late duplicate finish (a poll that
-    // overran its deadline, then succeeded) finds no job and records nothing.
-    auto remove = db.prepare("DELETE FROM jobs WHERE kind = ? AND subject = ?");
-    remove.bind(1, kJobKind).bind(2, request_id).run();
-    if (db.changes() == 0) return;
-    std::string transitions = "[]";
-    {
-      auto select = db.prepare("SELECT transitions FROM executions WHERE request_id = ?");
-      select.bind(1, request_id);
-      if (select.step()) transitions = std::string(select.column_text(0));
-    }
-    json::array history = json::parse(transitions).as_array();
-    history.push_back(json::object{{"status", status}, {"at", iso8601(now)}});
-    auto update = db.prepare(
-        "UPDATE executions SET status = ?, failure_code = ?, failure_description = ?, outputs = ?, "
-        "associated_topology = ?, monitoring = 'complete', completed_at = ?, transitions = ? "
-        "WHERE request_id = ?");
-    update.bind(1, status);
-    if (outcome.failure_details) {
-      update.bind(2, sdk::to_string(outcome.failure_details->code))
-          .bind(3, outcome.failure_details->description);
-    }
-    update.bind(4, json::serialize(outcome.outputs))
-        .bind(5, json::serialize(sdk::json::encode(outcome.associated_topology)))
-        .bind(6, now)
-        .bind(7, json::serialize(history))
-        .bind(8, request_id)
-        .run();
-    auto event = db.prepare(
-        "INSERT INTO outbox (event_id, topic, event_key, tenant_id, payload, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?)");
-    event.bind(1, sdk::new_time_ordered_id())
-        .bind(2, kTopic)
-        .bind(3, request_id)
-        .bind(5, payload)
-        .bind(6, now);
-    if (!target->tenant_id.empty()) event.bind(4, target->tenant_id);
-    event.run();
-    recorded = true;
-  });
+  if (!end_monitoring(ending, [&](store::Database& db) {
+        // Stamped when the group commit runs, not when the write was
+        // queued: the event's createdAt is when the outcome became durable.
+        auto event = db.prepare(
+            "INSERT OR IGNORE INTO outbox (event_id, topic, event_key, tenant_id, payload, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?)");
+        event.bind(1, terminal_event_id(request_id))
+            .bind(2, kTopic)
+            .bind(3, request_id)
+            .bind(5, payload)
+            .bind(6, ending.ended_at);
+        if (!target->tenant_id.empty()) event.bind(4, target->tenant_id);
+        event.run();
+      })) {
+    return;
+  }
   {
     std::lock_guard lock(mutex_);
-    pushed_.erase(request_id);
-    if (recorded) awaiting_delivery_.insert_or_assign(request_id, std::move(target));
+    awaiting_delivery_.insert_or_assign(request_id, std::move(target));
   }
-  if (recorded) {
-    log_->info("execution {} {}", request_id, status);
-    (outcome.status == sdk::ExecutionStatus::complete ? ended_complete_ : ended_failed_)
-        .Increment();
-    notify_outbox_();
-  }
+  log_->info("execution {} {}", request_id, ending.status);
+  (outcome.status == sdk::ExecutionStatus::complete ? ended_complete_ : ended_failed_).Increment();
+  notify_outbox_();
 }
 
 void LifecycleMonitor::stop_monitoring(const Target& target, std::string_view reason) {
-  const std::string& request_id = target.request_id;
+  ExecutionEnding ending{.request_id = target.request_id, .monitoring = std::string(reason)};
+  end_monitoring(ending, [](store::Database&) {});
+}
+
+bool LifecycleMonitor::end_monitoring(ExecutionEnding& ending,
+                                      const std::function<void(store::Database&)>& also) {
+  const std::string& request_id = ending.request_id;
+  bool recorded = false;
+  if (cluster_) {
+    // The job is this node's while it holds it; the record is every node's:
+    // the ending goes to the state topic (through the outbox, so a crash
+    // loses nothing), and each node's copy follows from there.
+    if (!holds(request_id)) return false;
+    store_.write([&](store::Database& db) {
+      ending.ended_at = now_ms();
+      also(db);
+      db.prepare(
+            "INSERT INTO outbox (event_id, topic, event_key, payload, created_at) "
+            "VALUES (?, ?, ?, ?, ?)")
+          .bind(1, sdk::new_time_ordered_id())
+          .bind(2, ClusterLink::kStateTopic)
+          .bind(3, request_id)
+          .bind(4, cluster_->encode_ending(ending))
+          .bind(5, ending.ended_at)
+          .run();
+      recorded = true;
+    });
+    std::lock_guard lock(mutex_);
+    held_.erase(request_id);
+    pushed_.erase(request_id);
+    return recorded;
+  }
   store_.write([&](store::Database& db) {
+    ending.ended_at = now_ms();
+    // Deleting the job is the guard: a late duplicate ending (a poll that
+    // overran its deadline, then succeeded) finds no job and records nothing.
     db.prepare("DELETE FROM jobs WHERE kind = ? AND subject = ?")
         .bind(1, kJobKind)
         .bind(2, request_id)
         .run();
-    db.prepare("UPDATE executions SET monitoring = ? WHERE request_id = ?")
-        .bind(1, reason)
-        .bind(2, request_id)
-        .run();
+    if (db.changes() == 0) return;
+    end_execution(db, ending);
+    also(db);
+    recorded = true;
   });
   std::lock_guard lock(mutex_);
   pushed_.erase(request_id);
+  return recorded;
 }
 
 void LifecycleMonitor::on_delivered(std::string_view topic, std::string_view request_id) {
@@ -466,36 +545,7 @@ void LifecycleMonitor::record_deliveries(store::Database& db, std::int64_t last_
 }
 
 std::optional<json::object> LifecycleMonitor::record(std::string_view request_id) {
-  return store_.read([&](store::Database& db) -> std::optional<json::object> {
-    auto select = db.prepare(
-        "SELECT driver, lifecycle_name, tenant_id, status, failure_code, failure_description, "
-        "outputs, associated_topology, monitoring, accepted_at, completed_at, delivered_at, "
-        "transitions FROM executions WHERE request_id = ?");
-    select.bind(1, request_id);
-    if (!select.step()) return std::nullopt;
-    json::object record;
-    record["requestId"] = request_id;
-    record["driver"] = select.column_text(0);
-    record["lifecycleName"] = select.column_text(1);
-    record["tenantId"] = select.column_is_null(2)
-                             ? json::value(nullptr)
-                             : json::value(json::string(select.column_text(2)));
-    record["status"] = select.column_text(3);
-    if (!select.column_is_null(4)) {
-      record["failureDetails"] = json::object{{"failureCode", select.column_text(4)},
-                                              {"description", select.column_text(5)}};
-    }
-    record["outputs"] = json::parse(select.column_text(6));
-    record["associatedTopology"] = json::parse(select.column_text(7));
-    record["monitoring"] = select.column_text(8);
-    record["acceptedAt"] = iso8601(select.column_int(9));
-    record["completedAt"] = select.column_is_null(10) ? json::value(nullptr)
-                                                      : json::value(iso8601(select.column_int(10)));
-    record["deliveredAt"] = select.column_is_null(11) ? json::value(nullptr)
-                                                      : json::value(iso8601(select.column_int(11)));
-    record["transitions"] = json::parse(select.column_text(12));
-    return record;
-  });
+  return store_.read([&](store::Database& db) { return read_execution(db, request_id); });
 }
 
 }  // namespace flint::service

@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/object.hpp>
@@ -30,6 +31,8 @@
 #include "drivers/driver_manager.hpp"
 #include "jobs/job_scheduler.hpp"
 #include "security/credential_vault.hpp"
+#include "service/cluster_link.hpp"
+#include "service/execution_records.hpp"
 #include "service/resource_driver_service.hpp"
 #include "store/store.hpp"
 
@@ -85,6 +88,23 @@ class LifecycleMonitor {
   /// @returns how many were resumed.
   std::size_t resume();
 
+  /// Cluster mode (call before the first `accept`): accepted executions go
+  /// to the shared state of `cluster`, which hands this node the ones it
+  /// owns (`adopt`) and takes them back (`release`); endings go to the state
+  /// topic. `cluster` must outlive the monitor.
+  void join_cluster(ClusterLink& cluster);
+
+  /// Cluster mode: starts monitoring an execution whose partition this node
+  /// owns, first polled at `due`. A known one is left as it is.
+  void adopt(const AcceptedExecution& execution, std::chrono::steady_clock::time_point due);
+
+  /// Cluster mode: stops monitoring an execution (its partition moved away,
+  /// or its ending is in the state topic). A poll in flight records nothing.
+  void release(const std::string& request_id);
+
+  /// Cluster mode: executions this node monitors now.
+  std::size_t held() const;
+
   /// The reporter handed to drivers for push completion.
   std::shared_ptr<sdk::ExecutionReporter> reporter() const { return reporter_; }
 
@@ -114,6 +134,14 @@ class LifecycleMonitor {
   void finish(std::shared_ptr<const Target> target, sdk::LifecycleExecution outcome);
   void stop_monitoring(const Target& target, std::string_view reason);
   std::shared_ptr<const Target> target_of(jobs::Job& job);
+  std::shared_ptr<const Target> decode_target(const std::string& request_id,
+                                              std::chrono::system_clock::time_point deadline,
+                                              const boost::json::object& job);
+  void accept_in_cluster(const AcceptedExecution& execution);
+  // Records `ending` (its time stamped at the commit) with `also` in one
+  // transaction, unless another ending was recorded first; true if recorded.
+  bool end_monitoring(ExecutionEnding& ending, const std::function<void(store::Database&)>& also);
+  bool holds(const std::string& request_id) const;
   std::shared_ptr<const Placement> intern_placement(
       const drivers::RegisteredDriver& driver, const boost::json::value& encoded_location,
       std::shared_ptr<const drivers::DriverManager::Target> known_target = nullptr);
@@ -134,7 +162,10 @@ class LifecycleMonitor {
   prometheus::Counter& ended_complete_;
   prometheus::Counter& ended_failed_;
   prometheus::Counter& ended_not_found_;
-  std::mutex mutex_;  // guards the maps below
+  ClusterLink* cluster_ = nullptr;
+  mutable std::mutex mutex_;  // guards the maps below
+  // Cluster mode: executions this node owns and monitors.
+  std::unordered_set<std::string> held_;
   std::unordered_map<std::string, sdk::LifecycleExecution> pushed_;
   // Executions in flight share one decoded copy of each deployment location
   // with its driver target (keyed by driver and location JSON): thousands at

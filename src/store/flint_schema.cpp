@@ -45,7 +45,18 @@ CREATE TABLE outbox (
 );
 )sql";
 
-constexpr std::array kMigrations{Migration{1, kVersion1}};
+// Version 2: cluster mode. Where this node's copy of the execution records
+// stands in each partition of the shared state topic.
+constexpr std::string_view kVersion2 = R"sql(
+CREATE TABLE cluster_offsets (
+  topic       TEXT NOT NULL,
+  partition   INTEGER NOT NULL,
+  next_offset INTEGER NOT NULL,
+  PRIMARY KEY (topic, partition)
+) WITHOUT ROWID;
+)sql";
+
+constexpr std::array kMigrations{Migration{1, kVersion1}, Migration{2, kVersion2}};
 
 }  // namespace
 

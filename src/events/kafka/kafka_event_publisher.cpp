@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <librdkafka/rdkafka.h>
 
+#include "events/kafka/kafka_client.hpp"
 #include "logging/logging.hpp"
 
 namespace flint::events {
@@ -11,16 +12,6 @@ namespace {
 std::shared_ptr<spdlog::logger> log() {
   static const auto logger = logging::logger("kafka");
   return logger;
-}
-
-// librdkafka's syslog levels to ours; its messages never carry setting values.
-// Its errors are mostly a broker being away, which health reports and the
-// outbox rides out: a warning, not an error of Flint's.
-void on_log(const rd_kafka_t* /*rk*/, int level, const char* facility, const char* message) {
-  const auto spd = level <= 4   ? spdlog::level::warn
-                   : level <= 6 ? spdlog::level::info
-                                : spdlog::level::debug;
-  log()->log(spd, "librdkafka {}: {}", facility, message);
 }
 
 // The acknowledgements one publish waits for. Touched only on the relay
@@ -42,33 +33,21 @@ void on_delivery(rd_kafka_t* /*rk*/, const rd_kafka_message_t* message, void* /*
 }  // namespace
 
 KafkaEventPublisher::KafkaEventPublisher(Options options) : options_(std::move(options)) {
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  char error[512];
-  const auto set = [&](const std::string& key, const std::string& value, std::string_view origin) {
-    if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), error, sizeof error) !=
-        RD_KAFKA_CONF_OK) {
-      rd_kafka_conf_destroy(conf);
-      throw KafkaConfigError(fmt::format("{}: {}", origin, error));
-    }
-  };
-  set("bootstrap.servers", options_.bootstrap_servers, "messaging.connection_address");
-  set("client.id", "flint", "client.id");
-  // Idempotence: broker-side retries neither duplicate nor reorder records.
-  set("enable.idempotence", "true", "enable.idempotence");
-  set("acks", "all", "acks");
-  set("message.timeout.ms", std::to_string(options_.delivery_timeout.count()),
-      "messaging.delivery_timeout");
-  // The relay hands over whole batches and waits for them: lingering for
-  // more records only adds its delay (5 ms by default) to every batch.
-  set("linger.ms", "0", "linger.ms");
-  // librdkafka backs off reconnecting up to 10 s; a broker back from an
-  // outage should take the waiting outbox within a second.
-  set("reconnect.backoff.max.ms", "1000", "reconnect.backoff.max.ms");
-  for (const auto& [key, value] : options_.client_config) {
-    set(key, value, "messaging.config." + key);
-  }
+  rd_kafka_conf_t* conf = new_kafka_conf(
+      {options_.bootstrap_servers, options_.client_config},
+      {{"client.id", "flint"},
+       // Idempotence: broker-side retries neither duplicate nor reorder records.
+       {"enable.idempotence", "true"},
+       {"acks", "all"},
+       {"message.timeout.ms", std::to_string(options_.delivery_timeout.count())},
+       // The relay hands over whole batches and waits for them: lingering for
+       // more records only adds its delay (5 ms by default) to every batch.
+       {"linger.ms", "0"},
+       // librdkafka backs off reconnecting up to 10 s; a broker back from an
+       // outage should take the waiting outbox within a second.
+       {"reconnect.backoff.max.ms", "1000"}});
   rd_kafka_conf_set_dr_msg_cb(conf, &on_delivery);
-  rd_kafka_conf_set_log_cb(conf, &on_log);
+  char error[512];
   producer_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
   if (producer_ == nullptr) {
     rd_kafka_conf_destroy(conf);
@@ -104,9 +83,13 @@ void KafkaEventPublisher::publish(std::span<const OutboxEvent> batch) {
                         static_cast<ssize_t>(event.event_id.size()));
     rd_kafka_resp_err_t err;
     while (true) {
-      // The contract's events have no key: partitioning is left to Kafka.
+      // The contract's events have no key (partitioning is left to Kafka);
+      // Flint's own keyed topics keep each key's records in one partition.
+      const std::string_view key =
+          topic->second.keyed && event.key ? std::string_view(*event.key) : std::string_view();
       err = rd_kafka_producev(
           producer_, RD_KAFKA_V_TOPIC(topic->second.name.c_str()),
+          RD_KAFKA_V_KEY(key.empty() ? nullptr : const_cast<char*>(key.data()), key.size()),
           RD_KAFKA_V_VALUE(const_cast<char*>(event.payload.data()), event.payload.size()),
           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(headers),
           RD_KAFKA_V_OPAQUE(&tracker), RD_KAFKA_V_END);

@@ -16,17 +16,11 @@
 #include <string_view>
 
 #include "events/event_publisher.hpp"
+#include "events/kafka/kafka_client.hpp"
 
 struct rd_kafka_s;
 
 namespace flint::events {
-
-/// A Kafka setting the client refused, or a client that could not be built.
-/// The message names the setting (`messaging.config.<key>`).
-class KafkaConfigError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
 
 /// Publishes outbox events to Kafka topics with librdkafka.
 ///
@@ -51,6 +45,7 @@ class KafkaEventPublisher final : public EventPublisher {
     int num_partitions = 1;                     ///< when created
     int replication_factor = 1;                 ///< when created
     std::map<std::string, std::string> config;  ///< topic settings when created
+    bool keyed = false;  ///< records carry the event key (Flint's own topics)
   };
 
   /// Settings (`messaging.*`).

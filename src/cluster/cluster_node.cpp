@@ -1,0 +1,516 @@
+#include "cluster/cluster_node.hpp"
+
+#include <map>
+#include <set>
+#include <unordered_map>
+#include <vector>
+
+#include <fmt/format.h>
+#include <librdkafka/rdkafka.h>
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+
+#include "logging/logging.hpp"
+
+namespace flint::cluster {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::shared_ptr<spdlog::logger> log() {
+  static const auto logger = logging::logger("cluster");
+  return logger;
+}
+
+std::string_view view_of(const void* data, std::size_t size) {
+  return data ? std::string_view(static_cast<const char*>(data), size) : std::string_view();
+}
+
+// The last error either reader met, for health; cleared by progress.
+class ErrorSlot {
+ public:
+  void set(std::string error) {
+    std::lock_guard lock(mutex_);
+    error_ = std::move(error);
+  }
+  void clear() {
+    std::lock_guard lock(mutex_);
+    error_.clear();
+  }
+  std::string get() const {
+    std::lock_guard lock(mutex_);
+    return error_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::string error_;
+};
+
+rd_kafka_t* new_consumer(rd_kafka_conf_t* conf, std::string_view role) {
+  char error[512];
+  rd_kafka_t* consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, error, sizeof error);
+  if (consumer == nullptr) {
+    rd_kafka_conf_destroy(conf);
+    throw events::KafkaConfigError(
+        fmt::format("messaging.config: the Kafka client ({}) refused: {}", role, error));
+  }
+  rd_kafka_poll_set_consumer(consumer);
+  return consumer;
+}
+
+}  // namespace
+
+// The owner: a group member monitoring the live executions of its partitions.
+// Everything but `describe` runs on its thread (the rebalance callback too:
+// librdkafka calls it from inside the poll).
+class ClusterNode::Owner {
+ public:
+  Owner(const Options& options, const StateCodec& codec, service::LifecycleMonitor& monitor,
+        prometheus::Registry& registry)
+      : options_(options),
+        codec_(codec),
+        monitor_(monitor),
+        partitions_gauge_(prometheus::BuildGauge()
+                              .Name("flint_cluster_partitions_owned")
+                              .Help("Partitions of the execution-state topic this node owns")
+                              .Register(registry)
+                              .Add({})),
+        moves_(prometheus::BuildCounter()
+                   .Name("flint_cluster_executions_adopted_total")
+                   .Help("Executions this node took over, by why: accepted (new) or moved (its "
+                         "partition came to this node)")
+                   .Register(registry)) {
+    rd_kafka_conf_t* conf = events::new_kafka_conf(
+        options.client,
+        {{"client.id", "flint-" + options.node_id},
+         {"group.id", options.consumer_group},
+         {"enable.auto.commit", "false"},
+         {"enable.auto.offset.store", "false"},
+         {"auto.offset.reset", "earliest"},
+         {"enable.partition.eof", "true"},
+         {"session.timeout.ms", std::to_string(options.session_timeout.count())},
+         {"heartbeat.interval.ms",
+          std::to_string(std::max<std::int64_t>(options.session_timeout.count() / 5, 100))},
+         {"reconnect.backoff.max.ms", "1000"}});
+    rd_kafka_conf_set_opaque(conf, this);
+    rd_kafka_conf_set_rebalance_cb(conf, &Owner::on_rebalance);
+    consumer_ = new_consumer(conf, "owner");
+  }
+
+  ~Owner() {
+    stop();
+    rd_kafka_destroy(consumer_);
+  }
+
+  void start() {
+    rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(topics, options_.state_topic.c_str(), RD_KAFKA_PARTITION_UA);
+    const auto err = rd_kafka_subscribe(consumer_, topics);
+    rd_kafka_topic_partition_list_destroy(topics);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      throw std::runtime_error(fmt::format("cannot join the consumer group {}: {}",
+                                           options_.consumer_group, rd_kafka_err2str(err)));
+    }
+    thread_ = std::thread([this] { run(); });
+  }
+
+  void stop() {
+    if (!thread_.joinable()) return;
+    stopping_.store(true);
+    thread_.join();
+  }
+
+  void describe(boost::json::object& details) const {
+    details["partitions_owned"] = owned_.load();
+  }
+
+  ErrorSlot error;
+
+ private:
+  struct Partition {
+    bool caught_up = false;
+    // Live executions by offset: the oldest bounds the offset to commit.
+    std::map<std::int64_t, std::string> live;
+    std::unordered_map<std::string, std::int64_t> offset_of;
+    // Read while catching up, adopted once the partition is read to its end.
+    std::vector<service::AcceptedExecution> pending;
+    std::int64_t next_offset = RD_KAFKA_OFFSET_INVALID;
+  };
+
+  void run() {
+    auto next_commit = Clock::now() + options_.commit_interval;
+    while (!stopping_.load()) {
+      rd_kafka_message_t* message = rd_kafka_consumer_poll(consumer_, 100);
+      if (message) {
+        handle(*message);
+        rd_kafka_message_destroy(message);
+      }
+      if (Clock::now() >= next_commit) {
+        commit(/*async=*/true);
+        next_commit = Clock::now() + options_.commit_interval;
+      }
+    }
+    // Leaving the group revokes every partition (on_rebalance releases and
+    // commits them), so the others take them over now.
+    rd_kafka_consumer_close(consumer_);
+  }
+
+  void handle(const rd_kafka_message_t& message) {
+    if (message.err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      caught_up(message.partition);
+      return;
+    }
+    if (message.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      error.set(fmt::format("owner: {}", rd_kafka_message_errstr(&message)));
+      log()->warn("owner: {}", rd_kafka_message_errstr(&message));
+      return;
+    }
+    error.clear();
+    auto it = partitions_.find(message.partition);
+    if (it == partitions_.end()) return;  // revoked meanwhile
+    Partition& partition = it->second;
+    partition.next_offset = message.offset + 1;
+    const std::string key(view_of(message.key, message.key_len));
+    StateRecord record;
+    try {
+      record = codec_.decode(key, view_of(message.payload, message.len));
+    } catch (const std::exception& e) {
+      log()->error("owner: record {} of partition {} skipped: {}", message.offset,
+                   message.partition, e.what());
+      return;
+    }
+    if (auto* accepted = std::get_if<service::AcceptedExecution>(&record)) {
+      if (partition.offset_of.contains(key)) return;  // seen already
+      partition.live.emplace(message.offset, key);
+      partition.offset_of.emplace(key, message.offset);
+      if (partition.caught_up) {
+        adopted("accepted").Increment();
+        monitor_.adopt(*accepted, Clock::now() + options_.first_poll_delay);
+      } else {
+        partition.pending.push_back(std::move(*accepted));
+      }
+      return;
+    }
+    // An ending: the execution is over wherever it was monitored.
+    if (auto found = partition.offset_of.find(key); found != partition.offset_of.end()) {
+      partition.live.erase(found->second);
+      partition.offset_of.erase(found);
+    }
+    std::erase_if(partition.pending, [&](const auto& e) { return e.request_id == key; });
+    monitor_.release(key);
+  }
+
+  void caught_up(std::int32_t id) {
+    auto it = partitions_.find(id);
+    if (it == partitions_.end() || it->second.caught_up) return;
+    Partition& partition = it->second;
+    partition.caught_up = true;
+    // Polled at once: whoever polled them before may be gone for a while.
+    const auto now = Clock::now();
+    for (const auto& execution : partition.pending) {
+      adopted("moved").Increment();
+      monitor_.adopt(execution, now);
+    }
+    log()->info("partition {}: caught up, {} live executions adopted", id,
+                partition.pending.size());
+    partition.pending.clear();
+  }
+
+  prometheus::Counter& adopted(const char* why) { return moves_.Add({{"reason", why}}); }
+
+  // Commits, per owned partition, the offset of its oldest live execution
+  // (or the next offset to read when none is live).
+  void commit(bool async) {
+    rd_kafka_topic_partition_list_t* offsets = rd_kafka_topic_partition_list_new(
+        static_cast<int>(std::max<std::size_t>(partitions_.size(), 1)));
+    for (const auto& [id, partition] : partitions_) {
+      const std::int64_t offset =
+          partition.live.empty() ? partition.next_offset : partition.live.begin()->first;
+      if (offset < 0) continue;  // nothing read yet: the committed offset stands
+      rd_kafka_topic_partition_list_add(offsets, options_.state_topic.c_str(), id)->offset = offset;
+    }
+    if (offsets->cnt > 0) {
+      const auto err = rd_kafka_commit(consumer_, offsets, async ? 1 : 0);
+      if (err != RD_KAFKA_RESP_ERR_NO_ERROR && !async) {
+        log()->warn("owner: commit failed: {}", rd_kafka_err2str(err));
+      }
+    }
+    rd_kafka_topic_partition_list_destroy(offsets);
+  }
+
+  static void on_rebalance(rd_kafka_t* consumer, rd_kafka_resp_err_t err,
+                           rd_kafka_topic_partition_list_t* partitions, void* opaque) {
+    auto* self = static_cast<Owner*>(opaque);
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+      for (int i = 0; i < partitions->cnt; ++i) {
+        self->partitions_.try_emplace(partitions->elems[i].partition);
+      }
+      rd_kafka_assign(consumer, partitions);
+      log()->info("owner: assigned {} partitions of {}", partitions->cnt,
+                  self->options_.state_topic);
+    } else {
+      // Commit first (the next owner starts from the oldest live job),
+      // then let the executions go; a poll in flight records nothing.
+      self->commit(/*async=*/false);
+      std::size_t released = 0;
+      for (int i = 0; i < partitions->cnt; ++i) {
+        auto it = self->partitions_.find(partitions->elems[i].partition);
+        if (it == self->partitions_.end()) continue;
+        for (const auto& [offset, id] : it->second.live) {
+          self->monitor_.release(id);
+          ++released;
+        }
+        self->partitions_.erase(it);
+      }
+      rd_kafka_assign(consumer, nullptr);
+      log()->info("owner: revoked {} partitions, {} executions released", partitions->cnt,
+                  released);
+    }
+    self->owned_.store(self->partitions_.size());
+    self->partitions_gauge_.Set(static_cast<double>(self->partitions_.size()));
+  }
+
+  const Options& options_;
+  const StateCodec& codec_;
+  service::LifecycleMonitor& monitor_;
+  prometheus::Gauge& partitions_gauge_;
+  prometheus::Family<prometheus::Counter>& moves_;
+  rd_kafka_t* consumer_ = nullptr;
+  std::map<std::int32_t, Partition> partitions_;
+  std::atomic<std::size_t> owned_{0};
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+// The view: reads every partition into this node's executions table.
+class ClusterNode::View {
+ public:
+  View(const Options& options, const StateCodec& codec, store::Store& store,
+       prometheus::Registry& registry)
+      : options_(options),
+        codec_(codec),
+        store_(store),
+        applied_counter_(prometheus::BuildCounter()
+                             .Name("flint_cluster_state_records_applied_total")
+                             .Help("Records of the execution-state topic applied to this node's "
+                                   "copy of the execution records")
+                             .Register(registry)
+                             .Add({})) {
+    rd_kafka_conf_t* conf = events::new_kafka_conf(
+        options.client, {{"client.id", "flint-" + options.node_id + "-view"},
+                         // Never joins it (partitions are assigned, positions
+                         // kept in the store): librdkafka wants one anyway.
+                         {"group.id", options.consumer_group + ".view"},
+                         {"enable.auto.commit", "false"},
+                         {"enable.auto.offset.store", "false"},
+                         {"auto.offset.reset", "earliest"},
+                         {"reconnect.backoff.max.ms", "1000"}});
+    consumer_ = new_consumer(conf, "view");
+  }
+
+  ~View() {
+    stop();
+    rd_kafka_consumer_close(consumer_);
+    rd_kafka_destroy(consumer_);
+  }
+
+  void start() {
+    thread_ = std::thread([this] { run(); });
+  }
+
+  void stop() {
+    if (!thread_.joinable()) return;
+    stopping_.store(true);
+    thread_.join();
+  }
+
+  void describe(boost::json::object& details) const {
+    details["records_applied"] = applied_.load();
+    details["view_partitions"] = partition_count_.load();
+  }
+
+  ErrorSlot error;
+
+ private:
+  void run() {
+    while (!stopping_.load() && !assign()) std::this_thread::sleep_for(std::chrono::seconds(1));
+    std::vector<rd_kafka_message_t*> batch;
+    while (!stopping_.load()) {
+      // One transaction per batch: the first read waits, the rest is what
+      // has arrived.
+      for (int timeout = 100; batch.size() < 512; timeout = 0) {
+        rd_kafka_message_t* message = rd_kafka_consumer_poll(consumer_, timeout);
+        if (!message) break;
+        batch.push_back(message);
+      }
+      if (!batch.empty()) apply(batch);
+      for (auto* message : batch) rd_kafka_message_destroy(message);
+      batch.clear();
+    }
+  }
+
+  // Assigns every partition of the topic from the positions in the store.
+  bool assign() {
+    const rd_kafka_metadata_t* metadata = nullptr;
+    rd_kafka_topic_t* topic = rd_kafka_topic_new(consumer_, options_.state_topic.c_str(), nullptr);
+    const auto err = rd_kafka_metadata(consumer_, 0, topic, &metadata, 5'000);
+    rd_kafka_topic_destroy(topic);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR || metadata->topic_cnt != 1 ||
+        metadata->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR ||
+        metadata->topics[0].partition_cnt == 0) {
+      const std::string why =
+          err != RD_KAFKA_RESP_ERR_NO_ERROR
+              ? rd_kafka_err2str(err)
+              : (metadata->topic_cnt == 1 ? rd_kafka_err2str(metadata->topics[0].err) : "missing");
+      error.set(fmt::format("view: topic {}: {}", options_.state_topic, why));
+      if (metadata) rd_kafka_metadata_destroy(metadata);
+      return false;
+    }
+    const int count = metadata->topics[0].partition_cnt;
+    rd_kafka_metadata_destroy(metadata);
+    const auto stored = store_.read([&](store::Database& db) {
+      std::map<std::int32_t, std::int64_t> offsets;
+      auto select = db.prepare("SELECT partition, next_offset FROM cluster_offsets WHERE topic = ?");
+      select.bind(1, options_.state_topic);
+      while (select.step()) {
+        offsets[static_cast<std::int32_t>(select.column_int(0))] = select.column_int(1);
+      }
+      return offsets;
+    });
+    rd_kafka_topic_partition_list_t* partitions = rd_kafka_topic_partition_list_new(count);
+    for (int id = 0; id < count; ++id) {
+      const auto found = stored.find(id);
+      rd_kafka_topic_partition_list_add(partitions, options_.state_topic.c_str(), id)->offset =
+          found == stored.end() ? RD_KAFKA_OFFSET_BEGINNING : found->second;
+    }
+    rd_kafka_assign(consumer_, partitions);
+    rd_kafka_topic_partition_list_destroy(partitions);
+    partition_count_.store(count);
+    error.clear();
+    log()->info("view: reading {} partitions of {}", count, options_.state_topic);
+    return true;
+  }
+
+  void apply(const std::vector<rd_kafka_message_t*>& batch) {
+    try {
+      std::size_t applied = 0;
+      store_.write([&](store::Database& db) {
+        applied = 0;
+        std::map<std::int32_t, std::int64_t> next;
+        for (const rd_kafka_message_t* message : batch) {
+          if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            if (message->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+              error.set(fmt::format("view: {}", rd_kafka_message_errstr(message)));
+            }
+            continue;
+          }
+          next[message->partition] = message->offset + 1;
+          const std::string_view key = view_of(message->key, message->key_len);
+          try {
+            const StateRecord record = codec_.decode(key, view_of(message->payload, message->len));
+            if (const auto* accepted = std::get_if<service::AcceptedExecution>(&record)) {
+              service::insert_execution(db, *accepted, /*if_absent=*/true);
+            } else {
+              service::end_execution(db, std::get<service::ExecutionEnding>(record));
+            }
+            ++applied;
+          } catch (const std::runtime_error& e) {
+            log()->error("view: record {} of partition {} skipped: {}", message->offset,
+                         message->partition, e.what());
+          }
+        }
+        for (const auto& [partition, offset] : next) {
+          db.prepare(
+                "INSERT INTO cluster_offsets (topic, partition, next_offset) VALUES (?, ?, ?) "
+                "ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset")
+              .bind(1, options_.state_topic)
+              .bind(2, static_cast<std::int64_t>(partition))
+              .bind(3, offset)
+              .run();
+        }
+      });
+      applied_ += applied;
+      applied_counter_.Increment(static_cast<double>(applied));
+    } catch (const std::exception& e) {
+      // Not stored, so read again: seek back to the batch's first records.
+      error.set(fmt::format("view: cannot store records: {}", e.what()));
+      log()->error("view: cannot store records (will read them again): {}", e.what());
+      rewind(batch);
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+  }
+
+  void rewind(const std::vector<rd_kafka_message_t*>& batch) {
+    std::map<std::int32_t, std::int64_t> first;
+    for (const rd_kafka_message_t* message : batch) {
+      if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) first.try_emplace(message->partition, message->offset);
+    }
+    rd_kafka_topic_partition_list_t* positions =
+        rd_kafka_topic_partition_list_new(static_cast<int>(std::max<std::size_t>(first.size(), 1)));
+    for (const auto& [partition, offset] : first) {
+      rd_kafka_topic_partition_list_add(positions, options_.state_topic.c_str(), partition)->offset =
+          offset;
+    }
+    if (positions->cnt > 0) rd_kafka_seek_partitions(consumer_, positions, 5'000);
+    rd_kafka_topic_partition_list_destroy(positions);
+  }
+
+  const Options& options_;
+  const StateCodec& codec_;
+  store::Store& store_;
+  prometheus::Counter& applied_counter_;
+  rd_kafka_t* consumer_ = nullptr;
+  std::atomic<std::uint64_t> applied_{0};
+  std::atomic<int> partition_count_{0};
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+ClusterNode::ClusterNode(Options options, StateCodec codec, store::Store& store,
+                         service::LifecycleMonitor& monitor, prometheus::Registry& registry)
+    : options_(std::move(options)),
+      codec_(codec),
+      monitor_(monitor),
+      producer_(options_.client, options_.delivery_timeout),
+      owner_(std::make_unique<Owner>(options_, codec_, monitor_, registry)),
+      view_(std::make_unique<View>(options_, codec_, store, registry)) {}
+
+ClusterNode::~ClusterNode() {
+  stop();
+}
+
+void ClusterNode::start() {
+  view_->start();
+  owner_->start();
+  log()->info("node {} joined the cluster (group {}, topic {})", options_.node_id,
+              options_.consumer_group, options_.state_topic);
+}
+
+void ClusterNode::stop() {
+  owner_->stop();
+  view_->stop();
+}
+
+void ClusterNode::publish_accepted(const service::AcceptedExecution& execution) {
+  producer_.produce(options_.state_topic, execution.request_id, codec_.encode(execution));
+}
+
+std::string ClusterNode::encode_ending(const service::ExecutionEnding& ending) const {
+  return codec_.encode(ending);
+}
+
+bool ClusterNode::describe(boost::json::object& details) const {
+  details["node_id"] = options_.node_id;
+  details["consumer_group"] = options_.consumer_group;
+  details["state_topic"] = options_.state_topic;
+  details["executions_held"] = monitor_.held();
+  owner_->describe(details);
+  view_->describe(details);
+  std::string error = owner_->error.get();
+  if (error.empty()) error = view_->error.get();
+  if (!error.empty()) details["last_error"] = error;
+  return error.empty();
+}
+
+}  // namespace flint::cluster

@@ -1,0 +1,74 @@
+#include "events/kafka/kafka_producer.hpp"
+
+#include <future>
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <librdkafka/rdkafka.h>
+
+namespace flint::events {
+namespace {
+
+// Each record carries the promise its producer waits on.
+void on_delivery(rd_kafka_t* /*rk*/, const rd_kafka_message_t* message, void* /*opaque*/) {
+  auto* promise = static_cast<std::promise<KafkaProducer::Delivery>*>(message->_private);
+  if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    promise->set_value({message->partition, message->offset});
+  } else {
+    promise->set_exception(std::make_exception_ptr(std::runtime_error(fmt::format(
+        "topic {}: {}", rd_kafka_topic_name(message->rkt), rd_kafka_err2str(message->err)))));
+  }
+}
+
+}  // namespace
+
+KafkaProducer::KafkaProducer(const KafkaClientOptions& options,
+                             std::chrono::milliseconds delivery_timeout) {
+  rd_kafka_conf_t* conf = new_kafka_conf(
+      options, {{"client.id", "flint"},
+                {"enable.idempotence", "true"},
+                {"acks", "all"},
+                {"message.timeout.ms", std::to_string(delivery_timeout.count())},
+                // Callers wait for each record: lingering only adds latency.
+                {"linger.ms", "0"},
+                {"reconnect.backoff.max.ms", "1000"}});
+  rd_kafka_conf_set_dr_msg_cb(conf, &on_delivery);
+  char error[512];
+  producer_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
+  if (producer_ == nullptr) {
+    rd_kafka_conf_destroy(conf);
+    throw KafkaConfigError(fmt::format("messaging.config: the Kafka client refused: {}", error));
+  }
+  poller_ = std::thread([this] {
+    while (!stopping_.load()) rd_kafka_poll(producer_, 100);
+  });
+}
+
+KafkaProducer::~KafkaProducer() {
+  // Every record in flight has a caller waiting: let them have their answer
+  // (the flush serves delivery reports), failed if the broker is away.
+  rd_kafka_flush(producer_, 5'000);
+  rd_kafka_purge(producer_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+  stopping_.store(true);
+  poller_.join();
+  rd_kafka_poll(producer_, 0);
+  rd_kafka_destroy(producer_);
+}
+
+KafkaProducer::Delivery KafkaProducer::produce(const std::string& topic, std::string_view key,
+                                               std::string_view value) {
+  std::promise<Delivery> promise;
+  auto delivered = promise.get_future();
+  const rd_kafka_resp_err_t err = rd_kafka_producev(
+      producer_, RD_KAFKA_V_TOPIC(topic.c_str()),
+      RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
+      RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(&promise), RD_KAFKA_V_END);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    throw std::runtime_error(fmt::format("topic {}: {}", topic, rd_kafka_err2str(err)));
+  }
+  // Bounded by message.timeout.ms: librdkafka reports every record by then.
+  return delivered.get();
+}
+
+}  // namespace flint::events

@@ -1,0 +1,34 @@
+#pragma once
+
+/// @file
+/// What the lifecycle monitor needs from a cluster of Flint nodes.
+
+#include <string>
+#include <string_view>
+
+#include "service/execution_records.hpp"
+
+namespace flint::service {
+
+/// The shared execution state of a cluster (implemented on Kafka by
+/// `cluster::ClusterNode`). In cluster mode an accepted execution is written
+/// there, not scheduled locally: the node that owns its partition monitors
+/// it, and every node keeps its record.
+class ClusterLink {
+ public:
+  /// The outbox topic whose events carry `ExecutionEnding`s to the shared
+  /// state (mapped to its Kafka topic; never in the embedded event log).
+  static constexpr std::string_view kStateTopic = "execution_state";
+
+  virtual ~ClusterLink() = default;
+
+  /// Writes `execution` to the shared state; returns once Kafka has it.
+  /// Blocking: call on a driver thread.
+  /// @throws std::exception naming the cause when it could not be written.
+  virtual void publish_accepted(const AcceptedExecution& execution) = 0;
+
+  /// The outbox payload that carries `ending` to the shared state (sealed).
+  virtual std::string encode_ending(const ExecutionEnding& ending) const = 0;
+};
+
+}  // namespace flint::service

@@ -1,0 +1,112 @@
+#include "service/execution_records.hpp"
+
+#include <chrono>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <fmt/format.h>
+
+namespace flint::service {
+
+namespace json = boost::json;
+
+bool insert_execution(store::Database& db, const AcceptedExecution& execution, bool if_absent) {
+  const std::string transitions = json::serialize(json::array{
+      json::object{{"status", "IN_PROGRESS"}, {"at", iso8601_utc(execution.accepted_at)}}});
+  auto insert = db.prepare(
+      if_absent ? "INSERT OR IGNORE INTO executions (request_id, driver, lifecycle_name, tenant_id, "
+                  "status, associated_topology, monitoring, accepted_at, transitions) "
+                  "VALUES (?, ?, ?, ?, 'IN_PROGRESS', ?, 'active', ?, ?)"
+                : "INSERT INTO executions (request_id, driver, lifecycle_name, tenant_id, "
+                  "status, associated_topology, monitoring, accepted_at, transitions) "
+                  "VALUES (?, ?, ?, ?, 'IN_PROGRESS', ?, 'active', ?, ?)");
+  insert.bind(1, execution.request_id)
+      .bind(2, execution.driver)
+      .bind(3, execution.lifecycle_name)
+      .bind(5, json::serialize(execution.associated_topology))
+      .bind(6, execution.accepted_at)
+      .bind(7, transitions);
+  if (!execution.tenant_id.empty()) insert.bind(4, execution.tenant_id);
+  insert.run();
+  return db.changes() > 0;
+}
+
+bool end_execution(store::Database& db, const ExecutionEnding& ending) {
+  if (ending.status.empty()) {
+    db.prepare("UPDATE executions SET monitoring = ? WHERE request_id = ? AND monitoring = 'active'")
+        .bind(1, ending.monitoring)
+        .bind(2, ending.request_id)
+        .run();
+    return db.changes() > 0;
+  }
+  std::string transitions;
+  {
+    auto select = db.prepare(
+        "SELECT transitions FROM executions WHERE request_id = ? AND monitoring = 'active'");
+    select.bind(1, ending.request_id);
+    if (!select.step()) return false;
+    transitions = std::string(select.column_text(0));
+  }
+  json::array history = json::parse(transitions).as_array();
+  history.push_back(json::object{{"status", ending.status}, {"at", iso8601_utc(ending.ended_at)}});
+  auto update = db.prepare(
+      "UPDATE executions SET status = ?, failure_code = ?, failure_description = ?, outputs = ?, "
+      "associated_topology = ?, monitoring = ?, completed_at = ?, transitions = ? "
+      "WHERE request_id = ?");
+  update.bind(1, ending.status);
+  if (ending.failure_code) update.bind(2, *ending.failure_code).bind(3, ending.failure_description);
+  update.bind(4, json::serialize(ending.outputs))
+      .bind(5, json::serialize(ending.associated_topology))
+      .bind(6, ending.monitoring)
+      .bind(7, ending.ended_at)
+      .bind(8, json::serialize(history))
+      .bind(9, ending.request_id)
+      .run();
+  return true;
+}
+
+std::optional<json::object> read_execution(store::Database& db, std::string_view request_id) {
+  auto select = db.prepare(
+      "SELECT driver, lifecycle_name, tenant_id, status, failure_code, failure_description, "
+      "outputs, associated_topology, monitoring, accepted_at, completed_at, delivered_at, "
+      "transitions FROM executions WHERE request_id = ?");
+  select.bind(1, request_id);
+  if (!select.step()) return std::nullopt;
+  const auto optional_time = [&](int column) {
+    return select.column_is_null(column) ? json::value(nullptr)
+                                         : json::value(iso8601_utc(select.column_int(column)));
+  };
+  json::object record;
+  record["requestId"] = request_id;
+  record["driver"] = select.column_text(0);
+  record["lifecycleName"] = select.column_text(1);
+  record["tenantId"] = select.column_is_null(2) ? json::value(nullptr)
+                                                : json::value(json::string(select.column_text(2)));
+  record["status"] = select.column_text(3);
+  if (!select.column_is_null(4)) {
+    record["failureDetails"] = json::object{{"failureCode", select.column_text(4)},
+                                            {"description", select.column_text(5)}};
+  }
+  record["outputs"] = json::parse(select.column_text(6));
+  record["associatedTopology"] = json::parse(select.column_text(7));
+  record["monitoring"] = select.column_text(8);
+  record["acceptedAt"] = iso8601_utc(select.column_int(9));
+  record["completedAt"] = optional_time(10);
+  record["deliveredAt"] = optional_time(11);
+  record["transitions"] = json::parse(select.column_text(12));
+  return record;
+}
+
+std::string iso8601_utc(std::int64_t unix_ms) {
+  using namespace std::chrono;
+  const sys_time<milliseconds> time{milliseconds(unix_ms)};
+  const auto day = floor<days>(time);
+  const year_month_day date(day);
+  const hh_mm_ss clock(time - day);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", static_cast<int>(date.year()),
+                     static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
+                     clock.hours().count(), clock.minutes().count(), clock.seconds().count(),
+                     clock.subseconds().count());
+}
+
+}  // namespace flint::service

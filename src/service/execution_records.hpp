@@ -1,0 +1,74 @@
+#pragma once
+
+/// @file
+/// The `executions` table: the durable record of every lifecycle execution,
+/// as the status endpoint shows it. Its one owner: the monitor writes it on
+/// a single node; in a cluster, every node's copy is written from the shared
+/// execution-state topic.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include "store/sqlite_database.hpp"
+
+namespace flint::service {
+
+/// An execution a driver accepted, and what monitoring it needs.
+struct AcceptedExecution {
+  std::string request_id{};
+  /// The driver that accepted it (and is polled for it).
+  std::string driver{};
+  std::string lifecycle_name{};
+  /// Empty when the request had none.
+  std::string tenant_id{};
+  /// Unix milliseconds.
+  std::int64_t accepted_at = 0;
+  /// When monitoring gives up (accepted_at + monitoring.total_timeout).
+  std::int64_t deadline_at = 0;
+  /// The topology of the 202 reply, encoded as on the wire.
+  boost::json::value associated_topology{};
+  /// What a poll needs: `driver`, `deploymentLocation` (credentials: seal it
+  /// before it leaves memory), `logFields`, `tenantId`.
+  boost::json::object job{};
+};
+
+/// The end of an execution's monitoring: its outcome, or why it stopped
+/// without one.
+struct ExecutionEnding {
+  std::string request_id{};
+  /// `COMPLETE` or `FAILED`; empty when monitoring stopped without an
+  /// outcome (the driver forgot the request).
+  std::string status{};
+  /// Set when FAILED.
+  std::optional<std::string> failure_code{};
+  std::string failure_description{};
+  boost::json::value outputs = boost::json::object();
+  boost::json::value associated_topology = boost::json::object();
+  /// `complete`, or `stopped: <why>`.
+  std::string monitoring = "complete";
+  /// Unix milliseconds.
+  std::int64_t ended_at = 0;
+};
+
+/// Inserts the record of `execution` (status IN_PROGRESS, monitoring active).
+/// @returns false when `if_absent` and the record exists (left as it is).
+/// @throws store::SqliteError (SQLITE_CONSTRAINT when it exists and not `if_absent`).
+bool insert_execution(store::Database& db, const AcceptedExecution& execution, bool if_absent);
+
+/// Records `ending` on an execution still monitored; the first ending wins.
+/// @returns whether the record changed (false: unknown, or already ended).
+bool end_execution(store::Database& db, const ExecutionEnding& ending);
+
+/// The record of `request_id` as the status API shows it, or nullopt.
+std::optional<boost::json::object> read_execution(store::Database& db,
+                                                  std::string_view request_id);
+
+/// `unix_ms` as ISO 8601 UTC with milliseconds, e.g. `2024-02-29T12:34:56.007Z`.
+std::string iso8601_utc(std::int64_t unix_ms);
+
+}  // namespace flint::service
