@@ -125,7 +125,8 @@ class ClusterNode::Owner {
     details["partitions_owned"] = owned_.load();
   }
 
-  ErrorSlot error;
+  ErrorSlot error;       // transient (the brokers), cleared by the next record
+  ErrorSlot unreadable;  // a record this node cannot open, until its partition goes
 
  private:
   struct Partition {
@@ -176,8 +177,14 @@ class ClusterNode::Owner {
     try {
       record = codec_.decode(key, view_of(message.payload, message.len));
     } catch (const std::exception& e) {
-      log()->error("owner: record {} of partition {} skipped: {}", message.offset,
-                   message.partition, e.what());
+      // Most likely another cluster key. Kept as live, so the committed
+      // offset never passes it: a node with the right key that takes the
+      // partition over still finds it. Health says so until then.
+      unreadable.set(fmt::format("owner: record {} of partition {} (request {}) cannot be read: {}",
+                                 message.offset, message.partition, key, e.what()));
+      log()->error("owner: record {} of partition {} (request {}) cannot be read: {}",
+                   message.offset, message.partition, key, e.what());
+      partition.live.emplace(message.offset, key);
       return;
     }
     if (auto* accepted = std::get_if<service::AcceptedExecution>(&record)) {
@@ -264,6 +271,7 @@ class ClusterNode::Owner {
         self->partitions_.erase(it);
       }
       rd_kafka_assign(consumer, nullptr);
+      self->unreadable.clear();
       log()->info("owner: revoked {} partitions, {} executions released", partitions->cnt,
                   released);
     }
@@ -416,6 +424,12 @@ class ClusterNode::View {
             }
             ++applied;
           } catch (const std::runtime_error& e) {
+            // Most likely another cluster key: this node's copy misses it,
+            // and health says so (until a restart with the right key, which
+            // reads the topic again only from its stored position: see the
+            // operations guide).
+            error.set(fmt::format("view: record {} of partition {} skipped: {}", message->offset,
+                                  message->partition, e.what()));
             log()->error("view: record {} of partition {} skipped: {}", message->offset,
                          message->partition, e.what());
           }
@@ -507,7 +521,8 @@ bool ClusterNode::describe(boost::json::object& details) const {
   details["executions_held"] = monitor_.held();
   owner_->describe(details);
   view_->describe(details);
-  std::string error = owner_->error.get();
+  std::string error = owner_->unreadable.get();
+  if (error.empty()) error = owner_->error.get();
   if (error.empty()) error = view_->error.get();
   if (!error.empty()) details["last_error"] = error;
   return error.empty();

@@ -689,3 +689,30 @@ class SseClient:
         assert message.get("id") == str(event["seq"]), message
         assert message.get("event") == event["topic"], message
         return event
+
+
+class MockKafka:
+    """A `flint_mock_kafka` process: three brokers on loopback, commands on its stdin."""
+
+    def __init__(self, topics: list[str]):
+        binary = os.environ.get("FLINT_MOCK_KAFKA")
+        if not binary or not Path(binary).is_file():
+            raise RuntimeError(
+                "FLINT_MOCK_KAFKA must name the flint_mock_kafka binary "
+                "(e.g. build/release/tests/kafka/flint_mock_kafka); ctest -R blackbox sets it"
+            )
+        args = [binary, "--brokers", "3"] + [a for t in topics for a in ("--topic", t)]
+        self.process = subprocess.Popen(
+            args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        )
+        self.bootstrap = json.loads(self.process.stdout.readline())["bootstrap"]
+
+    def command(self, line: str) -> None:
+        self.process.stdin.write(line + "\n")
+        self.process.stdin.flush()
+        answer = self.process.stdout.readline().strip()
+        assert answer == "ok", f"{line}: {answer}"
+
+    def stop(self) -> None:
+        self.process.stdin.close()
+        self.process.wait(timeout=10)

@@ -1,0 +1,250 @@
+"""Cluster mode: several `flint serve` nodes sharing the monitoring through Kafka.
+
+The brokers are librdkafka's mock cluster (`flint_mock_kafka`); the consumer checking the topics
+is confluent-kafka, independent of flint. The nodes drive the noop driver with a shared state
+directory: one simulated target system that every node's driver instance sees, as a real target
+would be.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import signal
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from confluent_kafka import Consumer
+
+from flint_blackbox import FlintServer, MockKafka, deployment_location, execute_body, wait_until
+
+STATE_TOPIC = "flint_execution_state"
+EVENTS_TOPIC = "lm_vnfc_lifecycle_execution_events"
+PARTITIONS = 6
+SECRET = "pa55-" + secrets.token_hex(8)
+
+
+@pytest.fixture
+def kafka():
+    # One cluster per test: consumer groups and offsets start fresh.
+    cluster = MockKafka([f"{STATE_TOPIC}:{PARTITIONS}", f"{EVENTS_TOPIC}:3"])
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def cluster_key(tmp_path) -> Path:
+    path = tmp_path / "cluster.key"
+    path.write_text(secrets.token_hex(32) + "\n")
+    path.chmod(0o600)
+    return path
+
+
+class Cluster:
+    """Nodes of one cluster, each a FlintServer with its own data directory."""
+
+    def __init__(self, tmp_path: Path, kafka: MockKafka, key: Path):
+        self.tmp_path = tmp_path
+        self.kafka = kafka
+        self.key = key
+        self.target = tmp_path / "target"  # the noop driver's shared "remote system"
+        self.nodes: list[FlintServer] = []
+
+    def config(self, name: str, **cluster) -> dict:
+        return {
+            "monitoring": {"min_interval": "50ms", "max_interval": "200ms"},
+            "messaging": {"connection_address": self.kafka.bootstrap},
+            "cluster": {"enabled": True, "node_id": name, "key_file": str(self.key),
+                        "session_timeout": "3s", "commit_interval": "200ms", **cluster},
+            "drivers": {"noop": {"state_dir": str(self.target)}},
+        }
+
+    def start(self, count: int) -> list[FlintServer]:
+        for _ in range(count):
+            name = f"node-{len(self.nodes)}"
+            self.nodes.append(FlintServer(self.tmp_path / name, self.config(name)).start())
+        wait_until(lambda: self.owned() == {n.port: True for n in self.live()}, timeout=30,
+                   what="every partition owned, each node owning some")
+        return self.nodes[-count:]
+
+    def live(self) -> list[FlintServer]:
+        return [n for n in self.nodes if n.process.poll() is None]
+
+    def vital(self, node: FlintServer) -> dict:
+        return node.health()["vitals"]["cluster"]
+
+    def owned(self) -> dict[int, bool]:
+        vitals = {n.port: self.vital(n)["partitions_owned"] for n in self.live()}
+        if sum(vitals.values()) != PARTITIONS:
+            return {}
+        return {port: owned > 0 for port, owned in vitals.items()}
+
+    def stop(self) -> list[str]:
+        failures = []
+        for node in self.nodes:
+            was_killed = node.process is not None and node.process.returncode == -signal.SIGKILL
+            code = node.stop()
+            if code != 0 and not was_killed:
+                failures.append(f"{node.workdir.name}: exit {code}\n{node.stderr()[-3000:]}")
+        return failures
+
+
+@pytest.fixture
+def cluster(tmp_path, kafka, cluster_key):
+    instance = Cluster(tmp_path, kafka, cluster_key)
+    yield instance
+    failures = instance.stop()
+    assert not failures, "\n".join(failures)
+
+
+def accept(node: FlintServer, polls: int = 0) -> str:
+    body = execute_body(request_properties={"noop.pollsInProgress": polls},
+                        location=deployment_location({"password": SECRET}))
+    r = node.execute(body)
+    assert r.status_code == 202, r.text
+    return r.json()["requestId"]
+
+
+def terminal_everywhere(nodes: list[FlintServer], request_ids: list[str]) -> bool:
+    for node in nodes:
+        for request_id in request_ids:
+            r = node.execution(request_id)
+            if r.status_code != 200 or r.json()["status"] == "IN_PROGRESS":
+                return False
+    return True
+
+
+def read_topic(kafka: MockKafka, topic: str, until, timeout: float = 30.0) -> list[dict]:
+    """Every record of `topic` from the start, read until `until(records)` holds (or timeout)."""
+    consumer = Consumer({"bootstrap.servers": kafka.bootstrap, "group.id": f"bb-{uuid.uuid4()}",
+                         "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    consumer.subscribe([topic])
+    records: list[dict] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while not until(records) and time.monotonic() < deadline:
+            message = consumer.poll(0.2)
+            if message is None or message.error():
+                continue
+            records.append({
+                "key": message.key().decode() if message.key() else None,
+                "value": message.value(),
+                "partition": message.partition(),
+                "headers": {k: v.decode() for k, v in (message.headers() or [])},
+            })
+    finally:
+        consumer.close()
+    return records
+
+
+def events_by_request(kafka: MockKafka, request_ids: list[str]) -> dict[str, list[dict]]:
+    wanted = set(request_ids)
+
+    def by_request(records):
+        found: dict[str, list[dict]] = {}
+        for record in records:
+            payload = json.loads(record["value"])
+            if payload["requestId"] in wanted:
+                found.setdefault(payload["requestId"], []).append(
+                    {"payload": payload, "event_id": record["headers"]["eventId"]})
+        return found
+
+    records = read_topic(kafka, EVENTS_TOPIC, lambda r: set(by_request(r)) == wanted)
+    return by_request(records)
+
+
+def test_any_node_serves_executions_any_node_accepted(cluster):
+    first, second = cluster.start(2)
+    ids = [accept(node, polls=2) for node in (first, second) for _ in range(5)]
+    wait_until(lambda: terminal_everywhere([first, second], ids), timeout=30,
+               what="every execution COMPLETE on both nodes")
+    for request_id in ids:
+        a, b = first.execution(request_id).json(), second.execution(request_id).json()
+        assert a["status"] == b["status"] == "COMPLETE"
+        assert a["lifecycleName"] == b["lifecycleName"] == "Create"
+        assert [t["status"] for t in a["transitions"]] == ["IN_PROGRESS", "COMPLETE"]
+    events = events_by_request(cluster.kafka, ids)
+    for request_id in ids:
+        assert len(events[request_id]) == 1, events[request_id]
+        assert events[request_id][0]["payload"]["status"] == "COMPLETE"
+    # The work was shared: both nodes took some executions over.
+    adopted = [n.metrics().value("flint_cluster_executions_adopted_total", reason="accepted")
+               for n in (first, second)]
+    assert sum(adopted) == len(ids) and all(a > 0 for a in adopted), adopted
+    # Not a single event in the embedded logs is the cluster's internal state.
+    assert all(e["topic"] == "lifecycle_execution_events" for e in first.all_events())
+
+
+def test_state_records_are_sealed_and_bound_to_their_request(cluster):
+    [node] = cluster.start(1)
+    request_id = accept(node)
+    node.wait_terminal(request_id)
+    records = read_topic(cluster.kafka, STATE_TOPIC,
+                         lambda r: len([x for x in r if x["key"] == request_id]) == 2)
+    mine = [r for r in records if r["key"] == request_id]
+    assert len(mine) == 2, records  # accepted, then ended; same key, same partition
+    assert mine[0]["partition"] == mine[1]["partition"]
+    for record in mine:
+        sealed = base64.b64decode(record["value"], validate=True)
+        assert SECRET.encode() not in sealed and b"dl-1" not in sealed
+        assert SECRET.encode() not in record["value"]
+
+
+def test_a_node_killed_mid_run_loses_no_execution(cluster):
+    nodes = cluster.start(3)
+    victim = nodes[2]
+    ids = [accept(nodes[i % 3], polls=15) for i in range(30)]
+    wait_until(lambda: cluster.vital(victim)["executions_held"] > 0, timeout=10,
+               what="the victim monitoring executions")
+    held = cluster.vital(victim)["executions_held"]
+    victim.kill()  # SIGKILL: no goodbye to the group, no outbox flush
+    survivors = nodes[:2]
+    wait_until(lambda: terminal_everywhere(survivors, ids), timeout=60,
+               what="every execution terminal on the surviving nodes")
+    moved = sum(n.metrics().value("flint_cluster_executions_adopted_total", reason="moved")
+                for n in survivors)
+    assert moved >= held, (moved, held)
+    events = events_by_request(cluster.kafka, ids)
+    assert set(events) == set(ids)
+    for request_id in ids:
+        # At least once; duplicates (a poll repeated across the move) carry one event id.
+        assert {e["event_id"] for e in events[request_id]} == {events[request_id][0]["event_id"]}
+        assert {e["payload"]["status"] for e in events[request_id]} == {"COMPLETE"}
+    for node in survivors:
+        statuses = {node.execution(i).json()["status"] for i in ids}
+        assert statuses == {"COMPLETE"}
+
+
+def test_a_node_that_stops_hands_its_executions_over_at_once(cluster):
+    nodes = cluster.start(2)
+    leaving, staying = nodes
+    ids = [accept(leaving, polls=20) for _ in range(10)]
+    wait_until(lambda: cluster.vital(leaving)["executions_held"] > 0, timeout=10,
+               what="the leaving node monitoring executions")
+    assert leaving.stop() == 0
+    # Its partitions move when it leaves the group, well before a session timeout would.
+    wait_until(lambda: cluster.vital(staying)["partitions_owned"] == PARTITIONS, timeout=2.5,
+               what="the staying node owning every partition")
+    wait_until(lambda: terminal_everywhere([staying], ids), timeout=30,
+               what="every execution COMPLETE")
+    assert any("executions released" in line.get("message", "") for line in leaving.log_lines())
+
+
+def test_a_cluster_node_needs_its_key_and_kafka(tmp_path, kafka, cluster_key):
+    cases = [
+        ({"cluster": {"enabled": True, "key_file": ""}}, "no cluster key is given"),
+        ({"cluster": {"enabled": True, "key_file": str(tmp_path / "missing.key")}},
+         "missing.key does not exist"),
+        ({"cluster": {"enabled": True, "key_file": str(cluster_key)},
+          "messaging": {"connection_address": ""}},
+         "cluster.enabled is true but messaging.connection_address is empty"),
+    ]
+    for index, (overrides, message) in enumerate(cases):
+        base = {"messaging": {"connection_address": kafka.bootstrap}}
+        node = FlintServer(tmp_path / f"bad-{index}", {**base, **overrides})
+        with pytest.raises(RuntimeError) as failure:
+            node.start()
+        assert message in str(failure.value), str(failure.value)[-2000:]
