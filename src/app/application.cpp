@@ -28,7 +28,10 @@
 #include "api/management_api.hpp"
 #include "api/openapi_api.hpp"
 #include "api/resource_driver_api.hpp"
+#include "api/resource_driver_requests.hpp"
 #include "app/builtin_drivers.hpp"
+#include "cluster/cluster_node.hpp"
+#include "cluster/request_queue.hpp"
 #include "config/config_error.hpp"
 #include "drivers/driver_call_probe.hpp"
 #include "drivers/driver_catalog.hpp"
@@ -38,7 +41,6 @@
 #include "drivers/plugin_loader.hpp"
 #include "events/event_log.hpp"
 #include "events/event_log_publisher.hpp"
-#include "cluster/cluster_node.hpp"
 #include "events/kafka/kafka_event_publisher.hpp"
 #include "events/outbox_probe.hpp"
 #include "events/outbox_relay.hpp"
@@ -119,11 +121,14 @@ struct DriverStack {
   std::unique_ptr<service::InfrastructureMonitor> infrastructure_monitor;
   std::unique_ptr<cluster::ClusterNode> cluster;  // cluster mode
   std::unique_ptr<service::ResourceDriverService> service;
+  std::unique_ptr<cluster::RequestQueue> request_queue;  // with the request queue on
   std::unique_ptr<service::InfrastructureService> infrastructure_service;
 
   // Stops what runs on its own threads, in dependency order.
   bool stop(std::chrono::milliseconds grace) {
-    // First leave the cluster: the others take this node's executions now.
+    // First the queued requests still running, then leave the cluster: the
+    // others take this node's executions now.
+    if (request_queue) request_queue->stop();
     if (cluster) cluster->stop();
     if (scheduler) scheduler->stop();
     if (relay) relay->stop();
@@ -131,16 +136,17 @@ struct DriverStack {
   }
 };
 
+events::KafkaTopic kafka_topic(const config::HostConfig::KafkaTopic& topic) {
+  return {.name = topic.name,
+          .auto_create = topic.auto_create,
+          .num_partitions = static_cast<int>(topic.num_partitions),
+          .replication_factor = static_cast<int>(topic.replication_factor),
+          .config = topic.config};
+}
+
 events::KafkaEventPublisher::Options kafka_options(const config::HostConfig& config) {
   const auto& messaging = config.messaging;
-  const auto topic = [](const config::HostConfig::Messaging::Topic& t) {
-    return events::KafkaEventPublisher::Topic{
-        .name = t.name,
-        .auto_create = t.auto_create,
-        .num_partitions = static_cast<int>(t.num_partitions),
-        .replication_factor = static_cast<int>(t.replication_factor),
-        .config = t.config};
-  };
+  const auto topic = kafka_topic;
   events::KafkaEventPublisher::Options options{.bootstrap_servers = messaging.connection_address,
                                                .client_config = messaging.config,
                                                .topics = {},
@@ -165,8 +171,8 @@ security::CredentialVault cluster_key(const config::HostConfig& config) {
   }
   if (config.cluster.key_file.empty()) {
     throw std::runtime_error(
-        "cluster.enabled is true but no cluster key is given: set cluster.key_file (the same key "
-        "file on every node) or FLINT_CLUSTER_KEY");
+        "no cluster key is given (cluster mode and the request queue seal their Kafka records "
+        "with it): set cluster.key_file (the same key file on every node) or FLINT_CLUSTER_KEY");
   }
   try {
     return security::CredentialVault::from_existing_key_file(config.cluster.key_file);
@@ -175,7 +181,9 @@ security::CredentialVault cluster_key(const config::HostConfig& config) {
   }
 }
 
-std::string host_name() {
+// This node's name: cluster.node_id, or the host name.
+std::string node_id(const config::HostConfig& config) {
+  if (!config.cluster.node_id.empty()) return config.cluster.node_id;
   char name[256] = {};
   if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "flint";
   return name;
@@ -199,15 +207,14 @@ void join_cluster(const config::HostConfig& config, metrics::MetricsRegistry& me
   }
   const auto& messaging = config.messaging;
   stack.cluster = std::make_unique<cluster::ClusterNode>(
-      cluster::ClusterNode::Options{
-          .client = {messaging.connection_address, messaging.config},
-          .state_topic = messaging.topics.execution_state.name,
-          .consumer_group = config.job_queue.consumer_group_id,
-          .node_id = config.cluster.node_id.empty() ? host_name() : config.cluster.node_id,
-          .delivery_timeout = messaging.delivery_timeout,
-          .session_timeout = config.cluster.session_timeout,
-          .commit_interval = config.cluster.commit_interval,
-          .first_poll_delay = config.monitoring.min_interval},
+      cluster::ClusterNode::Options{.client = {messaging.connection_address, messaging.config},
+                                    .topic = kafka_topic(messaging.topics.execution_state),
+                                    .consumer_group = config.job_queue.consumer_group_id,
+                                    .node_id = node_id(config),
+                                    .delivery_timeout = messaging.delivery_timeout,
+                                    .session_timeout = config.cluster.session_timeout,
+                                    .commit_interval = config.cluster.commit_interval,
+                                    .first_poll_delay = config.monitoring.min_interval},
       cluster::StateCodec(cluster_key(config)), *stack.store, *stack.monitor, metrics.registry());
   stack.monitor->join_cluster(*stack.cluster);
   health.add("cluster", [node = stack.cluster.get()](boost::json::object& details) {
@@ -438,6 +445,26 @@ DriverStack start_driver_stack(const config::HostConfig& config, asio::io_contex
   stack.service = std::make_unique<service::ResourceDriverService>(
       *stack.router, *stack.drivers, *stack.packages, *stack.executor, config.driver_calls.timeout,
       stack.monitor.get());
+  if (const auto& queue = config.resource_driver.lifecycle_request_queue; queue.enabled) {
+    const auto& messaging = config.messaging;
+    stack.request_queue = std::make_unique<cluster::RequestQueue>(
+        cluster::RequestQueue::Options{.client = {messaging.connection_address, messaging.config},
+                                       .topic = kafka_topic(queue.topic),
+                                       .failed_topic = kafka_topic(queue.failed_topic),
+                                       .group_id = queue.group_id,
+                                       .node_id = node_id(config),
+                                       .max_concurrency = queue.max_concurrency,
+                                       .retries = static_cast<std::uint32_t>(queue.retries),
+                                       .delivery_timeout = messaging.delivery_timeout,
+                                       .session_timeout = config.cluster.session_timeout,
+                                       .commit_interval = config.cluster.commit_interval},
+        cluster_key(config), api::decode_execute_request, *stack.service, *stack.monitor,
+        *stack.executor, io, metrics.registry());
+    stack.request_queue->start();
+    health.add("request_queue", [queue = stack.request_queue.get()](boost::json::object& details) {
+      return queue->describe(details) ? HealthStatus::ok : HealthStatus::degraded;
+    });
+  }
   if (stack.infrastructure_router) {
     stack.infrastructure_service = std::make_unique<service::InfrastructureService>(
         *stack.infrastructure_router, *stack.drivers, *stack.executor, config.driver_calls.timeout,
@@ -532,7 +559,7 @@ int Application::run() {
   if (driver_api || infrastructure_api) {
     stack = start_driver_stack(config_, io, metrics, health);
     if (driver_api) {
-      api::add_resource_driver_routes(router, *stack.service);
+      api::add_resource_driver_routes(router, *stack.service, stack.request_queue.get());
       api::add_execution_routes(router, *stack.monitor);
     }
     if (infrastructure_api) api::add_infrastructure_routes(router, *stack.infrastructure_service);
@@ -580,6 +607,8 @@ int Application::run() {
     log->info("received {}; stopping: no new connections, finishing requests in flight",
               signal == SIGINT ? "SIGINT" : "SIGTERM");
     server.begin_shutdown();
+    // Queued requests still running finish on the I/O threads: no new ones.
+    if (stack.request_queue) stack.request_queue->begin_stop();
     if (stack.event_log) stack.event_log->stop_waiting();  // end long polls now
     asio::co_spawn(io, drain(server, io, http_config.shutdown_timeout), asio::detached);
   });

@@ -82,17 +82,16 @@ class ClusterNode::Owner {
                          "partition came to this node)")
                    .Register(registry)) {
     rd_kafka_conf_t* conf = events::new_kafka_conf(
-        options.client,
-        {{"client.id", "flint-" + options.node_id},
-         {"group.id", options.consumer_group},
-         {"enable.auto.commit", "false"},
-         {"enable.auto.offset.store", "false"},
-         {"auto.offset.reset", "earliest"},
-         {"enable.partition.eof", "true"},
-         {"session.timeout.ms", std::to_string(options.session_timeout.count())},
-         {"heartbeat.interval.ms",
-          std::to_string(std::max<std::int64_t>(options.session_timeout.count() / 5, 100))},
-         {"reconnect.backoff.max.ms", "1000"}});
+        options.client, {{"client.id", "flint-" + options.node_id},
+                         {"group.id", options.consumer_group},
+                         {"enable.auto.commit", "false"},
+                         {"enable.auto.offset.store", "false"},
+                         {"auto.offset.reset", "earliest"},
+                         {"enable.partition.eof", "true"},
+                         {"session.timeout.ms", std::to_string(options.session_timeout.count())},
+                         {"heartbeat.interval.ms", std::to_string(std::max<std::int64_t>(
+                                                       options.session_timeout.count() / 5, 100))},
+                         {"reconnect.backoff.max.ms", "1000"}});
     rd_kafka_conf_set_opaque(conf, this);
     rd_kafka_conf_set_rebalance_cb(conf, &Owner::on_rebalance);
     consumer_ = new_consumer(conf, "owner");
@@ -105,7 +104,7 @@ class ClusterNode::Owner {
 
   void start() {
     rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(topics, options_.state_topic.c_str(), RD_KAFKA_PARTITION_UA);
+    rd_kafka_topic_partition_list_add(topics, options_.topic.name.c_str(), RD_KAFKA_PARTITION_UA);
     const auto err = rd_kafka_subscribe(consumer_, topics);
     rd_kafka_topic_partition_list_destroy(topics);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -121,9 +120,7 @@ class ClusterNode::Owner {
     thread_.join();
   }
 
-  void describe(boost::json::object& details) const {
-    details["partitions_owned"] = owned_.load();
-  }
+  void describe(boost::json::object& details) const { details["partitions_owned"] = owned_.load(); }
 
   ErrorSlot error;       // transient (the brokers), cleared by the next record
   ErrorSlot unreadable;  // a record this node cannot open, until its partition goes
@@ -188,7 +185,8 @@ class ClusterNode::Owner {
       return;
     }
     if (auto* accepted = std::get_if<service::AcceptedExecution>(&record)) {
-      if (partition.offset_of.contains(key)) return;  // seen already
+      // Seen already, or nothing to monitor (it failed before it started).
+      if (partition.offset_of.contains(key) || accepted->job.empty()) return;
       partition.live.emplace(message.offset, key);
       partition.offset_of.emplace(key, message.offset);
       if (partition.caught_up) {
@@ -235,7 +233,7 @@ class ClusterNode::Owner {
       const std::int64_t offset =
           partition.live.empty() ? partition.next_offset : partition.live.begin()->first;
       if (offset < 0) continue;  // nothing read yet: the committed offset stands
-      rd_kafka_topic_partition_list_add(offsets, options_.state_topic.c_str(), id)->offset = offset;
+      rd_kafka_topic_partition_list_add(offsets, options_.topic.name.c_str(), id)->offset = offset;
     }
     if (offsets->cnt > 0) {
       const auto err = rd_kafka_commit(consumer_, offsets, async ? 1 : 0);
@@ -255,7 +253,7 @@ class ClusterNode::Owner {
       }
       rd_kafka_assign(consumer, partitions);
       log()->info("owner: assigned {} partitions of {}", partitions->cnt,
-                  self->options_.state_topic);
+                  self->options_.topic.name);
     } else {
       // Commit first (the next owner starts from the oldest live job),
       // then let the executions go; a poll in flight records nothing.
@@ -361,7 +359,7 @@ class ClusterNode::View {
   // Assigns every partition of the topic from the positions in the store.
   bool assign() {
     const rd_kafka_metadata_t* metadata = nullptr;
-    rd_kafka_topic_t* topic = rd_kafka_topic_new(consumer_, options_.state_topic.c_str(), nullptr);
+    rd_kafka_topic_t* topic = rd_kafka_topic_new(consumer_, options_.topic.name.c_str(), nullptr);
     const auto err = rd_kafka_metadata(consumer_, 0, topic, &metadata, 5'000);
     rd_kafka_topic_destroy(topic);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR || metadata->topic_cnt != 1 ||
@@ -371,7 +369,7 @@ class ClusterNode::View {
           err != RD_KAFKA_RESP_ERR_NO_ERROR
               ? rd_kafka_err2str(err)
               : (metadata->topic_cnt == 1 ? rd_kafka_err2str(metadata->topics[0].err) : "missing");
-      error.set(fmt::format("view: topic {}: {}", options_.state_topic, why));
+      error.set(fmt::format("view: topic {}: {}", options_.topic.name, why));
       if (metadata) rd_kafka_metadata_destroy(metadata);
       return false;
     }
@@ -379,8 +377,9 @@ class ClusterNode::View {
     rd_kafka_metadata_destroy(metadata);
     const auto stored = store_.read([&](store::Database& db) {
       std::map<std::int32_t, std::int64_t> offsets;
-      auto select = db.prepare("SELECT partition, next_offset FROM cluster_offsets WHERE topic = ?");
-      select.bind(1, options_.state_topic);
+      auto select =
+          db.prepare("SELECT partition, next_offset FROM cluster_offsets WHERE topic = ?");
+      select.bind(1, options_.topic.name);
       while (select.step()) {
         offsets[static_cast<std::int32_t>(select.column_int(0))] = select.column_int(1);
       }
@@ -389,14 +388,14 @@ class ClusterNode::View {
     rd_kafka_topic_partition_list_t* partitions = rd_kafka_topic_partition_list_new(count);
     for (int id = 0; id < count; ++id) {
       const auto found = stored.find(id);
-      rd_kafka_topic_partition_list_add(partitions, options_.state_topic.c_str(), id)->offset =
+      rd_kafka_topic_partition_list_add(partitions, options_.topic.name.c_str(), id)->offset =
           found == stored.end() ? RD_KAFKA_OFFSET_BEGINNING : found->second;
     }
     rd_kafka_assign(consumer_, partitions);
     rd_kafka_topic_partition_list_destroy(partitions);
     partition_count_.store(count);
     error.clear();
-    log()->info("view: reading {} partitions of {}", count, options_.state_topic);
+    log()->info("view: reading {} partitions of {}", count, options_.topic.name);
     return true;
   }
 
@@ -438,7 +437,7 @@ class ClusterNode::View {
           db.prepare(
                 "INSERT INTO cluster_offsets (topic, partition, next_offset) VALUES (?, ?, ?) "
                 "ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset")
-              .bind(1, options_.state_topic)
+              .bind(1, options_.topic.name)
               .bind(2, static_cast<std::int64_t>(partition))
               .bind(3, offset)
               .run();
@@ -458,12 +457,13 @@ class ClusterNode::View {
   void rewind(const std::vector<rd_kafka_message_t*>& batch) {
     std::map<std::int32_t, std::int64_t> first;
     for (const rd_kafka_message_t* message : batch) {
-      if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) first.try_emplace(message->partition, message->offset);
+      if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR)
+        first.try_emplace(message->partition, message->offset);
     }
     rd_kafka_topic_partition_list_t* positions =
         rd_kafka_topic_partition_list_new(static_cast<int>(std::max<std::size_t>(first.size(), 1)));
     for (const auto& [partition, offset] : first) {
-      rd_kafka_topic_partition_list_add(positions, options_.state_topic.c_str(), partition)->offset =
+      rd_kafka_topic_partition_list_add(positions, options_.topic.name.c_str(), partition)->offset =
           offset;
     }
     if (positions->cnt > 0) rd_kafka_seek_partitions(consumer_, positions, 5'000);
@@ -495,10 +495,11 @@ ClusterNode::~ClusterNode() {
 }
 
 void ClusterNode::start() {
+  producer_.create_topic(options_.topic);
   view_->start();
   owner_->start();
   log()->info("node {} joined the cluster (group {}, topic {})", options_.node_id,
-              options_.consumer_group, options_.state_topic);
+              options_.consumer_group, options_.topic.name);
 }
 
 void ClusterNode::stop() {
@@ -507,7 +508,7 @@ void ClusterNode::stop() {
 }
 
 void ClusterNode::publish_accepted(const service::AcceptedExecution& execution) {
-  producer_.produce(options_.state_topic, execution.request_id, codec_.encode(execution));
+  producer_.produce(options_.topic.name, execution.request_id, codec_.encode(execution));
 }
 
 std::string ClusterNode::encode_ending(const service::ExecutionEnding& ending) const {
@@ -517,7 +518,7 @@ std::string ClusterNode::encode_ending(const service::ExecutionEnding& ending) c
 bool ClusterNode::describe(boost::json::object& details) const {
   details["node_id"] = options_.node_id;
   details["consumer_group"] = options_.consumer_group;
-  details["state_topic"] = options_.state_topic;
+  details["state_topic"] = options_.topic.name;
   details["executions_held"] = monitor_.held();
   owner_->describe(details);
   view_->describe(details);

@@ -47,8 +47,8 @@ class ClusterNode final : public service::ClusterLink {
   /// Settings (`cluster.*`, `messaging.*`, `job_queue.*`).
   struct Options {
     events::KafkaClientOptions client;
-    /// Kafka name of the state topic.
-    std::string state_topic;
+    /// The state topic (created at start when `auto_create`).
+    events::KafkaTopic topic;
     /// The consumer group sharing the monitoring.
     std::string consumer_group;
     /// This node's name in the group (`group.instance.id` is not used:

@@ -300,8 +300,10 @@ HostTable make_table() {
                                 "again later (message.timeout.ms).",
                                 {.min = milliseconds(1)}));
   const auto topic = [&table](std::string_view key, std::string_view kafka_name, auto access,
-                               std::int64_t partitions = 1, StringMap settings = {}) {
-    const std::string prefix = "messaging.topics." + std::string(key) + ".";
+                              std::int64_t partitions = 1, StringMap settings = {}) {
+    const std::string prefix = key.find('.') == std::string_view::npos
+                                   ? "messaging.topics." + std::string(key) + "."
+                                   : std::string(key) + ".";
     table.add(
         prefix + "name",
         O::string(std::string(kafka_name), "Kafka topic name."), [access](HostConfig & c) -> auto& {
@@ -332,10 +334,33 @@ HostTable make_table() {
       [](HostConfig & c) -> auto& { return c.messaging.topics.infrastructure_task_events; });
   // Compacted: the latest record of each execution is its state. Its
   // partitions are the most nodes that can share the monitoring.
+  topic("execution_state", "flint_execution_state",
+        [](HostConfig & c) -> auto& { return c.messaging.topics.execution_state; }, 12,
+        {{"cleanup.policy", "compact"}});
+
+  FLINT_HOST_OPTION(resource_driver.lifecycle_request_queue.enabled,
+                    O::boolean(false,
+                               "Put execute requests on a Kafka topic, answer 202 once Kafka has "
+                               "them, and execute them from there on any node (needs "
+                               "messaging.connection_address and a cluster key) (Ignition key)."));
+  FLINT_HOST_OPTION(resource_driver.lifecycle_request_queue.group_id,
+                    O::string("flint_lifecycle_request_queue",
+                              "Consumer group of the nodes executing queued requests."));
+  FLINT_HOST_OPTION(resource_driver.lifecycle_request_queue.max_concurrency,
+                    O::integer(16, "Queued requests one node executes at once.", {.min = 1}));
+  FLINT_HOST_OPTION(resource_driver.lifecycle_request_queue.retries,
+                    O::integer(3,
+                               "Attempts after a temporary failure of a queued request (delay "
+                               "doubling from 1 s) before it is reported FAILED.",
+                               {.min = 0, .max = 20}));
   topic(
-      "execution_state", "flint_execution_state",
-      [](HostConfig & c) -> auto& { return c.messaging.topics.execution_state; }, 12,
-      {{"cleanup.policy", "compact"}});
+      "resource_driver.lifecycle_request_queue.topic", "flint_lifecycle_request_queue",
+      [](HostConfig & c) -> auto& { return c.resource_driver.lifecycle_request_queue.topic; }, 20);
+  topic(
+      "resource_driver.lifecycle_request_queue.failed_topic",
+      "flint_lifecycle_request_queue_failed", [](HostConfig & c) -> auto& {
+        return c.resource_driver.lifecycle_request_queue.failed_topic;
+      });
 
   FLINT_HOST_OPTION(job_queue.consumer_group_id,
                     O::string("flint_job_queue",
@@ -415,6 +440,12 @@ HostTable make_table() {
       errors.push_back(
           "events.log.enabled is false and messaging.connection_address is empty: events would "
           "have nowhere to go (enable the log or configure Kafka)");
+    }
+    if (values.get<bool>("resource_driver.lifecycle_request_queue.enabled") &&
+        values.get<std::string>("messaging.connection_address").empty()) {
+      errors.push_back(
+          "resource_driver.lifecycle_request_queue.enabled is true but "
+          "messaging.connection_address is empty: the queue is a Kafka topic");
     }
     if (values.get<bool>("cluster.enabled") &&
         values.get<std::string>("messaging.connection_address").empty()) {

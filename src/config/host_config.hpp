@@ -47,6 +47,15 @@ struct HostConfig {
     std::chrono::milliseconds timeout{};  ///< deadline of one driver call
   } driver_calls;
 
+  /// One Kafka topic (`messaging.topics.<name>.*` and the like).
+  struct KafkaTopic {
+    std::string name;                  ///< Kafka topic name
+    bool auto_create{};                ///< create it at first use if missing
+    std::size_t num_partitions{};      ///< partitions when created
+    std::size_t replication_factor{};  ///< replicas when created
+    StringMap config;                  ///< topic settings when created (`retention.ms`...)
+  };
+
   /// `resource_driver.*` (Ignition's section).
   struct ResourceDriver {
     std::string driver;  ///< driver of requests no route claims; empty = refuse them
@@ -57,6 +66,15 @@ struct HostConfig {
     } routes;
     std::filesystem::path scripts_workspace;  ///< root where driver packages are extracted
     bool async_messaging_enabled{};           ///< Ignition key, accepted for compatibility
+    /// `resource_driver.lifecycle_request_queue.*`: execute requests through Kafka.
+    struct LifecycleRequestQueue {
+      bool enabled{};                 ///< on: needs messaging and a cluster key
+      std::string group_id;           ///< consumer group of the workers
+      std::size_t max_concurrency{};  ///< requests one node runs at once
+      std::size_t retries{};          ///< attempts after a temporary failure
+      KafkaTopic topic;               ///< the requests
+      KafkaTopic failed_topic;        ///< dead letters
+    } lifecycle_request_queue;
   } resource_driver;
 
   /// `infrastructure_driver.*`: which infrastructure (VIM) driver serves a request.
@@ -165,14 +183,7 @@ struct HostConfig {
     std::string connection_address;  ///< bootstrap servers, `host:port,...`
     StringMap config;                ///< librdkafka settings passed through (TLS, SASL)
     std::chrono::milliseconds delivery_timeout{};  ///< a produce not acknowledged by then fails
-    /// One Kafka topic (`messaging.topics.<name>.*`).
-    struct Topic {
-      std::string name;                  ///< Kafka topic name
-      bool auto_create{};                ///< create it at first use if missing
-      std::size_t num_partitions{};      ///< partitions when created
-      std::size_t replication_factor{};  ///< replicas when created
-      StringMap config;                  ///< topic settings when created (`retention.ms`...)
-    };
+    using Topic = KafkaTopic;
     struct Topics {
       Topic lifecycle_execution_events;  ///< lifecycle execution events
       Topic infrastructure_task_events;  ///< infrastructure task events
@@ -187,11 +198,11 @@ struct HostConfig {
 
   /// `cluster.*`: several nodes sharing the monitoring through Kafka.
   struct Cluster {
-    bool enabled{};                                 ///< on: needs messaging and a key
-    std::string node_id;                            ///< empty = the host name
-    std::filesystem::path key_file;                 ///< or FLINT_CLUSTER_KEY (hex)
-    std::chrono::milliseconds session_timeout{};    ///< a silent node leaves after this
-    std::chrono::milliseconds commit_interval{};    ///< offsets of owned partitions
+    bool enabled{};                               ///< on: needs messaging and a key
+    std::string node_id;                          ///< empty = the host name
+    std::filesystem::path key_file;               ///< or FLINT_CLUSTER_KEY (hex)
+    std::chrono::milliseconds session_timeout{};  ///< a silent node leaves after this
+    std::chrono::milliseconds commit_interval{};  ///< offsets of owned partitions
   } cluster;
 
   struct Events {

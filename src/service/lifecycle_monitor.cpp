@@ -25,7 +25,8 @@ namespace {
 // The terminal event of an execution has one id whichever node sends it, and
 // however often: consumers deduplicate by it (UUID version 8, from SHA-256).
 std::string terminal_event_id(std::string_view request_id) {
-  std::string hex = security::sha256_hex(fmt::format("{}\n{}", LifecycleMonitor::kTopic, request_id));
+  std::string hex =
+      security::sha256_hex(fmt::format("{}\n{}", LifecycleMonitor::kTopic, request_id));
   hex[12] = '8';
   hex[16] = "89ab"[std::stoi(hex.substr(16, 1), nullptr, 16) & 3];
   return fmt::format("{}-{}-{}-{}-{}", hex.substr(0, 8), hex.substr(8, 4), hex.substr(12, 4),
@@ -44,6 +45,8 @@ struct LifecycleMonitor::Placement {
 // What a poll needs, decoded once from the sealed job payload.
 struct LifecycleMonitor::Target {
   std::string request_id;
+  // The driver's own id, when it differs (a request promised an id first).
+  std::string driver_request_id;
   system_clock::time_point deadline;
   // Shared by every execution at the same location (see intern_placement).
   std::shared_ptr<const Placement> placement;
@@ -98,8 +101,10 @@ void LifecycleMonitor::accept(std::string_view lifecycle_name,
                               std::shared_ptr<const drivers::DriverManager::Target> driver) {
   const std::string& driver_name = driver->driver->info.name;
   const std::int64_t now = now_ms();
+  const std::string& request_id =
+      origin.promised_request_id.empty() ? response.request_id : origin.promised_request_id;
   AcceptedExecution execution{
-      .request_id = response.request_id,
+      .request_id = request_id,
       .driver = driver_name,
       .lifecycle_name = std::string(lifecycle_name),
       .tenant_id = origin.tenant_id,
@@ -110,6 +115,7 @@ void LifecycleMonitor::accept(std::string_view lifecycle_name,
               {"deploymentLocation", sdk::json::encode(location)},
               {"logFields", encode_log_fields(origin.log_fields)},
               {"tenantId", origin.tenant_id}}};
+  if (request_id != response.request_id) execution.job["driverRequestId"] = response.request_id;
   if (cluster_) {
     accept_in_cluster(execution);
     return;
@@ -123,7 +129,7 @@ void LifecycleMonitor::accept(std::string_view lifecycle_name,
             "INSERT INTO jobs (kind, subject, payload, created_at, deadline_at) "
             "VALUES (?, ?, ?, ?, ?)")
           .bind(1, kJobKind)
-          .bind(2, response.request_id)
+          .bind(2, request_id)
           .bind_blob(3, payload)
           .bind(4, now)
           .bind(5, execution.deadline_at)
@@ -131,10 +137,9 @@ void LifecycleMonitor::accept(std::string_view lifecycle_name,
     });
   } catch (const store::SqliteError& e) {
     if (e.code() == SQLITE_CONSTRAINT) {
-      throw sdk::ResourceDriverError(
-          fmt::format("the driver returned request id {} twice", response.request_id));
+      throw sdk::ResourceDriverError(fmt::format("request id {} was accepted before", request_id));
     }
-    log_->error("cannot record execution {}: {}", response.request_id, e.what());
+    log_->error("cannot record execution {}: {}", request_id, e.what());
     throw sdk::TemporaryDriverError(e.disk_full()
                                         ? "the execution cannot be recorded: the disk is full"
                                         : "the execution cannot be recorded now; retry later");
@@ -143,7 +148,7 @@ void LifecycleMonitor::accept(std::string_view lifecycle_name,
   bool already_pushed;
   {
     std::lock_guard lock(mutex_);
-    already_pushed = pushed_.contains(response.request_id);
+    already_pushed = pushed_.contains(request_id);
   }
   // A driver that reports completion itself is not polled: its job only
   // wakes on the report, or at the total deadline as a watchdog.
@@ -154,15 +159,15 @@ void LifecycleMonitor::accept(std::string_view lifecycle_name,
   // The job starts decoded: polls never open the sealed payload, which only
   // a restart reads back (from the store).
   auto target = std::make_shared<Target>();
-  target->request_id = response.request_id;
+  target->request_id = request_id;
+  target->driver_request_id = response.request_id;
   target->deadline = system_clock::time_point(std::chrono::milliseconds(execution.deadline_at));
   const drivers::RegisteredDriver& registered = *driver->driver;  // before the move below
   target->placement =
       intern_placement(registered, execution.job.at("deploymentLocation"), std::move(driver));
   target->log_fields = origin.log_fields;
   target->tenant_id = origin.tenant_id;
-  scheduler_.schedule({kJobKind, response.request_id, {}, target->deadline, 0, std::move(target)},
-                      due);
+  scheduler_.schedule({kJobKind, request_id, {}, target->deadline, 0, std::move(target)}, due);
 }
 
 std::size_t LifecycleMonitor::resume() {
@@ -179,9 +184,8 @@ void LifecycleMonitor::accept_in_cluster(const AcceptedExecution& execution) {
     cluster_->publish_accepted(execution);
   } catch (const std::exception& e) {
     log_->error("cannot record execution {} in the cluster: {}", execution.request_id, e.what());
-    throw sdk::TemporaryDriverError(
-        fmt::format("the execution cannot be recorded in the cluster now ({}); retry later",
-                    e.what()));
+    throw sdk::TemporaryDriverError(fmt::format(
+        "the execution cannot be recorded in the cluster now ({}); retry later", e.what()));
   }
   // Kafka has it: the record and its monitoring are safe. The local copy is
   // only so that this node answers a status request at once; the state
@@ -196,8 +200,10 @@ void LifecycleMonitor::accept_in_cluster(const AcceptedExecution& execution) {
 
 void LifecycleMonitor::adopt(const AcceptedExecution& execution,
                              std::chrono::steady_clock::time_point due) {
-  jobs::Job job{kJobKind, execution.request_id, {},
-                system_clock::time_point(std::chrono::milliseconds(execution.deadline_at)), 0, {}};
+  jobs::Job job{
+      kJobKind, execution.request_id,
+      {},       system_clock::time_point(std::chrono::milliseconds(execution.deadline_at)),
+      0,        {}};
   try {
     job.state = decode_target(execution.request_id, job.deadline, execution.job);
   } catch (const std::exception& e) {
@@ -302,6 +308,9 @@ std::shared_ptr<const LifecycleMonitor::Target> LifecycleMonitor::decode_target(
   target->placement = intern_placement(*driver, value.at("deploymentLocation"));
   target->log_fields = decode_log_fields(value.at("logFields"));
   target->tenant_id = value.at("tenantId").as_string();
+  const auto* driver_request_id = value.if_contains("driverRequestId");
+  target->driver_request_id =
+      driver_request_id ? std::string(driver_request_id->as_string()) : request_id;
   return target;
 }
 
@@ -380,7 +389,8 @@ jobs::JobStep LifecycleMonitor::poll_on_driver_thread(
       auto execution = drivers_.call<sdk::ResourceDriver>(
           *placement.driver, placement.location, /*from_request=*/false, deadline,
           [&](sdk::ResourceDriver& driver) {
-            return driver.get_lifecycle_execution(request_id, placement.location, context);
+            return driver.get_lifecycle_execution(target->driver_request_id, placement.location,
+                                                  context);
           });
       if (execution.status == sdk::ExecutionStatus::in_progress) return jobs::JobStep::poll_later;
       outcome = std::move(execution);
@@ -441,6 +451,63 @@ void LifecycleMonitor::finish(std::shared_ptr<const Target> target,
   }
   log_->info("execution {} {}", request_id, ending.status);
   (outcome.status == sdk::ExecutionStatus::complete ? ended_complete_ : ended_failed_).Increment();
+  notify_outbox_();
+}
+
+void LifecycleMonitor::record_not_started(AcceptedExecution execution,
+                                          const sdk::FailureDetails& failure) {
+  const std::string& request_id = execution.request_id;
+  execution.job = {};  // nothing to monitor
+  ExecutionEnding ending{.request_id = request_id,
+                         .status = "FAILED",
+                         .failure_code = std::string(sdk::to_string(failure.code)),
+                         .failure_description = failure.description};
+  const std::string payload = json::serialize(sdk::json::encode(
+      sdk::LifecycleExecution::failed(request_id, failure.code, failure.description)));
+  const auto add_event = [&](store::Database& db) {
+    auto event = db.prepare(
+        "INSERT OR IGNORE INTO outbox (event_id, topic, event_key, tenant_id, payload, "
+        "created_at) VALUES (?, ?, ?, ?, ?, ?)");
+    event.bind(1, terminal_event_id(request_id))
+        .bind(2, kTopic)
+        .bind(3, request_id)
+        .bind(5, payload)
+        .bind(6, ending.ended_at);
+    if (!execution.tenant_id.empty()) event.bind(4, execution.tenant_id);
+    event.run();
+  };
+  bool recorded = false;
+  if (cluster_) {
+    // Every node must know the record: the accepted state first (with no
+    // job, so no owner monitors it), then its ending with the event.
+    cluster_->publish_accepted(execution);
+    store_.write([&](store::Database& db) {
+      ending.ended_at = now_ms();
+      add_event(db);
+      db.prepare(
+            "INSERT INTO outbox (event_id, topic, event_key, payload, created_at) "
+            "VALUES (?, ?, ?, ?, ?)")
+          .bind(1, sdk::new_time_ordered_id())
+          .bind(2, ClusterLink::kStateTopic)
+          .bind(3, request_id)
+          .bind(4, cluster_->encode_ending(ending))
+          .bind(5, ending.ended_at)
+          .run();
+      recorded = true;
+    });
+  } else {
+    store_.write([&](store::Database& db) {
+      ending.ended_at = now_ms();
+      // Known already (a redelivered request that did start): leave it be.
+      if (!insert_execution(db, execution, /*if_absent=*/true)) return;
+      end_execution(db, ending);
+      add_event(db);
+      recorded = true;
+    });
+  }
+  if (!recorded) return;
+  log_->info("execution {} FAILED before it started: {}", request_id, failure.description);
+  ended_failed_.Increment();
   notify_outbox_();
 }
 
@@ -522,7 +589,8 @@ void LifecycleMonitor::on_delivered(std::string_view topic, std::string_view req
           drivers_.call<sdk::ResourceDriver>(
               *placement.driver, placement.location, /*from_request=*/false, deadline,
               [&](sdk::ResourceDriver& instance) {
-                instance.on_execution_delivered(id, placement.location, context);
+                instance.on_execution_delivered(target->driver_request_id, placement.location,
+                                                context);
               });
         } catch (const std::exception& e) {
           log_->warn("execution {}: after-delivery hook failed (ignored): {}", id, e.what());

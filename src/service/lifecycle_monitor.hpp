@@ -84,6 +84,13 @@ class LifecycleMonitor {
               const sdk::LifecycleExecuteResponse& response, const CallOrigin& origin,
               std::shared_ptr<const drivers::DriverManager::Target> target);
 
+  /// Records an execution whose id was promised to the orchestrator but
+  /// that could not be started (the request queue): FAILED with `failure`,
+  /// with its event, unless it ended before. Blocking: call on a driver thread.
+  /// @throws std::exception when it cannot be recorded (the store, or in
+  ///         cluster mode Kafka): the caller tries again later.
+  void record_not_started(AcceptedExecution execution, const sdk::FailureDetails& failure);
+
   /// Schedules every unfinished job found in the store (at start).
   /// @returns how many were resumed.
   std::size_t resume();

@@ -44,6 +44,10 @@ struct FindCommand {
 struct CallOrigin {
   logging::LogFields log_fields;
   std::string tenant_id;
+  /// The request id the orchestrator already holds, when one was promised
+  /// before the driver ran (the request queue): the execution is recorded
+  /// and reported under it, and polled under the driver's own id.
+  std::string promised_request_id{};
 };
 
 class LifecycleMonitor;

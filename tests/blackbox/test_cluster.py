@@ -158,7 +158,7 @@ def events_by_request(kafka: MockKafka, request_ids: list[str]) -> dict[str, lis
 
 def test_any_node_serves_executions_any_node_accepted(cluster):
     first, second = cluster.start(2)
-    ids = [accept(node, polls=2) for node in (first, second) for _ in range(5)]
+    ids = [accept(node, polls=2) for node in (first, second) for _ in range(10)]
     wait_until(lambda: terminal_everywhere([first, second], ids), timeout=30,
                what="every execution COMPLETE on both nodes")
     for request_id in ids:
@@ -170,9 +170,9 @@ def test_any_node_serves_executions_any_node_accepted(cluster):
     for request_id in ids:
         assert len(events[request_id]) == 1, events[request_id]
         assert events[request_id][0]["payload"]["status"] == "COMPLETE"
-    # The work was shared: both nodes took some executions over.
-    adopted = [n.metrics().value("flint_cluster_executions_adopted_total", reason="accepted")
-               for n in (first, second)]
+    # The work was shared, each execution taken by one node once (as `accepted`, or as `moved`
+    # when its partition was still being caught up on after the second node joined).
+    adopted = [n.metrics().value("flint_cluster_executions_adopted_total") for n in (first, second)]
     assert sum(adopted) == len(ids) and all(a > 0 for a in adopted), adopted
     # Not a single event in the embedded logs is the cluster's internal state.
     assert all(e["topic"] == "lifecycle_execution_events" for e in first.all_events())
@@ -248,3 +248,115 @@ def test_a_cluster_node_needs_its_key_and_kafka(tmp_path, kafka, cluster_key):
         with pytest.raises(RuntimeError) as failure:
             node.start()
         assert message in str(failure.value), str(failure.value)[-2000:]
+
+
+# -- the request queue ----------------------------------------------------------------------
+
+QUEUE_TOPIC = "flint_lifecycle_request_queue"
+FAILED_TOPIC = "flint_lifecycle_request_queue_failed"
+
+
+@pytest.fixture
+def queue_kafka():
+    cluster = MockKafka([f"{QUEUE_TOPIC}:4", f"{FAILED_TOPIC}:1", f"{EVENTS_TOPIC}:3"])
+    yield cluster
+    cluster.stop()
+
+
+def wait_queued_end(server: FlintServer, request_id: str) -> dict:
+    """The record of a queued request once it ended (it exists from when a worker ran it)."""
+    wait_until(lambda: server.execution(request_id).status_code == 200, timeout=30,
+               what=f"queued request {request_id} to be run")
+    return server.wait_terminal(request_id)
+
+
+def queue_config(kafka: MockKafka, key: Path, **queue) -> dict:
+    return {
+        "monitoring": {"min_interval": "50ms", "max_interval": "200ms"},
+        "messaging": {"connection_address": kafka.bootstrap},
+        "cluster": {"key_file": str(key), "commit_interval": "200ms"},
+        "resource_driver": {"lifecycle_request_queue": {"enabled": True, **queue}},
+    }
+
+
+def seal(key: Path, request_id: str, record: dict) -> bytes:
+    """A request-queue record as flint seals it: version 1, nonce, AES-256-GCM, in base64."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    nonce = secrets.token_bytes(12)
+    sealed = AESGCM(bytes.fromhex(key.read_text().strip())).encrypt(
+        nonce, json.dumps(record).encode(), request_id.encode())
+    return base64.b64encode(b"\x01" + nonce + sealed)
+
+
+def produce(kafka: MockKafka, topic: str, key: str | None, value: bytes) -> None:
+    from confluent_kafka import Producer
+    producer = Producer({"bootstrap.servers": kafka.bootstrap})
+    producer.produce(topic, key=key.encode() if key else None, value=value)
+    assert producer.flush(10) == 0
+
+
+def test_queued_requests_are_acknowledged_then_run_under_their_id(queue_kafka, cluster_key,
+                                                                   start_server):
+    # (queue_kafka first: fixtures stop in reverse, so the brokers outlive the node.)
+    server = start_server(queue_config(queue_kafka, cluster_key))
+    ids = [accept(server, polls=1) for _ in range(5)]
+    failing = server.execute(execute_body(request_properties={"noop.raise": "driver"}))
+    assert failing.status_code == 202, failing.text  # the driver runs later
+    failing_id = failing.json()["requestId"]
+    for request_id in ids:
+        record = wait_queued_end(server, request_id)
+        assert record["status"] == "COMPLETE", record
+    failed = wait_queued_end(server, failing_id)
+    assert failed["status"] == "FAILED"
+    assert failed["failureDetails"]["failureCode"] == "INTERNAL_ERROR"
+    assert "noop.raise" in failed["failureDetails"]["description"]
+    events = events_by_request(queue_kafka, ids + [failing_id])
+    assert {e["payload"]["status"] for i in ids for e in events[i]} == {"COMPLETE"}
+    assert events[failing_id][0]["payload"]["status"] == "FAILED"
+    # On the queue, under the promised id, with the location's secret sealed.
+    records = read_topic(queue_kafka, QUEUE_TOPIC, lambda r: len(r) >= 6)
+    assert {r["key"] for r in records} == set(ids + [failing_id])
+    assert all(SECRET.encode() not in base64.b64decode(r["value"]) for r in records)
+    # A body that does not decode is refused at once, and never queued.
+    r = server.execute({**execute_body(), "lifecycleName": ""})
+    assert r.status_code == 400, r.text
+    assert server.metrics().value("flint_request_queue_records_total", outcome="accepted") == 5
+
+
+def test_unreadable_queue_records_go_to_dead_letters(queue_kafka, cluster_key, start_server):
+    server = start_server(queue_config(queue_kafka, cluster_key))
+    bad_id, unkeyed_id, missing_id = (str(uuid.uuid4()) for _ in range(3))
+    produce(queue_kafka, QUEUE_TOPIC, bad_id, b"not base64 at all!")
+    produce(queue_kafka, QUEUE_TOPIC, None, b"no key")
+    produce(queue_kafka, QUEUE_TOPIC, missing_id,
+            seal(cluster_key, missing_id, {"format": 1, "requestId": missing_id, "tenantId": "",
+                                           "logFields": [], "request": {"lifecycleName": "Create"}}))
+    letters = read_topic(queue_kafka, FAILED_TOPIC, lambda r: len(r) >= 3)
+    reasons = {r["key"]: r["headers"]["reason"] for r in letters}
+    assert reasons[bad_id] == "the value is not base64", reasons
+    assert reasons[None] == "the record has no key"
+    assert reasons[missing_id].startswith("request."), reasons  # names the missing field
+    # The orchestrator holding a keyed id hears it failed.
+    for request_id in (bad_id, missing_id):
+        record = wait_queued_end(server, request_id)
+        assert record["status"] == "FAILED"
+        assert "could not be read" in record["failureDetails"]["description"]
+    events = events_by_request(queue_kafka, [bad_id, missing_id])
+    assert all(e["payload"]["status"] == "FAILED" for v in events.values() for e in v)
+    assert unkeyed_id not in {e["payload"]["requestId"] for v in events.values() for e in v}
+    assert server.metrics().value("flint_request_queue_records_total", outcome="dead_letter") == 3
+
+
+def test_the_request_queue_needs_kafka_and_a_key(tmp_path, queue_kafka):
+    node = FlintServer(tmp_path / "no-key", {
+        "messaging": {"connection_address": queue_kafka.bootstrap},
+        "resource_driver": {"lifecycle_request_queue": {"enabled": True}}})
+    with pytest.raises(RuntimeError) as failure:
+        node.start()
+    assert "no cluster key is given" in str(failure.value)
+    node = FlintServer(tmp_path / "no-kafka", {
+        "resource_driver": {"lifecycle_request_queue": {"enabled": True}}})
+    with pytest.raises(RuntimeError) as failure:
+        node.start()
+    assert "lifecycle_request_queue.enabled is true but messaging.connection_address is empty" in \
+        str(failure.value)

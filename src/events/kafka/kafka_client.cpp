@@ -42,4 +42,56 @@ rd_kafka_conf_t* new_kafka_conf(
   return conf;
 }
 
+void create_topic(rd_kafka_t* client, const KafkaTopic& topic, std::chrono::milliseconds timeout,
+                  const std::atomic<bool>* interrupted) {
+  const auto stop = [&] { return interrupted && interrupted->load(); };
+  char error[512];
+  rd_kafka_NewTopic_t* request = rd_kafka_NewTopic_new(
+      topic.name.c_str(), topic.num_partitions, topic.replication_factor, error, sizeof error);
+  if (request == nullptr)
+    throw std::runtime_error("cannot create topic " + topic.name + ": " + error);
+  for (const auto& [key, value] : topic.config) {
+    rd_kafka_NewTopic_set_config(request, key.c_str(), value.c_str());
+  }
+  rd_kafka_queue_t* queue = rd_kafka_queue_new(client);
+  rd_kafka_AdminOptions_t* admin =
+      rd_kafka_AdminOptions_new(client, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+  rd_kafka_AdminOptions_set_request_timeout(admin, static_cast<int>(timeout.count()), error,
+                                            sizeof error);
+  rd_kafka_CreateTopics(client, &request, 1, admin, queue);
+  // In short waits, so that an interruption cuts it short.
+  rd_kafka_event_t* event = nullptr;
+  const auto give_up = std::chrono::steady_clock::now() + timeout + std::chrono::seconds(1);
+  while (event == nullptr && !stop() && std::chrono::steady_clock::now() < give_up) {
+    event = rd_kafka_queue_poll(queue, 100);
+  }
+  std::string failure;
+  if (event == nullptr) {
+    failure = stop() ? "interrupted" : "no answer from the cluster";
+  } else if (rd_kafka_event_error(event) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    failure = rd_kafka_event_error_string(event);
+  } else {
+    std::size_t count = 0;
+    const auto* result = rd_kafka_event_CreateTopics_result(event);
+    const rd_kafka_topic_result_t** topics = rd_kafka_CreateTopics_result_topics(result, &count);
+    for (std::size_t i = 0; i < count; ++i) {
+      const auto err = rd_kafka_topic_result_error(topics[i]);
+      if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+        const char* text = rd_kafka_topic_result_error_string(topics[i]);
+        failure = text ? text : rd_kafka_err2str(err);
+      }
+    }
+  }
+  if (event) rd_kafka_event_destroy(event);
+  rd_kafka_AdminOptions_destroy(admin);
+  rd_kafka_NewTopic_destroy(request);
+  rd_kafka_queue_destroy(queue);
+  if (!failure.empty()) {
+    throw std::runtime_error("cannot create topic " + topic.name + " (auto_create): " + failure);
+  }
+  static const auto log = logging::logger("kafka");
+  log->info("created topic {} ({} partitions, replication factor {})", topic.name,
+            topic.num_partitions, topic.replication_factor);
+}
+
 }  // namespace flint::events

@@ -4,6 +4,8 @@
 /// What every Kafka client of Flint shares: how it is configured from
 /// `messaging.*`, and where librdkafka's own logs go.
 
+#include <atomic>
+#include <chrono>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -11,6 +13,7 @@
 #include <vector>
 
 struct rd_kafka_conf_s;
+struct rd_kafka_s;
 
 namespace flint::events {
 
@@ -30,11 +33,28 @@ struct KafkaClientOptions {
   std::map<std::string, std::string> client_config;
 };
 
+/// A Kafka topic and how to create it (`messaging.topics.<name>.*`).
+struct KafkaTopic {
+  std::string name;                           ///< Kafka topic name
+  bool auto_create = false;                   ///< create at first use if missing
+  int num_partitions = 1;                     ///< when created
+  int replication_factor = 1;                 ///< when created
+  std::map<std::string, std::string> config;  ///< topic settings when created
+  bool keyed = false;                         ///< records carry the event key (Flint's own topics)
+};
+
+/// Creates `topic` through `client` unless it exists; waits up to `timeout`
+/// (in short steps, giving up early once `*interrupted`).
+/// @throws std::runtime_error naming the topic and the cause.
+void create_topic(rd_kafka_s* client, const KafkaTopic& topic, std::chrono::milliseconds timeout,
+                  const std::atomic<bool>* interrupted = nullptr);
+
 /// A new librdkafka configuration: the bootstrap servers, `flint_settings`
 /// (Flint's choices for this client), then the pass-through settings, with
 /// the log callback set. The caller owns it (rd_kafka_new takes it).
 /// @throws KafkaConfigError naming the setting the client refused.
-rd_kafka_conf_s* new_kafka_conf(const KafkaClientOptions& options,
-                                const std::vector<std::pair<std::string, std::string>>& flint_settings);
+rd_kafka_conf_s* new_kafka_conf(
+    const KafkaClientOptions& options,
+    const std::vector<std::pair<std::string, std::string>>& flint_settings);
 
 }  // namespace flint::events

@@ -9,11 +9,6 @@
 namespace flint::events {
 namespace {
 
-std::shared_ptr<spdlog::logger> log() {
-  static const auto logger = logging::logger("kafka");
-  return logger;
-}
-
 // The acknowledgements one publish waits for. Touched only on the relay
 // thread: delivery reports run inside its rd_kafka_poll calls.
 struct Acknowledgements {
@@ -33,19 +28,19 @@ void on_delivery(rd_kafka_t* /*rk*/, const rd_kafka_message_t* message, void* /*
 }  // namespace
 
 KafkaEventPublisher::KafkaEventPublisher(Options options) : options_(std::move(options)) {
-  rd_kafka_conf_t* conf = new_kafka_conf(
-      {options_.bootstrap_servers, options_.client_config},
-      {{"client.id", "flint"},
-       // Idempotence: broker-side retries neither duplicate nor reorder records.
-       {"enable.idempotence", "true"},
-       {"acks", "all"},
-       {"message.timeout.ms", std::to_string(options_.delivery_timeout.count())},
-       // The relay hands over whole batches and waits for them: lingering for
-       // more records only adds its delay (5 ms by default) to every batch.
-       {"linger.ms", "0"},
-       // librdkafka backs off reconnecting up to 10 s; a broker back from an
-       // outage should take the waiting outbox within a second.
-       {"reconnect.backoff.max.ms", "1000"}});
+  rd_kafka_conf_t* conf =
+      new_kafka_conf({options_.bootstrap_servers, options_.client_config},
+                     {{"client.id", "flint"},
+                      // Idempotence: broker-side retries neither duplicate nor reorder records.
+                      {"enable.idempotence", "true"},
+                      {"acks", "all"},
+                      {"message.timeout.ms", std::to_string(options_.delivery_timeout.count())},
+                      // The relay hands over whole batches and waits for them: lingering for
+                      // more records only adds its delay (5 ms by default) to every batch.
+                      {"linger.ms", "0"},
+                      // librdkafka backs off reconnecting up to 10 s; a broker back from an
+                      // outage should take the waiting outbox within a second.
+                      {"reconnect.backoff.max.ms", "1000"}});
   rd_kafka_conf_set_dr_msg_cb(conf, &on_delivery);
   char error[512];
   producer_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
@@ -137,53 +132,7 @@ void KafkaEventPublisher::fail(std::string message) {
 
 void KafkaEventPublisher::ensure_topic(const Topic& topic) {
   if (!topic.auto_create || created_topics_.contains(topic.name)) return;
-  char error[512];
-  rd_kafka_NewTopic_t* request = rd_kafka_NewTopic_new(
-      topic.name.c_str(), topic.num_partitions, topic.replication_factor, error, sizeof error);
-  if (request == nullptr)
-    throw std::runtime_error("cannot create topic " + topic.name + ": " + error);
-  for (const auto& [key, value] : topic.config) {
-    rd_kafka_NewTopic_set_config(request, key.c_str(), value.c_str());
-  }
-  rd_kafka_queue_t* queue = rd_kafka_queue_new(producer_);
-  rd_kafka_AdminOptions_t* admin =
-      rd_kafka_AdminOptions_new(producer_, RD_KAFKA_ADMIN_OP_CREATETOPICS);
-  const int timeout_ms = static_cast<int>(options_.delivery_timeout.count());
-  rd_kafka_AdminOptions_set_request_timeout(admin, timeout_ms, error, sizeof error);
-  rd_kafka_CreateTopics(producer_, &request, 1, admin, queue);
-  // In short waits, so that `interrupt` cuts it short.
-  rd_kafka_event_t* event = nullptr;
-  const auto give_up =
-      std::chrono::steady_clock::now() + options_.delivery_timeout + std::chrono::seconds(1);
-  while (event == nullptr && !interrupted_.load() && std::chrono::steady_clock::now() < give_up) {
-    event = rd_kafka_queue_poll(queue, 100);
-  }
-  std::string failure;
-  if (event == nullptr) {
-    failure = interrupted_.load() ? "interrupted" : "no answer from the cluster";
-  } else if (rd_kafka_event_error(event) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    failure = rd_kafka_event_error_string(event);
-  } else {
-    std::size_t count = 0;
-    const auto* result = rd_kafka_event_CreateTopics_result(event);
-    const rd_kafka_topic_result_t** topics = rd_kafka_CreateTopics_result_topics(result, &count);
-    for (std::size_t i = 0; i < count; ++i) {
-      const auto err = rd_kafka_topic_result_error(topics[i]);
-      if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
-        const char* text = rd_kafka_topic_result_error_string(topics[i]);
-        failure = text ? text : rd_kafka_err2str(err);
-      }
-    }
-  }
-  if (event) rd_kafka_event_destroy(event);
-  rd_kafka_AdminOptions_destroy(admin);
-  rd_kafka_NewTopic_destroy(request);
-  rd_kafka_queue_destroy(queue);
-  if (!failure.empty()) {
-    throw std::runtime_error("cannot create topic " + topic.name + " (auto_create): " + failure);
-  }
-  log()->info("created topic {} ({} partitions, replication factor {})", topic.name,
-              topic.num_partitions, topic.replication_factor);
+  create_topic(producer_, topic, options_.delivery_timeout, &interrupted_);
   created_topics_.insert(topic.name);
 }
 

@@ -39,14 +39,7 @@ namespace flint::events {
 class KafkaEventPublisher final : public EventPublisher {
  public:
   /// A Kafka topic and how to create it.
-  struct Topic {
-    std::string name;                           ///< Kafka topic name
-    bool auto_create = false;                   ///< create at first use if missing
-    int num_partitions = 1;                     ///< when created
-    int replication_factor = 1;                 ///< when created
-    std::map<std::string, std::string> config;  ///< topic settings when created
-    bool keyed = false;  ///< records carry the event key (Flint's own topics)
-  };
+  using Topic = KafkaTopic;
 
   /// Settings (`messaging.*`).
   struct Options {
@@ -86,7 +79,7 @@ class KafkaEventPublisher final : public EventPublisher {
   Status status() const;
 
  private:
-  void ensure_topic(const Topic& topic);
+  void ensure_topic(const Topic& topic);  // when auto_create, once per topic
   void fail(std::string message);
 
   Options options_;

@@ -23,15 +23,16 @@ void on_delivery(rd_kafka_t* /*rk*/, const rd_kafka_message_t* message, void* /*
 }  // namespace
 
 KafkaProducer::KafkaProducer(const KafkaClientOptions& options,
-                             std::chrono::milliseconds delivery_timeout) {
-  rd_kafka_conf_t* conf = new_kafka_conf(
-      options, {{"client.id", "flint"},
-                {"enable.idempotence", "true"},
-                {"acks", "all"},
-                {"message.timeout.ms", std::to_string(delivery_timeout.count())},
-                // Callers wait for each record: lingering only adds latency.
-                {"linger.ms", "0"},
-                {"reconnect.backoff.max.ms", "1000"}});
+                             std::chrono::milliseconds delivery_timeout)
+    : delivery_timeout_(delivery_timeout) {
+  rd_kafka_conf_t* conf =
+      new_kafka_conf(options, {{"client.id", "flint"},
+                               {"enable.idempotence", "true"},
+                               {"acks", "all"},
+                               {"message.timeout.ms", std::to_string(delivery_timeout.count())},
+                               // Callers wait for each record: lingering only adds latency.
+                               {"linger.ms", "0"},
+                               {"reconnect.backoff.max.ms", "1000"}});
   rd_kafka_conf_set_dr_msg_cb(conf, &on_delivery);
   char error[512];
   producer_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
@@ -55,16 +56,28 @@ KafkaProducer::~KafkaProducer() {
   rd_kafka_destroy(producer_);
 }
 
-KafkaProducer::Delivery KafkaProducer::produce(const std::string& topic, std::string_view key,
-                                               std::string_view value) {
+void KafkaProducer::create_topic(const KafkaTopic& topic) {
+  if (topic.auto_create) events::create_topic(producer_, topic, delivery_timeout_);
+}
+
+KafkaProducer::Delivery KafkaProducer::produce(
+    const std::string& topic, std::string_view key, std::string_view value,
+    const std::vector<std::pair<std::string, std::string>>& headers) {
   std::promise<Delivery> promise;
   auto delivered = promise.get_future();
+  rd_kafka_headers_t* record_headers = rd_kafka_headers_new(headers.size());
+  for (const auto& [name, text] : headers) {
+    rd_kafka_header_add(record_headers, name.c_str(), -1, text.data(),
+                        static_cast<ssize_t>(text.size()));
+  }
   const rd_kafka_resp_err_t err = rd_kafka_producev(
       producer_, RD_KAFKA_V_TOPIC(topic.c_str()),
       RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
       RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(&promise), RD_KAFKA_V_END);
+      RD_KAFKA_V_HEADERS(record_headers), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+      RD_KAFKA_V_OPAQUE(&promise), RD_KAFKA_V_END);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    rd_kafka_headers_destroy(record_headers);  // owned by the record only once produced
     throw std::runtime_error(fmt::format("topic {}: {}", topic, rd_kafka_err2str(err)));
   }
   // Bounded by message.timeout.ms: librdkafka reports every record by then.

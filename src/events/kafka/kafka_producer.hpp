@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "events/kafka/kafka_client.hpp"
 
@@ -42,9 +44,15 @@ class KafkaProducer {
   /// Produces `value` under `key` to `topic` and waits for the acknowledgement.
   /// @throws std::runtime_error naming the topic and the cause when the record
   ///         is refused or not acknowledged within the delivery timeout.
-  Delivery produce(const std::string& topic, std::string_view key, std::string_view value);
+  /// Creates `topic` when it is set to `auto_create` and missing.
+  /// @throws std::runtime_error naming the topic and the cause.
+  void create_topic(const KafkaTopic& topic);
+
+  Delivery produce(const std::string& topic, std::string_view key, std::string_view value,
+                   const std::vector<std::pair<std::string, std::string>>& headers = {});
 
  private:
+  std::chrono::milliseconds delivery_timeout_;
   rd_kafka_s* producer_ = nullptr;
   std::atomic<bool> stopping_{false};
   std::thread poller_;

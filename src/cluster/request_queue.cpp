@@ -1,0 +1,418 @@
+#include "cluster/request_queue.hpp"
+
+#include <algorithm>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <fmt/format.h>
+#include <librdkafka/rdkafka.h>
+
+#include <flint/sdk/errors.hpp>
+#include <flint/sdk/ids.hpp>
+
+#include "files/base64.hpp"
+#include "logging/logging.hpp"
+#include "service/monitoring_jobs.hpp"
+
+namespace flint::cluster {
+
+namespace json = boost::json;
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr int kFormat = 1;
+
+std::shared_ptr<spdlog::logger> log() {
+  static const auto logger = logging::logger("request-queue");
+  return logger;
+}
+
+std::string_view view_of(const void* data, std::size_t size) {
+  return data ? std::string_view(static_cast<const char*>(data), size) : std::string_view();
+}
+
+}  // namespace
+
+// A record opened and decoded: what running it needs.
+struct RequestQueue::Decoded {
+  std::string request_id;
+  service::ExecuteCommand command;
+  service::CallOrigin origin;
+  std::int32_t partition = 0;
+  std::int64_t offset = 0;
+};
+
+struct RequestQueue::Hooks {
+  static void on_rebalance(rd_kafka_t* consumer, rd_kafka_resp_err_t err,
+                           rd_kafka_topic_partition_list_t* partitions, void* opaque) {
+    auto& self = *static_cast<RequestQueue*>(opaque);
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+      {
+        std::lock_guard lock(self.mutex_);
+        for (int i = 0; i < partitions->cnt; ++i) {
+          self.partitions_.try_emplace(partitions->elems[i].partition);
+        }
+      }
+      rd_kafka_assign(consumer, partitions);
+      log()->info("assigned {} partitions of {}", partitions->cnt, self.options_.topic.name);
+      return;
+    }
+    // Requests still running finish here; their offsets are not committed
+    // past, so the next worker sees them again and skips those recorded.
+    self.commit(/*async=*/false);
+    {
+      std::lock_guard lock(self.mutex_);
+      for (int i = 0; i < partitions->cnt; ++i)
+        self.partitions_.erase(partitions->elems[i].partition);
+    }
+    rd_kafka_assign(consumer, nullptr);
+    log()->info("revoked {} partitions of {}", partitions->cnt, self.options_.topic.name);
+  }
+};
+
+RequestQueue::RequestQueue(Options options, security::CredentialVault key, Decode decode,
+                           service::ResourceDriverService& service,
+                           service::LifecycleMonitor& monitor, drivers::DriverExecutor& executor,
+                           asio::io_context& io, prometheus::Registry& registry)
+    : options_(std::move(options)),
+      key_(key),
+      decode_(std::move(decode)),
+      service_(service),
+      monitor_(monitor),
+      executor_(executor),
+      io_(io),
+      producer_(options_.client, options_.delivery_timeout),
+      outcomes_(prometheus::BuildCounter()
+                    .Name("flint_request_queue_records_total")
+                    .Help("Request-queue records this node handled, by outcome: accepted, "
+                          "failed (reported FAILED), skipped (already recorded), "
+                          "dead_letter")
+                    .Register(registry)) {
+  rd_kafka_conf_t* conf = events::new_kafka_conf(
+      options_.client, {{"client.id", "flint-" + options_.node_id + "-requests"},
+                        {"group.id", options_.group_id},
+                        {"enable.auto.commit", "false"},
+                        {"enable.auto.offset.store", "false"},
+                        {"auto.offset.reset", "earliest"},
+                        {"session.timeout.ms", std::to_string(options_.session_timeout.count())},
+                        {"heartbeat.interval.ms", std::to_string(std::max<std::int64_t>(
+                                                      options_.session_timeout.count() / 5, 100))},
+                        {"reconnect.backoff.max.ms", "1000"}});
+  rd_kafka_conf_set_opaque(conf, this);
+  rd_kafka_conf_set_rebalance_cb(conf, &Hooks::on_rebalance);
+  char error[512];
+  consumer_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, error, sizeof error);
+  if (consumer_ == nullptr) {
+    rd_kafka_conf_destroy(conf);
+    throw events::KafkaConfigError(
+        fmt::format("messaging.config: the Kafka client (request queue) refused: {}", error));
+  }
+  rd_kafka_poll_set_consumer(consumer_);
+}
+
+RequestQueue::~RequestQueue() {
+  stop();
+  rd_kafka_destroy(consumer_);
+}
+
+asio::awaitable<sdk::LifecycleExecuteResponse> RequestQueue::enqueue(json::value request,
+                                                                     service::CallOrigin origin) {
+  std::string request_id = sdk::new_time_ordered_id();
+  const json::object record{{"format", kFormat},
+                            {"requestId", request_id},
+                            {"tenantId", origin.tenant_id},
+                            {"logFields", service::encode_log_fields(origin.log_fields)},
+                            {"enqueuedAt", service::now_ms()},
+                            {"request", std::move(request)}};
+  auto value = std::make_shared<std::string>(
+      files::encode_base64(key_.seal(json::serialize(record), request_id)));
+  const drivers::DriverExecutor::Call call{"request-queue", "enqueue",
+                                           Clock::now() + options_.delivery_timeout};
+  std::function<bool()> produce = [this, value, request_id] {
+    try {
+      producer_.produce(options_.topic.name, request_id, *value);
+    } catch (const std::exception& e) {
+      throw sdk::TemporaryDriverError(
+          fmt::format("the request queue cannot take the request now: {}", e.what()));
+    }
+    return true;
+  };
+  co_await executor_.run<bool>(call, std::move(produce));
+  log()->info("queued request {}", request_id);
+  co_return sdk::LifecycleExecuteResponse{std::move(request_id), {}};
+}
+
+void RequestQueue::start() {
+  producer_.create_topic(options_.topic);
+  producer_.create_topic(options_.failed_topic);
+  rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(topics, options_.topic.name.c_str(), RD_KAFKA_PARTITION_UA);
+  const auto err = rd_kafka_subscribe(consumer_, topics);
+  rd_kafka_topic_partition_list_destroy(topics);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    throw std::runtime_error(fmt::format("cannot join the consumer group {}: {}", options_.group_id,
+                                         rd_kafka_err2str(err)));
+  }
+  thread_ = std::thread([this] { run(); });
+}
+
+void RequestQueue::begin_stop() noexcept {
+  stopping_.store(true);
+  changed_.notify_all();
+}
+
+void RequestQueue::stop() {
+  if (!thread_.joinable()) return;
+  stopping_.store(true);
+  changed_.notify_all();
+  thread_.join();
+}
+
+void RequestQueue::run() {
+  auto next_commit = Clock::now() + options_.commit_interval;
+  while (!stopping_.load()) {
+    {
+      // Full: stop reading until a request ends (the group keeps its
+      // records for the others, or for later).
+      std::unique_lock lock(mutex_);
+      changed_.wait_for(lock, std::chrono::milliseconds(100),
+                        [this] { return running_ < options_.max_concurrency || stopping_.load(); });
+    }
+    bool full;
+    {
+      std::lock_guard lock(mutex_);
+      full = running_ >= options_.max_concurrency;
+    }
+    if (!full) {
+      // Reading while full would still need the group's heartbeats: librdkafka
+      // sends those from its own threads, so waiting here is safe.
+      if (rd_kafka_message_t* message = rd_kafka_consumer_poll(consumer_, 100)) {
+        handle(*message);
+        rd_kafka_message_destroy(message);
+      }
+    }
+    if (Clock::now() >= next_commit) {
+      commit(/*async=*/true);
+      next_commit = Clock::now() + options_.commit_interval;
+    }
+  }
+  // Let the requests running end (bounded), so their offsets can be committed.
+  {
+    std::unique_lock lock(mutex_);
+    changed_.wait_for(
+        lock,
+        std::min<std::chrono::milliseconds>(options_.delivery_timeout, std::chrono::seconds(5)),
+        [this] { return running_ == 0; });
+  }
+  rd_kafka_consumer_close(consumer_);  // revokes: commits what is done
+}
+
+void RequestQueue::handle(rd_kafka_message_t& message) {
+  if (message.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (message.err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return;
+    std::lock_guard lock(mutex_);
+    last_error_ = rd_kafka_message_errstr(&message);
+    return;
+  }
+  {
+    std::lock_guard lock(mutex_);
+    last_error_.clear();
+    auto it = partitions_.find(message.partition);
+    if (it == partitions_.end()) return;  // revoked meanwhile
+    it->second.next_offset = message.offset + 1;
+  }
+  auto request = std::make_shared<Decoded>();
+  request->request_id = std::string(view_of(message.key, message.key_len));
+  request->partition = message.partition;
+  request->offset = message.offset;
+  try {
+    if (request->request_id.empty()) throw std::runtime_error("the record has no key");
+    const auto sealed = files::decode_base64(view_of(message.payload, message.len));
+    if (!sealed) throw std::runtime_error("the value is not base64");
+    std::string plain;
+    try {
+      plain = key_.open(*sealed, request->request_id);
+    } catch (const security::VaultError& e) {
+      throw std::runtime_error(std::string("cannot open it under the cluster key: ") + e.what());
+    }
+    json::value record;
+    try {
+      record = json::parse(plain);
+    } catch (const std::exception& e) {
+      throw std::runtime_error(std::string("not JSON: ") + e.what());
+    }
+    const auto* object = record.if_object();
+    if (!object) throw std::runtime_error("not a JSON object");
+    const auto field = [&](std::string_view name) -> const json::value& {
+      const auto* value = object->if_contains(name);
+      if (!value) throw std::runtime_error(fmt::format("{}: required", name));
+      return *value;
+    };
+    if (!field("requestId").is_string() || field("requestId").get_string() != request->request_id) {
+      throw std::runtime_error("requestId: must be a string equal to the record key");
+    }
+    if (!field("tenantId").is_string()) throw std::runtime_error("tenantId: expected a string");
+    request->origin.tenant_id = field("tenantId").get_string();
+    request->origin.log_fields = service::decode_log_fields(field("logFields"));
+    request->origin.promised_request_id = request->request_id;
+    try {
+      request->command = decode_(field("request"));
+    } catch (const sdk::InvalidRequestError& e) {
+      throw std::runtime_error(std::string("request.") + e.what());
+    }
+  } catch (const std::exception& e) {
+    dead_letter(message, e.what());
+    return;
+  }
+  // Seen before (a worker died before committing): it was accepted already.
+  if (monitor_.record(request->request_id)) {
+    outcomes_.Add({{"outcome", "skipped"}}).Increment();
+    log()->info("request {}: recorded already, skipped", request->request_id);
+    return;
+  }
+  {
+    std::lock_guard lock(mutex_);
+    partitions_[message.partition].running.insert(message.offset);
+    ++running_;
+  }
+  asio::co_spawn(asio::make_strand(io_), execute(request), asio::detached);
+}
+
+asio::awaitable<void> RequestQueue::execute(std::shared_ptr<Decoded> request) {
+  sdk::FailureDetails failure{sdk::FailureCode::internal_error, ""};
+  bool started = false;
+  auto delay = options_.retry_delay;
+  for (std::uint32_t attempt = 0;; ++attempt) {
+    bool retry = false;
+    try {
+      auto command = request->command;  // kept for a retry
+      auto origin = request->origin;
+      co_await service_.execute(std::move(command), std::move(origin));
+      started = true;
+    } catch (const sdk::TemporaryDriverError& e) {
+      retry = attempt < options_.retries && !stopping_.load();
+      if (retry) {
+        log()->info("request {}: {}; retrying in {} ms", request->request_id, e.what(),
+                    delay.count());
+      } else {
+        failure.description = fmt::format("temporary error, {} retries: {}", attempt, e.what());
+      }
+    } catch (const sdk::DriverError& e) {
+      failure.description = fmt::format("{}: {}", sdk::to_string(e.kind()), e.what());
+    } catch (const std::exception& e) {
+      failure.description = e.what();
+    }
+    if (!retry) break;
+    // Outside the handler: a catch block cannot await.
+    asio::steady_timer timer(co_await asio::this_coro::executor, delay);
+    co_await timer.async_wait(asio::use_awaitable);
+    delay *= 2;
+  }
+  if (started) {
+    outcomes_.Add({{"outcome", "accepted"}}).Increment();
+  } else {
+    log()->warn("request {} FAILED before it started: {}", request->request_id,
+                failure.description);
+    // Until it is recorded, the offset stays uncommitted: another worker,
+    // or this one after a restart, will see the request again.
+    const service::AcceptedExecution execution{.request_id = request->request_id,
+                                               .driver = "none",
+                                               .lifecycle_name = request->command.lifecycle_name,
+                                               .tenant_id = request->origin.tenant_id,
+                                               .accepted_at = service::now_ms(),
+                                               .deadline_at = service::now_ms(),
+                                               .associated_topology = json::object()};
+    std::function<bool()> record = [this, execution, failure] {
+      monitor_.record_not_started(execution, failure);
+      return true;
+    };
+    try {
+      co_await executor_.run<bool>(
+          {"request-queue", "record_failure", Clock::now() + options_.delivery_timeout},
+          std::move(record));
+      outcomes_.Add({{"outcome", "failed"}}).Increment();
+    } catch (const std::exception& e) {
+      log()->error("request {}: cannot record its failure ({}); it stays on the queue",
+                   request->request_id, e.what());
+      std::lock_guard lock(mutex_);
+      last_error_ = e.what();
+      --running_;  // the offset stays in `running`: never committed past
+      changed_.notify_all();
+      co_return;
+    }
+  }
+  finished(request->partition, request->offset);
+}
+
+void RequestQueue::finished(std::int32_t partition, std::int64_t offset) {
+  std::lock_guard lock(mutex_);
+  if (auto it = partitions_.find(partition); it != partitions_.end())
+    it->second.running.erase(offset);
+  --running_;
+  changed_.notify_all();
+}
+
+void RequestQueue::dead_letter(const rd_kafka_message_t& message, const std::string& reason) {
+  const std::string request_id(view_of(message.key, message.key_len));
+  log()->error("request-queue record {} of partition {} to {}: {}", message.offset,
+               message.partition, options_.failed_topic.name, reason);
+  try {
+    producer_.produce(options_.failed_topic.name, request_id, view_of(message.payload, message.len),
+                      {{"reason", reason}, {"node", options_.node_id}});
+  } catch (const std::exception& e) {
+    std::lock_guard lock(mutex_);
+    last_error_ = fmt::format("dead-letter topic {}: {}", options_.failed_topic.name, e.what());
+    log()->error("{}", last_error_);
+  }
+  outcomes_.Add({{"outcome", "dead_letter"}}).Increment();
+  if (request_id.empty()) return;
+  // The orchestrator holds this id: it hears the request failed.
+  try {
+    monitor_.record_not_started({.request_id = request_id,
+                                 .driver = "none",
+                                 .lifecycle_name = "unknown",
+                                 .accepted_at = service::now_ms(),
+                                 .deadline_at = service::now_ms(),
+                                 .associated_topology = json::object()},
+                                {sdk::FailureCode::internal_error,
+                                 fmt::format("the queued request could not be read: {}", reason)});
+  } catch (const std::exception& e) {
+    log()->error("request {}: cannot record its failure: {}", request_id, e.what());
+  }
+}
+
+void RequestQueue::commit(bool async) {
+  rd_kafka_topic_partition_list_t* offsets = rd_kafka_topic_partition_list_new(8);
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, partition] : partitions_) {
+      const std::int64_t offset =
+          partition.running.empty() ? partition.next_offset : *partition.running.begin();
+      if (offset < 0) continue;
+      rd_kafka_topic_partition_list_add(offsets, options_.topic.name.c_str(), id)->offset = offset;
+    }
+  }
+  if (offsets->cnt > 0) rd_kafka_commit(consumer_, offsets, async ? 1 : 0);
+  rd_kafka_topic_partition_list_destroy(offsets);
+}
+
+bool RequestQueue::describe(json::object& details) const {
+  std::lock_guard lock(mutex_);
+  details["topic"] = options_.topic.name;
+  details["group_id"] = options_.group_id;
+  details["partitions_owned"] = partitions_.size();
+  details["running"] = running_;
+  details["max_concurrency"] = options_.max_concurrency;
+  if (!last_error_.empty()) details["last_error"] = last_error_;
+  return last_error_.empty();
+}
+
+}  // namespace flint::cluster

@@ -1,0 +1,154 @@
+#pragma once
+
+/// @file
+/// The request queue (Ignition's `lifecycle_request_queue`): execute requests
+/// acknowledged once Kafka has them, and executed by workers on any node with
+/// bounded concurrency.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+#include <prometheus/counter.h>
+#include <prometheus/registry.h>
+
+#include <flint/sdk/lifecycle.hpp>
+
+#include "drivers/driver_executor.hpp"
+#include "events/kafka/kafka_client.hpp"
+#include "events/kafka/kafka_producer.hpp"
+#include "security/credential_vault.hpp"
+#include "service/lifecycle_monitor.hpp"
+#include "service/resource_driver_service.hpp"
+
+struct rd_kafka_s;
+struct rd_kafka_message_s;
+
+namespace flint::cluster {
+
+/// Puts validated execute requests on a Kafka topic (keyed by a request id
+/// Flint assigns, and answers with at once) and runs them from there.
+///
+/// Records are sealed with the cluster key (the request id as associated
+/// data): they carry deployment locations. Every node with the queue on is
+/// a worker in one consumer group; a worker runs at most `max_concurrency`
+/// requests at once (it stops reading while full), each through the same
+/// path as a direct request: route, breaker, driver, durable acceptance
+/// under the promised id. Then:
+/// - a temporary failure (breaker open, saturation, deadline) is retried
+///   `retries` times with a doubling delay, then reported;
+/// - any other failure is reported: the execution is recorded FAILED with
+///   INTERNAL_ERROR and the reason, and its event is sent;
+/// - a record that cannot be opened or parsed, or lacks fields, goes to the
+///   dead-letter topic with its reason (header `reason`), and when it has a
+///   request id (its key) that execution is reported FAILED too.
+///
+/// Offsets are committed up to the oldest request still running in each
+/// partition, so a worker that dies mid-request leaves it to the next one:
+/// delivery is at least once, and a request already recorded is skipped.
+/// Lifecycle: construct, `start`, `stop` (or destroy) before the service,
+/// the monitor and the io_context's threads go.
+class RequestQueue {
+ public:
+  /// Settings (`resource_driver.lifecycle_request_queue.*`).
+  struct Options {
+    events::KafkaClientOptions client;
+    /// Kafka topic of the requests, and of the dead letters (created at
+    /// start when `auto_create`).
+    events::KafkaTopic topic;
+    events::KafkaTopic failed_topic;
+    /// The consumer group of the workers.
+    std::string group_id;
+    /// This node's name (client id, logs).
+    std::string node_id;
+    /// Requests a worker runs at once.
+    std::size_t max_concurrency = 16;
+    /// Attempts after a temporary failure, and the first delay between them.
+    std::uint32_t retries = 3;
+    std::chrono::milliseconds retry_delay{1'000};
+    /// A produce not acknowledged by then fails.
+    std::chrono::milliseconds delivery_timeout{30'000};
+    /// A silent worker leaves the group after this.
+    std::chrono::milliseconds session_timeout{10'000};
+    /// How often offsets are committed.
+    std::chrono::milliseconds commit_interval{1'000};
+  };
+
+  /// Decodes the execute body a record carries (the API's decoder).
+  /// @throws sdk::InvalidRequestError naming the field.
+  using Decode = std::function<service::ExecuteCommand(const boost::json::value&)>;
+
+  /// @throws events::KafkaConfigError naming a setting the client refused.
+  RequestQueue(Options options, security::CredentialVault key, Decode decode,
+               service::ResourceDriverService& service, service::LifecycleMonitor& monitor,
+               drivers::DriverExecutor& executor, boost::asio::io_context& io,
+               prometheus::Registry& registry);
+  ~RequestQueue();
+  RequestQueue(const RequestQueue&) = delete;
+  RequestQueue& operator=(const RequestQueue&) = delete;
+
+  /// Queues `request` (an execute body that decodes) and returns the id it
+  /// will be known by, once Kafka has it.
+  /// @throws sdk::TemporaryDriverError when Kafka does not take it (503).
+  boost::asio::awaitable<sdk::LifecycleExecuteResponse> enqueue(boost::json::value request,
+                                                                service::CallOrigin origin);
+
+  /// Starts the worker.
+  void start();
+  /// Stops reading new requests (at a signal: those running go on).
+  void begin_stop() noexcept;
+  /// Stops reading, waits (bounded) for the requests running, commits,
+  /// leaves the group. Idempotent.
+  void stop();
+
+  /// Health details; false while an error stands.
+  bool describe(boost::json::object& details) const;
+
+ private:
+  struct Decoded;
+  void run();
+  void handle(rd_kafka_message_s& message);
+  void dead_letter(const rd_kafka_message_s& message, const std::string& reason);
+  boost::asio::awaitable<void> execute(std::shared_ptr<Decoded> request);
+  void finished(std::int32_t partition, std::int64_t offset);
+  void commit(bool async);
+  struct Hooks;  // librdkafka's callbacks
+
+  Options options_;
+  security::CredentialVault key_;
+  Decode decode_;
+  service::ResourceDriverService& service_;
+  service::LifecycleMonitor& monitor_;
+  drivers::DriverExecutor& executor_;
+  boost::asio::io_context& io_;
+  events::KafkaProducer producer_;
+  rd_kafka_s* consumer_ = nullptr;
+  prometheus::Family<prometheus::Counter>& outcomes_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  // Per partition: offsets of requests running, and the next offset to read.
+  struct Partition {
+    std::set<std::int64_t> running;
+    std::int64_t next_offset = -1;
+  };
+  std::map<std::int32_t, Partition> partitions_;
+  std::size_t running_ = 0;
+  std::string last_error_;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+}  // namespace flint::cluster
