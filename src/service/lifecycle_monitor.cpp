@@ -3,6 +3,11 @@
 #include <algorithm>
 #include <ctime>
 
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/prefer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
@@ -94,12 +99,32 @@ LifecycleMonitor::LifecycleMonitor(
                            [this](jobs::Job& job) { return poll(job); });
 }
 
-void LifecycleMonitor::accept(std::string_view lifecycle_name,
-                              const sdk::DeploymentLocation& location,
-                              const sdk::LifecycleExecuteResponse& response,
-                              const CallOrigin& origin,
-                              std::shared_ptr<const drivers::DriverManager::Target> driver) {
-  const std::string& driver_name = driver->driver->info.name;
+namespace {
+
+// Awaits `write`'s commit without holding a thread: the writer thread hands
+// the outcome back to the awaiting coroutine's executor.
+template <class Token>
+auto async_commit(store::Store& store, store::Store::Write write, Token&& token) {
+  return boost::asio::async_initiate<Token, void(std::exception_ptr)>(
+      [&store](auto handler, store::Store::Write work) {
+        auto executor = boost::asio::prefer(boost::asio::get_associated_executor(handler),
+                                            boost::asio::execution::outstanding_work.tracked);
+        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        store.write_async(std::move(work), [shared, executor](std::exception_ptr failure) {
+          boost::asio::post(executor, [shared, failure]() mutable { (*shared)(failure); });
+        });
+      },
+      token, std::move(write));
+}
+
+}  // namespace
+
+AcceptedExecution LifecycleMonitor::acceptance(std::string_view lifecycle_name,
+                                               const sdk::DeploymentLocation& location,
+                                               const sdk::LifecycleExecuteResponse& response,
+                                               const CallOrigin& origin,
+                                               const drivers::DriverManager::Target& driver) const {
+  const std::string& driver_name = driver.driver->info.name;
   const std::int64_t now = now_ms();
   const std::string& request_id =
       origin.promised_request_id.empty() ? response.request_id : origin.promised_request_id;
@@ -116,25 +141,30 @@ void LifecycleMonitor::accept(std::string_view lifecycle_name,
               {"logFields", encode_log_fields(origin.log_fields)},
               {"tenantId", origin.tenant_id}}};
   if (request_id != response.request_id) execution.job["driverRequestId"] = response.request_id;
-  if (cluster_) {
-    accept_in_cluster(execution);
-    return;
-  }
+  return execution;
+}
+
+store::Store::Write LifecycleMonitor::acceptance_write(const AcceptedExecution& execution) const {
   // The location holds credentials: only its sealed form reaches the disk.
-  const std::string payload = vault_.seal(json::serialize(execution.job));
+  auto payload = std::make_shared<std::string>(vault_.seal(json::serialize(execution.job)));
+  return [&execution, payload](store::Database& db) {
+    insert_execution(db, execution, /*if_absent=*/false);
+    db.prepare(
+          "INSERT INTO jobs (kind, subject, payload, created_at, deadline_at) "
+          "VALUES (?, ?, ?, ?, ?)")
+        .bind(1, kJobKind)
+        .bind(2, execution.request_id)
+        .bind_blob(3, *payload)
+        .bind(4, execution.accepted_at)
+        .bind(5, execution.deadline_at)
+        .run();
+  };
+}
+
+void LifecycleMonitor::acceptance_failed(const std::string& request_id,
+                                         const std::exception_ptr& failure) const {
   try {
-    store_.write([&](store::Database& db) {
-      insert_execution(db, execution, /*if_absent=*/false);
-      db.prepare(
-            "INSERT INTO jobs (kind, subject, payload, created_at, deadline_at) "
-            "VALUES (?, ?, ?, ?, ?)")
-          .bind(1, kJobKind)
-          .bind(2, request_id)
-          .bind_blob(3, payload)
-          .bind(4, now)
-          .bind(5, execution.deadline_at)
-          .run();
-    });
+    std::rethrow_exception(failure);
   } catch (const store::SqliteError& e) {
     if (e.code() == SQLITE_CONSTRAINT) {
       throw sdk::ResourceDriverError(fmt::format("request id {} was accepted before", request_id));
@@ -144,7 +174,62 @@ void LifecycleMonitor::accept(std::string_view lifecycle_name,
                                         ? "the execution cannot be recorded: the disk is full"
                                         : "the execution cannot be recorded now; retry later");
   }
+  std::rethrow_exception(failure);  // not reached: both paths above throw
+}
 
+void LifecycleMonitor::accept(std::string_view lifecycle_name,
+                              const sdk::DeploymentLocation& location,
+                              const sdk::LifecycleExecuteResponse& response,
+                              const CallOrigin& origin,
+                              std::shared_ptr<const drivers::DriverManager::Target> driver) {
+  const AcceptedExecution execution =
+      acceptance(lifecycle_name, location, response, origin, *driver);
+  if (cluster_) {
+    accept_in_cluster(execution);
+    return;
+  }
+  try {
+    store_.write(acceptance_write(execution));
+  } catch (...) {
+    acceptance_failed(execution.request_id, std::current_exception());
+  }
+  schedule_accepted(execution, response, origin, std::move(driver));
+}
+
+boost::asio::awaitable<void> LifecycleMonitor::accept_async(
+    std::string lifecycle_name, sdk::DeploymentLocation location,
+    sdk::LifecycleExecuteResponse response, CallOrigin origin,
+    std::shared_ptr<const drivers::DriverManager::Target> driver) {
+  const AcceptedExecution execution =
+      acceptance(lifecycle_name, location, response, origin, *driver);
+  if (cluster_) {
+    // Kafka's acknowledgement is awaited on a driver thread.
+    // By value: a call that overruns its deadline outlives this frame.
+    std::function<bool()> publish = [this, execution] {
+      accept_in_cluster(execution);
+      return true;
+    };
+    co_await executor_.run<bool>({driver->driver->info.name, "record_acceptance",
+                                  std::chrono::steady_clock::now() + options_.call_timeout},
+                                 std::move(publish));
+    co_return;
+  }
+  std::exception_ptr failure;
+  try {
+    // Named, not a temporary of the co_await expression (GCC 12 coroutine bug).
+    auto committed = async_commit(store_, acceptance_write(execution), boost::asio::use_awaitable);
+    co_await std::move(committed);
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  if (failure) acceptance_failed(execution.request_id, failure);
+  schedule_accepted(execution, response, origin, std::move(driver));
+}
+
+void LifecycleMonitor::schedule_accepted(
+    const AcceptedExecution& execution, const sdk::LifecycleExecuteResponse& response,
+    const CallOrigin& origin, std::shared_ptr<const drivers::DriverManager::Target> driver) {
+  const std::string& request_id = execution.request_id;
   bool already_pushed;
   {
     std::lock_guard lock(mutex_);

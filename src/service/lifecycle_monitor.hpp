@@ -91,6 +91,15 @@ class LifecycleMonitor {
   ///         cluster mode Kafka): the caller tries again later.
   void record_not_started(AcceptedExecution execution, const sdk::FailureDetails& failure);
 
+  /// `accept` for a coroutine: the same record, committed without holding a
+  /// thread while it waits for the disk (many acceptances then share one
+  /// commit, however few driver threads there are). Await it from a strand.
+  /// @throws as `accept`.
+  boost::asio::awaitable<void> accept_async(
+      std::string lifecycle_name, sdk::DeploymentLocation location,
+      sdk::LifecycleExecuteResponse response, CallOrigin origin,
+      std::shared_ptr<const drivers::DriverManager::Target> target);
+
   /// Schedules every unfinished job found in the store (at start).
   /// @returns how many were resumed.
   std::size_t resume();
@@ -145,6 +154,19 @@ class LifecycleMonitor {
                                               std::chrono::system_clock::time_point deadline,
                                               const boost::json::object& job);
   void accept_in_cluster(const AcceptedExecution& execution);
+  AcceptedExecution acceptance(std::string_view lifecycle_name,
+                               const sdk::DeploymentLocation& location,
+                               const sdk::LifecycleExecuteResponse& response,
+                               const CallOrigin& origin,
+                               const drivers::DriverManager::Target& driver) const;
+  // The write recording `execution` and its job; it references `execution`.
+  store::Store::Write acceptance_write(const AcceptedExecution& execution) const;
+  // Rethrows a failed acceptance commit as the error the caller answers with.
+  [[noreturn]] void acceptance_failed(const std::string& request_id,
+                                      const std::exception_ptr& failure) const;
+  void schedule_accepted(const AcceptedExecution& execution,
+                         const sdk::LifecycleExecuteResponse& response, const CallOrigin& origin,
+                         std::shared_ptr<const drivers::DriverManager::Target> driver);
   // Records `ending` (its time stamped at the commit) with `also` in one
   // transaction, unless another ending was recorded first; true if recorded.
   bool end_monitoring(ExecutionEnding& ending, const std::function<void(store::Database&)>& also);

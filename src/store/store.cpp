@@ -30,20 +30,33 @@ Store::~Store() {
 }
 
 void Store::write(Write write) {
-  Pending pending{std::move(write), {}};
-  auto done = pending.done.get_future();
+  std::promise<void> committed;
+  auto done = committed.get_future();
+  write_async(std::move(write), [&committed](std::exception_ptr failure) {
+    if (failure) {
+      committed.set_exception(failure);
+    } else {
+      committed.set_value();
+    }
+  });
+  done.get();
+}
+
+void Store::write_async(Write write, Done done) {
   {
     std::lock_guard lock(queue_mutex_);
-    if (stopping_) throw SqliteError(SQLITE_MISUSE, "the store is stopping");
-    queue_.push_back(&pending);
+    if (stopping_) {
+      done(std::make_exception_ptr(SqliteError(SQLITE_MISUSE, "the store is stopping")));
+      return;
+    }
+    queue_.push_back({std::move(write), std::move(done)});
   }
   queue_ready_.notify_one();
-  done.get();
 }
 
 void Store::run_writer() {
   logging::set_thread_name("store-writer");
-  std::vector<Pending*> batch;
+  std::vector<Pending> batch;
   for (;;) {
     {
       std::unique_lock lock(queue_mutex_);
@@ -56,14 +69,14 @@ void Store::run_writer() {
   }
 }
 
-void Store::commit(std::vector<Pending*>& batch) {
+void Store::commit(std::vector<Pending>& batch) {
   std::vector<std::exception_ptr> failures(batch.size());
   try {
     Transaction transaction(*writer_db_);
     for (std::size_t i = 0; i < batch.size(); ++i) {
       writer_db_->prepare("SAVEPOINT one").run();
       try {
-        batch[i]->write(*writer_db_);
+        batch[i].write(*writer_db_);
         writer_db_->prepare("RELEASE one").run();
       } catch (...) {
         failures[i] = std::current_exception();
@@ -75,16 +88,10 @@ void Store::commit(std::vector<Pending*>& batch) {
   } catch (...) {
     // The commit itself failed (disk full, I/O error): nothing was written.
     const auto failure = std::current_exception();
-    for (auto* pending : batch) pending->done.set_exception(failure);
+    for (auto& pending : batch) pending.done(failure);
     return;
   }
-  for (std::size_t i = 0; i < batch.size(); ++i) {
-    if (failures[i]) {
-      batch[i]->done.set_exception(failures[i]);
-    } else {
-      batch[i]->done.set_value();
-    }
-  }
+  for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(failures[i]);
 }
 
 }  // namespace flint::store

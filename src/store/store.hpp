@@ -54,6 +54,17 @@ class Store {
   ///         when the commit fails (`disk_full()` when the disk is full).
   void write(Write write);
 
+  /// Called once a write is committed (null) or failed (what `write` threw,
+  /// or the commit's SqliteError). Runs on the writer thread: it must be
+  /// quick and must not write to the store (hand the result over instead).
+  using Done = std::function<void(std::exception_ptr failure)>;
+
+  /// Queues `write` like `write` does, without waiting: `done` tells the
+  /// outcome. Lets a caller wait for durability without holding a thread
+  /// (a coroutine awaiting it). Never blocks for long; `done` may run
+  /// before this returns (a stopping store).
+  void write_async(Write write, Done done);
+
   /// Runs `read` on the read connection (sees every committed write).
   template <class Read>
   auto read(Read&& read) {
@@ -67,10 +78,10 @@ class Store {
  private:
   struct Pending {
     Write write;
-    std::promise<void> done;
+    Done done;
   };
   void run_writer();
-  void commit(std::vector<Pending*>& batch);
+  void commit(std::vector<Pending>& batch);
 
   std::filesystem::path path_;
   std::unique_ptr<Database> writer_db_;
@@ -78,7 +89,7 @@ class Store {
   std::mutex read_mutex_;
   std::mutex queue_mutex_;
   std::condition_variable queue_ready_;
-  std::vector<Pending*> queue_;
+  std::vector<Pending> queue_;
   bool stopping_ = false;
   std::thread writer_;
 };

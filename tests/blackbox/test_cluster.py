@@ -19,7 +19,14 @@ from pathlib import Path
 import pytest
 from confluent_kafka import Consumer
 
-from flint_blackbox import FlintServer, MockKafka, deployment_location, execute_body, wait_until
+from flint_blackbox import (
+    FlintServer,
+    MockKafka,
+    deep_merge,
+    deployment_location,
+    execute_body,
+    wait_until,
+)
 
 STATE_TOPIC = "flint_execution_state"
 EVENTS_TOPIC = "lm_vnfc_lifecycle_execution_events"
@@ -52,15 +59,16 @@ class Cluster:
         self.key = key
         self.target = tmp_path / "target"  # the noop driver's shared "remote system"
         self.nodes: list[FlintServer] = []
+        self.config_overrides: dict = {}
 
     def config(self, name: str, **cluster) -> dict:
-        return {
+        return deep_merge({
             "monitoring": {"min_interval": "50ms", "max_interval": "200ms"},
             "messaging": {"connection_address": self.kafka.bootstrap},
             "cluster": {"enabled": True, "node_id": name, "key_file": str(self.key),
                         "session_timeout": "3s", "commit_interval": "200ms", **cluster},
             "drivers": {"noop": {"state_dir": str(self.target)}},
-        }
+        }, self.config_overrides)
 
     def start(self, count: int) -> list[FlintServer]:
         for _ in range(count):
@@ -231,6 +239,28 @@ def test_a_node_that_stops_hands_its_executions_over_at_once(cluster):
     wait_until(lambda: terminal_everywhere([staying], ids), timeout=30,
                what="every execution COMPLETE")
     assert any("executions released" in line.get("message", "") for line in leaving.log_lines())
+
+
+def test_a_broker_outage_loses_no_execution_and_acknowledges_nothing_it_cannot_keep(cluster):
+    cluster.config_overrides = {"messaging": {"delivery_timeout": "2s"}}
+    nodes = cluster.start(2)
+    ids = [accept(nodes[i % 2], polls=10) for i in range(10)]
+    cluster.kafka.command("down all")
+    try:
+        # Kafka cannot take the acceptance: the client hears 503, not a 202 Flint could not keep.
+        r = nodes[0].execute(execute_body())
+        assert r.status_code == 503, r.text
+        assert "cannot be recorded in the cluster" in r.json()["localizedMessage"]
+        time.sleep(3)  # past the session timeout: the group falls apart meanwhile
+    finally:
+        cluster.kafka.command("up all")
+    wait_until(lambda: terminal_everywhere(nodes, ids), timeout=60,
+               what="every execution COMPLETE on both nodes after the outage")
+    events = events_by_request(cluster.kafka, ids)
+    for request_id in ids:
+        assert {e["event_id"] for e in events[request_id]} == {events[request_id][0]["event_id"]}
+        assert {e["payload"]["status"] for e in events[request_id]} == {"COMPLETE"}
+    accept(nodes[1])  # and acceptance works again
 
 
 def test_a_cluster_node_needs_its_key_and_kafka(tmp_path, kafka, cluster_key):
