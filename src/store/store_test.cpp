@@ -2,6 +2,8 @@
 
 #include <array>
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -60,6 +62,33 @@ TEST_F(StoreTest, AFailingWriteFailsAloneAndChangesNothing) {
   EXPECT_THROW(store.write([](Database& db) { db.exec("INSERT INTO kv VALUES ('a', 'dup')"); }),
                SqliteError);
   EXPECT_EQ(count(store), 1);
+}
+
+TEST_F(StoreTest, AsyncWritesReportTheirOutcomeWithoutAWaitingThread) {
+  Store store({.data_dir = dir_, .synchronous = Synchronous::normal}, kSchema);
+  constexpr int kWrites = 100;
+  std::mutex mutex;
+  std::condition_variable all_done;
+  int done = 0;
+  int failed = 0;
+  for (int i = 0; i < kWrites; ++i) {
+    store.write_async(
+        [i](Database& db) {
+          // Every tenth write collides with the first: it fails alone.
+          const std::string key = i % 10 == 9 ? "0" : std::to_string(i);
+          db.prepare("INSERT INTO kv VALUES (?, 'v')").bind(1, key).run();
+        },
+        [&](std::exception_ptr failure) {
+          std::lock_guard lock(mutex);
+          ++done;
+          if (failure) ++failed;
+          all_done.notify_one();
+        });
+  }
+  std::unique_lock lock(mutex);
+  ASSERT_TRUE(all_done.wait_for(lock, std::chrono::seconds(10), [&] { return done == kWrites; }));
+  EXPECT_EQ(failed, kWrites / 10);
+  EXPECT_EQ(count(store), kWrites - kWrites / 10);
 }
 
 TEST_F(StoreTest, DataSurvivesReopening) {
