@@ -47,18 +47,6 @@ class ErrorSlot {
   std::string error_;
 };
 
-rd_kafka_t* new_consumer(rd_kafka_conf_t* conf, std::string_view role) {
-  char error[512];
-  rd_kafka_t* consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, error, sizeof error);
-  if (consumer == nullptr) {
-    rd_kafka_conf_destroy(conf);
-    throw events::KafkaConfigError(
-        fmt::format("messaging.config: the Kafka client ({}) refused: {}", role, error));
-  }
-  rd_kafka_poll_set_consumer(consumer);
-  return consumer;
-}
-
 }  // namespace
 
 // The owner: a group member monitoring the live executions of its partitions.
@@ -94,7 +82,7 @@ class ClusterNode::Owner {
                          {"reconnect.backoff.max.ms", "1000"}});
     rd_kafka_conf_set_opaque(conf, this);
     rd_kafka_conf_set_rebalance_cb(conf, &Owner::on_rebalance);
-    consumer_ = new_consumer(conf, "owner");
+    consumer_ = events::new_kafka_client(conf, /*consumer=*/true, "owner");
   }
 
   ~Owner() {
@@ -312,7 +300,7 @@ class ClusterNode::View {
                          {"enable.auto.offset.store", "false"},
                          {"auto.offset.reset", "earliest"},
                          {"reconnect.backoff.max.ms", "1000"}});
-    consumer_ = new_consumer(conf, "view");
+    consumer_ = events::new_kafka_client(conf, /*consumer=*/true, "view");
   }
 
   ~View() {

@@ -108,14 +108,7 @@ RequestQueue::RequestQueue(Options options, security::CredentialVault key, Decod
                         {"reconnect.backoff.max.ms", "1000"}});
   rd_kafka_conf_set_opaque(conf, this);
   rd_kafka_conf_set_rebalance_cb(conf, &Hooks::on_rebalance);
-  char error[512];
-  consumer_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, error, sizeof error);
-  if (consumer_ == nullptr) {
-    rd_kafka_conf_destroy(conf);
-    throw events::KafkaConfigError(
-        fmt::format("messaging.config: the Kafka client (request queue) refused: {}", error));
-  }
-  rd_kafka_poll_set_consumer(consumer_);
+  consumer_ = events::new_kafka_client(conf, /*consumer=*/true, "request queue");
 }
 
 RequestQueue::~RequestQueue() {

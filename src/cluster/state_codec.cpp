@@ -78,14 +78,13 @@ StateRecord StateCodec::decode(std::string_view key, std::string_view value) con
           .job = record.at("job").as_object()};
     }
     if (type == "ended") {
-      service::ExecutionEnding ending{
-          .request_id = text(record, "requestId"),
-          .status = text(record, "status"),
-          .failure_description = text(record, "failureDescription"),
-          .outputs = record.at("outputs"),
-          .associated_topology = record.at("associatedTopology"),
-          .monitoring = text(record, "monitoring"),
-          .ended_at = record.at("endedAt").to_number<std::int64_t>()};
+      service::ExecutionEnding ending{.request_id = text(record, "requestId"),
+                                      .status = text(record, "status"),
+                                      .failure_description = text(record, "failureDescription"),
+                                      .outputs = record.at("outputs"),
+                                      .associated_topology = record.at("associatedTopology"),
+                                      .monitoring = text(record, "monitoring"),
+                                      .ended_at = record.at("endedAt").to_number<std::int64_t>()};
       if (const auto* code = record.if_contains("failureCode")) {
         ending.failure_code = std::string(code->as_string());
       }

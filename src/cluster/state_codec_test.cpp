@@ -39,7 +39,8 @@ TEST(StateCodec, RoundTripsAcceptedAndEndedRecords) {
                                   .failure_description = "boom",
                                   .outputs = boost::json::object{{"ip", "10.0.0.1"}},
                                   .ended_at = 42};
-  const auto ended = std::get<service::ExecutionEnding>(codec.decode("req-1", codec.encode(ending)));
+  const auto ended =
+      std::get<service::ExecutionEnding>(codec.decode("req-1", codec.encode(ending)));
   EXPECT_EQ(ended.status, "FAILED");
   EXPECT_EQ(ended.failure_code, "INTERNAL_ERROR");
   EXPECT_EQ(ended.failure_description, "boom");

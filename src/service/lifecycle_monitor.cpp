@@ -38,6 +38,22 @@ std::string terminal_event_id(std::string_view request_id) {
                      hex.substr(16, 4), hex.substr(20, 12));
 }
 
+// Queues the terminal event of `request_id` (once: a second one with the
+// same derived id is ignored), stamped `at`.
+void add_terminal_event(store::Database& db, std::string_view request_id,
+                        const std::string& tenant_id, const std::string& payload, std::int64_t at) {
+  auto event = db.prepare(
+      "INSERT OR IGNORE INTO outbox (event_id, topic, event_key, tenant_id, payload, created_at) "
+      "VALUES (?, ?, ?, ?, ?, ?)");
+  event.bind(1, terminal_event_id(request_id))
+      .bind(2, LifecycleMonitor::kTopic)
+      .bind(3, request_id)
+      .bind(5, payload)
+      .bind(6, at);
+  if (!tenant_id.empty()) event.bind(4, tenant_id);
+  event.run();
+}
+
 }  // namespace
 
 // A deployment location and the driver target serving it.
@@ -517,16 +533,7 @@ void LifecycleMonitor::finish(std::shared_ptr<const Target> target,
   if (!end_monitoring(ending, [&](store::Database& db) {
         // Stamped when the group commit runs, not when the write was
         // queued: the event's createdAt is when the outcome became durable.
-        auto event = db.prepare(
-            "INSERT OR IGNORE INTO outbox (event_id, topic, event_key, tenant_id, payload, "
-            "created_at) VALUES (?, ?, ?, ?, ?, ?)");
-        event.bind(1, terminal_event_id(request_id))
-            .bind(2, kTopic)
-            .bind(3, request_id)
-            .bind(5, payload)
-            .bind(6, ending.ended_at);
-        if (!target->tenant_id.empty()) event.bind(4, target->tenant_id);
-        event.run();
+        add_terminal_event(db, request_id, target->tenant_id, payload, ending.ended_at);
       })) {
     return;
   }
@@ -550,16 +557,7 @@ void LifecycleMonitor::record_not_started(AcceptedExecution execution,
   const std::string payload = json::serialize(sdk::json::encode(
       sdk::LifecycleExecution::failed(request_id, failure.code, failure.description)));
   const auto add_event = [&](store::Database& db) {
-    auto event = db.prepare(
-        "INSERT OR IGNORE INTO outbox (event_id, topic, event_key, tenant_id, payload, "
-        "created_at) VALUES (?, ?, ?, ?, ?, ?)");
-    event.bind(1, terminal_event_id(request_id))
-        .bind(2, kTopic)
-        .bind(3, request_id)
-        .bind(5, payload)
-        .bind(6, ending.ended_at);
-    if (!execution.tenant_id.empty()) event.bind(4, execution.tenant_id);
-    event.run();
+    add_terminal_event(db, request_id, execution.tenant_id, payload, ending.ended_at);
   };
   bool recorded = false;
   if (cluster_) {
@@ -569,15 +567,7 @@ void LifecycleMonitor::record_not_started(AcceptedExecution execution,
     store_.write([&](store::Database& db) {
       ending.ended_at = now_ms();
       add_event(db);
-      db.prepare(
-            "INSERT INTO outbox (event_id, topic, event_key, payload, created_at) "
-            "VALUES (?, ?, ?, ?, ?)")
-          .bind(1, sdk::new_time_ordered_id())
-          .bind(2, ClusterLink::kStateTopic)
-          .bind(3, request_id)
-          .bind(4, cluster_->encode_ending(ending))
-          .bind(5, ending.ended_at)
-          .run();
+      add_state_ending(db, ending);
       recorded = true;
     });
   } else {
@@ -594,6 +584,18 @@ void LifecycleMonitor::record_not_started(AcceptedExecution execution,
   log_->info("execution {} FAILED before it started: {}", request_id, failure.description);
   ended_failed_.Increment();
   notify_outbox_();
+}
+
+void LifecycleMonitor::add_state_ending(store::Database& db, const ExecutionEnding& ending) const {
+  db.prepare(
+        "INSERT INTO outbox (event_id, topic, event_key, payload, created_at) "
+        "VALUES (?, ?, ?, ?, ?)")
+      .bind(1, sdk::new_time_ordered_id())
+      .bind(2, ClusterLink::kStateTopic)
+      .bind(3, ending.request_id)
+      .bind(4, cluster_->encode_ending(ending))
+      .bind(5, ending.ended_at)
+      .run();
 }
 
 void LifecycleMonitor::stop_monitoring(const Target& target, std::string_view reason) {
@@ -613,15 +615,7 @@ bool LifecycleMonitor::end_monitoring(ExecutionEnding& ending,
     store_.write([&](store::Database& db) {
       ending.ended_at = now_ms();
       also(db);
-      db.prepare(
-            "INSERT INTO outbox (event_id, topic, event_key, payload, created_at) "
-            "VALUES (?, ?, ?, ?, ?)")
-          .bind(1, sdk::new_time_ordered_id())
-          .bind(2, ClusterLink::kStateTopic)
-          .bind(3, request_id)
-          .bind(4, cluster_->encode_ending(ending))
-          .bind(5, ending.ended_at)
-          .run();
+      add_state_ending(db, ending);
       recorded = true;
     });
     std::lock_guard lock(mutex_);

@@ -171,6 +171,8 @@ class LifecycleMonitor {
   // transaction, unless another ending was recorded first; true if recorded.
   bool end_monitoring(ExecutionEnding& ending, const std::function<void(store::Database&)>& also);
   bool holds(const std::string& request_id) const;
+  // Cluster mode: queues `ending` for the shared state topic.
+  void add_state_ending(store::Database& db, const ExecutionEnding& ending) const;
   std::shared_ptr<const Placement> intern_placement(
       const drivers::RegisteredDriver& driver, const boost::json::value& encoded_location,
       std::shared_ptr<const drivers::DriverManager::Target> known_target = nullptr);

@@ -42,6 +42,33 @@ rd_kafka_conf_t* new_kafka_conf(
   return conf;
 }
 
+std::vector<std::pair<std::string, std::string>> producer_settings(
+    std::string client_id, std::chrono::milliseconds delivery_timeout) {
+  return {{"client.id", std::move(client_id)},
+          {"enable.idempotence", "true"},
+          {"acks", "all"},
+          {"message.timeout.ms", std::to_string(delivery_timeout.count())},
+          // Callers hand over whole batches, or single records, and wait:
+          // lingering for more (5 ms by default) only adds its delay.
+          {"linger.ms", "0"},
+          // librdkafka backs off reconnecting up to 10 s; a broker back from
+          // an outage should be used within a second.
+          {"reconnect.backoff.max.ms", "1000"}};
+}
+
+rd_kafka_t* new_kafka_client(rd_kafka_conf_t* conf, bool consumer, std::string_view role) {
+  char error[512];
+  rd_kafka_t* client =
+      rd_kafka_new(consumer ? RD_KAFKA_CONSUMER : RD_KAFKA_PRODUCER, conf, error, sizeof error);
+  if (client == nullptr) {
+    rd_kafka_conf_destroy(conf);
+    throw KafkaConfigError(
+        fmt::format("messaging.config: the Kafka client ({}) refused: {}", role, error));
+  }
+  if (consumer) rd_kafka_poll_set_consumer(client);
+  return client;
+}
+
 void create_topic(rd_kafka_t* client, const KafkaTopic& topic, std::chrono::milliseconds timeout,
                   const std::atomic<bool>* interrupted) {
   const auto stop = [&] { return interrupted && interrupted->load(); };

@@ -9,6 +9,7 @@
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -56,5 +57,16 @@ void create_topic(rd_kafka_s* client, const KafkaTopic& topic, std::chrono::mill
 rd_kafka_conf_s* new_kafka_conf(
     const KafkaClientOptions& options,
     const std::vector<std::pair<std::string, std::string>>& flint_settings);
+
+/// Flint's producer settings: idempotent (retries neither duplicate nor
+/// reorder within a partition), `acks=all`, records failed after
+/// `delivery_timeout`, no lingering (callers wait for their records), quick
+/// reconnection after an outage.
+std::vector<std::pair<std::string, std::string>> producer_settings(
+    std::string client_id, std::chrono::milliseconds delivery_timeout);
+
+/// A producer (`consumer` false) or consumer made from `conf` (taken over).
+/// @throws KafkaConfigError naming `role` and librdkafka's reason.
+rd_kafka_s* new_kafka_client(rd_kafka_conf_s* conf, bool consumer, std::string_view role);
 
 }  // namespace flint::events

@@ -28,26 +28,10 @@ void on_delivery(rd_kafka_t* /*rk*/, const rd_kafka_message_t* message, void* /*
 }  // namespace
 
 KafkaEventPublisher::KafkaEventPublisher(Options options) : options_(std::move(options)) {
-  rd_kafka_conf_t* conf =
-      new_kafka_conf({options_.bootstrap_servers, options_.client_config},
-                     {{"client.id", "flint"},
-                      // Idempotence: broker-side retries neither duplicate nor reorder records.
-                      {"enable.idempotence", "true"},
-                      {"acks", "all"},
-                      {"message.timeout.ms", std::to_string(options_.delivery_timeout.count())},
-                      // The relay hands over whole batches and waits for them: lingering for
-                      // more records only adds its delay (5 ms by default) to every batch.
-                      {"linger.ms", "0"},
-                      // librdkafka backs off reconnecting up to 10 s; a broker back from an
-                      // outage should take the waiting outbox within a second.
-                      {"reconnect.backoff.max.ms", "1000"}});
+  rd_kafka_conf_t* conf = new_kafka_conf({options_.bootstrap_servers, options_.client_config},
+                                         producer_settings("flint", options_.delivery_timeout));
   rd_kafka_conf_set_dr_msg_cb(conf, &on_delivery);
-  char error[512];
-  producer_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
-  if (producer_ == nullptr) {
-    rd_kafka_conf_destroy(conf);
-    throw KafkaConfigError(fmt::format("messaging.config: the Kafka client refused: {}", error));
-  }
+  producer_ = new_kafka_client(conf, /*consumer=*/false, "events");
 }
 
 KafkaEventPublisher::~KafkaEventPublisher() {

@@ -25,21 +25,9 @@ void on_delivery(rd_kafka_t* /*rk*/, const rd_kafka_message_t* message, void* /*
 KafkaProducer::KafkaProducer(const KafkaClientOptions& options,
                              std::chrono::milliseconds delivery_timeout)
     : delivery_timeout_(delivery_timeout) {
-  rd_kafka_conf_t* conf =
-      new_kafka_conf(options, {{"client.id", "flint"},
-                               {"enable.idempotence", "true"},
-                               {"acks", "all"},
-                               {"message.timeout.ms", std::to_string(delivery_timeout.count())},
-                               // Callers wait for each record: lingering only adds latency.
-                               {"linger.ms", "0"},
-                               {"reconnect.backoff.max.ms", "1000"}});
+  rd_kafka_conf_t* conf = new_kafka_conf(options, producer_settings("flint", delivery_timeout));
   rd_kafka_conf_set_dr_msg_cb(conf, &on_delivery);
-  char error[512];
-  producer_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
-  if (producer_ == nullptr) {
-    rd_kafka_conf_destroy(conf);
-    throw KafkaConfigError(fmt::format("messaging.config: the Kafka client refused: {}", error));
-  }
+  producer_ = new_kafka_client(conf, /*consumer=*/false, "producer");
   poller_ = std::thread([this] {
     while (!stopping_.load()) rd_kafka_poll(producer_, 100);
   });
