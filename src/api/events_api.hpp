@@ -7,9 +7,9 @@
 #include <chrono>
 #include <string>
 
-#include "service/execution_records.hpp"
 #include "events/event_log.hpp"
 #include "http/router.hpp"
+#include "service/execution_records.hpp"
 
 namespace flint::api {
 

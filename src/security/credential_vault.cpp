@@ -136,8 +136,7 @@ std::string CredentialVault::seal(std::string_view plaintext,
   return sealed;
 }
 
-std::string CredentialVault::open(std::string_view sealed,
-                                  std::string_view associated_data) const {
+std::string CredentialVault::open(std::string_view sealed, std::string_view associated_data) const {
   if (sealed.size() < 1 + kNonceSize + kTagSize ||
       static_cast<unsigned char>(sealed[0]) != kFormatVersion) {
     throw VaultError("sealed value has an unknown format");

@@ -60,7 +60,6 @@ TEST(CredentialVault, RefusesAKeyFileOthersCanRead) {
   std::filesystem::remove(path);
 }
 
-
 TEST(CredentialVault, AssociatedDataBindsTheSealedValue) {
   const CredentialVault vault = CredentialVault::from_hex_key(std::string(64, 'a'), "TEST_KEY");
   const std::string sealed = vault.seal("location", "request-1");

@@ -14,12 +14,13 @@ bool insert_execution(store::Database& db, const AcceptedExecution& execution, b
   const std::string transitions = json::serialize(json::array{
       json::object{{"status", "IN_PROGRESS"}, {"at", iso8601_utc(execution.accepted_at)}}});
   auto insert = db.prepare(
-      if_absent ? "INSERT OR IGNORE INTO executions (request_id, driver, lifecycle_name, tenant_id, "
-                  "status, associated_topology, monitoring, accepted_at, transitions) "
-                  "VALUES (?, ?, ?, ?, 'IN_PROGRESS', ?, 'active', ?, ?)"
-                : "INSERT INTO executions (request_id, driver, lifecycle_name, tenant_id, "
-                  "status, associated_topology, monitoring, accepted_at, transitions) "
-                  "VALUES (?, ?, ?, ?, 'IN_PROGRESS', ?, 'active', ?, ?)");
+      if_absent
+          ? "INSERT OR IGNORE INTO executions (request_id, driver, lifecycle_name, tenant_id, "
+            "status, associated_topology, monitoring, accepted_at, transitions) "
+            "VALUES (?, ?, ?, ?, 'IN_PROGRESS', ?, 'active', ?, ?)"
+          : "INSERT INTO executions (request_id, driver, lifecycle_name, tenant_id, "
+            "status, associated_topology, monitoring, accepted_at, transitions) "
+            "VALUES (?, ?, ?, ?, 'IN_PROGRESS', ?, 'active', ?, ?)");
   insert.bind(1, execution.request_id)
       .bind(2, execution.driver)
       .bind(3, execution.lifecycle_name)
@@ -33,7 +34,8 @@ bool insert_execution(store::Database& db, const AcceptedExecution& execution, b
 
 bool end_execution(store::Database& db, const ExecutionEnding& ending) {
   if (ending.status.empty()) {
-    db.prepare("UPDATE executions SET monitoring = ? WHERE request_id = ? AND monitoring = 'active'")
+    db.prepare(
+          "UPDATE executions SET monitoring = ? WHERE request_id = ? AND monitoring = 'active'")
         .bind(1, ending.monitoring)
         .bind(2, ending.request_id)
         .run();

@@ -65,8 +65,7 @@ bool insert_execution(store::Database& db, const AcceptedExecution& execution, b
 bool end_execution(store::Database& db, const ExecutionEnding& ending);
 
 /// The record of `request_id` as the status API shows it, or nullopt.
-std::optional<boost::json::object> read_execution(store::Database& db,
-                                                  std::string_view request_id);
+std::optional<boost::json::object> read_execution(store::Database& db, std::string_view request_id);
 
 /// `unix_ms` as ISO 8601 UTC with milliseconds, e.g. `2024-02-29T12:34:56.007Z`.
 std::string iso8601_utc(std::int64_t unix_ms);
