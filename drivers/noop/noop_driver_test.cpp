@@ -67,6 +67,16 @@ class NoopDriverTest : public ::testing::Test {
   sdk::DeploymentLocation location_{"dl", "Test", {}};
 };
 
+// The COMPLETE outcome that the tests scripting noop.outputs and noop.topology ask for.
+void expect_scripted_completion(const sdk::LifecycleExecution& execution) {
+  EXPECT_EQ(execution.status, ExecutionStatus::complete);
+  EXPECT_EQ(execution.outputs, bj::parse(R"({"ip":"10.0.0.1","port":22})").as_object());
+  ASSERT_EQ(execution.associated_topology.size(), 2u);
+  EXPECT_EQ(execution.associated_topology.find("vm")->value(),
+            (sdk::TopologyEntry{"i-1", "Openstack"}));
+  EXPECT_FALSE(execution.associated_topology.find("old")->has_value());
+}
+
 TEST_F(NoopDriverTest, DefaultsCompleteAtOnceWithUuidIds) {
   NoopDriver driver;
   auto response = driver.execute_lifecycle(make_request(), context_);
@@ -152,12 +162,7 @@ TEST_F(NoopDriverTest, OutputsAndTopology) {
   EXPECT_EQ(response.associated_topology.find("net")->value(), (sdk::TopologyEntry{"n", "N"}));
 
   auto execution = poll(driver, response.request_id);
-  EXPECT_EQ(execution.status, ExecutionStatus::complete);
-  EXPECT_EQ(execution.outputs, bj::parse(R"({"ip":"10.0.0.1","port":22})").as_object());
-  ASSERT_EQ(execution.associated_topology.size(), 2u);
-  EXPECT_EQ(execution.associated_topology.find("vm")->value(),
-            (sdk::TopologyEntry{"i-1", "Openstack"}));
-  EXPECT_FALSE(execution.associated_topology.find("old")->has_value());
+  expect_scripted_completion(execution);
 }
 
 TEST_F(NoopDriverTest, RaiseOnExecuteThrowsTheKindAndKeepsNothing) {
@@ -469,12 +474,7 @@ TEST_F(NoopStateDirTest, InstancesShareRequests) {
   EXPECT_EQ(poll(polling, id), sdk::LifecycleExecution::in_progress(id));
   EXPECT_EQ(poll(polling, id), sdk::LifecycleExecution::in_progress(id));
   auto execution = poll(polling, id);
-  EXPECT_EQ(execution.status, ExecutionStatus::complete);
-  EXPECT_EQ(execution.outputs, bj::parse(R"({"ip":"10.0.0.1","port":22})").as_object());
-  ASSERT_EQ(execution.associated_topology.size(), 2u);
-  EXPECT_EQ(execution.associated_topology.find("vm")->value(),
-            (sdk::TopologyEntry{"i-1", "Openstack"}));
-  EXPECT_FALSE(execution.associated_topology.find("old")->has_value());
+  expect_scripted_completion(execution);
   EXPECT_EQ(poll(accepting, id), execution);  // the terminal status, seen by both
 
   polling.on_execution_delivered(id, location_, context_);

@@ -1,7 +1,6 @@
 #include "cluster/cluster_node.hpp"
 
 #include <map>
-#include <set>
 #include <unordered_map>
 #include <vector>
 
@@ -20,10 +19,6 @@ using Clock = std::chrono::steady_clock;
 std::shared_ptr<spdlog::logger> log() {
   static const auto logger = logging::logger("cluster");
   return logger;
-}
-
-std::string_view view_of(const void* data, std::size_t size) {
-  return data ? std::string_view(static_cast<const char*>(data), size) : std::string_view();
 }
 
 // The last error either reader met, for health; cleared by progress.
@@ -69,17 +64,11 @@ class ClusterNode::Owner {
                    .Help("Executions this node took over, by why: accepted (new) or moved (its "
                          "partition came to this node)")
                    .Register(registry)) {
-    rd_kafka_conf_t* conf = events::new_kafka_conf(
-        options.client, {{"client.id", "flint-" + options.node_id},
-                         {"group.id", options.consumer_group},
-                         {"enable.auto.commit", "false"},
-                         {"enable.auto.offset.store", "false"},
-                         {"auto.offset.reset", "earliest"},
-                         {"enable.partition.eof", "true"},
-                         {"session.timeout.ms", std::to_string(options.session_timeout.count())},
-                         {"heartbeat.interval.ms", std::to_string(std::max<std::int64_t>(
-                                                       options.session_timeout.count() / 5, 100))},
-                         {"reconnect.backoff.max.ms", "1000"}});
+    auto settings = events::group_consumer_settings(
+        "flint-" + options.node_id, options.consumer_group, options.session_timeout);
+    // Catching up on a partition ends at its end of file.
+    settings.emplace_back("enable.partition.eof", "true");
+    rd_kafka_conf_t* conf = events::new_kafka_conf(options.client, settings);
     rd_kafka_conf_set_opaque(conf, this);
     rd_kafka_conf_set_rebalance_cb(conf, &Owner::on_rebalance);
     consumer_ = events::new_kafka_client(conf, /*consumer=*/true, "owner");
@@ -157,10 +146,10 @@ class ClusterNode::Owner {
     if (it == partitions_.end()) return;  // revoked meanwhile
     Partition& partition = it->second;
     partition.next_offset = message.offset + 1;
-    const std::string key(view_of(message.key, message.key_len));
+    const std::string key(events::record_bytes(message.key, message.key_len));
     StateRecord record;
     try {
-      record = codec_.decode(key, view_of(message.payload, message.len));
+      record = codec_.decode(key, events::record_bytes(message.payload, message.len));
     } catch (const std::exception& e) {
       // Most likely another cluster key. Kept as live, so the committed
       // offset never passes it: a node with the right key that takes the
@@ -401,9 +390,10 @@ class ClusterNode::View {
             continue;
           }
           next[message->partition] = message->offset + 1;
-          const std::string_view key = view_of(message->key, message->key_len);
+          const std::string_view key = events::record_bytes(message->key, message->key_len);
           try {
-            const StateRecord record = codec_.decode(key, view_of(message->payload, message->len));
+            const StateRecord record =
+                codec_.decode(key, events::record_bytes(message->payload, message->len));
             if (const auto* accepted = std::get_if<service::AcceptedExecution>(&record)) {
               service::insert_execution(db, *accepted, /*if_absent=*/true);
             } else {

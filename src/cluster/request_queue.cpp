@@ -35,10 +35,6 @@ std::shared_ptr<spdlog::logger> log() {
   return logger;
 }
 
-std::string_view view_of(const void* data, std::size_t size) {
-  return data ? std::string_view(static_cast<const char*>(data), size) : std::string_view();
-}
-
 }  // namespace
 
 // A record opened and decoded: what running it needs.
@@ -97,15 +93,9 @@ RequestQueue::RequestQueue(Options options, security::CredentialVault key, Decod
                           "dead_letter")
                     .Register(registry)) {
   rd_kafka_conf_t* conf = events::new_kafka_conf(
-      options_.client, {{"client.id", "flint-" + options_.node_id + "-requests"},
-                        {"group.id", options_.group_id},
-                        {"enable.auto.commit", "false"},
-                        {"enable.auto.offset.store", "false"},
-                        {"auto.offset.reset", "earliest"},
-                        {"session.timeout.ms", std::to_string(options_.session_timeout.count())},
-                        {"heartbeat.interval.ms", std::to_string(std::max<std::int64_t>(
-                                                      options_.session_timeout.count() / 5, 100))},
-                        {"reconnect.backoff.max.ms", "1000"}});
+      options_.client,
+      events::group_consumer_settings("flint-" + options_.node_id + "-requests", options_.group_id,
+                                      options_.session_timeout));
   rd_kafka_conf_set_opaque(conf, this);
   rd_kafka_conf_set_rebalance_cb(conf, &Hooks::on_rebalance);
   consumer_ = events::new_kafka_client(conf, /*consumer=*/true, "request queue");
@@ -223,12 +213,12 @@ void RequestQueue::handle(rd_kafka_message_t& message) {
     it->second.next_offset = message.offset + 1;
   }
   auto request = std::make_shared<Decoded>();
-  request->request_id = std::string(view_of(message.key, message.key_len));
+  request->request_id = std::string(events::record_bytes(message.key, message.key_len));
   request->partition = message.partition;
   request->offset = message.offset;
   try {
     if (request->request_id.empty()) throw std::runtime_error("the record has no key");
-    const auto sealed = files::decode_base64(view_of(message.payload, message.len));
+    const auto sealed = files::decode_base64(events::record_bytes(message.payload, message.len));
     if (!sealed) throw std::runtime_error("the value is not base64");
     std::string plain;
     try {
@@ -354,11 +344,12 @@ void RequestQueue::finished(std::int32_t partition, std::int64_t offset) {
 }
 
 void RequestQueue::dead_letter(const rd_kafka_message_t& message, const std::string& reason) {
-  const std::string request_id(view_of(message.key, message.key_len));
+  const std::string request_id(events::record_bytes(message.key, message.key_len));
   log()->error("request-queue record {} of partition {} to {}: {}", message.offset,
                message.partition, options_.failed_topic.name, reason);
   try {
-    producer_.produce(options_.failed_topic.name, request_id, view_of(message.payload, message.len),
+    producer_.produce(options_.failed_topic.name, request_id,
+                      events::record_bytes(message.payload, message.len),
                       {{"reason", reason}, {"node", options_.node_id}});
   } catch (const std::exception& e) {
     std::lock_guard lock(mutex_);

@@ -1,5 +1,7 @@
 #include "events/kafka/kafka_client.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <librdkafka/rdkafka.h>
 
@@ -53,6 +55,19 @@ std::vector<std::pair<std::string, std::string>> producer_settings(
           {"linger.ms", "0"},
           // librdkafka backs off reconnecting up to 10 s; a broker back from
           // an outage should be used within a second.
+          {"reconnect.backoff.max.ms", "1000"}};
+}
+
+std::vector<std::pair<std::string, std::string>> group_consumer_settings(
+    std::string client_id, std::string group_id, std::chrono::milliseconds session_timeout) {
+  return {{"client.id", std::move(client_id)},
+          {"group.id", std::move(group_id)},
+          {"enable.auto.commit", "false"},
+          {"enable.auto.offset.store", "false"},
+          {"auto.offset.reset", "earliest"},
+          {"session.timeout.ms", std::to_string(session_timeout.count())},
+          {"heartbeat.interval.ms",
+           std::to_string(std::max<std::int64_t>(session_timeout.count() / 5, 100))},
           {"reconnect.backoff.max.ms", "1000"}};
 }
 

@@ -65,6 +65,17 @@ rd_kafka_conf_s* new_kafka_conf(
 std::vector<std::pair<std::string, std::string>> producer_settings(
     std::string client_id, std::chrono::milliseconds delivery_timeout);
 
+/// Flint's settings for a member of consumer group `group_id`: offsets are
+/// committed by Flint only (never automatically), a new group reads from
+/// the earliest record, a member silent for `session_timeout` leaves.
+std::vector<std::pair<std::string, std::string>> group_consumer_settings(
+    std::string client_id, std::string group_id, std::chrono::milliseconds session_timeout);
+
+/// The bytes of a record's key or value (librdkafka gives null for none).
+inline std::string_view record_bytes(const void* data, std::size_t size) noexcept {
+  return data ? std::string_view(static_cast<const char*>(data), size) : std::string_view();
+}
+
 /// A producer (`consumer` false) or consumer made from `conf` (taken over).
 /// @throws KafkaConfigError naming `role` and librdkafka's reason.
 rd_kafka_s* new_kafka_client(rd_kafka_conf_s* conf, bool consumer, std::string_view role);
