@@ -5,12 +5,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -542,7 +544,15 @@ int Application::run() {
   health::HealthRegistry health;
   http::HttpProbe http_probe(metrics.registry());
   http::Router router;
-  asio::io_context io(static_cast<int>(config_.application.io_threads));
+  // One event loop per I/O thread, each run by its own thread. The first
+  // also runs the host's own timers and coroutines (scheduler, signals);
+  // connections are spread over all of them.
+  asio::io_context io(1);
+  std::vector<std::unique_ptr<asio::io_context>> more_loops;
+  std::vector<asio::io_context*> connection_loops{&io};
+  for (std::size_t i = 1; i < config_.application.io_threads; ++i) {
+    connection_loops.push_back(more_loops.emplace_back(std::make_unique<asio::io_context>(1)).get());
+  }
 
   const bool driver_api = config_.bootstrap.resource_driver.api_enabled;
   const bool infrastructure_api = config_.bootstrap.infrastructure.api_enabled;
@@ -578,7 +588,7 @@ int Application::run() {
                            .read_timeout = http_config.read_timeout,
                            .idle_timeout = http_config.idle_timeout,
                            .max_connections = http_config.max_connections},
-                          router, http_probe);
+                          router, http_probe, connection_loops);
   health.add("http", [&server, max = http_config.max_connections](boost::json::object& details) {
     const std::size_t open = server.open_connections();
     details["connections"] = open;
@@ -614,14 +624,18 @@ int Application::run() {
   });
 
   std::vector<std::thread> threads;
-  for (std::size_t i = 1; i < config_.application.io_threads; ++i) {
-    threads.emplace_back([&io, i] {
-      logging::set_thread_name("io-" + std::to_string(i));
-      io.run();
+  for (std::size_t i = 0; i < more_loops.size(); ++i) {
+    threads.emplace_back([loop = more_loops[i].get(), i] {
+      logging::set_thread_name("io-" + std::to_string(i + 1));
+      // Idle until a connection comes: kept running until the host stops.
+      auto running = asio::make_work_guard(*loop);
+      loop->run();
     });
   }
   logging::set_thread_name("io-0");
   io.run();
+  // The drain is over (or the loop failed): what is left on the others stops too.
+  for (auto& loop : more_loops) loop->stop();
   for (auto& thread : threads) thread.join();
   if (stop_deadline == steady_clock::time_point::max()) {
     stop_deadline = steady_clock::now() + http_config.shutdown_timeout;

@@ -147,11 +147,12 @@ bool expects_continue(const Request& request) {
 }  // namespace
 
 HttpServer::HttpServer(asio::io_context& io, ServerOptions options, const Router& router,
-                       HttpProbe& probe)
+                       HttpProbe& probe, std::vector<asio::io_context*> connection_loops)
     : io_(io),
       options_(std::move(options)),
       router_(router),
       probe_(probe),
+      connection_loops_(std::move(connection_loops)),
       acceptor_(io),
       watchdog_tick_(std::clamp(std::min(options_.read_timeout, options_.idle_timeout) / 10,
                                 std::chrono::milliseconds(5), std::chrono::milliseconds(1000))) {}
@@ -179,11 +180,19 @@ void HttpServer::start() {
   asio::co_spawn(io_, accept_loop(), asio::detached);
 }
 
+asio::any_io_executor HttpServer::next_connection_executor() {
+  if (connection_loops_.empty()) return asio::make_strand(io_);
+  // Kept-alive connections stay where they start: taking loops in turn
+  // spreads them evenly.
+  asio::io_context& loop = *connection_loops_[next_loop_++ % connection_loops_.size()];
+  return loop.get_executor();
+}
+
 asio::awaitable<void> HttpServer::accept_loop() {
   for (;;) {
     error_code ec;
     tcp::socket socket(io_);
-    std::tie(ec, socket) = co_await acceptor_.async_accept(asio::make_strand(io_), kAsTuple);
+    std::tie(ec, socket) = co_await acceptor_.async_accept(next_connection_executor(), kAsTuple);
     if (ec) {
       if (!acceptor_.is_open() || stopping_) co_return;
       log()->warn("accept failed: {}", ec.message());

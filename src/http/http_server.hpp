@@ -11,6 +11,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_set>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -46,12 +47,16 @@ struct ServerOptions {
 /// 405 (with `Allow`), 503 over the connection limit. A `tenantId` request
 /// header is echoed on the response.
 ///
-/// Runs on the threads that run its `io_context`; each connection is a
-/// coroutine on its own strand. The router and probe must outlive the server.
+/// Accepts on `io`. Each connection is a coroutine on one of
+/// `connection_loops`, taken in turn: a loop run by one thread needs no strand
+/// and no lock to hand work between its threads, which is most of what a
+/// kept-alive request costs. With no loops given, connections run on `io`,
+/// each on its own strand. The router, the probe and the loops must outlive
+/// the server.
 class HttpServer {
  public:
   HttpServer(boost::asio::io_context& io, ServerOptions options, const Router& router,
-             HttpProbe& probe);
+             HttpProbe& probe, std::vector<boost::asio::io_context*> connection_loops = {});
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -79,6 +84,7 @@ class HttpServer {
 
  private:
   struct Connection;
+  boost::asio::any_io_executor next_connection_executor();
   boost::asio::awaitable<void> accept_loop();
   boost::asio::awaitable<void> serve(std::shared_ptr<Connection> connection);
   boost::asio::awaitable<Response> dispatch(Request& request, StreamBody& stream);
@@ -89,6 +95,8 @@ class HttpServer {
   ServerOptions options_;
   const Router& router_;
   HttpProbe& probe_;
+  std::vector<boost::asio::io_context*> connection_loops_;
+  std::size_t next_loop_ = 0;  // accept loop only
   boost::asio::ip::tcp::acceptor acceptor_;
   std::chrono::milliseconds watchdog_tick_;
   std::uint16_t bound_port_ = 0;

@@ -17,7 +17,7 @@
 namespace flint::http {
 
 /// Per-request context, created by the server for each request and passed to
-/// its handler. Lives on the connection's strand: not thread-safe.
+/// its handler. Lives on the connection's executor: not thread-safe.
 struct RequestContext {
   /// Log fields of the request: `tracectx.<suffix>` for every `x-tracectx-*`
   /// header (suffix lower-cased) and `tenantId` when the header is present.

@@ -11,7 +11,7 @@
 namespace flint::http {
 
 /// Writes the parts of a streamed body. Valid only inside the `StreamBody`
-/// it is given to; strand-only.
+/// it is given to; used only on the connection's executor.
 class StreamWriter {
  public:
   virtual ~StreamWriter() = default;
@@ -24,7 +24,7 @@ class StreamWriter {
 };
 
 /// A streamed body: run after the response head is written, on the
-/// connection's strand. When it returns, the connection is closed.
+/// connection's executor. When it returns, the connection is closed.
 using StreamBody = std::function<boost::asio::awaitable<void>(StreamWriter&)>;
 
 }  // namespace flint::http

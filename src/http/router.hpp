@@ -15,7 +15,7 @@
 
 namespace flint::http {
 
-/// A request handler: a coroutine on the connection's strand. It must not
+/// A request handler: a coroutine on the connection's executor. It must not
 /// block (driver code goes through the driver executor). Exceptions it lets
 /// escape become a 500 with a generic message (the detail is logged).
 using Handler = std::function<boost::asio::awaitable<Response>(Request&, RequestContext&)>;
