@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import time
 
 import pytest
@@ -274,3 +275,40 @@ def test_idle_timeout_closes_idle_connections(start_server):
         conn.send(raw_request("GET", HEALTH_PATH))
         assert conn.read_response().status == 200
         assert conn.at_eof(timeout=10), "idle connection was not closed after http.idle_timeout"
+
+
+# -- event loops: connections spread over the I/O threads ---------------------------------
+
+
+@pytest.mark.parametrize("io_threads", [1, 4])
+def test_concurrent_keep_alive_connections_on_every_io_thread(start_server, io_threads):
+    """Each I/O thread runs its own loop and connections are dealt to them in turn: many kept-alive
+    connections at once (more than the loops) are all served, interleaved, and the host stops
+    cleanly afterwards (the stop is asserted by the fixture)."""
+    flint = start_server({"application": {"io_threads": io_threads}})
+    connections = [RawConnection(flint.port) for _ in range(12)]
+    failures: list[str] = []
+
+    def client(conn: RawConnection, index: int) -> None:
+        try:
+            for round_ in range(5):
+                conn.send(raw_request("POST", EXECUTE_PATH, json.dumps(execute_body()), JSON))
+                accepted = conn.read_response()
+                if accepted.status != 202:
+                    failures.append(f"connection {index} round {round_}: {accepted}")
+                conn.send(raw_request("GET", HEALTH_PATH))
+                health = conn.read_response()
+                if health.status != 200:
+                    failures.append(f"connection {index} round {round_}: {health}")
+        except Exception as error:  # noqa: BLE001 - reported below with its connection
+            failures.append(f"connection {index}: {error!r}")
+
+    clients = [threading.Thread(target=client, args=(c, i)) for i, c in enumerate(connections)]
+    for thread in clients:
+        thread.start()
+    for thread in clients:
+        thread.join(timeout=60)
+    for conn in connections:
+        conn.close()
+    assert not failures, failures
+    assert flint.get(HEALTH_PATH).json()["vitals"]["http"]["status"] == "OK"
