@@ -58,7 +58,27 @@ class CallTimedOut : public sdk::TemporaryDriverError {
 /// Thread-safe. `run` must be awaited from a strand (or a single-threaded
 /// executor): completion is signalled through a timer on that executor.
 class DriverExecutor {
+  template <class T>
+  struct Pending;
+
  public:
+  /// Ends a call started by `run_then`: with its result or with an error,
+  /// once (later calls are ignored), from any thread. Copyable: keep it
+  /// wherever the result will come from.
+  template <class T>
+  class Finish {
+   public:
+    /// Ends the call with `value`.
+    void operator()(T value) const;
+    /// Ends the call with `error`, rethrown to the awaiting caller.
+    void fail(std::exception_ptr error) const;
+
+   private:
+    friend class DriverExecutor;
+    explicit Finish(std::shared_ptr<Pending<T>> pending) : pending_(std::move(pending)) {}
+    std::shared_ptr<Pending<T>> pending_;
+  };
+
   /// Pool sizing (`driver_calls.*`).
   struct Options {
     /// Driver threads: the most driver calls running at once.
@@ -91,6 +111,15 @@ class DriverExecutor {
   template <class T>
   boost::asio::awaitable<T> run(Call call, std::function<T()> work);
 
+  /// `run` for work that ends after it returns: `work` gets a `Finish` and
+  /// calls it, now or later from any thread (a store's commit, say). The
+  /// driver thread is free once `work` returns. The deadline bounds `work`
+  /// only: once it has returned, the finish is the caller's own business
+  /// and is awaited without one. What `work` throws ends the call.
+  /// @throws as `run`.
+  template <class T>
+  boost::asio::awaitable<T> run_then(Call call, std::function<void(Finish<T>)> work);
+
   /// Runs `work` on a driver thread without waiting for it (an after-delivery
   /// hook, say). Its exceptions are counted and dropped.
   /// @returns false when the queue is full or the executor is stopping.
@@ -118,8 +147,13 @@ class DriverExecutor {
     boost::asio::steady_timer timer;
     std::optional<T> value;
     std::exception_ptr error;
-    std::atomic<bool> done{false};
+    std::atomic<bool> finishing{false};      // claimed by the first finish
+    std::atomic<bool> done{false};           // value or error is set
+    std::atomic<bool> work_returned{false};  // the driver thread is done with it
   };
+  template <class T>
+  static void finish(const std::shared_ptr<Pending<T>>& pending, std::optional<T> value,
+                     std::exception_ptr error);
 
   struct Queued {
     std::chrono::steady_clock::time_point deadline;
@@ -143,7 +177,41 @@ class DriverExecutor {
 };
 
 template <class T>
+void DriverExecutor::finish(const std::shared_ptr<Pending<T>>& pending, std::optional<T> value,
+                            std::exception_ptr error) {
+  if (pending->finishing.exchange(true)) return;
+  pending->value = std::move(value);
+  pending->error = std::move(error);
+  pending->done.store(true, std::memory_order_release);
+  // Wake the caller: an expired timer completes a wait at once, whether the
+  // wait is already pending or not yet started.
+  boost::asio::post(pending->timer.get_executor(), [pending] {
+    pending->timer.expires_at(std::chrono::steady_clock::time_point::min());
+  });
+}
+
+template <class T>
+void DriverExecutor::Finish<T>::operator()(T value) const {
+  DriverExecutor::finish<T>(pending_, std::move(value), nullptr);
+}
+
+template <class T>
+void DriverExecutor::Finish<T>::fail(std::exception_ptr error) const {
+  DriverExecutor::finish<T>(pending_, std::nullopt, std::move(error));
+}
+
+template <class T>
 boost::asio::awaitable<T> DriverExecutor::run(Call call, std::function<T()> work) {
+  // Named, not temporaries of the co_await expression (GCC 12 coroutine bug).
+  std::function<void(Finish<T>)> then = [work = std::move(work)](Finish<T> finish) {
+    finish(work());
+  };
+  auto call_then = run_then<T>(call, std::move(then));
+  co_return co_await std::move(call_then);
+}
+
+template <class T>
+boost::asio::awaitable<T> DriverExecutor::run_then(Call call, std::function<void(Finish<T>)> work) {
   auto executor = co_await boost::asio::this_coro::executor;
   auto pending = std::make_shared<Pending<T>>(executor);
   pending->timer.expires_at(call.deadline);
@@ -154,17 +222,12 @@ boost::asio::awaitable<T> DriverExecutor::run(Call call, std::function<T()> work
         if (std::chrono::steady_clock::now() >= deadline) return;  // caller gave up already
         const auto started = std::chrono::steady_clock::now();
         try {
-          pending->value.emplace(work());
+          work(Finish<T>(pending));
         } catch (...) {
-          pending->error = std::current_exception();
+          Finish<T>(pending).fail(std::current_exception());
         }
+        pending->work_returned.store(true, std::memory_order_release);
         probe_.observe(driver, operation, std::chrono::steady_clock::now() - started);
-        pending->done.store(true, std::memory_order_release);
-        // Wake the caller: an expired timer completes a wait at once, whether
-        // the wait is already pending or not yet started.
-        boost::asio::post(pending->timer.get_executor(), [pending] {
-          pending->timer.expires_at(std::chrono::steady_clock::time_point::min());
-        });
       },
       call.deadline);
   if (!accepted) {
@@ -173,11 +236,17 @@ boost::asio::awaitable<T> DriverExecutor::run(Call call, std::function<T()> work
              " calls already wait for a driver thread; retry later");
   }
 
-  co_await pending->timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
-  if (!pending->done.load(std::memory_order_acquire)) {
-    fail(call, "timeout",
-         std::string("driver call ") + std::string(call.operation) +
-             " did not finish within its deadline; retry later");
+  for (;;) {
+    co_await pending->timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+    if (pending->done.load(std::memory_order_acquire)) break;
+    if (!pending->work_returned.load(std::memory_order_acquire)) {
+      fail(call, "timeout",
+           std::string("driver call ") + std::string(call.operation) +
+               " did not finish within its deadline; retry later");
+    }
+    // Only the finish is outstanding. Its wake-up runs on this executor,
+    // after this re-arm, so it cannot be lost.
+    pending->timer.expires_at(std::chrono::steady_clock::time_point::max());
   }
   probe_.count(call.driver, call.operation, outcome_of(pending->error));
   if (pending->error) std::rethrow_exception(pending->error);

@@ -1,5 +1,8 @@
 #include "drivers/driver_executor.hpp"
 
+#include <atomic>
+#include <thread>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
@@ -94,6 +97,60 @@ TEST_F(DriverExecutorTest, FastCallCompletesLongBeforeItsDeadline) {
   const auto started = Clock::now();
   EXPECT_EQ(await(executor.run<int>(call(10s), [] { return 7; })), 7);
   EXPECT_LT(Clock::now() - started, 1s);
+}
+
+TEST_F(DriverExecutorTest, RunThenEndsWhenFinishedFromAnotherThread) {
+  DriverExecutor executor({.threads = 1, .queue_size = 4}, probe_);
+  std::jthread finisher;
+  const int value = await(executor.run_then<int>(call(5s), [&](DriverExecutor::Finish<int> finish) {
+    // The driver thread is free at once; the result comes from elsewhere.
+    finisher = std::jthread([finish] {
+      std::this_thread::sleep_for(20ms);
+      finish(42);
+      finish(43);  // ignored: the first finish counts
+    });
+  }));
+  EXPECT_EQ(value, 42);
+}
+
+TEST_F(DriverExecutorTest, RunThenWaitsPastTheDeadlineOnceTheWorkReturned) {
+  // The deadline bounds the driver's part; a commit it queued is awaited.
+  DriverExecutor executor({.threads = 1, .queue_size = 4}, probe_);
+  std::jthread finisher;
+  const auto started = Clock::now();
+  const int value =
+      await(executor.run_then<int>(call(50ms), [&](DriverExecutor::Finish<int> finish) {
+        finisher = std::jthread([finish] {
+          std::this_thread::sleep_for(200ms);
+          finish(7);
+        });
+      }));
+  EXPECT_EQ(value, 7);
+  EXPECT_GE(Clock::now() - started, 200ms);
+}
+
+TEST_F(DriverExecutorTest, RunThenPassesAFailure) {
+  DriverExecutor executor({.threads = 1, .queue_size = 4}, probe_);
+  EXPECT_THROW(await(executor.run_then<int>(call(5s),
+                                            [](DriverExecutor::Finish<int> finish) {
+                                              finish.fail(std::make_exception_ptr(
+                                                  sdk::TemporaryDriverError("disk full")));
+                                            })),
+               sdk::TemporaryDriverError);
+}
+
+TEST_F(DriverExecutorTest, RunThenWorkOverrunningItsDeadlineTimesOutAndMayStillFinish) {
+  DriverExecutor executor({.threads = 1, .queue_size = 4}, probe_);
+  std::atomic<bool> finished_late{false};
+  EXPECT_THROW(await(executor.run_then<int>(call(50ms),
+                                            [&](DriverExecutor::Finish<int> finish) {
+                                              std::this_thread::sleep_for(300ms);
+                                              finish(1);  // nobody waits: dropped
+                                              finished_late = true;
+                                            })),
+               CallTimedOut);
+  executor.shutdown();
+  EXPECT_TRUE(finished_late);
 }
 
 }  // namespace

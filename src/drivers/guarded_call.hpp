@@ -13,23 +13,37 @@
 
 namespace flint::drivers {
 
-/// Runs `work` on `executor` for `target`: refused at once (no queueing)
-/// while the target's breaker is open, and a call that overruns its
-/// deadline is recorded as a failure of the target. Await it from a strand
-/// (see `DriverExecutor::run`).
+/// Runs `work` on `executor` for `target` (see `DriverExecutor::run_then`):
+/// refused at once (no queueing) while the target's breaker is open, and a
+/// call that overruns its deadline is recorded as a failure of the target.
+/// Await it from the coroutine's own executor.
 /// @throws sdk::TemporaryDriverError (open breaker, saturated pool,
-///         deadline), or what `work` throws.
+///         deadline), or what `work` throws or finishes with.
 template <class T>
-boost::asio::awaitable<T> guarded_call(DriverManager& drivers, DriverExecutor& executor,
-                                       const DriverManager::Target& target,
-                                       DriverExecutor::Call call, std::function<T()> work) {
+boost::asio::awaitable<T> guarded_call_then(DriverManager& drivers, DriverExecutor& executor,
+                                            const DriverManager::Target& target,
+                                            DriverExecutor::Call call,
+                                            std::function<void(DriverExecutor::Finish<T>)> work) {
   drivers.admit(target);
   try {
-    co_return co_await executor.run<T>(call, std::move(work));
+    auto run = executor.run_then<T>(call, std::move(work));
+    co_return co_await std::move(run);
   } catch (const CallTimedOut&) {
     drivers.record_timeout(target);
     throw;
   }
+}
+
+/// `guarded_call_then` for work whose result is ready when it returns.
+template <class T>
+boost::asio::awaitable<T> guarded_call(DriverManager& drivers, DriverExecutor& executor,
+                                       const DriverManager::Target& target,
+                                       DriverExecutor::Call call, std::function<T()> work) {
+  // Named, not temporaries of the co_await expression (GCC 12 coroutine bug).
+  std::function<void(DriverExecutor::Finish<T>)> then =
+      [work = std::move(work)](DriverExecutor::Finish<T> finish) { finish(work()); };
+  auto call_then = guarded_call_then<T>(drivers, executor, target, call, std::move(then));
+  co_return co_await std::move(call_then);
 }
 
 }  // namespace flint::drivers

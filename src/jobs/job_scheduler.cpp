@@ -55,6 +55,7 @@ void JobScheduler::register_kind(std::string kind, KindOptions options, JobHandl
 }
 
 void JobScheduler::schedule(Job job, Clock::time_point due) {
+  if (closed_.load()) return;
   asio::post(strand_, [this, job = std::move(job), due]() mutable {
     if (stopped_) return;
     auto kind = kinds_.find(std::string(job.kind));
@@ -120,6 +121,7 @@ void JobScheduler::drop(std::uint64_t id) {
 }
 
 void JobScheduler::stop() {
+  closed_.store(true);
   asio::post(strand_, [this] {
     stopped_ = true;
     timer_.cancel();

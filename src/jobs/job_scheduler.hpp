@@ -108,7 +108,10 @@ class JobScheduler {
   /// must tolerate that run's outcome going unrecorded, or check ownership).
   void cancel(std::string_view kind, std::string_view subject);
 
-  /// Stops dispatching; running jobs end their current step.
+  /// Stops dispatching; running jobs end their current step. A job
+  /// scheduled afterwards is dropped at once, on the caller's thread (a
+  /// durable job resumes at the next start): nothing is left queued on a
+  /// loop that no longer runs, holding what its owners are about to free.
   void stop();
 
   /// Jobs known (waiting or running).
@@ -161,7 +164,8 @@ class JobScheduler {
   std::uint64_t next_id_ = 0;
   std::priority_queue<Due, std::vector<Due>, std::greater<>> timeline_;
   std::size_t running_ = 0;
-  bool stopped_ = false;
+  bool stopped_ = false;             // strand only
+  std::atomic<bool> closed_{false};  // any thread: `stop` was called
   std::atomic<std::size_t> size_{0};
   std::atomic<std::size_t> running_count_{0};
   prometheus::Family<prometheus::Counter>& runs_;

@@ -158,5 +158,22 @@ TEST_F(JobSchedulerTest, CancelDropsWaitingJobsAndRunningOnesWhenTheirRunEnds) {
   EXPECT_GT(runs["kept"], 2);
 }
 
+TEST_F(JobSchedulerTest, AJobScheduledAfterStopIsDroppedWithoutTouchingTheLoop) {
+  JobScheduler scheduler(io_, {.max_running = 8}, registry_);
+  std::atomic<int> runs{0};
+  scheduler.register_kind("test", {.min_interval = 1ms, .max_interval = 1ms, .jitter = 0},
+                          [&](Job&) -> asio::awaitable<JobStep> {
+                            ++runs;
+                            co_return JobStep::finished;
+                          });
+  scheduler.stop();
+  scheduler.schedule(job("late"), Clock::now());
+  // Nothing was queued: the loop has no work left at all.
+  EXPECT_EQ(io_.poll(), 1u);  // the stop itself
+  EXPECT_EQ(io_.poll(), 0u);
+  EXPECT_EQ(scheduler.size(), 0u);
+  EXPECT_EQ(runs.load(), 0);
+}
+
 }  // namespace
 }  // namespace flint::jobs

@@ -3,11 +3,7 @@
 #include <algorithm>
 #include <ctime>
 
-#include <boost/asio/async_result.hpp>
-#include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/prefer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
@@ -115,26 +111,6 @@ LifecycleMonitor::LifecycleMonitor(
                            [this](jobs::Job& job) { return poll(job); });
 }
 
-namespace {
-
-// Awaits `write`'s commit without holding a thread: the writer thread hands
-// the outcome back to the awaiting coroutine's executor.
-template <class Token>
-auto async_commit(store::Store& store, store::Store::Write write, Token&& token) {
-  return boost::asio::async_initiate<Token, void(std::exception_ptr)>(
-      [&store](auto handler, store::Store::Write work) {
-        auto executor = boost::asio::prefer(boost::asio::get_associated_executor(handler),
-                                            boost::asio::execution::outstanding_work.tracked);
-        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        store.write_async(std::move(work), [shared, executor](std::exception_ptr failure) {
-          boost::asio::post(executor, [shared, failure]() mutable { (*shared)(failure); });
-        });
-      },
-      token, std::move(write));
-}
-
-}  // namespace
-
 AcceptedExecution LifecycleMonitor::acceptance(std::string_view lifecycle_name,
                                                const sdk::DeploymentLocation& location,
                                                const sdk::LifecycleExecuteResponse& response,
@@ -160,91 +136,76 @@ AcceptedExecution LifecycleMonitor::acceptance(std::string_view lifecycle_name,
   return execution;
 }
 
-store::Store::Write LifecycleMonitor::acceptance_write(const AcceptedExecution& execution) const {
+store::Store::Write LifecycleMonitor::acceptance_write(
+    std::shared_ptr<const AcceptedExecution> execution) const {
   // The location holds credentials: only its sealed form reaches the disk.
-  auto payload = std::make_shared<std::string>(vault_.seal(json::serialize(execution.job)));
-  return [&execution, payload](store::Database& db) {
-    insert_execution(db, execution, /*if_absent=*/false);
+  auto payload = std::make_shared<std::string>(vault_.seal(json::serialize(execution->job)));
+  return [execution = std::move(execution), payload](store::Database& db) {
+    insert_execution(db, *execution, /*if_absent=*/false);
     db.prepare(
           "INSERT INTO jobs (kind, subject, payload, created_at, deadline_at) "
           "VALUES (?, ?, ?, ?, ?)")
         .bind(1, kJobKind)
-        .bind(2, execution.request_id)
+        .bind(2, execution->request_id)
         .bind_blob(3, *payload)
-        .bind(4, execution.accepted_at)
-        .bind(5, execution.deadline_at)
+        .bind(4, execution->accepted_at)
+        .bind(5, execution->deadline_at)
         .run();
   };
 }
 
-void LifecycleMonitor::acceptance_failed(const std::string& request_id,
-                                         const std::exception_ptr& failure) const {
+std::exception_ptr LifecycleMonitor::acceptance_error(const std::string& request_id,
+                                                      const std::exception_ptr& failure) const {
   try {
     std::rethrow_exception(failure);
   } catch (const store::SqliteError& e) {
     if (e.code() == SQLITE_CONSTRAINT) {
-      throw sdk::ResourceDriverError(fmt::format("request id {} was accepted before", request_id));
+      return std::make_exception_ptr(
+          sdk::ResourceDriverError(fmt::format("request id {} was accepted before", request_id)));
     }
     log_->error("cannot record execution {}: {}", request_id, e.what());
-    throw sdk::TemporaryDriverError(e.disk_full()
-                                        ? "the execution cannot be recorded: the disk is full"
-                                        : "the execution cannot be recorded now; retry later");
+    return std::make_exception_ptr(sdk::TemporaryDriverError(
+        e.disk_full() ? "the execution cannot be recorded: the disk is full"
+                      : "the execution cannot be recorded now; retry later"));
+  } catch (...) {
+    return std::current_exception();
   }
-  std::rethrow_exception(failure);  // not reached: both paths above throw
 }
 
 void LifecycleMonitor::accept(std::string_view lifecycle_name,
                               const sdk::DeploymentLocation& location,
                               const sdk::LifecycleExecuteResponse& response,
                               const CallOrigin& origin,
-                              std::shared_ptr<const drivers::DriverManager::Target> driver) {
-  const AcceptedExecution execution =
-      acceptance(lifecycle_name, location, response, origin, *driver);
+                              std::shared_ptr<const drivers::DriverManager::Target> driver,
+                              Accepted done) {
+  auto execution = std::make_shared<const AcceptedExecution>(
+      acceptance(lifecycle_name, location, response, origin, *driver));
   if (cluster_) {
-    accept_in_cluster(execution);
+    // The owner of its partition schedules it, when the state topic brings it.
+    std::exception_ptr failure;
+    try {
+      accept_in_cluster(*execution);
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    done(failure);
     return;
   }
-  try {
-    store_.write(acceptance_write(execution));
-  } catch (...) {
-    acceptance_failed(execution.request_id, std::current_exception());
-  }
-  schedule_accepted(execution, response, origin, std::move(driver));
+  store_.write_async(
+      acceptance_write(execution),
+      [this, execution, done = std::move(done),
+       accepting = Accepting{response.request_id, response.reports_completion, origin.log_fields,
+                             std::move(driver)}](std::exception_ptr failure) mutable {
+        if (failure) {
+          done(acceptance_error(execution->request_id, failure));
+          return;
+        }
+        schedule_accepted(*execution, std::move(accepting));
+        done(nullptr);
+      });
 }
 
-boost::asio::awaitable<void> LifecycleMonitor::accept_async(
-    std::string lifecycle_name, sdk::DeploymentLocation location,
-    sdk::LifecycleExecuteResponse response, CallOrigin origin,
-    std::shared_ptr<const drivers::DriverManager::Target> driver) {
-  const AcceptedExecution execution =
-      acceptance(lifecycle_name, location, response, origin, *driver);
-  if (cluster_) {
-    // Kafka's acknowledgement is awaited on a driver thread.
-    // By value: a call that overruns its deadline outlives this frame.
-    std::function<bool()> publish = [this, execution] {
-      accept_in_cluster(execution);
-      return true;
-    };
-    co_await executor_.run<bool>({driver->driver->info.name, "record_acceptance",
-                                  std::chrono::steady_clock::now() + options_.call_timeout},
-                                 std::move(publish));
-    co_return;
-  }
-  std::exception_ptr failure;
-  try {
-    // Named, not a temporary of the co_await expression (GCC 12 coroutine bug).
-    auto committed = async_commit(store_, acceptance_write(execution), boost::asio::use_awaitable);
-    co_await std::move(committed);
-  } catch (...) {
-    failure = std::current_exception();
-  }
-  if (failure) acceptance_failed(execution.request_id, failure);
-  schedule_accepted(execution, response, origin, std::move(driver));
-}
-
-void LifecycleMonitor::schedule_accepted(
-    const AcceptedExecution& execution, const sdk::LifecycleExecuteResponse& response,
-    const CallOrigin& origin, std::shared_ptr<const drivers::DriverManager::Target> driver) {
+void LifecycleMonitor::schedule_accepted(const AcceptedExecution& execution, Accepting accepting) {
   const std::string& request_id = execution.request_id;
   bool already_pushed;
   {
@@ -254,20 +215,20 @@ void LifecycleMonitor::schedule_accepted(
   // A driver that reports completion itself is not polled: its job only
   // wakes on the report, or at the total deadline as a watchdog.
   const auto steady_now = std::chrono::steady_clock::now();
-  const auto due = already_pushed                ? steady_now
-                   : response.reports_completion ? steady_now + options_.total_timeout
-                                                 : steady_now + options_.polling.min_interval;
+  const auto due = already_pushed                 ? steady_now
+                   : accepting.reports_completion ? steady_now + options_.total_timeout
+                                                  : steady_now + options_.polling.min_interval;
   // The job starts decoded: polls never open the sealed payload, which only
   // a restart reads back (from the store).
   auto target = std::make_shared<Target>();
   target->request_id = request_id;
-  target->driver_request_id = response.request_id;
+  target->driver_request_id = std::move(accepting.driver_request_id);
   target->deadline = system_clock::time_point(std::chrono::milliseconds(execution.deadline_at));
-  const drivers::RegisteredDriver& registered = *driver->driver;  // before the move below
-  target->placement =
-      intern_placement(registered, execution.job.at("deploymentLocation"), std::move(driver));
-  target->log_fields = origin.log_fields;
-  target->tenant_id = origin.tenant_id;
+  const drivers::RegisteredDriver& registered = *accepting.driver->driver;
+  target->placement = intern_placement(registered, execution.job.at("deploymentLocation"),
+                                       std::move(accepting.driver));
+  target->log_fields = std::move(accepting.log_fields);
+  target->tenant_id = execution.tenant_id;
   scheduler_.schedule({kJobKind, request_id, {}, target->deadline, 0, std::move(target)}, due);
 }
 

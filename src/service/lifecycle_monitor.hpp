@@ -75,14 +75,23 @@ class LifecycleMonitor {
                    const security::CredentialVault& vault, MonitorOptions options,
                    std::function<void()> notify_outbox, prometheus::Registry& registry);
 
+  /// Settles an acceptance: null once the execution is recorded (and its
+  /// job scheduled), else the error to answer with: sdk::TemporaryDriverError
+  /// when it cannot be committed (disk full: a 503, never a 202 that cannot
+  /// be kept), sdk::ResourceDriverError when its request id was accepted
+  /// before.
+  using Accepted = std::function<void(std::exception_ptr failure)>;
+
   /// Records an execution the driver of `target` accepted, with its
-  /// monitoring job, in one transaction; returns once committed, then
-  /// schedules the job. Blocking: call on a driver thread.
-  /// @throws sdk::TemporaryDriverError when the store cannot commit (disk
-  ///         full): the caller answers 503, never a 202 it cannot keep.
+  /// monitoring job, in one transaction, then schedules the job, and tells
+  /// `done`. Nothing holds a thread while the disk syncs, so many
+  /// acceptances share one commit however few driver threads there are:
+  /// `done` runs later, on the store's writer thread, and must be quick. In
+  /// cluster mode the record goes to Kafka and `done` runs before this
+  /// returns, which waits for the acknowledgement (call on a driver thread).
   void accept(std::string_view lifecycle_name, const sdk::DeploymentLocation& location,
               const sdk::LifecycleExecuteResponse& response, const CallOrigin& origin,
-              std::shared_ptr<const drivers::DriverManager::Target> target);
+              std::shared_ptr<const drivers::DriverManager::Target> target, Accepted done);
 
   /// Records an execution whose id was promised to the orchestrator but
   /// that could not be started (the request queue): FAILED with `failure`,
@@ -90,15 +99,6 @@ class LifecycleMonitor {
   /// @throws std::exception when it cannot be recorded (the store, or in
   ///         cluster mode Kafka): the caller tries again later.
   void record_not_started(AcceptedExecution execution, const sdk::FailureDetails& failure);
-
-  /// `accept` for a coroutine: the same record, committed without holding a
-  /// thread while it waits for the disk (many acceptances then share one
-  /// commit, however few driver threads there are). Await it from a strand.
-  /// @throws as `accept`.
-  boost::asio::awaitable<void> accept_async(
-      std::string lifecycle_name, sdk::DeploymentLocation location,
-      sdk::LifecycleExecuteResponse response, CallOrigin origin,
-      std::shared_ptr<const drivers::DriverManager::Target> target);
 
   /// Schedules every unfinished job found in the store (at start).
   /// @returns how many were resumed.
@@ -159,14 +159,19 @@ class LifecycleMonitor {
                                const sdk::LifecycleExecuteResponse& response,
                                const CallOrigin& origin,
                                const drivers::DriverManager::Target& driver) const;
-  // The write recording `execution` and its job; it references `execution`.
-  store::Store::Write acceptance_write(const AcceptedExecution& execution) const;
-  // Rethrows a failed acceptance commit as the error the caller answers with.
-  [[noreturn]] void acceptance_failed(const std::string& request_id,
+  // The write recording `execution` and its job.
+  store::Store::Write acceptance_write(std::shared_ptr<const AcceptedExecution> execution) const;
+  // A failed acceptance commit as the error the caller answers with.
+  std::exception_ptr acceptance_error(const std::string& request_id,
                                       const std::exception_ptr& failure) const;
-  void schedule_accepted(const AcceptedExecution& execution,
-                         const sdk::LifecycleExecuteResponse& response, const CallOrigin& origin,
-                         std::shared_ptr<const drivers::DriverManager::Target> driver);
+  // What a job needs from the acceptance beyond its record.
+  struct Accepting {
+    std::string driver_request_id;
+    bool reports_completion = false;
+    logging::LogFields log_fields;
+    std::shared_ptr<const drivers::DriverManager::Target> driver;
+  };
+  void schedule_accepted(const AcceptedExecution& execution, Accepting accepting);
   // Records `ending` (its time stamped at the commit) with `also` in one
   // transaction, unless another ending was recorded first; true if recorded.
   bool end_monitoring(ExecutionEnding& ending, const std::function<void(store::Database&)>& also);

@@ -32,14 +32,14 @@ boost::asio::awaitable<sdk::LifecycleExecuteResponse> ResourceDriverService::exe
                                            std::chrono::steady_clock::now() + call_timeout_};
   auto context = std::make_shared<drivers::HostCallContext>(origin.log_fields, origin.tenant_id,
                                                             call.deadline, target->log);
-  // What the acceptance needs once the driver call is over.
-  struct Started {
-    sdk::LifecycleExecuteResponse response;
-    std::string lifecycle_name;
-    sdk::DeploymentLocation location;
-  };
-  // Unpacking is disk work: it runs on the driver thread with the call.
-  auto work = [this, context, target, deadline = call.deadline, body = std::move(body)]() mutable {
+  using Finish = drivers::DriverExecutor::Finish<sdk::LifecycleExecuteResponse>;
+  const std::string lifecycle_name = body.lifecycle_name;  // for the log, once accepted
+  // Unpacking is disk work: it runs on the driver thread with the call. The
+  // acceptance is queued from there too, and the call ends when it is
+  // durable: a crash after the 202 loses nothing, and no thread waits for
+  // the disk meanwhile.
+  auto work = [this, context, target, origin = std::move(origin), deadline = call.deadline,
+               body = std::move(body)](Finish finish) mutable {
     logging::ScopedLogContext scope(context->log_fields());
     sdk::ExecuteLifecycleRequest request{
         .lifecycle_name = std::move(body.lifecycle_name),
@@ -62,27 +62,30 @@ boost::asio::awaitable<sdk::LifecycleExecuteResponse> ResourceDriverService::exe
         [&](sdk::ResourceDriver& instance) {
           return instance.execute_lifecycle(request, *context);
         });
-    return Started{std::move(response), std::move(request.lifecycle_name),
-                   std::move(request.deployment_location)};
+    if (!monitor_) {
+      finish(std::move(response));
+      return;
+    }
+    auto accepted = std::make_shared<sdk::LifecycleExecuteResponse>(std::move(response));
+    monitor_->accept(request.lifecycle_name, request.deployment_location, *accepted, origin, target,
+                     [finish, accepted](std::exception_ptr failure) {
+                       if (failure) {
+                         finish.fail(failure);
+                       } else {
+                         finish(std::move(*accepted));
+                       }
+                     });
   };
   // Named, not a temporary of the co_await expression (GCC 12 coroutine bug).
-  std::function<Started()> task = std::move(work);
-  Started started =
-      co_await drivers::guarded_call<Started>(drivers_, executor_, *target, call, std::move(task));
-  // Durable before the 202 leaves: a crash after this point loses nothing.
-  // Awaited off the driver threads: they are not held while the disk syncs.
-  if (monitor_) {
-    auto accepted = monitor_->accept_async(started.lifecycle_name, started.location,
-                                           started.response, origin, target);
-    co_await std::move(accepted);
-  }
+  std::function<void(Finish)> task = std::move(work);
+  auto response = co_await drivers::guarded_call_then<sdk::LifecycleExecuteResponse>(
+      drivers_, executor_, *target, call, std::move(task));
   {
     // A thread's scope, so only around code that does not suspend.
     logging::ScopedLogContext scope(context->log_fields());
-    log_->info("accepted lifecycle {} as request {}", started.lifecycle_name,
-               started.response.request_id);
+    log_->info("accepted lifecycle {} as request {}", lifecycle_name, response.request_id);
   }
-  co_return std::move(started.response);
+  co_return response;
 }
 
 boost::asio::awaitable<sdk::FindReferenceResponse> ResourceDriverService::find(FindCommand body,

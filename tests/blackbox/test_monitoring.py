@@ -285,3 +285,21 @@ def test_status_of_an_unknown_request_is_400(noop):
 def test_status_path_with_more_segments_is_404(noop):
     request_id = accept(noop)
     assert_error(noop.execution(f"{request_id}/extra"), 404)
+
+
+def test_an_execute_returning_after_its_deadline_is_still_recorded_and_monitored(start_server):
+    """The client hears 503 at the deadline, but the driver did start the work when it returns:
+    Flint records that execution and monitors it to its end, so its outcome is not lost."""
+    flint = start_server({**FAST_POLLING, "driver_calls": {"timeout": "300ms"}})
+    late = flint.execute(execute_body(request_properties={"noop.latencyMs": 900}))
+    assert_error(late, 503, "deadline")
+    events = wait_until(lambda: flint.all_events(), timeout=15, what="the late execution's event")
+    assert len(events) == 1, events
+    request_id = events[0]["key"]
+    assert events[0]["payload"]["status"] == "COMPLETE", events
+    record = flint.execution(request_id).json()
+    assert record["status"] == "COMPLETE", record
+    # The driver's slowness counts against it; the commit that followed did not.
+    assert flint.metrics().value(
+        "flint_driver_calls_total", driver="noop", operation="execute_lifecycle", outcome="timeout"
+    ) == 1
