@@ -550,9 +550,11 @@ int Application::run() {
   http::Router router;
   // One event loop per I/O thread, each run by its own thread. The first
   // also runs the host's own timers and coroutines (scheduler, signals);
-  // connections are spread over all of them.
-  asio::io_context io(1);
+  // connections are spread over all of them. The others are declared first
+  // so that they are destroyed last: an accept still queued in `io` at
+  // exit holds a socket of one of them.
   std::vector<std::unique_ptr<asio::io_context>> more_loops;
+  asio::io_context io(1);
   std::vector<asio::io_context*> connection_loops{&io};
   for (std::size_t i = 1; i < config_.application.io_threads; ++i) {
     connection_loops.push_back(

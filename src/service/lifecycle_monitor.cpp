@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <ctime>
 
-#include <boost/asio/post.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
