@@ -24,8 +24,9 @@ void HealthRegistry::add(std::string name, Check check) {
 }
 
 HealthRegistry::Report HealthRegistry::report() const {
-  // Health is polled often: build the document in one stack-backed arena.
-  unsigned char arena[4096];
+  // Health is polled often: build the document in one stack-backed arena,
+  // large enough for every component's vitals (4 KiB spilled to the heap).
+  unsigned char arena[16384];
   boost::json::monotonic_resource resource(arena, sizeof arena);
   boost::json::object vitals(&resource);
   vitals.reserve(checks_.size());
