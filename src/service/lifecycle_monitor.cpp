@@ -180,14 +180,24 @@ void LifecycleMonitor::accept(std::string_view lifecycle_name,
   auto execution = std::make_shared<const AcceptedExecution>(
       acceptance(lifecycle_name, location, response, origin, *driver));
   if (cluster_) {
+    // Kafka's acknowledgement is awaited on a driver thread of its own: the
+    // driver's call is over, and a slow broker must not count against it.
     // The owner of its partition schedules it, when the state topic brings it.
-    std::exception_ptr failure;
-    try {
-      accept_in_cluster(*execution);
-    } catch (...) {
-      failure = std::current_exception();
+    const bool queued = executor_.submit({driver->driver->info.name, "record_acceptance",
+                                          std::chrono::steady_clock::time_point::max()},
+                                         [this, execution, done] {
+                                           std::exception_ptr failure;
+                                           try {
+                                             accept_in_cluster(*execution);
+                                           } catch (...) {
+                                             failure = std::current_exception();
+                                           }
+                                           done(failure);
+                                         });
+    if (!queued) {
+      done(std::make_exception_ptr(sdk::TemporaryDriverError(
+          "driver calls are saturated: the execution cannot be recorded now; retry later")));
     }
-    done(failure);
     return;
   }
   store_.write_async(

@@ -87,8 +87,8 @@ class LifecycleMonitor {
   /// `done`. Nothing holds a thread while the disk syncs, so many
   /// acceptances share one commit however few driver threads there are:
   /// `done` runs later, on the store's writer thread, and must be quick. In
-  /// cluster mode the record goes to Kafka and `done` runs before this
-  /// returns, which waits for the acknowledgement (call on a driver thread).
+  /// cluster mode the record goes to Kafka instead, and `done` runs on the
+  /// driver thread that waits for the acknowledgement.
   void accept(std::string_view lifecycle_name, const sdk::DeploymentLocation& location,
               const sdk::LifecycleExecuteResponse& response, const CallOrigin& origin,
               std::shared_ptr<const drivers::DriverManager::Target> target, Accepted done);
