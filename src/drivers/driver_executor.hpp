@@ -202,12 +202,8 @@ void DriverExecutor::Finish<T>::fail(std::exception_ptr error) const {
 
 template <class T>
 boost::asio::awaitable<T> DriverExecutor::run(Call call, std::function<T()> work) {
-  // Named, not temporaries of the co_await expression (GCC 12 coroutine bug).
-  std::function<void(Finish<T>)> then = [work = std::move(work)](Finish<T> finish) {
-    finish(work());
-  };
-  auto call_then = run_then<T>(call, std::move(then));
-  co_return co_await std::move(call_then);
+  // Not a coroutine itself: the caller awaits run_then's frame directly.
+  return run_then<T>(call, [work = std::move(work)](Finish<T> finish) { finish(work()); });
 }
 
 template <class T>

@@ -39,11 +39,10 @@ template <class T>
 boost::asio::awaitable<T> guarded_call(DriverManager& drivers, DriverExecutor& executor,
                                        const DriverManager::Target& target,
                                        DriverExecutor::Call call, std::function<T()> work) {
-  // Named, not temporaries of the co_await expression (GCC 12 coroutine bug).
-  std::function<void(DriverExecutor::Finish<T>)> then =
-      [work = std::move(work)](DriverExecutor::Finish<T> finish) { finish(work()); };
-  auto call_then = guarded_call_then<T>(drivers, executor, target, call, std::move(then));
-  co_return co_await std::move(call_then);
+  // Not a coroutine itself: the caller awaits guarded_call_then's frame.
+  return guarded_call_then<T>(
+      drivers, executor, target, call,
+      [work = std::move(work)](DriverExecutor::Finish<T> finish) { finish(work()); });
 }
 
 }  // namespace flint::drivers
