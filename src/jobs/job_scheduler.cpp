@@ -57,7 +57,7 @@ void JobScheduler::register_kind(std::string kind, KindOptions options, JobHandl
 void JobScheduler::schedule(Job job, Clock::time_point due) {
   if (closed_.load()) return;
   asio::post(strand_, [this, job = std::move(job), due]() mutable {
-    if (stopped_) return;
+    if (closed_.load()) return;
     auto kind = kinds_.find(std::string(job.kind));
     if (kind == kinds_.end()) {
       logging::logger("jobs")->error("job {} of unknown kind {} dropped", job.subject, job.kind);
@@ -82,7 +82,7 @@ void JobScheduler::schedule(Job job, Clock::time_point due) {
 void JobScheduler::wake(std::string_view kind, std::string_view subject) {
   asio::post(strand_, [this, kind = std::string(kind), subject = std::string(subject)] {
     auto registered = kinds_.find(kind);
-    if (registered == kinds_.end() || stopped_) return;
+    if (registered == kinds_.end() || closed_.load()) return;
     auto index = registered->second.ids.find(subject);
     if (index == registered->second.ids.end()) return;
     const std::uint64_t id = index->second;
@@ -122,10 +122,7 @@ void JobScheduler::drop(std::uint64_t id) {
 
 void JobScheduler::stop() {
   closed_.store(true);
-  asio::post(strand_, [this] {
-    stopped_ = true;
-    timer_.cancel();
-  });
+  asio::post(strand_, [this] { timer_.cancel(); });
 }
 
 void JobScheduler::enqueue(std::uint64_t id, Entry& entry, Clock::time_point at) {
@@ -135,7 +132,7 @@ void JobScheduler::enqueue(std::uint64_t id, Entry& entry, Clock::time_point at)
 
 void JobScheduler::dispatch() {
   const auto now = Clock::now();
-  while (!stopped_ && running_ < options_.max_running && !timeline_.empty() &&
+  while (!closed_.load() && running_ < options_.max_running && !timeline_.empty() &&
          timeline_.top().at <= now) {
     Due due = timeline_.top();
     timeline_.pop();
@@ -157,7 +154,7 @@ void JobScheduler::dispatch() {
 }
 
 void JobScheduler::arm_timer() {
-  if (stopped_ || timeline_.empty() || running_ >= options_.max_running) return;
+  if (closed_.load() || timeline_.empty() || running_ >= options_.max_running) return;
   const auto next = timeline_.top().at;
   if (next >= timer_at_) return;  // already set to fire no later
   timer_at_ = next;
@@ -201,7 +198,7 @@ void JobScheduler::finish(std::uint64_t id, JobStep step) {
   }
   if (step == JobStep::finished || entry.cancelled) {
     drop(id);
-  } else if (!stopped_) {
+  } else if (!closed_.load()) {
     const auto now = Clock::now();
     enqueue(id, entry, entry.woken ? now : now + next_interval(entry, step));
     entry.woken = false;

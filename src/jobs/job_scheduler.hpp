@@ -164,8 +164,7 @@ class JobScheduler {
   std::uint64_t next_id_ = 0;
   std::priority_queue<Due, std::vector<Due>, std::greater<>> timeline_;
   std::size_t running_ = 0;
-  bool stopped_ = false;             // strand only
-  std::atomic<bool> closed_{false};  // any thread: `stop` was called
+  std::atomic<bool> closed_{false};  // `stop` was called (read on any thread)
   std::atomic<std::size_t> size_{0};
   std::atomic<std::size_t> running_count_{0};
   prometheus::Family<prometheus::Counter>& runs_;
