@@ -11,7 +11,7 @@
 
 namespace flint::api {
 
-boost::json::value parse_json_body(const http::Request& request) {
+boost::json::value parse_json_body(const http::Request& request, boost::json::storage_ptr storage) {
   const std::string_view type = request[http::beast_http::field::content_type];
   const std::string_view media = type.substr(0, type.find(';'));
   if (!boost::algorithm::iequals(boost::algorithm::trim_copy(std::string(media)),
@@ -25,7 +25,10 @@ boost::json::value parse_json_body(const http::Request& request) {
   if (body.empty())
     throw ApiError(http::Status::bad_request, "request body: expected JSON, got nothing");
 
-  boost::json::stream_parser parser;
+  // The parser's working stack starts in this frame, too.
+  alignas(std::max_align_t) unsigned char scratch[4096];
+  boost::json::stream_parser parser({}, {}, scratch, sizeof scratch);
+  parser.reset(std::move(storage));
   boost::system::error_code ec;
   const std::size_t consumed = parser.write_some(body.data(), body.size(), ec);
   if (!ec && consumed < body.size()) {

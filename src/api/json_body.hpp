@@ -4,21 +4,40 @@
 /// Reading a JSON request body, and the field accessors the request
 /// decoders share (their errors name the field: `templateType: required`).
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/storage_ptr.hpp>
 #include <boost/json/value.hpp>
 
 #include "http/http_types.hpp"
 
 namespace flint::api {
 
-/// Parses the body of `request` as JSON.
+/// Parses the body of `request` as JSON into `storage` (the default heap
+/// when null; a request-scoped `monotonic_resource` saves an allocation per
+/// key and string, see `decode_json_body`).
 /// @throws ApiError 415 when the content type is not `application/json`
 ///         (parameters such as `charset` allowed), 400 when the body is empty
 ///         or not valid JSON (the message gives the byte offset).
-boost::json::value parse_json_body(const http::Request& request);
+boost::json::value parse_json_body(const http::Request& request,
+                                   boost::json::storage_ptr storage = {});
+
+/// Parses the body of `request` (`parse_json_body`) and returns
+/// `decode(value)`. The JSON tree lives in an arena on this stack frame
+/// (spilling to the heap for large bodies) and is gone when this returns, so
+/// `decode` must copy what it keeps.
+template <class Decode>
+auto decode_json_body(const http::Request& request, const Decode& decode) {
+  // Holds a typical driver request (a few KiB of base64 driver files and
+  // properties) without touching the heap.
+  alignas(std::max_align_t) unsigned char arena[16 * 1024];
+  boost::json::monotonic_resource resource(arena, sizeof arena);
+  return decode(parse_json_body(request, &resource));
+}
 
 /// The body as an object.
 /// @throws sdk::InvalidRequestError `request body: expected a JSON object`.

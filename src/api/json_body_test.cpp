@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <flint/sdk/json.hpp>
+
 #include "api/api_error.hpp"
 
 namespace flint::api {
@@ -43,6 +45,27 @@ TEST(JsonBody, MalformedJsonIs400WithOffset) {
   }
   EXPECT_EQ(status_of_parse(request("application/json", "{} x")), http::Status::bad_request);
   EXPECT_EQ(status_of_parse(request("application/json", "")), http::Status::bad_request);
+}
+
+TEST(JsonBody, DecodedValuesOutliveTheParseArena) {
+  // Small enough for the stack arena, and far larger (it spills to the heap):
+  // either way what `decode` returns must own its strings (ASan checks).
+  for (const std::size_t size : {std::size_t{16}, std::size_t{200'000}}) {
+    const std::string big(size, 'x');
+    const auto body = R"({"p":{"type":"string","value":")" + big +
+                      R"("},"m":{"type":"map","value":{"k":[")" + big + R"("]}}})";
+    const sdk::PropertyMap map = decode_json_body(
+        request("application/json", body),
+        [](const boost::json::value& value) { return sdk::json::decode_property_map(value, ""); });
+    EXPECT_EQ(map.find("p")->value().as_string(), big);
+    EXPECT_EQ(map.find("m")->value().at("k").at(0).as_string(), big);
+  }
+}
+
+TEST(JsonBody, DecodeJsonBodyRefusesLikeParse) {
+  EXPECT_THROW(decode_json_body(request("application/json", "{"),
+                                [](const boost::json::value&) { return 0; }),
+               ApiError);
 }
 
 }  // namespace

@@ -32,10 +32,11 @@ service::CallOrigin call_origin(const http::RequestContext& context);
 http::Response refuse(const http::Request& request, const http::RequestContext& context);
 
 /// Adds `POST path`, a route taking a JSON body:
-/// 1. the body is parsed (`parse_json_body`: 415 unless `application/json`,
+/// 1. the body is parsed (`decode_json_body`: 415 unless `application/json`,
 ///    400 when empty or malformed);
 /// 2. `decode(const boost::json::value&)` turns it into a command (throwing
-///    `sdk::InvalidRequestError` naming the field), and the body is freed;
+///    `sdk::InvalidRequestError` naming the field; it must copy what it
+///    keeps: the JSON tree is freed when it returns), and the body is freed;
 /// 3. `call(Command, service::CallOrigin)` is awaited (it returns a
 ///    `boost::asio::awaitable<Result>`);
 /// 4. the reply is `status` with `sdk::json::encode(result)`.
@@ -50,7 +51,7 @@ void add_json_post_route(http::Router& router, std::string path, http::Status st
                  http::Request& request,
                  http::RequestContext& context) -> boost::asio::awaitable<http::Response> {
                try {
-                 auto command = decode(parse_json_body(request));
+                 auto command = decode_json_body(request, decode);
                  // A body can be megabytes (base64 driver files, templates):
                  // free it as soon as decoded.
                  request.body().clear();

@@ -9,10 +9,11 @@ void add_resource_driver_routes(http::Router& router, service::ResourceDriverSer
                                 cluster::RequestQueue* queue) {
   if (queue) {
     // Refused now what would only fail later: a body that does not decode,
-    // a location no driver serves. The body is queued as it came.
+    // a location no driver serves. The body is queued as it came, copied
+    // out of the parse arena onto the heap.
     const auto validate = [&service](const boost::json::value& body) {
       service.router().route(decode_execute_request(body).deployment_location);
-      return body;
+      return boost::json::value(body, boost::json::storage_ptr());
     };
     add_json_post_route(router, "/api/driver/lifecycle/execute", http::Status::accepted, validate,
                         [queue](boost::json::value body, service::CallOrigin origin) {
