@@ -283,9 +283,15 @@ void start_durable_execution(const config::HostConfig& config, asio::io_context&
       *stack.store, *stack.scheduler, *stack.executor, *stack.drivers, *stack.catalog,
       config.resource_driver.driver, *stack.vault, options,
       [relay = stack.relay.get()] { relay->notify(); }, metrics.registry());
-  stack.relay->on_delivered([monitor = stack.monitor.get()](const events::OutboxEvent& event) {
-    monitor->on_delivered(event.topic, event.key.value_or(""));
-  });
+  stack.relay->on_delivered(
+      [monitor = stack.monitor.get()](std::span<const events::OutboxEvent> batch) {
+        std::vector<service::LifecycleMonitor::DeliveredEvent> delivered;
+        delivered.reserve(batch.size());
+        for (const events::OutboxEvent& event : batch) {
+          if (event.key) delivered.push_back({event.topic, *event.key});
+        }
+        monitor->on_delivered(delivered);
+      });
   stack.infrastructure_monitor = std::make_unique<service::InfrastructureMonitor>(
       *stack.store, *stack.scheduler, *stack.executor, *stack.drivers, *stack.catalog, *stack.vault,
       options, [relay = stack.relay.get()] { relay->notify(); }, metrics.registry());

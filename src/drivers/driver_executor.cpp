@@ -38,25 +38,36 @@ bool DriverExecutor::shutdown(std::chrono::milliseconds grace) {
 }
 
 bool DriverExecutor::submit(Call call, std::function<void()> work) {
+  std::vector<std::function<void()>> works;
+  works.push_back(std::move(work));
+  return submit_each(call, std::move(works));
+}
+
+bool DriverExecutor::submit_each(Call call, std::vector<std::function<void()>> works) {
+  const std::size_t calls = works.size();
   const bool accepted = try_enqueue(
-      [this, work = std::move(work), driver = std::string(call.driver),
+      [this, works = std::move(works), driver = std::string(call.driver),
        operation = std::string(call.operation), deadline = call.deadline] {
-        if (std::chrono::steady_clock::now() >= deadline) {
-          probe_.count(driver, operation, "timeout");
-          return;
+        for (const auto& work : works) {
+          const auto started = std::chrono::steady_clock::now();
+          if (started >= deadline) {
+            probe_.count(driver, operation, "timeout");
+            continue;
+          }
+          std::exception_ptr error;
+          try {
+            work();
+          } catch (...) {
+            error = std::current_exception();
+          }
+          probe_.observe(driver, operation, std::chrono::steady_clock::now() - started);
+          probe_.count(driver, operation, outcome_of(error));
         }
-        const auto started = std::chrono::steady_clock::now();
-        std::exception_ptr error;
-        try {
-          work();
-        } catch (...) {
-          error = std::current_exception();
-        }
-        probe_.observe(driver, operation, std::chrono::steady_clock::now() - started);
-        probe_.count(driver, operation, outcome_of(error));
       },
       call.deadline);
-  if (!accepted) probe_.count(call.driver, call.operation, "rejected");
+  if (!accepted) {
+    for (std::size_t i = 0; i < calls; ++i) probe_.count(call.driver, call.operation, "rejected");
+  }
   return accepted;
 }
 

@@ -121,9 +121,18 @@ class DriverExecutor {
   boost::asio::awaitable<T> run_then(Call call, std::function<void(Finish<T>)> work);
 
   /// Runs `work` on a driver thread without waiting for it (an after-delivery
-  /// hook, say). Its exceptions are counted and dropped.
+  /// hook, say). Its exceptions are counted and dropped. Not run at all when
+  /// it would start after `call.deadline` (counted as `timeout`).
   /// @returns false when the queue is full or the executor is stopping.
   bool submit(Call call, std::function<void()> work);
+
+  /// `submit` for many calls of one operation: they run one after another
+  /// on one driver thread, taking one queue slot (a burst of them cannot
+  /// crowd API calls out of the queue). Each is timed and counted as its own
+  /// call; each that would start after `call.deadline` is skipped.
+  /// @returns false (every call counted `rejected`) when the queue is full
+  ///          or the executor is stopping.
+  bool submit_each(Call call, std::vector<std::function<void()>> works);
 
   /// Stops taking calls, drops queued ones (their callers are gone at
   /// shutdown) and waits up to `grace` for running ones. Idempotent.

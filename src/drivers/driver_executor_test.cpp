@@ -1,7 +1,10 @@
 #include "drivers/driver_executor.hpp"
 
 #include <atomic>
+#include <functional>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -28,6 +31,30 @@ class DriverExecutorTest : public ::testing::Test {
 
   DriverExecutor::Call call(std::chrono::milliseconds timeout) {
     return {"test", "op", Clock::now() + timeout};
+  }
+
+  // flint_driver_calls_total{driver="test",operation="op",outcome=...}.
+  double calls(std::string_view outcome) {
+    for (const auto& family : registry_.Collect()) {
+      if (family.name != "flint_driver_calls_total") continue;
+      for (const auto& metric : family.metric) {
+        bool match = true;
+        for (const auto& label : metric.label) {
+          if (label.name == "outcome" && label.value != outcome) match = false;
+          if (label.name == "operation" && label.value != "op") match = false;
+        }
+        if (match) return metric.counter.value;
+      }
+    }
+    return 0;
+  }
+
+  static bool eventually(const std::function<bool()>& condition) {
+    for (int i = 0; i < 500; ++i) {
+      if (condition()) return true;
+      std::this_thread::sleep_for(10ms);
+    }
+    return condition();
   }
 
   prometheus::Registry registry_;
@@ -151,6 +178,60 @@ TEST_F(DriverExecutorTest, RunThenWorkOverrunningItsDeadlineTimesOutAndMayStillF
                CallTimedOut);
   executor.shutdown();
   EXPECT_TRUE(finished_late);
+}
+
+TEST_F(DriverExecutorTest, SubmitEachRunsTheCallsInOrderOnOneThreadCountingEach) {
+  DriverExecutor executor({.threads = 2, .queue_size = 4}, probe_);
+  std::mutex mutex;
+  std::vector<std::pair<int, std::thread::id>> ran;
+  std::vector<std::function<void()>> works;
+  for (int i = 0; i < 3; ++i) {
+    works.push_back([&, i] {
+      {
+        std::lock_guard lock(mutex);
+        ran.emplace_back(i, std::this_thread::get_id());
+      }
+      if (i == 1) throw sdk::TemporaryDriverError("busy");
+    });
+  }
+  ASSERT_TRUE(executor.submit_each(call(5s), std::move(works)));
+  ASSERT_TRUE(eventually([&] { return calls("ok") + calls("temporary") == 3; }));
+  std::lock_guard lock(mutex);
+  ASSERT_EQ(ran.size(), 3U);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(ran[i].first, i);
+    EXPECT_EQ(ran[i].second, ran[0].second);
+  }
+  EXPECT_EQ(calls("ok"), 2);
+  EXPECT_EQ(calls("temporary"), 1);
+}
+
+TEST_F(DriverExecutorTest, SubmitEachSkipsTheCallsThatWouldStartPastTheDeadline) {
+  DriverExecutor executor({.threads = 1, .queue_size = 4}, probe_);
+  std::atomic<int> ran{0};
+  std::vector<std::function<void()>> works{[&] {
+                                             std::this_thread::sleep_for(150ms);
+                                             ++ran;
+                                           },
+                                           [&] { ++ran; }};
+  ASSERT_TRUE(executor.submit_each(call(50ms), std::move(works)));
+  ASSERT_TRUE(eventually([&] { return calls("ok") + calls("timeout") == 2; }));
+  EXPECT_EQ(ran.load(), 1);
+  EXPECT_EQ(calls("timeout"), 1);
+}
+
+TEST_F(DriverExecutorTest, SubmitEachRefusedCountsEveryCallRejected) {
+  DriverExecutor executor({.threads = 1, .queue_size = 1}, probe_);
+  std::atomic<bool> release{false};
+  const auto blocker = [&] {
+    while (!release) std::this_thread::sleep_for(1ms);
+  };
+  ASSERT_TRUE(executor.submit(call(5s), blocker));
+  ASSERT_TRUE(eventually([&] { return executor.running() == 1; }));
+  ASSERT_TRUE(executor.submit(call(5s), blocker));  // fills the queue
+  EXPECT_FALSE(executor.submit_each(call(5s), {[] {}, [] {}, [] {}}));
+  EXPECT_EQ(calls("rejected"), 3);
+  release = true;
 }
 
 }  // namespace

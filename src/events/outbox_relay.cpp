@@ -206,14 +206,12 @@ void OutboxRelay::run() {
             std::chrono::milliseconds(std::max<std::int64_t>(0, now - event.created_at)));
       }
       delivered_ += batch.size();
-      for (const OutboxEvent& event : batch) {
-        for (const Listener& listener : listeners_) {
-          try {
-            listener(event);
-          } catch (const std::exception& e) {
-            log()->warn("after-delivery listener failed for event {}: {}", event.event_id,
-                        e.what());
-          }
+      for (const Listener& listener : listeners_) {
+        try {
+          listener(batch);
+        } catch (const std::exception& e) {
+          log()->warn("after-delivery listener failed for events (outbox seq {}..{}): {}",
+                      batch.front().seq, batch.back().seq, e.what());
         }
       }
       batch.clear();

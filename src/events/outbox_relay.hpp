@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -66,10 +67,10 @@ class OutboxRelay {
     std::function<void(std::int64_t last_seq)> acknowledge;
   };
 
-  /// Called on the relay thread for each event once every publisher has it
-  /// (and its row is deleted). Should be quick; exceptions are logged and
-  /// ignored.
-  using Listener = std::function<void(const OutboxEvent&)>;
+  /// Called on the relay thread with each batch of events once every
+  /// publisher has them (and their rows are deleted), in outbox order.
+  /// Should be quick; exceptions are logged and ignored.
+  using Listener = std::function<void(std::span<const OutboxEvent>)>;
 
   /// Opens its own connection to the database and prepares its statements.
   /// @throws std::invalid_argument when `publishers` is empty or contains

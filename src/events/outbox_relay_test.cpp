@@ -125,7 +125,11 @@ TEST_F(OutboxRelayTest, DeliversInOrderThenDeletesAndTellsListeners) {
   RecordingPublisher publisher("recording");
   OutboxRelay relay(options(), {&publisher}, probe_);
   std::vector<std::string> listened;
-  relay.on_delivered([&](const OutboxEvent& event) { listened.push_back(event.event_id); });
+  std::vector<std::size_t> listened_batches;
+  relay.on_delivered([&](std::span<const OutboxEvent> batch) {
+    listened_batches.push_back(batch.size());
+    for (const OutboxEvent& event : batch) listened.push_back(event.event_id);
+  });
   relay.start();
   ASSERT_TRUE(eventually([&] { return relay.delivered() == 500; }));
   relay.stop();
@@ -134,6 +138,8 @@ TEST_F(OutboxRelayTest, DeliversInOrderThenDeletesAndTellsListeners) {
   EXPECT_EQ(listened, ids(1, 500));
   EXPECT_EQ(outbox_rows(), 0);
   EXPECT_EQ(publisher.calls.load(), 8);  // 500 rows in batches of 64
+  // Listeners hear each published batch once, as published.
+  EXPECT_EQ(listened_batches, (std::vector<std::size_t>{64, 64, 64, 64, 64, 64, 64, 52}));
 }
 
 TEST_F(OutboxRelayTest, AFailingPublisherKeepsTheRowsUntilItRecovers) {
@@ -143,7 +149,8 @@ TEST_F(OutboxRelayTest, AFailingPublisherKeepsTheRowsUntilItRecovers) {
   flaky.failing = true;
   OutboxRelay relay(options(), {&healthy, &flaky}, probe_);
   std::atomic<int> listened{0};
-  relay.on_delivered([&](const OutboxEvent&) { ++listened; });
+  relay.on_delivered(
+      [&](std::span<const OutboxEvent> batch) { listened += static_cast<int>(batch.size()); });
   relay.start();
 
   ASSERT_TRUE(eventually([&] { return flaky.calls.load() >= 4; }));  // retried with back-off

@@ -611,43 +611,66 @@ bool LifecycleMonitor::end_monitoring(ExecutionEnding& ending,
   return recorded;
 }
 
-void LifecycleMonitor::on_delivered(std::string_view topic, std::string_view request_id) {
-  if (topic != kTopic) return;
-  std::shared_ptr<const Target> target;
+void LifecycleMonitor::on_delivered(std::span<const DeliveredEvent> events) {
+  // The delivered executions with a driver to tell, grouped by driver. A
+  // target is gone after a restart: the hook is optional, and its loss only
+  // delays the driver's clean-up.
+  std::vector<std::vector<std::shared_ptr<const Target>>> by_driver;
   {
     std::lock_guard lock(mutex_);
-    if (auto it = awaiting_delivery_.find(std::string(request_id));
-        it != awaiting_delivery_.end()) {
-      target = std::move(it->second);
+    for (const DeliveredEvent& event : events) {
+      if (event.topic != kTopic) continue;
+      const auto it = awaiting_delivery_.find(std::string(event.request_id));
+      if (it == awaiting_delivery_.end()) continue;
+      std::shared_ptr<const Target> target = std::move(it->second);
       awaiting_delivery_.erase(it);
+      const auto* driver = target->placement->driver.get();
+      if (driver == nullptr) continue;
+      const auto group = std::find_if(by_driver.begin(), by_driver.end(), [&](const auto& hooks) {
+        return hooks.front()->placement->driver.get() == driver;
+      });
+      if (group == by_driver.end()) {
+        by_driver.push_back({std::move(target)});
+      } else {
+        group->push_back(std::move(target));
+      }
     }
   }
-  // Without the target (delivered after a restart) the hook cannot be
-  // called: it is optional, and its loss only delays driver clean-up.
-  if (!target || !target->placement->driver) return;
-  const auto& driver = *target->placement->driver;
+  for (const auto& targets : by_driver) {
+    for (std::size_t first = 0; first < targets.size(); first += kHooksPerTask) {
+      const auto last = std::min(targets.size(), first + kHooksPerTask);
+      std::vector<std::function<void()>> hooks;
+      hooks.reserve(last - first);
+      for (std::size_t i = first; i < last; ++i) {
+        hooks.push_back([this, target = targets[i]] { call_delivered_hook(*target); });
+      }
+      const auto& driver = *targets.front()->placement->driver;
+      const auto deadline = std::chrono::steady_clock::now() + options_.call_timeout;
+      if (!executor_.submit_each({driver.driver->info.name, "on_execution_delivered", deadline},
+                                 std::move(hooks))) {
+        log_->warn("driver calls are saturated: after-delivery hooks of {} executions skipped",
+                   last - first);
+      }
+    }
+  }
+}
+
+void LifecycleMonitor::call_delivered_hook(const Target& target) {
+  logging::ScopedLogContext scope(target.log_fields);
+  const Placement& placement = *target.placement;
+  // Each hook has the whole call timeout from its own start.
   const auto deadline = std::chrono::steady_clock::now() + options_.call_timeout;
-  const bool queued = executor_.submit(
-      {driver.driver->info.name, "on_execution_delivered", deadline},
-      [this, id = std::string(request_id), target, deadline] {
-        logging::ScopedLogContext scope(target->log_fields);
-        const Placement& placement = *target->placement;
-        drivers::HostCallContext context(target->log_fields, target->tenant_id, deadline,
-                                         placement.driver->log);
-        try {
-          drivers_.call<sdk::ResourceDriver>(
-              *placement.driver, placement.location, /*from_request=*/false, deadline,
-              [&](sdk::ResourceDriver& instance) {
-                instance.on_execution_delivered(target->driver_request_id, placement.location,
-                                                context);
-              });
-        } catch (const std::exception& e) {
-          log_->warn("execution {}: after-delivery hook failed (ignored): {}", id, e.what());
-        }
-      });
-  if (!queued) {
-    log_->warn("execution {}: driver calls are saturated; its after-delivery hook is skipped",
-               request_id);
+  drivers::HostCallContext context(target.log_fields, target.tenant_id, deadline,
+                                   placement.driver->log);
+  try {
+    drivers_.call<sdk::ResourceDriver>(
+        *placement.driver, placement.location, /*from_request=*/false, deadline,
+        [&](sdk::ResourceDriver& instance) {
+          instance.on_execution_delivered(target.driver_request_id, placement.location, context);
+        });
+  } catch (const std::exception& e) {
+    log_->warn("execution {}: after-delivery hook failed (ignored): {}", target.request_id,
+               e.what());
   }
 }
 

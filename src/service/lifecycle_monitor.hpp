@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -124,9 +125,20 @@ class LifecycleMonitor {
   /// The reporter handed to drivers for push completion.
   std::shared_ptr<sdk::ExecutionReporter> reporter() const { return reporter_; }
 
-  /// Called by the event relay once an event was delivered: calls the
-  /// driver's after-delivery hook on a driver thread (errors ignored).
-  void on_delivered(std::string_view topic, std::string_view request_id);
+  /// An event the event relay delivered: its topic and key.
+  struct DeliveredEvent {
+    std::string_view topic;
+    std::string_view request_id;
+  };
+
+  /// Called by the event relay with each batch of delivered events: calls
+  /// the after-delivery hook of each execution ended by this monitor, on
+  /// driver threads, one queued task per driver and up to
+  /// `kHooksPerTask` hooks (errors logged and ignored).
+  void on_delivered(std::span<const DeliveredEvent> events);
+
+  /// The most after-delivery hooks run in one driver-thread task.
+  static constexpr std::size_t kHooksPerTask = 32;
 
   /// Records the delivery time of every lifecycle event in the outbox up to
   /// `last_seq`. Runs inside the transaction that removes those rows once
@@ -148,6 +160,7 @@ class LifecycleMonitor {
                                       std::chrono::steady_clock::time_point deadline);
   void pushed(sdk::LifecycleExecution execution);
   void finish(std::shared_ptr<const Target> target, sdk::LifecycleExecution outcome);
+  void call_delivered_hook(const Target& target);
   void stop_monitoring(const Target& target, std::string_view reason);
   std::shared_ptr<const Target> target_of(jobs::Job& job);
   std::shared_ptr<const Target> decode_target(const std::string& request_id,
