@@ -411,22 +411,25 @@ boost::asio::awaitable<jobs::JobStep> LifecycleMonitor::poll(jobs::Job& job) {
         sdk::LifecycleExecution::failed(job.subject, sdk::FailureCode::internal_error,
                                         fmt::format("monitoring cannot continue: {}", e.what()));
   }
-  // The driver call and the store commit both block: both run on a driver
-  // thread, in one hop. The work is a named local: GCC 12 destroys some
-  // temporaries of a co_await expression twice. It holds the target, not the
-  // job: a call that overruns its deadline may outlive the job's entry.
+  // The driver call runs on a driver thread, which queues the commit of an
+  // outcome and is free at once; the commit ends the call. The work is a
+  // named local: GCC 12 destroys some temporaries of a co_await expression
+  // twice. It holds the target, not the job: a call that overruns its
+  // deadline may outlive the job's entry.
   const auto& driver = target->placement->driver;
   const drivers::DriverExecutor::Call call{
       driver ? std::string_view(driver->driver->info.name) : std::string_view("none"),
       outcome ? "record_outcome" : "get_lifecycle_execution",
       std::chrono::steady_clock::now() + options_.call_timeout};
-  std::function<jobs::JobStep()> work = [this, target, outcome, deadline = call.deadline] {
-    return poll_on_driver_thread(target, outcome, deadline);
-  };
+  std::function<void(drivers::DriverExecutor::Finish<jobs::JobStep>)> work =
+      [this, target, outcome,
+       deadline = call.deadline](drivers::DriverExecutor::Finish<jobs::JobStep> done) {
+        poll_on_driver_thread(target, outcome, deadline, std::move(done));
+      };
   try {
     // An open breaker answers at once: the poll is retried later.
     if (!outcome) drivers_.admit(*driver);
-    co_return co_await executor_.run<jobs::JobStep>(call, std::move(work));
+    co_return co_await executor_.run_then<jobs::JobStep>(call, std::move(work));
   } catch (const sdk::TemporaryDriverError& e) {
     if (dynamic_cast<const drivers::CallTimedOut*>(&e) && !outcome)
       drivers_.record_timeout(*driver);
@@ -440,9 +443,10 @@ boost::asio::awaitable<jobs::JobStep> LifecycleMonitor::poll(jobs::Job& job) {
   }
 }
 
-jobs::JobStep LifecycleMonitor::poll_on_driver_thread(
-    const std::shared_ptr<const Target>& target, std::optional<sdk::LifecycleExecution> outcome,
-    std::chrono::steady_clock::time_point deadline) {
+void LifecycleMonitor::poll_on_driver_thread(const std::shared_ptr<const Target>& target,
+                                             std::optional<sdk::LifecycleExecution> outcome,
+                                             std::chrono::steady_clock::time_point deadline,
+                                             drivers::DriverExecutor::Finish<jobs::JobStep> done) {
   const std::string& request_id = target->request_id;
   logging::ScopedLogContext scope(target->log_fields);
   if (!outcome && system_clock::now() >= target->deadline) {
@@ -452,6 +456,14 @@ jobs::JobStep LifecycleMonitor::poll_on_driver_thread(
             "no outcome within monitoring.total_timeout ({} s)",
             std::chrono::duration_cast<std::chrono::seconds>(options_.total_timeout).count()));
   }
+  // The step is taken once the ending (if any) is committed.
+  const auto ended = [done](std::exception_ptr failure) {
+    if (failure) {
+      done.fail(failure);
+    } else {
+      done(jobs::JobStep::finished);
+    }
+  };
   if (!outcome) {
     const Placement& placement = *target->placement;
     drivers::HostCallContext context(target->log_fields, target->tenant_id, deadline,
@@ -463,57 +475,81 @@ jobs::JobStep LifecycleMonitor::poll_on_driver_thread(
             return driver.get_lifecycle_execution(target->driver_request_id, placement.location,
                                                   context);
           });
-      if (execution.status == sdk::ExecutionStatus::in_progress) return jobs::JobStep::poll_later;
+      if (execution.status == sdk::ExecutionStatus::in_progress) {
+        done(jobs::JobStep::poll_later);
+        return;
+      }
       outcome = std::move(execution);
     } catch (const sdk::TemporaryDriverError& e) {
       log_->debug("execution {}: temporary error: {}", request_id, e.what());
-      return jobs::JobStep::retry_later;
+      done(jobs::JobStep::retry_later);
+      return;
     } catch (const sdk::RequestNotFoundError& e) {
       log_->warn("execution {}: the driver does not know it ({}); monitoring stops", request_id,
                  e.what());
-      stop_monitoring(*target, "stopped: request not found");
       ended_not_found_.Increment();
-      return jobs::JobStep::finished;
+      end_monitoring(std::make_shared<ExecutionEnding>(ExecutionEnding{
+                         .request_id = request_id, .monitoring = "stopped: request not found"}),
+                     {}, [ended](bool, std::exception_ptr failure) { ended(failure); });
+      return;
     } catch (const std::exception& e) {
       outcome =
           sdk::LifecycleExecution::failed(request_id, sdk::FailureCode::internal_error, e.what());
     }
   }
   outcome->request_id = request_id;  // the id the orchestrator knows, whatever the driver said
-  if (!sdk::is_terminal(outcome->status)) return jobs::JobStep::poll_later;
-  finish(target, std::move(*outcome));
-  return jobs::JobStep::finished;
+  if (!sdk::is_terminal(outcome->status)) {
+    done(jobs::JobStep::poll_later);
+    return;
+  }
+  finish(target, std::move(*outcome), ended);
 }
 
-void LifecycleMonitor::finish(std::shared_ptr<const Target> target,
-                              sdk::LifecycleExecution outcome) {
+void LifecycleMonitor::finish(std::shared_ptr<const Target> target, sdk::LifecycleExecution outcome,
+                              std::function<void(std::exception_ptr)> ended) {
   const std::string& request_id = target->request_id;
   if (outcome.status == sdk::ExecutionStatus::failed && !outcome.failure_details) {
     outcome.failure_details = sdk::FailureDetails{sdk::FailureCode::internal_error, ""};
   }
-  ExecutionEnding ending{.request_id = request_id,
-                         .status = std::string(sdk::to_string(outcome.status)),
-                         .outputs = outcome.outputs,
-                         .associated_topology = sdk::json::encode(outcome.associated_topology)};
+  auto ending = std::make_shared<ExecutionEnding>(
+      ExecutionEnding{.request_id = request_id,
+                      .status = std::string(sdk::to_string(outcome.status)),
+                      .outputs = outcome.outputs,
+                      .associated_topology = sdk::json::encode(outcome.associated_topology)});
   if (outcome.failure_details) {
-    ending.failure_code = std::string(sdk::to_string(outcome.failure_details->code));
-    ending.failure_description = outcome.failure_details->description;
+    ending->failure_code = std::string(sdk::to_string(outcome.failure_details->code));
+    ending->failure_description = outcome.failure_details->description;
   }
-  const std::string payload = json::serialize(sdk::json::encode(outcome));
-  if (!end_monitoring(ending, [&](store::Database& db) {
-        // Stamped when the group commit runs, not when the write was
-        // queued: the event's createdAt is when the outcome became durable.
-        add_terminal_event(db, request_id, target->tenant_id, payload, ending.ended_at);
-      })) {
-    return;
-  }
+  // Registered before the commit: the relay may deliver the event as soon as
+  // it is committed, and must then find whose hook to call.
+  bool awaiting;
   {
     std::lock_guard lock(mutex_);
-    awaiting_delivery_.insert_or_assign(request_id, std::move(target));
+    awaiting = awaiting_delivery_.try_emplace(request_id, target).second;
   }
-  log_->info("execution {} {}", request_id, ending.status);
-  (outcome.status == sdk::ExecutionStatus::complete ? ended_complete_ : ended_failed_).Increment();
-  notify_outbox_();
+  auto add_event = [this, ending, target,
+                    payload = json::serialize(sdk::json::encode(outcome))](store::Database& db) {
+    // Stamped when the group commit runs, not when the write was queued:
+    // the event's createdAt is when the outcome became durable.
+    add_terminal_event(db, target->request_id, target->tenant_id, payload, ending->ended_at);
+  };
+  end_monitoring(ending, std::move(add_event),
+                 [this, ending, target, awaiting, ended = std::move(ended)](
+                     bool recorded, std::exception_ptr failure) {
+                   if (!recorded && awaiting) {
+                     std::lock_guard lock(mutex_);
+                     if (auto it = awaiting_delivery_.find(target->request_id);
+                         it != awaiting_delivery_.end() && it->second == target) {
+                       awaiting_delivery_.erase(it);
+                     }
+                   }
+                   if (recorded) {
+                     log_->info("execution {} {}", target->request_id, ending->status);
+                     (ending->status == "COMPLETE" ? ended_complete_ : ended_failed_).Increment();
+                     notify_outbox_();
+                   }
+                   ended(failure);
+                 });
 }
 
 void LifecycleMonitor::record_not_started(AcceptedExecution execution,
@@ -568,47 +604,55 @@ void LifecycleMonitor::add_state_ending(store::Database& db, const ExecutionEndi
       .run();
 }
 
-void LifecycleMonitor::stop_monitoring(const Target& target, std::string_view reason) {
-  ExecutionEnding ending{.request_id = target.request_id, .monitoring = std::string(reason)};
-  end_monitoring(ending, [](store::Database&) {});
-}
-
-bool LifecycleMonitor::end_monitoring(ExecutionEnding& ending,
-                                      const std::function<void(store::Database&)>& also) {
-  const std::string& request_id = ending.request_id;
-  bool recorded = false;
+void LifecycleMonitor::end_monitoring(std::shared_ptr<ExecutionEnding> ending,
+                                      std::function<void(store::Database&)> also, Ended ended) {
+  const std::string& request_id = ending->request_id;
   if (cluster_) {
     // The job is this node's while it holds it; the record is every node's:
     // the ending goes to the state topic (through the outbox, so a crash
     // loses nothing), and each node's copy follows from there.
-    if (!holds(request_id)) return false;
-    store_.write([&](store::Database& db) {
-      ending.ended_at = now_ms();
-      also(db);
-      add_state_ending(db, ending);
-      recorded = true;
-    });
-    std::lock_guard lock(mutex_);
-    held_.erase(request_id);
-    pushed_.erase(request_id);
-    return recorded;
+    if (!holds(request_id)) {
+      ended(false, nullptr);
+      return;
+    }
+    store_.write_async(
+        [this, ending, also](store::Database& db) {
+          ending->ended_at = now_ms();
+          if (also) also(db);
+          add_state_ending(db, *ending);
+        },
+        [this, ending, ended = std::move(ended)](std::exception_ptr failure) {
+          {
+            std::lock_guard lock(mutex_);
+            held_.erase(ending->request_id);
+            pushed_.erase(ending->request_id);
+          }
+          ended(!failure, failure);
+        });
+    return;
   }
-  store_.write([&](store::Database& db) {
-    ending.ended_at = now_ms();
-    // Deleting the job is the guard: a late duplicate ending (a poll that
-    // overran its deadline, then succeeded) finds no job and records nothing.
-    db.prepare("DELETE FROM jobs WHERE kind = ? AND subject = ?")
-        .bind(1, kJobKind)
-        .bind(2, request_id)
-        .run();
-    if (db.changes() == 0) return;
-    end_execution(db, ending);
-    also(db);
-    recorded = true;
-  });
-  std::lock_guard lock(mutex_);
-  pushed_.erase(request_id);
-  return recorded;
+  auto recorded = std::make_shared<bool>(false);
+  store_.write_async(
+      [ending, also, recorded](store::Database& db) {
+        ending->ended_at = now_ms();
+        // Deleting the job is the guard: a late duplicate ending (a poll that
+        // overran its deadline, then succeeded) finds no job and records nothing.
+        db.prepare("DELETE FROM jobs WHERE kind = ? AND subject = ?")
+            .bind(1, kJobKind)
+            .bind(2, ending->request_id)
+            .run();
+        if (db.changes() == 0) return;
+        end_execution(db, *ending);
+        if (also) also(db);
+        *recorded = true;
+      },
+      [this, ending, recorded, ended = std::move(ended)](std::exception_ptr failure) {
+        {
+          std::lock_guard lock(mutex_);
+          pushed_.erase(ending->request_id);
+        }
+        ended(!failure && *recorded, failure);
+      });
 }
 
 void LifecycleMonitor::on_delivered(std::span<const DeliveredEvent> events) {

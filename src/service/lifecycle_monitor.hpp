@@ -155,13 +155,18 @@ class LifecycleMonitor {
   struct Placement;  // a location and the driver serving it, shared
   struct Target;     // what a poll needs: placement, log fields, tenant
   boost::asio::awaitable<jobs::JobStep> poll(jobs::Job& job);
-  jobs::JobStep poll_on_driver_thread(const std::shared_ptr<const Target>& target,
-                                      std::optional<sdk::LifecycleExecution> outcome,
-                                      std::chrono::steady_clock::time_point deadline);
+  // Polls (or takes the pushed `outcome`) and ends the call through `done`,
+  // once the outcome, if any, is committed.
+  void poll_on_driver_thread(const std::shared_ptr<const Target>& target,
+                             std::optional<sdk::LifecycleExecution> outcome,
+                             std::chrono::steady_clock::time_point deadline,
+                             drivers::DriverExecutor::Finish<jobs::JobStep> done);
   void pushed(sdk::LifecycleExecution execution);
-  void finish(std::shared_ptr<const Target> target, sdk::LifecycleExecution outcome);
+  // Records the terminal `outcome` with its event; `ended` runs on the
+  // store's writer thread once committed (null) or failed.
+  void finish(std::shared_ptr<const Target> target, sdk::LifecycleExecution outcome,
+              std::function<void(std::exception_ptr)> ended);
   void call_delivered_hook(const Target& target);
-  void stop_monitoring(const Target& target, std::string_view reason);
   std::shared_ptr<const Target> target_of(jobs::Job& job);
   std::shared_ptr<const Target> decode_target(const std::string& request_id,
                                               std::chrono::system_clock::time_point deadline,
@@ -185,9 +190,12 @@ class LifecycleMonitor {
     std::shared_ptr<const drivers::DriverManager::Target> driver;
   };
   void schedule_accepted(const AcceptedExecution& execution, Accepting accepting);
-  // Records `ending` (its time stamped at the commit) with `also` in one
-  // transaction, unless another ending was recorded first; true if recorded.
-  bool end_monitoring(ExecutionEnding& ending, const std::function<void(store::Database&)>& also);
+  // Whether an ending was recorded, or why it failed; on the writer thread.
+  using Ended = std::function<void(bool recorded, std::exception_ptr failure)>;
+  // Queues `ending` (its time stamped at the commit) with `also` (may be
+  // empty) in one transaction, unless another ending was recorded first.
+  void end_monitoring(std::shared_ptr<ExecutionEnding> ending,
+                      std::function<void(store::Database&)> also, Ended ended);
   bool holds(const std::string& request_id) const;
   // Cluster mode: queues `ending` for the shared state topic.
   void add_state_ending(store::Database& db, const ExecutionEnding& ending) const;
