@@ -41,30 +41,23 @@ bool end_execution(store::Database& db, const ExecutionEnding& ending) {
         .run();
     return db.changes() > 0;
   }
-  std::string transitions;
-  {
-    auto select = db.prepare(
-        "SELECT transitions FROM executions WHERE request_id = ? AND monitoring = 'active'");
-    select.bind(1, ending.request_id);
-    if (!select.step()) return false;
-    transitions = std::string(select.column_text(0));
-  }
-  json::array history = json::parse(transitions).as_array();
-  history.push_back(json::object{{"status", ending.status}, {"at", iso8601_utc(ending.ended_at)}});
+  // The transition is appended by SQLite: no read, parse and rewrite of the
+  // history here.
   auto update = db.prepare(
-      "UPDATE executions SET status = ?, failure_code = ?, failure_description = ?, outputs = ?, "
-      "associated_topology = ?, monitoring = ?, completed_at = ?, transitions = ? "
-      "WHERE request_id = ?");
+      "UPDATE executions SET status = ?1, failure_code = ?2, failure_description = ?3, "
+      "outputs = ?4, associated_topology = ?5, monitoring = ?6, completed_at = ?7, "
+      "transitions = json_insert(transitions, '$[#]', json_object('status', ?1, 'at', ?8)) "
+      "WHERE request_id = ?9 AND monitoring = 'active'");
   update.bind(1, ending.status);
   if (ending.failure_code) update.bind(2, *ending.failure_code).bind(3, ending.failure_description);
   update.bind(4, json::serialize(ending.outputs))
       .bind(5, json::serialize(ending.associated_topology))
       .bind(6, ending.monitoring)
       .bind(7, ending.ended_at)
-      .bind(8, json::serialize(history))
+      .bind(8, iso8601_utc(ending.ended_at))
       .bind(9, ending.request_id)
       .run();
-  return true;
+  return db.changes() > 0;
 }
 
 std::optional<json::object> read_execution(store::Database& db, std::string_view request_id) {
