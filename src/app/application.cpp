@@ -262,10 +262,22 @@ void start_durable_execution(const config::HostConfig& config, asio::io_context&
           .database = stack.store->path(),
           .acknowledge =
               [store = stack.store.get()](std::int64_t last_seq) {
-                store->write([last_seq](store::Database& db) {
-                  service::LifecycleMonitor::record_deliveries(db, last_seq);
-                  db.prepare("DELETE FROM outbox WHERE seq <= ?").bind(1, last_seq).run();
-                });
+                store->write_async(
+                    [last_seq](store::Database& db) {
+                      service::LifecycleMonitor::record_deliveries(db, last_seq);
+                      db.prepare("DELETE FROM outbox WHERE seq <= ?").bind(1, last_seq).run();
+                    },
+                    [last_seq](const std::exception_ptr& failure) {
+                      if (!failure) return;
+                      try {
+                        std::rethrow_exception(failure);
+                      } catch (const std::exception& e) {
+                        logging::logger("events")->warn(
+                            "cannot remove delivered events through outbox seq {} (they are "
+                            "delivered again at the next start): {}",
+                            last_seq, e.what());
+                      }
+                    });
               }},
       std::move(publishers), *stack.outbox_probe);
   stack.scheduler = std::make_unique<jobs::JobScheduler>(

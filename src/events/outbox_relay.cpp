@@ -34,9 +34,9 @@ std::int64_t now_unix_ms() {
 struct OutboxRelay::Statements {
   explicit Statements(store::Database& db)
       : read(db.prepare("SELECT seq, event_id, topic, event_key, tenant_id, payload, created_at "
-                        "FROM outbox ORDER BY seq LIMIT ?1")),
+                        "FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2")),
         remove(db.prepare("DELETE FROM outbox WHERE seq <= ?1")),
-        count(db.prepare("SELECT count(*) FROM outbox")) {}
+        count(db.prepare("SELECT count(*) FROM outbox WHERE seq > ?1")) {}
   store::Statement read;
   store::Statement remove;
   store::Statement count;
@@ -115,7 +115,7 @@ std::chrono::milliseconds OutboxRelay::next_backoff(std::chrono::milliseconds& b
 std::vector<OutboxEvent> OutboxRelay::read_batch() {
   std::vector<OutboxEvent> batch;
   auto& read = statements_->read;
-  read.bind(1, static_cast<std::int64_t>(options_.batch_size));
+  read.bind(1, delivered_through_).bind(2, static_cast<std::int64_t>(options_.batch_size));
   try {
     while (read.step()) {
       OutboxEvent event;
@@ -144,10 +144,12 @@ void OutboxRelay::delete_through(std::int64_t last_seq) {
   } else {
     statements_->remove.bind(1, last_seq).run();
   }
+  delivered_through_ = last_seq;
 }
 
 void OutboxRelay::update_backlog() {
   auto& count = statements_->count;
+  count.bind(1, delivered_through_);
   count.step();
   backlog_.store(count.column_int(0));
   probe_.backlog(count.column_int(0));

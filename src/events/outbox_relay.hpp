@@ -31,13 +31,16 @@ namespace flint::events {
 ///
 /// Each round reads up to `batch_size` rows in outbox order through its own
 /// connection, publishes the batch to every publisher (in order, so events
-/// with the same key keep their order), and only then deletes the rows. A
-/// publisher that fails gets the same batch again after a back-off
+/// with the same key keep their order), and only then deletes the rows. The
+/// next round reads past the delivered rows by `seq` (AUTOINCREMENT, never
+/// reused, committed in order by the one writer), so it need not wait for
+/// their deletion to commit. A publisher that fails gets the same batch again after a back-off
 /// (`retry_min`, doubling up to `retry_max`, with jitter); publishers that
 /// already took the batch are not called again for it; nothing later is
 /// delivered before it, and nothing is lost: the rows stay until every
-/// publisher has them. A crash between publishing and deleting redelivers the
-/// batch at the next start (publishers are idempotent by event id).
+/// publisher has them. A crash between publishing and deleting (or a
+/// deletion that fails) redelivers the batch at the next start (publishers
+/// are idempotent by event id).
 ///
 /// The relay wakes on `notify` and at least every `idle_wake`.
 ///
@@ -60,15 +63,15 @@ class OutboxRelay {
     /// coming back is used within seconds, long enough not to spin on it.
     std::chrono::milliseconds retry_max{5'000};
     /// Deletes the delivered rows up to and including a seq. When set, the
-    /// owner of the database's writes does it (the host passes its group
-    /// committing store, so the relay never contends for the write lock and
-    /// waits in SQLite's busy handler); when empty, the relay deletes through
-    /// its own connection.
+    /// owner of the database's writes does it and need not wait for its
+    /// commit (the host queues it on its group-committing store, so the
+    /// relay neither contends for the write lock nor waits behind other
+    /// writes); when empty, the relay deletes through its own connection.
     std::function<void(std::int64_t last_seq)> acknowledge;
   };
 
   /// Called on the relay thread with each batch of events once every
-  /// publisher has them (and their rows are deleted), in outbox order.
+  /// publisher has them (and their deletion is queued), in outbox order.
   /// Should be quick; exceptions are logged and ignored.
   using Listener = std::function<void(std::span<const OutboxEvent>)>;
 
@@ -125,6 +128,7 @@ class OutboxRelay {
   bool stopping_ = false;
   std::atomic<std::uint64_t> delivered_{0};
   std::atomic<std::int64_t> backlog_{0};
+  std::int64_t delivered_through_ = 0;  // relay thread only: the last seq delivered
   std::chrono::steady_clock::time_point backlog_counted_{};
   std::thread thread_;
 };

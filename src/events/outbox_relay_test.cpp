@@ -1,5 +1,6 @@
 #include "events/outbox_relay.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <mutex>
@@ -140,6 +141,46 @@ TEST_F(OutboxRelayTest, DeliversInOrderThenDeletesAndTellsListeners) {
   EXPECT_EQ(publisher.calls.load(), 8);  // 500 rows in batches of 64
   // Listeners hear each published batch once, as published.
   EXPECT_EQ(listened_batches, (std::vector<std::size_t>{64, 64, 64, 64, 64, 64, 64, 52}));
+}
+
+TEST_F(OutboxRelayTest, ReadsPastDeliveredRowsWithoutWaitingForTheirDeletion) {
+  // An owner that queues the deletions and commits them later (here: never,
+  // as if its commits were slow or failed): the relay still delivers each
+  // event once, in order, and acknowledges ever higher seqs.
+  write_outbox(1, 200);
+  RecordingPublisher publisher("recording");
+  std::mutex mutex;
+  std::vector<std::int64_t> acknowledged;
+  auto o = options();
+  o.acknowledge = [&](std::int64_t last_seq) {
+    std::lock_guard lock(mutex);
+    acknowledged.push_back(last_seq);
+  };
+  OutboxRelay relay(o, {&publisher}, probe_);
+  relay.start();
+  ASSERT_TRUE(eventually([&] { return relay.delivered() == 200; }));
+  write_outbox(201, 210);
+  relay.notify();
+  ASSERT_TRUE(eventually([&] { return relay.delivered() == 210; }));
+  // The backlog counts what is not yet delivered, not what awaits deletion.
+  EXPECT_TRUE(eventually([&] { return relay.backlog() == 0; }));
+  relay.stop();
+
+  EXPECT_EQ(publisher.ids(), ids(1, 210));
+  EXPECT_EQ(outbox_rows(), 210);  // nothing deleted: the owner never committed
+  std::lock_guard lock(mutex);
+  ASSERT_FALSE(acknowledged.empty());
+  EXPECT_TRUE(std::is_sorted(acknowledged.begin(), acknowledged.end()));
+  EXPECT_EQ(acknowledged.back(), 210);
+
+  // A restart reads from the first row still there: all of it again
+  // (publishers are idempotent by event id).
+  RecordingPublisher again("again");
+  OutboxRelay restarted(options(), {&again}, probe_);
+  restarted.start();
+  ASSERT_TRUE(eventually([&] { return restarted.delivered() == 210; }));
+  restarted.stop();
+  EXPECT_EQ(again.ids(), ids(1, 210));
 }
 
 TEST_F(OutboxRelayTest, AFailingPublisherKeepsTheRowsUntilItRecovers) {
