@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -23,14 +24,18 @@ from flint_blackbox import (
 
 
 def _run(flint_bin, *args, env=None, timeout=30):
-    return subprocess.run(
-        [flint_bin, *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=child_environment(env),
-        stdin=subprocess.DEVNULL,
-    )
+    # In a directory of its own: a serve that gets as far as opening its
+    # default data directory (./flint-data) must not leave it where pytest runs.
+    with tempfile.TemporaryDirectory(prefix="flint-cli-") as workdir:
+        return subprocess.run(
+            [flint_bin, *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=child_environment(env),
+            stdin=subprocess.DEVNULL,
+            cwd=workdir,
+        )
 
 
 # -- CLI -----------------------------------------------------------------------------------
