@@ -34,8 +34,9 @@ namespace flint::events {
 /// with the same key keep their order), and only then deletes the rows. The
 /// next round reads past the delivered rows by `seq` (AUTOINCREMENT, never
 /// reused, committed in order by the one writer), so it need not wait for
-/// their deletion to commit. A publisher that fails gets the same batch again after a back-off
-/// (`retry_min`, doubling up to `retry_max`, with jitter); publishers that
+/// their deletion to commit. A publisher that fails gets the same batch
+/// again after a back-off (`retry_min`, doubling up to `retry_max`, with
+/// jitter); publishers that
 /// already took the batch are not called again for it; nothing later is
 /// delivered before it, and nothing is lost: the rows stay until every
 /// publisher has them. A crash between publishing and deleting (or a
