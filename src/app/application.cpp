@@ -54,6 +54,7 @@
 #include "logging/thread_name.hpp"
 #include "metrics/metrics_registry.hpp"
 #include "security/credential_vault.hpp"
+#include "service/execution_retention.hpp"
 #include "service/infrastructure_monitor.hpp"
 #include "service/infrastructure_service.hpp"
 #include "service/lifecycle_monitor.hpp"
@@ -121,7 +122,8 @@ struct DriverStack {
   std::unique_ptr<jobs::JobScheduler> scheduler;
   std::unique_ptr<service::LifecycleMonitor> monitor;
   std::unique_ptr<service::InfrastructureMonitor> infrastructure_monitor;
-  std::unique_ptr<cluster::ClusterNode> cluster;  // cluster mode
+  std::unique_ptr<service::ExecutionRetention> retention;  // unless kept forever
+  std::unique_ptr<cluster::ClusterNode> cluster;           // cluster mode
   std::unique_ptr<service::ResourceDriverService> service;
   std::unique_ptr<cluster::RequestQueue> request_queue;  // with the request queue on
   std::unique_ptr<service::InfrastructureService> infrastructure_service;
@@ -133,6 +135,7 @@ struct DriverStack {
     if (request_queue) request_queue->stop();
     if (cluster) cluster->stop();
     if (scheduler) scheduler->stop();
+    if (retention) retention->stop();
     if (relay) relay->stop();
     if (executor && !executor->shutdown(grace)) return false;
     // Acceptances the last driver calls queued settle now, while everything
@@ -308,6 +311,13 @@ void start_durable_execution(const config::HostConfig& config, asio::io_context&
       *stack.store, *stack.scheduler, *stack.executor, *stack.drivers, *stack.catalog, *stack.vault,
       options, [relay = stack.relay.get()] { relay->notify(); }, metrics.registry());
   if (config.cluster.enabled) join_cluster(config, metrics, health, stack);
+  if (config.store.execution_retention.count() > 0) {
+    stack.retention = std::make_unique<service::ExecutionRetention>(
+        *stack.store, io,
+        service::ExecutionRetention::Options{.max_age = config.store.execution_retention},
+        metrics.registry());
+    stack.retention->start();
+  }
   stack.relay->start();
   const std::size_t resumed = stack.monitor->resume();
   if (resumed > 0) {

@@ -273,6 +273,10 @@ HostTable make_table() {
                               "Key sealing credentials at rest (32 bytes or 64 hex); "
                               "empty = <store.data_dir>/credentials.key, created on first "
                               "start."));
+  FLINT_HOST_OPTION(store.execution_retention,
+                    O::duration(hours(24 * 7),
+                                "Execution records ended longer ago than this are removed; 0 "
+                                "keeps them forever."));
 
   FLINT_HOST_OPTION(monitoring.min_interval,
                     O::duration(milliseconds(500), "First and shortest status poll interval.",

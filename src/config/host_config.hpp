@@ -165,9 +165,10 @@ struct HostConfig {
 
   /// `api.*`
   struct Store {
-    std::filesystem::path data_dir;  ///< SQLite databases and the credentials key
-    std::string synchronous;         ///< `full` or `normal`
-    std::filesystem::path key_file;  ///< empty = <data_dir>/credentials.key
+    std::filesystem::path data_dir;                   ///< SQLite databases and the credentials key
+    std::string synchronous;                          ///< `full` or `normal`
+    std::filesystem::path key_file;                   ///< empty = <data_dir>/credentials.key
+    std::chrono::milliseconds execution_retention{};  ///< ended records kept; 0 = forever
   } store;
 
   struct Monitoring {

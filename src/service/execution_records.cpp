@@ -60,6 +60,32 @@ bool end_execution(store::Database& db, const ExecutionEnding& ending) {
   return db.changes() > 0;
 }
 
+PruneRound prune_ended_executions(store::Database& db, std::string_view after,
+                                  std::int64_t ended_before, std::size_t limit) {
+  PruneRound round;
+  auto scan = db.prepare(
+      "SELECT count(*), max(request_id) FROM (SELECT request_id FROM executions "
+      "WHERE request_id > ?1 ORDER BY request_id LIMIT ?2)");
+  scan.bind(1, after).bind(2, static_cast<std::int64_t>(limit));
+  scan.step();
+  round.examined = static_cast<std::size_t>(scan.column_int(0));
+  if (round.examined == 0) return round;
+  const std::string last(scan.column_text(1));
+  scan.reset();
+  // The primary key bounds the range; ids need not be time-ordered (a
+  // driver chooses them), so the age is checked on each record.
+  db.prepare(
+        "DELETE FROM executions WHERE request_id > ?1 AND request_id <= ?2 "
+        "AND monitoring <> 'active' AND coalesce(delivered_at, completed_at, accepted_at) < ?3")
+      .bind(1, after)
+      .bind(2, last)
+      .bind(3, ended_before)
+      .run();
+  round.removed = static_cast<std::size_t>(db.changes());
+  if (round.examined == limit) round.next_after = last;
+  return round;
+}
+
 std::optional<json::object> read_execution(store::Database& db, std::string_view request_id) {
   auto select = db.prepare(
       "SELECT driver, lifecycle_name, tenant_id, status, failure_code, failure_description, "

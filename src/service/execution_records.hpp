@@ -64,6 +64,26 @@ bool insert_execution(store::Database& db, const AcceptedExecution& execution, b
 /// @returns whether the record changed (false: unknown, or already ended).
 bool end_execution(store::Database& db, const ExecutionEnding& ending);
 
+/// What one `prune_ended_executions` call looked at and removed.
+struct PruneRound {
+  /// The greatest request id examined; the next round starts after it. Empty
+  /// when the round reached the end of the table (the next starts over).
+  std::string next_after{};
+  /// Records examined (at most the limit).
+  std::size_t examined = 0;
+  /// Records removed.
+  std::size_t removed = 0;
+};
+
+/// Removes, among the first `limit` records after `after` in request-id
+/// order, those whose monitoring is over and whose latest time (delivered,
+/// else completed, else accepted) is before `ended_before` (Unix ms). A record
+/// still monitored is never removed. Bounded work: a sweep over a large table
+/// is many short rounds, so no group commit waits long behind one.
+/// @throws store::SqliteError.
+PruneRound prune_ended_executions(store::Database& db, std::string_view after,
+                                  std::int64_t ended_before, std::size_t limit);
+
 /// The record of `request_id` as the status API shows it, or nullopt.
 std::optional<boost::json::object> read_execution(store::Database& db, std::string_view request_id);
 

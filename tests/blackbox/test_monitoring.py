@@ -287,6 +287,28 @@ def test_status_path_with_more_segments_is_404(noop):
     assert_error(noop.execution(f"{request_id}/extra"), 404)
 
 
+def test_records_of_ended_executions_are_removed_after_the_retention(start_server):
+    server = start_server({**FAST_POLLING, "store": {"execution_retention": "2s"}})
+    ended = accept(server)
+    running = accept(server, request_properties={"noop.pollsInProgress": 1_000_000})
+    server.wait_events_for([ended])
+    record = server.wait_terminal(ended)
+    assert record["status"] == "COMPLETE"
+    started = time.monotonic()
+
+    def removed():
+        return server.execution(ended).status_code == 400
+
+    wait_until(removed, 30, interval=0.2, what="the ended record removed")
+    assert time.monotonic() - started >= 1.0, "removed before it was 2 s old"
+    assert_error(server.execution(ended), 400, ended)
+    # Still monitored: kept whatever its age.
+    assert server.execution(running).json()["status"] == "IN_PROGRESS"
+    assert server.metrics().value("flint_execution_records_pruned_total") >= 1
+    # Its event stays in the event log, which has its own retention.
+    assert [e["key"] for e in server.all_events()].count(ended) == 1
+
+
 def test_an_execute_returning_after_its_deadline_is_still_recorded_and_monitored(start_server):
     """The client hears 503 at the deadline, but the driver did start the work when it returns:
     Flint records that execution and monitors it to its end, so its outcome is not lost."""
