@@ -51,7 +51,7 @@ class CommandsTest : public ::testing::Test {
     options.lifecycle = "Create";
     options.driver_files = (dir_ / "package").string();
     options.resource_state = (dir_ / "state.yaml").string();
-    options.url = url;
+    options.server.url = url;
     options.timeout = "10s";
     return options;
   }
@@ -179,7 +179,7 @@ TEST_F(CommandsTest, FindPrintsTheResultAndExitsByWhetherItFoundOne) {
   options.instance_name = "web-1";
   options.driver_files = (dir_ / "package").string();
   options.resource_state = (dir_ / "state.yaml").string();
-  options.url = server.url();
+  options.server.url = server.url();
   EXPECT_EQ(run_find_command(options, out_, err_), 0) << err_.str();
   EXPECT_EQ(out_.str(), "{\n  \"resourceId\": \"r-9\",\n  \"outputs\": {}\n}\n");
   const auto body = boost::json::parse(server.requests()[0].body).as_object();
@@ -206,7 +206,7 @@ TEST_F(CommandsTest, EventsPrintsEveryPageAsJsonLines) {
   });
   EventsOptions options;
   options.after = 2;
-  options.url = server.url();
+  options.server.url = server.url();
   EXPECT_EQ(run_events_command(options, out_, err_), 0) << err_.str();
   std::istringstream lines(out_.str());
   std::string line;
@@ -220,7 +220,7 @@ TEST_F(CommandsTest, EventsReportsAnUnusableServer) {
     return {404, R"({"localizedMessage":"no such path","status":404})"};
   });
   EventsOptions options;
-  options.url = server.url();
+  options.server.url = server.url();
   EXPECT_EQ(run_events_command(options, out_, err_), 2);
   EXPECT_EQ(err_.str(),
             "flint: GET /api/events: 404: no such path (this server serves no event log: is it a "

@@ -48,7 +48,7 @@ std::string breakers_summary(const json::object& driver) {
 CLI::App* add_drivers_command(CLI::App& app, DriversOptions& options) {
   auto* cmd =
       app.add_subcommand("drivers", "List the drivers a Flint server hosts (GET /api/drivers)");
-  cmd->add_option("--url", options.url, "Flint server")->capture_default_str();
+  add_server_access_options(*cmd, options.server);
   cmd->add_flag("--json", options.json, "Print the server's JSON");
   return cmd;
 }
@@ -95,7 +95,7 @@ std::string format_drivers_table(const json::object& listing) {
 
 int run_drivers_command(const DriversOptions& options, std::ostream& out, std::ostream& err) {
   try {
-    HttpClient http(parse_base_url(options.url));
+    HttpClient http = connect(options.server);
     FlintApi api(http);
     const auto listing = api.drivers();
     if (options.json) {

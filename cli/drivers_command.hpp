@@ -9,6 +9,7 @@
 #include <boost/json/object.hpp>
 
 #include "exec_command.hpp"
+#include "server_access.hpp"
 
 namespace CLI {
 class App;
@@ -18,8 +19,8 @@ namespace flint::cli {
 
 /// Options of `flint drivers`.
 struct DriversOptions {
-  /// Server address.
-  std::string url = kDefaultUrl;
+  /// How to reach the server (`--url`, `--token-file`, `--cacert`).
+  ServerAccess server;
   /// Print the server's JSON instead of a table.
   bool json = false;
 };

@@ -24,13 +24,13 @@ CLI::App* add_events_command(CLI::App& app, EventsOptions& options) {
   cmd->add_option("--after", options.after, "Print events with a sequence number greater than this")
       ->capture_default_str();
   cmd->add_flag("-f,--follow", options.follow, "Keep waiting for new events (Ctrl-C ends)");
-  cmd->add_option("--url", options.url, "Flint server")->capture_default_str();
+  add_server_access_options(*cmd, options.server);
   return cmd;
 }
 
 int run_events_command(const EventsOptions& options, std::ostream& out, std::ostream& err) {
   try {
-    HttpClient http(parse_base_url(options.url));
+    HttpClient http = connect(options.server);
     FlintApi api(http);
     if (options.follow) exit_on_interrupt(kExitSuccess, nullptr);
     std::uint64_t after = options.after;

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "exec_command.hpp"
+#include "server_access.hpp"
 
 namespace CLI {
 class App;
@@ -21,8 +22,8 @@ struct EventsOptions {
   std::uint64_t after = 0;
   /// Keep long-polling for new events until interrupted.
   bool follow = false;
-  /// Server address.
-  std::string url = kDefaultUrl;
+  /// How to reach the server (`--url`, `--token-file`, `--cacert`).
+  ServerAccess server;
 };
 
 /// Adds the `events` subcommand to `app`, parsing into `options` (which must

@@ -84,7 +84,7 @@ CLI::App* add_exec_command(CLI::App& app, ExecOptions& options) {
   cmd->add_option("--tenant", options.tenant, "Tenant id, sent as the tenantId header");
   cmd->add_option("--timeout", options.timeout, "How long to wait for the outcome (90s, 10m, 1h)")
       ->capture_default_str();
-  cmd->add_option("--url", options.url, "Flint server")->capture_default_str();
+  add_server_access_options(*cmd, options.server);
   cmd->add_flag("--json", options.json, "Print the outcome as the event payload, one JSON line");
   return cmd;
 }
@@ -95,7 +95,7 @@ int run_exec_command(const ExecOptions& options, std::ostream& out, std::ostream
   boost::json::object request;
   std::optional<HttpClient> http;
   try {
-    http.emplace(parse_base_url(options.url));
+    http.emplace(connect(options.server));
     timeout = parse_duration(options.timeout, "--timeout");
     ResourceState state;
     if (!options.resource_state.empty()) state = load_resource_state(options.resource_state);

@@ -8,14 +8,13 @@
 #include <optional>
 #include <string>
 
+#include "server_access.hpp"
+
 namespace CLI {
 class App;
 }
 
 namespace flint::cli {
-
-/// Default server address of the client commands.
-inline constexpr const char* kDefaultUrl = "http://127.0.0.1:8290";
 
 /// Options of `flint exec`.
 struct ExecOptions {
@@ -33,8 +32,8 @@ struct ExecOptions {
   std::optional<std::string> tenant;
   /// How long to wait for the outcome (`10m`, `90s`...).
   std::string timeout = "10m";
-  /// Server address.
-  std::string url = kDefaultUrl;
+  /// How to reach the server (`--url`, `--token-file`, `--cacert`).
+  ServerAccess server;
   /// Print the outcome as the raw event payload (one JSON line).
   bool json = false;
 };

@@ -29,13 +29,13 @@ CLI::App* add_find_command(CLI::App& app, FindOptions& options) {
   cmd->add_option("--location-name", options.location_name,
                   "Deployment location name (default: the resource state's, else \"local\")");
   cmd->add_option("--location-type", options.location_type, "Deployment location type");
-  cmd->add_option("--url", options.url, "Flint server")->capture_default_str();
+  add_server_access_options(*cmd, options.server);
   return cmd;
 }
 
 int run_find_command(const FindOptions& options, std::ostream& out, std::ostream& err) {
   try {
-    HttpClient http(parse_base_url(options.url));
+    HttpClient http = connect(options.server);
     std::optional<sdk::DeploymentLocation> from_state;
     if (!options.resource_state.empty()) {
       from_state = load_resource_state(options.resource_state).deployment_location;

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "exec_command.hpp"
+#include "server_access.hpp"
 
 namespace CLI {
 class App;
@@ -27,8 +28,8 @@ struct FindOptions {
   std::optional<std::string> location_name;
   /// `--location-type`: overrides the resource state's location type.
   std::optional<std::string> location_type;
-  /// Server address.
-  std::string url = kDefaultUrl;
+  /// How to reach the server (`--url`, `--token-file`, `--cacert`).
+  ServerAccess server;
 };
 
 /// Adds the `find` subcommand to `app`, parsing into `options` (which must

@@ -1,6 +1,7 @@
 #include "http_client.hpp"
 
 #include <exception>
+#include <fstream>
 #include <optional>
 
 #include <boost/asio/as_tuple.hpp>
@@ -8,6 +9,8 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -17,6 +20,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/url/parse.hpp>
 
 namespace flint::cli {
@@ -29,11 +33,46 @@ using tcp = asio::ip::tcp;
 
 // Events pages and find results are small; this only stops a runaway reply.
 constexpr std::uint64_t kMaxBodyBytes = 64ULL << 20;
+constexpr auto kAsTuple = asio::as_tuple(asio::use_awaitable);
 
 std::string seconds_text(std::chrono::milliseconds timeout) {
   const auto ms = timeout.count();
   if (ms % 1000 == 0) return std::to_string(ms / 1000) + " s";
   return std::to_string(ms) + " ms";
+}
+
+// Writes `request` and reads the reply on a connected stream (TCP or TLS).
+template <class Stream>
+asio::awaitable<HttpResponse> send_and_read(Stream& stream,
+                                            http::request<http::string_body>& request,
+                                            const std::string& what,
+                                            std::chrono::milliseconds timeout) {
+  auto [write_error, written] = co_await http::async_write(stream, request, kAsTuple);
+  (void)written;
+  if (write_error == beast::error::timeout) {
+    throw HttpError(what + ": no answer within " + seconds_text(timeout));
+  }
+  if (write_error) throw HttpError(what + ": sending the request failed: " + write_error.message());
+
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(kMaxBodyBytes);
+  auto [read_error, read] = co_await http::async_read(stream, buffer, parser, kAsTuple);
+  (void)read;
+  if (read_error == beast::error::timeout) {
+    throw HttpError(what + ": no answer within " + seconds_text(timeout));
+  }
+  if (read_error) throw HttpError(what + ": no valid reply: " + read_error.message());
+
+  auto message = parser.release();
+  HttpResponse out;
+  out.status = message.result_int();
+  out.reason = std::string(message.reason());
+  if (auto it = message.find(http::field::content_type); it != message.end()) {
+    out.content_type = std::string(it->value());
+  }
+  out.body = std::move(message.body());
+  co_return out;
 }
 
 }  // namespace
@@ -45,9 +84,9 @@ BaseUrl parse_base_url(std::string_view text) {
                                 "\" is not an absolute URL (expected http://HOST[:PORT])");
   }
   const auto& url = *parsed;
-  if (url.scheme() != "http") {
+  if (url.scheme() != "http" && url.scheme() != "https") {
     throw std::invalid_argument("--url: scheme \"" + std::string(url.scheme()) +
-                                "\" is not supported (only http://)");
+                                "\" is not supported (http:// or https://)");
   }
   if (url.host().empty())
     throw std::invalid_argument("--url: no host in \"" + std::string(text) + "\"");
@@ -59,11 +98,26 @@ BaseUrl parse_base_url(std::string_view text) {
   base.text = std::string(text);
   base.host = url.host_type() == boost::urls::host_type::ipv6 ? url.host_address()
                                                               : std::string(url.host());
-  base.port = url.has_port() ? std::string(url.port()) : "80";
+  base.tls = url.scheme() == "https";
+  base.port = url.has_port() ? std::string(url.port()) : base.tls ? "443" : "80";
   if (base.port.empty()) throw std::invalid_argument("--url: empty port");
   base.prefix = std::string(url.encoded_path());
   while (!base.prefix.empty() && base.prefix.back() == '/') base.prefix.pop_back();
   return base;
+}
+
+std::string read_token_file(const std::string& path) {
+  if (path.empty()) return {};
+  std::ifstream in(path);
+  if (!in) throw std::invalid_argument("--token-file: cannot read " + path);
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto first = line.find_first_not_of(" \t\r");
+    if (first == std::string::npos || line[first] == '#') continue;
+    const auto last = line.find_last_not_of(" \t\r");
+    return line.substr(first, last - first + 1);
+  }
+  throw std::invalid_argument("--token-file: " + path + " holds no token");
 }
 
 HttpResponse HttpClient::get(std::string_view target, std::chrono::milliseconds timeout) {
@@ -90,6 +144,7 @@ HttpResponse HttpClient::exchange(std::string_view method, std::string_view targ
   request.set(http::field::accept, "application/json");
   request.set(http::field::connection, "close");
   for (const auto& [name, value] : headers) request.set(name, value);
+  if (!token_.empty()) request.set(http::field::authorization, "Bearer " + token_);
   if (method != "GET") {
     request.set(http::field::content_type, "application/json");
     request.body() = std::move(body);
@@ -122,35 +177,35 @@ HttpResponse HttpClient::exchange(std::string_view method, std::string_view targ
     if (connect_error) {
       throw HttpError("cannot connect to " + base_.text + ": " + connect_error.message());
     }
-    auto [write_error, written] = co_await http::async_write(stream, request, token);
-    (void)written;
-    if (write_error == beast::error::timeout) {
-      throw HttpError(what + ": no answer within " + seconds_text(timeout));
+    if (!base_.tls) {
+      response = co_await send_and_read(stream, request, what, timeout);
+      beast::error_code ignored;
+      stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+      co_return;
     }
-    if (write_error)
-      throw HttpError(what + ": sending the request failed: " + write_error.message());
-
-    beast::flat_buffer buffer;
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(kMaxBodyBytes);
-    auto [read_error, read] = co_await http::async_read(stream, buffer, parser, token);
-    (void)read;
-    if (read_error == beast::error::timeout) {
-      throw HttpError(what + ": no answer within " + seconds_text(timeout));
+    asio::ssl::context context(asio::ssl::context::tls_client);
+    try {
+      if (ca_file_.empty()) {
+        context.set_default_verify_paths();
+      } else {
+        context.load_verify_file(ca_file_);
+      }
+    } catch (const boost::system::system_error& e) {
+      throw std::invalid_argument("--cacert: cannot load " + ca_file_ + ": " + e.code().message());
     }
-    if (read_error) throw HttpError(what + ": no valid reply: " + read_error.message());
-
-    auto message = parser.release();
-    HttpResponse out;
-    out.status = message.result_int();
-    out.reason = std::string(message.reason());
-    if (auto it = message.find(http::field::content_type); it != message.end()) {
-      out.content_type = std::string(it->value());
+    context.set_verify_mode(asio::ssl::verify_peer);
+    beast::ssl_stream<beast::tcp_stream> tls(std::move(stream), context);
+    tls.set_verify_callback(asio::ssl::host_name_verification(base_.host));
+    beast::error_code ip_error;
+    asio::ip::make_address(base_.host, ip_error);
+    if (ip_error) SSL_set_tlsext_host_name(tls.native_handle(), base_.host.c_str());  // SNI
+    auto [handshake_error] = co_await tls.async_handshake(asio::ssl::stream_base::client, token);
+    if (handshake_error) {
+      throw HttpError("TLS handshake with " + base_.text + " failed: " + handshake_error.message());
     }
-    out.body = std::move(message.body());
-    response = std::move(out);
+    response = co_await send_and_read(tls, request, what, timeout);
     beast::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    beast::get_lowest_layer(tls).socket().shutdown(tcp::socket::shutdown_both, ignored);
   };
 
   asio::co_spawn(io, run(), [&](std::exception_ptr error) { failure = error; });

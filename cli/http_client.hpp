@@ -12,7 +12,7 @@
 
 namespace flint::cli {
 
-/// The server address given with `--url`: `http://host[:port][/prefix]`.
+/// The server address given with `--url`: `http[s]://host[:port][/prefix]`.
 struct BaseUrl {
   /// Host name or address (brackets of an IPv6 literal removed).
   std::string host;
@@ -22,9 +22,17 @@ struct BaseUrl {
   std::string prefix;
   /// The URL as the user wrote it, for messages.
   std::string text;
+  /// `https`: TLS, the server's certificate checked (chain and host name).
+  bool tls = false;
 };
 
-/// Parses `--url`. Only `http` is supported.
+/// Reads the bearer token the CLI sends (`--token-file`): the first line that
+/// is neither blank nor a `#` comment, trimmed. An empty path means none.
+/// @throws std::invalid_argument naming `--token-file` and the file when it
+///   cannot be read or holds no token.
+std::string read_token_file(const std::string& path);
+
+/// Parses `--url` (`http` or `https`; port 80 or 443 unless given).
 /// @throws std::invalid_argument naming `--url` and the problem (not a URL,
 ///   another scheme, user info, a query or fragment).
 BaseUrl parse_base_url(std::string_view text);
@@ -50,7 +58,7 @@ class HttpError : public std::runtime_error {
 };
 
 /// Synchronous HTTP/1.1 client: one connection per request (the CLI makes a
-/// handful), plain TCP only.
+/// handful), over TCP or TLS.
 ///
 /// Not thread-safe: use one instance per thread. Holds no connection between
 /// calls.
@@ -59,8 +67,12 @@ class HttpClient {
   /// Extra request headers as (name, value) pairs.
   using Headers = std::vector<std::pair<std::string, std::string>>;
 
-  /// A client for the server at `base`.
-  explicit HttpClient(BaseUrl base) : base_(std::move(base)) {}
+  /// A client for the server at `base`; every request carries
+  /// `Authorization: Bearer <token>` unless `token` is empty. Over https the
+  /// server's certificate must chain to a CA of `ca_file` (PEM), or of the
+  /// system's store when it is empty, and name the URL's host.
+  explicit HttpClient(BaseUrl base, std::string token = {}, std::string ca_file = {})
+      : base_(std::move(base)), token_(std::move(token)), ca_file_(std::move(ca_file)) {}
 
   /// `GET prefix + target` (target starts with `/` and may carry a query).
   /// `timeout` bounds the whole exchange, connection included.
@@ -80,6 +92,8 @@ class HttpClient {
                         const Headers& headers, std::chrono::milliseconds timeout);
 
   BaseUrl base_;
+  std::string token_;
+  std::string ca_file_;
 };
 
 }  // namespace flint::cli

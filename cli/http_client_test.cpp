@@ -1,9 +1,12 @@
 #include "http_client.hpp"
 
+#include <filesystem>
+#include <fstream>
 #include <stdexcept>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "fake_http_server.hpp"
 
@@ -25,6 +28,10 @@ TEST(ParseBaseUrlTest, SplitsHostPortAndPrefix) {
   url = parse_base_url("http://[::1]:9000");
   EXPECT_EQ(url.host, "::1");
   EXPECT_EQ(url.port, "9000");
+  EXPECT_FALSE(url.tls);
+  url = parse_base_url("https://flint.example");
+  EXPECT_TRUE(url.tls);
+  EXPECT_EQ(url.port, "443");
 }
 
 std::string error_of(std::string_view text) {
@@ -40,7 +47,7 @@ TEST(ParseBaseUrlTest, RejectsWhatItCannotUse) {
   EXPECT_EQ(error_of("127.0.0.1:8290"),
             "--url: \"127.0.0.1:8290\" is not an absolute URL (expected http://HOST[:PORT])");
   EXPECT_THAT(error_of("localhost"), HasSubstr("is not an absolute URL"));
-  EXPECT_EQ(error_of("https://x"), "--url: scheme \"https\" is not supported (only http://)");
+  EXPECT_EQ(error_of("ftp://x"), "--url: scheme \"ftp\" is not supported (http:// or https://)");
   EXPECT_EQ(error_of("http://u:p@x"), "--url: user info is not supported");
   EXPECT_EQ(error_of("http://x/?a=1"), "--url: a query or fragment is not allowed");
 }
@@ -57,6 +64,24 @@ TEST(HttpClientTest, SendsAndReceives) {
   EXPECT_EQ(server.requests()[0].header("x-trace"), "t");
   response = client.get("/z", 5s);
   EXPECT_EQ(response.body, "GET /prefix/z ");
+}
+
+TEST(HttpClientTest, SendsTheTokenOfItsTokenFileAsABearerCredential) {
+  const auto path =
+      std::filesystem::temp_directory_path() / ("flint-cli-token-" + std::to_string(::getpid()));
+  std::ofstream(path) << "# for the staging server\n\n  token-0123456789abcdefghij  \nignored\n";
+  const std::string token = read_token_file(path.string());
+  std::filesystem::remove(path);
+  EXPECT_EQ(token, "token-0123456789abcdefghij");
+  testing::FakeHttpServer server([](const testing::RecordedRequest&) {
+    return testing::FakeReply{200, "{}"};
+  });
+  HttpClient(parse_base_url(server.url()), token).get("/a", 5s);
+  HttpClient(parse_base_url(server.url())).get("/b", 5s);
+  EXPECT_EQ(server.requests()[0].header("authorization"), "Bearer token-0123456789abcdefghij");
+  EXPECT_EQ(server.requests()[1].header("authorization"), "");
+  EXPECT_EQ(read_token_file(""), "");
+  EXPECT_THROW(read_token_file(path.string()), std::invalid_argument);  // gone now
 }
 
 TEST(HttpClientTest, ARefusedConnectionIsOneClearLine) {

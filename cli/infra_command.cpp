@@ -239,7 +239,7 @@ void add_common_options(CLI::App& cmd, InfraOptions& options, const char* state_
                  "Deployment location name (default: the resource state's, else \"local\")");
   cmd.add_option("--location-type", options.location_type, "Deployment location type");
   cmd.add_option("--tenant", options.tenant, "Tenant id, sent as the tenantId header");
-  cmd.add_option("--url", options.url, "Flint server")->capture_default_str();
+  add_server_access_options(cmd, options.server);
   cmd.add_flag("--json", options.json, "Print the outcome as JSON, on one line");
 }
 
@@ -311,7 +311,7 @@ int run_infra_command(const InfraOptions& options, std::ostream& out, std::ostre
   boost::json::object request;
   std::chrono::milliseconds timeout{};
   try {
-    http.emplace(parse_base_url(options.url));
+    http.emplace(connect(options.server));
     switch (options.action) {
       case InfraAction::create:
         timeout = parse_duration(options.timeout, "--timeout");

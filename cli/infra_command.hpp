@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "exec_command.hpp"
+#include "server_access.hpp"
 
 namespace CLI {
 class App;
@@ -52,8 +53,8 @@ struct InfraOptions {
   std::string instance_name;
   /// `create`, `delete`: how long to wait for the outcome (`10m`, `90s`...).
   std::string timeout = "10m";
-  /// Server address.
-  std::string url = kDefaultUrl;
+  /// How to reach the server (`--url`, `--token-file`, `--cacert`).
+  ServerAccess server;
   /// Print the outcome as JSON on one line (the event payload, the task, or
   /// the find result).
   bool json = false;

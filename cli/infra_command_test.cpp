@@ -89,7 +89,7 @@ class InfraCommandTest : public ::testing::Test {
     o.action = action;
     o.template_file = (dir_ / "web.yaml").string();
     o.resource_state = (dir_ / "state.yaml").string();
-    o.url = url;
+    o.server.url = url;
     o.timeout = "10s";
     return o;
   }
@@ -343,7 +343,7 @@ TEST(InfraCommandLine, ParsesEachSubcommand) {
   auto query = parse({"infra", "query", "inf-1", "req-1", "--url", "http://h:1"});
   EXPECT_EQ(query->action, InfraAction::query);
   EXPECT_EQ(query->request_id, "req-1");
-  EXPECT_EQ(query->url, "http://h:1");
+  EXPECT_EQ(query->server.url, "http://h:1");
 
   auto find = parse({"infra", "find", "web", "--template", "t.yaml", "--template-type", "HEAT"});
   EXPECT_EQ(find->action, InfraAction::find);

@@ -18,6 +18,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <fmt/ranges.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -53,6 +54,7 @@
 #include "logging/logging.hpp"
 #include "logging/thread_name.hpp"
 #include "metrics/metrics_registry.hpp"
+#include "security/bearer_tokens.hpp"
 #include "security/credential_vault.hpp"
 #include "service/execution_retention.hpp"
 #include "service/infrastructure_monitor.hpp"
@@ -571,6 +573,18 @@ int Application::run() {
   logging::set_thread_name("main");
   const auto log = logging::logger("app");
   const auto started = steady_clock::now();
+  // Read first: a bad token or TLS file fails the start before anything runs.
+  std::shared_ptr<const security::BearerTokens> tokens;
+  if (!config_.http.auth.tokens_file.empty()) {
+    tokens = std::make_shared<const security::BearerTokens>(
+        security::BearerTokens::from_file(config_.http.auth.tokens_file));
+  }
+  std::shared_ptr<asio::ssl::context> tls;
+  if (!config_.http.tls.cert_file.empty()) {
+    tls = http::make_tls_context({.certificate = config_.http.tls.cert_file,
+                                  .private_key = config_.http.tls.key_file,
+                                  .client_ca = config_.http.tls.client_ca_file});
+  }
 
   metrics::MetricsRegistry metrics;
   health::HealthRegistry health;
@@ -615,15 +629,23 @@ int Application::run() {
   }
 
   const auto& http_config = config_.http;
-  http::HttpServer server(io,
-                          {.host = config_.application.host,
-                           .port = config_.application.port,
-                           .max_header_bytes = http_config.max_header_size,
-                           .max_body_bytes = http_config.max_body_size,
-                           .read_timeout = http_config.read_timeout,
-                           .idle_timeout = http_config.idle_timeout,
-                           .max_connections = http_config.max_connections},
-                          router, http_probe, connection_loops);
+  http::ServerOptions server_options{.host = config_.application.host,
+                                     .port = config_.application.port,
+                                     .max_header_bytes = http_config.max_header_size,
+                                     .max_body_bytes = http_config.max_body_size,
+                                     .read_timeout = http_config.read_timeout,
+                                     .idle_timeout = http_config.idle_timeout,
+                                     .max_connections = http_config.max_connections,
+                                     .tls = tls};
+  if (tokens) {
+    log->info("HTTP authentication on: {} bearer tokens; public paths: {}", tokens->size(),
+              fmt::join(http_config.auth.public_paths, ", "));
+    server_options.authorize = [tokens](std::string_view authorization) {
+      return tokens->accepts(authorization);
+    };
+    server_options.public_paths = http_config.auth.public_paths;
+  }
+  http::HttpServer server(io, std::move(server_options), router, http_probe, connection_loops);
   health.add("http", [&server, max = http_config.max_connections](boost::json::object& details) {
     const std::size_t open = server.open_connections();
     details["connections"] = open;
@@ -640,8 +662,10 @@ int Application::run() {
   }
 
   server.start();
-  log->info("Flint {} listening on http://{}:{} ({} I/O threads{})", FLINT_SDK_VERSION_STRING,
-            config_.application.host, server.port(), config_.application.io_threads,
+  log->info("Flint {} listening on {}://{}:{} ({} I/O threads{}{})", FLINT_SDK_VERSION_STRING,
+            tls ? "https" : "http", config_.application.host, server.port(),
+            config_.application.io_threads,
+            tls && !config_.http.tls.client_ca_file.empty() ? ", client certificates required" : "",
             driver_api ? ", resource driver '" + config_.resource_driver.driver + "'" : "");
 
   asio::signal_set signals(io, SIGINT, SIGTERM);

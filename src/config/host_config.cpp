@@ -137,6 +137,21 @@ HostTable make_table() {
   FLINT_HOST_OPTION(
       http.max_connections,
       O::integer(4096, "Open connections at most; more are answered 503 and closed.", {.min = 1}));
+  FLINT_HOST_OPTION(http.tls.cert_file,
+                    O::string("", "PEM certificate chain of the listener; empty = plain HTTP."));
+  FLINT_HOST_OPTION(http.tls.key_file,
+                    O::string("", "PEM private key of that certificate (mode 0600)."));
+  FLINT_HOST_OPTION(http.tls.client_ca_file,
+                    O::string("",
+                              "PEM CA certificates; when set, clients must present a "
+                              "certificate they issued (mutual TLS)."));
+  FLINT_HOST_OPTION(http.auth.tokens_file,
+                    O::string("",
+                              "File of the bearer tokens accepted (one per line, mode 0600); "
+                              "empty = no authentication."));
+  FLINT_HOST_OPTION(http.auth.public_paths,
+                    O::string_list({"/management/health"},
+                                   "Paths served without a token when tokens_file is set."));
 
   FLINT_HOST_OPTION(driver_calls.threads,
                     O::integer(16, "Worker threads running driver code.", {.min = 1}));
@@ -438,6 +453,18 @@ HostTable make_table() {
       errors.push_back("driver_files.max_entry_size (" + format_size(entry) +
                        ") must not exceed driver_files.max_total_size (" + format_size(total) +
                        ")");
+    }
+    const bool certificate = !values.get<std::string>("http.tls.cert_file").empty();
+    const bool key = !values.get<std::string>("http.tls.key_file").empty();
+    if (certificate != key) {
+      errors.push_back(
+          "http.tls.cert_file and http.tls.key_file go together: set both for TLS, "
+          "or neither");
+    }
+    if (!certificate && !values.get<std::string>("http.tls.client_ca_file").empty()) {
+      errors.push_back(
+          "http.tls.client_ca_file needs TLS: set http.tls.cert_file and "
+          "http.tls.key_file too");
     }
     if (!values.get<bool>("events.log.enabled") &&
         values.get<std::string>("messaging.connection_address").empty()) {

@@ -38,6 +38,15 @@ struct HostConfig {
     std::chrono::milliseconds idle_timeout{};      ///< keep-alive idle time before closing
     std::chrono::milliseconds shutdown_timeout{};  ///< grace for in-flight requests on SIGTERM
     std::size_t max_connections{};                 ///< open connections at most
+    struct Tls {
+      std::filesystem::path cert_file;       ///< PEM chain; empty = plain HTTP
+      std::filesystem::path key_file;        ///< PEM private key
+      std::filesystem::path client_ca_file;  ///< set = clients need a certificate from these
+    } tls;
+    struct Auth {
+      std::filesystem::path tokens_file;      ///< bearer tokens; empty = no authentication
+      std::vector<std::string> public_paths;  ///< served without a token
+    } auth;
   } http;
 
   /// `driver_calls.*`: the bounded pool running driver code.

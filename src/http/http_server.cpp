@@ -9,6 +9,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -31,8 +32,11 @@ using boost::system::error_code;
 constexpr auto kAsTuple = asio::as_tuple(asio::use_awaitable);
 
 struct HttpServer::Connection : std::enable_shared_from_this<Connection> {
-  Connection(tcp::socket s, std::chrono::milliseconds watchdog_tick)
-      : socket(std::move(s)), timer(socket.get_executor()), tick(watchdog_tick) {}
+  Connection(tcp::socket s, std::chrono::milliseconds watchdog_tick,
+             asio::ssl::context* tls_context)
+      : socket(std::move(s)), timer(socket.get_executor()), tick(watchdog_tick) {
+    if (tls_context != nullptr) tls.emplace(socket, *tls_context);
+  }
 
   // Timeouts are deadlines checked by a periodic watchdog rather than a timer
   // re-armed per request phase: arming is a store, so a kept-alive request
@@ -90,6 +94,9 @@ struct HttpServer::Connection : std::enable_shared_from_this<Connection> {
   }
 
   tcp::socket socket;
+  // TLS over `socket` when the listener has it; the watchdog and the stop
+  // still act on the socket underneath.
+  std::optional<asio::ssl::stream<tcp::socket&>> tls;
   asio::steady_timer timer;
   std::chrono::milliseconds tick;
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
@@ -199,7 +206,8 @@ asio::awaitable<void> HttpServer::accept_loop() {
       continue;
     }
     socket.set_option(tcp::no_delay(true), ec);
-    auto connection = std::make_shared<Connection>(std::move(socket), watchdog_tick_);
+    auto connection =
+        std::make_shared<Connection>(std::move(socket), watchdog_tick_, options_.tls.get());
     {
       std::lock_guard lock(connections_mutex_);
       connections_.insert(connection);
@@ -210,10 +218,10 @@ asio::awaitable<void> HttpServer::accept_loop() {
   }
 }
 
-asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> c) {
+template <class Stream>
+asio::awaitable<void> HttpServer::serve_on(std::shared_ptr<Connection> c, Stream& stream) {
   boost::beast::flat_buffer buffer;
   std::optional<Response> refusal;
-  c->start_watchdog();
   if (open_connections_.load() > options_.max_connections) {
     refusal = error_response(
         Status::service_unavailable,
@@ -228,8 +236,7 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> c) {
     c->busy = buffer.size() > 0;
     error_code ec;
     std::size_t bytes = 0;
-    std::tie(ec, bytes) =
-        co_await beast_http::async_read_header(c->socket, buffer, parser, kAsTuple);
+    std::tie(ec, bytes) = co_await beast_http::async_read_header(stream, buffer, parser, kAsTuple);
     const bool started = buffer.size() > 0 || parser.got_some();
     c->request_started();
     if (ec && !started) break;  // idle timeout, peer gone, or closed by a shutdown
@@ -239,11 +246,10 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> c) {
       c->arm(options_.read_timeout);
       if (expects_continue(parser.get())) {
         static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-        std::tie(ec, bytes) =
-            co_await asio::async_write(c->socket, asio::buffer(kContinue), kAsTuple);
+        std::tie(ec, bytes) = co_await asio::async_write(stream, asio::buffer(kContinue), kAsTuple);
       }
       if (!ec) {
-        std::tie(ec, bytes) = co_await beast_http::async_read(c->socket, buffer, parser, kAsTuple);
+        std::tie(ec, bytes) = co_await beast_http::async_read(stream, buffer, parser, kAsTuple);
       }
     }
     if (ec) {
@@ -255,16 +261,16 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> c) {
 
     Request request = parser.release();
     c->disarm();
-    StreamBody stream;
-    Response response = co_await dispatch(request, stream);
-    if (stream) {
-      co_await send_stream(c, response, stream);
+    StreamBody body_stream;
+    Response response = co_await dispatch(request, body_stream);
+    if (body_stream) {
+      co_await send_stream(c, stream, response, body_stream);
       probe_.in_flight().Decrement();
       break;
     }
     response.keep_alive(request.keep_alive() && !stopping_);
     c->arm(options_.read_timeout);  // a client that does not read its response is dropped
-    std::tie(ec, bytes) = co_await beast_http::async_write(c->socket, response, kAsTuple);
+    std::tie(ec, bytes) = co_await beast_http::async_write(stream, response, kAsTuple);
     probe_.in_flight().Decrement();
     c->busy = false;
     if (ec || !response.keep_alive()) break;
@@ -272,7 +278,7 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> c) {
 
   if (refusal) {
     c->arm(options_.read_timeout);
-    co_await beast_http::async_write(c->socket, *refusal, kAsTuple);
+    co_await beast_http::async_write(stream, *refusal, kAsTuple);
     // Linger briefly so the client reads the refusal instead of a reset caused
     // by the request bytes we did not read.
     error_code linger_error;
@@ -282,11 +288,29 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> c) {
     for (int i = 0; i < 256; ++i) {
       error_code rec;
       std::size_t n = 0;
-      std::tie(rec, n) = co_await c->socket.async_read_some(asio::buffer(*sink), kAsTuple);
+      std::tie(rec, n) = co_await stream.async_read_some(asio::buffer(*sink), kAsTuple);
       if (rec) break;
     }
   }
+}
 
+asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> c) {
+  c->start_watchdog();
+  if (!c->tls) {
+    co_await serve_on(c, c->socket);
+  } else {
+    c->arm(options_.read_timeout);  // a client that does not finish the handshake is dropped
+    auto [ec] = co_await c->tls->async_handshake(asio::ssl::stream_base::server, kAsTuple);
+    c->disarm();
+    if (!ec) {
+      co_await serve_on(c, *c->tls);
+    } else if (log()->should_log(spdlog::level::debug)) {
+      error_code ignored;
+      const auto peer = c->socket.remote_endpoint(ignored);
+      log()->debug("TLS handshake with {}:{} failed: {}", peer.address().to_string(), peer.port(),
+                   ec.message());
+    }
+  }
   c->stop_watchdog();
   error_code close_error;
   c->socket.shutdown(tcp::socket::shutdown_both, close_error);
@@ -299,19 +323,20 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> c) {
   --open_connections_;
 }
 
-asio::awaitable<void> HttpServer::send_stream(std::shared_ptr<Connection> c, Response& head,
-                                              StreamBody& stream) {
+template <class Stream>
+asio::awaitable<void> HttpServer::send_stream(std::shared_ptr<Connection> c, Stream& out,
+                                              Response& head, StreamBody& stream) {
   class Writer final : public StreamWriter {
    public:
-    Writer(Connection& connection, const HttpServer& server, std::chrono::milliseconds timeout)
-        : connection_(connection), server_(server), timeout_(timeout) {}
+    Writer(Connection& connection, Stream& out, const HttpServer& server,
+           std::chrono::milliseconds timeout)
+        : connection_(connection), out_(out), server_(server), timeout_(timeout) {}
     asio::awaitable<bool> send(std::string_view bytes) override {
       if (!alive_) co_return false;
       connection_.arm(timeout_);
       error_code ec;
       std::size_t n = 0;
-      std::tie(ec, n) =
-          co_await asio::async_write(connection_.socket, asio::buffer(bytes), kAsTuple);
+      std::tie(ec, n) = co_await asio::async_write(out_, asio::buffer(bytes), kAsTuple);
       connection_.disarm();
       alive_ = !ec;
       co_return alive_;
@@ -320,6 +345,7 @@ asio::awaitable<void> HttpServer::send_stream(std::shared_ptr<Connection> c, Res
 
    private:
     Connection& connection_;
+    Stream& out_;
     const HttpServer& server_;
     std::chrono::milliseconds timeout_;
     bool alive_ = true;
@@ -331,13 +357,26 @@ asio::awaitable<void> HttpServer::send_stream(std::shared_ptr<Connection> c, Res
   c->arm(options_.read_timeout);
   error_code ec;
   std::size_t bytes = 0;
-  std::tie(ec, bytes) = co_await beast_http::async_write_header(c->socket, serializer, kAsTuple);
+  std::tie(ec, bytes) = co_await beast_http::async_write_header(out, serializer, kAsTuple);
   c->disarm();
   if (ec) co_return;
   // A long-lived stream must not hold up a stop: it is not "busy".
   c->busy = false;
-  Writer writer(*c, *this, options_.read_timeout);
+  Writer writer(*c, out, *this, options_.read_timeout);
   co_await stream(writer);
+}
+
+std::string_view HttpServer::authentication_refusal(const Request& request,
+                                                    std::string_view path) const {
+  if (!options_.authorize) return {};
+  const auto& public_paths = options_.public_paths;
+  if (std::find(public_paths.begin(), public_paths.end(), path) != public_paths.end()) return {};
+  const auto header = request.find(beast_http::field::authorization);
+  if (header == request.end()) {
+    return "authentication required: send the header Authorization: Bearer <token>";
+  }
+  if (!options_.authorize(header->value())) return "the bearer token is not accepted";
+  return {};
 }
 
 asio::awaitable<Response> HttpServer::dispatch(Request& request, StreamBody& stream) {
@@ -347,7 +386,11 @@ asio::awaitable<Response> HttpServer::dispatch(Request& request, StreamBody& str
   context.route = match.route;
 
   Response response;
-  if (match.handler != nullptr) {
+  if (const std::string_view refused = authentication_refusal(request, context.path);
+      !refused.empty()) {
+    response = error_response(Status::unauthorized, std::string(refused));
+    response.set(beast_http::field::www_authenticate, R"(Bearer realm="flint")");
+  } else if (match.handler != nullptr) {
     try {
       response = co_await (*match.handler)(request, context);
     } catch (const std::exception& e) {

@@ -7,14 +7,18 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_set>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 
 #include "http/http_probe.hpp"
 #include "http/router.hpp"
@@ -37,14 +41,43 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout{60'000};
   /// Connections beyond this are answered 503 and closed.
   std::size_t max_connections = 4096;
+  /// When set, a request to a path not in `public_paths` is served only if
+  /// this accepts its `Authorization` header (empty when absent); otherwise
+  /// it is answered 401 before routing (so the route map does not leak).
+  /// Called on the connection's thread: must be thread-safe and quick.
+  std::function<bool(std::string_view authorization)> authorize{};
+  /// Paths served without authentication (exact match, no query string).
+  std::vector<std::string> public_paths{};
+  /// TLS for every connection when set (see `make_tls_context`); plain TCP
+  /// otherwise. A connection must finish its handshake within
+  /// `read_timeout`.
+  std::shared_ptr<boost::asio::ssl::context> tls{};
 };
+
+/// Files of the listener's TLS settings (`http.tls.*`).
+struct TlsFiles {
+  /// PEM certificate chain, the server's certificate first.
+  std::filesystem::path certificate;
+  /// PEM private key of that certificate; must grant no permission to group
+  /// or others.
+  std::filesystem::path private_key;
+  /// When set, clients must present a certificate issued by one of these
+  /// PEM CA certificates (mutual TLS).
+  std::filesystem::path client_ca{};
+};
+
+/// A server TLS context: TLS 1.2 or later, OpenSSL's default ciphers, the
+/// certificate and key of `files` (checked to match).
+/// @throws std::runtime_error naming the file and the problem.
+std::shared_ptr<boost::asio::ssl::context> make_tls_context(const TlsFiles& files);
 
 /// Accepts connections and serves requests through a `Router`.
 ///
 /// Keep-alive and chunked request bodies are supported; `Expect:
 /// 100-continue` is honoured. Every limit violation is answered with the JSON
-/// error shape: 400 malformed, 408 slow request, 413 body, 431 header, 404,
-/// 405 (with `Allow`), 503 over the connection limit. A `tenantId` request
+/// error shape: 400 malformed, 401 unauthenticated (with `WWW-Authenticate`),
+/// 408 slow request, 413 body, 431 header, 404, 405 (with `Allow`), 503 over
+/// the connection limit. A `tenantId` request
 /// header is echoed on the response.
 ///
 /// Accepts on `io`. Each connection is a coroutine on one of
@@ -87,9 +120,14 @@ class HttpServer {
   boost::asio::any_io_executor next_connection_executor();
   boost::asio::awaitable<void> accept_loop();
   boost::asio::awaitable<void> serve(std::shared_ptr<Connection> connection);
+  template <class Stream>
+  boost::asio::awaitable<void> serve_on(std::shared_ptr<Connection> connection, Stream& stream);
   boost::asio::awaitable<Response> dispatch(Request& request, StreamBody& stream);
-  boost::asio::awaitable<void> send_stream(std::shared_ptr<Connection> c, Response& head,
-                                           StreamBody& stream);
+  /// Why `request` may not be served (empty when it may).
+  std::string_view authentication_refusal(const Request& request, std::string_view path) const;
+  template <class Stream>
+  boost::asio::awaitable<void> send_stream(std::shared_ptr<Connection> c, Stream& out,
+                                           Response& head, StreamBody& stream);
 
   boost::asio::io_context& io_;
   ServerOptions options_;

@@ -91,7 +91,15 @@ class FlintServer:
     stderr (the logs) and stdout go to files under `workdir`, readable while it runs.
     """
 
-    def __init__(self, workdir: Path, overrides: dict | None = None):
+    def __init__(
+        self,
+        workdir: Path,
+        overrides: dict | None = None,
+        tls_ca: Path | None = None,
+        client_cert: tuple[str, str] | None = None,
+    ):
+        """With `tls_ca`, the server is reached over https and its certificate checked
+        against that CA file; `client_cert` is the (certificate, key) files to present."""
         self.binary = flint_binary()
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -102,7 +110,9 @@ class FlintServer:
         self.overrides = overrides or {}
         self.port = 0
         self.process: subprocess.Popen | None = None
-        self.session = requests.Session()
+        self.tls_ca = tls_ca
+        self.client_cert = client_cert
+        self.session = self._new_session()
         self.runs = 0  # earlier runs on this workdir (see start)
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -125,7 +135,7 @@ class FlintServer:
             self.runs += 1
             self.stderr_path.rename(self.workdir / f"stderr.run{self.runs}.log")
             self.session.close()
-            self.session = requests.Session()
+            self.session = self._new_session()
         # A port found free can be taken before flint binds it: retry a few times.
         last_error = ""
         for _ in range(3):
@@ -147,6 +157,16 @@ class FlintServer:
                 last_error = str(e)
                 continue
         raise RuntimeError(f"flint could not bind a free port three times:\n{last_error}")
+
+    def _new_session(self) -> requests.Session:
+        session = requests.Session()
+        if self.tls_ca is not None:
+            # Not REQUESTS_CA_BUNDLE and friends: they would override `verify`.
+            session.trust_env = False
+            session.verify = str(self.tls_ca)
+        if self.client_cert is not None:
+            session.cert = self.client_cert
+        return session
 
     def _wait_healthy(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT
@@ -203,7 +223,8 @@ class FlintServer:
     # -- requests --------------------------------------------------------------------------
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        scheme = "https" if self.tls_ca is not None else "http"
+        return f"{scheme}://127.0.0.1:{self.port}{path}"
 
     def get(self, path: str, **kwargs) -> requests.Response:
         kwargs.setdefault("timeout", HTTP_TIMEOUT)

@@ -1,0 +1,275 @@
+"""Authentication on the HTTP listener: bearer tokens from http.auth.tokens_file."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+
+import pytest
+import requests
+import yaml
+
+from flint_blackbox import (
+    FlintServer,
+    assert_error,
+    child_environment,
+    execute_body,
+    flint_binary,
+)
+
+TOKEN = "orchestrator-token-5f0c1d2e3b4a69788796a5b4"
+OTHER = "second-client-token-0a1b2c3d4e5f60718293"
+
+
+def token_file(directory, *lines: str, mode: int = 0o600):
+    path = directory / "tokens"
+    path.write_text("".join(line + "\n" for line in lines))
+    os.chmod(path, mode)
+    return path
+
+
+@pytest.fixture(scope="module")
+def secured(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("security")
+    tokens = token_file(directory, "# the LM", TOKEN, "", OTHER)
+    instance = FlintServer(directory, {"http": {"auth": {"tokens_file": str(tokens)}}}).start()
+    yield instance
+    code = instance.stop()
+    assert code == 0, f"flint serve exited with {code}; stderr tail:\n{instance.stderr()[-4000:]}"
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_a_request_without_a_token_is_401_with_the_error_shape(secured):
+    r = secured.execute(execute_body())
+    body = assert_error(r, 401, "Authorization: Bearer")
+    assert body["status"] == 401
+    assert r.headers["WWW-Authenticate"] == 'Bearer realm="flint"'
+
+
+def test_a_wrong_token_or_scheme_is_401(secured):
+    assert_error(secured.execute(execute_body(), headers=bearer(TOKEN + "x")), 401, "not accepted")
+    assert_error(
+        secured.execute(execute_body(), headers={"Authorization": f"Basic {TOKEN}"}),
+        401,
+        "not accepted",
+    )
+
+
+def test_every_route_needs_it_and_unknown_paths_do_not_leak(secured):
+    for path in ["/metrics", "/api/drivers", "/api/events", "/api/driver/openapi.json", "/nowhere"]:
+        assert_error(secured.get(path), 401)
+    assert_error(secured.get("/nowhere", headers=bearer(TOKEN)), 404)
+
+
+def test_each_listed_token_is_accepted(secured):
+    for token in (TOKEN, OTHER):
+        r = secured.execute(execute_body(), headers=bearer(token))
+        assert r.status_code == 202, r.text
+        request_id = r.json()["requestId"]
+        assert secured.execution(request_id).status_code == 401
+        record = secured.get(
+            f"/api/driver/lifecycle/executions/{request_id}", headers=bearer(token)
+        ).json()
+        assert record["requestId"] == request_id
+
+
+def test_health_stays_public_for_probes(secured):
+    assert secured.get("/management/health").status_code == 200
+
+
+def test_refusals_are_counted_and_no_token_reaches_the_log(secured):
+    secured.execute(execute_body(), headers=bearer("wrong-" + TOKEN))
+    metrics = requests.get(secured.url("/metrics"), headers=bearer(TOKEN), timeout=10).text
+    assert 'status="401"' in metrics
+    log = secured.stderr()
+    assert TOKEN not in log and OTHER not in log
+
+
+def test_the_cli_sends_the_token_from_its_file(secured, tmp_path):
+    client_token = tmp_path / "token"
+    client_token.write_text("# mine\n" + TOKEN + "\n")
+    common = ["drivers", "--url", f"http://127.0.0.1:{secured.port}", "--json"]
+    refused = _run(common)
+    assert refused.returncode != 0
+    assert "401" in refused.stderr or "not accepted" in refused.stderr or "Authorization" in (
+        refused.stderr
+    ), refused.stderr
+    accepted = _run(common + ["--token-file", str(client_token)])
+    assert accepted.returncode == 0, accepted.stderr
+    assert "noop" in accepted.stdout
+
+
+@pytest.mark.parametrize(
+    "lines, mode, fragment",
+    [
+        ([TOKEN], 0o644, "chmod 600"),
+        (["# only a comment"], 0o600, "holds no token"),
+        ([TOKEN, "too-short"], 0o600, "line 2"),
+    ],
+)
+def test_an_unusable_token_file_stops_the_start(tmp_path, lines, mode, fragment):
+    tokens = token_file(tmp_path, *lines, mode=mode)
+    config = tmp_path / "flint.yaml"
+    config.write_text(
+        f"application: {{port: 0}}\nhttp: {{auth: {{tokens_file: {tokens}}}}}\n"
+        f"store: {{data_dir: {tmp_path / 'data'}}}\n"
+    )
+    result = _run(["serve", "--config", str(config)])
+    assert result.returncode == 1, result.stderr
+    assert fragment in result.stderr and str(tokens) in result.stderr, result.stderr
+    assert "too-short" not in result.stderr
+
+
+def _run(args: list[str]) -> subprocess.CompletedProcess:
+    with tempfile.TemporaryDirectory(prefix="flint-cli-") as workdir:
+        return subprocess.run(
+            [flint_binary(), *args],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env=child_environment(),
+            stdin=subprocess.DEVNULL,
+            cwd=workdir,
+        )
+
+
+# -- TLS ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def authority(tmp_path_factory):
+    from tls_files import Authority
+
+    return Authority(tmp_path_factory.mktemp("pki"))
+
+
+def tls_overrides(certificate, key, client_ca=None) -> dict:
+    tls = {"cert_file": str(certificate), "key_file": str(key)}
+    if client_ca is not None:
+        tls["client_ca_file"] = str(client_ca)
+    return {"http": {"tls": tls}}
+
+
+def test_https_serves_the_api_and_refuses_plain_http(start_tls_server, authority):
+    server = start_tls_server(tls_overrides(*authority.issue("server", server=True)), authority)
+    r = server.execute(execute_body())
+    assert r.status_code == 202, r.text
+    assert server.execution(r.json()["requestId"]).status_code == 200
+    # Plain HTTP on the TLS port gets no HTTP answer.
+    with pytest.raises(requests.RequestException):
+        requests.get(f"http://127.0.0.1:{server.port}/management/health", timeout=5)
+    # A client that does not trust the CA refuses the server.
+    with pytest.raises(requests.exceptions.SSLError):
+        requests.get(server.url("/management/health"), timeout=5)
+    # The server stays healthy after those failed handshakes.
+    assert server.get("/management/health").status_code == 200
+    assert any("listening on https://" in line["message"] for line in server.log_lines())
+
+
+def test_mutual_tls_requires_a_client_certificate_from_the_ca(
+    start_tls_server, authority, tmp_path
+):
+    from tls_files import Authority
+
+    client = authority.issue("client", server=False)
+    server = start_tls_server(
+        tls_overrides(*authority.issue("server-m", server=True), client_ca=authority.ca_file),
+        authority,
+        client_cert=tuple(map(str, client)),
+    )
+    assert server.execute(execute_body()).status_code == 202
+    with pytest.raises(requests.RequestException):
+        requests.get(server.url("/management/health"), verify=str(authority.ca_file), timeout=5)
+    stranger = Authority(tmp_path / "other", name="other CA").issue("stranger", server=False)
+    with pytest.raises(requests.RequestException):
+        requests.get(
+            server.url("/management/health"),
+            verify=str(authority.ca_file),
+            cert=tuple(map(str, stranger)),
+            timeout=5,
+        )
+    assert server.get("/management/health").status_code == 200
+
+
+def test_tls_and_tokens_together(start_tls_server, authority, tmp_path):
+    overrides = tls_overrides(*authority.issue("server-t", server=True))
+    overrides["http"]["auth"] = {"tokens_file": str(token_file(tmp_path, TOKEN))}
+    server = start_tls_server(overrides, authority)
+    assert server.execute(execute_body()).status_code == 401
+    assert server.execute(execute_body(), headers=bearer(TOKEN)).status_code == 202
+
+
+def test_the_cli_speaks_https_checking_the_server_against_its_cacert(
+    start_tls_server, authority, tmp_path
+):
+    overrides = tls_overrides(*authority.issue("server-c", server=True))
+    overrides["http"]["auth"] = {"tokens_file": str(token_file(tmp_path, TOKEN))}
+    server = start_tls_server(overrides, authority)
+    client_token = tmp_path / "client-token"
+    client_token.write_text(TOKEN + "\n")
+    common = ["drivers", "--url", f"https://127.0.0.1:{server.port}", "--token-file", str(client_token)]
+    untrusted = _run(common)
+    assert untrusted.returncode == 2, untrusted.stdout
+    assert "TLS handshake" in untrusted.stderr and "certificate verify failed" in untrusted.stderr
+    trusted = _run(common + ["--cacert", str(authority.ca_file)])
+    assert trusted.returncode == 0, trusted.stderr
+    assert "noop" in trusted.stdout
+
+
+@pytest.mark.parametrize(
+    "problem, fragment",
+    [
+        ("missing certificate", "does not exist"),
+        ("key open to others", "chmod 600"),
+        ("key of another certificate", "mismatch"),
+        ("key without certificate", "go together"),
+    ],
+)
+def test_unusable_tls_settings_stop_the_start(authority, tmp_path, problem, fragment):
+    certificate, key = authority.issue("server-bad", server=True)
+    _, other_key = authority.issue("server-other", server=True)
+    tls = {"cert_file": str(certificate), "key_file": str(key)}
+    if problem == "missing certificate":
+        tls["cert_file"] = str(tmp_path / "nothing.pem")
+    elif problem == "key open to others":
+        os.chmod(key, 0o644)
+    elif problem == "key of another certificate":
+        tls["key_file"] = str(other_key)
+    else:
+        del tls["cert_file"]
+    config = tmp_path / "flint.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "application": {"port": 0},
+                "http": {"tls": tls},
+                "store": {"data_dir": str(tmp_path / "data")},
+            }
+        )
+    )
+    result = _run(["serve", "--config", str(config)])
+    assert result.returncode in (1, 2), result.stderr
+    assert fragment in result.stderr, result.stderr
+
+
+@pytest.fixture
+def start_tls_server(tmp_path):
+    started: list[FlintServer] = []
+
+    def start(overrides, authority, client_cert=None) -> FlintServer:
+        instance = FlintServer(
+            tmp_path / f"tls-{len(started)}",
+            overrides,
+            tls_ca=authority.ca_file,
+            client_cert=client_cert,
+        )
+        started.append(instance)
+        return instance.start()
+
+    yield start
+    for instance in started:
+        assert instance.stop() == 0, instance.stderr()[-4000:]
