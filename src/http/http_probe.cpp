@@ -27,7 +27,12 @@ HttpProbe::HttpProbe(prometheus::Registry& registry)
                         .Name("flint_http_connections_open")
                         .Help("Open client connections")
                         .Register(registry)
-                        .Add({})) {}
+                        .Add({})),
+      tls_handshake_failures_(&prometheus::BuildCounter()
+                                   .Name("flint_http_tls_handshake_failures_total")
+                                   .Help("Connections closed because their TLS handshake failed")
+                                   .Register(registry)
+                                   .Add({})) {}
 
 void HttpProbe::record(std::string_view route, std::string_view method, unsigned status,
                        std::chrono::steady_clock::duration latency) {

@@ -32,6 +32,9 @@ class HttpProbe {
   prometheus::Gauge& in_flight() noexcept { return *in_flight_; }
   /// Open client connections.
   prometheus::Gauge& connections() noexcept { return *connections_; }
+  /// Connections closed because their TLS handshake failed (plain HTTP on
+  /// the TLS port, an untrusted or missing client certificate, a timeout).
+  prometheus::Counter& tls_handshake_failures() noexcept { return *tls_handshake_failures_; }
 
  private:
   // Label lookups in prometheus-cpp hash label maps under a mutex; a request
@@ -46,6 +49,7 @@ class HttpProbe {
   prometheus::Family<prometheus::Histogram>& latency_;
   prometheus::Gauge* in_flight_;
   prometheus::Gauge* connections_;
+  prometheus::Counter* tls_handshake_failures_;
 };
 
 }  // namespace flint::http

@@ -304,11 +304,14 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> c) {
     c->disarm();
     if (!ec) {
       co_await serve_on(c, *c->tls);
-    } else if (log()->should_log(spdlog::level::debug)) {
-      error_code ignored;
-      const auto peer = c->socket.remote_endpoint(ignored);
-      log()->debug("TLS handshake with {}:{} failed: {}", peer.address().to_string(), peer.port(),
-                   ec.message());
+    } else {
+      probe_.tls_handshake_failures().Increment();
+      if (log()->should_log(spdlog::level::debug)) {
+        error_code ignored;
+        const auto peer = c->socket.remote_endpoint(ignored);
+        log()->debug("TLS handshake with {}:{} failed: {}", peer.address().to_string(), peer.port(),
+                     ec.message());
+      }
     }
   }
   c->stop_watchdog();

@@ -163,8 +163,9 @@ def test_https_serves_the_api_and_refuses_plain_http(start_tls_server, authority
     # A client that does not trust the CA refuses the server.
     with pytest.raises(requests.exceptions.SSLError):
         requests.get(server.url("/management/health"), timeout=5)
-    # The server stays healthy after those failed handshakes.
+    # The server stays healthy after those failed handshakes, and counts them.
     assert server.get("/management/health").status_code == 200
+    assert server.metrics().value("flint_http_tls_handshake_failures_total") >= 2
     assert any("listening on https://" in line["message"] for line in server.log_lines())
 
 
