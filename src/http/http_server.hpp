@@ -42,8 +42,8 @@ struct ServerOptions {
   /// Connections beyond this are answered 503 and closed.
   std::size_t max_connections = 4096;
   /// When set, a request to a path not in `public_paths` is served only if
-  /// this accepts its `Authorization` header (empty when absent); otherwise
-  /// it is answered 401 before routing (so the route map does not leak).
+  /// it has an `Authorization` header and this accepts it; otherwise it is
+  /// answered 401 before routing (so the route map does not leak).
   /// Called on the connection's thread: must be thread-safe and quick.
   std::function<bool(std::string_view authorization)> authorize{};
   /// Paths served without authentication (exact match, no query string).
