@@ -45,8 +45,8 @@ class ExecutionRetentionTest : public ::testing::Test {
                                          .associated_topology = boost::json::object()},
                        /*if_absent=*/false);
       if (ended_at) {
-        end_execution(db, ExecutionEnding{.request_id = id, .status = "COMPLETE",
-                                          .ended_at = *ended_at});
+        end_execution(
+            db, ExecutionEnding{.request_id = id, .status = "COMPLETE", .ended_at = *ended_at});
       }
       if (delivered_at) {
         db.prepare("UPDATE executions SET delivered_at = ? WHERE request_id = ?")
@@ -71,9 +71,8 @@ class ExecutionRetentionTest : public ::testing::Test {
 
   PruneRound prune(std::string_view after, std::int64_t before, std::size_t limit) {
     PruneRound round;
-    store_->write([&](store::Database& db) {
-      round = prune_ended_executions(db, after, before, limit);
-    });
+    store_->write(
+        [&](store::Database& db) { round = prune_ended_executions(db, after, before, limit); });
     return round;
   }
 
@@ -99,8 +98,8 @@ TEST_F(ExecutionRetentionTest, RemovesOnlyEndedRecordsOlderThanTheCutoff) {
 TEST_F(ExecutionRetentionTest, RecordsStoppedWithoutAnOutcomeAgeFromTheirAcceptance) {
   add("stopped", 100, std::nullopt);
   store_->write([](store::Database& db) {
-    end_execution(db, ExecutionEnding{.request_id = "stopped",
-                                      .monitoring = "stopped: request not found"});
+    end_execution(
+        db, ExecutionEnding{.request_id = "stopped", .monitoring = "stopped: request not found"});
   });
   EXPECT_EQ(prune("", 100, 10).removed, 0u);
   EXPECT_EQ(prune("", 101, 10).removed, 1u);
