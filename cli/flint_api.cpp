@@ -24,8 +24,11 @@ boost::json::value parse_body(const HttpResponse& response, std::string_view cal
 }
 
 [[noreturn]] void fail(const HttpResponse& response, std::string_view call) {
+  // The server's message names the header; the client's way to send it is an option.
+  const std::string_view hint =
+      response.status == 401 ? " (give the token's file with --token-file)" : "";
   throw ApiError(response.status, std::string(call) + ": " + std::to_string(response.status) +
-                                      ": " + error_text(response));
+                                      ": " + error_text(response) + std::string(hint));
 }
 
 // `POST path` with a JSON body; the reply must have `status` and be a JSON

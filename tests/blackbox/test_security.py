@@ -96,6 +96,7 @@ def test_the_cli_sends_the_token_from_its_file(secured, tmp_path):
     refused = _run(common)
     assert refused.returncode == 2
     assert "401: authentication required" in refused.stderr, refused.stderr
+    assert "--token-file" in refused.stderr, refused.stderr
     accepted = _run(common + ["--token-file", str(client_token)])
     assert accepted.returncode == 0, accepted.stderr
     assert "noop" in accepted.stdout
