@@ -22,15 +22,18 @@ using std::chrono::system_clock;
 
 namespace {
 
-// The terminal event of an execution has one id whichever node sends it, and
-// however often: consumers deduplicate by it (UUID version 8, from SHA-256).
-std::string terminal_event_id(std::string_view request_id) {
-  std::string hex =
-      security::sha256_hex(fmt::format("{}\n{}", LifecycleMonitor::kTopic, request_id));
-  hex[12] = '8';
-  hex[16] = "89ab"[std::stoi(hex.substr(16, 1), nullptr, 16) & 3];
-  return fmt::format("{}-{}-{}-{}-{}", hex.substr(0, 8), hex.substr(8, 4), hex.substr(12, 4),
-                     hex.substr(16, 4), hex.substr(20, 12));
+// A UUID version 7 in lower-case 8-4-4-4-12 form (RFC 9562 variant).
+bool is_uuid_v7(std::string_view id) {
+  if (id.size() != 36) return false;
+  for (std::size_t i = 0; i < id.size(); ++i) {
+    const char c = id[i];
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (c != '-') return false;
+    } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+      return false;
+    }
+  }
+  return id[14] == '7' && (id[19] == '8' || id[19] == '9' || id[19] == 'a' || id[19] == 'b');
 }
 
 // Queues the terminal event of `request_id` (once: a second one with the
@@ -40,7 +43,7 @@ void add_terminal_event(store::Database& db, std::string_view request_id,
   auto event = db.prepare(
       "INSERT OR IGNORE INTO outbox (event_id, topic, event_key, tenant_id, payload, created_at) "
       "VALUES (?, ?, ?, ?, ?, ?)");
-  event.bind(1, terminal_event_id(request_id))
+  event.bind(1, LifecycleMonitor::terminal_event_id(request_id))
       .bind(2, LifecycleMonitor::kTopic)
       .bind(3, request_id)
       .bind(5, payload)
@@ -50,6 +53,23 @@ void add_terminal_event(store::Database& db, std::string_view request_id,
 }
 
 }  // namespace
+
+// The time prefix matters for more than sorting: the event log's index of
+// ids then grows at its end, like its table, where random ids would rewrite
+// (and, once the log outgrows the page cache, read) a random page of it per
+// event.
+std::string LifecycleMonitor::terminal_event_id(std::string_view request_id) {
+  std::string hex =
+      security::sha256_hex(fmt::format("{}\n{}", LifecycleMonitor::kTopic, request_id));
+  if (is_uuid_v7(request_id)) {
+    hex.replace(0, 8, request_id.substr(0, 8));
+    hex.replace(8, 4, request_id.substr(9, 4));
+  }
+  hex[12] = '8';
+  hex[16] = "89ab"[std::stoi(hex.substr(16, 1), nullptr, 16) & 3];
+  return fmt::format("{}-{}-{}-{}-{}", hex.substr(0, 8), hex.substr(8, 4), hex.substr(12, 4),
+                     hex.substr(16, 4), hex.substr(20, 12));
+}
 
 // A deployment location and the driver target serving it.
 struct LifecycleMonitor::Placement {

@@ -64,6 +64,12 @@ class LifecycleMonitor {
   /// The topic of lifecycle events (Kafka name later).
   static constexpr std::string_view kTopic = "lifecycle_execution_events";
 
+  /// The id of the terminal event of `request_id`: the same on every node and
+  /// at every try, so consumers can deduplicate by it. A UUID version 8 from
+  /// SHA-256 of the request id; when `request_id` is a UUID version 7, its
+  /// first 48 bits (the time) are kept, so the ids sort by acceptance time.
+  static std::string terminal_event_id(std::string_view request_id);
+
   /// Registers the job kind on `scheduler` and the metric
   /// `flint_lifecycle_executions_ended_total` on `registry`. Everything
   /// passed must outlive the monitor. `notify_outbox` wakes the event relay

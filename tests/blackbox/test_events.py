@@ -57,6 +57,10 @@ def test_events_have_increasing_seq_and_the_documented_fields(log_server):
         assert list(event) == ["seq", "id", "topic", "key", "tenantId", "createdAt", "payload"]
         assert event["topic"] == LIFECYCLE_TOPIC
         assert event["key"] == event["payload"]["requestId"]
+        # The noop driver's request ids are UUIDv7: the event id (a UUIDv8)
+        # keeps their time, so ids sort as the executions were accepted.
+        assert event["id"][:13] == event["key"][:13], event
+        assert event["id"][14] == "8", event
 
 
 def test_resume_from_a_sequence_number_and_limit(log_server):
