@@ -78,6 +78,7 @@ std::size_t DriverExecutor::queued() const {
 
 bool DriverExecutor::try_enqueue(std::function<void()> task,
                                  std::chrono::steady_clock::time_point deadline) {
+  bool wake = false;
   {
     std::lock_guard lock(mutex_);
     if (stopping_) return false;
@@ -90,9 +91,21 @@ bool DriverExecutor::try_enqueue(std::function<void()> task,
       if (queue_.size() >= options_.queue_size) return false;
     }
     queue_.push_back({deadline, std::move(task)});
+    wake = claim_wake();
   }
   probe_.queued().Increment();
-  wake_.notify_one();
+  if (wake) wake_.notify_one();
+  return true;
+}
+
+bool DriverExecutor::claim_wake() noexcept {
+  // Waking a thread is a futex call and a context switch (on a VM, an
+  // interrupt to another CPU): more than a short driver call costs. One
+  // wake-up in flight is enough: the worker it wakes wakes the next one if
+  // tasks are still waiting, and busy workers take queued tasks as they
+  // finish, so a burst costs the caller one wake-up, not one per task.
+  if (waking_ > 0 || sleeping_ == 0 || queue_.empty()) return false;
+  ++waking_;
   return true;
 }
 
@@ -100,14 +113,22 @@ void DriverExecutor::worker(std::size_t index) {
   logging::set_thread_name("driver-" + std::to_string(index));
   for (;;) {
     std::function<void()> task;
+    bool wake = false;
     {
       std::unique_lock lock(mutex_);
-      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      while (!stopping_ && queue_.empty()) {
+        ++sleeping_;
+        wake_.wait(lock);
+        --sleeping_;
+        if (waking_ > 0) --waking_;
+      }
       if (queue_.empty()) return;  // stopping and drained
       task = std::move(queue_.front().task);
       queue_.pop_front();
       ++running_;  // under the lock, so shutdown never sees a popped task as idle
+      wake = claim_wake();
     }
+    if (wake) wake_.notify_one();
     probe_.queued().Decrement();
     probe_.running().Increment();
     task();

@@ -169,6 +169,8 @@ class DriverExecutor {
     std::function<void()> task;
   };
   bool try_enqueue(std::function<void()> task, std::chrono::steady_clock::time_point deadline);
+  // Under mutex_: whether to notify a sleeping worker of queued tasks.
+  bool claim_wake() noexcept;
   void worker(std::size_t index);
   static std::string_view outcome_of(const std::exception_ptr& error) noexcept;
   [[noreturn]] void fail(const Call& call, std::string_view outcome, std::string message);
@@ -179,6 +181,11 @@ class DriverExecutor {
   std::condition_variable wake_;
   std::condition_variable idle_;
   std::deque<Queued> queue_;
+  // Workers blocked on wake_, and how many of them were notified but have
+  // not woken yet (both under mutex_). At most one wake-up is in flight:
+  // the worker it wakes passes it on while tasks are left (see worker()).
+  std::size_t sleeping_ = 0;
+  std::size_t waking_ = 0;
   bool stopping_ = false;
   bool drained_ = true;
   std::atomic<std::size_t> running_{0};

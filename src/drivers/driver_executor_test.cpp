@@ -234,5 +234,41 @@ TEST_F(DriverExecutorTest, SubmitEachRefusedCountsEveryCallRejected) {
   release = true;
 }
 
+// Wake-ups are passed on from worker to worker (one in flight at a time):
+// a burst of calls that block must still get a thread each at once.
+TEST_F(DriverExecutorTest, ABurstOfBlockingCallsRunsOnAThreadEach) {
+  constexpr int kCalls = 8;
+  DriverExecutor executor({.threads = kCalls, .queue_size = kCalls}, probe_);
+  std::atomic<int> started{0};
+  std::atomic<bool> release{false};
+  for (int i = 0; i < kCalls; ++i) {
+    ASSERT_TRUE(executor.submit(call(5s), [&] {
+      ++started;
+      while (!release) std::this_thread::sleep_for(1ms);
+    }));
+  }
+  EXPECT_TRUE(eventually([&] { return started == kCalls; })) << started << " running";
+  EXPECT_EQ(executor.running(), static_cast<std::size_t>(kCalls));
+  release = true;
+  EXPECT_TRUE(eventually([&] { return calls("ok") == kCalls; }));
+}
+
+// Calls that arrive one by one while earlier ones block each wake a thread.
+TEST_F(DriverExecutorTest, ACallArrivingWhileOthersBlockGetsAnIdleThread) {
+  DriverExecutor executor({.threads = 4, .queue_size = 4}, probe_);
+  std::atomic<bool> release{false};
+  for (std::size_t i = 1; i <= 3; ++i) {
+    ASSERT_TRUE(executor.submit(call(5s), [&] {
+      while (!release) std::this_thread::sleep_for(1ms);
+    }));
+    ASSERT_TRUE(eventually([&] { return executor.running() == i; })) << i;
+  }
+  std::atomic<bool> ran{false};
+  ASSERT_TRUE(executor.submit(call(5s), [&] { ran = true; }));
+  EXPECT_TRUE(eventually([&] { return ran.load(); }));
+  release = true;
+  EXPECT_TRUE(eventually([&] { return calls("ok") == 4; }));
+}
+
 }  // namespace
 }  // namespace flint::drivers
