@@ -116,7 +116,11 @@ Database::Database(const std::filesystem::path& path, Synchronous synchronous) :
   // Other connections (readers, the event log) may hold the lock briefly.
   sqlite3_busy_timeout(db_, 5000);
   try {
-    exec("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;");
+    // temp_store=MEMORY also keeps the statement journals in memory: the
+    // store's group commit wraps each write in a savepoint, and SQLite saves
+    // every page a savepoint changes to that journal, a temporary file
+    // otherwise (two pwrite calls per page, eight times the WAL's own).
+    exec("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;");
     exec(synchronous == Synchronous::full ? "PRAGMA synchronous=FULL;"
                                           : "PRAGMA synchronous=NORMAL;");
   } catch (...) {

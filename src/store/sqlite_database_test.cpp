@@ -43,6 +43,20 @@ TEST_F(SqliteDatabaseTest, MigratesOnceAndKeepsData) {
   EXPECT_EQ(select.column_text(1), "n");
 }
 
+TEST_F(SqliteDatabaseTest, OpensInWalModeWithTemporaryDataInMemory) {
+  Database db(dir_ / "a.db", Synchronous::full);
+  auto mode = db.prepare("PRAGMA journal_mode");
+  ASSERT_TRUE(mode.step());
+  EXPECT_EQ(mode.column_text(0), "wal");
+  // Statement journals too: the group commit's savepoints write no temporary file.
+  auto temp_store = db.prepare("PRAGMA temp_store");
+  ASSERT_TRUE(temp_store.step());
+  EXPECT_EQ(temp_store.column_int(0), 2);  // MEMORY
+  auto synchronous = db.prepare("PRAGMA synchronous");
+  ASSERT_TRUE(synchronous.step());
+  EXPECT_EQ(synchronous.column_int(0), 2);  // FULL
+}
+
 TEST_F(SqliteDatabaseTest, RefusesASchemaNewerThanKnown) {
   {
     Database db(dir_ / "b.db", Synchronous::normal);
