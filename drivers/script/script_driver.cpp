@@ -58,21 +58,6 @@ constexpr std::string_view kFindLifecycle = "Find";
 // Upper bound of a monitor sleep when a process cannot be watched by pidfd.
 constexpr milliseconds kFallbackPoll{100};
 
-// Request ids are our own lower-case UUIDs; anything else is refused before
-// it gets near a path (no "../" games).
-bool is_request_id(std::string_view id) {
-  if (id.size() != 36) return false;
-  for (std::size_t i = 0; i < id.size(); ++i) {
-    const char c = id[i];
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (c != '-') return false;
-    } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-      return false;
-    }
-  }
-  return true;
-}
-
 std::string format_duration(milliseconds duration) {
   const auto ms = duration.count();
   if (ms % 1000 == 0) return std::to_string(ms / 1000) + " s";
@@ -562,7 +547,9 @@ sdk::LifecycleExecution ScriptDriver::get_lifecycle_execution(
     std::string_view request_id, const sdk::DeploymentLocation& /*location*/,
     sdk::CallContext& /*context*/) {
   const std::string id(request_id);
-  if (!is_request_id(id)) {
+  // Request ids are our own lower-case UUIDs; anything else is refused before
+  // it gets near a path (no "../" games).
+  if (!sdk::is_canonical_uuid(id)) {
     throw sdk::RequestNotFoundError("script driver: request \"" + sanitize_utf8(id) +
                                     "\" not found (not a request id of this driver)");
   }
@@ -655,7 +642,7 @@ sdk::FindReferenceResponse ScriptDriver::find_reference(const sdk::FindReference
 void ScriptDriver::on_execution_delivered(std::string_view request_id,
                                           const sdk::DeploymentLocation& /*location*/,
                                           sdk::CallContext& /*context*/) {
-  if (!is_request_id(request_id)) return;
+  if (!sdk::is_canonical_uuid(request_id)) return;
   const std::string id(request_id);
   {
     std::lock_guard lock(impl_->mutex);

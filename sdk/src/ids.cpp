@@ -32,4 +32,22 @@ std::string new_time_ordered_id() {
   return id;
 }
 
+bool is_canonical_uuid(std::string_view id) noexcept {
+  if (id.size() != 36) return false;
+  for (std::size_t i = 0; i < id.size(); ++i) {
+    const char c = id[i];
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (c != '-') return false;
+    } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool is_time_ordered_id(std::string_view id) noexcept {
+  return is_canonical_uuid(id) && id[14] == '7' &&
+         (id[19] == '8' || id[19] == '9' || id[19] == 'a' || id[19] == 'b');
+}
+
 }  // namespace flint::sdk

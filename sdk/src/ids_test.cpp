@@ -27,6 +27,30 @@ TEST(TimeOrderedId, IsAVersion7UuidInCanonicalForm) {
   EXPECT_NE(std::string("89ab").find(id[19]), std::string::npos) << "variant bits: " << id;
 }
 
+TEST(TimeOrderedId, IsRecognisedAsSuch) {
+  const std::string id = new_time_ordered_id();
+  EXPECT_TRUE(is_canonical_uuid(id)) << id;
+  EXPECT_TRUE(is_time_ordered_id(id)) << id;
+}
+
+TEST(CanonicalUuid, AcceptsOnlyLowerCase8_4_4_4_12Hex) {
+  EXPECT_TRUE(is_canonical_uuid("3f2b8c1e-5d6a-4b7c-8d9e-0f1a2b3c4d5e"));
+  EXPECT_FALSE(is_canonical_uuid("3F2B8C1E-5D6A-4B7C-8D9E-0F1A2B3C4D5E"));
+  EXPECT_FALSE(is_canonical_uuid("3f2b8c1e5d6a4b7c8d9e0f1a2b3c4d5e"));
+  EXPECT_FALSE(is_canonical_uuid("3f2b8c1e-5d6a-4b7c-8d9e-0f1a2b3c4d5"));
+  EXPECT_FALSE(is_canonical_uuid("../../../../etc/passwd-000000000000"));
+  EXPECT_FALSE(is_canonical_uuid("3f2b8c1e-5d6a-4b7c-8d9e-0f1a2b3c4d5g"));
+  EXPECT_FALSE(is_canonical_uuid(""));
+}
+
+TEST(TimeOrderedIdCheck, NeedsVersion7AndTheRfcVariant) {
+  EXPECT_TRUE(is_time_ordered_id("01936b2e-8c4a-7d3f-9a1b-2c3d4e5f6a7b"));
+  EXPECT_TRUE(is_time_ordered_id("01936b2e-8c4a-7d3f-bfff-2c3d4e5f6a7b"));
+  EXPECT_FALSE(is_time_ordered_id("01936b2e-8c4a-4d3f-9a1b-2c3d4e5f6a7b"));  // version 4
+  EXPECT_FALSE(is_time_ordered_id("01936b2e-8c4a-7d3f-1a1b-2c3d4e5f6a7b"));  // NCS variant
+  EXPECT_FALSE(is_time_ordered_id("01936B2E-8C4A-7D3F-9A1B-2C3D4E5F6A7B"));  // not canonical
+}
+
 TEST(TimeOrderedId, CarriesTheCurrentTimeInMilliseconds) {
   using namespace std::chrono;
   const auto before = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();

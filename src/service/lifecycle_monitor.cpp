@@ -22,20 +22,6 @@ using std::chrono::system_clock;
 
 namespace {
 
-// A UUID version 7 in lower-case 8-4-4-4-12 form (RFC 9562 variant).
-bool is_uuid_v7(std::string_view id) {
-  if (id.size() != 36) return false;
-  for (std::size_t i = 0; i < id.size(); ++i) {
-    const char c = id[i];
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (c != '-') return false;
-    } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-      return false;
-    }
-  }
-  return id[14] == '7' && (id[19] == '8' || id[19] == '9' || id[19] == 'a' || id[19] == 'b');
-}
-
 // Queues the terminal event of `request_id` (once: a second one with the
 // same derived id is ignored), stamped `at`.
 void add_terminal_event(store::Database& db, std::string_view request_id,
@@ -61,7 +47,7 @@ void add_terminal_event(store::Database& db, std::string_view request_id,
 std::string LifecycleMonitor::terminal_event_id(std::string_view request_id) {
   std::string hex =
       security::sha256_hex(fmt::format("{}\n{}", LifecycleMonitor::kTopic, request_id));
-  if (is_uuid_v7(request_id)) {
+  if (sdk::is_time_ordered_id(request_id)) {
     hex.replace(0, 8, request_id.substr(0, 8));
     hex.replace(8, 4, request_id.substr(9, 4));
   }

@@ -4,6 +4,7 @@
 /// Identifiers for requests and events.
 
 #include <string>
+#include <string_view>
 
 namespace flint::sdk {
 
@@ -19,5 +20,13 @@ namespace flint::sdk {
 /// Thread-safe (one generator per thread, seeded from `std::random_device`);
 /// no system call per id. Not a secret: do not use it as a token.
 std::string new_time_ordered_id();
+
+/// Whether `id` is a UUID in lower-case 8-4-4-4-12 form, of any version
+/// (what `new_time_ordered_id` makes, and what is safe in a file name).
+bool is_canonical_uuid(std::string_view id) noexcept;
+
+/// Whether `id` is a UUID version 7 (RFC 9562 variant) in the form above:
+/// its first 48 bits are then a Unix time in milliseconds.
+bool is_time_ordered_id(std::string_view id) noexcept;
 
 }  // namespace flint::sdk
