@@ -204,12 +204,7 @@ void join_cluster(const config::HostConfig& config, metrics::MetricsRegistry& me
                   health::HealthRegistry& health, DriverStack& stack) {
   // Executions accepted in single-node mode are monitored from this node's
   // store only; mixing them with the cluster's would let both pick them up.
-  const auto local_jobs = stack.store->read([](store::Database& db) {
-    auto count = db.prepare("SELECT COUNT(*) FROM jobs WHERE kind = ?");
-    count.bind(1, service::LifecycleMonitor::kJobKind);
-    count.step();
-    return count.column_int(0);
-  });
+  const auto local_jobs = stack.store->read(service::count_monitored_executions);
   if (local_jobs > 0) {
     throw std::runtime_error(fmt::format(
         "cluster.enabled: {} lifecycle executions accepted in single-node mode are still being "

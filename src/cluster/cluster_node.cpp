@@ -395,7 +395,7 @@ class ClusterNode::View {
             const StateRecord record =
                 codec_.decode(key, events::record_bytes(message->payload, message->len));
             if (const auto* accepted = std::get_if<service::AcceptedExecution>(&record)) {
-              service::insert_execution(db, *accepted, /*if_absent=*/true);
+              service::insert_execution(db, *accepted, /*if_absent=*/true, /*sealed_job=*/nullptr);
             } else {
               service::end_execution(db, std::get<service::ExecutionEnding>(record));
             }

@@ -10,24 +10,27 @@ namespace flint::service {
 
 namespace json = boost::json;
 
-bool insert_execution(store::Database& db, const AcceptedExecution& execution, bool if_absent) {
+bool insert_execution(store::Database& db, const AcceptedExecution& execution, bool if_absent,
+                      const std::string* sealed_job) {
   const std::string transitions = json::serialize(json::array{
       json::object{{"status", "IN_PROGRESS"}, {"at", iso8601_utc(execution.accepted_at)}}});
   auto insert = db.prepare(
       if_absent
           ? "INSERT OR IGNORE INTO executions (request_id, driver, lifecycle_name, tenant_id, "
-            "status, associated_topology, monitoring, accepted_at, transitions) "
-            "VALUES (?, ?, ?, ?, 'IN_PROGRESS', ?, 'active', ?, ?)"
+            "status, associated_topology, monitoring, accepted_at, transitions, job, deadline_at) "
+            "VALUES (?, ?, ?, ?, 'IN_PROGRESS', ?, 'active', ?, ?, ?, ?)"
           : "INSERT INTO executions (request_id, driver, lifecycle_name, tenant_id, "
-            "status, associated_topology, monitoring, accepted_at, transitions) "
-            "VALUES (?, ?, ?, ?, 'IN_PROGRESS', ?, 'active', ?, ?)");
+            "status, associated_topology, monitoring, accepted_at, transitions, job, deadline_at) "
+            "VALUES (?, ?, ?, ?, 'IN_PROGRESS', ?, 'active', ?, ?, ?, ?)");
   insert.bind(1, execution.request_id)
       .bind(2, execution.driver)
       .bind(3, execution.lifecycle_name)
       .bind(5, json::serialize(execution.associated_topology))
       .bind(6, execution.accepted_at)
-      .bind(7, transitions);
+      .bind(7, transitions)
+      .bind(9, execution.deadline_at);
   if (!execution.tenant_id.empty()) insert.bind(4, execution.tenant_id);
+  if (sealed_job) insert.bind_blob(8, *sealed_job);
   insert.run();
   return db.changes() > 0;
 }
@@ -35,7 +38,8 @@ bool insert_execution(store::Database& db, const AcceptedExecution& execution, b
 bool end_execution(store::Database& db, const ExecutionEnding& ending) {
   if (ending.status.empty()) {
     db.prepare(
-          "UPDATE executions SET monitoring = ? WHERE request_id = ? AND monitoring = 'active'")
+          "UPDATE executions SET monitoring = ?, job = NULL "
+          "WHERE request_id = ? AND monitoring = 'active'")
         .bind(1, ending.monitoring)
         .bind(2, ending.request_id)
         .run();
@@ -45,7 +49,7 @@ bool end_execution(store::Database& db, const ExecutionEnding& ending) {
   // history here.
   auto update = db.prepare(
       "UPDATE executions SET status = ?1, failure_code = ?2, failure_description = ?3, "
-      "outputs = ?4, associated_topology = ?5, monitoring = ?6, completed_at = ?7, "
+      "outputs = ?4, associated_topology = ?5, monitoring = ?6, completed_at = ?7, job = NULL, "
       "transitions = json_insert(transitions, '$[#]', json_object('status', ?1, 'at', ?8)) "
       "WHERE request_id = ?9 AND monitoring = 'active'");
   update.bind(1, ending.status);
@@ -58,6 +62,24 @@ bool end_execution(store::Database& db, const ExecutionEnding& ending) {
       .bind(9, ending.request_id)
       .run();
   return db.changes() > 0;
+}
+
+std::vector<MonitoredExecution> monitored_executions(store::Database& db) {
+  std::vector<MonitoredExecution> found;
+  auto select = db.prepare(
+      "SELECT request_id, job, deadline_at FROM executions WHERE job IS NOT NULL "
+      "ORDER BY accepted_at");
+  while (select.step()) {
+    found.push_back({std::string(select.column_text(0)), std::string(select.column_text(1)),
+                     select.column_int(2)});
+  }
+  return found;
+}
+
+std::int64_t count_monitored_executions(store::Database& db) {
+  auto count = db.prepare("SELECT count(*) FROM executions WHERE job IS NOT NULL");
+  count.step();
+  return count.column_int(0);
 }
 
 PruneRound prune_ended_executions(store::Database& db, std::string_view after,

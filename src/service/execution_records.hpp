@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
@@ -56,13 +57,34 @@ struct ExecutionEnding {
 };
 
 /// Inserts the record of `execution` (status IN_PROGRESS, monitoring active).
+/// `sealed_job` is the sealed `execution.job` when this store monitors the
+/// execution: it stays in the record until the ending, and a restart resumes
+/// it from there (see `monitored_executions`). Null when something else
+/// monitors it (a cluster's copy) or nothing is to be monitored.
 /// @returns false when `if_absent` and the record exists (left as it is).
 /// @throws store::SqliteError (SQLITE_CONSTRAINT when it exists and not `if_absent`).
-bool insert_execution(store::Database& db, const AcceptedExecution& execution, bool if_absent);
+bool insert_execution(store::Database& db, const AcceptedExecution& execution, bool if_absent,
+                      const std::string* sealed_job);
 
-/// Records `ending` on an execution still monitored; the first ending wins.
+/// Records `ending` on an execution still monitored, and drops its job; the
+/// first ending wins.
 /// @returns whether the record changed (false: unknown, or already ended).
 bool end_execution(store::Database& db, const ExecutionEnding& ending);
+
+/// An execution this store monitors, as a restart finds it.
+struct MonitoredExecution {
+  std::string request_id{};
+  /// The sealed job given to `insert_execution`.
+  std::string sealed_job{};
+  /// Unix milliseconds.
+  std::int64_t deadline_at = 0;
+};
+
+/// Every execution with a job in this store, oldest first.
+std::vector<MonitoredExecution> monitored_executions(store::Database& db);
+
+/// How many executions have a job in this store.
+std::int64_t count_monitored_executions(store::Database& db);
 
 /// What one `prune_ended_executions` call looked at and removed.
 struct PruneRound {

@@ -43,7 +43,7 @@ class ExecutionRetentionTest : public ::testing::Test {
                                          .lifecycle_name = "Create",
                                          .accepted_at = accepted_at,
                                          .associated_topology = boost::json::object()},
-                       /*if_absent=*/false);
+                       /*if_absent=*/false, /*sealed_job=*/nullptr);
       if (ended_at) {
         end_execution(
             db, ExecutionEnding{.request_id = id, .status = "COMPLETE", .ended_at = *ended_at});

@@ -146,16 +146,7 @@ store::Store::Write LifecycleMonitor::acceptance_write(
   // The location holds credentials: only its sealed form reaches the disk.
   auto payload = std::make_shared<std::string>(vault_.seal(json::serialize(execution->job)));
   return [execution = std::move(execution), payload](store::Database& db) {
-    insert_execution(db, *execution, /*if_absent=*/false);
-    db.prepare(
-          "INSERT INTO jobs (kind, subject, payload, created_at, deadline_at) "
-          "VALUES (?, ?, ?, ?, ?)")
-        .bind(1, kJobKind)
-        .bind(2, execution->request_id)
-        .bind_blob(3, *payload)
-        .bind(4, execution->accepted_at)
-        .bind(5, execution->deadline_at)
-        .run();
+    insert_execution(db, *execution, /*if_absent=*/false, payload.get());
   };
 }
 
@@ -249,7 +240,18 @@ void LifecycleMonitor::schedule_accepted(const AcceptedExecution& execution, Acc
 
 std::size_t LifecycleMonitor::resume() {
   // After a restart every job is polled: a push reporter did not survive it.
-  return resume_jobs(store_, scheduler_, kJobKind);
+  auto executions = store_.read(monitored_executions);
+  const auto now = std::chrono::steady_clock::now();
+  for (auto& execution : executions) {
+    scheduler_.schedule({kJobKind,
+                         std::move(execution.request_id),
+                         std::move(execution.sealed_job),
+                         system_clock::time_point(std::chrono::milliseconds(execution.deadline_at)),
+                         0,
+                         {}},
+                        now);
+  }
+  return executions.size();
 }
 
 void LifecycleMonitor::join_cluster(ClusterLink& cluster) {
@@ -268,7 +270,9 @@ void LifecycleMonitor::accept_in_cluster(const AcceptedExecution& execution) {
   // only so that this node answers a status request at once; the state
   // topic brings it (and its end) to every node anyway.
   try {
-    store_.write([&](store::Database& db) { insert_execution(db, execution, /*if_absent=*/true); });
+    store_.write([&](store::Database& db) {
+      insert_execution(db, execution, /*if_absent=*/true, /*sealed_job=*/nullptr);
+    });
   } catch (const std::exception& e) {
     log_->warn("execution {}: local record deferred to the state topic: {}", execution.request_id,
                e.what());
@@ -586,7 +590,7 @@ void LifecycleMonitor::record_not_started(AcceptedExecution execution,
     store_.write([&](store::Database& db) {
       ending.ended_at = now_ms();
       // Known already (a redelivered request that did start): leave it be.
-      if (!insert_execution(db, execution, /*if_absent=*/true)) return;
+      if (!insert_execution(db, execution, /*if_absent=*/true, /*sealed_job=*/nullptr)) return;
       end_execution(db, ending);
       add_event(db);
       recorded = true;
@@ -641,14 +645,9 @@ void LifecycleMonitor::end_monitoring(std::shared_ptr<ExecutionEnding> ending,
   store_.write_async(
       [ending, also, recorded](store::Database& db) {
         ending->ended_at = now_ms();
-        // Deleting the job is the guard: a late duplicate ending (a poll that
-        // overran its deadline, then succeeded) finds no job and records nothing.
-        db.prepare("DELETE FROM jobs WHERE kind = ? AND subject = ?")
-            .bind(1, kJobKind)
-            .bind(2, ending->request_id)
-            .run();
-        if (db.changes() == 0) return;
-        end_execution(db, *ending);
+        // Only an execution still monitored ends: a late duplicate ending (a
+        // poll that overran its deadline, then succeeded) records nothing.
+        if (!end_execution(db, *ending)) return;
         if (also) also(db);
         *recorded = true;
       },
