@@ -1,5 +1,6 @@
 #include "files/package_cache.hpp"
 
+#include <array>
 #include <condition_variable>
 #include <exception>
 #include <mutex>
@@ -134,7 +135,33 @@ struct PackageCache::State {
     return doomed;
   }
 
+  /// The key (content hash) of a package's text. The same package arrives
+  /// with every request of a resource: comparing its text with the last few
+  /// seen costs a small fraction of hashing it again.
+  std::string key_of(std::string_view text) {
+    {
+      std::lock_guard lock(recent_mutex);
+      for (const RecentText& seen : recent) {
+        if (seen.text == text) return seen.key;
+      }
+    }
+    std::string key = security::sha256_hex(text);
+    if (text.size() <= kMaxRecentText) {
+      std::lock_guard lock(recent_mutex);
+      recent[recent_next++ % recent.size()] = {std::string(text), key};
+    }
+    return key;
+  }
+
   PackageCacheOptions options;
+  struct RecentText {
+    std::string text;
+    std::string key;
+  };
+  static constexpr std::size_t kMaxRecentText = 64 * 1024;  // at most 8 x 64 KiB kept
+  std::mutex recent_mutex;
+  std::array<RecentText, 8> recent;
+  std::size_t recent_next = 0;
   mutable std::mutex mutex;
   std::condition_variable extraction_done;
   std::unordered_map<std::string, std::shared_ptr<Entry>> entries;
@@ -186,8 +213,8 @@ PackageCacheStats PackageCache::stats() const {
 
 flint::sdk::DirectoryTree PackageCache::acquire(std::string_view driver_files_base64) {
   using Entry = State::Entry;
-  const std::string key = security::sha256_hex(driver_files_base64);
   State& state = *state_;
+  const std::string key = state.key_of(driver_files_base64);
 
   // Declared before the lock so that it is released after it: dropping the
   // last lease takes the mutex.

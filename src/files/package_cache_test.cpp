@@ -93,6 +93,27 @@ TEST_F(PackageCacheTest, DistinctPackagesGetDistinctDirectories) {
   EXPECT_EQ(cache.stats().bytes_in_use, 20U);
 }
 
+// More packages than the cache remembers texts of, each sent again after the
+// others, and packages of the same length: each keeps its own directory.
+TEST_F(PackageCacheTest, ManyPackagesInTurnEachKeepTheirDirectory) {
+  PackageCache cache(options());
+  std::vector<std::string> texts;
+  for (char fill = 'a'; fill < 'a' + 12; ++fill) texts.push_back(package("f", 50, fill));
+  std::vector<fs::path> first_paths;
+  for (const auto& text : texts) first_paths.push_back(cache.acquire(text).path());
+  for (int round = 0; round < 2; ++round) {
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+      const auto tree = cache.acquire(texts[i]);
+      EXPECT_EQ(tree.path(), first_paths[i]);
+      EXPECT_EQ(read_file(tree.file("f")), std::string(50, static_cast<char>('a' + i)));
+    }
+  }
+  const auto again = cache.acquire(texts[0]);  // now among the recent ones
+  EXPECT_EQ(again.path(), first_paths[0]);
+  EXPECT_EQ(cache.stats().extractions, texts.size());
+  EXPECT_EQ(cache.stats().entries, texts.size());
+}
+
 TEST_F(PackageCacheTest, RefusesInvalidBase64AndLeavesNothing) {
   PackageCache cache(options());
   try {
