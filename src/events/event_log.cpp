@@ -20,7 +20,12 @@ CREATE TABLE events (
 CREATE INDEX events_appended_at ON events (appended_at);
 )sql";
 
-constexpr std::array kMigrations = {store::Migration{1, kSchemaV1}};
+// Version 2: no index of append times. Retention by age removes the oldest
+// events in sequence order (see `prune_age`), which needs none, and every
+// append paid for one more index entry.
+constexpr std::string_view kSchemaV2 = "DROP INDEX events_appended_at;";
+
+constexpr std::array kMigrations = {store::Migration{1, kSchemaV1}, store::Migration{2, kSchemaV2}};
 
 std::int64_t unix_ms(std::chrono::system_clock::time_point time) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
@@ -59,7 +64,15 @@ struct EventLog::Statements {
             "FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2")),
         first(db.prepare("SELECT min(seq) FROM events")),
         count(db.prepare("SELECT count(*) FROM events")),
-        prune_age(db.prepare("DELETE FROM events WHERE appended_at < ?1")),
+        // Removes a prefix of the log: every event before the first one
+        // appended at or after ?1 (all of them when there is none). The
+        // subquery walks the events being removed, in sequence order, and
+        // stops at the first one kept. An event appended after a clock step
+        // back waits for the events before it: the log never has holes.
+        prune_age(
+            db.prepare("DELETE FROM events WHERE seq < coalesce("
+                       "(SELECT seq FROM events WHERE appended_at >= ?1 ORDER BY seq LIMIT 1), "
+                       "(SELECT max(seq) + 1 FROM events))")),
         prune_count(
             db.prepare("DELETE FROM events WHERE seq < (SELECT seq FROM events ORDER BY seq DESC "
                        "LIMIT 1 OFFSET ?1)")) {}

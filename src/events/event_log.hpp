@@ -37,8 +37,9 @@ struct EventLogOptions {
   std::filesystem::path path;
   /// Durability of appends.
   store::Synchronous synchronous = store::Synchronous::normal;
-  /// Events appended longer ago than this are removed by `prune`; zero keeps
-  /// them whatever their age.
+  /// Events appended longer ago than this are removed by `prune`, oldest
+  /// first: an event stays while an event before it does (after a clock step
+  /// back), so the log never has holes. Zero keeps them whatever their age.
   std::chrono::milliseconds max_age{0};
   /// At most this many events are kept (the newest); zero means no limit.
   std::int64_t max_events = 0;

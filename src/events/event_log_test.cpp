@@ -179,6 +179,57 @@ TEST_F(EventLogTest, RetentionByAgeNeverReusesSequenceNumbers) {
   EXPECT_EQ(seqs(log.read(0, 10)), (std::vector<std::int64_t>{6}));
 }
 
+// Sets when events `from`..`to` were appended, as if the clock had said so.
+void set_appended_at(const std::filesystem::path& path, int from, int to,
+                     std::chrono::system_clock::time_point at) {
+  store::Database db(path, store::Synchronous::normal);
+  db.prepare("UPDATE events SET appended_at = ? WHERE seq BETWEEN ? AND ?")
+      .bind(1, std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count())
+      .bind(2, from)
+      .bind(3, to)
+      .run();
+}
+
+TEST_F(EventLogTest, RetentionByAgeRemovesOnlyAPrefix) {
+  auto o = options();
+  o.max_age = std::chrono::hours(1);
+  EventLog log(o);
+  log.append(make_events(1, 5));
+  const auto now = std::chrono::system_clock::now();
+  // 3 is young; 4 and 5 look old, appended after the clock stepped back.
+  set_appended_at(o.path, 1, 2, now - std::chrono::hours(2));
+  set_appended_at(o.path, 4, 5, now - std::chrono::hours(2));
+  EXPECT_EQ(log.prune(now), 2U);
+  EXPECT_EQ(seqs(log.read(0, 10)), (std::vector<std::int64_t>{3, 4, 5}));
+  set_appended_at(o.path, 3, 3, now - std::chrono::hours(2));
+  EXPECT_EQ(log.prune(now), 3U);
+  EXPECT_EQ(log.size(), 0);
+  EXPECT_EQ(log.last_seq(), 5);
+}
+
+TEST_F(EventLogTest, OpensALogOfTheFirstSchema) {
+  const auto path = options().path;
+  {
+    store::Database db(path, store::Synchronous::normal);
+    db.exec(
+        "CREATE TABLE events (seq INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL "
+        "UNIQUE, topic TEXT NOT NULL, event_key TEXT, tenant_id TEXT, payload TEXT NOT NULL, "
+        "created_at INTEGER NOT NULL, appended_at INTEGER NOT NULL);"
+        "CREATE INDEX events_appended_at ON events (appended_at);"
+        "INSERT INTO events (event_id, topic, payload, created_at, appended_at) "
+        "VALUES ('old', 't', '{}', 1, 1);"
+        "PRAGMA user_version = 1;");
+  }
+  EventLog log(options());
+  EXPECT_EQ(log.last_seq(), 1);
+  log.append(make_events(2, 2));
+  EXPECT_EQ(seqs(log.read(0, 10)), (std::vector<std::int64_t>{1, 2}));
+  store::Database db(path, store::Synchronous::normal);
+  auto index = db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'events_appended_at'");
+  index.step();
+  EXPECT_EQ(index.column_int(0), 0);
+}
+
 TEST_F(EventLogTest, AppendPrunesWhenTheIntervalHasPassed) {
   auto o = options();
   o.max_events = 2;
