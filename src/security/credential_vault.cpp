@@ -1,5 +1,7 @@
 #include "security/credential_vault.hpp"
 
+#include <algorithm>
+#include <array>
 #include <cctype>
 #include <fstream>
 #include <iterator>
@@ -8,6 +10,7 @@
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -30,6 +33,44 @@ const EVP_CIPHER* aes_256_gcm() {
     return fetched;
   }();
   return cipher;
+}
+
+// Random nonces, drawn from OpenSSL a few hundred at a time: each RAND_bytes
+// call costs a getpid system call (its fork check), once per seal otherwise.
+// A thread's pool is its own, and every nonce is used once. After a fork the
+// child (whose only thread is the one that forked) empties its copy, so it
+// never reuses the parent's nonces.
+class NoncePool {
+ public:
+  void draw(unsigned char* nonce) {
+    if (used_ == pool_.size()) {
+      if (RAND_bytes(pool_.data(), static_cast<int>(pool_.size())) != 1) {
+        throw VaultError("cannot draw a nonce");
+      }
+      used_ = 0;
+    }
+    std::copy_n(pool_.begin() + static_cast<std::ptrdiff_t>(used_), kNonceSize, nonce);
+    used_ += kNonceSize;
+  }
+  void discard() noexcept { used_ = pool_.size(); }
+
+ private:
+  std::array<unsigned char, 256 * kNonceSize> pool_{};
+  std::size_t used_ = pool_.size();
+};
+
+thread_local NoncePool t_nonces;
+
+void draw_nonce(unsigned char* nonce) {
+  static const bool registered = [] {
+    return ::pthread_atfork(nullptr, nullptr, [] { t_nonces.discard(); }) == 0;
+  }();
+  if (!registered) {
+    // Cannot guard the pool against a fork: draw each nonce on its own.
+    if (RAND_bytes(nonce, kNonceSize) != 1) throw VaultError("cannot draw a nonce");
+    return;
+  }
+  t_nonces.draw(nonce);
 }
 
 CipherContext new_context() {
@@ -118,7 +159,7 @@ std::string CredentialVault::seal(std::string_view plaintext,
   auto* out = reinterpret_cast<unsigned char*>(sealed.data());
   out[0] = kFormatVersion;
   unsigned char* nonce = out + 1;
-  if (RAND_bytes(nonce, kNonceSize) != 1) throw VaultError("cannot draw a nonce");
+  draw_nonce(nonce);
   auto context = new_context();
   int length = 0;
   if (EVP_EncryptInit_ex(context.get(), aes_256_gcm(), nullptr, key_.data(), nonce) != 1 ||

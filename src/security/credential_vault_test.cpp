@@ -2,9 +2,14 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
+#include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 namespace flint::security {
 namespace {
@@ -25,6 +30,49 @@ TEST(CredentialVault, RoundTripsAndNeverRepeatsCiphertext) {
   EXPECT_EQ(a.find("hunter2"), std::string::npos);
   EXPECT_EQ(vault.open(a), secret);
   EXPECT_EQ(vault.open(b), secret);
+}
+
+// The 12 bytes after the format byte.
+std::string nonce_of(const std::string& sealed) {
+  return sealed.substr(1, 12);
+}
+
+TEST(CredentialVault, NoncesNeverRepeatAcrossThreadsAndPoolRefills) {
+  const CredentialVault vault({1, 2, 3});
+  std::vector<std::string> a;
+  std::vector<std::string> b;
+  const auto seal_many = [&](std::vector<std::string>& out) {
+    for (int i = 0; i < 1000; ++i) out.push_back(nonce_of(vault.seal("x")));
+  };
+  std::thread other(seal_many, std::ref(b));
+  seal_many(a);
+  other.join();
+  std::set<std::string> distinct(a.begin(), a.end());
+  distinct.insert(b.begin(), b.end());
+  EXPECT_EQ(distinct.size(), a.size() + b.size());
+}
+
+TEST(CredentialVault, AForkedChildNeverReusesTheParentsNonces) {
+  const CredentialVault vault({1, 2, 3});
+  vault.seal("x");  // the pool holds nonces now
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe(pipe_fds), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const std::string nonce = nonce_of(vault.seal("x"));
+    const bool written =
+        ::write(pipe_fds[1], nonce.data(), nonce.size()) == static_cast<ssize_t>(nonce.size());
+    ::_exit(written ? 0 : 1);
+  }
+  ::close(pipe_fds[1]);
+  std::string from_child(12, '\0');
+  ASSERT_EQ(::read(pipe_fds[0], from_child.data(), from_child.size()), 12);
+  ::close(pipe_fds[0]);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_NE(nonce_of(vault.seal("x")), from_child);
 }
 
 TEST(CredentialVault, DetectsTamperingAndWrongKeys) {
