@@ -10,6 +10,21 @@ namespace {
                     fmt::format("{}: {}", what, db ? sqlite3_errmsg(db) : sqlite3_errstr(code)));
 }
 
+// Process-wide settings, applied once before SQLite's first use (later they
+// are refused). Memory statistics off: with them, every allocation of every
+// connection takes one global mutex, which the store writer and the outbox
+// relay contended for under load.
+void configure_sqlite_once() {
+  static const int configured = [] {
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    return sqlite3_initialize();
+  }();
+  if (configured != SQLITE_OK) {
+    throw SqliteError(configured,
+                      fmt::format("cannot initialize SQLite: {}", sqlite3_errstr(configured)));
+  }
+}
+
 }  // namespace
 
 Statement::Statement(sqlite3* db, std::string_view sql) : db_(db), statement_(nullptr) {
@@ -103,6 +118,7 @@ bool Statement::column_is_null(int column) const noexcept {
 }
 
 Database::Database(const std::filesystem::path& path, Synchronous synchronous) : path_(path) {
+  configure_sqlite_once();
   const int rc =
       sqlite3_open_v2(path.c_str(), &db_,
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);

@@ -57,6 +57,13 @@ TEST_F(SqliteDatabaseTest, OpensInWalModeWithTemporaryDataInMemory) {
   EXPECT_EQ(synchronous.column_int(0), 2);  // FULL
 }
 
+TEST_F(SqliteDatabaseTest, KeepsNoGlobalMemoryStatistics) {
+  Database db(dir_ / "m.db", Synchronous::normal);
+  db.exec("CREATE TABLE t (x TEXT); INSERT INTO t VALUES (hex(randomblob(10000)));");
+  // Counted only with SQLITE_CONFIG_MEMSTATUS, whose mutex every allocation takes.
+  EXPECT_EQ(sqlite3_memory_used(), 0);
+}
+
 TEST_F(SqliteDatabaseTest, RefusesASchemaNewerThanKnown) {
   {
     Database db(dir_ / "b.db", Synchronous::normal);
