@@ -153,12 +153,13 @@ struct PackageCache::State {
     return key;
   }
 
-  PackageCacheOptions options;
   struct RecentText {
     std::string text;
     std::string key;
   };
   static constexpr std::size_t kMaxRecentText = 64 * 1024;  // at most 8 x 64 KiB kept
+
+  PackageCacheOptions options;
   std::mutex recent_mutex;
   std::array<RecentText, 8> recent;
   std::size_t recent_next = 0;
