@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "store/wal_coalescing_vfs.hpp"
+
 namespace flint::store {
 namespace {
 
@@ -11,9 +13,9 @@ namespace {
 }
 
 // Process-wide settings, applied once before SQLite's first use (later they
-// are refused). Memory statistics off: with them, every allocation of every
-// connection takes one global mutex, which the store writer and the outbox
-// relay contended for under load.
+// are refused), and the VFS every connection opens with. Memory statistics
+// off: with them, every allocation of every connection takes one global
+// mutex, which the store writer and the outbox relay contended for under load.
 void configure_sqlite_once() {
   static const int configured = [] {
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
@@ -23,6 +25,7 @@ void configure_sqlite_once() {
     throw SqliteError(configured,
                       fmt::format("cannot initialize SQLite: {}", sqlite3_errstr(configured)));
   }
+  register_wal_coalescing_vfs();
 }
 
 }  // namespace
@@ -119,9 +122,9 @@ bool Statement::column_is_null(int column) const noexcept {
 
 Database::Database(const std::filesystem::path& path, Synchronous synchronous) : path_(path) {
   configure_sqlite_once();
-  const int rc =
-      sqlite3_open_v2(path.c_str(), &db_,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  const int rc = sqlite3_open_v2(path.c_str(), &db_,
+                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                                 kWalCoalescingVfs);
   if (rc != SQLITE_OK) {
     const std::string message = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     sqlite3_close_v2(db_);
