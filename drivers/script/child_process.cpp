@@ -57,10 +57,15 @@ ChildProcess ChildProcess::spawn(const SpawnSpec& spec) {
   sigfillset(&all_defaults);
   sigdelset(&all_defaults, SIGKILL);
   sigdelset(&all_defaults, SIGSTOP);
-  check(posix_spawnattr_setflags(
-            &s.attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF),
+  // The normal scheduling class: host driver threads run in the batch class
+  // (see logging::set_batch_scheduling), which a child would inherit.
+  const sched_param normal_priority{};
+  check(posix_spawnattr_setflags(&s.attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+                                              POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSCHEDULER),
         "spawn: setflags");
   check(posix_spawnattr_setpgroup(&s.attr, 0), "spawn: setpgroup");
+  check(posix_spawnattr_setschedpolicy(&s.attr, SCHED_OTHER), "spawn: setschedpolicy");
+  check(posix_spawnattr_setschedparam(&s.attr, &normal_priority), "spawn: setschedparam");
   check(posix_spawnattr_setsigmask(&s.attr, &empty), "spawn: setsigmask");
   check(posix_spawnattr_setsigdefault(&s.attr, &all_defaults), "spawn: setsigdefault");
 

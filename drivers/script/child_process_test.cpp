@@ -1,7 +1,10 @@
 #include "script/child_process.hpp"
 
+#include <thread>
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -86,6 +89,17 @@ TEST_F(ChildProcessTest, StartsWithDefaultSignalsEvenWhenTheHostIgnoresThem) {
   ASSERT_TRUE(status.has_value());
   ASSERT_TRUE(WIFSIGNALED(*status));
   EXPECT_EQ(WTERMSIG(*status), SIGTERM);
+}
+
+TEST_F(ChildProcessTest, StartsInTheNormalSchedulingClassFromABatchThread) {
+  std::thread driver_thread([&] {
+    const sched_param normal_priority{};
+    ASSERT_EQ(sched_setscheduler(0, SCHED_BATCH, &normal_priority), 0);  // as a host driver thread
+    auto child = ChildProcess::spawn(shell("cut -d' ' -f41 /proc/$$/stat"));  // its policy
+    child.reap();
+  });
+  driver_thread.join();
+  EXPECT_EQ(read_text(dir_.path() / "out.log"), std::to_string(SCHED_OTHER) + "\n");
 }
 
 TEST_F(ChildProcessTest, RefusesRelativeProgramsAndReportsMissingFiles) {

@@ -11,6 +11,7 @@
 #include <boost/asio/use_future.hpp>
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
+#include <sched.h>
 
 namespace flint::drivers {
 namespace {
@@ -68,6 +69,13 @@ TEST_F(DriverExecutorTest, ReturnsTheResultFromADriverThread) {
   const auto worker =
       await(executor.run<std::thread::id>(call(1s), [] { return std::this_thread::get_id(); }));
   EXPECT_NE(worker, caller);
+}
+
+// A queued call must not preempt the network thread that queued it.
+TEST_F(DriverExecutorTest, DriverThreadsRunInTheBatchSchedulingClass) {
+  DriverExecutor executor({.threads = 1, .queue_size = 4}, probe_);
+  EXPECT_EQ(await(executor.run<int>(call(1s), [] { return sched_getscheduler(0); })), SCHED_BATCH);
+  EXPECT_EQ(sched_getscheduler(0), SCHED_OTHER);  // the caller's class is its own
 }
 
 TEST_F(DriverExecutorTest, RethrowsTheDriversError) {

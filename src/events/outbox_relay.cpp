@@ -71,6 +71,7 @@ void OutboxRelay::on_delivered(Listener listener) {
 void OutboxRelay::start() {
   thread_ = std::thread([this] {
     logging::set_thread_name("outbox");
+    logging::set_batch_scheduling();  // a commit's wake-up does not preempt the store writer
     run();
   });
 }

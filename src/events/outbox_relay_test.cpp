@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include "events/event_log.hpp"
@@ -27,6 +28,7 @@ class RecordingPublisher final : public EventPublisher {
   explicit RecordingPublisher(std::string name) : name_(std::move(name)) {}
   void publish(std::span<const OutboxEvent> batch) override {
     ++calls;
+    policy = sched_getscheduler(0);
     if (failing.load()) throw std::runtime_error("broker unavailable");
     std::lock_guard lock(mutex_);
     for (const auto& e : batch) ids_.push_back(e.event_id);
@@ -38,6 +40,7 @@ class RecordingPublisher final : public EventPublisher {
   }
   std::atomic<bool> failing{false};
   std::atomic<int> calls{0};
+  std::atomic<int> policy{-1};  // the scheduling class of the thread that published
 
  private:
   std::string name_;
@@ -141,6 +144,8 @@ TEST_F(OutboxRelayTest, DeliversInOrderThenDeletesAndTellsListeners) {
   EXPECT_EQ(publisher.calls.load(), 8);  // 500 rows in batches of 64
   // Listeners hear each published batch once, as published.
   EXPECT_EQ(listened_batches, (std::vector<std::size_t>{64, 64, 64, 64, 64, 64, 64, 52}));
+  // A commit's wake-up must not preempt the store writer.
+  EXPECT_EQ(publisher.policy.load(), SCHED_BATCH);
 }
 
 TEST_F(OutboxRelayTest, ReadsPastDeliveredRowsWithoutWaitingForTheirDeletion) {

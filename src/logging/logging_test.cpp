@@ -2,10 +2,14 @@
 
 #include <algorithm>
 #include <sstream>
+#include <thread>
 
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <spdlog/sinks/ostream_sink.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "logging/log_context.hpp"
 #include "logging/thread_name.hpp"
@@ -85,6 +89,17 @@ TEST(FlatLog, ControlCharactersCannotForgeLines) {
   const std::string text = out.str();
   EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << text;
   EXPECT_NE(text.find("Create\\n2026"), std::string::npos) << text;
+}
+
+TEST(ThreadSchedulingTest, BatchSchedulingChangesTheCallingThreadOnly) {
+  int worker_policy = -1;
+  std::thread worker([&] {
+    set_batch_scheduling();
+    worker_policy = sched_getscheduler(0);
+  });
+  worker.join();
+  EXPECT_EQ(worker_policy, SCHED_BATCH);
+  EXPECT_EQ(sched_getscheduler(0), SCHED_OTHER);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "logging/thread_name.hpp"
 
 #include <pthread.h>
+#include <sched.h>
 
 namespace flint::logging {
 namespace {
@@ -14,6 +15,12 @@ void set_thread_name(std::string name) {
 
 const std::string& current_thread_name() noexcept {
   return t_name;
+}
+
+void set_batch_scheduling() noexcept {
+  const sched_param normal_priority{};
+  // Linux applies the policy to the calling thread only (pid 0 = itself).
+  (void)sched_setscheduler(0, SCHED_BATCH, &normal_priority);
 }
 
 }  // namespace flint::logging
