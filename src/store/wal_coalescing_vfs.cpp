@@ -3,8 +3,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <mutex>
 #include <new>
 #include <string>
+#include <unordered_map>
 
 #include <sqlite3.h>
 
@@ -31,12 +33,22 @@ struct File {
   std::string* buffer;          // pending appends; owned, and null but for a WAL file
   sqlite3_int64 buffer_offset;  // file offset of buffer[0]
   bool commit_frame_next;       // the header just appended ends a commit
+  // A main database file and the WAL file of the same connection, while both
+  // are open: the database's lock calls flush its WAL (see x_shm_lock).
+  File* partner;
+  const char* database_name;  // a main database's name as SQLite passed it
   alignas(8) unsigned char real_storage[1];
 
   sqlite3_file* real() noexcept { return reinterpret_cast<sqlite3_file*>(real_storage); }
 };
 
 constexpr std::size_t kFileHeader = offsetof(File, real_storage);
+
+// Open main database files by the name SQLite opened them with: a WAL file's
+// name leads back to that same pointer (sqlite3_filename_database), which
+// tells the connection it belongs to.
+std::mutex g_databases_mutex;
+std::unordered_map<const char*, File*> g_databases;
 
 File* file_of(sqlite3_file* file) noexcept {
   return reinterpret_cast<File*>(file);
@@ -56,6 +68,11 @@ int flush(File* file) noexcept {
 
 int x_close(sqlite3_file* handle) {
   File* file = file_of(handle);
+  {
+    std::lock_guard lock(g_databases_mutex);
+    if (file->partner) file->partner->partner = nullptr;
+    if (file->database_name) g_databases.erase(file->database_name);
+  }
   int rc = flush(file);
   sqlite3_file* real = file->real();
   const int closed = real->pMethods ? real->pMethods->xClose(real) : SQLITE_OK;
@@ -152,8 +169,17 @@ int x_shm_map(sqlite3_file* handle, int page, int size, int extend, void volatil
   return file->real()->pMethods->xShmMap(file->real(), page, size, extend, out);
 }
 
+// SQLite takes and releases its WAL locks through the database file. A write
+// transaction that spilled frames into the WAL and then rolled back leaves
+// them pending here, beyond the WAL's end: they are written before the lock
+// that ends the transaction is released, so they can never land after
+// another connection committed frames at the same place.
 int x_shm_lock(sqlite3_file* handle, int offset, int n, int flags) {
   File* file = file_of(handle);
+  if (file->partner) {
+    const int flushed = flush(file->partner);
+    if (flushed != SQLITE_OK && (flags & SQLITE_SHM_LOCK)) return flushed;
+  }
   return file->real()->pMethods->xShmLock(file->real(), offset, n, flags);
 }
 
@@ -208,6 +234,8 @@ int x_open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* handle, int fl
   file->buffer = nullptr;
   file->buffer_offset = 0;
   file->commit_frame_next = false;
+  file->partner = nullptr;
+  file->database_name = nullptr;
   sqlite3_file* real = file->real();
   std::memset(real, 0, static_cast<std::size_t>(g_default->szOsFile));
   const int rc = g_default->xOpen(g_default, name, real, flags, out_flags);
@@ -222,6 +250,19 @@ int x_open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* handle, int fl
     if (!file->buffer) {
       real->pMethods->xClose(real);
       return SQLITE_NOMEM;
+    }
+  }
+  if (name) {
+    std::lock_guard lock(g_databases_mutex);
+    if (flags & SQLITE_OPEN_MAIN_DB) {
+      file->database_name = name;
+      g_databases[name] = file;
+    } else if (flags & SQLITE_OPEN_WAL) {
+      const auto database = g_databases.find(sqlite3_filename_database(name));
+      if (database != g_databases.end()) {
+        file->partner = database->second;
+        database->second->partner = file;
+      }
     }
   }
   file->base.pMethods = &kMethods;

@@ -141,6 +141,32 @@ TEST_P(WalCoalescingVfsTest, TransactionsLargerThanTheCacheStayIntact) {
   EXPECT_EQ(integrity(other), "ok");
 }
 
+// A transaction that spilled frames into the WAL and then rolled back leaves
+// nothing pending that could land later, over frames another connection
+// committed at the same place meanwhile.
+TEST_P(WalCoalescingVfsTest, ARolledBackSpillNeverOverwritesAnotherWritersCommit) {
+  Database first(path_, GetParam());
+  create_table(first);
+  insert(first, 10);
+  Database second(path_, GetParam());
+  // An empty WAL: the rollback then reads nothing back from it (a read
+  // would write the pending frames in passing, and hide the risk).
+  first.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  first.exec("PRAGMA cache_size=8");
+  {
+    Transaction abandoned(first);
+    for (int i = 0; i < 200; ++i) {
+      first.prepare("INSERT INTO t (body) VALUES (?)").bind(1, std::string(1000, 'r')).run();
+    }
+  }  // rolled back: its spilled frames are beyond the WAL's end
+  insert(second, 400, 900);  // commits frames where the abandoned ones were
+  EXPECT_EQ(count(first), 410);  // the first connection reads the WAL again
+  insert(first, 1);
+  Database third(path_, GetParam());
+  EXPECT_EQ(count(third), 411);
+  EXPECT_EQ(integrity(third), "ok");
+}
+
 // A write the kernel refuses (here: over the file size limit, as a full disk
 // would) fails the commit that made it, and the database keeps what it had.
 TEST_P(WalCoalescingVfsTest, AFailedWriteFailsItsCommit) {
