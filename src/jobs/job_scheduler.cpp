@@ -58,20 +58,26 @@ void JobScheduler::schedule(Job job, Clock::time_point due) {
   if (closed_.load()) return;
   asio::post(strand_, [this, job = std::move(job), due]() mutable {
     if (closed_.load()) return;
-    auto kind = kinds_.find(std::string(job.kind));
+    auto kind = kinds_.find(job.kind);
     if (kind == kinds_.end()) {
       logging::logger("jobs")->error("job {} of unknown kind {} dropped", job.subject, job.kind);
       return;
     }
     Kind& registered = kind->second;
-    if (registered.ids.contains(job.subject)) return;
-    const std::uint64_t id = next_id_++;
-    Entry& entry = entries_[id];
+    const std::uint64_t id = next_id_;
+    const auto placed = entries_.try_emplace(id);
+    Entry& entry = placed.first->second;
     job.kind = kind->first;
     entry.job = std::move(job);
+    // One lookup both checks and claims the subject (keyed by the entry's
+    // own copy of it); a job already known stays as it is.
+    if (!registered.ids.try_emplace(entry.job.subject, id).second) {
+      entries_.erase(placed.first);
+      return;
+    }
+    ++next_id_;
     entry.kind = &registered;
     entry.interval = registered.options.min_interval;
-    registered.ids.emplace(std::string_view(entry.job.subject), id);
     ++size_;
     jobs_gauge_.Increment();
     enqueue(id, entry, due);

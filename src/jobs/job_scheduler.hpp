@@ -159,7 +159,14 @@ class JobScheduler {
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   boost::asio::steady_timer timer_;
   std::chrono::steady_clock::time_point timer_at_ = std::chrono::steady_clock::time_point::max();
-  std::unordered_map<std::string, Kind> kinds_;
+  // Transparent: a lookup by the job's kind (a view) builds no string.
+  struct KindHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view name) const noexcept {
+      return std::hash<std::string_view>{}(name);
+    }
+  };
+  std::unordered_map<std::string, Kind, KindHash, std::equal_to<>> kinds_;
   std::unordered_map<std::uint64_t, Entry> entries_;
   std::uint64_t next_id_ = 0;
   std::priority_queue<Due, std::vector<Due>, std::greater<>> timeline_;
