@@ -73,7 +73,7 @@ int x_close(sqlite3_file* handle) {
     if (file->partner) file->partner->partner = nullptr;
     if (file->database_name) g_databases.erase(file->database_name);
   }
-  int rc = flush(file);
+  const int rc = flush(file);
   sqlite3_file* real = file->real();
   const int closed = real->pMethods ? real->pMethods->xClose(real) : SQLITE_OK;
   delete file->buffer;
@@ -81,10 +81,20 @@ int x_close(sqlite3_file* handle) {
   return rc != SQLITE_OK ? rc : closed;
 }
 
-int x_read(sqlite3_file* handle, void* data, int amount, sqlite3_int64 offset) {
+// The default VFS file's method `Method`, with the same arguments. `flushed`
+// writes the pending appends first, since the call may read, sync, measure
+// or lock what they hold; `passed` does not.
+template <auto Method, class... Args>
+auto flushed(sqlite3_file* handle, Args... args) {
   File* file = file_of(handle);
   if (const int rc = flush(file); rc != SQLITE_OK) return rc;
-  return file->real()->pMethods->xRead(file->real(), data, amount, offset);
+  return (file->real()->pMethods->*Method)(file->real(), args...);
+}
+
+template <auto Method, class... Args>
+auto passed(sqlite3_file* handle, Args... args) {
+  File* file = file_of(handle);
+  return (file->real()->pMethods->*Method)(file->real(), args...);
 }
 
 int x_write(sqlite3_file* handle, const void* data, int amount, sqlite3_int64 offset) {
@@ -113,62 +123,6 @@ int x_write(sqlite3_file* handle, const void* data, int amount, sqlite3_int64 of
   return SQLITE_OK;
 }
 
-int x_truncate(sqlite3_file* handle, sqlite3_int64 size) {
-  File* file = file_of(handle);
-  if (const int rc = flush(file); rc != SQLITE_OK) return rc;
-  return file->real()->pMethods->xTruncate(file->real(), size);
-}
-
-int x_sync(sqlite3_file* handle, int flags) {
-  File* file = file_of(handle);
-  if (const int rc = flush(file); rc != SQLITE_OK) return rc;
-  return file->real()->pMethods->xSync(file->real(), flags);
-}
-
-int x_file_size(sqlite3_file* handle, sqlite3_int64* size) {
-  File* file = file_of(handle);
-  if (const int rc = flush(file); rc != SQLITE_OK) return rc;
-  return file->real()->pMethods->xFileSize(file->real(), size);
-}
-
-int x_lock(sqlite3_file* handle, int level) {
-  File* file = file_of(handle);
-  if (const int rc = flush(file); rc != SQLITE_OK) return rc;
-  return file->real()->pMethods->xLock(file->real(), level);
-}
-
-int x_unlock(sqlite3_file* handle, int level) {
-  File* file = file_of(handle);
-  if (const int rc = flush(file); rc != SQLITE_OK) return rc;
-  return file->real()->pMethods->xUnlock(file->real(), level);
-}
-
-int x_check_reserved_lock(sqlite3_file* handle, int* out) {
-  File* file = file_of(handle);
-  return file->real()->pMethods->xCheckReservedLock(file->real(), out);
-}
-
-int x_file_control(sqlite3_file* handle, int op, void* arg) {
-  File* file = file_of(handle);
-  if (const int rc = flush(file); rc != SQLITE_OK) return rc;
-  return file->real()->pMethods->xFileControl(file->real(), op, arg);
-}
-
-int x_sector_size(sqlite3_file* handle) {
-  File* file = file_of(handle);
-  return file->real()->pMethods->xSectorSize(file->real());
-}
-
-int x_device_characteristics(sqlite3_file* handle) {
-  File* file = file_of(handle);
-  return file->real()->pMethods->xDeviceCharacteristics(file->real());
-}
-
-int x_shm_map(sqlite3_file* handle, int page, int size, int extend, void volatile** out) {
-  File* file = file_of(handle);
-  return file->real()->pMethods->xShmMap(file->real(), page, size, extend, out);
-}
-
 // SQLite takes and releases its WAL locks through the database file. A write
 // transaction that spilled frames into the WAL and then rolled back leaves
 // them pending here, beyond the WAL's end: they are written before the lock
@@ -183,47 +137,27 @@ int x_shm_lock(sqlite3_file* handle, int offset, int n, int flags) {
   return file->real()->pMethods->xShmLock(file->real(), offset, n, flags);
 }
 
-void x_shm_barrier(sqlite3_file* handle) {
-  File* file = file_of(handle);
-  file->real()->pMethods->xShmBarrier(file->real());
-}
-
-int x_shm_unmap(sqlite3_file* handle, int delete_flag) {
-  File* file = file_of(handle);
-  return file->real()->pMethods->xShmUnmap(file->real(), delete_flag);
-}
-
-int x_fetch(sqlite3_file* handle, sqlite3_int64 offset, int amount, void** out) {
-  File* file = file_of(handle);
-  if (const int rc = flush(file); rc != SQLITE_OK) return rc;
-  return file->real()->pMethods->xFetch(file->real(), offset, amount, out);
-}
-
-int x_unfetch(sqlite3_file* handle, sqlite3_int64 offset, void* page) {
-  File* file = file_of(handle);
-  return file->real()->pMethods->xUnfetch(file->real(), offset, page);
-}
-
-constexpr sqlite3_io_methods kMethods = {
+using Methods = sqlite3_io_methods;
+constexpr Methods kMethods = {
     3,
     x_close,
-    x_read,
+    flushed<&Methods::xRead, void*, int, sqlite3_int64>,
     x_write,
-    x_truncate,
-    x_sync,
-    x_file_size,
-    x_lock,
-    x_unlock,
-    x_check_reserved_lock,
-    x_file_control,
-    x_sector_size,
-    x_device_characteristics,
-    x_shm_map,
+    flushed<&Methods::xTruncate, sqlite3_int64>,
+    flushed<&Methods::xSync, int>,
+    flushed<&Methods::xFileSize, sqlite3_int64*>,
+    flushed<&Methods::xLock, int>,
+    flushed<&Methods::xUnlock, int>,
+    passed<&Methods::xCheckReservedLock, int*>,
+    flushed<&Methods::xFileControl, int, void*>,
+    passed<&Methods::xSectorSize>,
+    passed<&Methods::xDeviceCharacteristics>,
+    passed<&Methods::xShmMap, int, int, int, void volatile**>,
     x_shm_lock,
-    x_shm_barrier,
-    x_shm_unmap,
-    x_fetch,
-    x_unfetch,
+    passed<&Methods::xShmBarrier>,
+    passed<&Methods::xShmUnmap, int>,
+    flushed<&Methods::xFetch, sqlite3_int64, int, void**>,
+    passed<&Methods::xUnfetch, sqlite3_int64, void*>,
 };
 
 int x_open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* handle, int flags,
@@ -244,6 +178,12 @@ int x_open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* handle, int fl
     // real one here if it got so far.
     if (real->pMethods) real->pMethods->xClose(real);
     return rc;
+  }
+  if (real->pMethods->iVersion < kMethods.iVersion) {
+    // Every method below is forwarded: the default VFS must have them all
+    // (Unix's does).
+    real->pMethods->xClose(real);
+    return SQLITE_CANTOPEN;
   }
   if (flags & SQLITE_OPEN_WAL) {
     file->buffer = new (std::nothrow) std::string();
@@ -276,7 +216,6 @@ void register_wal_coalescing_vfs() {
     g_default = sqlite3_vfs_find(nullptr);
     if (!g_default) return SQLITE_ERROR;
     static sqlite3_vfs vfs = *g_default;
-    vfs.iVersion = g_default->iVersion;
     vfs.szOsFile = static_cast<int>(kFileHeader) + g_default->szOsFile;
     vfs.pNext = nullptr;
     vfs.zName = kWalCoalescingVfs;
