@@ -158,8 +158,8 @@ TEST_P(WalCoalescingVfsTest, ARolledBackSpillNeverOverwritesAnotherWritersCommit
     for (int i = 0; i < 200; ++i) {
       first.prepare("INSERT INTO t (body) VALUES (?)").bind(1, std::string(1000, 'r')).run();
     }
-  }  // rolled back: its spilled frames are beyond the WAL's end
-  insert(second, 400, 900);  // commits frames where the abandoned ones were
+  }                              // rolled back: its spilled frames are beyond the WAL's end
+  insert(second, 400, 900);      // commits frames where the abandoned ones were
   EXPECT_EQ(count(first), 410);  // the first connection reads the WAL again
   insert(first, 1);
   Database third(path_, GetParam());
