@@ -8,8 +8,6 @@
 #include <gtest/gtest.h>
 #include <sched.h>
 #include <spdlog/sinks/ostream_sink.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "logging/log_context.hpp"
 #include "logging/thread_name.hpp"
