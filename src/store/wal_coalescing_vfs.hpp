@@ -10,9 +10,9 @@ inline constexpr const char* kWalCoalescingVfs = "flint-wal-coalescing";
 
 /// Registers (once; thread-safe) a VFS over SQLite's default one that
 /// gathers the contiguous appends SQLite makes to a WAL file and writes them
-/// in one `pwrite`. SQLite writes every frame of a commit with two calls
-/// (its 24-byte header, then the page); a group commit of a few dozen pages
-/// made about fifty system calls where one does.
+/// with one `pwrite` per 64 KiB. SQLite writes every frame of a commit with
+/// two calls (its 24-byte header, then the page); a group commit of a few
+/// dozen pages made about fifty system calls where two do.
 ///
 /// Nothing waits in the buffer past the point where SQLite relies on it:
 /// the buffer is written when the commit's last frame is appended (so its
