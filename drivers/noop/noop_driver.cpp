@@ -20,6 +20,7 @@
 
 #include <flint/sdk/ids.hpp>
 #include <flint/sdk/json.hpp>
+#include <flint/sdk/string_hash.hpp>
 
 #include "noop/noop_settings.hpp"
 
@@ -401,15 +402,10 @@ class StateDir {
 }  // namespace
 
 struct NoopDriver::Impl {
-  struct StringHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view text) const noexcept {
-      return std::hash<std::string_view>{}(text);
-    }
-  };
   struct Shard {
     std::mutex mutex;
-    std::unordered_map<std::string, NoopDriverRequestState, StringHash, std::equal_to<>> requests;
+    std::unordered_map<std::string, NoopDriverRequestState, sdk::StringHash, std::equal_to<>>
+        requests;
   };
   static constexpr std::size_t kShardCount = 16;
 
@@ -420,7 +416,7 @@ struct NoopDriver::Impl {
 
   Shard& shard_for(std::string_view request_id) noexcept {
     // The low bits of a string hash are well mixed; the map rehashes anyway.
-    return shards[StringHash{}(request_id) % kShardCount];
+    return shards[sdk::StringHash{}(request_id) % kShardCount];
   }
 
   void record(NoopCallKind kind, std::string subject, std::string lifecycle_name) {

@@ -14,6 +14,8 @@
 
 #include <fmt/format.h>
 
+#include <flint/sdk/string_hash.hpp>
+
 namespace flint::metrics {
 
 /// Caches what a set of label values resolves to (series pointers, usually).
@@ -57,14 +59,8 @@ class SeriesCache {
     }
   }();
 
-  struct KeyHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view key) const noexcept {
-      return std::hash<std::string_view>{}(key);
-    }
-  };
   std::shared_mutex mutex_;
-  std::unordered_map<std::string, Value, KeyHash, std::equal_to<>> values_;
+  std::unordered_map<std::string, Value, sdk::StringHash, std::equal_to<>> values_;
 };
 
 }  // namespace flint::metrics

@@ -16,6 +16,8 @@
 
 #include <sqlite3.h>
 
+#include <flint/sdk/string_hash.hpp>
+
 namespace flint::store {
 
 /// A failed SQLite call, with SQLite's result code and message.
@@ -129,14 +131,7 @@ class Database {
   };
   sqlite3* db_ = nullptr;
   std::filesystem::path path_;
-  // Transparent, so a lookup by string_view allocates nothing.
-  struct SqlHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view sql) const noexcept {
-      return std::hash<std::string_view>{}(sql);
-    }
-  };
-  std::unordered_map<std::string, Cached, SqlHash, std::equal_to<>> cache_;
+  std::unordered_map<std::string, Cached, sdk::StringHash, std::equal_to<>> cache_;
 };
 
 /// A write transaction (`BEGIN IMMEDIATE`), rolled back unless committed.

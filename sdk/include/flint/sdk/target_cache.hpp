@@ -17,6 +17,8 @@
 #include <utility>
 #include <vector>
 
+#include <flint/sdk/string_hash.hpp>
+
 namespace flint::sdk {
 
 /// Values bound to a target, keyed by a string the driver chooses (say the
@@ -183,12 +185,6 @@ class TargetCache {
     Clock::time_point created{};
     Clock::time_point last_access{};
   };
-  struct KeyHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view key) const noexcept {
-      return std::hash<std::string_view>{}(key);
-    }
-  };
 
   bool expired(const Slot& slot, Clock::time_point now) const {
     const auto& o = options_;
@@ -228,7 +224,7 @@ class TargetCache {
   Finalizer finalizer_;
   mutable std::mutex mutex_;
   std::condition_variable ready_;
-  std::unordered_map<std::string, std::shared_ptr<Slot>, KeyHash, std::equal_to<>> slots_;
+  std::unordered_map<std::string, std::shared_ptr<Slot>, StringHash, std::equal_to<>> slots_;
 };
 
 }  // namespace flint::sdk
