@@ -22,9 +22,10 @@ namespace flint::store {
 /// reads and writes.
 ///
 /// Writes are group-committed: every write queued while a commit is in
-/// progress goes into the next transaction, each in its own savepoint, so a
-/// failing write fails alone and many writers share one fsync. `write`
-/// returns once its transaction is durable (per `synchronous`).
+/// progress goes into the next transaction, so many writers share one fsync,
+/// and a failing write fails alone: when one throws, the group is rolled back
+/// and run again with each write in its own savepoint. `write` returns once
+/// its transaction is durable (per `synchronous`).
 /// Thread-safe. Blocking: call it from driver threads or workers, never from
 /// a network thread.
 class Store {
@@ -37,7 +38,10 @@ class Store {
     Synchronous synchronous = Synchronous::full;
   };
 
-  /// A unit of work run inside a write transaction.
+  /// A unit of work run inside a write transaction. It may run twice (when
+  /// another write of its group fails, the group runs again): it must leave
+  /// what it captured as one run would (assign results, do not append them),
+  /// and must not move from its captures.
   using Write = std::function<void(Database&)>;
 
   /// Opens and migrates the database.
@@ -82,6 +86,10 @@ class Store {
   };
   void run_writer();
   void commit(std::vector<Pending>& batch);
+  // The whole group in one transaction; false (rolled back) when a write threw.
+  bool commit_bare(std::vector<Pending>& batch);
+  // Each write in its own savepoint; a throwing write's failure goes to `failures`.
+  void commit_isolated(std::vector<Pending>& batch, std::vector<std::exception_ptr>& failures);
 
   std::filesystem::path path_;
   std::unique_ptr<Database> writer_db_;

@@ -3,6 +3,7 @@
 #include <array>
 #include <atomic>
 #include <condition_variable>
+#include <future>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -89,6 +90,70 @@ TEST_F(StoreTest, AsyncWritesReportTheirOutcomeWithoutAWaitingThread) {
   ASSERT_TRUE(all_done.wait_for(lock, std::chrono::seconds(10), [&] { return done == kWrites; }));
   EXPECT_EQ(failed, kWrites / 10);
   EXPECT_EQ(count(store), kWrites - kWrites / 10);
+}
+
+// Queues `writes` behind a write that holds the writer thread until all of
+// them are queued, so that they commit as one group; returns each outcome.
+std::vector<std::exception_ptr> commit_as_one_group(Store& store,
+                                                    std::vector<Store::Write> writes) {
+  std::promise<void> queued;
+  std::shared_future<void> all_queued = queued.get_future().share();
+  std::promise<void> blocker_done;
+  store.write_async([all_queued](Database&) { all_queued.wait(); },
+                    [&blocker_done](std::exception_ptr) { blocker_done.set_value(); });
+  std::vector<std::promise<std::exception_ptr>> outcomes(writes.size());
+  for (std::size_t i = 0; i < writes.size(); ++i) {
+    store.write_async(std::move(writes[i]), [&outcomes, i](std::exception_ptr failure) {
+      outcomes[i].set_value(failure);
+    });
+  }
+  queued.set_value();
+  blocker_done.get_future().wait();
+  std::vector<std::exception_ptr> failures;
+  for (auto& outcome : outcomes) failures.push_back(outcome.get_future().get());
+  return failures;
+}
+
+TEST_F(StoreTest, AFailingWriteInAGroupFailsAloneAndTheOthersCommitOnce) {
+  Store store({.data_dir = dir_, .synchronous = Synchronous::normal}, kSchema);
+  std::vector<Store::Write> writes;
+  writes.emplace_back([](Database& db) {
+    db.exec("INSERT INTO kv VALUES ('a1', 'v')");
+    db.exec("INSERT INTO kv VALUES ('a2', 'v')");
+  });
+  writes.emplace_back([](Database& db) {
+    db.exec("INSERT INTO kv VALUES ('b', 'v')");
+    throw std::runtime_error("half way");
+  });
+  writes.emplace_back([](Database& db) { db.exec("INSERT INTO kv VALUES ('c', 'v')"); });
+  const auto failures = commit_as_one_group(store, std::move(writes));
+  EXPECT_FALSE(failures[0]);
+  ASSERT_TRUE(failures[1]);
+  EXPECT_THROW(std::rethrow_exception(failures[1]), std::runtime_error);
+  EXPECT_FALSE(failures[2]);
+  const auto keys = store.read([](Database& db) {
+    std::string found;
+    auto select = db.prepare("SELECT k FROM kv ORDER BY k");
+    while (select.step()) found += std::string(select.column_text(0)) + ' ';
+    return found;
+  });
+  EXPECT_EQ(keys, "a1 a2 c ");
+}
+
+TEST_F(StoreTest, WritesOfAGroupRunOnceWhenNoneFails) {
+  Store store({.data_dir = dir_, .synchronous = Synchronous::normal}, kSchema);
+  constexpr int kWrites = 20;
+  std::array<std::atomic<int>, kWrites> runs{};
+  std::vector<Store::Write> writes;
+  for (int i = 0; i < kWrites; ++i) {
+    writes.emplace_back([&runs, i](Database& db) {
+      runs[i].fetch_add(1);
+      db.prepare("INSERT INTO kv VALUES (?, 'v')").bind(1, std::to_string(i)).run();
+    });
+  }
+  for (const auto& failure : commit_as_one_group(store, std::move(writes))) EXPECT_FALSE(failure);
+  for (const auto& runs_of_one : runs) EXPECT_EQ(runs_of_one.load(), 1);
+  EXPECT_EQ(count(store), kWrites);
 }
 
 TEST_F(StoreTest, DataSurvivesReopening) {
