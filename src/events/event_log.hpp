@@ -35,7 +35,8 @@ struct LoggedEvent {
 struct EventLogOptions {
   /// The log's own SQLite file, normally `<data_dir>/events.db`.
   std::filesystem::path path;
-  /// Durability of appends.
+  /// Durability that `sync` gives appends: `full` survives a power loss.
+  /// Appends alone survive a process crash either way.
   store::Synchronous synchronous = store::Synchronous::normal;
   /// Events appended longer ago than this are removed by `prune`, oldest
   /// first: an event stays while an event before it does (after a clock step
@@ -70,10 +71,17 @@ class EventLog {
   EventLog& operator=(const EventLog&) = delete;
 
   /// Appends the events not yet in the log, in order, in one transaction, and
-  /// wakes the waiters.
+  /// wakes the waiters. Once it returns they survive a process crash; `sync`
+  /// makes them survive a power loss.
   /// @returns how many events were new.
   /// @throws store::SqliteError (e.g. disk full); nothing is appended then.
   std::size_t append(std::span<const OutboxEvent> batch);
+
+  /// Makes every event appended so far as durable as `synchronous` says (an
+  /// fsync with `full`, nothing with `normal`): one sync covers any number
+  /// of appends.
+  /// @throws store::SqliteError when the sync fails.
+  void sync();
 
   /// Up to `limit` events with a sequence number greater than `after_seq`,
   /// oldest first. When `after_seq` is older than what retention kept, the

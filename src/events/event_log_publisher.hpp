@@ -39,6 +39,10 @@ class EventLogPublisher final : public EventPublisher {
     if (!events.empty()) log_.append(events);
   }
 
+  /// Syncs the log (see `EventLog::sync`).
+  /// @throws store::SqliteError when the sync fails.
+  void sync() override { log_.sync(); }
+
   /// `event-log`.
   std::string_view name() const noexcept override { return "event-log"; }
 

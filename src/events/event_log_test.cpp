@@ -106,6 +106,25 @@ TEST_F(EventLogTest, AppendIsIdempotentPerEventIdAndSeqIsMonotonic) {
   }
 }
 
+TEST_F(EventLogTest, SyncCoversEveryAppendBeforeIt) {
+  for (const auto synchronous : {store::Synchronous::normal, store::Synchronous::full}) {
+    auto o = options();
+    o.synchronous = synchronous;
+    {
+      EventLog log(o);
+      EXPECT_NO_THROW(log.sync());  // nothing appended yet
+      EXPECT_EQ(log.append(make_events(1, 3)), 3U);
+      EXPECT_EQ(log.append(make_events(4, 5)), 2U);
+      EXPECT_NO_THROW(log.sync());
+    }
+    EventLog reopened(o);
+    EXPECT_EQ(reopened.size(), 5);
+    std::filesystem::remove_all(dir_ / "events.db");
+    std::filesystem::remove_all(dir_ / "events.db-wal");
+    std::filesystem::remove_all(dir_ / "events.db-shm");
+  }
+}
+
 TEST_F(EventLogTest, ReadsEveryFieldBackAndPages) {
   EventLog log(options());
   auto first = make_event(1, "tenant-a");

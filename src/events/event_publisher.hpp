@@ -28,6 +28,15 @@ class EventPublisher {
   ///         delivered; the whole batch is then offered again later.
   virtual void publish(std::span<const OutboxEvent> batch) = 0;
 
+  /// Makes every event published so far survive a power loss too, as far as
+  /// the destination is configured to (a file's fsync, say). The relay calls
+  /// it before it deletes events from the outbox, so one sync covers many
+  /// batches. Default: nothing (`publish` is already as durable as it gets,
+  /// like a broker's acknowledgement).
+  /// @throws std::exception (any) when the sync failed; the events then stay
+  ///         in the outbox and the sync is tried again later.
+  virtual void sync() {}
+
   /// Asks a `publish` in progress on another thread to give up soon (the
   /// relay is stopping); it then throws and its events stay in the outbox.
   /// Default: nothing (publishers that never wait long). Thread-safe.

@@ -145,7 +145,29 @@ void OutboxRelay::delete_through(std::int64_t last_seq) {
   } else {
     statements_->remove.bind(1, last_seq).run();
   }
-  delivered_through_ = last_seq;
+}
+
+bool OutboxRelay::acknowledge_due() const {
+  return acknowledged_through_ < delivered_through_ &&
+         std::chrono::steady_clock::now() - acknowledged_at_ >= options_.sync_interval;
+}
+
+bool OutboxRelay::acknowledge() {
+  if (acknowledged_through_ >= delivered_through_) return true;
+  for (EventPublisher* publisher : publishers_) {
+    try {
+      publisher->sync();
+    } catch (const std::exception& e) {
+      probe_.failed(publisher->name());
+      log()->warn("syncing events (outbox seq {}..{}) to {} failed, will retry: {}",
+                  acknowledged_through_ + 1, delivered_through_, publisher->name(), e.what());
+      return false;
+    }
+  }
+  delete_through(delivered_through_);
+  acknowledged_through_ = delivered_through_;
+  acknowledged_at_ = std::chrono::steady_clock::now();
+  return true;
 }
 
 void OutboxRelay::update_backlog() {
@@ -158,6 +180,17 @@ void OutboxRelay::update_backlog() {
 }
 
 void OutboxRelay::run() {
+  run_rounds();
+  // Stopping: what was delivered need not wait for the next start.
+  try {
+    acknowledge();
+  } catch (const std::exception& e) {
+    log()->warn("outbox relay: delivered events stay in the outbox until the next start: {}",
+                e.what());
+  }
+}
+
+void OutboxRelay::run_rounds() {
   std::chrono::milliseconds backoff = options_.retry_min;
   std::vector<OutboxEvent> batch;
   // Which publishers already have `batch`.
@@ -174,9 +207,20 @@ void OutboxRelay::run() {
         std::fill(published.begin(), published.end(), false);
       }
       if (batch.empty()) {
+        // Nothing new: what was delivered waits at most `sync_interval`.
+        if (acknowledge_due() && !acknowledge()) {
+          if (!sleep(next_backoff(backoff))) return;
+          continue;
+        }
+        auto wait = options_.idle_wake;
+        if (acknowledged_through_ < delivered_through_) {
+          const auto due = acknowledged_at_ + options_.sync_interval;
+          wait = std::min(wait, std::chrono::ceil<std::chrono::milliseconds>(
+                                    due - std::chrono::steady_clock::now()));
+        }
         update_backlog();
         backoff = options_.retry_min;
-        if (!sleep(options_.idle_wake)) return;
+        if (!sleep(wait)) return;
         continue;
       }
 
@@ -202,7 +246,7 @@ void OutboxRelay::run() {
         continue;
       }
 
-      delete_through(batch.back().seq);
+      delivered_through_ = batch.back().seq;
       const std::int64_t now = now_unix_ms();
       for (const OutboxEvent& event : batch) {
         probe_.latency(
@@ -219,6 +263,10 @@ void OutboxRelay::run() {
       }
       batch.clear();
       backoff = options_.retry_min;
+      if (acknowledge_due() && !acknowledge()) {
+        if (!sleep(next_backoff(backoff))) return;
+        continue;
+      }
       // Counting the backlog scans the table: at most once a second, so that
       // the gauge stays true under load without slowing delivery.
       if (const auto now_steady = std::chrono::steady_clock::now();

@@ -30,18 +30,21 @@ namespace flint::events {
 /// least once.
 ///
 /// Each round reads up to `batch_size` rows in outbox order through its own
-/// connection, publishes the batch to every publisher (in order, so events
-/// with the same key keep their order), and only then deletes the rows. The
+/// connection and publishes the batch to every publisher (in order, so events
+/// with the same key keep their order). Delivered rows are deleted once the
+/// publishers have synced them (`EventPublisher::sync`), at most
+/// `sync_interval` later, so one sync covers every batch of that time. The
 /// next round reads past the delivered rows by `seq` (AUTOINCREMENT, never
 /// reused, committed in order by the one writer), so it need not wait for
-/// their deletion to commit. A publisher that fails gets the same batch
+/// their deletion. A publisher that fails gets the same batch
 /// again after a back-off (`retry_min`, doubling up to `retry_max`, with
 /// jitter); publishers that
 /// already took the batch are not called again for it; nothing later is
 /// delivered before it, and nothing is lost: the rows stay until every
-/// publisher has them. A crash between publishing and deleting (or a
-/// deletion that fails) redelivers the batch at the next start (publishers
-/// are idempotent by event id).
+/// publisher has them. A crash between publishing and deleting (or a sync
+/// or deletion that fails) redelivers the batch at the next start
+/// (publishers are idempotent by event id). A failed sync is retried after a
+/// back-off, its rows kept meanwhile.
 ///
 /// The relay wakes on `notify` and at least every `idle_wake`.
 ///
@@ -63,6 +66,10 @@ class OutboxRelay {
     /// Longest back-off after repeated failures: short enough that a sink
     /// coming back is used within seconds, long enough not to spin on it.
     std::chrono::milliseconds retry_max{5'000};
+    /// Longest wait of delivered rows for the publishers' sync and their
+    /// deletion. Zero: after each batch. Longer spares the disk one sync per
+    /// batch under load, and costs only outbox rows kept a little longer.
+    std::chrono::milliseconds sync_interval{0};
     /// Deletes the delivered rows up to and including a seq. When set, the
     /// owner of the database's writes does it and need not wait for its
     /// commit (the host queues it on its group-committing store, so the
@@ -72,7 +79,8 @@ class OutboxRelay {
   };
 
   /// Called on the relay thread with each batch of events once every
-  /// publisher has them (and their deletion is queued), in outbox order.
+  /// publisher has them (their deletion follows within `sync_interval`), in
+  /// outbox order.
   /// Should be quick; exceptions are logged and ignored.
   using Listener = std::function<void(std::span<const OutboxEvent>)>;
 
@@ -110,8 +118,13 @@ class OutboxRelay {
  private:
   struct Statements;
   void run();
+  void run_rounds();
   std::vector<OutboxEvent> read_batch();
   void delete_through(std::int64_t last_seq);
+  // Syncs the publishers, then deletes what they were delivered. False when
+  // a sync failed (logged; the rows stay).
+  bool acknowledge();
+  bool acknowledge_due() const;
   void update_backlog();
   /// Sleeps until notified, stopped, or `timeout`; false when stopping.
   bool sleep(std::chrono::milliseconds timeout);
@@ -129,7 +142,11 @@ class OutboxRelay {
   bool stopping_ = false;
   std::atomic<std::uint64_t> delivered_{0};
   std::atomic<std::int64_t> backlog_{0};
-  std::int64_t delivered_through_ = 0;  // relay thread only: the last seq delivered
+  // Relay thread only: the last seq delivered to every publisher, and the
+  // last one whose deletion was queued (when).
+  std::int64_t delivered_through_ = 0;
+  std::int64_t acknowledged_through_ = 0;
+  std::chrono::steady_clock::time_point acknowledged_at_{};
   std::chrono::steady_clock::time_point backlog_counted_{};
   std::thread thread_;
 };

@@ -33,13 +33,19 @@ class RecordingPublisher final : public EventPublisher {
     std::lock_guard lock(mutex_);
     for (const auto& e : batch) ids_.push_back(e.event_id);
   }
+  void sync() override {
+    ++syncs;
+    if (failing_sync.load()) throw std::runtime_error("fsync: input/output error");
+  }
   std::string_view name() const noexcept override { return name_; }
   std::vector<std::string> ids() const {
     std::lock_guard lock(mutex_);
     return ids_;
   }
   std::atomic<bool> failing{false};
+  std::atomic<bool> failing_sync{false};
   std::atomic<int> calls{0};
+  std::atomic<int> syncs{0};    // sync calls, failed ones included
   std::atomic<int> policy{-1};  // the scheduling class of the thread that published
 
  private:
@@ -146,6 +152,61 @@ TEST_F(OutboxRelayTest, DeliversInOrderThenDeletesAndTellsListeners) {
   EXPECT_EQ(listened_batches, (std::vector<std::size_t>{64, 64, 64, 64, 64, 64, 64, 52}));
   // A commit's wake-up must not preempt the store writer.
   EXPECT_EQ(publisher.policy.load(), SCHED_BATCH);
+}
+
+TEST_F(OutboxRelayTest, OneSyncCoversTheBatchesOfAnIntervalAndPrecedesTheirDeletion) {
+  RecordingPublisher publisher("recording");
+  auto o = options();
+  o.sync_interval = 3s;
+  OutboxRelay relay(o, {&publisher}, probe_);
+  write_outbox(1, 10);
+  relay.start();
+  // The first delivery after a quiet time is synced and deleted at once.
+  ASSERT_TRUE(eventually([&] { return outbox_rows() == 0; }));
+  EXPECT_EQ(publisher.syncs.load(), 1);
+
+  write_outbox(11, 200);  // three batches
+  relay.notify();
+  ASSERT_TRUE(eventually([&] { return relay.delivered() == 200; }));
+  // Delivered, but kept until the publishers' next sync, within the interval.
+  EXPECT_EQ(publisher.syncs.load(), 1);
+  EXPECT_EQ(outbox_rows(), 190);
+  ASSERT_TRUE(eventually([&] { return outbox_rows() == 0; }, 10s));
+  EXPECT_EQ(publisher.syncs.load(), 2);
+  EXPECT_EQ(publisher.ids(), ids(1, 200));
+  relay.stop();
+}
+
+TEST_F(OutboxRelayTest, AFailingSyncKeepsTheRowsAndIsRetriedWithoutRedelivery) {
+  RecordingPublisher publisher("recording");
+  publisher.failing_sync = true;
+  OutboxRelay relay(options(), {&publisher}, probe_);
+  write_outbox(1, 10);
+  relay.start();
+  ASSERT_TRUE(eventually([&] { return relay.delivered() == 10 && publisher.syncs.load() >= 3; }));
+  EXPECT_EQ(outbox_rows(), 10);
+  publisher.failing_sync = false;
+  ASSERT_TRUE(eventually([&] { return outbox_rows() == 0; }));
+  relay.stop();
+  EXPECT_EQ(publisher.calls.load(), 1);
+  EXPECT_EQ(publisher.ids(), ids(1, 10));
+}
+
+TEST_F(OutboxRelayTest, StopSyncsAndDeletesWhatWasDelivered) {
+  RecordingPublisher publisher("recording");
+  auto o = options();
+  o.sync_interval = 1h;
+  OutboxRelay relay(o, {&publisher}, probe_);
+  write_outbox(1, 10);
+  relay.start();
+  ASSERT_TRUE(eventually([&] { return outbox_rows() == 0; }));
+  write_outbox(11, 20);
+  relay.notify();
+  ASSERT_TRUE(eventually([&] { return relay.delivered() == 20; }));
+  EXPECT_EQ(outbox_rows(), 10);
+  relay.stop();
+  EXPECT_EQ(publisher.syncs.load(), 2);
+  EXPECT_EQ(outbox_rows(), 0);
 }
 
 TEST_F(OutboxRelayTest, ReadsPastDeliveredRowsWithoutWaitingForTheirDeletion) {

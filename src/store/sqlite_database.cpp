@@ -208,6 +208,20 @@ void Database::migrate(std::span<const Migration> migrations) {
   }
 }
 
+void Database::sync_wal() {
+  // In WAL mode SQLite's journal file is the WAL: its own sync, through the
+  // VFS (which writes out what it still buffers first).
+  sqlite3_file* wal = nullptr;
+  int rc = sqlite3_file_control(db_, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal);
+  if (rc == SQLITE_OK && wal != nullptr && wal->pMethods != nullptr) {
+    rc = wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL);
+  }
+  if (rc != SQLITE_OK) {
+    throw SqliteError(
+        rc, fmt::format("{}: cannot sync the WAL: {}", path_.string(), sqlite3_errstr(rc)));
+  }
+}
+
 std::int64_t Database::changes() const noexcept {
   return sqlite3_changes64(db_);
 }

@@ -119,6 +119,13 @@ class Database {
   /// The schema version (`PRAGMA user_version`).
   int schema_version();
 
+  /// Makes every transaction committed so far survive a power loss: an
+  /// fsync of the WAL, as `synchronous=full` does at each commit. Lets a
+  /// connection in `normal` commit often and sync once for many commits.
+  /// Nothing to do before the first write (no WAL yet).
+  /// @throws SqliteError when the sync fails.
+  void sync_wal();
+
   /// Rows changed by the last statement.
   std::int64_t changes() const noexcept;
   /// The raw handle (for SQLite calls not wrapped here).
