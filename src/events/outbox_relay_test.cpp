@@ -118,6 +118,17 @@ class OutboxRelayTest : public ::testing::Test {
     return o;
   }
 
+  // Starts `relay` on events 1..10, which it syncs and deletes at once (the
+  // first batch after a quiet time), then has it deliver events 11..`last`.
+  void deliver_first_then_more(OutboxRelay& relay, int last) {
+    write_outbox(1, 10);
+    relay.start();
+    ASSERT_TRUE(eventually([&] { return outbox_rows() == 0; }));
+    write_outbox(11, last);
+    relay.notify();
+    ASSERT_TRUE(eventually([&] { return relay.delivered() == static_cast<std::uint64_t>(last); }));
+  }
+
   static std::vector<std::string> ids(int from, int to) {
     std::vector<std::string> out;
     for (int n = from; n <= to; ++n) out.push_back("event-" + std::to_string(n));
@@ -159,15 +170,7 @@ TEST_F(OutboxRelayTest, OneSyncCoversTheBatchesOfAnIntervalAndPrecedesTheirDelet
   auto o = options();
   o.sync_interval = 3s;
   OutboxRelay relay(o, {&publisher}, probe_);
-  write_outbox(1, 10);
-  relay.start();
-  // The first delivery after a quiet time is synced and deleted at once.
-  ASSERT_TRUE(eventually([&] { return outbox_rows() == 0; }));
-  EXPECT_EQ(publisher.syncs.load(), 1);
-
-  write_outbox(11, 200);  // three batches
-  relay.notify();
-  ASSERT_TRUE(eventually([&] { return relay.delivered() == 200; }));
+  ASSERT_NO_FATAL_FAILURE(deliver_first_then_more(relay, 200));  // three more batches
   // Delivered, but kept until the publishers' next sync, within the interval.
   EXPECT_EQ(publisher.syncs.load(), 1);
   EXPECT_EQ(outbox_rows(), 190);
@@ -197,12 +200,7 @@ TEST_F(OutboxRelayTest, StopSyncsAndDeletesWhatWasDelivered) {
   auto o = options();
   o.sync_interval = 1h;
   OutboxRelay relay(o, {&publisher}, probe_);
-  write_outbox(1, 10);
-  relay.start();
-  ASSERT_TRUE(eventually([&] { return outbox_rows() == 0; }));
-  write_outbox(11, 20);
-  relay.notify();
-  ASSERT_TRUE(eventually([&] { return relay.delivered() == 20; }));
+  ASSERT_NO_FATAL_FAILURE(deliver_first_then_more(relay, 20));
   EXPECT_EQ(outbox_rows(), 10);
   relay.stop();
   EXPECT_EQ(publisher.syncs.load(), 2);
