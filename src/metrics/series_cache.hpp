@@ -3,16 +3,15 @@
 /// @file
 /// Metric series resolved once per label set and kept.
 
-#include <algorithm>
+#include <charconv>
 #include <cstddef>
+#include <cstring>
 #include <functional>
 #include <mutex>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
-
-#include <fmt/format.h>
 
 #include <flint/sdk/string_hash.hpp>
 
@@ -32,32 +31,50 @@ class SeriesCache {
   /// (called once per distinct key, under the exclusive lock).
   template <class Create, class... Parts>
   const Value& get(Create&& create, const Parts&... parts) {
-    // Unit separators keep ("a b", "c") and ("a", "b c") apart.
-    char buffer[256];
-    const auto written =
-        fmt::format_to_n(buffer, sizeof buffer, kFormat<sizeof...(Parts)>, parts...).size;
-    const std::string_view key(buffer, std::min(written, sizeof buffer));
+    Key key;
+    (key.add(parts), ...);
     {
       std::shared_lock lock(mutex_);
-      if (auto it = values_.find(key); it != values_.end()) return it->second;
+      if (auto it = values_.find(key.view()); it != values_.end()) return it->second;
     }
     std::unique_lock lock(mutex_);
-    if (auto it = values_.find(key); it != values_.end()) return it->second;
-    return values_.emplace(std::string(key), create()).first->second;
+    if (auto it = values_.find(key.view()); it != values_.end()) return it->second;
+    return values_.emplace(std::string(key.view()), create()).first->second;
   }
 
  private:
-  template <std::size_t N>
-  static constexpr auto kFormat = [] {
-    if constexpr (N == 1) {
-      return "{}";
-    } else if constexpr (N == 2) {
-      return "{}\x1f{}";
-    } else {
-      static_assert(N == 3, "up to three label values");
-      return "{}\x1f{}\x1f{}";
+  // The label values joined by unit separators, which keep ("a b", "c") and
+  // ("a", "b c") apart. On the stack unless long; never cut short.
+  class Key {
+   public:
+    void add(std::string_view part) {
+      if (parts_++ > 0) put("\x1f");
+      put(part);
     }
-  }();
+    void add(unsigned number) {
+      char digits[16];
+      const auto end = std::to_chars(digits, digits + sizeof digits, number).ptr;
+      add(std::string_view(digits, static_cast<std::size_t>(end - digits)));
+    }
+    std::string_view view() const noexcept {
+      return spilled_.empty() ? std::string_view(buffer_, size_) : std::string_view(spilled_);
+    }
+
+   private:
+    void put(std::string_view text) {
+      if (spilled_.empty() && size_ + text.size() <= sizeof buffer_) {
+        std::memcpy(buffer_ + size_, text.data(), text.size());
+        size_ += text.size();
+        return;
+      }
+      if (spilled_.empty()) spilled_.assign(buffer_, size_);
+      spilled_.append(text);
+    }
+    char buffer_[256];
+    std::size_t size_ = 0;
+    std::size_t parts_ = 0;
+    std::string spilled_;
+  };
 
   std::shared_mutex mutex_;
   std::unordered_map<std::string, Value, sdk::StringHash, std::equal_to<>> values_;
