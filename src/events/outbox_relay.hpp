@@ -36,12 +36,11 @@ namespace flint::events {
 /// `sync_interval` later, so one sync covers every batch of that time. The
 /// next round reads past the delivered rows by `seq` (AUTOINCREMENT, never
 /// reused, committed in order by the one writer), so it need not wait for
-/// their deletion. A publisher that fails gets the same batch
-/// again after a back-off (`retry_min`, doubling up to `retry_max`, with
-/// jitter); publishers that
-/// already took the batch are not called again for it; nothing later is
-/// delivered before it, and nothing is lost: the rows stay until every
-/// publisher has them. A crash between publishing and deleting (or a sync
+/// their deletion. A publisher that fails gets the same batch again after a
+/// back-off (`retry_min`, doubling up to `retry_max`, with jitter);
+/// publishers that already took the batch are not called again for it;
+/// nothing later is delivered before it, and nothing is lost: the rows stay
+/// until every publisher has them. A crash between publishing and deleting (or a sync
 /// or deletion that fails) redelivers the batch at the next start
 /// (publishers are idempotent by event id). A failed sync is retried after a
 /// back-off, its rows kept meanwhile.
