@@ -1,6 +1,7 @@
 #include "metrics/series_cache.hpp"
 
 #include <atomic>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -10,46 +11,42 @@
 namespace flint::metrics {
 namespace {
 
-TEST(SeriesCache, CreatesOncePerLabelSet) {
+// A cache whose values count the creations.
+class SeriesCacheTest : public ::testing::Test {
+ protected:
   SeriesCache<int> cache;
   int created = 0;
-  const auto create = [&] { return ++created; };
+  std::function<int()> create = [this] { return ++created; };
+};
+
+TEST_F(SeriesCacheTest, CreatesOncePerLabelSet) {
   EXPECT_EQ(cache.get(create, std::string_view("noop"), std::string_view("execute")), 1);
   EXPECT_EQ(cache.get(create, std::string_view("noop"), std::string_view("execute")), 1);
   EXPECT_EQ(cache.get(create, std::string_view("noop"), std::string_view("find")), 2);
   EXPECT_EQ(created, 2);
 }
 
-TEST(SeriesCache, KeepsLabelSetsApartWhereverTheirTextSplits) {
-  SeriesCache<int> cache;
-  int created = 0;
-  const auto create = [&] { return ++created; };
+TEST_F(SeriesCacheTest, KeepsLabelSetsApartWhereverTheirTextSplits) {
   EXPECT_EQ(cache.get(create, std::string_view("a b"), std::string_view("c")), 1);
   EXPECT_EQ(cache.get(create, std::string_view("a"), std::string_view("b c")), 2);
   EXPECT_EQ(cache.get(create, std::string_view(""), std::string_view("ab")), 3);
   EXPECT_EQ(cache.get(create, std::string_view("ab"), std::string_view("")), 4);
 }
 
-TEST(SeriesCache, TellsLongLabelSetsApartBeyondTheStackBuffer) {
-  SeriesCache<int> cache;
-  int created = 0;
-  const auto create = [&] { return ++created; };
+TEST_F(SeriesCacheTest, TellsLongLabelSetsApartBeyondTheStackBuffer) {
   const std::string long_name(300, 'd');
   EXPECT_EQ(cache.get(create, std::string_view(long_name), std::string_view("execute")), 1);
   EXPECT_EQ(cache.get(create, std::string_view(long_name), std::string_view("find")), 2);
   EXPECT_EQ(cache.get(create, std::string_view(long_name), std::string_view("execute")), 1);
 }
 
-TEST(SeriesCache, TakesNumbersAsLabelValues) {
-  SeriesCache<int> cache;
-  int created = 0;
-  const auto create = [&] { return ++created; };
+TEST_F(SeriesCacheTest, TakesNumbersAsLabelValues) {
   EXPECT_EQ(cache.get(create, std::string_view("/health"), 200U), 1);
   EXPECT_EQ(cache.get(create, std::string_view("/health"), 503U), 2);
   EXPECT_EQ(cache.get(create, std::string_view("/health"), std::string_view("200")), 1);
 }
 
-TEST(SeriesCache, ConcurrentCallersShareOneValuePerKey) {
+TEST(SeriesCacheConcurrency, ConcurrentCallersShareOneValuePerKey) {
   SeriesCache<int> cache;
   std::atomic<int> created{0};
   std::vector<std::thread> threads;
