@@ -135,10 +135,10 @@ Database::Database(const std::filesystem::path& path, Synchronous synchronous) :
   // Other connections (readers, the event log) may hold the lock briefly.
   sqlite3_busy_timeout(db_, 5000);
   try {
-    // temp_store=MEMORY also keeps the statement journals in memory: the
-    // store's group commit wraps each write in a savepoint, and SQLite saves
-    // every page a savepoint changes to that journal, a temporary file
-    // otherwise (two pwrite calls per page, eight times the WAL's own).
+    // temp_store=MEMORY also keeps the statement journals in memory: when a
+    // write of a group commit fails, the group runs again with a savepoint
+    // per write, and SQLite saves every page a savepoint changes to that
+    // journal, a temporary file otherwise (two pwrite calls per page).
     exec("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;");
     exec(synchronous == Synchronous::full ? "PRAGMA synchronous=FULL;"
                                           : "PRAGMA synchronous=NORMAL;");
