@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <random>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 
 #include "logging/logging.hpp"
@@ -12,7 +10,6 @@
 namespace flint::jobs {
 
 namespace asio = boost::asio;
-using Clock = std::chrono::steady_clock;
 
 namespace {
 
@@ -21,7 +18,27 @@ double random_unit() {
   return std::uniform_real_distribution<double>(-1.0, 1.0)(generator);
 }
 
+// The scheduler whose dispatch loop runs on this thread, if any.
+thread_local const JobScheduler* dispatching = nullptr;
+
 }  // namespace
+
+void JobRun::finish(JobStep step) const {
+  scheduler_->finish(id_, run_, step);
+}
+
+void JobRun::fail(const std::exception& error) const {
+  scheduler_->fail(id_, run_, error);
+}
+
+void JobRun::expire_at(std::chrono::steady_clock::time_point at,
+                       std::function<void()> on_expiry) const {
+  scheduler_->expire_at(id_, run_, at, std::move(on_expiry));
+}
+
+void JobRun::clear_expiry() const {
+  scheduler_->clear_expiry(id_, run_);
+}
 
 JobScheduler::JobScheduler(asio::io_context& io, Options options, prometheus::Registry& registry)
     : options_(options),
@@ -56,18 +73,18 @@ void JobScheduler::register_kind(std::string kind, KindOptions options, JobHandl
 
 void JobScheduler::schedule(Job job, Clock::time_point due) {
   if (closed_.load()) return;
-  asio::post(strand_, [this, job = std::move(job), due]() mutable {
-    if (closed_.load()) return;
-    auto kind = kinds_.find(job.kind);
-    if (kind == kinds_.end()) {
-      logging::logger("jobs")->error("job {} of unknown kind {} dropped", job.subject, job.kind);
-      return;
-    }
-    Kind& registered = kind->second;
+  auto kind = kinds_.find(job.kind);
+  if (kind == kinds_.end()) {
+    logging::logger("jobs")->error("job {} of unknown kind {} dropped", job.subject, job.kind);
+    return;
+  }
+  Kind& registered = kind->second;
+  job.kind = kind->first;
+  {
+    std::lock_guard lock(mutex_);
     const std::uint64_t id = next_id_;
     const auto placed = entries_.try_emplace(id);
     Entry& entry = placed.first->second;
-    job.kind = kind->first;
     entry.job = std::move(job);
     // One lookup both checks and claims the subject (keyed by the entry's
     // own copy of it); a job already known stays as it is.
@@ -81,14 +98,21 @@ void JobScheduler::schedule(Job job, Clock::time_point due) {
     ++size_;
     jobs_gauge_.Increment();
     enqueue(id, entry, due);
-    dispatch();
-  });
+    // A job due later only needs the timer: the common case (a new
+    // execution's first poll) takes no dispatch pass.
+    if (due > Clock::now()) {
+      arm_locked();
+      return;
+    }
+  }
+  dispatch();
 }
 
 void JobScheduler::wake(std::string_view kind, std::string_view subject) {
-  asio::post(strand_, [this, kind = std::string(kind), subject = std::string(subject)] {
-    auto registered = kinds_.find(kind);
-    if (registered == kinds_.end() || closed_.load()) return;
+  auto registered = kinds_.find(kind);
+  if (registered == kinds_.end() || closed_.load()) return;
+  {
+    std::lock_guard lock(mutex_);
     auto index = registered->second.ids.find(subject);
     if (index == registered->second.ids.end()) return;
     const std::uint64_t id = index->second;
@@ -98,30 +122,27 @@ void JobScheduler::wake(std::string_view kind, std::string_view subject) {
       return;
     }
     enqueue(id, entry, Clock::now());
-    dispatch();
-  });
+  }
+  dispatch();
 }
 
 void JobScheduler::cancel(std::string_view kind, std::string_view subject) {
-  asio::post(strand_, [this, kind = std::string(kind), subject = std::string(subject)] {
-    auto registered = kinds_.find(kind);
-    if (registered == kinds_.end()) return;
-    auto index = registered->second.ids.find(subject);
-    if (index == registered->second.ids.end()) return;
-    const std::uint64_t id = index->second;
-    Entry& entry = entries_.at(id);
-    if (entry.running) {
-      entry.cancelled = true;  // dropped when this run ends, whatever it decided
-      return;
-    }
-    drop(id);
-  });
+  auto registered = kinds_.find(kind);
+  if (registered == kinds_.end()) return;
+  std::lock_guard lock(mutex_);
+  auto index = registered->second.ids.find(subject);
+  if (index == registered->second.ids.end()) return;
+  auto it = entries_.find(index->second);
+  if (it->second.running) {
+    it->second.cancelled = true;  // dropped when this run ends, whatever it decided
+    return;
+  }
+  drop_locked(it);
 }
 
-void JobScheduler::drop(std::uint64_t id) {
-  auto it = entries_.find(id);
+void JobScheduler::drop_locked(std::unordered_map<std::uint64_t, Entry>::iterator it) {
   it->second.kind->ids.erase(std::string_view(it->second.job.subject));
-  entries_.erase(it);  // its places on the timeline become stale
+  entries_.erase(it);  // its places on the timelines become stale
   --size_;
   jobs_gauge_.Decrement();
 }
@@ -137,10 +158,45 @@ void JobScheduler::enqueue(std::uint64_t id, Entry& entry, Clock::time_point at)
 }
 
 void JobScheduler::dispatch() {
-  const auto now = Clock::now();
+  if (dispatching == this) return;  // the loop below goes round again
+  dispatching = this;
+  std::vector<Start> starts;
+  std::vector<std::function<void()>> expired;
+  for (;;) {
+    {
+      std::lock_guard lock(mutex_);
+      collect(Clock::now(), starts, expired);
+      arm_locked();
+    }
+    if (starts.empty() && expired.empty()) break;
+    for (auto& on_expiry : expired) {
+      if (!on_expiry) continue;
+      try {
+        on_expiry();
+      } catch (const std::exception& e) {
+        logging::logger("jobs")->error("a job's expiry callback failed: {}", e.what());
+      }
+    }
+    for (const auto& run : starts) start(run);
+    starts.clear();
+    expired.clear();
+  }
+  dispatching = nullptr;
+}
+
+void JobScheduler::collect(Clock::time_point now, std::vector<Start>& starts,
+                           std::vector<std::function<void()>>& expired) {
+  while (!bounds_.empty() && bounds_.top().at <= now) {
+    const Due due = bounds_.top();
+    bounds_.pop();
+    Entry* entry = bound_entry(due);
+    if (entry == nullptr) continue;
+    expired.push_back(std::move(entry->on_expiry));
+    end_run_locked(due.id, due.generation, JobStep::retry_later);
+  }
   while (!closed_.load() && running_ < options_.max_running && !timeline_.empty() &&
          timeline_.top().at <= now) {
-    Due due = timeline_.top();
+    const Due due = timeline_.top();
     timeline_.pop();
     auto it = entries_.find(due.id);
     if (it == entries_.end() || it->second.generation != due.generation || it->second.running) {
@@ -152,45 +208,66 @@ void JobScheduler::dispatch() {
     ++running_;
     ++running_count_;
     running_gauge_.Increment();
-    // On the scheduler's own strand: handlers only await (their blocking work
-    // runs on driver threads), and the run ends without another hop.
-    asio::co_spawn(strand_, run(due.id, &entry.job, entry.kind), asio::detached);
+    starts.push_back({due.id, ++entry.run, &entry.job, &entry.kind->handler});
   }
-  arm_timer();
 }
 
-void JobScheduler::arm_timer() {
-  if (closed_.load() || timeline_.empty() || running_ >= options_.max_running) return;
-  const auto next = timeline_.top().at;
+JobScheduler::Entry* JobScheduler::bound_entry(const Due& bound) {
+  auto it = entries_.find(bound.id);
+  if (it == entries_.end()) return nullptr;
+  Entry& entry = it->second;
+  // Stale when the run ended, or was bound again since.
+  const bool current = entry.running && entry.run == bound.generation && entry.expires == bound.at;
+  return current ? &entry : nullptr;
+}
+
+void JobScheduler::arm_locked() {
+  if (closed_.load()) return;
+  auto next = Clock::time_point::max();
+  if (!bounds_.empty()) next = bounds_.top().at;
+  if (!timeline_.empty() && running_ < options_.max_running) {
+    next = std::min(next, timeline_.top().at);
+  }
   if (next >= timer_at_) return;  // already set to fire no later
   timer_at_ = next;
-  timer_.expires_at(next);
-  timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (ec) return;  // re-armed earlier, or stopped
-    timer_at_ = Clock::time_point::max();
-    dispatch();
+  asio::post(strand_, [this, next] {
+    if (closed_.load()) return;
+    // Setting the timer cancels the wait set for a later time.
+    timer_.expires_at(next);
+    timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) on_timer();
+    });
   });
 }
 
-asio::awaitable<void> JobScheduler::run(std::uint64_t id, Job* job, Kind* kind) {
-  JobStep step = JobStep::retry_later;
-  try {
-    step = co_await kind->handler(*job);
-  } catch (const std::exception& e) {
-    logging::logger("jobs")->error("job {} of kind {} failed: {}; retrying", job->subject,
-                                   job->kind, e.what());
+void JobScheduler::on_timer() {
+  {
+    std::lock_guard lock(mutex_);
+    timer_at_ = Clock::time_point::max();
   }
-  ++job->attempts;
-  finish(id, step);
+  dispatch();  // runs what is due and sets the timer for what is next
 }
 
-void JobScheduler::finish(std::uint64_t id, JobStep step) {
+void JobScheduler::start(const Start& start) {
+  try {
+    (*start.handler)(*start.job, JobRun(*this, start.id, start.run));
+  } catch (const std::exception& e) {
+    fail(start.id, start.run, e);
+  }
+}
+
+bool JobScheduler::end_run_locked(std::uint64_t id, std::uint64_t run, JobStep step) {
+  auto it = entries_.find(id);
+  if (it == entries_.end()) return false;
+  Entry& entry = it->second;
+  if (!entry.running || entry.run != run) return false;  // ended already
+  entry.running = false;
+  entry.expires = Clock::time_point::max();
+  entry.on_expiry = nullptr;
+  ++entry.job.attempts;
   --running_;
   --running_count_;
   running_gauge_.Decrement();
-  auto it = entries_.find(id);
-  Entry& entry = it->second;
-  entry.running = false;
   switch (step) {
     case JobStep::finished:
       entry.kind->finished->Increment();
@@ -203,18 +280,72 @@ void JobScheduler::finish(std::uint64_t id, JobStep step) {
       break;
   }
   if (step == JobStep::finished || entry.cancelled) {
-    drop(id);
+    drop_locked(it);
   } else if (!closed_.load()) {
     const auto now = Clock::now();
-    enqueue(id, entry, entry.woken ? now : now + next_interval(entry, step));
+    enqueue(id, entry, entry.woken ? now : now + next_interval(entry));
     entry.woken = false;
+  }
+  return true;
+}
+
+void JobScheduler::finish(std::uint64_t id, std::uint64_t run, JobStep step) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!end_run_locked(id, run, step)) return;
+    // Its next run is at least an interval away; only a job waiting for a
+    // free slot (or a woken one) can be due now.
+    if (timeline_.empty() || timeline_.top().at > Clock::now()) {
+      arm_locked();
+      return;
+    }
   }
   dispatch();
 }
 
-std::chrono::milliseconds JobScheduler::next_interval(Entry& entry, JobStep step) {
+void JobScheduler::fail(std::uint64_t id, std::uint64_t run, const std::exception& error) {
+  std::string subject;
+  std::string_view kind;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = entries_.find(id);
+    if (it == entries_.end() || !it->second.running || it->second.run != run) return;
+    subject = it->second.job.subject;
+    kind = it->second.job.kind;
+  }
+  logging::logger("jobs")->error("job {} of kind {} failed: {}; retrying", subject, kind,
+                                 error.what());
+  finish(id, run, JobStep::retry_later);
+}
+
+void JobScheduler::expire_at(std::uint64_t id, std::uint64_t run, Clock::time_point at,
+                             std::function<void()> on_expiry) {
+  std::lock_guard lock(mutex_);
+  auto it = entries_.find(id);
+  if (it == entries_.end() || !it->second.running || it->second.run != run) return;
+  it->second.expires = at;
+  it->second.on_expiry = std::move(on_expiry);
+  bounds_.push({at, id, run});
+  // A run that ends leaves its bound behind (most do: a bound is for the
+  // call that overruns). Pruned in bulk, they cost O(1) each, and the
+  // timeline stays within a few times the runs in flight.
+  if (bounds_.size() > 2 * running_ + 64) {
+    bounds_.prune([this](const Due& due) { return bound_entry(due) == nullptr; });
+  }
+  arm_locked();
+}
+
+void JobScheduler::clear_expiry(std::uint64_t id, std::uint64_t run) {
+  std::lock_guard lock(mutex_);
+  auto it = entries_.find(id);
+  if (it == entries_.end() || !it->second.running || it->second.run != run) return;
+  it->second.expires = Clock::time_point::max();  // its place on bounds_ is stale now
+  it->second.on_expiry = nullptr;
+}
+
+std::chrono::milliseconds JobScheduler::next_interval(Entry& entry) {
+  // Polls and retries back off alike: both mean "not yet".
   const KindOptions& options = entry.kind->options;
-  (void)step;  // polls and retries back off alike; both mean "not yet"
   const auto base = entry.interval;
   entry.interval = std::clamp(std::chrono::milliseconds(static_cast<std::int64_t>(
                                   static_cast<double>(base.count()) * options.backoff)),

@@ -5,18 +5,20 @@
 /// today; infrastructure tasks, storage syncs, reconciles and heartbeat
 /// checks later. Each kind registers a handler; jobs carry due times.
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <memory>
-#include <queue>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
-#include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -52,11 +54,49 @@ enum class JobStep {
   retry_later,  ///< A transient failure: run again after a back-off.
 };
 
-/// Runs one step of a job, on the scheduler's strand: it must not block
-/// (blocking work is awaited on the driver executor). Must not throw for
-/// expected failures (return `retry_later`); an exception is logged and
-/// retried.
-using JobHandler = std::function<boost::asio::awaitable<JobStep>(Job& job)>;
+class JobScheduler;
+
+/// One run of a job, handed to its kind's handler, which ends it with
+/// `finish`: at once, or later from any thread (a driver thread, a store's
+/// commit). Only the run's first end counts. A small value: copy it freely.
+/// It must not be used after the scheduler is destroyed.
+class JobRun {
+ public:
+  /// Ends the run with what it decided. Ignored when the run has ended
+  /// already (finished before, or expired).
+  void finish(JobStep step) const;
+
+  /// Ends the run after an unexpected failure: logs `error` and retries, as
+  /// for a handler that throws. Ignored when the run has ended already.
+  void fail(const std::exception& error) const;
+
+  /// Bounds the run: unless it ends by `at`, it ends then as `retry_later`,
+  /// and `on_expiry` is called once afterwards (from the scheduler's timer,
+  /// under no lock) to undo or count what the run leaves behind. A later
+  /// `finish` of this run is ignored. Replaces an earlier bound.
+  void expire_at(std::chrono::steady_clock::time_point at, std::function<void()> on_expiry) const;
+
+  /// Lifts the bound set by `expire_at`: what the run still waits for (a
+  /// commit, say) is bounded elsewhere.
+  void clear_expiry() const;
+
+ private:
+  friend class JobScheduler;
+  JobRun(JobScheduler& scheduler, std::uint64_t id, std::uint64_t run) noexcept
+      : scheduler_(&scheduler), id_(id), run_(run) {}
+  JobScheduler* scheduler_;
+  std::uint64_t id_;
+  std::uint64_t run_;
+};
+
+/// Starts one run of a job. It must not block: it hands blocking work to
+/// another thread (the driver executor) and returns; the run ends when
+/// `run.finish` is called. A job is never run twice at once, so the handler
+/// may keep what it derives in `job.state`. Called on whatever thread made
+/// the job due (the scheduler's timer, or a thread that scheduled, woke or
+/// finished a job), under no lock. Must not throw for expected failures
+/// (finish with `retry_later`); an exception is logged and the run retried.
+using JobHandler = std::function<void(Job& job, JobRun run)>;
 
 /// How often a kind's jobs run again.
 struct KindOptions {
@@ -78,7 +118,10 @@ struct KindOptions {
 /// same transaction as the state it belongs to, re-schedules what it loaded
 /// at start, and deletes the row when the job is finished. Polls are not
 /// persisted, state transitions are. Thread-safe: every public method may be
-/// called from any thread (state lives on one strand).
+/// called from any thread. The state sits under one mutex, never held while
+/// a handler or callback runs; a single timer on the io_context (touched only
+/// on its strand) wakes the scheduler for the earliest due time or run bound,
+/// so a poll costs no timer, coroutine or hop of its own.
 class JobScheduler {
  public:
   /// Limits.
@@ -120,6 +163,9 @@ class JobScheduler {
   std::size_t running() const noexcept { return running_count_.load(); }
 
  private:
+  friend class JobRun;
+  using Clock = std::chrono::steady_clock;
+
   struct Kind {
     KindOptions options;
     JobHandler handler;
@@ -133,32 +179,80 @@ class JobScheduler {
     Job job;
     Kind* kind;
     std::chrono::milliseconds interval{};
-    std::uint64_t generation = 0;
+    std::uint64_t generation = 0;                          // of its place on the timeline
+    std::uint64_t run = 0;                                 // runs started: names the current one
+    Clock::time_point expires = Clock::time_point::max();  // the current run's bound
+    std::function<void()> on_expiry;
     bool running = false;
     bool woken = false;
     bool cancelled = false;
   };
-  // A place on the timeline: small and allocation-free, since every poll
-  // adds one. Outdated places (the entry moved or ended) are skipped.
+  // A place on a timeline: small and allocation-free, since every poll adds
+  // one. Outdated places (the entry moved, ran or ended) are skipped.
   struct Due {
-    std::chrono::steady_clock::time_point at;
+    Clock::time_point at;
     std::uint64_t id;
-    std::uint64_t generation;
+    std::uint64_t generation;  // Entry::generation, or Entry::run for a bound
     bool operator>(const Due& other) const noexcept { return at > other.at; }
   };
+  // A min-heap of places by time, whose stale places can be pruned.
+  class Timeline {
+   public:
+    bool empty() const noexcept { return heap_.empty(); }
+    std::size_t size() const noexcept { return heap_.size(); }
+    const Due& top() const noexcept { return heap_.front(); }
+    void push(const Due& due) {
+      heap_.push_back(due);
+      std::push_heap(heap_.begin(), heap_.end(), std::greater<>());
+    }
+    void pop() {
+      std::pop_heap(heap_.begin(), heap_.end(), std::greater<>());
+      heap_.pop_back();
+    }
+    template <class Stale>
+    void prune(Stale stale) {
+      std::erase_if(heap_, stale);
+      std::make_heap(heap_.begin(), heap_.end(), std::greater<>());
+    }
 
-  void enqueue(std::uint64_t id, Entry& entry, std::chrono::steady_clock::time_point at);
+   private:
+    std::vector<Due> heap_;
+  };
+  // A run to start, collected under the lock and started after it.
+  struct Start {
+    std::uint64_t id;
+    std::uint64_t run;
+    Job* job;
+    const JobHandler* handler;
+  };
+
+  void enqueue(std::uint64_t id, Entry& entry, Clock::time_point at);
+  // Starts due runs and ends expired ones until none is left; re-arms the
+  // timer. Re-entrant calls on the same thread (a handler that finishes at
+  // once) return at once: the outer call's loop picks up what they freed.
   void dispatch();
-  void arm_timer();
-  boost::asio::awaitable<void> run(std::uint64_t id, Job* job, Kind* kind);
-  void finish(std::uint64_t id, JobStep step);
-  void drop(std::uint64_t id);
-  std::chrono::milliseconds next_interval(Entry& entry, JobStep step);
+  // Under mutex_: the next batch of work, and the timer's new time if it
+  // must fire earlier than it is set to.
+  void collect(Clock::time_point now, std::vector<Start>& starts,
+               std::vector<std::function<void()>>& expired);
+  // Under mutex_: the running entry `bound` still bounds, or null if stale.
+  Entry* bound_entry(const Due& bound);
+  void arm_locked();
+  void on_timer();
+  void start(const Start& start);
+  // Under mutex_: ends the run (when it is current) with `step`.
+  bool end_run_locked(std::uint64_t id, std::uint64_t run, JobStep step);
+  void finish(std::uint64_t id, std::uint64_t run, JobStep step);
+  void fail(std::uint64_t id, std::uint64_t run, const std::exception& error);
+  void expire_at(std::uint64_t id, std::uint64_t run, Clock::time_point at,
+                 std::function<void()> on_expiry);
+  void clear_expiry(std::uint64_t id, std::uint64_t run);
+  void drop_locked(std::unordered_map<std::uint64_t, Entry>::iterator it);
+  std::chrono::milliseconds next_interval(Entry& entry);
 
   Options options_;
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
-  boost::asio::steady_timer timer_;
-  std::chrono::steady_clock::time_point timer_at_ = std::chrono::steady_clock::time_point::max();
+  boost::asio::steady_timer timer_;  // only on strand_
   // Transparent: a lookup by the job's kind (a view) builds no string.
   struct KindHash {
     using is_transparent = void;
@@ -166,11 +260,19 @@ class JobScheduler {
       return std::hash<std::string_view>{}(name);
     }
   };
+  // Filled before the first job, read-only afterwards (but for Kind::ids).
   std::unordered_map<std::string, Kind, KindHash, std::equal_to<>> kinds_;
+
+  std::mutex mutex_;  // everything below, but the atomics
   std::unordered_map<std::uint64_t, Entry> entries_;
   std::uint64_t next_id_ = 0;
-  std::priority_queue<Due, std::vector<Due>, std::greater<>> timeline_;
+  Timeline timeline_;  // due times of waiting jobs
+  Timeline bounds_;    // bounds of running ones (`JobRun::expire_at`)
   std::size_t running_ = 0;
+  // When the timer is set to fire (max: not set). Only ever lowered, but
+  // when it fires.
+  Clock::time_point timer_at_ = Clock::time_point::max();
+
   std::atomic<bool> closed_{false};  // `stop` was called (read on any thread)
   std::atomic<std::size_t> size_{0};
   std::atomic<std::size_t> running_count_{0};

@@ -6,8 +6,6 @@
 #include <thread>
 
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <gtest/gtest.h>
 
 namespace flint::jobs {
@@ -21,9 +19,10 @@ Job job(std::string subject) {
   return {"test", std::move(subject), "payload", std::chrono::system_clock::now() + 1h, 0, {}};
 }
 
-asio::awaitable<void> sleep_for(std::chrono::milliseconds duration) {
-  asio::steady_timer timer(co_await asio::this_coro::executor, duration);
-  co_await timer.async_wait(asio::use_awaitable);
+// Calls `then` on `io` after `delay`, as a driver call that takes a while.
+void after(asio::io_context& io, std::chrono::milliseconds delay, std::function<void()> then) {
+  auto timer = std::make_shared<asio::steady_timer>(io, delay);
+  timer->async_wait([timer, then = std::move(then)](const boost::system::error_code&) { then(); });
 }
 
 class JobSchedulerTest : public ::testing::Test {
@@ -44,10 +43,10 @@ TEST_F(JobSchedulerTest, PollsUntilFinishedWithGrowingIntervals) {
   std::vector<Clock::time_point> runs;
   scheduler.register_kind("test",
                           {.min_interval = 10ms, .max_interval = 40ms, .backoff = 2.0, .jitter = 0},
-                          [&](Job& j) -> asio::awaitable<JobStep> {
+                          [&](Job& j, JobRun run) {
                             EXPECT_EQ(j.payload, "payload");
                             runs.push_back(Clock::now());
-                            co_return runs.size() < 5 ? JobStep::poll_later : JobStep::finished;
+                            run.finish(runs.size() < 5 ? JobStep::poll_later : JobStep::finished);
                           });
   scheduler.schedule(job("a"), Clock::now());
   run_until([&] { return scheduler.size() == 0 && runs.size() == 5; });
@@ -66,21 +65,22 @@ TEST_F(JobSchedulerTest, BoundsConcurrencyAndNeverRunsAJobTwiceAtOnce) {
   std::map<std::string, int> active;
   std::mutex mutex;
   scheduler.register_kind("test", {.min_interval = 1ms, .max_interval = 2ms},
-                          [&](Job& j) -> asio::awaitable<JobStep> {
+                          [&](Job& j, JobRun run) {
                             {
                               std::lock_guard lock(mutex);
                               EXPECT_EQ(active[j.subject]++, 0) << "job ran twice at once";
                               peak = std::max(peak, ++running);
                             }
-                            co_await sleep_for(5ms);
-                            std::lock_guard lock(mutex);
-                            --active[j.subject];
-                            --running;
-                            if (j.attempts >= 2) {
-                              ++finished;
-                              co_return JobStep::finished;
-                            }
-                            co_return JobStep::poll_later;
+                            after(io_, 5ms, [&, run, subject = j.subject, attempts = j.attempts] {
+                              {
+                                std::lock_guard lock(mutex);
+                                --active[subject];
+                                --running;
+                                if (attempts >= 2) ++finished;
+                              }
+                              // Unlocked: the next run may start inside.
+                              run.finish(attempts >= 2 ? JobStep::finished : JobStep::poll_later);
+                            });
                           });
   for (int i = 0; i < 10; ++i) scheduler.schedule(job("j" + std::to_string(i)), Clock::now());
   run_until([&] { return finished == 10; });
@@ -92,11 +92,10 @@ TEST_F(JobSchedulerTest, BoundsConcurrencyAndNeverRunsAJobTwiceAtOnce) {
 TEST_F(JobSchedulerTest, WakeRunsAWaitingJobNow) {
   JobScheduler scheduler(io_, {}, registry_);
   int runs = 0;
-  scheduler.register_kind("test", {.min_interval = 1h, .max_interval = 1h},
-                          [&](Job&) -> asio::awaitable<JobStep> {
-                            ++runs;
-                            co_return runs == 2 ? JobStep::finished : JobStep::poll_later;
-                          });
+  scheduler.register_kind("test", {.min_interval = 1h, .max_interval = 1h}, [&](Job&, JobRun run) {
+    ++runs;
+    run.finish(runs == 2 ? JobStep::finished : JobStep::poll_later);
+  });
   scheduler.schedule(job("a"), Clock::now());
   run_until([&] { return runs == 1; });
   const auto woken = Clock::now();
@@ -109,9 +108,9 @@ TEST_F(JobSchedulerTest, WakeRunsAWaitingJobNow) {
 TEST_F(JobSchedulerTest, ScheduleIgnoresAJobItAlreadyHasAndUnknownKinds) {
   JobScheduler scheduler(io_, {}, registry_);
   int runs = 0;
-  scheduler.register_kind("test", {}, [&](Job&) -> asio::awaitable<JobStep> {
+  scheduler.register_kind("test", {}, [&](Job&, JobRun run) {
     ++runs;
-    co_return JobStep::finished;
+    run.finish(JobStep::finished);
   });
   scheduler.schedule(job("a"), Clock::now() + 20ms);
   scheduler.schedule(job("a"), Clock::now());
@@ -124,9 +123,9 @@ TEST_F(JobSchedulerTest, ScheduleIgnoresAJobItAlreadyHasAndUnknownKinds) {
 TEST_F(JobSchedulerTest, AThrowingHandlerIsRetried) {
   JobScheduler scheduler(io_, {}, registry_);
   int runs = 0;
-  scheduler.register_kind("test", {.min_interval = 1ms}, [&](Job&) -> asio::awaitable<JobStep> {
+  scheduler.register_kind("test", {.min_interval = 1ms}, [&](Job&, JobRun run) {
     if (++runs == 1) throw std::runtime_error("boom");
-    co_return JobStep::finished;
+    run.finish(JobStep::finished);
   });
   scheduler.schedule(job("a"), Clock::now());
   run_until([&] { return runs == 2 && scheduler.size() == 0; });
@@ -136,12 +135,11 @@ TEST_F(JobSchedulerTest, AThrowingHandlerIsRetried) {
 TEST_F(JobSchedulerTest, CancelDropsWaitingJobsAndRunningOnesWhenTheirRunEnds) {
   JobScheduler scheduler(io_, {.max_running = 8}, registry_);
   std::map<std::string, int> runs;
-  scheduler.register_kind("test", {.min_interval = 10ms, .max_interval = 10ms, .jitter = 0},
-                          [&](Job& j) -> asio::awaitable<JobStep> {
-                            ++runs[j.subject];
-                            if (j.subject == "running") co_await sleep_for(30ms);
-                            co_return JobStep::poll_later;
-                          });
+  scheduler.register_kind(
+      "test", {.min_interval = 10ms, .max_interval = 10ms, .jitter = 0}, [&](Job& j, JobRun run) {
+        ++runs[j.subject];
+        after(io_, j.subject == "running" ? 30ms : 0ms, [run] { run.finish(JobStep::poll_later); });
+      });
   scheduler.schedule(job("waiting"), Clock::now() + 20ms);
   scheduler.schedule(job("running"), Clock::now());
   scheduler.schedule(job("kept"), Clock::now());
@@ -162,9 +160,9 @@ TEST_F(JobSchedulerTest, AJobScheduledAfterStopIsDroppedWithoutTouchingTheLoop) 
   JobScheduler scheduler(io_, {.max_running = 8}, registry_);
   std::atomic<int> runs{0};
   scheduler.register_kind("test", {.min_interval = 1ms, .max_interval = 1ms, .jitter = 0},
-                          [&](Job&) -> asio::awaitable<JobStep> {
+                          [&](Job&, JobRun run) {
                             ++runs;
-                            co_return JobStep::finished;
+                            run.finish(JobStep::finished);
                           });
   scheduler.stop();
   scheduler.schedule(job("late"), Clock::now());
@@ -173,6 +171,76 @@ TEST_F(JobSchedulerTest, AJobScheduledAfterStopIsDroppedWithoutTouchingTheLoop) 
   EXPECT_EQ(io_.poll(), 0u);
   EXPECT_EQ(scheduler.size(), 0u);
   EXPECT_EQ(runs.load(), 0);
+}
+
+TEST_F(JobSchedulerTest, ARunMayEndOnAnotherThread) {
+  JobScheduler scheduler(io_, {}, registry_);
+  std::atomic<int> runs{0};
+  std::vector<std::thread> threads;
+  scheduler.register_kind("test", {.min_interval = 1ms, .jitter = 0}, [&](Job&, JobRun run) {
+    const int n = ++runs;
+    threads.emplace_back([run, n] { run.finish(n < 3 ? JobStep::poll_later : JobStep::finished); });
+  });
+  scheduler.schedule(job("a"), Clock::now());
+  run_until([&] { return scheduler.size() == 0; });
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(runs.load(), 3);
+  EXPECT_EQ(scheduler.running(), 0u);
+}
+
+TEST_F(JobSchedulerTest, ARunPastItsBoundIsRetriedAndItsLateEndIgnored) {
+  JobScheduler scheduler(io_, {}, registry_);
+  std::vector<JobRun> runs;
+  int expired = 0;
+  scheduler.register_kind("test", {.min_interval = 1ms, .jitter = 0}, [&](Job&, JobRun run) {
+    runs.push_back(run);
+    if (runs.size() == 1) {
+      run.expire_at(Clock::now() + 10ms, [&] { ++expired; });  // and never ends by itself
+    }
+  });
+  scheduler.schedule(job("a"), Clock::now());
+  run_until([&] { return runs.size() == 2; });
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(expired, 1);
+  EXPECT_EQ(scheduler.running(), 1u);  // the second run
+  runs[0].finish(JobStep::finished);   // too late: ignored
+  EXPECT_EQ(scheduler.size(), 1u);
+  EXPECT_EQ(scheduler.running(), 1u);
+  runs[1].finish(JobStep::finished);
+  EXPECT_EQ(scheduler.size(), 0u);
+  run_until([] { return false; }, 30ms);
+  EXPECT_EQ(expired, 1);
+}
+
+TEST_F(JobSchedulerTest, AClearedBoundNoLongerEndsTheRun) {
+  JobScheduler scheduler(io_, {}, registry_);
+  int expired = 0;
+  int runs = 0;
+  scheduler.register_kind("test", {.min_interval = 1ms}, [&](Job&, JobRun run) {
+    ++runs;
+    run.expire_at(Clock::now() + 5ms, [&] { ++expired; });
+    run.clear_expiry();
+    after(io_, 20ms, [run] { run.finish(JobStep::finished); });
+  });
+  scheduler.schedule(job("a"), Clock::now());
+  run_until([&] { return scheduler.size() == 0; });
+  EXPECT_EQ(runs, 1);
+  EXPECT_EQ(expired, 0);
+}
+
+TEST_F(JobSchedulerTest, RunsThatEndAtOnceDoNotNestOnTheStack) {
+  // Each run ends inside its handler, freeing the only slot for the next:
+  // a recursive dispatch would nest 20,000 deep.
+  JobScheduler scheduler(io_, {.max_running = 1}, registry_);
+  int runs = 0;
+  scheduler.register_kind("test", {}, [&](Job&, JobRun run) {
+    ++runs;
+    run.finish(JobStep::finished);
+  });
+  const auto due = Clock::now() + 5ms;  // all due at once, on the timer
+  for (int i = 0; i < 20'000; ++i) scheduler.schedule(job(std::to_string(i)), due);
+  run_until([&] { return scheduler.size() == 0; });
+  EXPECT_EQ(runs, 20'000);
 }
 
 }  // namespace

@@ -63,7 +63,7 @@ InfrastructureMonitor::InfrastructureMonitor(
       ended_failed_(ended(registry, "failed")),
       ended_not_found_(ended(registry, "not_found")) {
   scheduler_.register_kind(std::string(kJobKind), options_.polling,
-                           [this](jobs::Job& job) { return poll(job); });
+                           [this](jobs::Job& job, jobs::JobRun run) { poll(job, run); });
 }
 
 void InfrastructureMonitor::accept(std::string_view operation,
@@ -142,7 +142,7 @@ std::shared_ptr<const InfrastructureMonitor::Task> InfrastructureMonitor::task_o
   return task;
 }
 
-boost::asio::awaitable<jobs::JobStep> InfrastructureMonitor::poll(jobs::Job& job) {
+void InfrastructureMonitor::poll(jobs::Job& job, jobs::JobRun run) {
   std::shared_ptr<const Task> task;
   std::optional<sdk::InfrastructureTask> unreadable;
   try {
@@ -164,23 +164,35 @@ boost::asio::awaitable<jobs::JobStep> InfrastructureMonitor::poll(jobs::Job& job
   const drivers::DriverExecutor::Call call{
       task->driver ? std::string_view(task->driver->driver->info.name) : std::string_view("none"),
       unreadable ? "record_outcome" : "get_infrastructure_task", call_deadline};
-  std::function<jobs::JobStep()> work = [this, task, unreadable, call_deadline]() {
-    if (unreadable) {
-      finish(*task, *unreadable);
-      return jobs::JobStep::finished;
+  if (!unreadable) {
+    try {
+      drivers_.admit(*task->driver);  // an open breaker answers at once
+    } catch (const sdk::TemporaryDriverError& e) {
+      log_->debug("infrastructure task {}: {}; retrying", job.subject, e.what());
+      run.finish(jobs::JobStep::retry_later);
+      return;
     }
-    return poll_on_driver_thread(*task, call_deadline);
-  };
-  try {
-    // An open breaker answers at once: the poll is retried later.
-    if (!unreadable) drivers_.admit(*task->driver);
-    co_return co_await executor_.run<jobs::JobStep>(call, std::move(work));
-  } catch (const sdk::TemporaryDriverError& e) {
-    if (dynamic_cast<const drivers::CallTimedOut*>(&e) && !unreadable) {
-      drivers_.record_timeout(*task->driver);
+  }
+  run.expire_at(call_deadline, [this, task, polled = !unreadable] {
+    if (polled) drivers_.record_timeout(*task->driver);
+    log_->debug("infrastructure task {}: the poll did not finish within its deadline; retrying",
+                task->request_id);
+  });
+  const bool queued = executor_.submit(call, [this, task, unreadable, call_deadline, run] {
+    try {
+      if (unreadable) {
+        finish(*task, *unreadable);
+        run.finish(jobs::JobStep::finished);
+        return;
+      }
+      run.finish(poll_on_driver_thread(*task, call_deadline));
+    } catch (const std::exception& e) {
+      run.fail(e);  // the store, say: retried
     }
-    log_->debug("infrastructure task {}: {}; retrying", job.subject, e.what());
-    co_return jobs::JobStep::retry_later;
+  });
+  if (!queued) {
+    log_->debug("infrastructure task {}: driver calls are saturated; retrying", job.subject);
+    run.finish(jobs::JobStep::retry_later);
   }
 }
 

@@ -11,7 +11,6 @@
 #include <string>
 #include <string_view>
 
-#include <boost/asio/awaitable.hpp>
 #include <prometheus/counter.h>
 #include <prometheus/registry.h>
 #include <spdlog/logger.h>
@@ -67,7 +66,8 @@ class InfrastructureMonitor {
 
  private:
   struct Task;
-  boost::asio::awaitable<jobs::JobStep> poll(jobs::Job& job);
+  // Starts a poll on a driver thread, bounded by monitoring.call_timeout.
+  void poll(jobs::Job& job, jobs::JobRun run);
   jobs::JobStep poll_on_driver_thread(const Task& task,
                                       std::chrono::steady_clock::time_point deadline);
   void finish(const Task& task, sdk::InfrastructureTask outcome);

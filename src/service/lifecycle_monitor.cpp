@@ -113,7 +113,7 @@ LifecycleMonitor::LifecycleMonitor(
       ended_failed_(ended_.Add({{"outcome", "failed"}})),
       ended_not_found_(ended_.Add({{"outcome", "request_not_found"}})) {
   scheduler_.register_kind(std::string(kJobKind), options_.polling,
-                           [this](jobs::Job& job) { return poll(job); });
+                           [this](jobs::Job& job, jobs::JobRun run) { poll(job, run); });
 }
 
 AcceptedExecution LifecycleMonitor::acceptance(std::string_view lifecycle_name,
@@ -395,7 +395,7 @@ std::shared_ptr<const LifecycleMonitor::Target> LifecycleMonitor::decode_target(
   return target;
 }
 
-boost::asio::awaitable<jobs::JobStep> LifecycleMonitor::poll(jobs::Job& job) {
+void LifecycleMonitor::poll(jobs::Job& job, jobs::JobRun run) {
   std::optional<sdk::LifecycleExecution> outcome;
   {
     std::lock_guard lock(mutex_);
@@ -421,42 +421,55 @@ boost::asio::awaitable<jobs::JobStep> LifecycleMonitor::poll(jobs::Job& job) {
         sdk::LifecycleExecution::failed(job.subject, sdk::FailureCode::internal_error,
                                         fmt::format("monitoring cannot continue: {}", e.what()));
   }
-  // The driver call runs on a driver thread, which queues the commit of an
-  // outcome and is free at once; the commit ends the call. The work is a
-  // named local: GCC 12 destroys some temporaries of a co_await expression
-  // twice. It holds the target, not the job: a call that overruns its
-  // deadline may outlive the job's entry.
   const auto& driver = target->placement->driver;
   const drivers::DriverExecutor::Call call{
       driver ? std::string_view(driver->driver->info.name) : std::string_view("none"),
       outcome ? "record_outcome" : "get_lifecycle_execution",
       std::chrono::steady_clock::now() + options_.call_timeout};
-  std::function<void(drivers::DriverExecutor::Finish<jobs::JobStep>)> work =
-      [this, target, outcome,
-       deadline = call.deadline](drivers::DriverExecutor::Finish<jobs::JobStep> done) {
-        poll_on_driver_thread(target, outcome, deadline, std::move(done));
-      };
-  try {
-    // An open breaker answers at once: the poll is retried later.
-    if (!outcome) drivers_.admit(*driver);
-    co_return co_await executor_.run_then<jobs::JobStep>(call, std::move(work));
-  } catch (const sdk::TemporaryDriverError& e) {
-    if (dynamic_cast<const drivers::CallTimedOut*>(&e) && !outcome)
-      drivers_.record_timeout(*driver);
-    // Saturated or over its deadline: try again later, keeping a pushed outcome.
-    if (from_push) {
-      std::lock_guard lock(mutex_);
-      pushed_.try_emplace(job.subject, std::move(*outcome));
+  // Saturated or over its deadline: try again later, keeping a pushed outcome.
+  const auto keep_pushed = [this, from_push, outcome, request_id = target->request_id] {
+    if (!from_push) return;
+    std::lock_guard lock(mutex_);
+    pushed_.try_emplace(request_id, *outcome);
+  };
+  if (!outcome) {
+    try {
+      drivers_.admit(*driver);  // an open breaker answers at once
+    } catch (const sdk::TemporaryDriverError& e) {
+      log_->debug("execution {}: {}; retrying", job.subject, e.what());
+      run.finish(jobs::JobStep::retry_later);
+      return;
     }
-    log_->debug("execution {}: {}; retrying", job.subject, e.what());
-    co_return jobs::JobStep::retry_later;
+  }
+  // The deadline bounds the driver call only: a poll that has an outcome
+  // lifts it and ends once the outcome is committed.
+  run.expire_at(call.deadline, [this, target, keep_pushed, polled = !outcome] {
+    if (polled) drivers_.record_timeout(*target->placement->driver);
+    keep_pushed();
+    log_->debug("execution {}: the poll did not finish within its deadline; retrying",
+                target->request_id);
+  });
+  // The driver call runs on a driver thread, which queues the commit of an
+  // outcome and is free at once.
+  const bool queued =
+      executor_.submit(call, [this, target, outcome, deadline = call.deadline, run] {
+        try {
+          poll_on_driver_thread(target, outcome, deadline, run);
+        } catch (const std::exception& e) {
+          run.fail(e);
+        }
+      });
+  if (!queued) {
+    keep_pushed();
+    log_->debug("execution {}: driver calls are saturated; retrying", job.subject);
+    run.finish(jobs::JobStep::retry_later);
   }
 }
 
 void LifecycleMonitor::poll_on_driver_thread(const std::shared_ptr<const Target>& target,
                                              std::optional<sdk::LifecycleExecution> outcome,
                                              std::chrono::steady_clock::time_point deadline,
-                                             drivers::DriverExecutor::Finish<jobs::JobStep> done) {
+                                             jobs::JobRun run) {
   const std::string& request_id = target->request_id;
   logging::ScopedLogContext scope(target->log_fields);
   if (!outcome && system_clock::now() >= target->deadline) {
@@ -466,12 +479,19 @@ void LifecycleMonitor::poll_on_driver_thread(const std::shared_ptr<const Target>
             "no outcome within monitoring.total_timeout ({} s)",
             std::chrono::duration_cast<std::chrono::seconds>(options_.total_timeout).count()));
   }
-  // The step is taken once the ending (if any) is committed.
-  const auto ended = [done](std::exception_ptr failure) {
-    if (failure) {
-      done.fail(failure);
-    } else {
-      done(jobs::JobStep::finished);
+  // The step is taken once the ending (if any) is committed; the commit is
+  // the store's to bound, not the call's deadline.
+  const auto ended = [run](std::exception_ptr failure) {
+    if (!failure) {
+      run.finish(jobs::JobStep::finished);
+      return;
+    }
+    try {
+      std::rethrow_exception(failure);
+    } catch (const std::exception& e) {
+      run.fail(e);
+    } catch (...) {
+      run.finish(jobs::JobStep::retry_later);
     }
   };
   if (!outcome) {
@@ -486,18 +506,19 @@ void LifecycleMonitor::poll_on_driver_thread(const std::shared_ptr<const Target>
                                                   context);
           });
       if (execution.status == sdk::ExecutionStatus::in_progress) {
-        done(jobs::JobStep::poll_later);
+        run.finish(jobs::JobStep::poll_later);
         return;
       }
       outcome = std::move(execution);
     } catch (const sdk::TemporaryDriverError& e) {
       log_->debug("execution {}: temporary error: {}", request_id, e.what());
-      done(jobs::JobStep::retry_later);
+      run.finish(jobs::JobStep::retry_later);
       return;
     } catch (const sdk::RequestNotFoundError& e) {
       log_->warn("execution {}: the driver does not know it ({}); monitoring stops", request_id,
                  e.what());
       ended_not_found_.Increment();
+      run.clear_expiry();
       end_monitoring(std::make_shared<ExecutionEnding>(ExecutionEnding{
                          .request_id = request_id, .monitoring = "stopped: request not found"}),
                      {}, [ended](bool, std::exception_ptr failure) { ended(failure); });
@@ -509,9 +530,10 @@ void LifecycleMonitor::poll_on_driver_thread(const std::shared_ptr<const Target>
   }
   outcome->request_id = request_id;  // the id the orchestrator knows, whatever the driver said
   if (!sdk::is_terminal(outcome->status)) {
-    done(jobs::JobStep::poll_later);
+    run.finish(jobs::JobStep::poll_later);
     return;
   }
+  run.clear_expiry();
   finish(target, std::move(*outcome), ended);
 }
 

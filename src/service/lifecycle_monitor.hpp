@@ -16,7 +16,6 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include <boost/asio/awaitable.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 #include <prometheus/counter.h>
@@ -160,13 +159,13 @@ class LifecycleMonitor {
   class Reporter;
   struct Placement;  // a location and the driver serving it, shared
   struct Target;     // what a poll needs: placement, log fields, tenant
-  boost::asio::awaitable<jobs::JobStep> poll(jobs::Job& job);
-  // Polls (or takes the pushed `outcome`) and ends the call through `done`,
-  // once the outcome, if any, is committed.
+  // Starts a poll on a driver thread, bounded by monitoring.call_timeout.
+  void poll(jobs::Job& job, jobs::JobRun run);
+  // Polls (or takes the pushed `outcome`) and ends the run, once the
+  // outcome, if any, is committed.
   void poll_on_driver_thread(const std::shared_ptr<const Target>& target,
                              std::optional<sdk::LifecycleExecution> outcome,
-                             std::chrono::steady_clock::time_point deadline,
-                             drivers::DriverExecutor::Finish<jobs::JobStep> done);
+                             std::chrono::steady_clock::time_point deadline, jobs::JobRun run);
   void pushed(sdk::LifecycleExecution execution);
   // Records the terminal `outcome` with its event; `ended` runs on the
   // store's writer thread once committed (null) or failed.
