@@ -30,6 +30,13 @@ TEST(TerminalEventId, IsTheSameForTheSameRequestAndDiffersOtherwise) {
   EXPECT_NE(id_of("driver-request-1"), id_of("driver-request-2"));
 }
 
+TEST(TerminalEventId, NeverChangesAcrossVersions) {
+  // Consumers deduplicate redelivered events by this id, across upgrades:
+  // these values were computed by the first implementation.
+  EXPECT_EQ(id_of("01936b2e-8c4a-7d3f-9a1b-2c3d4e5f6a7b"), "01936b2e-8c4a-8c49-83f5-36511c8c7908");
+  EXPECT_EQ(id_of("driver-request-1"), "c66a8be3-fc97-8792-92fe-e4c28a1440e7");
+}
+
 TEST(TerminalEventId, KeepsTheTimeOfAVersion7RequestId) {
   const std::string id = id_of("01936b2e-8c4a-7d3f-9a1b-2c3d4e5f6a7b");
   expect_uuid_v8(id);
