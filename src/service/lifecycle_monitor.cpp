@@ -207,45 +207,56 @@ void LifecycleMonitor::accept(std::string_view lifecycle_name,
     }
     return;
   }
+  // What the polls need is built here, on the driver thread: the store
+  // writer, which every 202 waits for, only schedules it once committed.
+  auto target =
+      monitoring_target(*execution, response.request_id, origin.log_fields, std::move(driver));
   store_.write_async(
       acceptance_write(execution),
-      [this, execution, done = std::move(done),
-       accepting = Accepting{response.request_id, response.reports_completion, origin.log_fields,
-                             std::move(driver)}](std::exception_ptr failure) mutable {
+      [this, execution, done = std::move(done), target = std::move(target),
+       reports_completion = response.reports_completion](std::exception_ptr failure) mutable {
         if (failure) {
           done(acceptance_error(execution->request_id, failure));
           return;
         }
-        schedule_accepted(*execution, std::move(accepting));
+        schedule_accepted(std::move(target), reports_completion);
         done(nullptr);
       });
 }
 
-void LifecycleMonitor::schedule_accepted(const AcceptedExecution& execution, Accepting accepting) {
-  const std::string& request_id = execution.request_id;
+std::shared_ptr<LifecycleMonitor::Target> LifecycleMonitor::monitoring_target(
+    const AcceptedExecution& execution, const std::string& driver_request_id,
+    const logging::LogFields& log_fields,
+    std::shared_ptr<const drivers::DriverManager::Target> driver) {
+  // The job starts decoded: polls never open the sealed payload, which only
+  // a restart reads back (from the store).
+  auto target = std::make_shared<Target>();
+  target->request_id = execution.request_id;
+  target->driver_request_id = driver_request_id;
+  target->deadline = system_clock::time_point(std::chrono::milliseconds(execution.deadline_at));
+  const drivers::RegisteredDriver& registered = *driver->driver;
+  target->placement =
+      intern_placement(registered, execution.job.at("deploymentLocation"), std::move(driver));
+  target->log_fields = log_fields;
+  target->tenant_id = execution.tenant_id;
+  return target;
+}
+
+void LifecycleMonitor::schedule_accepted(std::shared_ptr<Target> target, bool reports_completion) {
   bool already_pushed;
   {
     std::lock_guard lock(mutex_);
-    already_pushed = pushed_.contains(request_id);
+    already_pushed = pushed_.contains(target->request_id);
   }
   // A driver that reports completion itself is not polled: its job only
   // wakes on the report, or at the total deadline as a watchdog.
   const auto steady_now = std::chrono::steady_clock::now();
-  const auto due = already_pushed                 ? steady_now
-                   : accepting.reports_completion ? steady_now + options_.total_timeout
-                                                  : steady_now + options_.polling.min_interval;
-  // The job starts decoded: polls never open the sealed payload, which only
-  // a restart reads back (from the store).
-  auto target = std::make_shared<Target>();
-  target->request_id = request_id;
-  target->driver_request_id = std::move(accepting.driver_request_id);
-  target->deadline = system_clock::time_point(std::chrono::milliseconds(execution.deadline_at));
-  const drivers::RegisteredDriver& registered = *accepting.driver->driver;
-  target->placement = intern_placement(registered, execution.job.at("deploymentLocation"),
-                                       std::move(accepting.driver));
-  target->log_fields = std::move(accepting.log_fields);
-  target->tenant_id = execution.tenant_id;
-  scheduler_.schedule({kJobKind, request_id, {}, target->deadline, 0, std::move(target)}, due);
+  const auto due = already_pushed       ? steady_now
+                   : reports_completion ? steady_now + options_.total_timeout
+                                        : steady_now + options_.polling.min_interval;
+  std::string request_id = target->request_id;
+  const auto deadline = target->deadline;
+  scheduler_.schedule({kJobKind, std::move(request_id), {}, deadline, 0, std::move(target)}, due);
 }
 
 std::size_t LifecycleMonitor::resume() {

@@ -188,13 +188,13 @@ class LifecycleMonitor {
   std::exception_ptr acceptance_error(const std::string& request_id,
                                       const std::exception_ptr& failure) const;
   // What a job needs from the acceptance beyond its record.
-  struct Accepting {
-    std::string driver_request_id;
-    bool reports_completion = false;
-    logging::LogFields log_fields;
-    std::shared_ptr<const drivers::DriverManager::Target> driver;
-  };
-  void schedule_accepted(const AcceptedExecution& execution, Accepting accepting);
+  // What the polls of an accepted execution need, decoded.
+  std::shared_ptr<Target> monitoring_target(
+      const AcceptedExecution& execution, const std::string& driver_request_id,
+      const logging::LogFields& log_fields,
+      std::shared_ptr<const drivers::DriverManager::Target> driver);
+  // Schedules the first poll of a committed acceptance.
+  void schedule_accepted(std::shared_ptr<Target> target, bool reports_completion);
   // Whether an ending was recorded, or why it failed; on the writer thread.
   using Ended = std::function<void(bool recorded, std::exception_ptr failure)>;
   // Queues `ending` (its time stamped at the commit) with `also` (may be
