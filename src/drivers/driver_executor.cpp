@@ -38,9 +38,32 @@ bool DriverExecutor::shutdown(std::chrono::milliseconds grace) {
 }
 
 bool DriverExecutor::submit(Call call, std::function<void()> work) {
-  std::vector<std::function<void()>> works;
-  works.push_back(std::move(work));
-  return submit_each(call, std::move(works));
+  // Every status poll comes this way: one task, without submit_each's list.
+  const bool accepted =
+      try_enqueue([this, work = std::move(work), driver = std::string(call.driver),
+                   operation = std::string(call.operation),
+                   deadline = call.deadline] { run_counted(driver, operation, deadline, work); },
+                  call.deadline);
+  if (!accepted) probe_.count(call.driver, call.operation, "rejected");
+  return accepted;
+}
+
+void DriverExecutor::run_counted(std::string_view driver, std::string_view operation,
+                                 std::chrono::steady_clock::time_point deadline,
+                                 const std::function<void()>& work) {
+  const auto started = std::chrono::steady_clock::now();
+  if (started >= deadline) {
+    probe_.count(driver, operation, "timeout");
+    return;
+  }
+  std::exception_ptr error;
+  try {
+    work();
+  } catch (...) {
+    error = std::current_exception();
+  }
+  probe_.observe(driver, operation, std::chrono::steady_clock::now() - started);
+  probe_.count(driver, operation, outcome_of(error));
 }
 
 bool DriverExecutor::submit_each(Call call, std::vector<std::function<void()>> works) {
@@ -48,21 +71,7 @@ bool DriverExecutor::submit_each(Call call, std::vector<std::function<void()>> w
   const bool accepted = try_enqueue(
       [this, works = std::move(works), driver = std::string(call.driver),
        operation = std::string(call.operation), deadline = call.deadline] {
-        for (const auto& work : works) {
-          const auto started = std::chrono::steady_clock::now();
-          if (started >= deadline) {
-            probe_.count(driver, operation, "timeout");
-            continue;
-          }
-          std::exception_ptr error;
-          try {
-            work();
-          } catch (...) {
-            error = std::current_exception();
-          }
-          probe_.observe(driver, operation, std::chrono::steady_clock::now() - started);
-          probe_.count(driver, operation, outcome_of(error));
-        }
+        for (const auto& work : works) run_counted(driver, operation, deadline, work);
       },
       call.deadline);
   if (!accepted) {

@@ -169,6 +169,11 @@ class DriverExecutor {
     std::function<void()> task;
   };
   bool try_enqueue(std::function<void()> task, std::chrono::steady_clock::time_point deadline);
+  // Runs `work` of a submitted call, timed and counted; skipped (counted as
+  // a timeout) when it would start after `deadline`.
+  void run_counted(std::string_view driver, std::string_view operation,
+                   std::chrono::steady_clock::time_point deadline,
+                   const std::function<void()>& work);
   // Under mutex_: whether to notify a sleeping worker of queued tasks.
   bool claim_wake() noexcept;
   void worker(std::size_t index);

@@ -31,9 +31,8 @@ void JobRun::fail(const std::exception& error) const {
   scheduler_->fail(id_, run_, error);
 }
 
-void JobRun::expire_at(std::chrono::steady_clock::time_point at,
-                       std::function<void()> on_expiry) const {
-  scheduler_->expire_at(id_, run_, at, std::move(on_expiry));
+void JobRun::expire_at(std::chrono::steady_clock::time_point at) const {
+  scheduler_->expire_at(id_, run_, at);
 }
 
 void JobRun::clear_expiry() const {
@@ -61,9 +60,11 @@ JobScheduler::JobScheduler(asio::io_context& io, Options options, prometheus::Re
 
 JobScheduler::~JobScheduler() = default;
 
-void JobScheduler::register_kind(std::string kind, KindOptions options, JobHandler handler) {
+void JobScheduler::register_kind(std::string kind, KindOptions options, JobHandler handler,
+                                 ExpiryHandler on_expiry) {
   Kind entry{options,
              std::move(handler),
+             std::move(on_expiry),
              &runs_.Add({{"kind", kind}, {"step", "finished"}}),
              &runs_.Add({{"kind", kind}, {"step", "poll_later"}}),
              &runs_.Add({{"kind", kind}, {"step", "retry_later"}}),
@@ -161,7 +162,7 @@ void JobScheduler::dispatch() {
   if (dispatching == this) return;  // the loop below goes round again
   dispatching = this;
   std::vector<Start> starts;
-  std::vector<std::function<void()>> expired;
+  std::vector<Expired> expired;
   for (;;) {
     {
       std::lock_guard lock(mutex_);
@@ -169,10 +170,10 @@ void JobScheduler::dispatch() {
       arm_locked();
     }
     if (starts.empty() && expired.empty()) break;
-    for (auto& on_expiry : expired) {
-      if (!on_expiry) continue;
+    for (const auto& run : expired) {
+      if (!*run.handler) continue;
       try {
-        on_expiry();
+        (*run.handler)(run.job);
       } catch (const std::exception& e) {
         logging::logger("jobs")->error("a job's expiry callback failed: {}", e.what());
       }
@@ -185,13 +186,13 @@ void JobScheduler::dispatch() {
 }
 
 void JobScheduler::collect(Clock::time_point now, std::vector<Start>& starts,
-                           std::vector<std::function<void()>>& expired) {
+                           std::vector<Expired>& expired) {
   while (!bounds_.empty() && bounds_.top().at <= now) {
     const Due due = bounds_.top();
     bounds_.pop();
     Entry* entry = bound_entry(due);
     if (entry == nullptr) continue;
-    expired.push_back(std::move(entry->on_expiry));
+    expired.push_back({&entry->kind->on_expiry, entry->job});
     end_run_locked(due.id, due.generation, JobStep::retry_later);
   }
   while (!closed_.load() && running_ < options_.max_running && !timeline_.empty() &&
@@ -263,7 +264,6 @@ bool JobScheduler::end_run_locked(std::uint64_t id, std::uint64_t run, JobStep s
   if (!entry.running || entry.run != run) return false;  // ended already
   entry.running = false;
   entry.expires = Clock::time_point::max();
-  entry.on_expiry = nullptr;
   ++entry.job.attempts;
   --running_;
   --running_count_;
@@ -318,13 +318,11 @@ void JobScheduler::fail(std::uint64_t id, std::uint64_t run, const std::exceptio
   finish(id, run, JobStep::retry_later);
 }
 
-void JobScheduler::expire_at(std::uint64_t id, std::uint64_t run, Clock::time_point at,
-                             std::function<void()> on_expiry) {
+void JobScheduler::expire_at(std::uint64_t id, std::uint64_t run, Clock::time_point at) {
   std::lock_guard lock(mutex_);
   auto it = entries_.find(id);
   if (it == entries_.end() || !it->second.running || it->second.run != run) return;
   it->second.expires = at;
-  it->second.on_expiry = std::move(on_expiry);
   bounds_.push({at, id, run});
   // A run that ends leaves its bound behind (most do: a bound is for the
   // call that overruns). Pruned in bulk, they cost O(1) each, and the
@@ -340,7 +338,6 @@ void JobScheduler::clear_expiry(std::uint64_t id, std::uint64_t run) {
   auto it = entries_.find(id);
   if (it == entries_.end() || !it->second.running || it->second.run != run) return;
   it->second.expires = Clock::time_point::max();  // its place on bounds_ is stale now
-  it->second.on_expiry = nullptr;
 }
 
 std::chrono::milliseconds JobScheduler::next_interval(Entry& entry) {

@@ -71,10 +71,9 @@ class JobRun {
   void fail(const std::exception& error) const;
 
   /// Bounds the run: unless it ends by `at`, it ends then as `retry_later`,
-  /// and `on_expiry` is called once afterwards (from the scheduler's timer,
-  /// under no lock) to undo or count what the run leaves behind. A later
+  /// and the kind's `ExpiryHandler` is called once afterwards. A later
   /// `finish` of this run is ignored. Replaces an earlier bound.
-  void expire_at(std::chrono::steady_clock::time_point at, std::function<void()> on_expiry) const;
+  void expire_at(std::chrono::steady_clock::time_point at) const;
 
   /// Lifts the bound set by `expire_at`: what the run still waits for (a
   /// commit, say) is bounded elsewhere.
@@ -97,6 +96,11 @@ class JobRun {
 /// finished a job), under no lock. Must not throw for expected failures
 /// (finish with `retry_later`); an exception is logged and the run retried.
 using JobHandler = std::function<void(Job& job, JobRun run)>;
+
+/// Told that a run of `job` (a copy, as it was then) overran its bound
+/// (`JobRun::expire_at`) and was ended as `retry_later`: to count it, say.
+/// Called from the scheduler's timer, under no lock.
+using ExpiryHandler = std::function<void(const Job& job)>;
 
 /// How often a kind's jobs run again.
 struct KindOptions {
@@ -136,7 +140,8 @@ class JobScheduler {
   JobScheduler& operator=(const JobScheduler&) = delete;
 
   /// Registers a kind. Call before `schedule` uses it.
-  void register_kind(std::string kind, KindOptions options, JobHandler handler);
+  void register_kind(std::string kind, KindOptions options, JobHandler handler,
+                     ExpiryHandler on_expiry = {});
 
   /// Adds `job`, due at `due`. A job with the same kind and subject that is
   /// already known is left as it is.
@@ -169,6 +174,7 @@ class JobScheduler {
   struct Kind {
     KindOptions options;
     JobHandler handler;
+    ExpiryHandler on_expiry;
     prometheus::Counter* finished;
     prometheus::Counter* polled;
     prometheus::Counter* retried;
@@ -182,7 +188,6 @@ class JobScheduler {
     std::uint64_t generation = 0;                          // of its place on the timeline
     std::uint64_t run = 0;                                 // runs started: names the current one
     Clock::time_point expires = Clock::time_point::max();  // the current run's bound
-    std::function<void()> on_expiry;
     bool running = false;
     bool woken = false;
     bool cancelled = false;
@@ -225,6 +230,11 @@ class JobScheduler {
     Job* job;
     const JobHandler* handler;
   };
+  // A run that overran its bound, to tell its kind about after the lock.
+  struct Expired {
+    const ExpiryHandler* handler;
+    Job job;
+  };
 
   void enqueue(std::uint64_t id, Entry& entry, Clock::time_point at);
   // Starts due runs and ends expired ones until none is left; re-arms the
@@ -233,8 +243,7 @@ class JobScheduler {
   void dispatch();
   // Under mutex_: the next batch of work, and the timer's new time if it
   // must fire earlier than it is set to.
-  void collect(Clock::time_point now, std::vector<Start>& starts,
-               std::vector<std::function<void()>>& expired);
+  void collect(Clock::time_point now, std::vector<Start>& starts, std::vector<Expired>& expired);
   // Under mutex_: the running entry `bound` still bounds, or null if stale.
   Entry* bound_entry(const Due& bound);
   void arm_locked();
@@ -244,8 +253,7 @@ class JobScheduler {
   bool end_run_locked(std::uint64_t id, std::uint64_t run, JobStep step);
   void finish(std::uint64_t id, std::uint64_t run, JobStep step);
   void fail(std::uint64_t id, std::uint64_t run, const std::exception& error);
-  void expire_at(std::uint64_t id, std::uint64_t run, Clock::time_point at,
-                 std::function<void()> on_expiry);
+  void expire_at(std::uint64_t id, std::uint64_t run, Clock::time_point at);
   void clear_expiry(std::uint64_t id, std::uint64_t run);
   void drop_locked(std::unordered_map<std::uint64_t, Entry>::iterator it);
   std::chrono::milliseconds next_interval(Entry& entry);

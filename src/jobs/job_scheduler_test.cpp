@@ -192,12 +192,16 @@ TEST_F(JobSchedulerTest, ARunPastItsBoundIsRetriedAndItsLateEndIgnored) {
   JobScheduler scheduler(io_, {}, registry_);
   std::vector<JobRun> runs;
   int expired = 0;
-  scheduler.register_kind("test", {.min_interval = 1ms, .jitter = 0}, [&](Job&, JobRun run) {
-    runs.push_back(run);
-    if (runs.size() == 1) {
-      run.expire_at(Clock::now() + 10ms, [&] { ++expired; });  // and never ends by itself
-    }
-  });
+  scheduler.register_kind(
+      "test", {.min_interval = 1ms, .jitter = 0},
+      [&](Job&, JobRun run) {
+        runs.push_back(run);
+        if (runs.size() == 1) run.expire_at(Clock::now() + 10ms);  // and never ends by itself
+      },
+      [&](const Job& j) {
+        EXPECT_EQ(j.subject, "a");
+        ++expired;
+      });
   scheduler.schedule(job("a"), Clock::now());
   run_until([&] { return runs.size() == 2; });
   ASSERT_EQ(runs.size(), 2u);
@@ -216,12 +220,15 @@ TEST_F(JobSchedulerTest, AClearedBoundNoLongerEndsTheRun) {
   JobScheduler scheduler(io_, {}, registry_);
   int expired = 0;
   int runs = 0;
-  scheduler.register_kind("test", {.min_interval = 1ms}, [&](Job&, JobRun run) {
-    ++runs;
-    run.expire_at(Clock::now() + 5ms, [&] { ++expired; });
-    run.clear_expiry();
-    after(io_, 20ms, [run] { run.finish(JobStep::finished); });
-  });
+  scheduler.register_kind(
+      "test", {.min_interval = 1ms},
+      [&](Job&, JobRun run) {
+        ++runs;
+        run.expire_at(Clock::now() + 5ms);
+        run.clear_expiry();
+        after(io_, 20ms, [run] { run.finish(JobStep::finished); });
+      },
+      [&](const Job&) { ++expired; });
   scheduler.schedule(job("a"), Clock::now());
   run_until([&] { return scheduler.size() == 0; });
   EXPECT_EQ(runs, 1);

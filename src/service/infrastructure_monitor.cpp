@@ -62,8 +62,17 @@ InfrastructureMonitor::InfrastructureMonitor(
       ended_complete_(ended(registry, "complete")),
       ended_failed_(ended(registry, "failed")),
       ended_not_found_(ended(registry, "not_found")) {
-  scheduler_.register_kind(std::string(kJobKind), options_.polling,
-                           [this](jobs::Job& job, jobs::JobRun run) { poll(job, run); });
+  scheduler_.register_kind(
+      std::string(kJobKind), options_.polling,
+      [this](jobs::Job& job, jobs::JobRun run) { poll(job, run); },
+      [this](const jobs::Job& job) {
+        // Only a driver call is bounded: a poll that overran its deadline.
+        if (auto task = std::static_pointer_cast<const Task>(job.state)) {
+          drivers_.record_timeout(*task->driver);
+        }
+        log_->debug("infrastructure task {}: the poll did not finish within its deadline; retrying",
+                    job.subject);
+      });
 }
 
 void InfrastructureMonitor::accept(std::string_view operation,
@@ -173,11 +182,7 @@ void InfrastructureMonitor::poll(jobs::Job& job, jobs::JobRun run) {
       return;
     }
   }
-  run.expire_at(call_deadline, [this, task, polled = !unreadable] {
-    if (polled) drivers_.record_timeout(*task->driver);
-    log_->debug("infrastructure task {}: the poll did not finish within its deadline; retrying",
-                task->request_id);
-  });
+  if (!unreadable) run.expire_at(call_deadline);
   const bool queued = executor_.submit(call, [this, task, unreadable, call_deadline, run] {
     try {
       if (unreadable) {

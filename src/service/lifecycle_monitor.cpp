@@ -122,8 +122,17 @@ LifecycleMonitor::LifecycleMonitor(
       ended_complete_(ended_.Add({{"outcome", "complete"}})),
       ended_failed_(ended_.Add({{"outcome", "failed"}})),
       ended_not_found_(ended_.Add({{"outcome", "request_not_found"}})) {
-  scheduler_.register_kind(std::string(kJobKind), options_.polling,
-                           [this](jobs::Job& job, jobs::JobRun run) { poll(job, run); });
+  scheduler_.register_kind(
+      std::string(kJobKind), options_.polling,
+      [this](jobs::Job& job, jobs::JobRun run) { poll(job, run); },
+      [this](const jobs::Job& job) {
+        // Only a driver call is bounded: a poll that overran its deadline.
+        if (auto target = std::static_pointer_cast<const Target>(job.state)) {
+          drivers_.record_timeout(*target->placement->driver);
+        }
+        log_->debug("execution {}: the poll did not finish within its deadline; retrying",
+                    job.subject);
+      });
 }
 
 AcceptedExecution LifecycleMonitor::acceptance(std::string_view lifecycle_name,
@@ -447,12 +456,6 @@ void LifecycleMonitor::poll(jobs::Job& job, jobs::JobRun run) {
       driver ? std::string_view(driver->driver->info.name) : std::string_view("none"),
       outcome ? "record_outcome" : "get_lifecycle_execution",
       std::chrono::steady_clock::now() + options_.call_timeout};
-  // Saturated or over its deadline: try again later, keeping a pushed outcome.
-  const auto keep_pushed = [this, from_push, outcome, request_id = target->request_id] {
-    if (!from_push) return;
-    std::lock_guard lock(mutex_);
-    pushed_.try_emplace(request_id, *outcome);
-  };
   if (!outcome) {
     try {
       drivers_.admit(*driver);  // an open breaker answers at once
@@ -461,15 +464,10 @@ void LifecycleMonitor::poll(jobs::Job& job, jobs::JobRun run) {
       run.finish(jobs::JobStep::retry_later);
       return;
     }
+    // The deadline bounds the driver call only: a run with an outcome ends
+    // once it is committed.
+    run.expire_at(call.deadline);
   }
-  // The deadline bounds the driver call only: a poll that has an outcome
-  // lifts it and ends once the outcome is committed.
-  run.expire_at(call.deadline, [this, target, keep_pushed, polled = !outcome] {
-    if (polled) drivers_.record_timeout(*target->placement->driver);
-    keep_pushed();
-    log_->debug("execution {}: the poll did not finish within its deadline; retrying",
-                target->request_id);
-  });
   // The driver call runs on a driver thread, which queues the commit of an
   // outcome and is free at once.
   const bool queued =
@@ -481,7 +479,10 @@ void LifecycleMonitor::poll(jobs::Job& job, jobs::JobRun run) {
         }
       });
   if (!queued) {
-    keep_pushed();
+    if (from_push) {
+      std::lock_guard lock(mutex_);
+      pushed_.try_emplace(job.subject, std::move(*outcome));  // kept for the retry
+    }
     log_->debug("execution {}: driver calls are saturated; retrying", job.subject);
     run.finish(jobs::JobStep::retry_later);
   }
