@@ -160,7 +160,11 @@ void JobScheduler::enqueue(std::uint64_t id, Entry& entry, Clock::time_point at)
 
 void JobScheduler::dispatch() {
   if (dispatching == this) return;  // the loop below goes round again
-  dispatching = this;
+  struct Mark {
+    const JobScheduler* outer = dispatching;
+    explicit Mark(const JobScheduler* self) { dispatching = self; }
+    ~Mark() { dispatching = outer; }
+  } mark(this);
   std::vector<Start> starts;
   std::vector<Expired> expired;
   for (;;) {
@@ -182,7 +186,6 @@ void JobScheduler::dispatch() {
     starts.clear();
     expired.clear();
   }
-  dispatching = nullptr;
 }
 
 void JobScheduler::collect(Clock::time_point now, std::vector<Start>& starts,

@@ -99,7 +99,7 @@ using JobHandler = std::function<void(Job& job, JobRun run)>;
 
 /// Told that a run of `job` (a copy, as it was then) overran its bound
 /// (`JobRun::expire_at`) and was ended as `retry_later`: to count it, say.
-/// Called from the scheduler's timer, under no lock.
+/// Called by the scheduler (from its timer, usually), under no lock.
 using ExpiryHandler = std::function<void(const Job& job)>;
 
 /// How often a kind's jobs run again.
