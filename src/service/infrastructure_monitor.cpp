@@ -169,7 +169,10 @@ void InfrastructureMonitor::poll(jobs::Job& job, jobs::JobRun run) {
         sdk::InfrastructureTask::failed("", job.subject, sdk::FailureCode::internal_error,
                                         fmt::format("monitoring cannot continue: {}", e.what()));
   }
-  const auto call_deadline = std::chrono::steady_clock::now() + options_.call_timeout;
+  // Only a driver call has a deadline; recording the failure of an
+  // unreadable job is never skipped in the queue (nor left without an end).
+  const auto call_deadline = unreadable ? std::chrono::steady_clock::time_point::max()
+                                        : std::chrono::steady_clock::now() + options_.call_timeout;
   const drivers::DriverExecutor::Call call{
       task->driver ? std::string_view(task->driver->driver->info.name) : std::string_view("none"),
       unreadable ? "record_outcome" : "get_infrastructure_task", call_deadline};

@@ -452,10 +452,14 @@ void LifecycleMonitor::poll(jobs::Job& job, jobs::JobRun run) {
                                         fmt::format("monitoring cannot continue: {}", e.what()));
   }
   const auto& driver = target->placement->driver;
+  // Only a driver call has a deadline. Recording an outcome is the store's
+  // to bound: it is never skipped in the queue (a skipped task would leave
+  // the run without an end).
   const drivers::DriverExecutor::Call call{
       driver ? std::string_view(driver->driver->info.name) : std::string_view("none"),
       outcome ? "record_outcome" : "get_lifecycle_execution",
-      std::chrono::steady_clock::now() + options_.call_timeout};
+      outcome ? std::chrono::steady_clock::time_point::max()
+              : std::chrono::steady_clock::now() + options_.call_timeout};
   if (!outcome) {
     try {
       drivers_.admit(*driver);  // an open breaker answers at once
@@ -464,8 +468,8 @@ void LifecycleMonitor::poll(jobs::Job& job, jobs::JobRun run) {
       run.finish(jobs::JobStep::retry_later);
       return;
     }
-    // The deadline bounds the driver call only: a run with an outcome ends
-    // once it is committed.
+    // A call still queued at its deadline is skipped; one still running is
+    // left to finish: either way, the run ends then.
     run.expire_at(call.deadline);
   }
   // The driver call runs on a driver thread, which queues the commit of an
