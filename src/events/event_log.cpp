@@ -56,11 +56,12 @@ std::int64_t read_last_seq(store::Database& db) {
 struct EventLog::Statements {
   explicit Statements(store::Database& db)
       : insert(db.prepare(
-            // Not `INSERT OR IGNORE`: an ignored insert still consumes an
-            // AUTOINCREMENT number, and readers would see gaps.
+            // An event already kept fails on the unique index of ids, which
+            // undoes the statement with its AUTOINCREMENT number, so readers
+            // see no gap. Not `INSERT OR IGNORE`, which keeps the number
+            // used, nor a `NOT EXISTS` probe, which looked each id up twice.
             "INSERT INTO events (event_id, topic, event_key, tenant_id, payload, created_at, "
-            "appended_at) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 "
-            "WHERE NOT EXISTS (SELECT 1 FROM events WHERE event_id = ?1)")),
+            "appended_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")),
         read(db.prepare(
             "SELECT seq, event_id, topic, event_key, tenant_id, payload, created_at, appended_at "
             "FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2")),
@@ -115,11 +116,14 @@ std::size_t EventLog::append(std::span<const OutboxEvent> batch) {
           .bind(5, std::string_view(event.payload))
           .bind(6, event.created_at)
           .bind(7, appended_at);
-      insert.run();
-      if (db_->changes() == 1) {
-        ++added;
-        last = sqlite3_last_insert_rowid(db_->handle());
+      try {
+        insert.run();
+      } catch (const store::SqliteError& e) {
+        if (e.extended_code() != SQLITE_CONSTRAINT_UNIQUE) throw;
+        continue;  // kept already: a redelivery
       }
+      ++added;
+      last = sqlite3_last_insert_rowid(db_->handle());
     }
     transaction.commit();
   }

@@ -26,6 +26,8 @@ class SqliteError : public std::runtime_error {
   SqliteError(int code, const std::string& message) : std::runtime_error(message), code_(code) {}
   /// The primary result code (`SQLITE_FULL`, `SQLITE_BUSY`...).
   int code() const noexcept { return code_ & 0xff; }
+  /// The extended result code (`SQLITE_CONSTRAINT_UNIQUE`...).
+  int extended_code() const noexcept { return code_; }
   /// True when the disk (or the database's size limit) is full.
   bool disk_full() const noexcept { return code() == SQLITE_FULL; }
 
