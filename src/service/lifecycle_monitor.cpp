@@ -585,7 +585,7 @@ void LifecycleMonitor::finish(std::shared_ptr<const Target> target, sdk::Lifecyc
     std::lock_guard lock(mutex_);
     awaiting = awaiting_delivery_.try_emplace(request_id, target).second;
   }
-  auto add_event = [this, ending, target,
+  auto add_event = [ending, target,
                     payload = json::serialize(sdk::json::encode(outcome))](store::Database& db) {
     // Stamped when the group commit runs, not when the write was queued:
     // the event's createdAt is when the outcome became durable.
