@@ -1,7 +1,6 @@
 #include "api/json_body.hpp"
 
-#include <boost/algorithm/string/predicate.hpp>
-#include <boost/algorithm/string/trim.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/json/stream_parser.hpp>
 #include <fmt/format.h>
 
@@ -13,9 +12,12 @@ namespace flint::api {
 
 boost::json::value parse_json_body(const http::Request& request, boost::json::storage_ptr storage) {
   const std::string_view type = request[http::beast_http::field::content_type];
-  const std::string_view media = type.substr(0, type.find(';'));
-  if (!boost::algorithm::iequals(boost::algorithm::trim_copy(std::string(media)),
-                                 "application/json")) {
+  std::string_view media = type.substr(0, type.find(';'));
+  const auto first = media.find_first_not_of(" \t");
+  media = first == std::string_view::npos
+              ? std::string_view()
+              : media.substr(first, media.find_last_not_of(" \t") - first + 1);
+  if (!boost::beast::iequals(media, "application/json")) {
     throw ApiError(http::Status::unsupported_media_type,
                    type.empty()
                        ? "Content-Type: required, expected application/json"

@@ -30,6 +30,15 @@ TEST(JsonBody, AcceptsJsonWithCharset) {
       parse_json_body(request("application/json; charset=utf-8", R"({"a":1})")).is_object());
 }
 
+TEST(JsonBody, MediaTypeIgnoresCaseAndSpaces) {
+  EXPECT_TRUE(parse_json_body(request(" Application/JSON ;charset=utf-8", "{}")).is_object());
+  EXPECT_TRUE(parse_json_body(request("\tapplication/json\t", "{}")).is_object());
+  EXPECT_EQ(status_of_parse(request("application/jsonx", "{}")),
+            http::Status::unsupported_media_type);
+  EXPECT_EQ(status_of_parse(request(" ; charset=utf-8", "{}")),
+            http::Status::unsupported_media_type);
+}
+
 TEST(JsonBody, WrongOrMissingContentTypeIs415) {
   EXPECT_EQ(status_of_parse(request("text/plain", "{}")), http::Status::unsupported_media_type);
   EXPECT_EQ(status_of_parse(request("", "{}")), http::Status::unsupported_media_type);

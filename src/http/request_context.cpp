@@ -1,7 +1,6 @@
 #include "http/request_context.hpp"
 
-#include <boost/algorithm/string/case_conv.hpp>
-#include <boost/algorithm/string/predicate.hpp>
+#include <boost/beast/core/string.hpp>
 
 namespace flint::http {
 
@@ -10,11 +9,16 @@ RequestContext RequestContext::from(const Request& request) {
   static constexpr std::string_view kTracePrefix = "x-tracectx-";
   for (const auto& field : request) {
     const std::string_view name = field.name_string();
-    if (name.size() > kTracePrefix.size() && boost::algorithm::istarts_with(name, kTracePrefix)) {
+    // Header names are ASCII: Beast's comparisons skip the std::locale that Boost.Algorithm's
+    // would construct for every field of every request.
+    if (name.size() > kTracePrefix.size() &&
+        boost::beast::iequals(name.substr(0, kTracePrefix.size()), kTracePrefix)) {
       std::string key = "tracectx.";
-      key += boost::algorithm::to_lower_copy(std::string(name.substr(kTracePrefix.size())));
+      for (const char c : name.substr(kTracePrefix.size())) {
+        key += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+      }
       context.log_fields.emplace_back(std::move(key), std::string(field.value()));
-    } else if (boost::algorithm::iequals(name, "tenantId")) {
+    } else if (boost::beast::iequals(name, "tenantId")) {
       context.tenant_id = std::string(field.value());
     }
   }
