@@ -67,6 +67,7 @@
 namespace flint::app {
 
 namespace asio = boost::asio;
+using health::HealthDetails;
 using health::HealthStatus;
 using std::chrono::steady_clock;
 
@@ -223,7 +224,7 @@ void join_cluster(const config::HostConfig& config, metrics::MetricsRegistry& me
                                     .first_poll_delay = config.monitoring.min_interval},
       cluster::StateCodec(cluster_key(config)), *stack.store, *stack.monitor, metrics.registry());
   stack.monitor->join_cluster(*stack.cluster);
-  health.add("cluster", [node = stack.cluster.get()](boost::json::object& details) {
+  health.add("cluster", [node = stack.cluster.get()](HealthDetails& details) {
     return node->describe(details) ? HealthStatus::ok : HealthStatus::degraded;
   });
 }
@@ -331,31 +332,31 @@ void start_durable_execution(const config::HostConfig& config, asio::io_context&
 
   if (stack.cluster) stack.cluster->start();
 
-  health.add("store", [store = stack.store.get()](boost::json::object& details) {
-    details["path"] = store->path().string();
+  health.add("store", [store = stack.store.get()](HealthDetails& details) {
+    details.set("path", store->path().string());
     return HealthStatus::ok;
   });
-  health.add("jobs", [scheduler = stack.scheduler.get()](boost::json::object& details) {
-    details["scheduled"] = scheduler->size();
-    details["running"] = scheduler->running();
+  health.add("jobs", [scheduler = stack.scheduler.get()](HealthDetails& details) {
+    details.set("scheduled", scheduler->size());
+    details.set("running", scheduler->running());
     return HealthStatus::ok;
   });
-  health.add("events", [log = stack.event_log.get(),
-                        relay = stack.relay.get()](boost::json::object& details) {
-    if (log) details["last_seq"] = log->last_seq();
-    details["delivered"] = relay->delivered();
-    return HealthStatus::ok;
-  });
+  health.add("events",
+             [log = stack.event_log.get(), relay = stack.relay.get()](HealthDetails& details) {
+               if (log) details.set("last_seq", log->last_seq());
+               details.set("delivered", relay->delivered());
+               return HealthStatus::ok;
+             });
   if (stack.kafka_publisher) {
     health.add("messaging",
                [kafka = stack.kafka_publisher.get(), relay = stack.relay.get(),
-                servers = config.messaging.connection_address](boost::json::object& details) {
+                servers = config.messaging.connection_address](HealthDetails& details) {
                  const auto status = kafka->status();
-                 details["bootstrap_servers"] = servers;
-                 details["backlog"] = relay->backlog();
+                 details.set("bootstrap_servers", servers);
+                 details.set("backlog", relay->backlog());
                  if (status.healthy) return HealthStatus::ok;
                  // Events wait in the outbox (see flint_outbox_backlog); nothing is lost.
-                 details["error"] = status.last_error;
+                 details.set("error", status.last_error);
                  return HealthStatus::degraded;
                });
   }
@@ -442,16 +443,16 @@ void start_drivers(const config::HostConfig& config, asio::io_context& io,
                    asio::detached);
   }
   health.add("drivers", [catalog = stack.catalog.get(),
-                         manager = stack.drivers.get()](boost::json::object& details) {
-    details["registered"] = catalog->drivers().size();
+                         manager = stack.drivers.get()](HealthDetails& details) {
+    details.set("registered", catalog->drivers().size());
     // Targets failing fast; the host itself still serves every other target.
-    details["open_breakers"] = manager->open_breakers();
+    details.set("open_breakers", manager->open_breakers());
     if (catalog->load_errors().empty()) return HealthStatus::ok;
     boost::json::array skipped;
     for (const auto& error : catalog->load_errors()) {
       skipped.push_back(boost::json::object{{"file", error.file}, {"error", error.message}});
     }
-    details["skipped_libraries"] = std::move(skipped);
+    details.set("skipped_libraries", std::move(skipped));
     return HealthStatus::degraded;
   });
 }
@@ -495,7 +496,7 @@ DriverStack start_driver_stack(const config::HostConfig& config, asio::io_contex
         cluster_key(config), api::decode_execute_request, *stack.service, *stack.monitor,
         *stack.executor, io, metrics.registry());
     stack.request_queue->start();
-    health.add("request_queue", [queue = stack.request_queue.get()](boost::json::object& details) {
+    health.add("request_queue", [queue = stack.request_queue.get()](HealthDetails& details) {
       return queue->describe(details) ? HealthStatus::ok : HealthStatus::degraded;
     });
   }
@@ -505,33 +506,33 @@ DriverStack start_driver_stack(const config::HostConfig& config, asio::io_contex
         *stack.infrastructure_monitor);
   }
 
-  health.add("driver_calls", [executor = stack.executor.get()](boost::json::object& details) {
+  health.add("driver_calls", [executor = stack.executor.get()](HealthDetails& details) {
     const auto& options = executor->options();
     const std::size_t queued = executor->queued();
-    details["threads"] = options.threads;
-    details["running"] = executor->running();
-    details["queued"] = queued;
-    details["queue_size"] = options.queue_size;
+    details.set("threads", options.threads);
+    details.set("running", executor->running());
+    details.set("queued", queued);
+    details.set("queue_size", options.queue_size);
     // A queue filling up means driver calls are slower than requests arrive.
     return queued * 5 >= options.queue_size * 4 ? HealthStatus::degraded : HealthStatus::ok;
   });
   health.add("driver_files", [packages = stack.packages.get(), cap = files.cache_size,
                               disk = std::make_shared<DiskCheck>(stack.packages->root())](
-                                 boost::json::object& details) {
+                                 health::HealthDetails& details) {
     const auto stats = packages->stats();
     const auto space = disk->read();
-    details["workspace"] = disk->path();
-    details["packages"] = stats.entries;
-    details["bytes"] = stats.bytes_in_use;
-    details["cache_size"] = cap;
-    details["hits"] = stats.hits;
-    details["misses"] = stats.misses;
-    details["rejected"] = stats.extraction_failures;
+    details.set("workspace", disk->path());
+    details.set("packages", stats.entries);
+    details.set("bytes", stats.bytes_in_use);
+    details.set("cache_size", cap);
+    details.set("hits", stats.hits);
+    details.set("misses", stats.misses);
+    details.set("rejected", stats.extraction_failures);
     if (!space.writable) {
-      details["error"] = "workspace is not writable";
+      details.set("error", "workspace is not writable");
       return HealthStatus::unhealthy;
     }
-    details["disk_free_bytes"] = space.free_bytes;
+    details.set("disk_free_bytes", space.free_bytes);
     // Extraction needs room; below 100 MiB new packages will soon fail.
     return space.free_bytes < 100 * 1024 * 1024 ? HealthStatus::degraded : HealthStatus::ok;
   });
@@ -604,11 +605,12 @@ int Application::run() {
   const bool driver_api = config_.bootstrap.resource_driver.api_enabled;
   const bool infrastructure_api = config_.bootstrap.infrastructure.api_enabled;
   health.add("app", [started, driver_api,
-                     driver = config_.resource_driver.driver](boost::json::object& details) {
-    details["version"] = FLINT_SDK_VERSION_STRING;
-    details["uptime_seconds"] =
-        std::chrono::duration_cast<std::chrono::seconds>(steady_clock::now() - started).count();
-    if (driver_api) details["resource_driver"] = driver;
+                     driver = config_.resource_driver.driver](HealthDetails& details) {
+    details.set("version", FLINT_SDK_VERSION_STRING);
+    details.set(
+        "uptime_seconds",
+        std::chrono::duration_cast<std::chrono::seconds>(steady_clock::now() - started).count());
+    if (driver_api) details.set("resource_driver", driver);
     return HealthStatus::ok;
   });
 
@@ -644,10 +646,10 @@ int Application::run() {
     server_options.public_paths = http_config.auth.public_paths;
   }
   http::HttpServer server(io, std::move(server_options), router, http_probe, connection_loops);
-  health.add("http", [&server, max = http_config.max_connections](boost::json::object& details) {
+  health.add("http", [&server, max = http_config.max_connections](HealthDetails& details) {
     const std::size_t open = server.open_connections();
-    details["connections"] = open;
-    details["max_connections"] = max;
+    details.set("connections", open);
+    details.set("max_connections", max);
     return open * 10 >= max * 9 ? HealthStatus::degraded : HealthStatus::ok;
   });
   if (config_.bootstrap.management.api_enabled) api::add_health_route(router, health);

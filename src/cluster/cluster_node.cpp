@@ -97,7 +97,9 @@ class ClusterNode::Owner {
     thread_.join();
   }
 
-  void describe(boost::json::object& details) const { details["partitions_owned"] = owned_.load(); }
+  void describe(health::HealthDetails& details) const {
+    details.set("partitions_owned", owned_.load());
+  }
 
   ErrorSlot error;       // transient (the brokers), cleared by the next record
   ErrorSlot unreadable;  // a record this node cannot open, until its partition goes
@@ -308,9 +310,9 @@ class ClusterNode::View {
     thread_.join();
   }
 
-  void describe(boost::json::object& details) const {
-    details["records_applied"] = applied_.load();
-    details["view_partitions"] = partition_count_.load();
+  void describe(health::HealthDetails& details) const {
+    details.set("records_applied", applied_.load());
+    details.set("view_partitions", partition_count_.load());
   }
 
   ErrorSlot error;
@@ -493,17 +495,17 @@ std::string ClusterNode::encode_ending(const service::ExecutionEnding& ending) c
   return codec_.encode(ending);
 }
 
-bool ClusterNode::describe(boost::json::object& details) const {
-  details["node_id"] = options_.node_id;
-  details["consumer_group"] = options_.consumer_group;
-  details["state_topic"] = options_.topic.name;
-  details["executions_held"] = monitor_.held();
+bool ClusterNode::describe(health::HealthDetails& details) const {
+  details.set("node_id", options_.node_id);
+  details.set("consumer_group", options_.consumer_group);
+  details.set("state_topic", options_.topic.name);
+  details.set("executions_held", monitor_.held());
   owner_->describe(details);
   view_->describe(details);
   std::string error = owner_->unreadable.get();
   if (error.empty()) error = owner_->error.get();
   if (error.empty()) error = view_->error.get();
-  if (!error.empty()) details["last_error"] = error;
+  if (!error.empty()) details.set("last_error", error);
   return error.empty();
 }
 

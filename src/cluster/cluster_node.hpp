@@ -13,12 +13,12 @@
 #include <string>
 #include <thread>
 
-#include <boost/json/object.hpp>
 #include <prometheus/registry.h>
 
 #include "cluster/state_codec.hpp"
 #include "events/kafka/kafka_client.hpp"
 #include "events/kafka/kafka_producer.hpp"
+#include "health/health_registry.hpp"
 #include "service/cluster_link.hpp"
 #include "service/lifecycle_monitor.hpp"
 #include "store/store.hpp"
@@ -85,7 +85,7 @@ class ClusterNode final : public service::ClusterLink {
 
   /// Health details: node, partitions owned, executions held, records
   /// applied by the view, the last error; false while one stands.
-  bool describe(boost::json::object& details) const;
+  bool describe(health::HealthDetails& details) const;
 
  private:
   class Owner;

@@ -388,14 +388,14 @@ void RequestQueue::commit(bool async) {
   rd_kafka_topic_partition_list_destroy(offsets);
 }
 
-bool RequestQueue::describe(json::object& details) const {
+bool RequestQueue::describe(health::HealthDetails& details) const {
   std::lock_guard lock(mutex_);
-  details["topic"] = options_.topic.name;
-  details["group_id"] = options_.group_id;
-  details["partitions_owned"] = partitions_.size();
-  details["running"] = running_;
-  details["max_concurrency"] = options_.max_concurrency;
-  if (!last_error_.empty()) details["last_error"] = last_error_;
+  details.set("topic", options_.topic.name);
+  details.set("group_id", options_.group_id);
+  details.set("partitions_owned", partitions_.size());
+  details.set("running", running_);
+  details.set("max_concurrency", options_.max_concurrency);
+  if (!last_error_.empty()) details.set("last_error", last_error_);
   return last_error_.empty();
 }
 

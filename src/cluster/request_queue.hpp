@@ -19,7 +19,6 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 #include <prometheus/counter.h>
 #include <prometheus/registry.h>
@@ -29,6 +28,7 @@
 #include "drivers/driver_executor.hpp"
 #include "events/kafka/kafka_client.hpp"
 #include "events/kafka/kafka_producer.hpp"
+#include "health/health_registry.hpp"
 #include "security/credential_vault.hpp"
 #include "service/lifecycle_monitor.hpp"
 #include "service/resource_driver_service.hpp"
@@ -114,7 +114,7 @@ class RequestQueue {
   void stop();
 
   /// Health details; false while an error stands.
-  bool describe(boost::json::object& details) const;
+  bool describe(health::HealthDetails& details) const;
 
  private:
   struct Decoded;

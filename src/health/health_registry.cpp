@@ -1,11 +1,37 @@
 #include "health/health_registry.hpp"
 
+#include <charconv>
 #include <exception>
 
-#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/json/string_view.hpp>
+#include <boost/json/value.hpp>
 
 namespace flint::health {
+namespace {
+
+// Appends `text` as a JSON string. Names, keys and most values need no
+// escaping and are copied as they are; Boost.JSON escapes the rest.
+void append_string(std::string& out, std::string_view text) {
+  for (const char c : text) {
+    if (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) {
+      out += boost::json::serialize(boost::json::string_view(text.data(), text.size()));
+      return;
+    }
+  }
+  out += '"';
+  out += text;
+  out += '"';
+}
+
+template <typename Number>
+void append_number(std::string& out, Number value) {
+  char digits[24];
+  const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
+  out.append(digits, end);
+}
+
+}  // namespace
 
 std::string_view to_string(HealthStatus status) noexcept {
   switch (status) {
@@ -19,35 +45,71 @@ std::string_view to_string(HealthStatus status) noexcept {
   return "UNHEALTHY";
 }
 
+void HealthDetails::begin(std::string_view key) {
+  out_ += ',';
+  append_string(out_, key);
+  out_ += ':';
+}
+
+void HealthDetails::set(std::string_view key, std::string_view value) {
+  begin(key);
+  append_string(out_, value);
+}
+
+void HealthDetails::set(std::string_view key, bool value) {
+  begin(key);
+  out_ += value ? "true" : "false";
+}
+
+void HealthDetails::set_number(std::string_view key, long long value) {
+  begin(key);
+  append_number(out_, value);
+}
+
+void HealthDetails::set_number(std::string_view key, unsigned long long value) {
+  begin(key);
+  append_number(out_, value);
+}
+
+void HealthDetails::set(std::string_view key, const boost::json::value& value) {
+  begin(key);
+  out_ += boost::json::serialize(value);
+}
+
 void HealthRegistry::add(std::string name, Check check) {
   checks_.emplace_back(std::move(name), std::move(check));
 }
 
 HealthRegistry::Report HealthRegistry::report() const {
-  // Health is polled often: build the document in one stack-backed arena,
-  // large enough for every component's vitals (4 KiB spilled to the heap).
-  unsigned char arena[16384];
-  boost::json::monotonic_resource resource(arena, sizeof arena);
-  boost::json::object vitals(&resource);
-  vitals.reserve(checks_.size());
   Report report;
+  std::string& out = report.body;
+  out.reserve(256 + 128 * checks_.size());
+  out = R"({"vitals":{)";
+  // A component's status comes first in its entry but is known only after its
+  // check, which writes its details here meanwhile.
+  std::string details;
+  details.reserve(512);
   for (const auto& [name, check] : checks_) {
-    boost::json::object entry(&resource);
-    entry["status"] = "";
+    details.clear();
+    HealthDetails writer(details);
     HealthStatus status;
     try {
-      status = check(entry);
+      status = check(writer);
     } catch (const std::exception& e) {
       status = HealthStatus::unhealthy;
-      entry["error"] = e.what();
+      details.clear();  // the check may have set "error" itself
+      writer.set("error", e.what());
     }
     if (status == HealthStatus::unhealthy) report.healthy = false;
-    entry["status"] = to_string(status);
-    vitals.emplace(name, std::move(entry));
+    if (out.back() != '{') out += ',';
+    append_string(out, name);
+    out += R"(:{"status":")";
+    out += to_string(status);
+    out += '"';
+    out += details;
+    out += '}';
   }
-  boost::json::object body(&resource);
-  body.emplace("vitals", std::move(vitals));
-  report.body = boost::json::serialize(body);
+  out += "}}";
   return report;
 }
 

@@ -3,13 +3,14 @@
 /// @file
 /// Health as each component reports it (`GET /management/health`).
 
+#include <concepts>
 #include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
-#include <boost/json/object.hpp>
+#include <boost/json/fwd.hpp>
 
 namespace flint::health {
 
@@ -23,6 +24,44 @@ enum class HealthStatus {
 /// Wire name of a status (`OK`, `DEGRADED`, `UNHEALTHY`).
 std::string_view to_string(HealthStatus status) noexcept;
 
+/// The figures one component reports beside its status, written straight
+/// into the health document: health is polled often, and building a JSON tree
+/// per report cost more than the checks themselves.
+///
+/// Each key is set at most once per report. Not thread-safe; lives for one
+/// check call.
+class HealthDetails {
+ public:
+  /// Adds `"key": "value"` (escaped).
+  void set(std::string_view key, std::string_view value);
+  /// Adds `"key": "value"`; without this overload a literal would become a bool.
+  void set(std::string_view key, const char* value) { set(key, std::string_view(value)); }
+  /// Adds `"key": "value"`.
+  void set(std::string_view key, const std::string& value) { set(key, std::string_view(value)); }
+  /// Adds `"key": true|false`.
+  void set(std::string_view key, bool value);
+  /// Adds `"key": number`.
+  template <std::integral Integer>
+  requires(!std::same_as<Integer, bool>) void set(std::string_view key, Integer value) {
+    if constexpr (std::is_signed_v<Integer>) {
+      set_number(key, static_cast<long long>(value));
+    } else {
+      set_number(key, static_cast<unsigned long long>(value));
+    }
+  }
+  /// Adds `"key": value` for structured figures (lists of skipped items...).
+  void set(std::string_view key, const boost::json::value& value);
+
+ private:
+  friend class HealthRegistry;
+  explicit HealthDetails(std::string& out) : out_(out) {}
+  void set_number(std::string_view key, long long value);
+  void set_number(std::string_view key, unsigned long long value);
+  void begin(std::string_view key);
+
+  std::string& out_;
+};
+
 /// The vitals of every started component, checked on demand.
 ///
 /// Checks run on the caller's thread each time health is read, so each must
@@ -31,20 +70,19 @@ std::string_view to_string(HealthStatus status) noexcept;
 class HealthRegistry {
  public:
   /// A component's check: adds the figures behind its status to `details`
-  /// and returns the status.
-  using Check = std::function<HealthStatus(boost::json::object& details)>;
+  /// and returns the status. A check that throws reports `UNHEALTHY` with
+  /// the exception's message as `error`.
+  using Check = std::function<HealthStatus(HealthDetails& details)>;
 
   /// Adds the vital `name` (shown in order of registration).
   void add(std::string name, Check check);
 
   /// The whole report.
   struct Report {
-    /// False when any vital is unhealthy.
-    bool healthy = true;
-    /// `{"vitals": {name: {"status": ..., details...}}}`, serialized.
-    std::string body;
+    bool healthy = true;  ///< false when any vital is `UNHEALTHY`
+    std::string body;     ///< `{"vitals": {name: {"status": ..., details...}}}`
   };
-  /// Runs every check. A check that throws reports its component unhealthy.
+  /// Runs every check, in order of registration.
   Report report() const;
 
  private:
