@@ -13,15 +13,19 @@ namespace {
 // Appends `text` as a JSON string. Names, keys and most values need no
 // escaping and are copied as they are; Boost.JSON escapes the rest.
 void append_string(std::string& out, std::string_view text) {
+  bool plain = true;  // no early exit: the loop stays branch-free
   for (const char c : text) {
-    if (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) {
-      out += boost::json::serialize(boost::json::string_view(text.data(), text.size()));
-      return;
-    }
+    plain &= c != '"' && c != '\\' && static_cast<unsigned char>(c) >= 0x20;
   }
-  out += '"';
-  out += text;
-  out += '"';
+  if (!plain) {
+    out += boost::json::serialize(boost::json::string_view(text.data(), text.size()));
+    return;
+  }
+  const std::size_t at = out.size();
+  out.resize(at + text.size() + 2);
+  out[at] = '"';
+  text.copy(out.data() + at + 1, text.size());
+  out.back() = '"';
 }
 
 template <typename Number>
