@@ -101,7 +101,7 @@ HealthRegistry::Report HealthRegistry::report() const {
       status = check(writer);
     } catch (const std::exception& e) {
       status = HealthStatus::unhealthy;
-      details.clear();  // the check may have set "error" itself
+      details.clear();  // what it wrote may include an "error" of its own
       writer.set("error", e.what());
     }
     if (status == HealthStatus::unhealthy) report.healthy = false;

@@ -11,8 +11,8 @@ namespace {
 
 TEST(HealthRegistry, ReportsEachVitalInOrderWithDetails) {
   HealthRegistry registry;
-  registry.add("app", [](health::HealthDetails&) { return HealthStatus::ok; });
-  registry.add("driver_calls", [](health::HealthDetails& details) {
+  registry.add("app", [](HealthDetails&) { return HealthStatus::ok; });
+  registry.add("driver_calls", [](HealthDetails& details) {
     details.set("queued", 900);
     return HealthStatus::degraded;
   });
@@ -29,9 +29,8 @@ TEST(HealthRegistry, ReportsEachVitalInOrderWithDetails) {
 
 TEST(HealthRegistry, AnUnhealthyOrFailingCheckMakesTheHostUnhealthy) {
   HealthRegistry registry;
-  registry.add("store", [](health::HealthDetails&) -> HealthStatus {
-    throw std::runtime_error("disk gone");
-  });
+  registry.add("store",
+               [](HealthDetails&) -> HealthStatus { throw std::runtime_error("disk gone"); });
   const auto report = registry.report();
   EXPECT_FALSE(report.healthy);
   const auto body = boost::json::parse(report.body);
