@@ -109,7 +109,7 @@ class NoopDriver final : public sdk::ResourceDriver {
   NoopDriver(const NoopDriver&) = delete;
   NoopDriver& operator=(const NoopDriver&) = delete;
 
-  /// Accepts the execution and returns a new random UUID (v4) as request id,
+  /// Accepts the execution and returns a new time-ordered UUID (v7) as request id,
   /// with `noop.acceptTopology` as associated topology.
   /// @throws InvalidRequestError for a bad `noop.*` value; the error named by
   ///         `noop.raise` when it is set (the execution is then not kept);

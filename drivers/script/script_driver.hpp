@@ -75,7 +75,7 @@ class ScriptDriver final : public sdk::ResourceDriver {
   ScriptDriver& operator=(const ScriptDriver&) = delete;
 
   /// Creates the working directory with `request.json`, then starts the
-  /// script (or queues it) and returns at once with a new UUID v4 request id.
+  /// script (or queues it) and returns at once with a new UUID v7 request id.
   /// `reports_completion` is true when the request carries a reporter.
   /// @throws sdk::InvalidLifecycleNameError (listing the lifecycles the
   ///         package has), sdk::InvalidDriverFilesError (bad manifest, no
