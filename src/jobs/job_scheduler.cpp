@@ -35,8 +35,8 @@ void JobRun::expire_at(std::chrono::steady_clock::time_point at) const {
   scheduler_->expire_at(id_, run_, at);
 }
 
-void JobRun::clear_expiry() const {
-  scheduler_->clear_expiry(id_, run_);
+void JobRun::release() const {
+  scheduler_->release(id_, run_);
 }
 
 JobScheduler::JobScheduler(asio::io_context& io, Options options, prometheus::Registry& registry)
@@ -54,7 +54,7 @@ JobScheduler::JobScheduler(asio::io_context& io, Options options, prometheus::Re
                       .Add({})),
       running_gauge_(prometheus::BuildGauge()
                          .Name("flint_jobs_running")
-                         .Help("Job runs in flight")
+                         .Help("Job runs holding a slot (at most monitoring.max_running)")
                          .Register(registry)
                          .Add({})) {}
 
@@ -266,11 +266,10 @@ bool JobScheduler::end_run_locked(std::uint64_t id, std::uint64_t run, JobStep s
   Entry& entry = it->second;
   if (!entry.running || entry.run != run) return false;  // ended already
   entry.running = false;
+  if (!entry.released) free_slot_locked();
+  entry.released = false;
   entry.expires = Clock::time_point::max();
   ++entry.job.attempts;
-  --running_;
-  --running_count_;
-  running_gauge_.Decrement();
   switch (step) {
     case JobStep::finished:
       entry.kind->finished->Increment();
@@ -292,18 +291,26 @@ bool JobScheduler::end_run_locked(std::uint64_t id, std::uint64_t run, JobStep s
   return true;
 }
 
-void JobScheduler::finish(std::uint64_t id, std::uint64_t run, JobStep step) {
-  {
-    std::lock_guard lock(mutex_);
-    if (!end_run_locked(id, run, step)) return;
-    // Its next run is at least an interval away; only a job waiting for a
-    // free slot (or a woken one) can be due now.
-    if (timeline_.empty() || timeline_.top().at > Clock::now()) {
-      arm_locked();
-      return;
-    }
+void JobScheduler::free_slot_locked() {
+  --running_;
+  --running_count_;
+  running_gauge_.Decrement();
+}
+
+void JobScheduler::dispatch_freed(std::unique_lock<std::mutex>& lock) {
+  // The job that freed the slot runs again an interval away at the soonest;
+  // only a job waiting for a free slot (or a woken one) can be due now.
+  if (timeline_.empty() || timeline_.top().at > Clock::now()) {
+    arm_locked();
+    return;
   }
+  lock.unlock();
   dispatch();
+}
+
+void JobScheduler::finish(std::uint64_t id, std::uint64_t run, JobStep step) {
+  std::unique_lock lock(mutex_);
+  if (end_run_locked(id, run, step)) dispatch_freed(lock);
 }
 
 void JobScheduler::fail(std::uint64_t id, std::uint64_t run, const std::exception& error) {
@@ -324,7 +331,9 @@ void JobScheduler::fail(std::uint64_t id, std::uint64_t run, const std::exceptio
 void JobScheduler::expire_at(std::uint64_t id, std::uint64_t run, Clock::time_point at) {
   std::lock_guard lock(mutex_);
   auto it = entries_.find(id);
-  if (it == entries_.end() || !it->second.running || it->second.run != run) return;
+  if (it == entries_.end() || !it->second.running || it->second.run != run || it->second.released) {
+    return;
+  }
   it->second.expires = at;
   bounds_.push({at, id, run});
   // A run that ends leaves its bound behind (most do: a bound is for the
@@ -336,11 +345,16 @@ void JobScheduler::expire_at(std::uint64_t id, std::uint64_t run, Clock::time_po
   arm_locked();
 }
 
-void JobScheduler::clear_expiry(std::uint64_t id, std::uint64_t run) {
-  std::lock_guard lock(mutex_);
+void JobScheduler::release(std::uint64_t id, std::uint64_t run) {
+  std::unique_lock lock(mutex_);
   auto it = entries_.find(id);
-  if (it == entries_.end() || !it->second.running || it->second.run != run) return;
+  if (it == entries_.end() || !it->second.running || it->second.run != run || it->second.released) {
+    return;
+  }
+  it->second.released = true;
   it->second.expires = Clock::time_point::max();  // its place on bounds_ is stale now
+  free_slot_locked();
+  dispatch_freed(lock);
 }
 
 std::chrono::milliseconds JobScheduler::next_interval(Entry& entry) {

@@ -75,9 +75,11 @@ class JobRun {
   /// `finish` of this run is ignored. Replaces an earlier bound.
   void expire_at(std::chrono::steady_clock::time_point at) const;
 
-  /// Lifts the bound set by `expire_at`: what the run still waits for (a
-  /// commit, say) is bounded elsewhere.
-  void clear_expiry() const;
+  /// Frees the run's slot (`Options::max_running`) and lifts the bound set by
+  /// `expire_at`: what the run still waits for (the commit of its outcome,
+  /// say) is no driver call and is bounded elsewhere. The job still does not
+  /// run again until this run ends. Ignored when the run has ended already.
+  void release() const;
 
  private:
   friend class JobScheduler;
@@ -130,7 +132,8 @@ class JobScheduler {
  public:
   /// Limits.
   struct Options {
-    /// Job runs in flight at once (each holds at most one driver call).
+    /// Runs holding a slot at once (each holds at most one driver call; a
+    /// run that awaits only a commit gives its slot back: `JobRun::release`).
     std::size_t max_running = 256;
   };
 
@@ -164,7 +167,8 @@ class JobScheduler {
 
   /// Jobs known (waiting or running).
   std::size_t size() const noexcept { return size_.load(); }
-  /// Jobs running now.
+  /// Runs holding a slot now (at most `Options::max_running`): a released
+  /// run (`JobRun::release`) no longer counts.
   std::size_t running() const noexcept { return running_count_.load(); }
 
  private:
@@ -189,6 +193,7 @@ class JobScheduler {
     std::uint64_t run = 0;                                 // runs started: names the current one
     Clock::time_point expires = Clock::time_point::max();  // the current run's bound
     bool running = false;
+    bool released = false;  // the current run gave its slot back (`JobRun::release`)
     bool woken = false;
     bool cancelled = false;
   };
@@ -254,7 +259,11 @@ class JobScheduler {
   void finish(std::uint64_t id, std::uint64_t run, JobStep step);
   void fail(std::uint64_t id, std::uint64_t run, const std::exception& error);
   void expire_at(std::uint64_t id, std::uint64_t run, Clock::time_point at);
-  void clear_expiry(std::uint64_t id, std::uint64_t run);
+  void release(std::uint64_t id, std::uint64_t run);
+  // Under mutex_: gives a running entry's slot back.
+  void free_slot_locked();
+  // After a slot was freed: starts what waited for one, or re-arms the timer.
+  void dispatch_freed(std::unique_lock<std::mutex>& lock);
   void drop_locked(std::unordered_map<std::uint64_t, Entry>::iterator it);
   std::chrono::milliseconds next_interval(Entry& entry);
 

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include <boost/asio/steady_timer.hpp>
@@ -216,7 +217,7 @@ TEST_F(JobSchedulerTest, ARunPastItsBoundIsRetriedAndItsLateEndIgnored) {
   EXPECT_EQ(expired, 1);
 }
 
-TEST_F(JobSchedulerTest, AClearedBoundNoLongerEndsTheRun) {
+TEST_F(JobSchedulerTest, AReleasedRunIsNoLongerBounded) {
   JobScheduler scheduler(io_, {}, registry_);
   int expired = 0;
   int runs = 0;
@@ -225,7 +226,8 @@ TEST_F(JobSchedulerTest, AClearedBoundNoLongerEndsTheRun) {
       [&](Job&, JobRun run) {
         ++runs;
         run.expire_at(Clock::now() + 5ms);
-        run.clear_expiry();
+        run.release();
+        run.expire_at(Clock::now() + 5ms);  // ignored once released
         after(io_, 20ms, [run] { run.finish(JobStep::finished); });
       },
       [&](const Job&) { ++expired; });
@@ -233,6 +235,40 @@ TEST_F(JobSchedulerTest, AClearedBoundNoLongerEndsTheRun) {
   run_until([&] { return scheduler.size() == 0; });
   EXPECT_EQ(runs, 1);
   EXPECT_EQ(expired, 0);
+}
+
+TEST_F(JobSchedulerTest, AReleasedRunGivesItsSlotToTheNextJobButIsNotRunAgainBeforeItEnds) {
+  // One slot. Job "a" releases it while it awaits something slow (a commit):
+  // "b" runs meanwhile; "a", woken, runs again only once its run ended.
+  JobScheduler scheduler(io_, {.max_running = 1}, registry_);
+  std::vector<std::string> order;
+  std::optional<JobRun> awaiting;
+  scheduler.register_kind("test", {.min_interval = 1h, .max_interval = 1h},
+                          [&](Job& j, JobRun run) {
+                            order.push_back(j.subject);
+                            if (j.subject == "a" && j.attempts == 0) {
+                              run.release();
+                              awaiting = run;
+                              return;
+                            }
+                            run.finish(JobStep::finished);
+                          });
+  scheduler.schedule(job("a"), Clock::now());
+  scheduler.schedule(job("b"), Clock::now());
+  run_until([&] { return order.size() == 2; });
+  EXPECT_EQ(order, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(scheduler.running(), 0u);  // "a" holds no slot
+  EXPECT_EQ(scheduler.size(), 1u);     // but is still known
+  scheduler.wake("test", "a");         // running: not started twice
+  run_until([] { return false; }, 20ms);
+  EXPECT_EQ(order.size(), 2u);
+  ASSERT_TRUE(awaiting);
+  awaiting->release();  // twice: ignored, the slot count stays right
+  awaiting->finish(JobStep::poll_later);
+  run_until([&] { return order.size() == 3; });
+  EXPECT_EQ(order, (std::vector<std::string>{"a", "b", "a"}));
+  EXPECT_EQ(scheduler.size(), 0u);
+  EXPECT_EQ(scheduler.running(), 0u);
 }
 
 TEST_F(JobSchedulerTest, RunsThatEndAtOnceDoNotNestOnTheStack) {

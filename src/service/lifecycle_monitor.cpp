@@ -505,8 +505,10 @@ void LifecycleMonitor::poll_on_driver_thread(const std::shared_ptr<const Target>
             "no outcome within monitoring.total_timeout ({} s)",
             std::chrono::duration_cast<std::chrono::seconds>(options_.total_timeout).count()));
   }
-  // The step is taken once the ending (if any) is committed; the commit is
-  // the store's to bound, not the call's deadline.
+  // The step is taken once the ending (if any) is committed. The commit is
+  // the store's to bound, not the call's deadline, and holds no driver call:
+  // the run releases its slot before it, so slow group commits under load
+  // do not throttle the polls of other executions.
   const auto ended = [run](std::exception_ptr failure) {
     if (!failure) {
       run.finish(jobs::JobStep::finished);
@@ -544,7 +546,7 @@ void LifecycleMonitor::poll_on_driver_thread(const std::shared_ptr<const Target>
       log_->warn("execution {}: the driver does not know it ({}); monitoring stops", request_id,
                  e.what());
       ended_not_found_.Increment();
-      run.clear_expiry();
+      run.release();
       end_monitoring(std::make_shared<ExecutionEnding>(ExecutionEnding{
                          .request_id = request_id, .monitoring = "stopped: request not found"}),
                      {}, [ended](bool, std::exception_ptr failure) { ended(failure); });
@@ -559,7 +561,7 @@ void LifecycleMonitor::poll_on_driver_thread(const std::shared_ptr<const Target>
     run.finish(jobs::JobStep::poll_later);
     return;
   }
-  run.clear_expiry();
+  run.release();
   finish(target, std::move(*outcome), ended);
 }
 
