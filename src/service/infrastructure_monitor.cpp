@@ -189,13 +189,12 @@ void InfrastructureMonitor::poll(jobs::Job& job, jobs::JobRun run) {
   const bool queued = executor_.submit(call, [this, task, unreadable, call_deadline, run] {
     try {
       if (unreadable) {
-        finish(*task, *unreadable);
-        run.finish(jobs::JobStep::finished);
-        return;
+        finish(task, *unreadable, run);
+      } else {
+        poll_on_driver_thread(task, call_deadline, run);
       }
-      run.finish(poll_on_driver_thread(*task, call_deadline));
     } catch (const std::exception& e) {
-      run.fail(e);  // the store, say: retried
+      run.fail(e);
     }
   });
   if (!queued) {
@@ -204,97 +203,122 @@ void InfrastructureMonitor::poll(jobs::Job& job, jobs::JobRun run) {
   }
 }
 
-jobs::JobStep InfrastructureMonitor::poll_on_driver_thread(
-    const Task& task, std::chrono::steady_clock::time_point deadline) {
-  logging::ScopedLogContext scope(task.log_fields);
-  if (system_clock::now() >= task.deadline) {
+void InfrastructureMonitor::poll_on_driver_thread(const std::shared_ptr<const Task>& task,
+                                                  std::chrono::steady_clock::time_point deadline,
+                                                  jobs::JobRun run) {
+  logging::ScopedLogContext scope(task->log_fields);
+  if (system_clock::now() >= task->deadline) {
     finish(
         task,
         sdk::InfrastructureTask::failed(
-            task.infrastructure_id, task.request_id, sdk::FailureCode::internal_error,
+            task->infrastructure_id, task->request_id, sdk::FailureCode::internal_error,
             fmt::format(
                 "no outcome within monitoring.total_timeout ({} s)",
-                std::chrono::duration_cast<std::chrono::seconds>(options_.total_timeout).count())));
-    return jobs::JobStep::finished;
+                std::chrono::duration_cast<std::chrono::seconds>(options_.total_timeout).count())),
+        run);
+    return;
   }
-  drivers::HostCallContext context(task.log_fields, task.tenant_id, deadline, task.driver->log);
+  drivers::HostCallContext context(task->log_fields, task->tenant_id, deadline, task->driver->log);
   sdk::InfrastructureTask outcome;
   try {
     outcome = drivers_.call<sdk::InfrastructureDriver>(
-        *task.driver, task.location, /*from_request=*/false, deadline,
+        *task->driver, task->location, /*from_request=*/false, deadline,
         [&](sdk::InfrastructureDriver& driver) {
-          return driver.get_infrastructure_task(task.infrastructure_id, task.request_id,
-                                                task.location, context);
+          return driver.get_infrastructure_task(task->infrastructure_id, task->request_id,
+                                                task->location, context);
         });
-    if (outcome.status == sdk::ExecutionStatus::in_progress) return jobs::JobStep::poll_later;
+    if (outcome.status == sdk::ExecutionStatus::in_progress) {
+      run.finish(jobs::JobStep::poll_later);
+      return;
+    }
   } catch (const sdk::DriverError& e) {
     switch (e.kind()) {
       case sdk::ErrorKind::temporary:
       case sdk::ErrorKind::unreachable_location:
-        log_->debug("infrastructure task {}: {}; polling again later", task.request_id, e.what());
-        return jobs::JobStep::retry_later;
+        log_->debug("infrastructure task {}: {}; polling again later", task->request_id, e.what());
+        run.finish(jobs::JobStep::retry_later);
+        return;
       case sdk::ErrorKind::infrastructure_not_found:
       case sdk::ErrorKind::request_not_found:
         log_->warn("infrastructure task {}: the driver does not know it ({}); monitoring stops",
-                   task.request_id, e.what());
-        stop(task, e.what());
-        return jobs::JobStep::finished;
+                   task->request_id, e.what());
+        stop(task, e.what(), run);
+        return;
       default:
-        outcome = sdk::InfrastructureTask::failed(task.infrastructure_id, task.request_id,
+        outcome = sdk::InfrastructureTask::failed(task->infrastructure_id, task->request_id,
                                                   sdk::FailureCode::internal_error, e.what());
     }
   } catch (const std::exception& e) {
-    outcome = sdk::InfrastructureTask::failed(task.infrastructure_id, task.request_id,
+    outcome = sdk::InfrastructureTask::failed(task->infrastructure_id, task->request_id,
                                               sdk::FailureCode::internal_error, e.what());
   }
-  finish(task, std::move(outcome));
-  return jobs::JobStep::finished;
+  finish(task, std::move(outcome), run);
 }
 
-void InfrastructureMonitor::finish(const Task& task, sdk::InfrastructureTask outcome) {
+void InfrastructureMonitor::finish(const std::shared_ptr<const Task>& task,
+                                   sdk::InfrastructureTask outcome, jobs::JobRun run) {
   // The ids the orchestrator knows, whatever the driver said.
-  outcome.request_id = task.request_id;
-  if (!task.infrastructure_id.empty()) outcome.infrastructure_id = task.infrastructure_id;
+  outcome.request_id = task->request_id;
+  if (!task->infrastructure_id.empty()) outcome.infrastructure_id = task->infrastructure_id;
   if (outcome.status == sdk::ExecutionStatus::failed && !outcome.failure_details) {
     outcome.failure_details = sdk::FailureDetails{sdk::FailureCode::internal_error, ""};
   }
-  const std::string payload = json::serialize(sdk::json::encode(outcome));
-  bool recorded = false;
-  store_.write([&](store::Database& db) {
-    // Deleting the job is the guard against a late duplicate finish.
-    db.prepare("DELETE FROM jobs WHERE kind = ? AND subject = ?")
-        .bind(1, kJobKind)
-        .bind(2, task.request_id)
-        .run();
-    if (db.changes() == 0) return;
-    auto event = db.prepare(
-        "INSERT INTO outbox (event_id, topic, event_key, tenant_id, payload, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?)");
-    event.bind(1, sdk::new_time_ordered_id())
-        .bind(2, kTopic)
-        .bind(3, task.request_id)
-        .bind(5, payload)
-        .bind(6, now_ms());
-    if (!task.tenant_id.empty()) event.bind(4, task.tenant_id);
-    event.run();
-    recorded = true;
-  });
-  if (!recorded) return;
-  log_->info("infrastructure {}: task {} {}", outcome.infrastructure_id, task.request_id,
-             sdk::to_string(outcome.status));
-  (outcome.status == sdk::ExecutionStatus::complete ? ended_complete_ : ended_failed_).Increment();
-  notify_outbox_();
+  auto recorded = std::make_shared<bool>(false);
+  // The commit is the store's to bound and holds no driver call: the run
+  // gives its slot back now, and ends when the commit does.
+  run.release();
+  store_.write_async(
+      [task, recorded, payload = json::serialize(sdk::json::encode(outcome))](store::Database& db) {
+        // Deleting the job is the guard against a late duplicate finish.
+        db.prepare("DELETE FROM jobs WHERE kind = ? AND subject = ?")
+            .bind(1, kJobKind)
+            .bind(2, task->request_id)
+            .run();
+        if (db.changes() == 0) return;
+        auto event = db.prepare(
+            "INSERT INTO outbox (event_id, topic, event_key, tenant_id, payload, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)");
+        event.bind(1, sdk::new_time_ordered_id())
+            .bind(2, kTopic)
+            .bind(3, task->request_id)
+            .bind(5, payload)
+            .bind(6, now_ms());
+        if (!task->tenant_id.empty()) event.bind(4, task->tenant_id);
+        event.run();
+        *recorded = true;
+      },
+      [this, task, recorded, infrastructure_id = outcome.infrastructure_id, status = outcome.status,
+       ended = end_run_on_commit(run)](std::exception_ptr failure) {
+        if (!failure && *recorded) {
+          logging::ScopedLogContext scope(task->log_fields);
+          log_->info("infrastructure {}: task {} {}", infrastructure_id, task->request_id,
+                     sdk::to_string(status));
+          (status == sdk::ExecutionStatus::complete ? ended_complete_ : ended_failed_).Increment();
+          notify_outbox_();
+        }
+        ended(failure);
+      });
 }
 
-void InfrastructureMonitor::stop(const Task& task, std::string_view why) {
-  store_.write([&](store::Database& db) {
-    db.prepare("DELETE FROM jobs WHERE kind = ? AND subject = ?")
-        .bind(1, kJobKind)
-        .bind(2, task.request_id)
-        .run();
-  });
-  log_->info("infrastructure task {}: monitoring stopped: {}", task.request_id, why);
-  ended_not_found_.Increment();
+void InfrastructureMonitor::stop(const std::shared_ptr<const Task>& task, std::string_view why,
+                                 jobs::JobRun run) {
+  run.release();
+  store_.write_async(
+      [task](store::Database& db) {
+        db.prepare("DELETE FROM jobs WHERE kind = ? AND subject = ?")
+            .bind(1, kJobKind)
+            .bind(2, task->request_id)
+            .run();
+      },
+      [this, task, why = std::string(why),
+       ended = end_run_on_commit(run)](std::exception_ptr failure) {
+        if (!failure) {
+          logging::ScopedLogContext scope(task->log_fields);
+          log_->info("infrastructure task {}: monitoring stopped: {}", task->request_id, why);
+          ended_not_found_.Increment();
+        }
+        ended(failure);
+      });
 }
 
 }  // namespace flint::service

@@ -68,10 +68,12 @@ class InfrastructureMonitor {
   struct Task;
   // Starts a poll on a driver thread, bounded by monitoring.call_timeout.
   void poll(jobs::Job& job, jobs::JobRun run);
-  jobs::JobStep poll_on_driver_thread(const Task& task,
-                                      std::chrono::steady_clock::time_point deadline);
-  void finish(const Task& task, sdk::InfrastructureTask outcome);
-  void stop(const Task& task, std::string_view why);
+  // Each of these ends `run`: at once, or once its write is committed.
+  void poll_on_driver_thread(const std::shared_ptr<const Task>& task,
+                             std::chrono::steady_clock::time_point deadline, jobs::JobRun run);
+  void finish(const std::shared_ptr<const Task>& task, sdk::InfrastructureTask outcome,
+              jobs::JobRun run);
+  void stop(const std::shared_ptr<const Task>& task, std::string_view why, jobs::JobRun run);
   std::shared_ptr<const Task> task_of(jobs::Job& job);
 
   store::Store& store_;

@@ -509,19 +509,7 @@ void LifecycleMonitor::poll_on_driver_thread(const std::shared_ptr<const Target>
   // the store's to bound, not the call's deadline, and holds no driver call:
   // the run releases its slot before it, so slow group commits under load
   // do not throttle the polls of other executions.
-  const auto ended = [run](std::exception_ptr failure) {
-    if (!failure) {
-      run.finish(jobs::JobStep::finished);
-      return;
-    }
-    try {
-      std::rethrow_exception(failure);
-    } catch (const std::exception& e) {
-      run.fail(e);
-    } catch (...) {
-      run.finish(jobs::JobStep::retry_later);
-    }
-  };
+  const auto ended = end_run_on_commit(run);
   if (!outcome) {
     const Placement& placement = *target->placement;
     drivers::HostCallContext context(target->log_fields, target->tenant_id, deadline,

@@ -34,6 +34,22 @@ std::size_t resume_jobs(store::Store& store, jobs::JobScheduler& scheduler, std:
   return jobs.size();
 }
 
+store::Store::Done end_run_on_commit(jobs::JobRun run) {
+  return [run](std::exception_ptr failure) {
+    if (!failure) {
+      run.finish(jobs::JobStep::finished);
+      return;
+    }
+    try {
+      std::rethrow_exception(failure);
+    } catch (const std::exception& e) {
+      run.fail(e);
+    } catch (...) {
+      run.finish(jobs::JobStep::retry_later);
+    }
+  };
+}
+
 boost::json::array encode_log_fields(const logging::LogFields& fields) {
   boost::json::array encoded;
   for (const auto& [key, value] : fields) encoded.push_back({key, value});

@@ -5,6 +5,7 @@
 /// their jobs in the store, the sealed log context, the clock of the store.
 
 #include <cstdint>
+#include <exception>
 #include <string_view>
 
 #include <boost/json/array.hpp>
@@ -22,6 +23,10 @@ std::int64_t now_ms();
 /// Schedules, due now, every job of `kind` found in the store (at start),
 /// oldest first; their payloads are read back sealed. Returns how many.
 std::size_t resume_jobs(store::Store& store, jobs::JobScheduler& scheduler, std::string_view kind);
+
+/// Ends `run` once the write it queued is committed (`Store::write_async`):
+/// `finished` when it was; otherwise as a failure, which is logged and retried.
+store::Store::Done end_run_on_commit(jobs::JobRun run);
 
 /// Log fields as a JSON array of [name, value] pairs, for a sealed job payload.
 boost::json::array encode_log_fields(const logging::LogFields& fields);
