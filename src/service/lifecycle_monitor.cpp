@@ -225,6 +225,7 @@ void LifecycleMonitor::accept(std::string_view lifecycle_name,
       [this, execution, done = std::move(done), target = std::move(target),
        reports_completion = response.reports_completion](std::exception_ptr failure) mutable {
         if (failure) {
+          logging::ScopedLogContext scope(target->log_fields);  // for the error it logs
           done(acceptance_error(execution->request_id, failure));
           return;
         }
@@ -592,6 +593,8 @@ void LifecycleMonitor::finish(std::shared_ptr<const Target> target, sdk::Lifecyc
                      }
                    }
                    if (recorded) {
+                     // On the store writer: the request's log context is not this thread's.
+                     logging::ScopedLogContext scope(target->log_fields);
                      log_->info("execution {} {}", target->request_id, ending->status);
                      (ending->status == "COMPLETE" ? ended_complete_ : ended_failed_).Increment();
                      notify_outbox_();

@@ -57,6 +57,10 @@ def test_trace_context_headers_reach_every_log_line_of_the_request(server):
     accepted = server.wait_for_log(lambda l: request_id in l["message"])
     assert accepted, f"no log line names request {request_id}"
     assert all(l.get("tracectx.transactionid") == transaction for l in accepted), accepted
+    # So does the ending, logged by the store writer once it is committed.
+    ended = server.wait_for_log(lambda l: l["message"] == f"execution {request_id} COMPLETE")
+    assert ended, f"no log line says request {request_id} ended"
+    assert all(l.get("tracectx.transactionid") == transaction for l in ended), ended
 
     # And the context does not leak into the next request's lines.
     other = f"tx-{uuid.uuid4()}"
