@@ -303,7 +303,10 @@ HostTable make_table() {
                     O::duration(hours(6), "An execution not finished by then is reported FAILED.",
                                 {.min = milliseconds(1)}));
   FLINT_HOST_OPTION(monitoring.max_running,
-                    O::integer(256, "Status polls in flight at once.", {.min = 1}));
+                    O::integer(256,
+                               "Status polls in flight at once (a poll that only awaits the "
+                               "commit of its outcome no longer counts).",
+                               {.min = 1}));
 
   FLINT_HOST_OPTION(messaging.connection_address,
                     O::string("",
