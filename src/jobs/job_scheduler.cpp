@@ -260,6 +260,12 @@ void JobScheduler::start(const Start& start) {
   }
 }
 
+JobScheduler::Entry* JobScheduler::current_run_locked(std::uint64_t id, std::uint64_t run) {
+  auto it = entries_.find(id);
+  if (it == entries_.end() || !it->second.running || it->second.run != run) return nullptr;
+  return &it->second;
+}
+
 bool JobScheduler::end_run_locked(std::uint64_t id, std::uint64_t run, JobStep step) {
   auto it = entries_.find(id);
   if (it == entries_.end()) return false;
@@ -318,10 +324,10 @@ void JobScheduler::fail(std::uint64_t id, std::uint64_t run, const std::exceptio
   std::string_view kind;
   {
     std::lock_guard lock(mutex_);
-    auto it = entries_.find(id);
-    if (it == entries_.end() || !it->second.running || it->second.run != run) return;
-    subject = it->second.job.subject;
-    kind = it->second.job.kind;
+    const Entry* entry = current_run_locked(id, run);
+    if (entry == nullptr) return;
+    subject = entry->job.subject;
+    kind = entry->job.kind;
   }
   logging::logger("jobs")->error("job {} of kind {} failed: {}; retrying", subject, kind,
                                  error.what());
@@ -330,11 +336,9 @@ void JobScheduler::fail(std::uint64_t id, std::uint64_t run, const std::exceptio
 
 void JobScheduler::expire_at(std::uint64_t id, std::uint64_t run, Clock::time_point at) {
   std::lock_guard lock(mutex_);
-  auto it = entries_.find(id);
-  if (it == entries_.end() || !it->second.running || it->second.run != run || it->second.released) {
-    return;
-  }
-  it->second.expires = at;
+  Entry* entry = current_run_locked(id, run);
+  if (entry == nullptr || entry->released) return;
+  entry->expires = at;
   bounds_.push({at, id, run});
   // A run that ends leaves its bound behind (most do: a bound is for the
   // call that overruns). Pruned in bulk, they cost O(1) each, and the
@@ -347,12 +351,10 @@ void JobScheduler::expire_at(std::uint64_t id, std::uint64_t run, Clock::time_po
 
 void JobScheduler::release(std::uint64_t id, std::uint64_t run) {
   std::unique_lock lock(mutex_);
-  auto it = entries_.find(id);
-  if (it == entries_.end() || !it->second.running || it->second.run != run || it->second.released) {
-    return;
-  }
-  it->second.released = true;
-  it->second.expires = Clock::time_point::max();  // its place on bounds_ is stale now
+  Entry* entry = current_run_locked(id, run);
+  if (entry == nullptr || entry->released) return;
+  entry->released = true;
+  entry->expires = Clock::time_point::max();  // its place on bounds_ is stale now
   free_slot_locked();
   dispatch_freed(lock);
 }

@@ -254,6 +254,8 @@ class JobScheduler {
   void arm_locked();
   void on_timer();
   void start(const Start& start);
+  // Under mutex_: the entry whose run `run` is still going, or null.
+  Entry* current_run_locked(std::uint64_t id, std::uint64_t run);
   // Under mutex_: ends the run (when it is current) with `step`.
   bool end_run_locked(std::uint64_t id, std::uint64_t run, JobStep step);
   void finish(std::uint64_t id, std::uint64_t run, JobStep step);
