@@ -13,6 +13,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
+#include <locale.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -26,8 +27,27 @@ namespace {
 namespace fs = std::filesystem;
 using flint::sdk::InvalidDriverFilesError;
 
-constexpr std::size_t kCopyBufferSize = 64 * 1024;
 constexpr std::size_t kMaxComponentLength = 255;  // NAME_MAX on Linux file systems
+
+/// Makes this thread's character set UTF-8 while it lives. libarchive
+/// converts a name flagged as UTF-8 to the locale's character set, which in
+/// the process's C locale fails for any non-ASCII name.
+class Utf8Names {
+ public:
+  Utf8Names() : previous_(utf8() != locale_t{} ? ::uselocale(utf8()) : locale_t{}) {}
+  ~Utf8Names() {
+    if (previous_ != locale_t{}) ::uselocale(previous_);
+  }
+  Utf8Names(const Utf8Names&) = delete;
+  Utf8Names& operator=(const Utf8Names&) = delete;
+
+ private:
+  static locale_t utf8() {
+    static const locale_t locale = ::newlocale(LC_CTYPE_MASK, "C.UTF-8", locale_t{});
+    return locale;
+  }
+  locale_t previous_;
+};
 
 /// A file descriptor closed on scope exit.
 class Fd {
@@ -159,7 +179,6 @@ class Extraction {
     if (archive_read_open_memory(archive_, bytes_.data(), bytes_.size()) != ARCHIVE_OK) {
       refuse("driverFiles is not a ZIP archive: " + archive_message(archive_));
     }
-    buffer_.resize(kCopyBufferSize);
 
     std::size_t count = 0;
     for (;;) {
@@ -192,7 +211,11 @@ class Extraction {
  private:
   void extract_entry(archive_entry* entry, std::size_t index) {
     const char* raw_name = archive_entry_pathname(entry);
-    if (raw_name == nullptr || *raw_name == '\0') {
+    if (raw_name == nullptr) {
+      refuse("driverFiles entry #" + std::to_string(index) +
+             " has a name that is not valid in its character set");
+    }
+    if (*raw_name == '\0') {
       refuse("driverFiles entry #" + std::to_string(index) + " has no name");
     }
     const std::string_view name(raw_name);
@@ -289,21 +312,30 @@ class Extraction {
     }
 
     // Compressed bytes the reader consumed for this entry, as measured by
-    // libarchive, not as declared by the archive.
+    // libarchive, not as declared by the archive. libarchive counts a
+    // block's input as consumed when the next block is read (a stored entry
+    // comes as one block, with nothing consumed yet), so each count is set
+    // against what the blocks before it produced.
     const la_int64_t consumed_at_start = archive_filter_bytes(archive_, 0);
     std::uint64_t written = 0;
     for (;;) {
-      const la_ssize_t got = archive_read_data(archive_, buffer_.data(), buffer_.size());
-      if (got == 0) break;
-      if (got < 0) {
+      const void* block = nullptr;
+      std::size_t size = 0;
+      la_int64_t offset = 0;
+      const int status = archive_read_data_block(archive_, &block, &size, &offset);
+      if (status != ARCHIVE_OK && status != ARCHIVE_EOF) {
         refuse("driverFiles entry " + quoted(name) +
                " cannot be read: " + archive_message(archive_));
       }
-      const auto chunk = static_cast<std::uint64_t>(got);
-      written += chunk;
-      result_.bytes += chunk;
-      check_limits(name, written, archive_filter_bytes(archive_, 0) - consumed_at_start);
-      write_all(file.get(), chunk, name);
+      check_ratio(name, written, archive_filter_bytes(archive_, 0) - consumed_at_start);
+      if (status == ARCHIVE_EOF) break;
+      if (offset < 0 || static_cast<std::uint64_t>(offset) != written) {
+        refuse("driverFiles entry " + quoted(name) + " has a gap in its data");
+      }
+      written += size;
+      result_.bytes += size;
+      check_sizes(name, written);
+      write_all(file.get(), static_cast<const char*>(block), size, name);
     }
     if (::fchmod(file.get(), 0444) != 0)
       throw_errno(errno, "cannot make " + quoted(name) + " read-only");
@@ -312,7 +344,7 @@ class Extraction {
   }
 
   /// Checked before each chunk is written, so no file on disk ever exceeds a cap.
-  void check_limits(std::string_view name, std::uint64_t written, la_int64_t consumed) const {
+  void check_sizes(std::string_view name, std::uint64_t written) const {
     if (written > limits_.max_entry_bytes) {
       refuse("driverFiles entry " + quoted(name) + " expands to more than " +
              std::to_string(limits_.max_entry_bytes) + " bytes");
@@ -321,6 +353,11 @@ class Extraction {
       refuse("driverFiles expands to more than " + std::to_string(limits_.max_total_bytes) +
              " bytes");
     }
+  }
+
+  /// `written`: the entry's bytes produced from its `consumed` compressed
+  /// bytes. A bomb is stopped within one chunk of crossing the ratio.
+  void check_ratio(std::string_view name, std::uint64_t written, la_int64_t consumed) const {
     const double ratio = limits_.max_compression_ratio;
     if (written > limits_.ratio_check_min_bytes &&
         static_cast<double>(written) >
@@ -343,8 +380,7 @@ class Extraction {
     return text + ":1";
   }
 
-  void write_all(int fd, std::size_t size, std::string_view name) {
-    const char* data = buffer_.data();
+  void write_all(int fd, const char* data, std::size_t size, std::string_view name) {
     while (size > 0) {
       const ssize_t n = ::write(fd, data, size);
       if (n < 0) {
@@ -361,7 +397,6 @@ class Extraction {
   const ExtractionLimits& limits_;
   Fd root_;
   archive* archive_ = nullptr;
-  std::vector<char> buffer_;
   std::unordered_set<std::string> seen_;
   std::vector<std::string> directories_;  // relative paths of the directories we created
   ExtractionResult result_;
@@ -387,6 +422,7 @@ ExtractionResult extract_zip(std::string_view archive_bytes, const fs::path& des
                                std::error_code(errno, std::generic_category()));
   }
   try {
+    const Utf8Names names;
     return Extraction(archive_bytes, destination, limits).run();
   } catch (...) {
     std::error_code ignored;

@@ -107,6 +107,17 @@ TEST_F(ZipExtractorTest, ExtractsStoredAndDeflatedEntriesAndNormalisesNames) {
   EXPECT_EQ(read_file(destination_ / "a/b/deflated.txt"), expected);
 }
 
+TEST_F(ZipExtractorTest, ReadsUtf8NamesWhateverTheLocale) {
+  // Python, Java, 7-Zip and Windows flag such names as UTF-8; in the C
+  // locale libarchive's plain pathname is null for them.
+  const auto result = extract_zip(make_zip({file("scripts/caf\xC3\xA9.sh", "echo caf\xC3\xA9"),
+                                            file("h\xC3\xA9llo/\xE2\x9C\x93.txt", "ok")}),
+                                  destination_, {});
+  EXPECT_EQ(result.files, 2U);
+  EXPECT_EQ(read_file(destination_ / "scripts" / "caf\xC3\xA9.sh"), "echo caf\xC3\xA9");
+  EXPECT_EQ(read_file(destination_ / "h\xC3\xA9llo" / "\xE2\x9C\x93.txt"), "ok");
+}
+
 TEST_F(ZipExtractorTest, AcceptsAnEmptyArchive) {
   const auto result = extract_zip(make_zip({}), destination_, {});
   EXPECT_EQ(result.files, 0U);
@@ -346,6 +357,21 @@ TEST_F(ZipExtractorTest, AcceptsLargeEntriesWithOrdinaryRatios) {
   const auto result = extract_zip(make_zip({random_entry, text_entry}), destination_, {});
   EXPECT_EQ(result.bytes, noise.size() + text.size());
   EXPECT_EQ(read_file(destination_ / "noise.bin"), noise);
+}
+
+TEST_F(ZipExtractorTest, AcceptsLargeStoredEntries) {
+  // `zip -0`, or a package of files that are compressed already: a stored
+  // entry is 1:1, however large (libarchive hands it over in one piece,
+  // before it counts the input as consumed).
+  std::mt19937 rng(11);
+  std::string blob((1 << 20) + 100 * 1024, '\0');
+  for (auto& c : blob) c = static_cast<char>(rng() & 0xFF);
+  ZipEntry stored = file("blob.bin", blob);
+  ZipEntry text = file("notes.txt", std::string(2 << 20, 'n'));  // compressible, stored anyway
+  const auto result =
+      extract_zip(make_zip({file("scripts/Create.sh", "echo hi"), stored, text}), destination_, {});
+  EXPECT_EQ(result.bytes, 7 + blob.size() + (2U << 20));
+  EXPECT_EQ(read_file(destination_ / "blob.bin"), blob);
 }
 
 TEST_F(ZipExtractorTest, RefusesAnExistingDestinationWithoutTouchingIt) {
