@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <ctime>
 #include <optional>
 #include <system_error>
 
@@ -152,9 +153,111 @@ std::optional<Response> read_error_response(const error_code& ec, bool timed_out
 }
 
 bool expects_continue(const Request& request) {
+  if (request.version() < 11) return false;  // HTTP/1.0 has no interim responses
   const auto expect = request[beast_http::field::expect];
   return expect.size() == 12 && (expect[0] == '1') &&
          boost::beast::iequals(expect, std::string_view("100-continue"));
+}
+
+// The Date header (RFC 9110 §6.6.1), formatted once a second per thread.
+std::string_view http_date() {
+  static constexpr std::array<std::string_view, 7> kDays{"Sun", "Mon", "Tue", "Wed",
+                                                         "Thu", "Fri", "Sat"};
+  static constexpr std::array<std::string_view, 12> kMonths{
+      "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  thread_local std::time_t formatted_second = -1;
+  thread_local std::array<char, 29> text{};  // "Sun, 06 Nov 1994 08:49:37 GMT"
+  const std::time_t now = std::time(nullptr);
+  if (now != formatted_second) {
+    std::tm utc{};
+    ::gmtime_r(&now, &utc);
+    fmt::format_to_n(text.data(), text.size(), "{}, {:02} {} {:04} {:02}:{:02}:{:02} GMT",
+                     kDays[static_cast<std::size_t>(utc.tm_wday)], utc.tm_mday,
+                     kMonths[static_cast<std::size_t>(utc.tm_mon)], utc.tm_year + 1900, utc.tm_hour,
+                     utc.tm_min, utc.tm_sec);
+    formatted_second = now;
+  }
+  return {text.data(), text.size()};
+}
+
+// Splits a field value into its comma-separated elements, without the
+// optional whitespace around them.
+std::vector<std::string_view> list_elements(std::string_view value) {
+  std::vector<std::string_view> elements;
+  while (!value.empty()) {
+    const auto comma = value.find(',');
+    std::string_view element = value.substr(0, comma);
+    value = comma == std::string_view::npos ? std::string_view() : value.substr(comma + 1);
+    const auto first = element.find_first_not_of(" \t");
+    if (first == std::string_view::npos) continue;
+    elements.push_back(element.substr(first, element.find_last_not_of(" \t") - first + 1));
+  }
+  return elements;
+}
+
+// A request whose header makes it unsafe or impossible to serve: an unknown
+// method, a missing or repeated Host, a body framed by anything but chunked
+// (read as no body, its bytes would be taken for the next request: RFC 9112
+// §6.3), or a target that is no path. Refused, and the connection closed.
+// An absolute-form target (`http://host/path`) is reduced to its path.
+std::optional<Response> header_refusal(Request& header) {
+  const auto refuse = [](Status status, std::string message) {
+    return error_response(status, message, 11, false);
+  };
+  if (header.method() == beast_http::verb::unknown) {
+    constexpr std::size_t kShown = 32;
+    const std::string_view method = header.method_string();
+    return refuse(Status::not_implemented,
+                  fmt::format("method {}{} is not implemented", method.substr(0, kShown),
+                              method.size() > kShown ? "..." : ""));
+  }
+  const auto hosts = header.count(beast_http::field::host);
+  if (hosts > 1) return refuse(Status::bad_request, "Host: sent more than once");
+  if (hosts == 0 && header.version() >= 11) {
+    return refuse(Status::bad_request, "Host: required in an HTTP/1.1 request");
+  }
+
+  if (header.count(beast_http::field::transfer_encoding) > 0) {
+    if (header.version() < 11) {
+      return refuse(Status::bad_request, "Transfer-Encoding: not allowed in an HTTP/1.0 request");
+    }
+    std::vector<std::string_view> codings;
+    const auto [first, last] = header.equal_range(beast_http::field::transfer_encoding);
+    for (auto field = first; field != last; ++field) {
+      for (const auto coding : list_elements(field->value())) codings.push_back(coding);
+    }
+    const auto chunked = [](std::string_view coding) {
+      return boost::beast::iequals(coding, std::string_view("chunked"));
+    };
+    if (codings.empty() || !chunked(codings.back())) {
+      return refuse(Status::bad_request,
+                    "Transfer-Encoding: a request body must end with the chunked coding");
+    }
+    for (std::size_t i = 0; i + 1 < codings.size(); ++i) {
+      if (chunked(codings[i])) {
+        return refuse(Status::bad_request, "Transfer-Encoding: chunked applied more than once");
+      }
+      return refuse(Status::not_implemented,
+                    fmt::format("Transfer-Encoding: {} is not supported (send the body as it "
+                                "is, with Content-Length or chunked)",
+                                codings[i].substr(0, 32)));
+    }
+  }
+
+  const std::string_view target = header.target();
+  if (target.starts_with('/')) return std::nullopt;
+  for (const std::string_view scheme : {"http://", "https://"}) {
+    if (target.size() >= scheme.size() &&
+        boost::beast::iequals(target.substr(0, scheme.size()), scheme)) {
+      const auto path = target.find_first_of("/?", scheme.size());
+      std::string origin_form(path == std::string_view::npos ? "/" : target.substr(path));
+      if (origin_form.starts_with('?')) origin_form.insert(0, 1, '/');
+      header.target(origin_form);
+      return std::nullopt;
+    }
+  }
+  if (target == "*" && header.method() == beast_http::verb::options) return std::nullopt;
+  return refuse(Status::bad_request, "request target: expected a path starting with '/'");
 }
 
 }  // namespace
@@ -247,6 +350,20 @@ asio::awaitable<void> HttpServer::serve_on(std::shared_ptr<Connection> c, Stream
     c->request_started();
     if (ec && !started) break;  // idle timeout, peer gone, or closed by a shutdown
     c->busy = true;
+    if (!ec) {
+      if ((refusal = header_refusal(parser.get()))) {
+        probe_.record("unmatched", "-", refusal->result_int(), {});
+        break;
+      }
+      // Before a 100 Continue and before the body: an unauthenticated client
+      // is not invited to send, nor held in memory while it does.
+      if ((refusal = authentication_refusal(parser.get()))) {
+        const std::string_view target = parser.get().target();
+        probe_.record(router_.find(parser.get().method(), target.substr(0, target.find('?'))).route,
+                      parser.get().method_string(), refusal->result_int(), {});
+        break;
+      }
+    }
     probe_.in_flight().Increment();
     if (!ec && !parser.is_done()) {
       c->arm(options_.read_timeout);
@@ -293,6 +410,7 @@ asio::awaitable<void> HttpServer::serve_on(std::shared_ptr<Connection> c, Stream
 
   if (refusal) {
     c->arm(options_.read_timeout);
+    refusal->set(beast_http::field::date, http_date());
     co_await beast_http::async_write(stream, *refusal, kAsTuple);
     // Linger briefly so the client reads the refusal instead of a reset caused
     // by the request bytes we did not read.
@@ -384,17 +502,36 @@ asio::awaitable<void> HttpServer::send_stream(std::shared_ptr<Connection> c, Str
   co_await stream(writer);
 }
 
-std::string_view HttpServer::authentication_refusal(const Request& request,
-                                                    std::string_view path) const {
-  if (!options_.authorize) return {};
+std::optional<Response> HttpServer::authentication_refusal(const Request& header) const {
+  if (!options_.authorize) return std::nullopt;
+  const std::string_view target = header.target();
+  const std::string_view path = target.substr(0, target.find('?'));
   const auto& public_paths = options_.public_paths;
-  if (std::find(public_paths.begin(), public_paths.end(), path) != public_paths.end()) return {};
-  const auto header = request.find(beast_http::field::authorization);
-  if (header == request.end()) {
-    return "authentication required: send the header Authorization: Bearer <token>";
+  if (std::find(public_paths.begin(), public_paths.end(), path) != public_paths.end()) {
+    return std::nullopt;
   }
-  if (!options_.authorize(header->value())) return "the bearer token is not accepted";
-  return {};
+  const auto refuse = [&](std::string_view message, std::string_view challenge) {
+    Response response = error_response(Status::unauthorized, message, 11, false);
+    response.set(beast_http::field::www_authenticate, challenge);
+    if (const auto tenant = header.find("tenantId"); tenant != header.end()) {
+      response.set("tenantId", tenant->value());
+    }
+    return response;
+  };
+  constexpr std::string_view kChallenge = R"(Bearer realm="flint")";
+  const auto count = header.count(beast_http::field::authorization);
+  if (count > 1) return refuse("Authorization: sent more than once", kChallenge);
+  const std::string_view credentials = header[beast_http::field::authorization];
+  const auto scheme = credentials.substr(0, credentials.find(' '));
+  if (!boost::beast::iequals(scheme, std::string_view("Bearer"))) {
+    return refuse("authentication required: send the header Authorization: Bearer <token>",
+                  kChallenge);
+  }
+  if (!options_.authorize(credentials)) {
+    return refuse("the bearer token is not accepted",
+                  R"(Bearer realm="flint", error="invalid_token")");
+  }
+  return std::nullopt;
 }
 
 asio::awaitable<Response> HttpServer::dispatch(Request& request, StreamBody& stream) {
@@ -404,11 +541,7 @@ asio::awaitable<Response> HttpServer::dispatch(Request& request, StreamBody& str
   context.route = match.route;
 
   Response response;
-  if (const std::string_view refused = authentication_refusal(request, context.path);
-      !refused.empty()) {
-    response = error_response(Status::unauthorized, std::string(refused));
-    response.set(beast_http::field::www_authenticate, R"(Bearer realm="flint")");
-  } else if (match.handler != nullptr) {
+  if (match.handler != nullptr) {
     try {
       response = co_await (*match.handler)(request, context);
     } catch (const std::exception& e) {
@@ -429,8 +562,15 @@ asio::awaitable<Response> HttpServer::dispatch(Request& request, StreamBody& str
                                           std::string_view(request.method_string()), context.path));
   }
   response.version(request.version());
+  response.set(beast_http::field::date, http_date());
   if (!context.tenant_id.empty()) response.set("tenantId", context.tenant_id);
   stream = std::move(context.stream);
+  if (request.method() == beast_http::verb::head) {
+    // What GET would answer, without its body (RFC 9110 §9.3.2).
+    if (!stream) response.content_length(response.body().size());
+    response.body().clear();
+    stream = {};
+  }
   probe_.record(context.route, request.method_string(), response.result_int(),
                 std::chrono::steady_clock::now() - context.received_at);
   if (log()->should_log(spdlog::level::debug)) {

@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -43,7 +44,8 @@ struct ServerOptions {
   std::size_t max_connections = 4096;
   /// When set, a request to a path not in `public_paths` is served only if
   /// it has an `Authorization` header and this accepts it; otherwise it is
-  /// answered 401 before routing (so the route map does not leak).
+  /// answered 401 as soon as its header is read, before any body is read
+  /// or invited, and the connection is closed.
   /// Called on the connection's thread: must be thread-safe and quick.
   std::function<bool(std::string_view authorization)> authorize{};
   /// Paths served without authentication (exact match, no query string).
@@ -123,8 +125,9 @@ class HttpServer {
   template <class Stream>
   boost::asio::awaitable<void> serve_on(std::shared_ptr<Connection> connection, Stream& stream);
   boost::asio::awaitable<Response> dispatch(Request& request, StreamBody& stream);
-  /// Why `request` may not be served (empty when it may).
-  std::string_view authentication_refusal(const Request& request, std::string_view path) const;
+  // The 401 for a request header that does not carry an accepted token
+  // (nullopt: serve it).
+  std::optional<Response> authentication_refusal(const Request& header) const;
   template <class Stream>
   boost::asio::awaitable<void> send_stream(std::shared_ptr<Connection> c, Stream& out,
                                            Response& head, StreamBody& stream);

@@ -16,7 +16,8 @@ Router::Match Router::find(Method method, std::string_view path) const {
   for (const Route& route : routes_) {
     const bool path_matches = route.prefix ? path.starts_with(route.path) : path == route.path;
     if (!path_matches) continue;
-    if (route.method == method) {
+    // A GET route answers HEAD too; the server drops the body.
+    if (route.method == method || (method == Method::head && route.method == Method::get)) {
       match.handler = &route.handler;
       match.route = route.path;
       match.method_not_allowed = false;
@@ -26,6 +27,7 @@ Router::Match Router::find(Method method, std::string_view path) const {
     match.route = route.path;
     if (!match.allow.empty()) match.allow += ", ";
     match.allow += std::string(beast_http::to_string(route.method));
+    if (route.method == Method::get) match.allow += ", HEAD";
   }
   return match;
 }

@@ -33,6 +33,19 @@ TEST(Router, WrongMethodReportsAllowedOnes) {
   EXPECT_EQ(match.allow, "POST, PUT");
 }
 
+TEST(Router, GetRoutesAnswerHeadAndSaySo) {
+  Router router;
+  router.add(Method::get, "/a", ok_handler());
+  const auto head = router.find(Method::head, "/a");
+  EXPECT_NE(head.handler, nullptr);
+  EXPECT_EQ(head.route, "/a");
+  const auto post = router.find(Method::post, "/a");
+  EXPECT_TRUE(post.method_not_allowed);
+  EXPECT_EQ(post.allow, "GET, HEAD");
+  router.add(Method::post, "/b", ok_handler());
+  EXPECT_TRUE(router.find(Method::head, "/b").method_not_allowed);
+}
+
 TEST(Router, PrefixRouteMatchesEverythingBelow) {
   Router router;
   router.add_prefix(Method::get, "/api/driver/ui/", ok_handler());

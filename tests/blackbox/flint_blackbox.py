@@ -561,7 +561,8 @@ class RawConnection:
         data, self.buffer = self.buffer[:n], self.buffer[n:]
         return data
 
-    def read_response(self) -> RawResponse:
+    def read_response(self, to_head: bool = False) -> RawResponse:
+        """The next response; `to_head`: the answer to a HEAD request (no body)."""
         head = self.read_until(b"\r\n\r\n").decode("latin-1")
         status_line, *header_lines = head.split("\r\n")
         version, status, *reason = status_line.split(" ", 2)
@@ -571,7 +572,7 @@ class RawConnection:
             name, _, value = line.partition(":")
             headers[name.strip().lower()] = value.strip()
         status_code = int(status)
-        if 100 <= status_code < 200 or status_code in (204, 304):
+        if to_head or 100 <= status_code < 200 or status_code in (204, 304):
             body = b""
         elif headers.get("transfer-encoding", "").lower() == "chunked":
             body = b""

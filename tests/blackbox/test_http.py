@@ -3,7 +3,9 @@ size limits, read timeouts and malformed requests."""
 
 from __future__ import annotations
 
+import email.utils
 import json
+import re
 import socket
 import threading
 import time
@@ -162,6 +164,112 @@ def test_bad_content_length_is_400(server):
             b"Content-Type: application/json\r\nContent-Length: banana\r\n\r\n{}"
         )
         _assert_raw_error(conn.read_response(), 400)
+
+
+def test_every_response_has_a_date(server):
+    with RawConnection(server.port) as conn:
+        for request in (raw_request("GET", HEALTH_PATH), raw_request("GET", "/nowhere")):
+            conn.send(request)
+            date = conn.read_response().headers["date"]
+            assert re.fullmatch(r"[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT", date)
+            sent = email.utils.parsedate_to_datetime(date)
+            assert abs(sent.timestamp() - time.time()) < 60
+
+
+def test_head_answers_like_get_without_the_body(server):
+    with RawConnection(server.port) as conn:
+        conn.send(raw_request("GET", HEALTH_PATH))
+        got = conn.read_response()
+        conn.send(raw_request("HEAD", HEALTH_PATH))
+        head = conn.read_response(to_head=True)
+        assert head.status == 200, head
+        assert head.headers["content-type"] == got.headers["content-type"]
+        assert int(head.headers["content-length"]) > 0
+        # No body came: the connection still answers the next request cleanly.
+        conn.send(raw_request("GET", HEALTH_PATH))
+        assert conn.read_response().status == 200
+        conn.send(raw_request("POST", HEALTH_PATH, b"{}", JSON))
+        refused = conn.read_response()
+        _assert_raw_error(refused, 405, "allowed: GET, HEAD")
+        assert refused.headers["allow"] == "GET, HEAD"
+
+
+@pytest.mark.parametrize(
+    "coding,status,message",
+    [
+        ("gzip", 400, "must end with the chunked coding"),
+        ("chunked, gzip", 400, "must end with the chunked coding"),
+        ("identity", 400, "must end with the chunked coding"),
+        ("chunked, chunked", 400, "chunked applied more than once"),
+        ("gzip, chunked", 501, "gzip is not supported"),
+    ],
+)
+def test_a_body_not_framed_by_chunked_is_refused_and_the_connection_closed(
+    server, coding, status, message
+):
+    # Read as no body, the bytes after the header would be taken for a second
+    # request: one a front proxy never saw (request smuggling).
+    with RawConnection(server.port) as conn:
+        conn.send(
+            f"POST {EXECUTE_PATH} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"Transfer-Encoding: {coding}\r\n\r\n"
+            "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
+        )
+        refused = conn.read_response()
+        _assert_raw_error(refused, status, message)
+        assert refused.headers["connection"].lower() == "close"
+        assert conn.at_eof()
+
+
+def test_transfer_encoding_in_http_1_0_is_refused(server):
+    with RawConnection(server.port) as conn:
+        conn.send(
+            f"POST {FIND_PATH} HTTP/1.0\r\nContent-Type: application/json\r\n"
+            "Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n"
+        )
+        _assert_raw_error(conn.read_response(), 400, "not allowed in an HTTP/1.0 request")
+
+
+def test_an_unknown_method_is_501_and_adds_no_metric_series(server):
+    for method in ("FOOBAR", "X" * 50):
+        with RawConnection(server.port) as conn:
+            conn.send(f"{method} {HEALTH_PATH} HTTP/1.1\r\nHost: x\r\n\r\n")
+            _assert_raw_error(conn.read_response(), 501, "is not implemented")
+    metrics = server.get("/metrics").text
+    assert "FOOBAR" not in metrics and "XXXXX" not in metrics
+
+
+@pytest.mark.parametrize(
+    "headers,message",
+    [("", "Host: required in an HTTP/1.1 request"), ("Host: a\r\nHost: b\r\n", "more than once")],
+)
+def test_http_1_1_needs_exactly_one_host(server, headers, message):
+    with RawConnection(server.port) as conn:
+        conn.send(f"GET {HEALTH_PATH} HTTP/1.1\r\n{headers}\r\n")
+        _assert_raw_error(conn.read_response(), 400, message)
+
+
+def test_request_targets(server):
+    with RawConnection(server.port) as conn:
+        # Absolute form (RFC 9112 §3.2.2): served as its path.
+        conn.send(f"GET http://flint.example:8080{HEALTH_PATH}?x=1 HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert conn.read_response().status == 200
+        conn.send(f"GET HTTP://flint.example{HEALTH_PATH} HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert conn.read_response().status == 200
+    with RawConnection(server.port) as conn:
+        conn.send("GET management/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        _assert_raw_error(conn.read_response(), 400, "expected a path starting with '/'")
+
+
+def test_http_1_0_expect_is_ignored(server):
+    with RawConnection(server.port) as conn:
+        body = json.dumps(find_body("k"))
+        conn.send(
+            f"POST {FIND_PATH} HTTP/1.0\r\nContent-Type: application/json\r\n"
+            f"Expect: 100-continue\r\nContent-Length: {len(body)}\r\n\r\n{body}"
+        )
+        response = conn.read_response()
+        assert response.status == 200, response  # not an interim 100 first
 
 
 def test_server_survives_abrupt_disconnects(server):

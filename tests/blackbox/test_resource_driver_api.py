@@ -274,7 +274,7 @@ def test_wrong_method_is_405_with_allow(server, path):
 def test_get_only_routes_refuse_post_with_allow(server):
     r = server.post_json("/management/health", {})
     assert_error(r, 405)
-    assert r.headers["Allow"].strip() == "GET"
+    assert r.headers["Allow"].strip() == "GET, HEAD"
 
 
 # -- tenantId ------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import yaml
 
 from flint_blackbox import (
     FlintServer,
+    RawConnection,
     assert_error,
     child_environment,
     execute_body,
@@ -51,12 +52,40 @@ def test_a_request_without_a_token_is_401_with_the_error_shape(secured):
 
 
 def test_a_wrong_token_or_scheme_is_401(secured):
-    assert_error(secured.execute(execute_body(), headers=bearer(TOKEN + "x")), 401, "not accepted")
+    wrong = secured.execute(execute_body(), headers=bearer(TOKEN + "x"))
+    assert_error(wrong, 401, "not accepted")
+    assert wrong.headers["WWW-Authenticate"] == 'Bearer realm="flint", error="invalid_token"'
     assert_error(
         secured.execute(execute_body(), headers={"Authorization": f"Basic {TOKEN}"}),
         401,
-        "not accepted",
+        "send the header Authorization: Bearer <token>",
     )
+
+
+def test_two_authorization_headers_are_refused_whatever_their_order(secured):
+    for first, second in ((TOKEN, "wrong"), ("wrong", TOKEN)):
+        with RawConnection(secured.port) as conn:
+            conn.send(
+                f"GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {first}\r\n"
+                f"Authorization: Bearer {second}\r\n\r\n"
+            )
+            response = conn.read_response()
+            assert response.status == 401
+            assert "sent more than once" in response.json()["localizedMessage"]
+
+
+def test_an_unauthenticated_body_is_neither_invited_nor_read(secured):
+    # A 60 MB announcement, with Expect: 100-continue: the 401 comes at once,
+    # with no 100 Continue before it, and the connection is closed.
+    with RawConnection(secured.port) as conn:
+        conn.send(
+            "POST /api/driver/lifecycle/execute HTTP/1.1\r\nHost: x\r\n"
+            "Content-Type: application/json\r\nExpect: 100-continue\r\n"
+            "Content-Length: 60000000\r\n\r\n"
+        )
+        response = conn.read_response()
+        assert response.status == 401
+        assert response.headers.get("connection", "").lower() == "close"
 
 
 def test_every_route_needs_it_and_unknown_paths_do_not_leak(secured):
