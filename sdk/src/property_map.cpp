@@ -41,8 +41,9 @@ bool is_separator(char c) noexcept {
 }
 
 // "key" counts only as a word of its own at the end of the name: `key`,
-// `ssh_key`, `access-key`, `sshKey`, `SSH_KEYS`, but not `monkey` or `keyName`.
-// Public keys are not secrets: `publicKey` and `public_key` stay visible.
+// `ssh_key`, `access-key`, `sshKey`, `AESKey`, `SSH_KEYS`, but not `monkey`,
+// `MONKEY` or `keyName`. Public keys are not secrets: `publicKey` and
+// `public_key` stay visible.
 bool ends_with_key_word(std::string_view name) noexcept {
   std::size_t word = 0;
   if (iends_with(name, "keys")) {
@@ -56,7 +57,10 @@ bool ends_with_key_word(std::string_view name) noexcept {
   if (stem.empty()) return true;
   const char k = name[stem.size()];
   const bool separated = is_separator(stem.back());
-  const bool camel_case = k == 'K' && is_lower_or_digit(stem.back());
+  // `sshKey`, and after an acronym `AESKey` (a title-case "Key", unlike `MONKEY`).
+  const bool camel_case =
+      k == 'K' && (is_lower_or_digit(stem.back()) ||
+                   (stem.back() >= 'A' && stem.back() <= 'Z' && name[stem.size() + 1] == 'e'));
   if (!separated && !camel_case) return false;
   if (separated) stem.remove_suffix(1);
   return !iends_with(stem, "public");
@@ -186,8 +190,10 @@ namespace detail {
 
 bool looks_like_private_key(std::string_view text) noexcept {
   // Matches "-----BEGIN PRIVATE KEY-----", "... RSA PRIVATE KEY-----",
-  // "... ENCRYPTED PRIVATE KEY-----", "... OPENSSH PRIVATE KEY-----".
-  return text.find("PRIVATE KEY-----") != std::string_view::npos;
+  // "... ENCRYPTED PRIVATE KEY-----", "... OPENSSH PRIVATE KEY-----", and
+  // OpenPGP's "-----BEGIN PGP PRIVATE KEY BLOCK-----".
+  return text.find("PRIVATE KEY-----") != std::string_view::npos ||
+         text.find("PRIVATE KEY BLOCK-----") != std::string_view::npos;
 }
 
 boost::json::value redact(const boost::json::value& value) {

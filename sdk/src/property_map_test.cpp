@@ -19,11 +19,12 @@ TEST(IsSecretName, MarkersAnywhereCaseInsensitive) {
 
 TEST(IsSecretName, KeyOnlyAsTrailingWord) {
   for (const char* name : {"key", "KEY", "sshKey", "accessKey", "ssh_key", "access-key", "tls.key",
-                           "SSH_KEYS", "signingKeys", "v2Key"}) {
+                           "SSH_KEYS", "signingKeys", "v2Key", "AESKey", "TLSKeys", "DBKey"}) {
     EXPECT_TRUE(is_secret_name(name)) << name;
   }
-  for (const char* name : {"monkey", "turkey", "keyName", "keyboard", "hotkeyset", "publicKey",
-                           "public_key", "sshPublicKey", "name", "resourceId", "", "k"}) {
+  for (const char* name :
+       {"monkey", "turkey", "keyName", "keyboard", "hotkeyset", "publicKey", "public_key",
+        "sshPublicKey", "name", "resourceId", "", "k", "MONKEY", "TURKEYS", "SSHPublicKey"}) {
     EXPECT_FALSE(is_secret_name(name)) << name;
   }
 }
@@ -134,6 +135,7 @@ TEST(PropertyMap, RedactedHidesKeysSecretsAndPem) {
                                             {"secret", "s"},
                                             {"nested", bj::array{bj::object{{"token", "t"}}}}})},
       {"blob", Property::string("x -----BEGIN PRIVATE KEY-----\nabc")},
+      {"pgp", Property::string("-----BEGIN PGP PRIVATE KEY BLOCK-----\nxcLYBF")},
       {"custom", Property("myType", 12)},
   };
   const bj::object redacted = map.redacted();
@@ -146,6 +148,7 @@ TEST(PropertyMap, RedactedHidesKeysSecretsAndPem) {
             R"("config":{"type":"map","value":{"user":"u","secret":"****",)"
             R"("nested":[{"token":"****"}]}},)"
             R"("blob":{"type":"string","value":"****"},)"
+            R"("pgp":{"type":"string","value":"****"},)"
             R"("custom":{"type":"myType","value":12}})");
 }
 

@@ -79,6 +79,89 @@ void append_escaped(std::string_view text, spdlog::memory_buf_t& dest) {
   }
 }
 
+}  // namespace
+
+std::string_view mask_private_keys(std::string_view text, std::string& masked) {
+  if (text.find("PRIVATE KEY") == std::string_view::npos) return text;
+  constexpr std::string_view kBegin = "-----BEGIN ";
+  constexpr std::string_view kEnd = "-----END ";
+  constexpr std::string_view kDashes = "-----";
+  constexpr std::size_t kMaxLabel = 64;  // "ENCRYPTED PRIVATE KEY", "PGP PRIVATE KEY BLOCK"
+  masked.clear();
+  std::size_t copied = 0;
+  std::size_t from = 0;
+  for (;;) {
+    const auto begin = text.find(kBegin, from);
+    if (begin == std::string_view::npos) break;
+    const auto label_at = begin + kBegin.size();
+    const auto label_end = text.find(kDashes, label_at);
+    if (label_end == std::string_view::npos) break;
+    const std::string_view label = text.substr(label_at, label_end - label_at);
+    if (label.size() > kMaxLabel || label.find("PRIVATE KEY") == std::string_view::npos) {
+      from = label_at;
+      continue;
+    }
+    // Through the END line, or to the end of a key cut short.
+    std::size_t block_end = text.size();
+    if (const auto end = text.find(kEnd, label_end + kDashes.size());
+        end != std::string_view::npos) {
+      const auto closing = text.find(kDashes, end + kEnd.size());
+      if (closing != std::string_view::npos) block_end = closing + kDashes.size();
+    }
+    masked.append(text.substr(copied, begin - copied));
+    masked.append("****");
+    copied = from = block_end;
+  }
+  if (copied == 0) return text;
+  masked.append(text.substr(copied));
+  return masked;
+}
+
+std::string_view valid_utf8(std::string_view text, std::string& repaired) {
+  const auto continuation = [&](std::size_t at) {
+    return at < text.size() && (static_cast<unsigned char>(text[at]) & 0xC0) == 0x80;
+  };
+  // Length of the well-formed sequence at `i` (RFC 3629), 0 when there is none.
+  const auto sequence = [&](std::size_t i) -> std::size_t {
+    const auto lead = static_cast<unsigned char>(text[i]);
+    if (lead < 0x80) return 1;
+    if (lead < 0xC2 || lead > 0xF4) return 0;
+    const std::size_t length = lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
+    for (std::size_t k = 1; k < length; ++k) {
+      if (!continuation(i + k)) return 0;
+    }
+    if (length > 2) {
+      const auto second = static_cast<unsigned char>(text[i + 1]);
+      if ((lead == 0xE0 && second < 0xA0) || (lead == 0xED && second > 0x9F) ||
+          (lead == 0xF0 && second < 0x90) || (lead == 0xF4 && second > 0x8F)) {
+        return 0;  // overlong, a surrogate, or past U+10FFFF
+      }
+    }
+    return length;
+  };
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const std::size_t length = sequence(i);
+    if (length == 0) break;
+    i += length;
+  }
+  if (i == text.size()) return text;
+  repaired.assign(text.substr(0, i));
+  while (i < text.size()) {
+    if (const std::size_t length = sequence(i); length != 0) {
+      repaired.append(text.substr(i, length));
+      i += length;
+    } else {
+      fmt::format_to(std::back_inserter(repaired), "\\x{:02x}",
+                     static_cast<unsigned char>(text[i]));
+      ++i;
+    }
+  }
+  return repaired;
+}
+
+namespace {
+
 class FlatFormatter final : public spdlog::formatter {
  public:
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
@@ -86,11 +169,13 @@ class FlatFormatter final : public spdlog::formatter {
     fmt::format_to(std::back_inserter(dest), " {:<8} [{}] {}: ", level_name(msg.level),
                    thread_label(msg),
                    std::string_view(msg.logger_name.data(), msg.logger_name.size()));
-    append_escaped(std::string_view(msg.payload.data(), msg.payload.size()), dest);
+    std::string masked;
+    append_escaped(
+        mask_private_keys(std::string_view(msg.payload.data(), msg.payload.size()), masked), dest);
     if (const LogFields* fields = current_log_context()) {
       for (const auto& [key, value] : *fields) {
         fmt::format_to(std::back_inserter(dest), " {}=", key);
-        append_escaped(value, dest);
+        append_escaped(mask_private_keys(value, masked), dest);
       }
     }
     dest.push_back('\n');
@@ -113,10 +198,17 @@ class LogstashFormatter final : public spdlog::formatter {
     append_timestamp(msg.time, timestamp);
     const std::string_view logger_name(msg.logger_name.data(), msg.logger_name.size());
 
+    // JSON text is UTF-8: a stray byte from request data would make the line
+    // unreadable to a log shipper.
+    std::string masked;
+    std::string repaired;
+    const auto safe = [&](std::string_view raw) {
+      return boost::json::string(valid_utf8(mask_private_keys(raw, masked), repaired));
+    };
     boost::json::object line;
     line["@timestamp"] = std::string_view(timestamp.data(), timestamp.size());
     line["@version"] = "1";
-    line["message"] = std::string_view(msg.payload.data(), msg.payload.size());
+    line["message"] = safe(std::string_view(msg.payload.data(), msg.payload.size()));
     line["HOSTNAME"] = hostname_;
     line["path"] =
         msg.source.filename != nullptr ? std::string_view(msg.source.filename) : logger_name;
@@ -126,7 +218,10 @@ class LogstashFormatter final : public spdlog::formatter {
     line["level"] = level_name(msg.level);
     line["logger_name"] = logger_name;
     if (const LogFields* fields = current_log_context()) {
-      for (const auto& [key, value] : *fields) line[key] = value;
+      for (const auto& [key, value] : *fields) {
+        boost::json::string field = safe(value);
+        line[valid_utf8(key, repaired)] = std::move(field);
+      }
     }
     const std::string text = boost::json::serialize(line);
     dest.append(text.data(), text.data() + text.size());

@@ -38,4 +38,16 @@ void flush();
 /// first use with the configured sink and level. Thread-safe.
 std::shared_ptr<spdlog::logger> logger(std::string_view name);
 
+/// `text` with each PEM private key block (`-----BEGIN ... PRIVATE KEY-----`
+/// through its END line, or to the end of a block cut short) replaced by
+/// `****`, as every log line is written (contract: keys are masked wherever
+/// they would appear). Returns `text` itself when it holds none, else a view
+/// of `masked`.
+std::string_view mask_private_keys(std::string_view text, std::string& masked);
+
+/// `text` with every byte that is not part of well-formed UTF-8 written as
+/// `\xNN`, so a JSON log line stays valid. Returns `text` itself when it is
+/// well-formed, else a view of `repaired`.
+std::string_view valid_utf8(std::string_view text, std::string& repaired);
+
 }  // namespace flint::logging

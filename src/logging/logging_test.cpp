@@ -89,6 +89,69 @@ TEST(FlatLog, ControlCharactersCannotForgeLines) {
   EXPECT_NE(text.find("Create\\n2026"), std::string::npos) << text;
 }
 
+TEST(MaskPrivateKeys, EachBlockBecomesStarsWhereverItIs) {
+  std::string masked;
+  EXPECT_EQ(mask_private_keys("plain text", masked), "plain text");
+  EXPECT_EQ(
+      mask_private_keys("a -----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY----- b", masked),
+      "a -----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY----- b");
+  EXPECT_EQ(mask_private_keys("invalid lifecycle name \"-----BEGIN RSA PRIVATE KEY-----\nMIIE\n"
+                              "-----END RSA PRIVATE KEY-----\n\" (x)",
+                              masked),
+            "invalid lifecycle name \"****\n\" (x)");
+  // Two blocks, OpenPGP's label, and JSON-escaped newlines.
+  EXPECT_EQ(
+      mask_private_keys(R"({"a":"-----BEGIN PGP PRIVATE KEY BLOCK-----\nxcLY\n)"
+                        R"(-----END PGP PRIVATE KEY BLOCK-----","b":"-----BEGIN )"
+                        R"(OPENSSH PRIVATE KEY-----\nb3Bl\n-----END OPENSSH PRIVATE KEY-----"})",
+                        masked),
+      R"({"a":"****","b":"****"})");
+  // Cut short: masked to the end.
+  EXPECT_EQ(mask_private_keys("k=-----BEGIN EC PRIVATE KEY-----\nMHcCAQEE", masked), "k=****");
+}
+
+TEST(ValidUtf8, StrayBytesAreShownNotPassedOn) {
+  std::string repaired;
+  EXPECT_EQ(valid_utf8("caf\xC3\xA9 \xE2\x9C\x93 \xF0\x9F\x98\x80", repaired),
+            "caf\xC3\xA9 \xE2\x9C\x93 \xF0\x9F\x98\x80");
+  EXPECT_EQ(valid_utf8("t\xFF"
+                       "1",
+                       repaired),
+            "t\\xff1");
+  EXPECT_EQ(valid_utf8("\xC3", repaired), "\\xc3");                    // cut short
+  EXPECT_EQ(valid_utf8("\xC0\xAF", repaired), "\\xc0\\xaf");           // overlong '/'
+  EXPECT_EQ(valid_utf8("\xED\xA0\x80", repaired), "\\xed\\xa0\\x80");  // a surrogate
+}
+
+TEST(LogstashLog, EveryLineIsValidJsonWithKeysMasked) {
+  std::ostringstream out;
+  configure({.level = "info", .format = LogFormat::logstash},
+            std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
+  LogFields fields{{"tenantId",
+                    "t\xFF"
+                    "1"},
+                   {"tracectx.k", "-----BEGIN PRIVATE KEY-----\nAB"}};
+  {
+    ScopedLogContext scope(fields);
+    logger("api")->info(
+        "refused \"/a\xFF\xFE\" -----BEGIN RSA PRIVATE KEY-----\nMIIE\n"
+        "-----END RSA PRIVATE KEY-----");
+  }
+  const auto line = boost::json::parse(out.str()).as_object();
+  EXPECT_EQ(line.at("message"), "refused \"/a\\xff\\xfe\" ****");
+  EXPECT_EQ(line.at("tenantId"), "t\\xff1");
+  EXPECT_EQ(line.at("tracectx.k"), "****");
+}
+
+TEST(FlatLog, KeysAreMaskedToo) {
+  std::ostringstream out;
+  configure({.level = "info", .format = LogFormat::flat},
+            std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
+  logger("api")->info("find -----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY----- at x");
+  EXPECT_NE(out.str().find("find **** at x"), std::string::npos) << out.str();
+  EXPECT_EQ(out.str().find("MIIE"), std::string::npos) << out.str();
+}
+
 TEST(ThreadSchedulingTest, BatchSchedulingChangesTheCallingThreadOnly) {
   int worker_policy = -1;
   std::thread worker([&] {

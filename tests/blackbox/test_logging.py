@@ -127,6 +127,22 @@ def test_private_keys_and_bodies_never_reach_the_logs(server):
     assert package not in text
 
 
+def test_keys_in_text_the_host_does_not_parse_are_masked_and_lines_stay_json(server):
+    # A key pasted into a lifecycle name or an instance name, and a stray byte
+    # in a header: every line is still valid JSON, with the key masked.
+    marker = uuid.uuid4().hex
+    pem = PEM_TEMPLATE.format(marker=marker)
+    assert server.find(find_body(pem)).status_code == 200
+    assert server.execute(execute_body(pem)).status_code in (202, 400)
+    r = server.post_json(
+        "/api/driver/references/find", {}, headers={"tenantId": b"t\xff1", "x-tracectx-k": " ".join(pem.splitlines())}
+    )
+    assert r.status_code == 400
+    assert server.wait_for_log(lambda l: l.get("tenantId") == "t\\xff1")
+    assert marker not in server.stderr()
+    assert server.log_lines()  # every line parses (log_lines raises otherwise)
+
+
 def test_flat_log_format_is_plain_text(start_server):
     flint = start_server({"logging": {"type": "flat", "level": "info"}})
     assert flint.execute(execute_body()).status_code == 202
