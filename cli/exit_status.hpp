@@ -1,7 +1,8 @@
 #pragma once
 
 /// @file
-/// Exit statuses of the client commands (`exec`, `find`, `events`).
+/// Exit statuses of the client commands (`exec`, `find`, `events`); a usage
+/// error of any command exits with `kExitError` (`CommandLine::parse`).
 
 namespace flint::cli {
 

@@ -9,6 +9,7 @@ import tempfile
 import threading
 import time
 
+import pytest
 import requests
 import yaml
 
@@ -50,8 +51,36 @@ def test_version(flint_bin):
 
 def test_no_subcommand_is_an_error(flint_bin):
     result = _run(flint_bin)
-    assert result.returncode != 0
+    assert result.returncode == 2
     assert "subcommand" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["bogus"], 'flint: unknown command "bogus" (see flint --help)'),
+        (["exce", "Create"], 'flint: unknown command "exce" (see flint --help)'),
+        (["exec", "Create"], "flint: --driver-files is required (see flint exec --help)"),
+        (["events", "--after", "abc"], "--after = abc (see flint events --help)"),
+        (["config", "--config"], "(see flint config --help)"),
+        (["infra", "bogus"], 'flint: unknown command "infra bogus" (see flint infra --help)'),
+        (["serve", "--bogus"], "not expected: --bogus (see flint serve --help)"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(flint_bin, args, message):
+    # 2 is the documented status of bad usage, never CLI11's own (105 to 114).
+    result = _run(flint_bin, *args)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.endswith(message + "\n"), result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize("args", [["--help"], ["infra", "create", "--help"], ["--version"]])
+def test_help_and_version_exit_0(flint_bin, args):
+    result = _run(flint_bin, *args)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout and result.stderr == ""
 
 
 def test_config_prints_the_effective_configuration_as_yaml(flint_bin, tmp_path):
