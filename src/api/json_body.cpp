@@ -29,7 +29,9 @@ boost::json::value parse_json_body(const http::Request& request, boost::json::st
 
   // The parser's working stack starts in this frame, too.
   alignas(std::max_align_t) unsigned char scratch[4096];
-  boost::json::stream_parser parser({}, {}, scratch, sizeof scratch);
+  boost::json::parse_options options;
+  options.max_depth = kMaxJsonDepth;
+  boost::json::stream_parser parser({}, options, scratch, sizeof scratch);
   parser.reset(std::move(storage));
   boost::system::error_code ec;
   const std::size_t consumed = parser.write_some(body.data(), body.size(), ec);
@@ -37,6 +39,11 @@ boost::json::value parse_json_body(const http::Request& request, boost::json::st
     ec = boost::json::make_error_code(boost::json::error::extra_data);
   }
   if (!ec) parser.finish(ec);
+  if (ec == boost::json::error::too_deep) {
+    throw ApiError(http::Status::bad_request,
+                   fmt::format("request body: JSON nested deeper than {} levels (at byte {})",
+                               kMaxJsonDepth, consumed));
+  }
   if (ec) {
     throw ApiError(
         http::Status::bad_request,

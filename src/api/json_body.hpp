@@ -17,12 +17,17 @@
 
 namespace flint::api {
 
+/// Deepest nesting of arrays and objects a request body may have (Boost.JSON's
+/// default is 32, which a property value of nested maps can reach).
+inline constexpr std::size_t kMaxJsonDepth = 64;
+
 /// Parses the body of `request` as JSON into `storage` (the default heap
 /// when null; a request-scoped `monotonic_resource` saves an allocation per
 /// key and string, see `decode_json_body`).
 /// @throws ApiError 415 when the content type is not `application/json`
 ///         (parameters such as `charset` allowed), 400 when the body is empty
-///         or not valid JSON (the message gives the byte offset).
+///         or not valid JSON (the message gives the byte offset), or nested
+///         deeper than `kMaxJsonDepth`.
 boost::json::value parse_json_body(const http::Request& request,
                                    boost::json::storage_ptr storage = {});
 

@@ -56,6 +56,21 @@ TEST(JsonBody, MalformedJsonIs400WithOffset) {
   EXPECT_EQ(status_of_parse(request("application/json", "")), http::Status::bad_request);
 }
 
+TEST(JsonBody, NestingIsLimitedWithAClearMessage) {
+  const auto nested = [](std::size_t depth) {
+    return std::string(depth, '[') + std::string(depth, ']');
+  };
+  EXPECT_TRUE(parse_json_body(request("application/json", nested(kMaxJsonDepth))).is_array());
+  try {
+    parse_json_body(request("application/json", nested(kMaxJsonDepth + 1)));
+    FAIL();
+  } catch (const ApiError& e) {
+    EXPECT_EQ(e.status(), http::Status::bad_request);
+    EXPECT_EQ(std::string(e.what()).rfind("request body: JSON nested deeper than 64 levels", 0), 0)
+        << e.what();
+  }
+}
+
 TEST(JsonBody, DecodedValuesOutliveTheParseArena) {
   // Small enough for the stack arena, and far larger (it spills to the heap):
   // either way what `decode` returns must own its strings (ASan checks).
