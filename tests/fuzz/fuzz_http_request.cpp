@@ -1,5 +1,6 @@
 // libFuzzer target: raw bytes as an HTTP/1.1 request, through the same
-// parser limits as the server, then the API's JSON body and request decoding.
+// parser limits and header checks as the server, then the API's JSON body and
+// request decoding.
 // Any exception other than the API's own refusals is a bug.
 
 #include <cstddef>
@@ -17,6 +18,7 @@
 #include "api/json_body.hpp"
 #include "api/resource_driver_requests.hpp"
 #include "http/request_context.hpp"
+#include "http/request_header_check.hpp"
 
 namespace beast_http = boost::beast::http;
 
@@ -39,6 +41,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!parser.is_done()) return 0;
 
   flint::http::Request request = parser.release();
+  // What the server checks before reading a body; a refused one goes no further.
+  if (flint::http::refuse_request_header(request)) return 0;
   const auto context = flint::http::RequestContext::from(request);
   try {
     const auto body = flint::api::parse_json_body(request);

@@ -1,0 +1,23 @@
+#pragma once
+
+/// @file
+/// What the server checks in a request's header before it reads the body.
+
+#include <optional>
+
+#include "http/http_types.hpp"
+
+namespace flint::http {
+
+/// The refusal of a request whose header makes it unsafe or impossible to
+/// serve, to be answered before its body is read and followed by closing the
+/// connection: an unknown method (501); a missing or repeated Host in
+/// HTTP/1.1 (400); a body framed by anything but a final `chunked` (400: read
+/// as no body, its bytes would be taken for the next request, RFC 9112
+/// §6.3), another transfer coding (501), or any Transfer-Encoding in
+/// HTTP/1.0 (400); a target that is not a path (400). nullopt when it may be
+/// served; an absolute-form target (`http://host/path?q`) is then rewritten
+/// to its origin form (`/path?q`).
+std::optional<Response> refuse_request_header(Request& header);
+
+}  // namespace flint::http

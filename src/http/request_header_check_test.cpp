@@ -1,0 +1,90 @@
+#include "http/request_header_check.hpp"
+
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace flint::http {
+namespace {
+
+Request header(Method method, std::string target, unsigned version = 11) {
+  Request request(method, target, version);
+  if (version >= 11) request.set(beast_http::field::host, "flint");
+  return request;
+}
+
+std::string refusal_of(Request request, Status expected) {
+  const auto refusal = refuse_request_header(request);
+  if (!refusal) return "served";
+  EXPECT_EQ(refusal->result(), expected);
+  EXPECT_FALSE(refusal->keep_alive());
+  return refusal->body();
+}
+
+TEST(RequestHeaderCheck, AnOrdinaryRequestIsServedAsItIs) {
+  Request request = header(Method::post, "/api/driver/lifecycle/execute?x=1");
+  request.set(beast_http::field::transfer_encoding, "chunked");
+  EXPECT_FALSE(refuse_request_header(request));
+  EXPECT_EQ(request.target(), "/api/driver/lifecycle/execute?x=1");
+  Request old = header(Method::get, "/", 10);  // no Host in HTTP/1.0
+  EXPECT_FALSE(refuse_request_header(old));
+}
+
+TEST(RequestHeaderCheck, TransferEncodingMustEndWithChunkedAlone) {
+  for (const char* coding : {"gzip", "chunked, gzip", "identity", "", " , "}) {
+    Request request = header(Method::post, "/x");
+    request.set(beast_http::field::transfer_encoding, coding);
+    EXPECT_NE(refusal_of(request, Status::bad_request).find("must end with the chunked coding"),
+              std::string::npos)
+        << coding;
+  }
+  Request twice = header(Method::post, "/x");
+  twice.insert(beast_http::field::transfer_encoding, "chunked");
+  twice.insert(beast_http::field::transfer_encoding, "Chunked");
+  EXPECT_NE(refusal_of(twice, Status::bad_request).find("chunked applied more than once"),
+            std::string::npos);
+  Request gzip = header(Method::post, "/x");
+  gzip.set(beast_http::field::transfer_encoding, "gzip , CHUNKED");
+  EXPECT_NE(refusal_of(gzip, Status::not_implemented).find("gzip is not supported"),
+            std::string::npos);
+  Request old = header(Method::post, "/x", 10);
+  old.set(beast_http::field::transfer_encoding, "chunked");
+  EXPECT_NE(refusal_of(old, Status::bad_request).find("HTTP/1.0"), std::string::npos);
+}
+
+TEST(RequestHeaderCheck, HostIsRequiredOnceInHttp11) {
+  Request none(Method::get, "/", 11);
+  EXPECT_NE(refusal_of(none, Status::bad_request).find("Host: required"), std::string::npos);
+  Request twice = header(Method::get, "/");
+  twice.insert(beast_http::field::host, "other");
+  EXPECT_NE(refusal_of(twice, Status::bad_request).find("more than once"), std::string::npos);
+}
+
+TEST(RequestHeaderCheck, UnknownMethodsAre501WithTheirNameCut) {
+  Request request = header(Method::get, "/");
+  request.method_string(std::string(100, 'X'));
+  const std::string body = refusal_of(request, Status::not_implemented);
+  EXPECT_NE(body.find(std::string(32, 'X') + "... is not implemented"), std::string::npos) << body;
+}
+
+TEST(RequestHeaderCheck, TargetsAreOriginFormOrReducedToIt) {
+  Request absolute = header(Method::get, "HTTPS://flint.example:8443/management/health?a=b");
+  EXPECT_FALSE(refuse_request_header(absolute));
+  EXPECT_EQ(absolute.target(), "/management/health?a=b");
+  Request bare = header(Method::get, "http://flint.example");
+  EXPECT_FALSE(refuse_request_header(bare));
+  EXPECT_EQ(bare.target(), "/");
+  Request query = header(Method::get, "http://flint.example?q");
+  EXPECT_FALSE(refuse_request_header(query));
+  EXPECT_EQ(query.target(), "/?q");
+  Request asterisk = header(Method::options, "*");
+  EXPECT_FALSE(refuse_request_header(asterisk));
+  EXPECT_NE(refusal_of(header(Method::get, "management/health"), Status::bad_request)
+                .find("expected a path starting with '/'"),
+            std::string::npos);
+  EXPECT_NE(refusal_of(header(Method::get, "*"), Status::bad_request).find("expected a path"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace flint::http
