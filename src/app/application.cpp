@@ -7,6 +7,9 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
+#include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -471,10 +474,17 @@ DriverStack start_driver_stack(const config::HostConfig& config, asio::io_contex
       .max_cache_bytes = files.cache_size,
   });
   stack.probe = std::make_unique<drivers::DriverCallProbe>(metrics.registry());
-  stack.executor = std::make_unique<drivers::DriverExecutor>(
-      drivers::DriverExecutor::Options{.threads = config.driver_calls.threads,
-                                       .queue_size = config.driver_calls.queue_size},
-      *stack.probe);
+  try {
+    stack.executor = std::make_unique<drivers::DriverExecutor>(
+        drivers::DriverExecutor::Options{.threads = config.driver_calls.threads,
+                                         .queue_size = config.driver_calls.queue_size},
+        *stack.probe);
+  } catch (const std::system_error& e) {
+    throw std::runtime_error(fmt::format(
+        "driver_calls.threads: {} (lower it, or raise the limit on processes: ulimit -u, "
+        "systemd TasksMax)",
+        e.what()));
+  }
   start_drivers(config, io, metrics, health, stack);
   start_durable_execution(config, io, metrics, health, stack);
   stack.service = std::make_unique<service::ResourceDriverService>(
@@ -683,16 +693,27 @@ int Application::run() {
   });
 
   std::vector<std::thread> threads;
-  for (std::size_t i = 0; i < more_loops.size(); ++i) {
-    threads.emplace_back([loop = more_loops[i].get(), i] {
-      logging::set_thread_name("io-" + std::to_string(i + 1));
-      // Idle until a connection comes: kept running until the host stops.
-      auto running = asio::make_work_guard(*loop);
-      loop->run();
-    });
+  // An I/O thread that cannot start (the limit on processes, memory) stops
+  // the host as a signal would, minus the serving: the threads started are
+  // joined and the driver stack stops in order, then run() fails.
+  std::string start_failure;
+  try {
+    for (std::size_t i = 0; i < more_loops.size(); ++i) {
+      threads.emplace_back([loop = more_loops[i].get(), i] {
+        logging::set_thread_name("io-" + std::to_string(i + 1));
+        // Idle until a connection comes: kept running until the host stops.
+        auto running = asio::make_work_guard(*loop);
+        loop->run();
+      });
+    }
+  } catch (const std::system_error& e) {
+    start_failure = fmt::format(
+        "application.io_threads: cannot start I/O thread {} of {}: {} (lower it, or raise the "
+        "limit on processes: ulimit -u, systemd TasksMax)",
+        threads.size() + 2, config_.application.io_threads, e.code().message());
   }
   logging::set_thread_name("io-0");
-  io.run();
+  if (start_failure.empty()) io.run();
   // The drain is over (or the loop failed): what is left on the others stops too.
   for (auto& loop : more_loops) loop->stop();
   for (auto& thread : threads) thread.join();
@@ -712,8 +733,9 @@ int Application::run() {
     // metrics: running any destructor now would pull those from under them.
     logging::flush();
     std::fflush(nullptr);
-    std::_Exit(0);
+    std::_Exit(start_failure.empty() ? 0 : 1);
   }
+  if (!start_failure.empty()) throw std::runtime_error(start_failure);
   log->info("stopped");
   return 0;
 }

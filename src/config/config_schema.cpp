@@ -73,14 +73,6 @@ std::string last_segment(std::string_view key) {
   return std::string(dot == std::string_view::npos ? key : key.substr(dot + 1));
 }
 
-bool looks_secret(std::string_view name) {
-  static constexpr std::string_view words[] = {"password", "secret",     "token",
-                                               "private",  "credential", "key"};
-  const auto text = lower(name);
-  return std::any_of(std::begin(words), std::end(words),
-                     [&](std::string_view word) { return text.find(word) != std::string::npos; });
-}
-
 std::string quote_text(std::string_view text) {
   std::string out = "\"";
   for (const char c : text) {
@@ -90,8 +82,9 @@ std::string quote_text(std::string_view text) {
   return out + '"';
 }
 
-// What a YAML node is, for "found ..." in messages; scalars are shown unless secret.
-std::string describe_node(const YAML::Node& node, bool secret) {
+// What a YAML node is, for "found ..." in messages; a scalar is quoted unless
+// `hidden` says what to write instead.
+std::string describe_node(const YAML::Node& node, std::string_view hidden = {}) {
   switch (node.Type()) {
     case YAML::NodeType::Null:
       return "null";
@@ -100,12 +93,23 @@ std::string describe_node(const YAML::Node& node, bool secret) {
     case YAML::NodeType::Map:
       return "a mapping";
     case YAML::NodeType::Scalar:
-      return secret ? "an invalid value (not shown: the option is secret)"
-                    : quote_text(node.Scalar());
+      return hidden.empty() ? quote_text(node.Scalar()) : std::string(hidden);
     case YAML::NodeType::Undefined:
       break;
   }
   return "nothing";
+}
+
+// What to write for a scalar of this option in an error: empty to quote it.
+std::string_view hidden_scalar(const OptionSpec& spec) {
+  if (spec.secret) return "an invalid value (not shown: the option is secret)";
+  if (spec.may_hold_secrets()) return "a string (not shown: it may hold secrets)";
+  return {};
+}
+
+// `key` of a problem a validator found: the option's, or its entry's.
+std::string problem_key(const std::string& key, const ValueProblem& problem) {
+  return problem.entry.empty() ? key : key + "." + problem.entry;
 }
 
 }  // namespace
@@ -137,7 +141,8 @@ ConfigSchema& ConfigSchema::add(std::string key, OptionSpec spec) {
     throw std::logic_error("configuration schema: keys '" + options_[it->second].key + "' and '" +
                            key + "' both map to environment variable " + variable);
   }
-  if (aliases_.count(variable) != 0 || config_file_variable_ == variable) {
+  if (aliases_.count(variable) != 0 || reserved_.count(variable) != 0 ||
+      config_file_variable_ == variable) {
     throw std::logic_error("configuration schema: environment variable " + variable + " of key '" +
                            key + "' is already in use");
   }
@@ -154,6 +159,12 @@ ConfigSchema& ConfigSchema::add(std::string key, OptionSpec spec) {
   }
   if (const auto problem = spec.check(spec.default_value)) {
     throw std::logic_error("configuration schema: default of key '" + key + "': " + *problem);
+  }
+  if (spec.validator) {
+    for (const auto& problem : spec.validator(spec.default_value)) {
+      throw std::logic_error("configuration schema: default of key '" + problem_key(key, problem) +
+                             "': " + problem.message);
+    }
   }
   by_key_.emplace(key, options_.size());
   by_variable_.emplace(variable, options_.size());
@@ -176,8 +187,20 @@ ConfigSchema& ConfigSchema::add_env_alias(std::string variable, std::string key)
   return *this;
 }
 
+ConfigSchema& ConfigSchema::add_reserved_variable(std::string variable, ReservedCheck check) {
+  if (variable.rfind(env_prefix_, 0) != 0 || by_variable_.count(variable) != 0 ||
+      aliases_.count(variable) != 0 || reserved_.count(variable) != 0 ||
+      config_file_variable_ == variable) {
+    throw std::logic_error("configuration schema: reserved variable " + variable +
+                           " lacks the prefix or is already in use");
+  }
+  reserved_.emplace(std::move(variable), std::move(check));
+  return *this;
+}
+
 ConfigSchema& ConfigSchema::set_config_file_variable(std::string variable) {
-  if (by_variable_.count(variable) != 0 || aliases_.count(variable) != 0) {
+  if (by_variable_.count(variable) != 0 || aliases_.count(variable) != 0 ||
+      reserved_.count(variable) != 0) {
     throw std::logic_error("configuration schema: config file variable " + variable +
                            " is already in use");
   }
@@ -304,12 +327,14 @@ void ConfigSchema::load_document(const std::string& text, const std::string& ori
     // A null value has no position of its own worth showing: point at its key.
     const YAML::Node& at = node.IsNull() ? key : node;
     const auto& spec = option.spec;
+    std::map<std::string, YAML::Node> entry_lines;  // of a map's entries, for validator problems
     const auto expected = [&] {
       auto bare = spec;
       bare.integer_range = {};
       bare.duration_range = {};
       bare.size_range = {};
-      return "expected " + bare.expectation() + ", found " + describe_node(node, spec.secret);
+      return "expected " + bare.expectation() + ", found " +
+             describe_node(node, hidden_scalar(spec));
     };
     ConfigValue value;
     if (spec.type == OptionType::string_list) {
@@ -318,9 +343,9 @@ void ConfigSchema::load_document(const std::string& text, const std::string& ori
         if (!node.IsSequence()) return error_at(option.key, expected(), at);
         for (std::size_t i = 0; i < node.size(); ++i) {
           if (!node[i].IsScalar()) {
-            return error_at(option.key + "[" + std::to_string(i) + "]",
-                            "expected a string, found " + describe_node(node[i], spec.secret),
-                            node[i]);
+            return error_at(
+                option.key + "[" + std::to_string(i) + "]",
+                "expected a string, found " + describe_node(node[i], hidden_scalar(spec)), node[i]);
           }
           items.push_back(node[i].Scalar());
         }
@@ -330,16 +355,24 @@ void ConfigSchema::load_document(const std::string& text, const std::string& ori
       StringMap map;
       if (!node.IsNull()) {
         if (!node.IsMap()) return error_at(option.key, expected(), at);
+        // Every bad entry is reported, not just the first.
+        bool valid = true;
         for (const auto& entry : node) {
           const auto name = entry.first.IsScalar() ? entry.first.Scalar() : std::string("?");
           if (!entry.second.IsScalar()) {
-            return error_at(option.key + "." + name,
-                            "expected a string, found " +
-                                describe_node(entry.second, spec.secret || looks_secret(name)),
-                            entry.second);
+            error_at(option.key + "." + name,
+                     "expected a string, found " + describe_node(entry.second, hidden_scalar(spec)),
+                     entry.second);
+            valid = false;
+          } else if (!map.emplace(name, entry.second.Scalar()).second) {
+            // Last one wins would silently drop a setting; say which key, not its values.
+            error_at(option.key, "duplicate key '" + name + "'", entry.first);
+            valid = false;
+          } else {
+            entry_lines[name] = entry.first;
           }
-          map[name] = entry.second.Scalar();
         }
+        if (!valid) return;
       }
       value = std::move(map);
     } else {
@@ -351,6 +384,15 @@ void ConfigSchema::load_document(const std::string& text, const std::string& ori
       value = std::move(std::get<ConfigValue>(parsed));
     }
     if (const auto problem = spec.check(value)) return error_at(option.key, *problem, at);
+    if (spec.validator) {
+      const auto problems = spec.validator(value);
+      for (const auto& problem : problems) {
+        const auto line = entry_lines.find(problem.entry);
+        error_at(problem_key(option.key, problem), problem.message,
+                 line == entry_lines.end() ? at : line->second);
+      }
+      if (!problems.empty()) return;
+    }
     state.values.set(option.key, std::move(value),
                      ValueSource{ValueSource::Kind::file, {}, key.Mark().line + 1});
   };
@@ -361,8 +403,8 @@ void ConfigSchema::load_document(const std::string& text, const std::string& ori
     for (const auto& entry : map) {
       if (!entry.first.IsScalar()) {
         state.errors.push_back((prefix.empty() ? std::string("top level") : prefix) +
-                               ": a key must be a plain name, found " +
-                               describe_node(entry.first, false) + where(entry.first));
+                               ": a key must be a plain name, found " + describe_node(entry.first) +
+                               where(entry.first));
         continue;
       }
       const auto key = prefix.empty() ? entry.first.Scalar() : prefix + "." + entry.first.Scalar();
@@ -376,10 +418,9 @@ void ConfigSchema::load_document(const std::string& text, const std::string& ori
         if (entry.second.IsMap()) {
           walk(entry.second, key);
         } else if (!entry.second.IsNull()) {
-          error_at(
-              key,
-              "expected a section (a mapping of keys), found " + describe_node(entry.second, false),
-              entry.second);
+          error_at(key,
+                   "expected a section (a mapping of keys), found " + describe_node(entry.second),
+                   entry.second);
         }
       } else {
         auto message = "unknown key '" + key + "'" + where(entry.first);
@@ -395,7 +436,7 @@ void ConfigSchema::load_document(const std::string& text, const std::string& ori
   if (!root.IsMap()) {
     state.errors.push_back("configuration file '" + origin +
                            "': expected a mapping of sections at the top level, found " +
-                           describe_node(root, false));
+                           describe_node(root));
     return;
   }
   walk(root, "");
@@ -410,6 +451,14 @@ void ConfigSchema::apply_environment(const Environment& env, LoadState& state) c
     if (auto* problem = std::get_if<std::string>(&parsed)) return fail(*problem);
     auto& value = std::get<ConfigValue>(parsed);
     if (const auto problem = option.spec.check(value)) return fail(*problem);
+    if (option.spec.validator) {
+      const auto problems = option.spec.validator(value);
+      for (const auto& problem : problems) {
+        state.errors.push_back(problem_key(option.key, problem) + ": " + problem.message +
+                               " (env " + variable + ")");
+      }
+      if (!problems.empty()) return;
+    }
     state.values.set(option.key, std::move(value),
                      ValueSource{ValueSource::Kind::environment, variable, 0});
   };
@@ -426,8 +475,19 @@ void ConfigSchema::apply_environment(const Environment& env, LoadState& state) c
       apply(options_[it->second], variable, text);
       continue;
     }
+    if (const auto it = reserved_.find(variable); it != reserved_.end()) {
+      if (text.empty()) continue;  // unset, as for the config file variable
+      // The value is the program's business (and may be a secret): checked, never repeated.
+      if (const auto problem = it->second ? it->second(text) : std::nullopt) {
+        state.errors.push_back(variable + ": " + *problem);
+      } else {
+        state.values.add_reserved_variable(variable);
+      }
+      continue;
+    }
     std::vector<std::string> known;
     for (const auto& [name, index] : by_variable_) known.push_back(name);
+    for (const auto& [name, check] : reserved_) known.push_back(name);
     if (config_file_variable_) known.push_back(*config_file_variable_);
     auto message = "unknown environment variable " + variable + " (every " + env_prefix_ +
                    "* variable must name a configuration key)";
@@ -480,6 +540,9 @@ std::string ConfigSchema::effective_yaml(const ConfigValues& values) const {
     out << "# Effective configuration (file: " << values.file()->string() << ")\n";
   } else {
     out << "# Effective configuration (no configuration file)\n";
+  }
+  for (const auto& variable : values.reserved_variables()) {
+    out << "# " << variable << " is set (value not shown)\n";
   }
   static const std::string redacted = "\"****\"";
   std::function<void(const Node&, int)> emit = [&](const Node& node, int depth) {

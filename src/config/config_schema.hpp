@@ -68,6 +68,18 @@ class ConfigSchema {
   /// @throws std::logic_error if the variable is already in use.
   ConfigSchema& set_config_file_variable(std::string variable);
 
+  /// Checks the value of a reserved variable; returns what is wrong with it,
+  /// without the value, or nullopt when it is good.
+  using ReservedCheck = std::function<std::optional<std::string>(std::string_view value)>;
+
+  /// Declares a prefixed variable that is not an option but which the program
+  /// reads itself (e.g. `FLINT_CLUSTER_KEY`, a secret): `load` accepts it
+  /// instead of reporting it unknown and, when `check` is given, validates a
+  /// non-empty value (an empty one means unset). Its value is never stored,
+  /// printed or repeated in errors; `effective_yaml` only says it is set.
+  /// @throws std::logic_error if the variable lacks the prefix or is in use.
+  ConfigSchema& add_reserved_variable(std::string variable, ReservedCheck check = {});
+
   /// Adds a cross-field check.
   ConfigSchema& add_check(Check check);
 
@@ -89,7 +101,10 @@ class ConfigSchema {
   /// @throws ConfigError listing every problem: a missing or unreadable file,
   /// a YAML syntax error (with line), unknown keys (with a "did you mean"
   /// hint), a non-mapping where a section is expected, mistyped or
-  /// out-of-range values, unknown prefixed variables, failed cross-checks.
+  /// out-of-range values, a key written twice (in a section or a string map),
+  /// values an option's validator refuses, unknown prefixed variables,
+  /// invalid reserved variables, failed cross-checks. Values that may hold
+  /// secrets (see `OptionSpec::may_hold_secrets`) are never repeated.
   ConfigValues load(const std::optional<std::filesystem::path>& file, const Environment& env) const;
 
   /// As `load`, with the YAML given as text; `origin` names it in errors.
@@ -100,7 +115,8 @@ class ConfigSchema {
   /// every option in declaration order with a trailing comment saying where
   /// the value came from (`# default`, `# file`, `# env FLINT_X`). Secret
   /// options, and map entries whose names look secret (password, secret,
-  /// token, private, credential, key), are printed as `"****"`.
+  /// token, private, credential, key), are printed as `"****"`; reserved
+  /// variables that are set are named in a comment, without their value.
   std::string effective_yaml(const ConfigValues& values) const;
 
   /// A Markdown table of every option: key, type and bounds, default,
@@ -120,6 +136,7 @@ class ConfigSchema {
   std::map<std::string, std::size_t, std::less<>> by_key_;
   std::map<std::string, std::size_t, std::less<>> by_variable_;
   std::map<std::string, std::size_t, std::less<>> aliases_;
+  std::map<std::string, ReservedCheck, std::less<>> reserved_;
   std::optional<std::string> config_file_variable_;
   std::vector<Check> checks_;
 };

@@ -301,6 +301,82 @@ TEST(ConfigSchema, SecretsAreNotEchoedInErrors) {
   }
 }
 
+TEST(ConfigSchema, StringMapValuesAreNotEchoedInErrors) {
+  const auto errors = errors_of([] {
+    test_schema().load_text("kafka: {config: \"sasl.password=hunter2\"}",
+                            {{"FLINT_KAFKA_CONFIG", "sasl.password=hunter2,broken"}});
+  });
+  EXPECT_THAT(errors, ElementsAre(HasSubstr("kafka.config: expected a mapping of names to "
+                                            "strings, found a string (not shown"),
+                                  HasSubstr("found entry 2 of 2 without '='")));
+  for (const auto& error : errors) EXPECT_THAT(error, Not(HasSubstr("hunter2")));
+}
+
+TEST(ConfigSchema, EveryBadEntryOfAStringMapIsReported) {
+  EXPECT_THAT(errors_of([] {
+                test_schema().load_text(
+                    "kafka:\n  config:\n    a: [1]\n    b: x\n    b: y\n"
+                    "    c: {d: 1}\n",
+                    {});
+              }),
+              ElementsAre("kafka.config.a: expected a string, found a list (file <text>, line 3)",
+                          "kafka.config: duplicate key 'b' (file <text>, line 5)",
+                          "kafka.config.c: expected a string, found a mapping (file <text>, "
+                          "line 6)"));
+}
+
+TEST(ConfigSchema, ValidatorProblemsNameTheEntryAndItsLine) {
+  ConfigSchema schema;
+  schema.add("client.settings",
+             OptionSpec::string_map({}, "settings").with_validator([](const ConfigValue& value) {
+               std::vector<ValueProblem> problems;
+               for (const auto& [name, text] : std::get<StringMap>(value)) {
+                 if (name.rfind("x.", 0) != 0) problems.push_back({name, "unknown setting"});
+               }
+               if (std::get<StringMap>(value).size() > 3) problems.push_back({"", "too many"});
+               return problems;
+             }));
+  const auto errors = errors_of([&] {
+    schema.load_text("client:\n  settings:\n    x.a: 1\n    bad: 2\n    x.b: 3\n    worse: 4\n",
+                     {{"FLINT_CLIENT_SETTINGS", "x.ok=1,nope=2"}});
+  });
+  EXPECT_THAT(errors,
+              ElementsAre("client.settings.bad: unknown setting (file <text>, line 4)",
+                          "client.settings.worse: unknown setting (file <text>, line 6)",
+                          "client.settings: too many (file <text>, line 3)",
+                          "client.settings.nope: unknown setting (env FLINT_CLIENT_SETTINGS)"));
+  EXPECT_EQ(schema.load_text("client: {settings: {x.a: 1}}", {})
+                .get<StringMap>("client.settings")
+                .at("x.a"),
+            "1");
+}
+
+TEST(ConfigSchema, ReservedVariablesAreAcceptedCheckedAndNeverShown) {
+  auto schema = test_schema();
+  schema.add_reserved_variable("FLINT_SEAL_KEY", [](std::string_view value) {
+    return value.size() == 4 ? std::nullopt : std::optional<std::string>("expected 4 characters");
+  });
+  schema.add_reserved_variable("FLINT_OTHER");
+  const auto values = schema.load(std::nullopt, {{"FLINT_SEAL_KEY", "s3cr"}, {"FLINT_OTHER", "x"}});
+  EXPECT_THAT(values.reserved_variables(), ElementsAre("FLINT_OTHER", "FLINT_SEAL_KEY"));
+  const auto yaml = schema.effective_yaml(values);
+  EXPECT_THAT(yaml, HasSubstr("\n# FLINT_SEAL_KEY is set (value not shown)\n"));
+  EXPECT_THAT(yaml, Not(HasSubstr("s3cr")));
+  EXPECT_NO_THROW(schema.load_text(yaml, {}));
+  // Checked, and never echoed; empty means unset.
+  EXPECT_THAT(errors_of([&] {
+                schema.load(std::nullopt, {{"FLINT_SEAL_KEY", "t0ken!"}});
+              }),
+              ElementsAre("FLINT_SEAL_KEY: expected 4 characters"));
+  EXPECT_THAT(schema.load(std::nullopt, {{"FLINT_SEAL_KEY", ""}}).reserved_variables(),
+              ::testing::IsEmpty());
+  // A near miss gets a hint.
+  EXPECT_THAT(errors_of([&] {
+                schema.load(std::nullopt, {{"FLINT_SEAL_KYE", "s3cr"}});
+              }),
+              ElementsAre(HasSubstr("did you mean FLINT_SEAL_KEY?")));
+}
+
 TEST(ConfigSchema, CrossChecksRunWhenEveryValueIsValid) {
   auto schema = test_schema();
   schema.add_check([](const ConfigValues& values, std::vector<std::string>& errors) {
@@ -371,6 +447,18 @@ TEST(ConfigSchema, SchemaBugsAreCaughtWhenBuilding) {
   EXPECT_THROW(schema.add_env_alias("FLINT_X", "a.b_c"), std::logic_error);
   schema.set_config_file_variable("FLINT_CONFIG");
   EXPECT_THROW(schema.add("config", OptionSpec::string("", "")), std::logic_error);
+  // Reserved variables: prefixed, and not in use.
+  EXPECT_THROW(schema.add_reserved_variable("SEAL_KEY"), std::logic_error);
+  EXPECT_THROW(schema.add_reserved_variable("FLINT_A_B_C"), std::logic_error);
+  EXPECT_THROW(schema.add_reserved_variable("FLINT_CONFIG"), std::logic_error);
+  schema.add_reserved_variable("FLINT_SEAL_KEY");
+  EXPECT_THROW(schema.add_reserved_variable("FLINT_SEAL_KEY"), std::logic_error);
+  EXPECT_THROW(schema.add("seal.key", OptionSpec::string("", "")), std::logic_error);
+  // A default the validator refuses.
+  EXPECT_THROW(schema.add("v", OptionSpec::string("", "").with_validator([](const ConfigValue&) {
+    return std::vector<ValueProblem>{{"", "never valid"}};
+  })),
+               std::logic_error);
 }
 
 TEST(ConfigSchema, ReferenceMarkdownListsEveryOption) {

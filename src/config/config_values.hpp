@@ -9,7 +9,9 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
+#include <vector>
 
 #include "config/option_spec.hpp"
 
@@ -65,6 +67,17 @@ class ConfigValues {
   /// Records the file that was read. Used by the loader.
   void set_file(std::filesystem::path file) { file_ = std::move(file); }
 
+  /// Records that a reserved variable (see
+  /// `ConfigSchema::add_reserved_variable`) is set; its value is not kept.
+  /// Used by the loader.
+  void add_reserved_variable(std::string variable) {
+    reserved_variables_.push_back(std::move(variable));
+  }
+  /// The reserved variables that are set, in name order.
+  const std::vector<std::string>& reserved_variables() const noexcept {
+    return reserved_variables_;
+  }
+
   /// All entries by key.
   const std::map<std::string, Entry, std::less<>>& entries() const noexcept { return entries_; }
 
@@ -73,6 +86,7 @@ class ConfigValues {
 
   std::map<std::string, Entry, std::less<>> entries_;
   std::optional<std::filesystem::path> file_;
+  std::vector<std::string> reserved_variables_;
 };
 
 }  // namespace flint::config

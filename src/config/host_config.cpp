@@ -1,12 +1,16 @@
 #include "config/host_config.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <functional>
 #include <limits>
+#include <optional>
 #include <stdexcept>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "config/kafka_settings.hpp"
 #include "config/units.hpp"
 
 namespace flint::config {
@@ -120,7 +124,7 @@ HostTable make_table() {
                     O::integer(8290, "TCP port of the HTTP server; 0 picks an ephemeral port.",
                                {.min = 0, .max = 65535}));
   FLINT_HOST_OPTION(application.io_threads,
-                    O::integer(2, "Threads running the network loop.", {.min = 1}));
+                    O::integer(2, "Threads running the network loop.", {.min = 1, .max = 256}));
 
   FLINT_HOST_OPTION(http.max_header_size,
                     O::size(16 * KiB, "Largest request line plus headers.", {.min = 1 * KiB}));
@@ -154,7 +158,7 @@ HostTable make_table() {
                                    "Paths served without a token when tokens_file is set."));
 
   FLINT_HOST_OPTION(driver_calls.threads,
-                    O::integer(16, "Worker threads running driver code.", {.min = 1}));
+                    O::integer(16, "Worker threads running driver code.", {.min = 1, .max = 1024}));
   FLINT_HOST_OPTION(driver_calls.queue_size,
                     O::integer(1024, "Driver calls waiting for a worker at most.", {.min = 1}));
   FLINT_HOST_OPTION(driver_calls.timeout, O::duration(seconds(30), "Deadline of one driver call.",
@@ -315,7 +319,9 @@ HostTable make_table() {
   FLINT_HOST_OPTION(messaging.config,
                     O::string_map({},
                                   "librdkafka client settings passed through (TLS, SASL...); "
-                                  "checked at start; secret-looking entries print as ****."));
+                                  "each is tried on librdkafka when the configuration is "
+                                  "validated; secret-looking entries print as ****.")
+                        .with_validator(validate_kafka_client_settings));
   FLINT_HOST_OPTION(messaging.delivery_timeout,
                     O::duration(seconds(30),
                                 "An event Kafka has not acknowledged by then is offered "
@@ -395,11 +401,12 @@ HostTable make_table() {
                                "messaging.connection_address and a cluster key)."));
   FLINT_HOST_OPTION(cluster.node_id,
                     O::string("", "This node's name in logs and health; empty = the host name."));
-  FLINT_HOST_OPTION(cluster.key_file,
-                    O::string("",
-                              "File of the cluster key sealing the state topic (32 raw bytes or "
-                              "64 hex characters, mode 0600, the same on every node); or set "
-                              "FLINT_CLUSTER_KEY to the hex key."));
+  FLINT_HOST_OPTION(
+      cluster.key_file,
+      O::string("",
+                "File of the cluster key sealing the state topic (32 raw bytes or "
+                "64 hex characters, mode 0600, the same on every node); or set "
+                "FLINT_CLUSTER_KEY to the 64 hex characters (it wins over the file)."));
   FLINT_HOST_OPTION(cluster.session_timeout,
                     O::duration(seconds(10),
                                 "A node silent this long leaves the group; its executions "
@@ -448,6 +455,17 @@ HostTable make_table() {
   auto& schema = table.schema();
   schema.add_env_alias("LOG_LEVEL", "logging.level");
   schema.add_env_alias("LOG_TYPE", "logging.type");
+  // Read by the application itself (a secret, so not an option that
+  // `flint config` would print): only its shape is checked here.
+  schema.add_reserved_variable("FLINT_CLUSTER_KEY", [](std::string_view hex) {
+    const bool valid = hex.size() == 64 && std::all_of(hex.begin(), hex.end(), [](char c) {
+                         return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+                       });
+    return valid ? std::nullopt
+                 : std::optional<std::string>(
+                       "expected 64 hex characters (a 256-bit cluster key); the value is not "
+                       "shown");
+  });
   schema.add_check([](const ConfigValues& values, std::vector<std::string>& errors) {
     const auto entry = values.get<std::uint64_t>("driver_files.max_entry_size");
     const auto total = values.get<std::uint64_t>("driver_files.max_total_size");

@@ -14,8 +14,24 @@ namespace flint::config {
 namespace {
 
 using std::chrono::milliseconds;
+using ::testing::AllOf;
 using ::testing::ElementsAre;
+using ::testing::EndsWith;
 using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StartsWith;
+
+// Runs `fn`, expecting a ConfigError, and returns its lines.
+template <class Fn>
+std::vector<std::string> errors_of(Fn&& fn) {
+  try {
+    fn();
+  } catch (const ConfigError& e) {
+    return e.errors();
+  }
+  ADD_FAILURE() << "expected a ConfigError";
+  return {};
+}
 
 class HostConfigFile : public ::testing::Test {
  protected:
@@ -127,8 +143,8 @@ TEST(HostConfig, ErrorsAreAllReported) {
     EXPECT_THAT(
         e.errors(),
         ElementsAre(
-            "application.io_threads: 0 is out of range: expected an integer >= 1 (env "
-            "FLINT_APPLICATION_IO_THREADS)",
+            "application.io_threads: 0 is out of range: expected an integer between 1 and 256 "
+            "(env FLINT_APPLICATION_IO_THREADS)",
             "application.port: 65536 is out of range: expected an integer between 0 and "
             "65535 (env FLINT_APPLICATION_PORT)",
             "unknown environment variable FLINT_APPLICATION_PROT (every FLINT_* variable "
@@ -136,6 +152,118 @@ TEST(HostConfig, ErrorsAreAllReported) {
             R"(drivers.on_load_error: expected one of: fail, skip, found "ignore" (env FLINT_DRIVERS_ON_LOAD_ERROR))",
             HasSubstr("http.read_timeout: 0ms is out of range")));
   }
+}
+
+TEST(HostConfig, ThreadCountsHaveUpperBounds) {
+  EXPECT_THAT(errors_of([] {
+                load_host_config(std::nullopt, {{"FLINT_APPLICATION_IO_THREADS", "100000"},
+                                                {"FLINT_DRIVER_CALLS_THREADS", "1025"}});
+              }),
+              ElementsAre("application.io_threads: 100000 is out of range: expected an integer "
+                          "between 1 and 256 (env FLINT_APPLICATION_IO_THREADS)",
+                          "driver_calls.threads: 1025 is out of range: expected an integer "
+                          "between 1 and 1024 (env FLINT_DRIVER_CALLS_THREADS)"));
+  const auto c = load_host_config(std::nullopt, {{"FLINT_APPLICATION_IO_THREADS", "256"},
+                                                 {"FLINT_DRIVER_CALLS_THREADS", "1024"}});
+  EXPECT_EQ(c.application.io_threads, 256u);
+  EXPECT_EQ(c.driver_calls.threads, 1024u);
+}
+
+TEST(HostConfig, ClusterKeyVariableIsAcceptedAndNeverShown) {
+  const std::string key(64, 'a');
+  const Environment env{{"FLINT_CLUSTER_KEY", key}, {"FLINT_CLUSTER_ENABLED", "false"}};
+  EXPECT_NO_THROW(load_host_config(std::nullopt, env));
+  const auto yaml = effective_yaml(std::nullopt, env);
+  EXPECT_THAT(yaml, HasSubstr("# FLINT_CLUSTER_KEY is set (value not shown)\n"));
+  EXPECT_THAT(yaml, Not(HasSubstr(key)));
+  // Empty means unset, as the application reads it.
+  EXPECT_THAT(effective_yaml(std::nullopt, {{"FLINT_CLUSTER_KEY", ""}}),
+              Not(HasSubstr("FLINT_CLUSTER_KEY")));
+}
+
+TEST(HostConfig, MalformedClusterKeyIsAConfigErrorWithoutTheValue) {
+  const std::string bad = "0123456789abcdefXYZ";
+  EXPECT_THAT(errors_of([&] {
+                load_host_config(std::nullopt,
+                                 {{"FLINT_CLUSTER_KEY", bad}, {"FLINT_APPLICATION_PORT", "x"}});
+              }),
+              ElementsAre(HasSubstr("application.port"),
+                          "FLINT_CLUSTER_KEY: expected 64 hex characters (a 256-bit cluster key); "
+                          "the value is not shown"));
+  // A typo of it is still caught, with a hint.
+  EXPECT_THAT(
+      errors_of([&] {
+        load_host_config(std::nullopt, {{"FLINT_CLUSTER_KYE", bad}});
+      }),
+      ElementsAre(AllOf(HasSubstr("unknown environment variable FLINT_CLUSTER_KYE"),
+                        HasSubstr("did you mean FLINT_CLUSTER_KEY?"), Not(HasSubstr(bad)))));
+}
+
+TEST_F(HostConfigFile, ValuesOfStringMapsAreNeverEchoedInErrors) {
+  const auto file = write(
+      "messaging: {config: \"sasl.password=hunter2\"}\n"
+      "drivers: {settings: acme.api_key=SUPERSECRET}\n");
+  const auto errors = errors_of([&] {
+    load_host_config(file, {{"FLINT_MESSAGING_CONFIG", "sasl.password=hunter2,broken"}});
+  });
+  ASSERT_EQ(errors.size(), 3u);
+  EXPECT_EQ(errors[0],
+            "messaging.config: expected a mapping of names to strings, found a string (not "
+            "shown: it may hold secrets) (file " +
+                file.string() + ", line 1)");
+  EXPECT_THAT(errors[1], HasSubstr("drivers.settings: expected a mapping of names to strings, "
+                                   "found a string (not shown"));
+  EXPECT_EQ(errors[2],
+            "messaging.config: expected a mapping of names to strings (k=v,k2=v2 or {k: v}), "
+            "found entry 2 of 2 without '=' (env FLINT_MESSAGING_CONFIG)");
+  for (const auto& error : errors) {
+    EXPECT_THAT(error, Not(HasSubstr("hunter2")));
+    EXPECT_THAT(error, Not(HasSubstr("SUPERSECRET")));
+  }
+}
+
+TEST_F(HostConfigFile, KeyWrittenTwiceInAStringMapIsAnError) {
+  const auto file = write(
+      "messaging:\n"
+      "  config:\n"
+      "    sasl.password: a1\n"
+      "    sasl.password: b2\n"
+      "drivers: {settings: {acme.x: 1, acme.x: 2, acme.y: 3, acme.y: 4}}\n");
+  EXPECT_THAT(
+      errors_of([&] {
+        load_host_config(file, {{"FLINT_DRIVERS_SETTINGS", "k=1,k=2"},
+                                {"FLINT_RESOURCE_DRIVER_ROUTES_LOCATION_TYPE", "{k: a, k: b}"}});
+      }),
+      ElementsAre(
+          "messaging.config: duplicate key 'sasl.password' (file " + file.string() + ", line 4)",
+          "drivers.settings: duplicate key 'acme.x' (file " + file.string() + ", line 5)",
+          "drivers.settings: duplicate key 'acme.y' (file " + file.string() + ", line 5)",
+          "drivers.settings: duplicate key 'k' (env FLINT_DRIVERS_SETTINGS)",
+          "resource_driver.routes.location_type: duplicate key 'k' (env "
+          "FLINT_RESOURCE_DRIVER_ROUTES_LOCATION_TYPE)"));
+}
+
+TEST_F(HostConfigFile, MessagingConfigIsCheckedByLibrdkafkaWhenLoading) {
+  const auto file = write(
+      "messaging:\n"
+      "  connection_address: localhost:9092\n"
+      "  config:\n"
+      "    bogus.prop: 1\n"
+      "    security.protocol: sasl_ssl\n"
+      "    sasl.password: hunter2\n"
+      "    linger.ms: soon\n");
+  EXPECT_THAT(errors_of([&] {
+                load_host_config(file, {{"FLINT_MESSAGING_CONFIG", "{acks: all, also.bogus: x}"}});
+              }),
+              ElementsAre("messaging.config.bogus.prop: librdkafka has no such property (file " +
+                              file.string() + ", line 4)",
+                          AllOf(StartsWith("messaging.config.linger.ms: librdkafka refuses it: "),
+                                EndsWith("(file " + file.string() + ", line 7)")),
+                          "messaging.config.also.bogus: librdkafka has no such property (env "
+                          "FLINT_MESSAGING_CONFIG)"));
+  // Valid settings load as given.
+  const auto c = load_host_config(std::nullopt, {{"FLINT_MESSAGING_CONFIG", "acks=all"}});
+  EXPECT_EQ(c.messaging.config, (StringMap{{"acks", "all"}}));
 }
 
 TEST(HostConfig, CrossChecksOnDriverFilesLimits) {

@@ -77,34 +77,60 @@ std::optional<std::vector<std::string>> parse_list(std::string_view text) {
   return items;
 }
 
-// Environment form of a map: a YAML flow mapping, or `k=v,k2=v2`.
-std::optional<StringMap> parse_map(std::string_view text) {
+// Environment form of a map: a YAML flow mapping, or `k=v,k2=v2`. Returns
+// the map or what is wrong with it, naming entries by key or position, never
+// by value: any entry may be a secret (and a password with a comma in it
+// splits into two entries, its tail without '=').
+std::variant<StringMap, std::string> parse_map(std::string_view text) {
   const auto body = trim(text);
+  const std::string shape = "expected a mapping of names to strings (k=v,k2=v2 or {k: v}), found ";
   StringMap map;
+  std::vector<std::string> duplicates;
+  const auto add = [&](std::string name, std::string value) {
+    if (map.emplace(name, std::move(value)).second) return;
+    if (std::find(duplicates.begin(), duplicates.end(), name) == duplicates.end()) {
+      duplicates.push_back(std::move(name));
+    }
+  };
   if (!body.empty() && body.front() == '{') {
+    YAML::Node node;
     try {
-      const auto node = YAML::Load(std::string(body));
-      if (!node.IsMap()) return std::nullopt;
-      for (const auto& entry : node) {
-        if (!entry.first.IsScalar() || !entry.second.IsScalar()) return std::nullopt;
-        map[entry.first.Scalar()] = entry.second.Scalar();
-      }
+      node = YAML::Load(std::string(body));
     } catch (const YAML::Exception&) {
-      return std::nullopt;
+      return shape + "text starting with '{' that is not a YAML flow mapping";
     }
-    return map;
+    if (!node.IsMap()) return shape + "text starting with '{' that is not a YAML flow mapping";
+    for (const auto& entry : node) {
+      if (!entry.first.IsScalar()) return shape + "a key that is not a plain name";
+      if (!entry.second.IsScalar()) {
+        return shape + "entry '" + entry.first.Scalar() + "' whose value is not a string";
+      }
+      add(entry.first.Scalar(), entry.second.Scalar());
+    }
+  } else {
+    std::vector<std::string_view> items;
+    std::size_t start = 0;
+    while (!body.empty() && start <= body.size()) {
+      const auto comma = body.find(',', start);
+      const auto item = trim(body.substr(start, comma - start));
+      if (!item.empty()) items.push_back(item);
+      if (comma == std::string_view::npos) break;
+      start = comma + 1;
+    }
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      const auto eq = items[i].find('=');
+      const auto position =
+          "entry " + std::to_string(i + 1) + " of " + std::to_string(items.size());
+      if (eq == std::string_view::npos) return shape + position + " without '='";
+      const auto name = trim(items[i].substr(0, eq));
+      if (name.empty()) return shape + position + " with an empty name";
+      add(std::string(name), std::string(trim(items[i].substr(eq + 1))));
+    }
   }
-  std::size_t start = 0;
-  while (!body.empty() && start <= body.size()) {
-    const auto comma = body.find(',', start);
-    const auto item = trim(body.substr(start, comma - start));
-    if (!item.empty()) {
-      const auto eq = item.find('=');
-      if (eq == std::string_view::npos || trim(item.substr(0, eq)).empty()) return std::nullopt;
-      map[std::string(trim(item.substr(0, eq)))] = std::string(trim(item.substr(eq + 1)));
-    }
-    if (comma == std::string_view::npos) break;
-    start = comma + 1;
+  if (!duplicates.empty()) {
+    std::string names;
+    for (const auto& name : duplicates) names += (names.empty() ? "'" : ", '") + name + "'";
+    return (duplicates.size() == 1 ? "duplicate key " : "duplicate keys ") + names;
   }
   return map;
 }
@@ -194,6 +220,11 @@ OptionSpec&& OptionSpec::as_secret() && {
 OptionSpec&& OptionSpec::with_value_aliases(
     std::vector<std::pair<std::string, std::string>> aliases) && {
   value_aliases = std::move(aliases);
+  return std::move(*this);
+}
+
+OptionSpec&& OptionSpec::with_validator(Validator check) && {
+  validator = std::move(check);
   return std::move(*this);
 }
 
@@ -291,9 +322,11 @@ std::variant<ConfigValue, std::string> OptionSpec::parse(std::string_view text) 
     case OptionType::string_list:
       if (auto value = parse_list(text)) return parsed_value(std::move(*value));
       return mistyped();
-    case OptionType::string_map:
-      if (auto value = parse_map(text)) return parsed_value(std::move(*value));
-      return mistyped();
+    case OptionType::string_map: {
+      auto value = parse_map(text);
+      if (auto* map = std::get_if<StringMap>(&value)) return parsed_value(std::move(*map));
+      return std::get<std::string>(std::move(value));
+    }
   }
   return mistyped();
 }

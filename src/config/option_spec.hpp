@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -57,6 +58,16 @@ struct SizeRange {
   std::optional<std::uint64_t> max = std::nullopt;  ///< largest accepted value
 };
 
+/// One problem a `Validator` finds in a value of the right type and bounds.
+struct ValueProblem {
+  std::string entry;    ///< the map entry concerned (e.g. `acks`); empty for the whole value
+  std::string message;  ///< what is wrong, without the key; never a secret's value
+};
+
+/// Checks a value beyond its type and bounds (e.g. against the library it is
+/// passed to). Returns one problem per defect, empty when the value is good.
+using Validator = std::function<std::vector<ValueProblem>(const ConfigValue& value)>;
+
 /// The declaration of one option (everything but its key, which the schema
 /// assigns). A plain value: copyable, no shared state.
 ///
@@ -75,6 +86,9 @@ struct OptionSpec {
   std::vector<std::string> allowed;      ///< canonical values, for `enumeration` only
   /// Other accepted spellings of enumeration values (e.g. `warning` -> `warn`).
   std::vector<std::pair<std::string, std::string>> value_aliases;
+  /// Optional further checks, run on values that pass `check` (and on the
+  /// default when the option is declared).
+  Validator validator;
 
   /// A boolean option.
   static OptionSpec boolean(bool default_value, std::string description);
@@ -102,6 +116,13 @@ struct OptionSpec {
   OptionSpec&& as_secret() &&;
   /// Adds accepted alternative spellings for enumeration values.
   OptionSpec&& with_value_aliases(std::vector<std::pair<std::string, std::string>> aliases) &&;
+  /// Adds further checks of the value (see `validator`).
+  OptionSpec&& with_validator(Validator check) &&;
+
+  /// Whether a value may hold a secret, so that errors must not quote it: a
+  /// secret option, or a string map (its entries are free-form and those with
+  /// secret-looking names are redacted by `effective_yaml`).
+  bool may_hold_secrets() const noexcept { return secret || type == OptionType::string_map; }
 
   /// What a valid value looks like, for error messages and docs, e.g.
   /// "an integer between 0 and 65535" or "one of: flat, logstash".
@@ -110,8 +131,9 @@ struct OptionSpec {
   /// Parses the text of a scalar (from YAML or the environment) into a value of
   /// this option's type. For lists and maps, the text is the environment form.
   /// @returns the value, or an error message without the key (e.g.
-  /// `expected an integer, found "abc"`); the found text is omitted for
-  /// secrets.
+  /// `expected an integer, found "abc"`); the found text is omitted when the
+  /// value may hold secrets (`may_hold_secrets`). A map naming one key twice
+  /// is an error naming the key.
   std::variant<ConfigValue, std::string> parse(std::string_view text) const;
 
   /// Checks a parsed value against the bounds / allowed values.

@@ -106,8 +106,33 @@ TEST(OptionSpecParse, MapFromPairsOrFlowMapping) {
   EXPECT_EQ(parsed(spec, "{k: v, 'x.y': 'a=b'}"),
             (ConfigValue{StringMap{{"k", "v"}, {"x.y", "a=b"}}}));
   EXPECT_EQ(error_of(spec, "novalue"),
-            R"(expected a mapping of names to strings, found "novalue")");
-  EXPECT_EQ(error_of(spec, "=v"), R"(expected a mapping of names to strings, found "=v")");
+            "expected a mapping of names to strings (k=v,k2=v2 or {k: v}), found entry 1 of 1 "
+            "without '='");
+  EXPECT_EQ(error_of(spec, "a=1, =v"),
+            "expected a mapping of names to strings (k=v,k2=v2 or {k: v}), found entry 2 of 2 "
+            "with an empty name");
+  EXPECT_THAT(error_of(spec, "{k: [1]}"), HasSubstr("found entry 'k' whose value is not a string"));
+  EXPECT_THAT(error_of(spec, "{k: v"), HasSubstr("not a YAML flow mapping"));
+}
+
+TEST(OptionSpecParse, MapErrorsNeverQuoteTheText) {
+  // Any entry may be a secret; a password with a comma splits into two entries.
+  const auto spec = OptionSpec::string_map({}, "m");
+  for (const char* text : {"sasl.password=hunter2,broken", "sasl.password=hunt,er2", "{hunter2",
+                           "{sasl.password: [hunter2]}", "hunter2"}) {
+    const auto error = error_of(spec, text);
+    EXPECT_THAT(error, HasSubstr("expected a mapping of names to strings")) << text;
+    EXPECT_THAT(error, Not(HasSubstr("hunt"))) << text;
+  }
+}
+
+TEST(OptionSpecParse, MapKeyWrittenTwiceIsAnError) {
+  const auto spec = OptionSpec::string_map({}, "m");
+  EXPECT_EQ(error_of(spec, "k=1,k=2"), "duplicate key 'k'");
+  EXPECT_EQ(error_of(spec, "{k: 1, k: 2}"), "duplicate key 'k'");
+  EXPECT_EQ(error_of(spec, "b=1, a=2, b=3, a=4, b=5"), "duplicate keys 'b', 'a'");
+  // Never the values.
+  EXPECT_THAT(error_of(spec, "sasl.password=s3cr3t,sasl.password=t0ken"), Not(HasSubstr("s3cr3t")));
 }
 
 TEST(OptionSpecParse, SecretsAreNeverEchoed) {

@@ -1,5 +1,8 @@
 #include "drivers/driver_executor.hpp"
 
+#include <string>
+#include <system_error>
+
 #include "logging/thread_name.hpp"
 
 namespace flint::drivers {
@@ -7,8 +10,17 @@ namespace flint::drivers {
 DriverExecutor::DriverExecutor(Options options, DriverCallProbe& probe)
     : options_(options), probe_(probe) {
   threads_.reserve(options_.threads);
-  for (std::size_t i = 0; i < options_.threads; ++i) {
-    threads_.emplace_back([this, i] { worker(i); });
+  try {
+    for (std::size_t i = 0; i < options_.threads; ++i) {
+      threads_.emplace_back([this, i] { worker(i); });
+    }
+  } catch (const std::system_error& e) {
+    // No destructor runs for a half-built object, and a joinable thread
+    // destroyed unjoined would terminate the process: stop the started ones.
+    const std::size_t started = threads_.size();
+    shutdown();
+    throw std::system_error(e.code(), "cannot start driver thread " + std::to_string(started + 1) +
+                                          " of " + std::to_string(options_.threads));
   }
 }
 

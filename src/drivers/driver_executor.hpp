@@ -98,6 +98,8 @@ class DriverExecutor {
   };
 
   /// Starts the threads. The probe must outlive the executor.
+  /// @throws std::system_error naming the thread when one cannot be started
+  /// (the limit on processes, memory); those already started are joined.
   DriverExecutor(Options options, DriverCallProbe& probe);
   /// Calls `shutdown`.
   ~DriverExecutor();

@@ -1,8 +1,13 @@
 #include "drivers/driver_executor.hpp"
 
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <functional>
 #include <mutex>
+#include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -12,6 +17,8 @@
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 #include <sched.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 namespace flint::drivers {
 namespace {
@@ -76,6 +83,38 @@ TEST_F(DriverExecutorTest, DriverThreadsRunInTheBatchSchedulingClass) {
   DriverExecutor executor({.threads = 1, .queue_size = 4}, probe_);
   EXPECT_EQ(await(executor.run<int>(call(1s), [] { return sched_getscheduler(0); })), SCHED_BATCH);
   EXPECT_EQ(sched_getscheduler(0), SCHED_OTHER);  // the caller's class is its own
+}
+
+// Threads of this process, from /proc.
+std::size_t thread_count() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("Threads:", 0) == 0) return std::stoul(line.substr(8));
+  }
+  return 0;
+}
+
+// A driver thread that cannot start (here: the limit on processes) is an
+// error naming it, with those started joined, not a std::terminate.
+TEST_F(DriverExecutorTest, AThreadThatCannotStartIsAnErrorAndStartedOnesAreJoined) {
+  // Root ignores RLIMIT_NPROC; the child drops to nobody, which needs root.
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to run the child as nobody";
+  const auto start_under_limit = [this] {
+    const rlimit limit{4, 4};  // this process and about three threads of nobody's
+    if (::setrlimit(RLIMIT_NPROC, &limit) != 0 || ::setgid(65534) != 0 || ::setuid(65534) != 0) {
+      std::_Exit(3);
+    }
+    try {
+      DriverExecutor executor({.threads = 64, .queue_size = 1}, probe_);
+    } catch (const std::system_error& e) {
+      std::fprintf(stderr, "%s\n", e.what());
+      const bool again = e.code() == std::errc::resource_unavailable_try_again;
+      std::_Exit(again && thread_count() == 1 ? 0 : 4);
+    }
+    std::_Exit(5);
+  };
+  EXPECT_EXIT(start_under_limit(), ::testing::ExitedWithCode(0),
+              "cannot start driver thread [0-9]+ of 64: ");
 }
 
 TEST_F(DriverExecutorTest, RethrowsTheDriversError) {

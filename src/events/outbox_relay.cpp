@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <random>
 #include <stdexcept>
+#include <system_error>
 
 #include <fmt/format.h>
 
@@ -69,11 +70,16 @@ void OutboxRelay::on_delivered(Listener listener) {
 }
 
 void OutboxRelay::start() {
-  thread_ = std::thread([this] {
-    logging::set_thread_name("outbox");
-    logging::set_batch_scheduling();  // a commit's wake-up does not preempt the store writer
-    run();
-  });
+  try {
+    thread_ = std::thread([this] {
+      logging::set_thread_name("outbox");
+      logging::set_batch_scheduling();  // a commit's wake-up does not preempt the store writer
+      run();
+    });
+  } catch (const std::system_error& e) {
+    // The limit on processes or memory: say what could not start.
+    throw std::system_error(e.code(), "cannot start the outbox relay thread");
+  }
 }
 
 void OutboxRelay::notify() noexcept {

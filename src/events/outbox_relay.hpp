@@ -98,6 +98,7 @@ class OutboxRelay {
   void on_delivered(Listener listener);
 
   /// Starts the relay thread. Call once.
+  /// @throws std::system_error when the thread cannot be started.
   void start();
 
   /// Wakes the relay now (call after committing an outbox row). Thread-safe,

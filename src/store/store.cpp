@@ -1,5 +1,7 @@
 #include "store/store.hpp"
 
+#include <system_error>
+
 #include <fmt/format.h>
 
 #include "logging/thread_name.hpp"
@@ -17,7 +19,12 @@ Store::Store(Options options, std::span<const Migration> migrations)
   writer_db_ = std::make_unique<Database>(path_, options.synchronous);
   writer_db_->migrate(migrations);
   reader_ = std::make_unique<Database>(path_, options.synchronous);
-  writer_ = std::thread([this] { run_writer(); });
+  try {
+    writer_ = std::thread([this] { run_writer(); });
+  } catch (const std::system_error& e) {
+    // The limit on processes or memory: say what could not start.
+    throw std::system_error(e.code(), "cannot start the store's writer thread");
+  }
 }
 
 Store::~Store() {

@@ -46,7 +46,8 @@ class Store {
 
   /// Opens and migrates the database.
   /// @throws SqliteError naming the path when the directory or the database
-  ///         cannot be created, opened or migrated.
+  ///         cannot be created, opened or migrated; std::system_error when
+  ///         the writer thread cannot be started.
   Store(Options options, std::span<const Migration> migrations);
   /// Commits what is queued and stops the writer.
   ~Store();

@@ -1,0 +1,33 @@
+#pragma once
+
+/// @file
+/// Validation of librdkafka client settings (`messaging.config`) while the
+/// configuration is loaded, rather than when the first Kafka client starts.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/option_spec.hpp"
+
+namespace flint::config {
+
+/// Tries each setting on a throwaway librdkafka configuration, as the Kafka
+/// clients set them at start, and returns one problem per setting librdkafka
+/// refuses (an unknown property, an invalid value), each naming its entry.
+/// The value of a setting whose name looks secret is never quoted.
+///
+/// `plugin.library.paths` is not tried (setting it loads the plugins); it is
+/// checked when the clients start. Checks librdkafka makes only when a client
+/// is created (files such as `ssl.ca.location`, a SASL mechanism this build
+/// lacks) happen at start too. Thread-safe.
+std::vector<ValueProblem> check_kafka_client_settings(const StringMap& settings);
+
+/// The problem reported for a setting librdkafka refuses with `error`: its
+/// message, unless the name looks secret and the message quotes the value.
+std::string kafka_refusal(std::string_view name, std::string_view value, std::string_view error);
+
+/// `check_kafka_client_settings` as an `OptionSpec::validator` of a string map.
+std::vector<ValueProblem> validate_kafka_client_settings(const ConfigValue& value);
+
+}  // namespace flint::config

@@ -1,0 +1,63 @@
+#include "config/kafka_settings.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace flint::config {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::SizeIs;
+
+TEST(KafkaClientSettings, KnownPropertiesWithValidValuesPass) {
+  EXPECT_THAT(check_kafka_client_settings({}), SizeIs(0));
+  EXPECT_THAT(check_kafka_client_settings({{"acks", "all"},
+                                           {"security.protocol", "sasl_ssl"},
+                                           {"sasl.username", "flint"},
+                                           {"sasl.password", "hunter2"},
+                                           {"linger.ms", "5"}}),
+              SizeIs(0));
+}
+
+TEST(KafkaClientSettings, EveryRefusedSettingIsReported) {
+  const auto problems = check_kafka_client_settings(
+      {{"bogus.prop", "1"}, {"acks", "most"}, {"linger.ms", "soon"}, {"also.bogus", "x"}});
+  ASSERT_THAT(problems, SizeIs(4));
+  // In name order, each naming its entry.
+  EXPECT_EQ(problems[0].entry, "acks");
+  EXPECT_THAT(problems[0].message, HasSubstr("librdkafka refuses it: "));
+  EXPECT_EQ(problems[1].entry, "also.bogus");
+  EXPECT_EQ(problems[1].message, "librdkafka has no such property");
+  EXPECT_EQ(problems[2].entry, "bogus.prop");
+  EXPECT_EQ(problems[3].entry, "linger.ms");
+}
+
+TEST(KafkaClientSettings, RefusalsQuoteLibrdkafkaUnlessItQuotesASecret) {
+  // librdkafka quotes some refused values (flags such as `debug`).
+  const auto problems = check_kafka_client_settings({{"debug", "nonsense"}});
+  ASSERT_THAT(problems, SizeIs(1));
+  EXPECT_THAT(problems[0].message, HasSubstr("librdkafka refuses it: "));
+  EXPECT_THAT(problems[0].message, HasSubstr("nonsense"));
+  // A secret-looking setting whose refusal quotes the value: not repeated.
+  const auto hidden =
+      kafka_refusal("ssl.key.password", "hunter2", R"(Invalid value "hunter2" for "x")");
+  EXPECT_THAT(hidden, Not(HasSubstr("hunter2")));
+  EXPECT_THAT(hidden, HasSubstr("not shown"));
+  // Its refusal is kept when it does not quote the value (a feature missing).
+  EXPECT_EQ(kafka_refusal("ssl.key.password", "hunter2", "not supported in this build"),
+            "librdkafka refuses it: not supported in this build");
+}
+
+TEST(KafkaClientSettings, PluginsAreNotLoadedWhileValidating) {
+  EXPECT_THAT(check_kafka_client_settings({{"plugin.library.paths", "/nonexistent/plugin.so"}}),
+              SizeIs(0));
+}
+
+TEST(KafkaClientSettings, ValidatorIgnoresOtherTypes) {
+  EXPECT_THAT(validate_kafka_client_settings(ConfigValue{std::string("x")}), SizeIs(0));
+  EXPECT_THAT(validate_kafka_client_settings(ConfigValue{StringMap{{"nope", "1"}}}), SizeIs(1));
+}
+
+}  // namespace
+}  // namespace flint::config
