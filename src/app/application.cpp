@@ -665,7 +665,9 @@ int Application::run() {
   if (config_.bootstrap.management.api_enabled) api::add_health_route(router, health);
   if (config_.bootstrap.metrics.enabled) api::add_metrics_route(router, metrics);
   if (config_.bootstrap.openapi.enabled) {
-    api::add_openapi_routes(router, config_.api.swagger_ui_dir);
+    // Each API's document only with the API: a document of routes that 404
+    // would mislead.
+    if (driver_api) api::add_openapi_routes(router, config_.api.swagger_ui_dir);
     if (infrastructure_api) {
       api::add_infrastructure_openapi_routes(router, config_.api.swagger_ui_dir);
     }

@@ -1,6 +1,7 @@
 #include "store/sqlite_database.hpp"
 
 #include <fmt/format.h>
+#include <sys/stat.h>
 
 #include "store/wal_coalescing_vfs.hpp"
 
@@ -122,6 +123,8 @@ bool Statement::column_is_null(int column) const noexcept {
 
 Database::Database(const std::filesystem::path& path, Synchronous synchronous) : path_(path) {
   configure_sqlite_once();
+  std::error_code ignored;
+  const bool created = !std::filesystem::exists(path, ignored);
   const int rc = sqlite3_open_v2(path.c_str(), &db_,
                                  SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                                  kWalCoalescingVfs);
@@ -131,6 +134,9 @@ Database::Database(const std::filesystem::path& path, Synchronous synchronous) :
     db_ = nullptr;
     throw SqliteError(rc, fmt::format("cannot open database {}: {}", path.string(), message));
   }
+  // A new database is the owner's alone (it holds outputs and topology), and
+  // SQLite gives its WAL and index files the same mode when it creates them.
+  if (created) ::chmod(path.c_str(), 0600);
   sqlite3_extended_result_codes(db_, 1);
   // Other connections (readers, the event log) may hold the lock briefly.
   sqlite3_busy_timeout(db_, 5000);

@@ -11,7 +11,12 @@ namespace flint::store {
 Store::Store(Options options, std::span<const Migration> migrations)
     : path_(options.data_dir / "flint.db") {
   std::error_code ec;
-  std::filesystem::create_directories(options.data_dir, ec);
+  // A directory Flint creates is the owner's alone; one that exists keeps
+  // the mode its operator gave it.
+  if (std::filesystem::create_directories(options.data_dir, ec) && !ec) {
+    std::filesystem::permissions(options.data_dir, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::replace, ec);
+  }
   if (ec) {
     throw SqliteError(SQLITE_CANTOPEN, fmt::format("cannot create the data directory {}: {}",
                                                    options.data_dir.string(), ec.message()));

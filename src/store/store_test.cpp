@@ -36,6 +36,28 @@ std::int64_t count(Store& store) {
   });
 }
 
+TEST_F(StoreTest, WhatItCreatesIsTheOwnersAlone) {
+  namespace fs = std::filesystem;
+  {
+    Store store({.data_dir = dir_ / "data"}, kSchema);
+    store.write([](Database& db) { db.exec("INSERT INTO kv VALUES ('k', 'v')"); });
+    EXPECT_EQ(fs::status(dir_ / "data").permissions(), fs::perms::owner_all);
+    for (const char* file : {"flint.db", "flint.db-wal", "flint.db-shm"}) {
+      ASSERT_TRUE(fs::exists(dir_ / "data" / file)) << file;
+      EXPECT_EQ(fs::status(dir_ / "data" / file).permissions(),
+                fs::perms::owner_read | fs::perms::owner_write)
+          << file;
+    }
+  }
+  // A directory the operator made keeps its mode.
+  fs::create_directories(dir_ / "shared");
+  fs::permissions(dir_ / "shared",
+                  fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec);
+  Store store({.data_dir = dir_ / "shared"}, kSchema);
+  EXPECT_EQ(fs::status(dir_ / "shared").permissions(),
+            fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec);
+}
+
 TEST_F(StoreTest, ConcurrentWritesAreAllCommittedAndVisible) {
   Store store({.data_dir = dir_ / "nested", .synchronous = Synchronous::normal}, kSchema);
   std::vector<std::thread> writers;

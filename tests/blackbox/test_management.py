@@ -187,9 +187,13 @@ def test_resource_driver_api_can_be_disabled(start_server):
     flint = start_server({"bootstrap": {"resource_driver": {"api_enabled": False}}})
     assert_error(flint.execute(execute_body()), 404)
     assert_error(flint.find(find_body()), 404)
-    # The Infrastructure API still serves.
+    # So does its OpenAPI document: it would describe routes that 404.
+    assert_error(flint.get("/api/driver/openapi.json"), 404)
+    # The Infrastructure API still serves, with its document and the event log.
     r = flint.post_json("/api/infrastructure/find", {})
     assert r.status_code == 400, r.text
+    assert flint.get("/api/infrastructure/openapi.json").status_code == 200
+    assert flint.get("/api/events?after=0").status_code == 200
 
 
 def test_both_driver_apis_can_be_disabled(start_server):
