@@ -680,6 +680,18 @@ int Application::run() {
             tls && !config_.http.tls.client_ca_file.empty() ? ", client certificates required" : "",
             driver_api ? ", resource driver '" + config_.resource_driver.driver + "'" : "");
 
+  if (const auto bound = asio::ip::make_address(config_.application.host);
+      !bound.is_loopback() && (!tls || !tokens)) {
+    // Loud, not refused: a private network may be what the operator meant.
+    log->warn(
+        "application.host {} serves other hosts{}{}: turn both on for anything but a trusted "
+        "network (docs/operations.md)",
+        config_.application.host, tls ? "" : " without TLS (http.tls.*)",
+        tokens ? ""
+               : (tls ? " without authentication (http.auth.tokens_file)"
+                      : " and without authentication (http.auth.tokens_file)"));
+  }
+
   asio::signal_set signals(io, SIGINT, SIGTERM);
   auto stop_deadline = steady_clock::time_point::max();
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {

@@ -302,3 +302,14 @@ def start_tls_server(tmp_path):
     yield start
     for instance in started:
         assert instance.stop() == 0, instance.stderr()[-4000:]
+
+
+def test_serving_other_hosts_without_tls_or_tokens_is_warned_about(start_server):
+    flint = start_server({"application": {"host": "0.0.0.0"}})
+    warned = flint.wait_for_log(lambda l: "serves other hosts" in l["message"])
+    assert warned and warned[0]["level"] == "WARNING", warned
+    assert "without TLS" in warned[0]["message"]
+    assert "without authentication" in warned[0]["message"]
+    loopback = start_server({"application": {"host": "127.0.0.1"}}, name="loopback")
+    assert loopback.get("/management/health").status_code == 200
+    assert not [l for l in loopback.log_lines() if "serves other hosts" in l["message"]]
