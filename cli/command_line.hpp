@@ -45,7 +45,7 @@ class CommandLine {
   Command command() const { return command_; }
 
   /// `serve`, `config`: `--config FILE` (empty when not given).
-  std::string config_file;
+  std::optional<std::string> config_file;
   ExecOptions exec;
   FindOptions find;
   InfraOptions infra;

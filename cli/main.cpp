@@ -18,17 +18,18 @@
 
 namespace {
 
-// `--config FILE`, else `FLINT_CONFIG`, else embedded defaults only.
-std::optional<std::filesystem::path> config_path(const std::string& flag,
+// `--config FILE` (even empty: load_host_config refuses that), else
+// `FLINT_CONFIG`, else embedded defaults only.
+std::optional<std::filesystem::path> config_path(const std::optional<std::string>& flag,
                                                  const flint::config::Environment& env) {
-  if (!flag.empty()) return std::filesystem::path(flag);
+  if (flag) return std::filesystem::path(*flag);
   if (auto it = env.find("FLINT_CONFIG"); it != env.end() && !it->second.empty()) {
     return std::filesystem::path(it->second);
   }
   return std::nullopt;
 }
 
-int serve(const std::string& config_flag) {
+int serve(const std::optional<std::string>& config_flag) {
   const auto env = flint::config::process_environment();
   flint::config::HostConfig config =
       flint::config::load_host_config(config_path(config_flag, env), env);
@@ -36,7 +37,7 @@ int serve(const std::string& config_flag) {
   return application.run();
 }
 
-int print_config(const std::string& config_flag) {
+int print_config(const std::optional<std::string>& config_flag) {
   const auto env = flint::config::process_environment();
   std::cout << flint::config::effective_yaml(config_path(config_flag, env), env);
   return 0;

@@ -70,9 +70,9 @@ bool ends_with_key_word(std::string_view name) noexcept {
 
 bool is_secret_name(std::string_view name) noexcept {
   // Substrings that mark a secret wherever they appear in a name.
-  static constexpr std::array<std::string_view, 11> kMarkers = {
-      "password",   "passwd", "passphrase", "secret", "token",    "private",
-      "credential", "apikey", "api_key",    "sshkey", "accesskey"};
+  static constexpr std::array<std::string_view, 12> kMarkers = {
+      "password", "passwd",     "passphrase", "secret",  "token",  "private",
+      "creds",    "credential", "apikey",     "api_key", "sshkey", "accesskey"};
   for (std::string_view marker : kMarkers) {
     if (icontains(name, marker)) return true;
   }

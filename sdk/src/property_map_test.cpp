@@ -10,9 +10,10 @@ namespace {
 namespace bj = boost::json;
 
 TEST(IsSecretName, MarkersAnywhereCaseInsensitive) {
-  for (const char* name : {"password", "adminPassword", "DB_PASSWD", "sshPassphrase",
-                           "clientSecret", "authToken", "privateKey", "os_private", "credentials",
-                           "apikey", "X-Api_Key", "sshkey", "awsAccessKeyId"}) {
+  for (const char* name :
+       {"password", "adminPassword", "DB_PASSWD", "sshPassphrase", "clientSecret", "authToken",
+        "privateKey", "os_private", "credentials", "creds", "awsCreds", "DB_CREDS", "apikey",
+        "X-Api_Key", "sshkey", "awsAccessKeyId"}) {
     EXPECT_TRUE(is_secret_name(name)) << name;
   }
 }

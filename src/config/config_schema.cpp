@@ -2,18 +2,19 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
-#include <cstring>
-#include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <stdexcept>
-#include <system_error>
 #include <utility>
+#include <variant>
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include "config/config_error.hpp"
+#include "config/config_file.hpp"
+#include "config/secret_name.hpp"
 #include "config/text.hpp"
 #include "config/units.hpp"
 #include "config/yaml_scalar.hpp"
@@ -107,9 +108,43 @@ std::string_view hidden_scalar(const OptionSpec& spec) {
   return {};
 }
 
-// `key` of a problem a validator found: the option's, or its entry's.
+// Records where each document starts (its `---`, or its first content).
+class DocumentStarts : public YAML::EventHandler {
+ public:
+  std::vector<YAML::Mark> starts;
+
+  void OnDocumentStart(const YAML::Mark& mark) override { starts.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+// The 1-based line where a second YAML document starts in `text`, if any.
+// A `---` after the content starts one, even with nothing after it.
+// @throws YAML::ParserException for a syntax error in any document.
+std::optional<int> second_document_line(const std::string& text) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentStarts handler;
+  if (!parser.HandleNextDocument(handler) || !parser.HandleNextDocument(handler)) {
+    return std::nullopt;
+  }
+  return handler.starts.back().line + 1;
+}
+
+// `key` of a problem a validator found: the option's, its entry's
+// (`key.entry`) or its item's (`key[i]`).
 std::string problem_key(const std::string& key, const ValueProblem& problem) {
-  return problem.entry.empty() ? key : key + "." + problem.entry;
+  if (problem.entry.empty()) return key;
+  return key + (problem.entry.front() == '[' ? "" : ".") + problem.entry;
 }
 
 }  // namespace
@@ -271,22 +306,16 @@ ConfigValues ConfigSchema::load(const std::optional<std::filesystem::path>& file
   LoadState state;
   for (const auto& option : options_) state.values.set(option.key, option.spec.default_value, {});
   if (const auto path = resolve_file(file, env)) {
-    state.values.set_file(*path);
-    const std::string name = "configuration file '" + path->string() + "'";
-    std::error_code ec;
-    const auto status = std::filesystem::status(*path, ec);
-    if (!std::filesystem::exists(status)) {
-      state.errors.push_back(name + " does not exist");
-    } else if (std::filesystem::is_directory(status)) {
-      state.errors.push_back(name + " is a directory, not a file");
+    if (path->empty()) {
+      // Given, but empty: not the same as no file, which would silently mean defaults.
+      state.errors.push_back("configuration file: empty path");
     } else {
-      std::ifstream in(*path, std::ios::binary);
-      std::ostringstream text;
-      text << in.rdbuf();
-      if (!in) {
-        state.errors.push_back(name + " cannot be read: " + std::strerror(errno));
+      state.values.set_file(*path);
+      auto text = read_config_file(*path);
+      if (auto* problem = std::get_if<ConfigFileProblem>(&text)) {
+        state.errors.push_back(std::move(problem->message));
       } else {
-        load_document(text.str(), path->string(), state);
+        load_document(std::get<std::string>(text), path->string(), state);
       }
     }
   }
@@ -306,12 +335,23 @@ ConfigValues ConfigSchema::load_text(std::string_view yaml, const Environment& e
 void ConfigSchema::load_document(const std::string& text, const std::string& origin,
                                  LoadState& state) const {
   YAML::Node root;
+  std::optional<int> second_document;
   try {
     root = YAML::Load(text);
+    second_document = second_document_line(text);
   } catch (const YAML::ParserException& e) {
     state.errors.push_back("configuration file '" + origin + "': YAML syntax error at line " +
                            std::to_string(e.mark.line + 1) + ", column " +
                            std::to_string(e.mark.column + 1) + ": " + e.msg);
+    return;
+  }
+  if (second_document) {
+    // YAML::Load reads the first document only: the rest would be ignored unchecked.
+    state.errors.push_back("configuration file '" + origin +
+                           "': a second YAML document starts at line " +
+                           std::to_string(*second_document) +
+                           "; a configuration file holds one document (remove the '---' and "
+                           "merge the sections)");
     return;
   }
   auto where = [&](const YAML::Node& node) {
@@ -327,13 +367,10 @@ void ConfigSchema::load_document(const std::string& text, const std::string& ori
     // A null value has no position of its own worth showing: point at its key.
     const YAML::Node& at = node.IsNull() ? key : node;
     const auto& spec = option.spec;
-    std::map<std::string, YAML::Node> entry_lines;  // of a map's entries, for validator problems
+    // Of a map's entries and a list's items (`[i]`), for validator problems.
+    std::map<std::string, YAML::Node> entry_lines;
     const auto expected = [&] {
-      auto bare = spec;
-      bare.integer_range = {};
-      bare.duration_range = {};
-      bare.size_range = {};
-      return "expected " + bare.expectation() + ", found " +
+      return "expected " + spec.expectation(false) + ", found " +
              describe_node(node, hidden_scalar(spec));
     };
     ConfigValue value;
@@ -348,6 +385,7 @@ void ConfigSchema::load_document(const std::string& text, const std::string& ori
                 "expected a string, found " + describe_node(node[i], hidden_scalar(spec)), node[i]);
           }
           items.push_back(node[i].Scalar());
+          entry_lines["[" + std::to_string(i) + "]"] = node[i];
         }
       }
       value = std::move(items);

@@ -92,14 +92,17 @@ class ConfigSchema {
   /// The environment variable of a key: prefix + key upper-cased, dots -> `_`.
   std::string variable_for(std::string_view key) const;
 
-  /// The file `load` would read: `file` if given, else the config file
-  /// variable from `env` if set and not empty.
+  /// The file `load` would read: `file` if given (even empty, which `load`
+  /// refuses), else the config file variable from `env` if set and not empty.
   std::optional<std::filesystem::path> resolve_file(
       const std::optional<std::filesystem::path>& file, const Environment& env) const;
 
-  /// Loads defaults, then the file (see `resolve_file`), then `env`; validates.
-  /// @throws ConfigError listing every problem: a missing or unreadable file,
-  /// a YAML syntax error (with line), unknown keys (with a "did you mean"
+  /// Loads defaults, then the file (see `resolve_file`, `read_config_file`),
+  /// then `env`; validates.
+  /// @throws ConfigError listing every problem: an empty path, a file that is
+  /// missing, not a regular file, unreadable or larger than 1 MiB, a YAML
+  /// syntax error (with line), a second YAML document (with the line where it
+  /// starts), unknown keys (with a "did you mean"
   /// hint), a non-mapping where a section is expected, mistyped or
   /// out-of-range values, a key written twice (in a section or a string map),
   /// values an option's validator refuses, unknown prefixed variables,
@@ -114,8 +117,8 @@ class ConfigSchema {
   /// The effective configuration as YAML that loads back to the same values:
   /// every option in declaration order with a trailing comment saying where
   /// the value came from (`# default`, `# file`, `# env FLINT_X`). Secret
-  /// options, and map entries whose names look secret (password, secret,
-  /// token, private, credential, key), are printed as `"****"`; reserved
+  /// options, and map entries whose names look secret (`looks_secret`), are
+  /// printed as `"****"`; reserved
   /// variables that are set are named in a comment, without their value.
   std::string effective_yaml(const ConfigValues& values) const;
 

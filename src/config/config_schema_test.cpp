@@ -5,6 +5,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config/config_error.hpp"
@@ -211,6 +212,56 @@ TEST(ConfigSchema, MissingUnreadableAndMalformedFilesAreNamed) {
                                     "': YAML syntax error at line 3, column")));
 }
 
+TEST(ConfigSchema, FilesThatAreNotRegularAreRefusedAndReadErrorsReported) {
+  // A FIFO would block the start forever; /proc/self/mem fails its first read.
+  const auto fifo = std::filesystem::temp_directory_path() /
+                    ("flint_config_test_fifo_" + std::to_string(::getpid()));
+  std::filesystem::remove(fifo);
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_THAT(
+      errors_of([&] {
+        test_schema().load(fifo, {{"FLINT_SERVER_PORT", "x"}});
+      }),
+      ElementsAre("configuration file '" + fifo.string() + "' is a FIFO, not a regular file",
+                  HasSubstr("server.port: expected an integer")));
+  std::filesystem::remove(fifo);
+  EXPECT_THAT(
+      errors_of([] { test_schema().load("/proc/self/mem", {}); }),
+      ElementsAre("configuration file '/proc/self/mem' cannot be read: Input/output error"));
+  TempFile big(std::string(2 * MiB, '#'));
+  EXPECT_THAT(errors_of([&] { test_schema().load(big.path(), {}); }),
+              ElementsAre("configuration file '" + big.path().string() + "' is larger than 1MiB"));
+}
+
+TEST(ConfigSchema, AnEmptyPathIsAnErrorNotTheDefaults) {
+  EXPECT_THAT(errors_of([] { test_schema().load(std::filesystem::path(), {}); }),
+              ElementsAre("configuration file: empty path"));
+  // The variable's empty value means unset, as documented.
+  EXPECT_EQ(test_schema().load(std::nullopt, {{"FLINT_CONFIG", ""}}).file(), std::nullopt);
+}
+
+TEST(ConfigSchema, ASecondYamlDocumentIsAnError) {
+  // YAML::Load reads the first document only: `foo` would have been ignored unchecked.
+  TempFile two("server: {port: 1}\n---\nfoo: bar\n");
+  EXPECT_THAT(errors_of([&] { test_schema().load(two.path(), {}); }),
+              ElementsAre("configuration file '" + two.path().string() +
+                          "': a second YAML document starts at line 2; a configuration file "
+                          "holds one document (remove the '---' and merge the sections)"));
+  EXPECT_THAT(errors_of([] { test_schema().load_text("a: 1\n...\n# c\n---\n", {}); }),
+              ElementsAre(HasSubstr("a second YAML document starts at line 4")));
+  // Content after `...` is a second document even without `---`.
+  EXPECT_THAT(errors_of([] { test_schema().load_text("server: {port: 1}\n...\nlog: {}\n", {}); }),
+              ElementsAre(HasSubstr("a second YAML document starts at line 3")));
+  // A syntax error in the second document is reported as such.
+  EXPECT_THAT(errors_of([] { test_schema().load_text("log: {}\n---\na: [\n", {}); }),
+              ElementsAre(HasSubstr("YAML syntax error at line")));
+  // One document, explicitly started and ended, is fine.
+  EXPECT_EQ(
+      test_schema().load_text("---\nserver: {port: 7}\n...\n", {}).get<std::int64_t>("server.port"),
+      7);
+  EXPECT_EQ(test_schema().load_text("---\n", {}).get<std::int64_t>("server.port"), 8080);
+}
+
 TEST(ConfigSchema, EnvironmentOverridesFileAndDefaults) {
   TempFile file("server:\n  port: 9000\n  host: filehost\n");
   const Environment env{{"FLINT_SERVER_PORT", "9100"},
@@ -351,6 +402,25 @@ TEST(ConfigSchema, ValidatorProblemsNameTheEntryAndItsLine) {
             "1");
 }
 
+TEST(ConfigSchema, ValidatorProblemsNameTheListItemAndItsLine) {
+  ConfigSchema schema;
+  schema.add("server.paths",
+             OptionSpec::string_list({}, "paths").with_validator([](const ConfigValue& value) {
+               std::vector<ValueProblem> problems;
+               const auto& items = std::get<std::vector<std::string>>(value);
+               for (std::size_t i = 0; i < items.size(); ++i) {
+                 if (items[i] == "bad") problems.push_back({"[" + std::to_string(i) + "]", "bad"});
+               }
+               return problems;
+             }));
+  EXPECT_THAT(errors_of([&] {
+                schema.load_text("server:\n  paths:\n    - ok\n    - bad\n",
+                                 {{"FLINT_SERVER_PATHS", "bad,ok"}});
+              }),
+              ElementsAre("server.paths[1]: bad (file <text>, line 4)",
+                          "server.paths[0]: bad (env FLINT_SERVER_PATHS)"));
+}
+
 TEST(ConfigSchema, ReservedVariablesAreAcceptedCheckedAndNeverShown) {
   auto schema = test_schema();
   schema.add_reserved_variable("FLINT_SEAL_KEY", [](std::string_view value) {
@@ -392,7 +462,8 @@ TEST(ConfigSchema, CrossChecksRunWhenEveryValueIsValid) {
 TEST(ConfigSchema, EffectiveYamlShowsSourcesAndRedactsSecrets) {
   TempFile file(
       "server: {port: 9000}\nkafka:\n  password: hunter2\n  config:\n    sasl.password: pw1\n"
-      "    ssl.key.location: /k\n    acks: all\n");
+      "    ssl.key.location: /k\n    acks: all\n    ssl.key.pem: pem1\n"
+      "    sasl.oauthbearer.config: clientSecret=cs1\n    passphrase: pp1\n    creds: cr1\n");
   const auto schema = test_schema();
   const auto values =
       schema.load(file.path(), {{"LOG_LEVEL", "debug"}, {"FLINT_SERVER_HOST", "h"}});
@@ -412,11 +483,16 @@ TEST(ConfigSchema, EffectiveYamlShowsSourcesAndRedactsSecrets) {
                       "  brokers: [localhost:9092]  # default\n"
                       "  config:  # file\n"
                       "    acks: all\n"
+                      "    creds: \"****\"\n"
+                      "    passphrase: \"****\"\n"
+                      "    sasl.oauthbearer.config: \"****\"\n"
                       "    sasl.password: \"****\"\n"
                       "    ssl.key.location: \"****\"\n"
+                      "    ssl.key.pem: \"****\"\n"
                       "  password: \"****\"  # file\n");
-  EXPECT_THAT(yaml, Not(HasSubstr("hunter2")));
-  EXPECT_THAT(yaml, Not(HasSubstr("pw1")));
+  for (const char* secret : {"hunter2", "pw1", "pem1", "cs1", "pp1", "cr1"}) {
+    EXPECT_THAT(yaml, Not(HasSubstr(secret))) << secret;
+  }
 }
 
 TEST(ConfigSchema, EffectiveYamlLoadsBackToTheSameValues) {

@@ -2,14 +2,18 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <functional>
 #include <limits>
 #include <optional>
 #include <stdexcept>
+#include <string_view>
+#include <system_error>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "config/config_error.hpp"
 #include "config/kafka_settings.hpp"
 #include "config/units.hpp"
 
@@ -109,6 +113,78 @@ class HostTable {
   std::vector<Binding> bindings_;
 };
 
+// The server compares the request path (before any '?') with each entry, byte
+// for byte: an entry that cannot be such a path would silently never match.
+std::vector<ValueProblem> check_public_paths(const ConfigValue& value) {
+  std::vector<ValueProblem> problems;
+  const auto* paths = std::get_if<std::vector<std::string>>(&value);
+  if (paths == nullptr) return problems;
+  for (std::size_t i = 0; i < paths->size(); ++i) {
+    const auto& path = (*paths)[i];
+    std::string rule;
+    if (path.empty() || path.front() != '/') {
+      rule = "does not start with '/'";
+    } else if (path.find_first_of("*?#") != std::string::npos) {
+      rule = "contains '*', '?' or '#'";
+    } else {
+      continue;
+    }
+    problems.push_back({"[" + std::to_string(i) + "]",
+                        "\"" + path + "\" " + rule +
+                            ": a public path is matched exactly against the request path "
+                            "(no wildcards, no query)"});
+  }
+  return problems;
+}
+
+// " (file F, line N)", " (env V)" or " (default)": where a value came from,
+// for a cross-check's message.
+std::string origin_of(const ConfigValues& values, std::string_view key) {
+  const auto& source = values.source(key);
+  switch (source.kind) {
+    case ValueSource::Kind::file:
+      return " (file " + (values.file() ? values.file()->string() : std::string("?")) + ", line " +
+             std::to_string(source.line) + ")";
+    case ValueSource::Kind::environment:
+      return " (env " + source.variable + ")";
+    case ValueSource::Kind::default_value:
+      break;
+  }
+  return " (default)";
+}
+
+// Directories Flint creates or fills: one that exists as something else fails
+// the start in whichever component touches it first (`.../netns/...`),
+// without naming the key. Empty means a default under store.data_dir.
+void check_directories(const ConfigValues& values, std::vector<std::string>& errors) {
+  for (const std::string_view key :
+       {"store.data_dir", "resource_driver.scripts_workspace", "drivers.netns.state_dir",
+        "drivers.script.executions_dir", "drivers.noop.state_dir"}) {
+    const auto& path = values.get<std::string>(key);
+    if (path.empty()) continue;
+    std::error_code ec;
+    const auto status = std::filesystem::status(path, ec);  // follows symbolic links
+    std::string problem;
+    if (ec.value() == ENOTDIR) {
+      problem = "a component of the path is not a directory";
+    } else if (std::filesystem::exists(status) && !std::filesystem::is_directory(status)) {
+      problem = "it exists and is not a directory";
+    } else {
+      continue;  // a directory, or missing (created at start), or not for us to judge here
+    }
+    errors.push_back(std::string(key) + ": '" + path + "' cannot be used: " + problem +
+                     origin_of(values, key));
+  }
+}
+
+// `--config ""` is a mistake, not a request for the defaults.
+void refuse_empty_file(const std::optional<std::filesystem::path>& file) {
+  if (file && file->empty()) {
+    throw ConfigError(
+        {"--config: empty path (leave --config out to use FLINT_CONFIG or the defaults)"});
+  }
+}
+
 // One line per key: the key is the field's path in HostConfig, so the two
 // cannot drift apart.
 #define FLINT_HOST_OPTION(path, spec) \
@@ -155,7 +231,9 @@ HostTable make_table() {
                               "empty = no authentication."));
   FLINT_HOST_OPTION(http.auth.public_paths,
                     O::string_list({"/management/health"},
-                                   "Paths served without a token when tokens_file is set."));
+                                   "Paths served without a token when tokens_file is set (exact "
+                                   "paths starting with /: no wildcards, no query).")
+                        .with_validator(check_public_paths));
 
   FLINT_HOST_OPTION(driver_calls.threads,
                     O::integer(16, "Worker threads running driver code.", {.min = 1, .max = 1024}));
@@ -511,6 +589,7 @@ HostTable make_table() {
                        "), or a package at the limit could not be cached");
     }
   });
+  schema.add_check(check_directories);
   return table;
 }
 
@@ -529,12 +608,14 @@ const ConfigSchema& host_config_schema() {
 
 HostConfig load_host_config(const std::optional<std::filesystem::path>& file,
                             const Environment& env) {
+  refuse_empty_file(file);
   const auto& table = host_table();
   return table.build(table.schema().load(file, env));
 }
 
 std::string effective_yaml(const std::optional<std::filesystem::path>& file,
                            const Environment& env) {
+  refuse_empty_file(file);
   const auto& schema = host_config_schema();
   return schema.effective_yaml(schema.load(file, env));
 }

@@ -244,10 +244,11 @@ struct HostConfig {
 /// Built once (thread-safe lazy initialisation) and immutable.
 const ConfigSchema& host_config_schema();
 
-/// Loads the host's options: defaults, then `file` (or, when absent, the file
-/// named by `FLINT_CONFIG` in `env`), then `FLINT_*` variables and the aliases
-/// `LOG_LEVEL` and `LOG_TYPE` from `env`. Thread-safe.
-/// @throws ConfigError listing every problem, one per line.
+/// Loads the host's options: defaults, then `file` (`--config`; when absent,
+/// the file named by `FLINT_CONFIG` in `env`), then `FLINT_*` variables and
+/// the aliases `LOG_LEVEL` and `LOG_TYPE` from `env`. Thread-safe.
+/// @throws ConfigError listing every problem, one per line; only
+/// `--config: empty path` when `file` is given but empty.
 HostConfig load_host_config(const std::optional<std::filesystem::path>& file,
                             const Environment& env);
 

@@ -1,6 +1,7 @@
 #include "config/host_config.hpp"
 
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include <gmock/gmock.h>
@@ -295,6 +296,111 @@ TEST(HostConfig, EffectiveYamlNamesEachSource) {
   const auto reloaded = host_config_schema().load_text(yaml, {});
   EXPECT_EQ(reloaded.get<std::int64_t>("application.port"), 9000);
   EXPECT_EQ(reloaded.get<std::string>("logging.type"), "logstash");
+}
+
+TEST_F(HostConfigFile, PublicPathsMustBeExactPaths) {
+  // Matching is exact: `metrics` or `/api/*` would never match and leave the paths protected.
+  const auto file = write(
+      "http:\n"
+      "  auth:\n"
+      "    public_paths:\n"
+      "      - /management/health\n"
+      "      - metrics\n"
+      "      - /api/*\n"
+      "      - /metrics?format=text\n"
+      "      - /x#y\n"
+      "      - \"\"\n");
+  const std::string rule =
+      ": a public path is matched exactly against the request path (no wildcards, no query)";
+  const auto at = [&](int line) {
+    return " (file " + file.string() + ", line " + std::to_string(line) + ")";
+  };
+  EXPECT_THAT(
+      errors_of([&] {
+        load_host_config(file, {{"FLINT_HTTP_AUTH_PUBLIC_PATHS", "/metrics,api/driver"}});
+      }),
+      ElementsAre("http.auth.public_paths[1]: \"metrics\" does not start with '/'" + rule + at(5),
+                  "http.auth.public_paths[2]: \"/api/*\" contains '*', '?' or '#'" + rule + at(6),
+                  "http.auth.public_paths[3]: \"/metrics?format=text\" contains '*', '?' or '#'" +
+                      rule + at(7),
+                  "http.auth.public_paths[4]: \"/x#y\" contains '*', '?' or '#'" + rule + at(8),
+                  "http.auth.public_paths[5]: \"\" does not start with '/'" + rule + at(9),
+                  "http.auth.public_paths[1]: \"api/driver\" does not start with '/'" + rule +
+                      " (env FLINT_HTTP_AUTH_PUBLIC_PATHS)"));
+  const auto config = load_host_config(
+      std::nullopt, {{"FLINT_HTTP_AUTH_PUBLIC_PATHS", "/management/health,/metrics"}});
+  EXPECT_THAT(config.http.auth.public_paths, ElementsAre("/management/health", "/metrics"));
+  EXPECT_TRUE(load_host_config(std::nullopt, {{"FLINT_HTTP_AUTH_PUBLIC_PATHS", ""}})
+                  .http.auth.public_paths.empty());
+}
+
+TEST(HostConfig, AnEmptyConfigOptionIsAnError) {
+  // `--config ""` must not silently mean the defaults.
+  for (const auto& load : std::vector<std::function<void()>>{
+           [] { load_host_config(std::filesystem::path(), {}); },
+           [] {
+             effective_yaml(std::filesystem::path(), {{"FLINT_CONFIG", "/nonexistent"}});
+           }}) {
+    EXPECT_THAT(errors_of(load), ElementsAre("--config: empty path (leave --config out to use "
+                                             "FLINT_CONFIG or the defaults)"));
+  }
+  // An empty FLINT_CONFIG means no file (docs/configuration.md).
+  EXPECT_EQ(load_host_config(std::nullopt, {{"FLINT_CONFIG", ""}}).config_file, std::nullopt);
+}
+
+TEST_F(HostConfigFile, DirectoriesThatExistAsSomethingElseNameTheKey) {
+  // Else the start fails in whichever component touches it first, naming neither key nor file.
+  // store.data_dir names the configuration file itself: a regular file.
+  const auto config_file = write("");
+  const auto regular = config_file.string();
+  write("store:\n  data_dir: " + regular + "\n");
+  EXPECT_THAT(
+      errors_of([&] {
+        load_host_config(config_file,
+                         {{"FLINT_RESOURCE_DRIVER_SCRIPTS_WORKSPACE", regular + "/sub"},
+                          {"FLINT_DRIVERS_NETNS_STATE_DIR", "/dev/null"}});
+      }),
+      ElementsAre("store.data_dir: '" + regular +
+                      "' cannot be used: it exists and is not a directory (file " + regular +
+                      ", line 2)",
+                  "resource_driver.scripts_workspace: '" + regular +
+                      "/sub' cannot be used: a component of the path is not a directory (env "
+                      "FLINT_RESOURCE_DRIVER_SCRIPTS_WORKSPACE)",
+                  "drivers.netns.state_dir: '/dev/null' cannot be used: it exists and is not a "
+                  "directory (env FLINT_DRIVERS_NETNS_STATE_DIR)"));
+}
+
+TEST(HostConfig, DirectoriesThatExistOrNotYetAreFine) {
+  const auto tmp = std::filesystem::temp_directory_path();
+  const auto config = load_host_config(
+      std::nullopt, {{"FLINT_STORE_DATA_DIR", tmp.string()},
+                     {"FLINT_RESOURCE_DRIVER_SCRIPTS_WORKSPACE", (tmp / "flint-nope/x").string()},
+                     {"FLINT_DRIVERS_SCRIPT_EXECUTIONS_DIR", ""}});
+  EXPECT_EQ(config.store.data_dir, tmp);
+}
+
+TEST(HostConfig, EveryExampleOfASizeOrDurationIsAccepted) {
+  // "expected a size such as 512 ... of at least 1KiB" would cite what it refuses.
+  for (const auto& option : host_config_schema().options()) {
+    const auto& spec = option.spec;
+    if (spec.type != OptionType::size && spec.type != OptionType::duration) continue;
+    const auto text = spec.expectation();
+    const auto examples = text.substr(text.find("such as ") + 8);
+    int cited = 0;
+    for (std::size_t start = 0; start < examples.size();) {
+      const auto end = examples.find_first_of(", ", start);
+      const auto word = examples.substr(start, end - start);
+      start = end == std::string::npos ? examples.size() : end + 1;
+      if (word.empty() || word == "or") continue;
+      if (word.front() < '0' || word.front() > '9') break;  // past the examples
+      ++cited;
+      auto value = spec.parse(word);
+      ASSERT_TRUE(std::holds_alternative<ConfigValue>(value)) << option.key << ": " << word;
+      EXPECT_EQ(spec.check(std::get<ConfigValue>(value)), std::nullopt)
+          << option.key << ": " << word;
+    }
+    EXPECT_GT(cited, 0) << option.key << ": " << text;
+  }
 }
 
 TEST(HostConfig, DocsListEveryKeyAsTheSchemaDoes) {

@@ -5,7 +5,7 @@
 
 #include <librdkafka/rdkafka.h>
 
-#include "config/text.hpp"
+#include "config/secret_name.hpp"
 
 namespace flint::config {
 

@@ -135,6 +135,57 @@ std::variant<StringMap, std::string> parse_map(std::string_view text) {
   return map;
 }
 
+// Examples of a value in `range`: a message must not offer as an example what
+// it refuses (`512` when the minimum is 1KiB). When no stock example fits, the
+// bounds themselves are the examples.
+template <class T>
+std::vector<std::string> examples_within(const std::vector<std::pair<T, std::string>>& stock,
+                                         const std::optional<T>& min, const std::optional<T>& max,
+                                         std::string (*format)(T)) {
+  std::vector<std::string> out;
+  for (const auto& [value, text] : stock) {
+    if ((!min || value >= *min) && (!max || value <= *max)) out.push_back(text);
+  }
+  if (out.empty()) {
+    if (min) out.push_back(format(*min));
+    if (max && max != min) out.push_back(format(*max));
+  }
+  return out;
+}
+
+std::string duration_examples(const DurationRange& range) {
+  using std::chrono::milliseconds;
+  static const std::vector<std::pair<milliseconds, std::string>> stock = {
+      {milliseconds(250), "250ms"},
+      {milliseconds(30'000), "30s"},
+      {milliseconds(5 * 60'000), "5m"},
+      {milliseconds(60 * 60'000), "1h"}};
+  std::string text;
+  for (const auto& example : examples_within(
+           stock, range.min, range.max,
+           +[](milliseconds value) { return format_duration(value); })) {
+    text += (text.empty() ? "" : ", ") + example;
+  }
+  return text;
+}
+
+std::string size_examples(const SizeRange& range) {
+  static const std::vector<std::pair<std::uint64_t, std::string>> stock = {
+      {512, "512"},
+      {16 * KiB, "16KiB"},
+      {64 * MiB, "64MiB"},
+      {GiB, "1GiB"},
+      {std::uint64_t{10'000'000}, "10MB"}};
+  const auto examples = examples_within(
+      stock, range.min, range.max, +[](std::uint64_t value) { return format_size(value); });
+  std::string text;
+  for (std::size_t i = 0; i < examples.size(); ++i) {
+    if (i != 0) text += i + 1 == examples.size() ? " or " : ", ";
+    text += examples[i];
+  }
+  return text;
+}
+
 using ParseResult = std::variant<ConfigValue, std::string>;
 
 // Builds the value in place: going through a ConfigValue temporary makes GCC 12
@@ -228,12 +279,13 @@ OptionSpec&& OptionSpec::with_validator(Validator check) && {
   return std::move(*this);
 }
 
-std::string OptionSpec::expectation() const {
+std::string OptionSpec::expectation(bool state_bounds) const {
   switch (type) {
     case OptionType::boolean:
       return "a boolean (true or false)";
     case OptionType::integer: {
       const auto& [min, max] = integer_range;
+      if (!state_bounds) return "an integer";
       if (min && max) {
         return "an integer between " + std::to_string(*min) + " and " + std::to_string(*max);
       }
@@ -252,7 +304,9 @@ std::string OptionSpec::expectation() const {
       return text;
     }
     case OptionType::duration: {
-      std::string text = "a duration such as 250ms, 30s, 5m, 1h (a bare number means seconds)";
+      std::string text = "a duration such as " + duration_examples(duration_range) +
+                         " (a bare number means seconds)";
+      if (!state_bounds) return text;
       const auto& [min, max] = duration_range;
       if (min && max) {
         text += " between " + format_duration(*min) + " and " + format_duration(*max);
@@ -264,7 +318,8 @@ std::string OptionSpec::expectation() const {
       return text;
     }
     case OptionType::size: {
-      std::string text = "a size such as 512, 16KiB, 64MiB, 1GiB or 10MB";
+      std::string text = "a size such as " + size_examples(size_range);
+      if (!state_bounds) return text;
       const auto& [min, max] = size_range;
       if (min && max) {
         text += " between " + format_size(*min) + " and " + format_size(*max);
@@ -286,11 +341,7 @@ std::string OptionSpec::expectation() const {
 std::variant<ConfigValue, std::string> OptionSpec::parse(std::string_view text) const {
   auto mistyped = [&]() -> std::string {
     // The bounds are reported by check(); here say only the shape expected.
-    OptionSpec bare = *this;
-    bare.integer_range = {};
-    bare.duration_range = {};
-    bare.size_range = {};
-    return "expected " + bare.expectation() + ", found " +
+    return "expected " + expectation(false) + ", found " +
            (secret ? std::string("an invalid value (not shown: the option is secret)")
                    : quote_text(text));
   };

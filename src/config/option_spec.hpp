@@ -60,7 +60,9 @@ struct SizeRange {
 
 /// One problem a `Validator` finds in a value of the right type and bounds.
 struct ValueProblem {
-  std::string entry;    ///< the map entry concerned (e.g. `acks`); empty for the whole value
+  /// The map entry concerned (e.g. `acks`), or `[i]` for item i (from 0) of a
+  /// list; empty for the whole value.
+  std::string entry;
   std::string message;  ///< what is wrong, without the key; never a secret's value
 };
 
@@ -125,8 +127,10 @@ struct OptionSpec {
   bool may_hold_secrets() const noexcept { return secret || type == OptionType::string_map; }
 
   /// What a valid value looks like, for error messages and docs, e.g.
-  /// "an integer between 0 and 65535" or "one of: flat, logstash".
-  std::string expectation() const;
+  /// "an integer between 0 and 65535" or "one of: flat, logstash". Examples
+  /// of durations and sizes always lie within the bounds; `state_bounds`
+  /// false leaves the bounds themselves out (for a value of the wrong shape).
+  std::string expectation(bool state_bounds = true) const;
 
   /// Parses the text of a scalar (from YAML or the environment) into a value of
   /// this option's type. For lists and maps, the text is the environment form.

@@ -85,11 +85,33 @@ TEST(OptionSpecParse, DurationShapeThenRange) {
 TEST(OptionSpecParse, SizeShapeThenRange) {
   const auto spec = OptionSpec::size(1024, "s", {.min = 1024, .max = 1024 * 1024});
   EXPECT_EQ(parsed(spec, "16KiB"), ConfigValue{std::uint64_t{16 * 1024}});
-  EXPECT_EQ(error_of(spec, "16kb"),
-            R"(expected a size such as 512, 16KiB, 64MiB, 1GiB or 10MB, found "16kb")");
-  EXPECT_THAT(*spec.check(std::uint64_t{2 * 1024 * 1024}),
-              HasSubstr("2MiB is out of range: expected a size such as"));
-  EXPECT_THAT(*spec.check(std::uint64_t{2 * 1024 * 1024}), HasSubstr("between 1KiB and 1MiB"));
+  // Only examples within the bounds, even when the bounds are not stated.
+  EXPECT_EQ(error_of(spec, "16kb"), R"(expected a size such as 16KiB, found "16kb")");
+  EXPECT_EQ(*spec.check(std::uint64_t{2 * 1024 * 1024}),
+            "2MiB is out of range: expected a size such as 16KiB between 1KiB and 1MiB");
+  EXPECT_EQ(OptionSpec::size(1, "s").expectation(),
+            "a size such as 512, 16KiB, 64MiB, 1GiB or 10MB");
+}
+
+TEST(OptionSpecParse, ExamplesNeverCiteWhatTheBoundsRefuse) {
+  // `512B` below a 1KiB minimum: the message must not offer 512 as an example.
+  const auto at_least_1KiB = OptionSpec::size(16 * 1024, "s", {.min = 1024});
+  EXPECT_EQ(parsed(at_least_1KiB, "512B"), ConfigValue{std::uint64_t{512}});
+  EXPECT_EQ(*at_least_1KiB.check(std::uint64_t{512}),
+            "512 is out of range: expected a size such as 16KiB, 64MiB, 1GiB or 10MB of at least "
+            "1KiB");
+  EXPECT_EQ(OptionSpec::size(1024, "s", {.max = 4096}).expectation(),
+            "a size such as 512 of at most 4KiB");
+  // No stock example fits: the bounds are the examples.
+  EXPECT_EQ(OptionSpec::size(2048, "s", {.min = 1024, .max = 4096}).expectation(),
+            "a size such as 1KiB or 4KiB between 1KiB and 4KiB");
+  EXPECT_EQ(
+      OptionSpec::duration(milliseconds(10'000), "t", {.min = milliseconds(1000)}).expectation(),
+      "a duration such as 30s, 5m, 1h (a bare number means seconds) of at least 1s");
+  EXPECT_EQ(OptionSpec::duration(milliseconds(100), "t",
+                                 {.min = milliseconds(10), .max = milliseconds(100)})
+                .expectation(),
+            "a duration such as 10ms, 100ms (a bare number means seconds) between 10ms and 100ms");
 }
 
 TEST(OptionSpecParse, ListFromCommasOrFlowSequence) {

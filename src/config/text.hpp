@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <iterator>
 #include <string>
 #include <string_view>
 
@@ -26,17 +25,6 @@ inline std::string_view trim(std::string_view text) {
   if (first == std::string_view::npos) return {};
   const auto last = text.find_last_not_of(blanks);
   return text.substr(first, last - first + 1);
-}
-
-/// Whether the name of a map entry looks like it holds a secret (contains
-/// password, secret, token, private, credential or key, in any case): such
-/// entries print as `****` and their values are never quoted in errors.
-inline bool looks_secret(std::string_view name) {
-  static constexpr std::string_view words[] = {"password", "secret",     "token",
-                                               "private",  "credential", "key"};
-  const auto text = lower(name);
-  return std::any_of(std::begin(words), std::end(words),
-                     [&](std::string_view word) { return text.find(word) != std::string::npos; });
 }
 
 }  // namespace flint::config
