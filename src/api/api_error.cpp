@@ -33,6 +33,12 @@ http::Response current_exception_response(unsigned version, bool keep_alive) {
     // A driver that throws something else: Ignition answers 500 with the
     // message; so do we (drivers must keep secrets out of messages).
     return http::error_response(http::Status::internal_server_error, e.what(), version, keep_alive);
+  } catch (...) {
+    // Not an exception type at all: an answer all the same, never a dropped
+    // request.
+    return http::error_response(http::Status::internal_server_error,
+                                "internal error: the request could not be handled", version,
+                                keep_alive);
   }
 }
 

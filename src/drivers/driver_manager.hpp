@@ -23,6 +23,7 @@
 #include <prometheus/registry.h>
 #include <spdlog/logger.h>
 
+#include <flint/sdk/errors.hpp>
 #include <flint/sdk/infrastructure_driver.hpp>
 #include <flint/sdk/resource_driver.hpp>
 #include <flint/sdk/target_cache.hpp>
@@ -112,9 +113,17 @@ class DriverManager {
         record(target, nullptr, deadline);
         return result;
       }
-    } catch (...) {
+    } catch (const std::exception&) {
       record(target, std::current_exception(), deadline);
       throw;
+    } catch (...) {
+      // A driver's `throw 42`: what follows (the reply, the poll's outcome)
+      // understands std::exception only, so it becomes the driver's failure.
+      auto failure = std::make_exception_ptr(sdk::DriverError(
+          sdk::ErrorKind::driver, "driver '" + target.driver->info.name +
+                                      "' threw an exception that is not a std::exception"));
+      record(target, failure, deadline);
+      std::rethrow_exception(failure);
     }
   }
 

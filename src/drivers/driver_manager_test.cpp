@@ -26,6 +26,9 @@ class CountingDriver final : public sdk::ResourceDriver {
     const auto* fail = request.deployment_location.properties.if_contains("fail");
     if (fail && *fail == "unreachable") throw sdk::UnreachableDeploymentLocationError("down");
     if (fail && *fail == "invalid") throw sdk::InvalidRequestError("bad input");
+    if (fail && *fail == "template") throw sdk::InvalidTemplateError("bad template");
+    if (fail && *fail == "gone") throw sdk::InfrastructureNotFoundError("no such infrastructure");
+    if (fail && *fail == "int") throw 42;
     sdk::LifecycleExecuteResponse response;
     response.request_id = "r-" + made_for;
     return response;
@@ -168,6 +171,30 @@ TEST_F(DriverManagerTest, BreakerOpensOnTargetFailuresFailsFastAndClosesAfterAPr
   std::this_thread::sleep_for(120ms);
   EXPECT_EQ(execute(location("a", "p")), "a:p") << "the probe succeeds";
   EXPECT_EQ(manager->open_breakers(), 0u);
+}
+
+TEST_F(DriverManagerTest, EveryKindOfCallerMistakeLeavesTheBreakerClosed) {
+  for (const char* mistake : {"invalid", "template", "gone"}) {
+    for (int i = 0; i < 3; ++i) {
+      EXPECT_THROW(execute(location("a", "p", {{"fail", mistake}})), sdk::DriverError) << mistake;
+    }
+  }
+  EXPECT_EQ(manager->open_breakers(), 0u);
+  EXPECT_EQ(execute(location("a", "p")), "a:p");
+}
+
+TEST_F(DriverManagerTest, SomethingThrownThatIsNotAnExceptionIsTheDriversFailure) {
+  const auto odd = location("a", "p", {{"fail", "int"}});
+  try {
+    execute(odd);
+    FAIL() << "expected a DriverError";
+  } catch (const sdk::DriverError& e) {
+    EXPECT_EQ(e.kind(), sdk::ErrorKind::driver);
+    EXPECT_THAT(e.what(), HasSubstr("driver 'per-target' threw an exception that is not a "
+                                    "std::exception"));
+  }
+  EXPECT_THROW(execute(odd), sdk::DriverError);
+  EXPECT_EQ(manager->open_breakers(), 1u) << "it counts against the target";
 }
 
 TEST_F(DriverManagerTest, AFailingFactoryCountsAgainstTheTarget) {

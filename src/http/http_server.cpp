@@ -160,6 +160,17 @@ bool expects_continue(const Request& request) {
          boost::beast::iequals(expect, std::string_view("100-continue"));
 }
 
+// What the exception being handled says, whatever its type.
+std::string describe_current() {
+  try {
+    throw;
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "an exception that is not a std::exception";
+  }
+}
+
 // The Date header (RFC 9110 §6.6.1), formatted once a second per thread.
 std::string_view http_date() {
   static constexpr std::array<std::string_view, 7> kDays{"Sun", "Mon", "Tue", "Wed",
@@ -465,9 +476,9 @@ asio::awaitable<Response> HttpServer::dispatch(Request& request, StreamBody& str
   if (match.handler != nullptr) {
     try {
       response = co_await (*match.handler)(request, context);
-    } catch (const std::exception& e) {
+    } catch (...) {
       context.log(*log(), spdlog::level::err,
-                  fmt::format("unhandled error on {}: {}", context.route, e.what()));
+                  fmt::format("unhandled error on {}: {}", context.route, describe_current()));
       response = error_response(Status::internal_server_error,
                                 "internal error: the request could not be handled");
     }

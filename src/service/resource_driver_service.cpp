@@ -9,6 +9,23 @@
 #include "service/lifecycle_monitor.hpp"
 
 namespace flint::service {
+namespace {
+
+// Why the request id a driver returned cannot name an execution (empty when
+// it can): it goes into a URL path (`/executions/{id}`), event keys and logs.
+std::string unusable_request_id(std::string_view id) {
+  constexpr std::size_t kMaxLength = 256;
+  if (id.empty()) return "it is empty";
+  if (id.size() > kMaxLength) return fmt::format("it is longer than {} bytes", kMaxLength);
+  for (const char c : id) {
+    if (c <= ' ' || c > '~' || std::string_view("/?#%\"\\").find(c) != std::string_view::npos) {
+      return "it has a character other than printable ASCII without space, /, ?, #, %, \" or \\";
+    }
+  }
+  return {};
+}
+
+}  // namespace
 
 ResourceDriverService::ResourceDriverService(const drivers::DriverRouter& router,
                                              drivers::DriverManager& drivers,
@@ -62,6 +79,11 @@ boost::asio::awaitable<sdk::LifecycleExecuteResponse> ResourceDriverService::exe
         [&](sdk::ResourceDriver& instance) {
           return instance.execute_lifecycle(request, *context);
         });
+    if (const std::string problem = unusable_request_id(response.request_id); !problem.empty()) {
+      finish.fail(std::make_exception_ptr(sdk::ResourceDriverError(fmt::format(
+          "driver '{}' returned an unusable request id: {}", target->driver->info.name, problem))));
+      return;
+    }
     if (!monitor_) {
       finish(std::move(response));
       return;

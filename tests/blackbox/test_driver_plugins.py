@@ -139,6 +139,30 @@ def test_routes_by_location_type_then_vendor_model_else_refuses(start_server, tm
     )
 
 
+def test_a_driver_throwing_a_non_exception_gets_a_prompt_500(start_server, tmp_path):
+    server = start_with_acme(start_server, tmp_path)
+    started = time.monotonic()
+    r = server.execute(execute_body(location=location(fail="int")))
+    assert_error(r, 500, "driver 'acme' threw an exception that is not a std::exception")
+    assert time.monotonic() - started < 5
+    assert server.get("/management/health").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "request_id,problem",
+    [("", "it is empty"), ("a/b c", "printable ASCII"), ("x" * 257, "longer than 256 bytes")],
+)
+def test_a_request_id_that_cannot_name_an_execution_is_refused(
+    start_server, tmp_path, request_id, problem
+):
+    server = start_with_acme(start_server, tmp_path)
+    r = server.execute(execute_body(location=location(request_id=request_id)))
+    assert_error(r, 500, "driver 'acme' returned an unusable request id", problem)
+    good = server.execute(execute_body(location=location(request_id="job-1:retry.2~x")))
+    assert good.status_code == 202, good.text
+    assert good.json()["requestId"] == "job-1:retry.2~x"
+
+
 def run_flint_serve(tmp_path: Path, config: str) -> subprocess.CompletedProcess:
     (tmp_path / "flint.yaml").write_text(config)
     return subprocess.run(

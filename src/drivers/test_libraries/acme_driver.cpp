@@ -1,8 +1,10 @@
 // A fault-injecting resource driver for tests, registered as `acme` (vendor
 // Acme, model X1, one instance per target) and `acme-any` (vendor Acme, any
 // model). Behaviour per request, from the deployment location's properties:
-//   fail: none | unreachable | temporary | error   (every call fails so)
-//   delay_ms: N                                    (every call sleeps first)
+//   fail: none | unreachable | temporary | error | int   (every call fails so;
+//                                                          int: `throw 42`)
+//   delay_ms: N                                          (every call sleeps first)
+//   request_id: "..."                                    (the id execute returns)
 // Instances append "create <location>" and "close <location>" lines to the
 // file named by the setting `journal` (if set), so that tests can watch the
 // host make and finalize them.
@@ -43,7 +45,9 @@ class AcmeDriver final : public ResourceDriver {
                                              CallContext& /*context*/) override {
     behave(request.deployment_location);
     LifecycleExecuteResponse response;
-    response.request_id = new_time_ordered_id();
+    const auto* chosen = request.deployment_location.properties.if_contains("request_id");
+    response.request_id =
+        chosen && chosen->is_string() ? std::string(chosen->get_string()) : new_time_ordered_id();
     std::lock_guard lock(mutex_);
     executions_[response.request_id] = request.lifecycle_name;
     return response;
@@ -81,6 +85,7 @@ class AcmeDriver final : public ResourceDriver {
     if (how == "unreachable") throw UnreachableDeploymentLocationError("acme: no route to target");
     if (how == "temporary") throw TemporaryDriverError("acme: target busy");
     if (how == "error") throw ResourceDriverError("acme: target failed");
+    if (how == "int") throw 42;  // not a std::exception
   }
 
   std::string name_;
