@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <iostream>
 #include <optional>
+#include <string>
+#include <string_view>
 
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -15,6 +17,7 @@
 #include "config/config_error.hpp"
 #include "config/environment.hpp"
 #include "config/host_config.hpp"
+#include "logging/logging.hpp"
 
 namespace {
 
@@ -27,6 +30,22 @@ std::optional<std::filesystem::path> config_path(const std::optional<std::string
     return std::filesystem::path(it->second);
   }
   return std::nullopt;
+}
+
+// The last word of a failed start: one logstash line when that is the
+// format (configured, or asked for by LOG_TYPE before the configuration could
+// be read), since a log pipeline expects nothing else; else plain text.
+int report_failure(int status, const std::string& what) {
+  const char* type = std::getenv("LOG_TYPE");
+  if (flint::logging::format() == flint::logging::LogFormat::logstash ||
+      (type != nullptr && std::string_view(type) == "logstash")) {
+    flint::logging::configure({.level = "info", .format = flint::logging::LogFormat::logstash});
+    flint::logging::logger("app")->critical("flint: {}", what);
+    flint::logging::flush();
+  } else {
+    std::cerr << "flint: " << what << "\n";
+  }
+  return status;
 }
 
 int serve(const std::optional<std::string>& config_flag) {
@@ -77,10 +96,8 @@ int main(int argc, char** argv) {
     if (command_line.command() == Command::serve) return serve(command_line.config_file);
     return print_config(command_line.config_file);
   } catch (const flint::config::ConfigError& e) {
-    std::cerr << "flint: invalid configuration:\n" << e.what() << "\n";
-    return 2;
+    return report_failure(2, std::string("invalid configuration:\n") + e.what());
   } catch (const std::exception& e) {
-    std::cerr << "flint: " << e.what() << "\n";
-    return 1;
+    return report_failure(1, e.what());
   }
 }

@@ -239,6 +239,7 @@ struct LoggingState {
   std::mutex mutex;
   spdlog::sink_ptr sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
   spdlog::level::level_enum level = spdlog::level::info;
+  LogFormat format = LogFormat::flat;
   std::unordered_map<std::string, std::shared_ptr<spdlog::logger>> loggers;
 };
 
@@ -257,6 +258,7 @@ void configure(const LogOptions& options, spdlog::sink_ptr sink) {
   LoggingState& s = state();
   std::lock_guard lock(s.mutex);
   s.level = level;
+  s.format = options.format;
   if (sink) {
     s.sink = std::move(sink);
     for (auto& [name, log] : s.loggers) log->sinks().assign(1, s.sink);
@@ -267,6 +269,12 @@ void configure(const LogOptions& options, spdlog::sink_ptr sink) {
     s.sink->set_formatter(std::make_unique<FlatFormatter>());
   }
   for (auto& [name, log] : s.loggers) log->set_level(level);
+}
+
+LogFormat format() {
+  LoggingState& s = state();
+  std::lock_guard lock(s.mutex);
+  return s.format;
 }
 
 void flush() {

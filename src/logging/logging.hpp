@@ -31,6 +31,9 @@ struct LogOptions {
 /// @throws std::invalid_argument for an unknown level name.
 void configure(const LogOptions& options, spdlog::sink_ptr sink = nullptr);
 
+/// The format `configure` set last (flat before any).
+LogFormat format();
+
 /// Flushes every log line written so far (before an abrupt exit).
 void flush();
 

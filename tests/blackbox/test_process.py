@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
 import subprocess
@@ -147,6 +148,17 @@ def test_port_in_use_is_a_clear_error(flint_bin, tmp_path):
         result = _run(flint_bin, "serve", "--config", str(config), timeout=20)
     assert result.returncode != 0
     assert str(port) in result.stderr, result.stderr
+
+
+def test_start_failures_are_one_json_line_in_logstash_mode(flint_bin, tmp_path):
+    # A log pipeline reading stderr expects JSON only, the last word included.
+    result = _run(
+        flint_bin, "serve", "--config", str(tmp_path / "absent.yaml"), env={"LOG_TYPE": "logstash"}
+    )
+    assert result.returncode == 2
+    lines = [json.loads(line) for line in result.stderr.splitlines() if line.strip()]
+    assert lines[-1]["level"] == "CRITICAL", lines
+    assert "absent.yaml" in lines[-1]["message"]
 
 
 # -- driver call deadline ------------------------------------------------------------------
