@@ -69,8 +69,12 @@ ChildProcess ChildProcess::spawn(const SpawnSpec& spec) {
   check(posix_spawnattr_setsigmask(&s.attr, &empty), "spawn: setsigmask");
   check(posix_spawnattr_setsigdefault(&s.attr, &all_defaults), "spawn: setsigdefault");
 
-  check(posix_spawn_file_actions_addopen(&s.actions, 0, spec.stdin_file.c_str(), O_RDONLY, 0),
-        "spawn: stdin");
+  if (spec.stdin_fd >= 0) {
+    check(posix_spawn_file_actions_adddup2(&s.actions, spec.stdin_fd, 0), "spawn: stdin");
+  } else {
+    check(posix_spawn_file_actions_addopen(&s.actions, 0, spec.stdin_file.c_str(), O_RDONLY, 0),
+          "spawn: stdin");
+  }
   check(posix_spawn_file_actions_addopen(&s.actions, 1, spec.stdout_file.c_str(),
                                          O_WRONLY | O_CREAT | O_TRUNC, 0600),
         "spawn: stdout");

@@ -25,6 +25,9 @@ struct SpawnSpec {
   std::filesystem::path working_directory;
   /// File opened read-only as standard input.
   std::filesystem::path stdin_file;
+  /// When >= 0, a descriptor of the host given as standard input instead of
+  /// `stdin_file` (the host keeps its own copy).
+  int stdin_fd = -1;
   /// File created (mode 0600, truncated) for standard output.
   std::filesystem::path stdout_file;
   /// File created (mode 0600, truncated) for standard error.

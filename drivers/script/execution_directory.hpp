@@ -4,10 +4,13 @@
 /// The working directory of one script execution: the files that make its
 /// state durable, so that a new host process can learn the outcome.
 
+#include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
 
 namespace flint::drivers::script {
 
@@ -33,6 +36,30 @@ inline constexpr std::string_view kTimedOut = "timed_out";
 inline constexpr std::string_view kSpawnError = "spawn_error";
 }  // namespace work_files
 
+/// What `ExecutionDirectory::read_regular` found.
+struct FileContent {
+  /// How the read went.
+  enum class Status {
+    ok,           ///< `content` holds the whole file
+    missing,      ///< no such file
+    not_regular,  ///< a FIFO, directory, device, symbolic link...: never opened for reading
+    too_large,    ///< larger than the limit given
+    unreadable,   ///< another error (`error` says which)
+  };
+  /// How the read went.
+  Status status = Status::missing;
+  /// The file's content when `status` is `ok`.
+  std::string content;
+  /// The system error for `unreadable`.
+  std::error_code error;
+};
+
+/// Files read from a working directory are opened without following a
+/// symbolic link and without blocking (a script may leave a FIFO, a link to
+/// a device or a directory in place of any file), and only regular files are
+/// read. This bounds what `read` takes in.
+inline constexpr std::size_t kMaxReadBytes = std::size_t{1} << 20;  // 1 MiB
+
 /// File operations on one working directory. Holds only a path: cheap to
 /// copy; thread-safe as far as the file system is (every write is a rename
 /// of a complete temporary file, so readers never see half a file).
@@ -55,11 +82,19 @@ class ExecutionDirectory {
   /// with mode 0600.
   /// @throws std::system_error naming the file.
   void write(std::string_view name, std::string_view content) const;
-  /// Content of `name`, or nullopt when it does not exist or cannot be read.
+  /// Content of `name` when it is a regular file of at most `max_bytes`;
+  /// otherwise says why not. Never blocks and never follows a symbolic link.
+  FileContent read_regular(std::string_view name, std::size_t max_bytes = kMaxReadBytes) const;
+  /// Content of `name`, or nullopt when it does not exist, is not a regular
+  /// file, is larger than `kMaxReadBytes` or cannot be read.
   std::optional<std::string> read(std::string_view name) const;
   /// The last `max_bytes` of `name` (all of it when smaller); empty when
-  /// missing. Bounded so that a chatty script cannot exhaust memory.
-  std::string read_tail(std::string_view name, std::size_t max_bytes) const;
+  /// missing or not a regular file. Bounded so that a chatty script cannot
+  /// exhaust memory. When given, `skipped` is called, in order and in
+  /// pieces, with everything before the tail (for callers that must know
+  /// what the tail starts in); it must not throw.
+  std::string read_tail(std::string_view name, std::size_t max_bytes,
+                        const std::function<void(std::string_view)>& skipped = {}) const;
   /// True when `name` exists.
   bool has(std::string_view name) const;
   /// Removes the directory and everything in it; errors are ignored.

@@ -15,6 +15,7 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -54,6 +55,13 @@ constexpr const char* kSupervisorScript =
     "printf '%s\\n' \"$status\" > exit_status.tmp && mv -f exit_status.tmp exit_status\n"
     "exit \"$status\"\n";
 constexpr std::string_view kFindDir = ".find";
+// Runs beside each Find script with a pipe from the host as stdin: end of
+// file means the host process died (kill -9, or a stop that gave up on the
+// call), and then it kills the Find's process group ($1, our own number) and
+// removes its directory ($2, our own path), credentials included. The host
+// kills it first when the call ends normally.
+constexpr const char* kWatchdogScript =
+    "read line\nkill -s KILL -- \"-$1\" 2>/dev/null\nrm -rf -- \"$2\"\n";
 constexpr std::string_view kFindLifecycle = "Find";
 // Upper bound of a monitor sleep when a process cannot be watched by pidfd.
 constexpr milliseconds kFallbackPoll{100};
@@ -127,6 +135,35 @@ bool group_is_ours(pid_t pgid, const fs::path& dir) {
   return process_group_exists(pgid);
 }
 
+// The script's result file, refused unless it is a regular file (a FIFO would
+// block the reader, a link may point anywhere) of at most 1 MiB.
+ResultFile read_result_file(const ExecutionDirectory& dir) {
+  auto file = dir.read_regular(work_files::kResult, kMaxResultFileBytes);
+  switch (file.status) {
+    case FileContent::Status::ok:
+      return ResultFile(std::move(file.content));
+    case FileContent::Status::missing:
+      return {};
+    case FileContent::Status::not_regular:
+      return ResultFile::unusable("not a regular file");
+    case FileContent::Status::too_large:
+      return ResultFile::unusable("larger than " + std::to_string(kMaxResultFileBytes) + " bytes");
+    case FileContent::Status::unreadable:
+      break;
+  }
+  return ResultFile::unusable("cannot be read (" + file.error.message() + ")");
+}
+
+// The end of stderr for a failure description, with private keys masked as
+// in the whole text: a key that starts before the part kept is masked too.
+std::string masked_stderr(const ExecutionDirectory& dir, std::size_t tail_bytes) {
+  PrivateKeyTracker tracker;
+  // Read a little more than the tail: trailing blanks are dropped first.
+  const std::string tail = dir.read_tail(work_files::kStderr, tail_bytes * 2 + 64,
+                                         [&](std::string_view piece) { tracker.feed(piece); });
+  return mask_private_keys(tracker.resume(), tail);
+}
+
 std::string timed_out_message(const ExecutionRecord& record) {
   return "lifecycle " + record.lifecycle + " timed out after " + format_duration(record.timeout);
 }
@@ -166,10 +203,9 @@ sdk::LifecycleExecution read_state(const std::string& id, const ExecutionDirecto
                                             ": unreadable exit status \"" +
                                             sanitize_utf8(status->substr(0, 32)) + "\"");
     }
-    // Read a little more than the tail: trailing blanks are dropped first.
-    const std::string err = dir.read_tail(work_files::kStderr, options.stderr_tail_bytes * 2 + 64);
-    return lifecycle_result(id, record.lifecycle, static_cast<int>(*code),
-                            dir.read(work_files::kResult), err, options.stderr_tail_bytes);
+    return lifecycle_result(id, record.lifecycle, static_cast<int>(*code), read_result_file(dir),
+                            masked_stderr(dir, options.stderr_tail_bytes),
+                            options.stderr_tail_bytes);
   };
   if (auto result = finished()) return std::move(*result);
 
@@ -200,6 +236,53 @@ sdk::LifecycleExecution read_state(const std::string& id, const ExecutionDirecto
       "lifecycle " + record.lifecycle +
           " was interrupted: the script ended without recording an exit status (host restart?)");
 }
+
+// A process that kills a Find script's process group when the host process
+// dies during the call (see kWatchdogScript). Best effort: without it the
+// Find still runs, and the next start removes its directory.
+class FindWatchdog {
+ public:
+  FindWatchdog(pid_t pgid, const fs::path& dir, const std::string& path,
+               sdk::CallContext& context) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) {
+      context.debug("script driver: no Find watchdog: pipe failed");
+      return;
+    }
+    write_fd_ = fds[1];
+    SpawnSpec spec;
+    spec.argv = {kSupervisorShell,     "-c",        kWatchdogScript, "flint-find-watchdog",
+                 std::to_string(pgid), dir.string()};
+    spec.environment = {"PATH=" + path};
+    spec.working_directory = "/";
+    spec.stdin_fd = fds[0];
+    spec.stdout_file = "/dev/null";
+    spec.stderr_file = "/dev/null";
+    try {
+      process_ = ChildProcess::spawn(spec);
+    } catch (const std::exception& error) {
+      context.debug(std::string("script driver: no Find watchdog: ") + error.what());
+    }
+    ::close(fds[0]);
+  }
+  ~FindWatchdog() { stop(); }
+  /// Ends the watchdog; call before the Find process is reaped.
+  void stop() noexcept {
+    if (process_) {
+      process_->signal_group(SIGKILL);
+      process_->reap();
+      process_.reset();
+    }
+    if (write_fd_ >= 0) ::close(write_fd_);  // only now: EOF would make it kill
+    write_fd_ = -1;
+  }
+  FindWatchdog(const FindWatchdog&) = delete;
+  FindWatchdog& operator=(const FindWatchdog&) = delete;
+
+ private:
+  std::optional<ChildProcess> process_;
+  int write_fd_ = -1;
+};
 
 }  // namespace
 
@@ -476,6 +559,9 @@ ScriptDriver::ScriptDriver(Options options) : options_(std::move(options)) {
   }
   // Canonical, so that it compares equal to /proc/<pid>/cwd.
   options_.executions_dir = fs::canonical(options_.executions_dir);
+  // Find directories left by a previous host process belong to calls nobody
+  // can answer any more, and hold credentials: remove them.
+  fs::remove_all(options_.executions_dir / kFindDir, ec);
   impl_ = std::make_unique<Impl>(options_);
 }
 
@@ -602,6 +688,8 @@ sdk::FindReferenceResponse ScriptDriver::find_reference(const sdk::FindReference
   } catch (const std::exception& error) {
     throw sdk::ResourceDriverError("script driver: cannot start the Find script", error.what());
   }
+  // Stopped before the child is reaped, so it never signals a recycled id.
+  FindWatchdog watchdog(child->pid(), dir.path(), impl_->path, context);
 
   const milliseconds timeout =
       command.timeout ? milliseconds(*command.timeout) : options_.default_timeout;
@@ -611,6 +699,7 @@ sdk::FindReferenceResponse ScriptDriver::find_reference(const sdk::FindReference
     if (!child->wait_until(steady_clock::now() + options_.kill_grace)) {
       child->signal_group(SIGKILL);
     }
+    watchdog.stop();
     child->reap();
     const bool own_timeout = context.deadline() > steady_clock::now();
     throw sdk::ResourceDriverError(
@@ -618,6 +707,7 @@ sdk::FindReferenceResponse ScriptDriver::find_reference(const sdk::FindReference
                     : std::string("script driver: Find did not finish before the call's deadline"));
   }
   child->signal_group(SIGKILL);  // leftovers of the script, if any
+  watchdog.stop();
   const auto wait_status = child->reap();
 
   std::optional<std::int64_t> exit_code;
@@ -628,14 +718,13 @@ sdk::FindReferenceResponse ScriptDriver::find_reference(const sdk::FindReference
   if (!exit_code) throw sdk::ResourceDriverError("script driver: Find ended without exit status");
   if (*exit_code != 0) {
     const std::string tail =
-        stderr_tail(dir.read_tail(work_files::kStderr, options_.stderr_tail_bytes * 2 + 64),
-                    options_.stderr_tail_bytes);
+        stderr_tail(masked_stderr(dir, options_.stderr_tail_bytes), options_.stderr_tail_bytes);
     throw sdk::ResourceDriverError(
         "script driver: Find failed with exit code " + std::to_string(*exit_code) +
         (tail.empty() ? std::string(" (nothing on stderr)") : ": " + tail));
   }
   sdk::FindReferenceResponse response;
-  response.result = find_result(dir.read(work_files::kResult));
+  response.result = find_result(read_result_file(dir));
   return response;
 }
 

@@ -208,6 +208,55 @@ exit 3
   EXPECT_LE(description.size(), std::string("exit code 3: ...").size() + 64);
 }
 
+TEST_F(ScriptDriverTest, AResultFileThatIsNotARegularFileFailsWithoutBlocking) {
+  // A FIFO nobody writes to would block a reader forever, wedging the driver.
+  ScriptDriver driver(options());
+  for (const std::string make : {"mkfifo", "mkdir", "ln -s /etc/hostname"}) {
+    package_file("scripts/Create.sh", make + " \"$FLINT_RESULT_FILE\"\nexit 0\n");
+    auto r = request();
+    auto reporter = std::make_shared<FakeReporter>();
+    r.reporter = reporter;
+    const auto id = execute(driver, r);
+    const auto expected = LifecycleExecution::failed(
+        id, FailureCode::internal_error,
+        "lifecycle Create (exit code 0): malformed result file: not a regular file");
+    EXPECT_EQ(reporter->wait(), expected) << make;
+    EXPECT_EQ(wait_terminal(driver, id), expected) << make;
+  }
+  package_file("scripts/Create.sh", "exit 0\n");
+  const auto later = execute(driver, request());
+  EXPECT_EQ(wait_terminal(driver, later), LifecycleExecution::complete(later));
+}
+
+TEST_F(ScriptDriverTest, AResultFileOverOneMebibyteIsMalformed) {
+  package_file("scripts/Create.sh",
+               "head -c 1048577 /dev/zero | tr '\\0' ' ' > \"$FLINT_RESULT_FILE\"\n");
+  ScriptDriver driver(options());
+  const auto id = execute(driver, request());
+  EXPECT_EQ(
+      wait_terminal(driver, id),
+      LifecycleExecution::failed(
+          id, FailureCode::internal_error,
+          "lifecycle Create (exit code 0): malformed result file: larger than 1048576 bytes"));
+}
+
+TEST_F(ScriptDriverTest, PrivateKeysOnStderrAreMaskedBeforeTheTailIsCut) {
+  // The tail starts in the middle of the key: no BEGIN line left in it.
+  std::string key = "-----BEGIN RSA PRIVATE KEY-----\n";
+  for (int i = 0; i < 50; ++i) key += "KEYLINE" + std::to_string(i) + std::string(56, 'q') + "\n";
+  key += "-----END RSA PRIVATE KEY-----\n";
+  package_file("key.pem", key);
+  package_file("scripts/Create.sh",
+               "cat \"$FLINT_DRIVER_FILES/key.pem\" >&2\necho done >&2\nexit 2\n");
+  Options o = options();
+  o.stderr_tail_bytes = 300;
+  ScriptDriver driver(o);
+  const auto id = execute(driver, request());
+  const auto result = wait_terminal(driver, id);
+  ASSERT_EQ(result.status, ExecutionStatus::failed);
+  EXPECT_EQ(result.failure_details->description, "exit code 2: ****\ndone");
+}
+
 TEST_F(ScriptDriverTest, UnknownLifecycleIsRefusedAtExecute) {
   package_file("scripts/Create.sh", "exit 0\n");
   package_file("scripts/Delete.sh", "exit 0\n");
@@ -565,6 +614,73 @@ TEST_F(ScriptDriverFindTest, FindPastTheCallDeadlineIsKilled) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
   const pid_t background = std::stoi(read_text(package_.path() / "bg.pid"));
   EXPECT_TRUE(eventually([&] { return process_dead(background); }));
+}
+
+TEST_F(ScriptDriverFindTest, AResultFileThatIsNotARegularFileIsMalformed) {
+  package_file("scripts/Find.sh", "mkfifo \"$FLINT_RESULT_FILE\"\n");
+  ScriptDriver driver(options());
+  EXPECT_EQ(find_error(driver), "Find script: malformed result file: not a regular file");
+}
+
+TEST_F(ScriptDriverFindTest, PrivateKeysOnStderrAreMasked) {
+  std::string key = "-----BEGIN OPENSSH PRIVATE KEY-----\n";
+  for (int i = 0; i < 50; ++i) key += "KEYLINE" + std::to_string(i) + std::string(56, 'q') + "\n";
+  key += "-----END OPENSSH PRIVATE KEY-----\n";
+  package_file("key.pem", key);
+  package_file("scripts/Find.sh", "cat \"$FLINT_DRIVER_FILES/key.pem\" >&2\nexit 2\n");
+  ScriptDriver driver(options());  // the default 2048-byte tail: shorter than the key
+  EXPECT_EQ(find_error(driver), "script driver: Find failed with exit code 2: ****");
+}
+
+TEST_F(ScriptDriverFindTest, AFindOutlivingItsHostIsKilled) {
+  // The host process dies during the call (kill -9, or a stop that gives up
+  // on it): the Find's process group must not run on.
+  package_file("scripts/Find.sh", "sleep 60 & echo $! > \"$FLINT_DRIVER_FILES/bg.pid\"; wait\n");
+  const pid_t host = ::fork();
+  ASSERT_GE(host, 0);
+  if (host == 0) {
+    ScriptDriver driver(options());
+    try {
+      find(driver);
+    } catch (...) {
+    }
+    ::_exit(0);
+  }
+  const auto pid_file = package_.path() / "bg.pid";
+  ASSERT_TRUE(eventually([&] { return !read_text(pid_file).empty(); }));
+  const pid_t background = std::stoi(read_text(pid_file));
+  ::kill(host, SIGKILL);
+  ::waitpid(host, nullptr, 0);
+  EXPECT_TRUE(eventually([&] { return process_dead(background); }));
+  // Its directory goes too, credentials included.
+  EXPECT_TRUE(eventually([&] { return fs::is_empty(work_.path() / "executions" / ".find"); }));
+}
+
+TEST_F(ScriptDriverFindTest, StartingRemovesLeftoverFindDirectories) {
+  // Left by a host that died with its watchdog (e.g. the whole cgroup was killed).
+  const auto leftover =
+      work_.path() / "executions" / ".find" / "01900000-0000-7000-8000-000000000000";
+  fs::create_directories(leftover);
+  write_package_file(leftover, "request.json", "{\"password\": \"s3cret\"}");
+  ScriptDriver driver(options());
+  EXPECT_FALSE(fs::exists(work_.path() / "executions" / ".find"));
+}
+
+TEST_F(ScriptDriverFindTest, AFinishedFindLeavesNoProcessBehind) {
+  package_file("scripts/Find.sh", "exit 0\n");
+  ScriptDriver driver(options());
+  EXPECT_FALSE(find(driver).result.has_value());
+  // The watchdog was killed and reaped: no process of that name is left.
+  const std::string self = std::to_string(::getpid());
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string stat = read_text(entry.path() / "stat");
+    const auto close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    const bool our_child = stat.substr(close + 4, self.size() + 1) == self + " ";
+    if (our_child) {
+      EXPECT_EQ(read_text(entry.path() / "cmdline").find("flint-find-watchdog"), std::string::npos);
+    }
+  }
 }
 
 }  // namespace

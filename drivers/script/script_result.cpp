@@ -1,11 +1,14 @@
 #include "script/script_result.hpp"
 
+#include <algorithm>
 #include <system_error>
 
 #include <boost/json/parse.hpp>
 
 #include <flint/sdk/errors.hpp>
 #include <flint/sdk/json.hpp>
+
+#include "logging/logging.hpp"
 
 namespace flint::drivers::script {
 namespace {
@@ -91,7 +94,68 @@ std::size_t utf8_sequence(std::string_view text, std::size_t i) {
   return length;
 }
 
+constexpr std::string_view kBegin = "-----BEGIN ";
+constexpr std::string_view kEnd = "-----END ";
+constexpr std::string_view kDashes = "-----";
+// As logging::mask_private_keys: longer "labels" are not PEM markers.
+constexpr std::size_t kMaxLabel = 64;
+// Enough to hold a whole BEGIN marker, so one cut by a piece boundary is seen
+// whole with the next piece.
+constexpr std::size_t kKeep = kBegin.size() + kMaxLabel + kDashes.size();
+
 }  // namespace
+
+void PrivateKeyTracker::feed(std::string_view piece) {
+  pending_.append(piece);
+  const std::string_view text = pending_;
+  std::size_t from = 0;
+  std::size_t keep_from = std::string_view::npos;  // set when a marker is incomplete
+  for (;;) {
+    if (inside_) {
+      // Anything from the END marker on is no longer secret.
+      const auto end = text.find(kEnd, from);
+      if (end == std::string_view::npos) break;
+      inside_ = false;
+      from = end + kEnd.size();
+      continue;
+    }
+    const auto begin = text.find(kBegin, from);
+    if (begin == std::string_view::npos) break;
+    const auto label_at = begin + kBegin.size();
+    const auto label_end = text.find(kDashes, label_at);
+    if (label_end == std::string_view::npos || label_end - label_at > kMaxLabel) {
+      if (label_end == std::string_view::npos && text.size() - label_at <= kMaxLabel) {
+        keep_from = begin;  // the label may end in the next piece
+        break;
+      }
+      from = label_at;
+      continue;
+    }
+    inside_ =
+        text.substr(label_at, label_end - label_at).find("PRIVATE KEY") != std::string_view::npos;
+    from = label_end + kDashes.size();
+  }
+  if (keep_from == std::string_view::npos) {
+    // What was scanned is settled; the last bytes may start a marker.
+    keep_from = std::max(from, text.size() > kKeep ? text.size() - kKeep : 0);
+  }
+  pending_.erase(0, keep_from);
+}
+
+std::string PrivateKeyTracker::resume() const {
+  return inside_ ? "-----BEGIN PRIVATE KEY-----" + pending_ : pending_;
+}
+
+std::string mask_private_keys(std::string_view before, std::string_view text) {
+  std::string whole;
+  if (!before.empty()) {
+    whole.reserve(before.size() + text.size());
+    whole.append(before).append(text);
+    text = whole;
+  }
+  std::string masked;
+  return std::string(logging::mask_private_keys(text, masked));
+}
 
 std::string sanitize_utf8(std::string_view text) {
   std::string out;
@@ -129,12 +193,13 @@ std::string stderr_tail(std::string_view text, std::size_t max_bytes) {
 }
 
 sdk::LifecycleExecution lifecycle_result(std::string request_id, std::string_view lifecycle,
-                                         int exit_code,
-                                         const std::optional<std::string>& result_file,
+                                         int exit_code, const ResultFile& result_file,
                                          std::string_view stderr_text, std::size_t tail_bytes) {
   try {
+    if (!result_file.problem.empty()) malformed({}, result_file.problem);
     bj::object result;
-    if (result_file && !blank(*result_file)) result = parse_object(*result_file);
+    const auto& content = result_file.content;
+    if (content && !blank(*content)) result = parse_object(*content);
     bj::object outputs = outputs_of(result);
     sdk::AssociatedTopology topology = topology_of(result);
     if (exit_code == 0) {
@@ -168,10 +233,12 @@ sdk::LifecycleExecution lifecycle_result(std::string request_id, std::string_vie
   }
 }
 
-std::optional<sdk::FoundReference> find_result(const std::optional<std::string>& result_file) {
+std::optional<sdk::FoundReference> find_result(const ResultFile& result_file) {
   try {
-    if (!result_file || blank(*result_file)) return std::nullopt;
-    const bj::object result = parse_object(*result_file);
+    if (!result_file.problem.empty()) malformed({}, result_file.problem);
+    const auto& text = result_file.content;
+    if (!text || blank(*text)) return std::nullopt;
+    const bj::object result = parse_object(*text);
     if (result.empty()) return std::nullopt;
     sdk::FoundReference found;
     const auto id = string_field(result, "resourceId");

@@ -1,5 +1,9 @@
 #include "script/script_result.hpp"
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -84,6 +88,65 @@ TEST(LifecycleResultTest, MalformedResultFileFailsNamingTheProblem) {
               HasSubstr("malformed result file: associatedTopology.vm.type: required"));
 }
 
+TEST(LifecycleResultTest, AnUnusableResultFileIsMalformed) {
+  const auto execution = lifecycle_result(
+      "id", "Create", 0, ResultFile::unusable("not a regular file"), "stderr", 100);
+  EXPECT_EQ(execution, LifecycleExecution::failed(
+                           "id", FailureCode::internal_error,
+                           "lifecycle Create (exit code 0): malformed result file: not a "
+                           "regular file"));
+}
+
+// A text with a key in the middle; every line of its body must be masked.
+struct KeyedText {
+  std::string text;
+  std::vector<std::string> body;
+};
+
+KeyedText keyed_text() {
+  KeyedText keyed;
+  keyed.text = "starting\n-----BEGIN RSA PRIVATE KEY-----\n";
+  for (int i = 0; i < 50; ++i) {
+    keyed.body.push_back("SECRETLINE" + std::to_string(i) + std::string(50, 'k'));
+    keyed.text += keyed.body.back() + "\n";
+  }
+  keyed.text += "-----END RSA PRIVATE KEY-----\nfatal: after the key\n";
+  return keyed;
+}
+
+TEST(MaskPrivateKeysTest, MasksAKeyThatStartsBeforeTheTextKept) {
+  const auto keyed = keyed_text();
+  const std::string_view text = keyed.text;
+  // Every place the kept tail may start, with the part before it fed in
+  // pieces of several sizes (markers cut at every position).
+  for (const std::size_t piece : {std::size_t{1}, std::size_t{7}, std::size_t{4096}}) {
+    for (std::size_t kept_from = 0; kept_from <= text.size(); ++kept_from) {
+      PrivateKeyTracker tracker;
+      for (std::size_t at = 0; at < kept_from; at += piece) {
+        tracker.feed(text.substr(at, std::min(piece, kept_from - at)));
+      }
+      const std::string masked = mask_private_keys(tracker.resume(), text.substr(kept_from));
+      for (const auto& line : keyed.body) {
+        ASSERT_EQ(masked.find(line.substr(0, 12)), std::string::npos)
+            << "piece " << piece << ", kept from " << kept_from << ": " << masked;
+      }
+      ASSERT_NE(masked.find("fatal: after the key"), std::string::npos) << masked;
+    }
+  }
+}
+
+TEST(MaskPrivateKeysTest, LeavesOtherTextAlone) {
+  PrivateKeyTracker tracker;
+  tracker.feed("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\nplain ");
+  // What it puts before the text is the end of the text fed, unmasked.
+  const std::string masked = mask_private_keys(tracker.resume(), "text\n");
+  EXPECT_THAT(masked, ::testing::EndsWith("-----END CERTIFICATE-----\nplain text\n"));
+  EXPECT_EQ(masked.find("****"), std::string::npos);
+  EXPECT_EQ(mask_private_keys("", "no key here"), "no key here");
+  // A key cut short is masked to the end, as in the log.
+  EXPECT_EQ(mask_private_keys("", "x -----BEGIN EC PRIVATE KEY-----\nMHcC"), "x ****");
+}
+
 TEST(FindResultTest, FoundNotFoundAndMalformed) {
   EXPECT_FALSE(find_result(std::nullopt).has_value());
   EXPECT_FALSE(find_result(std::string("")).has_value());
@@ -94,6 +157,12 @@ TEST(FindResultTest, FoundNotFoundAndMalformed) {
   EXPECT_EQ(found->resource_id, "r-1");
   EXPECT_EQ(found->outputs, (bj::object{{"a", 1}}));
   EXPECT_EQ(found->associated_topology.size(), 1u);
+  try {
+    find_result(ResultFile::unusable("not a regular file"));
+    ADD_FAILURE() << "no error";
+  } catch (const sdk::ResourceDriverError& error) {
+    EXPECT_STREQ(error.what(), "Find script: malformed result file: not a regular file");
+  }
   try {
     find_result(std::string(R"({"outputs": {}})"));
     ADD_FAILURE() << "no error";

@@ -34,10 +34,10 @@ DriverRouter::DriverRouter(const DriverCatalog& catalog, sdk::DriverKind kind,
       errors.push_back(key + ": no " + kind_name + " driver named '" + name +
                        "' (registered: " + known + ")");
     } else if (driver->kind != kind_) {
-      const std::string article = kind_name.front() == 'i' ? "an " : "a ";
-      errors.push_back(key + ": driver '" + name + "' is a " +
-                       std::string(sdk::to_string(driver->kind)) + " driver, not " + article +
-                       kind_name + " driver");
+      const auto article = [](std::string_view word) { return word.front() == 'i' ? "an " : "a "; };
+      const std::string actual(sdk::to_string(driver->kind));
+      errors.push_back(key + ": driver '" + name + "' is " + article(actual) + actual +
+                       " driver, not " + article(kind_name) + kind_name + " driver");
       driver = nullptr;
     }
     return driver;

@@ -107,6 +107,14 @@ TEST(DriverRouter, RoutesOnlyAmongDriversOfItsKind) {
     EXPECT_THAT(e.errors(), ElementsAre("infrastructure_driver.driver: driver 'noop' is a "
                                         "resource driver, not an infrastructure driver"));
   }
+  try {
+    DriverRouter wrong(catalog, sdk::DriverKind::resource, "resource_driver",
+                       {.default_driver = "netns"});
+    FAIL() << "expected a ConfigError";
+  } catch (const config::ConfigError& e) {
+    EXPECT_THAT(e.errors(), ElementsAre("resource_driver.driver: driver 'netns' is an "
+                                        "infrastructure driver, not a resource driver"));
+  }
 }
 
 }  // namespace

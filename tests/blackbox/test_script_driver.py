@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import signal
@@ -11,6 +12,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import requests
 
 from flint_blackbox import (
     EVENT_KEYS_COMPLETE,
@@ -18,6 +20,7 @@ from flint_blackbox import (
     FlintServer,
     assert_error,
     execute_body,
+    find_body,
     process_gone,
     props,
     script_package,
@@ -160,6 +163,65 @@ def test_malformed_result_file_fails_naming_the_problem(script):
     details = only_event(script, request_id)["payload"]["failureDetails"]
     assert details["failureCode"] == "INTERNAL_ERROR"
     assert "outputs" in details["description"], details
+
+
+@pytest.mark.parametrize("make", ["mkfifo", "mkdir", "ln -s /etc/hostname"])
+def test_result_file_that_is_not_a_regular_file_fails_without_wedging_the_driver(script, make):
+    # A FIFO nobody writes to used to block the driver's reader for good.
+    package = script_package({"Create": f'{make} "$FLINT_RESULT_FILE"\nexit 0\n'})
+    request_id = accept(script, package)
+    details = only_event(script, request_id)["payload"]["failureDetails"]
+    assert details == {
+        "failureCode": "INTERNAL_ERROR",
+        "description": "lifecycle Create (exit code 0): malformed result file: not a regular file",
+    }
+    later = accept(script, script_package({"Create": "exit 0\n"}))
+    assert only_event(script, later)["payload"]["status"] == "COMPLETE"
+
+
+def test_private_key_on_stderr_is_masked_before_the_tail_is_cut(script):
+    # Longer than the 2048-byte tail: the tail starts in the middle of the key.
+    body = [f"KEYBODY{i:02d}" + "q" * 55 for i in range(50)]
+    pem = "-----BEGIN RSA PRIVATE KEY-----\n" + "\n".join(body) + "\n-----END RSA PRIVATE KEY-----\n"
+    package = script_package(
+        {"Find": 'cat "$FLINT_DRIVER_FILES/key.pem" >&2\nexit 2\n'}, extra={"key.pem": pem}
+    )
+    r = script.find(find_body(driver_files=package))
+    error = assert_error(r, 500, "Find failed with exit code 2")
+    assert "KEYBODY" not in error["localizedMessage"], error
+    assert "****" in error["localizedMessage"], error
+    assert "KEYBODY" not in script.stderr()
+
+
+def test_find_script_is_killed_and_its_directory_removed_when_flint_dies(start_server):
+    server = start_server(script_config())
+    pids = pid_file()
+    package = script_package({"Find": f'sleep 600 &\necho $! > "{pids}"\nwait\n'})
+    find_dir = server.data_dir / "script-executions" / ".find"
+    try:
+        pool = concurrent.futures.ThreadPoolExecutor(1)
+        call = pool.submit(
+            server.find,
+            find_body(location_properties={"password": "FINDSECRET"}, driver_files=package),
+            timeout=60,
+        )
+        wait_until(pids.exists, 15, what="the Find script to start")
+        (sleeper,) = read_pids(pids)
+        assert any("FINDSECRET" in p.read_text() for p in find_dir.glob("*/request.json"))
+        server.kill()  # kill -9: nothing runs in flint any more
+        with pytest.raises(requests.RequestException):
+            call.result(timeout=30)
+        pool.shutdown()
+        wait_until(lambda: process_gone(sleeper), 10, what="the Find script to be killed")
+        # Its directory (the password in request.json) goes with it.
+        wait_until(lambda: not any(find_dir.iterdir()), 10, what="the Find directory to go")
+        server.start()  # and it starts again cleanly
+    finally:
+        if pids.exists():
+            for pid in read_pids(pids):
+                if not process_gone(pid):
+                    os.kill(pid, signal.SIGKILL)
+            pids.unlink(missing_ok=True)
 
 
 def test_unknown_lifecycle_is_400_at_execute(script):
