@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "config/config_error.hpp"
+#include "config/config_error_testing.hpp"
 #include "config/units.hpp"
 
 namespace flint::config {
@@ -35,17 +36,7 @@ ConfigSchema test_schema() {
   return schema;
 }
 
-// Runs `fn`, expecting a ConfigError, and returns its lines.
-template <class Fn>
-std::vector<std::string> errors_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const ConfigError& e) {
-    return e.errors();
-  }
-  ADD_FAILURE() << "expected a ConfigError";
-  return {};
-}
+using testing::errors_of;
 
 class TempFile {
  public:

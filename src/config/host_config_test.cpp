@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "config/config_error.hpp"
+#include "config/config_error_testing.hpp"
 #include "config/units.hpp"
 
 namespace flint::config {
@@ -22,17 +23,7 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
 
-// Runs `fn`, expecting a ConfigError, and returns its lines.
-template <class Fn>
-std::vector<std::string> errors_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const ConfigError& e) {
-    return e.errors();
-  }
-  ADD_FAILURE() << "expected a ConfigError";
-  return {};
-}
+using testing::errors_of;
 
 class HostConfigFile : public ::testing::Test {
  protected:
