@@ -77,6 +77,18 @@ void KafkaEventPublisher::publish(std::span<const OutboxEvent> batch) {
     }
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       rd_kafka_headers_destroy(headers);  // owned by the record only once produced
+    }
+    if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
+      // Over the client's message.max.bytes: no retry can send it, and
+      // retrying would hold every later event behind it. It stays in the
+      // event log and the execution record.
+      logging::logger("events")->error(
+          "event {} ({} bytes) is larger than Kafka's message.max.bytes: not sent to "
+          "topic {}; it stays in the event log",
+          event.event_id, event.payload.size(), topic->second.name);
+      continue;
+    }
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       error = fmt::format("topic {}: {}", topic->second.name, rd_kafka_err2str(err));
       break;
     }

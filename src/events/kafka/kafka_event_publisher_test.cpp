@@ -132,6 +132,22 @@ TEST(KafkaEventPublisher, PublishesPayloadsUnkeyedWithTenantAndEventIdHeaders) {
   EXPECT_FALSE(records[1].headers.contains("tenantId"));
 }
 
+TEST(KafkaEventPublisher, AnEventTooLargeForKafkaIsSkippedNotRetriedForever) {
+  MockCluster cluster;
+  auto settings = options(cluster);
+  settings.client_config["message.max.bytes"] = "100000";
+  KafkaEventPublisher publisher(settings);
+  OutboxEvent huge = event(2);
+  huge.payload = R"({"outputs":")" + std::string(200'000, 'x') + R"("})";
+  const std::vector<OutboxEvent> batch{event(1), huge, event(3)};
+  publisher.publish(batch);  // does not throw: the relay moves on
+  EXPECT_TRUE(publisher.status().healthy);
+  const auto records = cluster.read("events", 2);
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0].headers.at("eventId"), "event-1");
+  EXPECT_EQ(records[1].headers.at("eventId"), "event-3");
+}
+
 TEST(KafkaEventPublisher, AnOutageFailsTheBatchUntilTheBrokersReturn) {
   MockCluster cluster;
   auto settings = options(cluster);
