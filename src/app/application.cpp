@@ -295,6 +295,7 @@ void start_durable_execution(const config::HostConfig& config, asio::io_context&
   service::MonitorOptions options{
       .call_timeout = config.driver_calls.timeout,
       .total_timeout = monitoring.total_timeout,
+      .max_outcome_size = monitoring.max_outcome_size,
       .polling = {.min_interval = monitoring.min_interval,
                   .max_interval = std::max(monitoring.min_interval, monitoring.max_interval)},
   };

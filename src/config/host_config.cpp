@@ -384,6 +384,12 @@ HostTable make_table() {
   FLINT_HOST_OPTION(monitoring.total_timeout,
                     O::duration(hours(6), "An execution not finished by then is reported FAILED.",
                                 {.min = milliseconds(1)}));
+  FLINT_HOST_OPTION(monitoring.max_outcome_size,
+                    O::size(512 * KiB,
+                            "Largest outcome a driver may report (outputs and associated "
+                            "topology, as JSON); a larger one ends the execution or task FAILED "
+                            "without them. Keep it under Kafka's message.max.bytes.",
+                            {.min = 1 * KiB, .max = 64 * MiB}));
   FLINT_HOST_OPTION(monitoring.max_running,
                     O::integer(256,
                                "Status polls in flight at once (a poll that only awaits the "

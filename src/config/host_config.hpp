@@ -184,6 +184,7 @@ struct HostConfig {
     std::chrono::milliseconds min_interval{};   ///< first and shortest poll interval
     std::chrono::milliseconds max_interval{};   ///< longest poll interval
     std::chrono::milliseconds total_timeout{};  ///< FAILED when not terminal by then
+    std::uint64_t max_outcome_size{};           ///< larger outcomes end FAILED without them
     std::size_t max_running{};                  ///< status polls in flight at once
   } monitoring;
 

@@ -263,12 +263,21 @@ void InfrastructureMonitor::finish(const std::shared_ptr<const Task>& task,
   if (outcome.status == sdk::ExecutionStatus::failed && !outcome.failure_details) {
     outcome.failure_details = sdk::FailureDetails{sdk::FailureCode::internal_error, ""};
   }
+  std::string payload = json::serialize(sdk::json::encode(outcome));
+  if (payload.size() > options_.max_outcome_size) {
+    const std::string why = oversized_outcome(payload.size(), options_.max_outcome_size);
+    logging::ScopedLogContext scope(task->log_fields);
+    log_->error("infrastructure task {}: {}", task->request_id, why);
+    outcome = sdk::InfrastructureTask::failed(outcome.infrastructure_id, task->request_id,
+                                              sdk::FailureCode::internal_error, why);
+    payload = json::serialize(sdk::json::encode(outcome));
+  }
   auto recorded = std::make_shared<bool>(false);
   // The commit is the store's to bound and holds no driver call: the run
   // gives its slot back now, and ends when the commit does.
   run.release();
   store_.write_async(
-      [task, recorded, payload = json::serialize(sdk::json::encode(outcome))](store::Database& db) {
+      [task, recorded, payload = std::move(payload)](store::Database& db) {
         // Deleting the job is the guard against a late duplicate finish.
         db.prepare("DELETE FROM jobs WHERE kind = ? AND subject = ?")
             .bind(1, kJobKind)

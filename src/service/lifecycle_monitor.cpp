@@ -560,6 +560,14 @@ void LifecycleMonitor::finish(std::shared_ptr<const Target> target, sdk::Lifecyc
   if (outcome.status == sdk::ExecutionStatus::failed && !outcome.failure_details) {
     outcome.failure_details = sdk::FailureDetails{sdk::FailureCode::internal_error, ""};
   }
+  std::string payload = json::serialize(sdk::json::encode(outcome));
+  if (payload.size() > options_.max_outcome_size) {
+    const std::string why = oversized_outcome(payload.size(), options_.max_outcome_size);
+    logging::ScopedLogContext scope(target->log_fields);
+    log_->error("execution {}: {}", request_id, why);
+    outcome = sdk::LifecycleExecution::failed(request_id, sdk::FailureCode::internal_error, why);
+    payload = json::serialize(sdk::json::encode(outcome));
+  }
   auto ending = std::make_shared<ExecutionEnding>(
       ExecutionEnding{.request_id = request_id,
                       .status = std::string(sdk::to_string(outcome.status)),
@@ -576,8 +584,7 @@ void LifecycleMonitor::finish(std::shared_ptr<const Target> target, sdk::Lifecyc
     std::lock_guard lock(mutex_);
     awaiting = awaiting_delivery_.try_emplace(request_id, target).second;
   }
-  auto add_event = [ending, target,
-                    payload = json::serialize(sdk::json::encode(outcome))](store::Database& db) {
+  auto add_event = [ending, target, payload = std::move(payload)](store::Database& db) {
     // Stamped when the group commit runs, not when the write was queued:
     // the event's createdAt is when the outcome became durable.
     add_terminal_event(db, target->request_id, target->tenant_id, payload, ending->ended_at);

@@ -44,6 +44,9 @@ struct MonitorOptions {
   std::chrono::milliseconds call_timeout{30'000};
   /// An execution not terminal after this is reported FAILED.
   std::chrono::milliseconds total_timeout{std::chrono::hours(6)};
+  /// The largest outcome (its JSON form, as its event carries it) a driver
+  /// may report; a larger one ends FAILED (`oversized_outcome`).
+  std::size_t max_outcome_size{512 * 1024};
   /// Poll intervals (min, max, back-off, jitter).
   jobs::KindOptions polling;
 };

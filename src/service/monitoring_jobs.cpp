@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 namespace flint::service {
 
 std::int64_t now_ms() {
@@ -48,6 +50,13 @@ store::Store::Done end_run_on_commit(jobs::JobRun run) {
       run.finish(jobs::JobStep::retry_later);
     }
   };
+}
+
+std::string oversized_outcome(std::size_t size, std::size_t limit) {
+  return fmt::format(
+      "the driver reported an outcome of {} bytes as JSON, over monitoring.max_outcome_size ({} "
+      "bytes); its outputs and associated topology were dropped",
+      size, limit);
 }
 
 boost::json::array encode_log_fields(const logging::LogFields& fields) {

@@ -5,7 +5,9 @@
 /// their jobs in the store, the sealed log context, the clock of the store.
 
 #include <cstdint>
+#include <cstddef>
 #include <exception>
+#include <string>
 #include <string_view>
 
 #include <boost/json/array.hpp>
@@ -27,6 +29,12 @@ std::size_t resume_jobs(store::Store& store, jobs::JobScheduler& scheduler, std:
 /// Ends `run` once the write it queued is committed (`Store::write_async`):
 /// `finished` when it was; otherwise as a failure, which is logged and retried.
 store::Store::Done end_run_on_commit(jobs::JobRun run);
+
+/// The failure description of an outcome whose JSON form (`size` bytes) is
+/// over `monitoring.max_outcome_size` (`limit` bytes). Such an outcome ends
+/// FAILED without its outputs: stored and sent whole, it would swell the
+/// store and make an event Kafka refuses.
+std::string oversized_outcome(std::size_t size, std::size_t limit);
 
 /// Log fields as a JSON array of [name, value] pairs, for a sealed job payload.
 boost::json::array encode_log_fields(const logging::LogFields& fields);

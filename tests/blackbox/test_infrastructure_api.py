@@ -195,3 +195,17 @@ def test_monitoring_survives_a_kill(start_server):
                                               outcome="not_found") == 1,
                timeout=15, what="the resumed task to be polled")
     assert "resumed monitoring of 1 unfinished infrastructure tasks" in server.stderr()
+
+
+def test_an_outcome_over_max_outcome_size_fails_without_its_outputs(start_server):
+    server = start_server({**NOOP, "monitoring": {**NOOP["monitoring"], "max_outcome_size": "1KiB"}})
+    r = post(server, "create", create_body(properties={"noop.outputs": {"blob": "x" * 2000}}))
+    assert r.status_code == 202, r.text
+    request_id = r.json()["requestId"]
+    [event] = task_events(server, request_id)
+    payload = event["payload"]
+    assert payload["status"] == "FAILED", payload
+    assert payload["failureDetails"]["failureCode"] == "INTERNAL_ERROR"
+    assert "monitoring.max_outcome_size (1024 bytes)" in payload["failureDetails"]["description"]
+    assert payload["infrastructureId"] == r.json()["infrastructureId"]
+    assert not payload.get("outputs"), payload

@@ -225,6 +225,25 @@ def test_total_deadline_fails_the_execution(start_server):
     assert record["failureDetails"] == payload["failureDetails"]
 
 
+def test_an_outcome_over_max_outcome_size_fails_without_its_outputs(start_server):
+    # Stored and sent whole, it would swell the store and make an event Kafka refuses.
+    server = start_server({**FAST_POLLING, "monitoring": {**FAST_POLLING["monitoring"],
+                                                         "max_outcome_size": "2KiB"}})
+    large = accept(server, request_properties={"noop.outputs": {"blob": "x" * 3000}})
+    fits = accept(server, request_properties={"noop.outputs": {"blob": "x" * 1500}})
+    events = server.wait_events_for([large, fits])
+    failed = events[large][0]["payload"]
+    assert failed["status"] == "FAILED"
+    assert failed["failureDetails"]["failureCode"] == "INTERNAL_ERROR"
+    description = failed["failureDetails"]["description"]
+    assert "monitoring.max_outcome_size (2048 bytes)" in description, description
+    assert "outputs" not in failed or failed["outputs"] == {}, failed
+    record = server.wait_terminal(large)
+    assert record["status"] == "FAILED" and record["outputs"] == {}, record
+    assert f"execution {large}: the driver reported an outcome of" in server.stderr()
+    assert events[fits][0]["payload"]["outputs"] == {"blob": "x" * 1500}
+
+
 # -- the status endpoint -------------------------------------------------------------------
 
 
