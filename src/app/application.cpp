@@ -633,7 +633,9 @@ int Application::run() {
       api::add_execution_routes(router, *stack.monitor);
     }
     if (infrastructure_api) api::add_infrastructure_routes(router, *stack.infrastructure_service);
-    api::add_drivers_route(router, *stack.catalog, *stack.drivers, *stack.router);
+    api::add_drivers_route(router, *stack.catalog, *stack.drivers,
+                           driver_api ? stack.router.get() : nullptr,
+                           stack.infrastructure_router.get());
     if (config_.bootstrap.events.api_enabled && stack.event_log) {
       api::add_event_routes(router, *stack.event_log);
     }

@@ -72,6 +72,8 @@ def test_lists_builtin_and_loaded_drivers(start_server, tmp_path):
     assert by_name["noop"]["origin"] == "built-in"
     assert listing["loadErrors"] == []
     assert listing["routes"] == {"default": "acme", "locationType": {}, "vendorModel": False}
+    assert listing["infrastructureRoutes"] == {
+        "default": "netns", "locationType": {}, "vendorModel": False}
     assert "get" in server.get("/api/driver/openapi.json").json()["paths"]["/api/drivers"]
     health = server.health()["vitals"]["drivers"]
     assert health == {"status": "OK", "registered": 6, "open_breakers": 0}

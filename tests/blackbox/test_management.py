@@ -194,6 +194,10 @@ def test_resource_driver_api_can_be_disabled(start_server):
     assert r.status_code == 400, r.text
     assert flint.get("/api/infrastructure/openapi.json").status_code == 200
     assert flint.get("/api/events?after=0").status_code == 200
+    # The driver listing shows only the routing of the API that serves.
+    listing = flint.get("/api/drivers").json()
+    assert "routes" not in listing, listing
+    assert listing["infrastructureRoutes"]["default"] == "netns"
 
 
 def test_both_driver_apis_can_be_disabled(start_server):
