@@ -70,16 +70,11 @@ void OutboxRelay::on_delivered(Listener listener) {
 }
 
 void OutboxRelay::start() {
-  try {
-    thread_ = std::thread([this] {
-      logging::set_thread_name("outbox");
-      logging::set_batch_scheduling();  // a commit's wake-up does not preempt the store writer
-      run();
-    });
-  } catch (const std::system_error& e) {
-    // The limit on processes or memory: say what could not start.
-    throw std::system_error(e.code(), "cannot start the outbox relay thread");
-  }
+  thread_ = logging::start_thread("the outbox relay thread", [this] {
+    logging::set_thread_name("outbox");
+    logging::set_batch_scheduling();  // a commit's wake-up does not preempt the store writer
+    run();
+  });
 }
 
 void OutboxRelay::notify() noexcept {
@@ -155,7 +150,7 @@ void OutboxRelay::delete_through(std::int64_t last_seq) {
 
 bool OutboxRelay::acknowledge_due() const {
   return acknowledged_through_ < delivered_through_ &&
-         std::chrono::steady_clock::now() - acknowledged_at_ >= options_.sync_interval;
+         std::chrono::steady_clock::now() >= acknowledged_at_ + options_.sync_interval;
 }
 
 bool OutboxRelay::acknowledge() {

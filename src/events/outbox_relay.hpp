@@ -146,7 +146,11 @@ class OutboxRelay {
   // last one whose deletion was queued (when).
   std::int64_t delivered_through_ = 0;
   std::int64_t acknowledged_through_ = 0;
-  std::chrono::steady_clock::time_point acknowledged_at_{};
+  // Never, at first: the first acknowledgement is due at once. (The clock's
+  // epoch is the boot: on a machine up for less than `sync_interval`, it
+  // would have waited until then.)
+  std::chrono::steady_clock::time_point acknowledged_at_ =
+      std::chrono::steady_clock::time_point::min();
   std::chrono::steady_clock::time_point backlog_counted_{};
   std::thread thread_;
 };
