@@ -19,6 +19,7 @@
 #include <flint/sdk/errors.hpp>
 #include <flint/sdk/ids.hpp>
 
+#include "logging/thread_name.hpp"
 #include "netns/kernel.hpp"
 #include "netns/plan.hpp"
 #include "netns/state_store.hpp"
@@ -450,7 +451,8 @@ NetnsDriver::NetnsDriver(Options options) {
   }
   impl_ = std::make_unique<Impl>(std::move(options));
   impl_->load();
-  impl_->worker = std::thread([impl = impl_.get()] { impl->run(); });
+  impl_->worker =
+      logging::start_thread("the netns driver's thread", [impl = impl_.get()] { impl->run(); });
 }
 
 NetnsDriver::~NetnsDriver() {

@@ -26,6 +26,7 @@
 #include <flint/sdk/ids.hpp>
 #include <flint/sdk/json.hpp>
 
+#include "logging/thread_name.hpp"
 #include "script/child_process.hpp"
 #include "script/execution_directory.hpp"
 #include "script/script_catalog.hpp"
@@ -321,7 +322,8 @@ struct ScriptDriver::Impl {
     path = env_or("PATH", "/usr/local/bin:/usr/bin:/bin");
     home = env_or("HOME", "/");
     lang = env_or("LANG", "C.UTF-8");
-    monitor = std::thread([this] { run_monitor(); });
+    monitor =
+        logging::start_thread("the script driver's monitor thread", [this] { run_monitor(); });
   }
 
   ~Impl() {

@@ -45,8 +45,8 @@ void add_drivers_route(http::Router& router, const drivers::DriverCatalog& catal
                  http::Request& request, http::RequestContext&) -> awaitable<http::Response> {
                co_return http::json_response(
                    http::Status::ok,
-                   json::serialize(drivers_listing(catalog, manager, resource_routes,
-                                                   infrastructure_routes)),
+                   json::serialize(
+                       drivers_listing(catalog, manager, resource_routes, infrastructure_routes)),
                    request.version(), request.keep_alive());
              });
 }

@@ -10,6 +10,7 @@
 #include <prometheus/gauge.h>
 
 #include "logging/logging.hpp"
+#include "logging/thread_name.hpp"
 
 namespace flint::cluster {
 namespace {
@@ -88,7 +89,7 @@ class ClusterNode::Owner {
       throw std::runtime_error(fmt::format("cannot join the consumer group {}: {}",
                                            options_.consumer_group, rd_kafka_err2str(err)));
     }
-    thread_ = std::thread([this] { run(); });
+    thread_ = logging::start_thread("the cluster's job consumer thread", [this] { run(); });
   }
 
   void stop() {
@@ -301,7 +302,7 @@ class ClusterNode::View {
   }
 
   void start() {
-    thread_ = std::thread([this] { run(); });
+    thread_ = logging::start_thread("the cluster's state reader thread", [this] { run(); });
   }
 
   void stop() {

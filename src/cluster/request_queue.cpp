@@ -18,6 +18,7 @@
 
 #include "files/base64.hpp"
 #include "logging/logging.hpp"
+#include "logging/thread_name.hpp"
 #include "service/monitoring_jobs.hpp"
 
 namespace flint::cluster {
@@ -144,7 +145,7 @@ void RequestQueue::start() {
     throw std::runtime_error(fmt::format("cannot join the consumer group {}: {}", options_.group_id,
                                          rd_kafka_err2str(err)));
   }
-  thread_ = std::thread([this] { run(); });
+  thread_ = logging::start_thread("the request queue's consumer thread", [this] { run(); });
 }
 
 void RequestQueue::begin_stop() noexcept {

@@ -7,6 +7,8 @@
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 #include <sched.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <spdlog/sinks/ostream_sink.h>
 
 #include "logging/log_context.hpp"
@@ -161,6 +163,33 @@ TEST(ThreadSchedulingTest, BatchSchedulingChangesTheCallingThreadOnly) {
   worker.join();
   EXPECT_EQ(worker_policy, SCHED_BATCH);
   EXPECT_EQ(sched_getscheduler(0), SCHED_OTHER);
+}
+
+TEST(StartThread, RunsTheBody) {
+  int ran = 0;
+  start_thread("a test thread", [&] { ran = 1; }).join();
+  EXPECT_EQ(ran, 1);
+}
+
+// At the limit on processes the error names the thread, not only EAGAIN.
+TEST(StartThread, AThreadThatCannotStartIsNamed) {
+  // Root ignores RLIMIT_NPROC; the child drops to nobody, which needs root.
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to run the child as nobody";
+  const auto start_under_limit = [] {
+    const rlimit limit{1, 1};  // nobody may not start another task
+    if (::setrlimit(RLIMIT_NPROC, &limit) != 0 || ::setgid(65534) != 0 || ::setuid(65534) != 0) {
+      std::_Exit(3);
+    }
+    try {
+      start_thread("the test's worker", [] {}).join();
+    } catch (const std::system_error& e) {
+      std::fprintf(stderr, "%s\n", e.what());
+      std::_Exit(e.code() == std::errc::resource_unavailable_try_again ? 0 : 4);
+    }
+    std::_Exit(5);
+  };
+  EXPECT_EXIT(start_under_limit(), ::testing::ExitedWithCode(0),
+              "cannot start the test's worker: Resource temporarily unavailable");
 }
 
 }  // namespace

@@ -5,6 +5,10 @@
 /// line, and how the kernel schedules the workers among them.
 
 #include <string>
+#include <string_view>
+#include <system_error>
+#include <thread>
+#include <utility>
 
 namespace flint::logging {
 
@@ -25,5 +29,18 @@ const std::string& current_thread_name() noexcept;
 /// inherits the class (the script driver starts its scripts in the normal
 /// one). Best effort: a refusal changes nothing and is not reported.
 void set_batch_scheduling() noexcept;
+
+/// Runs `body` on a new thread. When the thread cannot start (the limit on
+/// processes, `ulimit -u` or systemd's `TasksMax`, or memory), the
+/// `std::system_error` says which one (`cannot start <what>: ...`), not
+/// only the system's "Resource temporarily unavailable".
+template <class Body>
+std::thread start_thread(std::string_view what, Body&& body) {
+  try {
+    return std::thread(std::forward<Body>(body));
+  } catch (const std::system_error& e) {
+    throw std::system_error(e.code(), "cannot start " + std::string(what));
+  }
+}
 
 }  // namespace flint::logging

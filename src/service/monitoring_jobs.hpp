@@ -4,8 +4,8 @@
 /// What the monitors of lifecycle executions and infrastructure tasks share:
 /// their jobs in the store, the sealed log context, the clock of the store.
 
-#include <cstdint>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <string>
 #include <string_view>

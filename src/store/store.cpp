@@ -24,12 +24,7 @@ Store::Store(Options options, std::span<const Migration> migrations)
   writer_db_ = std::make_unique<Database>(path_, options.synchronous);
   writer_db_->migrate(migrations);
   reader_ = std::make_unique<Database>(path_, options.synchronous);
-  try {
-    writer_ = std::thread([this] { run_writer(); });
-  } catch (const std::system_error& e) {
-    // The limit on processes or memory: say what could not start.
-    throw std::system_error(e.code(), "cannot start the store's writer thread");
-  }
+  writer_ = logging::start_thread("the store's writer thread", [this] { run_writer(); });
 }
 
 Store::~Store() {

@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 #include <librdkafka/rdkafka.h>
 
+#include "logging/thread_name.hpp"
+
 namespace flint::events {
 namespace {
 
@@ -28,7 +30,7 @@ KafkaProducer::KafkaProducer(const KafkaClientOptions& options,
   rd_kafka_conf_t* conf = new_kafka_conf(options, producer_settings("flint", delivery_timeout));
   rd_kafka_conf_set_dr_msg_cb(conf, &on_delivery);
   producer_ = new_kafka_client(conf, /*consumer=*/false, "producer");
-  poller_ = std::thread([this] {
+  poller_ = logging::start_thread("the Kafka producer's poll thread", [this] {
     while (!stopping_.load()) rd_kafka_poll(producer_, 100);
   });
 }
