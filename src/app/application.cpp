@@ -64,6 +64,7 @@
 #include "service/infrastructure_service.hpp"
 #include "service/lifecycle_monitor.hpp"
 #include "service/resource_driver_service.hpp"
+#include "store/data_directory.hpp"
 #include "store/flint_schema.hpp"
 #include "store/store.hpp"
 
@@ -111,6 +112,7 @@ class DiskCheck {
 // The part of the host that serves the driver APIs, in construction
 // order (destroyed in reverse): durable state first, its users after.
 struct DriverStack {
+  std::unique_ptr<store::DataDirectory> data_dir;  // locked before any driver or store uses it
   std::unique_ptr<files::PackageCache> packages;
   std::unique_ptr<drivers::DriverCallProbe> probe;
   std::unique_ptr<drivers::DriverExecutor> executor;
@@ -464,6 +466,7 @@ void start_drivers(const config::HostConfig& config, asio::io_context& io,
 DriverStack start_driver_stack(const config::HostConfig& config, asio::io_context& io,
                                metrics::MetricsRegistry& metrics, health::HealthRegistry& health) {
   DriverStack stack;
+  stack.data_dir = std::make_unique<store::DataDirectory>(config.store.data_dir);
   const auto& files = config.driver_files;
   stack.packages = std::make_unique<files::PackageCache>(files::PackageCacheOptions{
       .root = config.resource_driver.scripts_workspace,

@@ -90,9 +90,12 @@ bool Statement::step() {
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
   const int code = sqlite3_extended_errcode(db_);
-  const std::string message = sqlite3_errmsg(db_);
+  // Which database: Flint has two, and "database disk image is malformed"
+  // alone sends an operator to neither.
+  std::string message =
+      fmt::format("{}: {}", sqlite3_db_filename(db_, "main"), sqlite3_errmsg(db_));
   sqlite3_reset(statement_);
-  throw SqliteError(code, "executing statement: " + message);
+  throw SqliteError(code, std::move(message));
 }
 
 void Statement::run() {
@@ -133,6 +136,16 @@ Database::Database(const std::filesystem::path& path, Synchronous synchronous) :
     sqlite3_close_v2(db_);
     db_ = nullptr;
     throw SqliteError(rc, fmt::format("cannot open database {}: {}", path.string(), message));
+  }
+  // SQLite opens a file it may not write read-only, without an error: every
+  // write would then fail while the host looked healthy.
+  if (sqlite3_db_readonly(db_, "main") == 1) {
+    sqlite3_close_v2(db_);
+    db_ = nullptr;
+    throw SqliteError(SQLITE_READONLY,
+                      fmt::format("cannot open database {} for writing: check the mode and owner "
+                                  "of it and of its -wal and -shm files",
+                                  path.string()));
   }
   // A new database is the owner's alone (it holds outputs and topology), and
   // SQLite gives its WAL and index files the same mode when it creates them.

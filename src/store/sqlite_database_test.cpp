@@ -1,9 +1,11 @@
 #include "store/sqlite_database.hpp"
 
 #include <array>
+#include <cstdio>
 #include <filesystem>
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 namespace flint::store {
 namespace {
@@ -125,6 +127,49 @@ TEST_F(SqliteDatabaseTest, UnopenablePathIsNamed) {
   } catch (const SqliteError& e) {
     EXPECT_NE(std::string(e.what()).find("no/such/dir"), std::string::npos) << e.what();
   }
+}
+
+TEST_F(SqliteDatabaseTest, AStatementErrorNamesItsDatabase) {
+  Database db(dir_ / "e.db", Synchronous::normal);
+  try {
+    db.prepare("INSERT INTO t VALUES (1)");
+    FAIL();
+  } catch (const SqliteError&) {  // a bad statement names its SQL
+  }
+  db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY)");
+  db.prepare("INSERT INTO t VALUES (1)").run();
+  try {
+    db.prepare("INSERT INTO t VALUES (1)").run();
+    FAIL();
+  } catch (const SqliteError& e) {
+    EXPECT_NE(std::string(e.what()).find((dir_ / "e.db").string() + ": UNIQUE constraint failed"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+// SQLite opens a file it may not write read-only, without an error; every
+// write would fail later while the host looked healthy.
+TEST_F(SqliteDatabaseTest, ADatabaseItMayNotWriteIsRefusedAtOpen) {
+  // Root writes any file; the child drops to nobody, which needs root.
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to run the child as nobody";
+  const auto path = dir_ / "r.db";
+  { Database db(path, Synchronous::normal); }
+  namespace fs = std::filesystem;
+  fs::permissions(dir_, fs::perms::owner_all | fs::perms::others_read | fs::perms::others_exec);
+  fs::permissions(path, fs::perms::owner_read | fs::perms::others_read);
+  const auto open_as_nobody = [&] {
+    if (::setgid(65534) != 0 || ::setuid(65534) != 0) std::_Exit(3);
+    try {
+      Database db(path, Synchronous::normal);
+    } catch (const SqliteError& e) {
+      std::fprintf(stderr, "%s\n", e.what());
+      std::_Exit(0);
+    }
+    std::_Exit(5);
+  };
+  EXPECT_EXIT(open_as_nobody(), ::testing::ExitedWithCode(0),
+              "cannot open database .*r.db for writing: check the mode and owner");
 }
 
 }  // namespace

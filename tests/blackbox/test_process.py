@@ -150,6 +150,27 @@ def test_port_in_use_is_a_clear_error(flint_bin, tmp_path):
     assert str(port) in result.stderr, result.stderr
 
 
+def test_a_second_process_on_the_same_data_directory_is_refused(flint_bin, start_server, tmp_path):
+    # It would resume, and so take over, the executions the first one is monitoring.
+    first = start_server()
+    config = tmp_path / "second.yaml"
+    config.write_text(yaml.safe_dump({
+        "application": {"port": 0},
+        "store": {"data_dir": str(first.data_dir)},
+        "resource_driver": {"scripts_workspace": str(tmp_path / "ws")},
+    }))
+    result = _run(flint_bin, "serve", "--config", str(config), timeout=20)
+    assert result.returncode == 1, result.stderr
+    assert (f"store.data_dir: {first.data_dir} is in use by another Flint process "
+            f"(pid {first.process.pid})") in result.stderr
+    assert first.health()["vitals"]["app"]["status"] == "OK"
+    # The lock goes with its process, however it ends.
+    first.process.send_signal(signal.SIGKILL)
+    first.process.wait(timeout=10)
+    first.start()
+    assert first.health()["vitals"]["app"]["status"] == "OK"
+
+
 def test_start_failures_are_one_json_line_in_logstash_mode(flint_bin, tmp_path):
     # A log pipeline reading stderr expects JSON only, the last word included.
     result = _run(

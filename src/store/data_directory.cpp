@@ -1,0 +1,71 @@
+#include "store/data_directory.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+namespace flint::store {
+namespace {
+
+// The process id the holder wrote into the lock file, or "unknown".
+std::string holder_of(int fd) {
+  char text[32] = {};
+  const ssize_t n = ::pread(fd, text, sizeof text - 1, 0);
+  std::string pid(text, n > 0 ? static_cast<std::size_t>(n) : 0);
+  while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
+  return pid.empty() ? "unknown" : pid;
+}
+
+}  // namespace
+
+DataDirectory::DataDirectory(std::filesystem::path path) : path_(std::move(path)) {
+  std::error_code ec;
+  // A directory Flint creates is the owner's alone; one that exists keeps
+  // the mode its operator gave it.
+  if (std::filesystem::create_directories(path_, ec) && !ec) {
+    std::filesystem::permissions(path_, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::replace, ec);
+  }
+  if (ec) {
+    throw std::runtime_error(fmt::format("store.data_dir: cannot create the data directory {}: {}",
+                                         path_.string(), ec.message()));
+  }
+  const std::filesystem::path lock_file = path_ / "flint.lock";
+  // Close-on-exec: a script the host starts must not keep the lock alive
+  // after the host is gone.
+  lock_fd_ = ::open(lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (lock_fd_ < 0) {
+    throw std::runtime_error(fmt::format("store.data_dir: cannot open the lock file {}: {}",
+                                         lock_file.string(), std::strerror(errno)));
+  }
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    const int error = errno;
+    const std::string holder = holder_of(lock_fd_);
+    ::close(lock_fd_);
+    if (error == EWOULDBLOCK) {
+      throw std::runtime_error(fmt::format(
+          "store.data_dir: {} is in use by another Flint process (pid {}); each process needs a "
+          "data directory of its own",
+          path_.string(), holder));
+    }
+    throw std::runtime_error(fmt::format("store.data_dir: cannot lock {}: {}", lock_file.string(),
+                                         std::strerror(error)));
+  }
+  // For the operator and for the error of a second process; best effort:
+  // the lock holds without it.
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(lock_fd_, 0) == 0) (void)!::pwrite(lock_fd_, pid.data(), pid.size(), 0);
+}
+
+DataDirectory::~DataDirectory() {
+  ::close(lock_fd_);  // releases the lock; the file stays, as a pid file does not
+}
+
+}  // namespace flint::store

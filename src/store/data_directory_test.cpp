@@ -1,0 +1,75 @@
+#include "store/data_directory.hpp"
+
+#include <fstream>
+#include <string>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+namespace flint::store {
+namespace {
+
+using ::testing::HasSubstr;
+namespace fs = std::filesystem;
+
+class DataDirectoryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() / ("flint-data-dir-" + std::to_string(::getpid()));
+    fs::remove_all(root_);
+    fs::create_directories(root_);
+  }
+  void TearDown() override { fs::remove_all(root_); }
+  fs::path root_;
+};
+
+TEST_F(DataDirectoryTest, ACreatedDirectoryIsTheOwnersAlone) {
+  DataDirectory dir(root_ / "a" / "data");
+  EXPECT_EQ(fs::status(dir.path()).permissions(), fs::perms::owner_all);
+  EXPECT_EQ(fs::status(dir.path() / "flint.lock").permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
+}
+
+TEST_F(DataDirectoryTest, AnExistingDirectoryKeepsItsMode) {
+  fs::permissions(root_, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec);
+  DataDirectory dir(root_);
+  EXPECT_EQ(fs::status(root_).permissions(),
+            fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec);
+}
+
+TEST_F(DataDirectoryTest, ASecondHolderIsRefusedNamingTheFirst) {
+  {
+    DataDirectory first(root_);
+    std::ifstream lock(root_ / "flint.lock");
+    std::string pid;
+    lock >> pid;
+    EXPECT_EQ(pid, std::to_string(::getpid()));
+    try {
+      DataDirectory second(root_);
+      FAIL() << "a second holder was let in";
+    } catch (const std::runtime_error& e) {
+      EXPECT_THAT(e.what(), HasSubstr("store.data_dir: " + root_.string() +
+                                      " is in use by another Flint process (pid " +
+                                      std::to_string(::getpid()) + ")"));
+    }
+  }
+  DataDirectory again(root_);  // released with its holder
+}
+
+TEST_F(DataDirectoryTest, AFileInItsPlaceIsNamed) {
+  std::ofstream(root_ / "file") << "x";
+  EXPECT_THROW(
+      {
+        try {
+          DataDirectory dir(root_ / "file");
+        } catch (const std::runtime_error& e) {
+          EXPECT_THAT(e.what(), HasSubstr("store.data_dir: "));
+          throw;
+        }
+      },
+      std::runtime_error);
+}
+
+}  // namespace
+}  // namespace flint::store
