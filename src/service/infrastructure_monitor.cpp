@@ -153,7 +153,7 @@ std::shared_ptr<const InfrastructureMonitor::Task> InfrastructureMonitor::task_o
 
 void InfrastructureMonitor::poll(jobs::Job& job, jobs::JobRun run) {
   std::shared_ptr<const Task> task;
-  std::optional<sdk::InfrastructureTask> unreadable;
+  std::optional<sdk::InfrastructureTask> host_outcome;
   try {
     task = task_of(job);
   } catch (const std::exception& e) {
@@ -165,18 +165,26 @@ void InfrastructureMonitor::poll(jobs::Job& job, jobs::JobRun run) {
     fallback->request_id = job.subject;
     fallback->deadline = job.deadline;
     task = fallback;
-    unreadable =
+    host_outcome =
         sdk::InfrastructureTask::failed("", job.subject, sdk::FailureCode::internal_error,
                                         fmt::format("monitoring cannot continue: {}", e.what()));
   }
-  // Only a driver call has a deadline; recording the failure of an
-  // unreadable job is never skipped in the queue (nor left without an end).
-  const auto call_deadline = unreadable ? std::chrono::steady_clock::time_point::max()
-                                        : std::chrono::steady_clock::now() + options_.call_timeout;
+  // Checked before the breaker too: an open one would put the end off by
+  // its whole open duration.
+  if (!host_outcome && system_clock::now() >= task->deadline) {
+    host_outcome = sdk::InfrastructureTask::failed(task->infrastructure_id, task->request_id,
+                                                   sdk::FailureCode::internal_error,
+                                                   no_outcome_in_time(options_));
+  }
+  // Only a driver call has a deadline; recording an outcome the host decided
+  // is never skipped in the queue (nor left without an end).
+  const auto call_deadline = host_outcome
+                                 ? std::chrono::steady_clock::time_point::max()
+                                 : std::chrono::steady_clock::now() + options_.call_timeout;
   const drivers::DriverExecutor::Call call{
       task->driver ? std::string_view(task->driver->driver->info.name) : std::string_view("none"),
-      unreadable ? "record_outcome" : "get_infrastructure_task", call_deadline};
-  if (!unreadable) {
+      host_outcome ? "record_outcome" : "get_infrastructure_task", call_deadline};
+  if (!host_outcome) {
     try {
       drivers_.admit(*task->driver);  // an open breaker answers at once
     } catch (const sdk::TemporaryDriverError& e) {
@@ -185,11 +193,11 @@ void InfrastructureMonitor::poll(jobs::Job& job, jobs::JobRun run) {
       return;
     }
   }
-  if (!unreadable) run.expire_at(call_deadline);
-  const bool queued = executor_.submit(call, [this, task, unreadable, call_deadline, run] {
+  if (!host_outcome) run.expire_at(call_deadline);
+  const bool queued = executor_.submit(call, [this, task, host_outcome, call_deadline, run] {
     try {
-      if (unreadable) {
-        finish(task, *unreadable, run);
+      if (host_outcome) {
+        finish(task, *host_outcome, run);
       } else {
         poll_on_driver_thread(task, call_deadline, run);
       }
@@ -208,14 +216,11 @@ void InfrastructureMonitor::poll_on_driver_thread(const std::shared_ptr<const Ta
                                                   jobs::JobRun run) {
   logging::ScopedLogContext scope(task->log_fields);
   if (system_clock::now() >= task->deadline) {
-    finish(
-        task,
-        sdk::InfrastructureTask::failed(
-            task->infrastructure_id, task->request_id, sdk::FailureCode::internal_error,
-            fmt::format(
-                "no outcome within monitoring.total_timeout ({} s)",
-                std::chrono::duration_cast<std::chrono::seconds>(options_.total_timeout).count())),
-        run);
+    finish(task,
+           sdk::InfrastructureTask::failed(task->infrastructure_id, task->request_id,
+                                           sdk::FailureCode::internal_error,
+                                           no_outcome_in_time(options_)),
+           run);
     return;
   }
   drivers::HostCallContext context(task->log_fields, task->tenant_id, deadline, task->driver->log);

@@ -135,6 +135,12 @@ LifecycleMonitor::LifecycleMonitor(
       });
 }
 
+std::string no_outcome_in_time(const MonitorOptions& options) {
+  return fmt::format(
+      "no outcome within monitoring.total_timeout ({} s)",
+      std::chrono::duration_cast<std::chrono::seconds>(options.total_timeout).count());
+}
+
 AcceptedExecution LifecycleMonitor::acceptance(std::string_view lifecycle_name,
                                                const sdk::DeploymentLocation& location,
                                                const sdk::LifecycleExecuteResponse& response,
@@ -452,6 +458,12 @@ void LifecycleMonitor::poll(jobs::Job& job, jobs::JobRun run) {
         sdk::LifecycleExecution::failed(job.subject, sdk::FailureCode::internal_error,
                                         fmt::format("monitoring cannot continue: {}", e.what()));
   }
+  // Checked before the breaker too: an open one would put the end off by
+  // its whole open duration.
+  if (!outcome && system_clock::now() >= target->deadline) {
+    outcome = sdk::LifecycleExecution::failed(job.subject, sdk::FailureCode::internal_error,
+                                              no_outcome_in_time(options_));
+  }
   const auto& driver = target->placement->driver;
   // Only a driver call has a deadline. Recording an outcome is the store's
   // to bound: it is never skipped in the queue (a skipped task would leave
@@ -500,11 +512,8 @@ void LifecycleMonitor::poll_on_driver_thread(const std::shared_ptr<const Target>
   const std::string& request_id = target->request_id;
   logging::ScopedLogContext scope(target->log_fields);
   if (!outcome && system_clock::now() >= target->deadline) {
-    outcome = sdk::LifecycleExecution::failed(
-        request_id, sdk::FailureCode::internal_error,
-        fmt::format(
-            "no outcome within monitoring.total_timeout ({} s)",
-            std::chrono::duration_cast<std::chrono::seconds>(options_.total_timeout).count()));
+    outcome = sdk::LifecycleExecution::failed(request_id, sdk::FailureCode::internal_error,
+                                              no_outcome_in_time(options_));
   }
   // The step is taken once the ending (if any) is committed. The commit is
   // the store's to bound, not the call's deadline, and holds no driver call:

@@ -225,6 +225,27 @@ def test_total_deadline_fails_the_execution(start_server):
     assert record["failureDetails"] == payload["failureDetails"]
 
 
+def test_total_deadline_is_kept_while_the_breaker_is_open(start_server):
+    # Polls raising temporary errors open the location's breaker (5 failures); while it is
+    # open polls are refused before reaching a driver thread, and the deadline must hold anyway.
+    server = start_server({
+        "monitoring": {"min_interval": "100ms", "max_interval": "300ms", "total_timeout": "3s"},
+        "drivers": {"breaker": {"open_duration": "60s"}},
+    })
+    started = time.monotonic()
+    request_id = accept(server, request_properties={"noop.raiseOnPoll": "temporary"})
+
+    def breaker_open():
+        drivers = server.get("/api/drivers").json()["drivers"]
+        return any(b["state"] == "open" for d in drivers for b in d["breakers"])
+
+    wait_until(breaker_open, timeout=5, interval=0.05, what="the location's breaker to open")
+    payload = only_event(server, request_id)["payload"]
+    elapsed = time.monotonic() - started
+    assert "monitoring.total_timeout" in payload["failureDetails"]["description"], payload
+    assert 2.5 <= elapsed < 10, f"failed after {elapsed:.2f}s, with a 3 s deadline"
+
+
 def test_an_outcome_over_max_outcome_size_fails_without_its_outputs(start_server):
     # Stored and sent whole, it would swell the store and make an event Kafka refuses.
     server = start_server({**FAST_POLLING, "monitoring": {**FAST_POLLING["monitoring"],
