@@ -24,6 +24,22 @@ struct FakeClock {
   }
 };
 
+// How the driver guide declares a cache: a member with braced options. (g++ 12
+// crashed on it while Options::now had a lambda default.)
+struct DriverWithACache {
+  TargetCache<std::string> sessions{{.expire_after_access = 10min, .max_entries = 256},
+                                    [](const std::string&, std::string&) {}};
+};
+
+TEST(TargetCache, ADriverMemberWithBracedOptionsUsesTheSteadyClock) {
+  DriverWithACache driver;
+  const auto before = Cache::Clock::now();
+  auto value = driver.sessions.get_or_create("dc-1", [] { return std::string("session"); });
+  EXPECT_EQ(*value, "session");
+  EXPECT_EQ(driver.sessions.get_or_create("dc-1", [] { return std::string("another"); }), value);
+  EXPECT_GE(Cache::Clock::now(), before);
+}
+
 // Counts finalizer calls per key.
 struct Finalized {
   std::mutex mutex;

@@ -52,8 +52,10 @@ class TargetCache {
     std::chrono::milliseconds expire_after_access{0};
     /// Values kept at most; the least recently used goes first (0: unbounded).
     std::size_t max_entries = 0;
-    /// The time source; tests pass a fake.
-    std::function<Clock::time_point()> now = [] { return Clock::now(); };
+    /// The time source; tests pass a fake. Empty: `Clock::now`. (No lambda
+    /// default here: g++ 12 crashes on this aggregate brace-initialized in
+    /// a default member initializer, the way a driver declares its cache.)
+    std::function<Clock::time_point()> now{};
   };
 
   /// Called once for every value that leaves the cache, with its key.
@@ -77,13 +79,13 @@ class TargetCache {
     std::vector<std::shared_ptr<Value>> dropped;  // finalized after the lock
     {
       std::unique_lock lock(mutex_);
-      const auto now = options_.now();
+      const auto now = clock_now();
       if (auto it = slots_.find(key); it != slots_.end()) {
         slot = it->second;
         if (slot->creating) {
           ready_.wait(lock, [&] { return !slot->creating; });
           if (slot->error) std::rethrow_exception(slot->error);
-          slot->last_access = options_.now();
+          slot->last_access = clock_now();
           return slot->value;
         }
         if (!expired(*slot, now)) {
@@ -111,7 +113,7 @@ class TargetCache {
       slot->creating = false;
       slot->value = value;
       slot->error = error;
-      slot->created = slot->last_access = options_.now();
+      slot->created = slot->last_access = clock_now();
       if (error) {
         if (auto it = slots_.find(key); it != slots_.end() && it->second == slot) slots_.erase(it);
       } else {
@@ -142,7 +144,7 @@ class TargetCache {
     std::vector<std::shared_ptr<Value>> dropped;
     {
       std::lock_guard lock(mutex_);
-      const auto now = options_.now();
+      const auto now = clock_now();
       for (auto it = slots_.begin(); it != slots_.end();) {
         if (!it->second->creating && expired(*it->second, now)) {
           dropped.push_back(std::move(it->second->value));
@@ -178,6 +180,8 @@ class TargetCache {
   }
 
  private:
+  Clock::time_point clock_now() const { return options_.now ? options_.now() : Clock::now(); }
+
   struct Slot {
     std::shared_ptr<Value> value;
     std::exception_ptr error;
