@@ -18,6 +18,7 @@
 #include <flint/sdk/call_context.hpp>
 #include <flint/sdk/deployment_location.hpp>
 #include <flint/sdk/driver_files.hpp>
+#include <flint/sdk/errors.hpp>
 #include <flint/sdk/lifecycle.hpp>
 #include <flint/sdk/property_map.hpp>
 #include <flint/sdk/topology.hpp>
