@@ -40,6 +40,24 @@ std::int64_t parse_integer(std::string_view name, std::string_view text, std::in
 }
 
 constexpr std::int64_t kMaxSeq = std::numeric_limits<std::int64_t>::max();
+// A page stops early once its payloads reach this (after one event at
+// least): a thousand outcomes of half a megabyte would otherwise make one
+// reply of half a gigabyte, held in memory whole.
+constexpr std::size_t kMaxPageBytes = 4 << 20;
+
+// A page of the log. A log that cannot be read (a damaged file) is a 500
+// that says which part failed; the detail, naming the file, goes to the
+// server log (and to the events vital, through `EventLog::read_error`).
+std::vector<events::LoggedEvent> read_page(const events::EventLog& events_log, std::int64_t after,
+                                           std::size_t limit) {
+  try {
+    return events_log.read(after, limit, kMaxPageBytes);
+  } catch (const std::exception& e) {
+    log()->error("the event log cannot be read: {}", e.what());
+    throw ApiError(http::Status::internal_server_error,
+                   "the event log cannot be read; see the server log");
+  }
+}
 constexpr std::string_view kSeqExpected = "a non-negative integer";
 
 struct EventsQuery {
@@ -140,14 +158,14 @@ awaitable<http::Response> list_events(events::EventLog& log, EventRoutesOptions 
   // Read the last seq before the events: an append in between is then either
   // in the read or beyond what the wait below waits for.
   std::int64_t last = log.last_seq();
-  auto events = log.read(query.after, static_cast<std::size_t>(query.limit));
+  auto events = read_page(log, query.after, static_cast<std::size_t>(query.limit));
   if (events.empty() && query.wait > 0) {
     // Waiting beyond `last` too: an `after` older than retention with an
     // empty log must not turn the long poll into a busy loop.
     if (co_await log.wait_after(std::max(query.after, last),
                                 started + std::chrono::seconds(query.wait))) {
       last = log.last_seq();
-      events = log.read(query.after, static_cast<std::size_t>(query.limit));
+      events = read_page(log, query.after, static_cast<std::size_t>(query.limit));
     }
   }
   last = std::max(log.last_seq(), events.empty() ? 0 : events.back().seq);
@@ -168,7 +186,7 @@ awaitable<void> stream_events(events::EventLog& log, EventRoutesOptions options,
   auto last_write = std::chrono::steady_clock::now();
   while (writer.open() && !log.waits_stopped()) {
     const std::int64_t last = log.last_seq();
-    auto events = log.read(cursor, kPage);
+    auto events = read_page(log, cursor, kPage);
     if (!events.empty()) {
       const std::string chunk = sse_chunk(events);  // named: GCC 12 co_await temporaries
       if (!co_await writer.send(chunk)) co_return;
@@ -236,7 +254,13 @@ void add_event_routes(http::Router& router, events::EventLog& log, EventRoutesOp
   router.add(
       http::Method::get, "/api/events",
       [&log, options](http::Request& request, http::RequestContext&) -> awaitable<http::Response> {
-        return list_events(log, options, request);
+        std::optional<http::Response> answer;
+        try {
+          answer = co_await list_events(log, options, request);
+        } catch (const ApiError&) {
+          answer = current_exception_response(request.version(), request.keep_alive());
+        }
+        co_return std::move(*answer);
       });
   router.add(http::Method::get, "/api/events/stream",
              [&log, options](http::Request& request,

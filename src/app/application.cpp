@@ -349,8 +349,14 @@ void start_durable_execution(const config::HostConfig& config, asio::io_context&
   });
   health.add("events",
              [log = stack.event_log.get(), relay = stack.relay.get()](HealthDetails& details) {
-               if (log) details.set("last_seq", log->last_seq());
                details.set("delivered", relay->delivered());
+               if (!log) return HealthStatus::ok;
+               details.set("last_seq", log->last_seq());
+               // A damaged file shows here, not only as 500s to its readers.
+               if (const std::string error = log->read_error(); !error.empty()) {
+                 details.set("error", error);
+                 return HealthStatus::degraded;
+               }
                return HealthStatus::ok;
              });
   if (stack.kafka_publisher) {

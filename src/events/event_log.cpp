@@ -142,7 +142,8 @@ void EventLog::sync() {
   db_->sync_wal();
 }
 
-std::vector<LoggedEvent> EventLog::read(std::int64_t after_seq, std::size_t limit) const {
+std::vector<LoggedEvent> EventLog::read(std::int64_t after_seq, std::size_t limit,
+                                        std::size_t max_bytes) const {
   std::vector<LoggedEvent> events;
   if (limit == 0) return events;
   std::lock_guard lock(mutex_);
@@ -150,8 +151,9 @@ std::vector<LoggedEvent> EventLog::read(std::int64_t after_seq, std::size_t limi
   read.bind(1, after_seq)
       .bind(2, static_cast<std::int64_t>(
                    std::min<std::size_t>(limit, std::numeric_limits<std::int64_t>::max())));
+  std::size_t bytes = 0;
   try {
-    while (read.step()) {
+    while (bytes < max_bytes && read.step()) {
       LoggedEvent logged;
       logged.seq = read.column_int(0);
       logged.event.event_id = std::string(read.column_text(1));
@@ -161,14 +163,22 @@ std::vector<LoggedEvent> EventLog::read(std::int64_t after_seq, std::size_t limi
       logged.event.payload = std::string(read.column_text(5));
       logged.event.created_at = read.column_int(6);
       logged.appended_at = read.column_int(7);
+      bytes += logged.event.payload.size();
       events.push_back(std::move(logged));
     }
-  } catch (...) {
+  } catch (const std::exception& e) {
     read.reset();
+    read_error_ = e.what();
     throw;
   }
   read.reset();
+  read_error_.clear();
   return events;
+}
+
+std::string EventLog::read_error() const {
+  std::lock_guard lock(mutex_);
+  return read_error_;
 }
 
 std::int64_t EventLog::first_seq() const {

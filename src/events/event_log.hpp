@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <span>
+#include <string>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
@@ -84,10 +85,15 @@ class EventLog {
   void sync();
 
   /// Up to `limit` events with a sequence number greater than `after_seq`,
-  /// oldest first. When `after_seq` is older than what retention kept, the
-  /// read starts at the oldest event kept.
-  /// @throws store::SqliteError.
-  std::vector<LoggedEvent> read(std::int64_t after_seq, std::size_t limit) const;
+  /// oldest first, and no more once their payloads reach `max_bytes` (at
+  /// least one: a reader always advances). When `after_seq` is older than
+  /// what retention kept, the read starts at the oldest event kept.
+  /// @throws store::SqliteError (also kept for `read_error`).
+  std::vector<LoggedEvent> read(std::int64_t after_seq, std::size_t limit,
+                                std::size_t max_bytes = SIZE_MAX) const;
+
+  /// Why the last read failed (a damaged file...), or empty when it did not.
+  std::string read_error() const;
 
   /// The last sequence number ever assigned (0 for a new log).
   std::int64_t last_seq() const noexcept { return signal_.value(); }
@@ -129,6 +135,7 @@ class EventLog {
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<Statements> statements_;
   std::chrono::steady_clock::time_point last_prune_;
+  mutable std::string read_error_;  // guarded by mutex_
   SequenceSignal signal_;
 };
 

@@ -154,6 +154,17 @@ TEST_F(EventLogTest, ReadsEveryFieldBackAndPages) {
   EXPECT_TRUE(log.read(0, 0).empty());
 }
 
+TEST_F(EventLogTest, APageStopsOnceItsPayloadsReachTheByteBound) {
+  EventLog log(options());
+  log.append(make_events(1, 10));
+  const std::size_t one = log.read(0, 1)[0].event.payload.size();
+  EXPECT_EQ(seqs(log.read(0, 100, 3 * one)), (std::vector<std::int64_t>{1, 2, 3}));
+  EXPECT_EQ(seqs(log.read(0, 100, 3 * one - 1)), (std::vector<std::int64_t>{1, 2, 3}));
+  // One event at least, whatever its size: a reader always advances.
+  EXPECT_EQ(seqs(log.read(4, 100, 1)), (std::vector<std::int64_t>{5}));
+  EXPECT_EQ(log.read_error(), "");
+}
+
 TEST_F(EventLogTest, KeepsSequenceAcrossReopen) {
   {
     EventLog log(options());

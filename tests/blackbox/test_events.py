@@ -195,6 +195,28 @@ def test_retention_by_age(start_server):
     assert next_event["seq"] == 4
 
 
+def test_a_damaged_event_log_is_a_500_that_says_so_and_degrades_health(start_server):
+    server = start_server({"monitoring": {"min_interval": "50ms"}})
+    ids = [server.execute(execute_body(request_properties={"noop.outputs": {"pad": "x" * 2000}}))
+           .json()["requestId"] for _ in range(200)]
+    server.wait_events_for(ids)
+    assert server.stop() == 0
+    # Overwrite pages in the middle of the file, as a failing disk would.
+    events_db = server.data_dir / "events.db"
+    size = events_db.stat().st_size
+    with open(events_db, "r+b") as f:
+        for offset in range(size // 3, size // 3 + 40960, 4096):
+            f.seek(offset + 100)
+            f.write(b"\xa5" * 2000)
+    server.start()
+    r = server.get("/api/events?after=0&limit=1000")
+    assert_error(r, 500, "the event log cannot be read; see the server log")
+    vital = server.health()["vitals"]["events"]
+    assert vital["status"] == "DEGRADED", vital
+    assert "events.db" in vital["error"], vital
+    assert "the event log cannot be read: " in server.stderr()
+
+
 def test_health_lists_store_jobs_and_events(log_server):
     produce(log_server, 1)
     vitals = log_server.health()["vitals"]
