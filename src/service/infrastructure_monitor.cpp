@@ -174,7 +174,7 @@ void InfrastructureMonitor::poll(jobs::Job& job, jobs::JobRun run) {
   if (!host_outcome && system_clock::now() >= task->deadline) {
     host_outcome = sdk::InfrastructureTask::failed(task->infrastructure_id, task->request_id,
                                                    sdk::FailureCode::internal_error,
-                                                   no_outcome_in_time(options_));
+                                                   no_outcome_in_time(options_.total_timeout));
   }
   // Only a driver call has a deadline; recording an outcome the host decided
   // is never skipped in the queue (nor left without an end).
@@ -219,7 +219,7 @@ void InfrastructureMonitor::poll_on_driver_thread(const std::shared_ptr<const Ta
     finish(task,
            sdk::InfrastructureTask::failed(task->infrastructure_id, task->request_id,
                                            sdk::FailureCode::internal_error,
-                                           no_outcome_in_time(options_)),
+                                           no_outcome_in_time(options_.total_timeout)),
            run);
     return;
   }

@@ -135,12 +135,6 @@ LifecycleMonitor::LifecycleMonitor(
       });
 }
 
-std::string no_outcome_in_time(const MonitorOptions& options) {
-  return fmt::format(
-      "no outcome within monitoring.total_timeout ({} s)",
-      std::chrono::duration_cast<std::chrono::seconds>(options.total_timeout).count());
-}
-
 AcceptedExecution LifecycleMonitor::acceptance(std::string_view lifecycle_name,
                                                const sdk::DeploymentLocation& location,
                                                const sdk::LifecycleExecuteResponse& response,
@@ -462,7 +456,7 @@ void LifecycleMonitor::poll(jobs::Job& job, jobs::JobRun run) {
   // its whole open duration.
   if (!outcome && system_clock::now() >= target->deadline) {
     outcome = sdk::LifecycleExecution::failed(job.subject, sdk::FailureCode::internal_error,
-                                              no_outcome_in_time(options_));
+                                              no_outcome_in_time(options_.total_timeout));
   }
   const auto& driver = target->placement->driver;
   // Only a driver call has a deadline. Recording an outcome is the store's
@@ -513,7 +507,7 @@ void LifecycleMonitor::poll_on_driver_thread(const std::shared_ptr<const Target>
   logging::ScopedLogContext scope(target->log_fields);
   if (!outcome && system_clock::now() >= target->deadline) {
     outcome = sdk::LifecycleExecution::failed(request_id, sdk::FailureCode::internal_error,
-                                              no_outcome_in_time(options_));
+                                              no_outcome_in_time(options_.total_timeout));
   }
   // The step is taken once the ending (if any) is committed. The commit is
   // the store's to bound, not the call's deadline, and holds no driver call:

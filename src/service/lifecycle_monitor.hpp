@@ -51,10 +51,6 @@ struct MonitorOptions {
   jobs::KindOptions polling;
 };
 
-/// The failure description of an execution or task with no outcome within
-/// `monitoring.total_timeout`.
-std::string no_outcome_in_time(const MonitorOptions& options);
-
 /// The monitoring of lifecycle executions, a job kind on the scheduler.
 ///
 /// Semantics (Ignition's, made durable): IN_PROGRESS -> poll again later;

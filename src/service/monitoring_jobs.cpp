@@ -52,6 +52,11 @@ store::Store::Done end_run_on_commit(jobs::JobRun run) {
   };
 }
 
+std::string no_outcome_in_time(std::chrono::milliseconds total_timeout) {
+  return fmt::format("no outcome within monitoring.total_timeout ({} s)",
+                     std::chrono::duration_cast<std::chrono::seconds>(total_timeout).count());
+}
+
 std::string oversized_outcome(std::size_t size, std::size_t limit) {
   return fmt::format(
       "the driver reported an outcome of {} bytes as JSON, over monitoring.max_outcome_size ({} "

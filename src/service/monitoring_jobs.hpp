@@ -4,6 +4,7 @@
 /// What the monitors of lifecycle executions and infrastructure tasks share:
 /// their jobs in the store, the sealed log context, the clock of the store.
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -29,6 +30,10 @@ std::size_t resume_jobs(store::Store& store, jobs::JobScheduler& scheduler, std:
 /// Ends `run` once the write it queued is committed (`Store::write_async`):
 /// `finished` when it was; otherwise as a failure, which is logged and retried.
 store::Store::Done end_run_on_commit(jobs::JobRun run);
+
+/// The failure description of an execution or task with no outcome within
+/// `monitoring.total_timeout`.
+std::string no_outcome_in_time(std::chrono::milliseconds total_timeout);
 
 /// The failure description of an outcome whose JSON form (`size` bytes) is
 /// over `monitoring.max_outcome_size` (`limit` bytes). Such an outcome ends
