@@ -268,6 +268,7 @@ void InfrastructureMonitor::finish(const std::shared_ptr<const Task>& task,
   if (outcome.status == sdk::ExecutionStatus::failed && !outcome.failure_details) {
     outcome.failure_details = sdk::FailureDetails{sdk::FailureCode::internal_error, ""};
   }
+  keep_contract_failure_code(outcome.failure_details, /*infrastructure_task=*/true);
   std::string payload = json::serialize(sdk::json::encode(outcome));
   if (payload.size() > options_.max_outcome_size) {
     const std::string why = oversized_outcome(payload.size(), options_.max_outcome_size);

@@ -6,6 +6,7 @@
 #include "drivers/host_call_context.hpp"
 #include "logging/logging.hpp"
 #include "service/infrastructure_monitor.hpp"
+#include "service/monitoring_jobs.hpp"
 
 namespace flint::service {
 
@@ -106,6 +107,7 @@ boost::asio::awaitable<sdk::InfrastructureTask> InfrastructureService::query(
     // The ids the orchestrator asked about, whatever the driver said.
     task.infrastructure_id = command.infrastructure_id;
     task.request_id = command.request_id;
+    keep_contract_failure_code(task.failure_details, /*infrastructure_task=*/true);
     return task;
   };
   std::function<sdk::InfrastructureTask()> task = std::move(work);

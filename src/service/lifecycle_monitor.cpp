@@ -563,6 +563,7 @@ void LifecycleMonitor::finish(std::shared_ptr<const Target> target, sdk::Lifecyc
   if (outcome.status == sdk::ExecutionStatus::failed && !outcome.failure_details) {
     outcome.failure_details = sdk::FailureDetails{sdk::FailureCode::internal_error, ""};
   }
+  keep_contract_failure_code(outcome.failure_details, /*infrastructure_task=*/false);
   std::string payload = json::serialize(sdk::json::encode(outcome));
   if (payload.size() > options_.max_outcome_size) {
     const std::string why = oversized_outcome(payload.size(), options_.max_outcome_size);

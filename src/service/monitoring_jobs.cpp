@@ -64,6 +64,19 @@ std::string oversized_outcome(std::size_t size, std::size_t limit) {
       size, limit);
 }
 
+void keep_contract_failure_code(std::optional<sdk::FailureDetails>& details,
+                                bool infrastructure_task) {
+  if (!details) return;
+  const sdk::FailureCode other_kind_only = infrastructure_task
+                                               ? sdk::FailureCode::resource_not_found
+                                               : sdk::FailureCode::resource_already_exists;
+  if (details->code != other_kind_only) return;
+  details->description = fmt::format(
+      "{} (not a failure code of {}): {}", sdk::to_string(details->code),
+      infrastructure_task ? "infrastructure tasks" : "lifecycle executions", details->description);
+  details->code = sdk::FailureCode::internal_error;
+}
+
 boost::json::array encode_log_fields(const logging::LogFields& fields) {
   boost::json::array encoded;
   for (const auto& [key, value] : fields) encoded.push_back({key, value});

@@ -14,6 +14,8 @@
 #include <boost/json/array.hpp>
 #include <boost/json/value.hpp>
 
+#include <flint/sdk/lifecycle.hpp>
+
 #include "jobs/job_scheduler.hpp"
 #include "logging/log_context.hpp"
 #include "store/store.hpp"
@@ -40,6 +42,14 @@ std::string no_outcome_in_time(std::chrono::milliseconds total_timeout);
 /// FAILED without its outputs: stored and sent whole, it would swell the
 /// store and make an event Kafka refuses.
 std::string oversized_outcome(std::size_t size, std::size_t limit);
+
+/// Keeps `details` to the contract's failure codes for its kind of outcome:
+/// `RESOURCE_ALREADY_EXISTS` is for infrastructure tasks only and
+/// `RESOURCE_NOT_FOUND` for lifecycle executions only. Another code becomes
+/// `INTERNAL_ERROR`, the driver's code at the head of the description: an
+/// orchestrator (or a client generated from the OpenAPI enum) may not know it.
+void keep_contract_failure_code(std::optional<sdk::FailureDetails>& details,
+                                bool infrastructure_task);
 
 /// Log fields as a JSON array of [name, value] pairs, for a sealed job payload.
 boost::json::array encode_log_fields(const logging::LogFields& fields);

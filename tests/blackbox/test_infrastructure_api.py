@@ -112,6 +112,25 @@ def test_failed_task_event_carries_its_failure(noop):
                              "outputs"]
 
 
+def test_a_failure_code_outside_the_contracts_list_is_internal_error(noop):
+    # The contract's infrastructure codes have no RESOURCE_NOT_FOUND: an LM, or a client
+    # generated from the enum, may not read it. The driver's code heads the description.
+    r = post(noop, "create", create_body(properties={
+        "noop.outcome": "FAILED", "noop.failureCode": "RESOURCE_NOT_FOUND",
+        "noop.failureDescription": "no such network", "noop.pollsInProgress": 1}))
+    assert r.status_code == 202, r.text
+    expected = {"failureCode": "INTERNAL_ERROR",
+                "description": "RESOURCE_NOT_FOUND (not a failure code of infrastructure tasks): "
+                               "no such network"}
+    [event] = task_events(noop, r.json()["requestId"])
+    assert event["payload"]["failureDetails"] == expected
+    query = post(noop, "query", {"infrastructureId": r.json()["infrastructureId"],
+                                 "requestId": r.json()["requestId"],
+                                 "deploymentLocation": location()})
+    assert query.status_code == 200, query.text
+    assert query.json()["failureDetails"] == expected
+
+
 @pytest.mark.parametrize(
     "kind, status",
     [("invalid_template", 400), ("unreachable_location", 400), ("invalid_request", 400),

@@ -246,6 +246,17 @@ def test_total_deadline_is_kept_while_the_breaker_is_open(start_server):
     assert 2.5 <= elapsed < 10, f"failed after {elapsed:.2f}s, with a 3 s deadline"
 
 
+def test_a_failure_code_of_infrastructure_tasks_only_is_internal_error(noop):
+    request_id = accept(noop, request_properties={
+        "noop.outcome": "FAILED", "noop.failureCode": "RESOURCE_ALREADY_EXISTS",
+        "noop.failureDescription": "web-1 exists"})
+    details = only_event(noop, request_id)["payload"]["failureDetails"]
+    assert details == {"failureCode": "INTERNAL_ERROR",
+                       "description": "RESOURCE_ALREADY_EXISTS (not a failure code of lifecycle "
+                                      "executions): web-1 exists"}
+    assert noop.wait_terminal(request_id)["failureDetails"] == details
+
+
 def test_an_outcome_over_max_outcome_size_fails_without_its_outputs(start_server):
     # Stored and sent whole, it would swell the store and make an event Kafka refuses.
     server = start_server({**FAST_POLLING, "monitoring": {**FAST_POLLING["monitoring"],
