@@ -219,6 +219,9 @@ void RequestQueue::handle(rd_kafka_message_t& message) {
   request->offset = message.offset;
   try {
     if (request->request_id.empty()) throw std::runtime_error("the record has no key");
+    // Not an id Flint assigned: it would reach URLs, JSON and event keys.
+    if (const auto problem = service::unusable_request_id(request->request_id); !problem.empty())
+      throw std::runtime_error("the record key is not a usable request id: " + problem);
     const auto sealed = files::decode_base64(events::record_bytes(message.payload, message.len));
     if (!sealed) throw std::runtime_error("the value is not base64");
     std::string plain;
@@ -358,8 +361,9 @@ void RequestQueue::dead_letter(const rd_kafka_message_t& message, const std::str
     log()->error("{}", last_error_);
   }
   outcomes_.Add({{"outcome", "dead_letter"}}).Increment();
-  if (request_id.empty()) return;
-  // The orchestrator holds this id: it hears the request failed.
+  // No orchestrator holds an id Flint could not have assigned.
+  if (!service::unusable_request_id(request_id).empty()) return;
+  // The orchestrator may hold this id: it hears the request failed.
   try {
     monitor_.record_not_started({.request_id = request_id,
                                  .driver = "none",

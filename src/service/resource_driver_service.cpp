@@ -9,10 +9,7 @@
 #include "service/lifecycle_monitor.hpp"
 
 namespace flint::service {
-namespace {
 
-// Why the request id a driver returned cannot name an execution (empty when
-// it can): it goes into a URL path (`/executions/{id}`), event keys and logs.
 std::string unusable_request_id(std::string_view id) {
   constexpr std::size_t kMaxLength = 256;
   if (id.empty()) return "it is empty";
@@ -24,8 +21,6 @@ std::string unusable_request_id(std::string_view id) {
   }
   return {};
 }
-
-}  // namespace
 
 ResourceDriverService::ResourceDriverService(const drivers::DriverRouter& router,
                                              drivers::DriverManager& drivers,

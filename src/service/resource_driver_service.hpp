@@ -7,6 +7,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <boost/asio/awaitable.hpp>
 #include <spdlog/logger.h>
@@ -49,6 +50,11 @@ struct CallOrigin {
   /// and reported under it, and polled under the driver's own id.
   std::string promised_request_id{};
 };
+
+/// Why `id` cannot name an execution (empty when it can): it goes into a
+/// URL path (`/executions/{id}`), event keys, JSON and logs, so it must be
+/// 1 to 256 bytes of printable ASCII without space, /, ?, #, %, " or \.
+std::string unusable_request_id(std::string_view id);
 
 class LifecycleMonitor;
 

@@ -138,7 +138,7 @@ def read_topic(kafka: MockKafka, topic: str, until, timeout: float = 30.0) -> li
             if message is None or message.error():
                 continue
             records.append({
-                "key": message.key().decode() if message.key() else None,
+                "key": message.key().decode(errors="backslashreplace") if message.key() else None,
                 "value": message.value(),
                 "partition": message.partition(),
                 "headers": {k: v.decode() for k, v in (message.headers() or [])},
@@ -318,10 +318,10 @@ def seal(key: Path, request_id: str, record: dict) -> bytes:
     return base64.b64encode(b"\x01" + nonce + sealed)
 
 
-def produce(kafka: MockKafka, topic: str, key: str | None, value: bytes) -> None:
+def produce(kafka: MockKafka, topic: str, key: str | bytes | None, value: bytes) -> None:
     from confluent_kafka import Producer
     producer = Producer({"bootstrap.servers": kafka.bootstrap})
-    producer.produce(topic, key=key.encode() if key else None, value=value)
+    producer.produce(topic, key=key.encode() if isinstance(key, str) else key, value=value)
     assert producer.flush(10) == 0
 
 
@@ -361,11 +361,19 @@ def test_unreadable_queue_records_go_to_dead_letters(queue_kafka, cluster_key, s
     produce(queue_kafka, QUEUE_TOPIC, missing_id,
             seal(cluster_key, missing_id, {"format": 1, "requestId": missing_id, "tenantId": "",
                                            "logFields": [], "request": {"lifecycleName": "Create"}}))
-    letters = read_topic(queue_kafka, FAILED_TOPIC, lambda r: len(r) >= 3)
+    # Keys no orchestrator can hold (Flint assigns them): dead letters, no execution, no event.
+    produce(queue_kafka, QUEUE_TOPIC, b"\xff\xfe\x00bin", b"garbage")
+    produce(queue_kafka, QUEUE_TOPIC, "x" * 257, b"garbage")
+    letters = read_topic(queue_kafka, FAILED_TOPIC, lambda r: len(r) >= 5)
     reasons = {r["key"]: r["headers"]["reason"] for r in letters}
     assert reasons[bad_id] == "the value is not base64", reasons
     assert reasons[None] == "the record has no key"
     assert reasons[missing_id].startswith("request."), reasons  # names the missing field
+    assert reasons["\\xff\\xfe\x00bin"] == (
+        "the record key is not a usable request id: it has a character other than printable "
+        "ASCII without space, /, ?, #, %, \" or \\"), reasons
+    assert reasons["x" * 257] == (
+        "the record key is not a usable request id: it is longer than 256 bytes"), reasons
     # The orchestrator holding a keyed id hears it failed.
     for request_id in (bad_id, missing_id):
         record = wait_queued_end(server, request_id)
@@ -374,7 +382,10 @@ def test_unreadable_queue_records_go_to_dead_letters(queue_kafka, cluster_key, s
     events = events_by_request(queue_kafka, [bad_id, missing_id])
     assert all(e["payload"]["status"] == "FAILED" for v in events.values() for e in v)
     assert unkeyed_id not in {e["payload"]["requestId"] for v in events.values() for e in v}
-    assert server.metrics().value("flint_request_queue_records_total", outcome="dead_letter") == 3
+    metrics = server.metrics()
+    assert metrics.value("flint_request_queue_records_total", outcome="dead_letter") == 5
+    assert metrics.value("flint_lifecycle_executions_ended_total", outcome="failed") == 2
+    assert len(server.all_events()) == 2  # one per keyed id, none for the unusable keys
 
 
 def test_the_request_queue_needs_kafka_and_a_key(tmp_path, queue_kafka):
