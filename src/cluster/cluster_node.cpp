@@ -1,5 +1,7 @@
 #include "cluster/cluster_node.hpp"
 
+#include <algorithm>
+#include <condition_variable>
 #include <map>
 #include <unordered_map>
 #include <vector>
@@ -311,6 +313,44 @@ class ClusterNode::View {
     thread_.join();
   }
 
+  // Waits until every record the topic holds now is applied (see
+  // ClusterLink::catch_up).
+  void catch_up(std::chrono::milliseconds timeout) {
+    const auto deadline = Clock::now() + timeout;
+    const int count = partition_count_.load();
+    if (count == 0) {
+      throw std::runtime_error(fmt::format("this node does not read topic {} yet: {}",
+                                           options_.topic.name, error.get()));
+    }
+    std::map<std::int32_t, std::int64_t> ends;
+    for (int id = 0; id < count; ++id) {
+      std::int64_t low = 0;
+      std::int64_t high = 0;
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      const auto err = rd_kafka_query_watermark_offsets(
+          consumer_, options_.topic.name.c_str(), id, &low, &high,
+          static_cast<int>(std::max<std::int64_t>(left.count(), 1)));
+      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        throw std::runtime_error(fmt::format("topic {}, partition {}: cannot read its end: {}",
+                                             options_.topic.name, id, rd_kafka_err2str(err)));
+      }
+      if (high > low) ends.emplace(id, high);
+    }
+    std::unique_lock lock(positions_mutex_);
+    const bool done = advanced_.wait_until(lock, deadline, [&] {
+      return std::ranges::all_of(ends, [&](const auto& end) {
+        const auto it = positions_.find(end.first);
+        return it != positions_.end() && it->second >= end.second;
+      });
+    });
+    if (!done) {
+      throw std::runtime_error(
+          fmt::format("this node's copy of topic {} did not catch up within {} ms",
+                      options_.topic.name, timeout.count()));
+    }
+  }
+
   void describe(health::HealthDetails& details) const {
     details.set("records_applied", applied_.load());
     details.set("view_partitions", partition_count_.load());
@@ -373,6 +413,10 @@ class ClusterNode::View {
     }
     rd_kafka_assign(consumer_, partitions);
     rd_kafka_topic_partition_list_destroy(partitions);
+    {
+      std::lock_guard lock(positions_mutex_);
+      positions_.insert(stored.begin(), stored.end());
+    }
     partition_count_.store(count);
     error.clear();
     log()->info("view: reading {} partitions of {}", count, options_.topic.name);
@@ -426,6 +470,15 @@ class ClusterNode::View {
       });
       applied_ += applied;
       applied_counter_.Increment(static_cast<double>(applied));
+      {
+        std::lock_guard lock(positions_mutex_);
+        for (const rd_kafka_message_t* message : batch) {
+          if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;
+          auto& position = positions_[message->partition];
+          position = std::max(position, message->offset + 1);
+        }
+      }
+      advanced_.notify_all();
     } catch (const std::exception& e) {
       // Not stored, so read again: seek back to the batch's first records.
       error.set(fmt::format("view: cannot store records: {}", e.what()));
@@ -458,6 +511,10 @@ class ClusterNode::View {
   rd_kafka_t* consumer_ = nullptr;
   std::atomic<std::uint64_t> applied_{0};
   std::atomic<int> partition_count_{0};
+  // Next offset to apply per partition, as stored (for catch_up).
+  std::mutex positions_mutex_;
+  std::condition_variable advanced_;
+  std::map<std::int32_t, std::int64_t> positions_;
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 };
@@ -490,6 +547,10 @@ void ClusterNode::stop() {
 
 void ClusterNode::publish_accepted(const service::AcceptedExecution& execution) {
   producer_.produce(options_.topic.name, execution.request_id, codec_.encode(execution));
+}
+
+void ClusterNode::catch_up() {
+  view_->catch_up(options_.delivery_timeout);
 }
 
 std::string ClusterNode::encode_ending(const service::ExecutionEnding& ending) const {

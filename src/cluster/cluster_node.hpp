@@ -81,6 +81,7 @@ class ClusterNode final : public service::ClusterLink {
   void stop();
 
   void publish_accepted(const service::AcceptedExecution& execution) override;
+  void catch_up() override;
   std::string encode_ending(const service::ExecutionEnding& ending) const override;
 
   /// Health details: node, partitions owned, executions held, records

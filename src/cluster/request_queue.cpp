@@ -323,7 +323,8 @@ asio::awaitable<void> RequestQueue::execute(std::shared_ptr<Decoded> request) {
     };
     try {
       co_await executor_.run<bool>(
-          {"request-queue", "record_failure", Clock::now() + options_.delivery_timeout},
+          // Catching up on the state topic, then producing to it: two waits.
+          {"request-queue", "record_failure", Clock::now() + 2 * options_.delivery_timeout},
           std::move(record));
       outcomes_.Add({{"outcome", "failed"}}).Increment();
     } catch (const std::exception& e) {

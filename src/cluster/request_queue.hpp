@@ -52,8 +52,9 @@ namespace flint::cluster {
 /// - any other failure is reported: the execution is recorded FAILED with
 ///   INTERNAL_ERROR and the reason, and its event is sent;
 /// - a record that cannot be opened or parsed, or lacks fields, goes to the
-///   dead-letter topic with its reason (header `reason`), and when it has a
-///   request id (its key) that execution is reported FAILED too.
+///   dead-letter topic with its reason (header `reason`), and when its key
+///   is a usable request id not known yet, that execution is reported FAILED
+///   too; a key that is not (binary, too long) is a reason itself.
 ///
 /// Offsets are committed up to the oldest request still running in each
 /// partition, so a worker that dies mid-request leaves it to the next one:

@@ -27,6 +27,13 @@ class ClusterLink {
   /// @throws std::exception naming the cause when it could not be written.
   virtual void publish_accepted(const AcceptedExecution& execution) = 0;
 
+  /// Waits until this node's copy of the shared state (its `executions`
+  /// table) holds every record the state topic had when called: an id it
+  /// does not know then was never accepted by any node. Blocking, bounded
+  /// by the delivery timeout: call on a driver thread.
+  /// @throws std::exception naming the cause when it cannot catch up.
+  virtual void catch_up() = 0;
+
   /// The outbox payload that carries `ending` to the shared state (sealed).
   virtual std::string encode_ending(const ExecutionEnding& ending) const = 0;
 };

@@ -629,6 +629,13 @@ void LifecycleMonitor::record_not_started(AcceptedExecution execution,
   };
   bool recorded = false;
   if (cluster_) {
+    // An id the cluster knows (running, or ended) keeps its own outcome: a
+    // second ending would contradict it under the same event id, and an
+    // accepted record without a job would hide the live one. Every
+    // acceptance is on the state topic before its 202, so this node's copy,
+    // caught up, knows it.
+    cluster_->catch_up();
+    if (record(request_id)) return;
     // Every node must know the record: the accepted state first (with no
     // job, so no owner monitors it), then its ending with the event.
     cluster_->publish_accepted(execution);

@@ -104,7 +104,9 @@ class LifecycleMonitor {
 
   /// Records an execution whose id was promised to the orchestrator but
   /// that could not be started (the request queue): FAILED with `failure`,
-  /// with its event, unless it ended before. Blocking: call on a driver thread.
+  /// with its event, unless its id is known (running or ended; in cluster
+  /// mode, known to the cluster's state topic): then nothing is recorded.
+  /// Blocking: call on a driver thread.
   /// @throws std::exception when it cannot be recorded (the store, or in
   ///         cluster mode Kafka): the caller tries again later.
   void record_not_started(AcceptedExecution execution, const sdk::FailureDetails& failure);

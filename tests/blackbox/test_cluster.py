@@ -288,7 +288,8 @@ FAILED_TOPIC = "flint_lifecycle_request_queue_failed"
 
 @pytest.fixture
 def queue_kafka():
-    cluster = MockKafka([f"{QUEUE_TOPIC}:4", f"{FAILED_TOPIC}:1", f"{EVENTS_TOPIC}:3"])
+    cluster = MockKafka([f"{QUEUE_TOPIC}:4", f"{FAILED_TOPIC}:1", f"{EVENTS_TOPIC}:3",
+                         f"{STATE_TOPIC}:{PARTITIONS}"])
     yield cluster
     cluster.stop()
 
@@ -386,6 +387,47 @@ def test_unreadable_queue_records_go_to_dead_letters(queue_kafka, cluster_key, s
     assert metrics.value("flint_request_queue_records_total", outcome="dead_letter") == 5
     assert metrics.value("flint_lifecycle_executions_ended_total", outcome="failed") == 2
     assert len(server.all_events()) == 2  # one per keyed id, none for the unusable keys
+
+
+def test_a_stray_queue_record_never_ends_an_execution_the_cluster_knows(queue_kafka, cluster_key,
+                                                                     start_server):
+    # Cluster mode: a record that cannot be read, keyed with the id of an execution still running
+    # or already ended, goes to dead letters and changes nothing: no second (contradictory) event
+    # under the same event id, and the running one ends as its driver says.
+    server = start_server(deep_merge(queue_config(queue_kafka, cluster_key),
+                                     {"cluster": {"enabled": True, "session_timeout": "3s"}}))
+    running, ended = accept(server, polls=30), accept(server)
+    assert wait_queued_end(server, ended)["status"] == "COMPLETE"
+    assert server.execution(running).json()["status"] == "IN_PROGRESS"
+    for request_id in (running, ended):
+        produce(queue_kafka, QUEUE_TOPIC, request_id, b"not base64 at all!")
+    # A key that is no request id writes nothing to the state topic (no node could read it).
+    produce(queue_kafka, QUEUE_TOPIC, b"\xff\xfe\x00bin", b"garbage")
+    letters = read_topic(queue_kafka, FAILED_TOPIC, lambda r: len(r) >= 3)
+    assert {r["key"] for r in letters} == {running, ended, "\\xff\\xfe\x00bin"}
+    assert server.wait_terminal(running)["status"] == "COMPLETE"
+    # Every event of both, read on for 2 s after the last COMPLETE: a FAILED ending would have
+    # been queued at its dead letter, before that COMPLETE.
+    def mine(records):
+        return [(payload["requestId"], payload["status"])
+                for payload in (json.loads(r["value"]) for r in records)
+                if payload["requestId"] in (running, ended)]
+
+    seen_both: list[float] = []
+
+    def settled(records) -> bool:
+        if not seen_both and {i for i, s in mine(records) if s == "COMPLETE"} == {running, ended}:
+            seen_both.append(time.monotonic())
+        return bool(seen_both) and time.monotonic() - seen_both[0] > 2
+
+    found = mine(read_topic(queue_kafka, EVENTS_TOPIC, settled))
+    assert sorted(found) == sorted([(running, "COMPLETE"), (ended, "COMPLETE")]), found
+    logged = [e["payload"]["status"] for e in server.all_events() if e["key"] in (running, ended)]
+    assert logged == ["COMPLETE", "COMPLETE"], logged
+    metrics = server.metrics()
+    assert metrics.value("flint_request_queue_records_total", outcome="dead_letter") == 3
+    assert metrics.value("flint_lifecycle_executions_ended_total", outcome="failed") == 0
+    assert server.health()["vitals"]["cluster"]["status"] == "OK", server.health()
 
 
 def test_the_request_queue_needs_kafka_and_a_key(tmp_path, queue_kafka):
