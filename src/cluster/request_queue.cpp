@@ -30,6 +30,8 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr int kFormat = 1;
+// How much longer than the producer's delivery timeout an enqueue may take.
+constexpr std::chrono::milliseconds kEnqueueMargin{5'000};
 
 std::shared_ptr<spdlog::logger> log() {
   static const auto logger = logging::logger("request-queue");
@@ -118,20 +120,44 @@ asio::awaitable<sdk::LifecycleExecuteResponse> RequestQueue::enqueue(json::value
                             {"request", std::move(request)}};
   auto value = std::make_shared<std::string>(
       files::encode_base64(key_.seal(json::serialize(record), request_id)));
-  const drivers::DriverExecutor::Call call{"request-queue", "enqueue",
-                                           Clock::now() + options_.delivery_timeout};
+  // Longer than the producer's own timeout, so that its reason is the one given.
+  const drivers::DriverExecutor::Call call{
+      "request-queue", "enqueue", Clock::now() + options_.delivery_timeout + kEnqueueMargin};
   std::function<bool()> produce = [this, value, request_id] {
     try {
       producer_.produce(options_.topic.name, request_id, *value);
-    } catch (const std::exception& e) {
-      throw sdk::TemporaryDriverError(
-          fmt::format("the request queue cannot take the request now: {}", e.what()));
+    } catch (const events::KafkaProduceError& e) {
+      // Too large is for good: a 503 would have the orchestrator retry forever.
+      if (e.too_large()) throw sdk::InvalidRequestError(too_large(value->size()));
+      throw sdk::TemporaryDriverError(fmt::format(
+          "the request queue (Kafka) cannot take the request now: {}; retry later", e.what()));
     }
     return true;
   };
-  co_await executor_.run<bool>(call, std::move(produce));
+  try {
+    co_await executor_.run<bool>(call, std::move(produce));
+  } catch (const drivers::CallTimedOut&) {
+    throw sdk::TemporaryDriverError(fmt::format(
+        "the request queue (Kafka) cannot take the request now: topic {} did not acknowledge it "
+        "within {} ms; retry later",
+        options_.topic.name, (options_.delivery_timeout + kEnqueueMargin).count()));
+  }
   log()->info("queued request {}", request_id);
   co_return sdk::LifecycleExecuteResponse{std::move(request_id), {}};
+}
+
+std::string RequestQueue::too_large(std::size_t size) const {
+  const std::size_t limit = producer_.max_message_bytes();
+  if (size > limit) {
+    return fmt::format(
+        "the request is too large for the request queue: its record is {} bytes, more than "
+        "messaging.config message.max.bytes ({} bytes)",
+        size, limit);
+  }
+  return fmt::format(
+      "the request is too large for the request queue: its record is {} bytes, more than topic "
+      "{} takes (the broker refused it: see the topic's max.message.bytes)",
+      size, options_.topic.name);
 }
 
 void RequestQueue::start() {

@@ -102,7 +102,9 @@ class RequestQueue {
 
   /// Queues `request` (an execute body that decodes) and returns the id it
   /// will be known by, once Kafka has it.
-  /// @throws sdk::TemporaryDriverError when Kafka does not take it (503).
+  /// @throws sdk::TemporaryDriverError when Kafka does not take it now
+  ///         (503), sdk::InvalidRequestError when its record is larger than
+  ///         the client or the topic takes (400, naming the limit).
   boost::asio::awaitable<sdk::LifecycleExecuteResponse> enqueue(boost::json::value request,
                                                                 service::CallOrigin origin);
 
@@ -120,6 +122,8 @@ class RequestQueue {
  private:
   struct Decoded;
   void run();
+  // Why a record of `size` bytes Kafka refused as too large cannot be queued.
+  std::string too_large(std::size_t size) const;
   void handle(rd_kafka_message_s& message);
   void dead_letter(const rd_kafka_message_s& message, const std::string& reason);
   boost::asio::awaitable<void> execute(std::shared_ptr<Decoded> request);

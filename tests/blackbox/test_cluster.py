@@ -14,6 +14,7 @@ import secrets
 import signal
 import time
 import uuid
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -22,9 +23,12 @@ from confluent_kafka import Consumer
 from flint_blackbox import (
     FlintServer,
     MockKafka,
+    assert_error,
+    b64,
     deep_merge,
     deployment_location,
     execute_body,
+    make_zip,
     wait_until,
 )
 
@@ -428,6 +432,24 @@ def test_a_stray_queue_record_never_ends_an_execution_the_cluster_knows(queue_ka
     assert metrics.value("flint_request_queue_records_total", outcome="dead_letter") == 3
     assert metrics.value("flint_lifecycle_executions_ended_total", outcome="failed") == 0
     assert server.health()["vitals"]["cluster"]["status"] == "OK", server.health()
+
+
+def test_what_the_request_queue_cannot_take_is_refused_saying_why(queue_kafka, cluster_key,
+                                                                  start_server):
+    server = start_server(deep_merge(queue_config(queue_kafka, cluster_key),
+                                     {"messaging": {"delivery_timeout": "1s"}}))
+    # Larger than Kafka takes: refused for good (400, not a 503 the orchestrator would retry).
+    package = make_zip({"Lifecycle/big.bin": secrets.token_bytes(1_500_000)},
+                       compression=zipfile.ZIP_STORED)
+    big = execute_body(driver_files=b64(package))
+    for _ in range(2):
+        assert_error(server.execute(big), 400, "too large for the request queue",
+                     "messaging.config message.max.bytes (1000000 bytes)")
+    # The brokers away: retry later, and the reply says what cannot take it.
+    queue_kafka.command("down all")
+    assert_error(server.execute(execute_body()), 503, "the request queue (Kafka) cannot take the "
+                 f"request now: topic {QUEUE_TOPIC}", "retry later")
+    queue_kafka.command("up all")
 
 
 def test_the_request_queue_needs_kafka_and_a_key(tmp_path, queue_kafka):

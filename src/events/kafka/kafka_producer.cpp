@@ -1,5 +1,6 @@
 #include "events/kafka/kafka_producer.hpp"
 
+#include <cstdlib>
 #include <future>
 #include <stdexcept>
 
@@ -17,12 +18,17 @@ void on_delivery(rd_kafka_t* /*rk*/, const rd_kafka_message_t* message, void* /*
   if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
     promise->set_value({message->partition, message->offset});
   } else {
-    promise->set_exception(std::make_exception_ptr(std::runtime_error(fmt::format(
-        "topic {}: {}", rd_kafka_topic_name(message->rkt), rd_kafka_err2str(message->err)))));
+    promise->set_exception(std::make_exception_ptr(KafkaProduceError(
+        message->err, fmt::format("topic {}: {}", rd_kafka_topic_name(message->rkt),
+                                  rd_kafka_err2str(message->err)))));
   }
 }
 
 }  // namespace
+
+bool KafkaProduceError::too_large() const noexcept {
+  return code_ == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE;
+}
 
 KafkaProducer::KafkaProducer(const KafkaClientOptions& options,
                              std::chrono::milliseconds delivery_timeout)
@@ -44,6 +50,16 @@ KafkaProducer::~KafkaProducer() {
   poller_.join();
   rd_kafka_poll(producer_, 0);
   rd_kafka_destroy(producer_);
+}
+
+std::size_t KafkaProducer::max_message_bytes() const {
+  char value[32] = {};
+  std::size_t size = sizeof value;
+  if (rd_kafka_conf_get(rd_kafka_conf(producer_), "message.max.bytes", value, &size) !=
+      RD_KAFKA_CONF_OK) {
+    return 0;
+  }
+  return std::strtoull(value, nullptr, 10);
 }
 
 void KafkaProducer::create_topic(const KafkaTopic& topic) {
@@ -68,7 +84,7 @@ KafkaProducer::Delivery KafkaProducer::produce(
       RD_KAFKA_V_OPAQUE(&promise), RD_KAFKA_V_END);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     rd_kafka_headers_destroy(record_headers);  // owned by the record only once produced
-    throw std::runtime_error(fmt::format("topic {}: {}", topic, rd_kafka_err2str(err)));
+    throw KafkaProduceError(err, fmt::format("topic {}: {}", topic, rd_kafka_err2str(err)));
   }
   // Bounded by message.timeout.ms: librdkafka reports every record by then.
   return delivered.get();

@@ -6,7 +6,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -18,6 +20,21 @@
 struct rd_kafka_s;
 
 namespace flint::events {
+
+/// A record Kafka refused or did not acknowledge, with librdkafka's code.
+class KafkaProduceError : public std::runtime_error {
+ public:
+  KafkaProduceError(int code, const std::string& message)
+      : std::runtime_error(message), code_(code) {}
+  /// The `rd_kafka_resp_err_t`.
+  int code() const noexcept { return code_; }
+  /// The record is larger than the client (`message.max.bytes`) or the
+  /// broker (the topic's `max.message.bytes`) takes: retrying cannot help.
+  bool too_large() const noexcept;
+
+ private:
+  int code_;
+};
 
 /// Produces records one call at a time and blocks each caller until its
 /// record is acknowledged by every in-sync replica (`acks=all`, idempotent:
@@ -41,13 +58,16 @@ class KafkaProducer {
   KafkaProducer(const KafkaProducer&) = delete;
   KafkaProducer& operator=(const KafkaProducer&) = delete;
 
-  /// Produces `value` under `key` to `topic` and waits for the acknowledgement.
-  /// @throws std::runtime_error naming the topic and the cause when the record
-  ///         is refused or not acknowledged within the delivery timeout.
   /// Creates `topic` when it is set to `auto_create` and missing.
   /// @throws std::runtime_error naming the topic and the cause.
   void create_topic(const KafkaTopic& topic);
 
+  /// The largest record this client sends (`message.max.bytes`), in bytes.
+  std::size_t max_message_bytes() const;
+
+  /// Produces `value` under `key` to `topic` and waits for the acknowledgement.
+  /// @throws KafkaProduceError naming the topic and the cause when the record
+  ///         is refused or not acknowledged within the delivery timeout.
   Delivery produce(const std::string& topic, std::string_view key, std::string_view value,
                    const std::vector<std::pair<std::string, std::string>>& headers = {});
 
