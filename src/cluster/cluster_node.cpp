@@ -74,6 +74,9 @@ class ClusterNode::Owner {
     rd_kafka_conf_t* conf = events::new_kafka_conf(options.client, settings);
     rd_kafka_conf_set_opaque(conf, this);
     rd_kafka_conf_set_rebalance_cb(conf, &Owner::on_rebalance);
+    rd_kafka_conf_set_error_cb(conf, [](rd_kafka_t* rk, int err, const char* reason, void* opaque) {
+      static_cast<Owner*>(opaque)->outage.on_error(rk, err, reason);
+    });
     consumer_ = events::new_kafka_client(conf, /*consumer=*/true, "owner");
   }
 
@@ -104,8 +107,9 @@ class ClusterNode::Owner {
     details.set("partitions_owned", owned_.load());
   }
 
-  ErrorSlot error;       // transient (the brokers), cleared by the next record
-  ErrorSlot unreadable;  // a record this node cannot open, until its partition goes
+  events::KafkaOutage outage;  // no broker reachable (no read says so)
+  ErrorSlot error;             // transient (the brokers), cleared by the next record
+  ErrorSlot unreadable;        // a record this node cannot open, until its partition goes
 
  private:
   struct Partition {
@@ -126,6 +130,7 @@ class ClusterNode::Owner {
         handle(*message);
         rd_kafka_message_destroy(message);
       }
+      outage.probe(consumer_);
       if (Clock::now() >= next_commit) {
         commit(/*async=*/true);
         next_commit = Clock::now() + options_.commit_interval;
@@ -564,7 +569,8 @@ bool ClusterNode::describe(health::HealthDetails& details) const {
   details.set("executions_held", monitor_.held());
   owner_->describe(details);
   view_->describe(details);
-  std::string error = owner_->unreadable.get();
+  std::string error = owner_->outage.get();
+  if (error.empty()) error = owner_->unreadable.get();
   if (error.empty()) error = owner_->error.get();
   if (error.empty()) error = view_->error.get();
   if (!error.empty()) details.set("last_error", error);

@@ -101,6 +101,9 @@ RequestQueue::RequestQueue(Options options, security::CredentialVault key, Decod
                                       options_.session_timeout));
   rd_kafka_conf_set_opaque(conf, this);
   rd_kafka_conf_set_rebalance_cb(conf, &Hooks::on_rebalance);
+  rd_kafka_conf_set_error_cb(conf, [](rd_kafka_t* rk, int err, const char* reason, void* opaque) {
+    static_cast<RequestQueue*>(opaque)->outage_.on_error(rk, err, reason);
+  });
   consumer_ = events::new_kafka_client(conf, /*consumer=*/true, "request queue");
 }
 
@@ -209,6 +212,7 @@ void RequestQueue::run() {
         rd_kafka_message_destroy(message);
       }
     }
+    outage_.probe(consumer_);
     if (Clock::now() >= next_commit) {
       commit(/*async=*/true);
       next_commit = Clock::now() + options_.commit_interval;
@@ -427,8 +431,10 @@ bool RequestQueue::describe(health::HealthDetails& details) const {
   details.set("partitions_owned", partitions_.size());
   details.set("running", running_);
   details.set("max_concurrency", options_.max_concurrency);
-  if (!last_error_.empty()) details.set("last_error", last_error_);
-  return last_error_.empty();
+  std::string error = outage_.get();
+  if (error.empty()) error = last_error_;
+  if (!error.empty()) details.set("last_error", error);
+  return error.empty();
 }
 
 }  // namespace flint::cluster

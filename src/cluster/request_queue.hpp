@@ -152,6 +152,7 @@ class RequestQueue {
   std::map<std::int32_t, Partition> partitions_;
   std::size_t running_ = 0;
   std::string last_error_;
+  events::KafkaOutage outage_;  // no broker reachable (no read says so)
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 };

@@ -452,6 +452,34 @@ def test_what_the_request_queue_cannot_take_is_refused_saying_why(queue_kafka, c
     queue_kafka.command("up all")
 
 
+def test_a_broker_outage_shows_in_the_cluster_and_queue_vitals_until_kafka_answers(
+        queue_kafka, cluster_key, start_server):
+    server = start_server(deep_merge(queue_config(queue_kafka, cluster_key),
+                                     {"cluster": {"enabled": True, "session_timeout": "3s"}}))
+    vitals = ("cluster", "request_queue")
+
+    def statuses() -> dict:
+        found = server.health()["vitals"]
+        return {name: (found[name]["status"], found[name].get("last_error")) for name in vitals}
+
+    wait_until(lambda: all(s == "OK" for s, _ in statuses().values()), 30, what="vitals OK")
+    # No read fails while the brokers are away (a consumer just gets nothing): the vitals say so
+    # all the same, naming the cause.
+    queue_kafka.command("down all")
+
+    def degraded() -> dict | None:
+        found = statuses()
+        return found if all(s == "DEGRADED" for s, _ in found.values()) else None
+
+    down = wait_until(degraded, 30, what="cluster and request_queue DEGRADED")
+    for name, (_, error) in down.items():
+        assert error.startswith("Kafka cannot be reached: "), (name, error)
+        assert "brokers are down" in error, (name, error)
+    queue_kafka.command("up all")
+    wait_until(lambda: all(s == "OK" for s, _ in statuses().values()), 30,
+               what="vitals OK again once Kafka answers")
+
+
 def test_the_request_queue_needs_kafka_and_a_key(tmp_path, queue_kafka):
     node = FlintServer(tmp_path / "no-key", {
         "messaging": {"connection_address": queue_kafka.bootstrap},

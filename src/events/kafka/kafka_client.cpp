@@ -23,6 +23,39 @@ void on_log(const rd_kafka_t* /*rk*/, int level, const char* facility, const cha
 
 }  // namespace
 
+void KafkaOutage::on_error(rd_kafka_t* client, int err, const char* reason) {
+  static const auto log = logging::logger("kafka");
+  log->warn("librdkafka {}: {}", rd_kafka_name(client), reason);
+  const auto code = static_cast<rd_kafka_resp_err_t>(err);
+  // One broker away, a timeout: librdkafka retries, and reads or
+  // acknowledgements say whether it matters.
+  if (code != RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN && code != RD_KAFKA_RESP_ERR__AUTHENTICATION) {
+    return;
+  }
+  std::lock_guard lock(mutex_);
+  error_ = fmt::format("Kafka cannot be reached: {}", reason);
+  next_probe_ = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+}
+
+void KafkaOutage::probe(rd_kafka_t* client) {
+  {
+    std::lock_guard lock(mutex_);
+    if (error_.empty() || std::chrono::steady_clock::now() < next_probe_) return;
+    next_probe_ = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  }
+  const rd_kafka_metadata_t* metadata = nullptr;
+  // Brokers only (no topic): an answer means a broker is reachable again.
+  if (rd_kafka_metadata(client, 0, nullptr, &metadata, 1'000) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
+  rd_kafka_metadata_destroy(metadata);
+  std::lock_guard lock(mutex_);
+  error_.clear();
+}
+
+std::string KafkaOutage::get() const {
+  std::lock_guard lock(mutex_);
+  return error_;
+}
+
 rd_kafka_conf_t* new_kafka_conf(
     const KafkaClientOptions& options,
     const std::vector<std::pair<std::string, std::string>>& flint_settings) {

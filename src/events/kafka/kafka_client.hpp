@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <map>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -75,6 +76,28 @@ std::vector<std::pair<std::string, std::string>> group_consumer_settings(
 inline std::string_view record_bytes(const void* data, std::size_t size) noexcept {
   return data ? std::string_view(static_cast<const char*>(data), size) : std::string_view();
 }
+
+/// Whether a client can reach Kafka at all, for health: librdkafka reports
+/// a broker outage only through its error callback (a consumer's reads just
+/// return nothing). Set by `on_error` when no broker can be reached; cleared
+/// once Kafka answers a metadata request again (`probe`). Thread-safe.
+class KafkaOutage {
+ public:
+  /// From librdkafka's error callback: records an outage (all brokers down,
+  /// authentication refused), logs the others.
+  void on_error(rd_kafka_s* client, int err, const char* reason);
+  /// From the client's poll loop: while an outage stands, asks Kafka for
+  /// metadata (at most once every 2 s, waiting 1 s at most) and clears the
+  /// outage when it answers.
+  void probe(rd_kafka_s* client);
+  /// The outage, or empty.
+  std::string get() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::string error_;
+  std::chrono::steady_clock::time_point next_probe_{};
+};
 
 /// A producer (`consumer` false) or consumer made from `conf` (taken over).
 /// @throws KafkaConfigError naming `role` and librdkafka's reason.
