@@ -135,6 +135,10 @@ CredentialVault CredentialVault::load_key_file(const std::filesystem::path& path
     if (!written) throw VaultError("cannot write the key file " + name);
     return CredentialVault(key);
   }
+  // Followed links included: a directory or a device is no key, whatever its mode.
+  if (S_ISDIR(info.st_mode)) throw VaultError(name + " is a directory, expected a regular file");
+  if (!S_ISREG(info.st_mode))
+    throw VaultError(name + " is not a regular file (a device, a pipe or a socket)");
   if ((info.st_mode & 077) != 0) {
     throw VaultError("key file " + name + " is readable by group or others (chmod 600 it)");
   }

@@ -108,6 +108,29 @@ TEST(CredentialVault, RefusesAKeyFileOthersCanRead) {
   std::filesystem::remove(path);
 }
 
+// The message follows the option name (`cluster.key_file: ...`).
+std::string refusal(const std::filesystem::path& path) {
+  try {
+    CredentialVault::from_existing_key_file(path);
+  } catch (const VaultError& e) {
+    return e.what();
+  }
+  return "accepted";
+}
+
+TEST(CredentialVault, AKeyFileMustBeARegularFile) {
+  const auto dir = temp_path("key-dir");
+  std::filesystem::create_directories(dir);
+  std::filesystem::permissions(dir, std::filesystem::perms::owner_all);
+  EXPECT_EQ(refusal(dir), dir.string() + " is a directory, expected a regular file");
+  std::filesystem::permissions(dir, std::filesystem::perms::all);  // not "readable by others"
+  EXPECT_EQ(refusal(dir), dir.string() + " is a directory, expected a regular file");
+  const auto link = dir / "zero";
+  std::filesystem::create_symlink("/dev/zero", link);
+  EXPECT_EQ(refusal(link), link.string() + " is not a regular file (a device, a pipe or a socket)");
+  std::filesystem::remove_all(dir);
+}
+
 TEST(CredentialVault, AssociatedDataBindsTheSealedValue) {
   const CredentialVault vault = CredentialVault::from_hex_key(std::string(64, 'a'), "TEST_KEY");
   const std::string sealed = vault.seal("location", "request-1");
