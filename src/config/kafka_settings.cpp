@@ -16,6 +16,12 @@ std::vector<ValueProblem> check_kafka_client_settings(const StringMap& settings)
       rd_kafka_conf_new(), &rd_kafka_conf_destroy);
   for (const auto& [name, value] : settings) {
     if (name == "plugin.library.paths") continue;  // loads code: left to the start
+    // Applied after messaging.connection_address, it would silently win
+    // (while health names connection_address).
+    if (name == "bootstrap.servers" || name == "metadata.broker.list") {
+      problems.push_back({name, "set messaging.connection_address instead"});
+      continue;
+    }
     // Room for librdkafka to quote the whole value, so that a quoted secret is
     // never cut short and missed by the search below.
     std::string error(value.size() + 512, '\0');

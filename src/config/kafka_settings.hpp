@@ -16,6 +16,8 @@ namespace flint::config {
 /// clients set them at start, and returns one problem per setting librdkafka
 /// refuses (an unknown property, an invalid value), each naming its entry.
 /// The value of a setting whose name looks secret is never quoted.
+/// `bootstrap.servers` (and its alias `metadata.broker.list`) is refused:
+/// `messaging.connection_address` is the one place for the brokers.
 ///
 /// `plugin.library.paths` is not tried (setting it loads the plugins); it is
 /// checked when the clients start. Checks librdkafka makes only when a client

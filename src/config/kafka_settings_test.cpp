@@ -49,6 +49,16 @@ TEST(KafkaClientSettings, RefusalsQuoteLibrdkafkaUnlessItQuotesASecret) {
             "librdkafka refuses it: not supported in this build");
 }
 
+TEST(KafkaClientSettings, TheBrokersAreGivenOnlyByConnectionAddress) {
+  const auto problems = check_kafka_client_settings(
+      {{"bootstrap.servers", "127.0.0.1:1"}, {"metadata.broker.list", "127.0.0.1:2"}});
+  ASSERT_THAT(problems, SizeIs(2));
+  EXPECT_EQ(problems[0].entry, "bootstrap.servers");
+  EXPECT_EQ(problems[0].message, "set messaging.connection_address instead");
+  EXPECT_EQ(problems[1].entry, "metadata.broker.list");
+  EXPECT_EQ(problems[1].message, "set messaging.connection_address instead");
+}
+
 TEST(KafkaClientSettings, PluginsAreNotLoadedWhileValidating) {
   EXPECT_THAT(check_kafka_client_settings({{"plugin.library.paths", "/nonexistent/plugin.so"}}),
               SizeIs(0));
