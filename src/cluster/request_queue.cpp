@@ -92,8 +92,8 @@ RequestQueue::RequestQueue(Options options, security::CredentialVault key, Decod
       outcomes_(prometheus::BuildCounter()
                     .Name("flint_request_queue_records_total")
                     .Help("Request-queue records this node handled, by outcome: accepted, "
-                          "failed (reported FAILED), skipped (already recorded), "
-                          "dead_letter")
+                          "failed (reported FAILED), skipped (already recorded), duplicate "
+                          "(its request runs on this node already), dead_letter")
                     .Register(registry)) {
   rd_kafka_conf_t* conf = events::new_kafka_conf(
       options_.client,
@@ -289,7 +289,20 @@ void RequestQueue::handle(rd_kafka_message_t& message) {
     dead_letter(message, e.what());
     return;
   }
-  // Seen before (a worker died before committing): it was accepted already.
+  // A second copy of a request this worker runs now (a producer's retry, a
+  // record duplicated upstream): the first one's outcome stands.
+  bool duplicate;
+  {
+    std::lock_guard lock(mutex_);
+    duplicate = in_flight_.contains(request->request_id);
+  }
+  if (duplicate) {
+    outcomes_.Add({{"outcome", "duplicate"}}).Increment();
+    log()->info("request {}: running already, duplicate skipped", request->request_id);
+    return;
+  }
+  // Seen before (a worker died before committing, or a duplicate of one
+  // that ended): it was accepted already.
   if (monitor_.record(request->request_id)) {
     outcomes_.Add({{"outcome", "skipped"}}).Increment();
     log()->info("request {}: recorded already, skipped", request->request_id);
@@ -298,6 +311,7 @@ void RequestQueue::handle(rd_kafka_message_t& message) {
   {
     std::lock_guard lock(mutex_);
     partitions_[message.partition].running.insert(message.offset);
+    in_flight_.insert(request->request_id);
     ++running_;
   }
   asio::co_spawn(asio::make_strand(io_), execute(request), asio::detached);
@@ -362,18 +376,20 @@ asio::awaitable<void> RequestQueue::execute(std::shared_ptr<Decoded> request) {
                    request->request_id, e.what());
       std::lock_guard lock(mutex_);
       last_error_ = e.what();
+      in_flight_.erase(request->request_id);
       --running_;  // the offset stays in `running`: never committed past
       changed_.notify_all();
       co_return;
     }
   }
-  finished(request->partition, request->offset);
+  finished(*request);
 }
 
-void RequestQueue::finished(std::int32_t partition, std::int64_t offset) {
+void RequestQueue::finished(const Decoded& request) {
   std::lock_guard lock(mutex_);
-  if (auto it = partitions_.find(partition); it != partitions_.end())
-    it->second.running.erase(offset);
+  if (auto it = partitions_.find(request.partition); it != partitions_.end())
+    it->second.running.erase(request.offset);
+  in_flight_.erase(request.request_id);
   --running_;
   changed_.notify_all();
 }
@@ -394,6 +410,10 @@ void RequestQueue::dead_letter(const rd_kafka_message_t& message, const std::str
   outcomes_.Add({{"outcome", "dead_letter"}}).Increment();
   // No orchestrator holds an id Flint could not have assigned.
   if (!service::unusable_request_id(request_id).empty()) return;
+  {
+    std::lock_guard lock(mutex_);
+    if (in_flight_.contains(request_id)) return;  // its running copy reports it
+  }
   // The orchestrator may hold this id: it hears the request failed.
   try {
     monitor_.record_not_started({.request_id = request_id,

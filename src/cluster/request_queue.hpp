@@ -16,6 +16,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <unordered_set>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
@@ -58,7 +59,8 @@ namespace flint::cluster {
 ///
 /// Offsets are committed up to the oldest request still running in each
 /// partition, so a worker that dies mid-request leaves it to the next one:
-/// delivery is at least once, and a request already recorded is skipped.
+/// delivery is at least once, and a request already recorded, or running on
+/// this worker (a duplicated record), is skipped.
 /// Lifecycle: construct, `start`, `stop` (or destroy) before the service,
 /// the monitor and the io_context's threads go.
 class RequestQueue {
@@ -127,7 +129,7 @@ class RequestQueue {
   void handle(rd_kafka_message_s& message);
   void dead_letter(const rd_kafka_message_s& message, const std::string& reason);
   boost::asio::awaitable<void> execute(std::shared_ptr<Decoded> request);
-  void finished(std::int32_t partition, std::int64_t offset);
+  void finished(const Decoded& request);
   void commit(bool async);
   struct Hooks;  // librdkafka's callbacks
 
@@ -150,6 +152,8 @@ class RequestQueue {
     std::int64_t next_offset = -1;
   };
   std::map<std::int32_t, Partition> partitions_;
+  // Request ids running on this worker: a second record of one is skipped.
+  std::unordered_set<std::string> in_flight_;
   std::size_t running_ = 0;
   std::string last_error_;
   events::KafkaOutage outage_;  // no broker reachable (no read says so)

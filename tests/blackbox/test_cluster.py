@@ -393,6 +393,24 @@ def test_unreadable_queue_records_go_to_dead_letters(queue_kafka, cluster_key, s
     assert len(server.all_events()) == 2  # one per keyed id, none for the unusable keys
 
 
+def test_a_duplicated_queue_record_runs_its_request_once(queue_kafka, cluster_key, start_server):
+    server = start_server(queue_config(queue_kafka, cluster_key))
+    request_id = str(uuid.uuid4())
+    record = seal(cluster_key, request_id, {"format": 1, "requestId": request_id, "tenantId": "",
+                                            "logFields": [], "request": execute_body()})
+    produce(queue_kafka, QUEUE_TOPIC, request_id, record)
+    produce(queue_kafka, QUEUE_TOPIC, request_id, record)  # same key: same partition, next offset
+    assert wait_queued_end(server, request_id)["status"] == "COMPLETE"
+    # The second copy is skipped whether the first still runs (duplicate) or is recorded (skipped).
+    counted = lambda outcome: server.metrics().value("flint_request_queue_records_total",
+                                                     outcome=outcome)
+    wait_until(lambda: counted("duplicate") + counted("skipped") == 1, 10,
+               what="the second copy skipped")
+    assert counted("accepted") == 1
+    assert counted("failed") == 0  # the driver did not run it twice ("accepted before")
+    assert [e["payload"]["status"] for e in server.all_events()] == ["COMPLETE"]
+
+
 def test_a_stray_queue_record_never_ends_an_execution_the_cluster_knows(queue_kafka, cluster_key,
                                                                      start_server):
     # Cluster mode: a record that cannot be read, keyed with the id of an execution still running
