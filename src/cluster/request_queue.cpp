@@ -32,6 +32,8 @@ namespace {
 constexpr int kFormat = 1;
 // How much longer than the producer's delivery timeout an enqueue may take.
 constexpr std::chrono::milliseconds kEnqueueMargin{5'000};
+// The longest wait between two tries of a dead letter.
+constexpr std::chrono::milliseconds kLetterMaxBackoff{60'000};
 
 std::shared_ptr<spdlog::logger> log() {
   static const auto logger = logging::logger("request-queue");
@@ -72,6 +74,14 @@ struct RequestQueue::Hooks {
       for (int i = 0; i < partitions->cnt; ++i)
         self.partitions_.erase(partitions->elems[i].partition);
     }
+    // Their dead letters too: not committed past, the next worker reads them again.
+    std::erase_if(self.letters_, [&](const Letter& letter) {
+      for (int i = 0; i < partitions->cnt; ++i) {
+        if (partitions->elems[i].partition == letter.partition) return true;
+      }
+      return false;
+    });
+    if (self.letters_.empty()) self.clear_letter_error();
     rd_kafka_assign(consumer, nullptr);
     log()->info("revoked {} partitions of {}", partitions->cnt, self.options_.topic.name);
   }
@@ -213,6 +223,7 @@ void RequestQueue::run() {
       }
     }
     outage_.probe(consumer_);
+    retry_letters();
     if (Clock::now() >= next_commit) {
       commit(/*async=*/true);
       next_commit = Clock::now() + options_.commit_interval;
@@ -395,38 +406,87 @@ void RequestQueue::finished(const Decoded& request) {
 }
 
 void RequestQueue::dead_letter(const rd_kafka_message_t& message, const std::string& reason) {
-  const std::string request_id(events::record_bytes(message.key, message.key_len));
   log()->error("request-queue record {} of partition {} to {}: {}", message.offset,
                message.partition, options_.failed_topic.name, reason);
+  Letter letter{.key = std::string(events::record_bytes(message.key, message.key_len)),
+                .value = std::string(events::record_bytes(message.payload, message.len)),
+                .reason = reason,
+                .partition = message.partition,
+                .offset = message.offset};
+  {
+    // Not committed past until the failed topic has it: nothing is lost.
+    std::lock_guard lock(mutex_);
+    partitions_[letter.partition].running.insert(letter.offset);
+  }
+  if (send(letter)) {
+    if (letters_.empty()) clear_letter_error();
+    return;
+  }
+  letter.due = Clock::now() + letter.backoff;
+  letters_.push_back(std::move(letter));
+}
+
+void RequestQueue::retry_letters() {
+  while (!letters_.empty() && letters_.front().due <= Clock::now() && !stopping_.load()) {
+    Letter& letter = letters_.front();
+    if (!send(letter)) {
+      // Most likely the same cause for every letter: wait before the next one too.
+      letter.backoff = std::min(letter.backoff * 2, kLetterMaxBackoff);
+      letter.due = Clock::now() + letter.backoff;
+      letters_.push_back(std::move(letter));
+      letters_.pop_front();
+      return;
+    }
+    letters_.pop_front();
+    if (letters_.empty()) clear_letter_error();
+  }
+}
+
+void RequestQueue::clear_letter_error() {
+  std::lock_guard lock(mutex_);
+  letter_error_.clear();
+}
+
+bool RequestQueue::send(const Letter& letter) {
   try {
-    producer_.produce(options_.failed_topic.name, request_id,
-                      events::record_bytes(message.payload, message.len),
-                      {{"reason", reason}, {"node", options_.node_id}});
+    producer_.produce(options_.failed_topic.name, letter.key, letter.value,
+                      {{"reason", letter.reason}, {"node", options_.node_id}});
   } catch (const std::exception& e) {
     std::lock_guard lock(mutex_);
-    last_error_ = fmt::format("dead-letter topic {}: {}", options_.failed_topic.name, e.what());
-    log()->error("{}", last_error_);
+    letter_error_ =
+        fmt::format("dead-letter topic {}: {} (record {} of partition {} is kept and tried again)",
+                    options_.failed_topic.name, e.what(), letter.offset, letter.partition);
+    log()->error("{}", letter_error_);
+    return false;
   }
-  outcomes_.Add({{"outcome", "dead_letter"}}).Increment();
-  // No orchestrator holds an id Flint could not have assigned.
-  if (!service::unusable_request_id(request_id).empty()) return;
   {
     std::lock_guard lock(mutex_);
-    if (in_flight_.contains(request_id)) return;  // its running copy reports it
+    if (auto it = partitions_.find(letter.partition); it != partitions_.end())
+      it->second.running.erase(letter.offset);
+  }
+  outcomes_.Add({{"outcome", "dead_letter"}}).Increment();
+  const std::string& request_id = letter.key;
+  // No orchestrator holds an id Flint could not have assigned.
+  if (!service::unusable_request_id(request_id).empty()) return true;
+  {
+    std::lock_guard lock(mutex_);
+    if (in_flight_.contains(request_id)) return true;  // its running copy reports it
   }
   // The orchestrator may hold this id: it hears the request failed.
   try {
-    monitor_.record_not_started({.request_id = request_id,
-                                 .driver = "none",
-                                 .lifecycle_name = "unknown",
-                                 .accepted_at = service::now_ms(),
-                                 .deadline_at = service::now_ms(),
-                                 .associated_topology = json::object()},
-                                {sdk::FailureCode::internal_error,
-                                 fmt::format("the queued request could not be read: {}", reason)});
+    monitor_.record_not_started(
+        {.request_id = request_id,
+         .driver = "none",
+         .lifecycle_name = "unknown",
+         .accepted_at = service::now_ms(),
+         .deadline_at = service::now_ms(),
+         .associated_topology = json::object()},
+        {sdk::FailureCode::internal_error,
+         fmt::format("the queued request could not be read: {}", letter.reason)});
   } catch (const std::exception& e) {
     log()->error("request {}: cannot record its failure: {}", request_id, e.what());
   }
+  return true;
 }
 
 void RequestQueue::commit(bool async) {
@@ -452,6 +512,7 @@ bool RequestQueue::describe(health::HealthDetails& details) const {
   details.set("running", running_);
   details.set("max_concurrency", options_.max_concurrency);
   std::string error = outage_.get();
+  if (error.empty()) error = letter_error_;
   if (error.empty()) error = last_error_;
   if (!error.empty()) details.set("last_error", error);
   return error.empty();

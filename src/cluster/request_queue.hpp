@@ -9,6 +9,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -53,7 +54,8 @@ namespace flint::cluster {
 /// - any other failure is reported: the execution is recorded FAILED with
 ///   INTERNAL_ERROR and the reason, and its event is sent;
 /// - a record that cannot be opened or parsed, or lacks fields, goes to the
-///   dead-letter topic with its reason (header `reason`), and when its key
+///   dead-letter topic with its reason (header `reason`; kept and tried
+///   again, with back-off, until that topic has it), and when its key
 ///   is a usable request id not known yet, that execution is reported FAILED
 ///   too; a key that is not (binary, too long) is a reason itself.
 ///
@@ -127,7 +129,24 @@ class RequestQueue {
   // Why a record of `size` bytes Kafka refused as too large cannot be queued.
   std::string too_large(std::size_t size) const;
   void handle(rd_kafka_message_s& message);
+  // A record for the dead-letter topic, kept (its offset not committed past)
+  // until the topic has it.
+  struct Letter {
+    std::string key;
+    std::string value;
+    std::string reason;
+    std::int32_t partition = 0;
+    std::int64_t offset = 0;
+    std::chrono::steady_clock::time_point due{};
+    std::chrono::milliseconds backoff{1'000};
+  };
   void dead_letter(const rd_kafka_message_s& message, const std::string& reason);
+  // Produces `letter`, then reports its request FAILED when it has a usable
+  // id; false (the error kept for health) when the topic did not take it.
+  bool send(const Letter& letter);
+  // On the consumer thread: tries the letters due again, oldest first.
+  void retry_letters();
+  void clear_letter_error();
   boost::asio::awaitable<void> execute(std::shared_ptr<Decoded> request);
   void finished(const Decoded& request);
   void commit(bool async);
@@ -156,6 +175,9 @@ class RequestQueue {
   std::unordered_set<std::string> in_flight_;
   std::size_t running_ = 0;
   std::string last_error_;
+  // Why a dead letter waits, until it and those after it reach the topic.
+  std::string letter_error_;
+  std::deque<Letter> letters_;  // the consumer thread's only
   events::KafkaOutage outage_;  // no broker reachable (no read says so)
   std::atomic<bool> stopping_{false};
   std::thread thread_;

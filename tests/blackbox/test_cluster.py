@@ -393,6 +393,42 @@ def test_unreadable_queue_records_go_to_dead_letters(queue_kafka, cluster_key, s
     assert len(server.all_events()) == 2  # one per keyed id, none for the unusable keys
 
 
+def test_a_dead_letter_the_failed_topic_refuses_waits_and_is_tried_again(queue_kafka, cluster_key,
+                                                                         start_server):
+    server = start_server(deep_merge(queue_config(queue_kafka, cluster_key),
+                                     {"messaging": {"delivery_timeout": "1s"}}))
+    queue_kafka.command(f"topic-error {FAILED_TOPIC} 3")  # UNKNOWN_TOPIC_OR_PART
+    request_id = str(uuid.uuid4())
+    produce(queue_kafka, QUEUE_TOPIC, request_id, b"not base64 at all!")
+
+    def vital() -> dict:
+        return server.health()["vitals"]["request_queue"]
+
+    waiting = wait_until(lambda: (v := vital())["status"] == "DEGRADED" and v, 30,
+                         what="request_queue DEGRADED")
+    assert waiting["last_error"].startswith(f"dead-letter topic {FAILED_TOPIC}: "), waiting
+    assert "is kept and tried again" in waiting["last_error"], waiting
+    # Nothing counted, nothing reported, and the queue's offset not committed past the record.
+    metrics = server.metrics()
+    assert metrics.value("flint_request_queue_records_total", outcome="dead_letter") == 0
+    assert server.execution(request_id).status_code != 200
+    from confluent_kafka import TopicPartition
+    consumer = Consumer({"bootstrap.servers": queue_kafka.bootstrap,
+                         "group.id": "flint_lifecycle_request_queue"})
+    try:
+        committed = consumer.committed([TopicPartition(QUEUE_TOPIC, p) for p in range(4)], 10)
+    finally:
+        consumer.close()
+    assert all(tp.offset <= 0 for tp in committed), committed  # nothing read past it
+    # The topic back: the letter arrives (once), is counted, reported, and health clears.
+    queue_kafka.command(f"topic-error {FAILED_TOPIC} 0")
+    letters = read_topic(queue_kafka, FAILED_TOPIC, lambda r: len(r) >= 1)
+    assert [r["key"] for r in letters] == [request_id]
+    assert wait_queued_end(server, request_id)["status"] == "FAILED"
+    wait_until(lambda: vital()["status"] == "OK", 30, what="request_queue OK again")
+    assert server.metrics().value("flint_request_queue_records_total", outcome="dead_letter") == 1
+
+
 def test_a_duplicated_queue_record_runs_its_request_once(queue_kafka, cluster_key, start_server):
     server = start_server(queue_config(queue_kafka, cluster_key))
     request_id = str(uuid.uuid4())

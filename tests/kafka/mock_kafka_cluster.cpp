@@ -10,6 +10,8 @@
 ///   topic NAME PARTITIONS   create a topic (replication factor 1)
 ///   down ID|all             take a broker (1..N) or all of them down
 ///   up ID|all               bring it (them) back
+///   topic-error NAME CODE   answer metadata requests for the topic with
+///                           Kafka error CODE (a number; 0 clears it)
 ///   quit                    stop (as does the end of stdin)
 
 #include <cstdio>
@@ -94,6 +96,14 @@ int main(int argc, char** argv) {
                RD_KAFKA_RESP_ERR_NO_ERROR;
     } else if (command == "down" || command == "up") {
       ok = set_brokers(cluster, brokers, argument, command == "up");
+    } else if (command == "topic-error") {
+      int code = -1;
+      words >> code;
+      ok = !argument.empty() && code >= 0;
+      if (ok) {
+        rd_kafka_mock_topic_set_error(cluster, argument.c_str(),
+                                      static_cast<rd_kafka_resp_err_t>(code));
+      }
     }
     std::cout << (ok ? "ok" : "error: " + line) << std::endl;
   }
