@@ -447,45 +447,52 @@ void RequestQueue::clear_letter_error() {
   letter_error_.clear();
 }
 
-bool RequestQueue::send(const Letter& letter) {
-  try {
-    producer_.produce(options_.failed_topic.name, letter.key, letter.value,
-                      {{"reason", letter.reason}, {"node", options_.node_id}});
-  } catch (const std::exception& e) {
-    std::lock_guard lock(mutex_);
-    letter_error_ =
-        fmt::format("dead-letter topic {}: {} (record {} of partition {} is kept and tried again)",
-                    options_.failed_topic.name, e.what(), letter.offset, letter.partition);
-    log()->error("{}", letter_error_);
-    return false;
+bool RequestQueue::send(Letter& letter) {
+  if (!letter.sent) {
+    try {
+      producer_.produce(options_.failed_topic.name, letter.key, letter.value,
+                        {{"reason", letter.reason}, {"node", options_.node_id}});
+    } catch (const std::exception& e) {
+      std::lock_guard lock(mutex_);
+      letter_error_ = fmt::format(
+          "dead-letter topic {}: {} (record {} of partition {} is kept and tried again)",
+          options_.failed_topic.name, e.what(), letter.offset, letter.partition);
+      log()->error("{}", letter_error_);
+      return false;
+    }
+    letter.sent = true;
+    outcomes_.Add({{"outcome", "dead_letter"}}).Increment();
   }
-  {
-    std::lock_guard lock(mutex_);
-    if (auto it = partitions_.find(letter.partition); it != partitions_.end())
-      it->second.running.erase(letter.offset);
-  }
-  outcomes_.Add({{"outcome", "dead_letter"}}).Increment();
   const std::string& request_id = letter.key;
-  // No orchestrator holds an id Flint could not have assigned.
-  if (!service::unusable_request_id(request_id).empty()) return true;
+  bool report = service::unusable_request_id(request_id).empty();  // else no orchestrator has it
   {
     std::lock_guard lock(mutex_);
-    if (in_flight_.contains(request_id)) return true;  // its running copy reports it
+    if (in_flight_.contains(request_id)) report = false;  // its running copy reports it
   }
-  // The orchestrator may hold this id: it hears the request failed.
-  try {
-    monitor_.record_not_started(
-        {.request_id = request_id,
-         .driver = "none",
-         .lifecycle_name = "unknown",
-         .accepted_at = service::now_ms(),
-         .deadline_at = service::now_ms(),
-         .associated_topology = json::object()},
-        {sdk::FailureCode::internal_error,
-         fmt::format("the queued request could not be read: {}", letter.reason)});
-  } catch (const std::exception& e) {
-    log()->error("request {}: cannot record its failure: {}", request_id, e.what());
+  if (report) {
+    // The orchestrator may hold this id: it hears the request failed.
+    try {
+      monitor_.record_not_started(
+          {.request_id = request_id,
+           .driver = "none",
+           .lifecycle_name = "unknown",
+           .accepted_at = service::now_ms(),
+           .deadline_at = service::now_ms(),
+           .associated_topology = json::object()},
+          {sdk::FailureCode::internal_error,
+           fmt::format("the queued request could not be read: {}", letter.reason)});
+    } catch (const std::exception& e) {
+      // Kept too (the letter is not sent again): the orchestrator must hear it.
+      std::lock_guard lock(mutex_);
+      letter_error_ = fmt::format("request {}: cannot record its failure ({}); tried again",
+                                  request_id, e.what());
+      log()->error("{}", letter_error_);
+      return false;
+    }
   }
+  std::lock_guard lock(mutex_);
+  if (auto it = partitions_.find(letter.partition); it != partitions_.end())
+    it->second.running.erase(letter.offset);
   return true;
 }
 

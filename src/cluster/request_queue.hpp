@@ -139,11 +139,12 @@ class RequestQueue {
     std::int64_t offset = 0;
     std::chrono::steady_clock::time_point due{};
     std::chrono::milliseconds backoff{1'000};
+    bool sent = false;  // on the topic already: only its report is due
   };
   void dead_letter(const rd_kafka_message_s& message, const std::string& reason);
-  // Produces `letter`, then reports its request FAILED when it has a usable
-  // id; false (the error kept for health) when the topic did not take it.
-  bool send(const Letter& letter);
+  // Produces `letter` (once), then reports its request FAILED when it has a
+  // usable id; false (the error kept for health) when either failed.
+  bool send(Letter& letter);
   // On the consumer thread: tries the letters due again, oldest first.
   void retry_letters();
   void clear_letter_error();

@@ -429,6 +429,49 @@ def test_a_dead_letter_the_failed_topic_refuses_waits_and_is_tried_again(queue_k
     assert server.metrics().value("flint_request_queue_records_total", outcome="dead_letter") == 1
 
 
+def test_a_dead_letter_whose_failure_cannot_be_recorded_is_reported_later(queue_kafka,
+                                                                         cluster_key,
+                                                                         start_server):
+    # Cluster mode: reporting the request FAILED needs the state topic. While that fails, the
+    # letter (on the failed topic already, and not sent twice) waits for its report.
+    server = start_server(deep_merge(queue_config(queue_kafka, cluster_key),
+                                     {"cluster": {"enabled": True, "session_timeout": "3s"},
+                                      "messaging": {"delivery_timeout": "1s"}}))
+    wait_until(lambda: server.health()["vitals"]["cluster"]["status"] == "OK", 30,
+               what="cluster OK")
+    queue_kafka.command(f"topic-error {STATE_TOPIC} 3")  # UNKNOWN_TOPIC_OR_PART
+    request_id = str(uuid.uuid4())
+    produce(queue_kafka, QUEUE_TOPIC, request_id, b"not base64 at all!")
+    assert [r["key"] for r in read_topic(queue_kafka, FAILED_TOPIC, lambda r: len(r) >= 1)] == \
+        [request_id]
+
+    def vital() -> dict:
+        return server.health()["vitals"]["request_queue"]
+
+    waiting = wait_until(lambda: "cannot record its failure" in vital().get("last_error", "")
+                         and vital(), 30, what="request_queue naming the failure it cannot record")
+    assert waiting["status"] == "DEGRADED", waiting
+    assert server.execution(request_id).status_code != 200
+    queue_kafka.command(f"topic-error {STATE_TOPIC} 0")
+    # Its event says so. (Not its record: the mock's topic error leaves this node's consumers of
+    # the state topic on stale metadata for minutes.)
+    events = wait_until(lambda: [e for e in server.all_events() if e["key"] == request_id], 60,
+                        what="the FAILED event of the dead-lettered request")
+    assert [e["payload"]["status"] for e in events] == ["FAILED"], events
+    assert "could not be read" in events[0]["payload"]["failureDetails"]["description"], events
+    wait_until(lambda: vital()["status"] == "OK", 60, what="request_queue OK again")
+    first_seen: list[float] = []
+
+    def settled(records) -> bool:  # read on for 2 s after the first letter
+        if records and not first_seen:
+            first_seen.append(time.monotonic())
+        return bool(first_seen) and time.monotonic() - first_seen[0] > 2
+
+    letters = read_topic(queue_kafka, FAILED_TOPIC, settled)
+    assert [r["key"] for r in letters] == [request_id]  # sent once
+    assert server.metrics().value("flint_request_queue_records_total", outcome="dead_letter") == 1
+
+
 def test_a_duplicated_queue_record_runs_its_request_once(queue_kafka, cluster_key, start_server):
     server = start_server(queue_config(queue_kafka, cluster_key))
     request_id = str(uuid.uuid4())
