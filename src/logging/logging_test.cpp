@@ -7,9 +7,9 @@
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 #include <sched.h>
+#include <spdlog/sinks/ostream_sink.h>
 #include <sys/resource.h>
 #include <unistd.h>
-#include <spdlog/sinks/ostream_sink.h>
 
 #include "logging/log_context.hpp"
 #include "logging/thread_name.hpp"
