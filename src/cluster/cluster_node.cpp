@@ -566,6 +566,9 @@ bool ClusterNode::describe(health::HealthDetails& details) const {
   details.set("node_id", options_.node_id);
   details.set("consumer_group", options_.consumer_group);
   details.set("state_topic", options_.topic.name);
+  // A node whose key differs shows another key_id: which one is wrong is
+  // the one thing an unreadable record cannot say.
+  details.set("cluster_key_id", codec_.key_id());
   details.set("executions_held", monitor_.held());
   owner_->describe(details);
   view_->describe(details);

@@ -32,6 +32,10 @@ class StateCodec {
   /// The topic value of an ending (key: its request id).
   std::string encode(const service::ExecutionEnding& ending) const;
 
+  /// The fingerprint of the cluster key (`CredentialVault::key_id`): every
+  /// node of a cluster shows the same one.
+  std::string key_id() const { return key_.key_id(); }
+
   /// Decodes the record stored under `key`.
   /// @throws std::runtime_error naming what is wrong: not base64, sealed
   ///         under another key or for another id, or a malformed record.

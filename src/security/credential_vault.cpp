@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "security/digest.hpp"
+
 namespace flint::security {
 namespace {
 
@@ -155,6 +157,12 @@ CredentialVault CredentialVault::load_key_file(const std::filesystem::path& path
     throw VaultError("key file " + name + " must hold 32 raw bytes or 64 hex characters");
   }
   return CredentialVault(key);
+}
+
+std::string CredentialVault::key_id() const {
+  std::string input = "flint key id\n";
+  input.append(reinterpret_cast<const char*>(key_.data()), key_.size());
+  return sha256_hex(input).substr(0, 16);
 }
 
 std::string CredentialVault::seal(std::string_view plaintext,

@@ -42,6 +42,11 @@ class CredentialVault {
   /// @throws VaultError naming `origin` (e.g. an environment variable) otherwise.
   static CredentialVault from_hex_key(std::string_view hex, std::string_view origin);
 
+  /// A fingerprint of the key: 16 hex digits of SHA-256 over a label and the
+  /// key. Equal on two processes exactly when they hold the same key (short
+  /// of a 64-bit collision); tells nothing else of the key.
+  std::string key_id() const;
+
   /// Encrypts `plaintext`. `associated_data` is authenticated, not stored:
   /// `open` succeeds only with the same bytes (binds a value to its key, say,
   /// so that it cannot be replayed under another).

@@ -85,6 +85,14 @@ TEST(CredentialVault, DetectsTamperingAndWrongKeys) {
   EXPECT_THROW(vault.open("short"), VaultError);
 }
 
+TEST(CredentialVault, KeyIdTellsKeysApartAndNothingMore) {
+  const CredentialVault one({1});
+  EXPECT_EQ(one.key_id(), CredentialVault({1}).key_id());
+  EXPECT_NE(one.key_id(), CredentialVault({2}).key_id());
+  EXPECT_EQ(one.key_id().size(), 16U);
+  EXPECT_EQ(one.key_id().find_first_not_of("0123456789abcdef"), std::string::npos);
+}
+
 TEST(CredentialVault, KeyFileIsCreatedPrivateAndReused) {
   const auto path = temp_path("key");
   const auto first = CredentialVault::from_key_file(path);

@@ -188,6 +188,12 @@ def test_any_node_serves_executions_any_node_accepted(cluster):
     assert sum(adopted) == len(ids) and all(a > 0 for a in adopted), adopted
     # Not a single event in the embedded logs is the cluster's internal state.
     assert all(e["topic"] == "lifecycle_execution_events" for e in first.all_events())
+    # Nodes of one key show one key id (a node with another key would show its own), and
+    # nothing of the key itself.
+    key_ids = {cluster.vital(node)["cluster_key_id"] for node in (first, second)}
+    assert len(key_ids) == 1 and len(key_ids.pop()) == 16, key_ids
+    key = cluster.key.read_text().strip()
+    assert key not in first.get("/management/health").text
 
 
 def test_state_records_are_sealed_and_bound_to_their_request(cluster):
