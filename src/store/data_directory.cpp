@@ -25,15 +25,17 @@ std::string holder_of(int fd) {
 
 }  // namespace
 
-DataDirectory::DataDirectory(std::filesystem::path path) : path_(std::move(path)) {
+std::error_code create_private_directory(const std::filesystem::path& path) {
   std::error_code ec;
-  // A directory Flint creates is the owner's alone; one that exists keeps
-  // the mode its operator gave it.
-  if (std::filesystem::create_directories(path_, ec) && !ec) {
-    std::filesystem::permissions(path_, std::filesystem::perms::owner_all,
+  if (std::filesystem::create_directories(path, ec) && !ec) {
+    std::filesystem::permissions(path, std::filesystem::perms::owner_all,
                                  std::filesystem::perm_options::replace, ec);
   }
-  if (ec) {
+  return ec;
+}
+
+DataDirectory::DataDirectory(std::filesystem::path path) : path_(std::move(path)) {
+  if (const std::error_code ec = create_private_directory(path_)) {
     throw std::runtime_error(fmt::format("store.data_dir: cannot create the data directory {}: {}",
                                          path_.string(), ec.message()));
   }

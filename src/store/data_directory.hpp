@@ -4,8 +4,14 @@
 /// The data directory one Flint process owns (`store.data_dir`).
 
 #include <filesystem>
+#include <system_error>
 
 namespace flint::store {
+
+/// Creates `path` (and its parents) owner-only (0700) when absent; one that
+/// exists keeps the mode its operator gave it.
+/// @returns the error, or an empty code when the directory is there.
+std::error_code create_private_directory(const std::filesystem::path& path);
 
 /// The data directory of this process: created owner-only (0700) when
 /// absent, and locked (`flint.lock`, an exclusive `flock`) for the life of

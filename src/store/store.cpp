@@ -5,19 +5,14 @@
 #include <fmt/format.h>
 
 #include "logging/thread_name.hpp"
+#include "store/data_directory.hpp"
 
 namespace flint::store {
 
 Store::Store(Options options, std::span<const Migration> migrations)
     : path_(options.data_dir / "flint.db") {
-  std::error_code ec;
-  // A directory Flint creates is the owner's alone; one that exists keeps
-  // the mode its operator gave it.
-  if (std::filesystem::create_directories(options.data_dir, ec) && !ec) {
-    std::filesystem::permissions(options.data_dir, std::filesystem::perms::owner_all,
-                                 std::filesystem::perm_options::replace, ec);
-  }
-  if (ec) {
+  // Also without a DataDirectory (tools, tests): the same private directory.
+  if (const std::error_code ec = create_private_directory(options.data_dir)) {
     throw SqliteError(SQLITE_CANTOPEN, fmt::format("cannot create the data directory {}: {}",
                                                    options.data_dir.string(), ec.message()));
   }
