@@ -388,7 +388,9 @@ HostTable make_table() {
                     O::size(512 * KiB,
                             "Largest outcome a driver may report (outputs and associated "
                             "topology, as JSON); a larger one ends the execution or task FAILED "
-                            "without them. Keep it under Kafka's message.max.bytes.",
+                            "without them. It bounds the associatedTopology of an execute's "
+                            "reply too (a larger one is a 500: the execution is not recorded). "
+                            "Keep it under Kafka's message.max.bytes.",
                             {.min = 1 * KiB, .max = 64 * MiB}));
   FLINT_HOST_OPTION(monitoring.max_running,
                     O::integer(256,

@@ -195,6 +195,15 @@ void LifecycleMonitor::accept(std::string_view lifecycle_name,
                               Accepted done) {
   auto execution = std::make_shared<const AcceptedExecution>(
       acceptance(lifecycle_name, location, response, origin, *driver));
+  // Bounded like an outcome: it is stored, replicated and sent back whole.
+  if (const std::size_t size = json::serialize(execution->associated_topology).size();
+      size > options_.max_outcome_size) {
+    const std::string why = oversized_acceptance(driver->driver->info.name, size,
+                                                 options_.max_outcome_size);
+    log_->error("execution {}: {}", execution->request_id, why);
+    done(std::make_exception_ptr(sdk::ResourceDriverError(why)));
+    return;
+  }
   if (cluster_) {
     // Kafka's acknowledgement is awaited on a driver thread of its own: the
     // driver's call is over, and a slow broker must not count against it.

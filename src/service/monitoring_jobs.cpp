@@ -64,6 +64,13 @@ std::string oversized_outcome(std::size_t size, std::size_t limit) {
       size, limit);
 }
 
+std::string oversized_acceptance(std::string_view driver, std::size_t size, std::size_t limit) {
+  return fmt::format(
+      "driver '{}' accepted the request with an associatedTopology of {} bytes as JSON, over "
+      "monitoring.max_outcome_size ({} bytes): the execution is not recorded or monitored",
+      driver, size, limit);
+}
+
 void keep_contract_failure_code(std::optional<sdk::FailureDetails>& details,
                                 bool infrastructure_task) {
   if (!details) return;

@@ -43,6 +43,11 @@ std::string no_outcome_in_time(std::chrono::milliseconds total_timeout);
 /// store and make an event Kafka refuses.
 std::string oversized_outcome(std::size_t size, std::size_t limit);
 
+/// The error of an execute whose driver answered an `associatedTopology` of
+/// `size` bytes as JSON, over `monitoring.max_outcome_size` (`limit` bytes).
+/// Such an execution is not recorded: the orchestrator gets a driver error.
+std::string oversized_acceptance(std::string_view driver, std::size_t size, std::size_t limit);
+
 /// Keeps `details` to the contract's failure codes for its kind of outcome:
 /// `RESOURCE_ALREADY_EXISTS` is for infrastructure tasks only and
 /// `RESOURCE_NOT_FOUND` for lifecycle executions only. Another code becomes

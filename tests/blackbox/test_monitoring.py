@@ -276,6 +276,22 @@ def test_an_outcome_over_max_outcome_size_fails_without_its_outputs(start_server
     assert events[fits][0]["payload"]["outputs"] == {"blob": "x" * 1500}
 
 
+def test_an_acceptance_topology_over_max_outcome_size_is_a_driver_error(start_server):
+    # The 202's topology is stored, replicated and sent back whole, like an outcome.
+    server = start_server({**FAST_POLLING, "monitoring": {**FAST_POLLING["monitoring"],
+                                                         "max_outcome_size": "2KiB"}})
+    huge = {"vm": {"id": "i-" + "x" * 3000, "type": "Openstack"}}
+    r = server.execute(execute_body(request_properties={"noop.acceptTopology": huge}))
+    body = assert_error(r, 500, "associatedTopology of", "monitoring.max_outcome_size (2048 bytes)")
+    assert "not recorded" in body["localizedMessage"], body
+    assert "accepted the request with an associatedTopology" in server.stderr()
+    fits = {"vm": {"id": "i-" + "x" * 1000, "type": "Openstack"}}
+    request_id = accept(server, request_properties={"noop.acceptTopology": fits})
+    assert server.wait_terminal(request_id)["status"] == "COMPLETE"
+    # Only the execution that fits was recorded and reported.
+    assert [e["payload"]["requestId"] for e in server.all_events()] == [request_id]
+
+
 # -- the status endpoint -------------------------------------------------------------------
 
 
