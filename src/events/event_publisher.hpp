@@ -37,6 +37,11 @@ class EventPublisher {
   ///         in the outbox and the sync is tried again later.
   virtual void sync() {}
 
+  /// Called by the relay when it has nothing to deliver (at least every
+  /// `events.outbox.idle_wake`): a chance to notice, while idle, that the
+  /// destination went away. Default: nothing.
+  virtual void idle() {}
+
   /// Asks a `publish` in progress on another thread to give up soon (the
   /// relay is stopping); it then throws and its events stay in the outbox.
   /// Default: nothing (publishers that never wait long). Thread-safe.

@@ -220,6 +220,7 @@ void OutboxRelay::run_rounds() {
                                     due - std::chrono::steady_clock::now()));
         }
         update_backlog();
+        for (EventPublisher* publisher : publishers_) publisher->idle();
         backoff = options_.retry_min;
         if (!sleep(wait)) return;
         continue;

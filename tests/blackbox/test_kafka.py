@@ -174,6 +174,25 @@ def test_a_broker_outage_loses_nothing_and_the_api_keeps_accepting(kafka, start_
                what="an empty backlog")
 
 
+def test_an_outage_with_no_event_to_send_shows_in_health(kafka, start_server):
+    server = start_server(kafka_config(kafka))
+    request_id = accept(server)
+    wait_until(lambda: server.wait_terminal(request_id)["deliveredAt"], 15, what="a delivery")
+    assert server.health()["vitals"]["messaging"]["status"] == "OK"
+    kafka.command("down all")
+    try:
+        def degraded():
+            messaging = server.health()["vitals"]["messaging"]
+            return messaging if messaging["status"] == "DEGRADED" else None
+
+        messaging = wait_until(degraded, 20, what="messaging DEGRADED with nothing to send")
+        assert "Kafka cannot be reached" in messaging["error"], messaging
+    finally:
+        kafka.command("up all")
+    wait_until(lambda: server.health()["vitals"]["messaging"]["status"] == "OK", 20,
+               what="messaging OK once a broker answers")
+
+
 def test_events_go_to_kafka_alone_when_the_log_is_off(kafka, start_server):
     server = start_server({**kafka_config(kafka), "events": {"log": {"enabled": False}}})
     request_id = accept(server)

@@ -47,13 +47,17 @@ void KafkaOutage::probe(rd_kafka_t* client) {
   // Brokers only (no topic): an answer means a broker is reachable again.
   if (rd_kafka_metadata(client, 0, nullptr, &metadata, 1'000) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
   rd_kafka_metadata_destroy(metadata);
-  std::lock_guard lock(mutex_);
-  error_.clear();
+  clear();
 }
 
 std::string KafkaOutage::get() const {
   std::lock_guard lock(mutex_);
   return error_;
+}
+
+void KafkaOutage::clear() {
+  std::lock_guard lock(mutex_);
+  error_.clear();
 }
 
 rd_kafka_conf_t* new_kafka_conf(

@@ -92,6 +92,8 @@ class KafkaOutage {
   void probe(rd_kafka_s* client);
   /// The outage, or empty.
   std::string get() const;
+  /// Ends the outage: Kafka answered its client.
+  void clear();
 
  private:
   mutable std::mutex mutex_;

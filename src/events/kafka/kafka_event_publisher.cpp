@@ -31,6 +31,10 @@ KafkaEventPublisher::KafkaEventPublisher(Options options) : options_(std::move(o
   rd_kafka_conf_t* conf = new_kafka_conf({options_.bootstrap_servers, options_.client_config},
                                          producer_settings("flint", options_.delivery_timeout));
   rd_kafka_conf_set_dr_msg_cb(conf, &on_delivery);
+  rd_kafka_conf_set_opaque(conf, this);
+  rd_kafka_conf_set_error_cb(conf, [](rd_kafka_t* rk, int err, const char* reason, void* opaque) {
+    static_cast<KafkaEventPublisher*>(opaque)->outage_.on_error(rk, err, reason);
+  });
   producer_ = new_kafka_client(conf, /*consumer=*/false, "events");
 }
 
@@ -105,8 +109,14 @@ void KafkaEventPublisher::publish(std::span<const OutboxEvent> batch) {
   if (error.empty()) error = tracker.first_error;
   if (error.empty() && interrupted_.load()) error = "interrupted: the relay is stopping";
   if (!error.empty()) fail(std::move(error));
+  outage_.clear();  // Kafka took the batch: it can be reached
   std::lock_guard lock(status_mutex_);
   status_ = {};
+}
+
+void KafkaEventPublisher::idle() {
+  rd_kafka_poll(producer_, 0);  // error callbacks (an outage) run here
+  outage_.probe(producer_);
 }
 
 void KafkaEventPublisher::interrupt() noexcept {
@@ -114,8 +124,12 @@ void KafkaEventPublisher::interrupt() noexcept {
 }
 
 KafkaEventPublisher::Status KafkaEventPublisher::status() const {
-  std::lock_guard lock(status_mutex_);
-  return status_;
+  {
+    std::lock_guard lock(status_mutex_);
+    if (!status_.healthy) return status_;
+  }
+  if (std::string outage = outage_.get(); !outage.empty()) return {false, std::move(outage)};
+  return {};
 }
 
 void KafkaEventPublisher::fail(std::string message) {

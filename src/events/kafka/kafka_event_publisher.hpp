@@ -56,8 +56,8 @@ class KafkaEventPublisher final : public EventPublisher {
 
   /// What health reports.
   struct Status {
-    bool healthy = true;     ///< false from a failed publish until one succeeds
-    std::string last_error;  ///< why the last publish failed (empty when healthy)
+    bool healthy = true;     ///< false from a failed publish (or an outage) until one succeeds
+    std::string last_error;  ///< why (empty when healthy)
   };
 
   /// Builds the producer (no connection is made yet).
@@ -70,12 +70,16 @@ class KafkaEventPublisher final : public EventPublisher {
   /// Produces `batch` and waits for every acknowledgement.
   /// @throws std::runtime_error naming the first failure.
   void publish(std::span<const OutboxEvent> batch) override;
+  /// Serves librdkafka's callbacks, so that an outage shows in `status`
+  /// while no event is sent, and checks whether one has ended.
+  void idle() override;
   /// Purges what is in flight: the waiting `publish` throws soon.
   void interrupt() noexcept override;
   /// `kafka`.
   std::string_view name() const noexcept override { return "kafka"; }
 
-  /// Health as of the last publish.
+  /// Health as of the last publish, or of the last `idle` call when no
+  /// broker could be reached since.
   Status status() const;
 
  private:
@@ -86,6 +90,7 @@ class KafkaEventPublisher final : public EventPublisher {
   rd_kafka_s* producer_ = nullptr;
   std::set<std::string> created_topics_;  // relay thread only
   std::atomic<bool> interrupted_{false};
+  KafkaOutage outage_;  // no broker reachable, even with nothing to send
   mutable std::mutex status_mutex_;
   Status status_;
 };

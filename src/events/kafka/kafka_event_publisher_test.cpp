@@ -175,6 +175,28 @@ TEST(KafkaEventPublisher, AnOutageFailsTheBatchUntilTheBrokersReturn) {
   EXPECT_GE(cluster.read("events", 1).size(), 1u);
 }
 
+TEST(KafkaEventPublisher, AnOutageShowsInItsStatusWhileNothingIsSent) {
+  MockCluster cluster;
+  KafkaEventPublisher publisher(options(cluster));
+  publisher.publish(std::vector<OutboxEvent>{event(1)});  // connected
+  const auto until = [&](bool healthy) {
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (publisher.status().healthy != healthy && std::chrono::steady_clock::now() < deadline) {
+      publisher.idle();  // as the relay calls it, with an empty outbox
+      std::this_thread::sleep_for(100ms);
+    }
+    return publisher.status();
+  };
+
+  cluster.set_all(false);
+  const auto down = until(false);
+  ASSERT_FALSE(down.healthy);
+  EXPECT_THAT(down.last_error, HasSubstr("Kafka cannot be reached"));
+
+  cluster.set_all(true);
+  EXPECT_TRUE(until(true).healthy);
+}
+
 TEST(KafkaEventPublisher, ARefusedSettingNamesItsKey) {
   MockCluster cluster;
   auto settings = options(cluster);
