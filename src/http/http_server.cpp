@@ -139,6 +139,15 @@ std::optional<Response> read_error_response(const error_code& ec, bool timed_out
                                       options.max_header_bytes),
                           11, false);
   }
+  if (ec == beast_http::error::buffer_overflow) {
+    // Only after the header (its limit is lower): a chunk line or trailers.
+    return error_response(
+        Status::request_header_fields_too_large,
+        fmt::format("request chunk extension or trailer section exceeds the read buffer ({} "
+                    "bytes: http.max_header_size + {} KiB)",
+                    options.max_header_bytes + kReadAhead, kReadAhead / 1024),
+        11, false);
+  }
   if (ec == beast_http::error::body_limit) {
     return error_response(
         Status::payload_too_large,
@@ -261,7 +270,9 @@ asio::awaitable<void> HttpServer::accept_loop() {
 
 template <class Stream>
 asio::awaitable<void> HttpServer::serve_on(std::shared_ptr<Connection> c, Stream& stream) {
-  boost::beast::flat_buffer buffer;
+  // Bounded: Beast holds a whole chunk line or trailer section in it, and
+  // counts neither against the header or body limit.
+  boost::beast::flat_buffer buffer(options_.max_header_bytes + kReadAhead);
   std::optional<Response> refusal;
   if (open_connections_.load() > options_.max_connections) {
     refusal = error_response(

@@ -320,6 +320,48 @@ def test_chunked_body_over_max_body_size_is_413(limited):
         _assert_raw_error(conn.read_response(), 413)
 
 
+def _vm_rss_kib(server) -> int:
+    with open(f"/proc/{server.process.pid}/status") as status:
+        return int(status.read().split("VmRSS:")[1].split()[0])
+
+
+@pytest.mark.parametrize("part", ["chunk extension", "trailer section"])
+def test_an_endless_chunk_extension_or_trailer_is_431_and_bounded(limited, part):
+    # Beast's limits count neither: without a bound on the read buffer, a client could make
+    # the server hold as much as it sends within http.read_timeout.
+    body = json.dumps(find_body("k")).encode()
+    head = raw_request("POST", FIND_PATH, b"", {**JSON, "Transfer-Encoding": "chunked"},
+                       content_length=False)
+    before = _vm_rss_kib(limited)
+    with RawConnection(limited.port) as conn:
+        if part == "chunk extension":
+            conn.send(head + b"%x;e=" % len(body))
+        else:
+            conn.send(head + b"%x\r\n" % len(body) + body + b"\r\n0\r\n")
+        try:
+            for _ in range(64):  # up to 8 MiB, far over 2 KiB; the server answers long before
+                conn.send((b"a" * 131072) if part == "chunk extension"
+                          else b"X-T: " + b"v" * 131065 + b"\r\n")
+        except OSError:
+            pass  # refused and closed while sending: the answer is waiting
+        response = conn.read_response()
+    assert response.status == 431, response
+    assert "(67584 bytes: http.max_header_size + 64 KiB)" in response.json()["localizedMessage"]
+    assert part in response.json()["localizedMessage"], response
+    assert _vm_rss_kib(limited) - before < 4096  # KiB
+    assert limited.get(HEALTH_PATH).status_code == 200
+
+
+def test_chunk_extensions_and_trailers_within_the_limit_are_served(limited):
+    body = json.dumps(find_body("k")).encode()
+    head = raw_request("POST", FIND_PATH, b"", {**JSON, "Transfer-Encoding": "chunked"},
+                       content_length=False)
+    with RawConnection(limited.port) as conn:
+        conn.send(head + b"%x;name=" % len(body) + b"e" * 1000 + b"\r\n" + body
+                  + b"\r\n0\r\nX-Trailer: " + b"t" * 1000 + b"\r\n\r\n")
+        assert conn.read_response().status == 200
+
+
 def test_body_under_the_limit_is_served(limited):
     r = limited.execute(execute_body())
     assert r.status_code == 202, r.text

@@ -150,6 +150,28 @@ def test_openapi_document(server):
     assert "post" in doc["paths"][FIND_PATH]
 
 
+def test_openapi_error_examples_are_the_messages_flint_sends(server):
+    """A client author reads these: each shared example is what the example request gets."""
+    for document, requests_by_example in {
+        "/api/driver/openapi.json": {
+            "NotFound": lambda: server.post_json("/api/driver/lifecycle/exec", {}),
+            "MethodNotAllowed": lambda: server.get(EXECUTE_PATH),
+            "UnsupportedMediaType": lambda: server.session.post(
+                server.url(EXECUTE_PATH), data="{}", headers={"Content-Type": "text/plain"},
+                timeout=10),
+        },
+        "/api/infrastructure/openapi.json": {
+            "NotFound": lambda: server.post_json("/api/infrastructure/crate", {}),
+            "MethodNotAllowed": lambda: server.get("/api/infrastructure/create"),
+        },
+    }.items():
+        responses = server.get(document).json()["components"]["responses"]
+        for name, send in requests_by_example.items():
+            example = responses[name]["content"]["application/json"]["example"]
+            r = send()
+            assert r.json() == example, (document, name, r.text)
+
+
 def test_swagger_ui_is_served_or_explains_why_not(server):
     r = server.get("/api/driver/ui/")
     if r.status_code == 200:
