@@ -69,9 +69,12 @@ class DriverExecutor {
   class Finish {
    public:
     /// Ends the call with `value`.
-    void operator()(T value) const;
+    /// @returns false when the call had ended already: its caller gave up
+    ///          at the deadline, or it was finished before.
+    bool operator()(T value) const;
     /// Ends the call with `error`, rethrown to the awaiting caller.
-    void fail(std::exception_ptr error) const;
+    /// @returns false when the call had ended already, as above.
+    bool fail(std::exception_ptr error) const;
 
    private:
     friend class DriverExecutor;
@@ -158,12 +161,14 @@ class DriverExecutor {
     boost::asio::steady_timer timer;
     std::optional<T> value;
     std::exception_ptr error;
-    std::atomic<bool> finishing{false};      // claimed by the first finish
+    // Open until the first finish claims it, or the caller gives up.
+    enum Claim : int { open, finished, abandoned };
+    std::atomic<int> claim{open};
     std::atomic<bool> done{false};           // value or error is set
     std::atomic<bool> work_returned{false};  // the driver thread is done with it
   };
   template <class T>
-  static void finish(const std::shared_ptr<Pending<T>>& pending, std::optional<T> value,
+  static bool finish(const std::shared_ptr<Pending<T>>& pending, std::optional<T> value,
                      std::exception_ptr error);
 
   struct Queued {
@@ -200,9 +205,10 @@ class DriverExecutor {
 };
 
 template <class T>
-void DriverExecutor::finish(const std::shared_ptr<Pending<T>>& pending, std::optional<T> value,
+bool DriverExecutor::finish(const std::shared_ptr<Pending<T>>& pending, std::optional<T> value,
                             std::exception_ptr error) {
-  if (pending->finishing.exchange(true)) return;
+  int open = Pending<T>::open;
+  if (!pending->claim.compare_exchange_strong(open, Pending<T>::finished)) return false;
   pending->value = std::move(value);
   pending->error = std::move(error);
   pending->done.store(true, std::memory_order_release);
@@ -211,16 +217,17 @@ void DriverExecutor::finish(const std::shared_ptr<Pending<T>>& pending, std::opt
   boost::asio::post(pending->timer.get_executor(), [pending] {
     pending->timer.expires_at(std::chrono::steady_clock::time_point::min());
   });
+  return true;
 }
 
 template <class T>
-void DriverExecutor::Finish<T>::operator()(T value) const {
-  DriverExecutor::finish<T>(pending_, std::move(value), nullptr);
+bool DriverExecutor::Finish<T>::operator()(T value) const {
+  return DriverExecutor::finish<T>(pending_, std::move(value), nullptr);
 }
 
 template <class T>
-void DriverExecutor::Finish<T>::fail(std::exception_ptr error) const {
-  DriverExecutor::finish<T>(pending_, std::nullopt, std::move(error));
+bool DriverExecutor::Finish<T>::fail(std::exception_ptr error) const {
+  return DriverExecutor::finish<T>(pending_, std::nullopt, std::move(error));
 }
 
 template <class T>
@@ -258,13 +265,15 @@ boost::asio::awaitable<T> DriverExecutor::run_then(Call call, std::function<void
   for (;;) {
     co_await pending->timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
     if (pending->done.load(std::memory_order_acquire)) break;
-    if (!pending->work_returned.load(std::memory_order_acquire)) {
+    int open = Pending<T>::open;
+    if (!pending->work_returned.load(std::memory_order_acquire) &&
+        pending->claim.compare_exchange_strong(open, Pending<T>::abandoned)) {
       fail(call, "timeout",
            std::string("driver call ") + std::string(call.operation) +
                " did not finish within its deadline; retry later");
     }
-    // Only the finish is outstanding. Its wake-up runs on this executor,
-    // after this re-arm, so it cannot be lost.
+    // Only the finish is outstanding (or claimed, not yet done). Its wake-up
+    // runs on this executor, after this re-arm, so it cannot be lost.
     pending->timer.expires_at(std::chrono::steady_clock::time_point::max());
   }
   probe_.count(call.driver, call.operation, outcome_of(pending->error));

@@ -127,9 +127,10 @@ LifecycleMonitor::LifecycleMonitor(
       [this](jobs::Job& job, jobs::JobRun run) { poll(job, run); },
       [this](const jobs::Job& job) {
         // Only a driver call is bounded: a poll that overran its deadline.
-        if (auto target = std::static_pointer_cast<const Target>(job.state)) {
-          drivers_.record_timeout(*target->placement->driver);
-        }
+        auto target = std::static_pointer_cast<const Target>(job.state);
+        if (target) drivers_.record_timeout(*target->placement->driver);
+        static const logging::LogFields kNoFields;  // a job resumed from the store
+        logging::ScopedLogContext scope(target ? target->log_fields : kNoFields);
         log_->debug("execution {}: the poll did not finish within its deadline; retrying",
                     job.subject);
       });
@@ -198,8 +199,8 @@ void LifecycleMonitor::accept(std::string_view lifecycle_name,
   // Bounded like an outcome: it is stored, replicated and sent back whole.
   if (const std::size_t size = json::serialize(execution->associated_topology).size();
       size > options_.max_outcome_size) {
-    const std::string why = oversized_acceptance(driver->driver->info.name, size,
-                                                 options_.max_outcome_size);
+    const std::string why =
+        oversized_acceptance(driver->driver->info.name, size, options_.max_outcome_size);
     log_->error("execution {}: {}", execution->request_id, why);
     done(std::make_exception_ptr(sdk::ResourceDriverError(why)));
     return;
@@ -544,13 +545,23 @@ void LifecycleMonitor::poll_on_driver_thread(const std::shared_ptr<const Target>
       run.finish(jobs::JobStep::retry_later);
       return;
     } catch (const sdk::RequestNotFoundError& e) {
-      log_->warn("execution {}: the driver does not know it ({}); monitoring stops", request_id,
-                 e.what());
-      ended_not_found_.Increment();
       run.release();
-      end_monitoring(std::make_shared<ExecutionEnding>(ExecutionEnding{
-                         .request_id = request_id, .monitoring = "stopped: request not found"}),
-                     {}, [ended](bool, std::exception_ptr failure) { ended(failure); });
+      end_monitoring(
+          std::make_shared<ExecutionEnding>(ExecutionEnding{
+              .request_id = request_id, .monitoring = "stopped: request not found"}),
+          {},
+          [this, target, why = std::string(e.what()), ended](bool recorded,
+                                                             std::exception_ptr failure) {
+            // Not recorded: the execution had ended already, and this poll
+            // (one that overran its deadline) came after the driver forgot it.
+            if (recorded) {
+              logging::ScopedLogContext writer_scope(target->log_fields);  // store writer
+              log_->warn("execution {}: the driver does not know it ({}); monitoring stops",
+                         target->request_id, why);
+              ended_not_found_.Increment();
+            }
+            ended(failure);
+          });
       return;
     } catch (const std::exception& e) {
       outcome =

@@ -84,14 +84,25 @@ boost::asio::awaitable<sdk::LifecycleExecuteResponse> ResourceDriverService::exe
       return;
     }
     auto accepted = std::make_shared<sdk::LifecycleExecuteResponse>(std::move(response));
-    monitor_->accept(request.lifecycle_name, request.deployment_location, *accepted, origin, target,
-                     [finish, accepted](std::exception_ptr failure) {
-                       if (failure) {
-                         finish.fail(failure);
-                       } else {
-                         finish(std::move(*accepted));
-                       }
-                     });
+    monitor_->accept(
+        request.lifecycle_name, request.deployment_location, *accepted, origin, target,
+        [this, finish, accepted, context,
+         lifecycle = request.lifecycle_name](std::exception_ptr failure) {
+          if (failure) {
+            finish.fail(failure);
+            return;
+          }
+          std::string request_id = accepted->request_id;
+          if (!finish(std::move(*accepted))) {
+            // Its caller was answered 503 at the deadline: no other line
+            // ties this id to the request.
+            logging::ScopedLogContext late_scope(context->log_fields());
+            log_->warn(
+                "accepted lifecycle {} as request {} after the call's deadline (answered "
+                "503); it is recorded and monitored",
+                lifecycle, request_id);
+          }
+        });
   };
   // Named, not a temporary of the co_await expression (GCC 12 coroutine bug).
   std::function<void(Finish)> task = std::move(work);

@@ -292,6 +292,30 @@ def test_an_acceptance_topology_over_max_outcome_size_is_a_driver_error(start_se
     assert [e["payload"]["requestId"] for e in server.all_events()] == [request_id]
 
 
+def test_polls_that_overrun_their_deadline_count_each_execution_once(start_server):
+    # Each call takes 600 ms against a 300 ms deadline: the execute is answered 503 yet recorded,
+    # and a retried poll may come back after the driver forgot the ended execution.
+    server = start_server({"driver_calls": {"timeout": "300ms"},
+                           "monitoring": {"min_interval": "50ms", "max_interval": "100ms"},
+                           "drivers": {"breaker": {"failure_threshold": 0}}})
+    for _ in range(3):
+        r = server.execute(execute_body(request_properties={"noop.latencyMs": 600}))
+        assert r.status_code == 503, r.text
+    wait_until(lambda: len(server.all_events()) == 3, 20, what="three events")
+    ids = [e["payload"]["requestId"] for e in server.all_events()]
+    for request_id in ids:
+        assert server.wait_terminal(request_id)["status"] == "COMPLETE"
+    time.sleep(2)  # the late polls come back
+    ended = dict((labels["outcome"], value) for labels, value in
+                 server.metrics().find("flint_lifecycle_executions_ended_total"))
+    assert ended.get("complete") == 3 and ended.get("request_not_found", 0) == 0, ended
+    assert "the driver does not know it" not in server.stderr()
+    # The ids answered by no 202 are tied to their request in the log.
+    for request_id in ids:
+        assert f"as request {request_id} after the call's deadline (answered 503)" in \
+            server.stderr(), server.stderr()[-3000:]
+
+
 # -- the status endpoint -------------------------------------------------------------------
 
 
