@@ -125,9 +125,12 @@ PropertyMap decode_property_map(const bj::value& value, std::string_view path) {
       };
       if (auto key_name = optional_member("keyName")) material.key_name = *key_name;
       if (auto public_key = optional_member("publicKey")) material.public_key = *public_key;
-      map.set(std::string(name), Property::key(std::move(material), std::move(property_value)));
+      // A JSON object's names are unique: no lookup (a scan per entry).
+      detail::PropertyMapBuilder::append(
+          map, std::string(name), Property::key(std::move(material), std::move(property_value)));
     } else {
-      map.set(std::string(name), Property(std::string(*type_name), std::move(property_value)));
+      detail::PropertyMapBuilder::append(
+          map, std::string(name), Property(std::string(*type_name), std::move(property_value)));
     }
   }
   return map;

@@ -94,6 +94,16 @@ bool is_secret_name(std::string_view name) noexcept;
 /// The text that replaces a secret in logs and redacted views.
 inline constexpr std::string_view kRedacted = "****";
 
+class PropertyMap;
+namespace detail {
+/// For decoders whose source names each entry once (a JSON object): appends
+/// without the lookup `set` makes, which costs a scan of the map per entry.
+struct PropertyMapBuilder {
+  /// Appends `name`, which the map must not hold yet.
+  static void append(PropertyMap& map, std::string name, Property property);
+};
+}  // namespace detail
+
 /// An ordered map of property name to `Property`.
 ///
 /// Keeps the order in which entries arrived (the wire order) and looks names
@@ -145,6 +155,7 @@ class PropertyMap {
   bool operator==(const PropertyMap&) const = default;
 
  private:
+  friend struct detail::PropertyMapBuilder;
   std::vector<Entry> entries_;
 };
 
