@@ -198,6 +198,25 @@ security::CredentialVault cluster_key(const config::HostConfig& config) {
   }
 }
 
+// The key sealing credentials at rest. The default file is Flint's to
+// create; a named one is the operator's to provide: a typo, or a secret
+// volume that did not mount, must not start with a new key that cannot open
+// what was sealed before.
+security::CredentialVault store_vault(const config::HostConfig& config) {
+  if (config.store.key_file.empty()) {
+    return security::CredentialVault::from_key_file(config.store.data_dir / "credentials.key");
+  }
+  try {
+    return security::CredentialVault::from_existing_key_file(config.store.key_file);
+  } catch (const security::VaultError& e) {
+    throw std::runtime_error(fmt::format(
+        "store.key_file: {} (Flint creates only the default key, <store.data_dir>/credentials.key; "
+        "a named key file must hold 32 random bytes, e.g. from head -c 32 /dev/urandom, with mode "
+        "0600)",
+        e.what()));
+  }
+}
+
 // This node's name: cluster.node_id, or the host name.
 std::string node_id(const config::HostConfig& config) {
   if (!config.cluster.node_id.empty()) return config.cluster.node_id;
@@ -242,10 +261,7 @@ void start_durable_execution(const config::HostConfig& config, asio::io_context&
   stack.store = std::make_unique<store::Store>(
       store::Store::Options{.data_dir = config.store.data_dir, .synchronous = sync},
       store::flint_schema());
-  stack.vault =
-      std::make_unique<security::CredentialVault>(security::CredentialVault::from_key_file(
-          config.store.key_file.empty() ? config.store.data_dir / "credentials.key"
-                                        : config.store.key_file));
+  stack.vault = std::make_unique<security::CredentialVault>(store_vault(config));
   std::vector<events::EventPublisher*> publishers;
   if (config.events.log.enabled) {
     stack.event_log = std::make_unique<events::EventLog>(events::EventLogOptions{

@@ -369,6 +369,7 @@ HostTable make_table() {
                     O::string("",
                               "Key sealing credentials at rest (32 bytes or 64 hex); "
                               "empty = <store.data_dir>/credentials.key, created on first "
+                              "start. A named file is never created: missing, it stops the "
                               "start."));
   FLINT_HOST_OPTION(store.execution_retention,
                     O::duration(hours(24 * 7),

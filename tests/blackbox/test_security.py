@@ -325,3 +325,27 @@ def test_a_request_with_many_properties_does_not_hold_a_network_thread(start_ser
     r = server.execute(execute_body(request_properties=many), timeout=60)
     assert r.status_code == 202, r.text[:500]
     assert time.monotonic() - started < 10
+
+
+def test_a_named_store_key_file_that_is_missing_stops_the_start(tmp_path):
+    # A typo or a secret volume that did not mount: a new key would make every sealed
+    # deployment location unreadable. Only the default key file is Flint's to create.
+    missing = tmp_path / "secrets" / "flint.key"
+    server = FlintServer(tmp_path / "named", {"store": {"key_file": str(missing)}})
+    with pytest.raises(RuntimeError) as failure:
+        server.start()
+    assert f"store.key_file: key file {missing} does not exist" in str(failure.value)
+    assert not missing.exists()
+
+
+def test_a_named_store_key_file_is_used_and_the_default_one_created(tmp_path):
+    key = tmp_path / "flint.key"
+    key.write_bytes(os.urandom(32))
+    key.chmod(0o600)
+    named = FlintServer(tmp_path / "named", {"store": {"key_file": str(key)}}).start()
+    assert named.execute(execute_body()).status_code == 202
+    assert not (named.data_dir / "credentials.key").exists()
+    assert named.stop() == 0
+    default = FlintServer(tmp_path / "default").start()
+    assert (default.data_dir / "credentials.key").stat().st_mode & 0o777 == 0o600
+    assert default.stop() == 0
