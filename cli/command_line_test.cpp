@@ -89,7 +89,11 @@ INSTANTIATE_TEST_SUITE_P(
         UsageError{{"infra", "query", "inf-1"},
                    "flint: request_id is required (see flint infra query --help)"},
         UsageError{{"events", "--after", "abc"},
-                   "flint: Could not convert: --after = abc (see flint events --help)"},
+                   "flint: --after: expected an integer from 0 to 9223372036854775807, got abc "
+                   "(see flint events --help)"},
+        UsageError{{"events", "--after", "-1"},
+                   "flint: --after: expected an integer from 0 to 9223372036854775807, got -1 "
+                   "(see flint events --help)"},
         UsageError{{"drivers", "extra"},
                    "flint: The following argument was not expected: extra (see flint drivers "
                    "--help)"},

@@ -1,9 +1,14 @@
 #include "events_command.hpp"
 
+#include <charconv>
+#include <cstdint>
+#include <limits>
 #include <ostream>
+#include <string>
 
 #include <CLI/CLI.hpp>
 #include <boost/json/serialize.hpp>
+#include <fmt/format.h>
 
 #include "exit_status.hpp"
 #include "flint_api.hpp"
@@ -21,7 +26,21 @@ constexpr std::chrono::seconds kFollowWait{20};
 CLI::App* add_events_command(CLI::App& app, EventsOptions& options) {
   auto* cmd = app.add_subcommand("events",
                                  "Print the server's events, one JSON line each (GET /api/events)");
+  // Checked as text: CLI11 would read -1 into the unsigned option as 2^64 - 1.
+  const CLI::Validator sequence_number(
+      [](const std::string& text) -> std::string {
+        std::int64_t value = -1;
+        const char* end = text.data() + text.size();
+        const auto [stop, error] = std::from_chars(text.data(), end, value);
+        if (error != std::errc() || stop != end || value < 0) {
+          return fmt::format("expected an integer from 0 to {}, got {}",
+                             std::numeric_limits<std::int64_t>::max(), text);
+        }
+        return {};
+      },
+      "SEQ");
   cmd->add_option("--after", options.after, "Print events with a sequence number greater than this")
+      ->check(sequence_number)
       ->capture_default_str();
   cmd->add_flag("-f,--follow", options.follow, "Keep waiting for new events (Ctrl-C ends)");
   add_server_access_options(*cmd, options.server);

@@ -23,10 +23,13 @@ boost::json::value parse_body(const HttpResponse& response, std::string_view cal
   return value;
 }
 
-[[noreturn]] void fail(const HttpResponse& response, std::string_view call) {
-  // The server's message names the header; the client's way to send it is an option.
-  const std::string_view hint =
-      response.status == 401 ? " (give the token's file with --token-file)" : "";
+[[noreturn]] void fail(const HttpClient& http, const HttpResponse& response,
+                       std::string_view call) {
+  // The server's message names the header; the client's way to send it is an
+  // option. A token that was sent and refused needs another token, not a hint.
+  const std::string_view hint = response.status == 401 && !http.sends_token()
+                                    ? " (give the token's file with --token-file)"
+                                    : "";
   throw ApiError(response.status, std::string(call) + ": " + std::to_string(response.status) +
                                       ": " + error_text(response) + std::string(hint));
 }
@@ -40,7 +43,7 @@ boost::json::object post_for_object(HttpClient& http, std::string_view path,
   HttpClient::Headers headers;
   if (tenant_id) headers.emplace_back("tenantId", *tenant_id);
   auto response = http.post_json(path, boost::json::serialize(request), headers, kCallTimeout);
-  if (response.status != status) fail(response, call);
+  if (response.status != status) fail(http, response, call);
   auto body = parse_body(response, call);
   if (!body.is_object()) throw ApiError(0, call + ": expected a JSON object");
   return std::move(body.as_object());
@@ -162,7 +165,7 @@ boost::json::object FlintApi::execute(const boost::json::object& request,
   if (tenant_id) headers.emplace_back("tenantId", *tenant_id);
   auto response = http_.post_json("/api/driver/lifecycle/execute", boost::json::serialize(request),
                                   headers, kCallTimeout);
-  if (response.status != 202 && response.status != 200) fail(response, call);
+  if (response.status != 202 && response.status != 200) fail(http_, response, call);
   auto body = parse_body(response, call);
   if (!body.is_object()) throw ApiError(0, std::string(call) + ": expected a JSON object");
   const auto* id = body.as_object().if_contains("requestId");
@@ -187,7 +190,7 @@ EventsPage FlintApi::events(std::uint64_t after, std::size_t limit, std::chrono:
                             " (this server serves no event log: is it a Flint with "
                             "events.log.enabled and bootstrap.events.api_enabled true?)");
   }
-  if (response.status != 200) fail(response, "GET /api/events");
+  if (response.status != 200) fail(http_, response, "GET /api/events");
   return parse_events_page(parse_body(response, "GET /api/events"));
 }
 
@@ -203,7 +206,7 @@ std::optional<boost::json::object> FlintApi::execution(std::string_view request_
   // The contract answers an unknown request with 400 (not 404); a server
   // without this extension answers 404.
   if (response.status == 400 || response.status == 404) return std::nullopt;
-  if (response.status != 200) fail(response, call);
+  if (response.status != 200) fail(http_, response, call);
   auto body = parse_body(response, call);
   if (!body.is_object()) throw ApiError(0, call + ": expected a JSON object");
   return std::move(body.as_object());
@@ -212,7 +215,7 @@ std::optional<boost::json::object> FlintApi::execution(std::string_view request_
 boost::json::object FlintApi::drivers() {
   const std::string call = "GET /api/drivers";
   auto response = http_.get("/api/drivers", kCallTimeout);
-  if (response.status != 200) fail(response, call);
+  if (response.status != 200) fail(http_, response, call);
   auto body = parse_body(response, call);
   if (!body.is_object()) throw ApiError(0, call + ": expected a JSON object");
   return std::move(body.as_object());

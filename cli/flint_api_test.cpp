@@ -95,6 +95,27 @@ TEST(FlintApiTest, AnErrorReplyBecomesApiErrorWithTheMessage) {
   }
 }
 
+TEST(FlintApiTest, A401HintsAtTheTokenFileOnlyWhenNoTokenWasSent) {
+  testing::FakeHttpServer server([](const testing::RecordedRequest&) {
+    return testing::FakeReply{
+        401, R"({"localizedMessage":"the bearer token is not accepted","status":401})"};
+  });
+  const auto message = [&](std::string token) {
+    HttpClient http(parse_base_url(server.url()), std::move(token));
+    FlintApi api(http);
+    try {
+      api.events(0, 1, std::chrono::seconds(0));
+    } catch (const ApiError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(message(""),
+            "GET /api/events: 401: the bearer token is not accepted (give the token's file with "
+            "--token-file)");
+  EXPECT_EQ(message("rotated"), "GET /api/events: 401: the bearer token is not accepted");
+}
+
 TEST(FlintApiTest, EventsAndExecutionUseTheirPaths) {
   testing::FakeHttpServer server([](const testing::RecordedRequest& request) {
     if (request.target.starts_with("/api/events")) {

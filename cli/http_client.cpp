@@ -101,6 +101,11 @@ BaseUrl parse_base_url(std::string_view text) {
   base.tls = url.scheme() == "https";
   base.port = url.has_port() ? std::string(url.port()) : base.tls ? "443" : "80";
   if (base.port.empty()) throw std::invalid_argument("--url: empty port");
+  // The resolver would take 99999 as 99999 mod 65536: another server.
+  if (url.has_port() &&
+      (url.port_number() == 0 || base.port.size() > 5 || std::stoul(base.port) > 65535)) {
+    throw std::invalid_argument("--url: port " + base.port + " is not in 1..65535");
+  }
   base.prefix = std::string(url.encoded_path());
   while (!base.prefix.empty() && base.prefix.back() == '/') base.prefix.pop_back();
   return base;

@@ -74,6 +74,9 @@ class HttpClient {
   explicit HttpClient(BaseUrl base, std::string token = {}, std::string ca_file = {})
       : base_(std::move(base)), token_(std::move(token)), ca_file_(std::move(ca_file)) {}
 
+  /// Whether requests carry a bearer token.
+  bool sends_token() const noexcept { return !token_.empty(); }
+
   /// `GET prefix + target` (target starts with `/` and may carry a query).
   /// `timeout` bounds the whole exchange, connection included.
   /// @throws HttpError when no complete reply arrives in time.

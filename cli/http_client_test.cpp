@@ -50,6 +50,12 @@ TEST(ParseBaseUrlTest, RejectsWhatItCannotUse) {
   EXPECT_EQ(error_of("ftp://x"), "--url: scheme \"ftp\" is not supported (http:// or https://)");
   EXPECT_EQ(error_of("http://u:p@x"), "--url: user info is not supported");
   EXPECT_EQ(error_of("http://x/?a=1"), "--url: a query or fragment is not allowed");
+  // The resolver would wrap it to 34463: another server, maybe sent the token.
+  EXPECT_EQ(error_of("http://127.0.0.1:99999"), "--url: port 99999 is not in 1..65535");
+  EXPECT_EQ(error_of("http://127.0.0.1:0"), "--url: port 0 is not in 1..65535");
+  EXPECT_EQ(error_of("http://127.0.0.1:123456789012345678901"),
+            "--url: port 123456789012345678901 is not in 1..65535");
+  EXPECT_EQ(parse_base_url("http://127.0.0.1:65535").port, "65535");
 }
 
 TEST(HttpClientTest, SendsAndReceives) {

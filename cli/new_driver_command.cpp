@@ -31,16 +31,21 @@ char upper(char c) {
 // Throws unless `kind` is one a project can be scaffolded for.
 void check_kind(std::string_view kind) {
   if (kind == sdk::to_string(sdk::DriverKind::resource)) return;
-  for (const auto reserved : {sdk::DriverKind::infrastructure, sdk::DriverKind::storage,
-                              sdk::DriverKind::amphora, sdk::DriverKind::handler}) {
+  if (kind == sdk::to_string(sdk::DriverKind::infrastructure)) {
+    throw std::invalid_argument(
+        "cannot scaffold infrastructure drivers: the scaffold has a template for resource "
+        "drivers only (write an infrastructure driver as docs/driver-guide.md shows; --kind "
+        "resource)");
+  }
+  for (const auto reserved :
+       {sdk::DriverKind::storage, sdk::DriverKind::amphora, sdk::DriverKind::handler}) {
     if (kind == sdk::to_string(reserved)) {
       throw std::invalid_argument("cannot scaffold " + std::string(kind) +
-                                  " drivers: only resource drivers can be hosted so far "
-                                  "(--kind resource)");
+                                  " drivers: Flint cannot host them yet (--kind resource)");
     }
   }
   throw std::invalid_argument("unknown driver kind '" + std::string(kind) +
-                              "': only resource drivers can be hosted so far (--kind resource)");
+                              "': the scaffold makes resource drivers (--kind resource)");
 }
 
 // Throws unless `output` is absent or an empty directory; returns whether it exists.
@@ -127,7 +132,8 @@ CLI::App* add_new_driver_command(CLI::App& app, NewDriverOptions& options) {
   cmd->add_option("name", options.name,
                   "Driver name: lower-case letters, digits, '_' and '-' (at most 64)")
       ->required();
-  cmd->add_option("--kind", options.kind, "The contract it serves: resource (the only one so far)")
+  cmd->add_option("--kind", options.kind,
+                  "The contract it serves: resource (the only template so far)")
       ->required();
   cmd->add_option("-o,--output", options.output,
                   "Directory to create, absent or empty (default: ./NAME)");

@@ -192,12 +192,18 @@ TEST_F(NewDriverTest, AnInvalidNameIsRefusedWithTheRule) {
 TEST_F(NewDriverTest, OnlyResourceDriversCanBeScaffolded) {
   EXPECT_EQ(run("demo", "infrastructure", dir_ / "out"), 2);
   EXPECT_EQ(err_.str(),
-            "flint: cannot scaffold infrastructure drivers: only resource drivers can be hosted so "
-            "far (--kind resource)\n");
+            "flint: cannot scaffold infrastructure drivers: the scaffold has a template for "
+            "resource drivers only (write an infrastructure driver as docs/driver-guide.md shows; "
+            "--kind resource)\n");
+  err_.str("");
+  EXPECT_EQ(run("demo", "storage", dir_ / "out"), 2);
+  EXPECT_EQ(err_.str(),
+            "flint: cannot scaffold storage drivers: Flint cannot host them yet (--kind "
+            "resource)\n");
   err_.str("");
   EXPECT_EQ(run("demo", "vim", dir_ / "out"), 2);
   EXPECT_EQ(err_.str(),
-            "flint: unknown driver kind 'vim': only resource drivers can be hosted so far (--kind "
+            "flint: unknown driver kind 'vim': the scaffold makes resource drivers (--kind "
             "resource)\n");
   EXPECT_FALSE(fs::exists(dir_ / "out"));
   EXPECT_EQ(out_.str(), "");

@@ -58,7 +58,7 @@ std::vector<events::LoggedEvent> read_page(const events::EventLog& events_log, s
                    "the event log cannot be read; see the server log");
   }
 }
-constexpr std::string_view kSeqExpected = "a non-negative integer";
+constexpr std::string_view kSeqExpected = "an integer from 0 to 9223372036854775807";
 
 struct EventsQuery {
   std::int64_t after = 0;
