@@ -181,7 +181,9 @@ boost::json::object PropertyMap::redacted() const {
       entry["keyName"] = key->key_name;
       entry["privateKey"] = kRedacted;
       if (key->public_key) entry["publicKey"] = *key->public_key;
-      if (!property.value().is_null()) entry["value"] = detail::redact(property.value());
+      // The contract gives a key entry no value: whatever came in it is the
+      // sender's, and as secret as the key.
+      if (!property.value().is_null()) entry["value"] = kRedacted;
     } else {
       entry["value"] = detail::redact_named(name, property.value());
     }

@@ -145,7 +145,7 @@ TEST(PropertyMap, RedactedHidesKeysSecretsAndPem) {
             R"("adminPassword":{"type":"string","value":"****"},)"
             R"("emptyToken":{"type":"string","value":null},)"
             R"("sshKey":{"type":"key","keyName":"deploy","privateKey":"****",)"
-            R"("publicKey":"ssh-rsa AAA","value":"deploy"},)"
+            R"("publicKey":"ssh-rsa AAA","value":"****"},)"
             R"("config":{"type":"map","value":{"user":"u","secret":"****",)"
             R"("nested":[{"token":"****"}]}},)"
             R"("blob":{"type":"string","value":"****"},)"

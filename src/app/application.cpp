@@ -22,6 +22,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/ranges.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -77,7 +78,8 @@ using std::chrono::steady_clock;
 
 namespace {
 
-// Free space and writability of a directory, read at most once a second:
+// Free space and usability (a directory the process may write and enter) of
+// a directory, read at most once a second:
 // health is polled often (probes, load balancers) and must stay cheap.
 class DiskCheck {
  public:
@@ -95,7 +97,10 @@ class DiskCheck {
     const auto now = steady_clock::now();
     if (now - read_at_ >= std::chrono::seconds(1)) {
       struct statvfs disk {};
-      last_.writable = ::access(dir_.c_str(), W_OK) == 0 && ::statvfs(dir_.c_str(), &disk) == 0;
+      struct stat info {};
+      last_.writable = ::stat(dir_.c_str(), &info) == 0 && S_ISDIR(info.st_mode) &&
+                       ::access(dir_.c_str(), W_OK | X_OK) == 0 &&
+                       ::statvfs(dir_.c_str(), &disk) == 0;
       last_.free_bytes = last_.writable ? std::uint64_t{disk.f_bavail} * disk.f_frsize : 0;
       read_at_ = now;
     }
@@ -565,7 +570,7 @@ DriverStack start_driver_stack(const config::HostConfig& config, asio::io_contex
     details.set("misses", stats.misses);
     details.set("rejected", stats.extraction_failures);
     if (!space.writable) {
-      details.set("error", "workspace is not writable");
+      details.set("error", "workspace is not a writable directory");
       return HealthStatus::unhealthy;
     }
     details.set("disk_free_bytes", space.free_bytes);

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 
 import requests
@@ -36,6 +37,21 @@ def test_health_reports_real_vitals(server):
     calls = vitals["driver_calls"]
     assert calls["threads"] >= 1 and calls["queue_size"] >= 1, calls
     assert vitals["http"]["connections"] >= 1, vitals["http"]  # ours, at least
+
+
+def test_health_says_unhealthy_when_the_workspace_is_not_a_directory(start_server):
+    # Writable and on a file system, so access() and statvfs() alone passed it.
+    server = start_server()
+    shutil.rmtree(server.workspace)
+    server.workspace.write_text("not a directory")
+
+    def files_vital():
+        r = server.get(HEALTH_PATH)
+        vital = r.json()["vitals"]["driver_files"]
+        return vital if r.status_code == 503 and vital["status"] == "UNHEALTHY" else None
+
+    vital = wait_until(files_vital, 5, what="driver_files UNHEALTHY")
+    assert vital["error"] == "workspace is not a writable directory", vital
 
 
 def test_health_shows_a_driver_call_running(server):

@@ -147,8 +147,9 @@ class PropertyMap {
   /// Past-the-end iterator.
   const_iterator end() const noexcept { return entries_.end(); }
 
-  /// A JSON view safe for logs: key material and values of secret-looking
-  /// names are replaced by `****`; everything else as on the wire.
+  /// A JSON view safe for logs: key material (a key entry's private key and
+  /// value) and values of secret-looking names are replaced by `****`;
+  /// everything else as on the wire.
   boost::json::object redacted() const;
 
   /// Entry-by-entry equality, order included.
