@@ -3,10 +3,15 @@
 
 #include <boost/asio/ssl/context.hpp>
 #include <boost/system/system_error.hpp>
+#include <fmt/format.h>
+#include <openssl/asn1.h>
+#include <openssl/bio.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <sys/stat.h>
 
 #include "http/http_server.hpp"
+#include "logging/logging.hpp"
 
 namespace flint::http {
 
@@ -31,6 +36,37 @@ void load(std::string_view what, const std::filesystem::path& path, Load&& step)
   }
 }
 
+// An ASN.1 time as OpenSSL prints it, e.g. "Dec  4 10:00:00 2026 GMT".
+std::string printed(const ASN1_TIME* time) {
+  BIO* out = BIO_new(BIO_s_mem());
+  if (out == nullptr) return "?";
+  ASN1_TIME_print(out, time);
+  char* data = nullptr;
+  const long size = BIO_get_mem_data(out, &data);
+  std::string text(data, static_cast<std::size_t>(size > 0 ? size : 0));
+  BIO_free(out);
+  return text;
+}
+
+// Clients that verify the certificate refuse it outside its validity: say
+// so at the start, not only through their failed handshakes.
+void warn_unless_valid_now(SSL_CTX* context, const std::filesystem::path& path) {
+  const X509* certificate = SSL_CTX_get0_certificate(context);
+  if (certificate == nullptr) return;
+  const ASN1_TIME* not_before = X509_get0_notBefore(certificate);
+  const ASN1_TIME* not_after = X509_get0_notAfter(certificate);
+  if (X509_cmp_current_time(not_after) < 0) {
+    logging::logger("http")->warn(
+        "TLS certificate {} expired on {}: clients that verify it will refuse the connection",
+        path.string(), printed(not_after));
+  } else if (X509_cmp_current_time(not_before) > 0) {
+    logging::logger("http")->warn(
+        "TLS certificate {} is not valid before {}: clients that verify it will refuse the "
+        "connection until then (is the clock right?)",
+        path.string(), printed(not_before));
+  }
+}
+
 }  // namespace
 
 std::shared_ptr<ssl::context> make_tls_context(const TlsFiles& files) {
@@ -42,13 +78,29 @@ std::shared_ptr<ssl::context> make_tls_context(const TlsFiles& files) {
 
   load("TLS certificate chain", files.certificate,
        [&] { context->use_certificate_chain_file(files.certificate.string()); });
+  warn_unless_valid_now(context->native_handle(), files.certificate);
   struct stat key_info {};
   if (::stat(files.private_key.c_str(), &key_info) == 0 && (key_info.st_mode & 077) != 0) {
     fail("TLS private key", files.private_key,
          "grants permissions to group or others (chmod 600 it)");
   }
-  load("TLS private key", files.private_key,
-       [&] { context->use_private_key_file(files.private_key.string(), ssl::context::pem); });
+  // Without a callback OpenSSL asks for a passphrase on the terminal, and
+  // waits there forever when there is one.
+  // (The context keeps the callback: it holds its own flag.)
+  auto asked_passphrase = std::make_shared<bool>(false);
+  context->set_password_callback([asked_passphrase](std::size_t, ssl::context::password_purpose) {
+    *asked_passphrase = true;
+    return std::string();
+  });
+  try {
+    load("TLS private key", files.private_key,
+         [&] { context->use_private_key_file(files.private_key.string(), ssl::context::pem); });
+  } catch (const std::runtime_error&) {
+    if (!*asked_passphrase) throw;
+    fail("TLS private key", files.private_key,
+         "is encrypted with a passphrase, which Flint cannot be given: store it unencrypted "
+         "(e.g. openssl pkey -in KEY -out PLAIN), with mode 0600");
+  }
   if (SSL_CTX_check_private_key(context->native_handle()) != 1) {
     fail("TLS private key", files.private_key,
          "does not match the certificate of " + files.certificate.string());

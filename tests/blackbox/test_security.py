@@ -257,10 +257,14 @@ def test_the_cli_speaks_https_checking_the_server_against_its_cacert(
         ("key open to others", "chmod 600"),
         ("key of another certificate", "mismatch"),
         ("key without certificate", "go together"),
+        ("key with a passphrase", "is encrypted with a passphrase"),
     ],
 )
 def test_unusable_tls_settings_stop_the_start(authority, tmp_path, problem, fragment):
-    certificate, key = authority.issue("server-bad", server=True)
+    # (A passphrase prompt would also wait forever on a terminal: none is ever shown.)
+    certificate, key = authority.issue(
+        "server-bad", server=True,
+        passphrase=b"secret" if problem == "key with a passphrase" else None)
     _, other_key = authority.issue("server-other", server=True)
     tls = {"cert_file": str(certificate), "key_file": str(key)}
     if problem == "missing certificate":
@@ -269,7 +273,7 @@ def test_unusable_tls_settings_stop_the_start(authority, tmp_path, problem, frag
         os.chmod(key, 0o644)
     elif problem == "key of another certificate":
         tls["key_file"] = str(other_key)
-    else:
+    elif problem == "key without certificate":
         del tls["cert_file"]
     config = tmp_path / "flint.yaml"
     config.write_text(
@@ -284,6 +288,33 @@ def test_unusable_tls_settings_stop_the_start(authority, tmp_path, problem, frag
     result = _run(["serve", "--config", str(config)])
     assert result.returncode in (1, 2), result.stderr
     assert fragment in result.stderr, result.stderr
+
+
+def test_an_expired_certificate_is_warned_about_at_the_start(authority, tmp_path):
+    certificate, key = authority.issue("server-expired", server=True, expired=True)
+    config = tmp_path / "flint.yaml"
+    config.write_text(yaml.safe_dump({
+        "application": {"port": 0},
+        "http": {"tls": {"cert_file": str(certificate), "key_file": str(key)}},
+        "store": {"data_dir": str(tmp_path / "data")},
+    }))
+    log = tmp_path / "stderr.log"
+    with open(log, "wb") as err:
+        process = subprocess.Popen([flint_binary(), "serve", "--config", str(config)],
+                                   stdout=subprocess.DEVNULL, stderr=err,
+                                   stdin=subprocess.DEVNULL, env=child_environment(),
+                                   cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 15
+        while "listening on" not in log.read_text() and time.monotonic() < deadline:
+            assert process.poll() is None, log.read_text()
+            time.sleep(0.1)
+        text = log.read_text()
+        assert f"TLS certificate {certificate} expired on" in text, text
+        assert "clients that verify it will refuse the connection" in text
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
 
 
 @pytest.fixture

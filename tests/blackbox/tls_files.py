@@ -28,13 +28,16 @@ class Authority:
         )
         self.ca_file = self._write_certificate(f"{name.replace(' ', '-')}.pem", self.certificate)
 
-    def issue(self, name: str, server: bool) -> tuple[Path, Path]:
-        """A certificate (for 127.0.0.1 and localhost when `server`) and its key files."""
+    def issue(self, name: str, server: bool, expired: bool = False,
+              passphrase: bytes | None = None) -> tuple[Path, Path]:
+        """A certificate (for 127.0.0.1 and localhost when `server`) and its key files;
+        `expired` ended yesterday; `passphrase` encrypts the key file."""
         key = ec.generate_private_key(ec.SECP256R1())
         builder = self._builder(
             x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]),
             key.public_key(),
             self.certificate.subject,
+            expired,
         )
         usage = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
         builder = builder.add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
@@ -51,15 +54,18 @@ class Authority:
             key.private_bytes(
                 serialization.Encoding.PEM,
                 serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
+                serialization.BestAvailableEncryption(passphrase) if passphrase
+                else serialization.NoEncryption(),
             )
         )
         os.chmod(key_path, 0o600)
         return self._write_certificate(f"{name}.pem", certificate), key_path
 
     @staticmethod
-    def _builder(subject, public_key, issuer) -> x509.CertificateBuilder:
+    def _builder(subject, public_key, issuer, expired: bool = False) -> x509.CertificateBuilder:
         now = datetime.datetime.now(datetime.timezone.utc)
+        if expired:
+            now -= datetime.timedelta(days=2)
         return (
             x509.CertificateBuilder()
             .subject_name(subject)
