@@ -3,6 +3,23 @@
 #include <flint/sdk/errors.hpp>
 #include <flint/sdk/json.hpp>
 
+namespace flint::sdk::detail {
+
+// Appends decoded entries in wire order, without the lookup of `set` or
+// `add` (a scan of the container per entry, quadratic for a large request):
+// a JSON object names each entry once.
+struct DecodedAppend {
+  static void to(PropertyMap& map, std::string name, Property property) {
+    map.entries_.emplace_back(std::move(name), std::move(property));
+  }
+  static void to(AssociatedTopology& topology, std::string name,
+                 std::optional<TopologyEntry> entry) {
+    topology.entries_.emplace_back(std::move(name), std::move(entry));
+  }
+};
+
+}  // namespace flint::sdk::detail
+
 namespace flint::sdk::json {
 namespace {
 
@@ -64,7 +81,7 @@ AssociatedTopology decode_topology_entries(const bj::value& value, std::string_v
   for (const auto& field : object) {
     const std::string_view name = field.key();
     if (allow_removals && field.value().is_null()) {
-      topology.remove(std::string(name));
+      detail::DecodedAppend::to(topology, std::string(name), std::nullopt);
       continue;
     }
     const auto* entry = field.value().if_object();
@@ -82,7 +99,8 @@ AssociatedTopology decode_topology_entries(const bj::value& value, std::string_v
     };
     const std::string_view id = member("id");
     const std::string_view type = member("type");
-    topology.add(std::string(name), TopologyEntry{std::string(id), std::string(type)});
+    detail::DecodedAppend::to(topology, std::string(name),
+                              TopologyEntry{std::string(id), std::string(type)});
   }
   return topology;
 }
@@ -125,12 +143,11 @@ PropertyMap decode_property_map(const bj::value& value, std::string_view path) {
       };
       if (auto key_name = optional_member("keyName")) material.key_name = *key_name;
       if (auto public_key = optional_member("publicKey")) material.public_key = *public_key;
-      // A JSON object's names are unique: no lookup (a scan per entry).
-      detail::PropertyMapBuilder::append(
-          map, std::string(name), Property::key(std::move(material), std::move(property_value)));
+      detail::DecodedAppend::to(map, std::string(name),
+                                Property::key(std::move(material), std::move(property_value)));
     } else {
-      detail::PropertyMapBuilder::append(
-          map, std::string(name), Property(std::string(*type_name), std::move(property_value)));
+      detail::DecodedAppend::to(map, std::string(name),
+                                Property(std::string(*type_name), std::move(property_value)));
     }
   }
   return map;

@@ -159,10 +159,6 @@ void PropertyMap::set(std::string name, Property property) {
   entries_.emplace_back(std::move(name), std::move(property));
 }
 
-void detail::PropertyMapBuilder::append(PropertyMap& map, std::string name, Property property) {
-  map.entries_.emplace_back(std::move(name), std::move(property));
-}
-
 bool PropertyMap::erase(std::string_view name) {
   auto it = std::find_if(entries_.begin(), entries_.end(),
                          [&](const Entry& entry) { return entry.first == name; });

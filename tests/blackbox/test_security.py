@@ -352,8 +352,9 @@ def test_a_request_with_many_properties_does_not_hold_a_network_thread(start_ser
     # far under http.max_body_size, and stalled every connection of that thread meanwhile.
     server = start_server()
     many = {f"p{i}": "v" for i in range(200_000)}
+    topology = {f"vm{i}": {"id": f"i-{i}", "type": "Openstack"} for i in range(100_000)}
     started = time.monotonic()
-    r = server.execute(execute_body(request_properties=many), timeout=60)
+    r = server.execute(execute_body(request_properties=many, topology=topology), timeout=60)
     assert r.status_code == 202, r.text[:500]
     assert time.monotonic() - started < 10
 

@@ -94,14 +94,8 @@ bool is_secret_name(std::string_view name) noexcept;
 /// The text that replaces a secret in logs and redacted views.
 inline constexpr std::string_view kRedacted = "****";
 
-class PropertyMap;
 namespace detail {
-/// For decoders whose source names each entry once (a JSON object): appends
-/// without the lookup `set` makes, which costs a scan of the map per entry.
-struct PropertyMapBuilder {
-  /// Appends `name`, which the map must not hold yet.
-  static void append(PropertyMap& map, std::string name, Property property);
-};
+struct DecodedAppend;  // the JSON decoders' access (sdk/src/json.cpp)
 }  // namespace detail
 
 /// An ordered map of property name to `Property`.
@@ -156,7 +150,7 @@ class PropertyMap {
   bool operator==(const PropertyMap&) const = default;
 
  private:
-  friend struct detail::PropertyMapBuilder;
+  friend struct detail::DecodedAppend;
   std::vector<Entry> entries_;
 };
 

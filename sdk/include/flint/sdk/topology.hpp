@@ -29,6 +29,10 @@ struct TopologyEntry {
 ///
 /// Removal entries only make sense on output (a 202 reply, an event, a find
 /// result); on input every entry has an id and a type. A value-type.
+namespace detail {
+struct DecodedAppend;  // the JSON decoders' access (sdk/src/json.cpp)
+}  // namespace detail
+
 class AssociatedTopology {
  public:
   /// A (name, entry-or-removal) pair.
@@ -60,6 +64,7 @@ class AssociatedTopology {
   bool operator==(const AssociatedTopology&) const = default;
 
  private:
+  friend struct detail::DecodedAppend;
   void put(std::string name, std::optional<TopologyEntry> entry);
   std::vector<Entry> entries_;
 };
