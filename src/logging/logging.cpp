@@ -117,6 +117,16 @@ std::string_view mask_private_keys(std::string_view text, std::string& masked) {
   return masked;
 }
 
+std::string_view bounded_message(std::string_view text, std::string& bounded) {
+  if (text.size() <= kMaxMessageBytes) return text;
+  std::size_t keep = kMaxMessageBytes;
+  // Not inside a character: back to the start of the one at the cut.
+  while (keep > 0 && (static_cast<unsigned char>(text[keep]) & 0xC0) == 0x80) --keep;
+  bounded.assign(text.substr(0, keep));
+  fmt::format_to(std::back_inserter(bounded), " ... [{} bytes cut]", text.size() - keep);
+  return bounded;
+}
+
 std::string_view valid_utf8(std::string_view text, std::string& repaired) {
   const auto continuation = [&](std::size_t at) {
     return at < text.size() && (static_cast<unsigned char>(text[at]) & 0xC0) == 0x80;
@@ -169,9 +179,13 @@ class FlatFormatter final : public spdlog::formatter {
     fmt::format_to(std::back_inserter(dest), " {:<8} [{}] {}: ", level_name(msg.level),
                    thread_label(msg),
                    std::string_view(msg.logger_name.data(), msg.logger_name.size()));
+    std::string bounded;
     std::string masked;
     append_escaped(
-        mask_private_keys(std::string_view(msg.payload.data(), msg.payload.size()), masked), dest);
+        mask_private_keys(
+            bounded_message(std::string_view(msg.payload.data(), msg.payload.size()), bounded),
+            masked),
+        dest);
     if (const LogFields* fields = current_log_context()) {
       for (const auto& [key, value] : *fields) {
         fmt::format_to(std::back_inserter(dest), " {}=", key);
@@ -208,7 +222,9 @@ class LogstashFormatter final : public spdlog::formatter {
     boost::json::object line;
     line["@timestamp"] = std::string_view(timestamp.data(), timestamp.size());
     line["@version"] = "1";
-    line["message"] = safe(std::string_view(msg.payload.data(), msg.payload.size()));
+    std::string bounded;
+    line["message"] =
+        safe(bounded_message(std::string_view(msg.payload.data(), msg.payload.size()), bounded));
     line["HOSTNAME"] = hostname_;
     line["path"] =
         msg.source.filename != nullptr ? std::string_view(msg.source.filename) : logger_name;

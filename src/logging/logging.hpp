@@ -4,6 +4,7 @@
 /// Process-wide logging: flat text or logstash JSON (Ignition's `LOG_TYPE`),
 /// one shared sink, named loggers per module.
 
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -47,6 +48,15 @@ std::shared_ptr<spdlog::logger> logger(std::string_view name);
 /// they would appear). Returns `text` itself when it holds none, else a view
 /// of `masked`.
 std::string_view mask_private_keys(std::string_view text, std::string& masked);
+
+/// The longest message a log line carries, in bytes: request data (a name,
+/// a driver's error text) must not make one line megabytes long.
+inline constexpr std::size_t kMaxMessageBytes = 16 * 1024;
+
+/// `text` cut to `kMaxMessageBytes` (at a UTF-8 character boundary) with
+/// ` ... [N bytes cut]` appended. Returns `text` itself when it fits, else a
+/// view of `bounded`.
+std::string_view bounded_message(std::string_view text, std::string& bounded);
 
 /// `text` with every byte that is not part of well-formed UTF-8 written as
 /// `\xNN`, so a JSON log line stays valid. Returns `text` itself when it is

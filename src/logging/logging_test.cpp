@@ -145,6 +145,29 @@ TEST(LogstashLog, EveryLineIsValidJsonWithKeysMasked) {
   EXPECT_EQ(line.at("tracectx.k"), "****");
 }
 
+TEST(BoundedMessage, ALongMessageIsCutAtACharacter) {
+  std::string bounded;
+  EXPECT_EQ(bounded_message("short", bounded), "short");
+  const std::string exact(kMaxMessageBytes, 'a');
+  EXPECT_EQ(bounded_message(exact, bounded), exact);
+  EXPECT_EQ(bounded_message(exact + "bc", bounded), exact + " ... [2 bytes cut]");
+  // The two-byte \xC3\xA9 straddles the limit: it goes whole.
+  const std::string straddling = std::string(kMaxMessageBytes - 1, 'a') + "\xC3\xA9z";
+  EXPECT_EQ(bounded_message(straddling, bounded),
+            std::string(kMaxMessageBytes - 1, 'a') + " ... [3 bytes cut]");
+}
+
+TEST(LogstashLog, AMessageFromHugeRequestDataStaysBounded) {
+  std::ostringstream out;
+  configure({.level = "info", .format = LogFormat::logstash},
+            std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
+  logger("service")->info("accepted lifecycle {} as request r-1", std::string(4 << 20, 'x'));
+  const auto line = boost::json::parse(out.str()).as_object();
+  const auto message = std::string_view(line.at("message").as_string());
+  EXPECT_LT(message.size(), kMaxMessageBytes + 64);
+  EXPECT_TRUE(message.ends_with(" bytes cut]")) << message.substr(message.size() - 64);
+}
+
 TEST(FlatLog, KeysAreMaskedToo) {
   std::ostringstream out;
   configure({.level = "info", .format = LogFormat::flat},
