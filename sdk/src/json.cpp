@@ -48,6 +48,14 @@ bj::object copy(const bj::object& object) {
   return bj::object(object, bj::storage_ptr());
 }
 
+// Names are bounded (kMaxNameBytes). The error quotes the start of the name
+// only: the whole could be megabytes.
+void check_name(std::string_view path, std::string_view name) {
+  if (name.size() <= kMaxNameBytes) return;
+  fail({path}, "the name \"" + std::string(name.substr(0, 32)) + "...\" is longer than " +
+                   std::to_string(kMaxNameBytes) + " bytes");
+}
+
 const bj::object& expect_object(const bj::value& value, std::string_view path) {
   const auto* object = value.if_object();
   if (object == nullptr) fail({path}, "expected an object");
@@ -80,6 +88,7 @@ AssociatedTopology decode_topology_entries(const bj::value& value, std::string_v
   AssociatedTopology topology;
   for (const auto& field : object) {
     const std::string_view name = field.key();
+    check_name(path, name);
     if (allow_removals && field.value().is_null()) {
       detail::DecodedAppend::to(topology, std::string(name), std::nullopt);
       continue;
@@ -113,6 +122,7 @@ PropertyMap decode_property_map(const bj::value& value, std::string_view path) {
   map.reserve(object.size());
   for (const auto& field : object) {
     const std::string_view name = field.key();
+    check_name(path, name);
     const auto* entry = field.value().if_object();
     const bj::value* type = entry == nullptr ? nullptr : entry->if_contains("type");
     if (type == nullptr) fail({path, name}, "expected an object with \"type\"");
@@ -199,8 +209,14 @@ DeploymentLocation decode_deployment_location(const bj::value& value, std::strin
   DeploymentLocation location;
   const std::string_view name = required_string(object, path, "name");
   if (name.empty()) fail({path, "name"}, "must not be empty");
+  if (name.size() > kMaxNameBytes)
+    fail({path, "name"}, "longer than " + std::to_string(kMaxNameBytes) + " bytes");
   location.name = name;
-  if (auto type = optional_string(object, path, "type")) location.type = *type;
+  if (auto type = optional_string(object, path, "type")) {
+    if (type->size() > kMaxNameBytes)
+      fail({path, "type"}, "longer than " + std::to_string(kMaxNameBytes) + " bytes");
+    location.type = *type;
+  }
   if (const auto* properties = object.if_contains("properties");
       properties != nullptr && !properties->is_null()) {
     const auto* props = properties->if_object();

@@ -126,6 +126,12 @@ TEST(PropertyMapCodec, InvalidShapes) {
   EXPECT_EQ(decode(R"({"k": {"type": "key", "privateKey": "P", "publicKey": []}})"),
             "systemProperties.k.publicKey: expected a string");
   EXPECT_EQ(decode(R"({"a": 1})", ""), R"(a: expected an object with "type")");
+  // A name over kMaxNameBytes: only its start is quoted.
+  const std::string long_name(kMaxNameBytes + 1, 'n');
+  EXPECT_EQ(decode(R"({")" + long_name + R"(": {"type": "string"}})"),
+            "systemProperties: the name \"" + long_name.substr(0, 32) +
+                "...\" is longer than 1024 bytes");
+  EXPECT_EQ(decode(R"({")" + long_name.substr(1) + R"(": {"type": "string"}})"), "<no error>");
 }
 
 TEST(PropertyMapCodec, DecodedValuesOutliveTheParserBuffer) {
@@ -210,6 +216,11 @@ TEST(DeploymentLocationCodec, InvalidShapes) {
   EXPECT_EQ(decode(R"({"name": "x", "type": 2})"), "deploymentLocation.type: expected a string");
   EXPECT_EQ(decode(R"({"name": "x", "properties": []})"),
             "deploymentLocation.properties: expected an object");
+  const std::string long_text(kMaxNameBytes + 1, 'x');
+  EXPECT_EQ(decode(R"({"name": ")" + long_text + R"("})"),
+            "deploymentLocation.name: longer than 1024 bytes");
+  EXPECT_EQ(decode(R"({"name": "x", "type": ")" + long_text + R"("})"),
+            "deploymentLocation.type: longer than 1024 bytes");
 }
 
 TEST(DeploymentLocation, RedactedHidesSecretsAtAnyDepth) {

@@ -19,7 +19,7 @@ service::CreateInfrastructureCommand decode_create_infrastructure_request(
   const boost::json::object& body = body_object(value);
   service::CreateInfrastructureCommand command;
   command.template_text = required_string(body, "template");
-  command.template_type = required_string(body, "templateType");
+  command.template_type = required_name(body, "templateType");
   command.system_properties =
       sdk::json::decode_property_map(required_field(body, "systemProperties"), "systemProperties");
   if (const auto* field = optional_field(body, "properties")) {
@@ -33,7 +33,7 @@ service::DeleteInfrastructureCommand decode_delete_infrastructure_request(
     const boost::json::value& value) {
   const boost::json::object& body = body_object(value);
   service::DeleteInfrastructureCommand command;
-  command.infrastructure_id = required_string(body, "infrastructureId");
+  command.infrastructure_id = required_name(body, "infrastructureId");
   command.deployment_location = deployment_location(body);
   return command;
 }
@@ -42,8 +42,8 @@ service::QueryInfrastructureCommand decode_query_infrastructure_request(
     const boost::json::value& value) {
   const boost::json::object& body = body_object(value);
   service::QueryInfrastructureCommand command;
-  command.infrastructure_id = required_string(body, "infrastructureId");
-  command.request_id = required_string(body, "requestId");
+  command.infrastructure_id = required_name(body, "infrastructureId");
+  command.request_id = required_name(body, "requestId");
   command.deployment_location = deployment_location(body);
   return command;
 }
@@ -53,8 +53,8 @@ service::FindInfrastructureCommand decode_find_infrastructure_request(
   const boost::json::object& body = body_object(value);
   service::FindInfrastructureCommand command;
   command.template_text = required_string(body, "template");
-  command.template_type = required_string(body, "templateType");
-  command.instance_name = required_string(body, "instanceName");
+  command.template_type = required_name(body, "templateType");
+  command.instance_name = required_name(body, "instanceName");
   command.deployment_location = deployment_location(body);
   return command;
 }

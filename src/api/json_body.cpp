@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <flint/sdk/errors.hpp>
+#include <flint/sdk/json.hpp>
 
 #include "api/api_error.hpp"
 
@@ -73,6 +74,15 @@ std::string required_string(const boost::json::object& body, std::string_view fi
     throw sdk::InvalidRequestError(std::string(field) + ": must not be empty");
   }
   return std::string(value.get_string());
+}
+
+std::string required_name(const boost::json::object& body, std::string_view field) {
+  std::string name = required_string(body, field);
+  if (name.size() > sdk::json::kMaxNameBytes) {
+    throw sdk::InvalidRequestError(std::string(field) + ": longer than " +
+                                   std::to_string(sdk::json::kMaxNameBytes) + " bytes");
+  }
+  return name;
 }
 
 const boost::json::value* optional_field(const boost::json::object& body, std::string_view field) {

@@ -57,6 +57,12 @@ const boost::json::value& required_field(const boost::json::object& body, std::s
 ///         string` or `<field>: must not be empty`.
 std::string required_string(const boost::json::object& body, std::string_view field);
 
+/// `required_string` for a name (lifecycle, instance, template type, ids):
+/// also at most `sdk::json::kMaxNameBytes`.
+/// @throws sdk::InvalidRequestError as `required_string`, or `<field>:
+///         longer than 1024 bytes`.
+std::string required_name(const boost::json::object& body, std::string_view field);
+
 /// The value of `field`, or null when it is absent or `null` (optional
 /// fields default to empty).
 const boost::json::value* optional_field(const boost::json::object& body, std::string_view field);

@@ -10,7 +10,7 @@ namespace flint::api {
 service::ExecuteCommand decode_execute_request(const boost::json::value& value) {
   const boost::json::object& body = body_object(value);
   service::ExecuteCommand request;
-  request.lifecycle_name = required_string(body, "lifecycleName");
+  request.lifecycle_name = required_name(body, "lifecycleName");
   request.driver_files = required_string(body, "driverFiles");
   request.system_properties =
       sdk::json::decode_property_map(required_field(body, "systemProperties"), "systemProperties");
@@ -31,7 +31,7 @@ service::ExecuteCommand decode_execute_request(const boost::json::value& value) 
 service::FindCommand decode_find_request(const boost::json::value& value) {
   const boost::json::object& body = body_object(value);
   service::FindCommand request;
-  request.instance_name = required_string(body, "instanceName");
+  request.instance_name = required_name(body, "instanceName");
   request.driver_files = required_string(body, "driverFiles");
   request.deployment_location = sdk::json::decode_deployment_location(
       required_field(body, "deploymentLocation"), "deploymentLocation");

@@ -52,6 +52,10 @@ TEST(ExecuteRequest, NamesTheFieldThatIsWrong) {
             "systemProperties.resourceId: expected an object with \"type\"");
   EXPECT_EQ(execute_error([](auto& b) { b.erase("deploymentLocation"); }),
             "deploymentLocation: required");
+  EXPECT_EQ(execute_error([](auto& b) { b["lifecycleName"] = std::string(1025, 'C'); }),
+            "lifecycleName: longer than 1024 bytes");
+  EXPECT_EQ(execute_error([](auto& b) { b["lifecycleName"] = std::string(1024, 'C'); }),
+            "no error");
 }
 
 TEST(ExecuteRequest, OptionalMapsMayBeNull) {

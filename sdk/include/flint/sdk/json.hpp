@@ -22,6 +22,11 @@
 
 namespace flint::sdk::json {
 
+/// The longest name a request may carry, in bytes: a property or topology
+/// entry's name, a deployment location's name and type, a lifecycle name...
+/// Names reach logs, records and file names; no real one comes near it.
+inline constexpr std::size_t kMaxNameBytes = 1024;
+
 /// Decodes a property map (`{"name": {"type": ..., "value": ...}, ...}`).
 /// A `key` entry needs `privateKey`; a missing `value` is null.
 PropertyMap decode_property_map(const boost::json::value& value, std::string_view path);
