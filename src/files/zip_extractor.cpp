@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -102,6 +104,58 @@ std::string quoted(std::string_view name) {
   return out;
 }
 
+// libarchive gives entry names as C strings, cut at a NUL byte: an entry
+// that an archive scanner lists as "Create.sh\0.txt" would be extracted as
+// "Create.sh". So the names are read here from the archive's own records:
+// each central directory entry and the local header it points to. A
+// structure that cannot be walked is left to libarchive, which refuses it.
+std::optional<std::string_view> name_with_nul(std::string_view zip) {
+  const auto u16 = [&](std::uint64_t at) -> std::uint64_t {
+    if (at >= zip.size() || zip.size() - at < 2) return 0;  // offsets come from the archive
+    return static_cast<unsigned char>(zip[at]) | static_cast<unsigned char>(zip[at + 1]) << 8;
+  };
+  const auto u32 = [&](std::uint64_t at) -> std::uint64_t { return u16(at) | u16(at + 2) << 16; };
+  const auto u64 = [&](std::uint64_t at) -> std::uint64_t { return u32(at) | u32(at + 4) << 32; };
+  const auto name_at = [&](std::uint64_t at,
+                           std::uint64_t size) -> std::optional<std::string_view> {
+    if (at > zip.size() || size > zip.size() - at) return std::nullopt;
+    return zip.substr(at, size);
+  };
+  constexpr std::uint64_t kEnd = 0x06054b50, kEnd64 = 0x06064b50, kLocator64 = 0x07064b50,
+                          kCentral = 0x02014b50, kLocal = 0x04034b50, kEndSize = 22;
+  if (zip.size() < kEndSize) return std::nullopt;
+  // The end record: 22 bytes, then a comment of up to 65535 bytes.
+  std::uint64_t end = zip.size() - kEndSize;
+  while (u32(end) != kEnd || end + kEndSize + u16(end + 20) != zip.size()) {
+    if (end == 0 || zip.size() - end > kEndSize + 0xFFFF) return std::nullopt;
+    --end;
+  }
+  std::uint64_t entries = u16(end + 10);
+  std::uint64_t offset = u32(end + 16);
+  if ((entries == 0xFFFF || offset == 0xFFFFFFFF) && end >= 20 && u32(end - 20) == kLocator64) {
+    const std::uint64_t end64 = u64(end - 12);
+    if (u32(end64) != kEnd64) return std::nullopt;
+    entries = u64(end64 + 32);
+    offset = u64(end64 + 48);
+  }
+  const auto has_nul = [](std::string_view name) {
+    return name.find('\0') != std::string_view::npos;
+  };
+  for (std::uint64_t i = 0; i < entries; ++i) {
+    if (u32(offset) != kCentral) return std::nullopt;
+    const std::uint64_t name_size = u16(offset + 28);
+    const auto name = name_at(offset + 46, name_size);
+    if (!name) return std::nullopt;
+    if (has_nul(*name)) return name;
+    if (const std::uint64_t local = u32(offset + 42); local != 0xFFFFFFFF && u32(local) == kLocal) {
+      const auto local_name = name_at(local + 30, u16(local + 26));
+      if (local_name && has_nul(*local_name)) return local_name;
+    }
+    offset += 46 + name_size + u16(offset + 30) + u16(offset + 32);
+  }
+  return std::nullopt;
+}
+
 std::string archive_message(archive* a) {
   const char* message = archive_error_string(a);
   std::string text = message != nullptr ? message : "unknown error";
@@ -178,6 +232,9 @@ class Extraction {
     archive_read_support_format_zip(archive_);
     if (archive_read_open_memory(archive_, bytes_.data(), bytes_.size()) != ARCHIVE_OK) {
       refuse("driverFiles is not a ZIP archive: " + archive_message(archive_));
+    }
+    if (const auto name = name_with_nul(bytes_)) {
+      refuse("driverFiles entry " + quoted(*name) + " has a control character in its name");
     }
 
     std::size_t count = 0;

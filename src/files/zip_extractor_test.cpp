@@ -203,6 +203,9 @@ TEST_F(ZipExtractorTest, TreatsBackslashesAsSeparatorsAndStillRefusesEscapes) {
 TEST_F(ZipExtractorTest, RefusesControlCharactersInNames) {
   expect_refused(make_zip({file("bad\nname", "x")}),
                  "driverFiles entry 'bad?name' has a control character in its name");
+  // libarchive would cut this one at the NUL and extract scripts/Create.sh.
+  expect_refused(make_zip({file("ok", "x"), file(std::string("scripts/Create.sh\0.txt", 22), "x")}),
+                 "driverFiles entry 'scripts/Create.sh?.txt' has a control character in its name");
 }
 
 TEST_F(ZipExtractorTest, RefusesLinksDevicesAndFifos) {
