@@ -180,8 +180,8 @@ TEST_F(DriverExecutorTest, RunThenEndsWhenFinishedFromAnotherThread) {
     // The driver thread is free at once; the result comes from elsewhere.
     finisher = std::jthread([finish] {
       std::this_thread::sleep_for(20ms);
-      finish(42);
-      finish(43);  // ignored: the first finish counts
+      EXPECT_TRUE(finish(42));
+      EXPECT_FALSE(finish(43));  // ignored: the first finish counts
     });
   }));
   EXPECT_EQ(value, 42);
@@ -216,15 +216,17 @@ TEST_F(DriverExecutorTest, RunThenPassesAFailure) {
 TEST_F(DriverExecutorTest, RunThenWorkOverrunningItsDeadlineTimesOutAndMayStillFinish) {
   DriverExecutor executor({.threads = 1, .queue_size = 4}, probe_);
   std::atomic<bool> finished_late{false};
+  std::atomic<bool> taken{true};
   EXPECT_THROW(await(executor.run_then<int>(call(50ms),
                                             [&](DriverExecutor::Finish<int> finish) {
                                               std::this_thread::sleep_for(300ms);
-                                              finish(1);  // nobody waits: dropped
+                                              taken = finish(1);  // nobody waits: dropped
                                               finished_late = true;
                                             })),
                CallTimedOut);
   executor.shutdown();
   EXPECT_TRUE(finished_late);
+  EXPECT_FALSE(taken);  // the finisher learns its result went nowhere
 }
 
 TEST_F(DriverExecutorTest, SubmitEachRunsTheCallsInOrderOnOneThreadCountingEach) {
