@@ -21,6 +21,13 @@ void on_delivery(rd_kafka_t* /*rk*/, const rd_kafka_message_t* message, void* /*
   if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR && batch->first_error.empty()) {
     batch->first_error = fmt::format("topic {}: {}", rd_kafka_topic_name(message->rkt),
                                      rd_kafka_err2str(message->err));
+    if (message->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
+      // The client checked the record itself: the broker refused the batch
+      // it was sent in. No retry helps until the limits agree.
+      batch->first_error +=
+          " (the broker refused a record batch over the topic's max.message.bytes: raise that, "
+          "or keep messaging.config batch.size and message.max.bytes under it)";
+    }
   }
   --batch->pending;
 }

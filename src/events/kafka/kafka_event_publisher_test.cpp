@@ -33,6 +33,11 @@ class MockCluster {
     rd_kafka_destroy(host_);
   }
   std::string bootstrap() const { return rd_kafka_mock_cluster_bootstraps(cluster_); }
+  // The next produce request fails with `error`.
+  void push_produce_error(rd_kafka_resp_err_t error) {
+    constexpr int16_t kProduceApiKey = 0;  // the protocol's; librdkafka keeps its names internal
+    rd_kafka_mock_push_request_errors(cluster_, kProduceApiKey, 1, error);
+  }
   void set_all(bool up) {
     for (int id = 1; id <= 3; ++id) {
       up ? rd_kafka_mock_broker_set_up(cluster_, id) : rd_kafka_mock_broker_set_down(cluster_, id);
@@ -146,6 +151,31 @@ TEST(KafkaEventPublisher, AnEventTooLargeForKafkaIsSkippedNotRetriedForever) {
   ASSERT_EQ(records.size(), 2u);
   EXPECT_EQ(records[0].headers.at("eventId"), "event-1");
   EXPECT_EQ(records[1].headers.at("eventId"), "event-3");
+}
+
+TEST(KafkaEventPublisher, ABatchTheBrokerRefusesAsTooLargeSaysWhichLimitsToAlign) {
+  MockCluster cluster;
+  KafkaEventPublisher publisher(options(cluster));
+  publisher.publish(std::vector<OutboxEvent>{event(1)});  // connected, producer id known
+  cluster.push_produce_error(RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
+  try {
+    publisher.publish(std::vector<OutboxEvent>{event(2)});
+    FAIL() << "the refused batch was taken";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("max.message.bytes"));
+  }
+  EXPECT_THAT(publisher.status().last_error, HasSubstr("messaging.config batch.size"));
+  // The relay offers it again; once the broker takes it, nothing was lost.
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  bool delivered = false;
+  while (!delivered && std::chrono::steady_clock::now() < deadline) {
+    try {
+      publisher.publish(std::vector<OutboxEvent>{event(2)});
+      delivered = true;
+    } catch (const std::runtime_error&) {
+    }
+  }
+  EXPECT_TRUE(delivered);
 }
 
 TEST(KafkaEventPublisher, AnOutageFailsTheBatchUntilTheBrokersReturn) {
