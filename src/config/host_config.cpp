@@ -203,7 +203,10 @@ HostTable make_table() {
                     O::integer(2, "Threads running the network loop.", {.min = 1, .max = 256}));
 
   FLINT_HOST_OPTION(http.max_header_size,
-                    O::size(16 * KiB, "Largest request line plus headers.", {.min = 1 * KiB}));
+                    O::size(16 * KiB,
+                            "Largest request line plus headers; a chunked body's chunk lines and "
+                            "trailers are held to this plus 64 KiB.",
+                            {.min = 1 * KiB}));
   FLINT_HOST_OPTION(http.max_body_size,
                     O::size(64 * MiB, "Largest request body.", {.min = 1 * KiB}));
   FLINT_HOST_OPTION(http.read_timeout,
