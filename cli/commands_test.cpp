@@ -138,6 +138,28 @@ TEST_F(CommandsTest, ExecTimesOutWithExitTwo) {
   EXPECT_EQ(out_.str(), "");
 }
 
+TEST_F(CommandsTest, ExecStopsWaitingWhenTheServerStoppedMonitoring) {
+  // The driver lost the request: no event will ever come, whatever the timeout.
+  testing::FakeHttpServer server([](const testing::RecordedRequest& request) -> testing::FakeReply {
+    if (request.target == "/api/driver/lifecycle/execute") {
+      return {202, R"({"requestId":"req-1","associatedTopology":{},"version":"1.0.0"})"};
+    }
+    if (request.target.starts_with("/api/events")) return {200, R"({"events":[],"lastSeq":0})"};
+    if (request.target == "/api/driver/lifecycle/executions/req-1") {
+      return {200, R"({"status":"IN_PROGRESS","monitoring":"stopped: request not found"})"};
+    }
+    return {404, R"({"localizedMessage":"unexpected","status":404})"};
+  });
+  auto options = exec_options(server.url());
+  options.timeout = "1h";
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_EQ(run_exec_command(options, out_, err_, false), 2);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(30));
+  EXPECT_THAT(err_.str(), HasSubstr("flint: the server stopped monitoring request req-1 without an "
+                                    "outcome (stopped: request not found); no event will come"));
+  EXPECT_EQ(out_.str(), "");
+}
+
 TEST_F(CommandsTest, ExecPrintsTheServersMessageOnAnApiError) {
   testing::FakeHttpServer server([](const testing::RecordedRequest& request) -> testing::FakeReply {
     if (request.target.starts_with("/api/events")) return {200, R"({"events":[],"lastSeq":0})"};

@@ -21,7 +21,7 @@ std::optional<Event> wait_for_event(FlintApi& api, const EventWait& wait,
   std::uint64_t after = wait.after;
   bool connection_lost = false;
   while (true) {
-    if (wait.tick) wait.tick();
+    if (wait.tick && !wait.tick()) return std::nullopt;
     const auto remaining = std::chrono::ceil<std::chrono::seconds>(wait.deadline - Clock::now());
     if (remaining.count() <= 0) return std::nullopt;
     EventsPage page;

@@ -22,8 +22,9 @@ struct EventWait {
   std::chrono::steady_clock::time_point deadline;
   /// True for the event that ends the request.
   std::function<bool(const Event&)> matches;
-  /// Called before each page of the log (to decorate the progress); may be empty.
-  std::function<void()> tick;
+  /// Called before each page of the log (to decorate the progress); false
+  /// ends the wait without an event (none will come). May be empty.
+  std::function<bool()> tick;
   /// Status shown again once a lost connection is back; empty = keep the current one.
   std::string status_after_reconnect;
 };
@@ -31,7 +32,7 @@ struct EventWait {
 /// Follows the event log (`GET /api/events`, long polls) until an event
 /// `matches`, reconnecting while the server is away (accepted work
 /// survives a restart) and saying so on `progress`.
-/// @returns the event, or nullopt when the deadline passed.
+/// @returns the event, or nullopt when the deadline passed or `tick` gave up.
 /// @throws ApiError when the server answers an error (not a lost connection).
 std::optional<Event> wait_for_event(FlintApi& api, const EventWait& wait,
                                     ProgressDisplay& progress);

@@ -51,18 +51,29 @@ void print_outcome(std::ostream& out, const boost::json::object& payload) {
   }
 }
 
-// Text for the progress line from the durable execution record, if any.
-std::string record_status(FlintApi& api, const std::string& request_id) {
+// What the durable execution record says while the event is awaited.
+struct RecordView {
+  std::string status;   // for the progress line; empty once terminal (the event tells)
+  std::string stopped;  // "stopped: <why>" when monitoring ended without an outcome
+};
+
+RecordView read_record(FlintApi& api, const std::string& request_id) {
+  RecordView view;
   try {
     if (auto record = api.execution(request_id)) {
       auto status = string_field(*record, "status");
       // A terminal status is announced by its event, with the outcome.
-      if (status != "COMPLETE" && status != "FAILED") return status;
+      if (status != "COMPLETE" && status != "FAILED") view.status = std::move(status);
+      // No event will come: the driver lost the request, say.
+      if (auto monitoring = string_field(*record, "monitoring");
+          monitoring.starts_with("stopped")) {
+        view.stopped = std::move(monitoring);
+      }
     }
   } catch (const std::exception&) {
     // Only decoration: the event decides the outcome.
   }
-  return {};
+  return view;
 }
 
 }  // namespace
@@ -128,6 +139,7 @@ int run_exec_command(const ExecOptions& options, std::ostream& out, std::ostream
     ProgressDisplay progress(err, live, options.lifecycle, "ACCEPTED");
     progress.note(options.lifecycle + ": request " + request_id + " accepted");
     auto status_checked = Clock::time_point();
+    std::string stopped;
     const EventWait wait{
         .after = after,
         .deadline = deadline,
@@ -136,16 +148,23 @@ int run_exec_command(const ExecOptions& options, std::ostream& out, std::ostream
         // busy log (pages returning at once) does not double the requests.
         .tick =
             [&] {
-              if (Clock::now() - status_checked < kStatusInterval) return;
-              if (auto status = record_status(api, request_id); !status.empty()) {
-                progress.set_status(status);
-              }
+              if (Clock::now() - status_checked < kStatusInterval) return true;
+              auto record = read_record(api, request_id);
+              if (!record.status.empty()) progress.set_status(record.status);
               status_checked = Clock::now();
+              stopped = std::move(record.stopped);
+              return stopped.empty();
             },
         .status_after_reconnect = {},
     };
     const auto event = wait_for_event(api, wait, progress);
     progress.stop();
+    if (!event && !stopped.empty()) {
+      err << "flint: the server stopped monitoring request " << request_id
+          << " without an outcome (" << stopped
+          << "); no event will come (GET /api/driver/lifecycle/executions/" << request_id << ")\n";
+      return kExitError;
+    }
     if (!event) {
       err << "flint: timed out after " << options.timeout << " waiting for request " << request_id
           << "; it goes on on the server (GET /api/driver/lifecycle/executions/" << request_id
