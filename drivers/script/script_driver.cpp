@@ -136,6 +136,35 @@ bool group_is_ours(pid_t pgid, const fs::path& dir) {
   return process_group_exists(pgid);
 }
 
+// Kills what a script left in its process group once its leader (the
+// supervisor) is gone, for a script this process did not start (it was
+// taken over after a host restart; the monitor thread does it for the
+// others). Only members still working in the script's directory: a group
+// id reused since then is never hit.
+void kill_leftovers(pid_t pgid, const fs::path& dir) {
+  if (!process_group_exists(pgid)) return;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    pid_t pid = 0;
+    const auto [end, error] = std::from_chars(name.data(), name.data() + name.size(), pid);
+    if (error != std::errc() || end != name.data() + name.size() || ::getpgid(pid) != pgid) {
+      continue;
+    }
+    char link[PATH_MAX];
+    const ssize_t n = ::readlink(("/proc/" + name + "/cwd").c_str(), link, sizeof link - 1);
+    if (n < 0) continue;
+    const std::string_view cwd(link, static_cast<std::size_t>(n));
+    if (cwd == dir.native() || cwd.starts_with(dir.native() + "/")) ::kill(pid, SIGKILL);
+  }
+}
+
+// The process group recorded for an execution, 0 when none was.
+pid_t recorded_group(const ExecutionDirectory& dir) {
+  const auto process = read_json_object(dir, work_files::kProcess);
+  return process ? static_cast<pid_t>(int_field(*process, "pgid", 0)) : 0;
+}
+
 // The script's result file, refused unless it is a regular file (a FIFO would
 // block the reader, a link may point anywhere) of at most 1 MiB.
 ResultFile read_result_file(const ExecutionDirectory& dir) {
@@ -187,8 +216,12 @@ sdk::LifecycleExecution read_state(const std::string& id, const ExecutionDirecto
       milliseconds(process ? int_field(*process, "deadlineUnixMs", 0) : 0));
 
   if (dir.has(work_files::kTimedOut)) {
-    if (enforce_timeout && system_clock::now() >= deadline + options.kill_grace &&
-        group_is_ours(pgid, dir.path())) {
+    if (enforce_timeout && group_is_ours(pgid, dir.path())) {
+      // Killed with SIGTERM by an earlier poll: its grace first, then
+      // SIGKILL. Not terminal before: once delivered, nothing polls again.
+      if (system_clock::now() < deadline + options.kill_grace) {
+        return LifecycleExecution::in_progress(id);
+      }
       signal_process_group(pgid, SIGKILL);
     }
     return LifecycleExecution::failed(id, FailureCode::internal_error, timed_out_message(record));
@@ -208,7 +241,10 @@ sdk::LifecycleExecution read_state(const std::string& id, const ExecutionDirecto
                             masked_stderr(dir, options.stderr_tail_bytes),
                             options.stderr_tail_bytes);
   };
-  if (auto result = finished()) return std::move(*result);
+  if (auto result = finished()) {
+    if (enforce_timeout) kill_leftovers(pgid, dir.path());  // as the monitor thread does
+    return std::move(*result);
+  }
 
   if (!process) {
     return LifecycleExecution::failed(
@@ -225,7 +261,6 @@ sdk::LifecycleExecution read_state(const std::string& id, const ExecutionDirecto
         // Still kill: the poll after it reports "interrupted" instead.
       }
       signal_process_group(pgid, SIGTERM);
-      return LifecycleExecution::failed(id, FailureCode::internal_error, timed_out_message(record));
     }
     return LifecycleExecution::in_progress(id);
   }
@@ -747,7 +782,20 @@ void ScriptDriver::on_execution_delivered(std::string_view request_id,
       return;
     }
   }
-  if (!options_.keep_work_dirs) ExecutionDirectory(options_.executions_dir / id).remove();
+  const ExecutionDirectory dir(options_.executions_dir / id);
+  // Taken over after a restart and still running, yet delivered: the host
+  // gave up on it, as above. Its group is stopped here: no poll comes again.
+  const pid_t pgid = recorded_group(dir);
+  if (group_is_ours(pgid, dir.path())) {
+    signal_process_group(pgid, SIGTERM);
+    const auto give_up = steady_clock::now() + options_.kill_grace;
+    while (group_is_ours(pgid, dir.path()) && steady_clock::now() < give_up) {
+      std::this_thread::sleep_for(milliseconds(50));
+    }
+    if (group_is_ours(pgid, dir.path())) signal_process_group(pgid, SIGKILL);
+  }
+  kill_leftovers(pgid, dir.path());
+  if (!options_.keep_work_dirs) dir.remove();
 }
 
 std::size_t ScriptDriver::running() const {

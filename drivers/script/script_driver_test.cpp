@@ -505,6 +505,59 @@ TEST_F(ScriptDriverTest, ARestartedDriverEnforcesTheRecordedTimeout) {
   ::waitpid(pgid, nullptr, 0);
 }
 
+TEST_F(ScriptDriverTest, ARestartedDriverKillsAScriptIgnoringTermAfterTheGrace) {
+  // SIGTERM alone, then a terminal answer, left it running: nothing polls a
+  // delivered execution again, so its SIGKILL never came.
+  package_file("scripts/Create.sh", "trap '' TERM\necho $$ > main.pid\nsleep 30\n");
+  Options o = options();
+  o.default_timeout = 300ms;
+  std::string id;
+  {
+    ScriptDriver driver(o);
+    id = execute(driver, request());
+    ASSERT_TRUE(eventually([&] { return !read_text(work_dir(id) / "main.pid").empty(); }));
+  }
+  const pid_t main = std::stoi(read_text(work_dir(id) / "main.pid"));
+  ScriptDriver restarted(o);
+  EXPECT_EQ(wait_terminal(restarted, id),
+            LifecycleExecution::failed(id, FailureCode::internal_error,
+                                       "lifecycle Create timed out after 0.3 s"));
+  EXPECT_TRUE(eventually([&] { return process_dead(main); }));
+}
+
+TEST_F(ScriptDriverTest, ARestartedDriverStopsATakenOverScriptWhenItsOutcomeIsDelivered) {
+  // The host gave up on it (total timeout): it must not go on, restart or not.
+  package_file("scripts/Create.sh", "echo $$ > main.pid\nsleep 30\n");
+  std::string id;
+  {
+    ScriptDriver driver(options());
+    id = execute(driver, request());
+    ASSERT_TRUE(eventually([&] { return !read_text(work_dir(id) / "main.pid").empty(); }));
+  }
+  const pid_t main = std::stoi(read_text(work_dir(id) / "main.pid"));
+  ScriptDriver restarted(options());
+  EXPECT_EQ(poll(restarted, id).status, ExecutionStatus::in_progress);
+  restarted.on_execution_delivered(id, location_, context_);
+  EXPECT_TRUE(eventually([&] { return process_dead(main); }));
+  EXPECT_FALSE(fs::exists(work_dir(id)));
+}
+
+TEST_F(ScriptDriverTest, ARestartedDriverKillsWhatAFinishedScriptLeftInItsGroup) {
+  package_file("scripts/Create.sh",
+               std::string(kWaitForGate) + "sleep 30 &\necho $! > bg.pid\nexit 0\n");
+  std::string id;
+  {
+    ScriptDriver driver(options());
+    id = execute(driver, request());
+    ASSERT_TRUE(eventually([&] { return fs::exists(work_dir(id) / "process.json"); }));
+  }
+  ScriptDriver restarted(options());
+  open_gate();
+  EXPECT_EQ(wait_terminal(restarted, id).status, ExecutionStatus::complete);
+  const pid_t background = std::stoi(read_text(work_dir(id) / "bg.pid"));
+  EXPECT_TRUE(eventually([&] { return process_dead(background); }));
+}
+
 TEST_F(ScriptDriverTest, UnknownRequestIdsAreNotFound) {
   ScriptDriver driver(options());
   EXPECT_THROW(poll(driver, "7f1c1f5e-0d5e-4b8e-9a57-2f0e3f6d9c11"), sdk::RequestNotFoundError);
