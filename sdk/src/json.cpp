@@ -48,12 +48,16 @@ bj::object copy(const bj::object& object) {
   return bj::object(object, bj::storage_ptr());
 }
 
-// Names are bounded (kMaxNameBytes). The error quotes the start of the name
-// only: the whole could be megabytes.
+// The error quotes the start of the name only: the whole could be
+// megabytes, or hold a NUL.
 void check_name(std::string_view path, std::string_view name) {
-  if (name.size() <= kMaxNameBytes) return;
-  fail({path}, "the name \"" + std::string(name.substr(0, 32)) + "...\" is longer than " +
-                   std::to_string(kMaxNameBytes) + " bytes");
+  const std::string problem = unusable_name(name);
+  if (problem.empty()) return;
+  std::string start;
+  for (const char c : name.substr(0, 32)) {
+    start += static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? '?' : c;
+  }
+  fail({path}, "the name \"" + start + (name.size() > 32 ? "...\" " : "\" ") + problem);
 }
 
 const bj::object& expect_object(const bj::value& value, std::string_view path) {
@@ -115,6 +119,16 @@ AssociatedTopology decode_topology_entries(const bj::value& value, std::string_v
 }
 
 }  // namespace
+
+std::string unusable_name(std::string_view name) {
+  if (name.size() > kMaxNameBytes) {
+    return "is longer than " + std::to_string(kMaxNameBytes) + " bytes";
+  }
+  for (const char c : name) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return "has a control character";
+  }
+  return {};
+}
 
 PropertyMap decode_property_map(const bj::value& value, std::string_view path) {
   const auto& object = expect_object(value, path);
@@ -209,12 +223,10 @@ DeploymentLocation decode_deployment_location(const bj::value& value, std::strin
   DeploymentLocation location;
   const std::string_view name = required_string(object, path, "name");
   if (name.empty()) fail({path, "name"}, "must not be empty");
-  if (name.size() > kMaxNameBytes)
-    fail({path, "name"}, "longer than " + std::to_string(kMaxNameBytes) + " bytes");
+  if (const auto problem = unusable_name(name); !problem.empty()) fail({path, "name"}, problem);
   location.name = name;
   if (auto type = optional_string(object, path, "type")) {
-    if (type->size() > kMaxNameBytes)
-      fail({path, "type"}, "longer than " + std::to_string(kMaxNameBytes) + " bytes");
+    if (const auto problem = unusable_name(*type); !problem.empty()) fail({path, "type"}, problem);
     location.type = *type;
   }
   if (const auto* properties = object.if_contains("properties");

@@ -132,6 +132,8 @@ TEST(PropertyMapCodec, InvalidShapes) {
             "systemProperties: the name \"" + long_name.substr(0, 32) +
                 "...\" is longer than 1024 bytes");
   EXPECT_EQ(decode(R"({")" + long_name.substr(1) + R"(": {"type": "string"}})"), "<no error>");
+  EXPECT_EQ(decode(R"({"a\u0000b": {"type": "string"}})"),
+            "systemProperties: the name \"a?b\" has a control character");
 }
 
 TEST(PropertyMapCodec, DecodedValuesOutliveTheParserBuffer) {
@@ -218,9 +220,10 @@ TEST(DeploymentLocationCodec, InvalidShapes) {
             "deploymentLocation.properties: expected an object");
   const std::string long_text(kMaxNameBytes + 1, 'x');
   EXPECT_EQ(decode(R"({"name": ")" + long_text + R"("})"),
-            "deploymentLocation.name: longer than 1024 bytes");
+            "deploymentLocation.name: is longer than 1024 bytes");
   EXPECT_EQ(decode(R"({"name": "x", "type": ")" + long_text + R"("})"),
-            "deploymentLocation.type: longer than 1024 bytes");
+            "deploymentLocation.type: is longer than 1024 bytes");
+  EXPECT_EQ(decode(R"({"name": "a\tb"})"), "deploymentLocation.name: has a control character");
 }
 
 TEST(DeploymentLocation, RedactedHidesSecretsAtAnyDepth) {

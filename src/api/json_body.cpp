@@ -78,9 +78,8 @@ std::string required_string(const boost::json::object& body, std::string_view fi
 
 std::string required_name(const boost::json::object& body, std::string_view field) {
   std::string name = required_string(body, field);
-  if (name.size() > sdk::json::kMaxNameBytes) {
-    throw sdk::InvalidRequestError(std::string(field) + ": longer than " +
-                                   std::to_string(sdk::json::kMaxNameBytes) + " bytes");
+  if (const auto problem = sdk::json::unusable_name(name); !problem.empty()) {
+    throw sdk::InvalidRequestError(std::string(field) + ": " + problem);
   }
   return name;
 }

@@ -58,9 +58,9 @@ const boost::json::value& required_field(const boost::json::object& body, std::s
 std::string required_string(const boost::json::object& body, std::string_view field);
 
 /// `required_string` for a name (lifecycle, instance, template type, ids):
-/// also at most `sdk::json::kMaxNameBytes`.
-/// @throws sdk::InvalidRequestError as `required_string`, or `<field>:
-///         longer than 1024 bytes`.
+/// also a usable name (`sdk::json::unusable_name`).
+/// @throws sdk::InvalidRequestError as `required_string`, or `<field>: is
+///         longer than 1024 bytes` / `<field>: has a control character`.
 std::string required_name(const boost::json::object& body, std::string_view field);
 
 /// The value of `field`, or null when it is absent or `null` (optional

@@ -53,9 +53,12 @@ TEST(ExecuteRequest, NamesTheFieldThatIsWrong) {
   EXPECT_EQ(execute_error([](auto& b) { b.erase("deploymentLocation"); }),
             "deploymentLocation: required");
   EXPECT_EQ(execute_error([](auto& b) { b["lifecycleName"] = std::string(1025, 'C'); }),
-            "lifecycleName: longer than 1024 bytes");
+            "lifecycleName: is longer than 1024 bytes");
   EXPECT_EQ(execute_error([](auto& b) { b["lifecycleName"] = std::string(1024, 'C'); }),
             "no error");
+  // A NUL would cut every message quoting the name (what() is a C string).
+  EXPECT_EQ(execute_error([](auto& b) { b["lifecycleName"] = std::string("Cre\0ate", 7); }),
+            "lifecycleName: has a control character");
 }
 
 TEST(ExecuteRequest, OptionalMapsMayBeNull) {

@@ -134,7 +134,7 @@ def test_keys_in_text_the_host_does_not_parse_are_masked_and_lines_stay_json(ser
     # in a header: every line is still valid JSON, with the key masked.
     marker = uuid.uuid4().hex
     pem = PEM_TEMPLATE.format(marker=marker)
-    assert server.find(find_body(pem)).status_code == 200
+    assert server.find(find_body(pem)).status_code in (200, 400)  # newlines: not a name
     assert server.execute(execute_body(pem)).status_code in (202, 400)
     r = server.post_json(
         "/api/driver/references/find", {}, headers={"tenantId": b"t\xff1", "x-tracectx-k": " ".join(pem.splitlines())}

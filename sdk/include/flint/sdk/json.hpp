@@ -27,6 +27,11 @@ namespace flint::sdk::json {
 /// Names reach logs, records and file names; no real one comes near it.
 inline constexpr std::size_t kMaxNameBytes = 1024;
 
+/// Why `name` cannot be a name (empty when it can): longer than
+/// `kMaxNameBytes`, or holding a control character (a NUL would cut every
+/// message that quotes it).
+std::string unusable_name(std::string_view name);
+
 /// Decodes a property map (`{"name": {"type": ..., "value": ...}, ...}`).
 /// A `key` entry needs `privateKey`; a missing `value` is null.
 PropertyMap decode_property_map(const boost::json::value& value, std::string_view path);
