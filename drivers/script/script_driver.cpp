@@ -56,6 +56,8 @@ constexpr const char* kSupervisorScript =
     "printf '%s\\n' \"$status\" > exit_status.tmp && mv -f exit_status.tmp exit_status\n"
     "exit \"$status\"\n";
 constexpr std::string_view kFindDir = ".find";
+// How often the monitor looks whether a script taken over at start ended.
+constexpr auto kTakenOverCheck = std::chrono::seconds(1);
 // Runs beside each Find script with a pipe from the host as stdin: end of
 // file means the host process died (kill -9, or a stop that gave up on the
 // call), and then it kills the Find's process group ($1, our own number) and
@@ -357,8 +359,26 @@ struct ScriptDriver::Impl {
     path = env_or("PATH", "/usr/local/bin:/usr/bin:/bin");
     home = env_or("HOME", "/");
     lang = env_or("LANG", "C.UTF-8");
+    take_over_running_scripts();
     monitor =
         logging::start_thread("the script driver's monitor thread", [this] { run_monitor(); });
+  }
+
+  // Scripts a previous host process started and that still run hold their
+  // slots of max_concurrent until they end (the monitor looks once a
+  // second), so a restart does not let more than that run at once.
+  void take_over_running_scripts() {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(options.executions_dir, ec)) {
+      const std::string id = entry.path().filename().string();
+      if (!sdk::is_canonical_uuid(id)) continue;
+      const ExecutionDirectory dir(entry.path());
+      if (dir.has(work_files::kExitStatus)) continue;
+      if (const pid_t pgid = recorded_group(dir); group_is_ours(pgid, dir.path())) {
+        taken_over.emplace(id, pgid);
+        ++slots_used;
+      }
+    }
   }
 
   ~Impl() {
@@ -469,6 +489,7 @@ struct ScriptDriver::Impl {
           const int ms = static_cast<int>(std::clamp<long long>(left, 0, 60'000));
           timeout_ms = timeout_ms < 0 ? ms : std::min(timeout_ms, ms);
         };
+        if (!taken_over.empty()) wake_at(now + kTakenOverCheck);
         for (auto& [id, e] : executions) {
           if (e->state == ScriptExecution::State::failed_to_start) {
             wake_at(now);
@@ -516,6 +537,11 @@ struct ScriptDriver::Impl {
           }
           ++it;
         }
+        std::erase_if(taken_over, [&](const auto& script) {
+          if (group_is_ours(script.second, options.executions_dir / script.first)) return false;
+          --slots_used;
+          return true;
+        });
         while (slots_used < options.max_concurrent && !queue.empty()) {
           auto found = executions.find(queue.front());
           queue.pop_front();
@@ -564,7 +590,8 @@ struct ScriptDriver::Impl {
   mutable std::mutex mutex;
   std::unordered_map<std::string, std::unique_ptr<ScriptExecution>> executions;
   std::deque<std::string> queue;
-  std::size_t slots_used = 0;  // starting + running
+  std::unordered_map<std::string, pid_t> taken_over;  // running since before a restart
+  std::size_t slots_used = 0;                         // starting + running + taken over
   bool stopping = false;
   int wake_fd = -1;
   std::thread monitor;

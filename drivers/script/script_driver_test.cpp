@@ -558,6 +558,24 @@ TEST_F(ScriptDriverTest, ARestartedDriverKillsWhatAFinishedScriptLeftInItsGroup)
   EXPECT_TRUE(eventually([&] { return process_dead(background); }));
 }
 
+TEST_F(ScriptDriverTest, ScriptsTakenOverAfterARestartHoldTheirSlots) {
+  package_file("scripts/Create.sh", std::string(kWaitForGate));
+  std::string first;
+  {
+    ScriptDriver driver(options(1));
+    first = execute(driver, request());
+    ASSERT_TRUE(eventually([&] { return fs::exists(work_dir(first) / "process.json"); }));
+  }
+  ScriptDriver restarted(options(1));
+  const auto second = execute(restarted, request());
+  std::this_thread::sleep_for(500ms);
+  EXPECT_FALSE(fs::exists(work_dir(second) / "process.json"))
+      << "started beside the taken-over script: max_concurrent is 1";
+  open_gate();
+  EXPECT_EQ(wait_terminal(restarted, first).status, ExecutionStatus::complete);
+  EXPECT_EQ(wait_terminal(restarted, second).status, ExecutionStatus::complete);
+}
+
 TEST_F(ScriptDriverTest, UnknownRequestIdsAreNotFound) {
   ScriptDriver driver(options());
   EXPECT_THROW(poll(driver, "7f1c1f5e-0d5e-4b8e-9a57-2f0e3f6d9c11"), sdk::RequestNotFoundError);
