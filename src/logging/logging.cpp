@@ -2,10 +2,13 @@
 
 #include <chrono>
 #include <ctime>
+#include <exception>
 #include <mutex>
 #include <stdexcept>
+#include <typeinfo>
 #include <unordered_map>
 
+#include <boost/core/demangle.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <pthread.h>
@@ -199,6 +202,27 @@ class FlatFormatter final : public spdlog::formatter {
   }
 };
 
+// Java's layout of a throwable's top lines, one per exception in the nested
+// chain: `<type>: <message>`, then `Caused by: <type>: <message>`. A C++
+// exception carries no frames, so none are listed.
+void append_exception(const std::exception_ptr& exception, std::string& trace) {
+  if (!trace.empty()) trace += "\nCaused by: ";
+  try {
+    std::rethrow_exception(exception);
+  } catch (const std::exception& error) {
+    trace += boost::core::demangle(typeid(error).name());
+    trace += ": ";
+    trace += error.what();
+    try {
+      std::rethrow_if_nested(error);
+    } catch (...) {
+      append_exception(std::current_exception(), trace);
+    }
+  } catch (...) {
+    trace += "unknown exception (not derived from std::exception)";
+  }
+}
+
 std::string host_name() {
   char buffer[256] = {};
   if (gethostname(buffer, sizeof buffer - 1) != 0) return "unknown";
@@ -237,6 +261,15 @@ class LogstashFormatter final : public spdlog::formatter {
       for (const auto& [key, value] : *fields) {
         boost::json::string field = safe(value);
         line[valid_utf8(key, repaired)] = std::move(field);
+      }
+    }
+    // An error logged while an exception is handled names it, as Ignition's
+    // logback lines carry the throwable's trace (contract section 7).
+    if (msg.level >= spdlog::level::err) {
+      if (const std::exception_ptr handled = std::current_exception()) {
+        std::string trace;
+        append_exception(handled, trace);
+        line["stack_trace"] = safe(bounded_message(trace, bounded));
       }
     }
     const std::string text = boost::json::serialize(line);

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <sstream>
+#include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
@@ -47,6 +49,49 @@ TEST_F(LoggingTest, LogstashLineHasContractFieldsAndTraceContext) {
   const auto timestamp = std::string(line.at("@timestamp").as_string());
   ASSERT_EQ(timestamp.size(), 24u) << timestamp;  // 2026-11-22T01:02:03.456Z
   EXPECT_EQ(timestamp.back(), 'Z');
+}
+
+TEST_F(LoggingTest, ErrorWhileHandlingAnExceptionCarriesItsStackTrace) {
+  use(LogFormat::logstash);
+  try {
+    try {
+      throw std::runtime_error("disk I/O error");
+    } catch (...) {
+      std::throw_with_nested(std::invalid_argument("cannot record execution r1"));
+    }
+  } catch (const std::exception& error) {
+    logger("service")->error("failed: {}", error.what());
+    logger("service")->warn("a warning names no trace");
+  }
+  logger("service")->error("an error outside a handler has none");
+  std::istringstream lines(out_.str());
+  std::string text;
+  std::vector<boost::json::object> parsed;
+  while (std::getline(lines, text)) parsed.push_back(boost::json::parse(text).as_object());
+  ASSERT_EQ(parsed.size(), 3u);
+  ASSERT_TRUE(parsed[0].contains("stack_trace"));
+  const std::string trace(parsed[0].at("stack_trace").as_string());
+  EXPECT_NE(trace.find("std::invalid_argument"), std::string::npos) << trace;
+  EXPECT_NE(
+      trace.find(": cannot record execution r1\nCaused by: std::runtime_error: disk I/O error"),
+      std::string::npos)
+      << trace;
+  EXPECT_FALSE(parsed[1].contains("stack_trace"));
+  EXPECT_FALSE(parsed[2].contains("stack_trace"));
+}
+
+TEST_F(LoggingTest, StackTraceMasksPrivateKeys) {
+  use(LogFormat::logstash);
+  try {
+    throw std::runtime_error(
+        "bad key -----BEGIN PRIVATE KEY-----\nMIIsecret\n-----END PRIVATE KEY-----");
+  } catch (const std::exception&) {
+    logger("api")->error("handler failed");
+  }
+  const auto line = boost::json::parse(out_.str()).as_object();
+  const std::string trace(line.at("stack_trace").as_string());
+  EXPECT_EQ(trace.find("MIIsecret"), std::string::npos) << trace;
+  EXPECT_NE(trace.find("****"), std::string::npos) << trace;
 }
 
 TEST_F(LoggingTest, ContextEndsWithItsScope) {

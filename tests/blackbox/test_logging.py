@@ -78,7 +78,14 @@ def test_trace_context_on_refused_requests(server):
     )
     assert r.status_code == 500
     lines = server.wait_for_log(lambda l: l.get("tracectx.transactionid") == transaction)
-    assert any(l["level"].lower().startswith("err") for l in lines), lines
+    errors = [l for l in lines if l["level"].lower().startswith("err")]
+    assert errors, lines
+    # Contract section 7: an error line carries the exception's stack_trace.
+    assert any(
+        re.match(r"flint::sdk::\w+Error: noop driver: driver raised", l.get("stack_trace", ""))
+        for l in errors
+    ), errors
+    assert all("stack_trace" not in l for l in lines if l not in errors), lines
 
 
 PEM_TEMPLATE = (
