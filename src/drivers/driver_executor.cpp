@@ -78,12 +78,22 @@ void DriverExecutor::run_counted(std::string_view driver, std::string_view opera
   probe_.count(driver, operation, outcome_of(error));
 }
 
-bool DriverExecutor::submit_each(Call call, std::vector<std::function<void()>> works) {
+bool DriverExecutor::submit_each(Call call, std::vector<std::function<void()>> works,
+                                 std::function<void(std::size_t)> expired) {
   const std::size_t calls = works.size();
   const bool accepted = try_enqueue(
-      [this, works = std::move(works), driver = std::string(call.driver),
-       operation = std::string(call.operation), deadline = call.deadline] {
-        for (const auto& work : works) run_counted(driver, operation, deadline, work);
+      [this, works = std::move(works), expired = std::move(expired),
+       driver = std::string(call.driver), operation = std::string(call.operation),
+       deadline = call.deadline] {
+        if (std::chrono::steady_clock::now() >= deadline) {
+          for (std::size_t i = 0; i < works.size(); ++i) probe_.count(driver, operation, "timeout");
+          if (expired) expired(works.size());
+          return;
+        }
+        // Started in time: a slow call must not cost the later ones theirs.
+        for (const auto& work : works) {
+          run_counted(driver, operation, std::chrono::steady_clock::time_point::max(), work);
+        }
       },
       call.deadline);
   if (!accepted) {

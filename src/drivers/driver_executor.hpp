@@ -134,10 +134,15 @@ class DriverExecutor {
   /// `submit` for many calls of one operation: they run one after another
   /// on one driver thread, taking one queue slot (a burst of them cannot
   /// crowd API calls out of the queue). Each is timed and counted as its own
-  /// call; each that would start after `call.deadline` is skipped.
+  /// call. `call.deadline` bounds the batch's wait in the queue only: a
+  /// batch taken after it runs none of its calls (each counted `timeout`;
+  /// `expired`, when given, is called with their number on the driver
+  /// thread), while a batch that started runs every call, however long the
+  /// earlier ones took (each call bounds itself).
   /// @returns false (every call counted `rejected`) when the queue is full
   ///          or the executor is stopping.
-  bool submit_each(Call call, std::vector<std::function<void()>> works);
+  bool submit_each(Call call, std::vector<std::function<void()>> works,
+                   std::function<void(std::size_t)> expired = {});
 
   /// Stops taking calls, drops queued ones (their callers are gone at
   /// shutdown) and waits up to `grace` for running ones. Idempotent.

@@ -102,29 +102,16 @@ class DriverManager {
   auto call(const Target& target, const sdk::DeploymentLocation& location, bool from_request,
             std::chrono::steady_clock::time_point deadline, Call&& call)
       -> decltype(call(std::declval<Driver&>())) {
-    try {
-      auto holder = this->instance(target, location, from_request);
-      const auto& instance = std::get<std::unique_ptr<Driver>>(*holder);
-      if constexpr (std::is_void_v<decltype(call(*instance))>) {
-        call(*instance);
-        record(target, nullptr, deadline);
-      } else {
-        auto result = call(*instance);
-        record(target, nullptr, deadline);
-        return result;
-      }
-    } catch (const std::exception&) {
-      record(target, std::current_exception(), deadline);
-      throw;
-    } catch (...) {
-      // A driver's `throw 42`: what follows (the reply, the poll's outcome)
-      // understands std::exception only, so it becomes the driver's failure.
-      auto failure = std::make_exception_ptr(sdk::DriverError(
-          sdk::ErrorKind::driver, "driver '" + target.driver->info.name +
-                                      "' threw an exception that is not a std::exception"));
-      record(target, failure, deadline);
-      std::rethrow_exception(failure);
-    }
+    return run<Driver>(target, location, from_request, &deadline, call);
+  }
+
+  /// `call` for a call whose outcome tells nothing of the target's health
+  /// (the after-delivery hook, an optional clean-up): nothing is recorded
+  /// on the breaker, so its errors cannot make the target refuse work.
+  template <class Driver, class Call>
+  auto call_unrecorded(const Target& target, const sdk::DeploymentLocation& location, Call&& call)
+      -> decltype(call(std::declval<Driver&>())) {
+    return run<Driver>(target, location, /*from_request=*/false, nullptr, call);
   }
 
   /// Records that a call to `target` overran its deadline.
@@ -174,6 +161,39 @@ class DriverManager {
   void close(const std::string& key, Instance& instance);
   std::shared_ptr<Instance> make(const Target& target, const std::string& key,
                                  const sdk::DeploymentLocation& location);
+  // `call` and `call_unrecorded`: the outcome goes to the breaker when
+  // `record_until` is given and has not passed.
+  template <class Driver, class Call>
+  auto run(const Target& target, const sdk::DeploymentLocation& location, bool from_request,
+           const std::chrono::steady_clock::time_point* record_until, Call& call)
+      -> decltype(call(std::declval<Driver&>())) {
+    const auto record_outcome = [&](const std::exception_ptr& error) {
+      if (record_until) record(target, error, *record_until);
+    };
+    try {
+      auto holder = this->instance(target, location, from_request);
+      const auto& instance = std::get<std::unique_ptr<Driver>>(*holder);
+      if constexpr (std::is_void_v<decltype(call(*instance))>) {
+        call(*instance);
+        record_outcome(nullptr);
+      } else {
+        auto result = call(*instance);
+        record_outcome(nullptr);
+        return result;
+      }
+    } catch (const std::exception&) {
+      record_outcome(std::current_exception());
+      throw;
+    } catch (...) {
+      // A driver's `throw 42`: what follows (the reply, the poll's outcome)
+      // understands std::exception only, so it becomes the driver's failure.
+      auto failure = std::make_exception_ptr(sdk::DriverError(
+          sdk::ErrorKind::driver, "driver '" + target.driver->info.name +
+                                      "' threw an exception that is not a std::exception"));
+      record_outcome(failure);
+      std::rethrow_exception(failure);
+    }
+  }
   void record(const Target& target, const std::exception_ptr& error,
               std::chrono::steady_clock::time_point deadline);
   std::shared_ptr<CircuitBreaker> breaker_of(const RegisteredDriver& driver,

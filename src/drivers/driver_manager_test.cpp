@@ -197,6 +197,25 @@ TEST_F(DriverManagerTest, SomethingThrownThatIsNotAnExceptionIsTheDriversFailure
   EXPECT_EQ(manager->open_breakers(), 1u) << "it counts against the target";
 }
 
+TEST_F(DriverManagerTest, UnrecordedCallsLeaveTheBreakerAlone) {
+  // An after-delivery hook that fails tells nothing of the target's health.
+  const auto down = location("a", "p", {{"fail", "unreachable"}});
+  const auto target = manager->target(*catalog.find("per-target"), down);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_THROW(manager->call_unrecorded<sdk::ResourceDriver>(
+                     *target, down,
+                     [&](sdk::ResourceDriver& instance) {
+                       sdk::ExecuteLifecycleRequest request;
+                       request.deployment_location = down;
+                       (void)instance.execute_lifecycle(request, context());
+                     }),
+                 sdk::UnreachableDeploymentLocationError);
+  }
+  EXPECT_EQ(manager->open_breakers(), 0u);
+  EXPECT_NO_THROW(manager->admit(*target));
+  EXPECT_EQ(execute(location("a", "p")), "a:p");
+}
+
 TEST_F(DriverManagerTest, AFailingFactoryCountsAgainstTheTarget) {
   const auto down = location("a", "p", {{"fail_factory", true}});
   EXPECT_THROW(execute(down), sdk::UnreachableDeploymentLocationError);

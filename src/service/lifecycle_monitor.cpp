@@ -774,8 +774,14 @@ void LifecycleMonitor::on_delivered(std::span<const DeliveredEvent> events) {
       }
       const auto& driver = *targets.front()->placement->driver;
       const auto deadline = std::chrono::steady_clock::now() + options_.call_timeout;
+      const auto expired = [log = log_](std::size_t count) {
+        log->warn(
+            "driver calls are saturated: after-delivery hooks of {} executions skipped (no "
+            "driver thread took them within driver_calls.timeout)",
+            count);
+      };
       if (!executor_.submit_each({driver.driver->info.name, "on_execution_delivered", deadline},
-                                 std::move(hooks))) {
+                                 std::move(hooks), expired)) {
         log_->warn("driver calls are saturated: after-delivery hooks of {} executions skipped",
                    last - first);
       }
@@ -791,9 +797,9 @@ void LifecycleMonitor::call_delivered_hook(const Target& target) {
   drivers::HostCallContext context(target.log_fields, target.tenant_id, deadline,
                                    placement.driver->log);
   try {
-    drivers_.call<sdk::ResourceDriver>(
-        *placement.driver, placement.location, /*from_request=*/false, deadline,
-        [&](sdk::ResourceDriver& instance) {
+    // An optional clean-up: its failure must not make the target refuse work.
+    drivers_.call_unrecorded<sdk::ResourceDriver>(
+        *placement.driver, placement.location, [&](sdk::ResourceDriver& instance) {
           instance.on_execution_delivered(target.driver_request_id, placement.location, context);
         });
   } catch (const std::exception& e) {

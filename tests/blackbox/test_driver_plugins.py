@@ -237,8 +237,10 @@ def test_an_unknown_default_driver_fails_the_start(tmp_path):
     assert "resource_driver.driver: no resource driver named 'ansible' (registered: noop, script)" in result.stderr
 
 
-def journal_lines(path: Path) -> list[str]:
-    return path.read_text().splitlines() if path.exists() else []
+def journal_lines(path: Path, kind: tuple[str, ...] = ("create ", "close ")) -> list[str]:
+    """The journal's lines of `kind` (instances made and closed, by default)."""
+    lines = path.read_text().splitlines() if path.exists() else []
+    return [line for line in lines if line.startswith(kind)]
 
 
 def test_instances_per_target_closed_on_new_credentials_when_idle_and_at_shutdown(
@@ -308,3 +310,31 @@ def test_breaker_opens_fails_fast_then_closes_while_health_stays_fast(start_serv
     assert metrics.value("flint_driver_breaker_transitions_total", driver="acme", state="open") == 1
     assert metrics.value("flint_driver_breaker_transitions_total", driver="acme", state="closed") == 1
     assert metrics.value("flint_driver_breaker_rejected_total", driver="acme") >= 1
+
+
+def test_failing_after_delivery_hooks_never_open_the_breaker(start_server, tmp_path):
+    journal = tmp_path / "journal.txt"
+    server = start_with_acme(
+        start_server,
+        tmp_path,
+        {
+            "drivers": {
+                "breaker": {"failure_threshold": 2, "open_duration": "60s"},
+                "settings": {"acme.journal": str(journal)},
+            }
+        },
+    )
+    ids = [accept(server, location(hook_fail=True)) for _ in range(4)]
+    for request_id in ids:
+        assert server.wait_terminal(request_id)["status"] == "COMPLETE"
+    wait_until(
+        lambda: all(f"delivered {i}" in journal_lines(journal, ("delivered ",)) for i in ids),
+        timeout=10,
+        what="every after-delivery hook to run",
+    )
+    # The hook is an optional clean-up: its failures are logged, not held against the target.
+    assert server.health()["vitals"]["drivers"]["open_breakers"] == 0
+    listing = {d["name"]: d for d in server.get("/api/drivers").json()["drivers"]}
+    assert listing["acme"]["breakers"] == [], "no failure is counted"
+    assert server.wait_terminal(accept(server, location(hook_fail=True)))["status"] == "COMPLETE"
+    assert server.wait_for_log(lambda l: "after-delivery hook failed (ignored)" in l["message"])

@@ -5,6 +5,7 @@
 //                                                          int: `throw 42`)
 //   delay_ms: N                                          (every call sleeps first)
 //   request_id: "..."                                    (the id execute returns)
+//   hook_fail: any                                       (on_execution_delivered throws)
 // Instances append "create <location>" and "close <location>" lines to the
 // file named by the setting `journal` (if set), so that tests can watch the
 // host make and finalize them.
@@ -65,6 +66,14 @@ class AcmeDriver final : public ResourceDriver {
                                                     {"greeting", greeting_},
                                                     {"lifecycle", it->second},
                                                     {"instanceLocation", location_}});
+  }
+
+  void on_execution_delivered(std::string_view request_id, const DeploymentLocation& location,
+                              CallContext& /*context*/) override {
+    write_journal(journal_, "delivered " + std::string(request_id));
+    if (location.properties.contains("hook_fail")) {
+      throw UnreachableDeploymentLocationError("acme: clean-up failed");
+    }
   }
 
   FindReferenceResponse find_reference(const FindReferenceRequest& request,
