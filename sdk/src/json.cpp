@@ -130,6 +130,96 @@ std::string unusable_name(std::string_view name) {
   return {};
 }
 
+std::size_t utf8_sequence(std::string_view text, std::size_t at) noexcept {
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+  const unsigned char lead = byte(at);
+  if (lead < 0x80) return 1;
+  if (lead < 0xC2 || lead > 0xF4) return 0;
+  const std::size_t length = lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
+  if (text.size() - at < length) return 0;
+  for (std::size_t k = 1; k < length; ++k) {
+    if ((byte(at + k) & 0xC0) != 0x80) return 0;
+  }
+  const unsigned char second = byte(at + 1);
+  if ((lead == 0xE0 && second < 0xA0) || (lead == 0xED && second > 0x9F) ||
+      (lead == 0xF0 && second < 0x90) || (lead == 0xF4 && second > 0x8F)) {
+    return 0;  // overlong, a surrogate, or past U+10FFFF
+  }
+  return length;
+}
+
+bool is_valid_utf8(std::string_view text) noexcept {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    if (static_cast<unsigned char>(text[i]) < 0x80) {
+      ++i;
+      continue;
+    }
+    const std::size_t length = utf8_sequence(text, i);
+    if (length == 0) return false;
+    i += length;
+  }
+  return true;
+}
+
+namespace {
+
+// `text` with each byte that starts no well-formed sequence replaced.
+std::string replace_invalid_utf8(std::string_view text) {
+  std::string repaired;
+  repaired.reserve(text.size() + 8);
+  for (std::size_t i = 0; i < text.size();) {
+    if (const std::size_t length = utf8_sequence(text, i); length != 0) {
+      repaired.append(text.substr(i, length));
+      i += length;
+    } else {
+      repaired.append("\xEF\xBF\xBD");  // U+FFFD
+      ++i;
+    }
+  }
+  return repaired;
+}
+
+}  // namespace
+
+std::size_t repair_utf8(bj::value& value) {
+  if (auto* object = value.if_object()) return repair_utf8(*object);
+  std::size_t changed = 0;
+  if (auto* text = value.if_string()) {
+    if (!is_valid_utf8(*text)) {
+      *text = replace_invalid_utf8(*text);
+      ++changed;
+    }
+  } else if (auto* array = value.if_array()) {
+    for (auto& item : *array) changed += repair_utf8(item);
+  }
+  return changed;
+}
+
+std::size_t repair_utf8(bj::object& object) {
+  std::size_t changed = 0;
+  bool bad_key = false;
+  for (auto& [key, item] : object) {
+    changed += repair_utf8(item);
+    bad_key = bad_key || !is_valid_utf8(key);
+  }
+  if (bad_key) {
+    // Keys are immutable in place: rebuild the object, in order.
+    bj::object rebuilt(object.storage());
+    rebuilt.reserve(object.size());
+    for (auto& [key, item] : object) {
+      if (is_valid_utf8(key)) {
+        rebuilt.emplace(key, std::move(item));
+      } else {
+        rebuilt.emplace(replace_invalid_utf8(key), std::move(item));
+        ++changed;
+      }
+    }
+    object = std::move(rebuilt);
+  }
+  return changed;
+}
+
 PropertyMap decode_property_map(const bj::value& value, std::string_view path) {
   const auto& object = expect_object(value, path);
   PropertyMap map;

@@ -334,5 +334,36 @@ TEST(ReplyCodec, FailureDetails) {
             R"({"failureCode":"RESOURCE_NOT_FOUND","description":"gone"})");
 }
 
+TEST(Utf8, SequencesFollowRfc3629) {
+  EXPECT_TRUE(is_valid_utf8(""));
+  EXPECT_TRUE(is_valid_utf8("plain ascii"));
+  EXPECT_TRUE(is_valid_utf8("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"));  // é € 😀
+  EXPECT_FALSE(is_valid_utf8("caf\xE9"));                                   // Latin-1 é
+  EXPECT_FALSE(is_valid_utf8("\xC3"));                                      // cut short
+  EXPECT_FALSE(is_valid_utf8("\xC0\xAF"));                                  // overlong '/'
+  EXPECT_FALSE(is_valid_utf8("\xED\xA0\x80"));                              // a surrogate
+  EXPECT_FALSE(is_valid_utf8("\xF4\x90\x80\x80"));                          // past U+10FFFF
+  EXPECT_EQ(utf8_sequence("\xE2\x82\xAC", 0), 3u);
+  EXPECT_EQ(utf8_sequence("\xE2\x82", 0), 0u);
+}
+
+TEST(Utf8, RepairReplacesEachBadByteInStringsAndKeys) {
+  bj::value value = {{"ok", "caf\xC3\xA9"},
+                     {"bad", "caf\xE9 \xFF\xFE end"},
+                     {"list", bj::array{"\xC3", 1, "fine"}},
+                     {"k\xE9y", {{"nested", "\xC0\xAF"}}}};
+  EXPECT_EQ(repair_utf8(value), 4u);
+  const auto& object = value.as_object();
+  EXPECT_EQ(object.at("ok"), "caf\xC3\xA9");
+  EXPECT_EQ(object.at("bad"), "caf\xEF\xBF\xBD \xEF\xBF\xBD\xEF\xBF\xBD end");
+  EXPECT_EQ(object.at("list").as_array().at(0), "\xEF\xBF\xBD");
+  ASSERT_TRUE(object.contains("k\xEF\xBF\xBDy"));
+  EXPECT_EQ(object.at("k\xEF\xBF\xBDy").at("nested"), "\xEF\xBF\xBD\xEF\xBF\xBD");
+  // The keys keep their order, and the text now parses back.
+  EXPECT_EQ(std::next(object.begin(), 3)->key(), "k\xEF\xBF\xBDy");
+  EXPECT_EQ(bj::parse(bj::serialize(value)), value);
+  EXPECT_EQ(repair_utf8(value), 0u) << "nothing left to repair";
+}
+
 }  // namespace
 }  // namespace flint::sdk::json

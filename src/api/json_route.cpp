@@ -1,8 +1,10 @@
 #include "api/json_route.hpp"
 
+#include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 
 #include <flint/sdk/errors.hpp>
+#include <flint/sdk/json.hpp>
 
 #include "api/api_error.hpp"
 #include "logging/logging.hpp"
@@ -11,6 +13,18 @@ namespace flint::api {
 
 service::CallOrigin call_origin(const http::RequestContext& context) {
   return {context.log_fields, context.tenant_id};
+}
+
+std::string reply_body(boost::json::object encoded, const http::RequestContext& context) {
+  std::string body = boost::json::serialize(encoded);
+  if (sdk::json::is_valid_utf8(body)) return body;
+  const std::size_t repaired = sdk::json::repair_utf8(encoded);
+  static const auto log = logging::logger("api");
+  context.log(*log, spdlog::level::warn,
+              fmt::format("{}: {} strings of the driver's reply are not valid UTF-8; each bad "
+                          "byte is replaced with U+FFFD",
+                          context.route, repaired));
+  return boost::json::serialize(encoded);
 }
 
 http::Response refuse(const http::Request& request, const http::RequestContext& context) {

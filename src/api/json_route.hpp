@@ -21,6 +21,11 @@
 
 namespace flint::api {
 
+/// The JSON text of a reply made from a driver's result. Driver text that is
+/// not valid UTF-8 (JSON must be) has each bad byte replaced with U+FFFD,
+/// with a warning.
+std::string reply_body(boost::json::object encoded, const http::RequestContext& context);
+
 /// Who made the call, for the service: the request's log fields (`tracectx.*`,
 /// `tenantId`) and its `tenantId` header (carried to the events).
 service::CallOrigin call_origin(const http::RequestContext& context);
@@ -60,7 +65,7 @@ void add_json_post_route(http::Router& router, std::string path, http::Status st
                  auto origin = call_origin(context);
                  const auto result = co_await call(std::move(command), std::move(origin));
                  co_return http::json_response(status,
-                                               boost::json::serialize(sdk::json::encode(result)),
+                                               reply_body(sdk::json::encode(result), context),
                                                request.version(), request.keep_alive());
                } catch (...) {
                  co_return refuse(request, context);

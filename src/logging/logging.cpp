@@ -18,6 +18,8 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <flint/sdk/json.hpp>
+
 #include "logging/log_context.hpp"
 #include "logging/thread_name.hpp"
 
@@ -131,37 +133,16 @@ std::string_view bounded_message(std::string_view text, std::string& bounded) {
 }
 
 std::string_view valid_utf8(std::string_view text, std::string& repaired) {
-  const auto continuation = [&](std::size_t at) {
-    return at < text.size() && (static_cast<unsigned char>(text[at]) & 0xC0) == 0x80;
-  };
-  // Length of the well-formed sequence at `i` (RFC 3629), 0 when there is none.
-  const auto sequence = [&](std::size_t i) -> std::size_t {
-    const auto lead = static_cast<unsigned char>(text[i]);
-    if (lead < 0x80) return 1;
-    if (lead < 0xC2 || lead > 0xF4) return 0;
-    const std::size_t length = lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
-    for (std::size_t k = 1; k < length; ++k) {
-      if (!continuation(i + k)) return 0;
-    }
-    if (length > 2) {
-      const auto second = static_cast<unsigned char>(text[i + 1]);
-      if ((lead == 0xE0 && second < 0xA0) || (lead == 0xED && second > 0x9F) ||
-          (lead == 0xF0 && second < 0x90) || (lead == 0xF4 && second > 0x8F)) {
-        return 0;  // overlong, a surrogate, or past U+10FFFF
-      }
-    }
-    return length;
-  };
   std::size_t i = 0;
   while (i < text.size()) {
-    const std::size_t length = sequence(i);
+    const std::size_t length = sdk::json::utf8_sequence(text, i);
     if (length == 0) break;
     i += length;
   }
   if (i == text.size()) return text;
   repaired.assign(text.substr(0, i));
   while (i < text.size()) {
-    if (const std::size_t length = sequence(i); length != 0) {
+    if (const std::size_t length = sdk::json::utf8_sequence(text, i); length != 0) {
       repaired.append(text.substr(i, length));
       i += length;
     } else {

@@ -158,6 +158,12 @@ AcceptedExecution LifecycleMonitor::acceptance(std::string_view lifecycle_name,
               {"logFields", encode_log_fields(origin.log_fields)},
               {"tenantId", origin.tenant_id}}};
   if (request_id != response.request_id) execution.job["driverRequestId"] = response.request_id;
+  if (const std::size_t repaired = sdk::json::repair_utf8(execution.associated_topology)) {
+    log_->warn(
+        "execution {}: {} names or ids of driver '{}''s associatedTopology are not valid UTF-8; "
+        "each bad byte is replaced with U+FFFD",
+        request_id, repaired, driver_name);
+  }
   return execution;
 }
 
@@ -580,11 +586,45 @@ void LifecycleMonitor::poll_on_driver_thread(const std::shared_ptr<const Target>
 void LifecycleMonitor::finish(std::shared_ptr<const Target> target, sdk::LifecycleExecution outcome,
                               std::function<void(std::exception_ptr)> ended) {
   const std::string& request_id = target->request_id;
+  const auto& driver = target->placement->driver;  // null for a job that could not be read
+  const std::string_view driver_name =
+      driver ? std::string_view(driver->driver->info.name) : std::string_view("unknown");
+  if (outcome.status != sdk::ExecutionStatus::complete &&
+      outcome.status != sdk::ExecutionStatus::failed) {
+    // A value cast into the enum: no orchestrator can act on it.
+    outcome = sdk::LifecycleExecution::failed(
+        request_id, sdk::FailureCode::internal_error,
+        fmt::format("driver '{}' returned an execution status that is not IN_PROGRESS, COMPLETE "
+                    "or FAILED (value {})",
+                    driver_name, static_cast<int>(outcome.status)));
+  }
   if (outcome.status == sdk::ExecutionStatus::failed && !outcome.failure_details) {
     outcome.failure_details = sdk::FailureDetails{sdk::FailureCode::internal_error, ""};
   }
+  if (outcome.status == sdk::ExecutionStatus::complete) outcome.failure_details.reset();
   keep_contract_failure_code(outcome.failure_details, /*infrastructure_task=*/false);
-  std::string payload = json::serialize(sdk::json::encode(outcome));
+  json::object encoded = sdk::json::encode(outcome);
+  std::string payload = json::serialize(encoded);
+  if (!sdk::json::is_valid_utf8(payload)) {
+    // JSON is UTF-8: stored as it came, the record could not be read back
+    // and the event would not parse (a device's Latin-1 output, say).
+    const std::size_t repaired = sdk::json::repair_utf8(encoded);
+    logging::ScopedLogContext scope(target->log_fields);
+    log_->warn(
+        "execution {}: {} strings of driver '{}''s outcome are not valid UTF-8; each bad byte "
+        "is replaced with U+FFFD",
+        request_id, repaired, driver_name);
+    try {
+      outcome = sdk::json::decode_lifecycle_execution(encoded, "outcome");
+      outcome.request_id = request_id;
+      payload = json::serialize(encoded);
+    } catch (const std::exception& e) {
+      outcome = sdk::LifecycleExecution::failed(
+          request_id, sdk::FailureCode::internal_error,
+          fmt::format("driver '{}' returned an unusable outcome: {}", driver_name, e.what()));
+      payload = json::serialize(sdk::json::encode(outcome));
+    }
+  }
   if (payload.size() > options_.max_outcome_size) {
     const std::string why = oversized_outcome(payload.size(), options_.max_outcome_size);
     logging::ScopedLogContext scope(target->log_fields);

@@ -17,6 +17,7 @@ from flint_blackbox import (
     assert_error,
     child_environment,
     execute_body,
+    find_body,
     wait_until,
 )
 
@@ -338,3 +339,37 @@ def test_failing_after_delivery_hooks_never_open_the_breaker(start_server, tmp_p
     assert listing["acme"]["breakers"] == [], "no failure is counted"
     assert server.wait_terminal(accept(server, location(hook_fail=True)))["status"] == "COMPLETE"
     assert server.wait_for_log(lambda l: "after-delivery hook failed (ignored)" in l["message"])
+
+
+def test_driver_text_that_is_not_utf8_is_repaired_everywhere_it_goes(start_server, tmp_path):
+    server = start_with_acme(start_server, tmp_path)
+    request_id = accept(server, location(latin1=True))
+    # The record stays readable, and the outputs keep every key and value.
+    record = server.wait_terminal(request_id)
+    assert record["status"] == "COMPLETE", record
+    assert record["outputs"]["text"] == "caf\ufffd \ufffd"
+    assert record["outputs"]["k\ufffdy"] == "value"
+    # The event is an object, as the contract says, with the same repair.
+    [event] = server.wait_events_for([request_id])[request_id]
+    assert event["payload"]["outputs"]["text"] == "caf\ufffd \ufffd"
+    assert server.wait_for_log(lambda l: "are not valid UTF-8" in l["message"])
+    # The find reply is UTF-8 too (requests would not decode it otherwise).
+    r = server.find(find_body() | {"deploymentLocation": location(latin1=True)})
+    assert r.status_code == 200, r.text
+    r.content.decode("utf-8")  # raises on a stray byte
+    assert r.json()["result"]["resourceId"] == "r-\ufffd"
+
+
+def test_an_unknown_status_fails_with_details_and_complete_drops_them(start_server, tmp_path):
+    server = start_with_acme(start_server, tmp_path)
+    odd = accept(server, location("dc-odd", status_value=42))
+    fine = accept(server, location("dc-fine", complete_with_failure=True))
+    record = server.wait_terminal(odd)
+    assert record["status"] == "FAILED", record
+    assert record["failureDetails"]["failureCode"] == "INTERNAL_ERROR"
+    assert "not IN_PROGRESS, COMPLETE or FAILED (value 42)" in record["failureDetails"]["description"]
+    events = server.wait_events_for([odd, fine])
+    assert events[odd][0]["payload"]["failureDetails"]["failureCode"] == "INTERNAL_ERROR"
+    record = server.wait_terminal(fine)
+    assert record["status"] == "COMPLETE" and "failureDetails" not in record, record
+    assert "failureDetails" not in events[fine][0]["payload"]

@@ -6,6 +6,9 @@
 //   delay_ms: N                                          (every call sleeps first)
 //   request_id: "..."                                    (the id execute returns)
 //   hook_fail: any                                       (on_execution_delivered throws)
+//   latin1: any            (outputs and find results hold text that is not UTF-8)
+//   status_value: N        (polls return ExecutionStatus N, cast: an unknown status)
+//   complete_with_failure: any  (polls return COMPLETE with failure details)
 // Instances append "create <location>" and "close <location>" lines to the
 // file named by the setting `journal` (if set), so that tests can watch the
 // host make and finalize them.
@@ -62,10 +65,22 @@ class AcmeDriver final : public ResourceDriver {
     const auto it = executions_.find(std::string(request_id));
     if (it == executions_.end())
       throw RequestNotFoundError("no execution " + std::string(request_id));
-    return LifecycleExecution::complete(it->first, {{"driver", name_},
-                                                    {"greeting", greeting_},
-                                                    {"lifecycle", it->second},
-                                                    {"instanceLocation", location_}});
+    auto execution = LifecycleExecution::complete(it->first, {{"driver", name_},
+                                                              {"greeting", greeting_},
+                                                              {"lifecycle", it->second},
+                                                              {"instanceLocation", location_}});
+    if (location.properties.contains("latin1")) {
+      execution.outputs["text"] = "caf\xE9 \xFF";
+      execution.outputs["k\xE9y"] = "value";
+    }
+    if (const auto* status = location.properties.if_contains("status_value");
+        status && status->is_int64()) {
+      execution.status = static_cast<ExecutionStatus>(status->as_int64());
+    }
+    if (location.properties.contains("complete_with_failure")) {
+      execution.failure_details = FailureDetails{FailureCode::infrastructure_error, "not really"};
+    }
+    return execution;
   }
 
   void on_execution_delivered(std::string_view request_id, const DeploymentLocation& location,
@@ -79,7 +94,12 @@ class AcmeDriver final : public ResourceDriver {
   FindReferenceResponse find_reference(const FindReferenceRequest& request,
                                        CallContext& /*context*/) override {
     behave(request.deployment_location);
-    return {};
+    if (!request.deployment_location.properties.contains("latin1")) return {};
+    FindReferenceResponse response;
+    response.result = FoundReference{};
+    response.result->resource_id = "r-\xFF";
+    response.result->outputs["text"] = "caf\xE9";
+    return response;
   }
 
  private:

@@ -32,6 +32,24 @@ inline constexpr std::size_t kMaxNameBytes = 1024;
 /// message that quotes it).
 std::string unusable_name(std::string_view name);
 
+/// The length of the well-formed UTF-8 sequence (RFC 3629: no overlong
+/// form, surrogate or code point past U+10FFFF) that starts at `text[at]`;
+/// 0 when none does. `at` must be less than `text.size()`.
+std::size_t utf8_sequence(std::string_view text, std::size_t at) noexcept;
+
+/// Whether all of `text` is well-formed UTF-8.
+bool is_valid_utf8(std::string_view text) noexcept;
+
+/// Makes every string and object key in `value` well-formed UTF-8, as JSON
+/// text must be (RFC 8259): each byte that does not start a well-formed
+/// sequence becomes U+FFFD. The host applies it to what drivers return
+/// (outputs of a device in Latin-1, say), so records, events and replies
+/// stay readable. Keys that become equal keep their first value.
+/// @returns how many strings and keys changed (0: `value` is untouched).
+std::size_t repair_utf8(boost::json::value& value);
+/// `repair_utf8` of an object: its keys and every value in it.
+std::size_t repair_utf8(boost::json::object& object);
+
 /// Decodes a property map (`{"name": {"type": ..., "value": ...}, ...}`).
 /// A `key` entry needs `privateKey`; a missing `value` is null.
 PropertyMap decode_property_map(const boost::json::value& value, std::string_view path);
