@@ -53,11 +53,7 @@ bj::object copy(const bj::object& object) {
 void check_name(std::string_view path, std::string_view name) {
   const std::string problem = unusable_name(name);
   if (problem.empty()) return;
-  std::string start;
-  for (const char c : name.substr(0, 32)) {
-    start += static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? '?' : c;
-  }
-  fail({path}, "the name \"" + start + (name.size() > 32 ? "...\" " : "\" ") + problem);
+  fail({path}, "the name \"" + printable(name, 32) + "\" " + problem);
 }
 
 const bj::object& expect_object(const bj::value& value, std::string_view path) {
@@ -128,6 +124,17 @@ std::string unusable_name(std::string_view name) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return "has a control character";
   }
   return {};
+}
+
+std::string printable(std::string_view text, std::size_t max_bytes) {
+  const std::string_view shown = text.substr(0, max_bytes);
+  std::string out;
+  out.reserve(shown.size() + 3);
+  for (const char c : shown) {
+    out += static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? '?' : c;
+  }
+  if (text.size() > max_bytes) out += "...";
+  return out;
 }
 
 std::size_t utf8_sequence(std::string_view text, std::size_t at) noexcept {

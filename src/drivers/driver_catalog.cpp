@@ -9,12 +9,13 @@
 #include "config/config_error.hpp"
 
 namespace flint::drivers {
-namespace {
 
 bool equal_ignoring_case(std::string_view a, std::string_view b) noexcept {
   return std::ranges::equal(
       a, b, [](unsigned char x, unsigned char y) { return std::tolower(x) == std::tolower(y); });
 }
+
+namespace {
 
 bool is_valid_setting_name(std::string_view name) noexcept {
   return !name.empty() && std::ranges::all_of(name, [](char c) {

@@ -31,6 +31,9 @@ struct RegisteredDriver {
   sdk::DriverSettings settings;
 };
 
+/// Equality without ASCII case, as vendor and model names are compared.
+bool equal_ignoring_case(std::string_view a, std::string_view b) noexcept;
+
 /// A driver library that could not be loaded (see plugin_loader.hpp).
 struct LoadError {
   /// Path of the library (or of the folder, when the folder is unusable).

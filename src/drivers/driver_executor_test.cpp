@@ -280,9 +280,8 @@ TEST_F(DriverExecutorTest, SubmitEachTakenPastItsDeadlineRunsNoneAndSaysSo) {
   ASSERT_TRUE(eventually([&] { return executor.running() == 1; }));
   std::atomic<int> ran{0};
   std::atomic<std::size_t> expired{0};
-  ASSERT_TRUE(executor.submit_each(
-      call(20ms), {[&] { ++ran; }, [&] { ++ran; }, [&] { ++ran; }},
-      [&](std::size_t count) { expired = count; }));
+  ASSERT_TRUE(executor.submit_each(call(20ms), {[&] { ++ran; }, [&] { ++ran; }, [&] { ++ran; }},
+                                   [&](std::size_t count) { expired = count; }));
   std::this_thread::sleep_for(60ms);
   release = true;
   ASSERT_TRUE(eventually([&] { return expired.load() == 3; }));

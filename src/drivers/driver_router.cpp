@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include <flint/sdk/errors.hpp>
+#include <flint/sdk/json.hpp>
 
 #include "config/config_error.hpp"
 
@@ -50,6 +51,25 @@ DriverRouter::DriverRouter(const DriverCatalog& catalog, sdk::DriverKind kind,
       by_type_.emplace_back(type, driver);
     }
   }
+  if (routes_.by_vendor_model) {
+    // Two drivers claiming one vendor and model: which one serves such a
+    // location would follow the libraries' file names.
+    const auto& drivers = catalog_.drivers();
+    for (auto a = drivers.begin(); a != drivers.end(); ++a) {
+      if (a->kind != kind_ || a->info.vendor.empty()) continue;
+      for (auto b = std::next(a); b != drivers.end(); ++b) {
+        if (b->kind == kind_ && equal_ignoring_case(a->info.vendor, b->info.vendor) &&
+            equal_ignoring_case(a->info.model, b->info.model)) {
+          errors.push_back(
+              config_section_ + ".routes.vendor_model: drivers '" + a->info.name + "' (" +
+              a->origin + ") and '" + b->info.name + "' (" + b->origin +
+              ") both register vendor '" + a->info.vendor + "' " +
+              (a->info.model.empty() ? "for any model" : "model '" + a->info.model + "'") +
+              ": remove one, or route such locations by type");
+        }
+      }
+    }
+  }
   if (!errors.empty()) throw config::ConfigError(std::move(errors));
 }
 
@@ -64,8 +84,8 @@ const RegisteredDriver& DriverRouter::route(const sdk::DeploymentLocation& locat
       if (const auto* driver = catalog_.find_by_vendor_model(kind_, vendor, model)) return *driver;
       throw sdk::InvalidRequestError(
           "deploymentLocation.properties: no " + std::string(sdk::to_string(kind_)) +
-          " driver is registered for vendor '" + std::string(vendor) + "'" +
-          (model.empty() ? "" : " model '" + std::string(model) + "'"));
+          " driver is registered for vendor '" + sdk::json::printable(vendor) + "'" +
+          (model.empty() ? "" : " model '" + sdk::json::printable(model) + "'"));
     }
   }
   if (default_) return *default_;
@@ -84,6 +104,11 @@ std::vector<std::string> DriverRouter::routed_drivers() const {
   };
   add(default_);
   for (const auto& entry : by_type_) add(entry.second);
+  if (routes_.by_vendor_model) {
+    for (const auto& driver : catalog_.drivers()) {
+      if (driver.kind == kind_ && !driver.info.vendor.empty()) add(&driver);
+    }
+  }
   return names;
 }
 

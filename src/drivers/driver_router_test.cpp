@@ -64,7 +64,42 @@ TEST(DriverRouter, LocationTypeThenVendorModelThenDefault) {
   EXPECT_EQ(route_error(router, location("Appliance", {{"vendor", "Initech"}, {"model", "T"}})),
             "deploymentLocation.properties: no resource driver is registered for vendor "
             "'Initech' model 'T'");
-  EXPECT_THAT(router.routed_drivers(), ElementsAre("noop", "k8s"));
+  // Every driver a vendor can pick is routed (its shared instance is made at start).
+  EXPECT_THAT(router.routed_drivers(), ElementsAre("noop", "k8s", "acme", "acme-any"));
+}
+
+TEST(DriverRouter, VendorAndModelInAnErrorArePrintableAndShort) {
+  const DriverRouter router(kCatalog, sdk::DriverKind::resource, "resource_driver",
+                            {.by_vendor_model = true});
+  const std::string long_vendor(2'000'000, 'v');
+  EXPECT_EQ(route_error(router, location("A", {{"vendor", std::string("Ac\0me", 5)}})),
+            "deploymentLocation.properties: no resource driver is registered for vendor 'Ac?me'");
+  const std::string error = route_error(router, location("A", {{"vendor", long_vendor}}));
+  EXPECT_LT(error.size(), 300u);
+  EXPECT_THAT(error, HasSubstr("vvv...'"));
+}
+
+TEST(DriverRouter, TwoDriversForOneVendorAndModelAreAConfigErrorWhenRoutingByThem) {
+  const DriverCatalog catalog = catalog_of({{.name = "acme", .vendor = "Acme", .model = "X1"},
+                                            {.name = "evil", .vendor = "ACME", .model = "x1"},
+                                            {.name = "any-1", .vendor = "Acme"},
+                                            {.name = "any-2", .vendor = "acme"},
+                                            {.name = "other", .vendor = "Acme", .model = "X2"}});
+  try {
+    DriverRouter router(catalog, sdk::DriverKind::resource, "resource_driver",
+                        {.by_vendor_model = true});
+    FAIL() << "expected a ConfigError";
+  } catch (const config::ConfigError& e) {
+    EXPECT_THAT(e.errors(),
+                ElementsAre("resource_driver.routes.vendor_model: drivers 'acme' (built-in) and "
+                            "'evil' (built-in) both register vendor 'Acme' model 'X1': remove one, "
+                            "or route such locations by type",
+                            HasSubstr("drivers 'any-1' (built-in) and 'any-2' (built-in) both "
+                                      "register vendor 'Acme' for any model")));
+  }
+  // Without vendor routing nothing is ambiguous.
+  EXPECT_NO_THROW(DriverRouter(catalog, sdk::DriverKind::resource, "resource_driver",
+                               {.default_driver = "acme"}));
 }
 
 TEST(DriverRouter, NoDefaultRefusesUnroutedLocations) {

@@ -76,15 +76,31 @@ std::vector<LoadError> load_driver_libraries(const std::vector<fs::path>& dirs,
       continue;
     }
     std::vector<fs::path> libraries;
+    std::vector<LoadError> unusable;
     for (fs::directory_iterator it(dir, error), end; !error && it != end; it.increment(error)) {
-      if (it->path().extension() == ".so" && it->is_regular_file(error)) {
+      if (it->path().extension() != ".so") continue;
+      // Its own error code: one entry's problem must not end the listing.
+      std::error_code entry_error;
+      const fs::file_status target = fs::status(it->path(), entry_error);
+      if (fs::is_regular_file(target)) {
         libraries.push_back(it->path());
+        continue;
       }
+      // A versioned library is often deployed as a link: one to nothing must
+      // not vanish from the start without a word.
+      std::string why = "cannot be loaded: not a regular file";
+      if (!fs::exists(target) && fs::is_symlink(fs::symlink_status(it->path(), entry_error))) {
+        why = "cannot be loaded: a symbolic link to nothing ('" +
+              fs::read_symlink(it->path(), entry_error).string() + "' does not exist)";
+      }
+      unusable.push_back({it->path().string(), std::move(why)});
     }
     if (error) {
       errors.push_back({dir.string(), "drivers.dirs: cannot list the folder: " + error.message()});
       continue;
     }
+    std::ranges::sort(unusable, {}, &LoadError::file);
+    errors.insert(errors.end(), unusable.begin(), unusable.end());
     std::ranges::sort(libraries);
     for (const auto& library : libraries) {
       if (auto problem = load_library(library, catalog); !problem.empty()) {

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <flint/sdk/errors.hpp>
+#include <flint/sdk/json.hpp>
 
 #include "files/read_only_tree.hpp"
 
@@ -93,15 +94,7 @@ struct ArchiveDeleter {
 
 /// An entry name fit for a one-line message: control bytes masked, length capped.
 std::string quoted(std::string_view name) {
-  constexpr std::size_t kMax = 120;
-  std::string out = "'";
-  for (std::size_t i = 0; i < name.size() && i < kMax; ++i) {
-    const auto c = static_cast<unsigned char>(name[i]);
-    out += (c < 0x20 || c == 0x7f) ? '?' : static_cast<char>(c);
-  }
-  if (name.size() > kMax) out += "...";
-  out += "'";
-  return out;
+  return "'" + sdk::json::printable(name) + "'";
 }
 
 // libarchive gives entry names as C strings, cut at a NUL byte: an entry

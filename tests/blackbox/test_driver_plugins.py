@@ -184,6 +184,7 @@ BAD_LIBRARIES = ("flint_test_driver_wrong_abi", "flint_test_driver_no_entry")
 def test_a_bad_library_fails_the_start_naming_file_and_cause(tmp_path):
     folder = driver_folder(tmp_path / "drivers", *BAD_LIBRARIES)
     (folder / "broken.so").write_text("not a shared object")
+    (folder / "acme.so").symlink_to(tmp_path / "acme-1.2.so")  # a link to nothing
     result = run_flint_serve(
         tmp_path, f"application: {{port: 0}}\ndrivers: {{dirs: [{folder}]}}\n"
     )
@@ -195,6 +196,10 @@ def test_a_bad_library_fails_the_start_naming_file_and_cause(tmp_path):
         in err
     ), err
     assert f"{folder}/flint_test_driver_no_entry.so: has no entry point 'flint_driver_plugin'" in err
+    assert (
+        f"driver library {folder}/acme.so: cannot be loaded: a symbolic link to nothing "
+        f"('{tmp_path}/acme-1.2.so' does not exist)" in err
+    ), err
     assert "drivers.on_load_error: skip" in err
 
 

@@ -32,6 +32,11 @@ inline constexpr std::size_t kMaxNameBytes = 1024;
 /// message that quotes it).
 std::string unusable_name(std::string_view name);
 
+/// `text` fit for a one-line message: each control character shown as `?`,
+/// cut after `max_bytes` (with `...` appended). For names a caller sent:
+/// the whole could be megabytes, or hold a NUL that would cut the message.
+std::string printable(std::string_view text, std::size_t max_bytes = 120);
+
 /// The length of the well-formed UTF-8 sequence (RFC 3629: no overlong
 /// form, surrogate or code point past U+10FFFF) that starts at `text[at]`;
 /// 0 when none does. `at` must be less than `text.size()`.
