@@ -31,15 +31,17 @@ sdk::DriverInfo TemplateDriver::info() {
   };
 }
 
-std::unique_ptr<sdk::ResourceDriver> TemplateDriver::make(
-    const sdk::DriverInstanceContext& context) {
+std::unique_ptr<sdk::ResourceDriver> TemplateDriver::make(const sdk::DriverInstanceContext& context,
+                                                          std::shared_ptr<ExecutionBook> book) {
   // A per_target instance serves one deployment location (*context.target):
   // a real driver would connect to it here.
-  return std::make_unique<TemplateDriver>(context.settings.duration(kWorkDurationSetting));
+  return std::make_unique<TemplateDriver>(context.settings.duration(kWorkDurationSetting),
+                                          std::move(book));
 }
 
-TemplateDriver::TemplateDriver(std::chrono::milliseconds work_duration)
-    : work_duration_(work_duration) {}
+TemplateDriver::TemplateDriver(std::chrono::milliseconds work_duration,
+                               std::shared_ptr<ExecutionBook> book)
+    : work_duration_(work_duration), book_(std::move(book)) {}
 
 sdk::LifecycleExecuteResponse TemplateDriver::execute_lifecycle(
     const sdk::ExecuteLifecycleRequest& request, sdk::CallContext& context) {
@@ -53,9 +55,10 @@ sdk::LifecycleExecuteResponse TemplateDriver::execute_lifecycle(
   sdk::LifecycleExecuteResponse response;
   response.request_id = sdk::new_time_ordered_id();
   {
-    std::lock_guard lock(mutex_);
-    executions_.emplace(response.request_id,
-                        Execution{request.lifecycle_name, std::chrono::steady_clock::now()});
+    std::lock_guard lock(book_->mutex);
+    book_->executions.emplace(
+        response.request_id,
+        ExecutionBook::Execution{request.lifecycle_name, std::chrono::steady_clock::now()});
   }
   context.info("started " + request.lifecycle_name + " as " + response.request_id);
   return response;
@@ -64,12 +67,12 @@ sdk::LifecycleExecuteResponse TemplateDriver::execute_lifecycle(
 sdk::LifecycleExecution TemplateDriver::get_lifecycle_execution(
     std::string_view request_id, const sdk::DeploymentLocation& /*location*/,
     sdk::CallContext& /*context*/) {
-  std::lock_guard lock(mutex_);
-  const auto it = executions_.find(request_id);
-  if (it == executions_.end()) {
+  std::lock_guard lock(book_->mutex);
+  const auto it = book_->executions.find(request_id);
+  if (it == book_->executions.end()) {
     throw sdk::RequestNotFoundError("request '" + std::string(request_id) + "' not found");
   }
-  const Execution& execution = it->second;
+  const ExecutionBook::Execution& execution = it->second;
   if (std::chrono::steady_clock::now() - execution.started < work_duration_) {
     return sdk::LifecycleExecution::in_progress(std::string(request_id));
   }
@@ -86,8 +89,10 @@ sdk::FindReferenceResponse TemplateDriver::find_reference(
 void TemplateDriver::on_execution_delivered(std::string_view request_id,
                                             const sdk::DeploymentLocation& /*location*/,
                                             sdk::CallContext& /*context*/) {
-  std::lock_guard lock(mutex_);
-  if (const auto it = executions_.find(request_id); it != executions_.end()) executions_.erase(it);
+  std::lock_guard lock(book_->mutex);
+  if (const auto it = book_->executions.find(request_id); it != book_->executions.end()) {
+    book_->executions.erase(it);
+  }
 }
 
 }  // namespace driver

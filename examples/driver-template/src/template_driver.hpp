@@ -18,13 +18,29 @@
 /// The code of this driver library.
 namespace driver {
 
+/// The executions started by every instance of the driver. The host replaces
+/// a per_target instance when a request brings new properties for its
+/// location (rotated credentials), when it is idle too long, or over the
+/// instance limit; polls of the executions it started then go to its
+/// successor. A real driver asks the target system; this simulation keeps
+/// them here, shared by the instances (made once, at registration).
+struct ExecutionBook {
+  /// One started execution.
+  struct Execution {
+    std::string lifecycle_name;                     ///< as requested
+    std::chrono::steady_clock::time_point started;  ///< when execute returned
+  };
+  std::mutex mutex;  ///< guards `executions`
+  /// By request id.
+  std::map<std::string, Execution, std::less<>> executions;
+};
+
 /// A resource driver whose executions complete `work_duration` after they
 /// start, with the lifecycle name as their output `lifecycleName`.
 ///
-/// Thread-safety: every method may be called concurrently; one mutex guards
-/// the executions. State is kept in memory only: after a restart of the host
-/// (or when the host drops an idle instance) a poll of an earlier execution
-/// raises `RequestNotFoundError`.
+/// Thread-safety: every method may be called concurrently; the book's mutex
+/// guards the executions. State is kept in memory only: after a restart of
+/// the host a poll of an earlier execution raises `RequestNotFoundError`.
 class TemplateDriver final : public flint::sdk::ResourceDriver {
  public:
   /// Name of the setting that sets how long each execution takes.
@@ -33,13 +49,16 @@ class TemplateDriver final : public flint::sdk::ResourceDriver {
   /// The driver's description and settings, as registered with the host.
   static flint::sdk::DriverInfo info();
 
-  /// Makes an instance from the host's validated settings (the factory
-  /// registered with `info()`).
+  /// Makes an instance from the host's validated settings, sharing `book`
+  /// with the driver's other instances (the factory registered with
+  /// `info()`).
   static std::unique_ptr<flint::sdk::ResourceDriver> make(
-      const flint::sdk::DriverInstanceContext& context);
+      const flint::sdk::DriverInstanceContext& context, std::shared_ptr<ExecutionBook> book);
 
-  /// Makes a driver whose executions take `work_duration` (>= 0).
-  explicit TemplateDriver(std::chrono::milliseconds work_duration);
+  /// Makes a driver whose executions take `work_duration` (>= 0), kept in
+  /// `book` (a book of its own by default).
+  explicit TemplateDriver(std::chrono::milliseconds work_duration,
+                          std::shared_ptr<ExecutionBook> book = std::make_shared<ExecutionBook>());
 
   /// Accepts `Create`, `Install`, `Configure`, `Start`, `Stop`, `Uninstall`
   /// and `Delete`; returns a new time-ordered request id.
@@ -65,14 +84,8 @@ class TemplateDriver final : public flint::sdk::ResourceDriver {
                               flint::sdk::CallContext& context) override;
 
  private:
-  struct Execution {
-    std::string lifecycle_name;
-    std::chrono::steady_clock::time_point started;
-  };
-
   const std::chrono::milliseconds work_duration_;
-  std::mutex mutex_;  // guards executions_
-  std::map<std::string, Execution, std::less<>> executions_;
+  const std::shared_ptr<ExecutionBook> book_;
 };
 
 }  // namespace driver

@@ -176,6 +176,11 @@ TEST_F(TemplateDriverTest, TheLibraryRegistersTheDriverWithItsSettings) {
   ASSERT_NE(instance, nullptr);
   const auto id = instance->execute_lifecycle(request_for("Create"), context_).request_id;
   EXPECT_EQ(poll(*instance, id).status, sdk::ExecutionStatus::in_progress);
+
+  // The host replaces an instance when its location's properties change:
+  // the successor answers for what the first one started.
+  const auto successor = registrar.factories.front()({.settings = settings, .target = &location_});
+  EXPECT_EQ(poll(*successor, id).status, sdk::ExecutionStatus::in_progress);
 }
 
 }  // namespace
