@@ -488,6 +488,16 @@ void ConfigSchema::apply_environment(const Environment& env, LoadState& state) c
     auto parsed = option.spec.parse(text);
     if (auto* problem = std::get_if<std::string>(&parsed)) return fail(*problem);
     auto& value = std::get<ConfigValue>(parsed);
+    ValueSource source{ValueSource::Kind::environment, variable, 0};
+    if (auto* entries = std::get_if<StringMap>(&value);
+        entries && state.values.source(option.key).kind == ValueSource::Kind::file) {
+      // Entries add to the file's map, key by key: a secret from the
+      // environment must not silently drop the file's other settings.
+      StringMap merged = state.values.get<StringMap>(option.key);
+      for (auto& [name, entry] : *entries) merged.insert_or_assign(name, std::move(entry));
+      *entries = std::move(merged);
+      source.line = state.values.source(option.key).line;
+    }
     if (const auto problem = option.spec.check(value)) return fail(*problem);
     if (option.spec.validator) {
       const auto problems = option.spec.validator(value);
@@ -497,8 +507,7 @@ void ConfigSchema::apply_environment(const Environment& env, LoadState& state) c
       }
       if (!problems.empty()) return;
     }
-    state.values.set(option.key, std::move(value),
-                     ValueSource{ValueSource::Kind::environment, variable, 0});
+    state.values.set(option.key, std::move(value), std::move(source));
   };
 
   for (const auto& [variable, text] : env) {

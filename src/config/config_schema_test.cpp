@@ -272,6 +272,20 @@ TEST(ConfigSchema, EnvironmentOverridesFileAndDefaults) {
   EXPECT_EQ(values.source("server.host").kind, ValueSource::Kind::file);
 }
 
+TEST(ConfigSchema, AnEnvironmentStringMapAddsToTheFilesMapKeyByKey) {
+  // A secret from the environment must not drop the file's other entries.
+  TempFile file("kafka:\n  config:\n    acks: \"1\"\n    linger.ms: \"5\"\n");
+  const Environment env{{"FLINT_KAFKA_CONFIG", "acks=all,sasl.password=s3cr3t"}};
+  const auto values = test_schema().load(file.path(), env);
+  EXPECT_EQ(values.get<StringMap>("kafka.config"),
+            (StringMap{{"acks", "all"}, {"linger.ms", "5"}, {"sasl.password", "s3cr3t"}}));
+  EXPECT_EQ(values.source("kafka.config").describe(), "file + env FLINT_KAFKA_CONFIG");
+  // Without a file entry the environment's map is the whole value.
+  const auto alone = test_schema().load(std::nullopt, env);
+  EXPECT_EQ(alone.get<StringMap>("kafka.config").size(), 2u);
+  EXPECT_EQ(alone.source("kafka.config").describe(), "env FLINT_KAFKA_CONFIG");
+}
+
 TEST(ConfigSchema, ConfigFileVariableIsUsedWhenNoFileIsGiven) {
   TempFile from_env("server: {port: 1111}\n");
   TempFile explicit_file("server: {port: 2222}\n");

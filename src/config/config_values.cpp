@@ -11,7 +11,7 @@ std::string ValueSource::describe() const {
     case Kind::file:
       return "file";
     case Kind::environment:
-      return "env " + variable;
+      return line > 0 ? "file + env " + variable : "env " + variable;
   }
   return "unknown";
 }

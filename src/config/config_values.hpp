@@ -27,7 +27,9 @@ struct ValueSource {
   };
   Kind kind = Kind::default_value;  ///< the layer
   std::string variable;             ///< the environment variable, for `environment`
-  int line = 0;                     ///< 1-based line in the file, for `file`
+  /// 1-based line in the file, for `file`; for `environment`, set when a
+  /// string map's entries were added to the file's map at that line.
+  int line = 0;
 
   /// `default`, `file` or `env FLINT_X`, as in `effective_yaml()` comments.
   std::string describe() const;

@@ -146,7 +146,11 @@ std::string origin_of(const ConfigValues& values, std::string_view key) {
       return " (file " + (values.file() ? values.file()->string() : std::string("?")) + ", line " +
              std::to_string(source.line) + ")";
     case ValueSource::Kind::environment:
-      return " (env " + source.variable + ")";
+      return source.line > 0
+                 ? " (file " + (values.file() ? values.file()->string() : std::string("?")) +
+                       ", line " + std::to_string(source.line) + ", and env " + source.variable +
+                       ")"
+                 : " (env " + source.variable + ")";
     case ValueSource::Kind::default_value:
       break;
   }
