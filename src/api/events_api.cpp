@@ -11,6 +11,8 @@
 #include <boost/url/parse.hpp>
 #include <fmt/format.h>
 
+#include <flint/sdk/json.hpp>
+
 #include "api/api_error.hpp"
 #include "http/error_response.hpp"
 #include "logging/logging.hpp"
@@ -58,10 +60,36 @@ std::vector<events::LoggedEvent> read_page(const events::EventLog& events_log, s
                    "the event log cannot be read; see the server log");
   }
 }
+// After a restore from a backup, numbers past the backup are assigned again,
+// to other events: a reader resuming by number alone would skip them. The
+// event kept at its position tells (`afterId`).
+void check_reader_position(const events::EventLog& events_log, std::int64_t after,
+                           const std::string& seen_id) {
+  std::optional<std::string> kept;
+  try {
+    kept = events_log.event_id_at(after);
+  } catch (const std::exception& e) {
+    log()->error("the event log cannot be read: {}", e.what());
+    throw ApiError(http::Status::internal_server_error,
+                   "the event log cannot be read; see the server log");
+  }
+  // Not kept and not yet assigned: the log is behind the reader. Not kept
+  // but assigned: retention removed it, as it does for any slow reader.
+  const bool behind = !kept && after > events_log.last_seq();
+  if (behind || (kept && *kept != seen_id)) {
+    throw ApiError(http::Status::conflict,
+                   fmt::format("afterId: the event log does not hold event {} at sequence {} "
+                               "(it was restored from a backup or replaced): read again from "
+                               "after=0 and skip the event ids you have",
+                               sdk::json::printable(seen_id, 64), after));
+  }
+}
+
 constexpr std::string_view kSeqExpected = "an integer from 0 to 9223372036854775807";
 
 struct EventsQuery {
   std::int64_t after = 0;
+  std::optional<std::string> after_event_id;  // the id the reader saw at `after`
   std::int64_t limit = 100;
   std::int64_t wait = 0;
 };
@@ -70,6 +98,7 @@ struct EventsQuery {
 // ones are ignored (cache busters and the like).
 struct QueryParams {
   std::optional<std::string> after;
+  std::optional<std::string> after_event_id;
   std::optional<std::string> limit;
   std::optional<std::string> wait;
 };
@@ -84,6 +113,7 @@ QueryParams query_params(const http::Request& request) {
   for (const auto param : target->params()) {
     std::optional<std::string>* slot = nullptr;
     if (param.key == "after") slot = &params.after;
+    if (param.key == "afterId") slot = &params.after_event_id;
     if (param.key == "limit") slot = &params.limit;
     if (param.key == "wait") slot = &params.wait;
     if (slot == nullptr) continue;
@@ -100,6 +130,19 @@ EventsQuery parse_events_query(const http::Request& request, const EventRoutesOp
   const QueryParams params = query_params(request);
   EventsQuery query;
   if (params.after) query.after = parse_integer("after", *params.after, 0, kMaxSeq, kSeqExpected);
+  if (params.after_event_id) {
+    if (query.after == 0) {
+      throw ApiError(http::Status::bad_request,
+                     "afterId: needs after, the sequence number of that event");
+    }
+    if (params.after_event_id->empty() ||
+        params.after_event_id->size() > sdk::json::kMaxNameBytes) {
+      throw ApiError(
+          http::Status::bad_request,
+          fmt::format("afterId: expected an event id of 1 to {} bytes", sdk::json::kMaxNameBytes));
+    }
+    query.after_event_id = params.after_event_id;
+  }
   if (params.limit) {
     query.limit = parse_integer("limit", *params.limit, 1, options.max_limit,
                                 fmt::format("an integer from 1 to {}", options.max_limit));
@@ -153,6 +196,13 @@ awaitable<http::Response> list_events(events::EventLog& log, EventRoutesOptions 
     query = parse_events_query(request, options);
   } catch (const ApiError& e) {
     co_return http::error_response(e.status(), e.what(), request.version(), request.keep_alive());
+  }
+  if (query.after_event_id) {
+    try {
+      check_reader_position(log, query.after, *query.after_event_id);
+    } catch (const ApiError& e) {
+      co_return http::error_response(e.status(), e.what(), request.version(), request.keep_alive());
+    }
   }
   const auto started = std::chrono::steady_clock::now();
   // Read the last seq before the events: an append in between is then either

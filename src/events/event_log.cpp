@@ -67,6 +67,7 @@ struct EventLog::Statements {
             "FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2")),
         first(db.prepare("SELECT min(seq) FROM events")),
         count(db.prepare("SELECT count(*) FROM events")),
+        id_at(db.prepare("SELECT event_id FROM events WHERE seq = ?1")),
         // Removes a prefix of the log: every event before the first one
         // appended at or after ?1 (all of them when there is none). The
         // subquery walks the events being removed, in sequence order, and
@@ -83,6 +84,7 @@ struct EventLog::Statements {
   store::Statement read;
   store::Statement first;
   store::Statement count;
+  store::Statement id_at;
   store::Statement prune_age;
   store::Statement prune_count;
 };
@@ -188,6 +190,16 @@ std::int64_t EventLog::first_seq() const {
   const std::int64_t seq = first.column_is_null(0) ? 0 : first.column_int(0);
   first.reset();
   return seq;
+}
+
+std::optional<std::string> EventLog::event_id_at(std::int64_t seq) const {
+  std::lock_guard lock(mutex_);
+  auto& id_at = statements_->id_at;
+  id_at.bind(1, seq);
+  std::optional<std::string> id;
+  if (id_at.step()) id = std::string(id_at.column_text(0));
+  id_at.reset();
+  return id;
 }
 
 std::int64_t EventLog::size() const {

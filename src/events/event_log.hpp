@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -103,6 +104,11 @@ class EventLog {
   /// Events kept.
   /// @throws store::SqliteError.
   std::int64_t size() const;
+  /// The id of the event kept at `seq`, or nullopt when none is (pruned, or
+  /// not yet assigned). Readers check their position with it: after a
+  /// restore from a backup, numbers past the backup are assigned again.
+  /// @throws store::SqliteError.
+  std::optional<std::string> event_id_at(std::int64_t seq) const;
 
   /// Applies retention (age, then count) relative to `now`.
   /// @returns how many events were removed.

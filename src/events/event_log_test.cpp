@@ -106,6 +106,14 @@ TEST_F(EventLogTest, AppendIsIdempotentPerEventIdAndSeqIsMonotonic) {
   }
 }
 
+TEST_F(EventLogTest, NamesTheEventKeptAtASequenceNumber) {
+  EventLog log(options());
+  log.append(make_events(1, 3));
+  EXPECT_EQ(log.event_id_at(2), "id-2");
+  EXPECT_EQ(log.event_id_at(4), std::nullopt) << "not assigned yet";
+  EXPECT_EQ(log.event_id_at(0), std::nullopt);
+}
+
 TEST_F(EventLogTest, SyncCoversEveryAppendBeforeIt) {
   for (const auto synchronous : {store::Synchronous::normal, store::Synchronous::full}) {
     auto o = options();

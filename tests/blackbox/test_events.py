@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 
@@ -86,8 +87,24 @@ def test_bad_parameters_are_400_naming_the_parameter(log_server):
         ("wait=61", "wait"),
         ("wait=1.5", "wait"),
         ("after=1&after=2", "after"),
+        ("afterId=abc", "afterId: needs after"),
+        ("after=1&afterId=", "afterId"),
     ]:
         assert_error(log_server.get(f"{EVENTS_PATH}?{query}"), 400, name)
+
+
+def test_after_event_id_confirms_the_readers_position(log_server):
+    [first, second] = produce(log_server, 2)
+    r = log_server.get(EVENTS_PATH, params={"after": first["seq"], "afterId": first["id"]})
+    assert r.status_code == 200, r.text
+    assert r.json()["events"][0]["id"] == second["id"]
+    # Another event at that number: the log was restored or replaced.
+    r = log_server.get(EVENTS_PATH, params={"after": first["seq"], "afterId": "elsewhere"})
+    error = assert_error(r, 409, f"does not hold event elsewhere at sequence {first['seq']}")
+    assert "read again from after=0" in error["localizedMessage"]
+    # A position past the log's end cannot be confirmed either.
+    beyond = log_server.last_seq() + 5
+    assert_error(log_server.get(EVENTS_PATH, params={"after": beyond, "afterId": "x"}), 409)
 
 
 def test_long_poll_answers_at_once_when_an_event_exists(log_server):
@@ -244,3 +261,22 @@ def test_metrics_count_job_runs_backlog_and_deliveries(log_server):
     # The gauge follows the deletion of the delivered rows, a moment after the log append.
     wait_until(lambda: log_server.metrics().value("flint_outbox_backlog") == 0, 10,
                what="an empty outbox backlog")
+
+
+def test_a_reader_detects_a_restore_that_reassigned_its_numbers(start_server):
+    """operations.md's restore: numbers past the backup are assigned again, to other events."""
+    server = start_server(FAST_POLLING)
+    produce(server, 2)
+    assert server.stop() == 0
+    backup = server.workdir / "backup"
+    shutil.copytree(server.data_dir, backup)
+    server.start()
+    seen = produce(server, 3)[-1]  # the reader's position, past the backup
+    assert server.stop() == 0
+    shutil.rmtree(server.data_dir)
+    shutil.copytree(backup, server.data_dir)
+    server.start()
+    produce(server, 4)  # the same numbers again, other events
+    assert server.last_seq() >= seen["seq"], "the log grew past the reader's position"
+    r = server.get(EVENTS_PATH, params={"after": seen["seq"], "afterId": seen["id"]})
+    assert_error(r, 409, "restored from a backup or replaced")
