@@ -53,6 +53,7 @@
 #include "events/outbox_relay.hpp"
 #include "files/package_cache.hpp"
 #include "health/health_registry.hpp"
+#include "http/file_limit.hpp"
 #include "http/http_server.hpp"
 #include "jobs/job_scheduler.hpp"
 #include "logging/logging.hpp"
@@ -613,6 +614,20 @@ int Application::run() {
   logging::set_thread_name("main");
   const auto log = logging::logger("app");
   const auto started = steady_clock::now();
+  // Each connection takes a descriptor: a soft limit below the hard one only
+  // makes the listener run out sooner.
+  const auto files = http::raise_open_file_limit();
+  log->debug("limit on open files (RLIMIT_NOFILE): {} (was {}; hard limit {})", files.soft,
+             files.soft_before, files.hard);
+  if (files.soft > 0 &&
+      config_.http.max_connections + http::kReservedFileDescriptors > files.soft) {
+    log->warn(
+        "http.max_connections ({}) plus {} descriptors kept for the host's own files exceeds the "
+        "limit on open files ({}): under load, connections will wait unanswered instead of "
+        "getting 503; raise the limit (ulimit -n, systemd LimitNOFILE) or lower "
+        "http.max_connections (docs/operations.md, Limits)",
+        config_.http.max_connections, http::kReservedFileDescriptors, files.soft);
+  }
   // Read first: a bad token or TLS file fails the start before anything runs.
   std::shared_ptr<const security::BearerTokens> tokens;
   if (!config_.http.auth.tokens_file.empty()) {

@@ -221,9 +221,11 @@ HostTable make_table() {
                                 {.min = milliseconds(1)}));
   FLINT_HOST_OPTION(http.shutdown_timeout,
                     O::duration(seconds(10), "Grace for in-flight requests on SIGTERM."));
-  FLINT_HOST_OPTION(
-      http.max_connections,
-      O::integer(4096, "Open connections at most; more are answered 503 and closed.", {.min = 1}));
+  FLINT_HOST_OPTION(http.max_connections,
+                    O::integer(4096,
+                               "Open connections at most; more are answered 503 and closed. Each "
+                               "takes a file descriptor: keep it 64 below the limit on open files.",
+                               {.min = 1}));
   FLINT_HOST_OPTION(http.tls.cert_file,
                     O::string("", "PEM certificate chain of the listener; empty = plain HTTP."));
   FLINT_HOST_OPTION(http.tls.key_file,

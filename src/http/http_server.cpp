@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <ctime>
 #include <optional>
 #include <system_error>
@@ -38,6 +39,12 @@ constexpr std::uint64_t kReadAhead = 64 * 1024;
 constexpr std::size_t kIdleBuffer = 16 * 1024;
 // So that the next request's header and body arrive in one read too.
 constexpr std::uint64_t kHeaderRoom = 1024;
+// How long accepting pauses when the process is out of descriptors: the
+// first pause, doubled after each failed accept up to the longest.
+constexpr std::chrono::milliseconds kFirstAcceptPause{10};
+constexpr std::chrono::milliseconds kLongestAcceptPause{1000};
+// At most one line about accepts failing for want of descriptors this often.
+constexpr std::chrono::seconds kAcceptReportInterval{10};
 
 struct HttpServer::Connection : std::enable_shared_from_this<Connection> {
   Connection(tcp::socket s, std::chrono::milliseconds watchdog_tick,
@@ -162,6 +169,14 @@ std::optional<Response> read_error_response(const error_code& ec, bool timed_out
   return std::nullopt;
 }
 
+// An accept failure that persists until a descriptor or memory is freed:
+// retrying at once would spin.
+bool out_of_resources(const error_code& ec) {
+  if (ec.category() != boost::system::system_category()) return false;
+  const int code = ec.value();
+  return code == EMFILE || code == ENFILE || code == ENOBUFS || code == ENOMEM;
+}
+
 bool expects_continue(const Request& request) {
   if (request.version() < 11) return false;  // HTTP/1.0 has no interim responses
   const auto expect = request[beast_http::field::expect];
@@ -246,14 +261,54 @@ asio::any_io_executor HttpServer::next_connection_executor() {
 }
 
 asio::awaitable<void> HttpServer::accept_loop() {
+  // Out of descriptors (or memory), the connection stays in the backlog and
+  // the next accept fails at once: accepting pauses, longer after each
+  // failure until one succeeds. A line reports a failure, then one the
+  // recovery; the next failure line waits out kAcceptReportInterval, and
+  // counts the failures not reported in between.
+  using clock = std::chrono::steady_clock;
+  asio::steady_timer pause(io_);
+  std::chrono::milliseconds backoff{0};
+  std::size_t unreported = 0;                 // failed accepts in no line yet
+  std::optional<clock::time_point> reported;  // the last failure line
+  bool recovery_due = false;                  // a failure line awaits its "accepting again"
   for (;;) {
     error_code ec;
     tcp::socket socket(io_);
     std::tie(ec, socket) = co_await acceptor_.async_accept(next_connection_executor(), kAsTuple);
     if (ec) {
       if (!acceptor_.is_open() || stopping_) co_return;
-      log()->warn("accept failed: {}", ec.message());
+      if (!out_of_resources(ec)) {
+        log()->warn("accept failed: {}", ec.message());
+        continue;
+      }
+      ++unreported;
+      const auto now = clock::now();
+      if (!recovery_due && (!reported || now - *reported >= kAcceptReportInterval)) {
+        log()->warn(
+            "accept failed: {}{}; accepting pauses ({} ms, doubling up to {} ms, between tries) "
+            "until it succeeds, and new connections wait in the listen backlog (see "
+            "http.max_connections and file descriptors in docs/operations.md, Limits)",
+            ec.message(),
+            unreported > 1 ? fmt::format(" ({} failed accepts since the last report)", unreported)
+                           : "",
+            kFirstAcceptPause.count(), kLongestAcceptPause.count());
+        unreported = 0;
+        reported = now;
+        recovery_due = true;
+      }
+      backoff = std::clamp(backoff * 2, kFirstAcceptPause, kLongestAcceptPause);
+      pause.expires_after(backoff);
+      co_await pause.async_wait(kAsTuple);
       continue;
+    }
+    backoff = std::chrono::milliseconds(0);
+    if (recovery_due) {
+      log()->warn(
+          "accepting again after {} more failed accepts over {} ms", unreported,
+          std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - *reported).count());
+      unreported = 0;
+      recovery_due = false;
     }
     socket.set_option(tcp::no_delay(true), ec);
     auto connection =

@@ -11,6 +11,7 @@ import io
 import json
 import os
 import re
+import resource
 import signal
 import socket
 import subprocess
@@ -97,9 +98,11 @@ class FlintServer:
         overrides: dict | None = None,
         tls_ca: Path | None = None,
         client_cert: tuple[str, str] | None = None,
+        open_file_limit: int | None = None,
     ):
         """With `tls_ca`, the server is reached over https and its certificate checked
-        against that CA file; `client_cert` is the (certificate, key) files to present."""
+        against that CA file; `client_cert` is the (certificate, key) files to present.
+        `open_file_limit` sets the process's RLIMIT_NOFILE, soft and hard."""
         self.binary = flint_binary()
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -112,6 +115,7 @@ class FlintServer:
         self.process: subprocess.Popen | None = None
         self.tls_ca = tls_ca
         self.client_cert = client_cert
+        self.open_file_limit = open_file_limit
         self.session = self._new_session()
         self.runs = 0  # earlier runs on this workdir (see start)
 
@@ -149,6 +153,7 @@ class FlintServer:
                     stdin=subprocess.DEVNULL,
                     env=child_environment(),
                     cwd=self.workdir,
+                    preexec_fn=self._limit_open_files if self.open_file_limit else None,
                 )
             try:
                 self._wait_healthy()
@@ -157,6 +162,9 @@ class FlintServer:
                 last_error = str(e)
                 continue
         raise RuntimeError(f"flint could not bind a free port three times:\n{last_error}")
+
+    def _limit_open_files(self) -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (self.open_file_limit, self.open_file_limit))
 
     def _new_session(self) -> requests.Session:
         session = requests.Session()

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import email.utils
 import json
+import os
 import re
 import socket
 import threading
 import time
 
 import pytest
+import requests
 
 from flint_blackbox import (
     EXECUTE_PATH,
@@ -462,3 +464,53 @@ def test_concurrent_keep_alive_connections_on_every_io_thread(start_server, io_t
         conn.close()
     assert not failures, failures
     assert flint.get(HEALTH_PATH).json()["vitals"]["http"]["status"] == "OK"
+
+
+# -- file descriptors -----------------------------------------------------------------------
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def test_running_out_of_file_descriptors_pauses_accepting(tmp_path):
+    """At its limit on open files, accepting pauses instead of spinning on EMFILE and logging
+    each failure; once the connections close, the server answers again."""
+    limit = 64
+    flint = FlintServer(tmp_path / "flint", open_file_limit=limit).start()
+    held: list[socket.socket] = []
+    try:
+        assert f"exceeds the limit on open files ({limit})" in flint.stderr()
+        # The kernel completes the handshakes of those flint cannot accept: they wait in the
+        # backlog.
+        for _ in range(limit + 16):
+            held.append(socket.create_connection(("127.0.0.1", flint.port), timeout=5))
+        time.sleep(0.5)
+        pid = flint.process.pid
+        cpu_before = _cpu_seconds(pid)
+        failed_before = flint.stderr().count("accept failed")
+        time.sleep(2)
+        cpu = _cpu_seconds(pid) - cpu_before
+        failed = flint.stderr().count("accept failed") - failed_before
+        assert flint.stderr().count("accept failed") >= 1, "the test did not exhaust descriptors"
+        assert failed < 50, f"{failed} 'accept failed' lines in 2 s"
+        assert cpu < 0.5, f"flint used {cpu:.2f} s of CPU in 2 s while out of descriptors"
+        for s in held:
+            s.close()
+        held.clear()
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                if flint.get(HEALTH_PATH, timeout=2).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            assert time.monotonic() < deadline, "health did not answer after the connections closed"
+            time.sleep(0.2)
+        assert flint.wait_for_log(lambda line: "accepting again after" in line.get("message", ""))
+    finally:
+        for s in held:
+            s.close()
+        code = flint.stop()
+    assert code == 0, flint.stderr()[-4000:]
