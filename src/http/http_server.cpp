@@ -78,7 +78,11 @@ struct HttpServer::Connection : std::enable_shared_from_this<Connection> {
   bool request_begun() const {
     return pending_header != nullptr && (pending_header->size() > 0 || pending_parser->got_some());
   }
+  // The header is in. The read timeout runs from the request's first byte:
+  // if the watchdog has not seen that byte (the whole header came within a
+  // tick), from now.
   void request_started() {
+    if (idle && request_begun()) deadline = std::chrono::steady_clock::now() + read_timeout;
     pending_header = nullptr;
     pending_parser = nullptr;
     idle = false;
@@ -364,7 +368,8 @@ asio::awaitable<void> HttpServer::serve_on(std::shared_ptr<Connection> c, Stream
     }
     probe_.in_flight().Increment();
     if (!ec && !parser.is_done()) {
-      c->arm(options_.read_timeout);
+      // The body must arrive by the deadline set at the request's first byte
+      // (a 100 Continue does not move it).
       // Beast reads into what the buffer can hold, 512 bytes at first: a
       // 4 KiB body took nine reads. Room for the announced body (bounded)
       // lets one read take what has arrived.

@@ -7,6 +7,7 @@ import email.utils
 import json
 import os
 import re
+import select
 import socket
 import threading
 import time
@@ -400,6 +401,37 @@ def test_incomplete_body_times_out_with_408(limited):
             b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"lifecycle"
         )
         _assert_raw_error(conn.read_response(), 408)
+
+
+def _dribble(conn: RawConnection, data: bytes, seconds: float, pieces: int = 10) -> None:
+    """Sends `data` in `pieces` spread over `seconds`; stops early once the server answers."""
+    step = -(-len(data) // pieces)
+    for start in range(0, len(data), step):
+        conn.send(data[start : start + step])
+        readable, _, _ = select.select([conn.sock], [], [], seconds / pieces)
+        if readable:
+            return
+
+
+def test_read_timeout_bounds_the_header_and_the_body_together(start_server):
+    """http.read_timeout runs from the request's first byte: a header that takes most of it
+    leaves the body only the rest, not a timeout of its own."""
+    timeout = 3.0
+    flint = start_server({"http": {"read_timeout": "3s"}})
+    body = json.dumps(find_body("k")).encode()
+    header = (
+        f"POST {FIND_PATH} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    with RawConnection(flint.port, timeout=15) as conn:
+        started = time.monotonic()
+        _dribble(conn, header, 0.7 * timeout)
+        _dribble(conn, body, 0.7 * timeout)
+        r = conn.read_response()
+        elapsed = time.monotonic() - started
+        _assert_raw_error(r, 408, "http.read_timeout")
+        # One watchdog tick late at most (a tenth of the timeout), plus slack.
+        assert elapsed < 1.1 * timeout + 0.5, elapsed
 
 
 def test_a_slow_client_does_not_block_others(limited):
