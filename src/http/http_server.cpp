@@ -46,6 +46,25 @@ constexpr std::chrono::milliseconds kLongestAcceptPause{1000};
 // At most one line about accepts failing for want of descriptors this often.
 constexpr std::chrono::seconds kAcceptReportInterval{10};
 
+namespace {
+
+// Bytes of the empty lines (CRLF) at the front of `buffer`.
+std::size_t leading_empty_lines(const boost::beast::flat_buffer& buffer) {
+  const auto* bytes = static_cast<const char*>(buffer.data().data());
+  std::size_t n = 0;
+  while (n + 1 < buffer.size() && bytes[n] == '\r' && bytes[n + 1] == '\n') n += 2;
+  return n;
+}
+
+// Bytes of a request have arrived, not just empty lines before one (the
+// parser may already have consumed a complete start line from the buffer).
+bool request_bytes(const boost::beast::flat_buffer& buffer,
+                   const beast_http::basic_parser<true>& parser) {
+  return buffer.size() > leading_empty_lines(buffer) || (buffer.size() == 0 && parser.got_some());
+}
+
+}  // namespace
+
 struct HttpServer::Connection : std::enable_shared_from_this<Connection> {
   Connection(tcp::socket s, std::chrono::milliseconds watchdog_tick,
              asio::ssl::context* tls_context)
@@ -70,13 +89,12 @@ struct HttpServer::Connection : std::enable_shared_from_this<Connection> {
     pending_header = &buffer;
     pending_parser = &parser;
     read_timeout = options.read_timeout;
-    arm(buffer.size() == 0 ? options.idle_timeout : options.read_timeout);
-    idle = buffer.size() == 0;
+    idle = !request_bytes(buffer, parser);
+    arm(idle ? options.idle_timeout : options.read_timeout);
   }
-  // Bytes of the awaited request have arrived (the parser may already have
-  // consumed a complete start line from the buffer).
+  // Bytes of the awaited request have arrived.
   bool request_begun() const {
-    return pending_header != nullptr && (pending_header->size() > 0 || pending_parser->got_some());
+    return pending_header != nullptr && request_bytes(*pending_header, *pending_parser);
   }
   // The header is in. The read timeout runs from the request's first byte:
   // if the watchdog has not seen that byte (the whole header came within a
@@ -339,16 +357,49 @@ asio::awaitable<void> HttpServer::serve_on(std::shared_ptr<Connection> c, Stream
         fmt::format("too many connections (http.max_connections is {})", options_.max_connections),
         11, false);
   }
+  // RFC 9112 §2.2: empty lines before a request line are ignored (some
+  // clients send one after a body). They count toward the header's size.
+  std::size_t skipped = 0;
+  const auto skip_empty_lines = [&] {
+    const std::size_t n = leading_empty_lines(buffer);
+    if (skipped + n >= options_.max_header_bytes) return false;
+    buffer.consume(n);
+    skipped += n;
+    return true;
+  };
   while (!refusal && !stopping_) {
-    beast_http::request_parser<beast_http::string_body> parser;
-    parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
-    parser.body_limit(options_.max_body_bytes);
+    skipped = 0;
+    if (!skip_empty_lines()) {
+      refusal = read_error_response(beast_http::error::header_limit, false, options_);
+      probe_.record("unmatched", "-", refusal->result_int(), {});
+      break;
+    }
+    std::optional<beast_http::request_parser<beast_http::string_body>> slot;
+    const auto new_parser = [&]() -> auto& {
+      slot.emplace();
+      slot->header_limit(static_cast<std::uint32_t>(options_.max_header_bytes - skipped));
+      slot->body_limit(options_.max_body_bytes);
+      return *slot;
+    };
+    auto& parser = new_parser();
     c->await_request(buffer, parser, options_);
-    c->busy = buffer.size() > 0;
+    c->busy = request_bytes(buffer, parser);
     error_code ec;
     std::size_t bytes = 0;
-    std::tie(ec, bytes) = co_await beast_http::async_read_header(stream, buffer, parser, kAsTuple);
-    const bool started = buffer.size() > 0 || parser.got_some();
+    bool endless_empty_lines = false;
+    for (;;) {
+      std::tie(ec, bytes) =
+          co_await beast_http::async_read_header(stream, buffer, parser, kAsTuple);
+      // Beast takes an empty line for a request line without a method.
+      if (ec != beast_http::error::bad_method || leading_empty_lines(buffer) == 0) break;
+      if (!skip_empty_lines()) {
+        endless_empty_lines = true;
+        ec = beast_http::error::header_limit;
+        break;
+      }
+      new_parser();  // in the same place: `parser` and the watchdog see it
+    }
+    const bool started = endless_empty_lines || request_bytes(buffer, parser);
     c->request_started();
     if (ec && !started) break;  // idle timeout, peer gone, or closed by a shutdown
     c->busy = true;

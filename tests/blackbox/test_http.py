@@ -275,6 +275,40 @@ def test_http_1_0_expect_is_ignored(server):
         assert response.status == 200, response  # not an interim 100 first
 
 
+def test_empty_lines_before_a_request_line_are_ignored(server):
+    """RFC 9112 §2.2: a CRLF before a request line, as some clients send after a body."""
+    with RawConnection(server.port) as conn:
+        conn.send(b"\r\n" + raw_request("GET", HEALTH_PATH))
+        assert conn.read_response().status == 200
+        conn.send(raw_request("POST", FIND_PATH, json.dumps(find_body("k")), JSON) + b"\r\n")
+        assert conn.read_response().status == 200
+        conn.send(raw_request("GET", HEALTH_PATH))
+        assert conn.read_response().status == 200
+        conn.send(b"\r\n\r\n")
+        time.sleep(0.2)
+        conn.send(raw_request("GET", HEALTH_PATH))
+        assert conn.read_response().status == 200
+
+
+def test_a_stray_empty_line_does_not_start_a_request(limited):
+    # Kept alive past http.read_timeout (1.5 s) after a body and its stray CRLF: the
+    # connection is idle, not a request that timed out.
+    with RawConnection(limited.port, timeout=15) as conn:
+        conn.send(raw_request("POST", FIND_PATH, json.dumps(find_body("k")), JSON))
+        assert conn.read_response().status == 200
+        conn.send(b"\r\n")
+        time.sleep(2.5)
+        conn.send(raw_request("GET", HEALTH_PATH))
+        assert conn.read_response().status == 200
+
+
+def test_endless_empty_lines_count_toward_the_header_size(limited):
+    with RawConnection(limited.port, timeout=15) as conn:
+        conn.send(b"\r\n" * 1100)  # 2200 bytes, over http.max_header_size (2 KiB)
+        _assert_raw_error(conn.read_response(), 431, "http.max_header_size")
+        assert conn.at_eof()
+
+
 def test_server_survives_abrupt_disconnects(server):
     for partial in (b"POST /api/driver/lifecycle/execute HTTP/1.1\r\nContent-Le", b"GET /"):
         s = socket.create_connection(("127.0.0.1", server.port), timeout=10)
