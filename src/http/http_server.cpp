@@ -43,6 +43,8 @@ constexpr std::uint64_t kHeaderRoom = 1024;
 // first pause, doubled after each failed accept up to the longest.
 constexpr std::chrono::milliseconds kFirstAcceptPause{10};
 constexpr std::chrono::milliseconds kLongestAcceptPause{1000};
+// Most a TLS connection waits to send its close_notify before it closes.
+constexpr std::chrono::milliseconds kCloseNotifyTimeout{1000};
 // At most one line about accepts failing for want of descriptors this often.
 constexpr std::chrono::seconds kAcceptReportInterval{10};
 
@@ -123,6 +125,19 @@ struct HttpServer::Connection : std::enable_shared_from_this<Connection> {
       }
       self->start_watchdog();
     });
+  }
+
+  // Sends TLS's close_notify (RFC 8446 §6.1), so that the client can tell
+  // the end from a cut, without waiting for the client's own: the
+  // connection is closed next. Once; not after a failed handshake.
+  asio::awaitable<void> send_close_notify(std::chrono::milliseconds timeout) {
+    if (!tls || closed) co_return;
+    SSL* ssl = tls->native_handle();
+    if ((SSL_get_shutdown(ssl) & SSL_SENT_SHUTDOWN) != 0) co_return;
+    SSL_set_shutdown(ssl, SSL_get_shutdown(ssl) | SSL_RECEIVED_SHUTDOWN);
+    arm(timeout);
+    co_await tls->async_shutdown(kAsTuple);
+    disarm();
   }
 
   void stop_watchdog() {
@@ -468,6 +483,7 @@ asio::awaitable<void> HttpServer::serve_on(std::shared_ptr<Connection> c, Stream
     co_await beast_http::async_write(stream, *refusal, kAsTuple);
     // Linger briefly so the client reads the refusal instead of a reset caused
     // by the request bytes we did not read.
+    co_await c->send_close_notify(kCloseNotifyTimeout);
     error_code linger_error;
     c->socket.shutdown(tcp::socket::shutdown_send, linger_error);
     c->arm(std::chrono::milliseconds(500));
@@ -475,7 +491,8 @@ asio::awaitable<void> HttpServer::serve_on(std::shared_ptr<Connection> c, Stream
     for (int i = 0; i < 256; ++i) {
       error_code rec;
       std::size_t n = 0;
-      std::tie(rec, n) = co_await stream.async_read_some(asio::buffer(*sink), kAsTuple);
+      // From the socket: over TLS, past close_notify, they are records to drop.
+      std::tie(rec, n) = co_await c->socket.async_read_some(asio::buffer(*sink), kAsTuple);
       if (rec) break;
     }
   }
@@ -491,6 +508,7 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> c) {
     c->disarm();
     if (!ec) {
       co_await serve_on(c, *c->tls);
+      co_await c->send_close_notify(kCloseNotifyTimeout);
     } else {
       probe_.tls_handshake_failures().Increment();
       if (log()->should_log(spdlog::level::debug)) {

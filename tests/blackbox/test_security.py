@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
+import signal
+import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -223,6 +227,52 @@ def test_mutual_tls_requires_a_client_certificate_from_the_ca(
             timeout=5,
         )
     assert server.get("/management/health").status_code == 200
+
+
+def _strict_tls_client(authority, port: int) -> ssl.SSLSocket:
+    """A client that reports a connection closed without close_notify (Python ignores it by
+    default)."""
+    context = ssl.create_default_context(cafile=str(authority.ca_file))
+    context.options &= ~ssl.OP_IGNORE_UNEXPECTED_EOF
+    raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+    return context.wrap_socket(raw, server_hostname="127.0.0.1", suppress_ragged_eofs=False)
+
+
+def _read_to_close_notify(sock: ssl.SSLSocket) -> bytes:
+    """Everything up to the server's close_notify; SSLEOFError when the TCP connection ends
+    without one."""
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    return data
+
+
+def test_tls_connections_end_with_close_notify(start_tls_server, authority):
+    """RFC 8446 §6.1: the server sends close_notify before it closes, after a response, a
+    refusal, and at a stop."""
+    server = start_tls_server(tls_overrides(*authority.issue("server-c", server=True)), authority)
+    for request, status in [
+        (b"GET /management/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", b"200"),
+        (b"FOO / HTTP/1.1\r\nHost: x\r\n\r\n", b"501"),
+        (b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20000 + b"\r\n\r\n", b"431"),
+    ]:
+        with _strict_tls_client(authority, server.port) as client:
+            client.sendall(request)
+            assert _read_to_close_notify(client).startswith(b"HTTP/1.1 " + status + b" ")
+    idle = _strict_tls_client(authority, server.port)
+    idle.sendall(b"GET /management/health HTTP/1.1\r\nHost: x\r\n\r\n")
+    response = b""
+    while b"\r\n\r\n" not in response:
+        response += idle.recv(65536)
+    head, _, body = response.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 "), response
+    length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+    while len(body) < length:
+        body += idle.recv(65536)
+    # Kept alive and idle: the stop closes it.
+    server.signal(signal.SIGTERM)
+    assert _read_to_close_notify(idle) == b""
+    idle.close()
 
 
 def test_tls_and_tokens_together(start_tls_server, authority, tmp_path):
