@@ -454,7 +454,13 @@ asio::awaitable<void> HttpServer::serve_on(std::shared_ptr<Connection> c, Stream
     if (ec) {
       probe_.in_flight().Decrement();
       refusal = read_error_response(ec, c->timed_out, options_);
-      if (refusal) probe_.record("unmatched", "-", refusal->result_int(), {});
+      if (refusal) {
+        // A Content-Length over the limit is refused once all fields are in.
+        if (parser.is_header_done() || ec == beast_http::error::body_limit) {
+          echo_tenant_id(parser.get(), *refusal);
+        }
+        probe_.record("unmatched", "-", refusal->result_int(), {});
+      }
       break;
     }
 
@@ -585,9 +591,7 @@ std::optional<Response> HttpServer::authentication_refusal(const Request& header
   const auto refuse = [&](std::string_view message, std::string_view challenge) {
     Response response = error_response(Status::unauthorized, message, 11, false);
     response.set(beast_http::field::www_authenticate, challenge);
-    if (const auto tenant = header.find("tenantId"); tenant != header.end()) {
-      response.set("tenantId", tenant->value());
-    }
+    echo_tenant_id(header, response);
     return response;
   };
   constexpr std::string_view kChallenge = R"(Bearer realm="flint")";

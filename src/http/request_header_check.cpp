@@ -28,9 +28,18 @@ std::vector<std::string_view> list_elements(std::string_view value) {
 
 }  // namespace
 
+void echo_tenant_id(const Request& header, Response& response) {
+  if (const auto tenant = header.find("tenantId");
+      tenant != header.end() && !tenant->value().empty()) {
+    response.set("tenantId", tenant->value());
+  }
+}
+
 std::optional<Response> refuse_request_header(Request& header) {
-  const auto refuse = [](Status status, std::string message) {
-    return error_response(status, message, 11, false);
+  const auto refuse = [&header](Status status, std::string message) {
+    Response response = error_response(status, message, 11, false);
+    echo_tenant_id(header, response);
+    return response;
   };
   if (header.method() == beast_http::verb::unknown) {
     constexpr std::size_t kShown = 32;

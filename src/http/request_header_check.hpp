@@ -18,6 +18,12 @@ namespace flint::http {
 /// HTTP/1.0 (400); a target that is not a path (400). nullopt when it may be
 /// served; an absolute-form target (`http://host/path?q`) is then rewritten
 /// to its origin form (`/path?q`).
+/// The refusal echoes the request's `tenantId` (see `echo_tenant_id`).
 std::optional<Response> refuse_request_header(Request& header);
+
+/// Sets the `tenantId` of `header` (name in any case) on `response`, when
+/// the request has a non-empty one: every reply to a request whose header
+/// was read carries it.
+void echo_tenant_id(const Request& header, Response& response);
 
 }  // namespace flint::http

@@ -86,5 +86,26 @@ TEST(RequestHeaderCheck, TargetsAreOriginFormOrReducedToIt) {
             std::string::npos);
 }
 
+TEST(RequestHeaderCheck, RefusalsEchoTheTenantId) {
+  Request unknown(beast_http::verb::unknown, "/", 11);
+  unknown.method_string("FOO");
+  unknown.set(beast_http::field::host, "flint");
+  unknown.set("TENANTID", "t-1");
+  const auto refusal = refuse_request_header(unknown);
+  ASSERT_TRUE(refusal);
+  EXPECT_EQ(refusal->result(), Status::not_implemented);
+  EXPECT_EQ((*refusal)["tenantId"], "t-1");
+
+  Request gzip = header(Method::post, "/x");
+  gzip.set(beast_http::field::transfer_encoding, "gzip");
+  gzip.set("tenantId", "t-2");
+  EXPECT_EQ((*refuse_request_header(gzip))["tenantId"], "t-2");
+
+  Request empty = header(Method::post, "/x");
+  empty.set(beast_http::field::transfer_encoding, "gzip");
+  empty.set("tenantId", "");
+  EXPECT_EQ(refuse_request_header(empty)->count("tenantId"), 0u);
+}
+
 }  // namespace
 }  // namespace flint::http

@@ -417,6 +417,29 @@ def test_many_headers_over_max_header_size_is_431(limited):
         _assert_raw_error(conn.read_response(), 431)
 
 
+@pytest.mark.parametrize(
+    "request_bytes, status",
+    [
+        (b"FOO /x HTTP/1.1\r\nHost: a\r\ntenantId: t-7\r\n\r\n", 501),
+        (
+            b"POST /x HTTP/1.1\r\nHost: a\r\ntenantId: t-7\r\n"
+            b"Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+            501,
+        ),
+        (b"POST /x HTTP/1.1\r\nHost: a\r\ntenantId: t-7\r\nTransfer-Encoding: gzip\r\n\r\n", 400),
+        (b"POST /x HTTP/1.1\r\nHost: a\r\ntenantId: t-7\r\nContent-Length: 5000\r\n\r\n", 413),
+        (b"POST /x HTTP/1.1\r\nHost: a\r\ntenantId: t-7\r\nContent-Length: 10\r\n\r\n{", 408),
+    ],
+    ids=["unknown-method", "gzip-chunked", "not-chunked", "content-length", "slow-body"],
+)
+def test_refusals_after_the_header_echo_the_tenant_id(limited, request_bytes, status):
+    with RawConnection(limited.port, timeout=15) as conn:
+        conn.send(request_bytes)
+        r = conn.read_response()
+        assert r.status == status, r
+        assert r.headers.get("tenantid") == "t-7", r
+
+
 def test_incomplete_headers_time_out_with_408(limited):
     with RawConnection(limited.port, timeout=15) as conn:
         started = time.monotonic()
