@@ -20,6 +20,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/eventfd.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <flint/sdk/errors.hpp>
@@ -44,7 +45,9 @@ using std::chrono::system_clock;
 constexpr const char* kSupervisorShell = "/bin/sh";
 // The supervisor: runs the command ("$@", never parsed or expanded further),
 // then records its exit code with a rename, so that a reader sees either no
-// file or the whole code, and a host that restarted can still learn it. This
+// file or the whole code, and a host that restarted can still learn it. It
+// exits with the command's code whether or not the file could be written
+// (disk full), so the host that reaps it learns the code all the same. This
 // text is a constant: no request value is ever part of it. It catches SIGTERM
 // (a handled signal, unlike an ignored one, is reset to default in the
 // command) so that on a timeout it outlives the command during the grace
@@ -53,7 +56,8 @@ constexpr const char* kSupervisorScript =
     "trap : TERM\n"
     "\"$@\"\n"
     "status=$?\n"
-    "printf '%s\\n' \"$status\" > exit_status.tmp && mv -f exit_status.tmp exit_status\n"
+    "{ printf '%s\\n' \"$status\" > exit_status.tmp; } 2>/dev/null &&\n"
+    "  mv -f exit_status.tmp exit_status\n"
     "exit \"$status\"\n";
 constexpr std::string_view kFindDir = ".find";
 // How often the monitor looks whether a script taken over at start ended.
@@ -200,10 +204,25 @@ std::string timed_out_message(const ExecutionRecord& record) {
   return "lifecycle " + record.lifecycle + " timed out after " + format_duration(record.timeout);
 }
 
-// The state of an execution as its working directory tells it. `grace` is
-// used to escalate a kill started by an earlier poll after a host restart.
+// What this driver learnt when it reaped a supervisor that left no
+// `exit_status` (it could not write it: disk full...). The supervisor exits
+// with its command's code, so its wait status stands in for the file.
+struct ReapedOutcome {
+  int exit_code = 0;       // 128+N when the supervisor itself died of signal N
+  bool timed_out = false;  // killed for its timeout, even if `timed_out` is missing
+};
+
+// The exit code a wait status of the supervisor stands for.
+int exit_code_of(int wait_status) {
+  return WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : 128 + WTERMSIG(wait_status);
+}
+
+// The state of an execution as its working directory tells it, completed by
+// `reaped` when this process reaped its supervisor. `enforce_timeout` lets a
+// poll kill a script taken over after a host restart.
 sdk::LifecycleExecution read_state(const std::string& id, const ExecutionDirectory& dir,
-                                   const Options& options, bool enforce_timeout) {
+                                   const Options& options, bool enforce_timeout,
+                                   const std::optional<ReapedOutcome>& reaped = std::nullopt) {
   using sdk::FailureCode;
   using sdk::LifecycleExecution;
   const ExecutionRecord record = read_execution_record(dir);
@@ -217,7 +236,7 @@ sdk::LifecycleExecution read_state(const std::string& id, const ExecutionDirecto
   const auto deadline = system_clock::time_point(
       milliseconds(process ? int_field(*process, "deadlineUnixMs", 0) : 0));
 
-  if (dir.has(work_files::kTimedOut)) {
+  if (dir.has(work_files::kTimedOut) || (reaped && reaped->timed_out)) {
     if (enforce_timeout && group_is_ours(pgid, dir.path())) {
       // Killed with SIGTERM by an earlier poll: its grace first, then
       // SIGKILL. Not terminal before: once delivered, nothing polls again.
@@ -231,6 +250,7 @@ sdk::LifecycleExecution read_state(const std::string& id, const ExecutionDirecto
 
   auto finished = [&]() -> std::optional<LifecycleExecution> {
     auto status = dir.read(work_files::kExitStatus);
+    if (!status && reaped) status = std::to_string(reaped->exit_code);
     if (!status) return std::nullopt;
     const auto code = parse_int(*status);
     if (!code) {
@@ -467,13 +487,20 @@ struct ScriptDriver::Impl {
     wake();
   }
 
-  void report(ScriptExecution& e) const {
+  void report(ScriptExecution& e, const std::optional<ReapedOutcome>& reaped) const {
     if (!e.reporter) return;
     try {
-      e.reporter->report(read_state(e.id, e.dir, options, false));
+      e.reporter->report(read_state(e.id, e.dir, options, false, reaped));
     } catch (const std::exception&) {
       // A failing reporter must not stop the monitor; the host polls anyway.
     }
+  }
+
+  // The outcome kept for `id` by the monitor, if any.
+  std::optional<ReapedOutcome> outcome_without_file(const std::string& id) const {
+    std::lock_guard lock(mutex);
+    const auto it = unrecorded.find(id);
+    return it == unrecorded.end() ? std::nullopt : std::optional(it->second);
   }
 
   void run_monitor() {
@@ -520,6 +547,18 @@ struct ScriptDriver::Impl {
           const bool done = e.state == ScriptExecution::State::failed_to_start ||
                             (e.state == ScriptExecution::State::running && e.process->has_exited());
           if (done) {
+            if (e.process) {
+              // The leader is a zombie until reaped, so its group id is
+              // still ours: take down whatever the script left running in
+              // the group. Both calls return at once: it has exited.
+              e.process->signal_group(SIGKILL);
+              const auto wait_status = e.process->reap();
+              // Kept before the execution leaves `executions`, so that no
+              // poll finds neither and reports it interrupted.
+              if (wait_status && !e.cancelled && !e.dir.has(work_files::kExitStatus)) {
+                unrecorded[e.id] = {exit_code_of(*wait_status), e.timed_out};
+              }
+            }
             finished.push_back(std::move(it->second));
             it = executions.erase(it);
             --slots_used;
@@ -566,14 +605,8 @@ struct ScriptDriver::Impl {
         e->process->signal_group(SIGTERM);
       }
       for (auto& e : finished) {
-        if (e->process) {
-          // The leader is a zombie until reaped, so its group id is still
-          // ours: take down whatever the script left running in the group.
-          e->process->signal_group(SIGKILL);
-          e->process->reap();
-        }
         if (!e->cancelled) {
-          report(*e);
+          report(*e, outcome_without_file(e->id));
         } else if (!options.keep_work_dirs) {
           e->dir.remove();  // its outcome is already delivered: nothing to keep
         }
@@ -591,7 +624,9 @@ struct ScriptDriver::Impl {
   std::unordered_map<std::string, std::unique_ptr<ScriptExecution>> executions;
   std::deque<std::string> queue;
   std::unordered_map<std::string, pid_t> taken_over;  // running since before a restart
-  std::size_t slots_used = 0;                         // starting + running + taken over
+  // Ended without `exit_status`, until delivered (lost with this process).
+  std::unordered_map<std::string, ReapedOutcome> unrecorded;
+  std::size_t slots_used = 0;  // starting + running + taken over
   bool stopping = false;
   int wake_fd = -1;
   std::thread monitor;
@@ -711,7 +746,7 @@ sdk::LifecycleExecution ScriptDriver::get_lifecycle_execution(
   if (!dir.exists()) {
     throw sdk::RequestNotFoundError("script driver: request \"" + id + "\" not found");
   }
-  return read_state(id, dir, options_, true);
+  return read_state(id, dir, options_, true, impl_->outcome_without_file(id));
 }
 
 sdk::FindReferenceResponse ScriptDriver::find_reference(const sdk::FindReferenceRequest& request,
@@ -776,9 +811,7 @@ sdk::FindReferenceResponse ScriptDriver::find_reference(const sdk::FindReference
 
   std::optional<std::int64_t> exit_code;
   if (auto text = dir.read(work_files::kExitStatus)) exit_code = parse_int(*text);
-  if (!exit_code && wait_status) {
-    exit_code = WIFEXITED(*wait_status) ? WEXITSTATUS(*wait_status) : 128 + WTERMSIG(*wait_status);
-  }
+  if (!exit_code && wait_status) exit_code = exit_code_of(*wait_status);
   if (!exit_code) throw sdk::ResourceDriverError("script driver: Find ended without exit status");
   if (*exit_code != 0) {
     const std::string tail =
@@ -799,6 +832,7 @@ void ScriptDriver::on_execution_delivered(std::string_view request_id,
   const std::string id(request_id);
   {
     std::lock_guard lock(impl_->mutex);
+    impl_->unrecorded.erase(id);
     if (auto it = impl_->executions.find(id); it != impl_->executions.end()) {
       // Still queued or running, yet its outcome was delivered: the host gave
       // up on it (its total deadline). The orchestrator was told it failed,

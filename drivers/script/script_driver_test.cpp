@@ -484,6 +484,41 @@ TEST_F(ScriptDriverTest, AScriptKilledWithTheHostIsReportedInterrupted) {
   ::waitpid(pgid, nullptr, 0);  // this test process was its parent
 }
 
+// The supervisor cannot record the exit status (on a full disk, or here a
+// directory in the way of its file): the driver that reaped it still knows
+// the outcome, and no restart happened to blame.
+TEST_F(ScriptDriverTest, TheOutcomeOfAScriptWhoseExitStatusCannotBeWrittenIsKept) {
+  ScriptDriver driver(options());
+  for (const int code : {0, 3}) {
+    package_file("scripts/Create.sh", "mkdir exit_status.tmp\necho 'quota exceeded' >&2\nexit " +
+                                          std::to_string(code) + "\n");
+    auto r = request();
+    auto reporter = std::make_shared<FakeReporter>();
+    r.reporter = reporter;
+    const auto id = execute(driver, r);
+    const auto expected = code == 0 ? LifecycleExecution::complete(id)
+                                    : LifecycleExecution::failed(id, FailureCode::internal_error,
+                                                                 "exit code 3: quota exceeded");
+    EXPECT_EQ(reporter->wait(), expected) << code;
+    EXPECT_EQ(wait_terminal(driver, id), expected) << code;
+    EXPECT_FALSE(fs::exists(work_dir(id) / "exit_status")) << code;
+    driver.on_execution_delivered(id, location_, context_);
+    EXPECT_FALSE(fs::exists(work_dir(id))) << code;
+  }
+}
+
+TEST_F(ScriptDriverTest, ATimeoutIsReportedWhenNeitherItsMarkerNorTheExitStatusCanBeWritten) {
+  package_file("scripts/Create.sh", "mkdir exit_status.tmp timed_out.tmp\nsleep 30\n");
+  Options o = options();
+  o.default_timeout = 300ms;
+  ScriptDriver driver(o);
+  const auto id = execute(driver, request());
+  EXPECT_EQ(wait_terminal(driver, id),
+            LifecycleExecution::failed(id, FailureCode::internal_error,
+                                       "lifecycle Create timed out after 0.3 s"));
+  EXPECT_FALSE(fs::exists(work_dir(id) / "timed_out"));
+}
+
 TEST_F(ScriptDriverTest, ARestartedDriverEnforcesTheRecordedTimeout) {
   package_file("scripts/Create.sh", "sleep 30\n");
   Options o = options();
