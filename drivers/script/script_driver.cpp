@@ -697,9 +697,10 @@ sdk::LifecycleExecuteResponse ScriptDriver::execute_lifecycle(
     e->dir.write(work_files::kRequest, bj::serialize(document));
     e->dir.write(work_files::kExecution, bj::serialize(record));
   } catch (const std::exception& error) {
+    // The host's own disk (full, read-only...), not the target: retry later.
     e->dir.remove();
-    throw sdk::ResourceDriverError("script driver: cannot prepare the working directory",
-                                   error.what());
+    throw sdk::TemporaryHostError(
+        std::string("script driver: cannot prepare the working directory: ") + error.what());
   }
   e->spec = impl_->spawn_spec(e->dir, request.driver_files, command, request.lifecycle_name, e->id);
 
@@ -785,7 +786,9 @@ sdk::FindReferenceResponse ScriptDriver::find_reference(const sdk::FindReference
     child = ChildProcess::spawn(
         impl_->spawn_spec(dir, request.driver_files, command, kFindLifecycle, id));
   } catch (const std::exception& error) {
-    throw sdk::ResourceDriverError("script driver: cannot start the Find script", error.what());
+    // The host's own trouble (a full disk, no process left), not the target's.
+    throw sdk::TemporaryHostError(std::string("script driver: cannot start the Find script: ") +
+                                  error.what());
   }
   // Stopped before the child is reaped, so it never signals a recycled id.
   FindWatchdog watchdog(child->pid(), dir.path(), impl_->path, context);

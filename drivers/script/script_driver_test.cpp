@@ -680,6 +680,35 @@ class ScriptDriverFindTest : public ScriptDriverTest {
   }
 };
 
+// The host's own file system fails (full, or here not a directory any more):
+// retry later, and never the target's fault (a TemporaryHostError is not
+// counted on its circuit breaker).
+TEST_F(ScriptDriverFindTest, AFailingWorkingDirectoryIsTheHostsTemporaryTrouble) {
+  package_file("scripts/Create.sh", "exit 0\n");
+  package_file("scripts/Find.sh", "exit 0\n");
+  ScriptDriver driver(options());
+  const fs::path executions = work_.path() / "executions";
+  fs::remove_all(executions);
+  write_package_file(work_.path(), "executions", "in the way");
+  try {
+    execute(driver, request());
+    ADD_FAILURE() << "execute went ahead without a working directory";
+  } catch (const sdk::TemporaryHostError& error) {
+    EXPECT_THAT(error.what(),
+                StartsWith("script driver: cannot prepare the working directory: create " +
+                           executions.string() + "/"));
+    EXPECT_THAT(error.what(), HasSubstr(": Not a directory"));
+  }
+  try {
+    find(driver);
+    ADD_FAILURE() << "find went ahead without a working directory";
+  } catch (const sdk::TemporaryHostError& error) {
+    EXPECT_THAT(error.what(), StartsWith("script driver: cannot start the Find script: create " +
+                                         executions.string() + "/.find/"));
+    EXPECT_THAT(error.what(), HasSubstr(": Not a directory"));
+  }
+}
+
 TEST_F(ScriptDriverFindTest, FoundFromTheResultFile) {
   package_file("scripts/Find.sh", R"SH(
 grep -q '"instanceName":"vm-1"' "$FLINT_REQUEST_FILE" || exit 9

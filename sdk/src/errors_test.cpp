@@ -37,6 +37,8 @@ TEST(DriverError, SubclassesSetTheirKind) {
   EXPECT_EQ(RequestNotFoundError("m").kind(), ErrorKind::request_not_found);
   EXPECT_EQ(UnreachableDeploymentLocationError("m").kind(), ErrorKind::unreachable_location);
   EXPECT_EQ(TemporaryDriverError("m").kind(), ErrorKind::temporary);
+  EXPECT_EQ(TemporaryHostError("m").kind(), ErrorKind::temporary);
+  EXPECT_THROW(throw TemporaryHostError("m"), TemporaryDriverError);  // a 503 wherever caught
   EXPECT_EQ(ResourceDriverError("m").kind(), ErrorKind::driver);
 }
 

@@ -66,6 +66,18 @@ bool is_target_failure(const std::exception_ptr& error) {
   }
 }
 
+// The host's own trouble (its disk is full): tells nothing of the target.
+bool is_host_failure(const std::exception_ptr& error) {
+  if (!error) return false;
+  try {
+    std::rethrow_exception(error);
+  } catch (const sdk::TemporaryHostError&) {
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
 std::string message_of(const std::exception_ptr& error) {
   try {
     std::rethrow_exception(error);
@@ -273,7 +285,7 @@ std::shared_ptr<DriverManager::Instance> DriverManager::instance(
 void DriverManager::record(const Target& target, const std::exception_ptr& error,
                            std::chrono::steady_clock::time_point deadline) {
   // Past the deadline the caller saw a timeout and recorded it.
-  if (std::chrono::steady_clock::now() >= deadline) return;
+  if (std::chrono::steady_clock::now() >= deadline || is_host_failure(error)) return;
   if (is_target_failure(error)) {
     target.breaker->record_failure(message_of(error));
   } else {

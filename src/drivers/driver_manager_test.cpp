@@ -29,6 +29,10 @@ class CountingDriver final : public sdk::ResourceDriver {
     if (fail && *fail == "template") throw sdk::InvalidTemplateError("bad template");
     if (fail && *fail == "gone") throw sdk::InfrastructureNotFoundError("no such infrastructure");
     if (fail && *fail == "int") throw 42;
+    if (fail && *fail == "busy") throw sdk::TemporaryDriverError("too many requests");
+    if (fail && *fail == "host") {
+      throw sdk::TemporaryHostError("cannot write /data/x: No space left on device");
+    }
     sdk::LifecycleExecuteResponse response;
     response.request_id = "r-" + made_for;
     return response;
@@ -214,6 +218,25 @@ TEST_F(DriverManagerTest, UnrecordedCallsLeaveTheBreakerAlone) {
   EXPECT_EQ(manager->open_breakers(), 0u);
   EXPECT_NO_THROW(manager->admit(*target));
   EXPECT_EQ(execute(location("a", "p")), "a:p");
+}
+
+TEST_F(DriverManagerTest, TheHostsOwnTroubleCountsNeitherWay) {
+  // The host's disk is full: that tells nothing of the target, and the
+  // location must not keep refusing work once space is back.
+  const auto full = location("a", "p", {{"fail", "host"}});
+  for (int i = 0; i < 3; ++i) EXPECT_THROW(execute(full), sdk::TemporaryHostError);
+  EXPECT_EQ(manager->open_breakers(), 0u);
+  // Nor is it an answer of the target that resets the count of its failures.
+  const auto down = location("a", "p", {{"fail", "unreachable"}});
+  EXPECT_THROW(execute(down), sdk::UnreachableDeploymentLocationError);
+  EXPECT_THROW(execute(full), sdk::TemporaryHostError);
+  EXPECT_THROW(execute(down), sdk::UnreachableDeploymentLocationError);
+  EXPECT_EQ(manager->open_breakers(), 1u);
+  // A temporary error of the target itself counts against it.
+  const auto busy = location("b", "p", {{"fail", "busy"}});
+  EXPECT_THROW(execute(busy), sdk::TemporaryDriverError);
+  EXPECT_THROW(execute(busy), sdk::TemporaryDriverError);
+  EXPECT_EQ(manager->open_breakers(), 2u);
 }
 
 TEST_F(DriverManagerTest, AFailingFactoryCountsAgainstTheTarget) {

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from flint_blackbox import assert_error, execute_body, wait_until
+from flint_blackbox import assert_error, execute_body, script_package, wait_until
 
 
 @pytest.fixture
@@ -73,3 +73,32 @@ def test_full_disk_answers_503_and_records_nothing(start_server, small_disk):
     )
     assert record["status"] == "COMPLETE"
     assert server.get("/management/health").status_code == 200
+
+
+def test_script_driver_on_a_full_disk_answers_503_without_opening_the_breaker(
+    start_server, small_disk
+):
+    """The script driver's working directories live in the data directory: a full disk there is
+    the host's trouble, not the deployment location's. Retry later (503), and once space is back
+    the location is served at once (its circuit breaker never counted these)."""
+    server = start_server({
+        "store": {"data_dir": str(small_disk / "data")},
+        "resource_driver": {"driver": "script"},
+        "monitoring": {"min_interval": "50ms", "max_interval": "200ms"},
+        "drivers": {"breaker": {"failure_threshold": 2, "open_duration": "10m"}},
+    })
+    package = script_package({"Create": "exit 0\n"})
+    warm = server.execute(execute_body(driver_files=package))  # unpacks the package first
+    assert warm.status_code == 202, warm.text
+
+    filler = fill(small_disk)
+    for _ in range(4):
+        r = server.execute(execute_body(driver_files=package))
+        assert_error(r, 503, "script driver: cannot prepare the working directory: ")
+        assert "/script-executions/" in r.json()["localizedMessage"], r.text
+        assert "No space left on device" in r.json()["localizedMessage"], r.text
+
+    filler.unlink()
+    r = server.execute(execute_body(driver_files=package))
+    assert r.status_code == 202, r.text
+    assert server.health()["vitals"]["drivers"]["open_breakers"] == 0

@@ -115,6 +115,19 @@ struct TemporaryDriverError : DriverError {
       : DriverError(ErrorKind::temporary, std::move(message), std::move(operator_detail)) {}
 };
 
+/// The host itself cannot serve the request now, through no fault of the
+/// target: a local file system is full, a local file cannot be written, the
+/// process is out of descriptors (503; monitoring retries). A
+/// `TemporaryDriverError`, with one difference: it never counts on the
+/// target's circuit breaker (it tells nothing of the target), so a full disk
+/// does not leave a location refusing work once space is back.
+struct TemporaryHostError : TemporaryDriverError {
+  /// @param message what failed on the host, naming the path and the
+  ///        system's reason (`cannot write /var/lib/x: No space left on device`).
+  explicit TemporaryHostError(std::string message, std::string operator_detail = {})
+      : TemporaryDriverError(std::move(message), std::move(operator_detail)) {}
+};
+
 /// A general failure of the driver (500).
 struct ResourceDriverError : DriverError {
   /// @param message what failed.
