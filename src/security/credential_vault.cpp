@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <memory>
@@ -101,6 +104,59 @@ bool parse_hex_key(std::string_view text, std::array<unsigned char, 32>& key) {
   return true;
 }
 
+// Writes `key` to `path`, which must not exist, so that no process ever sees
+// a partial key there (a failed write, a full disk, a crash leave no file):
+// a temporary file beside it is written and synced, then linked into place,
+// which never replaces a file. False when `path` appeared meanwhile.
+// @throws VaultError naming the file and the system's reason.
+bool create_key_file(const std::filesystem::path& path, const std::array<unsigned char, 32>& key) {
+  const std::string name = path.string();
+  std::string temporary = name + ".XXXXXX";
+  const int fd = ::mkostemp(temporary.data(), O_CLOEXEC);  // mode 0600
+  if (fd < 0) {
+    throw VaultError("cannot create the key file " + name + ": cannot create " + temporary + ": " +
+                     std::strerror(errno));
+  }
+  // Closes the temporary file (when still open), removes it and throws.
+  int open_fd = fd;
+  const auto fail = [&](const std::string& what, int error) {
+    if (open_fd >= 0) ::close(open_fd);
+    ::unlink(temporary.c_str());
+    throw VaultError("cannot create the key file " + name + ": " + what + ": " +
+                     std::strerror(error));
+  };
+  std::size_t done = 0;
+  while (done < key.size()) {
+    const ssize_t n = ::write(fd, key.data() + done, key.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) fail("cannot write " + temporary, errno);
+    done += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0) fail("cannot sync " + temporary, errno);
+  open_fd = -1;
+  if (::close(fd) != 0) fail("cannot write " + temporary, errno);
+  if (::link(temporary.c_str(), name.c_str()) != 0) {
+    if (errno == EEXIST) {
+      ::unlink(temporary.c_str());
+      return false;
+    }
+    fail("cannot link " + temporary + " to it", errno);
+  }
+  ::unlink(temporary.c_str());  // the key is in place: a leftover copy only costs space
+  // The new directory entry must survive a power loss as well.
+  const std::string directory =
+      path.has_parent_path() ? path.parent_path().string() : std::string(".");
+  const int dir_fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const bool synced = dir_fd >= 0 && ::fsync(dir_fd) == 0;
+  const int error = errno;
+  if (dir_fd >= 0) ::close(dir_fd);
+  if (!synced) {
+    throw VaultError("cannot sync the directory " + directory + " of the new key file " + name +
+                     ": " + std::strerror(error));
+  }
+  return true;
+}
+
 }  // namespace
 
 CredentialVault CredentialVault::from_key_file(const std::filesystem::path& path) {
@@ -129,13 +185,11 @@ CredentialVault CredentialVault::load_key_file(const std::filesystem::path& path
     if (RAND_bytes(key.data(), static_cast<int>(key.size())) != 1) {
       throw VaultError("cannot draw a random key for " + name);
     }
-    const int fd = ::open(name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) throw VaultError("cannot create the key file " + name);
-    const bool written =
-        ::write(fd, key.data(), key.size()) == static_cast<ssize_t>(key.size()) && ::fsync(fd) == 0;
-    ::close(fd);
-    if (!written) throw VaultError("cannot write the key file " + name);
-    return CredentialVault(key);
+    if (create_key_file(path, key)) return CredentialVault(key);
+    // Another process made it meanwhile: use its key, read below.
+    if (::stat(name.c_str(), &info) != 0) {
+      throw VaultError("cannot read the key file " + name + ": " + std::strerror(errno));
+    }
   }
   // Followed links included: a directory or a device is no key, whatever its mode.
   if (S_ISDIR(info.st_mode)) throw VaultError(name + " is a directory, expected a regular file");

@@ -7,6 +7,8 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -102,6 +104,59 @@ TEST(CredentialVault, KeyFileIsCreatedPrivateAndReused) {
   const auto second = CredentialVault::from_key_file(path);
   EXPECT_EQ(second.open(first.seal("x")), "x");
   std::filesystem::remove(path);
+}
+
+// A key that cannot be written in full (a full disk; here a file size limit
+// of 0) leaves no file behind: a later start makes a new key instead of
+// finding an empty or partial one it would refuse.
+TEST(CredentialVault, AKeyFileThatCannotBeWrittenLeavesNoFileBehind) {
+  const auto dir = temp_path("key-full");
+  std::filesystem::create_directories(dir);
+  const auto path = dir / "credentials.key";
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe(pipe_fds), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::signal(SIGXFSZ, SIG_IGN);  // write fails with EFBIG instead of killing
+    const rlimit none{0, 0};
+    std::string message = "accepted";
+    if (::setrlimit(RLIMIT_FSIZE, &none) != 0) {
+      message = "setrlimit failed";
+    } else {
+      try {
+        CredentialVault::from_key_file(path);
+      } catch (const VaultError& e) {
+        message = e.what();
+      }
+    }
+    const bool written = ::write(pipe_fds[1], message.data(), message.size()) ==
+                         static_cast<ssize_t>(message.size());
+    ::_exit(written ? 0 : 1);
+  }
+  ::close(pipe_fds[1]);
+  std::string message;
+  char buffer[512];
+  for (ssize_t n; (n = ::read(pipe_fds[0], buffer, sizeof buffer)) > 0;) message.append(buffer, n);
+  ::close(pipe_fds[0]);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_EQ(message.rfind("cannot create the key file " + path.string() + ": cannot write " +
+                              path.string() + ".",
+                          0),
+            0u)
+      << message;
+  EXPECT_NE(message.find(": File too large"), std::string::npos) << message;
+  EXPECT_TRUE(std::filesystem::is_empty(dir)) << "a partial key or its temporary file is left";
+
+  const auto made = CredentialVault::from_key_file(path);  // the next start
+  EXPECT_EQ(std::filesystem::file_size(path), 32u);
+  EXPECT_EQ(CredentialVault::from_existing_key_file(path).key_id(), made.key_id());
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir),
+                          std::filesystem::directory_iterator()),
+            1);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(CredentialVault, RefusesAKeyFileOthersCanRead) {
