@@ -61,6 +61,7 @@
 #include "metrics/metrics_registry.hpp"
 #include "security/bearer_tokens.hpp"
 #include "security/credential_vault.hpp"
+#include "service/execution_records.hpp"
 #include "service/execution_retention.hpp"
 #include "service/infrastructure_monitor.hpp"
 #include "service/infrastructure_service.hpp"
@@ -362,6 +363,14 @@ void start_durable_execution(const config::HostConfig& config, asio::io_context&
 
   health.add("store", [store = stack.store.get()](HealthDetails& details) {
     details.set("path", store->path().string());
+    // A full disk or an I/O error: executes are refused with 503 meanwhile.
+    if (const auto failure = store->write_failure()) {
+      details.set("last_error", failure->error);
+      const auto since =
+          std::chrono::duration_cast<std::chrono::milliseconds>(failure->since.time_since_epoch());
+      details.set("since", service::iso8601_utc(since.count()));
+      return HealthStatus::degraded;
+    }
     return HealthStatus::ok;
   });
   health.add("jobs", [scheduler = stack.scheduler.get()](HealthDetails& details) {

@@ -82,10 +82,42 @@ void Store::commit(std::vector<Pending>& batch) {
   } catch (...) {
     // The commit itself failed (disk full, I/O error): nothing was written.
     const auto failure = std::current_exception();
+    note_outcome({&failure, 1});
     for (auto& pending : batch) pending.done(failure);
     return;
   }
+  note_outcome(failures);
   for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(failures[i]);
+}
+
+void Store::note_outcome(std::span<const std::exception_ptr> failures) {
+  std::optional<std::string> storage_error;
+  bool committed = false;
+  for (const auto& failure : failures) {
+    if (!failure) {
+      committed = true;
+      continue;
+    }
+    try {
+      std::rethrow_exception(failure);
+    } catch (const SqliteError& e) {
+      if (e.code() == SQLITE_FULL || e.code() == SQLITE_IOERR) storage_error = e.what();
+    } catch (...) {
+      // The write's own failure: it says nothing of the disk.
+    }
+  }
+  std::lock_guard lock(failure_mutex_);
+  if (storage_error) {
+    if (!write_failure_) write_failure_.emplace().since = std::chrono::system_clock::now();
+    write_failure_->error = std::move(*storage_error);
+  } else if (committed) {
+    write_failure_.reset();
+  }
+}
+
+std::optional<Store::WriteFailure> Store::write_failure() const {
+  std::lock_guard lock(failure_mutex_);
+  return write_failure_;
 }
 
 bool Store::commit_bare(std::vector<Pending>& batch) {
@@ -110,6 +142,10 @@ void Store::commit_isolated(std::vector<Pending>& batch,
       batch[i].write(*writer_db_);
       writer_db_->prepare("RELEASE one").run();
     } catch (...) {
+      // SQLite may roll the whole transaction back on SQLITE_FULL, IOERR...:
+      // then nothing of the group is left, and the error is everyone's (not
+      // the "no such savepoint" of the ROLLBACK TO).
+      if (sqlite3_get_autocommit(writer_db_->handle()) != 0) throw;
       failures[i] = std::current_exception();
       writer_db_->prepare("ROLLBACK TO one").run();
       writer_db_->prepare("RELEASE one").run();

@@ -4,13 +4,16 @@
 /// The embedded store: Flint's own SQLite database under the data directory,
 /// with one writer thread that commits concurrent writes together.
 
+#include <chrono>
 #include <condition_variable>
 #include <exception>
 #include <filesystem>
 #include <functional>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <span>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -80,6 +83,18 @@ class Store {
   /// Path of the database file.
   const std::filesystem::path& path() const noexcept { return path_; }
 
+  /// Why the store cannot write, while it cannot (see `write_failure`).
+  struct WriteFailure {
+    /// SQLite's message of the latest failure (`.../flint.db: database or disk is full`).
+    std::string error;
+    /// When the first failure since the last successful write happened.
+    std::chrono::system_clock::time_point since;
+  };
+  /// Set while writes fail for want of space or by an I/O error
+  /// (`SQLITE_FULL`, `SQLITE_IOERR`): from such a failure of a write or of
+  /// its commit until a write is committed again. Thread-safe.
+  std::optional<WriteFailure> write_failure() const;
+
  private:
   struct Pending {
     Write write;
@@ -91,6 +106,8 @@ class Store {
   bool commit_bare(std::vector<Pending>& batch);
   // Each write in its own savepoint; a throwing write's failure goes to `failures`.
   void commit_isolated(std::vector<Pending>& batch, std::vector<std::exception_ptr>& failures);
+  // Keeps `write_failure` up to date after a batch.
+  void note_outcome(std::span<const std::exception_ptr> failures);
 
   std::filesystem::path path_;
   std::unique_ptr<Database> writer_db_;
@@ -100,6 +117,8 @@ class Store {
   std::condition_variable queue_ready_;
   std::vector<Pending> queue_;
   bool stopping_ = false;
+  mutable std::mutex failure_mutex_;
+  std::optional<WriteFailure> write_failure_;
   std::thread writer_;
 };
 

@@ -2,10 +2,12 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <future>
 #include <mutex>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -85,6 +87,48 @@ TEST_F(StoreTest, AFailingWriteFailsAloneAndChangesNothing) {
   EXPECT_THROW(store.write([](Database& db) { db.exec("INSERT INTO kv VALUES ('a', 'dup')"); }),
                SqliteError);
   EXPECT_EQ(count(store), 1);
+}
+
+// A database at its page limit fails with SQLITE_FULL, as on a full disk.
+TEST_F(StoreTest, WritesFailingForWantOfSpaceAreReportedUntilOneCommits) {
+  Store store({.data_dir = dir_, .synchronous = Synchronous::normal}, kSchema);
+  store.write([](Database& db) { db.exec("INSERT INTO kv VALUES ('a', '1')"); });
+  EXPECT_FALSE(store.write_failure().has_value());
+  store.write([](Database& db) {
+    auto pages = db.prepare("PRAGMA page_count");
+    pages.step();
+    db.exec("PRAGMA max_page_count = " + std::to_string(pages.column_int(0)));
+  });
+  const auto before = std::chrono::system_clock::now();
+  const auto fill = [](Database& db) {
+    db.prepare("INSERT INTO kv VALUES ('big', ?)").bind(1, std::string(100'000, 'x')).run();
+  };
+  for (int i = 0; i < 2; ++i) {
+    try {
+      store.write(fill);
+      ADD_FAILURE() << "the write went past max_page_count";
+    } catch (const SqliteError& e) {
+      EXPECT_TRUE(e.disk_full()) << e.what();
+    }
+  }
+  auto failure = store.write_failure();
+  ASSERT_TRUE(failure.has_value());
+  EXPECT_NE(failure->error.find("database or disk is full"), std::string::npos) << failure->error;
+  EXPECT_GE(failure->since, before);
+  EXPECT_LE(failure->since, std::chrono::system_clock::now());
+  const auto since = failure->since;
+
+  // A write failing for its own reasons says nothing of the disk.
+  EXPECT_THROW(store.write([](Database& db) { db.exec("INSERT INTO kv VALUES ('a', 'dup')"); }),
+               SqliteError);
+  failure = store.write_failure();
+  ASSERT_TRUE(failure.has_value());
+  EXPECT_EQ(failure->since, since);
+
+  store.write([](Database& db) { db.exec("PRAGMA max_page_count = 1073741823"); });
+  EXPECT_FALSE(store.write_failure().has_value());
+  store.write(fill);
+  EXPECT_EQ(count(store), 2);
 }
 
 TEST_F(StoreTest, AsyncWritesReportTheirOutcomeWithoutAWaitingThread) {

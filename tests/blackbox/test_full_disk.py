@@ -60,6 +60,14 @@ def test_full_disk_answers_503_and_records_nothing(start_server, small_disk):
             assert r.status_code == 202, r.text
             assert server.execution(r.json()["requestId"]).status_code == 200
     assert refusals > 0, "no execute was refused although the disk was full"
+    # Health tells why, without turning the node UNHEALTHY (a DEGRADED vital keeps it 200).
+    health = server.get("/management/health")
+    assert health.status_code == 200, health.text
+    store = health.json()["vitals"]["store"]
+    assert store["status"] == "DEGRADED", store
+    assert "database or disk is full" in store["last_error"], store
+    assert "flint.db" in store["last_error"], store
+    assert store["since"].endswith("Z"), store
 
     # Room again: accepting works again and nothing accepted earlier was lost.
     filler.unlink()
@@ -72,7 +80,10 @@ def test_full_disk_answers_503_and_records_nothing(start_server, small_disk):
         what="the execution accepted before the disk filled to finish",
     )
     assert record["status"] == "COMPLETE"
-    assert server.get("/management/health").status_code == 200
+    health = server.get("/management/health")
+    assert health.status_code == 200
+    store = health.json()["vitals"]["store"]
+    assert store["status"] == "OK" and "last_error" not in store, store
 
 
 def test_script_driver_on_a_full_disk_answers_503_without_opening_the_breaker(
