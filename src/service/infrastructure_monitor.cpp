@@ -271,15 +271,12 @@ void InfrastructureMonitor::finish(const std::shared_ptr<const Task>& task,
   keep_contract_failure_code(outcome.failure_details, /*infrastructure_task=*/true);
   json::object encoded = sdk::json::encode(outcome);
   std::string payload = json::serialize(encoded);
-  if (!sdk::json::is_valid_utf8(payload)) {
-    // JSON is UTF-8: the event would not parse.
-    const std::size_t repaired = sdk::json::repair_utf8(encoded);
+  if (const std::size_t repaired = repair_outcome_text(encoded, payload)) {
     logging::ScopedLogContext scope(task->log_fields);
     log_->warn(
         "infrastructure task {}: {} strings of the driver's outcome are not valid UTF-8; each "
         "bad byte is replaced with U+FFFD",
         task->request_id, repaired);
-    payload = json::serialize(encoded);
   }
   if (payload.size() > options_.max_outcome_size) {
     const std::string why = oversized_outcome(payload.size(), options_.max_outcome_size);

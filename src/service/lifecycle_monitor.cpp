@@ -605,19 +605,16 @@ void LifecycleMonitor::finish(std::shared_ptr<const Target> target, sdk::Lifecyc
   keep_contract_failure_code(outcome.failure_details, /*infrastructure_task=*/false);
   json::object encoded = sdk::json::encode(outcome);
   std::string payload = json::serialize(encoded);
-  if (!sdk::json::is_valid_utf8(payload)) {
-    // JSON is UTF-8: stored as it came, the record could not be read back
-    // and the event would not parse (a device's Latin-1 output, say).
-    const std::size_t repaired = sdk::json::repair_utf8(encoded);
+  if (const std::size_t repaired = repair_outcome_text(encoded, payload)) {
     logging::ScopedLogContext scope(target->log_fields);
     log_->warn(
         "execution {}: {} strings of driver '{}''s outcome are not valid UTF-8; each bad byte "
         "is replaced with U+FFFD",
         request_id, repaired, driver_name);
     try {
+      // The record takes its outputs and topology from `outcome`.
       outcome = sdk::json::decode_lifecycle_execution(encoded, "outcome");
       outcome.request_id = request_id;
-      payload = json::serialize(encoded);
     } catch (const std::exception& e) {
       outcome = sdk::LifecycleExecution::failed(
           request_id, sdk::FailureCode::internal_error,

@@ -4,7 +4,10 @@
 #include <string>
 #include <vector>
 
+#include <boost/json/serialize.hpp>
 #include <fmt/format.h>
+
+#include <flint/sdk/json.hpp>
 
 namespace flint::service {
 
@@ -62,6 +65,13 @@ std::string oversized_outcome(std::size_t size, std::size_t limit) {
       "the driver reported an outcome of {} bytes as JSON, over monitoring.max_outcome_size ({} "
       "bytes); its outputs and associated topology were dropped",
       size, limit);
+}
+
+std::size_t repair_outcome_text(boost::json::object& encoded, std::string& payload) {
+  if (sdk::json::is_valid_utf8(payload)) return 0;
+  const std::size_t repaired = sdk::json::repair_utf8(encoded);
+  payload = boost::json::serialize(encoded);
+  return repaired;
 }
 
 std::string oversized_acceptance(std::string_view driver, std::size_t size, std::size_t limit) {

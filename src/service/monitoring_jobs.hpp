@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
 #include <flint/sdk/lifecycle.hpp>
@@ -42,6 +43,14 @@ std::string no_outcome_in_time(std::chrono::milliseconds total_timeout);
 /// FAILED without its outputs: stored and sent whole, it would swell the
 /// store and make an event Kafka refuses.
 std::string oversized_outcome(std::size_t size, std::size_t limit);
+
+/// Makes an outcome's JSON text (`payload`, serialized from `encoded`) valid
+/// UTF-8, as JSON must be: stored as a driver sent it (a device's Latin-1
+/// output, say), the record could not be read back and the event would not
+/// parse. Repairs `encoded` (`sdk::json::repair_utf8`) and serializes it
+/// again into `payload` when needed.
+/// @returns how many strings were repaired (0: nothing changed).
+std::size_t repair_outcome_text(boost::json::object& encoded, std::string& payload);
 
 /// The error of an execute whose driver answered an `associatedTopology` of
 /// `size` bytes as JSON, over `monitoring.max_outcome_size` (`limit` bytes).
