@@ -111,6 +111,35 @@ TEST_F(CommandsTest, ExecSendsTheRequestAndReportsComplete) {
   EXPECT_EQ(zip->substr(0, 2), "PK");
 }
 
+TEST_F(CommandsTest, ExecReadsTheLogAgainWhenItWasReplacedWhileWaiting) {
+  // Event 6 is read; then the server's log is restored from a backup, and
+  // the outcome of req-1 gets number 2 there.
+  testing::FakeHttpServer server([](const testing::RecordedRequest& request) -> testing::FakeReply {
+    if (request.target == "/api/events?after=0&limit=1&wait=0") {
+      return {200, R"({"events":[],"lastSeq":5})"};
+    }
+    if (request.target == "/api/driver/lifecycle/execute") {
+      return {202, R"({"requestId":"req-1","associatedTopology":{},"version":"1.0.0"})"};
+    }
+    if (request.target.starts_with("/api/events?after=5&limit=100&wait=")) {
+      return {200, R"({"events":[)" + event(6, "other", "COMPLETE") + R"(],"lastSeq":6})"};
+    }
+    if (request.target.starts_with("/api/events?after=6&afterId=e6&limit=100&wait=")) {
+      return {409, R"({"localizedMessage":"afterId: not held","status":409})"};
+    }
+    if (request.target.starts_with("/api/events?after=0&limit=100&wait=")) {
+      return {200, R"({"events":[)" + event(2, "req-1", "COMPLETE") + R"(],"lastSeq":2})"};
+    }
+    if (request.target == "/api/driver/lifecycle/executions/req-1") {
+      return {200, R"({"status":"IN_PROGRESS"})"};
+    }
+    return {404, R"({"localizedMessage":"unexpected )" + request.target + R"(","status":404})"};
+  });
+  EXPECT_EQ(run_exec_command(exec_options(server.url()), out_, err_, false), 0) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("status: COMPLETE\nrequestId: req-1\n"));
+  EXPECT_THAT(err_.str(), HasSubstr("event log was replaced; reading it again from the start"));
+}
+
 TEST_F(CommandsTest, ExecReportsFailedWithExitOne) {
   testing::FakeHttpServer server(flow(
       "FAILED",
@@ -221,7 +250,7 @@ TEST_F(CommandsTest, EventsPrintsEveryPageAsJsonLines) {
       return {200, "{\"events\":[" + event(3, "a", "COMPLETE") + "," + event(4, "b", "FAILED") +
                        "],\"lastSeq\":5}"};
     }
-    if (request.target == "/api/events?after=4&limit=100&wait=0") {
+    if (request.target == "/api/events?after=4&afterId=e4&limit=100&wait=0") {
       return {200, "{\"events\":[" + event(5, "c", "COMPLETE") + "],\"lastSeq\":5}"};
     }
     return {200, R"({"events":[],"lastSeq":5})"};
@@ -235,6 +264,23 @@ TEST_F(CommandsTest, EventsPrintsEveryPageAsJsonLines) {
   std::vector<std::uint64_t> seqs;
   while (std::getline(lines, line)) seqs.push_back(boost::json::parse(line).at("seq").as_int64());
   EXPECT_EQ(seqs, (std::vector<std::uint64_t>{3, 4, 5}));
+}
+
+TEST_F(CommandsTest, EventsStopsWhenTheLogNoLongerHoldsTheEventAtAfter) {
+  testing::FakeHttpServer server([](const testing::RecordedRequest& request) -> testing::FakeReply {
+    if (request.target == "/api/events?after=4&afterId=e4&limit=100&wait=0") {
+      return {409, R"({"localizedMessage":"afterId: the event log does not hold event e4 at )"
+                   R"(sequence 4","status":409})"};
+    }
+    return {404, R"({"localizedMessage":"unexpected )" + request.target + R"(","status":404})"};
+  });
+  EventsOptions options;
+  options.after = 4;
+  options.after_id = "e4";
+  options.server.url = server.url();
+  EXPECT_EQ(run_events_command(options, out_, err_), 2);
+  EXPECT_THAT(err_.str(), HasSubstr("409: afterId: the event log does not hold event e4"));
+  EXPECT_EQ(out_.str(), "");
 }
 
 TEST_F(CommandsTest, EventsReportsAnUnusableServer) {

@@ -18,7 +18,7 @@ constexpr auto kRetryPause = std::chrono::seconds(1);
 
 std::optional<Event> wait_for_event(FlintApi& api, const EventWait& wait,
                                     ProgressDisplay& progress) {
-  std::uint64_t after = wait.after;
+  EventLogPosition after{wait.after, {}};
   bool connection_lost = false;
   while (true) {
     if (wait.tick && !wait.tick()) return std::nullopt;
@@ -33,6 +33,13 @@ std::optional<Event> wait_for_event(FlintApi& api, const EventWait& wait,
       progress.set_status("RECONNECTING");
       std::this_thread::sleep_for(kRetryPause);
       continue;
+    } catch (const ApiError& e) {
+      if (e.status() != 409) throw;
+      // The log was restored from a backup or replaced: the event may now
+      // sit at a number already passed. Read it again from the start.
+      progress.note("the server's event log was replaced; reading it again from the start");
+      after = {};
+      continue;
     }
     if (connection_lost) {
       connection_lost = false;
@@ -42,7 +49,7 @@ std::optional<Event> wait_for_event(FlintApi& api, const EventWait& wait,
     for (const Event& event : page.events) {
       if (wait.matches(event)) return event;
     }
-    after = page.next_after(after);
+    after = page.next(after);
   }
 }
 

@@ -39,9 +39,14 @@ CLI::App* add_events_command(CLI::App& app, EventsOptions& options) {
         return {};
       },
       "SEQ");
-  cmd->add_option("--after", options.after, "Print events with a sequence number greater than this")
-      ->check(sequence_number)
-      ->capture_default_str();
+  auto* after = cmd->add_option("--after", options.after,
+                                "Print events with a sequence number greater than this")
+                    ->check(sequence_number)
+                    ->capture_default_str();
+  cmd->add_option("--after-id", options.after_id,
+                  "The id of the event at --after: the server refuses to go on (409) when its "
+                  "log holds another one there (restored from a backup, or replaced)")
+      ->needs(after);
   cmd->add_flag("-f,--follow", options.follow, "Keep waiting for new events (Ctrl-C ends)");
   add_server_access_options(*cmd, options.server);
   return cmd;
@@ -52,7 +57,7 @@ int run_events_command(const EventsOptions& options, std::ostream& out, std::ost
     HttpClient http = connect(options.server);
     FlintApi api(http);
     if (options.follow) exit_on_interrupt(kExitSuccess, nullptr);
-    std::uint64_t after = options.after;
+    EventLogPosition after{options.after, options.after_id};
     while (true) {
       const auto wait = options.follow ? kFollowWait : std::chrono::seconds(0);
       auto page = api.events(after, kPageSize, wait);
@@ -62,9 +67,9 @@ int run_events_command(const EventsOptions& options, std::ostream& out, std::ost
         for (const Event& event : page.events) out << boost::json::serialize(event.raw) << "\n";
         out << std::flush;
       }
-      const std::uint64_t next = page.next_after(after);
-      if (!options.follow && (page.events.empty() || next == after)) return kExitSuccess;
-      after = next;
+      EventLogPosition next = page.next(after);
+      if (!options.follow && (page.events.empty() || next.seq == after.seq)) return kExitSuccess;
+      after = std::move(next);
     }
   } catch (const std::exception& e) {
     err << "flint: " << e.what() << "\n";

@@ -20,6 +20,9 @@ namespace flint::cli {
 struct EventsOptions {
   /// Print the events whose sequence number is greater than this.
   std::uint64_t after = 0;
+  /// The id of the event at `after` (empty: not checked). The server answers
+  /// 409 when its log holds another event there; the command then fails.
+  std::string after_id;
   /// Keep long-polling for new events until interrupted.
   bool follow = false;
   /// How to reach the server (`--url`, `--token-file`, `--cacert`).

@@ -6,6 +6,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/url/encode.hpp>
 #include <boost/url/rfc/pchars.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
 
 namespace flint::cli {
 namespace {
@@ -116,10 +117,11 @@ std::string error_text(const HttpResponse& response) {
   return "HTTP status " + std::to_string(response.status);
 }
 
-std::uint64_t EventsPage::next_after(std::uint64_t after) const noexcept {
+EventLogPosition EventsPage::next(const EventLogPosition& from) const {
   // Never jump to lastSeq past events the page did not include (a limit).
-  if (!events.empty()) return events.back().seq;
-  return last_seq > after ? last_seq : after;
+  if (!events.empty()) return {events.back().seq, events.back().id};
+  if (last_seq > from.seq) return {last_seq, {}};
+  return from;
 }
 
 EventsPage parse_events_page(const boost::json::value& body) {
@@ -141,6 +143,9 @@ EventsPage parse_events_page(const boost::json::value& body) {
     const auto* seq = event.raw.if_contains("seq");
     if (!seq) throw ApiError(0, "GET /api/events: " + path + ".seq: missing");
     event.seq = to_seq(*seq, path + ".seq");
+    if (const auto* id = event.raw.if_contains("id"); id && id->is_string()) {
+      event.id = std::string(id->as_string());
+    }
     if (const auto* topic = event.raw.if_contains("topic"); topic && topic->is_string()) {
       event.topic = std::string(topic->as_string());
     }
@@ -179,10 +184,12 @@ boost::json::value FlintApi::find(const boost::json::object& request) {
   return find_result(http_, "/api/driver/references/find", request, std::nullopt);
 }
 
-EventsPage FlintApi::events(std::uint64_t after, std::size_t limit, std::chrono::seconds wait) {
-  const std::string target = "/api/events?after=" + std::to_string(after) +
-                             "&limit=" + std::to_string(limit) +
-                             "&wait=" + std::to_string(wait.count());
+EventsPage FlintApi::events(const EventLogPosition& after, std::size_t limit,
+                            std::chrono::seconds wait) {
+  std::string target = "/api/events?after=" + std::to_string(after.seq);
+  if (!after.id.empty())
+    target += "&afterId=" + boost::urls::encode(after.id, boost::urls::unreserved_chars);
+  target += "&limit=" + std::to_string(limit) + "&wait=" + std::to_string(wait.count());
   auto response = http_.get(target, wait + kLongPollSlack);
   if (response.status == 404) {
     // Most likely a Flint whose event log is off (its events go to Kafka only).
@@ -195,7 +202,7 @@ EventsPage FlintApi::events(std::uint64_t after, std::size_t limit, std::chrono:
 }
 
 std::uint64_t FlintApi::head_seq() {
-  return events(0, 1, std::chrono::seconds(0)).last_seq;
+  return events({}, 1, std::chrono::seconds(0)).last_seq;
 }
 
 std::optional<boost::json::object> FlintApi::execution(std::string_view request_id) {

@@ -43,6 +43,8 @@ std::string error_text(const HttpResponse& response);
 struct Event {
   /// Sequence number (strictly increasing along the log).
   std::uint64_t seq = 0;
+  /// The event's id (empty when absent).
+  std::string id;
   /// The event's topic, e.g. `lifecycle_execution_events` or
   /// `infrastructure_task_events` (empty when absent).
   std::string topic;
@@ -57,6 +59,18 @@ struct Event {
   boost::json::object raw;
 };
 
+/// A reader's place in the event log: after sequence number `seq`, where it
+/// saw the event `id` (empty when it has not seen that event, e.g. at the
+/// head it started from). Sent as `after` and `afterId`, so that a log
+/// restored from a backup or replaced is answered with 409 instead of
+/// being read past.
+struct EventLogPosition {
+  /// Events after this sequence number come next.
+  std::uint64_t seq = 0;
+  /// The id of the event at `seq`; empty = not known.
+  std::string id;
+};
+
 /// One page of `GET /api/events`.
 struct EventsPage {
   /// Events after the requested sequence number, in order.
@@ -64,9 +78,10 @@ struct EventsPage {
   /// The server's `lastSeq`.
   std::uint64_t last_seq = 0;
 
-  /// Where the next page starts: the last event's sequence number, or the
-  /// larger of `after` and `lastSeq` when the page is empty.
-  std::uint64_t next_after(std::uint64_t after) const noexcept;
+  /// Where the next page starts: the last event (its sequence number and
+  /// id), or, when the page is empty, `lastSeq` (id unknown) if it is past
+  /// `from`, else `from` itself.
+  EventLogPosition next(const EventLogPosition& from) const;
 };
 
 /// Decodes a `GET /api/events` body.
@@ -91,9 +106,11 @@ class FlintApi {
   /// when nothing was found).
   boost::json::value find(const boost::json::object& request);
 
-  /// `GET /api/events?after=&limit=&wait=`: long-polls up to `wait` when no
-  /// event follows `after`.
-  EventsPage events(std::uint64_t after, std::size_t limit, std::chrono::seconds wait);
+  /// `GET /api/events?after=&afterId=&limit=&wait=`: long-polls up to
+  /// `wait` when no event follows `after` (`afterId` only when `after.id` is
+  /// known). @throws ApiError with status 409 when the log does not hold
+  /// `after.id` at `after.seq` (it was restored or replaced).
+  EventsPage events(const EventLogPosition& after, std::size_t limit, std::chrono::seconds wait);
 
   /// The sequence number of the newest event in the log (`lastSeq`), read
   /// without waiting. Asks for one event rather than none: servers accept a

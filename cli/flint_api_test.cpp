@@ -34,13 +34,18 @@ TEST(ParseEventsPageTest, ReadsEventsAndLastSeq) {
   EXPECT_EQ(page.events[1].request_id, "");
   EXPECT_EQ(page.last_seq, 12u);
   // A page that was cut by the limit continues after its last event.
-  EXPECT_EQ(page.next_after(3), 9u);
+  const EventLogPosition next = page.next({3, "e3"});
+  EXPECT_EQ(next.seq, 9u);
+  EXPECT_EQ(next.id, "e9");
 }
 
 TEST(ParseEventsPageTest, AnEmptyPageMovesToLastSeq) {
   const auto page = parse_events_page(boost::json::parse(R"({"events":[],"lastSeq":12})"));
-  EXPECT_EQ(page.next_after(3), 12u);
-  EXPECT_EQ(page.next_after(20), 20u);
+  // Moved past events not seen: their id is not known.
+  EXPECT_EQ(page.next({3, "e3"}).seq, 12u);
+  EXPECT_EQ(page.next({3, "e3"}).id, "");
+  EXPECT_EQ(page.next({20, "e20"}).seq, 20u);
+  EXPECT_EQ(page.next({20, "e20"}).id, "e20");
 }
 
 std::string error_of(std::string_view body) {
@@ -104,7 +109,7 @@ TEST(FlintApiTest, A401HintsAtTheTokenFileOnlyWhenNoTokenWasSent) {
     HttpClient http(parse_base_url(server.url()), std::move(token));
     FlintApi api(http);
     try {
-      api.events(0, 1, std::chrono::seconds(0));
+      api.events({}, 1, std::chrono::seconds(0));
     } catch (const ApiError& e) {
       return std::string(e.what());
     }
@@ -128,10 +133,12 @@ TEST(FlintApiTest, EventsAndExecutionUseTheirPaths) {
   });
   HttpClient http(parse_base_url(server.url() + "/"));
   FlintApi api(http);
-  EXPECT_EQ(api.events(3, 50, std::chrono::seconds(0)).last_seq, 4u);
+  EXPECT_EQ(api.events({3, ""}, 50, std::chrono::seconds(0)).last_seq, 4u);
   EXPECT_EQ(api.execution("r 1")->at("status"), "IN_PROGRESS");
   EXPECT_FALSE(api.execution("unknown"));
+  EXPECT_EQ(api.events({3, "a b&c"}, 50, std::chrono::seconds(0)).last_seq, 4u);
   EXPECT_EQ(server.requests()[0].target, "/api/events?after=3&limit=50&wait=0");
+  EXPECT_EQ(server.requests()[3].target, "/api/events?after=3&afterId=a%20b%26c&limit=50&wait=0");
 }
 
 TEST(FlintApiTest, FindReturnsTheResultOrNull) {

@@ -87,9 +87,14 @@ void check_reader_position(const events::EventLog& events_log, std::int64_t afte
 
 constexpr std::string_view kSeqExpected = "an integer from 0 to 9223372036854775807";
 
-struct EventsQuery {
+// Where a reader resumes: after `after`, whose event it saw as `seen_id`.
+struct ReaderPosition {
   std::int64_t after = 0;
-  std::optional<std::string> after_event_id;  // the id the reader saw at `after`
+  std::optional<std::string> seen_id;
+};
+
+struct EventsQuery {
+  ReaderPosition position;
   std::int64_t limit = 100;
   std::int64_t wait = 0;
 };
@@ -126,12 +131,13 @@ QueryParams query_params(const http::Request& request) {
   return params;
 }
 
-EventsQuery parse_events_query(const http::Request& request, const EventRoutesOptions& options) {
-  const QueryParams params = query_params(request);
-  EventsQuery query;
-  if (params.after) query.after = parse_integer("after", *params.after, 0, kMaxSeq, kSeqExpected);
+ReaderPosition parse_position(const QueryParams& params) {
+  ReaderPosition position;
+  if (params.after) {
+    position.after = parse_integer("after", *params.after, 0, kMaxSeq, kSeqExpected);
+  }
   if (params.after_event_id) {
-    if (query.after == 0) {
+    if (position.after == 0) {
       throw ApiError(http::Status::bad_request,
                      "afterId: needs after, the sequence number of that event");
     }
@@ -141,8 +147,15 @@ EventsQuery parse_events_query(const http::Request& request, const EventRoutesOp
           http::Status::bad_request,
           fmt::format("afterId: expected an event id of 1 to {} bytes", sdk::json::kMaxNameBytes));
     }
-    query.after_event_id = params.after_event_id;
+    position.seen_id = params.after_event_id;
   }
+  return position;
+}
+
+EventsQuery parse_events_query(const http::Request& request, const EventRoutesOptions& options) {
+  const QueryParams params = query_params(request);
+  EventsQuery query;
+  query.position = parse_position(params);
   if (params.limit) {
     query.limit = parse_integer("limit", *params.limit, 1, options.max_limit,
                                 fmt::format("an integer from 1 to {}", options.max_limit));
@@ -155,14 +168,17 @@ EventsQuery parse_events_query(const http::Request& request, const EventRoutesOp
   return query;
 }
 
-std::int64_t parse_stream_start(const http::Request& request) {
-  // Last-Event-ID is what a reconnecting EventSource sends: it wins.
+ReaderPosition parse_stream_start(const http::Request& request) {
+  ReaderPosition position = parse_position(query_params(request));
+  // Last-Event-ID is what a reconnecting EventSource sends, with the URL it
+  // first opened: it wins, and `afterId` (which names the event at `after`)
+  // is checked only while the two agree.
   if (const auto header = request.find("Last-Event-ID"); header != request.end()) {
-    return parse_integer("Last-Event-ID", std::string_view(header->value()), 0, kMaxSeq,
-                         kSeqExpected);
+    const std::int64_t resumed =
+        parse_integer("Last-Event-ID", std::string_view(header->value()), 0, kMaxSeq, kSeqExpected);
+    if (resumed != position.after) position = {resumed, std::nullopt};
   }
-  const QueryParams params = query_params(request);
-  return params.after ? parse_integer("after", *params.after, 0, kMaxSeq, kSeqExpected) : 0;
+  return position;
 }
 
 std::string json_quoted(std::string_view text) {
@@ -194,28 +210,25 @@ awaitable<http::Response> list_events(events::EventLog& log, EventRoutesOptions 
   EventsQuery query;
   try {
     query = parse_events_query(request, options);
+    if (query.position.seen_id) {
+      check_reader_position(log, query.position.after, *query.position.seen_id);
+    }
   } catch (const ApiError& e) {
     co_return http::error_response(e.status(), e.what(), request.version(), request.keep_alive());
   }
-  if (query.after_event_id) {
-    try {
-      check_reader_position(log, query.after, *query.after_event_id);
-    } catch (const ApiError& e) {
-      co_return http::error_response(e.status(), e.what(), request.version(), request.keep_alive());
-    }
-  }
+  const std::int64_t after = query.position.after;
   const auto started = std::chrono::steady_clock::now();
   // Read the last seq before the events: an append in between is then either
   // in the read or beyond what the wait below waits for.
   std::int64_t last = log.last_seq();
-  auto events = read_page(log, query.after, static_cast<std::size_t>(query.limit));
+  auto events = read_page(log, after, static_cast<std::size_t>(query.limit));
   if (events.empty() && query.wait > 0) {
     // Waiting beyond `last` too: an `after` older than retention with an
     // empty log must not turn the long poll into a busy loop.
-    if (co_await log.wait_after(std::max(query.after, last),
+    if (co_await log.wait_after(std::max(after, last),
                                 started + std::chrono::seconds(query.wait))) {
       last = log.last_seq();
-      events = read_page(log, query.after, static_cast<std::size_t>(query.limit));
+      events = read_page(log, after, static_cast<std::size_t>(query.limit));
     }
   }
   last = std::max(log.last_seq(), events.empty() ? 0 : events.back().seq);
@@ -261,7 +274,9 @@ awaitable<http::Response> open_stream(events::EventLog& log, EventRoutesOptions 
                                       const http::Request& request, http::RequestContext& context) {
   std::int64_t cursor = 0;
   try {
-    cursor = parse_stream_start(request);
+    const ReaderPosition start = parse_stream_start(request);
+    if (start.seen_id) check_reader_position(log, start.after, *start.seen_id);
+    cursor = start.after;
   } catch (const ApiError& e) {
     co_return http::error_response(e.status(), e.what(), request.version(), request.keep_alive());
   }

@@ -178,6 +178,24 @@ def test_sse_reads_resumes_with_last_event_id_and_follows_live(log_server):
         assert live["seq"] == expected[-1]["seq"] + 1
 
 
+def test_sse_after_event_id_is_checked_until_last_event_id_moves_on(log_server):
+    [first, second, third] = produce(log_server, 3)
+    path = f"/api/events/stream?after={first['seq']}&afterId={first['id']}"
+    with SseClient(log_server.port, path) as stream:
+        assert stream.response.status == 200
+        assert stream.next_event() == second
+    # Another event at that number: 409, as for the long poll.
+    r = log_server.get("/api/events/stream",
+                       params={"after": first["seq"], "afterId": "elsewhere"})
+    assert_error(r, 409, f"does not hold event elsewhere at sequence {first['seq']}")
+    # An EventSource reconnects with its first URL and a later Last-Event-ID:
+    # afterId names the event at `after`, so it is not checked against another.
+    with SseClient(log_server.port, f"/api/events/stream?after={first['seq']}&afterId=elsewhere",
+                   headers={"Last-Event-ID": str(second["seq"])}) as stream:
+        assert stream.response.status == 200
+        assert stream.next_event() == third
+
+
 def test_sse_bad_last_event_id_is_400(log_server):
     assert_error(log_server.get("/api/events/stream", headers={"Last-Event-ID": "abc"}), 400,
                  "Last-Event-ID")
