@@ -72,6 +72,28 @@ constexpr const char* kWatchdogScript =
 constexpr std::string_view kFindLifecycle = "Find";
 // Upper bound of a monitor sleep when a process cannot be watched by pidfd.
 constexpr milliseconds kFallbackPoll{100};
+// A process that cannot be started for want of a resource the host may get
+// back (processes, memory, descriptors, disk) is tried again, with a pause
+// that doubles from the first to the last, for as long as its timeout.
+constexpr milliseconds kFirstSpawnRetry{200};
+constexpr milliseconds kLongestSpawnRetry{10'000};
+
+bool may_pass(const std::error_code& error) {
+  if (error.category() != std::generic_category() && error.category() != std::system_category()) {
+    return false;
+  }
+  switch (error.value()) {
+    case EAGAIN:
+    case ENOMEM:
+    case EMFILE:
+    case ENFILE:
+    case ENOSPC:
+    case EDQUOT:
+      return true;
+    default:
+      return false;
+  }
+}
 
 std::string format_duration(milliseconds duration) {
   const auto ms = duration.count();
@@ -346,7 +368,7 @@ class FindWatchdog {
 
 // One execution known to this driver instance: queued, starting or running.
 struct ScriptExecution {
-  enum class State { queued, starting, running, failed_to_start };
+  enum class State { queued, starting, running, retrying, failed_to_start };
 
   ScriptExecution(std::string request_id, std::string lifecycle_name, ExecutionDirectory directory)
       : id(std::move(request_id)),
@@ -363,6 +385,11 @@ struct ScriptExecution {
   State state = State::queued;
   std::optional<ChildProcess> process;
   steady_clock::time_point deadline{};
+  // Starting failed for a passing reason: try again then (state `retrying`).
+  steady_clock::time_point retry_at{};
+  milliseconds retry_pause{0};
+  std::optional<steady_clock::time_point> first_spawn_failure;
+  int spawn_attempts = 0;
   std::optional<steady_clock::time_point> kill_at;
   bool timed_out = false;
   // The host delivered a final outcome already (it gave up on this run):
@@ -371,7 +398,8 @@ struct ScriptExecution {
 };
 
 struct ScriptDriver::Impl {
-  explicit Impl(const Options& opts) : options(opts) {
+  Impl(const Options& opts, std::function<ChildProcess(const SpawnSpec&)> spawn)
+      : options(opts), spawner(std::move(spawn)) {
     wake_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (wake_fd < 0) {
       throw std::system_error(errno, std::generic_category(), "script driver: eventfd");
@@ -454,14 +482,14 @@ struct ScriptDriver::Impl {
   // without the lock; only the caller touches `e` until it is `running`.
   void launch(ScriptExecution& e) {
     std::optional<ChildProcess> child;
+    ++e.spawn_attempts;
     try {
-      child = ChildProcess::spawn(e.spec);
+      child = spawner(e.spec);
+    } catch (const std::system_error& error) {
+      if (retry_later(e, error.code())) return;
+      record_spawn_error(e, error.what());
     } catch (const std::exception& error) {
-      try {
-        e.dir.write(work_files::kSpawnError, error.what());
-      } catch (const std::exception&) {
-        // The directory itself is broken; polls will say "never started".
-      }
+      record_spawn_error(e, error.what());
     }
     const auto steady_deadline = steady_clock::now() + e.timeout;
     if (child) {
@@ -485,6 +513,34 @@ struct ScriptDriver::Impl {
       }
     }
     wake();
+  }
+
+  // Schedules another start when `error` may pass and the execution's
+  // timeout leaves time for it. It keeps its slot meanwhile: other starts
+  // would fail alike.
+  bool retry_later(ScriptExecution& e, const std::error_code& error) {
+    if (!may_pass(error)) return false;
+    const auto now = steady_clock::now();
+    if (!e.first_spawn_failure) e.first_spawn_failure = now;
+    e.retry_pause = std::clamp(e.retry_pause * 2, kFirstSpawnRetry, kLongestSpawnRetry);
+    if (now + e.retry_pause >= *e.first_spawn_failure + e.timeout) return false;
+    {
+      std::lock_guard lock(mutex);
+      e.retry_at = now + e.retry_pause;
+      e.state = ScriptExecution::State::retrying;
+    }
+    wake();
+    return true;
+  }
+
+  static void record_spawn_error(ScriptExecution& e, const std::string& error) {
+    const std::string attempts =
+        e.spawn_attempts > 1 ? " (" + std::to_string(e.spawn_attempts) + " attempts)" : "";
+    try {
+      e.dir.write(work_files::kSpawnError, error + attempts);
+    } catch (const std::exception&) {
+      // The directory itself is broken; polls will say "never started".
+    }
   }
 
   void report(ScriptExecution& e, const std::optional<ReapedOutcome>& reaped) const {
@@ -520,6 +576,8 @@ struct ScriptDriver::Impl {
         for (auto& [id, e] : executions) {
           if (e->state == ScriptExecution::State::failed_to_start) {
             wake_at(now);
+          } else if (e->state == ScriptExecution::State::retrying) {
+            wake_at(e->cancelled ? now : e->retry_at);
           } else if (e->state == ScriptExecution::State::running) {
             if (e->process->pidfd() >= 0) {
               fds.push_back({e->process->pidfd(), POLLIN, 0});
@@ -545,6 +603,7 @@ struct ScriptDriver::Impl {
         for (auto it = executions.begin(); it != executions.end();) {
           auto& e = *it->second;
           const bool done = e.state == ScriptExecution::State::failed_to_start ||
+                            (e.state == ScriptExecution::State::retrying && e.cancelled) ||
                             (e.state == ScriptExecution::State::running && e.process->has_exited());
           if (done) {
             if (e.process) {
@@ -563,6 +622,10 @@ struct ScriptDriver::Impl {
             it = executions.erase(it);
             --slots_used;
             continue;
+          }
+          if (e.state == ScriptExecution::State::retrying && now >= e.retry_at) {
+            e.state = ScriptExecution::State::starting;
+            to_start.push_back(&e);
           }
           if (e.state == ScriptExecution::State::running) {
             if (!e.timed_out && now >= e.deadline) {
@@ -616,6 +679,7 @@ struct ScriptDriver::Impl {
   }
 
   const Options& options;
+  std::function<ChildProcess(const SpawnSpec&)> spawner;
   std::string path;
   std::string home;
   std::string lang;
@@ -632,7 +696,11 @@ struct ScriptDriver::Impl {
   std::thread monitor;
 };
 
-ScriptDriver::ScriptDriver(Options options) : options_(std::move(options)) {
+ScriptDriver::ScriptDriver(Options options)
+    : ScriptDriver(std::move(options), ChildProcess::spawn) {}
+
+ScriptDriver::ScriptDriver(Options options, std::function<ChildProcess(const SpawnSpec&)> spawner)
+    : options_(std::move(options)) {
   if (options_.executions_dir.empty()) {
     throw std::invalid_argument("script driver options: executions_dir must not be empty");
   }
@@ -661,7 +729,7 @@ ScriptDriver::ScriptDriver(Options options) : options_(std::move(options)) {
   // Find directories left by a previous host process belong to calls nobody
   // can answer any more, and hold credentials: remove them.
   fs::remove_all(options_.executions_dir / kFindDir, ec);
-  impl_ = std::make_unique<Impl>(options_);
+  impl_ = std::make_unique<Impl>(options_, std::move(spawner));
 }
 
 ScriptDriver::~ScriptDriver() = default;

@@ -7,11 +7,14 @@
 #include <chrono>
 #include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 
 #include <flint/sdk/resource_driver.hpp>
+
+#include "script/child_process.hpp"
 
 namespace flint::drivers::script {
 
@@ -69,6 +72,9 @@ class ScriptDriver final : public sdk::ResourceDriver {
   /// @throws std::invalid_argument naming the field for an invalid option;
   ///         std::system_error when `executions_dir` cannot be created.
   explicit ScriptDriver(Options options);
+  /// Starts a lifecycle's process with `spawner` instead of
+  /// `ChildProcess::spawn` (tests use it to make starting fail).
+  ScriptDriver(Options options, std::function<ChildProcess(const SpawnSpec&)> spawner);
   ~ScriptDriver() override;
 
   ScriptDriver(const ScriptDriver&) = delete;

@@ -1,5 +1,6 @@
 #include "script/script_driver.hpp"
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>
@@ -417,6 +418,74 @@ TEST_F(ScriptDriverTest, ConcurrencyLimitQueuesExecutionsInOrder) {
             std::stoll(read_text(work_dir(second) / "ended")));
   EXPECT_EQ(driver.queued(), 0u);
   EXPECT_TRUE(eventually([&] { return driver.running() == 0; }));
+}
+
+// Starts processes as the driver does, after failing `failures` times with
+// `error`; counts the attempts.
+struct FlakySpawner {
+  std::shared_ptr<std::atomic<int>> attempts = std::make_shared<std::atomic<int>>(0);
+  int failures = 0;
+  int error = EAGAIN;
+  ChildProcess operator()(const SpawnSpec& spec) const {
+    if (++*attempts <= failures) {
+      throw std::system_error(error, std::generic_category(), "spawn " + spec.argv.front());
+    }
+    return ChildProcess::spawn(spec);
+  }
+};
+
+TEST_F(ScriptDriverTest, AProcessThatCannotStartForWantOfResourcesIsStartedLater) {
+  package_file("scripts/Create.sh", "exit 0\n");
+  const FlakySpawner spawner{.failures = 2};
+  ScriptDriver driver(options(), spawner);
+  const auto id = execute(driver, request());
+  EXPECT_EQ(poll(driver, id).status, ExecutionStatus::in_progress);
+  EXPECT_EQ(wait_terminal(driver, id).status, ExecutionStatus::complete);
+  EXPECT_EQ(*spawner.attempts, 3);
+}
+
+TEST_F(ScriptDriverTest, AProcessThatCannotStartForAnotherReasonFailsAtOnce) {
+  package_file("scripts/Create.sh", "exit 0\n");
+  const FlakySpawner spawner{.failures = 1, .error = ENOENT};
+  ScriptDriver driver(options(), spawner);
+  const auto result = wait_terminal(driver, execute(driver, request()));
+  ASSERT_EQ(result.status, ExecutionStatus::failed);
+  EXPECT_EQ(result.failure_details->description,
+            "lifecycle Create could not be started: spawn /bin/sh: No such file or directory");
+  EXPECT_EQ(*spawner.attempts, 1);
+}
+
+TEST_F(ScriptDriverTest, StartingIsTriedForAsLongAsTheLifecyclesTimeout) {
+  package_file("scripts/Create.sh", "exit 0\n");
+  Options o = options();
+  o.default_timeout = 1s;
+  const FlakySpawner spawner{.failures = 1000};
+  ScriptDriver driver(o, spawner);
+  const auto started = std::chrono::steady_clock::now();
+  const auto result = wait_terminal(driver, execute(driver, request()));
+  ASSERT_EQ(result.status, ExecutionStatus::failed);
+  // Tried at 0, 0.2 and 0.6 s; the next pause (0.8 s) would pass the timeout.
+  EXPECT_EQ(result.failure_details->description,
+            "lifecycle Create could not be started: spawn /bin/sh: Resource temporarily "
+            "unavailable (3 attempts)");
+  EXPECT_GE(std::chrono::steady_clock::now() - started, 600ms);
+  EXPECT_EQ(*spawner.attempts, 3);
+  EXPECT_TRUE(eventually([&] { return driver.running() == 0; }));
+}
+
+TEST_F(ScriptDriverTest, ADeliveredExecutionIsNotStartedAgain) {
+  package_file("scripts/Create.sh", "exit 0\n");
+  const FlakySpawner spawner{.failures = 1000};
+  ScriptDriver driver(options(), spawner);
+  const auto id = execute(driver, request());
+  ASSERT_TRUE(eventually([&] { return *spawner.attempts >= 2; }));
+  // The host gave up on it (its total deadline) and delivered FAILED.
+  driver.on_execution_delivered(id, location_, context_);
+  EXPECT_TRUE(eventually([&] { return !fs::exists(work_dir(id)); }));
+  EXPECT_EQ(driver.running(), 0u);
+  const int attempts = *spawner.attempts;
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(*spawner.attempts, attempts);
 }
 
 TEST_F(ScriptDriverTest, PushesTheTerminalStatusToTheReporter) {
