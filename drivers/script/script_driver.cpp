@@ -77,6 +77,9 @@ constexpr milliseconds kFallbackPoll{100};
 // that doubles from the first to the last, for as long as its timeout.
 constexpr milliseconds kFirstSpawnRetry{200};
 constexpr milliseconds kLongestSpawnRetry{10'000};
+// How often an outcome kept in memory (its file could not be written) is
+// written again.
+constexpr auto kUnrecordedRetry = std::chrono::seconds(1);
 
 bool may_pass(const std::error_code& error) {
   if (error.category() != std::generic_category() && error.category() != std::system_category()) {
@@ -573,6 +576,7 @@ struct ScriptDriver::Impl {
           timeout_ms = timeout_ms < 0 ? ms : std::min(timeout_ms, ms);
         };
         if (!taken_over.empty()) wake_at(now + kTakenOverCheck);
+        if (!unrecorded.empty()) wake_at(next_unrecorded_write);
         for (auto& [id, e] : executions) {
           if (e->state == ScriptExecution::State::failed_to_start) {
             wake_at(now);
@@ -675,6 +679,35 @@ struct ScriptDriver::Impl {
         }
       }
       for (auto* e : to_start) launch(*e);
+      write_unrecorded();
+    }
+  }
+
+  // Writes the outcomes kept in memory into their directories once these
+  // take writes again (a disk that was full), so that a restart before
+  // their delivery does not report them interrupted.
+  void write_unrecorded() {
+    std::vector<std::pair<std::string, ReapedOutcome>> pending;
+    {
+      std::lock_guard lock(mutex);
+      const auto now = steady_clock::now();
+      if (unrecorded.empty() || now < next_unrecorded_write) return;
+      next_unrecorded_write = now + kUnrecordedRetry;
+      pending.assign(unrecorded.begin(), unrecorded.end());
+    }
+    for (const auto& [id, outcome] : pending) {
+      const ExecutionDirectory dir(options.executions_dir / id);
+      try {
+        if (outcome.timed_out && !dir.has(work_files::kTimedOut)) {
+          dir.write(work_files::kTimedOut, std::to_string(unix_ms(system_clock::now())));
+        }
+        dir.write(work_files::kExitStatus, std::to_string(outcome.exit_code));
+      } catch (const std::exception&) {
+        continue;  // still full: next time
+      }
+      std::lock_guard lock(mutex);
+      // Delivered meanwhile: its directory was being removed; finish that.
+      if (unrecorded.erase(id) == 0 && !options.keep_work_dirs) dir.remove();
     }
   }
 
@@ -690,6 +723,7 @@ struct ScriptDriver::Impl {
   std::unordered_map<std::string, pid_t> taken_over;  // running since before a restart
   // Ended without `exit_status`, until delivered (lost with this process).
   std::unordered_map<std::string, ReapedOutcome> unrecorded;
+  steady_clock::time_point next_unrecorded_write{};
   std::size_t slots_used = 0;  // starting + running + taken over
   bool stopping = false;
   int wake_fd = -1;

@@ -576,6 +576,26 @@ TEST_F(ScriptDriverTest, TheOutcomeOfAScriptWhoseExitStatusCannotBeWrittenIsKept
   }
 }
 
+TEST_F(ScriptDriverTest, AKeptOutcomeIsWrittenOnceItsDirectoryTakesWritesAgain) {
+  package_file("scripts/Create.sh", "mkdir exit_status.tmp\necho 'disk full' >&2\nexit 3\n");
+  std::string id;
+  const auto expected = [&] {
+    return LifecycleExecution::failed(id, FailureCode::internal_error, "exit code 3: disk full");
+  };
+  {
+    ScriptDriver driver(options());
+    id = execute(driver, request());
+    EXPECT_EQ(wait_terminal(driver, id), expected());
+    std::this_thread::sleep_for(1200ms);
+    EXPECT_FALSE(fs::exists(work_dir(id) / "exit_status"));  // still cannot be written
+    fs::remove(work_dir(id) / "exit_status.tmp");            // space again
+    EXPECT_TRUE(eventually([&] { return fs::exists(work_dir(id) / "exit_status"); }, 3s));
+  }
+  // A host restart before the delivery learns the outcome from the file.
+  ScriptDriver restarted(options());
+  EXPECT_EQ(poll(restarted, id), expected());
+}
+
 TEST_F(ScriptDriverTest, ATimeoutIsReportedWhenNeitherItsMarkerNorTheExitStatusCanBeWritten) {
   package_file("scripts/Create.sh", "mkdir exit_status.tmp timed_out.tmp\nsleep 30\n");
   Options o = options();
