@@ -50,11 +50,20 @@ constexpr std::chrono::seconds kAcceptReportInterval{10};
 
 namespace {
 
-// Bytes of the empty lines (CRLF) at the front of `buffer`.
+// Bytes of the empty lines at the front of `buffer`: CRLF, or a bare LF
+// (RFC 9112 §2.2 lets a recipient take LF alone as a line's end).
 std::size_t leading_empty_lines(const boost::beast::flat_buffer& buffer) {
   const auto* bytes = static_cast<const char*>(buffer.data().data());
   std::size_t n = 0;
-  while (n + 1 < buffer.size() && bytes[n] == '\r' && bytes[n + 1] == '\n') n += 2;
+  while (n < buffer.size()) {
+    if (bytes[n] == '\n') {
+      n += 1;
+    } else if (n + 1 < buffer.size() && bytes[n] == '\r' && bytes[n + 1] == '\n') {
+      n += 2;
+    } else {
+      break;
+    }
+  }
   return n;
 }
 

@@ -288,6 +288,9 @@ def test_empty_lines_before_a_request_line_are_ignored(server):
         time.sleep(0.2)
         conn.send(raw_request("GET", HEALTH_PATH))
         assert conn.read_response().status == 200
+        # A bare LF ends a line too (RFC 9112 §2.2 allows it).
+        conn.send(b"\n\r\n\n" + raw_request("GET", HEALTH_PATH))
+        assert conn.read_response().status == 200
 
 
 def test_a_stray_empty_line_does_not_start_a_request(limited):
