@@ -12,12 +12,23 @@ namespace {
 // The acknowledgements one publish waits for. Touched only on the relay
 // thread: delivery reports run inside its rd_kafka_poll calls.
 struct Acknowledgements {
+  explicit Acknowledgements(std::size_t records) : acknowledged(records, false) {
+    tickets.reserve(records);  // stable: each record's report points at its ticket
+  }
+  struct Ticket {
+    Acknowledgements* batch;
+    std::size_t index;
+  };
   std::size_t pending = 0;
   std::string first_error;
+  std::vector<bool> acknowledged;  // by index in the batch
+  std::vector<Ticket> tickets;
 };
 
 void on_delivery(rd_kafka_t* /*rk*/, const rd_kafka_message_t* message, void* /*opaque*/) {
-  auto* batch = static_cast<Acknowledgements*>(message->_private);
+  const auto* ticket = static_cast<const Acknowledgements::Ticket*>(message->_private);
+  Acknowledgements* batch = ticket->batch;
+  if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) batch->acknowledged[ticket->index] = true;
   if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR && batch->first_error.empty()) {
     batch->first_error = fmt::format("topic {}: {}", rd_kafka_topic_name(message->rkt),
                                      rd_kafka_err2str(message->err));
@@ -53,11 +64,14 @@ KafkaEventPublisher::~KafkaEventPublisher() {
 }
 
 void KafkaEventPublisher::publish(std::span<const OutboxEvent> batch) {
-  Acknowledgements tracker;
+  Acknowledgements tracker(batch.size());
   std::string error;
-  for (const OutboxEvent& event : batch) {
+  for (std::size_t index = 0; index < batch.size(); ++index) {
+    const OutboxEvent& event = batch[index];
     const auto topic = options_.topics.find(event.topic);
     if (topic == options_.topics.end()) continue;  // not an event Kafka carries
+    // Kafka has it from an earlier try of this batch, which failed further on.
+    if (acknowledged_ids_.contains(event.event_id)) continue;
     try {
       ensure_topic(topic->second);
     } catch (const std::exception& e) {
@@ -71,6 +85,7 @@ void KafkaEventPublisher::publish(std::span<const OutboxEvent> batch) {
     }
     rd_kafka_header_add(headers, "eventId", -1, event.event_id.data(),
                         static_cast<ssize_t>(event.event_id.size()));
+    Acknowledgements::Ticket* ticket = &tracker.tickets.emplace_back(&tracker, index);
     rd_kafka_resp_err_t err;
     while (true) {
       // The contract's events have no key (partitioning is left to Kafka);
@@ -82,7 +97,7 @@ void KafkaEventPublisher::publish(std::span<const OutboxEvent> batch) {
           RD_KAFKA_V_KEY(key.empty() ? nullptr : const_cast<char*>(key.data()), key.size()),
           RD_KAFKA_V_VALUE(const_cast<char*>(event.payload.data()), event.payload.size()),
           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(headers),
-          RD_KAFKA_V_OPAQUE(&tracker), RD_KAFKA_V_END);
+          RD_KAFKA_V_OPAQUE(ticket), RD_KAFKA_V_END);
       if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || interrupted_.load()) break;
       rd_kafka_poll(producer_, 50);  // let acknowledgements make room
     }
@@ -115,8 +130,16 @@ void KafkaEventPublisher::publish(std::span<const OutboxEvent> batch) {
   }
   if (error.empty()) error = tracker.first_error;
   if (error.empty() && interrupted_.load()) error = "interrupted: the relay is stopping";
-  if (!error.empty()) fail(std::move(error));
-  outage_.clear();  // Kafka took the batch: it can be reached
+  if (!error.empty()) {
+    // The relay offers the whole batch again: what Kafka has is not sent
+    // twice (a record failing every time would otherwise repeat the others).
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (tracker.acknowledged[i]) acknowledged_ids_.insert(batch[i].event_id);
+    }
+    fail(std::move(error));
+  }
+  acknowledged_ids_.clear();  // the batch is through: the relay moves on
+  outage_.clear();            // Kafka took the batch: it can be reached
   std::lock_guard lock(status_mutex_);
   status_ = {};
 }

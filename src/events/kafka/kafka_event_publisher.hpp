@@ -67,7 +67,8 @@ class KafkaEventPublisher final : public EventPublisher {
   KafkaEventPublisher(const KafkaEventPublisher&) = delete;
   KafkaEventPublisher& operator=(const KafkaEventPublisher&) = delete;
 
-  /// Produces `batch` and waits for every acknowledgement.
+  /// Produces `batch` and waits for every acknowledgement. Events Kafka
+  /// acknowledged in a failed try of the same batch are not produced again.
   /// @throws std::runtime_error naming the first failure.
   void publish(std::span<const OutboxEvent> batch) override;
   /// Serves librdkafka's callbacks, so that an outage shows in `status`
@@ -89,6 +90,9 @@ class KafkaEventPublisher final : public EventPublisher {
   Options options_;
   rd_kafka_s* producer_ = nullptr;
   std::set<std::string> created_topics_;  // relay thread only
+  // Events of the batch being retried that Kafka acknowledged already.
+  // Relay thread only.
+  std::set<std::string, std::less<>> acknowledged_ids_;
   std::atomic<bool> interrupted_{false};
   KafkaOutage outage_;  // no broker reachable, even with nothing to send
   mutable std::mutex status_mutex_;

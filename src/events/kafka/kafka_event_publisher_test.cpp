@@ -178,6 +178,28 @@ TEST(KafkaEventPublisher, ABatchTheBrokerRefusesAsTooLargeSaysWhichLimitsToAlign
   EXPECT_TRUE(delivered);
 }
 
+TEST(KafkaEventPublisher, ABatchOfferedAgainDoesNotRepeatWhatKafkaHas) {
+  MockCluster cluster;
+  auto settings = options(cluster);
+  // The mock cannot create topics: every try of event 2 fails, as on a
+  // cluster that refuses this client CreateTopics.
+  KafkaEventPublisher::Topic uncreatable;
+  uncreatable.name = "tasks";
+  uncreatable.auto_create = true;
+  settings.topics.emplace("infrastructure_task_events", uncreatable);
+  KafkaEventPublisher publisher(settings);
+  const std::vector<OutboxEvent> batch{
+      event(1), event(2, std::nullopt, "infrastructure_task_events"), event(3)};
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    EXPECT_THROW(publisher.publish(batch), std::runtime_error);
+  }
+  publisher.publish(std::vector<OutboxEvent>{event(4)});  // marks the end of the topic
+  const auto records = cluster.read("events", 2);
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0].headers.at("eventId"), "event-1");
+  EXPECT_EQ(records[1].headers.at("eventId"), "event-4");  // event 1 once, not once per try
+}
+
 TEST(KafkaEventPublisher, AnOutageFailsTheBatchUntilTheBrokersReturn) {
   MockCluster cluster;
   auto settings = options(cluster);
