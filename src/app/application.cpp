@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -88,6 +89,7 @@ class DiskCheck {
   struct Space {
     bool writable = false;
     std::uint64_t free_bytes = 0;
+    std::optional<std::uint64_t> free_inodes;  // none: the file system has no fixed count
   };
 
   explicit DiskCheck(const std::filesystem::path& dir) : dir_(dir.string()) {}
@@ -104,6 +106,8 @@ class DiskCheck {
                        ::access(dir_.c_str(), W_OK | X_OK) == 0 &&
                        ::statvfs(dir_.c_str(), &disk) == 0;
       last_.free_bytes = last_.writable ? std::uint64_t{disk.f_bavail} * disk.f_frsize : 0;
+      last_.free_inodes.reset();
+      if (last_.writable && disk.f_files > 0) last_.free_inodes = disk.f_favail;
       read_at_ = now;
     }
     return last_;
@@ -567,26 +571,31 @@ DriverStack start_driver_stack(const config::HostConfig& config, asio::io_contex
     // A queue filling up means driver calls are slower than requests arrive.
     return queued * 5 >= options.queue_size * 4 ? HealthStatus::degraded : HealthStatus::ok;
   });
-  health.add("driver_files", [packages = stack.packages.get(), cap = files.cache_size,
-                              disk = std::make_shared<DiskCheck>(stack.packages->root())](
-                                 health::HealthDetails& details) {
-    const auto stats = packages->stats();
-    const auto space = disk->read();
-    details.set("workspace", disk->path());
-    details.set("packages", stats.entries);
-    details.set("bytes", stats.bytes_in_use);
-    details.set("cache_size", cap);
-    details.set("hits", stats.hits);
-    details.set("misses", stats.misses);
-    details.set("rejected", stats.extraction_failures);
-    if (!space.writable) {
-      details.set("error", "workspace is not a writable directory");
-      return HealthStatus::unhealthy;
-    }
-    details.set("disk_free_bytes", space.free_bytes);
-    // Extraction needs room; below 100 MiB new packages will soon fail.
-    return space.free_bytes < 100 * 1024 * 1024 ? HealthStatus::degraded : HealthStatus::ok;
-  });
+  health.add(
+      "driver_files",
+      [packages = stack.packages.get(), cap = files.cache_size, entries = files.max_entries,
+       disk = std::make_shared<DiskCheck>(stack.packages->root())](health::HealthDetails& details) {
+        const auto stats = packages->stats();
+        const auto space = disk->read();
+        details.set("workspace", disk->path());
+        details.set("packages", stats.entries);
+        details.set("bytes", stats.bytes_in_use);
+        details.set("cache_size", cap);
+        details.set("hits", stats.hits);
+        details.set("misses", stats.misses);
+        details.set("rejected", stats.extraction_failures);
+        if (!space.writable) {
+          details.set("error", "workspace is not a writable directory");
+          return HealthStatus::unhealthy;
+        }
+        details.set("disk_free_bytes", space.free_bytes);
+        if (space.free_inodes) details.set("disk_free_inodes", *space.free_inodes);
+        // Extraction needs room: below 100 MiB, or fewer inodes than one package
+        // may have entries, new packages will soon fail.
+        const bool short_of_inodes = space.free_inodes && *space.free_inodes < entries;
+        return space.free_bytes < 100 * 1024 * 1024 || short_of_inodes ? HealthStatus::degraded
+                                                                       : HealthStatus::ok;
+      });
   return stack;
 }
 

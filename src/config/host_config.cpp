@@ -292,7 +292,7 @@ HostTable make_table() {
                     O::integer(1024, "Length of an entry's path at most, in bytes.", {.min = 1}));
   FLINT_HOST_OPTION(
       driver_files.cache_size,
-      O::size(1 * GiB, "Extracted packages kept; least recently used go first.", {.min = 1}));
+      O::size(1 * GiB, "Extracted packages kept (contents plus 4 KiB per file and directory); least recently used go first.", {.min = 1}));
 
   FLINT_HOST_OPTION(drivers.dirs,
                     O::string_list({}, "Folders whose *.so driver libraries are loaded at start."));

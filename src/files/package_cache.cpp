@@ -268,9 +268,10 @@ flint::sdk::DirectoryTree PackageCache::acquire(std::string_view driver_files_ba
     std::lock_guard lock(state.mutex);
     entry->directory = final_path;
     entry->tree = std::move(tree);
-    entry->bytes = result.bytes;
+    // The root directory counts as one more.
+    entry->bytes = result.bytes + kEntryFootprint * (result.files + result.directories + 1);
     entry->status = Entry::Status::ready;
-    state.stats.bytes_in_use += result.bytes;
+    state.stats.bytes_in_use += entry->bytes;
     state.stats.entries += 1;
     lease = state.lease_locked(state_, key, *entry);
     doomed = state.evict_locked();

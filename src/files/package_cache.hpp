@@ -23,10 +23,17 @@ struct PackageCacheOptions {
   std::filesystem::path root;
   /// Caps applied to every archive.
   ExtractionLimits limits;
-  /// Extracted bytes (file contents) the cache keeps before evicting the least
-  /// recently used packages that no request is using.
+  /// Disk space the cache keeps before evicting the least recently used
+  /// packages that no request is using, counted as `kEntryFootprint` per
+  /// file and directory plus the files' contents.
   std::uint64_t max_cache_bytes = 1ULL << 30;
 };
+
+/// What each file and directory of an extracted package counts toward
+/// `max_cache_bytes` besides its contents: about what it takes on disk (an
+/// inode and a block), so that packages of many small or empty files are
+/// bounded too.
+inline constexpr std::uint64_t kEntryFootprint = 4096;
 
 /// Counters of a `PackageCache`, for metrics.
 struct PackageCacheStats {
@@ -40,7 +47,8 @@ struct PackageCacheStats {
   std::uint64_t extraction_failures = 0;
   /// Packages deleted to stay under `max_cache_bytes`.
   std::uint64_t evictions = 0;
-  /// Extracted bytes currently held (file contents).
+  /// Bytes currently counted against `max_cache_bytes`: the packages' file
+  /// contents plus `kEntryFootprint` per file and directory.
   std::uint64_t bytes_in_use = 0;
   /// Packages currently held.
   std::size_t entries = 0;

@@ -35,6 +35,10 @@ std::string package(const std::string& name, std::size_t size, char fill = 'x') 
   return encode_base64(make_zip({file(name, std::string(size, fill))}));
 }
 
+// What `package(name, 1000)` counts against the cap: its contents, and a
+// block each for the file and the root.
+constexpr std::uint64_t kCounted = 1000 + 2 * kEntryFootprint;
+
 class PackageCacheTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -77,7 +81,8 @@ TEST_F(PackageCacheTest, ExtractsOnceThenHits) {
   EXPECT_EQ(stats.hits, 1U);
   EXPECT_EQ(stats.extractions, 1U);
   EXPECT_EQ(stats.entries, 1U);
-  EXPECT_EQ(stats.bytes_in_use, 100U);
+  // The contents, and a block each for the file, its directory and the root.
+  EXPECT_EQ(stats.bytes_in_use, 100U + 3 * kEntryFootprint);
   EXPECT_EQ(stats.evictions, 0U);
   EXPECT_EQ(children(), 1U);  // no temporary directory left over
 }
@@ -90,7 +95,7 @@ TEST_F(PackageCacheTest, DistinctPackagesGetDistinctDirectories) {
   EXPECT_TRUE(a.has_file("a"));
   EXPECT_TRUE(b.has_file("b"));
   EXPECT_EQ(cache.stats().entries, 2U);
-  EXPECT_EQ(cache.stats().bytes_in_use, 20U);
+  EXPECT_EQ(cache.stats().bytes_in_use, 2 * (10U + 2 * kEntryFootprint));
 }
 
 // More packages than the cache remembers texts of, each sent again after the
@@ -198,7 +203,7 @@ TEST_F(PackageCacheTest, ConcurrentRequestsForABadPackageAllFail) {
 }
 
 TEST_F(PackageCacheTest, EvictionSkipsLeasedPackages) {
-  PackageCache cache(options(1500));
+  PackageCache cache(options(kCounted * 3 / 2));
   auto a = cache.acquire(package("a", 1000));
   const fs::path a_path = a.path();
   fs::path b_path;
@@ -208,13 +213,13 @@ TEST_F(PackageCacheTest, EvictionSkipsLeasedPackages) {
     // Over the cap, but both packages are in use: nothing goes.
     EXPECT_TRUE(fs::exists(a_path));
     EXPECT_TRUE(fs::exists(b_path));
-    EXPECT_EQ(cache.stats().bytes_in_use, 2000U);
+    EXPECT_EQ(cache.stats().bytes_in_use, 2 * kCounted);
   }
   // b's last lease is gone and the cache is still over its cap: b goes, a (leased) stays.
   EXPECT_FALSE(fs::exists(b_path));
   EXPECT_TRUE(fs::exists(a_path));
   EXPECT_EQ(cache.stats().evictions, 1U);
-  EXPECT_EQ(cache.stats().bytes_in_use, 1000U);
+  EXPECT_EQ(cache.stats().bytes_in_use, kCounted);
 
   a = flint::sdk::DirectoryTree();  // release a: under the cap, it stays cached
   EXPECT_TRUE(fs::exists(a_path));
@@ -225,11 +230,11 @@ TEST_F(PackageCacheTest, EvictionSkipsLeasedPackages) {
   const auto stats = cache.stats();
   EXPECT_EQ(stats.evictions, 2U);
   EXPECT_EQ(stats.entries, 1U);
-  EXPECT_EQ(stats.bytes_in_use, 1000U);
+  EXPECT_EQ(stats.bytes_in_use, kCounted);
 }
 
 TEST_F(PackageCacheTest, EvictsTheLeastRecentlyUsedFirst) {
-  PackageCache cache(options(2500));
+  PackageCache cache(options(kCounted * 5 / 2));
   const auto a_text = package("a", 1000);
   const auto a_path = cache.acquire(a_text).path();
   const auto b_path = cache.acquire(package("b", 1000)).path();
@@ -240,8 +245,24 @@ TEST_F(PackageCacheTest, EvictsTheLeastRecentlyUsedFirst) {
   EXPECT_EQ(cache.stats().evictions, 1U);
 }
 
+TEST_F(PackageCacheTest, PackagesOfEmptyFilesCountTowardTheCapToo) {
+  // Each takes 100 inodes on disk though its contents are 0 bytes.
+  const auto empty_files = [](char name) {
+    std::vector<testing::ZipEntry> entries;
+    for (int i = 0; i < 100; ++i) entries.push_back(file(name + std::to_string(i), ""));
+    return encode_base64(make_zip(entries));
+  };
+  PackageCache cache(options(250 * kEntryFootprint));
+  for (const char name : {'a', 'b', 'c', 'd'}) cache.acquire(empty_files(name));
+  const auto stats = cache.stats();
+  EXPECT_EQ(stats.evictions, 2U);
+  EXPECT_EQ(stats.entries, 2U);
+  EXPECT_EQ(stats.bytes_in_use, 2 * 101 * kEntryFootprint);
+  EXPECT_EQ(children(), 2U);
+}
+
 TEST_F(PackageCacheTest, APackageOverTheCapIsDeletedWhenItsLastLeaseGoes) {
-  PackageCache cache(options(500));
+  PackageCache cache(options(kCounted / 2));
   auto tree = cache.acquire(package("big", 1000));
   const fs::path path = tree.path();
   auto copy = tree;
@@ -258,7 +279,7 @@ TEST_F(PackageCacheTest, APackageOverTheCapIsDeletedWhenItsLastLeaseGoes) {
 }
 
 TEST_F(PackageCacheTest, ReExtractsAfterEviction) {
-  PackageCache cache(options(500));
+  PackageCache cache(options(kCounted / 2));
   const auto text = package("big", 1000);
   cache.acquire(text);
   const auto tree = cache.acquire(text);

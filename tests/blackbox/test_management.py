@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import threading
 
+import pytest
 import requests
 
 from flint_blackbox import (
@@ -52,6 +53,16 @@ def test_health_says_unhealthy_when_the_workspace_is_not_a_directory(start_serve
 
     vital = wait_until(files_vital, 5, what="driver_files UNHEALTHY")
     assert vital["error"] == "workspace is not a writable directory", vital
+
+
+def test_health_degrades_when_fewer_inodes_are_free_than_a_package_may_need(start_server):
+    # The workspace's file system has millions of free inodes; a package may have more entries.
+    server = start_server({"driver_files": {"max_entries": 2**40}})
+    vital = server.get(HEALTH_PATH).json()["vitals"]["driver_files"]
+    if "disk_free_inodes" not in vital:
+        pytest.skip("the workspace's file system has no fixed inode count")
+    assert vital["disk_free_inodes"] < 2**40
+    assert vital["status"] == "DEGRADED", vital
 
 
 def test_health_shows_a_driver_call_running(server):
