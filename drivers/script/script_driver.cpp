@@ -80,6 +80,8 @@ constexpr milliseconds kLongestSpawnRetry{10'000};
 // How often an outcome kept in memory (its file could not be written) is
 // written again.
 constexpr auto kUnrecordedRetry = std::chrono::seconds(1);
+// How often abandoned working directories are looked for.
+constexpr auto kAbandonedCheck = std::chrono::hours(1);
 
 bool may_pass(const std::error_code& error) {
   if (error.category() != std::generic_category() && error.category() != std::system_category()) {
@@ -411,6 +413,7 @@ struct ScriptDriver::Impl {
     home = env_or("HOME", "/");
     lang = env_or("LANG", "C.UTF-8");
     take_over_running_scripts();
+    remove_abandoned_directories();
     monitor =
         logging::start_thread("the script driver's monitor thread", [this] { run_monitor(); });
   }
@@ -429,6 +432,29 @@ struct ScriptDriver::Impl {
         taken_over.emplace(id, pgid);
         ++slots_used;
       }
+    }
+  }
+
+  // Removes the working directories no host will ask for again (see
+  // Options::abandoned_after): they hold requests with their credentials.
+  void remove_abandoned_directories() {
+    next_abandoned_check = steady_clock::now() + kAbandonedCheck;
+    if (options.keep_work_dirs) return;
+    const auto cutoff = fs::file_time_type::clock::now() - options.abandoned_after;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(options.executions_dir, ec)) {
+      const std::string id = entry.path().filename().string();
+      if (!sdk::is_canonical_uuid(id)) continue;
+      {
+        std::lock_guard lock(mutex);
+        if (executions.contains(id) || taken_over.contains(id) || unrecorded.contains(id)) continue;
+      }
+      std::error_code time_error;
+      const auto changed = fs::last_write_time(entry.path(), time_error);
+      if (time_error || changed > cutoff) continue;
+      const ExecutionDirectory dir(entry.path());
+      if (group_is_ours(recorded_group(dir), dir.path())) continue;  // still running
+      dir.remove();
     }
   }
 
@@ -577,6 +603,7 @@ struct ScriptDriver::Impl {
         };
         if (!taken_over.empty()) wake_at(now + kTakenOverCheck);
         if (!unrecorded.empty()) wake_at(next_unrecorded_write);
+        wake_at(next_abandoned_check);
         for (auto& [id, e] : executions) {
           if (e->state == ScriptExecution::State::failed_to_start) {
             wake_at(now);
@@ -680,6 +707,7 @@ struct ScriptDriver::Impl {
       }
       for (auto* e : to_start) launch(*e);
       write_unrecorded();
+      if (steady_clock::now() >= next_abandoned_check) remove_abandoned_directories();
     }
   }
 
@@ -724,6 +752,7 @@ struct ScriptDriver::Impl {
   // Ended without `exit_status`, until delivered (lost with this process).
   std::unordered_map<std::string, ReapedOutcome> unrecorded;
   steady_clock::time_point next_unrecorded_write{};
+  steady_clock::time_point next_abandoned_check{};
   std::size_t slots_used = 0;  // starting + running + taken over
   bool stopping = false;
   int wake_fd = -1;
@@ -752,6 +781,9 @@ ScriptDriver::ScriptDriver(Options options, std::function<ChildProcess(const Spa
   }
   if (options_.kill_grace.count() < 0) {
     throw std::invalid_argument("script driver options: kill_grace must be >= 0");
+  }
+  if (options_.abandoned_after.count() <= 0) {
+    throw std::invalid_argument("script driver options: abandoned_after must be > 0");
   }
   std::error_code ec;
   if (!fs::exists(options_.executions_dir, ec)) {

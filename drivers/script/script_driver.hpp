@@ -42,6 +42,13 @@ struct Options {
   /// Keep working directories after delivery (for debugging; they hold the
   /// request with its credentials, so never in production).
   bool keep_work_dirs = false;
+  /// A working directory whose script is not running and that has not
+  /// changed for this long is removed (at start, then hourly): no host asks
+  /// for it any more. It covers what `on_execution_delivered` cannot: a crash
+  /// between its creation and the host's record of the execution, or a
+  /// delivery after a host restart. Keep it above the host's total deadline
+  /// of an execution. Must be > 0.
+  std::chrono::milliseconds abandoned_after = std::chrono::hours(7);
 };
 
 /// A resource driver that runs a shell script or a command per lifecycle.

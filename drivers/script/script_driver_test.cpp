@@ -3,6 +3,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
+#include <fstream>
 #include <mutex>
 #include <vector>
 
@@ -698,6 +699,44 @@ TEST_F(ScriptDriverTest, ScriptsTakenOverAfterARestartHoldTheirSlots) {
   open_gate();
   EXPECT_EQ(wait_terminal(restarted, first).status, ExecutionStatus::complete);
   EXPECT_EQ(wait_terminal(restarted, second).status, ExecutionStatus::complete);
+}
+
+TEST_F(ScriptDriverTest, AbandonedWorkingDirectoriesAreRemovedAtStart) {
+  // Left by a host killed before it recorded the execution: nobody asks for them.
+  const auto orphan = [&](const std::string& id, std::chrono::hours age) {
+    fs::create_directories(work_dir(id));
+    std::ofstream(work_dir(id) / "request.json") << R"({"password":"s3cret"})";
+    fs::last_write_time(work_dir(id), fs::file_time_type::clock::now() - age);
+  };
+  const std::string old_id = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b";
+  const std::string recent_id = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c";
+  orphan(old_id, 3h);
+  orphan(recent_id, 1h);
+  fs::create_directories(work_dir("not-a-request-id"));
+  fs::last_write_time(work_dir("not-a-request-id"), fs::file_time_type::clock::now() - 3h);
+  Options o = options();
+  o.abandoned_after = 2h;
+  ScriptDriver driver(o);
+  EXPECT_FALSE(fs::exists(work_dir(old_id)));
+  EXPECT_TRUE(fs::exists(work_dir(recent_id)));           // the host may still poll it
+  EXPECT_TRUE(fs::exists(work_dir("not-a-request-id")));  // not the driver's
+}
+
+TEST_F(ScriptDriverTest, AScriptStillRunningKeepsItsOldDirectory) {
+  package_file("scripts/Create.sh", kWaitForGate);
+  std::string id;
+  {
+    ScriptDriver driver(options());
+    id = execute(driver, request());
+    ASSERT_TRUE(eventually([&] { return fs::exists(work_dir(id) / "process.json"); }));
+  }
+  fs::last_write_time(work_dir(id), fs::file_time_type::clock::now() - 3h);
+  Options o = options();
+  o.abandoned_after = 2h;
+  ScriptDriver restarted(o);
+  EXPECT_TRUE(fs::exists(work_dir(id)));
+  open_gate();
+  EXPECT_EQ(wait_terminal(restarted, id).status, ExecutionStatus::complete);
 }
 
 TEST_F(ScriptDriverTest, UnknownRequestIdsAreNotFound) {

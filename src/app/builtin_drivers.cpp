@@ -66,6 +66,8 @@ void register_builtin_drivers(sdk::DriverRegistrar& registrar, const config::Hos
   script.default_timeout = script_config.default_timeout;
   script.max_concurrent = script_config.max_concurrent;
   script.keep_work_dirs = script_config.keep_work_dirs;
+  // Past its total deadline the host asks for an execution no more.
+  script.abandoned_after = config.monitoring.total_timeout + std::chrono::hours(1);
   registrar.add_resource_driver(
       {.name = "script",
        .version = FLINT_SDK_VERSION_STRING,
