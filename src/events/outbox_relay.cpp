@@ -180,6 +180,16 @@ void OutboxRelay::update_backlog() {
   count.reset();
 }
 
+void OutboxRelay::refresh_backlog() {
+  // Counting scans the table: at most once a second, so that the gauge stays
+  // true under load without slowing delivery.
+  if (const auto now = std::chrono::steady_clock::now();
+      now - backlog_counted_ >= std::chrono::seconds(1)) {
+    update_backlog();
+    backlog_counted_ = now;
+  }
+}
+
 void OutboxRelay::run() {
   run_rounds();
   // Stopping: what was delivered need not wait for the next start.
@@ -226,6 +236,9 @@ void OutboxRelay::run_rounds() {
         continue;
       }
 
+      // Counted before a publish that may wait for its destination (up to
+      // messaging.delivery_timeout): the gauge then shows what waits.
+      refresh_backlog();
       bool failed = false;
       for (std::size_t i = 0; i < publishers_.size(); ++i) {
         if (published[i]) continue;
@@ -269,13 +282,7 @@ void OutboxRelay::run_rounds() {
         if (!sleep(next_backoff(backoff))) return;
         continue;
       }
-      // Counting the backlog scans the table: at most once a second, so that
-      // the gauge stays true under load without slowing delivery.
-      if (const auto now_steady = std::chrono::steady_clock::now();
-          now_steady - backlog_counted_ >= std::chrono::seconds(1)) {
-        update_backlog();
-        backlog_counted_ = now_steady;
-      }
+      refresh_backlog();
     } catch (const std::exception& e) {
       // The store itself failed (busy beyond its timeout, disk full on the
       // delete...): keep the batch, if any, and try again later.

@@ -126,6 +126,7 @@ class OutboxRelay {
   bool acknowledge();
   bool acknowledge_due() const;
   void update_backlog();
+  void refresh_backlog();  // update_backlog, at most once a second
   /// Sleeps until notified, stopped, or `timeout`; false when stopping.
   bool sleep(std::chrono::milliseconds timeout);
   std::chrono::milliseconds next_backoff(std::chrono::milliseconds& backoff);

@@ -29,6 +29,7 @@ class RecordingPublisher final : public EventPublisher {
   void publish(std::span<const OutboxEvent> batch) override {
     ++calls;
     policy = sched_getscheduler(0);
+    while (blocked.load() && !interrupted.load()) std::this_thread::sleep_for(1ms);
     if (failing.load()) throw std::runtime_error("broker unavailable");
     std::lock_guard lock(mutex_);
     for (const auto& e : batch) ids_.push_back(e.event_id);
@@ -37,6 +38,7 @@ class RecordingPublisher final : public EventPublisher {
     ++syncs;
     if (failing_sync.load()) throw std::runtime_error("fsync: input/output error");
   }
+  void interrupt() noexcept override { interrupted = true; }
   std::string_view name() const noexcept override { return name_; }
   std::vector<std::string> ids() const {
     std::lock_guard lock(mutex_);
@@ -44,6 +46,8 @@ class RecordingPublisher final : public EventPublisher {
   }
   std::atomic<bool> failing{false};
   std::atomic<bool> failing_sync{false};
+  std::atomic<bool> blocked{false};  // publish waits (a broker away) until cleared
+  std::atomic<bool> interrupted{false};
   std::atomic<int> calls{0};
   std::atomic<int> syncs{0};    // sync calls, failed ones included
   std::atomic<int> policy{-1};  // the scheduling class of the thread that published
@@ -282,6 +286,19 @@ TEST_F(OutboxRelayTest, AFailingPublisherKeepsTheRowsUntilItRecovers) {
     for (const auto& metric : family.metric) failures += metric.counter.value;
   }
   EXPECT_GE(failures, 4);
+}
+
+TEST_F(OutboxRelayTest, TheBacklogShowsWhatWaitsWhileAPublishWaits) {
+  write_outbox(1, 10);
+  RecordingPublisher publisher("recording");
+  publisher.blocked = true;  // as librdkafka waits up to messaging.delivery_timeout
+  OutboxRelay relay(options(), {&publisher}, probe_);
+  relay.start();
+  ASSERT_TRUE(eventually([&] { return publisher.calls.load() == 1; }));
+  EXPECT_EQ(relay.backlog(), 10);
+  publisher.blocked = false;
+  ASSERT_TRUE(eventually([&] { return relay.delivered() == 10; }));
+  relay.stop();
 }
 
 TEST_F(OutboxRelayTest, NotifyWakesItAtOnce) {
