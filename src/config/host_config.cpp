@@ -290,9 +290,11 @@ HostTable make_table() {
       O::integer(100, "Uncompressed/compressed ratio at most (zip bombs).", {.min = 1}));
   FLINT_HOST_OPTION(driver_files.max_path_length,
                     O::integer(1024, "Length of an entry's path at most, in bytes.", {.min = 1}));
-  FLINT_HOST_OPTION(
-      driver_files.cache_size,
-      O::size(1 * GiB, "Extracted packages kept (contents plus 4 KiB per file and directory); least recently used go first.", {.min = 1}));
+  FLINT_HOST_OPTION(driver_files.cache_size,
+                    O::size(1 * GiB,
+                            "Extracted packages kept (contents plus 4 KiB per file and directory); "
+                            "least recently used go first.",
+                            {.min = 1}));
 
   FLINT_HOST_OPTION(drivers.dirs,
                     O::string_list({}, "Folders whose *.so driver libraries are loaded at start."));
@@ -411,18 +413,20 @@ HostTable make_table() {
   FLINT_HOST_OPTION(messaging.connection_address,
                     O::string("",
                               "Kafka bootstrap servers (host:port,...); empty = no Kafka "
-                              "(Ignition key)."));
+                              "(Ignition key).")
+                        .with_validator(validate_kafka_bootstrap_servers));
   FLINT_HOST_OPTION(messaging.config,
                     O::string_map({},
                                   "librdkafka client settings passed through (TLS, SASL...); "
                                   "each is tried on librdkafka when the configuration is "
                                   "validated; secret-looking entries print as ****.")
                         .with_validator(validate_kafka_client_settings));
+  // librdkafka reads its millisecond settings into an int: 596 h fits.
   FLINT_HOST_OPTION(messaging.delivery_timeout,
                     O::duration(seconds(30),
                                 "An event Kafka has not acknowledged by then is offered "
                                 "again later (message.timeout.ms).",
-                                {.min = milliseconds(1)}));
+                                {.min = milliseconds(1), .max = hours(596)}));
   const auto topic = [&table](std::string_view key, std::string_view kafka_name, auto access,
                               std::int64_t partitions = 1, StringMap settings = {}) {
     const std::string prefix = key.find('.') == std::string_view::npos
@@ -430,9 +434,9 @@ HostTable make_table() {
                                    : std::string(key) + ".";
     table.add(
         prefix + "name",
-        O::string(std::string(kafka_name), "Kafka topic name."), [access](HostConfig & c) -> auto& {
-          return access(c).name;
-        });
+        O::string(std::string(kafka_name), "Kafka topic name.")
+            .with_validator(validate_kafka_topic_name),
+        [access](HostConfig & c) -> auto& { return access(c).name; });
     table.add(
         prefix + "auto_create",
         O::boolean(false, "Create the topic at first use if it is missing."),
@@ -507,7 +511,7 @@ HostTable make_table() {
                     O::duration(seconds(10),
                                 "A node silent this long leaves the group; its executions "
                                 "move to the others (session.timeout.ms).",
-                                {.min = milliseconds(1000)}));
+                                {.min = milliseconds(1000), .max = hours(1)}));
   FLINT_HOST_OPTION(cluster.commit_interval,
                     O::duration(seconds(2),
                                 "How often a node commits where its partitions' oldest live "

@@ -146,6 +146,22 @@ TEST(HostConfig, ErrorsAreAllReported) {
   }
 }
 
+TEST(HostConfig, KafkaAddressesTopicsAndTimeoutsAreCheckedBeforeLibrdkafkaSeesThem) {
+  EXPECT_THAT(
+      errors_of([] {
+        load_host_config(std::nullopt,
+                         {{"FLINT_MESSAGING_CONNECTION_ADDRESS", "127.0.0.1:65537"},
+                          {"FLINT_MESSAGING_TOPICS_LIFECYCLE_EXECUTION_EVENTS_NAME", "bad topic"},
+                          {"FLINT_MESSAGING_DELIVERY_TIMEOUT", "1000h"},
+                          {"FLINT_CLUSTER_SESSION_TIMEOUT", "2h"}});
+      }),
+      ::testing::UnorderedElementsAre(
+          HasSubstr("messaging.connection_address: \"127.0.0.1:65537\": the port must be"),
+          HasSubstr("messaging.topics.lifecycle_execution_events.name: a Kafka topic name is"),
+          HasSubstr("messaging.delivery_timeout: 1000h is out of range"),
+          HasSubstr("cluster.session_timeout: 2h is out of range")));
+}
+
 TEST(HostConfig, ThreadCountsHaveUpperBounds) {
   EXPECT_THAT(errors_of([] {
                 load_host_config(std::nullopt, {{"FLINT_APPLICATION_IO_THREADS", "100000"},

@@ -1,6 +1,10 @@
 #include "config/kafka_settings.hpp"
 
+#include <algorithm>
+#include <cctype>
+#include <charconv>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <librdkafka/rdkafka.h>
@@ -46,6 +50,83 @@ std::string kafka_refusal(std::string_view name, std::string_view value, std::st
 std::vector<ValueProblem> validate_kafka_client_settings(const ConfigValue& value) {
   const auto* settings = std::get_if<StringMap>(&value);
   return settings == nullptr ? std::vector<ValueProblem>{} : check_kafka_client_settings(*settings);
+}
+
+namespace {
+
+std::string_view trimmed(std::string_view text) {
+  const auto first = text.find_first_not_of(" \t");
+  if (first == std::string_view::npos) return {};
+  return text.substr(first, text.find_last_not_of(" \t") - first + 1);
+}
+
+bool valid_port(std::string_view text) {
+  int port = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), port);
+  return !text.empty() && error == std::errc() && end == text.data() + text.size() && port >= 1 &&
+         port <= 65535;
+}
+
+// Why `server` ([scheme://]host[:port]) is not one, or empty when it is.
+std::string bootstrap_server_problem(std::string_view server) {
+  if (const auto scheme = server.find("://"); scheme != std::string_view::npos) {
+    server.remove_prefix(scheme + 3);
+  }
+  std::string_view host = server;
+  std::optional<std::string_view> port;
+  if (server.starts_with('[')) {  // [IPv6]:port
+    const auto close = server.find(']');
+    if (close == std::string_view::npos) return "an IPv6 address without its closing ]";
+    host = server.substr(0, close + 1);
+    if (close + 1 < server.size()) {
+      if (server[close + 1] != ':') return "expected :port after the IPv6 address";
+      port = server.substr(close + 2);
+    }
+  } else if (const auto colon = server.rfind(':'); colon != std::string_view::npos) {
+    host = server.substr(0, colon);
+    port = server.substr(colon + 1);
+  }
+  const bool bracketed = host.starts_with('[');
+  if (host.empty() || (!bracketed && host.find_first_of(" \t/:") != std::string_view::npos)) {
+    return "expected host:port";
+  }
+  if (port && !valid_port(*port)) return "the port must be a number from 1 to 65535";
+  return {};
+}
+
+}  // namespace
+
+std::vector<ValueProblem> validate_kafka_bootstrap_servers(const ConfigValue& value) {
+  std::vector<ValueProblem> problems;
+  const auto* text = std::get_if<std::string>(&value);
+  if (text == nullptr || text->empty()) return problems;
+  std::string_view rest = *text;
+  while (true) {
+    const auto comma = rest.find(',');
+    const std::string_view server = trimmed(rest.substr(0, comma));
+    if (server.empty()) {
+      problems.push_back({"", "an empty entry in the list (host:port,host:port...)"});
+    } else if (const std::string problem = bootstrap_server_problem(server); !problem.empty()) {
+      problems.push_back({"", "\"" + std::string(server) + "\": " + problem});
+    }
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+  return problems;
+}
+
+std::vector<ValueProblem> validate_kafka_topic_name(const ConfigValue& value) {
+  const auto* name = std::get_if<std::string>(&value);
+  if (name == nullptr) return {};
+  const bool allowed =
+      !name->empty() && name->size() <= 249 && *name != "." && *name != ".." &&
+      std::all_of(name->begin(), name->end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+      });
+  if (allowed) return {};
+  return {{"",
+           "a Kafka topic name is 1 to 249 characters of a-z, A-Z, 0-9, '.', '_' and '-' "
+           "(not \".\" or \"..\")"}};
 }
 
 }  // namespace flint::config

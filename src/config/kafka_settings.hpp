@@ -32,4 +32,16 @@ std::string kafka_refusal(std::string_view name, std::string_view value, std::st
 /// `check_kafka_client_settings` as an `OptionSpec::validator` of a string map.
 std::vector<ValueProblem> validate_kafka_client_settings(const ConfigValue& value);
 
+/// Checks a bootstrap server list (`messaging.connection_address`): empty
+/// (no Kafka), or comma-separated `[scheme://]host[:port]` entries with a
+/// port from 1 to 65535 (librdkafka would take port 65537 as 1). Hosts may
+/// be names, IPv4 addresses or bracketed IPv6 addresses. One problem per bad
+/// entry, naming it. An `OptionSpec::validator` of a string.
+std::vector<ValueProblem> validate_kafka_bootstrap_servers(const ConfigValue& value);
+
+/// Checks a Kafka topic name: 1 to 249 characters of `a-z A-Z 0-9 . _ -`,
+/// not `.` or `..` (what brokers accept). An `OptionSpec::validator` of a
+/// string.
+std::vector<ValueProblem> validate_kafka_topic_name(const ConfigValue& value);
+
 }  // namespace flint::config

@@ -69,5 +69,47 @@ TEST(KafkaClientSettings, ValidatorIgnoresOtherTypes) {
   EXPECT_THAT(validate_kafka_client_settings(ConfigValue{StringMap{{"nope", "1"}}}), SizeIs(1));
 }
 
+std::vector<std::string> messages(const std::vector<ValueProblem>& problems) {
+  std::vector<std::string> out;
+  for (const auto& problem : problems) out.push_back(problem.message);
+  return out;
+}
+
+TEST(KafkaBootstrapServers, AcceptsHostPortListsOfEveryForm) {
+  for (const std::string list :
+       {"", "localhost:9092", "10.0.0.1:9092, kafka-2.example.com:9093", "broker",
+        "SASL_SSL://broker:9094", "[::1]:9092", "[fe80::1]", "a:1,b:65535"}) {
+    EXPECT_THAT(validate_kafka_bootstrap_servers(list), SizeIs(0)) << list;
+  }
+}
+
+TEST(KafkaBootstrapServers, NamesEachBadEntry) {
+  EXPECT_THAT(
+      messages(validate_kafka_bootstrap_servers("127.0.0.1:65537,ok:1,x:0,y:port")),
+      ::testing::ElementsAre("\"127.0.0.1:65537\": the port must be a number from 1 to 65535",
+                             "\"x:0\": the port must be a number from 1 to 65535",
+                             "\"y:port\": the port must be a number from 1 to 65535"));
+  EXPECT_THAT(messages(validate_kafka_bootstrap_servers(",")),
+              ::testing::Each(HasSubstr("an empty entry")));
+  EXPECT_THAT(validate_kafka_bootstrap_servers(" "), SizeIs(1));
+  EXPECT_THAT(messages(validate_kafka_bootstrap_servers(":9092")),
+              ::testing::ElementsAre("\":9092\": expected host:port"));
+  EXPECT_THAT(messages(validate_kafka_bootstrap_servers("[::1:9092")),
+              ::testing::ElementsAre(HasSubstr("without its closing ]")));
+}
+
+TEST(KafkaTopicName, AcceptsWhatBrokersAccept) {
+  for (const std::string& name : std::vector<std::string>{"lm_vnfc_lifecycle_execution_events",
+                                                          "a.b-c_D9", std::string(249, 't')}) {
+    EXPECT_THAT(validate_kafka_topic_name(name), SizeIs(0)) << name;
+  }
+  for (const std::string& name :
+       std::vector<std::string>{"", ".", "..", "bad topic", "a/b", std::string(250, 't')}) {
+    EXPECT_THAT(messages(validate_kafka_topic_name(name)),
+                ::testing::ElementsAre(HasSubstr("1 to 249 characters")))
+        << name;
+  }
+}
+
 }  // namespace
 }  // namespace flint::config
