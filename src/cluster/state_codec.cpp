@@ -91,7 +91,12 @@ StateRecord StateCodec::decode(std::string_view key, std::string_view value) con
       return ending;
     }
     throw std::runtime_error("unknown record type \"" + type + "\"");
-  } catch (const boost::system::system_error& e) {  // a missing or mistyped field
+  } catch (const boost::system::system_error& e) {  // not JSON, or a number that does not fit
+    throw std::runtime_error(std::string("malformed record: ") + e.what());
+  } catch (const std::logic_error& e) {
+    // Boost.JSON's at() and as_*() throw std::out_of_range and
+    // std::invalid_argument for a missing or mistyped field: callers skip a
+    // bad record on std::runtime_error only (the view would retry it forever).
     throw std::runtime_error(std::string("malformed record: ") + e.what());
   }
 }

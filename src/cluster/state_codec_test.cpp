@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "files/base64.hpp"
+
 namespace flint::cluster {
 namespace {
 
@@ -63,6 +65,31 @@ TEST(StateCodec, SealsCredentialsAndBindsRecordsToTheirKey) {
   }
   EXPECT_THROW(StateCodec(key('2')).decode("req-1", value), std::runtime_error);
   EXPECT_THROW(codec.decode("req-1", "not base64 !"), std::runtime_error);
+}
+
+// A record sealed under the right key whose JSON is not a state record: the
+// view skips a record only on std::runtime_error, so nothing else may escape.
+TEST(StateCodec, RefusesMalformedRecordsWithRuntimeError) {
+  const auto vault = key('1');
+  const StateCodec codec(vault);
+  for (const std::string plain :
+       {"6", "{}", R"({"format":1})", R"({"format":1,"type":7,"requestId":"req-1"})",
+        R"({"format":"1","type":"ended","requestId":"req-1"})",
+        R"({"format":1,"type":"ended","requestId":"req-1","status":"COMPLETE"})",
+        R"({"format":1,"type":"accepted","requestId":"req-1","driver":"noop",)"
+        R"("lifecycleName":"Create","tenantId":"","acceptedAt":1,"deadlineAt":2,)"
+        R"("associatedTopology":{},"job":[]})"}) {
+    SCOPED_TRACE(plain);
+    const auto value = files::encode_base64(vault.seal(plain, "req-1"));
+    try {
+      codec.decode("req-1", value);
+      ADD_FAILURE() << "decoded";
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find("malformed record: "), std::string::npos) << e.what();
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "not a std::runtime_error: " << e.what();
+    }
+  }
 }
 
 }  // namespace
