@@ -60,6 +60,12 @@ std::string closest(std::string_view unknown, const std::vector<std::string>& ca
   std::string best;
   std::size_t best_distance = tolerance + 1;
   for (const auto& candidate : candidates) {
+    // The distance is at least the difference in length: skip the candidates
+    // too long or too short to be within the tolerance, so that a long key
+    // (up to the file's size) costs no more than a short one.
+    const std::size_t gap = wanted.size() > candidate.size() ? wanted.size() - candidate.size()
+                                                             : candidate.size() - wanted.size();
+    if (gap >= best_distance) continue;
     const auto distance = edit_distance(wanted, lower(candidate));
     if (distance < best_distance) {
       best_distance = distance;

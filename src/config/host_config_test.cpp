@@ -1,5 +1,6 @@
 #include "config/host_config.hpp"
 
+#include <chrono>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -144,6 +145,20 @@ TEST(HostConfig, ErrorsAreAllReported) {
             R"(drivers.on_load_error: expected one of: fail, skip, found "ignore" (env FLINT_DRIVERS_ON_LOAD_ERROR))",
             HasSubstr("http.read_timeout: 0ms is out of range")));
   }
+}
+
+// The "did you mean" hint compares an unknown key with every key and section
+// of the schema; a key as long as the file may be (1 MiB) must not make that
+// a quadratic hang.
+TEST(HostConfig, HugeUnknownKeyIsReportedAtOnce) {
+  const std::string key(512 * 1024, 'x');
+  const auto start = std::chrono::steady_clock::now();
+  const auto errors =
+      errors_of([&] { host_config_schema().load_text("? " + key + "\n: 1\n", {}, "flint.yaml"); });
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_THAT(errors, ElementsAre(AllOf(StartsWith("unknown key 'xxx"),
+                                        EndsWith("(file flint.yaml, line 1)"))));
+  EXPECT_LT(elapsed, std::chrono::seconds(2));
 }
 
 TEST(HostConfig, KafkaAddressesTopicsAndTimeoutsAreCheckedBeforeLibrdkafkaSeesThem) {
