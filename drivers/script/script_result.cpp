@@ -124,7 +124,10 @@ void PrivateKeyTracker::feed(std::string_view piece) {
     const auto label_at = begin + kBegin.size();
     const auto label_end = text.find(kDashes, label_at);
     if (label_end == std::string_view::npos || label_end - label_at > kMaxLabel) {
-      if (label_end == std::string_view::npos && text.size() - label_at <= kMaxLabel) {
+      // A label of kMaxLabel bytes may have up to four of its closing dashes
+      // here and the rest in the next piece.
+      if (label_end == std::string_view::npos &&
+          text.size() - label_at < kMaxLabel + kDashes.size()) {
         keep_from = begin;  // the label may end in the next piece
         break;
       }

@@ -135,6 +135,24 @@ TEST(MaskPrivateKeysTest, MasksAKeyThatStartsBeforeTheTextKept) {
   }
 }
 
+// The log's masking takes labels of up to 64 bytes: a piece may end after
+// such a label and some of its closing dashes.
+TEST(MaskPrivateKeysTest, MasksAKeyWhoseLongestLabelIsCutInItsClosingDashes) {
+  const std::string label = std::string(53, 'A') + "PRIVATE KEY";  // 64 bytes
+  const std::string begin = "x\n-----BEGIN " + label + "-----";
+  const std::string text = begin + "\nSECRETLINE\n-----END " + label + "-----\nafter\n";
+  const std::size_t secret_at = text.find("SECRETLINE");
+  for (std::size_t dashes = 0; dashes <= 5; ++dashes) {
+    const std::size_t cut = begin.size() - 5 + dashes;
+    PrivateKeyTracker tracker;
+    tracker.feed(std::string_view(text).substr(0, cut));
+    tracker.feed(std::string_view(text).substr(cut, secret_at - cut));
+    const std::string masked = mask_private_keys(tracker.resume(), text.substr(secret_at));
+    EXPECT_EQ(masked.find("SECRETLINE"), std::string::npos) << dashes << " dashes: " << masked;
+    EXPECT_THAT(masked, ::testing::EndsWith("****\nafter\n")) << dashes << " dashes";
+  }
+}
+
 TEST(MaskPrivateKeysTest, LeavesOtherTextAlone) {
   PrivateKeyTracker tracker;
   tracker.feed("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\nplain ");
