@@ -85,7 +85,8 @@ void KafkaEventPublisher::publish(std::span<const OutboxEvent> batch) {
     }
     rd_kafka_header_add(headers, "eventId", -1, event.event_id.data(),
                         static_cast<ssize_t>(event.event_id.size()));
-    Acknowledgements::Ticket* ticket = &tracker.tickets.emplace_back(&tracker, index);
+    Acknowledgements::Ticket* ticket =
+        &tracker.tickets.emplace_back(Acknowledgements::Ticket{&tracker, index});
     rd_kafka_resp_err_t err;
     while (true) {
       // The contract's events have no key (partitioning is left to Kafka);
