@@ -12,6 +12,8 @@
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
+#include <flint/sdk/json.hpp>
+
 #include "config/config_error.hpp"
 #include "config/config_file.hpp"
 #include "config/secret_name.hpp"
@@ -453,7 +455,8 @@ void ConfigSchema::load_document(const std::string& text, const std::string& ori
       }
       const auto key = prefix.empty() ? entry.first.Scalar() : prefix + "." + entry.first.Scalar();
       if (!seen.insert(entry.first.Scalar()).second) {
-        state.errors.push_back("duplicate key '" + key + "'" + where(entry.first));
+        state.errors.push_back("duplicate key '" + sdk::json::printable(key) + "'" +
+                               where(entry.first));
         continue;
       }
       if (const auto* option = find(key)) {
@@ -467,7 +470,8 @@ void ConfigSchema::load_document(const std::string& text, const std::string& ori
                    entry.second);
         }
       } else {
-        auto message = "unknown key '" + key + "'" + where(entry.first);
+        // Cut: a key may be as long as the file.
+        auto message = "unknown key '" + sdk::json::printable(key) + "'" + where(entry.first);
         if (const auto hint = suggest_key(key); !hint.empty()) {
           message += "; did you mean '" + hint + "'?";
         }

@@ -156,8 +156,8 @@ TEST(HostConfig, HugeUnknownKeyIsReportedAtOnce) {
   const auto errors =
       errors_of([&] { host_config_schema().load_text("? " + key + "\n: 1\n", {}, "flint.yaml"); });
   const auto elapsed = std::chrono::steady_clock::now() - start;
-  EXPECT_THAT(errors, ElementsAre(AllOf(StartsWith("unknown key 'xxx"),
-                                        EndsWith("(file flint.yaml, line 1)"))));
+  EXPECT_THAT(errors, ElementsAre("unknown key '" + std::string(120, 'x') +
+                                  "...' (file flint.yaml, line 1)"));
   EXPECT_LT(elapsed, std::chrono::seconds(2));
 }
 
