@@ -10,6 +10,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "config/secret_name.hpp"
+#include "config/text.hpp"
 
 namespace flint::config {
 
@@ -54,12 +55,6 @@ std::vector<ValueProblem> validate_kafka_client_settings(const ConfigValue& valu
 
 namespace {
 
-std::string_view trimmed(std::string_view text) {
-  const auto first = text.find_first_not_of(" \t");
-  if (first == std::string_view::npos) return {};
-  return text.substr(first, text.find_last_not_of(" \t") - first + 1);
-}
-
 bool valid_port(std::string_view text) {
   int port = 0;
   const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), port);
@@ -103,7 +98,7 @@ std::vector<ValueProblem> validate_kafka_bootstrap_servers(const ConfigValue& va
   std::string_view rest = *text;
   while (true) {
     const auto comma = rest.find(',');
-    const std::string_view server = trimmed(rest.substr(0, comma));
+    const std::string_view server = trim(rest.substr(0, comma));
     if (server.empty()) {
       problems.push_back({"", "an empty entry in the list (host:port,host:port...)"});
     } else if (const std::string problem = bootstrap_server_problem(server); !problem.empty()) {

@@ -282,7 +282,6 @@ void OutboxRelay::run_rounds() {
         if (!sleep(next_backoff(backoff))) return;
         continue;
       }
-      refresh_backlog();
     } catch (const std::exception& e) {
       // The store itself failed (busy beyond its timeout, disk full on the
       // delete...): keep the batch, if any, and try again later.

@@ -12,23 +12,24 @@ namespace {
 // The acknowledgements one publish waits for. Touched only on the relay
 // thread: delivery reports run inside its rd_kafka_poll calls.
 struct Acknowledgements {
-  explicit Acknowledgements(std::size_t records) : acknowledged(records, false) {
+  explicit Acknowledgements(std::size_t records) {
     tickets.reserve(records);  // stable: each record's report points at its ticket
   }
+  // One per record produced.
   struct Ticket {
     Acknowledgements* batch;
-    std::size_t index;
+    const OutboxEvent* event;
+    bool acknowledged = false;
   };
   std::size_t pending = 0;
   std::string first_error;
-  std::vector<bool> acknowledged;  // by index in the batch
   std::vector<Ticket> tickets;
 };
 
 void on_delivery(rd_kafka_t* /*rk*/, const rd_kafka_message_t* message, void* /*opaque*/) {
-  const auto* ticket = static_cast<const Acknowledgements::Ticket*>(message->_private);
+  auto* ticket = static_cast<Acknowledgements::Ticket*>(message->_private);
   Acknowledgements* batch = ticket->batch;
-  if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) batch->acknowledged[ticket->index] = true;
+  if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) ticket->acknowledged = true;
   if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR && batch->first_error.empty()) {
     batch->first_error = fmt::format("topic {}: {}", rd_kafka_topic_name(message->rkt),
                                      rd_kafka_err2str(message->err));
@@ -66,8 +67,7 @@ KafkaEventPublisher::~KafkaEventPublisher() {
 void KafkaEventPublisher::publish(std::span<const OutboxEvent> batch) {
   Acknowledgements tracker(batch.size());
   std::string error;
-  for (std::size_t index = 0; index < batch.size(); ++index) {
-    const OutboxEvent& event = batch[index];
+  for (const OutboxEvent& event : batch) {
     const auto topic = options_.topics.find(event.topic);
     if (topic == options_.topics.end()) continue;  // not an event Kafka carries
     // Kafka has it from an earlier try of this batch, which failed further on.
@@ -86,7 +86,7 @@ void KafkaEventPublisher::publish(std::span<const OutboxEvent> batch) {
     rd_kafka_header_add(headers, "eventId", -1, event.event_id.data(),
                         static_cast<ssize_t>(event.event_id.size()));
     Acknowledgements::Ticket* ticket =
-        &tracker.tickets.emplace_back(Acknowledgements::Ticket{&tracker, index});
+        &tracker.tickets.emplace_back(Acknowledgements::Ticket{&tracker, &event});
     rd_kafka_resp_err_t err;
     while (true) {
       // The contract's events have no key (partitioning is left to Kafka);
@@ -134,8 +134,8 @@ void KafkaEventPublisher::publish(std::span<const OutboxEvent> batch) {
   if (!error.empty()) {
     // The relay offers the whole batch again: what Kafka has is not sent
     // twice (a record failing every time would otherwise repeat the others).
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      if (tracker.acknowledged[i]) acknowledged_ids_.insert(batch[i].event_id);
+    for (const auto& ticket : tracker.tickets) {
+      if (ticket.acknowledged) acknowledged_ids_.insert(ticket.event->event_id);
     }
     fail(std::move(error));
   }
