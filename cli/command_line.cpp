@@ -74,7 +74,8 @@ CommandLine::CommandLine()
   app.require_subcommand(1);
   app.set_version_flag("--version", FLINT_SDK_VERSION_STRING);
 
-  auto* serve = app.add_subcommand("serve", "Serve the driver APIs (until SIGINT/SIGTERM)");
+  auto* serve = app.add_subcommand(
+      "serve", "Serve the driver APIs (until SIGINT/SIGTERM; SIGHUP reloads TLS and token files)");
   serve->add_option("-c,--config", config_file, "YAML configuration file (or FLINT_CONFIG)");
   auto* config =
       app.add_subcommand("config", "Print the effective configuration, secrets redacted");

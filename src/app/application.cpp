@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -23,6 +24,8 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/ranges.h>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -38,6 +41,7 @@
 #include "api/resource_driver_api.hpp"
 #include "api/resource_driver_requests.hpp"
 #include "app/builtin_drivers.hpp"
+#include "app/listener_credentials.hpp"
 #include "cluster/cluster_node.hpp"
 #include "cluster/request_queue.hpp"
 #include "config/config_error.hpp"
@@ -619,6 +623,34 @@ asio::awaitable<void> drain(http::HttpServer& server, asio::io_context& io,
   io.stop();
 }
 
+// SIGHUP reads the listener's TLS and token files again, as daemons do: a
+// renewed certificate or a rotated token needs no restart. What cannot be
+// read leaves the previous files in use, and says why.
+asio::awaitable<void> reload_on_hangup(asio::signal_set& hangups, ListenerCredentials& credentials,
+                                       http::HttpServer& server,
+                                       prometheus::Family<prometheus::Counter>& reloads) {
+  const auto log = logging::logger("app");
+  auto& succeeded = reloads.Add({{"outcome", "ok"}});
+  auto& failed = reloads.Add({{"outcome", "failed"}});
+  for (;;) {
+    auto [ec, signal] = co_await hangups.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+    if (!credentials.any()) {
+      log->info("received SIGHUP: nothing to read again (no http.tls.* or http.auth.tokens_file)");
+      continue;
+    }
+    try {
+      const std::string read = credentials.reload();
+      if (auto tls = credentials.tls()) server.replace_tls(std::move(tls));
+      succeeded.Increment();
+      log->info("received SIGHUP: read {}; new connections use them", read);
+    } catch (const std::exception& e) {
+      failed.Increment();
+      log->error("received SIGHUP: {}; still using the files read before", e.what());
+    }
+  }
+}
+
 }  // namespace
 
 Application::Application(config::HostConfig config) : config_(std::move(config)) {}
@@ -647,17 +679,9 @@ int Application::run() {
         config_.http.max_connections, http::kReservedFileDescriptors, files.soft);
   }
   // Read first: a bad token or TLS file fails the start before anything runs.
-  std::shared_ptr<const security::BearerTokens> tokens;
-  if (!config_.http.auth.tokens_file.empty()) {
-    tokens = std::make_shared<const security::BearerTokens>(
-        security::BearerTokens::from_file(config_.http.auth.tokens_file));
-  }
-  std::shared_ptr<asio::ssl::context> tls;
-  if (!config_.http.tls.cert_file.empty()) {
-    tls = http::make_tls_context({.certificate = config_.http.tls.cert_file,
-                                  .private_key = config_.http.tls.key_file,
-                                  .client_ca = config_.http.tls.client_ca_file});
-  }
+  ListenerCredentials credentials(config_.http);
+  const bool tls = credentials.tls() != nullptr;
+  const bool tokens = credentials.token_count() > 0;
 
   metrics::MetricsRegistry metrics;
   health::HealthRegistry health;
@@ -712,13 +736,11 @@ int Application::run() {
                                      .read_timeout = http_config.read_timeout,
                                      .idle_timeout = http_config.idle_timeout,
                                      .max_connections = http_config.max_connections,
-                                     .tls = tls};
+                                     .tls = credentials.tls()};
   if (tokens) {
-    log->info("HTTP authentication on: {} bearer tokens; public paths: {}", tokens->size(),
-              fmt::join(http_config.auth.public_paths, ", "));
-    server_options.authorize = [tokens](std::string_view authorization) {
-      return tokens->accepts(authorization);
-    };
+    log->info("HTTP authentication on: {} bearer tokens; public paths: {}",
+              credentials.token_count(), fmt::join(http_config.auth.public_paths, ", "));
+    server_options.authorize = credentials.authorizer();
     server_options.public_paths = http_config.auth.public_paths;
   }
   http::HttpServer server(io, std::move(server_options), router, http_probe, connection_loops);
@@ -771,6 +793,13 @@ int Application::run() {
     if (stack.event_log) stack.event_log->stop_waiting();  // end long polls now
     asio::co_spawn(io, drain(server, io, http_config.shutdown_timeout), asio::detached);
   });
+
+  auto& reloads = prometheus::BuildCounter()
+                      .Name("flint_credential_reloads_total")
+                      .Help("SIGHUP reloads of the listener's TLS and token files, by outcome")
+                      .Register(metrics.registry());
+  asio::signal_set hangups(io, SIGHUP);
+  asio::co_spawn(io, reload_on_hangup(hangups, credentials, server, reloads), asio::detached);
 
   std::vector<std::thread> threads;
   // An I/O thread that cannot start (the limit on processes, memory) stops

@@ -13,6 +13,7 @@ namespace flint::app {
 /// The `flint serve` process: starts what `bootstrap.*` enables, serves until
 /// SIGINT or SIGTERM, then stops gracefully: no new connection, idle ones
 /// closed, in-flight requests finished within `http.shutdown_timeout`.
+/// SIGHUP reads the listener's TLS and token files again (`ListenerCredentials`).
 class Application {
  public:
   /// Builds nothing yet; `run` does.

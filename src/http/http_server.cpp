@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <ctime>
 #include <optional>
+#include <stdexcept>
 #include <system_error>
 
 #include <boost/asio/as_tuple.hpp>
@@ -78,9 +79,12 @@ bool request_bytes(const boost::beast::flat_buffer& buffer,
 
 struct HttpServer::Connection : std::enable_shared_from_this<Connection> {
   Connection(tcp::socket s, std::chrono::milliseconds watchdog_tick,
-             asio::ssl::context* tls_context)
-      : socket(std::move(s)), timer(socket.get_executor()), tick(watchdog_tick) {
-    if (tls_context != nullptr) tls.emplace(socket, *tls_context);
+             std::shared_ptr<asio::ssl::context> context)
+      : socket(std::move(s)),
+        tls_context(std::move(context)),
+        timer(socket.get_executor()),
+        tick(watchdog_tick) {
+    if (tls_context) tls.emplace(socket, *tls_context);
   }
 
   // Timeouts are deadlines checked by a periodic watchdog rather than a timer
@@ -155,6 +159,8 @@ struct HttpServer::Connection : std::enable_shared_from_this<Connection> {
   }
 
   tcp::socket socket;
+  // The context its TLS was made from: a reload may replace the server's.
+  std::shared_ptr<asio::ssl::context> tls_context;
   // TLS over `socket` when the listener has it; the watchdog and the stop
   // still act on the socket underneath.
   std::optional<asio::ssl::stream<tcp::socket&>> tls;
@@ -358,7 +364,7 @@ asio::awaitable<void> HttpServer::accept_loop() {
     }
     socket.set_option(tcp::no_delay(true), ec);
     auto connection =
-        std::make_shared<Connection>(std::move(socket), watchdog_tick_, options_.tls.get());
+        std::make_shared<Connection>(std::move(socket), watchdog_tick_, current_tls());
     {
       std::lock_guard lock(connections_mutex_);
       connections_.insert(connection);
@@ -664,6 +670,18 @@ asio::awaitable<Response> HttpServer::dispatch(Request& request, StreamBody& str
                             response.result_int()));
   }
   co_return response;
+}
+
+void HttpServer::replace_tls(std::shared_ptr<asio::ssl::context> context) {
+  if (!context) throw std::invalid_argument("replace_tls: no TLS context");
+  std::lock_guard lock(tls_mutex_);
+  if (!options_.tls) throw std::logic_error("replace_tls: the server was started without TLS");
+  options_.tls = std::move(context);
+}
+
+std::shared_ptr<asio::ssl::context> HttpServer::current_tls() {
+  std::lock_guard lock(tls_mutex_);
+  return options_.tls;
 }
 
 void HttpServer::begin_shutdown() {

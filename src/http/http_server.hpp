@@ -108,6 +108,12 @@ class HttpServer {
   /// carry `Connection: close`). Thread-safe; returns at once.
   void begin_shutdown();
 
+  /// Serves the connections accepted from now on with `context` (a renewed
+  /// certificate); open connections keep the one they started with.
+  /// Thread-safe.
+  /// @throws std::logic_error when the server was created without TLS.
+  void replace_tls(std::shared_ptr<boost::asio::ssl::context> context);
+
   /// Closes every connection now (after the shutdown grace has passed).
   void close_all();
 
@@ -120,6 +126,7 @@ class HttpServer {
  private:
   struct Connection;
   boost::asio::any_io_executor next_connection_executor();
+  std::shared_ptr<boost::asio::ssl::context> current_tls();
   boost::asio::awaitable<void> accept_loop();
   boost::asio::awaitable<void> serve(std::shared_ptr<Connection> connection);
   template <class Stream>
@@ -134,6 +141,7 @@ class HttpServer {
 
   boost::asio::io_context& io_;
   ServerOptions options_;
+  std::mutex tls_mutex_;  // guards options_.tls, which `replace_tls` may swap
   const Router& router_;
   HttpProbe& probe_;
   std::vector<boost::asio::io_context*> connection_loops_;

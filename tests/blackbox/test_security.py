@@ -431,3 +431,106 @@ def test_a_named_store_key_file_is_used_and_the_default_one_created(tmp_path):
     default = FlintServer(tmp_path / "default").start()
     assert (default.data_dir / "credentials.key").stat().st_mode & 0o777 == 0o600
     assert default.stop() == 0
+
+
+# -- SIGHUP: renewed certificates and rotated tokens without a restart -----------------------
+
+
+def _served_certificate_name(authority, port: int) -> str:
+    """The common name of the certificate a new TLS connection is served."""
+    context = ssl.create_default_context(cafile=str(authority.ca_file))
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        with context.wrap_socket(raw, server_hostname="127.0.0.1") as client:
+            subject = dict(item[0] for item in client.getpeercert()["subject"])
+            return subject["commonName"]
+
+
+def _install(source, destination):
+    """Replaces `destination`'s content as an operator (or cert-manager) would."""
+    destination.write_bytes(source.read_bytes())
+
+
+def _hang_up(server, expected_fragment: str) -> dict:
+    """Sends SIGHUP and returns the log line that answers it."""
+    before = len(server.log_lines())
+    server.signal(signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        answers = [l for l in server.log_lines()[before:] if "received SIGHUP" in l["message"]]
+        if answers:
+            assert expected_fragment in answers[0]["message"], answers
+            return answers[0]
+        time.sleep(0.05)
+    raise AssertionError("no log line answered SIGHUP")
+
+
+def test_sighup_serves_new_connections_a_renewed_certificate(start_tls_server, authority, tmp_path):
+    live = tmp_path / "live"
+    live.mkdir()
+    certificate, key = live / "server.pem", live / "server.key"
+    first_certificate, first_key = authority.issue("server-first", server=True)
+    _install(first_certificate, certificate)
+    _install(first_key, key)
+    os.chmod(key, 0o600)
+    server = start_tls_server(tls_overrides(certificate, key), authority)
+    assert _served_certificate_name(authority, server.port) == "server-first"
+    kept = _strict_tls_client(authority, server.port)  # open across the reload
+
+    renewed_certificate, renewed_key = authority.issue("server-renewed", server=True)
+    _install(renewed_certificate, certificate)
+    _install(renewed_key, key)
+    line = _hang_up(server, f"read TLS certificate {certificate}")
+    assert line["level"] == "INFO", line
+
+    assert _served_certificate_name(authority, server.port) == "server-renewed"
+    kept.sendall(b"GET /management/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert _read_to_close_notify(kept).startswith(b"HTTP/1.1 200 ")
+    kept.close()
+    assert server.execute(execute_body()).status_code == 202
+    assert server.metrics().value("flint_credential_reloads_total", outcome="ok") == 1
+
+
+def test_a_reload_with_an_unusable_file_keeps_everything_read_before(
+    start_tls_server, authority, tmp_path
+):
+    live = tmp_path / "live"
+    live.mkdir()
+    certificate, key = live / "server.pem", live / "server.key"
+    first_certificate, first_key = authority.issue("server-kept", server=True)
+    _install(first_certificate, certificate)
+    _install(first_key, key)
+    os.chmod(key, 0o600)
+    tokens = token_file(tmp_path, TOKEN)
+    overrides = tls_overrides(certificate, key)
+    overrides["http"]["auth"] = {"tokens_file": str(tokens)}
+    server = start_tls_server(overrides, authority)
+    server.session.headers["Authorization"] = f"Bearer {TOKEN}"
+
+    # A new certificate whose key has not been written yet, and a new token.
+    _install(authority.issue("server-half", server=True)[0], certificate)
+    token_file(tmp_path, OTHER)
+    line = _hang_up(server, f"TLS private key {key}: cannot be loaded (key values mismatch")
+    assert line["level"] == "ERROR" and "still using the files read before" in line["message"]
+
+    assert _served_certificate_name(authority, server.port) == "server-kept"
+    assert server.execute(execute_body()).status_code == 202  # TOKEN still accepted
+    assert server.execute(execute_body(), headers=bearer(OTHER)).status_code == 401
+    metrics = server.metrics()
+    assert metrics.value("flint_credential_reloads_total", outcome="failed") == 1
+    assert metrics.value("flint_credential_reloads_total", outcome="ok") == 0
+
+    # Once the key is there too, both take effect; the old token is refused at once.
+    new_certificate, new_key = authority.issue("server-whole", server=True)
+    _install(new_certificate, certificate)
+    _install(new_key, key)
+    _hang_up(server, "1 bearer tokens from")
+    assert _served_certificate_name(authority, server.port) == "server-whole"
+    assert server.execute(execute_body()).status_code == 401
+    assert server.execute(execute_body(), headers=bearer(OTHER)).status_code == 202
+    assert TOKEN not in server.stderr() and OTHER not in server.stderr()
+
+
+def test_sighup_without_tls_or_tokens_is_logged_and_changes_nothing(start_server):
+    flint = start_server()
+    _hang_up(flint, "nothing to read again")
+    assert flint.execute(execute_body()).status_code == 202
