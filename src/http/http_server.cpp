@@ -446,6 +446,8 @@ asio::awaitable<void> HttpServer::serve_on(std::shared_ptr<Connection> c, Stream
                       parser.get().method_string(), refusal->result_int(), {});
         break;
       }
+      // Nor is a body no route would read: public paths need no token.
+      if (!parser.is_done() && (refusal = unwanted_body_refusal(parser.get()))) break;
     }
     probe_.in_flight().Increment();
     if (!ec && !parser.is_done()) {
@@ -625,6 +627,42 @@ std::optional<Response> HttpServer::authentication_refusal(const Request& header
   return std::nullopt;
 }
 
+std::optional<Response> HttpServer::unwanted_body_refusal(const Request& header) const {
+  const std::string_view target = header.target();
+  const std::string_view path = target.substr(0, target.find('?'));
+  const Router::Match match = router_.find(header.method(), path);
+  std::optional<Response> refusal;
+  if (match.handler == nullptr) {
+    refusal = unmatched_response(match, header, path);
+  } else if (header.method() == beast_http::verb::get ||
+             header.method() == beast_http::verb::head) {
+    refusal = error_response(
+        Status::bad_request,
+        fmt::format("{} {} takes no request body", std::string_view(header.method_string()), path));
+  } else {
+    return std::nullopt;
+  }
+  refusal->keep_alive(false);  // the body is not read
+  echo_tenant_id(header, *refusal);
+  probe_.record(match.route, header.method_string(), refusal->result_int(), {});
+  return refusal;
+}
+
+Response HttpServer::unmatched_response(const Router::Match& match, const Request& request,
+                                        std::string_view path) {
+  if (match.method_not_allowed) {
+    Response response =
+        error_response(Status::method_not_allowed,
+                       fmt::format("method {} is not allowed on {} (allowed: {})",
+                                   std::string_view(request.method_string()), path, match.allow));
+    response.set(beast_http::field::allow, match.allow);
+    return response;
+  }
+  return error_response(
+      Status::not_found,
+      fmt::format("no such path: {} {}", std::string_view(request.method_string()), path));
+}
+
 asio::awaitable<Response> HttpServer::dispatch(Request& request, StreamBody& stream) {
   RequestContext context = RequestContext::from(request);
   context.received_at = std::chrono::steady_clock::now();
@@ -641,16 +679,8 @@ asio::awaitable<Response> HttpServer::dispatch(Request& request, StreamBody& str
       response = error_response(Status::internal_server_error,
                                 "internal error: the request could not be handled");
     }
-  } else if (match.method_not_allowed) {
-    response = error_response(
-        Status::method_not_allowed,
-        fmt::format("method {} is not allowed on {} (allowed: {})",
-                    std::string_view(request.method_string()), context.path, match.allow));
-    response.set(beast_http::field::allow, match.allow);
   } else {
-    response = error_response(Status::not_found,
-                              fmt::format("no such path: {} {}",
-                                          std::string_view(request.method_string()), context.path));
+    response = unmatched_response(match, request, context.path);
   }
   response.version(request.version());
   response.set(beast_http::field::date, http_date());

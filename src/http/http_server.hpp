@@ -135,6 +135,11 @@ class HttpServer {
   // The 401 for a request header that does not carry an accepted token
   // (nullopt: serve it).
   std::optional<Response> authentication_refusal(const Request& header) const;
+  // The answer, from the header alone, to a request whose body no route
+  // would read: unknown path (404), wrong method (405), GET or HEAD (400).
+  std::optional<Response> unwanted_body_refusal(const Request& header) const;
+  static Response unmatched_response(const Router::Match& match, const Request& request,
+                                     std::string_view path);
   template <class Stream>
   boost::asio::awaitable<void> send_stream(std::shared_ptr<Connection> c, Stream& out,
                                            Response& head, StreamBody& stream);

@@ -431,7 +431,11 @@ def test_many_headers_over_max_header_size_is_431(limited):
         ),
         (b"POST /x HTTP/1.1\r\nHost: a\r\ntenantId: t-7\r\nTransfer-Encoding: gzip\r\n\r\n", 400),
         (b"POST /x HTTP/1.1\r\nHost: a\r\ntenantId: t-7\r\nContent-Length: 5000\r\n\r\n", 413),
-        (b"POST /x HTTP/1.1\r\nHost: a\r\ntenantId: t-7\r\nContent-Length: 10\r\n\r\n{", 408),
+        (
+            b"POST /api/driver/lifecycle/execute HTTP/1.1\r\nHost: a\r\ntenantId: t-7\r\n"
+            b"Content-Length: 10\r\n\r\n{",
+            408,
+        ),
     ],
     ids=["unknown-method", "gzip-chunked", "not-chunked", "content-length", "slow-body"],
 )

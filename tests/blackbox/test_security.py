@@ -93,6 +93,31 @@ def test_an_unauthenticated_body_is_neither_invited_nor_read(secured):
         assert response.headers.get("connection", "").lower() == "close"
 
 
+@pytest.mark.parametrize(
+    "request_line, status, fragment",
+    [
+        ("POST /management/health", 405, "method POST is not allowed on /management/health"),
+        ("GET /management/health", 400, "GET /management/health takes no request body"),
+    ],
+)
+def test_a_public_path_does_not_invite_or_read_a_body_either(secured, request_line, status, fragment):
+    # No token is needed there: a body no route reads is refused from its header.
+    with RawConnection(secured.port) as conn:
+        conn.send(
+            f"{request_line} HTTP/1.1\r\nHost: x\r\ntenantId: t-9\r\n"
+            "Expect: 100-continue\r\nContent-Length: 60000000\r\n\r\n"
+        )
+        response = conn.read_response()
+        assert response.status == status, response
+        assert fragment in response.json()["localizedMessage"]
+        assert response.headers.get("connection", "").lower() == "close"
+        assert response.headers.get("tenantid") == "t-9"
+    # An empty body is no body.
+    with RawConnection(secured.port) as conn:
+        conn.send("GET /management/health HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+        assert conn.read_response().status == 200
+
+
 def test_every_route_needs_it_and_unknown_paths_do_not_leak(secured):
     for path in ["/metrics", "/api/drivers", "/api/events", "/api/driver/openapi.json", "/nowhere"]:
         assert_error(secured.get(path), 401)
