@@ -512,6 +512,16 @@ DriverStack start_driver_stack(const config::HostConfig& config, asio::io_contex
                                metrics::MetricsRegistry& metrics, health::HealthRegistry& health) {
   DriverStack stack;
   stack.data_dir = std::make_unique<store::DataDirectory>(config.store.data_dir);
+  // Where driver packages are unpacked and run from, and the drivers' own
+  // directories when set outside the (private) data directory.
+  store::prepare_private_directory(config.resource_driver.scripts_workspace,
+                                   "resource_driver.scripts_workspace");
+  for (const auto& [key, directory] :
+       {std::pair{"drivers.netns.state_dir", config.drivers.netns.state_dir},
+        std::pair{"drivers.script.executions_dir", config.drivers.script.executions_dir},
+        std::pair{"drivers.noop.state_dir", config.drivers.noop.state_dir}}) {
+    if (!directory.empty()) store::prepare_private_directory(directory, key);
+  }
   const auto& files = config.driver_files;
   stack.packages = std::make_unique<files::PackageCache>(files::PackageCacheOptions{
       .root = config.resource_driver.scripts_workspace,

@@ -4,11 +4,13 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <system_error>
 
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace flint::store {
@@ -26,19 +28,48 @@ std::string holder_of(int fd) {
 }  // namespace
 
 std::error_code create_private_directory(const std::filesystem::path& path) {
+  // Component by component: create_directories would give the parents it
+  // creates the umask's mode (0777 under umask 000).
+  std::filesystem::path partial;
+  for (const auto& component : path) {
+    partial /= component;
+    if (::mkdir(partial.c_str(), 0700) == 0) {
+      // The umask may have taken owner bits too.
+      std::error_code ec;
+      std::filesystem::permissions(partial, std::filesystem::perms::owner_all,
+                                   std::filesystem::perm_options::replace, ec);
+      if (ec) return ec;
+    } else if (errno != EEXIST) {
+      return {errno, std::system_category()};
+    }
+  }
   std::error_code ec;
-  if (std::filesystem::create_directories(path, ec) && !ec) {
-    std::filesystem::permissions(path, std::filesystem::perms::owner_all,
-                                 std::filesystem::perm_options::replace, ec);
+  if (!std::filesystem::is_directory(path, ec) && !ec) {
+    ec = std::make_error_code(std::errc::not_a_directory);
   }
   return ec;
 }
 
-DataDirectory::DataDirectory(std::filesystem::path path) : path_(std::move(path)) {
-  if (const std::error_code ec = create_private_directory(path_)) {
-    throw std::runtime_error(fmt::format("store.data_dir: cannot create the data directory {}: {}",
-                                         path_.string(), ec.message()));
+void prepare_private_directory(const std::filesystem::path& path, std::string_view key) {
+  if (const std::error_code ec = create_private_directory(path)) {
+    throw std::runtime_error(
+        fmt::format("{}: cannot create the directory {}: {}", key, path.string(), ec.message()));
   }
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) {
+    throw std::runtime_error(fmt::format("{}: cannot read the mode of {}: {}", key, path.string(),
+                                         std::strerror(errno)));
+  }
+  if ((info.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    throw std::runtime_error(fmt::format(
+        "{}: {} lets group or others write to it (mode {:04o}): they could replace what Flint "
+        "keeps or runs there; chmod go-w it",
+        key, path.string(), info.st_mode & 07777));
+  }
+}
+
+DataDirectory::DataDirectory(std::filesystem::path path) : path_(std::move(path)) {
+  prepare_private_directory(path_, "store.data_dir");
   const std::filesystem::path lock_file = path_ / "flint.lock";
   // Close-on-exec: a script the host starts must not keep the lock alive
   // after the host is gone.

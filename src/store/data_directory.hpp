@@ -4,14 +4,22 @@
 /// The data directory one Flint process owns (`store.data_dir`).
 
 #include <filesystem>
+#include <string_view>
 #include <system_error>
 
 namespace flint::store {
 
-/// Creates `path` (and its parents) owner-only (0700) when absent; one that
-/// exists keeps the mode its operator gave it.
+/// Creates `path` and each missing parent owner-only (0700, whatever the
+/// umask); one that exists keeps its mode.
 /// @returns the error, or an empty code when the directory is there.
 std::error_code create_private_directory(const std::filesystem::path& path);
+
+/// A directory Flint keeps state or code in, private to its user: created
+/// as `create_private_directory` does, and refused when it exists and lets
+/// group or others write to it (they could swap what Flint keeps or runs
+/// there).
+/// @throws std::runtime_error naming `key` (the setting), the path and the problem.
+void prepare_private_directory(const std::filesystem::path& path, std::string_view key);
 
 /// The data directory of this process: created owner-only (0700) when
 /// absent, and locked (`flint.lock`, an exclusive `flock`) for the life of

@@ -31,6 +31,41 @@ TEST_F(DataDirectoryTest, ACreatedDirectoryIsTheOwnersAlone) {
             fs::perms::owner_read | fs::perms::owner_write);
 }
 
+// Whatever the umask: under 000, create_directories made missing parents 0777.
+TEST_F(DataDirectoryTest, EveryCreatedParentIsTheOwnersAloneUnderAnyUmask) {
+  const mode_t before = ::umask(0);
+  const std::error_code ec = create_private_directory(root_ / "a" / "b" / "c");
+  ::umask(before);
+  ASSERT_FALSE(ec) << ec.message();
+  for (const auto& created : {root_ / "a", root_ / "a" / "b", root_ / "a" / "b" / "c"}) {
+    EXPECT_EQ(fs::status(created).permissions(), fs::perms::owner_all) << created;
+  }
+}
+
+TEST_F(DataDirectoryTest, APrivateDirectoryThatOthersCanWriteToIsRefused) {
+  for (const auto writable : {fs::perms::others_write, fs::perms::group_write}) {
+    fs::permissions(root_, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                               fs::perms::others_read | fs::perms::others_exec | writable);
+    try {
+      prepare_private_directory(root_, "resource_driver.scripts_workspace");
+      FAIL() << "expected a refusal";
+    } catch (const std::runtime_error& e) {
+      EXPECT_THAT(e.what(), HasSubstr("resource_driver.scripts_workspace: " + root_.string() +
+                                      " lets group or others write to it"));
+      EXPECT_THAT(e.what(), HasSubstr("chmod go-w"));
+    }
+  }
+  fs::permissions(root_, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                             fs::perms::others_read | fs::perms::others_exec);
+  EXPECT_NO_THROW(prepare_private_directory(root_, "resource_driver.scripts_workspace"));
+}
+
+TEST_F(DataDirectoryTest, APrivateDirectoryThatIsAFileIsRefused) {
+  std::ofstream(root_ / "file") << "x";
+  EXPECT_THROW(prepare_private_directory(root_ / "file", "key"), std::runtime_error);
+  EXPECT_THROW(prepare_private_directory(root_ / "file" / "below", "key"), std::runtime_error);
+}
+
 TEST_F(DataDirectoryTest, AnExistingDirectoryKeepsItsMode) {
   fs::permissions(root_, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec);
   DataDirectory dir(root_);

@@ -458,6 +458,41 @@ def test_a_named_store_key_file_is_used_and_the_default_one_created(tmp_path):
     assert default.stop() == 0
 
 
+def test_what_flint_creates_is_private_whatever_the_umask(tmp_path):
+    # Under umask 000, the package workspace (where scripts are run from) was 0777: any local
+    # user could swap a cached package for their own scripts.
+    workspace = tmp_path / "srv" / "flint" / "ws"
+    netns_state = tmp_path / "srv" / "netns-state"
+    server = FlintServer(tmp_path / "run", {
+        "resource_driver": {"scripts_workspace": str(workspace)},
+        "drivers": {"netns": {"state_dir": str(netns_state)}},
+    })
+    before = os.umask(0)
+    try:
+        server.start()
+    finally:
+        os.umask(before)
+    try:
+        assert server.execute(execute_body()).status_code == 202
+        for created in [tmp_path / "srv", tmp_path / "srv" / "flint", workspace, netns_state,
+                        server.data_dir]:
+            assert created.stat().st_mode & 0o777 == 0o700, created
+    finally:
+        assert server.stop() == 0
+
+
+def test_a_workspace_others_can_write_to_stops_the_start(tmp_path):
+    workspace = tmp_path / "shared-ws"
+    workspace.mkdir()
+    workspace.chmod(0o777)
+    server = FlintServer(tmp_path / "run", {"resource_driver": {"scripts_workspace": str(workspace)}})
+    with pytest.raises(RuntimeError) as failure:
+        server.start()
+    assert (f"resource_driver.scripts_workspace: {workspace} lets group or others write to it "
+            "(mode 0777)") in str(failure.value)
+    assert not any(workspace.iterdir())
+
+
 # -- SIGHUP: renewed certificates and rotated tokens without a restart -----------------------
 
 
