@@ -58,6 +58,11 @@ BearerTokens BearerTokens::from_file(const std::filesystem::path& path) {
   if (::stat(name.c_str(), &info) != 0) {
     throw TokenFileError("token file " + name + " does not exist");
   }
+  // Reading a pipe would wait for a writer, forever at a start.
+  if (!S_ISREG(info.st_mode)) {
+    throw TokenFileError("token file " + name +
+                         " is not a regular file (a directory, a device, a pipe or a socket)");
+  }
   if ((info.st_mode & 077) != 0) {
     throw TokenFileError("token file " + name +
                          " grants permissions to group or others (chmod 600 it)");

@@ -81,5 +81,11 @@ TEST_F(BearerTokensFileTest, RefusalsNameTheFileAndLineButNeverTheToken) {
                                HasSubstr("shorter than"), Not(HasSubstr("weak-one"))));
 }
 
+// A secret mount gone wrong: reading a pipe would wait for a writer forever.
+TEST_F(BearerTokensFileTest, APipeIsRefusedNotWaitedOn) {
+  ASSERT_EQ(::mkfifo(path_.c_str(), 0600), 0);
+  EXPECT_THAT(refusal(), AllOf(HasSubstr(path_.string()), HasSubstr("is not a regular file")));
+}
+
 }  // namespace
 }  // namespace flint::security

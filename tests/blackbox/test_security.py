@@ -333,6 +333,8 @@ def test_the_cli_speaks_https_checking_the_server_against_its_cacert(
         ("key of another certificate", "mismatch"),
         ("key without certificate", "go together"),
         ("key with a passphrase", "is encrypted with a passphrase"),
+        ("certificate is a pipe", "is not a regular file"),
+        ("client CA file is a pipe", "is not a regular file"),
     ],
 )
 def test_unusable_tls_settings_stop_the_start(authority, tmp_path, problem, fragment):
@@ -350,6 +352,11 @@ def test_unusable_tls_settings_stop_the_start(authority, tmp_path, problem, frag
         tls["key_file"] = str(other_key)
     elif problem == "key without certificate":
         del tls["cert_file"]
+    elif problem.endswith("is a pipe"):
+        # A secret mount gone wrong: OpenSSL would wait for a writer, forever.
+        pipe = tmp_path / "pipe.pem"
+        os.mkfifo(pipe, 0o600)
+        tls["cert_file" if problem.startswith("certificate") else "client_ca_file"] = str(pipe)
     config = tmp_path / "flint.yaml"
     config.write_text(
         yaml.safe_dump(
