@@ -6,6 +6,9 @@
 #include <system_error>
 
 #include <dlfcn.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <flint/sdk/version.hpp>
 
@@ -62,6 +65,25 @@ std::string load_library(const fs::path& file, DriverCatalog& catalog) {
   return failure.empty() ? failure : refuse(std::move(failure));
 }
 
+// Code Flint runs must be no one else's to change: the problem with `path`
+// (a folder of drivers or a library) when it is, else an empty string.
+std::string others_may_change(const fs::path& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) return {};  // the load says why
+  if ((info.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    return fmt::format(
+        "group or others may write to it (mode {:04o}): anyone who can could make Flint run "
+        "their code; chmod go-w it",
+        info.st_mode & 07777);
+  }
+  if (info.st_uid != 0 && info.st_uid != ::geteuid()) {
+    return fmt::format(
+        "it belongs to user {}, neither root nor Flint's user ({}), who could change it; chown it",
+        info.st_uid, ::geteuid());
+  }
+  return {};
+}
+
 }  // namespace
 
 std::vector<LoadError> load_driver_libraries(const std::vector<fs::path>& dirs,
@@ -73,6 +95,11 @@ std::vector<LoadError> load_driver_libraries(const std::vector<fs::path>& dirs,
     const fs::path dir = fs::absolute(given, error).lexically_normal();
     if (!fs::is_directory(dir, error)) {
       errors.push_back({dir.string(), "drivers.dirs: not a folder (or not readable)"});
+      continue;
+    }
+    // Whoever may add a library to the folder may have Flint run it.
+    if (auto problem = others_may_change(dir); !problem.empty()) {
+      errors.push_back({dir.string(), "drivers.dirs: not loaded: " + std::move(problem)});
       continue;
     }
     std::vector<fs::path> libraries;
@@ -103,6 +130,10 @@ std::vector<LoadError> load_driver_libraries(const std::vector<fs::path>& dirs,
     errors.insert(errors.end(), unusable.begin(), unusable.end());
     std::ranges::sort(libraries);
     for (const auto& library : libraries) {
+      if (auto problem = others_may_change(library); !problem.empty()) {
+        errors.push_back({library.string(), "not loaded: " + std::move(problem)});
+        continue;
+      }
       if (auto problem = load_library(library, catalog); !problem.empty()) {
         errors.push_back({library.string(), std::move(problem)});
       }

@@ -5,6 +5,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <flint/sdk/version.hpp>
 
@@ -76,6 +77,39 @@ TEST(PluginLoader, NamesTheFileAndTheCauseOfEachFailure) {
   // Only the good library's drivers are in; the failed ones left nothing.
   ASSERT_EQ(catalog.drivers().size(), 2u);
   EXPECT_EQ(catalog.find("half-registered"), nullptr);
+}
+
+// Code Flint runs must be no one else's to change (as sshd's StrictModes).
+TEST(PluginLoader, AFolderOrLibraryOthersMayChangeIsNotLoaded) {
+  DriverFolder folder({"flint_test_driver_good"});
+  const fs::path library = folder.path() / "flint_test_driver_good.so";
+  fs::permissions(folder.path(), fs::perms::all);
+  DriverCatalog catalog;
+  auto errors = load_driver_libraries({folder.path()}, catalog);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].file, folder.path().string());
+  EXPECT_THAT(errors[0].message,
+              HasSubstr("drivers.dirs: not loaded: group or others may write to it (mode 0777)"));
+
+  fs::permissions(folder.path(), fs::perms::group_write | fs::perms::others_write,
+                  fs::perm_options::remove);
+  fs::permissions(library, fs::perms::group_write, fs::perm_options::add);
+  errors = load_driver_libraries({folder.path()}, catalog);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].file, library.string());
+  EXPECT_THAT(errors[0].message, HasSubstr("not loaded: group or others may write to it"));
+  EXPECT_TRUE(catalog.drivers().empty());
+
+  fs::permissions(library, fs::perms::group_write, fs::perm_options::remove);
+  if (::geteuid() == 0) {
+    ASSERT_EQ(::chown(library.c_str(), 65534, 65534), 0);
+    errors = load_driver_libraries({folder.path()}, catalog);
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_THAT(errors[0].message, HasSubstr("it belongs to user 65534, neither root nor"));
+    ASSERT_EQ(::chown(library.c_str(), 0, 0), 0);
+  }
+  EXPECT_TRUE(load_driver_libraries({folder.path()}, catalog).empty());
+  EXPECT_EQ(catalog.drivers().size(), 2u);
 }
 
 TEST(PluginLoader, AMissingFolderIsAnError) {
