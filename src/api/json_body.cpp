@@ -1,5 +1,7 @@
 #include "api/json_body.hpp"
 
+#include <bitset>
+
 #include <boost/beast/core/string.hpp>
 #include <boost/json/stream_parser.hpp>
 #include <fmt/format.h>
@@ -10,6 +12,57 @@
 #include "api/api_error.hpp"
 
 namespace flint::api {
+
+std::size_t count_json_values(std::string_view text, std::size_t limit) {
+  std::size_t values = 1;  // the root
+  std::bitset<kMaxJsonDepth + 1> in_array;
+  std::size_t depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  bool array_opened = false;  // an element or the ']' comes next
+  for (const char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (array_opened) {
+      if (c == ' ' || c == '\t' || c == '\n' || c == '\r') continue;
+      array_opened = false;
+      if (c != ']') ++values;  // the first element
+    }
+    switch (c) {
+      case '"':
+        in_string = true;
+        break;
+      case ':':  // a member's value
+        ++values;
+        break;
+      case ',':  // in an array, the next element; in an object, the next key
+        if (depth <= kMaxJsonDepth && in_array[depth]) ++values;
+        break;
+      case '[':
+      case '{':
+        // Deeper than the parser allows: it refuses the body anyway.
+        if (++depth <= kMaxJsonDepth) in_array[depth] = c == '[';
+        array_opened = c == '[';
+        break;
+      case ']':
+      case '}':
+        if (depth > 0) --depth;
+        break;
+      default:
+        break;
+    }
+    if (values > limit) break;
+  }
+  return values;
+}
 
 boost::json::value parse_json_body(const http::Request& request, boost::json::storage_ptr storage) {
   const std::string_view type = request[http::beast_http::field::content_type];
@@ -28,6 +81,15 @@ boost::json::value parse_json_body(const http::Request& request, boost::json::st
   if (body.empty())
     throw ApiError(http::Status::bad_request, "request body: expected JSON, got nothing");
 
+  // Each value takes at least two bytes ("1,"), so only a large body can
+  // hold too many; counting costs a pass over it, well before its parse.
+  if (body.size() > 2 * kMaxJsonValues &&
+      count_json_values(body, kMaxJsonValues) > kMaxJsonValues) {
+    throw ApiError(http::Status::payload_too_large,
+                   fmt::format("request body: more than {} JSON values (objects, arrays, strings, "
+                               "numbers and literals)",
+                               kMaxJsonValues));
+  }
   // The parser's working stack starts in this frame, too.
   alignas(std::max_align_t) unsigned char scratch[4096];
   boost::json::parse_options options;

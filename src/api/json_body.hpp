@@ -21,13 +21,24 @@ namespace flint::api {
 /// default is 32, which a property value of nested maps can reach).
 inline constexpr std::size_t kMaxJsonDepth = 64;
 
+/// Most values (objects, arrays, strings, numbers and literals; keys not
+/// counted) a request body may hold. Parsed, each takes tens of bytes, so
+/// without it a body of small values within `http.max_body_size` took about
+/// ten times its size in memory. Requests of the contracts hold hundreds.
+inline constexpr std::size_t kMaxJsonValues = 100'000;
+
+/// The values of the JSON `text` (as `kMaxJsonValues` counts them), counted
+/// up to `limit + 1`. Malformed text gets some count: the parser refuses it.
+std::size_t count_json_values(std::string_view text, std::size_t limit);
+
 /// Parses the body of `request` as JSON into `storage` (the default heap
 /// when null; a request-scoped `monotonic_resource` saves an allocation per
 /// key and string, see `decode_json_body`).
 /// @throws ApiError 415 when the content type is not `application/json`
 ///         (parameters such as `charset` allowed), 400 when the body is empty
 ///         or not valid JSON (the message gives the byte offset), or nested
-///         deeper than `kMaxJsonDepth`.
+///         deeper than `kMaxJsonDepth`; 413 when it holds more than
+///         `kMaxJsonValues` values.
 boost::json::value parse_json_body(const http::Request& request,
                                    boost::json::storage_ptr storage = {});
 

@@ -1,5 +1,6 @@
 #include "api/json_body.hpp"
 
+#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
 #include <flint/sdk/json.hpp>
@@ -68,6 +69,52 @@ TEST(JsonBody, NestingIsLimitedWithAClearMessage) {
     EXPECT_EQ(e.status(), http::Status::bad_request);
     EXPECT_EQ(std::string(e.what()).rfind("request body: JSON nested deeper than 64 levels", 0), 0)
         << e.what();
+  }
+}
+
+std::size_t values_in(const boost::json::value& value) {
+  std::size_t count = 1;
+  if (value.is_array()) {
+    for (const auto& element : value.get_array()) count += values_in(element);
+  } else if (value.is_object()) {
+    for (const auto& member : value.get_object()) count += values_in(member.value());
+  }
+  return count;
+}
+
+TEST(JsonBody, CountsValuesAsTheParserSeesThem) {
+  for (const std::string_view text : {
+           R"(1)",
+           R"("a")",
+           R"([])",
+           R"({})",
+           R"([ ])",
+           R"([1, 2, [3, [], {}], {"a": [4]}])",
+           R"({"k:,[": "v,]:{", "e\"[": [ "\\", null, true, false, -1.5e3 ], "o": {}})",
+           " \n[\t[ [ ]\r]\n,{ \"x\" : [ ] } ] ",
+           R"({"a":{"b":{"c":[{"d":[[1],[2,3]]}]}}})",
+       }) {
+    EXPECT_EQ(count_json_values(text, 1000), values_in(boost::json::parse(text))) << text;
+  }
+  EXPECT_EQ(count_json_values("[1,2,3,4,5,6]", 3), 4u);  // stops past the limit
+}
+
+TEST(JsonBody, ALargeBodyOfTooManyValuesIs413) {
+  const auto zeros = [](std::size_t n) {
+    std::string text = "[0";
+    for (std::size_t i = 1; i < n; ++i) text += ",0";
+    return text + "]";
+  };
+  // The array and its elements.
+  EXPECT_TRUE(parse_json_body(request("application/json", zeros(kMaxJsonValues - 1))).is_array());
+  try {
+    parse_json_body(request("application/json", zeros(kMaxJsonValues)));
+    FAIL();
+  } catch (const ApiError& e) {
+    EXPECT_EQ(e.status(), http::Status::payload_too_large);
+    EXPECT_STREQ(e.what(),
+                 "request body: more than 100000 JSON values (objects, arrays, strings, numbers "
+                 "and literals)");
   }
 }
 
