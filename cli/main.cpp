@@ -17,7 +17,9 @@
 #include "config/config_error.hpp"
 #include "config/environment.hpp"
 #include "config/host_config.hpp"
+#include "events/event_log.hpp"
 #include "logging/logging.hpp"
+#include "store/flint_schema.hpp"
 
 namespace {
 
@@ -73,8 +75,12 @@ int main(int argc, char** argv) {
   // Client commands report their own errors and exit statuses (0/1/2).
   switch (command_line.command()) {
     case Command::version:
+      // The formats tell whether this binary can open a data directory: an
+      // older schema is migrated at start, a newer one refused.
       std::cout << "flint " << FLINT_SDK_VERSION_STRING << " (driver SDK ABI "
-                << FLINT_SDK_ABI_VERSION << ")\n";
+                << FLINT_SDK_ABI_VERSION << "; data directory: flint.db schema "
+                << flint::store::flint_schema().back().version << ", events.db schema "
+                << flint::events::EventLog::schema_version() << ")\n";
       return 0;
     case Command::exec:
       return flint::cli::run_exec_command(command_line.exec, std::cout, std::cerr, live);

@@ -10,8 +10,10 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <boost/asio/as_tuple.hpp>
@@ -511,17 +513,28 @@ void start_drivers(const config::HostConfig& config, asio::io_context& io,
 DriverStack start_driver_stack(const config::HostConfig& config, asio::io_context& io,
                                metrics::MetricsRegistry& metrics, health::HealthRegistry& health) {
   DriverStack stack;
-  stack.data_dir = std::make_unique<store::DataDirectory>(config.store.data_dir);
-  // Where driver packages are unpacked and run from, and the drivers' own
-  // directories when set outside the (private) data directory.
-  store::prepare_private_directory(config.resource_driver.scripts_workspace,
-                                   "resource_driver.scripts_workspace");
+  // Where Flint keeps state and runs drivers' code from, checked together:
+  // an operator fixing modes (after an upgrade, say) sees every one at once.
+  std::vector<std::pair<std::string_view, std::filesystem::path>> directories{
+      {"store.data_dir", config.store.data_dir},
+      {"resource_driver.scripts_workspace", config.resource_driver.scripts_workspace}};
+  // The drivers' own, when set outside the (private) data directory.
   for (const auto& [key, directory] :
        {std::pair{"drivers.netns.state_dir", config.drivers.netns.state_dir},
         std::pair{"drivers.script.executions_dir", config.drivers.script.executions_dir},
         std::pair{"drivers.noop.state_dir", config.drivers.noop.state_dir}}) {
-    if (!directory.empty()) store::prepare_private_directory(directory, key);
+    if (!directory.empty()) directories.emplace_back(key, directory);
   }
+  std::vector<std::string> problems;
+  for (const auto& [key, directory] : directories) {
+    try {
+      store::prepare_private_directory(directory, key);
+    } catch (const std::runtime_error& e) {
+      problems.emplace_back(e.what());
+    }
+  }
+  if (!problems.empty()) throw std::runtime_error(fmt::format("{}", fmt::join(problems, "; ")));
+  stack.data_dir = std::make_unique<store::DataDirectory>(config.store.data_dir);
   const auto& files = config.driver_files;
   stack.packages = std::make_unique<files::PackageCache>(files::PackageCacheOptions{
       .root = config.resource_driver.scripts_workspace,

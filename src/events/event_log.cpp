@@ -89,6 +89,10 @@ struct EventLog::Statements {
   store::Statement prune_count;
 };
 
+int EventLog::schema_version() noexcept {
+  return kMigrations.back().version;
+}
+
 EventLog::EventLog(EventLogOptions options)
     : options_(std::move(options)),
       db_(open(options_)),

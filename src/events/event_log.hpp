@@ -69,6 +69,9 @@ class EventLog {
   ///         migrated, or when its schema is newer than this program.
   explicit EventLog(EventLogOptions options);
   ~EventLog();
+
+  /// The schema version of `events.db` this build writes (and the newest it opens).
+  static int schema_version() noexcept;
   EventLog(const EventLog&) = delete;
   EventLog& operator=(const EventLog&) = delete;
 

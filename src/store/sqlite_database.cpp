@@ -1,8 +1,13 @@
 #include "store/sqlite_database.hpp"
 
+#include <cerrno>
+#include <cstring>
+#include <string>
+
 #include <fmt/format.h>
 #include <sys/stat.h>
 
+#include "logging/logging.hpp"
 #include "store/wal_coalescing_vfs.hpp"
 
 namespace flint::store {
@@ -27,6 +32,27 @@ void configure_sqlite_once() {
                       fmt::format("cannot initialize SQLite: {}", sqlite3_errstr(configured)));
   }
   register_wal_coalescing_vfs();
+}
+
+// A database holds outputs and topology in clear: the owner's alone. One an
+// older Flint created under the umask (0644) is tightened, with a word.
+void make_private(const std::filesystem::path& database) {
+  for (const std::string suffix : {"", "-wal", "-shm"}) {
+    const std::string file = database.string() + suffix;
+    struct stat info {};
+    if (::stat(file.c_str(), &info) != 0 || (info.st_mode & 077) == 0) continue;
+    if (::chmod(file.c_str(), 0600) == 0) {
+      logging::logger("store")->warn(
+          "{} was mode {:04o}, open to other users: made it 0600 (it holds execution data in "
+          "clear)",
+          file, info.st_mode & 07777);
+    } else {
+      logging::logger("store")->warn(
+          "{} is mode {:04o}, open to other users, and cannot be made 0600: {} (it holds "
+          "execution data in clear; chmod 600 it)",
+          file, info.st_mode & 07777, std::strerror(errno));
+    }
+  }
 }
 
 }  // namespace
@@ -149,7 +175,11 @@ Database::Database(const std::filesystem::path& path, Synchronous synchronous) :
   }
   // A new database is the owner's alone (it holds outputs and topology), and
   // SQLite gives its WAL and index files the same mode when it creates them.
-  if (created) ::chmod(path.c_str(), 0600);
+  if (created) {
+    ::chmod(path.c_str(), 0600);
+  } else {
+    make_private(path);
+  }
   sqlite3_extended_result_codes(db_, 1);
   // Other connections (readers, the event log) may hold the lock briefly.
   sqlite3_busy_timeout(db_, 5000);

@@ -150,6 +150,25 @@ TEST_F(SqliteDatabaseTest, AStatementErrorNamesItsDatabase) {
 
 // SQLite opens a file it may not write read-only, without an error; every
 // write would fail later while the host looked healthy.
+// An older Flint created its databases under the umask (0644).
+TEST_F(SqliteDatabaseTest, ADatabaseOpenToOthersIsMadeTheOwnersAlone) {
+  namespace fs = std::filesystem;
+  const auto path = dir_ / "open.db";
+  Database first(path, Synchronous::normal);
+  first.exec("CREATE TABLE t (x); INSERT INTO t VALUES (1);");  // with a -wal and a -shm
+  const auto readable = fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                        fs::perms::others_read;
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    fs::permissions(path.string() + suffix, readable);
+  }
+  Database second(path, Synchronous::normal);
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    EXPECT_EQ(fs::status(path.string() + suffix).permissions(),
+              fs::perms::owner_read | fs::perms::owner_write)
+        << suffix;
+  }
+}
+
 TEST_F(SqliteDatabaseTest, ADatabaseItMayNotWriteIsRefusedAtOpen) {
   // Root writes any file; the child drops to nobody, which needs root.
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to run the child as nobody";

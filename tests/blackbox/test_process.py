@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import tempfile
 import threading
@@ -82,6 +84,18 @@ def test_help_and_version_exit_0(flint_bin, args):
     result = _run(flint_bin, *args)
     assert result.returncode == 0, result.stderr
     assert result.stdout and result.stderr == ""
+
+
+def test_version_names_the_data_formats_it_writes(flint_bin, start_server):
+    # What an operator checks before a rollback: an older binary refuses a newer schema.
+    result = _run(flint_bin, "version")
+    assert result.returncode == 0, result.stderr
+    match = re.search(r"flint\.db schema (\d+), events\.db schema (\d+)\)$", result.stdout.strip())
+    assert match, result.stdout
+    server = start_server()
+    for name, printed in zip(("flint.db", "events.db"), match.groups()):
+        with sqlite3.connect(server.data_dir / name) as database:
+            assert database.execute("PRAGMA user_version").fetchone()[0] == int(printed), name
 
 
 def test_config_prints_the_effective_configuration_as_yaml(flint_bin, tmp_path):

@@ -499,16 +499,37 @@ def test_what_flint_creates_is_private_whatever_the_umask(tmp_path):
         assert server.stop() == 0
 
 
-def test_a_workspace_others_can_write_to_stops_the_start(tmp_path):
+def test_directories_others_can_write_to_stop_the_start_all_named_at_once(tmp_path):
     workspace = tmp_path / "shared-ws"
     workspace.mkdir()
     workspace.chmod(0o777)
     server = FlintServer(tmp_path / "run", {"resource_driver": {"scripts_workspace": str(workspace)}})
+    server.data_dir.mkdir()
+    server.data_dir.chmod(0o775)  # as an older Flint made it under umask 002
     with pytest.raises(RuntimeError) as failure:
         server.start()
+    message = str(failure.value)
     assert (f"resource_driver.scripts_workspace: {workspace} lets group or others write to it "
-            "(mode 0777)") in str(failure.value)
-    assert not any(workspace.iterdir())
+            "(mode 0777)") in message
+    assert f"store.data_dir: {server.data_dir} lets group or others write to it (mode 0775)" in message
+    assert not any(workspace.iterdir()) and not any(server.data_dir.iterdir())
+
+
+def test_databases_an_older_flint_left_open_to_others_are_made_private(tmp_path):
+    server = FlintServer(tmp_path / "run").start()
+    assert server.execute(execute_body()).status_code == 202
+    assert server.stop() == 0
+    databases = [server.data_dir / name for name in ("flint.db", "events.db")]
+    for database in databases:
+        database.chmod(0o644)
+    server.start()
+    try:
+        for database in databases:
+            assert database.stat().st_mode & 0o777 == 0o600, database
+        warned = server.wait_for_log(lambda l: "open to other users: made it 0600" in l["message"])
+        assert {l["message"].split(" ")[0] for l in warned} >= {str(d) for d in databases}, warned
+    finally:
+        assert server.stop() == 0
 
 
 # -- SIGHUP: renewed certificates and rotated tokens without a restart -----------------------
