@@ -1,5 +1,6 @@
 # Warnings for Flint's own code. Third-party headers come from system include
-# directories, so -Werror only ever fires on our code.
+# directories, so -Werror only ever fires on our code (but see
+# flint_allow_rdkafka_macros below for macros that expand in it).
 option(FLINT_WERROR "Treat warnings in Flint's own code as errors" ON)
 
 add_library(flint_warnings INTERFACE)
@@ -14,3 +15,12 @@ target_compile_options(flint_warnings INTERFACE
   # ...and about Asio's coroutine frame allocator, whose operator new/delete
   # pair it cannot see through (GCC bug 109224).
   $<$<CXX_COMPILER_ID:GNU>:-Wno-mismatched-new-delete>)
+
+# flint_allow_rdkafka_macros(<sources...>): librdkafka's RD_KAFKA_V_* macros (the
+# arguments of rd_kafka_producev) expand to GNU statement expressions in our
+# own code, which clang's -Wpedantic reports (GCC's does not). Only the sources
+# that use them, and only with clang, leave out that one warning.
+function(flint_allow_rdkafka_macros)
+  set_property(SOURCE ${ARGN} APPEND PROPERTY COMPILE_OPTIONS
+    $<$<CXX_COMPILER_ID:Clang>:-Wno-gnu-statement-expression>)
+endfunction()
