@@ -42,11 +42,8 @@ std::shared_ptr<spdlog::logger> log() {
 
 }  // namespace
 
-// A record opened and decoded: what running it needs.
-struct RequestQueue::Decoded {
-  std::string request_id;
-  service::ExecuteCommand command;
-  service::CallOrigin origin;
+// A record opened and decoded, and where it was read: what running it needs.
+struct RequestQueue::Decoded : Record {
   std::int32_t partition = 0;
   std::int64_t offset = 0;
 };
@@ -125,14 +122,8 @@ RequestQueue::~RequestQueue() {
 asio::awaitable<sdk::LifecycleExecuteResponse> RequestQueue::enqueue(json::value request,
                                                                      service::CallOrigin origin) {
   std::string request_id = sdk::new_time_ordered_id();
-  const json::object record{{"format", kFormat},
-                            {"requestId", request_id},
-                            {"tenantId", origin.tenant_id},
-                            {"logFields", service::encode_log_fields(origin.log_fields)},
-                            {"enqueuedAt", service::now_ms()},
-                            {"request", std::move(request)}};
-  auto value = std::make_shared<std::string>(
-      files::encode_base64(key_.seal(json::serialize(record), request_id)));
+  auto value =
+      std::make_shared<std::string>(encode_record(key_, request_id, origin, std::move(request)));
   // Longer than the producer's own timeout, so that its reason is the one given.
   const drivers::DriverExecutor::Call call{
       "request-queue", "enqueue", Clock::now() + options_.delivery_timeout + kEnqueueMargin};
@@ -157,6 +148,64 @@ asio::awaitable<sdk::LifecycleExecuteResponse> RequestQueue::enqueue(json::value
   }
   log()->info("queued request {}", request_id);
   co_return sdk::LifecycleExecuteResponse{std::move(request_id), {}};
+}
+
+std::string RequestQueue::encode_record(const security::CredentialVault& key,
+                                        const std::string& request_id,
+                                        const service::CallOrigin& origin, json::value request) {
+  const json::object record{{"format", kFormat},
+                            {"requestId", request_id},
+                            {"tenantId", origin.tenant_id},
+                            {"logFields", service::encode_log_fields(origin.log_fields)},
+                            {"enqueuedAt", service::now_ms()},
+                            {"request", std::move(request)}};
+  return files::encode_base64(key.seal(json::serialize(record), request_id));
+}
+
+RequestQueue::Record RequestQueue::decode_record(std::string_view record_key,
+                                                 std::string_view value,
+                                                 const security::CredentialVault& key,
+                                                 const Decode& decode) {
+  Record request;
+  request.request_id = std::string(record_key);
+  if (request.request_id.empty()) throw std::runtime_error("the record has no key");
+  // Not an id Flint assigned: it would reach URLs, JSON and event keys.
+  if (const auto problem = service::unusable_request_id(request.request_id); !problem.empty())
+    throw std::runtime_error("the record key is not a usable request id: " + problem);
+  const auto sealed = files::decode_base64(value);
+  if (!sealed) throw std::runtime_error("the value is not base64");
+  std::string plain;
+  try {
+    plain = key.open(*sealed, request.request_id);
+  } catch (const security::VaultError& e) {
+    throw std::runtime_error(std::string("cannot open it under the cluster key: ") + e.what());
+  }
+  json::value record;
+  try {
+    record = json::parse(plain);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(std::string("not JSON: ") + e.what());
+  }
+  const auto* object = record.if_object();
+  if (!object) throw std::runtime_error("not a JSON object");
+  const auto field = [&](std::string_view name) -> const json::value& {
+    const auto* found = object->if_contains(name);
+    if (!found) throw std::runtime_error(fmt::format("{}: required", name));
+    return *found;
+  };
+  if (!field("requestId").is_string() || field("requestId").get_string() != request.request_id) {
+    throw std::runtime_error("requestId: must be a string equal to the record key");
+  }
+  if (!field("tenantId").is_string()) throw std::runtime_error("tenantId: expected a string");
+  request.origin.tenant_id = field("tenantId").get_string();
+  request.origin.log_fields = service::decode_log_fields(field("logFields"));
+  request.origin.promised_request_id = request.request_id;
+  try {
+    request.command = decode(field("request"));
+  } catch (const sdk::InvalidRequestError& e) {
+    throw std::runtime_error(std::string("request.") + e.what());
+  }
+  return request;
 }
 
 std::string RequestQueue::too_large(std::size_t size) const {
@@ -255,47 +304,12 @@ void RequestQueue::handle(rd_kafka_message_t& message) {
     it->second.next_offset = message.offset + 1;
   }
   auto request = std::make_shared<Decoded>();
-  request->request_id = std::string(events::record_bytes(message.key, message.key_len));
   request->partition = message.partition;
   request->offset = message.offset;
   try {
-    if (request->request_id.empty()) throw std::runtime_error("the record has no key");
-    // Not an id Flint assigned: it would reach URLs, JSON and event keys.
-    if (const auto problem = service::unusable_request_id(request->request_id); !problem.empty())
-      throw std::runtime_error("the record key is not a usable request id: " + problem);
-    const auto sealed = files::decode_base64(events::record_bytes(message.payload, message.len));
-    if (!sealed) throw std::runtime_error("the value is not base64");
-    std::string plain;
-    try {
-      plain = key_.open(*sealed, request->request_id);
-    } catch (const security::VaultError& e) {
-      throw std::runtime_error(std::string("cannot open it under the cluster key: ") + e.what());
-    }
-    json::value record;
-    try {
-      record = json::parse(plain);
-    } catch (const std::exception& e) {
-      throw std::runtime_error(std::string("not JSON: ") + e.what());
-    }
-    const auto* object = record.if_object();
-    if (!object) throw std::runtime_error("not a JSON object");
-    const auto field = [&](std::string_view name) -> const json::value& {
-      const auto* value = object->if_contains(name);
-      if (!value) throw std::runtime_error(fmt::format("{}: required", name));
-      return *value;
-    };
-    if (!field("requestId").is_string() || field("requestId").get_string() != request->request_id) {
-      throw std::runtime_error("requestId: must be a string equal to the record key");
-    }
-    if (!field("tenantId").is_string()) throw std::runtime_error("tenantId: expected a string");
-    request->origin.tenant_id = field("tenantId").get_string();
-    request->origin.log_fields = service::decode_log_fields(field("logFields"));
-    request->origin.promised_request_id = request->request_id;
-    try {
-      request->command = decode_(field("request"));
-    } catch (const sdk::InvalidRequestError& e) {
-      throw std::runtime_error(std::string("request.") + e.what());
-    }
+    static_cast<Record&>(*request) =
+        decode_record(events::record_bytes(message.key, message.key_len),
+                      events::record_bytes(message.payload, message.len), key_, decode_);
   } catch (const std::exception& e) {
     dead_letter(message, e.what());
     return;

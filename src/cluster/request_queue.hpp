@@ -16,6 +16,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_set>
 
@@ -94,6 +95,30 @@ class RequestQueue {
   /// Decodes the execute body a record carries (the API's decoder).
   /// @throws sdk::InvalidRequestError naming the field.
   using Decode = std::function<service::ExecuteCommand(const boost::json::value&)>;
+
+  /// A record opened and decoded: the request, and who asked.
+  struct Record {
+    std::string request_id;
+    service::ExecuteCommand command;
+    service::CallOrigin origin;
+  };
+
+  /// The value of the record that queues `request` (an execute body) under
+  /// `request_id` (its key): the record's JSON, sealed under `key` with the
+  /// id bound, in base64.
+  static std::string encode_record(const security::CredentialVault& key,
+                                   const std::string& request_id, const service::CallOrigin& origin,
+                                   boost::json::value request);
+
+  /// Opens and decodes one record as the worker does, from its key and value
+  /// (the worker reads no headers): the key must be a usable request id, and
+  /// the value the base64 of a record sealed under `key` with that id bound,
+  /// whose JSON names the same id, a tenant, log fields and a body `decode`
+  /// takes.
+  /// @throws std::runtime_error saying why not: the reason the record goes
+  ///         to the dead-letter topic with.
+  static Record decode_record(std::string_view record_key, std::string_view value,
+                              const security::CredentialVault& key, const Decode& decode);
 
   /// @throws events::KafkaConfigError naming a setting the client refused.
   RequestQueue(Options options, security::CredentialVault key, Decode decode,
