@@ -198,7 +198,12 @@ RequestQueue::Record RequestQueue::decode_record(std::string_view record_key,
   }
   if (!field("tenantId").is_string()) throw std::runtime_error("tenantId: expected a string");
   request.origin.tenant_id = field("tenantId").get_string();
-  request.origin.log_fields = service::decode_log_fields(field("logFields"));
+  const auto& log_fields = field("logFields");
+  try {
+    request.origin.log_fields = service::decode_log_fields(log_fields);
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(std::string("logFields: ") + e.what());
+  }
   request.origin.promised_request_id = request.request_id;
   try {
     request.command = decode(field("request"));

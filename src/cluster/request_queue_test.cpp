@@ -78,5 +78,18 @@ TEST(RequestQueueRecord, RefusesRecordsNamingWhy) {
             "request.lifecycleName: required");
 }
 
+TEST(RequestQueueRecord, RefusesLogFieldsThatAreNotPairsOfStrings) {
+  // Found by fuzz_queue_record: these escaped as std::invalid_argument or
+  // std::out_of_range, whose message does not name the field.
+  for (const std::string_view log_fields :
+       {"1", "[1]", R"([["a"]])", R"([["a","b","c"]])", R"([["a",1]])", R"({"a":"b"})"}) {
+    const std::string plain = R"({"requestId":"req-1","tenantId":"","logFields":)" +
+                              std::string(log_fields) + R"(,"request":{}})";
+    EXPECT_EQ(refusal("req-1", sealed("req-1", plain)),
+              "logFields: expected an array of [name, value] pairs of strings")
+        << log_fields;
+  }
+}
+
 }  // namespace
 }  // namespace flint::cluster

@@ -1,7 +1,9 @@
 #include "service/monitoring_jobs.hpp"
 
 #include <chrono>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/json/serialize.hpp>
@@ -101,9 +103,16 @@ boost::json::array encode_log_fields(const logging::LogFields& fields) {
 }
 
 logging::LogFields decode_log_fields(const boost::json::value& encoded) {
+  constexpr std::string_view kExpected = "expected an array of [name, value] pairs of strings";
+  const auto* array = encoded.if_array();
+  if (!array) throw std::runtime_error(std::string(kExpected));
   logging::LogFields fields;
-  for (const auto& field : encoded.as_array()) {
-    fields.emplace_back(field.at(0).as_string(), field.at(1).as_string());
+  for (const auto& field : *array) {
+    const auto* pair = field.if_array();
+    if (!pair || pair->size() != 2 || !(*pair)[0].is_string() || !(*pair)[1].is_string()) {
+      throw std::runtime_error(std::string(kExpected));
+    }
+    fields.emplace_back((*pair)[0].get_string(), (*pair)[1].get_string());
   }
   return fields;
 }

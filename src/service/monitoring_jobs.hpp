@@ -68,6 +68,8 @@ void keep_contract_failure_code(std::optional<sdk::FailureDetails>& details,
 /// Log fields as a JSON array of [name, value] pairs, for a sealed job payload.
 boost::json::array encode_log_fields(const logging::LogFields& fields);
 /// The inverse of `encode_log_fields`.
+/// @throws std::runtime_error when `encoded` is not an array of pairs of
+///         strings (a record from elsewhere: the request queue's).
 logging::LogFields decode_log_fields(const boost::json::value& encoded);
 
 }  // namespace flint::service
