@@ -1,14 +1,11 @@
 #include "api/events_api.hpp"
 
 #include <algorithm>
-#include <charconv>
-#include <limits>
 #include <optional>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
-#include <boost/url/parse.hpp>
 #include <fmt/format.h>
 
 #include <flint/sdk/json.hpp>
@@ -28,20 +25,6 @@ std::shared_ptr<spdlog::logger> log() {
   return logger;
 }
 
-// Reads an integer in [min, max], or throws a 400 naming `name`.
-std::int64_t parse_integer(std::string_view name, std::string_view text, std::int64_t min,
-                           std::int64_t max, std::string_view expected) {
-  std::int64_t value = 0;
-  const auto* end = text.data() + text.size();
-  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  // from_chars takes a leading '-', never '+' or spaces; bounds catch '-'.
-  if (text.empty() || ec != std::errc() || ptr != end || value < min || value > max) {
-    throw ApiError(http::Status::bad_request, fmt::format("{}: expected {}", name, expected));
-  }
-  return value;
-}
-
-constexpr std::int64_t kMaxSeq = std::numeric_limits<std::int64_t>::max();
 // A page stops early once its payloads reach this (after one event at
 // least): a thousand outcomes of half a megabyte would otherwise make one
 // reply of half a gigabyte, held in memory whole.
@@ -85,102 +68,6 @@ void check_reader_position(const events::EventLog& events_log, std::int64_t afte
   }
 }
 
-constexpr std::string_view kSeqExpected = "an integer from 0 to 9223372036854775807";
-
-// Where a reader resumes: after `after`, whose event it saw as `seen_id`.
-struct ReaderPosition {
-  std::int64_t after = 0;
-  std::optional<std::string> seen_id;
-};
-
-struct EventsQuery {
-  ReaderPosition position;
-  std::int64_t limit = 100;
-  std::int64_t wait = 0;
-};
-
-// Query parameters by name; a parameter given twice is an error, unknown
-// ones are ignored (cache busters and the like).
-struct QueryParams {
-  std::optional<std::string> after;
-  std::optional<std::string> after_event_id;
-  std::optional<std::string> limit;
-  std::optional<std::string> wait;
-};
-
-QueryParams query_params(const http::Request& request) {
-  auto target = boost::urls::parse_origin_form(
-      std::string_view(request.target().data(), request.target().size()));
-  if (!target) {
-    throw ApiError(http::Status::bad_request, "request target: not a valid path and query");
-  }
-  QueryParams params;
-  for (const auto param : target->params()) {
-    std::optional<std::string>* slot = nullptr;
-    if (param.key == "after") slot = &params.after;
-    if (param.key == "afterId") slot = &params.after_event_id;
-    if (param.key == "limit") slot = &params.limit;
-    if (param.key == "wait") slot = &params.wait;
-    if (slot == nullptr) continue;
-    if (slot->has_value()) {
-      throw ApiError(http::Status::bad_request,
-                     fmt::format("{}: given more than once", std::string_view(param.key)));
-    }
-    *slot = std::string(param.value);
-  }
-  return params;
-}
-
-ReaderPosition parse_position(const QueryParams& params) {
-  ReaderPosition position;
-  if (params.after) {
-    position.after = parse_integer("after", *params.after, 0, kMaxSeq, kSeqExpected);
-  }
-  if (params.after_event_id) {
-    if (position.after == 0) {
-      throw ApiError(http::Status::bad_request,
-                     "afterId: needs after, the sequence number of that event");
-    }
-    if (params.after_event_id->empty() ||
-        params.after_event_id->size() > sdk::json::kMaxNameBytes) {
-      throw ApiError(
-          http::Status::bad_request,
-          fmt::format("afterId: expected an event id of 1 to {} bytes", sdk::json::kMaxNameBytes));
-    }
-    position.seen_id = params.after_event_id;
-  }
-  return position;
-}
-
-EventsQuery parse_events_query(const http::Request& request, const EventRoutesOptions& options) {
-  const QueryParams params = query_params(request);
-  EventsQuery query;
-  query.position = parse_position(params);
-  if (params.limit) {
-    query.limit = parse_integer("limit", *params.limit, 1, options.max_limit,
-                                fmt::format("an integer from 1 to {}", options.max_limit));
-  }
-  if (params.wait) {
-    query.wait = parse_integer(
-        "wait", *params.wait, 0, options.max_wait_seconds,
-        fmt::format("an integer number of seconds from 0 to {}", options.max_wait_seconds));
-  }
-  return query;
-}
-
-ReaderPosition parse_stream_start(const http::Request& request) {
-  ReaderPosition position = parse_position(query_params(request));
-  // Last-Event-ID is what a reconnecting EventSource sends, with the URL it
-  // first opened: it wins, and `afterId` (which names the event at `after`)
-  // is checked only while the two agree.
-  if (const auto header = request.find("Last-Event-ID"); header != request.end()) {
-    const std::int64_t resumed =
-        parse_integer("Last-Event-ID", std::string_view(header->value()), 0, kMaxSeq, kSeqExpected);
-    if (resumed != position.after) position = {resumed, std::nullopt};
-  }
-  return position;
-}
-
 std::string json_quoted(std::string_view text) {
   return json::serialize(json::string(text));
 }
@@ -209,7 +96,8 @@ awaitable<http::Response> list_events(events::EventLog& log, EventRoutesOptions 
                                       const http::Request& request) {
   EventsQuery query;
   try {
-    query = parse_events_query(request, options);
+    query = parse_events_query(std::string_view(request.target().data(), request.target().size()),
+                               options);
     if (query.position.seen_id) {
       check_reader_position(log, query.position.after, *query.position.seen_id);
     }
@@ -274,7 +162,11 @@ awaitable<http::Response> open_stream(events::EventLog& log, EventRoutesOptions 
                                       const http::Request& request, http::RequestContext& context) {
   std::int64_t cursor = 0;
   try {
-    const ReaderPosition start = parse_stream_start(request);
+    std::optional<std::string_view> last_event_id;
+    if (const auto header = request.find("Last-Event-ID"); header != request.end())
+      last_event_id = std::string_view(header->value());
+    const ReaderPosition start = parse_stream_start(
+        std::string_view(request.target().data(), request.target().size()), last_event_id);
     if (start.seen_id) check_reader_position(log, start.after, *start.seen_id);
     cursor = start.after;
   } catch (const ApiError& e) {

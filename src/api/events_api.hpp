@@ -4,26 +4,14 @@
 /// The event log API: `GET /api/events` (long poll) and
 /// `GET /api/events/stream` (Server-Sent Events).
 
-#include <chrono>
 #include <string>
 
+#include "api/event_query.hpp"
 #include "events/event_log.hpp"
 #include "http/router.hpp"
 #include "service/execution_records.hpp"
 
 namespace flint::api {
-
-/// Tuning of the event routes; the defaults are the documented behaviour.
-struct EventRoutesOptions {
-  /// Longest long poll (`wait`) accepted, in seconds.
-  int max_wait_seconds = 60;
-  /// Largest page (`limit`) accepted.
-  int max_limit = 1000;
-  /// A stream with nothing to send writes a `: keep-alive` comment this often.
-  std::chrono::milliseconds keep_alive{15'000};
-  /// How often an idle stream checks whether the server is stopping.
-  std::chrono::milliseconds stop_check{1'000};
-};
 
 /// Adds the event log routes:
 /// - `GET /api/events?after=SEQ&limit=N&wait=SECONDS`: 200
