@@ -79,6 +79,12 @@ std::shared_ptr<ssl::context> make_tls_context(const TlsFiles& files) {
                        ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
                        ssl::context::single_dh_use);
   SSL_CTX_set_min_proto_version(context->native_handle(), TLS1_2_VERSION);
+  // OpenSSL refuses to resume a session whose client presented a
+  // certificate unless the context names its sessions: clients that cache
+  // sessions (most TLS stacks) failed every reconnection under mutual TLS.
+  static constexpr unsigned char kSessionContext[] = "flint";
+  SSL_CTX_set_session_id_context(context->native_handle(), kSessionContext,
+                                 sizeof kSessionContext - 1);
 
   load("TLS certificate chain", files.certificate,
        [&] { context->use_certificate_chain_file(files.certificate.string()); });

@@ -254,6 +254,36 @@ def test_mutual_tls_requires_a_client_certificate_from_the_ca(
     assert server.get("/management/health").status_code == 200
 
 
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3])
+def test_mutual_tls_clients_resume_their_sessions(start_tls_server, authority, version):
+    # OpenSSL refuses to resume a session with a client certificate unless the server's
+    # context names its sessions; clients that cache sessions then failed every reconnection.
+    client = tuple(map(str, authority.issue("client-r", server=False)))
+    server = start_tls_server(
+        tls_overrides(*authority.issue("server-r", server=True), client_ca=authority.ca_file),
+        authority,
+        client_cert=client,
+    )
+    context = ssl.create_default_context(cafile=str(authority.ca_file))
+    context.load_cert_chain(*client)
+    context.minimum_version = context.maximum_version = version
+
+    def health(session=None):
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as raw:
+            with context.wrap_socket(raw, server_hostname="127.0.0.1", session=session) as tls:
+                tls.sendall(b"GET /management/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                response = b""
+                while chunk := tls.recv(65536):
+                    response += chunk
+                return response, tls.session, tls.session_reused
+
+    first, session, _ = health()
+    assert first.startswith(b"HTTP/1.1 200 "), first[:200]
+    second, _, reused = health(session)
+    assert second.startswith(b"HTTP/1.1 200 "), second[:200]
+    assert reused
+
+
 def _strict_tls_client(authority, port: int) -> ssl.SSLSocket:
     """A client that reports a connection closed without close_notify (Python ignores it by
     default)."""
