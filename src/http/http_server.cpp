@@ -381,6 +381,7 @@ asio::awaitable<void> HttpServer::serve_on(std::shared_ptr<Connection> c, Stream
   // counts neither against the header or body limit.
   boost::beast::flat_buffer buffer(options_.max_header_bytes + kReadAhead);
   std::optional<Response> refusal;
+  bool head = false;  // the refused request is a HEAD: no body in its answer
   if (open_connections_.load() > options_.max_connections) {
     refusal = error_response(
         Status::service_unavailable,
@@ -434,6 +435,7 @@ asio::awaitable<void> HttpServer::serve_on(std::shared_ptr<Connection> c, Stream
     if (ec && !started) break;  // idle timeout, peer gone, or closed by a shutdown
     c->busy = true;
     if (!ec) {
+      head = parser.get().method() == beast_http::verb::head;
       if ((refusal = refuse_request_header(parser.get()))) {
         probe_.record("unmatched", "-", refusal->result_int(), {});
         break;
@@ -503,6 +505,10 @@ asio::awaitable<void> HttpServer::serve_on(std::shared_ptr<Connection> c, Stream
   if (refusal) {
     c->arm(options_.read_timeout);
     refusal->set(beast_http::field::date, http_date());
+    if (head) {  // RFC 9110 §9.3.2, as `dispatch` answers one
+      refusal->content_length(refusal->body().size());
+      refusal->body().clear();
+    }
     co_await beast_http::async_write(stream, *refusal, kAsTuple);
     // Linger briefly so the client reads the refusal instead of a reset caused
     // by the request bytes we did not read.

@@ -118,6 +118,24 @@ def test_a_public_path_does_not_invite_or_read_a_body_either(secured, request_li
         assert conn.read_response().status == 200
 
 
+@pytest.mark.parametrize(
+    "request_bytes, status",
+    [
+        (b"HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\n", 401),  # no token
+        (b"HEAD /management/health HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello", 400),
+        (b"HEAD /nowhere HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello", 401),
+    ],
+)
+def test_a_refused_head_request_gets_no_body(secured, request_bytes, status):
+    # RFC 9110 §9.3.2: the answer to HEAD has no content, refusals included.
+    with RawConnection(secured.port) as conn:
+        conn.send(request_bytes)
+        response = conn.read_response(to_head=True)
+        assert response.status == status, response
+        assert int(response.headers["content-length"]) > 0  # what GET would have carried
+        assert conn.at_eof(), "bytes after the head of a HEAD answer"
+
+
 def test_every_route_needs_it_and_unknown_paths_do_not_leak(secured):
     for path in ["/metrics", "/api/drivers", "/api/events", "/api/driver/openapi.json", "/nowhere"]:
         assert_error(secured.get(path), 401)
