@@ -99,7 +99,10 @@ int main(int argc, char** argv) {
       break;
   }
   try {
-    if (command_line.command() == Command::serve) return serve(command_line.config_file);
+    if (command_line.command() == Command::serve) {
+      flint::app::absorb_hangups();  // a reload asked for during the start must not end it
+      return serve(command_line.config_file);
+    }
     return print_config(command_line.config_file);
   } catch (const flint::config::ConfigError& e) {
     return report_failure(2, std::string("invalid configuration:\n") + e.what());

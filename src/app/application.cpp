@@ -676,6 +676,13 @@ asio::awaitable<void> reload_on_hangup(asio::signal_set& hangups, ListenerCreden
 
 }  // namespace
 
+void absorb_hangups() {
+  struct sigaction action {};
+  action.sa_handler = [](int) {};
+  sigemptyset(&action.sa_mask);
+  ::sigaction(SIGHUP, &action, nullptr);
+}
+
 Application::Application(config::HostConfig config) : config_(std::move(config)) {}
 
 Application::~Application() = default;
@@ -821,6 +828,10 @@ int Application::run() {
                       .Name("flint_credential_reloads_total")
                       .Help("SIGHUP reloads of the listener's TLS and token files, by outcome")
                       .Register(metrics.registry());
+  // Asio gives SIGHUP its default action back when `hangups` goes.
+  struct AbsorbHangupsAfter {
+    ~AbsorbHangupsAfter() { absorb_hangups(); }
+  } absorb_after;
   asio::signal_set hangups(io, SIGHUP);
   asio::co_spawn(io, reload_on_hangup(hangups, credentials, server, reloads), asio::detached);
 

@@ -10,6 +10,12 @@
 
 namespace flint::app {
 
+/// Makes SIGHUP harmless to this process: while `Application::run` serves it
+/// reloads the listener's credentials; before and after, its default action
+/// would end the process. Call first in `flint serve`. (A handler that does
+/// nothing, not SIG_IGN: programs the host starts get the default at exec.)
+void absorb_hangups();
+
 /// The `flint serve` process: starts what `bootstrap.*` enables, serves until
 /// SIGINT or SIGTERM, then stops gracefully: no new connection, idle ones
 /// closed, in-flight requests finished within `http.shutdown_timeout`.

@@ -677,6 +677,19 @@ def test_a_reload_with_an_unusable_file_keeps_everything_read_before(
     assert TOKEN not in server.stderr() and OTHER not in server.stderr()
 
 
+def test_sighup_during_a_stop_does_not_end_the_process_before_its_time(start_server):
+    # Reload hooks (cert renewals, systemctl reload) race restarts: a SIGHUP must never take
+    # its default action, which would end the process with status 129 mid-stop.
+    flint = start_server()
+    process = flint.process
+    process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 20
+    while process.poll() is None and time.monotonic() < deadline:
+        process.send_signal(signal.SIGHUP)
+        time.sleep(0.002)
+    assert process.wait(timeout=5) == 0, flint.stderr()[-2000:]
+
+
 def test_sighup_without_tls_or_tokens_is_logged_and_changes_nothing(start_server):
     flint = start_server()
     _hang_up(flint, "nothing to read again")
