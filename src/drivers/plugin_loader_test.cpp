@@ -89,7 +89,9 @@ TEST(PluginLoader, AFolderOrLibraryOthersMayChangeIsNotLoaded) {
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_EQ(errors[0].file, folder.path().string());
   EXPECT_THAT(errors[0].message,
-              HasSubstr("drivers.dirs: not loaded: group or others may write to it (mode 0777)"));
+              HasSubstr("drivers.dirs: not loaded: anyone who can could make Flint run their "
+                        "code: group or others may write to " +
+                        folder.path().string() + " (mode 0777)"));
 
   fs::permissions(folder.path(), fs::perms::group_write | fs::perms::others_write,
                   fs::perm_options::remove);
@@ -97,7 +99,7 @@ TEST(PluginLoader, AFolderOrLibraryOthersMayChangeIsNotLoaded) {
   errors = load_driver_libraries({folder.path()}, catalog);
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_EQ(errors[0].file, library.string());
-  EXPECT_THAT(errors[0].message, HasSubstr("not loaded: group or others may write to it"));
+  EXPECT_THAT(errors[0].message, HasSubstr("group or others may write to " + library.string()));
   EXPECT_TRUE(catalog.drivers().empty());
 
   fs::permissions(library, fs::perms::group_write, fs::perm_options::remove);
@@ -105,11 +107,39 @@ TEST(PluginLoader, AFolderOrLibraryOthersMayChangeIsNotLoaded) {
     ASSERT_EQ(::chown(library.c_str(), 65534, 65534), 0);
     errors = load_driver_libraries({folder.path()}, catalog);
     ASSERT_EQ(errors.size(), 1u);
-    EXPECT_THAT(errors[0].message, HasSubstr("it belongs to user 65534, neither root nor"));
+    EXPECT_THAT(errors[0].message,
+                HasSubstr(library.string() + " belongs to user 65534, neither root nor"));
     ASSERT_EQ(::chown(library.c_str(), 0, 0), 0);
   }
   EXPECT_TRUE(load_driver_libraries({folder.path()}, catalog).empty());
   EXPECT_EQ(catalog.drivers().size(), 2u);
+}
+
+// Links are followed, and every folder on the way counts but for a sticky one.
+TEST(PluginLoader, ALibraryOrFolderReachedThroughSomethingOthersMayChangeIsNotLoaded) {
+  DriverFolder folder({});
+  DriverFolder elsewhere({"flint_test_driver_good"});
+  fs::create_symlink(elsewhere.path() / "flint_test_driver_good.so",
+                     folder.path() / "flint_test_driver_good.so");
+  fs::permissions(elsewhere.path(), fs::perms::all);  // another user could swap the target
+  DriverCatalog catalog;
+  auto errors = load_driver_libraries({folder.path()}, catalog);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_THAT(errors[0].message,
+              HasSubstr("group or others may write to " + elsewhere.path().string()));
+  fs::permissions(elsewhere.path(), fs::perms::sticky_bit, fs::perm_options::add);
+  EXPECT_TRUE(load_driver_libraries({folder.path()}, catalog).empty());  // like /tmp
+
+  DriverFolder parent({});
+  const fs::path nested = parent.path() / "drivers";
+  fs::create_directory(nested);
+  fs::copy_file(kLibraries / "flint_test_driver_good.so", nested / "flint_test_driver_good.so");
+  fs::permissions(parent.path(), fs::perms::all);  // another user could rename `drivers`
+  DriverCatalog other;
+  errors = load_driver_libraries({nested}, other);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_THAT(errors[0].message,
+              HasSubstr("group or others may write to " + parent.path().string()));
 }
 
 TEST(PluginLoader, AMissingFolderIsAnError) {
