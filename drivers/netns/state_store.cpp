@@ -133,6 +133,10 @@ void for_each_record(const fs::path& directory, Parse parse) {
 }  // namespace
 
 StateStore::StateStore(fs::path directory) : directory_(std::move(directory)) {
+  // Owner-only whatever the umask, as what it holds is.
+  if (fs::create_directories(directory_)) {
+    fs::permissions(directory_, fs::perms::owner_all, fs::perm_options::replace);
+  }
   for (const auto& sub : {fs::path(kInfrastructures), fs::path(kTasks), fs::path("scratch")}) {
     fs::create_directories(directory_ / sub);
     fs::permissions(directory_ / sub, fs::perms::owner_all, fs::perm_options::replace);

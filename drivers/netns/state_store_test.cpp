@@ -4,6 +4,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "netns/test_support.hpp"
 
@@ -55,6 +56,14 @@ TEST(StateStore, RoundTripsRecordsAndDropsTemporaryFiles) {
 
   store.remove_infrastructure("infra-1");
   EXPECT_TRUE(store.load_infrastructures().empty());
+}
+
+TEST(StateStore, ItsDirectoryIsTheOwnersAloneWhateverTheUmask) {
+  testing::TempDir dir;
+  const mode_t before = ::umask(0);
+  const StateStore store(dir.path() / "state");
+  ::umask(before);
+  EXPECT_EQ(fs::status(dir.path() / "state").permissions(), fs::perms::owner_all);
 }
 
 TEST(StateStore, CorruptRecordIsAnErrorNamingTheFile) {

@@ -66,6 +66,12 @@ void prepare_private_directory(const std::filesystem::path& path, std::string_vi
         "keeps or runs there; chmod go-w it",
         key, path.string(), info.st_mode & 07777));
   }
+  if (info.st_uid != 0 && info.st_uid != ::geteuid()) {
+    throw std::runtime_error(fmt::format(
+        "{}: {} belongs to user {}, neither root nor Flint's user ({}): its owner could replace "
+        "what Flint keeps or runs there; chown it",
+        key, path.string(), info.st_uid, ::geteuid()));
+  }
 }
 
 DataDirectory::DataDirectory(std::filesystem::path path) : path_(std::move(path)) {

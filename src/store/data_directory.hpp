@@ -16,8 +16,8 @@ std::error_code create_private_directory(const std::filesystem::path& path);
 
 /// A directory Flint keeps state or code in, private to its user: created
 /// as `create_private_directory` does, and refused when it exists and lets
-/// group or others write to it (they could swap what Flint keeps or runs
-/// there).
+/// group or others write to it, or belongs to a user other than root and
+/// this process's (they could swap what Flint keeps or runs there).
 /// @throws std::runtime_error naming `key` (the setting), the path and the problem.
 void prepare_private_directory(const std::filesystem::path& path, std::string_view key);
 

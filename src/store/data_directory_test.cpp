@@ -60,6 +60,18 @@ TEST_F(DataDirectoryTest, APrivateDirectoryThatOthersCanWriteToIsRefused) {
   EXPECT_NO_THROW(prepare_private_directory(root_, "resource_driver.scripts_workspace"));
 }
 
+TEST_F(DataDirectoryTest, APrivateDirectoryOfAnotherUserIsRefused) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to give the directory away";
+  ASSERT_EQ(::chown(root_.c_str(), 65534, 65534), 0);
+  try {
+    prepare_private_directory(root_, "store.data_dir");
+    FAIL() << "expected a refusal";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("store.data_dir: " + root_.string() +
+                                    " belongs to user 65534, neither root nor Flint's user"));
+  }
+}
+
 TEST_F(DataDirectoryTest, APrivateDirectoryThatIsAFileIsRefused) {
   std::ofstream(root_ / "file") << "x";
   EXPECT_THROW(prepare_private_directory(root_ / "file", "key"), std::runtime_error);
