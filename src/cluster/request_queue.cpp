@@ -193,6 +193,12 @@ RequestQueue::Record RequestQueue::decode_record(std::string_view record_key,
     if (!found) throw std::runtime_error(fmt::format("{}: required", name));
     return *found;
   };
+  // A newer Flint's record read as this format could run something else.
+  if (const auto& format = field("format"); !format.is_int64() || format.get_int64() != kFormat) {
+    throw std::runtime_error(fmt::format(
+        "format: {} is not the record format this node reads ({}): a newer Flint wrote it?",
+        json::serialize(format), kFormat));
+  }
   if (!field("requestId").is_string() || field("requestId").get_string() != request.request_id) {
     throw std::runtime_error("requestId: must be a string equal to the record key");
   }

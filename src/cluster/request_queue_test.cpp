@@ -68,12 +68,16 @@ TEST(RequestQueueRecord, RefusesRecordsNamingWhy) {
   EXPECT_EQ(refusal("req-1", sealed("req-1", "{}", '2')).rfind("cannot open it", 0), 0u);
   EXPECT_EQ(refusal("req-1", sealed("req-1", "{")).rfind("not JSON: ", 0), 0u);
   EXPECT_EQ(refusal("req-1", sealed("req-1", "[]")), "not a JSON object");
-  EXPECT_EQ(refusal("req-1", sealed("req-1", R"({"requestId":"req-2"})")),
+  EXPECT_EQ(refusal("req-1", sealed("req-1", R"({"requestId":"req-1"})")), "format: required");
+  EXPECT_EQ(refusal("req-1", sealed("req-1", R"({"format":2,"requestId":"req-1"})")),
+            "format: 2 is not the record format this node reads (1): a newer Flint wrote it?");
+  EXPECT_EQ(refusal("req-1", sealed("req-1", R"({"format":1,"requestId":"req-2"})")),
             "requestId: must be a string equal to the record key");
-  EXPECT_EQ(refusal("req-1", sealed("req-1", R"({"requestId":"req-1"})")), "tenantId: required");
-  EXPECT_EQ(refusal("req-1", sealed("req-1", R"({"requestId":"req-1","tenantId":1})")),
+  EXPECT_EQ(refusal("req-1", sealed("req-1", R"({"format":1,"requestId":"req-1"})")),
+            "tenantId: required");
+  EXPECT_EQ(refusal("req-1", sealed("req-1", R"({"format":1,"requestId":"req-1","tenantId":1})")),
             "tenantId: expected a string");
-  EXPECT_EQ(refusal("req-1", sealed("req-1", R"({"requestId":"req-1","tenantId":"",)"
+  EXPECT_EQ(refusal("req-1", sealed("req-1", R"({"format":1,"requestId":"req-1","tenantId":"",)"
                                              R"("logFields":[],"request":{}})")),
             "request.lifecycleName: required");
 }
@@ -83,7 +87,7 @@ TEST(RequestQueueRecord, RefusesLogFieldsThatAreNotPairsOfStrings) {
   // std::out_of_range, whose message does not name the field.
   for (const std::string_view log_fields :
        {"1", "[1]", R"([["a"]])", R"([["a","b","c"]])", R"([["a",1]])", R"({"a":"b"})"}) {
-    const std::string plain = R"({"requestId":"req-1","tenantId":"","logFields":)" +
+    const std::string plain = R"({"format":1,"requestId":"req-1","tenantId":"","logFields":)" +
                               std::string(log_fields) + R"(,"request":{}})";
     EXPECT_EQ(refusal("req-1", sealed("req-1", plain)),
               "logFields: expected an array of [name, value] pairs of strings")
