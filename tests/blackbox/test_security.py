@@ -597,6 +597,17 @@ def _install(source, destination):
     destination.write_bytes(source.read_bytes())
 
 
+def _live_certificate(authority, tmp_path, name: str):
+    """A certificate and key at fixed paths (live/server.pem, .key), as a renewal tool keeps."""
+    live = tmp_path / "live"
+    live.mkdir()
+    certificate, key = live / "server.pem", live / "server.key"
+    for source, destination in zip(authority.issue(name, server=True), (certificate, key)):
+        _install(source, destination)
+    os.chmod(key, 0o600)
+    return certificate, key
+
+
 def _hang_up(server, expected_fragment: str) -> dict:
     """Sends SIGHUP and returns the log line that answers it."""
     before = len(server.log_lines())
@@ -612,13 +623,7 @@ def _hang_up(server, expected_fragment: str) -> dict:
 
 
 def test_sighup_serves_new_connections_a_renewed_certificate(start_tls_server, authority, tmp_path):
-    live = tmp_path / "live"
-    live.mkdir()
-    certificate, key = live / "server.pem", live / "server.key"
-    first_certificate, first_key = authority.issue("server-first", server=True)
-    _install(first_certificate, certificate)
-    _install(first_key, key)
-    os.chmod(key, 0o600)
+    certificate, key = _live_certificate(authority, tmp_path, "server-first")
     server = start_tls_server(tls_overrides(certificate, key), authority)
     assert _served_certificate_name(authority, server.port) == "server-first"
     kept = _strict_tls_client(authority, server.port)  # open across the reload
@@ -640,13 +645,7 @@ def test_sighup_serves_new_connections_a_renewed_certificate(start_tls_server, a
 def test_a_reload_with_an_unusable_file_keeps_everything_read_before(
     start_tls_server, authority, tmp_path
 ):
-    live = tmp_path / "live"
-    live.mkdir()
-    certificate, key = live / "server.pem", live / "server.key"
-    first_certificate, first_key = authority.issue("server-kept", server=True)
-    _install(first_certificate, certificate)
-    _install(first_key, key)
-    os.chmod(key, 0o600)
+    certificate, key = _live_certificate(authority, tmp_path, "server-kept")
     tokens = token_file(tmp_path, TOKEN)
     overrides = tls_overrides(certificate, key)
     overrides["http"]["auth"] = {"tokens_file": str(tokens)}
