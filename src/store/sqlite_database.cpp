@@ -2,10 +2,15 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <limits>
+#include <sstream>
 #include <string>
 
 #include <fmt/format.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include "logging/logging.hpp"
 #include "store/wal_coalescing_vfs.hpp"
@@ -53,6 +58,34 @@ void make_private(const std::filesystem::path& database) {
           file, info.st_mode & 07777, std::strerror(errno));
     }
   }
+}
+
+// Another process that has the WAL database `database` open, or 0. While a
+// connection is open, SQLite's unix VFS holds a read lock on one byte of the
+// -shm file (its "dead man switch", byte 128). Found in /proc/locks, not by
+// F_GETLK: opening and closing the file here would drop this process's own
+// locks on it (POSIX locks belong to the process, not the descriptor).
+pid_t other_process_with(const std::filesystem::path& database) {
+  constexpr long kDeadManSwitch = 128;
+  struct stat shm {};
+  if (::stat((database.string() + "-shm").c_str(), &shm) != 0) return 0;
+  std::ifstream locks("/proc/locks");
+  for (std::string line; std::getline(locks, line);) {
+    // "1: POSIX  ADVISORY  READ 1234 08:01:5678 128 128"
+    std::istringstream fields(line);
+    std::string number, kind, mode, access, file, start, end;
+    long pid = 0;
+    if (!(fields >> number >> kind >> mode >> access >> pid >> file >> start >> end)) continue;
+    if (kind != "POSIX" || pid == ::getpid()) continue;
+    // MAJOR:MINOR:INODE, the device in hexadecimal.
+    if (file != fmt::format("{:02x}:{:02x}:{}", major(shm.st_dev), minor(shm.st_dev), shm.st_ino)) {
+      continue;
+    }
+    const long first = std::stol(start);
+    const long last = end == "EOF" ? std::numeric_limits<long>::max() : std::stol(end);
+    if (first <= kDeadManSwitch && kDeadManSwitch <= last) return static_cast<pid_t>(pid);
+  }
+  return 0;
 }
 
 }  // namespace
@@ -242,6 +275,17 @@ void Database::migrate(std::span<const Migration> migrations) {
                       fmt::format("{}: schema version {} is newer than this flint knows ({}); "
                                   "refusing to downgrade",
                                   path_.string(), current, newest));
+  }
+  // A migration changes what another process reading or writing the same
+  // file expects (an older Flint, from before flint.lock, say).
+  if (current > 0 && current < newest) {
+    if (const pid_t other = other_process_with(path_)) {
+      throw SqliteError(
+          SQLITE_BUSY,
+          fmt::format("{}: its schema must be migrated (version {} to {}), but process {} has it "
+                      "open (an older Flint?): stop that process first; nothing was changed",
+                      path_.string(), current, newest, other));
+    }
   }
   for (const Migration& migration : migrations) {
     if (migration.version <= current) continue;

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace flint::store {
@@ -167,6 +168,51 @@ TEST_F(SqliteDatabaseTest, ADatabaseOpenToOthersIsMadeTheOwnersAlone) {
               fs::perms::owner_read | fs::perms::owner_write)
         << suffix;
   }
+}
+
+// An older Flint (from before flint.lock) still running on the same file
+// would go on writing the old schema under the migrated one.
+TEST_F(SqliteDatabaseTest, AMigrationIsRefusedWhileAnotherProcessHasTheDatabaseOpen) {
+  const auto path = dir_ / "shared.db";
+  const std::array first{kMigrations[0]};
+  { Database(path, Synchronous::normal).migrate(first); }
+  int ready[2];
+  int done[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  ASSERT_EQ(::pipe(done), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    Database db(path, Synchronous::normal);
+    db.schema_version();  // a read: the WAL index is open
+    char byte = 1;
+    if (::write(ready[1], &byte, 1) != 1) std::_Exit(3);
+    if (::read(done[0], &byte, 1) < 0) std::_Exit(4);
+    std::_Exit(0);
+  }
+  char byte = 0;
+  ASSERT_EQ(::read(ready[0], &byte, 1), 1);
+  {
+    Database db(path, Synchronous::normal);
+    Database same_process(path, Synchronous::normal);  // this process's own: no refusal
+    same_process.schema_version();
+    try {
+      db.migrate(kMigrations);
+      ADD_FAILURE() << "expected a refusal";
+    } catch (const SqliteError& e) {
+      EXPECT_NE(std::string(e.what()).find("must be migrated (version 1 to 2), but process " +
+                                           std::to_string(child) + " has it open"),
+                std::string::npos)
+          << e.what();
+    }
+    EXPECT_EQ(db.schema_version(), 1);
+  }
+  ASSERT_EQ(::write(done[1], &byte, 1), 1);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  Database db(path, Synchronous::normal);
+  db.migrate(kMigrations);
+  EXPECT_EQ(db.schema_version(), 2);
 }
 
 TEST_F(SqliteDatabaseTest, ADatabaseItMayNotWriteIsRefusedAtOpen) {
