@@ -282,7 +282,18 @@ void LifecycleMonitor::schedule_accepted(std::shared_ptr<Target> target, bool re
                                         : steady_now + options_.polling.min_interval;
   std::string request_id = target->request_id;
   const auto deadline = target->deadline;
-  scheduler_.schedule({kJobKind, std::move(request_id), {}, deadline, 0, std::move(target)}, due);
+  scheduler_.schedule({kJobKind, request_id, {}, deadline, 0, std::move(target)}, due);
+  if (already_pushed) return;
+  // A report that came between the check above and the schedule woke no
+  // job (there was none yet): a script that ended at once would wait for
+  // the watchdog, at the total timeout. Wake it now. (One that comes after
+  // this check wakes the job itself.)
+  bool pushed_meanwhile;
+  {
+    std::lock_guard lock(mutex_);
+    pushed_meanwhile = pushed_.contains(request_id);
+  }
+  if (pushed_meanwhile) scheduler_.wake(kJobKind, request_id);
 }
 
 std::size_t LifecycleMonitor::resume() {
