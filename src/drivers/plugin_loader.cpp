@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <exception>
 #include <string>
+#include <string_view>
 #include <system_error>
 
 #include <dlfcn.h>
@@ -97,6 +98,10 @@ std::string others_may_change(const fs::path& path) {
   return {};
 }
 
+std::string not_loaded(std::string_view problem) {
+  return fmt::format("not loaded: anyone who can could make Flint run their code: {}", problem);
+}
+
 }  // namespace
 
 std::vector<LoadError> load_driver_libraries(const std::vector<fs::path>& dirs,
@@ -112,10 +117,7 @@ std::vector<LoadError> load_driver_libraries(const std::vector<fs::path>& dirs,
     }
     // Whoever may add a library to the folder may have Flint run it.
     if (auto problem = others_may_change(dir); !problem.empty()) {
-      errors.push_back({dir.string(),
-                        "drivers.dirs: not loaded: anyone who can could make "
-                        "Flint run their code: " +
-                            std::move(problem)});
+      errors.push_back({dir.string(), "drivers.dirs: " + not_loaded(problem)});
       continue;
     }
     std::vector<fs::path> libraries;
@@ -147,10 +149,7 @@ std::vector<LoadError> load_driver_libraries(const std::vector<fs::path>& dirs,
     std::ranges::sort(libraries);
     for (const auto& library : libraries) {
       if (auto problem = others_may_change(library); !problem.empty()) {
-        errors.push_back({library.string(),
-                          "not loaded: anyone who can could make Flint run "
-                          "their code: " +
-                              std::move(problem)});
+        errors.push_back({library.string(), not_loaded(problem)});
         continue;
       }
       if (auto problem = load_library(library, catalog); !problem.empty()) {

@@ -18,13 +18,13 @@
 #include <variant>
 
 #include "cluster/state_codec.hpp"
-#include "files/base64.hpp"
-#include "security/credential_vault.hpp"
+#include "sealed_record_input.hpp"
 
 namespace {
 
 using flint::cluster::StateCodec;
 using flint::cluster::StateRecord;
+using flint::fuzz::check;
 using flint::service::AcceptedExecution;
 using flint::service::ExecutionEnding;
 
@@ -32,16 +32,6 @@ const StateCodec& codec() {
   static const StateCodec instance(
       flint::security::CredentialVault::from_hex_key(std::string(64, '7'), "fuzz key"));
   return instance;
-}
-
-const flint::security::CredentialVault& vault() {
-  static const auto instance =
-      flint::security::CredentialVault::from_hex_key(std::string(64, '7'), "fuzz key");
-  return instance;
-}
-
-void check(bool condition) {
-  if (!condition) std::abort();
 }
 
 // A decoded record encodes and decodes to the same record.
@@ -69,14 +59,7 @@ void check_round_trip(std::string_view key, const StateRecord& record) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
-  std::string_view key = "req-1";
-  std::string value;
-  if (const auto newline = input.find('\n'); newline != std::string_view::npos) {
-    key = input.substr(0, newline);
-    value = flint::files::encode_base64(vault().seal(input.substr(newline + 1), key));
-  } else {
-    value = std::string(input);
-  }
+  const auto [key, value] = flint::fuzz::sealed_record(input);
   StateRecord record;
   try {
     record = codec().decode(key, value);

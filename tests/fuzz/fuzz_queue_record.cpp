@@ -20,40 +20,23 @@
 
 #include "api/resource_driver_requests.hpp"
 #include "cluster/request_queue.hpp"
-#include "files/base64.hpp"
-#include "security/credential_vault.hpp"
+#include "sealed_record_input.hpp"
 #include "service/resource_driver_service.hpp"
 
 namespace {
 
 using flint::cluster::RequestQueue;
-
-const flint::security::CredentialVault& vault() {
-  static const auto instance =
-      flint::security::CredentialVault::from_hex_key(std::string(64, '7'), "fuzz key");
-  return instance;
-}
-
-void check(bool condition) {
-  if (!condition) std::abort();
-}
+using flint::fuzz::check;
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static const RequestQueue::Decode decode = flint::api::decode_execute_request;
   const std::string_view input(reinterpret_cast<const char*>(data), size);
-  std::string_view key = "req-1";
-  std::string value;
-  if (const auto newline = input.find('\n'); newline != std::string_view::npos) {
-    key = input.substr(0, newline);
-    value = flint::files::encode_base64(vault().seal(input.substr(newline + 1), key));
-  } else {
-    value = std::string(input);
-  }
+  const auto [key, value] = flint::fuzz::sealed_record(input);
   RequestQueue::Record record;
   try {
-    record = RequestQueue::decode_record(key, value, vault(), decode);
+    record = RequestQueue::decode_record(key, value, flint::fuzz::fuzz_vault(), decode);
   } catch (const std::runtime_error&) {
     return 0;  // refused, as documented
   } catch (...) {
