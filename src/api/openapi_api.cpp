@@ -68,12 +68,21 @@ std::string_view content_type_of(const std::filesystem::path& file) {
   return "application/octet-stream";
 }
 
+// The configured directory; else the files installed with the running
+// binary (wherever its install was moved), the install directory chosen at
+// configuration, and the build tree's copy, in that order.
 std::filesystem::path find_ui_dir(const std::filesystem::path& configured) {
   if (!configured.empty()) return configured;
-  for (std::string_view candidate : {kSwaggerUiInstallDir, kSwaggerUiBuildDir}) {
-    std::error_code ec;
-    if (!candidate.empty() &&
-        std::filesystem::is_regular_file(std::filesystem::path(candidate) / "index.html", ec)) {
+  std::error_code ec;
+  std::filesystem::path beside_binary;
+  if (const auto binary = std::filesystem::read_symlink("/proc/self/exe", ec);
+      !ec && !kSwaggerUiDirFromBinary.empty()) {
+    beside_binary = (binary.parent_path() / kSwaggerUiDirFromBinary).lexically_normal();
+  }
+  for (const std::filesystem::path& candidate :
+       {beside_binary, std::filesystem::path(kSwaggerUiInstallDir),
+        std::filesystem::path(kSwaggerUiBuildDir)}) {
+    if (!candidate.empty() && std::filesystem::is_regular_file(candidate / "index.html", ec)) {
       return candidate;
     }
   }

@@ -44,6 +44,7 @@
 #include "api/resource_driver_requests.hpp"
 #include "app/builtin_drivers.hpp"
 #include "app/listener_credentials.hpp"
+#include "app/service_manager.hpp"
 #include "cluster/cluster_node.hpp"
 #include "cluster/request_queue.hpp"
 #include "config/config_error.hpp"
@@ -651,26 +652,45 @@ asio::awaitable<void> drain(http::HttpServer& server, asio::io_context& io,
 // read leaves the previous files in use, and says why.
 asio::awaitable<void> reload_on_hangup(asio::signal_set& hangups, ListenerCredentials& credentials,
                                        http::HttpServer& server,
-                                       prometheus::Family<prometheus::Counter>& reloads) {
+                                       prometheus::Family<prometheus::Counter>& reloads,
+                                       ServiceManager& service_manager, std::string status) {
   const auto log = logging::logger("app");
   auto& succeeded = reloads.Add({{"outcome", "ok"}});
   auto& failed = reloads.Add({{"outcome", "failed"}});
   for (;;) {
     auto [ec, signal] = co_await hangups.async_wait(asio::as_tuple(asio::use_awaitable));
     if (ec) co_return;
+    // Every SIGHUP is a reload to systemd (`systemctl reload`), even one
+    // with nothing to read: it waits for the READY that ends it.
+    service_manager.reloading();
     if (!credentials.any()) {
       log->info("received SIGHUP: nothing to read again (no http.tls.* or http.auth.tokens_file)");
-      continue;
+    } else {
+      try {
+        const std::string read = credentials.reload();
+        if (auto tls = credentials.tls()) server.replace_tls(std::move(tls));
+        succeeded.Increment();
+        log->info("received SIGHUP: read {}; new connections use them", read);
+      } catch (const std::exception& e) {
+        failed.Increment();
+        log->error("received SIGHUP: {}; still using the files read before", e.what());
+      }
     }
-    try {
-      const std::string read = credentials.reload();
-      if (auto tls = credentials.tls()) server.replace_tls(std::move(tls));
-      succeeded.Increment();
-      log->info("received SIGHUP: read {}; new connections use them", read);
-    } catch (const std::exception& e) {
-      failed.Increment();
-      log->error("received SIGHUP: {}; still using the files read before", e.what());
-    }
+    service_manager.ready(status);
+  }
+}
+
+// Feeds systemd's watchdog (`WatchdogSec=`) from the loop that runs the
+// host's timers and scheduler: when that loop stalls, the pings stop and
+// systemd restarts the service. Twice per period, as sd_watchdog_enabled(3)
+// advises.
+asio::awaitable<void> feed_watchdog(ServiceManager& service_manager) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    service_manager.watchdog();
+    timer.expires_after(service_manager.watchdog_timeout() / 2);
+    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
   }
 }
 
@@ -694,6 +714,8 @@ int Application::run() {
   logging::set_thread_name("main");
   const auto log = logging::logger("app");
   const auto started = steady_clock::now();
+  // Before any thread starts: it edits the environment.
+  ServiceManager service_manager = ServiceManager::from_environment();
   // Each connection takes a descriptor: a soft limit below the hard one only
   // makes the listener run out sooner.
   const auto files = http::raise_open_file_limit();
@@ -792,11 +814,13 @@ int Application::run() {
   }
 
   server.start();
-  log->info("Flint {} listening on {}://{}:{} ({} I/O threads{}{})", FLINT_SDK_VERSION_STRING,
-            tls ? "https" : "http", config_.application.host, server.port(),
-            config_.application.io_threads,
-            tls && !config_.http.tls.client_ca_file.empty() ? ", client certificates required" : "",
-            driver_api ? ", resource driver '" + config_.resource_driver.driver + "'" : "");
+  const std::string status = fmt::format(
+      "listening on {}://{}:{} ({} I/O threads{}{})", tls ? "https" : "http",
+      config_.application.host, server.port(), config_.application.io_threads,
+      tls && !config_.http.tls.client_ca_file.empty() ? ", client certificates required" : "",
+      driver_api ? ", resource driver '" + config_.resource_driver.driver + "'" : "");
+  log->info("Flint {} {}", FLINT_SDK_VERSION_STRING, status);
+  service_manager.ready(status);
 
   if (const auto bound = asio::ip::make_address(config_.application.host);
       !bound.is_loopback() && (!tls || !tokens)) {
@@ -817,6 +841,7 @@ int Application::run() {
     stop_deadline = steady_clock::now() + http_config.shutdown_timeout;
     log->info("received {}; stopping: no new connections, finishing requests in flight",
               signal == SIGINT ? "SIGINT" : "SIGTERM");
+    service_manager.stopping();
     server.begin_shutdown();
     // Queued requests still running finish on the I/O threads: no new ones.
     if (stack.request_queue) stack.request_queue->begin_stop();
@@ -833,7 +858,12 @@ int Application::run() {
     ~AbsorbHangupsAfter() { absorb_hangups(); }
   } absorb_after;
   asio::signal_set hangups(io, SIGHUP);
-  asio::co_spawn(io, reload_on_hangup(hangups, credentials, server, reloads), asio::detached);
+  asio::co_spawn(io,
+                 reload_on_hangup(hangups, credentials, server, reloads, service_manager, status),
+                 asio::detached);
+  if (service_manager.watchdog_timeout().count() > 0) {
+    asio::co_spawn(io, feed_watchdog(service_manager), asio::detached);
+  }
 
   std::vector<std::thread> threads;
   // An I/O thread that cannot start (the limit on processes, memory) stops

@@ -99,10 +99,12 @@ class FlintServer:
         tls_ca: Path | None = None,
         client_cert: tuple[str, str] | None = None,
         open_file_limit: int | None = None,
+        env: dict[str, str] | None = None,
     ):
         """With `tls_ca`, the server is reached over https and its certificate checked
         against that CA file; `client_cert` is the (certificate, key) files to present.
-        `open_file_limit` sets the process's RLIMIT_NOFILE, soft and hard."""
+        `open_file_limit` sets the process's RLIMIT_NOFILE, soft and hard. `env` adds
+        environment variables."""
         self.binary = flint_binary()
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -116,6 +118,7 @@ class FlintServer:
         self.tls_ca = tls_ca
         self.client_cert = client_cert
         self.open_file_limit = open_file_limit
+        self.env = env or {}
         self.session = self._new_session()
         self.runs = 0  # earlier runs on this workdir (see start)
 
@@ -151,7 +154,7 @@ class FlintServer:
                     stdout=out,
                     stderr=err,
                     stdin=subprocess.DEVNULL,
-                    env=child_environment(),
+                    env=child_environment(self.env),
                     cwd=self.workdir,
                     preexec_fn=self._limit_open_files if self.open_file_limit else None,
                 )
