@@ -68,8 +68,12 @@ void check_reader_position(const events::EventLog& events_log, std::int64_t afte
   }
 }
 
+// Valid UTF-8 whatever the stored bytes (a tenant id kept by an older Flint
+// may not be): one bad byte would make the whole page unreadable as JSON.
 std::string json_quoted(std::string_view text) {
-  return json::serialize(json::string(text));
+  json::value quoted = json::string(text);
+  if (!sdk::json::is_valid_utf8(text)) sdk::json::repair_utf8(quoted);
+  return json::serialize(quoted);
 }
 
 std::string json_quoted_or_null(const std::optional<std::string>& text) {

@@ -64,6 +64,17 @@ TEST(EventJsonTest, SplicesThePayloadVerbatim) {
                 logged.event.payload + "}");
 }
 
+TEST(EventJsonTest, IsValidJsonWhateverBytesWereStored) {
+  // A tenant id an older Flint accepted in Latin-1: one bad byte would make
+  // the whole page unreadable.
+  events::LoggedEvent logged{3, make_event(3), 0};
+  logged.event.tenant_id = "Soci\xe9t\xe9";
+  logged.event.payload = "{\"a\":\"\xff\"}";
+  const auto parsed = json::parse(event_json(logged));
+  EXPECT_EQ(parsed.at("tenantId").as_string(), "Soci\uFFFDt\uFFFD");
+  EXPECT_EQ(parsed.at("payload").as_string(), "{\"a\":\"\uFFFD\"}");
+}
+
 TEST(EventJsonTest, KeepsEveryEventOnOneLine) {
   events::LoggedEvent logged{1, make_event(1), 0};
   logged.event.key.reset();

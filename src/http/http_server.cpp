@@ -75,6 +75,50 @@ bool request_bytes(const boost::beast::flat_buffer& buffer,
   return buffer.size() > leading_empty_lines(buffer) || (buffer.size() == 0 && parser.got_some());
 }
 
+// RFC 9112 §7.1.1: a chunk extension is tokens and quoted strings, with no
+// control character but HTAB. Beast 1.81 lets a quoted value hold any byte,
+// a bare LF among them: a proxy that ends the chunk line at that LF reads
+// other requests from the stream than Flint does (request smuggling).
+void check_chunk_extensions(std::uint64_t /*size*/, boost::beast::string_view extensions,
+                            error_code& ec) {
+  for (const char c : extensions) {
+    const auto byte = static_cast<unsigned char>(c);
+    if ((byte < 0x20 && byte != '\t') || byte == 0x7f) {
+      ec = beast_http::error::bad_chunk_extension;
+      return;
+    }
+  }
+}
+
+// RFC 9110 §6.5.1: trailer fields are not header fields. Beast adds them
+// to the header's fields (beside any of the same name); no route reads them,
+// so they are dropped: a trailer must not change the tenant, the content
+// type or the connection's fate. Fields are nodes: their addresses tell the
+// header's from the trailer's.
+std::vector<const void*> field_nodes(const Request& request) {
+  std::vector<const void*> nodes;
+  for (const auto& field : request) nodes.push_back(&field);
+  return nodes;
+}
+
+void drop_trailer_fields(Request& request, const std::vector<const void*>& header_fields) {
+  for (auto field = request.begin(); field != request.end();) {
+    const bool from_header =
+        std::find(header_fields.begin(), header_fields.end(), &*field) != header_fields.end();
+    field = from_header ? std::next(field) : request.erase(field);
+  }
+}
+
+// The header overflowed its limit before the request line ended, and the
+// line has a target: RFC 9112 §3 asks for 414, not 431, then.
+bool request_line_too_long(const boost::beast::flat_buffer& buffer,
+                           const beast_http::request_parser<beast_http::string_body>& parser) {
+  if (!parser.get().target().empty()) return false;  // the request line was read
+  const std::string_view data(static_cast<const char*>(buffer.data().data()), buffer.size());
+  const std::string_view line = data.substr(0, data.find("\r\n"));
+  return line.size() == data.size() && line.find(' ') != std::string_view::npos;
+}
+
 }  // namespace
 
 struct HttpServer::Connection : std::enable_shared_from_this<Connection> {
@@ -184,13 +228,22 @@ std::shared_ptr<spdlog::logger> log() {
 }
 
 // Which 4xx a failed read deserves; nullopt when the peer just went away.
+// `long_target`: the header's limit was hit in the request line's target.
 std::optional<Response> read_error_response(const error_code& ec, bool timed_out,
-                                            const ServerOptions& options) {
+                                            const ServerOptions& options,
+                                            bool long_target = false) {
   if (timed_out) {
     return error_response(Status::request_timeout,
                           fmt::format("request not received within http.read_timeout ({} ms)",
                                       options.read_timeout.count()),
                           11, false);
+  }
+  if (ec == beast_http::error::header_limit && long_target) {
+    return error_response(
+        Status::uri_too_long,
+        fmt::format("request line exceeds http.max_header_size ({} bytes): the target is too long",
+                    options.max_header_bytes),
+        11, false);
   }
   if (ec == beast_http::error::header_limit) {
     return error_response(Status::request_header_fields_too_large,
@@ -398,6 +451,8 @@ asio::awaitable<void> HttpServer::serve_on(std::shared_ptr<Connection> c, Stream
     skipped += n;
     return true;
   };
+  // Referenced by each request's parser, so it lives as long as they do.
+  auto chunk_extension_check = check_chunk_extensions;
   while (!refusal && !stopping_) {
     skipped = 0;
     if (!skip_empty_lines()) {
@@ -410,6 +465,7 @@ asio::awaitable<void> HttpServer::serve_on(std::shared_ptr<Connection> c, Stream
       slot.emplace();
       slot->header_limit(static_cast<std::uint32_t>(options_.max_header_bytes - skipped));
       slot->body_limit(options_.max_body_bytes);
+      slot->on_chunk_header(chunk_extension_check);
       return *slot;
     };
     auto& parser = new_parser();
@@ -467,12 +523,17 @@ asio::awaitable<void> HttpServer::serve_on(std::shared_ptr<Connection> c, Stream
         std::tie(ec, bytes) = co_await asio::async_write(stream, asio::buffer(kContinue), kAsTuple);
       }
       if (!ec) {
+        const auto header_fields =
+            parser.chunked() ? field_nodes(parser.get()) : std::vector<const void*>();
         std::tie(ec, bytes) = co_await beast_http::async_read(stream, buffer, parser, kAsTuple);
+        if (!ec && parser.chunked()) drop_trailer_fields(parser.get(), header_fields);
       }
     }
     if (ec) {
       probe_.in_flight().Decrement();
-      refusal = read_error_response(ec, c->timed_out, options_);
+      const bool long_target = ec == beast_http::error::header_limit && !endless_empty_lines &&
+                               request_line_too_long(buffer, parser);
+      refusal = read_error_response(ec, c->timed_out, options_, long_target);
       if (refusal) {
         // A Content-Length over the limit is refused once all fields are in.
         if (parser.is_header_done() || ec == beast_http::error::body_limit) {
@@ -492,7 +553,7 @@ asio::awaitable<void> HttpServer::serve_on(std::shared_ptr<Connection> c, Stream
       probe_.in_flight().Decrement();
       break;
     }
-    response.keep_alive(request.keep_alive() && !stopping_);
+    response.keep_alive(keeps_alive(request) && !stopping_);
     c->arm(options_.read_timeout);  // a client that does not read its response is dropped
     std::tie(ec, bytes) = co_await beast_http::async_write(stream, response, kAsTuple);
     probe_.in_flight().Decrement();

@@ -6,6 +6,8 @@
 #include <boost/beast/core/string.hpp>
 #include <fmt/format.h>
 
+#include <flint/sdk/json.hpp>
+
 #include "http/error_response.hpp"
 
 namespace flint::http {
@@ -26,17 +28,88 @@ std::vector<std::string_view> list_elements(std::string_view value) {
   return elements;
 }
 
+bool is_hex_digit(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+// RFC 3986's unreserved and sub-delims characters.
+bool is_uri_plain(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         std::string_view("-._~!$&'()*+,;=").find(c) != std::string_view::npos;
+}
+
+// `text` holds only `plain` characters, characters of `also`, and
+// percent-encoded octets.
+bool is_uri_text(std::string_view text, std::string_view also) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '%') {
+      if (i + 2 >= text.size() || !is_hex_digit(text[i + 1]) || !is_hex_digit(text[i + 2])) {
+        return false;
+      }
+      i += 2;
+    } else if (!is_uri_plain(c) && also.find(c) == std::string_view::npos) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// RFC 9112 §3.2 and RFC 3986 §3.2.2: Host is uri-host [ ":" port ], and may
+// be empty. An IP literal is kept as loose as `[` hex digits, dots, colons `]`.
+bool is_host_value(std::string_view host) {
+  if (host.starts_with('[')) {
+    const auto close = host.find(']');
+    if (close == std::string_view::npos) return false;
+    for (const char c : host.substr(1, close - 1)) {
+      if (!is_hex_digit(c) && c != ':' && c != '.') return false;
+    }
+    host.remove_prefix(close + 1);
+    if (host.empty()) return true;
+    if (host[0] != ':') return false;
+  } else {
+    const auto colon = host.find(':');
+    if (!is_uri_text(host.substr(0, colon), "")) return false;
+    if (colon == std::string_view::npos) return true;
+    host.remove_prefix(colon);
+  }
+  return host.substr(1).find_first_not_of("0123456789") == std::string_view::npos;
+}
+
+// The one `tenantId` of a request, when it has exactly one and it is valid
+// UTF-8: what the reply may echo.
+std::optional<std::string_view> usable_tenant_id(const Request& header) {
+  const auto tenant = header.find("tenantId");
+  if (tenant == header.end() || header.count("tenantId") != 1 ||
+      !sdk::json::is_valid_utf8(tenant->value())) {
+    return std::nullopt;
+  }
+  return tenant->value();
+}
+
 }  // namespace
 
+bool keeps_alive(const Request& header) {
+  bool close = false;
+  bool keep_alive = false;
+  const auto [first, last] = header.equal_range(beast_http::field::connection);
+  for (auto field = first; field != last; ++field) {
+    for (const auto option : list_elements(field->value())) {
+      close = close || boost::beast::iequals(option, std::string_view("close"));
+      keep_alive = keep_alive || boost::beast::iequals(option, std::string_view("keep-alive"));
+    }
+  }
+  return !close && (header.version() >= 11 || keep_alive);
+}
+
 void echo_tenant_id(const Request& header, Response& response) {
-  if (const auto tenant = header.find("tenantId");
-      tenant != header.end() && !tenant->value().empty()) {
-    response.set("tenantId", tenant->value());
+  if (const auto tenant = usable_tenant_id(header); tenant && !tenant->empty()) {
+    response.set("tenantId", *tenant);
   }
 }
 
 std::optional<Response> refuse_request_header(Request& header) {
-  const auto refuse = [&header](Status status, std::string message) {
+  const auto refuse = [&header](Status status, std::string_view message) {
     Response response = error_response(status, message, 11, false);
     echo_tenant_id(header, response);
     return response;
@@ -52,6 +125,16 @@ std::optional<Response> refuse_request_header(Request& header) {
   if (hosts > 1) return refuse(Status::bad_request, "Host: sent more than once");
   if (hosts == 0 && header.version() >= 11) {
     return refuse(Status::bad_request, "Host: required in an HTTP/1.1 request");
+  }
+  if (hosts == 1 && !is_host_value(header[beast_http::field::host])) {
+    return refuse(Status::bad_request,
+                  "Host: expected a host name or address and an optional port");
+  }
+  // One tenant per request: the reply, the logs and the events must agree on it.
+  if (const auto tenants = header.count("tenantId"); tenants > 1) {
+    return refuse(Status::bad_request, "tenantId: sent more than once");
+  } else if (tenants == 1 && !usable_tenant_id(header)) {
+    return refuse(Status::bad_request, "tenantId: not valid UTF-8");
   }
 
   if (header.count(beast_http::field::transfer_encoding) > 0) {
@@ -82,13 +165,32 @@ std::optional<Response> refuse_request_header(Request& header) {
   }
 
   const std::string_view target = header.target();
-  if (target.starts_with('/')) return std::nullopt;
+  // RFC 9112 §3.2: what a URI may hold, and nothing else (no raw UTF-8, no
+  // quote, no backslash), so that every message naming a path is plain text.
+  constexpr std::string_view kPathAndQuery = ":@/?";
+  constexpr std::string_view kInvalidTarget =
+      "request target: only the characters of a URI are allowed (RFC 3986; percent-encode the "
+      "others)";
+  if (target.starts_with('/')) {
+    if (!is_uri_text(target, kPathAndQuery)) return refuse(Status::bad_request, kInvalidTarget);
+    return std::nullopt;
+  }
   for (const std::string_view scheme : {"http://", "https://"}) {
     if (target.size() >= scheme.size() &&
         boost::beast::iequals(target.substr(0, scheme.size()), scheme)) {
       const auto path = target.find_first_of("/?", scheme.size());
+      const std::string_view authority = target.substr(scheme.size(), path - scheme.size());
+      // RFC 9110 §4.2.1 and §4.2.4: an http(s) URI names a host, and no user.
+      if (authority.empty() || authority.find('@') != std::string_view::npos ||
+          !is_host_value(authority)) {
+        return refuse(Status::bad_request,
+                      "request target: an absolute URI needs a host (and no user information)");
+      }
       std::string origin_form(path == std::string_view::npos ? "/" : target.substr(path));
       if (origin_form.starts_with('?')) origin_form.insert(0, 1, '/');
+      if (!is_uri_text(origin_form, kPathAndQuery)) {
+        return refuse(Status::bad_request, kInvalidTarget);
+      }
       header.target(origin_form);
       return std::nullopt;
     }

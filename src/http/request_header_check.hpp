@@ -12,18 +12,26 @@ namespace flint::http {
 /// The refusal of a request whose header makes it unsafe or impossible to
 /// serve, to be answered before its body is read and followed by closing the
 /// connection: an unknown method (501); a missing or repeated Host in
-/// HTTP/1.1 (400); a body framed by anything but a final `chunked` (400: read
-/// as no body, its bytes would be taken for the next request, RFC 9112
-/// §6.3), another transfer coding (501), or any Transfer-Encoding in
-/// HTTP/1.0 (400); a target that is not a path (400). nullopt when it may be
-/// served; an absolute-form target (`http://host/path?q`) is then rewritten
-/// to its origin form (`/path?q`).
+/// HTTP/1.1, or one that is not a host and port (400); a body framed by
+/// anything but a final `chunked` (400: read as no body, its bytes would be
+/// taken for the next request, RFC 9112 §6.3), another transfer coding
+/// (501), or any Transfer-Encoding in HTTP/1.0 (400); a target that is not a
+/// path, holds characters a URI cannot, or is an absolute URI without a host
+/// or with user information (400); a repeated `tenantId`, or one that is not
+/// UTF-8 (400). nullopt when it may be served; an absolute-form target
+/// (`http://host/path?q`) is then rewritten to its origin form (`/path?q`).
 /// The refusal echoes the request's `tenantId` (see `echo_tenant_id`).
 std::optional<Response> refuse_request_header(Request& header);
 
+/// Whether the connection stays open after the answer to `header`: no
+/// `close` option in any `Connection` field (RFC 9110 §7.6.1), and for
+/// HTTP/1.0 a `keep-alive` one. Beast's own accessor reads only the first
+/// field, and its parser's counts trailer fields too.
+bool keeps_alive(const Request& header);
+
 /// Sets the `tenantId` of `header` (name in any case) on `response`, when
-/// the request has a non-empty one: every reply to a request whose header
-/// was read carries it.
+/// the request has one, non-empty and valid UTF-8: every reply to a request
+/// whose header was read carries it.
 void echo_tenant_id(const Request& header, Response& response);
 
 }  // namespace flint::http

@@ -107,5 +107,83 @@ TEST(RequestHeaderCheck, RefusalsEchoTheTenantId) {
   EXPECT_EQ(refuse_request_header(empty)->count("tenantId"), 0u);
 }
 
+TEST(RequestHeaderCheck, HostMustBeAHostAndAnOptionalPort) {
+  for (const char* host : {"flint", "flint.example:8290", "127.0.0.1:80", "[::1]:8290", "[::1]",
+                           "xn--bcher-kva.example", "a%41b", ""}) {
+    Request request = header(Method::get, "/");
+    request.set(beast_http::field::host, host);
+    EXPECT_FALSE(refuse_request_header(request)) << host;
+  }
+  for (const char* host : {"a, b", "a b/c@d", "exa mple.com:99x", "h:8o", "[::1", "[::1]x", "a/b",
+                           "\xc3\xa9t\xc3\xa9", "a%4"}) {
+    Request request = header(Method::get, "/");
+    request.set(beast_http::field::host, host);
+    EXPECT_NE(refusal_of(request, Status::bad_request).find("Host: expected a host name"),
+              std::string::npos)
+        << host;
+  }
+}
+
+TEST(RequestHeaderCheck, TargetsHoldOnlyTheCharactersOfAUri) {
+  for (const char* target : {"/a/b?c=d&e=%2F", "/x:y@z/-._~!$&'()*+,;=", "/%7e"}) {
+    Request request = header(Method::get, target);
+    EXPECT_FALSE(refuse_request_header(request)) << target;
+  }
+  for (const char* target :
+       {"/management/health\xff", "/a\"b", "/a\\b", "/a<b>", "/a{b}", "/a|b", "/a^b", "/a`b",
+        "/a%zz", "/a%4", "/a#b", "/a[b]", "http://h/\xc3\xa9"}) {
+    EXPECT_NE(refusal_of(header(Method::get, target), Status::bad_request)
+                  .find("only the characters of a URI"),
+              std::string::npos)
+        << target;
+  }
+}
+
+TEST(RequestHeaderCheck, AnAbsoluteTargetNamesAHostAndNoUser) {
+  for (const char* target : {"http:///management/health", "http://user:pw@h/management/health",
+                             "https://@h/", "http:// h/"}) {
+    EXPECT_NE(refusal_of(header(Method::get, target), Status::bad_request)
+                  .find("an absolute URI needs a host"),
+              std::string::npos)
+        << target;
+  }
+}
+
+TEST(RequestHeaderCheck, TenantIdIsOneUtf8Value) {
+  Request twice = header(Method::post, "/x");
+  twice.insert("tenantId", "t-1");
+  twice.insert("TENANTID", "t-2");
+  EXPECT_NE(refusal_of(twice, Status::bad_request).find("tenantId: sent more than once"),
+            std::string::npos);
+  EXPECT_EQ(refuse_request_header(twice)->count("tenantId"), 0u);  // which one would it be?
+
+  Request latin1 = header(Method::post, "/x");
+  latin1.set("tenantId", "Soci\xe9t\xe9");
+  EXPECT_NE(refusal_of(latin1, Status::bad_request).find("tenantId: not valid UTF-8"),
+            std::string::npos);
+  EXPECT_EQ(refuse_request_header(latin1)->count("tenantId"), 0u);  // not echoed either
+
+  Request utf8 = header(Method::post, "/x");
+  utf8.set("tenantId", "Soci\xc3\xa9t\xc3\xa9");
+  EXPECT_FALSE(refuse_request_header(utf8));
+}
+
+TEST(RequestHeaderCheck, EveryConnectionFieldCountsForKeepAlive) {
+  Request plain = header(Method::get, "/");
+  EXPECT_TRUE(keeps_alive(plain));
+  Request second_line = header(Method::get, "/");
+  second_line.insert(beast_http::field::connection, "keep-alive");
+  second_line.insert(beast_http::field::connection, "Close");
+  EXPECT_TRUE(second_line.keep_alive());  // Beast reads the first line only
+  EXPECT_FALSE(keeps_alive(second_line));
+  Request listed = header(Method::get, "/");
+  listed.set(beast_http::field::connection, "upgrade, close");
+  EXPECT_FALSE(keeps_alive(listed));
+  Request old = header(Method::get, "/", 10);
+  EXPECT_FALSE(keeps_alive(old));
+  old.set(beast_http::field::connection, "Keep-Alive");
+  EXPECT_TRUE(keeps_alive(old));
+}
+
 }  // namespace
 }  // namespace flint::http

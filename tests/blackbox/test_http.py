@@ -264,6 +264,64 @@ def test_request_targets(server):
         _assert_raw_error(conn.read_response(), 400, "expected a path starting with '/'")
 
 
+@pytest.mark.parametrize(
+    "target,message",
+    [
+        ("/management/health\xff", "only the characters of a URI"),
+        ("/a\"b", "only the characters of a URI"),
+        ("http:///management/health", "an absolute URI needs a host"),
+        ("http://user:pw@h/management/health", "an absolute URI needs a host"),
+    ],
+)
+def test_a_target_that_is_not_a_uri_is_400(server, target, message):
+    # A 404 naming such a path in its JSON body would not be valid UTF-8 (hence not JSON).
+    with RawConnection(server.port) as conn:
+        conn.send(f"GET {target} HTTP/1.1\r\nHost: x\r\n\r\n".encode("latin-1"))
+        refused = conn.read_response()
+        _assert_raw_error(refused, 400, message)
+        assert conn.at_eof()
+
+
+@pytest.mark.parametrize("host", ["a, b", "a b/c@d", "flint:80x"])
+def test_a_host_that_is_not_a_host_and_port_is_400(server, host):
+    with RawConnection(server.port) as conn:
+        conn.send(f"GET {HEALTH_PATH} HTTP/1.1\r\nHost: {host}\r\n\r\n")
+        _assert_raw_error(conn.read_response(), 400, "Host: expected a host name")
+
+
+@pytest.mark.parametrize(
+    "tenant_lines,message",
+    [
+        (b"tenantId: Soci\xe9t\xe9\r\n", "tenantId: not valid UTF-8"),
+        (b"tenantId: t-1\r\ntenantId: t-2\r\n", "tenantId: sent more than once"),
+    ],
+)
+def test_a_tenant_id_must_be_one_utf8_value(server, tenant_lines, message):
+    # A Latin-1 tenant id accepted once made every later page of GET /api/events invalid JSON.
+    before = server.last_seq()
+    body = json.dumps(execute_body()).encode()
+    with RawConnection(server.port) as conn:
+        conn.send(
+            f"POST {EXECUTE_PATH} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n".encode() + tenant_lines + b"\r\n" + body
+        )
+        refused = conn.read_response()
+        _assert_raw_error(refused, 400, message)
+        assert "tenantid" not in refused.headers
+    assert server.last_seq() == before
+    assert server.get("/api/events").json()  # still JSON
+
+
+def test_connection_close_on_a_second_connection_line_is_honoured(server):
+    with RawConnection(server.port) as conn:
+        conn.send(
+            f"GET {HEALTH_PATH} HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n"
+            "Connection: close\r\n\r\n"
+        )
+        assert conn.read_response().headers["connection"].lower() == "close"
+        assert conn.at_eof()
+
+
 def test_http_1_0_expect_is_ignored(server):
     with RawConnection(server.port) as conn:
         body = json.dumps(find_body("k"))
@@ -402,6 +460,51 @@ def test_chunk_extensions_and_trailers_within_the_limit_are_served(limited):
         assert conn.read_response().status == 200
 
 
+@pytest.mark.parametrize(
+    "extension", [b';ext="\naaa"', b';a="\x00\x01\x7f"', b';a="x\ry"']
+)
+def test_a_chunk_extension_with_a_control_character_is_400_and_closes(server, extension):
+    # A front end that ends the chunk line at the bare LF would read a different request
+    # from the stream than Flint (the smuggled GET below): refused, and nothing after it read.
+    head = raw_request("POST", FIND_PATH, b"", {**JSON, "Transfer-Encoding": "chunked"},
+                       content_length=False)
+    with RawConnection(server.port) as conn:
+        conn.send(head + b"4" + extension + b"\r\n2a\r\n\r\n0\r\n\r\n"
+                  b"GET /SMUGGLED HTTP/1.1\r\nHost: x\r\n\r\n\r\n0\r\n\r\n")
+        refused = conn.read_response()
+        _assert_raw_error(refused, 400, "malformed HTTP request")
+        assert refused.headers["connection"].lower() == "close"
+        assert conn.at_eof()
+
+
+def test_trailer_fields_do_not_change_the_request(server):
+    # RFC 9110 §6.5.1: a trailer is not merged into the header. Neither the tenant nor the
+    # content type nor the connection's fate can be set from one.
+    body = json.dumps(execute_body()).encode()
+    head = (
+        f"POST {EXECUTE_PATH} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "tenantId: tenant-A\r\nTransfer-Encoding: chunked\r\n\r\n"
+    ).encode()
+    trailer = b"tenantId: tenant-B\r\nConnection: close\r\nX-Tracectx-Spanid: from-trailer\r\n"
+    with RawConnection(server.port) as conn:
+        conn.send(head + b"%x\r\n" % len(body) + body + b"\r\n0\r\n" + trailer + b"\r\n")
+        accepted = conn.read_response()
+        assert accepted.status == 202, accepted
+        assert accepted.headers["tenantid"] == "tenant-A"
+        assert accepted.headers.get("connection", "").lower() != "close"
+        request_id = accepted.json()["requestId"]
+        conn.send(raw_request("GET", HEALTH_PATH))  # still open
+        assert conn.read_response().status == 200
+    events = server.wait_events_for([request_id])[request_id]
+    assert {event["tenantId"] for event in events} == {"tenant-A"}, events
+    # A content type sent only as a trailer does not pass the 415 check.
+    head = raw_request("POST", FIND_PATH, b"", {"Transfer-Encoding": "chunked"},
+                       content_length=False)
+    with RawConnection(server.port) as conn:
+        conn.send(head + b"2\r\n{}\r\n0\r\nContent-Type: application/json\r\n\r\n")
+        assert conn.read_response().status == 415
+
+
 def test_body_under_the_limit_is_served(limited):
     r = limited.execute(execute_body())
     assert r.status_code == 202, r.text
@@ -411,6 +514,14 @@ def test_header_over_max_header_size_is_431(limited):
     with RawConnection(limited.port) as conn:
         conn.send(raw_request("GET", HEALTH_PATH, headers={"X-Filler": "f" * 3000}))
         _assert_raw_error(conn.read_response(), 431, "http.max_header_size")
+
+
+def test_a_target_over_max_header_size_is_414(limited):
+    with RawConnection(limited.port) as conn:
+        conn.send(f"GET /{'a' * 5000} HTTP/1.1\r\nHost: x\r\n\r\n")
+        refused = conn.read_response()
+        _assert_raw_error(refused, 414, "the target is too long")
+        assert conn.at_eof()
 
 
 def test_many_headers_over_max_header_size_is_431(limited):
