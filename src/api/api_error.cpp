@@ -1,5 +1,7 @@
 #include "api/api_error.hpp"
 
+#include <new>
+
 #include "http/error_response.hpp"
 
 namespace flint::api {
@@ -29,6 +31,12 @@ http::Response current_exception_response(unsigned version, bool keep_alive) {
     return http::error_response(e.status(), e.what(), version, keep_alive);
   } catch (const sdk::DriverError& e) {
     return http::error_response(status_of(e.kind()), e.what(), version, keep_alive);
+  } catch (const std::bad_alloc&) {
+    // The host's shortage, not the request's fault: retry later, as for a
+    // full disk (a memory cap, a burst of large bodies).
+    return http::error_response(http::Status::service_unavailable,
+                                "out of memory: the request cannot be handled now; retry later",
+                                version, keep_alive);
   } catch (const std::exception& e) {
     // A driver that throws something else: Ignition answers 500 with the
     // message; so do we (drivers must keep secrets out of messages).

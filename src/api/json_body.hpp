@@ -42,17 +42,21 @@ std::size_t count_json_values(std::string_view text, std::size_t limit);
 boost::json::value parse_json_body(const http::Request& request,
                                    boost::json::storage_ptr storage = {});
 
-/// Parses the body of `request` (`parse_json_body`) and returns
-/// `decode(value)`. The JSON tree lives in an arena on this stack frame
-/// (spilling to the heap for large bodies) and is gone when this returns, so
-/// `decode` must copy what it keeps.
+/// Parses the body of `request` (`parse_json_body`), frees the body, and
+/// returns `decode(value)`. The JSON tree lives in an arena on this stack
+/// frame (spilling to the heap for large bodies) and is gone when this
+/// returns, so `decode` must copy what it keeps.
 template <class Decode>
-auto decode_json_body(const http::Request& request, const Decode& decode) {
+auto decode_json_body(http::Request& request, const Decode& decode) {
   // Holds a typical driver request (a few KiB of base64 driver files and
   // properties) without touching the heap.
   alignas(std::max_align_t) unsigned char arena[16 * 1024];
   boost::json::monotonic_resource resource(arena, sizeof arena);
-  return decode(parse_json_body(request, &resource));
+  const boost::json::value value = parse_json_body(request, &resource);
+  // The tree has its own copy. A body can be tens of MiB (base64 driver
+  // files): without it, `decode`'s copy is the second one held, not the third.
+  std::string().swap(request.body());
+  return decode(value);
 }
 
 /// The body as an object.

@@ -125,18 +125,19 @@ TEST(JsonBody, DecodedValuesOutliveTheParseArena) {
     const std::string big(size, 'x');
     const auto body = R"({"p":{"type":"string","value":")" + big +
                       R"("},"m":{"type":"map","value":{"k":[")" + big + R"("]}}})";
-    const sdk::PropertyMap map = decode_json_body(
-        request("application/json", body),
-        [](const boost::json::value& value) { return sdk::json::decode_property_map(value, ""); });
+    http::Request sent = request("application/json", body);
+    const sdk::PropertyMap map = decode_json_body(sent, [](const boost::json::value& value) {
+      return sdk::json::decode_property_map(value, "");
+    });
+    EXPECT_TRUE(sent.body().empty());  // freed once parsed
     EXPECT_EQ(map.find("p")->value().as_string(), big);
     EXPECT_EQ(map.find("m")->value().at("k").at(0).as_string(), big);
   }
 }
 
 TEST(JsonBody, DecodeJsonBodyRefusesLikeParse) {
-  EXPECT_THROW(decode_json_body(request("application/json", "{"),
-                                [](const boost::json::value&) { return 0; }),
-               ApiError);
+  http::Request malformed = request("application/json", "{");
+  EXPECT_THROW(decode_json_body(malformed, [](const boost::json::value&) { return 0; }), ApiError);
 }
 
 }  // namespace

@@ -39,9 +39,9 @@ http::Response refuse(const http::Request& request, const http::RequestContext& 
 /// Adds `POST path`, a route taking a JSON body:
 /// 1. the body is parsed (`decode_json_body`: 415 unless `application/json`,
 ///    400 when empty or malformed);
-/// 2. `decode(const boost::json::value&)` turns it into a command (throwing
-///    `sdk::InvalidRequestError` naming the field; it must copy what it
-///    keeps: the JSON tree is freed when it returns), and the body is freed;
+/// 2. the body is freed, and `decode(const boost::json::value&)` turns the
+///    tree into a command (throwing `sdk::InvalidRequestError` naming the
+///    field; it must copy what it keeps: the tree is freed when it returns);
 /// 3. `call(Command, service::CallOrigin)` is awaited (it returns a
 ///    `boost::asio::awaitable<Result>`);
 /// 4. the reply is `status` with `sdk::json::encode(result)`.
@@ -56,11 +56,8 @@ void add_json_post_route(http::Router& router, std::string path, http::Status st
                  http::Request& request,
                  http::RequestContext& context) -> boost::asio::awaitable<http::Response> {
                try {
+                 // Frees the body once parsed: it can be megabytes.
                  auto command = decode_json_body(request, decode);
-                 // A body can be megabytes (base64 driver files, templates):
-                 // free it as soon as decoded.
-                 request.body().clear();
-                 request.body().shrink_to_fit();
                  // Named, not temporaries of the co_await: GCC 12 may destroy those twice.
                  auto origin = call_origin(context);
                  const auto result = co_await call(std::move(command), std::move(origin));

@@ -1,5 +1,7 @@
 #include "api/json_route.hpp"
 
+#include <new>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
@@ -26,6 +28,7 @@ class JsonRouteTest : public ::testing::Test {
                service::CallOrigin origin) -> asio::awaitable<sdk::InfrastructureTaskAccepted> {
           seen_body_ = *last_body_;
           if (auto kind = sdk::parse_error_kind(id)) sdk::raise_error(*kind, "failed: " + id);
+          if (id == "out_of_memory") throw std::bad_alloc();
           co_return sdk::InfrastructureTaskAccepted{id, origin.tenant_id};
         });
   }
@@ -95,6 +98,13 @@ TEST_F(JsonRouteTest, ServiceErrorsAreMappedByKind) {
     EXPECT_EQ(boost::json::parse(response.body()).at("status").as_int64(),
               static_cast<int>(status));
   }
+}
+
+TEST_F(JsonRouteTest, OutOfMemoryIs503RetryLater) {
+  // The host's own shortage passes: the request is not at fault (a 500 is).
+  const auto response = post(R"({"id": "out_of_memory"})");
+  EXPECT_EQ(response.result(), http::Status::service_unavailable);
+  EXPECT_NE(message(response).find("out of memory"), std::string::npos) << message(response);
 }
 
 TEST_F(JsonRouteTest, FreesTheBodyBeforeCallingTheService) {

@@ -4,6 +4,7 @@
 #include <array>
 #include <cerrno>
 #include <ctime>
+#include <new>
 #include <optional>
 #include <stdexcept>
 #include <system_error>
@@ -740,6 +741,11 @@ asio::awaitable<Response> HttpServer::dispatch(Request& request, StreamBody& str
   if (match.handler != nullptr) {
     try {
       response = co_await (*match.handler)(request, context);
+    } catch (const std::bad_alloc&) {
+      context.log(*log(), spdlog::level::err,
+                  fmt::format("out of memory on {}; answered 503", context.route));
+      response = error_response(Status::service_unavailable,
+                                "out of memory: the request cannot be handled now; retry later");
     } catch (...) {
       context.log(*log(), spdlog::level::err,
                   fmt::format("unhandled error on {}: {}", context.route, describe_current()));
