@@ -38,8 +38,11 @@ struct Job {
   std::string subject;
   /// Kind-specific data (opaque to the scheduler).
   std::string payload;
-  /// When the work must be over, whatever its state (the handler enforces it).
-  std::chrono::system_clock::time_point deadline;
+  /// When the work must be over, whatever its state (the handler enforces
+  /// it). Monotonic: a wall clock that steps (NTP, an operator) moves neither
+  /// an early end nor a late one. The store keeps wall-clock deadlines, the
+  /// only kind a restart can read; `service::running_deadline` converts.
+  std::chrono::steady_clock::time_point deadline;
   /// Runs so far (0 on the first).
   std::uint32_t attempts = 0;
   /// What the kind's handler derived from `payload` and keeps between runs

@@ -17,7 +17,7 @@ namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 
 Job job(std::string subject) {
-  return {"test", std::move(subject), "payload", std::chrono::system_clock::now() + 1h, 0, {}};
+  return {"test", std::move(subject), "payload", std::chrono::steady_clock::now() + 1h, 0, {}};
 }
 
 // Calls `then` on `io` after `delay`, as a driver call that takes a while.

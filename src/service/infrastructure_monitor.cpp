@@ -17,7 +17,6 @@
 namespace flint::service {
 
 namespace json = boost::json;
-using std::chrono::system_clock;
 
 namespace {
 
@@ -37,7 +36,7 @@ prometheus::Counter& ended(prometheus::Registry& registry, const char* outcome) 
 struct InfrastructureMonitor::Task {
   std::string request_id;
   std::string infrastructure_id;
-  system_clock::time_point deadline;
+  std::chrono::steady_clock::time_point deadline;
   sdk::DeploymentLocation location;
   // Null only when the job could not be read (the task is then failed).
   std::shared_ptr<const drivers::DriverManager::Target> driver;
@@ -113,7 +112,7 @@ void InfrastructureMonitor::accept(std::string_view operation,
   auto task = std::make_shared<Task>();
   task->request_id = accepted.request_id;
   task->infrastructure_id = accepted.infrastructure_id;
-  task->deadline = system_clock::time_point(std::chrono::milliseconds(deadline));
+  task->deadline = std::chrono::steady_clock::now() + options_.total_timeout;
   task->location = location;
   task->driver = std::move(target);
   task->log_fields = origin.log_fields;
@@ -125,7 +124,7 @@ void InfrastructureMonitor::accept(std::string_view operation,
 }
 
 std::size_t InfrastructureMonitor::resume() {
-  return resume_jobs(store_, scheduler_, kJobKind);
+  return resume_jobs(store_, scheduler_, kJobKind, options_.total_timeout);
 }
 
 std::shared_ptr<const InfrastructureMonitor::Task> InfrastructureMonitor::task_of(jobs::Job& job) {
@@ -171,7 +170,7 @@ void InfrastructureMonitor::poll(jobs::Job& job, jobs::JobRun run) {
   }
   // Checked before the breaker too: an open one would put the end off by
   // its whole open duration.
-  if (!host_outcome && system_clock::now() >= task->deadline) {
+  if (!host_outcome && std::chrono::steady_clock::now() >= task->deadline) {
     host_outcome = sdk::InfrastructureTask::failed(task->infrastructure_id, task->request_id,
                                                    sdk::FailureCode::internal_error,
                                                    no_outcome_in_time(options_.total_timeout));
@@ -215,7 +214,7 @@ void InfrastructureMonitor::poll_on_driver_thread(const std::shared_ptr<const Ta
                                                   std::chrono::steady_clock::time_point deadline,
                                                   jobs::JobRun run) {
   logging::ScopedLogContext scope(task->log_fields);
-  if (system_clock::now() >= task->deadline) {
+  if (std::chrono::steady_clock::now() >= task->deadline) {
     finish(task,
            sdk::InfrastructureTask::failed(task->infrastructure_id, task->request_id,
                                            sdk::FailureCode::internal_error,

@@ -18,7 +18,6 @@
 namespace flint::service {
 
 namespace json = boost::json;
-using std::chrono::system_clock;
 
 namespace {
 
@@ -79,7 +78,7 @@ struct LifecycleMonitor::Target {
   std::string request_id;
   // The driver's own id, when it differs (a request promised an id first).
   std::string driver_request_id;
-  system_clock::time_point deadline;
+  std::chrono::steady_clock::time_point deadline;
   // Shared by every execution at the same location (see intern_placement).
   std::shared_ptr<const Placement> placement;
   logging::LogFields log_fields;
@@ -259,7 +258,7 @@ std::shared_ptr<LifecycleMonitor::Target> LifecycleMonitor::monitoring_target(
   auto target = std::make_shared<Target>();
   target->request_id = execution.request_id;
   target->driver_request_id = driver_request_id;
-  target->deadline = system_clock::time_point(std::chrono::milliseconds(execution.deadline_at));
+  target->deadline = running_deadline(execution.deadline_at, options_.total_timeout);
   const drivers::RegisteredDriver& registered = *driver->driver;
   target->placement =
       intern_placement(registered, execution.job.at("deploymentLocation"), std::move(driver));
@@ -304,7 +303,7 @@ std::size_t LifecycleMonitor::resume() {
     scheduler_.schedule({kJobKind,
                          std::move(execution.request_id),
                          std::move(execution.sealed_job),
-                         system_clock::time_point(std::chrono::milliseconds(execution.deadline_at)),
+                         running_deadline(execution.deadline_at, options_.total_timeout),
                          0,
                          {}},
                         now);
@@ -339,10 +338,9 @@ void LifecycleMonitor::accept_in_cluster(const AcceptedExecution& execution) {
 
 void LifecycleMonitor::adopt(const AcceptedExecution& execution,
                              std::chrono::steady_clock::time_point due) {
-  jobs::Job job{
-      kJobKind, execution.request_id,
-      {},       system_clock::time_point(std::chrono::milliseconds(execution.deadline_at)),
-      0,        {}};
+  jobs::Job job{kJobKind, execution.request_id,
+                {},       running_deadline(execution.deadline_at, options_.total_timeout),
+                0,        {}};
   try {
     job.state = decode_target(execution.request_id, job.deadline, execution.job);
   } catch (const std::exception& e) {
@@ -432,7 +430,8 @@ std::shared_ptr<const LifecycleMonitor::Target> LifecycleMonitor::target_of(jobs
 }
 
 std::shared_ptr<const LifecycleMonitor::Target> LifecycleMonitor::decode_target(
-    const std::string& request_id, system_clock::time_point deadline, const json::object& value) {
+    const std::string& request_id, std::chrono::steady_clock::time_point deadline,
+    const json::object& value) {
   auto target = std::make_shared<Target>();
   target->request_id = request_id;
   target->deadline = deadline;
@@ -481,7 +480,7 @@ void LifecycleMonitor::poll(jobs::Job& job, jobs::JobRun run) {
   }
   // Checked before the breaker too: an open one would put the end off by
   // its whole open duration.
-  if (!outcome && system_clock::now() >= target->deadline) {
+  if (!outcome && std::chrono::steady_clock::now() >= target->deadline) {
     outcome = sdk::LifecycleExecution::failed(job.subject, sdk::FailureCode::internal_error,
                                               no_outcome_in_time(options_.total_timeout));
   }
@@ -532,7 +531,7 @@ void LifecycleMonitor::poll_on_driver_thread(const std::shared_ptr<const Target>
                                              jobs::JobRun run) {
   const std::string& request_id = target->request_id;
   logging::ScopedLogContext scope(target->log_fields);
-  if (!outcome && system_clock::now() >= target->deadline) {
+  if (!outcome && std::chrono::steady_clock::now() >= target->deadline) {
     outcome = sdk::LifecycleExecution::failed(request_id, sdk::FailureCode::internal_error,
                                               no_outcome_in_time(options_.total_timeout));
   }

@@ -179,7 +179,7 @@ class LifecycleMonitor {
   void call_delivered_hook(const Target& target);
   std::shared_ptr<const Target> target_of(jobs::Job& job);
   std::shared_ptr<const Target> decode_target(const std::string& request_id,
-                                              std::chrono::system_clock::time_point deadline,
+                                              std::chrono::steady_clock::time_point deadline,
                                               const boost::json::object& job);
   void accept_in_cluster(const AcceptedExecution& execution);
   AcceptedExecution acceptance(std::string_view lifecycle_name,

@@ -1,5 +1,6 @@
 #include "service/monitoring_jobs.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <stdexcept>
 #include <string>
@@ -19,20 +20,27 @@ std::int64_t now_ms() {
       .count();
 }
 
-std::size_t resume_jobs(store::Store& store, jobs::JobScheduler& scheduler, std::string_view kind) {
-  std::vector<jobs::Job> jobs = store.read([kind](store::Database& db) {
+std::chrono::steady_clock::time_point running_deadline(std::int64_t deadline_at,
+                                                       std::chrono::milliseconds longest) {
+  const std::chrono::milliseconds left(
+      std::clamp<std::int64_t>(deadline_at - now_ms(), 0, longest.count()));
+  return std::chrono::steady_clock::now() + left;
+}
+
+std::size_t resume_jobs(store::Store& store, jobs::JobScheduler& scheduler, std::string_view kind,
+                        std::chrono::milliseconds longest) {
+  std::vector<jobs::Job> jobs = store.read([kind, longest](store::Database& db) {
     std::vector<jobs::Job> found;
     auto select = db.prepare(
         "SELECT subject, payload, deadline_at FROM jobs WHERE kind = ? ORDER BY created_at");
     select.bind(1, kind);
     while (select.step()) {
-      found.push_back(
-          {kind,
-           std::string(select.column_text(0)),
-           std::string(select.column_text(1)),
-           std::chrono::system_clock::time_point(std::chrono::milliseconds(select.column_int(2))),
-           0,
-           {}});
+      found.push_back({kind,
+                       std::string(select.column_text(0)),
+                       std::string(select.column_text(1)),
+                       running_deadline(select.column_int(2), longest),
+                       0,
+                       {}});
     }
     return found;
   });

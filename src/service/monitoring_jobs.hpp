@@ -26,9 +26,19 @@ namespace flint::service {
 /// Milliseconds since the epoch, as the store records times.
 std::int64_t now_ms();
 
+/// When a job whose stored deadline is `deadline_at` (ms since the epoch)
+/// ends, on the monotonic clock: in as long as the wall clock says is left,
+/// but never more than `longest` (the total timeout: a clock set back while
+/// the host was down cannot stretch it) nor less than nothing. From then on
+/// the wall clock no longer counts.
+std::chrono::steady_clock::time_point running_deadline(std::int64_t deadline_at,
+                                                       std::chrono::milliseconds longest);
+
 /// Schedules, due now, every job of `kind` found in the store (at start),
-/// oldest first; their payloads are read back sealed. Returns how many.
-std::size_t resume_jobs(store::Store& store, jobs::JobScheduler& scheduler, std::string_view kind);
+/// oldest first; their payloads are read back sealed, their deadlines made
+/// monotonic (`running_deadline`, at most `longest` away). Returns how many.
+std::size_t resume_jobs(store::Store& store, jobs::JobScheduler& scheduler, std::string_view kind,
+                        std::chrono::milliseconds longest);
 
 /// Ends `run` once the write it queued is committed (`Store::write_async`):
 /// `finished` when it was; otherwise as a failure, which is logged and retried.
