@@ -76,40 +76,6 @@ bool request_bytes(const boost::beast::flat_buffer& buffer,
   return buffer.size() > leading_empty_lines(buffer) || (buffer.size() == 0 && parser.got_some());
 }
 
-// RFC 9112 §7.1.1: a chunk extension is tokens and quoted strings, with no
-// control character but HTAB. Beast 1.81 lets a quoted value hold any byte,
-// a bare LF among them: a proxy that ends the chunk line at that LF reads
-// other requests from the stream than Flint does (request smuggling).
-void check_chunk_extensions(std::uint64_t /*size*/, boost::beast::string_view extensions,
-                            error_code& ec) {
-  for (const char c : extensions) {
-    const auto byte = static_cast<unsigned char>(c);
-    if ((byte < 0x20 && byte != '\t') || byte == 0x7f) {
-      ec = beast_http::error::bad_chunk_extension;
-      return;
-    }
-  }
-}
-
-// RFC 9110 §6.5.1: trailer fields are not header fields. Beast adds them
-// to the header's fields (beside any of the same name); no route reads them,
-// so they are dropped: a trailer must not change the tenant, the content
-// type or the connection's fate. Fields are nodes: their addresses tell the
-// header's from the trailer's.
-std::vector<const void*> field_nodes(const Request& request) {
-  std::vector<const void*> nodes;
-  for (const auto& field : request) nodes.push_back(&field);
-  return nodes;
-}
-
-void drop_trailer_fields(Request& request, const std::vector<const void*>& header_fields) {
-  for (auto field = request.begin(); field != request.end();) {
-    const bool from_header =
-        std::find(header_fields.begin(), header_fields.end(), &*field) != header_fields.end();
-    field = from_header ? std::next(field) : request.erase(field);
-  }
-}
-
 // The header overflowed its limit before the request line ended, and the
 // line has a target: RFC 9112 §3 asks for 414, not 431, then.
 bool request_line_too_long(const boost::beast::flat_buffer& buffer,
@@ -525,7 +491,7 @@ asio::awaitable<void> HttpServer::serve_on(std::shared_ptr<Connection> c, Stream
       }
       if (!ec) {
         const auto header_fields =
-            parser.chunked() ? field_nodes(parser.get()) : std::vector<const void*>();
+            parser.chunked() ? header_field_nodes(parser.get()) : std::vector<const void*>();
         std::tie(ec, bytes) = co_await beast_http::async_read(stream, buffer, parser, kAsTuple);
         if (!ec && parser.chunked()) drop_trailer_fields(parser.get(), header_fields);
       }

@@ -1,5 +1,6 @@
 #include "http/request_header_check.hpp"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -88,6 +89,32 @@ std::optional<std::string_view> usable_tenant_id(const Request& header) {
 }
 
 }  // namespace
+
+void check_chunk_extensions(std::uint64_t /*size*/, boost::beast::string_view extensions,
+                            boost::system::error_code& ec) {
+  for (const char c : extensions) {
+    const auto byte = static_cast<unsigned char>(c);
+    if ((byte < 0x20 && byte != '\t') || byte == 0x7f) {
+      ec = beast_http::error::bad_chunk_extension;
+      return;
+    }
+  }
+}
+
+// Fields are nodes of a list: their addresses identify them.
+std::vector<const void*> header_field_nodes(const Request& request) {
+  std::vector<const void*> nodes;
+  for (const auto& field : request) nodes.push_back(&field);
+  return nodes;
+}
+
+void drop_trailer_fields(Request& request, const std::vector<const void*>& header_fields) {
+  for (auto field = request.begin(); field != request.end();) {
+    const bool from_header =
+        std::find(header_fields.begin(), header_fields.end(), &*field) != header_fields.end();
+    field = from_header ? std::next(field) : request.erase(field);
+  }
+}
 
 bool keeps_alive(const Request& header) {
   bool close = false;

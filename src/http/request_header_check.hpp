@@ -3,7 +3,12 @@
 /// @file
 /// What the server checks in a request's header before it reads the body.
 
+#include <cstdint>
 #include <optional>
+#include <vector>
+
+#include <boost/beast/core/string_type.hpp>
+#include <boost/system/error_code.hpp>
 
 #include "http/http_types.hpp"
 
@@ -22,6 +27,25 @@ namespace flint::http {
 /// (`http://host/path?q`) is then rewritten to its origin form (`/path?q`).
 /// The refusal echoes the request's `tenantId` (see `echo_tenant_id`).
 std::optional<Response> refuse_request_header(Request& header);
+
+/// For `request_parser::on_chunk_header`: refuses (`bad_chunk_extension`)
+/// a chunk extension holding a control character other than HTAB. RFC 9112
+/// §7.1.1 allows none; Beast 1.81 lets a quoted value hold any byte, a bare
+/// LF among them, and a proxy that ends the chunk line at that LF reads
+/// other requests from the stream than Flint does (request smuggling).
+void check_chunk_extensions(std::uint64_t size, boost::beast::string_view extensions,
+                            boost::system::error_code& ec);
+
+/// The identities of `request`'s fields once its header is read, to tell
+/// them from trailer fields later (`drop_trailer_fields`).
+std::vector<const void*> header_field_nodes(const Request& request);
+
+/// Removes the fields a chunked body's trailer section added. RFC 9110
+/// §6.5.1: trailer fields are not header fields, and Beast adds them to the
+/// header's (beside any of the same name). No route reads them: a trailer
+/// must change neither the tenant, nor the content type, nor the
+/// connection's fate.
+void drop_trailer_fields(Request& request, const std::vector<const void*>& header_fields);
 
 /// Whether the connection stays open after the answer to `header`: no
 /// `close` option in any `Connection` field (RFC 9110 §7.6.1), and for

@@ -185,5 +185,38 @@ TEST(RequestHeaderCheck, EveryConnectionFieldCountsForKeepAlive) {
   EXPECT_TRUE(keeps_alive(old));
 }
 
+TEST(RequestHeaderCheck, ChunkExtensionsHoldNoControlCharacter) {
+  using namespace std::string_literals;
+  for (const std::string& extensions :
+       {""s, ";a=b"s, ";a=\"x y\\\"z\""s, "; a = b ;c"s, ";a=\"\t\x80\xff\""s}) {
+    boost::system::error_code ec;
+    check_chunk_extensions(4, extensions, ec);
+    EXPECT_FALSE(ec) << extensions;
+  }
+  for (const std::string& extensions :
+       {";ext=\"\naaa\""s, ";a=\"\x00\x01\""s, ";a=\"\x7f\""s, ";a=\"x\ry\""s}) {
+    boost::system::error_code ec;
+    check_chunk_extensions(4, extensions, ec);
+    EXPECT_EQ(ec, beast_http::error::bad_chunk_extension) << extensions;
+  }
+}
+
+TEST(RequestHeaderCheck, TrailerFieldsAreDroppedHeaderFieldsKept) {
+  Request request = header(Method::post, "/x");
+  request.set("tenantId", "tenant-A");
+  request.set(beast_http::field::transfer_encoding, "chunked");
+  const auto header_fields = header_field_nodes(request);
+  // As Beast adds trailers: beside the header's field of the same name.
+  request.insert("tenantId", "tenant-B");
+  request.insert(beast_http::field::connection, "close");
+  request.insert(beast_http::field::content_type, "application/json");
+  drop_trailer_fields(request, header_fields);
+  EXPECT_EQ(request.count("tenantId"), 1u);
+  EXPECT_EQ(request["tenantId"], "tenant-A");
+  EXPECT_EQ(request.count(beast_http::field::connection), 0u);
+  EXPECT_EQ(request.count(beast_http::field::content_type), 0u);
+  EXPECT_EQ(request[beast_http::field::host], "flint");
+}
+
 }  // namespace
 }  // namespace flint::http
