@@ -121,6 +121,9 @@ FileContent ExecutionDirectory::read_regular(std::string_view name, std::size_t 
 
 std::optional<std::string> ExecutionDirectory::read(std::string_view name) const {
   auto result = read_regular(name);
+  if (result.status == FileContent::Status::unreadable) {
+    throw UnreadableFileError(result.error, file(name));
+  }
   if (result.status != FileContent::Status::ok) return std::nullopt;
   return std::move(result.content);
 }
@@ -130,9 +133,14 @@ std::string ExecutionDirectory::read_tail(
     const std::function<void(std::string_view)>& skipped) const {
   FileContent status;
   Fd in{open_regular(file(name), status)};
+  if (status.status == FileContent::Status::unreadable) {
+    throw UnreadableFileError(status.error, file(name));
+  }
   if (in.fd < 0) return {};
   struct stat st {};
-  if (::fstat(in.fd, &st) != 0) return {};
+  if (::fstat(in.fd, &st) != 0) {
+    throw UnreadableFileError(std::error_code(errno, std::generic_category()), file(name));
+  }
   const auto size = static_cast<std::size_t>(st.st_size);
   const std::size_t offset = size > max_bytes ? size - max_bytes : 0;
   // Sequential reads of the part before the tail, in bounded pieces.

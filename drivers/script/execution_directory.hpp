@@ -54,6 +54,17 @@ struct FileContent {
   std::error_code error;
 };
 
+/// A file of a working directory that exists, or may, but cannot be read now
+/// (out of descriptors, an I/O error, a permission): its content is unknown,
+/// not absent, so nothing may be concluded from it. `what()` names the file
+/// and the system error (`cannot read <path>: Too many open files`).
+class UnreadableFileError : public std::system_error {
+ public:
+  /// `error` is the system's reason for `file`.
+  UnreadableFileError(std::error_code error, const std::filesystem::path& file)
+      : std::system_error(error, "cannot read " + file.string()) {}
+};
+
 /// Files read from a working directory are opened without following a
 /// symbolic link and without blocking (a script may leave a FIFO, a link to
 /// a device or a directory in place of any file), and only regular files are
@@ -86,13 +97,15 @@ class ExecutionDirectory {
   /// otherwise says why not. Never blocks and never follows a symbolic link.
   FileContent read_regular(std::string_view name, std::size_t max_bytes = kMaxReadBytes) const;
   /// Content of `name`, or nullopt when it does not exist, is not a regular
-  /// file, is larger than `kMaxReadBytes` or cannot be read.
+  /// file or is larger than `kMaxReadBytes`.
+  /// @throws UnreadableFileError when it cannot be read now.
   std::optional<std::string> read(std::string_view name) const;
   /// The last `max_bytes` of `name` (all of it when smaller); empty when
   /// missing or not a regular file. Bounded so that a chatty script cannot
   /// exhaust memory. When given, `skipped` is called, in order and in
   /// pieces, with everything before the tail (for callers that must know
   /// what the tail starts in); it must not throw.
+  /// @throws UnreadableFileError when it cannot be opened now.
   std::string read_tail(std::string_view name, std::size_t max_bytes,
                         const std::function<void(std::string_view)>& skipped = {}) const;
   /// True when `name` exists.

@@ -14,6 +14,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using Status = FileContent::Status;
+using testing::FilePermissionsApply;
 using testing::TempDir;
 using namespace std::chrono_literals;
 
@@ -37,6 +38,32 @@ TEST_F(ExecutionDirectoryTest, ReadsRegularFilesAndSaysWhyNotOtherwise) {
   EXPECT_EQ(dir_.read_regular("device").status, Status::not_regular);
   EXPECT_EQ(dir_.read("device"), std::nullopt);
   EXPECT_EQ(dir_.read_tail("device", 10), "");
+}
+
+// A file that cannot be read now is not a missing file: its content is
+// unknown, and the caller must not conclude anything from it.
+TEST_F(ExecutionDirectoryTest, AFileThatCannotBeReadIsNotTakenForAMissingOne) {
+  dir_.write("state", "content");
+  fs::permissions(dir_.file("state"), fs::perms::none);
+  FilePermissionsApply permissions;
+  const auto read = dir_.read_regular("state");
+  EXPECT_EQ(read.status, Status::unreadable);
+  EXPECT_EQ(read.error, std::errc::permission_denied);
+  try {
+    dir_.read("state");
+    ADD_FAILURE() << "an unreadable file was read";
+  } catch (const UnreadableFileError& error) {
+    EXPECT_EQ(std::string(error.what()),
+              "cannot read " + dir_.file("state").string() + ": Permission denied");
+    EXPECT_EQ(error.code(), std::errc::permission_denied);
+  }
+  EXPECT_THROW(dir_.read_tail("state", 10), UnreadableFileError);
+  EXPECT_EQ(dir_.read("missing"), std::nullopt);
+  EXPECT_EQ(dir_.read_tail("missing", 10), "");
+  // An error while reading (EIO here: address 0 of this process's memory).
+  const ExecutionDirectory proc("/proc/self");
+  EXPECT_EQ(proc.read_regular("mem").error, std::errc::io_error);
+  EXPECT_THROW(proc.read("mem"), UnreadableFileError);
 }
 
 TEST_F(ExecutionDirectoryTest, AFifoNeverBlocksAReader) {

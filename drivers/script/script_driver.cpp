@@ -10,6 +10,7 @@
 #include <system_error>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -27,6 +28,7 @@
 #include <flint/sdk/ids.hpp>
 #include <flint/sdk/json.hpp>
 
+#include "logging/logging.hpp"
 #include "logging/thread_name.hpp"
 #include "script/child_process.hpp"
 #include "script/execution_directory.hpp"
@@ -80,6 +82,9 @@ constexpr milliseconds kLongestSpawnRetry{10'000};
 // How often an outcome kept in memory (its file could not be written) is
 // written again.
 constexpr auto kUnrecordedRetry = std::chrono::seconds(1);
+// How often the outcome of an execution whose files could not be read (out
+// of descriptors...) is read again to be reported.
+constexpr auto kUnreadableRetry = std::chrono::seconds(1);
 // How often abandoned working directories are looked for.
 constexpr auto kAbandonedCheck = std::chrono::hours(1);
 
@@ -199,7 +204,9 @@ pid_t recorded_group(const ExecutionDirectory& dir) {
 }
 
 // The script's result file, refused unless it is a regular file (a FIFO would
-// block the reader, a link may point anywhere) of at most 1 MiB.
+// block the reader, a link may point anywhere) of at most 1 MiB. Throws
+// UnreadableFileError when it cannot be read now: that says nothing of the
+// script's result.
 ResultFile read_result_file(const ExecutionDirectory& dir) {
   auto file = dir.read_regular(work_files::kResult, kMaxResultFileBytes);
   switch (file.status) {
@@ -214,7 +221,7 @@ ResultFile read_result_file(const ExecutionDirectory& dir) {
     case FileContent::Status::unreadable:
       break;
   }
-  return ResultFile::unusable("cannot be read (" + file.error.message() + ")");
+  throw UnreadableFileError(file.error, dir.file(work_files::kResult));
 }
 
 // The end of stderr for a failure description, with private keys masked as
@@ -246,7 +253,9 @@ int exit_code_of(int wait_status) {
 
 // The state of an execution as its working directory tells it, completed by
 // `reaped` when this process reaped its supervisor. `enforce_timeout` lets a
-// poll kill a script taken over after a host restart.
+// poll kill a script taken over after a host restart. Throws
+// UnreadableFileError when a file it needs cannot be read now: a missing
+// file is a fact, an unreadable one is not.
 sdk::LifecycleExecution read_state(const std::string& id, const ExecutionDirectory& dir,
                                    const Options& options, bool enforce_timeout,
                                    const std::optional<ReapedOutcome>& reaped = std::nullopt) {
@@ -428,9 +437,13 @@ struct ScriptDriver::Impl {
       if (!sdk::is_canonical_uuid(id)) continue;
       const ExecutionDirectory dir(entry.path());
       if (dir.has(work_files::kExitStatus)) continue;
-      if (const pid_t pgid = recorded_group(dir); group_is_ours(pgid, dir.path())) {
-        taken_over.emplace(id, pgid);
-        ++slots_used;
+      try {
+        if (const pid_t pgid = recorded_group(dir); group_is_ours(pgid, dir.path())) {
+          taken_over.emplace(id, pgid);
+          ++slots_used;
+        }
+      } catch (const UnreadableFileError&) {
+        // Not counted: its polls will tell, once the file reads again.
       }
     }
   }
@@ -447,13 +460,20 @@ struct ScriptDriver::Impl {
       if (!sdk::is_canonical_uuid(id)) continue;
       {
         std::lock_guard lock(mutex);
-        if (executions.contains(id) || taken_over.contains(id) || unrecorded.contains(id)) continue;
+        if (executions.contains(id) || taken_over.contains(id) || unrecorded.contains(id) ||
+            unreported.contains(id)) {
+          continue;
+        }
       }
       std::error_code time_error;
       const auto changed = fs::last_write_time(entry.path(), time_error);
       if (time_error || changed > cutoff) continue;
       const ExecutionDirectory dir(entry.path());
-      if (group_is_ours(recorded_group(dir), dir.path())) continue;  // still running
+      try {
+        if (group_is_ours(recorded_group(dir), dir.path())) continue;  // still running
+      } catch (const UnreadableFileError&) {
+        continue;  // may be running: next time
+      }
       dir.remove();
     }
   }
@@ -572,13 +592,78 @@ struct ScriptDriver::Impl {
     }
   }
 
-  void report(ScriptExecution& e, const std::optional<ReapedOutcome>& reaped) const {
+  // Reports the outcome of an ended execution. When its files cannot be read
+  // now (out of descriptors...), it is read again later (every
+  // kUnreadableRetry, until reported or delivered): a push reporter is not
+  // polled, so nobody else would learn it.
+  void report(ScriptExecution& e, const std::optional<ReapedOutcome>& reaped) {
     if (!e.reporter) return;
+    if (!try_report(e.id, e.dir, *e.reporter, reaped)) {
+      std::lock_guard lock(mutex);
+      if (unreported.empty()) next_report_retry = steady_clock::now() + kUnreadableRetry;
+      unreported.try_emplace(e.id, e.reporter);
+    }
+  }
+
+  // False when the state could not be read now.
+  bool try_report(const std::string& id, const ExecutionDirectory& dir,
+                  sdk::ExecutionReporter& reporter, const std::optional<ReapedOutcome>& reaped) {
+    std::optional<sdk::LifecycleExecution> outcome;
     try {
-      e.reporter->report(read_state(e.id, e.dir, options, false, reaped));
+      outcome = read_state(id, dir, options, false, reaped);
+    } catch (const UnreadableFileError& error) {
+      note_unreadable(id, error, nullptr);
+      return false;
+    } catch (const std::exception&) {
+      return true;  // nothing to report; the host polls at its total deadline
+    }
+    forget_unreadable(id);
+    try {
+      reporter.report(std::move(*outcome));
     } catch (const std::exception&) {
       // A failing reporter must not stop the monitor; the host polls anyway.
     }
+    return true;
+  }
+
+  // Reports again the outcomes that could not be read (see `report`).
+  void retry_reports() {
+    std::vector<std::pair<std::string, std::shared_ptr<sdk::ExecutionReporter>>> pending;
+    {
+      std::lock_guard lock(mutex);
+      const auto now = steady_clock::now();
+      if (unreported.empty() || now < next_report_retry) return;
+      next_report_retry = now + kUnreadableRetry;
+      pending.assign(unreported.begin(), unreported.end());
+    }
+    for (const auto& [id, reporter] : pending) {
+      const ExecutionDirectory dir(options.executions_dir / id);
+      if (!try_report(id, dir, *reporter, outcome_without_file(id))) continue;
+      std::lock_guard lock(mutex);
+      unreported.erase(id);
+    }
+  }
+
+  // Logs, once per execution, that a file it needs cannot be read now.
+  // Through `context` when there is one (a poll), else the driver's logger.
+  void note_unreadable(const std::string& id, const UnreadableFileError& error,
+                       sdk::CallContext* context) {
+    {
+      std::lock_guard lock(mutex);
+      if (!unreadable_logged.insert(id).second) return;
+    }
+    const std::string message =
+        "script driver: request " + id + ": " + error.what() + "; its state is read again later";
+    if (context != nullptr) {
+      context->warn(message);
+    } else {
+      logging::logger("driver." + std::string(kDriverName))->warn("{}", message);
+    }
+  }
+
+  void forget_unreadable(const std::string& id) {
+    std::lock_guard lock(mutex);
+    unreadable_logged.erase(id);
   }
 
   // The outcome kept for `id` by the monitor, if any.
@@ -603,6 +688,7 @@ struct ScriptDriver::Impl {
         };
         if (!taken_over.empty()) wake_at(now + kTakenOverCheck);
         if (!unrecorded.empty()) wake_at(next_unrecorded_write);
+        if (!unreported.empty()) wake_at(next_report_retry);
         wake_at(next_abandoned_check);
         for (auto& [id, e] : executions) {
           if (e->state == ScriptExecution::State::failed_to_start) {
@@ -707,6 +793,7 @@ struct ScriptDriver::Impl {
       }
       for (auto* e : to_start) launch(*e);
       write_unrecorded();
+      retry_reports();
       if (steady_clock::now() >= next_abandoned_check) remove_abandoned_directories();
     }
   }
@@ -752,6 +839,11 @@ struct ScriptDriver::Impl {
   // Ended without `exit_status`, until delivered (lost with this process).
   std::unordered_map<std::string, ReapedOutcome> unrecorded;
   steady_clock::time_point next_unrecorded_write{};
+  // Ended, but their files could not be read to report them (see `report`).
+  std::unordered_map<std::string, std::shared_ptr<sdk::ExecutionReporter>> unreported;
+  steady_clock::time_point next_report_retry{};
+  // Executions whose unreadable file was logged (see `note_unreadable`).
+  std::unordered_set<std::string> unreadable_logged;
   steady_clock::time_point next_abandoned_check{};
   std::size_t slots_used = 0;  // starting + running + taken over
   bool stopping = false;
@@ -865,7 +957,7 @@ sdk::LifecycleExecuteResponse ScriptDriver::execute_lifecycle(
 
 sdk::LifecycleExecution ScriptDriver::get_lifecycle_execution(
     std::string_view request_id, const sdk::DeploymentLocation& /*location*/,
-    sdk::CallContext& /*context*/) {
+    sdk::CallContext& context) {
   const std::string id(request_id);
   // Request ids are our own lower-case UUIDs; anything else is refused before
   // it gets near a path (no "../" games).
@@ -881,7 +973,15 @@ sdk::LifecycleExecution ScriptDriver::get_lifecycle_execution(
   if (!dir.exists()) {
     throw sdk::RequestNotFoundError("script driver: request \"" + id + "\" not found");
   }
-  return read_state(id, dir, options_, true, impl_->outcome_without_file(id));
+  try {
+    auto state = read_state(id, dir, options_, true, impl_->outcome_without_file(id));
+    impl_->forget_unreadable(id);
+    return state;
+  } catch (const UnreadableFileError& error) {
+    // The host's trouble (out of descriptors, an I/O error): poll again.
+    impl_->note_unreadable(id, error, &context);
+    throw sdk::TemporaryHostError(std::string("script driver: ") + error.what());
+  }
 }
 
 sdk::FindReferenceResponse ScriptDriver::find_reference(const sdk::FindReferenceRequest& request,
@@ -946,20 +1046,26 @@ sdk::FindReferenceResponse ScriptDriver::find_reference(const sdk::FindReference
   watchdog.stop();
   const auto wait_status = child->reap();
 
-  std::optional<std::int64_t> exit_code;
-  if (auto text = dir.read(work_files::kExitStatus)) exit_code = parse_int(*text);
-  if (!exit_code && wait_status) exit_code = exit_code_of(*wait_status);
-  if (!exit_code) throw sdk::ResourceDriverError("script driver: Find ended without exit status");
-  if (*exit_code != 0) {
-    const std::string tail =
-        stderr_tail(masked_stderr(dir, options_.stderr_tail_bytes), options_.stderr_tail_bytes);
-    throw sdk::ResourceDriverError(
-        "script driver: Find failed with exit code " + std::to_string(*exit_code) +
-        (tail.empty() ? std::string(" (nothing on stderr)") : ": " + tail));
+  try {
+    std::optional<std::int64_t> exit_code;
+    if (auto text = dir.read(work_files::kExitStatus)) exit_code = parse_int(*text);
+    if (!exit_code && wait_status) exit_code = exit_code_of(*wait_status);
+    if (!exit_code) throw sdk::ResourceDriverError("script driver: Find ended without exit status");
+    if (*exit_code != 0) {
+      const std::string tail =
+          stderr_tail(masked_stderr(dir, options_.stderr_tail_bytes), options_.stderr_tail_bytes);
+      throw sdk::ResourceDriverError(
+          "script driver: Find failed with exit code " + std::to_string(*exit_code) +
+          (tail.empty() ? std::string(" (nothing on stderr)") : ": " + tail));
+    }
+    sdk::FindReferenceResponse response;
+    response.result = find_result(read_result_file(dir));
+    return response;
+  } catch (const UnreadableFileError& error) {
+    // What the Find said is unknown, not "nothing": the host's trouble.
+    throw sdk::TemporaryHostError(std::string("script driver: the Find script ended, but ") +
+                                  error.what());
   }
-  sdk::FindReferenceResponse response;
-  response.result = find_result(read_result_file(dir));
-  return response;
 }
 
 void ScriptDriver::on_execution_delivered(std::string_view request_id,
@@ -970,6 +1076,8 @@ void ScriptDriver::on_execution_delivered(std::string_view request_id,
   {
     std::lock_guard lock(impl_->mutex);
     impl_->unrecorded.erase(id);
+    impl_->unreported.erase(id);
+    impl_->unreadable_logged.erase(id);
     if (auto it = impl_->executions.find(id); it != impl_->executions.end()) {
       // Still queued or running, yet its outcome was delivered: the host gave
       // up on it (its total deadline). The orchestrator was told it failed,

@@ -102,7 +102,9 @@ class ScriptDriver final : public sdk::ResourceDriver {
   /// script ended; FAILED INTERNAL_ERROR when the process vanished without
   /// an exit status (host restart). Idempotent. After a host restart it also
   /// enforces the timeout recorded for the process.
-  /// @throws sdk::RequestNotFoundError for an id without working directory.
+  /// @throws sdk::RequestNotFoundError for an id without working directory;
+  ///         sdk::TemporaryHostError naming the file when one it needs cannot
+  ///         be read now (out of descriptors, an I/O error): poll again later.
   sdk::LifecycleExecution get_lifecycle_execution(std::string_view request_id,
                                                   const sdk::DeploymentLocation& location,
                                                   sdk::CallContext& context) override;
@@ -112,7 +114,8 @@ class ScriptDriver final : public sdk::ResourceDriver {
   /// A package without Find finds nothing, as Ignition's Ansible driver.
   /// @throws sdk::ResourceDriverError when the script fails, times out or
   ///         writes a malformed result; sdk::InvalidDriverFilesError for a
-  ///         bad manifest.
+  ///         bad manifest; sdk::TemporaryHostError when its exit status or
+  ///         result file cannot be read now.
   sdk::FindReferenceResponse find_reference(const sdk::FindReferenceRequest& request,
                                             sdk::CallContext& context) override;
 

@@ -28,6 +28,7 @@ using sdk::FailureCode;
 using sdk::LifecycleExecution;
 using sdk::Property;
 using testing::eventually;
+using testing::FilePermissionsApply;
 using ::testing::HasSubstr;
 using testing::process_dead;
 using testing::read_text;
@@ -41,9 +42,12 @@ class FakeContext : public sdk::CallContext {
   std::string_view tenant_id() const noexcept override { return {}; }
   const TraceFields& trace_context() const noexcept override { return trace_; }
   std::chrono::steady_clock::time_point deadline() const noexcept override { return deadline_; }
-  void log(sdk::LogLevel, std::string_view) override {}
+  void log(sdk::LogLevel level, std::string_view message) override {
+    if (level == sdk::LogLevel::warn) warnings_.emplace_back(message);
+  }
 
   std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::now() + 1min;
+  std::vector<std::string> warnings_;  // written by the test's thread only
 
  private:
   TraceFields trace_;
@@ -511,6 +515,74 @@ TEST_F(ScriptDriverTest, PushesTheTerminalStatusToTheReporter) {
   EXPECT_EQ(reporter->count(), 1u);
 }
 
+// Out of descriptors (EMFILE), or on an I/O error, the state files of a
+// script that ended cannot be read for a while: that is not "never started",
+// "interrupted" or a bad result file, but a poll to answer later (logged once).
+TEST_F(ScriptDriverTest, AStateFileThatCannotBeReadNowIsReadAgainLater) {
+  package_file("scripts/Create.sh",
+               "echo '{\"outputs\": {\"done\": true}}' > \"$FLINT_RESULT_FILE\"\n");
+  ScriptDriver driver(options());
+  const auto id = execute(driver, request());
+  const auto expected = LifecycleExecution::complete(id, bj::object{{"done", true}});
+  ASSERT_EQ(wait_terminal(driver, id), expected);
+  const std::vector<std::vector<std::string>> cases = {
+      {"execution.json"},
+      {"process.json"},
+      {"exit_status"},
+      {"result.json"},
+      {"execution.json", "process.json", "exit_status", "result.json"}};
+  for (const auto& names : cases) {
+    context_.warnings_.clear();
+    for (const auto& name : names) fs::permissions(work_dir(id) / name, fs::perms::none);
+    {
+      FilePermissionsApply permissions;
+      for (int poll_count = 0; poll_count < 2; ++poll_count) {
+        try {
+          const auto state = poll(driver, id);
+          ADD_FAILURE() << names.front() << ": unreadable, yet answered "
+                        << sdk::to_string(state.status);
+        } catch (const sdk::TemporaryHostError& error) {
+          EXPECT_EQ(std::string(error.what()), "script driver: cannot read " +
+                                                   (work_dir(id) / names.front()).string() +
+                                                   ": Permission denied");
+        }
+      }
+    }
+    ASSERT_EQ(context_.warnings_.size(), 1u) << names.front();  // once, not at each poll
+    EXPECT_THAT(context_.warnings_.front(),
+                HasSubstr("script driver: request " + id + ": cannot read " +
+                          (work_dir(id) / names.front()).string() + ": Permission denied"));
+    for (const auto& name : names) {
+      fs::permissions(work_dir(id) / name, fs::perms::owner_read | fs::perms::owner_write);
+    }
+    EXPECT_EQ(poll(driver, id), expected) << names.front();
+  }
+}
+
+// Pushed, the outcome is read again until it can be: the host does not poll
+// a driver that reports completion.
+TEST_F(ScriptDriverTest, AnOutcomeThatCannotBeReadNowIsPushedOnceItCanBe) {
+  package_file("scripts/Create.sh",
+               "echo '{\"outputs\": {\"pushed\": true}}' > \"$FLINT_RESULT_FILE\"\n"
+               "chmod 000 \"$FLINT_RESULT_FILE\"\n");
+  std::optional<ScriptDriver> driver;
+  {
+    FilePermissionsApply permissions;  // the monitor thread, started now, keeps it
+    driver.emplace(options());
+  }
+  auto reporter = std::make_shared<FakeReporter>();
+  auto r = request();
+  r.reporter = reporter;
+  const auto id = execute(*driver, r);
+  const fs::path result = work_dir(id) / "result.json";
+  ASSERT_TRUE(eventually([&] { return fs::exists(work_dir(id) / "exit_status"); }));
+  const auto early = reporter->wait(1500ms);  // a retry or two
+  EXPECT_FALSE(early.has_value()) << "reported " << (early ? sdk::to_string(early->status) : "");
+  fs::permissions(result, fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_EQ(reporter->wait(5s), LifecycleExecution::complete(id, bj::object{{"pushed", true}}));
+  EXPECT_EQ(reporter->count(), 1u);
+}
+
 TEST_F(ScriptDriverTest, ANewDriverLearnsTheOutcomeAfterARestart) {
   package_file("scripts/Create.sh",
                std::string(kWaitForGate) +
@@ -860,6 +932,24 @@ TEST_F(ScriptDriverFindTest, NotFoundWithoutResultOrWithoutScript) {
   EXPECT_FALSE(find(driver).result.has_value());
   package_file("scripts/Find.sh", "echo '{}' > \"$FLINT_RESULT_FILE\"\n");
   EXPECT_FALSE(find(driver).result.has_value());
+}
+
+// A result file that cannot be read now says nothing of what Find found:
+// neither "nothing" nor a malformed result, but the host's trouble (503).
+TEST_F(ScriptDriverFindTest, AResultFileThatCannotBeReadNowIsTheHostsTemporaryTrouble) {
+  package_file("scripts/Find.sh",
+               "echo '{\"resourceId\": \"r-1\"}' > \"$FLINT_RESULT_FILE\"\n"
+               "chmod 000 \"$FLINT_RESULT_FILE\"\n");
+  ScriptDriver driver(options());
+  FilePermissionsApply permissions;
+  try {
+    find(driver);
+    ADD_FAILURE() << "an unreadable result was taken as an answer";
+  } catch (const sdk::TemporaryHostError& error) {
+    EXPECT_THAT(error.what(), StartsWith("script driver: the Find script ended, but cannot read " +
+                                         (work_.path() / "executions" / ".find").string() + "/"));
+    EXPECT_THAT(error.what(), HasSubstr("/result.json: Permission denied"));
+  }
 }
 
 TEST_F(ScriptDriverFindTest, FailingFindRaisesWithTheStderrTail) {

@@ -12,7 +12,9 @@
 #include <string_view>
 #include <thread>
 
+#include <linux/capability.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 namespace flint::drivers::script::testing {
@@ -36,6 +38,32 @@ class TempDir {
 
  private:
   std::filesystem::path path_;
+};
+
+/// While it lives, the calling thread, and the threads it starts meanwhile,
+/// are held to file permissions even as root: it drops CAP_DAC_OVERRIDE and
+/// CAP_DAC_READ_SEARCH from the thread's effective capabilities (they are
+/// per thread) and raises them again when it dies. A file of mode 000 then
+/// cannot be read (EACCES), which stands for any read that fails for a
+/// reason of the moment (out of descriptors, an I/O error).
+class FilePermissionsApply {
+ public:
+  FilePermissionsApply() {
+    if (::syscall(SYS_capget, &header_, saved_) != 0) return;
+    __user_cap_data_struct reduced[2] = {saved_[0], saved_[1]};
+    reduced[0].effective &= ~((1U << CAP_DAC_OVERRIDE) | (1U << CAP_DAC_READ_SEARCH));
+    dropped_ = ::syscall(SYS_capset, &header_, reduced) == 0;
+  }
+  ~FilePermissionsApply() {
+    if (dropped_) ::syscall(SYS_capset, &header_, saved_);
+  }
+  FilePermissionsApply(const FilePermissionsApply&) = delete;
+  FilePermissionsApply& operator=(const FilePermissionsApply&) = delete;
+
+ private:
+  __user_cap_header_struct header_{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct saved_[2]{};
+  bool dropped_ = false;
 };
 
 /// Writes `content` to `root/relative` with mode 0444, as an extracted package.
