@@ -1,13 +1,14 @@
 #include "script/script_catalog.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
-#include <fstream>
 #include <initializer_list>
-#include <iterator>
 #include <system_error>
 
 #include <boost/json/parse.hpp>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <flint/sdk/errors.hpp>
 
@@ -29,6 +30,39 @@ constexpr std::int64_t kMaxTimeoutSeconds = 7 * 24 * 3600;
   if (!field.empty()) message.append(field).append(": ");
   message += problem;
   throw sdk::InvalidDriverFilesError(std::move(message));
+}
+
+// The package was checked when it was unpacked: failing to read it now (out
+// of descriptors, an I/O error) is the host's trouble, to retry, not a bad
+// package.
+[[noreturn]] void unreadable(const fs::path& path, std::string_view what, std::error_code error) {
+  throw sdk::TemporaryHostError("script driver: cannot " + std::string(what) + " " + path.string() +
+                                ": " + error.message());
+}
+
+std::error_code last_error() {
+  return {errno, std::generic_category()};
+}
+
+// The whole content of `path`.
+std::string read_file(const fs::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) unreadable(path, "read", last_error());
+  std::string content;
+  char buffer[8192];
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const auto error = last_error();
+      ::close(fd);
+      unreadable(path, "read", error);
+    }
+    if (n == 0) break;
+    content.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return content;
 }
 
 std::string lower(std::string_view text) {
@@ -79,6 +113,7 @@ void ScriptCatalog::load_scripts(const sdk::DirectoryTree& files) {
   if (!files.has_directory(kScriptsDir)) return;
   std::error_code ec;
   const fs::path dir = files.file(kScriptsDir);
+  // An error ends the loop with `ec` set: the list would be partial.
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     const fs::path& entry = it->path();
     if (entry.extension() != ".sh") continue;
@@ -93,12 +128,11 @@ void ScriptCatalog::load_scripts(const sdk::DirectoryTree& files) {
       lifecycles_.emplace_back(name, std::move(command));
     }
   }
+  if (ec) unreadable(dir, "list", ec);
 }
 
 void ScriptCatalog::load_manifest(const sdk::DirectoryTree& files) {
-  std::ifstream in(files.file(kManifestPath), std::ios::binary);
-  if (!in) bad_manifest({}, "cannot be read");
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string text = read_file(files.file(kManifestPath));
   std::error_code ec;
   const bj::value root = bj::parse(text, ec);
   if (ec) bad_manifest({}, "not valid JSON (" + ec.message() + ")");

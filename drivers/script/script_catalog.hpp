@@ -43,7 +43,10 @@ class ScriptCatalog {
   /// @param files the package root (`scripts/` sits directly below it).
   /// @param shell absolute path of the shell that runs `.sh` files.
   /// @throws sdk::InvalidDriverFilesError naming the manifest field and the
-  ///         problem when the manifest is invalid.
+  ///         problem when the manifest is invalid; sdk::TemporaryHostError
+  ///         naming the path and the system error when `scripts/` cannot be
+  ///         listed or the manifest cannot be read (out of descriptors, an
+  ///         I/O error: the host's trouble, not the package's).
   ScriptCatalog(const sdk::DirectoryTree& files, std::string shell);
 
   /// True when the package has a manifest.

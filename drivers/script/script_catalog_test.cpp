@@ -11,6 +11,7 @@ namespace flint::drivers::script {
 namespace {
 
 using ::testing::ElementsAre;
+using testing::FilePermissionsApply;
 using ::testing::HasSubstr;
 using testing::TempDir;
 using testing::write_package_file;
@@ -141,6 +142,33 @@ TEST_F(ScriptCatalogTest, InvalidManifestsNameTheField) {
             "scripts/Install.sh to run by default");
   EXPECT_EQ(error(R"({"find": {"command": ["sh"], "timeout": 5}})"),
             "scripts/manifest.json: find.timeout: unknown field");
+}
+
+// A package that cannot be read now (out of descriptors, an I/O error; here
+// a permission) is not an invalid one: "no such lifecycle" or "bad manifest"
+// (400) would tell the orchestrator not to retry, and "no Find script" that
+// nothing exists. The host's trouble, to retry (503).
+TEST_F(ScriptCatalogTest, APackageThatCannotBeReadNowIsTheHostsTemporaryTrouble) {
+  write_package_file(dir_.path(), "scripts/Create.sh", "exit 0\n");
+  write_package_file(dir_.path(), "scripts/Find.sh", "exit 0\n");
+  const auto scripts = dir_.path() / "scripts";
+  std::filesystem::permissions(scripts, std::filesystem::perms::owner_exec);  // not listable
+  {
+    FilePermissionsApply permissions;
+    EXPECT_EQ(message_of<sdk::TemporaryHostError>([&] { ScriptCatalog(tree(), "/bin/sh"); }),
+              "script driver: cannot list " + scripts.string() + ": Permission denied");
+  }
+  std::filesystem::permissions(scripts, std::filesystem::perms::owner_all);
+  manifest(R"({"lifecycles": {"Create": {}}})");
+  std::filesystem::permissions(scripts / "manifest.json", std::filesystem::perms::none);
+  {
+    FilePermissionsApply permissions;
+    EXPECT_EQ(message_of<sdk::TemporaryHostError>([&] { ScriptCatalog(tree(), "/bin/sh"); }),
+              "script driver: cannot read " + (scripts / "manifest.json").string() +
+                  ": Permission denied");
+  }
+  std::filesystem::permissions(scripts / "manifest.json", std::filesystem::perms::owner_read);
+  EXPECT_EQ(ScriptCatalog(tree(), "/bin/sh").lifecycle_names(), std::vector<std::string>{"Create"});
 }
 
 }  // namespace
