@@ -18,9 +18,26 @@
 namespace flint::store {
 namespace {
 
+// `message` (SQLite's text of the last error of `db`) with the system's
+// error when SQLite says no more than "disk I/O error": a write that failed
+// for want of space where SQLite does not expect it (sizing the -shm file
+// when a database is opened) comes as SQLITE_IOERR, which would send an
+// operator looking for a hardware fault.
+std::string with_system_error(sqlite3* db, std::string message) {
+  if (db == nullptr || (sqlite3_extended_errcode(db) & 0xff) != SQLITE_IOERR) return message;
+  const int error = sqlite3_system_errno(db);
+  if (error == ENOSPC || error == EDQUOT) {
+    return fmt::format("{} ({}: the disk is full)", message, std::strerror(error));
+  }
+  if (error != 0) return fmt::format("{} ({})", message, std::strerror(error));
+  return message;
+}
+
 [[noreturn]] void fail(sqlite3* db, int code, std::string_view what) {
-  throw SqliteError(sqlite3_extended_errcode(db) ? sqlite3_extended_errcode(db) : code,
-                    fmt::format("{}: {}", what, db ? sqlite3_errmsg(db) : sqlite3_errstr(code)));
+  throw SqliteError(
+      sqlite3_extended_errcode(db) ? sqlite3_extended_errcode(db) : code,
+      fmt::format("{}: {}", what,
+                  db ? with_system_error(db, sqlite3_errmsg(db)) : sqlite3_errstr(code)));
 }
 
 // Process-wide settings, applied once before SQLite's first use (later they
@@ -151,8 +168,8 @@ bool Statement::step() {
   const int code = sqlite3_extended_errcode(db_);
   // Which database: Flint has two, and "database disk image is malformed"
   // alone sends an operator to neither.
-  std::string message =
-      fmt::format("{}: {}", sqlite3_db_filename(db_, "main"), sqlite3_errmsg(db_));
+  std::string message = fmt::format("{}: {}", sqlite3_db_filename(db_, "main"),
+                                    with_system_error(db_, sqlite3_errmsg(db_)));
   sqlite3_reset(statement_);
   throw SqliteError(code, std::move(message));
 }
@@ -191,7 +208,8 @@ Database::Database(const std::filesystem::path& path, Synchronous synchronous) :
                                  SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                                  kWalCoalescingVfs);
   if (rc != SQLITE_OK) {
-    const std::string message = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+    const std::string message =
+        db_ ? with_system_error(db_, sqlite3_errmsg(db_)) : sqlite3_errstr(rc);
     sqlite3_close_v2(db_);
     db_ = nullptr;
     throw SqliteError(rc, fmt::format("cannot open database {}: {}", path.string(), message));
@@ -254,7 +272,7 @@ void Database::exec(std::string_view sql) {
   const std::string text(sql);
   const int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &error);
   if (rc != SQLITE_OK) {
-    const std::string message = error ? error : sqlite3_errstr(rc);
+    const std::string message = with_system_error(db_, error ? error : sqlite3_errstr(rc));
     sqlite3_free(error);
     throw SqliteError(sqlite3_extended_errcode(db_),
                       fmt::format("{}: {}", path_.string(), message));

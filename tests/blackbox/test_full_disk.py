@@ -113,3 +113,22 @@ def test_script_driver_on_a_full_disk_answers_503_without_opening_the_breaker(
     r = server.execute(execute_body(driver_files=package))
     assert r.status_code == 202, r.text
     assert server.health()["vitals"]["drivers"]["open_breakers"] == 0
+
+
+def test_a_start_on_a_full_disk_says_the_disk_is_full(start_server, small_disk):
+    """After a clean stop (no -wal or -shm file left), opening the databases on a full disk fails
+    while SQLite sizes the -shm file, which it reports as "disk I/O error". The start must say the
+    disk is full, not send the operator looking for a hardware fault."""
+    server = start_server({"store": {"data_dir": str(small_disk / "data")}})
+    assert server.stop() == 0
+    assert not list(server.data_dir.glob("*-shm")), list(server.data_dir.iterdir())
+    filler = fill(small_disk)
+    with pytest.raises(RuntimeError, match="while starting"):
+        server.start()
+    text = server.stderr()
+    assert "flint.db" in text, text
+    assert "No space left on device: the disk is full" in text, text
+
+    filler.unlink()
+    server.start()  # space again: it starts (and the fixture stops it)
+    server.health()
