@@ -721,14 +721,17 @@ int Application::run() {
   const auto files = http::raise_open_file_limit();
   log->debug("limit on open files (RLIMIT_NOFILE): {} (was {}; hard limit {})", files.soft,
              files.soft_before, files.hard);
+  // Each running script holds one too (its pidfd).
+  const std::size_t scripts = config_.drivers.script.max_concurrent;
   if (files.soft > 0 &&
-      config_.http.max_connections + http::kReservedFileDescriptors > files.soft) {
+      config_.http.max_connections + http::kReservedFileDescriptors + scripts > files.soft) {
     log->warn(
-        "http.max_connections ({}) plus {} descriptors kept for the host's own files exceeds the "
-        "limit on open files ({}): under load, connections will wait unanswered instead of "
-        "getting 503; raise the limit (ulimit -n, systemd LimitNOFILE) or lower "
-        "http.max_connections (docs/operations.md, Limits)",
-        config_.http.max_connections, http::kReservedFileDescriptors, files.soft);
+        "http.max_connections ({}) plus {} descriptors kept for the host's own files plus {} for "
+        "running scripts (drivers.script.max_concurrent) exceeds the limit on open files ({}): "
+        "under load, connections will wait unanswered instead of getting 503; raise the limit "
+        "(ulimit -n, systemd LimitNOFILE) or lower http.max_connections (docs/operations.md, "
+        "Limits)",
+        config_.http.max_connections, http::kReservedFileDescriptors, scripts, files.soft);
   }
   // Read first: a bad token or TLS file fails the start before anything runs.
   ListenerCredentials credentials(config_.http);

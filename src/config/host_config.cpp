@@ -224,7 +224,8 @@ HostTable make_table() {
   FLINT_HOST_OPTION(http.max_connections,
                     O::integer(4096,
                                "Open connections at most; more are answered 503 and closed. Each "
-                               "takes a file descriptor: keep it 64 below the limit on open files.",
+                               "takes a file descriptor: keep it 64 plus "
+                               "drivers.script.max_concurrent below the limit on open files.",
                                {.min = 1}));
   FLINT_HOST_OPTION(http.tls.cert_file,
                     O::string("", "PEM certificate chain of the listener; empty = plain HTTP."));
@@ -359,7 +360,10 @@ HostTable make_table() {
                               "Working directories of script runs; empty = "
                               "<store.data_dir>/script-executions."));
   FLINT_HOST_OPTION(drivers.script.max_concurrent,
-                    O::integer(8, "Scripts running at once; more wait in order.", {.min = 1}));
+                    O::integer(8,
+                               "Scripts running at once; more wait in order. Each running script "
+                               "holds a file descriptor in Flint.",
+                               {.min = 1}));
   FLINT_HOST_OPTION(drivers.script.default_timeout,
                     O::duration(hours(1),
                                 "Timeout of a lifecycle script unless its manifest "

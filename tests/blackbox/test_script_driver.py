@@ -361,3 +361,21 @@ def test_running_script_survives_a_graceful_restart_and_completes(start_server):
         assert payload["outputs"] == {"survived": True}
     finally:
         gate.unlink(missing_ok=True)
+
+
+def test_the_start_warning_on_descriptors_counts_the_running_scripts(tmp_path):
+    """Each running script holds a descriptor in Flint, so the margin above http.max_connections
+    grows with drivers.script.max_concurrent: 180 + 64 fits 256 descriptors, 32 scripts more do
+    not, and the start says so."""
+    config = script_config(max_concurrent=32)
+    config["http"] = {"max_connections": 180}
+    flint = FlintServer(tmp_path / "flint", config, open_file_limit=256).start()
+    try:
+        assert (
+            "http.max_connections (180) plus 64 descriptors kept for the host's own files plus 32 "
+            "for running scripts (drivers.script.max_concurrent) exceeds the limit on open files "
+            "(256)"
+        ) in flint.stderr()
+    finally:
+        code = flint.stop()
+    assert code == 0, flint.stderr()[-4000:]
