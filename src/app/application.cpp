@@ -694,6 +694,21 @@ asio::awaitable<void> feed_watchdog(ServiceManager& service_manager) {
   }
 }
 
+// Runs `loop` until it stops. An exception a handler lets escape (memory
+// running out inside an I/O operation, say) is logged and the loop goes on:
+// out of run(), it would end the process (std::terminate), and every
+// connection with it.
+void run_loop(asio::io_context& loop) {
+  for (;;) {
+    try {
+      loop.run();
+      return;
+    } catch (const std::exception& e) {
+      logging::logger("app")->error("an event handler failed: {}; serving on", e.what());
+    }
+  }
+}
+
 }  // namespace
 
 void absorb_hangups() {
@@ -879,7 +894,7 @@ int Application::run() {
         logging::set_thread_name("io-" + std::to_string(i + 1));
         // Idle until a connection comes: kept running until the host stops.
         auto running = asio::make_work_guard(*loop);
-        loop->run();
+        run_loop(*loop);
       });
     }
   } catch (const std::system_error& e) {
@@ -889,7 +904,7 @@ int Application::run() {
         threads.size() + 2, config_.application.io_threads, e.code().message());
   }
   logging::set_thread_name("io-0");
-  if (start_failure.empty()) io.run();
+  if (start_failure.empty()) run_loop(io);
   // The drain is over (or the loop failed): what is left on the others stops too.
   for (auto& loop : more_loops) loop->stop();
   for (auto& thread : threads) thread.join();

@@ -227,6 +227,11 @@ std::optional<Response> read_error_response(const error_code& ec, bool timed_out
                     options.max_header_bytes + kReadAhead, kReadAhead / 1024),
         11, false);
   }
+  if (ec == asio::error::no_memory) {
+    return error_response(Status::service_unavailable,
+                          "out of memory: the request cannot be handled now; retry later", 11,
+                          false);
+  }
   if (ec == beast_http::error::body_limit) {
     return error_response(
         Status::payload_too_large,
@@ -492,7 +497,16 @@ asio::awaitable<void> HttpServer::serve_on(std::shared_ptr<Connection> c, Stream
       if (!ec) {
         const auto header_fields =
             parser.chunked() ? header_field_nodes(parser.get()) : std::vector<const void*>();
-        std::tie(ec, bytes) = co_await beast_http::async_read(stream, buffer, parser, kAsTuple);
+        try {
+          // Room for the announced body, taken here: Beast would take it
+          // inside the read, where a failure escapes every handler.
+          if (const auto length = parser.content_length()) {
+            parser.get().body().reserve(static_cast<std::size_t>(*length));
+          }
+          std::tie(ec, bytes) = co_await beast_http::async_read(stream, buffer, parser, kAsTuple);
+        } catch (const std::bad_alloc&) {
+          ec = asio::error::no_memory;  // no room for the body now
+        }
         if (!ec && parser.chunked()) drop_trailer_fields(parser.get(), header_fields);
       }
     }
@@ -557,24 +571,12 @@ asio::awaitable<void> HttpServer::serve_on(std::shared_ptr<Connection> c, Stream
 
 asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> c) {
   c->start_watchdog();
-  if (!c->tls) {
-    co_await serve_on(c, c->socket);
-  } else {
-    c->arm(options_.read_timeout);  // a client that does not finish the handshake is dropped
-    auto [ec] = co_await c->tls->async_handshake(asio::ssl::stream_base::server, kAsTuple);
-    c->disarm();
-    if (!ec) {
-      co_await serve_on(c, *c->tls);
-      co_await c->send_close_notify(kCloseNotifyTimeout);
-    } else {
-      probe_.tls_handshake_failures().Increment();
-      if (log()->should_log(spdlog::level::debug)) {
-        error_code ignored;
-        const auto peer = c->socket.remote_endpoint(ignored);
-        log()->debug("TLS handshake with {}:{} failed: {}", peer.address().to_string(), peer.port(),
-                     ec.message());
-      }
-    }
+  try {
+    co_await serve_requests(c);
+  } catch (const std::exception& e) {
+    // One connection's failure (memory, say) is its own: escaping this
+    // detached coroutine, it would end the process (std::terminate).
+    log()->error("connection closed after an unexpected error: {}", e.what());
   }
   c->stop_watchdog();
   error_code close_error;
@@ -586,6 +588,28 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> c) {
   }
   probe_.connections().Decrement();
   --open_connections_;
+}
+
+asio::awaitable<void> HttpServer::serve_requests(std::shared_ptr<Connection> c) {
+  if (!c->tls) {
+    co_await serve_on(c, c->socket);
+    co_return;
+  }
+  c->arm(options_.read_timeout);  // a client that does not finish the handshake is dropped
+  auto [ec] = co_await c->tls->async_handshake(asio::ssl::stream_base::server, kAsTuple);
+  c->disarm();
+  if (!ec) {
+    co_await serve_on(c, *c->tls);
+    co_await c->send_close_notify(kCloseNotifyTimeout);
+    co_return;
+  }
+  probe_.tls_handshake_failures().Increment();
+  if (log()->should_log(spdlog::level::debug)) {
+    error_code ignored;
+    const auto peer = c->socket.remote_endpoint(ignored);
+    log()->debug("TLS handshake with {}:{} failed: {}", peer.address().to_string(), peer.port(),
+                 ec.message());
+  }
 }
 
 template <class Stream>

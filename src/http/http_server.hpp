@@ -128,7 +128,10 @@ class HttpServer {
   boost::asio::any_io_executor next_connection_executor();
   std::shared_ptr<boost::asio::ssl::context> current_tls();
   boost::asio::awaitable<void> accept_loop();
+  // A connection's whole life, its end included whatever happens in it.
   boost::asio::awaitable<void> serve(std::shared_ptr<Connection> connection);
+  // Its TLS handshake, if any, and its requests.
+  boost::asio::awaitable<void> serve_requests(std::shared_ptr<Connection> connection);
   template <class Stream>
   boost::asio::awaitable<void> serve_on(std::shared_ptr<Connection> connection, Stream& stream);
   boost::asio::awaitable<Response> dispatch(Request& request, StreamBody& stream);

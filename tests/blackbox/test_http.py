@@ -7,10 +7,12 @@ import email.utils
 import json
 import os
 import re
+import resource
 import select
 import socket
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -21,6 +23,7 @@ from flint_blackbox import (
     HEALTH_PATH,
     FlintServer,
     RawConnection,
+    assert_error,
     chunked,
     execute_body,
     find_body,
@@ -503,6 +506,23 @@ def test_trailer_fields_do_not_change_the_request(server):
     with RawConnection(server.port) as conn:
         conn.send(head + b"2\r\n{}\r\n0\r\nContent-Type: application/json\r\n\r\n")
         assert conn.read_response().status == 415
+
+
+def test_a_body_memory_cannot_hold_now_is_503_and_flint_serves_on(start_server):
+    # Under an address-space limit (ulimit -v), a body under http.max_body_size that
+    # cannot be allocated used to end the process (the exception left the event loop).
+    server = start_server()
+    vm_size_kib = int(re.search(r"VmSize:\s+(\d+)", Path(f"/proc/{server.process.pid}/status")
+                                .read_text()).group(1))
+    soft = (vm_size_kib + 40 * 1024) * 1024  # 40 MiB of room: not enough for 60
+    resource.prlimit(server.process.pid, resource.RLIMIT_AS, (soft, resource.RLIM_INFINITY))
+    big = execute_body(resource_properties={"big": {"type": "string", "value": "x" * (60 << 20)}})
+    r = server.execute(big)
+    assert_error(r, 503, "out of memory", "retry later")
+    resource.prlimit(server.process.pid, resource.RLIMIT_AS,
+                     (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    assert server.process.poll() is None
+    assert server.execute(execute_body()).status_code == 202
 
 
 def test_body_under_the_limit_is_served(limited):
