@@ -3,9 +3,47 @@
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 
+#include <flint/sdk/json.hpp>
+
 #include "http/error_response.hpp"
+#include "service/resource_driver_service.hpp"
 
 namespace flint::api {
+namespace {
+
+bool hex_value(char c, int& value) {
+  if (c >= '0' && c <= '9')
+    value = c - '0';
+  else if (c >= 'a' && c <= 'f')
+    value = c - 'a' + 10;
+  else if (c >= 'A' && c <= 'F')
+    value = c - 'A' + 10;
+  else
+    return false;
+  return true;
+}
+
+// A path segment may percent-encode any byte (Java's URI encoder writes `{`
+// as %7B); request ids hold no '%', so decoding is unambiguous. A bad escape
+// stays as it is.
+std::string percent_decoded(std::string_view text) {
+  std::string decoded;
+  decoded.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    int high = 0;
+    int low = 0;
+    if (text[i] == '%' && i + 2 < text.size() && hex_value(text[i + 1], high) &&
+        hex_value(text[i + 2], low)) {
+      decoded += static_cast<char>(high * 16 + low);
+      i += 2;
+    } else {
+      decoded += text[i];
+    }
+  }
+  return decoded;
+}
+
+}  // namespace
 
 void add_execution_routes(http::Router& router, service::LifecycleMonitor& monitor) {
   static constexpr std::string_view kPrefix = "/api/driver/lifecycle/executions/";
@@ -13,10 +51,18 @@ void add_execution_routes(http::Router& router, service::LifecycleMonitor& monit
       http::Method::get, std::string(kPrefix),
       [&monitor](http::Request& request,
                  http::RequestContext& context) -> boost::asio::awaitable<http::Response> {
-        const std::string_view request_id = context.path.substr(kPrefix.size());
-        if (request_id.empty() || request_id.find('/') != std::string_view::npos) {
+        const std::string_view segment = context.path.substr(kPrefix.size());
+        if (segment.empty() || segment.find('/') != std::string_view::npos) {
           co_return http::error_response(http::Status::not_found,
                                          fmt::format("no such path: GET {}", context.path),
+                                         request.version(), request.keep_alive());
+        }
+        const std::string request_id = percent_decoded(segment);
+        if (const std::string problem = service::unusable_request_id(request_id);
+            !problem.empty()) {
+          // Not echoed: it may hold any byte once decoded.
+          co_return http::error_response(http::Status::bad_request,
+                                         fmt::format("requestId: not a request id: {}", problem),
                                          request.version(), request.keep_alive());
         }
         auto record = monitor.record(request_id);
@@ -26,6 +72,9 @@ void add_execution_routes(http::Router& router, service::LifecycleMonitor& monit
               fmt::format("requestId: no execution with id '{}'", request_id), request.version(),
               request.keep_alive());
         }
+        // JSON text must be UTF-8 whatever was stored (a tenant id an older
+        // build accepted in Latin-1).
+        sdk::json::repair_utf8(*record);
         co_return http::json_response(http::Status::ok, boost::json::serialize(*record),
                                       request.version(), request.keep_alive());
       });

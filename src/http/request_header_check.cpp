@@ -192,12 +192,15 @@ std::optional<Response> refuse_request_header(Request& header) {
   }
 
   const std::string_view target = header.target();
-  // RFC 9112 §3.2: what a URI may hold, and nothing else (no raw UTF-8, no
-  // quote, no backslash), so that every message naming a path is plain text.
-  constexpr std::string_view kPathAndQuery = ":@/?";
+  // RFC 9112 §3.2: nothing a URI cannot hold (no raw UTF-8, no control
+  // character), so that every message naming a path is plain text.
+  // Besides RFC 3986's path and query characters: the printable ASCII that
+  // clients send unencoded in practice and that request ids may hold (`{}`,
+  // `|`, `[]`, `^`...). Not `#` (a fragment is never sent), `"` or `\`.
+  constexpr std::string_view kPathAndQuery = ":@/?{}|[]^`<>";
   constexpr std::string_view kInvalidTarget =
-      "request target: only the characters of a URI are allowed (RFC 3986; percent-encode the "
-      "others)";
+      "request target: only printable ASCII is allowed, without '#', '\"' or '\\', and '%' "
+      "only before two hex digits (percent-encode the others)";
   if (target.starts_with('/')) {
     if (!is_uri_text(target, kPathAndQuery)) return refuse(Status::bad_request, kInvalidTarget);
     return std::nullopt;

@@ -8,16 +8,19 @@ import os
 import shutil
 import subprocess
 import time
+import urllib.parse
 from pathlib import Path
 
 import pytest
 
 from flint_blackbox import (
     FlintServer,
+    RawConnection,
     assert_error,
     child_environment,
     execute_body,
     find_body,
+    raw_request,
     wait_until,
 )
 
@@ -164,6 +167,28 @@ def test_a_request_id_that_cannot_name_an_execution_is_refused(
     good = server.execute(execute_body(location=location(request_id="job-1:retry.2~x")))
     assert good.status_code == 202, good.text
     assert good.json()["requestId"] == "job-1:retry.2~x"
+
+
+def test_every_request_id_a_driver_may_return_names_its_execution_raw_or_encoded(
+    start_server, tmp_path
+):
+    # What the host accepts, its status route must find: sent as it is (curl) or
+    # percent-encoded (Java's URI encoder writes `{` as %7B).
+    server = start_with_acme(start_server, tmp_path)
+    for request_id in ["{3F2504E0-4F89-11D3-9A0C-0305E82C3301}", "task|42", "vim[7]", "a^b`c"]:
+        assert accept(server, location(request_id=request_id)) == request_id
+        with RawConnection(server.port) as conn:
+            conn.send(raw_request("GET", f"/api/driver/lifecycle/executions/{request_id}"))
+            raw = conn.read_response()
+            assert raw.status == 200, raw
+            assert raw.json()["requestId"] == request_id
+        encoded = urllib.parse.quote(request_id, safe="")
+        r = server.get(f"/api/driver/lifecycle/executions/{encoded}")
+        assert r.status_code == 200, (encoded, r.text)
+        assert r.json()["requestId"] == request_id
+    # Decoded into what no driver may return: refused without echoing the bytes.
+    r = server.get("/api/driver/lifecycle/executions/a%FFb")
+    assert_error(r, 400, "requestId: not a request id", "printable ASCII")
 
 
 def run_flint_serve(tmp_path: Path, config: str) -> subprocess.CompletedProcess:
