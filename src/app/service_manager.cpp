@@ -116,7 +116,10 @@ void ServiceManager::send(std::string_view message) {
   if (socket_path_[0] == '@') address.sun_path[0] = '\0';
   const auto length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + socket_path_.size() +
                                              (socket_path_[0] == '/'));
-  const ssize_t sent = ::sendto(fd_, message.data(), message.size(), MSG_NOSIGNAL,
+  // Never waits: this runs on the loop that serves (a manager that stopped
+  // reading would otherwise stop the service). A notification the manager
+  // has no room for is lost, and said so once.
+  const ssize_t sent = ::sendto(fd_, message.data(), message.size(), MSG_NOSIGNAL | MSG_DONTWAIT,
                                 reinterpret_cast<const sockaddr*>(&address), length);
   if (sent < 0 && !failure_logged_) {
     // Once: a watchdog that cannot be fed would otherwise log every few seconds.

@@ -16,7 +16,8 @@ namespace flint::app {
 /// The manager names a datagram socket in `NOTIFY_SOCKET` (a path, or an
 /// abstract name starting with `@`); without it every call does nothing, so
 /// the same binary runs under systemd (`Type=notify`) and anywhere else.
-/// Sending never fails the caller: a lost notification is logged once.
+/// Sending never blocks nor fails the caller: a notification the manager
+/// cannot take now (its queue is full) is lost, and the first loss is logged.
 /// Not thread-safe: used from the thread that runs the host's own loop.
 class ServiceManager {
  public:

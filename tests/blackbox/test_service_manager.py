@@ -67,8 +67,21 @@ def manager():
     instance.close()
 
 
+STARTED: list[FlintServer] = []
+
+
+@pytest.fixture(autouse=True)
+def kill_leftovers():
+    """A test that fails half-way leaves no server running."""
+    yield
+    while STARTED:
+        STARTED.pop().kill()
+
+
 def notified_server(tmp_path: Path, manager: Manager, overrides: dict | None = None, **env) -> FlintServer:
-    return FlintServer(tmp_path / "flint", overrides, env={"NOTIFY_SOCKET": manager.address, **env})
+    server = FlintServer(tmp_path / "flint", overrides, env={"NOTIFY_SOCKET": manager.address, **env})
+    STARTED.append(server)
+    return server
 
 
 def stop(server: FlintServer) -> None:
@@ -138,6 +151,21 @@ def test_a_watchdog_meant_for_another_process_is_not_fed(tmp_path, manager):
         stop(server)
 
 
+def test_a_manager_that_stops_reading_does_not_stop_the_service(tmp_path, manager):
+    # Its queue fills (a watchdog pinged every millisecond, a small receive buffer):
+    # a blocking send on the loop that serves would freeze every request, and the stop.
+    manager.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    server = notified_server(tmp_path, manager, WATCHDOG_USEC="2000").start()
+    time.sleep(1.0)  # the queue is long full
+    started = time.monotonic()
+    assert server.get("/management/health").status_code == 200
+    assert time.monotonic() - started < 2
+    lost = [l for l in server.log_lines() if "cannot notify the service manager" in l["message"]]
+    assert len(lost) == 1, lost  # said once, not every millisecond
+    server.signal(signal.SIGTERM)
+    assert server.process.wait(timeout=30) == 0
+
+
 def test_an_abstract_socket_name_is_reached(tmp_path):
     manager = Manager(abstract=True)
     try:
@@ -149,7 +177,9 @@ def test_an_abstract_socket_name_is_reached(tmp_path):
 
 
 def test_a_notify_socket_that_is_not_a_path_is_named_in_a_warning_and_flint_serves(tmp_path):
-    server = FlintServer(tmp_path / "flint", env={"NOTIFY_SOCKET": "relative/notify"}).start()
+    server = FlintServer(tmp_path / "flint", env={"NOTIFY_SOCKET": "relative/notify"})
+    STARTED.append(server)
+    server.start()
     try:
         lines = [line for line in server.log_lines() if "NOTIFY_SOCKET" in line.get("message", "")]
         assert lines and lines[0]["level"] == "WARNING", lines
