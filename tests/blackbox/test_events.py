@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+import sqlite3
 import threading
 import time
 
@@ -298,3 +300,29 @@ def test_a_reader_detects_a_restore_that_reassigned_its_numbers(start_server):
     assert server.last_seq() >= seen["seq"], "the log grew past the reader's position"
     r = server.get(EVENTS_PATH, params={"after": seen["seq"], "afterId": seen["id"]})
     assert_error(r, 409, "restored from a backup or replaced")
+
+
+def test_a_tenant_id_stored_in_latin1_by_an_older_build_is_served_as_utf8(start_server):
+    # Builds before 9cec0c8 stored a tenantId header's bytes as they came: every reply
+    # naming it must still be JSON (UTF-8), with the bad bytes replaced.
+    server = start_server()
+    r = server.execute(execute_body(), headers={"tenantId": "t-1"})
+    assert r.status_code == 202, r.text
+    request_id = r.json()["requestId"]
+    server.wait_events_for([request_id])
+    assert server.stop() == 0
+    latin1 = "Soci\xe9t\xe9".encode("latin-1")
+    for name, table, column in [("flint.db", "executions", "request_id"),
+                                ("events.db", "events", "event_key")]:
+        with sqlite3.connect(server.data_dir / name) as database:
+            database.execute(f"UPDATE {table} SET tenant_id = CAST(? AS TEXT) WHERE {column} = ?",
+                             (latin1, request_id))
+    server.start()
+
+    def strict_json(path: str):  # `requests` would decode bad bytes leniently
+        return json.loads(server.get(path).content.decode("utf-8"))
+
+    expected = "Soci\ufffdt\ufffd"
+    assert strict_json(f"/api/driver/lifecycle/executions/{request_id}")["tenantId"] == expected
+    events = [e for e in strict_json(EVENTS_PATH)["events"] if e["key"] == request_id]
+    assert events and {e["tenantId"] for e in events} == {expected}, events
