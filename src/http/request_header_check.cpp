@@ -57,13 +57,13 @@ bool is_uri_text(std::string_view text, std::string_view also) {
 }
 
 // RFC 9112 §3.2 and RFC 3986 §3.2.2: Host is uri-host [ ":" port ], and may
-// be empty. An IP literal is kept as loose as `[` hex digits, dots, colons `]`.
+// be empty. An IP literal is checked as loosely as URI characters and colons
+// in brackets (an IPv6 address with a zone, `[fe80::1%25eth0]`, included).
 bool is_host_value(std::string_view host) {
   if (host.starts_with('[')) {
     const auto close = host.find(']');
-    if (close == std::string_view::npos) return false;
-    for (const char c : host.substr(1, close - 1)) {
-      if (!is_hex_digit(c) && c != ':' && c != '.') return false;
+    if (close == std::string_view::npos || !is_uri_text(host.substr(1, close - 1), ":")) {
+      return false;
     }
     host.remove_prefix(close + 1);
     if (host.empty()) return true;

@@ -109,7 +109,7 @@ TEST(RequestHeaderCheck, RefusalsEchoTheTenantId) {
 
 TEST(RequestHeaderCheck, HostMustBeAHostAndAnOptionalPort) {
   for (const char* host : {"flint", "flint.example:8290", "127.0.0.1:80", "[::1]:8290", "[::1]",
-                           "xn--bcher-kva.example", "a%41b", ""}) {
+                           "[fe80::1%25eth0]:80", "xn--bcher-kva.example", "a%41b", ""}) {
     Request request = header(Method::get, "/");
     request.set(beast_http::field::host, host);
     EXPECT_FALSE(refuse_request_header(request)) << host;
