@@ -1,6 +1,7 @@
 #include "api/execution_api.hpp"
 
 #include <boost/json/serialize.hpp>
+#include <boost/url/pct_string_view.hpp>
 #include <fmt/format.h>
 
 #include <flint/sdk/json.hpp>
@@ -9,41 +10,6 @@
 #include "service/resource_driver_service.hpp"
 
 namespace flint::api {
-namespace {
-
-bool hex_value(char c, int& value) {
-  if (c >= '0' && c <= '9')
-    value = c - '0';
-  else if (c >= 'a' && c <= 'f')
-    value = c - 'a' + 10;
-  else if (c >= 'A' && c <= 'F')
-    value = c - 'A' + 10;
-  else
-    return false;
-  return true;
-}
-
-// A path segment may percent-encode any byte (Java's URI encoder writes `{`
-// as %7B); request ids hold no '%', so decoding is unambiguous. A bad escape
-// stays as it is.
-std::string percent_decoded(std::string_view text) {
-  std::string decoded;
-  decoded.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    int high = 0;
-    int low = 0;
-    if (text[i] == '%' && i + 2 < text.size() && hex_value(text[i + 1], high) &&
-        hex_value(text[i + 2], low)) {
-      decoded += static_cast<char>(high * 16 + low);
-      i += 2;
-    } else {
-      decoded += text[i];
-    }
-  }
-  return decoded;
-}
-
-}  // namespace
 
 void add_execution_routes(http::Router& router, service::LifecycleMonitor& monitor) {
   static constexpr std::string_view kPrefix = "/api/driver/lifecycle/executions/";
@@ -57,7 +23,11 @@ void add_execution_routes(http::Router& router, service::LifecycleMonitor& monit
                                          fmt::format("no such path: GET {}", context.path),
                                          request.version(), request.keep_alive());
         }
-        const std::string request_id = percent_decoded(segment);
+        // A path segment may percent-encode any byte (Java's URI encoder
+        // writes `{` as %7B); request ids hold no '%', so decoding is
+        // unambiguous. A bad escape is left as it is, and refused below.
+        const auto escaped = boost::urls::make_pct_string_view(segment);
+        const std::string request_id = escaped ? escaped->decode() : std::string(segment);
         if (const std::string problem = service::unusable_request_id(request_id);
             !problem.empty()) {
           // Not echoed: it may hold any byte once decoded.
