@@ -18,14 +18,19 @@
 namespace flint::store {
 namespace {
 
+// The errno behind the last error of `db` when it is an I/O error; else 0.
+int io_errno(sqlite3* db) {
+  if (db == nullptr || (sqlite3_extended_errcode(db) & 0xff) != SQLITE_IOERR) return 0;
+  return sqlite3_system_errno(db);
+}
+
 // `message` (SQLite's text of the last error of `db`) with the system's
 // error when SQLite says no more than "disk I/O error": a write that failed
 // for want of space where SQLite does not expect it (sizing the -shm file
 // when a database is opened) comes as SQLITE_IOERR, which would send an
 // operator looking for a hardware fault.
 std::string with_system_error(sqlite3* db, std::string message) {
-  if (db == nullptr || (sqlite3_extended_errcode(db) & 0xff) != SQLITE_IOERR) return message;
-  const int error = sqlite3_system_errno(db);
+  const int error = io_errno(db);
   if (error == ENOSPC || error == EDQUOT) {
     return fmt::format("{} ({}: the disk is full)", message, std::strerror(error));
   }
@@ -37,7 +42,8 @@ std::string with_system_error(sqlite3* db, std::string message) {
   throw SqliteError(
       sqlite3_extended_errcode(db) ? sqlite3_extended_errcode(db) : code,
       fmt::format("{}: {}", what,
-                  db ? with_system_error(db, sqlite3_errmsg(db)) : sqlite3_errstr(code)));
+                  db ? with_system_error(db, sqlite3_errmsg(db)) : sqlite3_errstr(code)),
+      io_errno(db));
 }
 
 // Process-wide settings, applied once before SQLite's first use (later they
@@ -170,8 +176,9 @@ bool Statement::step() {
   // alone sends an operator to neither.
   std::string message = fmt::format("{}: {}", sqlite3_db_filename(db_, "main"),
                                     with_system_error(db_, sqlite3_errmsg(db_)));
+  const int system_error = io_errno(db_);
   sqlite3_reset(statement_);
-  throw SqliteError(code, std::move(message));
+  throw SqliteError(code, std::move(message), system_error);
 }
 
 void Statement::run() {
@@ -210,9 +217,11 @@ Database::Database(const std::filesystem::path& path, Synchronous synchronous) :
   if (rc != SQLITE_OK) {
     const std::string message =
         db_ ? with_system_error(db_, sqlite3_errmsg(db_)) : sqlite3_errstr(rc);
+    const int system_error = io_errno(db_);
     sqlite3_close_v2(db_);
     db_ = nullptr;
-    throw SqliteError(rc, fmt::format("cannot open database {}: {}", path.string(), message));
+    throw SqliteError(rc, fmt::format("cannot open database {}: {}", path.string(), message),
+                      system_error);
   }
   // SQLite opens a file it may not write read-only, without an error: every
   // write would then fail while the host looked healthy.
@@ -274,8 +283,8 @@ void Database::exec(std::string_view sql) {
   if (rc != SQLITE_OK) {
     const std::string message = with_system_error(db_, error ? error : sqlite3_errstr(rc));
     sqlite3_free(error);
-    throw SqliteError(sqlite3_extended_errcode(db_),
-                      fmt::format("{}: {}", path_.string(), message));
+    throw SqliteError(sqlite3_extended_errcode(db_), fmt::format("{}: {}", path_.string(), message),
+                      io_errno(db_));
   }
 }
 

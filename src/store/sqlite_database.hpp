@@ -4,6 +4,7 @@
 /// A thin RAII layer over SQLite: connections, prepared statements,
 /// transactions and versioned migrations.
 
+#include <cerrno>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -23,16 +24,24 @@ namespace flint::store {
 /// A failed SQLite call, with SQLite's result code and message.
 class SqliteError : public std::runtime_error {
  public:
-  SqliteError(int code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  /// `system_error`: the errno behind an I/O error (`sqlite3_system_errno`), 0 if none.
+  SqliteError(int code, const std::string& message, int system_error = 0)
+      : std::runtime_error(message), code_(code), system_error_(system_error) {}
   /// The primary result code (`SQLITE_FULL`, `SQLITE_BUSY`...).
   int code() const noexcept { return code_ & 0xff; }
   /// The extended result code (`SQLITE_CONSTRAINT_UNIQUE`...).
   int extended_code() const noexcept { return code_; }
-  /// True when the disk (or the database's size limit) is full.
-  bool disk_full() const noexcept { return code() == SQLITE_FULL; }
+  /// True when the disk (or the database's size limit) is full: SQLite
+  /// says so, or an I/O error it did not expect failed for want of space
+  /// (sizing the -shm file, say).
+  bool disk_full() const noexcept {
+    return code() == SQLITE_FULL ||
+           (code() == SQLITE_IOERR && (system_error_ == ENOSPC || system_error_ == EDQUOT));
+  }
 
  private:
   int code_;
+  int system_error_;
 };
 
 class Database;

@@ -237,5 +237,16 @@ TEST_F(SqliteDatabaseTest, ADatabaseItMayNotWriteIsRefusedAtOpen) {
               "cannot open database .*r.db for writing: check the mode and owner");
 }
 
+TEST(SqliteErrorTest, AnIoErrorForWantOfSpaceIsADiskFull) {
+  // SQLite reports ENOSPC as SQLITE_IOERR where it does not expect it (the
+  // -shm file): the 503 and the store's vital must still say the disk is full.
+  EXPECT_TRUE(SqliteError(SQLITE_FULL, "x").disk_full());
+  EXPECT_TRUE(SqliteError(SQLITE_IOERR_WRITE, "x", ENOSPC).disk_full());
+  EXPECT_TRUE(SqliteError(SQLITE_IOERR_TRUNCATE, "x", EDQUOT).disk_full());
+  EXPECT_FALSE(SqliteError(SQLITE_IOERR_WRITE, "x", EIO).disk_full());
+  EXPECT_FALSE(SqliteError(SQLITE_IOERR_WRITE, "x").disk_full());
+  EXPECT_FALSE(SqliteError(SQLITE_BUSY, "x", ENOSPC).disk_full());
+}
+
 }  // namespace
 }  // namespace flint::store
