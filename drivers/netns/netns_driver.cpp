@@ -18,6 +18,7 @@
 
 #include <flint/sdk/errors.hpp>
 #include <flint/sdk/ids.hpp>
+#include <flint/sdk/json.hpp>
 
 #include "logging/thread_name.hpp"
 #include "netns/kernel.hpp"
@@ -60,8 +61,14 @@ std::string command_failure(const std::vector<std::string>& args, const CommandR
 std::string instance_name_of(const sdk::PropertyMap& system_properties) {
   for (const auto* key : {"resourceName", "resourceId"}) {
     if (const auto* property = system_properties.find(key)) {
-      if (const auto text = property->as_string(); text && !text->empty())
+      if (const auto text = property->as_string(); text && !text->empty()) {
+        // Find takes only such names (`instanceName`): refused here, an
+        // infrastructure could never be found.
+        if (const auto problem = sdk::json::unusable_name(*text); !problem.empty()) {
+          throw sdk::InvalidRequestError("systemProperties." + std::string(key) + ": " + problem);
+        }
         return std::string(*text);
+      }
     }
   }
   throw sdk::InvalidRequestError(
@@ -508,6 +515,7 @@ sdk::InfrastructureTaskAccepted NetnsDriver::create_infrastructure(
   record.computes = model.computes.size();
   record.plan = make_plan(model, impl_->options.prefix, instance);
   record.outputs = evaluate_outputs(model, record.plan.attributes);
+  record.inputs = output_inputs(model);
 
   TaskRecord task;
   task.request_id = sdk::new_time_ordered_id();
@@ -650,7 +658,7 @@ sdk::FindInfrastructureResponse NetnsDriver::find_infrastructure(
   }
   if (!nodes_match(model, found->plan.attributes)) return {};
   return {sdk::FoundInfrastructure{found->infrastructure_id,
-                                   evaluate_outputs(model, found->plan.attributes)}};
+                                   evaluate_outputs(model, found->plan.attributes, found->inputs)}};
 }
 
 }  // namespace flint::drivers::netns

@@ -108,6 +108,16 @@ TEST_F(NetnsDriverTest, InvalidRequestsAreRejectedSynchronously) {
   EXPECT_TRUE(fs::is_empty(dir_.path() / "state" / "tasks"));
   EXPECT_THAT(kernel_->commands(), IsEmpty());
 
+  // Names a find could not take as `instanceName`.
+  for (const std::string& name : {std::string("new\nline"), std::string(1025, 'n')}) {
+    try {
+      driver.create_infrastructure(create_request(two_hosts_template(), name), context_);
+      FAIL() << name;
+    } catch (const sdk::InvalidRequestError& e) {
+      EXPECT_THAT(e.what(), HasSubstr("systemProperties.resourceName: "));
+    }
+  }
+
   auto by_id = create_request(two_hosts_template(), "ignored");
   by_id.system_properties.erase("resourceName");
   const auto accepted = driver.create_infrastructure(by_id, context_);
@@ -266,6 +276,34 @@ TEST_F(NetnsDriverTest, FindReturnsOutputsOfTheFindTemplate) {
   // A namespace gone behind the driver's back: not found.
   kernel_->ip({"netns", "del", plan_of("web").namespaces[0].name});
   EXPECT_FALSE(driver.find_infrastructure({find_template, "TOSCA", "web", {}}, context_).result);
+}
+
+TEST_F(NetnsDriverTest, FindGivesTheInputValuesTheCreateUsed) {
+  const std::string text =
+      "tosca_definitions_version: tosca_simple_yaml_1_3\n"
+      "topology_template:\n"
+      "  inputs:\n"
+      "    n: {type: integer, default: 5}\n"
+      "    label: {type: string}\n"
+      "  node_templates:\n"
+      "    host_a: {type: tosca.nodes.Compute}\n"
+      "  outputs:\n"
+      "    n: {value: {get_input: n}}\n"
+      "    label: {value: {get_input: label}}\n";
+  auto request = create_request(text, "web");
+  request.properties.set("n", sdk::Property::integer(7));
+  request.properties.set("label", sdk::Property::string("blue"));
+  {
+    NetnsDriver driver(options());
+    const auto created = driver.create_infrastructure(request, context_);
+    const auto done = wait_terminal(driver, created);
+    ASSERT_EQ(done.status, ExecutionStatus::complete);
+    EXPECT_EQ(done.outputs, (boost::json::object{{"n", 7}, {"label", "blue"}}));
+  }
+  NetnsDriver restarted(options());  // from the state files
+  const auto found = restarted.find_infrastructure({text, "TOSCA", "web", {}}, context_);
+  ASSERT_TRUE(found.result);
+  EXPECT_EQ(found.result->outputs, (boost::json::object{{"n", 7}, {"label", "blue"}}));
 }
 
 TEST_F(NetnsDriverTest, TasksSurviveARestart) {

@@ -138,11 +138,14 @@ Plan make_plan(const TemplateModel& model, std::string_view prefix,
   return plan;
 }
 
-bj::object evaluate_outputs(const TemplateModel& model, const bj::object& attributes) {
+bj::object evaluate_outputs(const TemplateModel& model, const bj::object& attributes,
+                            const bj::object& recorded_inputs) {
   bj::object outputs;
   for (const auto& output : model.outputs) {
     if (output.node.empty()) {
-      outputs[output.name] = output.value;
+      const auto* recorded =
+          output.input.empty() ? nullptr : recorded_inputs.if_contains(output.input);
+      outputs[output.name] = recorded ? *recorded : output.value;
       continue;
     }
     bj::value value;
@@ -152,6 +155,14 @@ bj::object evaluate_outputs(const TemplateModel& model, const bj::object& attrib
     outputs[output.name] = std::move(value);
   }
   return outputs;
+}
+
+bj::object output_inputs(const TemplateModel& model) {
+  bj::object inputs;
+  for (const auto& output : model.outputs) {
+    if (!output.input.empty() && !output.value.is_null()) inputs[output.input] = output.value;
+  }
+  return inputs;
 }
 
 bool nodes_match(const TemplateModel& model, const bj::object& attributes) {

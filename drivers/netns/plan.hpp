@@ -94,9 +94,16 @@ std::uint64_t fnv1a(std::string_view text) noexcept;
 Plan make_plan(const TemplateModel& model, std::string_view prefix, std::string_view instance_name);
 
 /// The output values of `model` read from node `attributes` (as in
-/// `Plan::attributes`); a missing attribute gives null.
+/// `Plan::attributes`); a missing attribute gives null. An output of an
+/// input takes the input's value in `recorded_inputs` when it holds one (the
+/// value an infrastructure was built with), the model's otherwise.
 boost::json::object evaluate_outputs(const TemplateModel& model,
-                                     const boost::json::object& attributes);
+                                     const boost::json::object& attributes,
+                                     const boost::json::object& recorded_inputs = {});
+
+/// The values `model`'s outputs take from its inputs, by input name (for
+/// `evaluate_outputs`' `recorded_inputs`).
+boost::json::object output_inputs(const TemplateModel& model);
 
 /// True when every node of `model` exists in `attributes` with the same type.
 bool nodes_match(const TemplateModel& model, const boost::json::object& attributes);

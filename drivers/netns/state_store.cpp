@@ -148,7 +148,8 @@ void StateStore::save(const InfrastructureRecord& record) const {
                         {"instanceName", bj::string(record.instance_name)},
                         {"computes", record.computes},
                         {"plan", to_json(record.plan)},
-                        {"outputs", record.outputs}};
+                        {"outputs", record.outputs},
+                        {"inputs", record.inputs}};
   write_atomically(directory_ / kInfrastructures / (record.infrastructure_id + ".json"),
                    bj::serialize(json));
 }
@@ -184,6 +185,8 @@ std::vector<InfrastructureRecord> StateStore::load_infrastructures() const {
     record.computes = static_cast<std::size_t>(field(json, "computes").to_number<std::uint64_t>());
     record.plan = plan_from_json(field(json, "plan"));
     record.outputs = field(json, "outputs").as_object();
+    // Absent from the records of older builds.
+    if (const auto* inputs = json.if_contains("inputs")) record.inputs = inputs->as_object();
     records.push_back(std::move(record));
   });
   return records;

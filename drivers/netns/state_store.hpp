@@ -68,6 +68,9 @@ struct InfrastructureRecord {
   Plan plan;
   /// Output values of the create template.
   boost::json::object outputs;
+  /// The values its outputs took from inputs (`get_input`), by input name:
+  /// a find template's outputs of the same inputs give them back.
+  boost::json::object inputs;
 
   /// Field-by-field equality.
   bool operator==(const InfrastructureRecord&) const = default;

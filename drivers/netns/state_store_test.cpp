@@ -2,6 +2,8 @@
 
 #include <fstream>
 
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -25,6 +27,7 @@ TEST(StateStore, RoundTripsRecordsAndDropsTemporaryFiles) {
   infra.computes = 2;
   infra.plan = make_plan(parse_tosca_template(testing::two_hosts_template(), {}), "fl", "web");
   infra.outputs = {{"a", "10.10.0.11"}};
+  infra.inputs = {{"n", 7}};
   store.save(infra);
 
   TaskRecord task;
@@ -56,6 +59,23 @@ TEST(StateStore, RoundTripsRecordsAndDropsTemporaryFiles) {
 
   store.remove_infrastructure("infra-1");
   EXPECT_TRUE(store.load_infrastructures().empty());
+}
+
+TEST(StateStore, ReadsRecordsWithoutInputsAsOlderBuildsWroteThem) {
+  testing::TempDir dir;
+  const StateStore store(dir.path() / "state");
+  InfrastructureRecord infra;
+  infra.infrastructure_id = "infra-1";
+  infra.instance_name = "web";
+  infra.plan = make_plan(parse_tosca_template(testing::two_hosts_template(), {}), "fl", "web");
+  store.save(infra);
+  const auto file = dir.path() / "state" / "infrastructures" / "infra-1.json";
+  auto json = boost::json::parse(testing::read_text(file)).as_object();
+  ASSERT_EQ(json.erase("inputs"), 1u);
+  std::ofstream(file, std::ios::trunc) << boost::json::serialize(json);
+  const auto infras = store.load_infrastructures();
+  ASSERT_EQ(infras.size(), 1u);
+  EXPECT_EQ(infras[0], infra);
 }
 
 TEST(StateStore, ItsDirectoryIsTheOwnersAloneWhateverTheUmask) {

@@ -188,7 +188,12 @@ class Parser {
     }
     const auto& input = it->second;
     const auto input_where = child(kInputs, name);
-    if (const auto* property = properties_.find(name); property && !property->value().is_null()) {
+    const auto* property = properties_.find(name);
+    if (property && property->is_key()) {
+      fail(input_where,
+           "the value in the request's properties is key material (type key), not a " + input.type);
+    }
+    if (property && !property->value().is_null()) {
       if (input.type == "integer") {
         const auto number = property->as_integer();
         if (!number) fail(input_where, "the value in the request's properties is not an integer");
@@ -448,10 +453,12 @@ class Parser {
       const auto value = entry.second["value"];
       if (!value) fail(where, "missing 'value'");
       const auto value_where = child(where, "value");
-      OutputDefinition output{name, {}, {}, nullptr};
+      OutputDefinition output;
+      output.name = name;
       if (value.IsScalar()) {
         output.value = bj::string(value.Scalar());
       } else if (const auto input = get_input_name(value, value_where)) {
+        output.input = *input;
         if (auto resolved = input_value(*input, value_where)) output.value = std::move(*resolved);
       } else if (value.IsMap() && value["get_attribute"]) {
         if (value.size() != 1) fail(value_where, "get_attribute must be the only key of its map");

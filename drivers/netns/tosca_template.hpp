@@ -85,6 +85,8 @@ struct OutputDefinition {
   std::string name;
   /// Node of a `get_attribute`, empty for a plain value or `get_input`.
   std::string node;
+  /// Input of a `get_input`, empty otherwise.
+  std::string input;
   /// Attribute of a `get_attribute` (`ip_address`, `name`...).
   std::string attribute;
   /// The value when `node` is empty (null for an unresolved input).

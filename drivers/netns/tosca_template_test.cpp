@@ -127,6 +127,8 @@ TEST(ToscaTemplate, InputTypesAndOutputsOfInputs) {
   sdk::PropertyMap properties{{"label", sdk::Property::integer(42)}};
   const auto model = parse_tosca_template(text, properties);
   ASSERT_EQ(model.outputs.size(), 3u);
+  EXPECT_EQ(model.outputs[0].input, "count");
+  EXPECT_EQ(model.outputs[2].input, "");
   EXPECT_EQ(model.outputs[0].value, boost::json::value(3));
   EXPECT_EQ(model.outputs[1].value, boost::json::value("42"));
   EXPECT_EQ(model.outputs[2].value, boost::json::value("hello"));
@@ -154,6 +156,15 @@ TEST(ToscaTemplate, MissingInputValueNamesTheInput) {
   // Given: used.
   const auto given = parse_tosca_template(text, {{"address", sdk::Property::string("10.10.0.9")}});
   EXPECT_EQ(given.ports[0].ip_address, parse_ipv4("10.10.0.9"));
+}
+
+TEST(ToscaTemplate, KeyMaterialIsNotAnInputValue) {
+  sdk::PropertyMap properties{
+      {"address_a", sdk::Property::key(sdk::KeyMaterial{"k", "PRIVATE", std::nullopt})}};
+  // Not the default in its place, as if nothing was sent.
+  EXPECT_EQ(error_of(testing::two_hosts_template(), properties),
+            "topology_template.inputs.address_a: the value in the request's properties is key "
+            "material (type key), not a string");
 }
 
 TEST(ToscaTemplate, UndeclaredInput) {
