@@ -278,7 +278,8 @@ void InfrastructureMonitor::finish(const std::shared_ptr<const Task>& task,
         task->request_id, repaired);
   }
   if (payload.size() > options_.max_outcome_size) {
-    const std::string why = oversized_outcome(payload.size(), options_.max_outcome_size);
+    const std::string why =
+        oversized_outcome(outcome.status, payload.size(), options_.max_outcome_size);
     logging::ScopedLogContext scope(task->log_fields);
     log_->error("infrastructure task {}: {}", task->request_id, why);
     outcome = sdk::InfrastructureTask::failed(outcome.infrastructure_id, task->request_id,

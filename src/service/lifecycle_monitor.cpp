@@ -633,7 +633,8 @@ void LifecycleMonitor::finish(std::shared_ptr<const Target> target, sdk::Lifecyc
     }
   }
   if (payload.size() > options_.max_outcome_size) {
-    const std::string why = oversized_outcome(payload.size(), options_.max_outcome_size);
+    const std::string why =
+        oversized_outcome(outcome.status, payload.size(), options_.max_outcome_size);
     logging::ScopedLogContext scope(target->log_fields);
     log_->error("execution {}: {}", request_id, why);
     outcome = sdk::LifecycleExecution::failed(request_id, sdk::FailureCode::internal_error, why);

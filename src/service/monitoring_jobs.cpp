@@ -70,11 +70,15 @@ std::string no_outcome_in_time(std::chrono::milliseconds total_timeout) {
                      std::chrono::duration_cast<std::chrono::seconds>(total_timeout).count());
 }
 
-std::string oversized_outcome(std::size_t size, std::size_t limit) {
+std::string oversized_outcome(sdk::ExecutionStatus status, std::size_t size, std::size_t limit) {
   return fmt::format(
-      "the driver reported an outcome of {} bytes as JSON, over monitoring.max_outcome_size ({} "
-      "bytes); its outputs and associated topology were dropped",
-      size, limit);
+      "the driver reported {} with an outcome of {} bytes as JSON, over "
+      "monitoring.max_outcome_size ({} bytes); its outputs and associated topology were "
+      "dropped{}",
+      sdk::to_string(status), size, limit,
+      status == sdk::ExecutionStatus::complete
+          ? ", not its work: what it built or changed on the target is in place"
+          : "");
 }
 
 std::size_t repair_outcome_text(boost::json::object& encoded, std::string& payload) {

@@ -51,8 +51,10 @@ std::string no_outcome_in_time(std::chrono::milliseconds total_timeout);
 /// The failure description of an outcome whose JSON form (`size` bytes) is
 /// over `monitoring.max_outcome_size` (`limit` bytes). Such an outcome ends
 /// FAILED without its outputs: stored and sent whole, it would swell the
-/// store and make an event Kafka refuses.
-std::string oversized_outcome(std::size_t size, std::size_t limit);
+/// store and make an event Kafka refuses. The description says what the
+/// driver reported (`status`): a COMPLETE that ends FAILED this way left its
+/// work done on the target (a create's resources exist).
+std::string oversized_outcome(sdk::ExecutionStatus status, std::size_t size, std::size_t limit);
 
 /// Makes an outcome's JSON text (`payload`, serialized from `encoded`) valid
 /// UTF-8, as JSON must be: stored as a driver sent it (a device's Latin-1

@@ -225,6 +225,10 @@ def test_an_outcome_over_max_outcome_size_fails_without_its_outputs(start_server
     payload = event["payload"]
     assert payload["status"] == "FAILED", payload
     assert payload["failureDetails"]["failureCode"] == "INTERNAL_ERROR"
-    assert "monitoring.max_outcome_size (1024 bytes)" in payload["failureDetails"]["description"]
+    description = payload["failureDetails"]["description"]
+    assert "monitoring.max_outcome_size (1024 bytes)" in description, description
+    # FAILED must not read as "nothing was built": the orchestrator deletes it.
+    assert description.startswith("the driver reported COMPLETE with an outcome of"), description
+    assert "what it built or changed on the target is in place" in description, description
     assert payload["infrastructureId"] == r.json()["infrastructureId"]
     assert not payload.get("outputs"), payload

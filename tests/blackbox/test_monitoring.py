@@ -272,7 +272,9 @@ def test_an_outcome_over_max_outcome_size_fails_without_its_outputs(start_server
     assert "outputs" not in failed or failed["outputs"] == {}, failed
     record = server.wait_terminal(large)
     assert record["status"] == "FAILED" and record["outputs"] == {}, record
-    assert f"execution {large}: the driver reported an outcome of" in server.stderr()
+    assert "the driver reported COMPLETE with an outcome of" in description, description
+    assert "what it built or changed on the target is in place" in description, description
+    assert f"execution {large}: the driver reported COMPLETE with an outcome of" in server.stderr()
     assert events[fits][0]["payload"]["outputs"] == {"blob": "x" * 1500}
 
 
