@@ -1,12 +1,15 @@
 #include "zip_directory.hpp"
 
 #include <algorithm>
-#include <fstream>
+#include <cerrno>
+#include <cstring>
 #include <memory>
 #include <vector>
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace flint::cli {
 namespace {
@@ -40,9 +43,8 @@ std::vector<Item> collect(const fs::path& root) {
   std::error_code error;
   fs::recursive_directory_iterator it(root, fs::directory_options::none, error);
   if (error) throw ZipError(root.string() + ": " + error.message());
-  for (; it != fs::recursive_directory_iterator(); it.increment(error)) {
-    if (error) throw ZipError(root.string() + ": " + error.message());
-    const fs::path& path = it->path();
+  for (const fs::recursive_directory_iterator end; it != end;) {
+    const fs::path path = it->path();
     const std::string name = path.lexically_relative(root).generic_string();
     const bool link = it->is_symlink();
     // status() follows links: a link to a file is packed as that file.
@@ -65,15 +67,34 @@ std::vector<Item> collect(const fs::path& root) {
       throw ZipError(path.string() + ": not a regular file or directory; cannot be packed");
     }
     error.clear();
+    // Checked here: a failed step also ends the iteration, and a directory
+    // that cannot be opened would silently leave the rest out.
+    it.increment(error);
+    if (error) throw ZipError(path.string() + ": cannot be read: " + error.message());
   }
   return items;
 }
 
 std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ZipError(path.string() + ": cannot be read");
-  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw ZipError(path.string() + ": read error");
+  const auto failure = [&] {
+    return ZipError(path.string() + ": cannot be read: " + std::strerror(errno));
+  };
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw failure();
+  std::string data;
+  char chunk[64 * 1024];
+  for (;;) {
+    const ssize_t n = ::read(fd, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const ZipError error = failure();
+      ::close(fd);
+      throw error;
+    }
+    if (n == 0) break;
+    data.append(chunk, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
   return data;
 }
 

@@ -1,5 +1,7 @@
 #include "zip_directory.hpp"
 
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -106,6 +108,32 @@ TEST_F(ZipDirectoryTest, RejectsWhatCannotBePacked) {
   fs::remove(root_ / "package" / "loop");
   fs::create_symlink(root_ / "gone", root_ / "package" / "dangling");
   EXPECT_THAT(error_of(root_ / "package"), HasSubstr("dangling: dangling symbolic link"));
+  fs::remove(root_ / "package" / "dangling");
+  // A file whose read fails (EIO): named, with the system's reason.
+  fs::create_symlink("/proc/self/mem", root_ / "package" / "mem");
+  EXPECT_EQ(error_of(root_ / "package"),
+            (root_ / "package" / "mem").string() + ": cannot be read: Input/output error");
+}
+
+TEST_F(ZipDirectoryTest, AnUnreadableDirectoryIsAnErrorNotAShorterPackage) {
+  write("aaa/a", "a");
+  write("lib/common.sh", "x");
+  write("scripts/Create.sh", "x");
+  write("zzz/z", "z");
+  fs::permissions(root_ / "package" / "lib", fs::perms::none);
+  // Root reads any directory: the check runs as nobody in a child.
+  EXPECT_EXIT(
+      {
+        if (::geteuid() == 0 && ::setresuid(65534, 65534, 65534) != 0) std::_Exit(4);
+        try {
+          zip_directory(root_ / "package");
+        } catch (const ZipError& e) {
+          std::fprintf(stderr, "%s\n", e.what());
+          std::_Exit(3);
+        }
+        std::_Exit(0);
+      },
+      ::testing::ExitedWithCode(3), "lib: cannot be read: Permission denied");
 }
 
 }  // namespace
