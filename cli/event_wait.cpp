@@ -13,6 +13,7 @@ using Clock = std::chrono::steady_clock;
 constexpr std::chrono::seconds kMaxWait{20};
 constexpr std::size_t kPageSize = 100;
 constexpr auto kRetryPause = std::chrono::seconds(1);
+constexpr auto kShortPollPause = std::chrono::milliseconds(100);
 
 }  // namespace
 
@@ -22,16 +23,20 @@ std::optional<Event> wait_for_event(FlintApi& api, const EventWait& wait,
   bool connection_lost = false;
   while (true) {
     if (wait.tick && !wait.tick()) return std::nullopt;
-    const auto remaining = std::chrono::ceil<std::chrono::seconds>(wait.deadline - Clock::now());
-    if (remaining.count() <= 0) return std::nullopt;
+    const auto remaining = wait.deadline - Clock::now();
+    if (remaining <= Clock::duration::zero()) return std::nullopt;
+    // The server waits whole seconds: never past the deadline.
+    const auto long_poll = std::min(std::chrono::floor<std::chrono::seconds>(remaining), kMaxWait);
     EventsPage page;
     try {
-      page = api.events(after, kPageSize, std::min(remaining, kMaxWait));
+      page = api.events(after, kPageSize, long_poll);
     } catch (const HttpError& e) {
+      if (Clock::now() >= wait.deadline) return std::nullopt;  // the call was cut at it
       if (!connection_lost) progress.note(std::string(e.what()) + "; retrying");
       connection_lost = true;
       progress.set_status("RECONNECTING");
-      std::this_thread::sleep_for(kRetryPause);
+      std::this_thread::sleep_for(
+          std::min<Clock::duration>(kRetryPause, wait.deadline - Clock::now()));
       continue;
     } catch (const ApiError& e) {
       if (e.status() != 409) throw;
@@ -50,6 +55,11 @@ std::optional<Event> wait_for_event(FlintApi& api, const EventWait& wait,
       if (wait.matches(event)) return event;
     }
     after = page.next(after);
+    // Under a second left the server answers at once: poll, but not in a spin.
+    if (long_poll.count() == 0 && page.events.empty()) {
+      std::this_thread::sleep_for(
+          std::min<Clock::duration>(kShortPollPause, wait.deadline - Clock::now()));
+    }
   }
 }
 

@@ -120,8 +120,8 @@ int run_exec_command(const ExecOptions& options, std::ostream& out, std::ostream
     return kExitError;
   }
 
-  FlintApi api(*http);
   const auto deadline = Clock::now() + timeout;
+  FlintApi api(*http, deadline);
   std::string request_id;
   try {
     // Read the head of the log first: the outcome event cannot come before.

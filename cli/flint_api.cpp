@@ -1,5 +1,6 @@
 #include "flint_api.hpp"
 
+#include <algorithm>
 #include <cctype>
 
 #include <boost/json/parse.hpp>
@@ -39,11 +40,12 @@ boost::json::value parse_body(const HttpResponse& response, std::string_view cal
 // object, returned.
 boost::json::object post_for_object(HttpClient& http, std::string_view path,
                                     const boost::json::object& request,
-                                    const std::optional<std::string>& tenant_id, unsigned status) {
+                                    const std::optional<std::string>& tenant_id, unsigned status,
+                                    std::chrono::milliseconds timeout) {
   const std::string call = "POST " + std::string(path);
   HttpClient::Headers headers;
   if (tenant_id) headers.emplace_back("tenantId", *tenant_id);
-  auto response = http.post_json(path, boost::json::serialize(request), headers, kCallTimeout);
+  auto response = http.post_json(path, boost::json::serialize(request), headers, timeout);
   if (response.status != status) fail(http, response, call);
   auto body = parse_body(response, call);
   if (!body.is_object()) throw ApiError(0, call + ": expected a JSON object");
@@ -62,8 +64,9 @@ void require_non_empty_string(const boost::json::object& body, std::string_view 
 // The 202 reply of an infrastructure create or delete.
 boost::json::object accepted_task(HttpClient& http, std::string_view path,
                                   const boost::json::object& request,
-                                  const std::optional<std::string>& tenant_id) {
-  auto body = post_for_object(http, path, request, tenant_id, 202);
+                                  const std::optional<std::string>& tenant_id,
+                                  std::chrono::milliseconds timeout) {
+  auto body = post_for_object(http, path, request, tenant_id, 202, timeout);
   for (const char* field : {"infrastructureId", "requestId"}) {
     require_non_empty_string(body, field, "POST " + std::string(path));
   }
@@ -73,9 +76,10 @@ boost::json::object accepted_task(HttpClient& http, std::string_view path,
 // The `result` of a find reply (`{"result": {...}}` or `{"result": null}`).
 boost::json::value find_result(HttpClient& http, std::string_view path,
                                const boost::json::object& request,
-                               const std::optional<std::string>& tenant_id) {
+                               const std::optional<std::string>& tenant_id,
+                               std::chrono::milliseconds timeout) {
   const std::string call = "POST " + std::string(path);
-  const auto body = post_for_object(http, path, request, tenant_id, 200);
+  const auto body = post_for_object(http, path, request, tenant_id, 200, timeout);
   const auto* result = body.if_contains("result");
   if (!result) throw ApiError(0, call + ": result: missing");
   if (!result->is_null() && !result->is_object()) {
@@ -169,7 +173,7 @@ boost::json::object FlintApi::execute(const boost::json::object& request,
   HttpClient::Headers headers;
   if (tenant_id) headers.emplace_back("tenantId", *tenant_id);
   auto response = http_.post_json("/api/driver/lifecycle/execute", boost::json::serialize(request),
-                                  headers, kCallTimeout);
+                                  headers, bounded(kCallTimeout));
   if (response.status != 202 && response.status != 200) fail(http_, response, call);
   auto body = parse_body(response, call);
   if (!body.is_object()) throw ApiError(0, std::string(call) + ": expected a JSON object");
@@ -181,7 +185,8 @@ boost::json::object FlintApi::execute(const boost::json::object& request,
 }
 
 boost::json::value FlintApi::find(const boost::json::object& request) {
-  return find_result(http_, "/api/driver/references/find", request, std::nullopt);
+  return find_result(http_, "/api/driver/references/find", request, std::nullopt,
+                     bounded(kCallTimeout));
 }
 
 EventsPage FlintApi::events(const EventLogPosition& after, std::size_t limit,
@@ -190,7 +195,7 @@ EventsPage FlintApi::events(const EventLogPosition& after, std::size_t limit,
   if (!after.id.empty())
     target += "&afterId=" + boost::urls::encode(after.id, boost::urls::unreserved_chars);
   target += "&limit=" + std::to_string(limit) + "&wait=" + std::to_string(wait.count());
-  auto response = http_.get(target, wait + kLongPollSlack);
+  auto response = http_.get(target, bounded(wait + kLongPollSlack));
   if (response.status == 404) {
     // Most likely a Flint whose event log is off (its events go to Kafka only).
     throw ApiError(404, "GET /api/events: 404: " + error_text(response) +
@@ -209,7 +214,7 @@ std::optional<boost::json::object> FlintApi::execution(std::string_view request_
   const std::string call = "GET /api/driver/lifecycle/executions/" + std::string(request_id);
   const std::string target =
       "/api/driver/lifecycle/executions/" + boost::urls::encode(request_id, boost::urls::pchars);
-  auto response = http_.get(target, kCallTimeout);
+  auto response = http_.get(target, bounded(kCallTimeout));
   // The contract answers an unknown request with 400 (not 404); a server
   // without this extension answers 404.
   if (response.status == 400 || response.status == 404) return std::nullopt;
@@ -221,7 +226,7 @@ std::optional<boost::json::object> FlintApi::execution(std::string_view request_
 
 boost::json::object FlintApi::drivers() {
   const std::string call = "GET /api/drivers";
-  auto response = http_.get("/api/drivers", kCallTimeout);
+  auto response = http_.get("/api/drivers", bounded(kCallTimeout));
   if (response.status != 200) fail(http_, response, call);
   auto body = parse_body(response, call);
   if (!body.is_object()) throw ApiError(0, call + ": expected a JSON object");
@@ -230,25 +235,34 @@ boost::json::object FlintApi::drivers() {
 
 boost::json::object FlintApi::create_infrastructure(const boost::json::object& request,
                                                     const std::optional<std::string>& tenant_id) {
-  return accepted_task(http_, "/api/infrastructure/create", request, tenant_id);
+  return accepted_task(http_, "/api/infrastructure/create", request, tenant_id,
+                       bounded(kCallTimeout));
 }
 
 boost::json::object FlintApi::delete_infrastructure(const boost::json::object& request,
                                                     const std::optional<std::string>& tenant_id) {
-  return accepted_task(http_, "/api/infrastructure/delete", request, tenant_id);
+  return accepted_task(http_, "/api/infrastructure/delete", request, tenant_id,
+                       bounded(kCallTimeout));
 }
 
 boost::json::object FlintApi::query_infrastructure(const boost::json::object& request,
                                                    const std::optional<std::string>& tenant_id) {
   constexpr std::string_view path = "/api/infrastructure/query";
-  auto body = post_for_object(http_, path, request, tenant_id, 200);
+  auto body = post_for_object(http_, path, request, tenant_id, 200, bounded(kCallTimeout));
   require_non_empty_string(body, "status", "POST " + std::string(path));
   return body;
 }
 
 boost::json::value FlintApi::find_infrastructure(const boost::json::object& request,
                                                  const std::optional<std::string>& tenant_id) {
-  return find_result(http_, "/api/infrastructure/find", request, tenant_id);
+  return find_result(http_, "/api/infrastructure/find", request, tenant_id, bounded(kCallTimeout));
+}
+
+std::chrono::milliseconds FlintApi::bounded(std::chrono::milliseconds limit) const {
+  if (!deadline_) return limit;
+  const auto left =
+      std::chrono::ceil<std::chrono::milliseconds>(*deadline_ - std::chrono::steady_clock::now());
+  return std::clamp(left, std::chrono::milliseconds(1), limit);
 }
 
 }  // namespace flint::cli

@@ -95,7 +95,11 @@ EventsPage parse_events_page(const boost::json::value& body);
 class FlintApi {
  public:
   /// Calls the server through `http` (not owned; must outlive this object).
-  explicit FlintApi(HttpClient& http) : http_(http) {}
+  /// With a `deadline` (a command's `--timeout`), no call outlasts it: each
+  /// one's own time limit is cut to the time left.
+  explicit FlintApi(HttpClient& http,
+                    std::optional<std::chrono::steady_clock::time_point> deadline = std::nullopt)
+      : http_(http), deadline_(deadline) {}
 
   /// `POST /api/driver/lifecycle/execute`; returns the 202 body (it has a
   /// string `requestId`). `tenant_id` becomes the `tenantId` header.
@@ -151,7 +155,11 @@ class FlintApi {
   const BaseUrl& base() const noexcept { return http_.base(); }
 
  private:
+  // `limit`, cut to the time left before the deadline (at least 1 ms).
+  std::chrono::milliseconds bounded(std::chrono::milliseconds limit) const;
+
   HttpClient& http_;
+  std::optional<std::chrono::steady_clock::time_point> deadline_;
 };
 
 }  // namespace flint::cli

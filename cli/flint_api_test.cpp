@@ -1,5 +1,8 @@
 #include "flint_api.hpp"
 
+#include <chrono>
+#include <thread>
+
 #include <boost/json/parse.hpp>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -139,6 +142,20 @@ TEST(FlintApiTest, EventsAndExecutionUseTheirPaths) {
   EXPECT_EQ(api.events({3, "a b&c"}, 50, std::chrono::seconds(0)).last_seq, 4u);
   EXPECT_EQ(server.requests()[0].target, "/api/events?after=3&limit=50&wait=0");
   EXPECT_EQ(server.requests()[3].target, "/api/events?after=3&afterId=a%20b%26c&limit=50&wait=0");
+}
+
+TEST(FlintApiTest, NoCallOutlastsTheDeadline) {
+  // A server that stopped answering (paused, say): each call's own limit
+  // (30 s, or a long poll's wait plus slack) is cut to the time left.
+  testing::FakeHttpServer server([](const testing::RecordedRequest&) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    return testing::FakeReply{200, R"({"events":[],"lastSeq":4})"};
+  });
+  HttpClient http(parse_base_url(server.url()));
+  const auto start = std::chrono::steady_clock::now();
+  FlintApi api(http, start + std::chrono::milliseconds(300));
+  EXPECT_THROW(api.events({}, 50, std::chrono::seconds(20)), HttpError);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1200));
 }
 
 TEST(FlintApiTest, FindReturnsTheResultOrNull) {

@@ -163,8 +163,8 @@ int run_task(const InfraOptions& options, const std::string& label,
                                                     const std::optional<std::string>&),
              std::chrono::milliseconds timeout, HttpClient& http, std::ostream& out,
              std::ostream& err, bool live) {
-  FlintApi api(http);
   const auto deadline = Clock::now() + timeout;
+  FlintApi api(http, deadline);
   // Read the head of the log first: the outcome event cannot come before.
   std::uint64_t after = api.head_seq();
   const auto accepted = (api.*start)(request, options.tenant);
