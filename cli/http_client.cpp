@@ -52,13 +52,23 @@ asio::awaitable<HttpResponse> send_and_read(Stream& stream,
   if (write_error == beast::error::timeout) {
     throw HttpError(what + ": no answer within " + seconds_text(timeout));
   }
-  if (write_error) throw HttpError(what + ": sending the request failed: " + write_error.message());
+  // A server that refuses a request before its body is read (a 413 for a
+  // package over http.max_body_size) answers and closes: the write fails,
+  // and the answer, which says why, waits in the socket.
+  const bool refused_early =
+      write_error == asio::error::broken_pipe || write_error == asio::error::connection_reset;
+  if (write_error && !refused_early) {
+    throw HttpError(what + ": sending the request failed: " + write_error.message());
+  }
 
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
   parser.body_limit(kMaxBodyBytes);
   auto [read_error, read] = co_await http::async_read(stream, buffer, parser, kAsTuple);
   (void)read;
+  if (read_error && refused_early) {
+    throw HttpError(what + ": sending the request failed: " + write_error.message());
+  }
   if (read_error == beast::error::timeout) {
     throw HttpError(what + ": no answer within " + seconds_text(timeout));
   }

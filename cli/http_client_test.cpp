@@ -3,7 +3,12 @@
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
+#include <thread>
 
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -113,6 +118,42 @@ TEST(HttpClientTest, ASilentServerTimesOut) {
   } catch (const HttpError& e) {
     EXPECT_EQ(std::string(e.what()), "GET " + server.url() + "/slow: no answer within 300 ms");
   }
+}
+
+TEST(HttpClientTest, AnAnswerBeforeTheBodyIsReadIsReported) {
+  // As Flint does with a body over http.max_body_size: it reads the header,
+  // answers 413 and closes, and the client's write of the rest fails.
+  namespace asio = boost::asio;
+  asio::io_context io;
+  asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
+  std::thread server([&] {
+    auto socket = acceptor.accept();
+    char header[1024];
+    socket.read_some(asio::buffer(header));
+    const std::string answer =
+        "HTTP/1.1 413 Payload Too Large\r\nContent-Type: application/json\r\n"
+        "Content-Length: 51\r\nConnection: close\r\n\r\n"
+        R"({"localizedMessage":"too large","status":413,"x":1})";
+    asio::write(socket, asio::buffer(answer));
+    // Flint lingers a little (up to 1 MiB), then closes with unread bytes:
+    // the kernel resets the connection, and the client's write fails.
+    socket.shutdown(asio::ip::tcp::socket::shutdown_send);
+    std::size_t drained = 0;
+    boost::system::error_code ec;
+    while (!ec && drained < (1 << 20)) drained += socket.read_some(asio::buffer(header), ec);
+    socket.close();
+  });
+  HttpClient client(
+      parse_base_url("http://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port())));
+  HttpResponse response;
+  try {
+    response = client.post_json("/big", std::string(32 << 20, 'x'), {}, 10s);
+  } catch (const HttpError& e) {
+    ADD_FAILURE() << e.what();  // before the fix: "sending the request failed: ..."
+  }
+  server.join();
+  EXPECT_EQ(response.status, 413u);
+  EXPECT_THAT(response.body, HasSubstr("too large"));
 }
 
 }  // namespace
