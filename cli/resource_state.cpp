@@ -4,10 +4,13 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
+#include <utility>
 
 #include <boost/json/serialize.hpp>
 #include <yaml-cpp/yaml.h>
@@ -17,6 +20,23 @@
 
 namespace flint::cli {
 namespace {
+
+// The line and column (from 1, in bytes) of the first byte of `text` that
+// does not start a well-formed UTF-8 sequence.
+std::optional<std::pair<std::size_t, std::size_t>> first_invalid_utf8(std::string_view text) {
+  std::size_t line = 1;
+  std::size_t line_start = 0;
+  for (std::size_t at = 0; at < text.size();) {
+    const std::size_t length = sdk::json::utf8_sequence(text, at);
+    if (length == 0) return std::pair{line, at - line_start + 1};
+    if (text[at] == '\n') {
+      ++line;
+      line_start = at + 1;
+    }
+    at += length;
+  }
+  return std::nullopt;
+}
 
 [[noreturn]] void fail(std::string_view path, std::string_view problem) {
   throw ResourceStateError(std::string(path) + ": " + std::string(problem));
@@ -333,9 +353,20 @@ boost::json::value yaml_to_json(const YAML::Node& node, std::string_view path) {
 
 ResourceState parse_resource_state(std::string_view yaml, std::string_view source) {
   const std::string prefix = std::string(source) + ": ";
+  if (const auto bad = first_invalid_utf8(yaml)) {
+    // Sent as is, it would make the request's JSON malformed.
+    throw ResourceStateError(prefix + "line " + std::to_string(bad->first) + ", column " +
+                             std::to_string(bad->second) + ": not valid UTF-8");
+  }
   YAML::Node root;
   try {
-    root = YAML::Load(std::string(yaml));
+    const auto documents = YAML::LoadAll(std::string(yaml));
+    if (documents.size() > 1) {
+      // YAML::Load would read the first and ignore the rest, typos and all.
+      throw ResourceStateError(prefix + "line " + std::to_string(documents[1].Mark().line + 1) +
+                               ": a second YAML document; a resource state is one");
+    }
+    if (!documents.empty()) root = documents.front();
   } catch (const YAML::Exception& e) {
     throw ResourceStateError(prefix + "line " + std::to_string(e.mark.line + 1) + ", column " +
                              std::to_string(e.mark.column + 1) + ": " + e.msg);
@@ -377,6 +408,10 @@ ResourceState parse_resource_state(std::string_view yaml, std::string_view sourc
 }
 
 ResourceState load_resource_state(const std::filesystem::path& path) {
+  // Opened as a stream, a directory reads as an empty (valid) state.
+  if (std::error_code ignored; std::filesystem::is_directory(path, ignored)) {
+    throw ResourceStateError(path.string() + ": cannot read the resource state: Is a directory");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     throw ResourceStateError(path.string() + ": cannot read the resource state: " +

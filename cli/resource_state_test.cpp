@@ -164,6 +164,12 @@ TEST(ResourceStateTest, ErrorsNameTheFileTheFieldAndTheProblem) {
   EXPECT_THAT(error_of("resourceProperties: {a: [1, 2\n"), HasSubstr("state.yaml: line "));
   EXPECT_EQ(error_of("resourceProperties:\n  a: {type: string, value: [1]}\n"),
             "state.yaml: resourceProperties.a.value: expected a string, got a list");
+  // What would be ignored or sent as malformed JSON.
+  EXPECT_EQ(error_of("resourceProperties:\n  a: 1\n---\nbogus: 2\n"),
+            "state.yaml: line 4: a second YAML document; a resource state is one");
+  EXPECT_EQ(error_of("resourceProperties:\n  a: \"x\xff\"\n"),
+            "state.yaml: line 2, column 8: not valid UTF-8");
+  EXPECT_EQ(error_of("resourceProperties:\n  a: caf\xc3\xa9\n"), "no error");
 }
 
 TEST(ResourceStateTest, LoadsAFileAndNamesAMissingOne) {
@@ -178,6 +184,12 @@ TEST(ResourceStateTest, LoadsAFileAndNamesAMissingOne) {
     FAIL() << "no error";
   } catch (const ResourceStateError& e) {
     EXPECT_THAT(e.what(), HasSubstr("missing.yaml: cannot read the resource state: No such file"));
+  }
+  try {
+    load_resource_state(dir);  // read as a stream, an empty state
+    FAIL() << "no error";
+  } catch (const ResourceStateError& e) {
+    EXPECT_THAT(e.what(), HasSubstr(": cannot read the resource state: Is a directory"));
   }
   std::filesystem::remove_all(dir);
 }
