@@ -94,6 +94,11 @@ INSTANTIATE_TEST_SUITE_P(
         UsageError{{"events", "--after", "-1"},
                    "flint: --after: expected an integer from 0 to 9223372036854775807, got -1 "
                    "(see flint events --help)"},
+        UsageError{{"exec", "Create", "--driver-files", "d", "--tenant", "a\r\nX-Evil: 1"},
+                   "flint: --tenant: must not hold a control character (a line break would "
+                   "start another header) (see flint exec --help)"},
+        UsageError{{"infra", "delete", "inf-1", "--tenant", "caf\xff"},
+                   "flint: --tenant: must be UTF-8 text (see flint infra delete --help)"},
         UsageError{{"drivers", "extra"},
                    "flint: The following argument was not expected: extra (see flint drivers "
                    "--help)"},

@@ -92,7 +92,7 @@ CLI::App* add_exec_command(CLI::App& app, ExecOptions& options) {
   cmd->add_option("--location-name", options.location_name,
                   "Deployment location name (default: the resource state's, else \"local\")");
   cmd->add_option("--location-type", options.location_type, "Deployment location type");
-  cmd->add_option("--tenant", options.tenant, "Tenant id, sent as the tenantId header");
+  add_tenant_option(*cmd, options.tenant);
   cmd->add_option("--timeout", options.timeout, "How long to wait for the outcome (90s, 10m, 1h)")
       ->capture_default_str();
   add_server_access_options(*cmd, options.server);

@@ -1,6 +1,8 @@
 #include "http_client.hpp"
 
+#include <algorithm>
 #include <exception>
+#include <filesystem>
 #include <fstream>
 #include <optional>
 
@@ -123,6 +125,10 @@ BaseUrl parse_base_url(std::string_view text) {
 
 std::string read_token_file(const std::string& path) {
   if (path.empty()) return {};
+  // Opened as a stream, a directory reads as an empty file.
+  if (std::error_code ignored; std::filesystem::is_directory(path, ignored)) {
+    throw std::invalid_argument("--token-file: cannot read " + path + ": Is a directory");
+  }
   std::ifstream in(path);
   if (!in) throw std::invalid_argument("--token-file: cannot read " + path);
   std::string line;
@@ -130,7 +136,14 @@ std::string read_token_file(const std::string& path) {
     const auto first = line.find_first_not_of(" \t\r");
     if (first == std::string::npos || line[first] == '#') continue;
     const auto last = line.find_last_not_of(" \t\r");
-    return line.substr(first, last - first + 1);
+    std::string token = line.substr(first, last - first + 1);
+    // It becomes a header value: a control character would break the header.
+    if (std::any_of(token.begin(), token.end(),
+                    [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+      throw std::invalid_argument("--token-file: the token in " + path +
+                                  " holds a control character");
+    }
+    return token;
   }
   throw std::invalid_argument("--token-file: " + path + " holds no token");
 }

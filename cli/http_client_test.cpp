@@ -93,6 +93,15 @@ TEST(HttpClientTest, SendsTheTokenOfItsTokenFileAsABearerCredential) {
   EXPECT_EQ(server.requests()[1].header("authorization"), "");
   EXPECT_EQ(read_token_file(""), "");
   EXPECT_THROW(read_token_file(path.string()), std::invalid_argument);  // gone now
+  try {
+    read_token_file(path.parent_path().string());
+    FAIL() << "a directory read as a file";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_THAT(e.what(), HasSubstr(": Is a directory"));
+  }
+  std::ofstream(path) << "tok\x01en\n";
+  EXPECT_THROW(read_token_file(path.string()), std::invalid_argument);
+  std::filesystem::remove(path);
 }
 
 TEST(HttpClientTest, ARefusedConnectionIsOneClearLine) {

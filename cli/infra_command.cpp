@@ -238,7 +238,7 @@ void add_common_options(CLI::App& cmd, InfraOptions& options, const char* state_
   cmd.add_option("--location-name", options.location_name,
                  "Deployment location name (default: the resource state's, else \"local\")");
   cmd.add_option("--location-type", options.location_type, "Deployment location type");
-  cmd.add_option("--tenant", options.tenant, "Tenant id, sent as the tenantId header");
+  add_tenant_option(cmd, options.tenant);
   add_server_access_options(cmd, options.server);
   cmd.add_flag("--json", options.json, "Print the outcome as JSON, on one line");
 }

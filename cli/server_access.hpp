@@ -3,6 +3,7 @@
 /// @file
 /// How the client commands reach a Flint server: `--url`, `--token-file`, `--cacert`.
 
+#include <optional>
 #include <string>
 
 #include "http_client.hpp"
@@ -29,6 +30,10 @@ struct ServerAccess {
 
 /// Adds `--url`, `--token-file` and `--cacert` to `command`.
 void add_server_access_options(CLI::App& command, ServerAccess& access);
+
+/// Adds `--tenant` to `command`: one header value, so valid UTF-8 without
+/// control characters (a line break would start another header).
+void add_tenant_option(CLI::App& command, std::optional<std::string>& tenant);
 
 /// A client for `access`.
 /// @throws std::invalid_argument naming the option that is wrong (`--url`,
