@@ -79,26 +79,10 @@ void JobScheduler::schedule(Job job, Clock::time_point due) {
     logging::logger("jobs")->error("job {} of unknown kind {} dropped", job.subject, job.kind);
     return;
   }
-  Kind& registered = kind->second;
   job.kind = kind->first;
   {
     std::lock_guard lock(mutex_);
-    const std::uint64_t id = next_id_;
-    const auto placed = entries_.try_emplace(id);
-    Entry& entry = placed.first->second;
-    entry.job = std::move(job);
-    // One lookup both checks and claims the subject (keyed by the entry's
-    // own copy of it); a job already known stays as it is.
-    if (!registered.ids.try_emplace(entry.job.subject, id).second) {
-      entries_.erase(placed.first);
-      return;
-    }
-    ++next_id_;
-    entry.kind = &registered;
-    entry.interval = registered.options.min_interval;
-    ++size_;
-    jobs_gauge_.Increment();
-    enqueue(id, entry, due);
+    if (!add_locked(kind->second, std::move(job), due)) return;
     // A job due later only needs the timer: the common case (a new
     // execution's first poll) takes no dispatch pass.
     if (due > Clock::now()) {
@@ -107,6 +91,30 @@ void JobScheduler::schedule(Job job, Clock::time_point due) {
     }
   }
   dispatch();
+}
+
+bool JobScheduler::add_locked(Kind& kind, Job job, Clock::time_point due) {
+  const std::uint64_t id = next_id_;
+  const auto placed = entries_.try_emplace(id);
+  Entry& entry = placed.first->second;
+  entry.job = std::move(job);
+  // One lookup both checks and claims the subject (keyed by the entry's
+  // own copy of it); a job already known stays as it is.
+  const auto [known, claimed] = kind.ids.try_emplace(entry.job.subject, id);
+  if (!claimed) {
+    Entry& holder = entries_.at(known->second);
+    // Dropped when its run ends, it would take this one with it.
+    if (holder.cancelled) holder.successor = Entry::Successor{std::move(entry.job), due};
+    entries_.erase(placed.first);
+    return false;
+  }
+  ++next_id_;
+  entry.kind = &kind;
+  entry.interval = kind.options.min_interval;
+  ++size_;
+  jobs_gauge_.Increment();
+  enqueue(id, entry, due);
+  return true;
 }
 
 void JobScheduler::wake(std::string_view kind, std::string_view subject) {
@@ -136,6 +144,7 @@ void JobScheduler::cancel(std::string_view kind, std::string_view subject) {
   auto it = entries_.find(index->second);
   if (it->second.running) {
     it->second.cancelled = true;  // dropped when this run ends, whatever it decided
+    it->second.successor.reset();
     return;
   }
   drop_locked(it);
@@ -288,7 +297,10 @@ bool JobScheduler::end_run_locked(std::uint64_t id, std::uint64_t run, JobStep s
       break;
   }
   if (step == JobStep::finished || entry.cancelled) {
+    auto successor = std::move(entry.successor);
+    Kind& kind = *entry.kind;
     drop_locked(it);
+    if (successor && !closed_.load()) add_locked(kind, std::move(successor->job), successor->due);
   } else if (!closed_.load()) {
     const auto now = Clock::now();
     enqueue(id, entry, entry.woken ? now : now + next_interval(entry));

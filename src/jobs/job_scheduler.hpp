@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -150,7 +151,9 @@ class JobScheduler {
                      ExpiryHandler on_expiry = {});
 
   /// Adds `job`, due at `due`. A job with the same kind and subject that is
-  /// already known is left as it is.
+  /// already known is left as it is; but one cancelled while its run goes on
+  /// is replaced by `job` once that run ends (a job taken back before its
+  /// cancelled run ended: a partition revoked and assigned again).
   void schedule(Job job, std::chrono::steady_clock::time_point due);
 
   /// Makes a known job due now (a driver pushed news). A running job runs
@@ -159,7 +162,8 @@ class JobScheduler {
 
   /// Forgets a known job (another process took it over): a waiting job is
   /// dropped at once, a running one when its current run ends (its handler
-  /// must tolerate that run's outcome going unrecorded, or check ownership).
+  /// must tolerate that run's outcome going unrecorded, or check ownership),
+  /// with the job scheduled again meanwhile, if any.
   void cancel(std::string_view kind, std::string_view subject);
 
   /// Stops dispatching; running jobs end their current step. A job
@@ -199,6 +203,13 @@ class JobScheduler {
     bool released = false;  // the current run gave its slot back (`JobRun::release`)
     bool woken = false;
     bool cancelled = false;
+    // Scheduled again while `cancelled` and running: takes its place when
+    // the run ends, so that the job is never run twice at once.
+    struct Successor {
+      Job job;
+      Clock::time_point due;
+    };
+    std::optional<Successor> successor;
   };
   // A place on a timeline: small and allocation-free, since every poll adds
   // one. Outdated places (the entry moved, ran or ended) are skipped.
@@ -245,6 +256,9 @@ class JobScheduler {
   };
 
   void enqueue(std::uint64_t id, Entry& entry, Clock::time_point at);
+  // Under mutex_: adds `job` due at `due`, unless its subject is known (a
+  // cancelled running entry then keeps it as its successor). True when added.
+  bool add_locked(Kind& kind, Job job, Clock::time_point due);
   // Starts due runs and ends expired ones until none is left; re-arms the
   // timer. Re-entrant calls on the same thread (a handler that finishes at
   // once) return at once: the outer call's loop picks up what they freed.

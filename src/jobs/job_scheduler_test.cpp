@@ -157,6 +157,47 @@ TEST_F(JobSchedulerTest, CancelDropsWaitingJobsAndRunningOnesWhenTheirRunEnds) {
   EXPECT_GT(runs["kept"], 2);
 }
 
+TEST_F(JobSchedulerTest, AJobTakenBackDuringItsCancelledRunRunsAgainAfterIt) {
+  // A partition revoked in the middle of a poll and assigned again at once:
+  // cancel, then schedule, while the run is still going.
+  JobScheduler scheduler(io_, {.max_running = 8}, registry_);
+  std::vector<std::string> payloads;
+  int running = 0;
+  int overlapped = 0;
+  scheduler.register_kind("test", {.min_interval = 5ms, .max_interval = 5ms, .jitter = 0},
+                          [&](Job& j, JobRun run) {
+                            payloads.push_back(j.payload);
+                            if (++running > 1) ++overlapped;
+                            after(io_, 30ms, [&, run] {
+                              --running;
+                              run.finish(JobStep::poll_later);
+                            });
+                          });
+  scheduler.schedule(job("a"), Clock::now());
+  run_until([&] { return payloads.size() == 1; });
+  scheduler.cancel("test", "a");
+  Job again = job("a");
+  again.payload = "adopted";
+  scheduler.schedule(std::move(again), Clock::now());
+  run_until([&] { return payloads.size() >= 3; });
+  ASSERT_GE(payloads.size(), 3u) << "the job taken back was dropped with the cancelled run";
+  EXPECT_EQ(payloads[1], "adopted");
+  EXPECT_EQ(overlapped, 0);  // never twice at once
+  EXPECT_EQ(scheduler.size(), 1u);
+
+  // Cancelled again before the run ended: the successor goes too.
+  run_until([&] { return running == 1; });
+  scheduler.cancel("test", "a");
+  scheduler.schedule(job("a"), Clock::now());
+  scheduler.cancel("test", "a");
+  run_until([&] { return scheduler.size() == 0; });
+  const auto settled = payloads.size();
+  const auto start = Clock::now();
+  run_until([&] { return Clock::now() - start > 50ms; });
+  EXPECT_EQ(scheduler.size(), 0u);
+  EXPECT_EQ(payloads.size(), settled);
+}
+
 TEST_F(JobSchedulerTest, AJobScheduledAfterStopIsDroppedWithoutTouchingTheLoop) {
   JobScheduler scheduler(io_, {.max_running = 8}, registry_);
   std::atomic<int> runs{0};

@@ -453,6 +453,13 @@ std::shared_ptr<const LifecycleMonitor::Target> LifecycleMonitor::decode_target(
 }
 
 void LifecycleMonitor::poll(jobs::Job& job, jobs::JobRun run) {
+  // In a cluster, a job this node no longer holds has nothing to do: its
+  // execution ended in a run that had been cancelled and taken back (a
+  // rebalance in the middle of a poll), or it went to another node.
+  if (cluster_ && !holds(job.subject)) {
+    run.finish(jobs::JobStep::finished);
+    return;
+  }
   std::optional<sdk::LifecycleExecution> outcome;
   {
     std::lock_guard lock(mutex_);

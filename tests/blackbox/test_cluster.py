@@ -15,6 +15,7 @@ import signal
 import time
 import uuid
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -112,8 +113,9 @@ def cluster(tmp_path, kafka, cluster_key):
     assert not failures, "\n".join(failures)
 
 
-def accept(node: FlintServer, polls: int = 0) -> str:
-    body = execute_body(request_properties={"noop.pollsInProgress": polls},
+def accept(node: FlintServer, polls: int = 0, latency_ms: int = 0) -> str:
+    body = execute_body(request_properties={"noop.pollsInProgress": polls,
+                                            "noop.latencyMs": latency_ms},
                         location=deployment_location({"password": SECRET}))
     r = node.execute(body)
     assert r.status_code == 202, r.text
@@ -249,6 +251,22 @@ def test_a_node_that_stops_hands_its_executions_over_at_once(cluster):
     wait_until(lambda: terminal_everywhere([staying], ids), timeout=30,
                what="every execution COMPLETE")
     assert any("executions released" in line.get("message", "") for line in leaving.log_lines())
+
+
+def test_a_rebalance_in_the_middle_of_polls_leaves_no_execution_unmonitored(cluster):
+    # Each poll takes 4 s: a node joining revokes every partition while polls run, and most
+    # come back to the node that had them before those polls end. A job taken back before its
+    # cancelled run ended was dropped with that run: IN_PROGRESS for good, no event.
+    first, second = cluster.start(2)
+    with ThreadPoolExecutor(10) as pool:  # the latency holds the execute too
+        ids = list(pool.map(lambda i: accept((first, second)[i % 2], polls=3, latency_ms=4000),
+                            range(20)))
+    time.sleep(1.0)
+    cluster.start(1)
+    wait_until(lambda: terminal_everywhere(cluster.live(), ids), timeout=60,
+               what="every execution ended on every node")
+    events = events_by_request(cluster.kafka, ids)
+    assert sorted(events) == sorted(ids)
 
 
 def test_a_broker_outage_loses_no_execution_and_acknowledges_nothing_it_cannot_keep(cluster):
