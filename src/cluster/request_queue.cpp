@@ -1,9 +1,12 @@
 #include "cluster/request_queue.hpp"
 
 #include <algorithm>
+#include <optional>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -32,8 +35,9 @@ namespace {
 constexpr int kFormat = 1;
 // How much longer than the producer's delivery timeout an enqueue may take.
 constexpr std::chrono::milliseconds kEnqueueMargin{5'000};
-// The longest wait between two tries of a dead letter.
-constexpr std::chrono::milliseconds kLetterMaxBackoff{60'000};
+// The longest wait between two tries of a dead letter, or of the record of
+// a request the driver accepted.
+constexpr std::chrono::milliseconds kMaxBackoff{60'000};
 
 std::shared_ptr<spdlog::logger> log() {
   static const auto logger = logging::logger("request-queue");
@@ -359,11 +363,18 @@ asio::awaitable<void> RequestQueue::execute(std::shared_ptr<Decoded> request) {
   auto delay = options_.retry_delay;
   for (std::uint32_t attempt = 0;; ++attempt) {
     bool retry = false;
+    // Set once the driver accepted a run whose record failed: only the
+    // record is tried again from then on, never the driver.
+    service::AcceptanceNotRecorded::RecordAgain record_again;
     try {
       auto command = request->command;  // kept for a retry
       auto origin = request->origin;
       co_await service_.execute(std::move(command), std::move(origin));
       started = true;
+    } catch (const service::AcceptanceNotRecorded& e) {
+      log()->warn("request {}: {}; the driver accepted it: retrying only its record",
+                  request->request_id, e.what());
+      record_again = e.record_again();
     } catch (const sdk::TemporaryDriverError& e) {
       retry = attempt < options_.retries && !stopping_.load();
       if (retry) {
@@ -377,8 +388,13 @@ asio::awaitable<void> RequestQueue::execute(std::shared_ptr<Decoded> request) {
     } catch (const std::exception& e) {
       failure.description = e.what();
     }
+    // Outside the handlers: a catch block cannot await.
+    if (record_again) {
+      started = co_await record_until_stopped(*request, record_again);
+      if (!started) co_return;  // stopping: the offset stays uncommitted
+      break;
+    }
     if (!retry) break;
-    // Outside the handler: a catch block cannot await.
     asio::steady_timer timer(co_await asio::this_coro::executor, delay);
     co_await timer.async_wait(asio::use_awaitable);
     delay *= 2;
@@ -403,9 +419,11 @@ asio::awaitable<void> RequestQueue::execute(std::shared_ptr<Decoded> request) {
     };
     try {
       co_await executor_.run<bool>(
-          // Catching up on the state topic, then producing to it: two waits.
-          {"request-queue", "record_failure", Clock::now() + 2 * options_.delivery_timeout},
-          std::move(record));
+          // No deadline of its own: its two waits (catching up on the state
+          // topic, then producing to it) are bounded, and a call abandoned
+          // at a deadline would go on to record the failure unseen, its
+          // offset never committed.
+          {"request-queue", "record_failure", Clock::time_point::max()}, std::move(record));
       outcomes_.Add({{"outcome", "failed"}}).Increment();
     } catch (const std::exception& e) {
       log()->error("request {}: cannot record its failure ({}); it stays on the queue",
@@ -419,6 +437,48 @@ asio::awaitable<void> RequestQueue::execute(std::shared_ptr<Decoded> request) {
     }
   }
   finished(*request);
+}
+
+asio::awaitable<bool> RequestQueue::record_until_stopped(
+    const Decoded& request, const service::AcceptanceNotRecorded::RecordAgain& record_again) {
+  auto delay = options_.retry_delay;
+  const auto executor = co_await asio::this_coro::executor;
+  while (!stopping_.load()) {
+    asio::steady_timer pause(executor, delay);
+    co_await pause.async_wait(asio::use_awaitable);
+    delay = std::min(delay * 2, kMaxBackoff);
+    // The outcome comes on another thread: it cancels a timer this
+    // coroutine waits on (on its strand, so never before the wait).
+    auto outcome = std::make_shared<std::optional<std::exception_ptr>>();
+    auto signal = std::make_shared<asio::steady_timer>(executor, Clock::time_point::max());
+    record_again([executor, outcome, signal](std::exception_ptr failure) {
+      asio::post(executor, [outcome, signal, failure] {
+        *outcome = failure;
+        signal->cancel();
+      });
+    });
+    while (!outcome->has_value()) {
+      co_await signal->async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    if (!outcome->value()) co_return true;  // recorded, and monitored
+    std::string why;
+    try {
+      std::rethrow_exception(**outcome);
+    } catch (const std::exception& e) {
+      why = e.what();
+    }
+    log()->warn("request {}: its record failed again ({}); retrying in {} ms", request.request_id,
+                why, delay.count());
+    std::lock_guard lock(mutex_);
+    last_error_ = why;
+  }
+  log()->warn("request {}: stopping before its record was written; it stays on the queue",
+              request.request_id);
+  std::lock_guard lock(mutex_);
+  in_flight_.erase(request.request_id);
+  --running_;  // the offset stays in `running`: never committed past
+  changed_.notify_all();
+  co_return false;
 }
 
 void RequestQueue::finished(const Decoded& request) {
@@ -456,7 +516,7 @@ void RequestQueue::retry_letters() {
     Letter& letter = letters_.front();
     if (!send(letter)) {
       // Most likely the same cause for every letter: wait before the next one too.
-      letter.backoff = std::min(letter.backoff * 2, kLetterMaxBackoff);
+      letter.backoff = std::min(letter.backoff * 2, kMaxBackoff);
       letter.due = Clock::now() + letter.backoff;
       letters_.push_back(std::move(letter));
       letters_.pop_front();

@@ -174,6 +174,10 @@ class RequestQueue {
   void retry_letters();
   void clear_letter_error();
   boost::asio::awaitable<void> execute(std::shared_ptr<Decoded> request);
+  // Retries the record of a request the driver accepted, backing off, until
+  // it is written (true) or the queue stops (false: it stays uncommitted).
+  boost::asio::awaitable<bool> record_until_stopped(
+      const Decoded& request, const service::AcceptanceNotRecorded::RecordAgain& record_again);
   void finished(const Decoded& request);
   void commit(bool async);
   struct Hooks;  // librdkafka's callbacks

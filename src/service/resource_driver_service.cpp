@@ -84,25 +84,37 @@ boost::asio::awaitable<sdk::LifecycleExecuteResponse> ResourceDriverService::exe
       return;
     }
     auto accepted = std::make_shared<sdk::LifecycleExecuteResponse>(std::move(response));
-    monitor_->accept(
-        request.lifecycle_name, request.deployment_location, *accepted, origin, target,
-        [this, finish, accepted, context,
-         lifecycle = request.lifecycle_name](std::exception_ptr failure) {
-          if (failure) {
-            finish.fail(failure);
-            return;
-          }
-          std::string request_id = accepted->request_id;
-          if (!finish(std::move(*accepted))) {
-            // Its caller was answered 503 at the deadline: no other line
-            // ties this id to the request.
-            logging::ScopedLogContext late_scope(context->log_fields());
-            log_->warn(
-                "accepted lifecycle {} as request {} after the call's deadline (answered "
-                "503); it is recorded and monitored",
-                lifecycle, request_id);
-          }
-        });
+    AcceptanceNotRecorded::RecordAgain record =
+        [monitor = monitor_, accepted, target, lifecycle = request.lifecycle_name,
+         location = request.deployment_location,
+         origin](std::function<void(std::exception_ptr)> done) {
+          monitor->accept(lifecycle, location, *accepted, origin, target, std::move(done));
+        };
+    record([this, finish, accepted, context, record,
+            lifecycle = request.lifecycle_name](std::exception_ptr failure) {
+      if (failure) {
+        try {
+          std::rethrow_exception(failure);
+        } catch (const sdk::TemporaryDriverError& e) {
+          // The driver's work has started: a caller that retries must
+          // not run it again (see AcceptanceNotRecorded).
+          finish.fail(std::make_exception_ptr(AcceptanceNotRecorded(e.what(), record)));
+        } catch (...) {
+          finish.fail(failure);
+        }
+        return;
+      }
+      std::string request_id = accepted->request_id;
+      if (!finish(std::move(*accepted))) {
+        // Its caller was answered 503 at the deadline: no other line
+        // ties this id to the request.
+        logging::ScopedLogContext late_scope(context->log_fields());
+        log_->warn(
+            "accepted lifecycle {} as request {} after the call's deadline (answered "
+            "503); it is recorded and monitored",
+            lifecycle, request_id);
+      }
+    });
   };
   // Named, not a temporary of the co_await expression (GCC 12 coroutine bug).
   std::function<void(Finish)> task = std::move(work);

@@ -5,6 +5,8 @@
 /// the driver on the driver executor with a deadline, and logs the outcome.
 
 #include <chrono>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -12,6 +14,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <spdlog/logger.h>
 
+#include <flint/sdk/errors.hpp>
 #include <flint/sdk/lifecycle.hpp>
 #include <flint/sdk/resource_driver.hpp>
 
@@ -49,6 +52,25 @@ struct CallOrigin {
   /// before the driver ran (the request queue): the execution is recorded
   /// and reported under it, and polled under the driver's own id.
   std::string promised_request_id{};
+};
+
+/// The driver accepted an execution whose record could not be written now
+/// (Kafka or the store failed): a temporary error, but not one to answer by
+/// running the request again, since the driver's work has started.
+/// `record_again` retries only the record; it calls its argument with the
+/// outcome, from any thread (null: recorded and monitored).
+class AcceptanceNotRecorded : public sdk::TemporaryDriverError {
+ public:
+  /// How to retry the record.
+  using RecordAgain = std::function<void(std::function<void(std::exception_ptr)> done)>;
+  /// `what` says why it failed.
+  AcceptanceNotRecorded(const std::string& what, RecordAgain record_again)
+      : sdk::TemporaryDriverError(what), record_again_(std::move(record_again)) {}
+  /// Retries the record of the accepted execution.
+  const RecordAgain& record_again() const noexcept { return record_again_; }
+
+ private:
+  RecordAgain record_again_;
 };
 
 /// Why `id` cannot name an execution (empty when it can): it goes into a

@@ -382,6 +382,62 @@ def test_queued_requests_are_acknowledged_then_run_under_their_id(queue_kafka, c
     assert server.metrics().value("flint_request_queue_records_total", outcome="accepted") == 5
 
 
+def test_a_queued_request_whose_record_fails_is_not_run_again(queue_kafka, cluster_key,
+                                                              start_server, tmp_path):
+    # The driver accepted it, then Kafka could not take its record. Retrying the whole request
+    # ran it on the driver again at each try, leaving runs that nothing monitors.
+    target = tmp_path / "target"  # the noop driver keeps each run it accepted until delivered
+    server = start_server(deep_merge(queue_config(queue_kafka, cluster_key), {
+        "messaging": {"delivery_timeout": "1s"},
+        "cluster": {"enabled": True, "session_timeout": "30s"},
+        "drivers": {"noop": {"state_dir": str(target)}}}))
+    wait_until(lambda: server.health()["vitals"]["request_queue"]["partitions_owned"] == 4,
+               timeout=30, what="the queue's partitions owned")
+    request_id = accept(server, latency_ms=1500)
+    time.sleep(0.5)  # the worker is inside the driver's execute
+    queue_kafka.command("down all")
+    time.sleep(4)
+    queue_kafka.command("up all")
+    record = wait_queued_end(server, request_id)
+    assert record["status"] == "COMPLETE", record
+    wait_until(lambda: not list(target.glob("*.json")), timeout=10,
+               what="every run the driver accepted delivered (none left unmonitored)")
+    assert any("retrying only its record" in line.get("message", "")
+               for line in server.log_lines())
+
+
+def test_a_refusal_recorded_late_still_lets_the_queue_move_on(queue_kafka, cluster_key,
+                                                               start_server):
+    # Kafka away while the driver refuses a queued request: recording its FAILED report outlived
+    # a deadline of the worker's, went on to succeed unseen, and the worker, taking it as
+    # unrecorded, never counted it nor committed the queue past it.
+    server = start_server(deep_merge(queue_config(queue_kafka, cluster_key, retries=1), {
+        "messaging": {"delivery_timeout": "1s"},
+        "cluster": {"enabled": True, "session_timeout": "60s"}}))
+    wait_until(lambda: server.health()["vitals"]["request_queue"]["partitions_owned"] == 4,
+               timeout=30, what="the queue's partitions owned")
+    r = server.execute(execute_body(request_properties={"noop.raise": "driver",
+                                                        "noop.latencyMs": 1500}))
+    assert r.status_code == 202, r.text
+    time.sleep(0.3)  # the worker is inside the driver's execute
+    queue_kafka.command("down all")
+    time.sleep(8)
+    queue_kafka.command("up all")
+    request_id = r.json()["requestId"]
+
+    def status() -> str | None:
+        reply = server.execution(request_id)
+        return reply.json()["status"] if reply.status_code == 200 else None
+    wait_until(lambda: status() == "FAILED", timeout=60, what="the refusal recorded")
+
+    def failed_count() -> float:
+        return sum(v for _, v in server.metrics().find("flint_request_queue_records_total",
+                                                       outcome="failed"))
+    wait_until(lambda: failed_count() == 1, timeout=30, what="the refusal counted as recorded")
+    assert not any("cannot record its failure" in line.get("message", "")
+                   for line in server.log_lines())
+
+
 def test_unreadable_queue_records_go_to_dead_letters(queue_kafka, cluster_key, start_server):
     server = start_server(queue_config(queue_kafka, cluster_key))
     bad_id, unkeyed_id, missing_id = (str(uuid.uuid4()) for _ in range(3))
