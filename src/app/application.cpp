@@ -832,9 +832,12 @@ int Application::run() {
   }
 
   server.start();
+  const std::string& host = config_.application.host;
   const std::string status = fmt::format(
       "listening on {}://{}:{} ({} I/O threads{}{})", tls ? "https" : "http",
-      config_.application.host, server.port(), config_.application.io_threads,
+      // An IPv6 literal is bracketed in a URL (RFC 3986).
+      host.find(':') == std::string::npos ? host : "[" + host + "]", server.port(),
+      config_.application.io_threads,
       tls && !config_.http.tls.client_ca_file.empty() ? ", client certificates required" : "",
       driver_api ? ", resource driver '" + config_.resource_driver.driver + "'" : "");
   log->info("Flint {} {}", FLINT_SDK_VERSION_STRING, status);

@@ -115,6 +115,28 @@ class HostTable {
 
 // The server compares the request path (before any '?') with each entry, byte
 // for byte: an entry that cannot be such a path would silently never match.
+// The netns driver's own rule (drivers/netns/plan.cpp, validate_prefix),
+// checked with the configuration so that a bad prefix stops `flint config`
+// and the start like any other value, not the driver's start later.
+std::vector<ValueProblem> check_netns_prefix(const ConfigValue& value) {
+  const auto* prefix = std::get_if<std::string>(&value);
+  if (prefix == nullptr) return {};
+  const auto problem = [&](std::string_view why) {
+    return std::vector<ValueProblem>{{"", "\"" + *prefix + "\" " + std::string(why)}};
+  };
+  // Names are <prefix><kind><8 hex digits>: at most 15 characters.
+  if (prefix->empty() || prefix->size() > 6) return problem("must be 1 to 6 characters");
+  if (prefix->front() < 'a' || prefix->front() > 'z') {
+    return problem("must start with a lower-case letter");
+  }
+  for (const char c : *prefix) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) {
+      return problem("may hold only a-z and 0-9");
+    }
+  }
+  return {};
+}
+
 std::vector<ValueProblem> check_public_paths(const ConfigValue& value) {
   std::vector<ValueProblem> problems;
   const auto* paths = std::get_if<std::vector<std::string>>(&value);
@@ -330,7 +352,10 @@ HostTable make_table() {
       drivers.netns.max_computes,
       O::integer(64, "Network namespaces the netns driver may hold in total.", {.min = 1}));
   FLINT_HOST_OPTION(drivers.netns.prefix,
-                    O::string("fl", "First letters of every name the netns driver creates."));
+                    O::string("fl",
+                              "First letters of every name the netns driver creates "
+                              "(1 to 6 of a-z and 0-9, starting with a letter).")
+                        .with_validator(check_netns_prefix));
   FLINT_HOST_OPTION(drivers.netns.command_timeout,
                     O::duration(seconds(10), "Timeout of one iproute2 command of the netns driver.",
                                 {.min = milliseconds(1)}));

@@ -356,6 +356,23 @@ TEST_F(HostConfigFile, PublicPathsMustBeExactPaths) {
                   .http.auth.public_paths.empty());
 }
 
+TEST(HostConfig, TheNetnsPrefixIsCheckedWithTheConfiguration) {
+  // Not at the driver's start, after every other value passed (exit 1, alone).
+  for (const auto& [prefix, why] : std::vector<std::pair<std::string, std::string>>{
+           {"toolong7", "must be 1 to 6 characters"},
+           {"9ab", "must start with a lower-case letter"},
+           {"a-b", "may hold only a-z and 0-9"}}) {
+    EXPECT_THAT(errors_of([&] {
+                  load_host_config(std::nullopt, {{"FLINT_DRIVERS_NETNS_PREFIX", prefix}});
+                }),
+                ElementsAre("drivers.netns.prefix: \"" + prefix + "\" " + why +
+                            " (env FLINT_DRIVERS_NETNS_PREFIX)"));
+  }
+  EXPECT_EQ(
+      load_host_config(std::nullopt, {{"FLINT_DRIVERS_NETNS_PREFIX", "t0"}}).drivers.netns.prefix,
+      "t0");
+}
+
 TEST(HostConfig, AnEmptyConfigOptionIsAnError) {
   // `--config ""` must not silently mean the defaults.
   for (const auto& load : std::vector<std::function<void()>>{

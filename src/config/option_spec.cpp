@@ -404,6 +404,10 @@ std::optional<std::string> OptionSpec::check(const ConfigValue& value) const {
           (duration_range.max && *ms > *duration_range.max)) {
         return out_of_range(format_duration(*ms));
       }
+      if (*ms > kMaxDuration) {
+        return "expected a duration of at most " + format_duration(kMaxDuration) +
+               " (10 years), got " + format_duration(*ms);
+      }
       return std::nullopt;
     }
     case OptionType::size: {

@@ -46,7 +46,13 @@ struct IntegerRange {
   std::optional<std::int64_t> max = std::nullopt;  ///< largest accepted value
 };
 
-/// Inclusive bounds of a duration option; absent means unbounded.
+/// The longest duration any option takes: a deadline is `now` plus the
+/// value on a clock counting nanoseconds, which a value near 292 years
+/// overflows (into the past: every deadline would have passed at once).
+inline constexpr std::chrono::milliseconds kMaxDuration{std::chrono::hours(24 * 365 * 10)};
+
+/// Inclusive bounds of a duration option; absent means unbounded (up to
+/// `kMaxDuration`).
 struct DurationRange {
   std::optional<std::chrono::milliseconds> min = std::nullopt;  ///< shortest accepted value
   std::optional<std::chrono::milliseconds> max = std::nullopt;  ///< longest accepted value

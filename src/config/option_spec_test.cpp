@@ -80,6 +80,10 @@ TEST(OptionSpecParse, DurationShapeThenRange) {
   EXPECT_EQ(spec.check(milliseconds(0)),
             "0ms is out of range: expected a duration such as 250ms, 30s, 5m, 1h (a bare number "
             "means seconds) of at least 1ms");
+  // Unbounded options too: `now` plus 300 years overflows a nanosecond clock.
+  EXPECT_EQ(spec.check(kMaxDuration), std::nullopt);
+  EXPECT_EQ(spec.check(std::chrono::hours(2'628'000)),
+            "expected a duration of at most 87600h (10 years), got 2628000h");
 }
 
 TEST(OptionSpecParse, SizeShapeThenRange) {

@@ -114,6 +114,7 @@ class FlintServer:
         self.config_path = self.workdir / "flint.yaml"
         self.overrides = overrides or {}
         self.port = 0
+        self.host = "127.0.0.1"
         self.process: subprocess.Popen | None = None
         self.tls_ca = tls_ca
         self.client_cert = client_cert
@@ -147,7 +148,10 @@ class FlintServer:
         last_error = ""
         for _ in range(3):
             self.port = free_port()
-            self.config_path.write_text(yaml.safe_dump(self.config(), sort_keys=False))
+            config = self.config()
+            listen = config.get("application", {}).get("host", "")
+            self.host = f"[{listen}]" if ":" in listen else "127.0.0.1"  # an IPv6 literal
+            self.config_path.write_text(yaml.safe_dump(config, sort_keys=False))
             with open(self.stderr_path, "wb") as err, open(self.stdout_path, "wb") as out:
                 self.process = subprocess.Popen(
                     [self.binary, "serve", "--config", str(self.config_path)],
@@ -235,7 +239,7 @@ class FlintServer:
 
     def url(self, path: str) -> str:
         scheme = "https" if self.tls_ca is not None else "http"
-        return f"{scheme}://127.0.0.1:{self.port}{path}"
+        return f"{scheme}://{self.host}:{self.port}{path}"
 
     def get(self, path: str, **kwargs) -> requests.Response:
         kwargs.setdefault("timeout", HTTP_TIMEOUT)

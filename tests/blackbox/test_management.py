@@ -272,3 +272,11 @@ def test_openapi_can_be_disabled(start_server):
     flint = start_server({"bootstrap": {"openapi": {"enabled": False}}})
     assert_error(flint.get("/api/driver/openapi.json"), 404)
     assert flint.execute(execute_body()).status_code == 202
+
+
+def test_an_ipv6_listener_names_its_address_as_a_url(start_server):
+    # The start line (and the systemd STATUS) is a URL: an IPv6 literal is bracketed.
+    server = start_server({"application": {"host": "::1"}})
+    assert server.get(HEALTH_PATH).status_code == 200
+    assert any(f"listening on http://[::1]:{server.port} " in line["message"]
+               for line in server.log_lines())
