@@ -54,9 +54,11 @@ void FakeHttpServer::serve() {
     acceptor_.accept(socket, error);
     if (error || stopping_) return;
     boost::beast::flat_buffer buffer;
-    http::request<http::string_body> request;
-    http::read(socket, buffer, request, error);
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(1U << 20);
+    http::read(socket, buffer, parser, error);
     if (error) continue;
+    const auto& request = parser.get();
     RecordedRequest recorded;
     recorded.method = std::string(request.method_string());
     recorded.target = std::string(request.target());
@@ -71,6 +73,10 @@ void FakeHttpServer::serve() {
     const FakeReply reply = handler_(recorded);
     http::response<http::string_body> response{static_cast<http::status>(reply.status), 11};
     response.set(http::field::content_type, "application/json");
+    // As Flint does, whatever its size.
+    if (const auto tenant = recorded.header("tenantId"); !tenant.empty()) {
+      response.set("tenantId", tenant);
+    }
     response.body() = reply.body;
     response.prepare_payload();
     http::write(socket, response, error);

@@ -34,6 +34,7 @@ struct FakeReply {
 };
 
 /// Serves one connection at a time on an ephemeral port, on its own thread,
+/// echoing a request's `tenantId` header as Flint does,
 /// until destroyed. The handler runs on that thread.
 class FakeHttpServer {
  public:

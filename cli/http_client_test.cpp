@@ -129,6 +129,18 @@ TEST(HttpClientTest, ASilentServerTimesOut) {
   }
 }
 
+TEST(HttpClientTest, TakesAReplyHeaderLargerThanBeastsDefault) {
+  // The server echoes the tenantId: 8 KiB of it broke the reply of an
+  // execute the server had accepted.
+  const std::string tenant(12 * 1024, 't');
+  testing::FakeHttpServer server([](const testing::RecordedRequest&) {
+    return testing::FakeReply{202, R"({"requestId":"r-1"})"};
+  });
+  HttpClient client(parse_base_url(server.url()));
+  const auto response = client.post_json("/x", "{}", {{"tenantId", tenant}}, 5s);
+  EXPECT_EQ(response.status, 202u);
+}
+
 TEST(HttpClientTest, AnAnswerBeforeTheBodyIsReadIsReported) {
   // As Flint does with a body over http.max_body_size: it reads the header,
   // answers 413 and closes, and the client's write of the rest fails.

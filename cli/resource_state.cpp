@@ -363,7 +363,11 @@ ResourceState parse_resource_state(std::string_view yaml, std::string_view sourc
     const auto documents = YAML::LoadAll(std::string(yaml));
     if (documents.size() > 1) {
       // YAML::Load would read the first and ignore the rest, typos and all.
-      throw ResourceStateError(prefix + "line " + std::to_string(documents[1].Mark().line + 1) +
+      // An empty second document is marked past the text's last line.
+      const auto lines = static_cast<std::size_t>(std::count(yaml.begin(), yaml.end(), '\n')) +
+                         (yaml.ends_with('\n') ? 0 : 1);
+      const auto line = std::min(static_cast<std::size_t>(documents[1].Mark().line + 1), lines);
+      throw ResourceStateError(prefix + "line " + std::to_string(line) +
                                ": a second YAML document; a resource state is one");
     }
     if (!documents.empty()) root = documents.front();

@@ -167,6 +167,8 @@ TEST(ResourceStateTest, ErrorsNameTheFileTheFieldAndTheProblem) {
   // What would be ignored or sent as malformed JSON.
   EXPECT_EQ(error_of("resourceProperties:\n  a: 1\n---\nbogus: 2\n"),
             "state.yaml: line 4: a second YAML document; a resource state is one");
+  EXPECT_EQ(error_of("resourceProperties:\n  a: 1\n---\n"),  // an empty one, at the end
+            "state.yaml: line 3: a second YAML document; a resource state is one");
   EXPECT_EQ(error_of("resourceProperties:\n  a: \"x\xff\"\n"),
             "state.yaml: line 2, column 8: not valid UTF-8");
   EXPECT_EQ(error_of("resourceProperties:\n  a: caf\xc3\xa9\n"), "no error");
