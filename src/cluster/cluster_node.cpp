@@ -82,7 +82,7 @@ class ClusterNode::Owner {
 
   ~Owner() {
     stop();
-    rd_kafka_destroy(consumer_);
+    events::destroy_consumer(consumer_, closed_);
   }
 
   void start() {
@@ -108,6 +108,7 @@ class ClusterNode::Owner {
   }
 
   events::KafkaOutage outage;  // no broker reachable (no read says so)
+  bool closed_ = false;        // left the group (see events::close_consumer)
   ErrorSlot error;             // transient (the brokers), cleared by the next record
   ErrorSlot unreadable;        // a record this node cannot open, until its partition goes
 
@@ -138,7 +139,7 @@ class ClusterNode::Owner {
     }
     // Leaving the group revokes every partition (on_rebalance releases and
     // commits them), so the others take them over now.
-    rd_kafka_consumer_close(consumer_);
+    closed_ = events::close_consumer(consumer_, outage, "owner");
   }
 
   void handle(const rd_kafka_message_t& message) {
@@ -222,10 +223,17 @@ class ClusterNode::Owner {
       if (offset < 0) continue;  // nothing read yet: the committed offset stands
       rd_kafka_topic_partition_list_add(offsets, options_.topic.name.c_str(), id)->offset = offset;
     }
-    if (offsets->cnt > 0) {
-      const auto err = rd_kafka_commit(consumer_, offsets, async ? 1 : 0);
-      if (err != RD_KAFKA_RESP_ERR_NO_ERROR && !async) {
-        log()->warn("owner: commit failed: {}", rd_kafka_err2str(err));
+    if (!outage.get().empty()) {
+      // A commit Kafka cannot take would still hold the consumer's close
+      // (librdkafka waits for it): the next owner reads from the last one.
+      if (!async) log()->warn("owner: not committing: {}", outage.get());
+    } else if (offsets->cnt > 0) {
+      if (async) {
+        rd_kafka_commit(consumer_, offsets, 1);
+      } else if (const int err =
+                     events::commit_within(consumer_, offsets, events::kRevokeCommitLimit)) {
+        log()->warn("owner: commit failed: {}",
+                    rd_kafka_err2str(static_cast<rd_kafka_resp_err_t>(err)));
       }
     }
     rd_kafka_topic_partition_list_destroy(offsets);

@@ -48,8 +48,11 @@ std::shared_ptr<spdlog::logger> log() {
 
 // A record opened and decoded, and where it was read: what running it needs.
 struct RequestQueue::Decoded : Record {
+  // Where it was read, under mutex_ once running: a partition that came
+  // back while it ran moves it to the new assignment (see `handle`).
   std::int32_t partition = 0;
   std::int64_t offset = 0;
+  std::uint64_t epoch = 0;  // Partition::epoch of the assignment it was read in
 };
 
 struct RequestQueue::Hooks {
@@ -60,7 +63,8 @@ struct RequestQueue::Hooks {
       {
         std::lock_guard lock(self.mutex_);
         for (int i = 0; i < partitions->cnt; ++i) {
-          self.partitions_.try_emplace(partitions->elems[i].partition);
+          const auto [it, added] = self.partitions_.try_emplace(partitions->elems[i].partition);
+          if (added) it->second.epoch = ++self.assignments_;
         }
       }
       rd_kafka_assign(consumer, partitions);
@@ -120,7 +124,7 @@ RequestQueue::RequestQueue(Options options, security::CredentialVault key, Decod
 
 RequestQueue::~RequestQueue() {
   stop();
-  rd_kafka_destroy(consumer_);
+  events::destroy_consumer(consumer_, closed_);
 }
 
 asio::awaitable<sdk::LifecycleExecuteResponse> RequestQueue::enqueue(json::value request,
@@ -301,7 +305,7 @@ void RequestQueue::run() {
         std::min<std::chrono::milliseconds>(options_.delivery_timeout, std::chrono::seconds(5)),
         [this] { return running_ == 0; });
   }
-  rd_kafka_consumer_close(consumer_);  // revokes: commits what is done
+  closed_ = events::close_consumer(consumer_, outage_, "request queue");  // revokes, commits
 }
 
 void RequestQueue::handle(rd_kafka_message_t& message) {
@@ -311,14 +315,15 @@ void RequestQueue::handle(rd_kafka_message_t& message) {
     last_error_ = rd_kafka_message_errstr(&message);
     return;
   }
+  auto request = std::make_shared<Decoded>();
   {
     std::lock_guard lock(mutex_);
     last_error_.clear();
     auto it = partitions_.find(message.partition);
     if (it == partitions_.end()) return;  // revoked meanwhile
     it->second.next_offset = message.offset + 1;
+    request->epoch = it->second.epoch;
   }
-  auto request = std::make_shared<Decoded>();
   request->partition = message.partition;
   request->offset = message.offset;
   try {
@@ -331,10 +336,28 @@ void RequestQueue::handle(rd_kafka_message_t& message) {
   }
   // A second copy of a request this worker runs now (a producer's retry, a
   // record duplicated upstream): the first one's outcome stands.
-  bool duplicate;
+  bool duplicate = false;
+  bool taken_back = false;
   {
     std::lock_guard lock(mutex_);
-    duplicate = in_flight_.contains(request->request_id);
+    if (const auto running = in_flight_.find(request->request_id); running != in_flight_.end()) {
+      Decoded& first = *running->second;
+      // Or the same record read again: its partition was revoked while it
+      // ran and came back. It goes on here, its offset tracked anew, else
+      // the commit would pass it before it is recorded.
+      taken_back = first.partition == request->partition && first.epoch != request->epoch;
+      if (taken_back) {
+        first.epoch = request->epoch;
+        first.offset = request->offset;
+        partitions_[request->partition].running.insert(request->offset);
+      }
+      duplicate = !taken_back;
+    }
+  }
+  if (taken_back) {
+    log()->info("request {}: running here already, taken back with its partition",
+                request->request_id);
+    return;
   }
   if (duplicate) {
     outcomes_.Add({{"outcome", "duplicate"}}).Increment();
@@ -351,7 +374,7 @@ void RequestQueue::handle(rd_kafka_message_t& message) {
   {
     std::lock_guard lock(mutex_);
     partitions_[message.partition].running.insert(message.offset);
-    in_flight_.insert(request->request_id);
+    in_flight_.emplace(request->request_id, request);
     ++running_;
   }
   asio::co_spawn(asio::make_strand(io_), execute(request), asio::detached);
@@ -390,7 +413,7 @@ asio::awaitable<void> RequestQueue::execute(std::shared_ptr<Decoded> request) {
     }
     // Outside the handlers: a catch block cannot await.
     if (record_again) {
-      started = co_await record_until_stopped(*request, record_again);
+      started = co_await record_while_owned(*request, record_again);
       if (!started) co_return;  // stopping: the offset stays uncommitted
       break;
     }
@@ -439,14 +462,42 @@ asio::awaitable<void> RequestQueue::execute(std::shared_ptr<Decoded> request) {
   finished(*request);
 }
 
-asio::awaitable<bool> RequestQueue::record_until_stopped(
+asio::awaitable<bool> RequestQueue::record_while_owned(
     const Decoded& request, const service::AcceptanceNotRecorded::RecordAgain& record_again) {
   auto delay = options_.retry_delay;
   const auto executor = co_await asio::this_coro::executor;
-  while (!stopping_.load()) {
+  // Whether to go on: not when stopping, nor once the request's partition
+  // went to another worker, which runs the request again (this worker's
+  // record could no longer stop it: both would be recorded). Checked and
+  // given up under one lock, so that a record read again after its
+  // partition came back (`handle`) takes the run over or starts anew.
+  const auto give_up = [&]() -> const char* {
+    std::lock_guard lock(mutex_);
+    const char* why = nullptr;
+    if (stopping_.load()) {
+      why = "the node stops";
+    } else if (const auto it = partitions_.find(request.partition);
+               it == partitions_.end() || it->second.epoch != request.epoch) {
+      why = "its partition went to another worker, which runs it again";
+    }
+    if (why != nullptr) {
+      in_flight_.erase(request.request_id);
+      --running_;  // its offset is not committed past
+      changed_.notify_all();
+    }
+    return why;
+  };
+  for (;;) {
     asio::steady_timer pause(executor, delay);
     co_await pause.async_wait(asio::use_awaitable);
     delay = std::min(delay * 2, kMaxBackoff);
+    if (const char* why = give_up()) {
+      log()->error(
+          "request {}: giving up its record ({}): it stays on the queue, and the run the "
+          "driver accepted here is not monitored",
+          request.request_id, why);
+      co_return false;
+    }
     // The outcome comes on another thread: it cancels a timer this
     // coroutine waits on (on its strand, so never before the wait).
     auto outcome = std::make_shared<std::optional<std::exception_ptr>>();
@@ -472,13 +523,6 @@ asio::awaitable<bool> RequestQueue::record_until_stopped(
     std::lock_guard lock(mutex_);
     last_error_ = why;
   }
-  log()->warn("request {}: stopping before its record was written; it stays on the queue",
-              request.request_id);
-  std::lock_guard lock(mutex_);
-  in_flight_.erase(request.request_id);
-  --running_;  // the offset stays in `running`: never committed past
-  changed_.notify_all();
-  co_return false;
 }
 
 void RequestQueue::finished(const Decoded& request) {
@@ -592,7 +636,20 @@ void RequestQueue::commit(bool async) {
       rd_kafka_topic_partition_list_add(offsets, options_.topic.name.c_str(), id)->offset = offset;
     }
   }
-  if (offsets->cnt > 0) rd_kafka_commit(consumer_, offsets, async ? 1 : 0);
+  if (!outage_.get().empty()) {
+    // A commit Kafka cannot take would still hold the consumer's close
+    // (librdkafka waits for it): the next owner reads from the last one.
+    if (!async) log()->warn("not committing {}: {}", options_.topic.name, outage_.get());
+  } else if (offsets->cnt > 0) {
+    if (async) {
+      rd_kafka_commit(consumer_, offsets, 1);
+    } else if (const int err =
+                   events::commit_within(consumer_, offsets, events::kRevokeCommitLimit)) {
+      // The next owner reads from the last commit and skips what is recorded.
+      log()->warn("commit of {} failed: {}", options_.topic.name,
+                  rd_kafka_err2str(static_cast<rd_kafka_resp_err_t>(err)));
+    }
+  }
   rd_kafka_topic_partition_list_destroy(offsets);
 }
 

@@ -18,7 +18,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
-#include <unordered_set>
+#include <unordered_map>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
@@ -175,8 +175,9 @@ class RequestQueue {
   void clear_letter_error();
   boost::asio::awaitable<void> execute(std::shared_ptr<Decoded> request);
   // Retries the record of a request the driver accepted, backing off, until
-  // it is written (true) or the queue stops (false: it stays uncommitted).
-  boost::asio::awaitable<bool> record_until_stopped(
+  // it is written (true), or the queue stops or the request's partition is
+  // revoked (false: it stays uncommitted, for the next owner).
+  boost::asio::awaitable<bool> record_while_owned(
       const Decoded& request, const service::AcceptanceNotRecorded::RecordAgain& record_again);
   void finished(const Decoded& request);
   void commit(bool async);
@@ -199,16 +200,20 @@ class RequestQueue {
   struct Partition {
     std::set<std::int64_t> running;
     std::int64_t next_offset = -1;
+    std::uint64_t epoch = 0;  // which assignment of it (`assignments_`)
   };
   std::map<std::int32_t, Partition> partitions_;
-  // Request ids running on this worker: a second record of one is skipped.
-  std::unordered_set<std::string> in_flight_;
+  std::uint64_t assignments_ = 0;  // partitions assigned so far
+  // Requests running on this worker, by id: a second record of one is
+  // skipped (or, read again after its partition came back, taken over).
+  std::unordered_map<std::string, std::shared_ptr<Decoded>> in_flight_;
   std::size_t running_ = 0;
   std::string last_error_;
   // Why a dead letter waits, until it and those after it reach the topic.
   std::string letter_error_;
   std::deque<Letter> letters_;  // the consumer thread's only
   events::KafkaOutage outage_;  // no broker reachable (no read says so)
+  bool closed_ = false;         // left the group (see events::close_consumer)
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 };

@@ -438,6 +438,26 @@ def test_a_refusal_recorded_late_still_lets_the_queue_move_on(queue_kafka, clust
                    for line in server.log_lines())
 
 
+def test_a_node_stops_within_its_grace_while_kafka_is_away(queue_kafka, cluster_key,
+                                                          start_server):
+    # Both consumers' closes waited for commits no coordinator could take: 33 to 48 s.
+    server = start_server(deep_merge(queue_config(queue_kafka, cluster_key), {
+        "cluster": {"enabled": True, "session_timeout": "30s"}}))
+    wait_until(lambda: server.health()["vitals"]["request_queue"]["partitions_owned"] == 4,
+               timeout=30, what="the queue's partitions owned")
+    request_id = accept(server)
+    wait_queued_end(server, request_id)  # offsets to commit on both consumers
+    queue_kafka.command("down all")
+    wait_until(lambda: server.health()["vitals"]["request_queue"]["status"] != "OK", timeout=30,
+               what="the outage seen")
+    started = time.monotonic()
+    assert server.stop() == 0
+    took = time.monotonic() - started
+    grace = 10  # http.shutdown_timeout's default, which docs/operations.md promises
+    assert took < grace, f"stopped after {took:.1f} s"
+    assert any("without closing" in line.get("message", "") for line in server.log_lines())
+
+
 def test_unreadable_queue_records_go_to_dead_letters(queue_kafka, cluster_key, start_server):
     server = start_server(queue_config(queue_kafka, cluster_key))
     bad_id, unkeyed_id, missing_id = (str(uuid.uuid4()) for _ in range(3))

@@ -173,4 +173,38 @@ void create_topic(rd_kafka_t* client, const KafkaTopic& topic, std::chrono::mill
             topic.num_partitions, topic.replication_factor);
 }
 
+int commit_within(rd_kafka_s* consumer, const rd_kafka_topic_partition_list_s* offsets,
+                  std::chrono::milliseconds limit) {
+  // The result comes as an event on a queue of its own (the event API).
+  rd_kafka_queue_t* queue = rd_kafka_queue_new(consumer);
+  rd_kafka_resp_err_t err = rd_kafka_commit_queue(consumer, offsets, queue, nullptr, nullptr);
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    rd_kafka_event_t* result = rd_kafka_queue_poll(queue, static_cast<int>(limit.count()));
+    if (result == nullptr) {
+      err = RD_KAFKA_RESP_ERR__TIMED_OUT;
+    } else {
+      err = rd_kafka_event_error(result);
+      rd_kafka_event_destroy(result);
+    }
+  }
+  rd_kafka_queue_destroy(queue);  // a late result finds no one: librdkafka counts references
+  return err;
+}
+
+bool close_consumer(rd_kafka_s* consumer, const KafkaOutage& outage, std::string_view role) {
+  if (const std::string error = outage.get(); !error.empty()) {
+    logging::logger("kafka")->warn(
+        "{}: leaving the consumer group without closing ({}): the group drops this member at its "
+        "session timeout",
+        role, error);
+    return false;
+  }
+  rd_kafka_consumer_close(consumer);
+  return true;
+}
+
+void destroy_consumer(rd_kafka_s* consumer, bool closed) {
+  rd_kafka_destroy_flags(consumer, closed ? 0 : RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+}
+
 }  // namespace flint::events

@@ -16,6 +16,7 @@
 
 struct rd_kafka_conf_s;
 struct rd_kafka_s;
+struct rd_kafka_topic_partition_list_s;
 
 namespace flint::events {
 
@@ -72,6 +73,22 @@ std::vector<std::pair<std::string, std::string>> producer_settings(
 std::vector<std::pair<std::string, std::string>> group_consumer_settings(
     std::string client_id, std::string group_id, std::chrono::milliseconds session_timeout);
 
+/// How long a group member waits for its commit when its partitions are
+/// revoked (a rebalance, or the stop, where two members commit in turn
+/// within `http.shutdown_timeout`).
+inline constexpr std::chrono::milliseconds kRevokeCommitLimit{2'000};
+
+/// Commits `offsets` for group member `consumer` and waits for the result
+/// `limit` at most: `rd_kafka_commit`'s synchronous form has no bound, and
+/// with the coordinator away it held a rebalance, or the stop, for tens of
+/// seconds. Past `limit` the commit goes on alone. An offset not committed
+/// only makes the next owner read again what it skips (recorded requests,
+/// known states).
+/// @returns librdkafka's error code (`rd_kafka_resp_err_t`): 0 when
+///          committed, `RD_KAFKA_RESP_ERR__TIMED_OUT` past `limit`.
+int commit_within(rd_kafka_s* consumer, const rd_kafka_topic_partition_list_s* offsets,
+                  std::chrono::milliseconds limit);
+
 /// The bytes of a record's key or value (librdkafka gives null for none).
 inline std::string_view record_bytes(const void* data, std::size_t size) noexcept {
   return data ? std::string_view(static_cast<const char*>(data), size) : std::string_view();
@@ -100,6 +117,18 @@ class KafkaOutage {
   std::string error_;
   std::chrono::steady_clock::time_point next_probe_{};
 };
+
+/// Leaves the consumer group (`rd_kafka_consumer_close`: the rebalance
+/// callback revokes and commits), unless `outage` says Kafka cannot be
+/// reached: librdkafka's close then waits for every commit still queued,
+/// each retried while no coordinator answers, and held a stop for tens of
+/// seconds; the group drops the member at its session timeout instead.
+/// @returns whether it closed; pass that to `destroy_consumer`.
+bool close_consumer(rd_kafka_s* consumer, const KafkaOutage& outage, std::string_view role);
+
+/// Destroys `consumer`, without the close librdkafka would run again when
+/// `close_consumer` skipped it.
+void destroy_consumer(rd_kafka_s* consumer, bool closed);
 
 /// A producer (`consumer` false) or consumer made from `conf` (taken over).
 /// @throws KafkaConfigError naming `role` and librdkafka's reason.

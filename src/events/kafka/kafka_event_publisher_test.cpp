@@ -11,6 +11,8 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include "events/kafka/kafka_client.hpp"
+
 namespace flint::events {
 namespace {
 
@@ -278,6 +280,45 @@ TEST(KafkaEventPublisher, InterruptEndsAWaitingPublishAtOnce) {
   EXPECT_THROW(publisher.publish(batch), std::runtime_error);
   EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);
   stopper.join();
+}
+
+TEST(KafkaCommit, ACommitWithTheCoordinatorAwayEndsWithinItsLimit) {
+  // rd_kafka_commit's synchronous form waited tens of seconds here, and
+  // held a node's stop past its grace.
+  MockCluster cluster;
+  rd_kafka_conf_t* conf = new_kafka_conf(
+      {.bootstrap_servers = cluster.bootstrap(), .client_config = {{"log_level", "0"}}},
+      group_consumer_settings("test", "committers", 6s));
+  rd_kafka_t* consumer = new_kafka_client(conf, /*consumer=*/true, "test consumer");
+  rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(topics, "events", RD_KAFKA_PARTITION_UA);
+  rd_kafka_subscribe(consumer, topics);
+  rd_kafka_topic_partition_list_destroy(topics);
+  rd_kafka_topic_partition_list_t* assigned = nullptr;
+  const auto joined_by = std::chrono::steady_clock::now() + 15s;
+  while (std::chrono::steady_clock::now() < joined_by) {
+    if (rd_kafka_message_t* message = rd_kafka_consumer_poll(consumer, 100)) {
+      rd_kafka_message_destroy(message);
+    }
+    if (rd_kafka_assignment(consumer, &assigned) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+        assigned->cnt > 0) {
+      break;
+    }
+    if (assigned != nullptr) rd_kafka_topic_partition_list_destroy(assigned);
+    assigned = nullptr;
+  }
+  ASSERT_NE(assigned, nullptr) << "never joined the group";
+  assigned->elems[0].offset = 0;
+  EXPECT_EQ(commit_within(consumer, assigned, 5s), RD_KAFKA_RESP_ERR_NO_ERROR);
+
+  cluster.set_all(false);
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_NE(commit_within(consumer, assigned, 500ms), RD_KAFKA_RESP_ERR_NO_ERROR);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 2s);
+  rd_kafka_topic_partition_list_destroy(assigned);
+  cluster.set_all(true);
+  rd_kafka_consumer_close(consumer);
+  rd_kafka_destroy(consumer);
 }
 
 }  // namespace
