@@ -84,21 +84,23 @@ boost::asio::awaitable<sdk::LifecycleExecuteResponse> ResourceDriverService::exe
       return;
     }
     auto accepted = std::make_shared<sdk::LifecycleExecuteResponse>(std::move(response));
-    AcceptanceNotRecorded::RecordAgain record =
+    // Kept for a retry of the record alone (AcceptanceNotRecorded); what it
+    // holds is moved in, not copied, on every execute's path.
+    auto record = std::make_shared<const AcceptanceNotRecorded::RecordAgain>(
         [monitor = monitor_, accepted, target, lifecycle = request.lifecycle_name,
-         location = request.deployment_location,
-         origin](std::function<void(std::exception_ptr)> done) {
+         location = std::move(request.deployment_location),
+         origin = std::move(origin)](std::function<void(std::exception_ptr)> done) {
           monitor->accept(lifecycle, location, *accepted, origin, target, std::move(done));
-        };
-    record([this, finish, accepted, context, record,
-            lifecycle = request.lifecycle_name](std::exception_ptr failure) {
+        });
+    (*record)([this, finish, accepted, context, record,
+               lifecycle = request.lifecycle_name](std::exception_ptr failure) {
       if (failure) {
         try {
           std::rethrow_exception(failure);
         } catch (const sdk::TemporaryDriverError& e) {
           // The driver's work has started: a caller that retries must
           // not run it again (see AcceptanceNotRecorded).
-          finish.fail(std::make_exception_ptr(AcceptanceNotRecorded(e.what(), record)));
+          finish.fail(std::make_exception_ptr(AcceptanceNotRecorded(e.what(), *record)));
         } catch (...) {
           finish.fail(failure);
         }
