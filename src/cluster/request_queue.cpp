@@ -389,15 +389,18 @@ asio::awaitable<void> RequestQueue::execute(std::shared_ptr<Decoded> request) {
     // Set once the driver accepted a run whose record failed: only the
     // record is tried again from then on, never the driver.
     service::AcceptanceNotRecorded::RecordAgain record_again;
+    std::string driver_request_id;
     try {
       auto command = request->command;  // kept for a retry
       auto origin = request->origin;
       co_await service_.execute(std::move(command), std::move(origin));
       started = true;
     } catch (const service::AcceptanceNotRecorded& e) {
-      log()->warn("request {}: {}; the driver accepted it: retrying only its record",
-                  request->request_id, e.what());
+      log()->warn(
+          "request {}: {}; the driver accepted it as its request {}: retrying only its record",
+          request->request_id, e.what(), e.driver_request_id());
       record_again = e.record_again();
+      driver_request_id = e.driver_request_id();
     } catch (const sdk::TemporaryDriverError& e) {
       retry = attempt < options_.retries && !stopping_.load();
       if (retry) {
@@ -413,7 +416,7 @@ asio::awaitable<void> RequestQueue::execute(std::shared_ptr<Decoded> request) {
     }
     // Outside the handlers: a catch block cannot await.
     if (record_again) {
-      started = co_await record_while_owned(*request, record_again);
+      started = co_await record_while_owned(*request, driver_request_id, record_again);
       if (!started) co_return;  // stopping: the offset stays uncommitted
       break;
     }
@@ -463,7 +466,8 @@ asio::awaitable<void> RequestQueue::execute(std::shared_ptr<Decoded> request) {
 }
 
 asio::awaitable<bool> RequestQueue::record_while_owned(
-    const Decoded& request, const service::AcceptanceNotRecorded::RecordAgain& record_again) {
+    const Decoded& request, const std::string& driver_request_id,
+    const service::AcceptanceNotRecorded::RecordAgain& record_again) {
   auto delay = options_.retry_delay;
   const auto executor = co_await asio::this_coro::executor;
   // Whether to go on: not when stopping, nor once the request's partition
@@ -494,8 +498,8 @@ asio::awaitable<bool> RequestQueue::record_while_owned(
     if (const char* why = give_up()) {
       log()->error(
           "request {}: giving up its record ({}): it stays on the queue, and the run the "
-          "driver accepted here is not monitored",
-          request.request_id, why);
+          "driver accepted here as its request {} is not monitored",
+          request.request_id, why, driver_request_id);
       co_return false;
     }
     // The outcome comes on another thread: it cancels a timer this

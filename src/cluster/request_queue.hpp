@@ -177,8 +177,10 @@ class RequestQueue {
   // Retries the record of a request the driver accepted, backing off, until
   // it is written (true), or the queue stops or the request's partition is
   // revoked (false: it stays uncommitted, for the next owner).
+  // `driver_request_id` names the driver's run in the log when given up.
   boost::asio::awaitable<bool> record_while_owned(
-      const Decoded& request, const service::AcceptanceNotRecorded::RecordAgain& record_again);
+      const Decoded& request, const std::string& driver_request_id,
+      const service::AcceptanceNotRecorded::RecordAgain& record_again);
   void finished(const Decoded& request);
   void commit(bool async);
   struct Hooks;  // librdkafka's callbacks

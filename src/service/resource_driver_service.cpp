@@ -100,7 +100,8 @@ boost::asio::awaitable<sdk::LifecycleExecuteResponse> ResourceDriverService::exe
         } catch (const sdk::TemporaryDriverError& e) {
           // The driver's work has started: a caller that retries must
           // not run it again (see AcceptanceNotRecorded).
-          finish.fail(std::make_exception_ptr(AcceptanceNotRecorded(e.what(), *record)));
+          finish.fail(std::make_exception_ptr(
+              AcceptanceNotRecorded(e.what(), accepted->request_id, *record)));
         } catch (...) {
           finish.fail(failure);
         }

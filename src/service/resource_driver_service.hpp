@@ -63,13 +63,21 @@ class AcceptanceNotRecorded : public sdk::TemporaryDriverError {
  public:
   /// How to retry the record.
   using RecordAgain = std::function<void(std::function<void(std::exception_ptr)> done)>;
-  /// `what` says why it failed.
-  AcceptanceNotRecorded(const std::string& what, RecordAgain record_again)
-      : sdk::TemporaryDriverError(what), record_again_(std::move(record_again)) {}
+  /// `what` says why it failed; `driver_request_id` is the id the driver
+  /// gave its run, which an operator needs to find that run if its record
+  /// is given up.
+  AcceptanceNotRecorded(const std::string& what, std::string driver_request_id,
+                        RecordAgain record_again)
+      : sdk::TemporaryDriverError(what),
+        driver_request_id_(std::move(driver_request_id)),
+        record_again_(std::move(record_again)) {}
+  /// The driver's own id of the run it accepted.
+  const std::string& driver_request_id() const noexcept { return driver_request_id_; }
   /// Retries the record of the accepted execution.
   const RecordAgain& record_again() const noexcept { return record_again_; }
 
  private:
+  std::string driver_request_id_;
   RecordAgain record_again_;
 };
 
