@@ -255,9 +255,13 @@ void join_cluster(const config::HostConfig& config, metrics::MetricsRegistry& me
         local_jobs, stack.store->path().string()));
   }
   const auto& messaging = config.messaging;
+  auto state_topic = kafka_topic(messaging.topics.execution_state);
+  // Settings given without a policy still make a compacted topic: its latest
+  // record per execution is the state (a policy without it is refused).
+  state_topic.config.try_emplace("cleanup.policy", "compact");
   stack.cluster = std::make_unique<cluster::ClusterNode>(
       cluster::ClusterNode::Options{.client = {messaging.connection_address, messaging.config},
-                                    .topic = kafka_topic(messaging.topics.execution_state),
+                                    .topic = std::move(state_topic),
                                     .consumer_group = config.job_queue.consumer_group_id,
                                     .node_id = node_id(config),
                                     .delivery_timeout = messaging.delivery_timeout,

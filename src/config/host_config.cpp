@@ -457,7 +457,8 @@ HostTable make_table() {
                                 "again later (message.timeout.ms).",
                                 {.min = milliseconds(1), .max = hours(596)}));
   const auto topic = [&table](std::string_view key, std::string_view kafka_name, auto access,
-                              std::int64_t partitions = 1, StringMap settings = {}) {
+                              std::int64_t partitions = 1, StringMap settings = {},
+                              Validator check_settings = validate_kafka_topic_settings) {
     const std::string prefix = key.find('.') == std::string_view::npos
                                    ? "messaging.topics." + std::string(key) + "."
                                    : std::string(key) + ".";
@@ -472,15 +473,18 @@ HostTable make_table() {
         [access](HostConfig & c) -> auto& { return access(c).auto_create; });
     table.add(
         prefix + "num_partitions",
-        O::integer(partitions, "Partitions of the topic when Flint creates it.", {.min = 1}),
+        // librdkafka's own bound, well inside the int it takes.
+        O::integer(partitions, "Partitions of the topic when Flint creates it.",
+                   {.min = 1, .max = 100'000}),
         [access](HostConfig & c) -> auto& { return access(c).num_partitions; });
     table.add(
         prefix + "replication_factor",
-        O::integer(1, "Replicas of the topic when Flint creates it.", {.min = 1}),
+        O::integer(1, "Replicas of the topic when Flint creates it.", {.min = 1, .max = 10'000}),
         [access](HostConfig & c) -> auto& { return access(c).replication_factor; });
     table.add(
         prefix + "config",
-        O::string_map(settings, "Topic settings when Flint creates it (retention.ms...)."),
+        O::string_map(settings, "Topic settings when Flint creates it (retention.ms...).")
+            .with_validator(std::move(check_settings)),
         [access](HostConfig & c) -> auto& { return access(c).config; });
   };
   topic(
@@ -491,9 +495,10 @@ HostTable make_table() {
       [](HostConfig & c) -> auto& { return c.messaging.topics.infrastructure_task_events; });
   // Compacted: the latest record of each execution is its state. Its
   // partitions are the most nodes that can share the monitoring.
-  topic("execution_state", "flint_execution_state",
-        [](HostConfig & c) -> auto& { return c.messaging.topics.execution_state; }, 12,
-        {{"cleanup.policy", "compact"}});
+  topic(
+      "execution_state", "flint_execution_state",
+      [](HostConfig & c) -> auto& { return c.messaging.topics.execution_state; }, 12,
+      {{"cleanup.policy", "compact"}}, validate_compacted_topic_settings);
 
   FLINT_HOST_OPTION(resource_driver.lifecycle_request_queue.enabled,
                     O::boolean(false,

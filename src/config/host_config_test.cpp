@@ -177,6 +177,30 @@ TEST(HostConfig, KafkaAddressesTopicsAndTimeoutsAreCheckedBeforeLibrdkafkaSeesTh
           HasSubstr("cluster.session_timeout: 2h is out of range")));
 }
 
+TEST_F(HostConfigFile, TopicCreationSettingsAreCheckedAtLoad) {
+  // Flint creates these topics only when one is missing, long after start.
+  EXPECT_THAT(errors_of([&] {
+                load_host_config(write("messaging:\n"
+                                       "  topics:\n"
+                                       "    execution_state:\n"
+                                       "      num_partitions: 3000000000\n"
+                                       "      config: {cleanup.policy: delete}\n"
+                                       "    lifecycle_execution_events:\n"
+                                       "      replication_factor: 0\n"
+                                       "      config: {retention.ms: ''}\n"),
+                                 {});
+              }),
+              ::testing::UnorderedElementsAre(
+                  HasSubstr("messaging.topics.execution_state.num_partitions: 3000000000 is out "
+                            "of range"),
+                  HasSubstr("messaging.topics.execution_state.config.cleanup.policy: this topic "
+                            "must be compacted"),
+                  HasSubstr("messaging.topics.lifecycle_execution_events.replication_factor: 0 "
+                            "is out of range"),
+                  HasSubstr("messaging.topics.lifecycle_execution_events.config.retention.ms: "
+                            "expected a value")));
+}
+
 TEST(HostConfig, ThreadCountsHaveUpperBounds) {
   EXPECT_THAT(errors_of([] {
                 load_host_config(std::nullopt, {{"FLINT_APPLICATION_IO_THREADS", "100000"},

@@ -110,6 +110,41 @@ std::vector<ValueProblem> validate_kafka_bootstrap_servers(const ConfigValue& va
   return problems;
 }
 
+std::vector<ValueProblem> validate_kafka_topic_settings(const ConfigValue& value) {
+  const auto* settings = std::get_if<StringMap>(&value);
+  std::vector<ValueProblem> problems;
+  if (settings == nullptr) return problems;
+  for (const auto& [name, setting] : *settings) {
+    const bool named = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+    });
+    if (!named) {
+      problems.push_back({name,
+                          "a topic setting's name is a-z, 0-9, '.', '_' and '-' "
+                          "(as in retention.ms)"});
+    } else if (setting.empty()) {
+      problems.push_back({name, "expected a value (omit the entry for the broker's default)"});
+    } else if (std::any_of(setting.begin(), setting.end(),
+                           [](unsigned char c) { return c < 0x20 || c == 0x7f; })) {
+      problems.push_back({name, "the value has a control character"});
+    }
+  }
+  return problems;
+}
+
+std::vector<ValueProblem> validate_compacted_topic_settings(const ConfigValue& value) {
+  auto problems = validate_kafka_topic_settings(value);
+  const auto* settings = std::get_if<StringMap>(&value);
+  if (settings == nullptr) return problems;
+  if (const auto policy = settings->find("cleanup.policy");
+      policy != settings->end() && policy->second.find("compact") == std::string::npos) {
+    problems.push_back({"cleanup.policy",
+                        "this topic must be compacted (\"compact\" or \"compact,delete\"): "
+                        "its latest record per execution is the execution's state"});
+  }
+  return problems;
+}
+
 std::vector<ValueProblem> validate_kafka_topic_name(const ConfigValue& value) {
   const auto* name = std::get_if<std::string>(&value);
   if (name == nullptr) return {};

@@ -44,4 +44,16 @@ std::vector<ValueProblem> validate_kafka_bootstrap_servers(const ConfigValue& va
 /// string.
 std::vector<ValueProblem> validate_kafka_topic_name(const ConfigValue& value);
 
+/// Checks the settings of a topic Flint creates (`messaging.topics.*.config`):
+/// each name is a Kafka topic setting's shape (`a-z 0-9 . _ -`, as in
+/// `retention.ms`), each value is non-empty and has no control character.
+/// The broker checks the rest when it creates the topic. An
+/// `OptionSpec::validator` of a string map.
+std::vector<ValueProblem> validate_kafka_topic_settings(const ConfigValue& value);
+
+/// `validate_kafka_topic_settings`, and a `cleanup.policy`, when given, must
+/// keep `compact`: a topic whose latest record per key is the state (Flint
+/// adds `cleanup.policy=compact` when the entry is absent).
+std::vector<ValueProblem> validate_compacted_topic_settings(const ConfigValue& value);
+
 }  // namespace flint::config

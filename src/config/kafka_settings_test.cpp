@@ -111,5 +111,30 @@ TEST(KafkaTopicName, AcceptsWhatBrokersAccept) {
   }
 }
 
+TEST(KafkaTopicSettings, NamesAndValuesMustBeUsable) {
+  EXPECT_THAT(validate_kafka_topic_settings(
+                  StringMap{{"retention.ms", "604800000"}, {"min.insync.replicas", "2"}}),
+              SizeIs(0));
+  const auto problems = validate_kafka_topic_settings(
+      StringMap{{"Retention.MS", "1"}, {"segment.ms", ""}, {"retention.bytes", "1\n2"}});
+  ASSERT_THAT(problems, SizeIs(3));
+  EXPECT_EQ(problems[0].entry, "Retention.MS");
+  EXPECT_THAT(problems[0].message, HasSubstr("a topic setting's name is"));
+  EXPECT_EQ(problems[1].entry, "retention.bytes");
+  EXPECT_THAT(problems[1].message, HasSubstr("control character"));
+  EXPECT_EQ(problems[2].entry, "segment.ms");
+  EXPECT_THAT(problems[2].message, HasSubstr("expected a value"));
+}
+
+TEST(KafkaTopicSettings, AStateTopicKeepsCompaction) {
+  EXPECT_THAT(validate_compacted_topic_settings(StringMap{{"retention.ms", "-1"}}), SizeIs(0));
+  EXPECT_THAT(validate_compacted_topic_settings(StringMap{{"cleanup.policy", "compact,delete"}}),
+              SizeIs(0));
+  const auto problems = validate_compacted_topic_settings(StringMap{{"cleanup.policy", "delete"}});
+  ASSERT_THAT(problems, SizeIs(1));
+  EXPECT_EQ(problems[0].entry, "cleanup.policy");
+  EXPECT_THAT(problems[0].message, HasSubstr("must be compacted"));
+}
+
 }  // namespace
 }  // namespace flint::config
