@@ -114,6 +114,32 @@ TEST(TargetCache, AFailedCreationReachesItsWaitersAndIsRetriedLater) {
   EXPECT_EQ(*cache.get_or_create("dl-1", [] { return std::string("ok"); }), "ok");
 }
 
+TEST(TargetCache, AValueInvalidatedWhileBeingCreatedServesItsCallerAndIsNotKept) {
+  Finalized finalized;
+  Cache cache({}, finalized.finalizer());
+  std::atomic<bool> creating{false};
+  std::atomic<bool> proceed{false};
+  std::shared_ptr<std::string> value;
+  std::thread creator([&] {
+    value = cache.get_or_create("dl-1", [&] {
+      creating = true;
+      while (!proceed) std::this_thread::sleep_for(1ms);  // a slow login
+      return std::string("old session");
+    });
+  });
+  while (!creating) std::this_thread::sleep_for(1ms);
+  EXPECT_TRUE(cache.contains("dl-1"));
+  cache.invalidate("dl-1");  // the credentials rotated meanwhile
+  proceed = true;
+  creator.join();
+  EXPECT_EQ(*value, "old session");  // its caller still uses it
+  EXPECT_FALSE(cache.contains("dl-1"));
+  EXPECT_EQ(finalized.count("dl-1"), 0);
+  value.reset();
+  EXPECT_EQ(finalized.count("dl-1"), 1);  // closed once its caller let go
+  EXPECT_EQ(*cache.get_or_create("dl-1", [] { return std::string("new session"); }), "new session");
+}
+
 TEST(TargetCache, AValueExpiresAfterItsCreation) {
   FakeClock clock;
   Finalized finalized;

@@ -1,6 +1,8 @@
 #include "drivers/driver_manager.hpp"
 
+#include <algorithm>
 #include <stdexcept>
+#include <vector>
 
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
@@ -19,6 +21,34 @@ namespace {
 namespace json = boost::json;
 
 constexpr char kSeparator = '\n';  // cannot occur in a driver name
+
+// `value` as JSON with every object's keys sorted: the same properties sent
+// in another order are the same target.
+void append_canonical(const json::value& value, std::string& out) {
+  if (const auto* object = value.if_object()) {
+    std::vector<const json::key_value_pair*> entries;
+    entries.reserve(object->size());
+    for (const auto& entry : *object) entries.push_back(&entry);
+    std::ranges::sort(entries, {}, [](const json::key_value_pair* e) { return e->key(); });
+    out += '{';
+    for (const auto* entry : entries) {
+      if (out.back() != '{') out += ',';
+      out += json::serialize(json::string_view(entry->key()));
+      out += ':';
+      append_canonical(entry->value(), out);
+    }
+    out += '}';
+  } else if (const auto* array = value.if_array()) {
+    out += '[';
+    for (const auto& item : *array) {
+      if (out.back() != '[') out += ',';
+      append_canonical(item, out);
+    }
+    out += ']';
+  } else {
+    out += json::serialize(value);
+  }
+}
 
 std::string driver_of_key(const std::string& key) {
   return key.substr(0, key.find(kSeparator));
@@ -196,9 +226,10 @@ std::shared_ptr<const DriverManager::Target> DriverManager::target(
   auto target = std::make_shared<Target>();
   target->driver = &driver;
   target->location_name = location.name;
+  target->order = next_order_.fetch_add(1, std::memory_order_relaxed);
   if (driver.info.scope == sdk::InstanceScope::per_target) {
-    const std::string identity =
-        json::serialize(json::object{{"type", location.type}, {"properties", location.properties}});
+    std::string identity = json::serialize(json::string_view(location.type));
+    append_canonical(location.properties, identity);
     target->instance_key =
         driver.info.name + kSeparator + location.name + kSeparator + security::sha256_hex(identity);
   } else {
@@ -250,36 +281,80 @@ std::shared_ptr<DriverManager::Instance> DriverManager::make(
 
 std::shared_ptr<DriverManager::Instance> DriverManager::instance(
     const Target& target, const sdk::DeploymentLocation& location, bool from_request) {
-  if (target.driver->info.scope == sdk::InstanceScope::shared) {
+  if (target.driver->info.scope == sdk::InstanceScope::shared || from_request) {
     return make(target, target.instance_key, location);
   }
-  const std::string location_key = target.driver->info.name + kSeparator + target.location_name;
-  std::string replaced;
   std::shared_ptr<const sdk::DeploymentLocation> current;
   std::string current_key;
   {
     std::lock_guard lock(mutex_);
-    // Location names come from requests: bound the map (forgetting only
-    // means the next poll uses its own execution's properties).
-    if (current_.size() >= 4 * options_.max_instances && !current_.contains(location_key)) {
-      current_.clear();
+    const auto it = current_.find(target.driver->info.name + kSeparator + target.location_name);
+    if (it != current_.end()) {
+      current = it->second.location;
+      current_key = it->second.instance_key;
     }
-    auto& entry = current_[location_key];
-    if (from_request || !entry.location) {
+  }
+  return current ? make(target, current_key, *current)
+                 : make(target, target.instance_key, location);
+}
+
+void DriverManager::settle(const Target& target, const sdk::DeploymentLocation& location,
+                           bool answered) {
+  if (target.driver->info.scope == sdk::InstanceScope::shared) return;
+  std::string closing;  // an instance that is not current any more
+  {
+    std::lock_guard lock(mutex_);
+    const std::string location_key = target.driver->info.name + kSeparator + target.location_name;
+    auto it = current_.find(location_key);
+    if (answered && (it == current_.end() || it->second.order < target.order)) {
+      if (it == current_.end()) {
+        bound_current_locked();
+        it = current_.emplace(location_key, CurrentLocation{}).first;
+      }
+      auto& entry = it->second;
+      entry.order = target.order;
       if (entry.instance_key != target.instance_key) {
-        replaced = std::exchange(entry.instance_key, target.instance_key);
+        closing = std::exchange(entry.instance_key, target.instance_key);
         entry.location = std::make_shared<const sdk::DeploymentLocation>(location);
       }
+    } else if (it == current_.end() || it->second.instance_key != target.instance_key) {
+      closing = target.instance_key;  // failed, or overtaken by a later request
     }
-    current = entry.location;
-    current_key = entry.instance_key;
   }
-  if (!replaced.empty()) {
-    target.log->info("location {}: properties changed; the previous instance closes",
-                     target.location_name);
-    target_instances_.invalidate(replaced);
+  if (!closing.empty() && target_instances_.contains(closing)) {
+    if (closing == target.instance_key) {
+      target.log->info(
+          "location {}: the instance of a request that failed or was overtaken "
+          "closes",
+          target.location_name);
+    } else {
+      target.log->info("location {}: properties changed; the previous instance closes",
+                       target.location_name);
+    }
+    target_instances_.invalidate(closing);
   }
-  return make(target, current_key, *current);
+}
+
+void DriverManager::remember(const Target& target, const sdk::DeploymentLocation& location) {
+  if (target.driver->info.scope == sdk::InstanceScope::shared) return;
+  const std::string location_key = target.driver->info.name + kSeparator + target.location_name;
+  std::lock_guard lock(mutex_);
+  auto it = current_.find(location_key);
+  if (it == current_.end()) {
+    bound_current_locked();
+    it = current_.emplace(location_key, CurrentLocation{}).first;
+  }
+  auto& entry = it->second;
+  if (entry.order != 0 || entry.instance_key == target.instance_key) return;
+  entry.instance_key = target.instance_key;
+  entry.location = std::make_shared<const sdk::DeploymentLocation>(location);
+}
+
+void DriverManager::bound_current_locked() {
+  if (current_.size() < 4 * options_.max_instances) return;
+  std::erase_if(current_, [this](const auto& entry) {
+    return !target_instances_.contains(entry.second.instance_key);
+  });
 }
 
 void DriverManager::record(const Target& target, const std::exception_ptr& error,

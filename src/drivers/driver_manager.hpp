@@ -5,8 +5,10 @@
 /// cached, closed when idle or when the target's properties change, and a
 /// circuit breaker per target.
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <memory>
 #include <mutex>
@@ -38,13 +40,19 @@ namespace flint::drivers {
 ///
 /// A `shared` driver has one instance. A `per_target` driver has one per
 /// target: the deployment location's name plus a SHA-256 of its type and
-/// properties (credentials included). A request from the orchestrator
-/// (execute, find) that brings new properties for a location makes a new
-/// instance and closes the old one once its running calls return; status
-/// polls of executions started earlier use the location's current instance
-/// (credentials rotate; the old ones may be revoked). Instances idle for
-/// `expire_after_access` are closed by `evict_idle`. Closing an instance is
-/// destroying it: a driver's destructor is its finalizer.
+/// properties (credentials included; object keys in any order). A request
+/// from the orchestrator (execute, find) runs on the instance of its own
+/// properties. Once the driver answered it without error, its properties
+/// become the location's current ones (unless a later request's did), and
+/// the instance of the previous ones closes once its running calls return;
+/// the instance of a request that failed, or was overtaken, closes too
+/// unless it is the current one. Status polls of executions started earlier
+/// use the location's current instance (credentials rotate; the old ones
+/// may be revoked); after a restart, the current properties are those of
+/// the newest execution still monitored (`remember`) until a request brings
+/// others. Instances idle for `expire_after_access` are closed by
+/// `evict_idle`. Closing an instance is destroying it: a driver's destructor
+/// is its finalizer.
 ///
 /// Every target has a `CircuitBreaker` (key: driver and location name).
 /// Failures that count are the target's: timeouts, unreachable location,
@@ -73,6 +81,9 @@ class DriverManager {
     std::string instance_key;                  ///< instance cache key
     std::shared_ptr<CircuitBreaker> breaker;   ///< this target's breaker
     std::shared_ptr<spdlog::logger> log;       ///< `driver.<name>` logger
+    /// When it was made: a later request's target has a larger number, so
+    /// the newest properties win whichever call ends first.
+    std::uint64_t order = 0;
   };
 
   /// Registers metrics on `registry` (which must outlive the manager).
@@ -114,6 +125,11 @@ class DriverManager {
     return run<Driver>(target, location, /*from_request=*/false, nullptr, call);
   }
 
+  /// Takes `location` (of an execution or task recorded before a restart,
+  /// in acceptance order) as the current properties of its target's
+  /// location, unless a request since the start brought some.
+  void remember(const Target& target, const sdk::DeploymentLocation& location);
+
   /// Records that a call to `target` overran its deadline.
   void record_timeout(const Target& target);
 
@@ -149,14 +165,21 @@ class DriverManager {
     prometheus::Counter* to_closed;
     std::shared_ptr<spdlog::logger> log;
   };
-  // The location whose properties were last brought by a request.
+  // The newest properties of a location the driver answered a request with.
   struct CurrentLocation {
     std::string instance_key;
     std::shared_ptr<const sdk::DeploymentLocation> location;
+    std::uint64_t order = 0;  // of the request's target; 0: remembered
   };
 
   std::shared_ptr<Instance> instance(const Target& target, const sdk::DeploymentLocation& location,
                                      bool from_request);
+  // After a request's call on a per-target instance: `answered` (no error)
+  // makes its properties current; an instance no longer current closes.
+  void settle(const Target& target, const sdk::DeploymentLocation& location, bool answered);
+  // Caller holds `mutex_`. Location names come from requests: forgets the
+  // locations whose instance is gone (idle: nothing polls there).
+  void bound_current_locked();
   // The finalizer of both caches: an instance left its cache and its last holder let go.
   void close(const std::string& key, Instance& instance);
   std::shared_ptr<Instance> make(const Target& target, const std::string& key,
@@ -169,6 +192,7 @@ class DriverManager {
       -> decltype(call(std::declval<Driver&>())) {
     const auto record_outcome = [&](const std::exception_ptr& error) {
       if (record_until) record(target, error, *record_until);
+      if (from_request) settle(target, location, error == nullptr);
     };
     try {
       auto holder = this->instance(target, location, from_request);
@@ -209,6 +233,7 @@ class DriverManager {
   std::unordered_map<std::string, CurrentLocation> current_;  // by breaker key
   std::unordered_map<std::string, std::shared_ptr<CircuitBreaker>> breakers_;
   std::size_t breakers_swept_size_ = 1024;
+  std::atomic<std::uint64_t> next_order_{1};
 };
 
 }  // namespace flint::drivers

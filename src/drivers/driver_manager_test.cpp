@@ -140,6 +140,72 @@ TEST_F(DriverManagerTest, NewCredentialsFromARequestReplaceTheInstance) {
   EXPECT_EQ(alive, 1);
 }
 
+TEST_F(DriverManagerTest, ARefusedRequestLeavesTheCurrentPropertiesAlone) {
+  EXPECT_EQ(execute(location("a", "good")), "a:good");
+  // A mistyped credential the factory refuses, then one the driver refuses.
+  EXPECT_THROW(execute(location("a", "typo", {{"fail_factory", true}})),
+               sdk::UnreachableDeploymentLocationError);
+  EXPECT_THROW(execute(location("a", "typo", {{"fail", "invalid"}})), sdk::InvalidRequestError);
+  EXPECT_EQ(alive, 1) << "the refused request's instance closed; the good one stays";
+  EXPECT_EQ(execute(location("a", "good"), "per-target", /*from_request=*/false), "a:good")
+      << "polls still use the properties the driver last answered with";
+}
+
+TEST_F(DriverManagerTest, TheLaterRequestsPropertiesWinWhicheverCallEndsFirst) {
+  const auto old_location = location("a", "old");
+  const auto new_location = location("a", "new");
+  const auto& driver = *catalog.find("per-target");
+  const auto older = manager->target(driver, old_location);  // arrived first
+  const auto newer = manager->target(driver, new_location);
+  const auto run = [&](const DriverManager::Target& target, const sdk::DeploymentLocation& at) {
+    return manager->call<sdk::ResourceDriver>(
+        target, at, /*from_request=*/true, std::chrono::steady_clock::now() + 10s,
+        [](sdk::ResourceDriver& instance) {
+          return dynamic_cast<CountingDriver&>(instance).made_for;
+        });
+  };
+  EXPECT_EQ(run(*newer, new_location), "a:new");
+  EXPECT_EQ(run(*older, old_location), "a:old");  // ends last, but was overtaken
+  EXPECT_EQ(alive, 1) << "the overtaken instance closed";
+  EXPECT_EQ(execute(old_location, "per-target", /*from_request=*/false), "a:new");
+}
+
+TEST_F(DriverManagerTest, PropertiesInAnotherKeyOrderAreTheSameTarget) {
+  const auto& driver = *catalog.find("per-target");
+  const sdk::DeploymentLocation one{
+      .name = "a",
+      .type = "Test",
+      .properties = {{"password", "p"}, {"user", "u"}, {"n", {{"x", 1}, {"y", 2}}}}};
+  const sdk::DeploymentLocation other{
+      .name = "a",
+      .type = "Test",
+      .properties = {{"n", {{"y", 2}, {"x", 1}}}, {"user", "u"}, {"password", "p"}}};
+  EXPECT_EQ(manager->target(driver, one)->instance_key,
+            manager->target(driver, other)->instance_key);
+  const sdk::DeploymentLocation changed{
+      .name = "a",
+      .type = "Test",
+      .properties = {{"password", "p"}, {"user", "v"}, {"n", {{"x", 1}, {"y", 2}}}}};
+  EXPECT_NE(manager->target(driver, one)->instance_key,
+            manager->target(driver, changed)->instance_key);
+  execute(one);
+  execute(other);
+  EXPECT_EQ(alive, 1);
+}
+
+TEST_F(DriverManagerTest, AfterARestartPollsUseTheNewestRecordedPropertiesUntilARequest) {
+  const auto& driver = *catalog.find("per-target");
+  // Resumed executions, oldest first: the newest one's properties are current.
+  manager->remember(*manager->target(driver, location("a", "old")), location("a", "old"));
+  manager->remember(*manager->target(driver, location("a", "new")), location("a", "new"));
+  EXPECT_EQ(execute(location("a", "old"), "per-target", /*from_request=*/false), "a:new");
+  // A request brings newer ones; what is remembered later does not override it.
+  EXPECT_EQ(execute(location("a", "newest")), "a:newest");
+  manager->remember(*manager->target(driver, location("a", "new")), location("a", "new"));
+  EXPECT_EQ(execute(location("a", "old"), "per-target", /*from_request=*/false), "a:newest");
+  EXPECT_EQ(alive, 1);
+}
+
 TEST_F(DriverManagerTest, IdleInstancesAreClosed) {
   execute(location("a", "p"));
   execute(location("b", "p"));

@@ -124,7 +124,16 @@ void InfrastructureMonitor::accept(std::string_view operation,
 }
 
 std::size_t InfrastructureMonitor::resume() {
-  return resume_jobs(store_, scheduler_, kJobKind, options_.total_timeout);
+  // Each location's newest recorded properties become its current ones
+  // (credentials may have rotated since the oldest tasks were accepted).
+  return resume_jobs(store_, scheduler_, kJobKind, options_.total_timeout, [this](jobs::Job& job) {
+    try {
+      const auto task = task_of(job);
+      drivers_.remember(*task->driver, task->location);
+    } catch (const std::exception&) {
+      // Polled, it fails with the reason.
+    }
+  });
 }
 
 std::shared_ptr<const InfrastructureMonitor::Task> InfrastructureMonitor::task_of(jobs::Job& job) {

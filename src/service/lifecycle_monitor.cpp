@@ -298,17 +298,27 @@ void LifecycleMonitor::schedule_accepted(std::shared_ptr<Target> target, bool re
 std::size_t LifecycleMonitor::resume() {
   // After a restart every job is polled: a push reporter did not survive it.
   auto executions = store_.read(monitored_executions);
-  const auto now = std::chrono::steady_clock::now();
+  std::vector<jobs::Job> jobs;
+  jobs.reserve(executions.size());
   for (auto& execution : executions) {
-    scheduler_.schedule({kJobKind,
-                         std::move(execution.request_id),
-                         std::move(execution.sealed_job),
-                         running_deadline(execution.deadline_at, options_.total_timeout),
-                         0,
-                         {}},
-                        now);
+    jobs.push_back({kJobKind,
+                    std::move(execution.request_id),
+                    std::move(execution.sealed_job),
+                    running_deadline(execution.deadline_at, options_.total_timeout),
+                    0,
+                    {}});
+    // Oldest first: each location's newest recorded properties become its
+    // current ones (credentials may have rotated since the oldest was accepted).
+    try {
+      const auto& placement = *target_of(jobs.back())->placement;
+      if (placement.driver) drivers_.remember(*placement.driver, placement.location);
+    } catch (const std::exception&) {
+      // Polled, it fails with the reason.
+    }
   }
-  return executions.size();
+  const auto now = std::chrono::steady_clock::now();
+  for (auto& job : jobs) scheduler_.schedule(std::move(job), now);
+  return jobs.size();
 }
 
 void LifecycleMonitor::join_cluster(ClusterLink& cluster) {

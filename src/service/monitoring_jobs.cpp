@@ -28,7 +28,8 @@ std::chrono::steady_clock::time_point running_deadline(std::int64_t deadline_at,
 }
 
 std::size_t resume_jobs(store::Store& store, jobs::JobScheduler& scheduler, std::string_view kind,
-                        std::chrono::milliseconds longest) {
+                        std::chrono::milliseconds longest,
+                        const std::function<void(jobs::Job&)>& prepare) {
   std::vector<jobs::Job> jobs = store.read([kind, longest](store::Database& db) {
     std::vector<jobs::Job> found;
     auto select = db.prepare(
@@ -44,6 +45,9 @@ std::size_t resume_jobs(store::Store& store, jobs::JobScheduler& scheduler, std:
     }
     return found;
   });
+  if (prepare) {
+    for (auto& job : jobs) prepare(job);
+  }
   const auto now = std::chrono::steady_clock::now();
   for (auto& job : jobs) scheduler.schedule(std::move(job), now);
   return jobs.size();

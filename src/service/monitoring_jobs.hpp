@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -36,9 +37,11 @@ std::chrono::steady_clock::time_point running_deadline(std::int64_t deadline_at,
 
 /// Schedules, due now, every job of `kind` found in the store (at start),
 /// oldest first; their payloads are read back sealed, their deadlines made
-/// monotonic (`running_deadline`, at most `longest` away). Returns how many.
+/// monotonic (`running_deadline`, at most `longest` away). `prepare`, when
+/// given, sees each job first, oldest first. Returns how many.
 std::size_t resume_jobs(store::Store& store, jobs::JobScheduler& scheduler, std::string_view kind,
-                        std::chrono::milliseconds longest);
+                        std::chrono::milliseconds longest,
+                        const std::function<void(jobs::Job&)>& prepare = {});
 
 /// Ends `run` once the write it queued is committed (`Store::write_async`):
 /// `finished` when it was; otherwise as a failure, which is logged and retried.

@@ -30,7 +30,9 @@ namespace flint::sdk {
 /// (a per-key lock) and share its value, or its exception. A value expires
 /// `expire_after_create` after it was made and `expire_after_access` after
 /// it was last handed out (zero: never); an expired value is replaced at the
-/// next `get_or_create` and dropped by `evict_expired`. The finalizer (close
+/// next `get_or_create` and dropped by `evict_expired`. A value invalidated
+/// while it is being created goes to its creator and waiters, and is not
+/// kept. The finalizer (close
 /// the connection, log out) runs once per value, after it left the cache
 /// (expired, invalidated, evicted, or the cache destroyed) and the last
 /// caller holding it let go, on the thread that let go.
@@ -114,7 +116,7 @@ class TargetCache {
       slot->value = value;
       slot->error = error;
       slot->created = slot->last_access = clock_now();
-      if (error) {
+      if (error || slot->invalidated) {
         if (auto it = slots_.find(key); it != slots_.end() && it->second == slot) slots_.erase(it);
       } else {
         dropped = trim_locked();
@@ -126,16 +128,28 @@ class TargetCache {
     return value;
   }
 
-  /// Drops the value of `key`, if any (say, after the target refused it).
+  /// Drops the value of `key`, if any (say, after the target refused it);
+  /// one being created is handed to its callers and not kept.
   void invalidate(std::string_view key) {
     std::shared_ptr<Value> dropped;
     {
       std::lock_guard lock(mutex_);
       auto it = slots_.find(key);
-      if (it == slots_.end() || it->second->creating) return;
+      if (it == slots_.end()) return;
+      if (it->second->creating) {
+        it->second->invalidated = true;  // its creator erases it
+        return;
+      }
       dropped = std::move(it->second->value);
       slots_.erase(it);
     }
+  }
+
+  /// Whether `key` has a value, or one being created (expired ones count
+  /// until dropped).
+  bool contains(std::string_view key) const {
+    std::lock_guard lock(mutex_);
+    return slots_.find(key) != slots_.end();
   }
 
   /// Drops every expired value; returns how many. Hosts call it now and then
@@ -186,6 +200,7 @@ class TargetCache {
     std::shared_ptr<Value> value;
     std::exception_ptr error;
     bool creating = false;
+    bool invalidated = false;  // while creating: not to be kept
     Clock::time_point created{};
     Clock::time_point last_access{};
   };
