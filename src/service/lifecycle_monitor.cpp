@@ -776,7 +776,8 @@ void LifecycleMonitor::end_monitoring(std::shared_ptr<ExecutionEnding> ending,
           add_state_ending(db, *ending);
         },
         [this, ending, ended = std::move(ended)](std::exception_ptr failure) {
-          {
+          if (!failure) {
+            // Failed (a full disk), the job stays held: its retry ends it.
             std::lock_guard lock(mutex_);
             held_.erase(ending->request_id);
             pushed_.erase(ending->request_id);

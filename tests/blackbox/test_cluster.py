@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import secrets
 import signal
+import subprocess
 import time
 import uuid
 import zipfile
@@ -290,6 +292,42 @@ def test_a_broker_outage_loses_no_execution_and_acknowledges_nothing_it_cannot_k
         assert {e["event_id"] for e in events[request_id]} == {events[request_id][0]["event_id"]}
         assert {e["payload"]["status"] for e in events[request_id]} == {"COMPLETE"}
     accept(nodes[1])  # and acceptance works again
+
+
+def test_an_ending_the_disk_cannot_take_is_retried_until_it_can(cluster, tmp_path):
+    # A full disk failed the commit of an ending; the node then forgot it held the execution,
+    # and its retry ended the job unrecorded: IN_PROGRESS for good, with no event.
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs to fill up needs root")
+    disk = tmp_path / "small-disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(disk)]).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        cluster.config_overrides = {"store": {"data_dir": str(disk / "data")}}
+        [node] = cluster.start(1)
+        ids = [accept(node, polls=40) for _ in range(3)]  # 40 polls of 50-200 ms: seconds
+        filler = disk / "filler"
+        with open(filler, "wb") as out:
+            try:
+                while True:
+                    out.write(b"\0" * 65536)
+                    out.flush()
+            except OSError:
+                pass
+        def endings_refused() -> int:
+            return sum("of kind lifecycle_execution failed" in line.get("message", "")
+                       and "disk is full" in line.get("message", "") for line in node.log_lines())
+        wait_until(lambda: endings_refused() >= len(ids), timeout=60,
+                   what="each ending refused by the full disk")
+        filler.unlink()
+        wait_until(lambda: terminal_everywhere([node], ids), timeout=60,
+                   what="every execution ended once the disk had room")
+        events = events_by_request(cluster.kafka, ids)
+        assert all(len(events[i]) == 1 for i in ids), events
+    finally:
+        cluster.stop()
+        subprocess.run(["umount", "-l", str(disk)], check=False)
 
 
 def test_a_cluster_node_needs_its_key_and_kafka(tmp_path, kafka, cluster_key):
