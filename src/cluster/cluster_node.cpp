@@ -307,6 +307,10 @@ class ClusterNode::View {
                          {"enable.auto.offset.store", "false"},
                          {"auto.offset.reset", "earliest"},
                          {"reconnect.backoff.max.ms", "1000"}});
+    rd_kafka_conf_set_opaque(conf, this);
+    rd_kafka_conf_set_error_cb(conf, [](rd_kafka_t* rk, int err, const char* reason, void* opaque) {
+      static_cast<View*>(opaque)->outage_.on_error(rk, err, reason);
+    });
     consumer_ = events::new_kafka_client(conf, /*consumer=*/true, "view");
   }
 
@@ -330,6 +334,13 @@ class ClusterNode::View {
   // ClusterLink::catch_up).
   void catch_up(std::chrono::milliseconds timeout) {
     const auto deadline = Clock::now() + timeout;
+    // The ends of the partitions cannot be read now; and librdkafka before
+    // 2.3 ignores the query's timeout while no broker answers (its issue
+    // 2588): a query could wait for the whole outage.
+    if (const std::string outage = outage_.get(); !outage.empty()) {
+      throw std::runtime_error(
+          fmt::format("cannot read the ends of topic {}: {}", options_.topic.name, outage));
+    }
     const int count = partition_count_.load();
     if (count == 0) {
       throw std::runtime_error(fmt::format("this node does not read topic {} yet: {}",
@@ -386,6 +397,7 @@ class ClusterNode::View {
       if (!batch.empty()) apply(batch);
       for (auto* message : batch) rd_kafka_message_destroy(message);
       batch.clear();
+      outage_.probe(consumer_);
     }
   }
 
@@ -521,6 +533,7 @@ class ClusterNode::View {
   const StateCodec& codec_;
   store::Store& store_;
   prometheus::Counter& applied_counter_;
+  events::KafkaOutage outage_;  // no broker reachable: catch_up fails at once
   rd_kafka_t* consumer_ = nullptr;
   std::atomic<std::uint64_t> applied_{0};
   std::atomic<int> partition_count_{0};

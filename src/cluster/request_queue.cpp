@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <set>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -38,6 +39,10 @@ constexpr std::chrono::milliseconds kEnqueueMargin{5'000};
 // The longest wait between two tries of a dead letter, or of the record of
 // a request the driver accepted.
 constexpr std::chrono::milliseconds kMaxBackoff{60'000};
+// How long a rebalance waits for the requests running from the partitions
+// it takes away (their driver call and record), so that the next owner,
+// reading from the commit, does not run them again.
+constexpr std::chrono::milliseconds kRevokeDrainLimit{30'000};
 
 std::shared_ptr<spdlog::logger> log() {
   static const auto logger = logging::logger("request-queue");
@@ -71,8 +76,10 @@ struct RequestQueue::Hooks {
       log()->info("assigned {} partitions of {}", partitions->cnt, self.options_.topic.name);
       return;
     }
-    // Requests still running finish here; their offsets are not committed
-    // past, so the next worker sees them again and skips those recorded.
+    // Requests still running from them get a while to be recorded, so that
+    // the commit passes them; those that outlast it are not committed past,
+    // and the next worker sees them again and skips those recorded.
+    self.drain(*partitions);
     self.commit(/*async=*/false);
     {
       std::lock_guard lock(self.mutex_);
@@ -443,23 +450,36 @@ asio::awaitable<void> RequestQueue::execute(std::shared_ptr<Decoded> request) {
       monitor_.record_not_started(execution, failure);
       return true;
     };
-    try {
-      co_await executor_.run<bool>(
-          // No deadline of its own: its two waits (catching up on the state
-          // topic, then producing to it) are bounded, and a call abandoned
-          // at a deadline would go on to record the failure unseen, its
-          // offset never committed.
-          {"request-queue", "record_failure", Clock::time_point::max()}, std::move(record));
-      outcomes_.Add({{"outcome", "failed"}}).Increment();
-    } catch (const std::exception& e) {
-      log()->error("request {}: cannot record its failure ({}); it stays on the queue",
-                   request->request_id, e.what());
-      std::lock_guard lock(mutex_);
-      last_error_ = e.what();
-      in_flight_.erase(request->request_id);
-      --running_;  // the offset stays in `running`: never committed past
-      changed_.notify_all();
-      co_return;
+    // Tried again (backing off) while this worker owns the request: a
+    // report left unrecorded until the partition moved would pin its commit.
+    for (auto pause_for = options_.retry_delay;;) {
+      std::string why;
+      try {
+        co_await executor_.run<bool>(
+            // No deadline of its own: its two waits (catching up on the state
+            // topic, then producing to it) are bounded, and a call abandoned
+            // at a deadline would go on to record the failure unseen, its
+            // offset never committed.
+            {"request-queue", "record_failure", Clock::time_point::max()}, record);
+        outcomes_.Add({{"outcome", "failed"}}).Increment();
+        break;
+      } catch (const std::exception& e) {
+        why = e.what();
+      }
+      log()->warn("request {}: cannot record its failure ({}); retrying in {} ms",
+                  request->request_id, why, pause_for.count());
+      {
+        std::lock_guard lock(mutex_);
+        last_error_ = why;
+      }
+      asio::steady_timer pause(co_await asio::this_coro::executor, pause_for);
+      co_await pause.async_wait(asio::use_awaitable);
+      pause_for = std::min(pause_for * 2, kMaxBackoff);
+      if (const char* lost = give_up_if_lost(*request)) {
+        log()->error("request {}: giving up the record of its failure ({}): it stays on the queue",
+                     request->request_id, lost);
+        co_return;
+      }
     }
   }
   finished(*request);
@@ -470,32 +490,11 @@ asio::awaitable<bool> RequestQueue::record_while_owned(
     const service::AcceptanceNotRecorded::RecordAgain& record_again) {
   auto delay = options_.retry_delay;
   const auto executor = co_await asio::this_coro::executor;
-  // Whether to go on: not when stopping, nor once the request's partition
-  // went to another worker, which runs the request again (this worker's
-  // record could no longer stop it: both would be recorded). Checked and
-  // given up under one lock, so that a record read again after its
-  // partition came back (`handle`) takes the run over or starts anew.
-  const auto give_up = [&]() -> const char* {
-    std::lock_guard lock(mutex_);
-    const char* why = nullptr;
-    if (stopping_.load()) {
-      why = "the node stops";
-    } else if (const auto it = partitions_.find(request.partition);
-               it == partitions_.end() || it->second.epoch != request.epoch) {
-      why = "its partition went to another worker, which runs it again";
-    }
-    if (why != nullptr) {
-      in_flight_.erase(request.request_id);
-      --running_;  // its offset is not committed past
-      changed_.notify_all();
-    }
-    return why;
-  };
   for (;;) {
     asio::steady_timer pause(executor, delay);
     co_await pause.async_wait(asio::use_awaitable);
     delay = std::min(delay * 2, kMaxBackoff);
-    if (const char* why = give_up()) {
+    if (const char* why = give_up_if_lost(request)) {
       log()->error(
           "request {}: giving up its record ({}): it stays on the queue, and the run the "
           "driver accepted here as its request {} is not monitored",
@@ -526,6 +525,51 @@ asio::awaitable<bool> RequestQueue::record_while_owned(
                 why, delay.count());
     std::lock_guard lock(mutex_);
     last_error_ = why;
+  }
+}
+
+const char* RequestQueue::give_up_if_lost(const Decoded& request) {
+  // Checked and given up under one lock, so that a record read again after
+  // its partition came back (`handle`) takes the run over or starts anew.
+  std::lock_guard lock(mutex_);
+  const char* why = nullptr;
+  if (stopping_.load()) {
+    why = "the node stops";
+  } else if (const auto it = partitions_.find(request.partition);
+             it == partitions_.end() || it->second.epoch != request.epoch) {
+    why = "its partition went to another worker, which runs it again";
+  }
+  if (why != nullptr) {
+    in_flight_.erase(request.request_id);
+    --running_;  // its offset is not committed past
+    changed_.notify_all();
+  }
+  return why;
+}
+
+void RequestQueue::drain(const rd_kafka_topic_partition_list_t& revoked) {
+  // Nothing can be recorded while Kafka is away; a stopping node hands over.
+  if (stopping_.load() || !outage_.get().empty()) return;
+  std::set<std::int32_t> ids;
+  for (int i = 0; i < revoked.cnt; ++i) ids.insert(revoked.elems[i].partition);
+  std::unique_lock lock(mutex_);
+  const auto running_there = [&] {
+    return std::ranges::count_if(
+        in_flight_, [&](const auto& entry) { return ids.contains(entry.second->partition); });
+  };
+  const auto running = running_there();
+  if (running == 0) return;
+  log()->info(
+      "rebalance: waiting up to {} s for the {} requests running from the partitions it "
+      "takes away",
+      kRevokeDrainLimit.count() / 1000, running);
+  const bool drained = changed_.wait_for(lock, kRevokeDrainLimit,
+                                         [&] { return stopping_.load() || running_there() == 0; });
+  if (!drained && !stopping_.load()) {
+    log()->warn(
+        "rebalance: {} requests still running from the partitions it takes away; their "
+        "next owner runs those not recorded by then again",
+        running_there());
   }
 }
 

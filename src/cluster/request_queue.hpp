@@ -38,6 +38,7 @@
 
 struct rd_kafka_s;
 struct rd_kafka_message_s;
+struct rd_kafka_topic_partition_list_s;
 
 namespace flint::cluster {
 
@@ -181,6 +182,15 @@ class RequestQueue {
   boost::asio::awaitable<bool> record_while_owned(
       const Decoded& request, const std::string& driver_request_id,
       const service::AcceptanceNotRecorded::RecordAgain& record_again);
+  // Whether a retry of `request`'s record must stop: the node stops, or the
+  // request's partition went to another worker, which runs the request again
+  // (this worker's record could no longer stop it: both would be recorded).
+  // When it must, the request stops counting as running here (its offset is
+  // not committed past). Returns why, or null.
+  const char* give_up_if_lost(const Decoded& request);
+  // In a rebalance, on the consumer thread: waits (bounded) until no
+  // request from the `revoked` partitions runs here.
+  void drain(const rd_kafka_topic_partition_list_s& revoked);
   void finished(const Decoded& request);
   void commit(bool async);
   struct Hooks;  // librdkafka's callbacks

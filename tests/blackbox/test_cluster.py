@@ -447,6 +447,33 @@ def test_a_queued_request_whose_record_fails_is_not_run_again(queue_kafka, clust
                for line in server.log_lines())
 
 
+def test_a_node_joining_while_queued_requests_run_does_not_run_them_again(queue_kafka, cluster_key,
+                                                                         start_server, tmp_path):
+    # A join revokes every partition. The requests running from them were read again by their
+    # next owner, which found them unrecorded (still in the driver) and ran them a second time.
+    target = tmp_path / "target"  # the noop driver keeps each run it accepted until delivered
+    config = deep_merge(queue_config(queue_kafka, cluster_key), {
+        "cluster": {"enabled": True, "session_timeout": "6s"},
+        "drivers": {"noop": {"state_dir": str(target)}}})
+    first = start_server(deep_merge(config, {"cluster": {"node_id": "first"}}))
+    wait_until(lambda: first.health()["vitals"]["request_queue"]["partitions_owned"] == 4,
+               timeout=30, what="the queue's partitions owned")
+    ids = [accept(first, latency_ms=6000) for _ in range(4)]
+    wait_until(lambda: first.health()["vitals"]["request_queue"]["running"] == len(ids),
+               timeout=10, what="every request inside the driver")
+    second = start_server(deep_merge(config, {"cluster": {"node_id": "second"}}))
+    # Either node may end each one (its event and deliveredAt are that node's).
+    wait_until(lambda: terminal_everywhere([first, second], ids), timeout=60,
+               what="every request ended")
+    assert {first.execution(i).json()["status"] for i in ids} == {"COMPLETE"}
+    wait_until(lambda: not list(target.glob("*.json")), timeout=20,
+               what="every run the driver accepted delivered (none left unmonitored)")
+
+    def accepted(node: FlintServer) -> float:
+        return node.metrics().value("flint_request_queue_records_total", outcome="accepted") or 0
+    assert accepted(first) + accepted(second) == len(ids)
+
+
 def test_a_refusal_recorded_late_still_lets_the_queue_move_on(queue_kafka, cluster_key,
                                                                start_server):
     # Kafka away while the driver refuses a queued request: recording its FAILED report outlived
@@ -477,6 +504,35 @@ def test_a_refusal_recorded_late_still_lets_the_queue_move_on(queue_kafka, clust
     wait_until(lambda: failed_count() == 1, timeout=30, what="the refusal counted as recorded")
     assert not any("cannot record its failure" in line.get("message", "")
                    for line in server.log_lines())
+
+
+def test_a_refusal_during_a_long_outage_frees_its_driver_thread(queue_kafka, cluster_key,
+                                                               start_server):
+    # Recording the refusal caught up on the state topic first, and librdkafka (before 2.3)
+    # ignores the timeout of that query while no broker answers: a driver thread and a queue
+    # slot were held for the whole outage, and a stop waited its whole grace.
+    server = start_server(deep_merge(queue_config(queue_kafka, cluster_key, retries=0), {
+        "messaging": {"delivery_timeout": "1s"},
+        "cluster": {"enabled": True, "session_timeout": "60s"}}))
+    wait_until(lambda: server.health()["vitals"]["request_queue"]["partitions_owned"] == 4,
+               timeout=30, what="the queue's partitions owned")
+    r = server.execute(execute_body(request_properties={"noop.raise": "driver",
+                                                        "noop.latencyMs": 1500}))
+    assert r.status_code == 202, r.text
+    request_id = r.json()["requestId"]
+    time.sleep(0.3)  # the worker is inside the driver's execute
+    queue_kafka.command("down all")
+    try:
+        wait_until(lambda: any("cannot record its failure" in line.get("message", "")
+                               for line in server.log_lines()),
+                   timeout=20, what="the failure's record refused at once")
+        wait_until(lambda: server.health()["vitals"]["driver_calls"]["running"] == 0,
+                   timeout=10, what="no driver thread held by the outage")
+    finally:
+        queue_kafka.command("up all")
+    wait_until(lambda: server.execution(request_id).status_code == 200
+               and server.execution(request_id).json()["status"] == "FAILED",
+               timeout=90, what="the refusal recorded once Kafka is back")
 
 
 def test_a_node_stops_within_its_grace_while_kafka_is_away(queue_kafka, cluster_key,
