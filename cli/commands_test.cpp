@@ -140,6 +140,32 @@ TEST_F(CommandsTest, ExecReadsTheLogAgainWhenItWasReplacedWhileWaiting) {
   EXPECT_THAT(err_.str(), HasSubstr("event log was replaced; reading it again from the start"));
 }
 
+TEST_F(CommandsTest, ExecTakesTheOutcomeFromTheRecordWhenItsEventIsInAnotherNodesLog) {
+  // Cluster mode: the node that ended the execution logged its event; this one never will.
+  testing::FakeHttpServer server([](const testing::RecordedRequest& request) -> testing::FakeReply {
+    if (request.target == "/api/driver/lifecycle/execute") {
+      return {202, R"({"requestId":"req-1","associatedTopology":{},"version":"1.0.0"})"};
+    }
+    if (request.target.starts_with("/api/events")) return {200, R"({"events":[],"lastSeq":0})"};
+    if (request.target == "/api/driver/lifecycle/executions/req-1") {
+      return {200, R"({"requestId":"req-1","status":"FAILED","monitoring":"ended",)"
+                   R"("failureDetails":{"failureCode":"INTERNAL_ERROR","description":"no"},)"
+                   R"("outputs":{"a":"1"},"associatedTopology":{},"transitions":[]})"};
+    }
+    return {404, R"({"localizedMessage":"unexpected","status":404})"};
+  });
+  auto options = exec_options(server.url());
+  options.timeout = "1h";
+  options.json = true;
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_EQ(run_exec_command(options, out_, err_, false), 1) << err_.str();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(15));
+  EXPECT_EQ(boost::json::parse(out_.str()),
+            boost::json::parse(R"({"requestId":"req-1","status":"FAILED","failureDetails":)"
+                               R"({"failureCode":"INTERNAL_ERROR","description":"no"},)"
+                               R"("outputs":{"a":"1"},"associatedTopology":{}})"));
+}
+
 TEST_F(CommandsTest, ExecReportsFailedWithExitOne) {
   testing::FakeHttpServer server(flow(
       "FAILED",

@@ -10,7 +10,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr std::chrono::seconds kMaxWait{20};
 constexpr std::size_t kPageSize = 100;
 constexpr auto kRetryPause = std::chrono::seconds(1);
 constexpr auto kShortPollPause = std::chrono::milliseconds(100);
@@ -26,7 +25,8 @@ std::optional<Event> wait_for_event(FlintApi& api, const EventWait& wait,
     const auto remaining = wait.deadline - Clock::now();
     if (remaining <= Clock::duration::zero()) return std::nullopt;
     // The server waits whole seconds: never past the deadline.
-    const auto long_poll = std::min(std::chrono::floor<std::chrono::seconds>(remaining), kMaxWait);
+    const auto long_poll =
+        std::min(std::chrono::floor<std::chrono::seconds>(remaining), wait.longest_poll);
     EventsPage page;
     try {
       page = api.events(after, kPageSize, long_poll);

@@ -27,6 +27,8 @@ struct EventWait {
   std::function<bool()> tick;
   /// Status shown again once a lost connection is back; empty = keep the current one.
   std::string status_after_reconnect;
+  /// The longest a long poll waits: `tick` runs at least this often.
+  std::chrono::seconds longest_poll{20};
 };
 
 /// Follows the event log (`GET /api/events`, long polls) until an event

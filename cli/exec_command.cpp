@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <ostream>
 #include <thread>
 
@@ -29,6 +30,10 @@ using Clock = std::chrono::steady_clock;
 
 // The long poll of the event log; the server caps it at 60 s.
 constexpr auto kStatusInterval = std::chrono::seconds(1);
+// How long the event may lag the record's terminal status before the record
+// is the outcome: in a cluster, the node that ended the execution writes the
+// event into its own log, which this server's need not hold.
+constexpr auto kEventGrace = std::chrono::seconds(3);
 
 std::string string_field(const boost::json::object& object, std::string_view key) {
   if (const auto* value = object.if_contains(key); value && value->is_string()) {
@@ -55,6 +60,7 @@ void print_outcome(std::ostream& out, const boost::json::object& payload) {
 struct RecordView {
   std::string status;   // for the progress line; empty once terminal (the event tells)
   std::string stopped;  // "stopped: <why>" when monitoring ended without an outcome
+  std::optional<boost::json::object> outcome;  // once terminal: the event's fields
 };
 
 RecordView read_record(FlintApi& api, const std::string& request_id) {
@@ -63,7 +69,16 @@ RecordView read_record(FlintApi& api, const std::string& request_id) {
     if (auto record = api.execution(request_id)) {
       auto status = string_field(*record, "status");
       // A terminal status is announced by its event, with the outcome.
-      if (status != "COMPLETE" && status != "FAILED") view.status = std::move(status);
+      if (status != "COMPLETE" && status != "FAILED") {
+        view.status = std::move(status);
+      } else {
+        boost::json::object outcome;
+        for (const char* key :
+             {"requestId", "status", "failureDetails", "outputs", "associatedTopology"}) {
+          if (const auto* value = record->if_contains(key)) outcome[key] = *value;
+        }
+        view.outcome = std::move(outcome);
+      }
       // No event will come: the driver lost the request, say.
       if (auto monitoring = string_field(*record, "monitoring");
           monitoring.starts_with("stopped")) {
@@ -140,6 +155,8 @@ int run_exec_command(const ExecOptions& options, std::ostream& out, std::ostream
     progress.note(options.lifecycle + ": request " + request_id + " accepted");
     auto status_checked = Clock::time_point();
     std::string stopped;
+    std::optional<boost::json::object> recorded_outcome;
+    auto recorded_at = Clock::time_point();
     const EventWait wait{
         .after = after,
         .deadline = deadline,
@@ -153,12 +170,25 @@ int run_exec_command(const ExecOptions& options, std::ostream& out, std::ostream
               if (!record.status.empty()) progress.set_status(record.status);
               status_checked = Clock::now();
               stopped = std::move(record.stopped);
+              if (record.outcome && !recorded_outcome) {
+                recorded_outcome = std::move(record.outcome);
+                recorded_at = Clock::now();
+              }
+              // Ended, and its event is in another node's log: the record tells.
+              if (recorded_outcome && Clock::now() - recorded_at >= kEventGrace) return false;
               return stopped.empty();
             },
         .status_after_reconnect = {},
+        // Short, so that a record ended on another cluster node is seen soon.
+        .longest_poll = std::chrono::seconds(2),
     };
-    const auto event = wait_for_event(api, wait, progress);
+    auto event = wait_for_event(api, wait, progress);
     progress.stop();
+    if (!event && recorded_outcome) {
+      event.emplace();
+      event->request_id = request_id;
+      event->payload = std::move(*recorded_outcome);
+    }
     if (!event && !stopped.empty()) {
       err << "flint: the server stopped monitoring request " << request_id
           << " without an outcome (" << stopped
