@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <memory>
 #include <mutex>
@@ -87,8 +88,12 @@ class DriverManager {
                                        const sdk::DeploymentLocation& location);
 
   /// Fails fast when the target's breaker is open.
+  /// @returns the probe's number when the call goes ahead as the half-open
+  ///          probe, else 0: when the call ends without reaching the driver
+  ///          (`call` records nothing then), pass it to the breaker's
+  ///          `CircuitBreaker::abandon_probe` so that the next call probes.
   /// @throws sdk::TemporaryDriverError naming the target and the breaker state.
-  void admit(const Target& target);
+  std::uint64_t admit(const Target& target);
 
   /// Runs `call(driver)` with the target's instance (a `Driver`:
   /// `sdk::ResourceDriver` or `sdk::InfrastructureDriver`, the kind of the

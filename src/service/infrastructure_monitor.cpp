@@ -183,17 +183,18 @@ void InfrastructureMonitor::poll(jobs::Job& job, jobs::JobRun run) {
   const drivers::DriverExecutor::Call call{
       task->driver ? std::string_view(task->driver->driver->info.name) : std::string_view("none"),
       host_outcome ? "record_outcome" : "get_infrastructure_task", call_deadline};
+  std::uint64_t probe = 0;  // the breaker's half-open probe, when this poll is it
   if (!host_outcome) {
     try {
-      drivers_.admit(*task->driver);  // an open breaker answers at once
+      probe = drivers_.admit(*task->driver);  // an open breaker answers at once
     } catch (const sdk::TemporaryDriverError& e) {
       log_->debug("infrastructure task {}: {}; retrying", job.subject, e.what());
       run.finish(jobs::JobStep::retry_later);
       return;
     }
+    run.expire_at(call_deadline);
   }
-  if (!host_outcome) run.expire_at(call_deadline);
-  const bool queued = executor_.submit(call, [this, task, host_outcome, call_deadline, run] {
+  const bool queued = executor_.submit(call, [this, task, host_outcome, call_deadline, run, probe] {
     try {
       if (host_outcome) {
         finish(task, *host_outcome, run);
@@ -203,8 +204,12 @@ void InfrastructureMonitor::poll(jobs::Job& job, jobs::JobRun run) {
     } catch (const std::exception& e) {
       run.fail(e);
     }
+    // Ended before the driver was called (the total deadline passed): the
+    // probe's slot goes back (a no-op once its outcome was recorded).
+    if (probe != 0) task->driver->breaker->abandon_probe(probe);
   });
   if (!queued) {
+    if (probe != 0) task->driver->breaker->abandon_probe(probe);  // it never reached the target
     log_->debug("infrastructure task {}: driver calls are saturated; retrying", job.subject);
     run.finish(jobs::JobStep::retry_later);
   }

@@ -500,9 +500,10 @@ void LifecycleMonitor::poll(jobs::Job& job, jobs::JobRun run) {
       outcome ? "record_outcome" : "get_lifecycle_execution",
       outcome ? std::chrono::steady_clock::time_point::max()
               : std::chrono::steady_clock::now() + options_.call_timeout};
+  std::uint64_t probe = 0;  // the breaker's half-open probe, when this poll is it
   if (!outcome) {
     try {
-      drivers_.admit(*driver);  // an open breaker answers at once
+      probe = drivers_.admit(*driver);  // an open breaker answers at once
     } catch (const sdk::TemporaryDriverError& e) {
       log_->debug("execution {}: {}; retrying", job.subject, e.what());
       run.finish(jobs::JobStep::retry_later);
@@ -515,14 +516,18 @@ void LifecycleMonitor::poll(jobs::Job& job, jobs::JobRun run) {
   // The driver call runs on a driver thread, which queues the commit of an
   // outcome and is free at once.
   const bool queued =
-      executor_.submit(call, [this, target, outcome, deadline = call.deadline, run] {
+      executor_.submit(call, [this, target, outcome, deadline = call.deadline, run, probe] {
         try {
           poll_on_driver_thread(target, outcome, deadline, run);
         } catch (const std::exception& e) {
           run.fail(e);
         }
+        // Ended before the driver was called (the total deadline passed):
+        // the probe's slot goes back (a no-op once its outcome was recorded).
+        if (probe != 0) target->placement->driver->breaker->abandon_probe(probe);
       });
   if (!queued) {
+    if (probe != 0) driver->breaker->abandon_probe(probe);  // it never reached the target
     if (from_push) {
       std::lock_guard lock(mutex_);
       pushed_.try_emplace(job.subject, std::move(*outcome));  // kept for the retry

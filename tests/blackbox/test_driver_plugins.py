@@ -4,6 +4,7 @@ src/drivers/test_libraries (FLINT_TEST_DRIVERS)."""
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import subprocess
@@ -341,6 +342,29 @@ def test_breaker_opens_fails_fast_then_closes_while_health_stays_fast(start_serv
     assert metrics.value("flint_driver_breaker_transitions_total", driver="acme", state="open") == 1
     assert metrics.value("flint_driver_breaker_transitions_total", driver="acme", state="closed") == 1
     assert metrics.value("flint_driver_breaker_rejected_total", driver="acme") >= 1
+
+
+def breakers(server: FlintServer) -> dict[str, dict]:
+    listing = {d["name"]: d for d in server.get("/api/drivers").json()["drivers"]}
+    return {b["location"]: b for b in listing["acme"]["breakers"]}
+
+
+def test_a_probe_refused_for_its_driver_files_lets_the_next_call_probe(start_server, tmp_path):
+    server = start_with_acme(
+        start_server,
+        tmp_path,
+        {"drivers": {"breaker": {"failure_threshold": 1, "open_duration": "2s"}}},
+    )
+    assert_error(server.execute(execute_body(location=location(fail="temporary"))), 503, "busy")
+    assert breakers(server)["dc-1"]["state"] == "open"
+    time.sleep(2.1)
+    # The probe never reaches the target: the host refuses its driver files first.
+    not_a_zip = base64.b64encode(b"not a zip").decode()
+    assert_error(server.execute(execute_body(location=location(), driver_files=not_a_zip)), 400)
+    assert breakers(server)["dc-1"]["state"] == "half_open", "the target was never asked"
+    # The next call probes at once (not a whole open_duration later), and closes the breaker.
+    assert server.wait_terminal(accept(server, location()))["status"] == "COMPLETE"
+    assert "dc-1" not in breakers(server)
 
 
 def test_failing_after_delivery_hooks_never_open_the_breaker(start_server, tmp_path):
