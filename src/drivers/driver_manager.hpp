@@ -48,7 +48,8 @@ namespace flint::drivers {
 /// destroying it: a driver's destructor is its finalizer.
 ///
 /// Every target has a `CircuitBreaker` (key: driver and location name).
-/// Failures that count are the target's: timeouts, unreachable location,
+/// Failures that count are the target's: timeouts of calls that started (not
+/// of calls that waited in the executor's queue), unreachable location,
 /// temporary and driver errors, a factory that throws; a caller's error
 /// (invalid request, not found) counts as an answer.
 ///
@@ -119,7 +120,8 @@ class DriverManager {
     return run<Driver>(target, location, /*from_request=*/false, nullptr, call);
   }
 
-  /// Records that a call to `target` overran its deadline.
+  /// Records that a call to `target` started and overran its deadline (not
+  /// one that expired in the queue: it never reached the target).
   void record_timeout(const Target& target);
 
   /// Makes the instances of the `shared` drivers named, so that their

@@ -65,7 +65,10 @@ struct NullContext final : sdk::CallContext {
 
 class GuardedCallTest : public ::testing::Test {
  protected:
-  ~GuardedCallTest() override { executor_.shutdown(); }
+  ~GuardedCallTest() override {
+    release_ = true;
+    executor_.shutdown();
+  }
 
   std::shared_ptr<const DriverManager::Target> target(const std::string& name,
                                                       boost::json::object properties = {}) {
@@ -106,6 +109,19 @@ class GuardedCallTest : public ::testing::Test {
     return future.get();
   }
 
+  // Holds the only driver thread until the test ends.
+  void block_the_pool() {
+    blocker_ = boost::asio::co_spawn(io_,
+                                     executor_.run<int>({"other", "op", Clock::now() + 60s},
+                                                        [this] {
+                                                          while (!release_)
+                                                            std::this_thread::sleep_for(1ms);
+                                                          return 0;
+                                                        }),
+                                     boost::asio::use_future);
+    while (executor_.running() == 0) io_.restart(), io_.poll(), std::this_thread::sleep_for(1ms);
+  }
+
   // Opens `target`'s breaker (threshold 1) and lets open_duration pass.
   void open_then_half_open(const std::string& name) {
     auto failing = target(name, {{"fail", true}});
@@ -129,7 +145,27 @@ class GuardedCallTest : public ::testing::Test {
   DriverExecutor executor_{{.threads = 1, .queue_size = 1}, probe_};
   std::map<std::string, sdk::DeploymentLocation> locations_;
   NullContext context_;
+  std::atomic<bool> release_{false};
+  std::future<int> blocker_;
 };
+
+TEST_F(GuardedCallTest, ACallThatWaitedInTheQueuePastItsDeadlineIsNoFailureOfItsTarget) {
+  auto healthy = target("dc-ok");
+  block_the_pool();  // another target's slow call
+  auto queued = start(healthy, 50ms);
+  try {
+    wait(queued);
+    FAIL() << "expected a timeout";
+  } catch (const CallExpiredInQueue& e) {
+    EXPECT_NE(std::string(e.what()).find("waited for a driver thread past its deadline"),
+              std::string::npos)
+        << e.what();
+  }
+  const auto snapshot = healthy->breaker->snapshot();
+  EXPECT_EQ(snapshot.state, BreakerState::closed);
+  EXPECT_EQ(snapshot.consecutive_failures, 0u);
+  EXPECT_NO_THROW(manager_.admit(*healthy));
+}
 
 TEST_F(GuardedCallTest, ACallThatStartedAndOverranCountsAgainstItsTarget) {
   auto slow = target("dc-slow");
@@ -137,6 +173,8 @@ TEST_F(GuardedCallTest, ACallThatStartedAndOverranCountsAgainstItsTarget) {
   try {
     wait(overrun);
     FAIL() << "expected a timeout";
+  } catch (const CallExpiredInQueue& e) {
+    FAIL() << "it started: " << e.what();
   } catch (const CallTimedOut& e) {
     EXPECT_NE(std::string(e.what()).find("did not finish within its deadline"), std::string::npos);
   }
@@ -158,6 +196,58 @@ TEST_F(GuardedCallTest, AProbeRefusedBeforeTheDriverCallLetsTheNextCallProbe) {
   auto next = start(probe_target, 5s);
   EXPECT_EQ(wait(next), 1);
   EXPECT_EQ(probe_target->breaker->snapshot().state, BreakerState::closed);
+}
+
+TEST_F(GuardedCallTest, AProbeThatExpiredInTheQueueOrWasRejectedLetsTheNextCallProbe) {
+  open_then_half_open("dc-1");
+  open_then_half_open("dc-2");
+  auto first = target("dc-1");
+  auto second = target("dc-2");
+  block_the_pool();
+  auto expired = start(first, 50ms);  // the probe of dc-1 waits past its deadline
+  EXPECT_THROW(wait(expired), CallExpiredInQueue);
+  auto queued = start(first, 60s);    // the next probe, holding the only queue slot
+  auto rejected = start(second, 5s);  // dc-2's probe finds the queue full
+  EXPECT_THROW(wait(rejected), CallRejected);
+  EXPECT_NO_THROW(manager_.admit(*second)) << "the rejected probe gave its slot back";
+  release_ = true;
+  EXPECT_EQ(wait(queued), 1);
+  EXPECT_EQ(first->breaker->snapshot().state, BreakerState::closed);
+}
+
+TEST_F(GuardedCallTest, APollThatExpiredInTheQueueGivesItsProbeBackAndCountsNeitherWay) {
+  open_then_half_open("dc-1");
+  auto polled = target("dc-1");
+  GuardedPoll poll;
+  const auto probe = manager_.admit(*polled);
+  ASSERT_NE(probe, 0u);
+  poll.queued(3, probe);
+  EXPECT_FALSE(poll.expired(3, manager_, *polled)) << "still queued at its deadline";
+  EXPECT_FALSE(poll.start(3)) << "a poll given up on never starts";
+  auto snapshot = polled->breaker->snapshot();
+  EXPECT_EQ(snapshot.state, BreakerState::half_open);
+  EXPECT_EQ(snapshot.consecutive_failures, 1u);
+  // The next run probes at once; it starts, then overruns: the target's timeout.
+  const auto next = manager_.admit(*polled);
+  ASSERT_NE(next, 0u);
+  poll.queued(4, next);
+  EXPECT_TRUE(poll.start(4));
+  EXPECT_TRUE(poll.expired(4, manager_, *polled));
+  snapshot = polled->breaker->snapshot();
+  EXPECT_EQ(snapshot.state, BreakerState::open);
+  EXPECT_EQ(snapshot.last_failure, "the call overran its deadline");
+}
+
+TEST_F(GuardedCallTest, PollsOfAHealthyTargetThatExpireInTheQueueNeverOpenItsBreaker) {
+  auto healthy = target("dc-ok");
+  GuardedPoll poll;
+  for (std::uint32_t attempt = 0; attempt < 5; ++attempt) {
+    poll.queued(attempt, manager_.admit(*healthy));
+    EXPECT_FALSE(poll.expired(attempt, manager_, *healthy));
+    EXPECT_FALSE(poll.start(attempt));
+  }
+  EXPECT_EQ(healthy->breaker->snapshot().state, BreakerState::closed);
+  EXPECT_EQ(healthy->breaker->snapshot().consecutive_failures, 0u);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <flint/sdk/ids.hpp>
 #include <flint/sdk/json.hpp>
 
+#include "drivers/guarded_call.hpp"
 #include "drivers/host_call_context.hpp"
 #include "logging/logging.hpp"
 #include "security/digest.hpp"
@@ -83,6 +84,8 @@ struct LifecycleMonitor::Target {
   std::shared_ptr<const Placement> placement;
   logging::LogFields log_fields;
   std::string tenant_id;
+  // Whether a poll started before its run expired (the breaker's business).
+  mutable drivers::GuardedPoll poll;
 };
 
 class LifecycleMonitor::Reporter final : public sdk::ExecutionReporter {
@@ -125,13 +128,18 @@ LifecycleMonitor::LifecycleMonitor(
       std::string(kJobKind), options_.polling,
       [this](jobs::Job& job, jobs::JobRun run) { poll(job, run); },
       [this](const jobs::Job& job) {
-        // Only a driver call is bounded: a poll that overran its deadline.
+        // Only a driver call is bounded: a poll that overran its deadline,
+        // or one still queued then (it never reached the target).
         auto target = std::static_pointer_cast<const Target>(job.state);
-        if (target) drivers_.record_timeout(*target->placement->driver);
+        const bool started =
+            !target || !target->placement->driver ||
+            target->poll.expired(job.attempts, drivers_, *target->placement->driver);
         static const logging::LogFields kNoFields;  // a job resumed from the store
         logging::ScopedLogContext scope(target ? target->log_fields : kNoFields);
-        log_->debug("execution {}: the poll did not finish within its deadline; retrying",
-                    job.subject);
+        log_->debug("execution {}: the poll {}; retrying", job.subject,
+                    started ? "did not finish within its deadline"
+                            : "waited for a driver thread past its deadline (driver calls are "
+                              "saturated)");
       });
 }
 
@@ -511,12 +519,14 @@ void LifecycleMonitor::poll(jobs::Job& job, jobs::JobRun run) {
     }
     // A call still queued at its deadline is skipped; one still running is
     // left to finish: either way, the run ends then.
+    target->poll.queued(job.attempts, probe);
     run.expire_at(call.deadline);
   }
   // The driver call runs on a driver thread, which queues the commit of an
   // outcome and is free at once.
-  const bool queued =
-      executor_.submit(call, [this, target, outcome, deadline = call.deadline, run, probe] {
+  const bool queued = executor_.submit(
+      call, [this, target, outcome, deadline = call.deadline, run, attempt = job.attempts, probe] {
+        if (!outcome && !target->poll.start(attempt)) return;  // its run expired in the queue
         try {
           poll_on_driver_thread(target, outcome, deadline, run);
         } catch (const std::exception& e) {
