@@ -26,7 +26,8 @@ void CircuitBreaker::open_locked(Clock::time_point now) {
   ++times_opened_;
 }
 
-std::optional<std::string> CircuitBreaker::admit() {
+std::optional<std::string> CircuitBreaker::admit(std::uint64_t* probe) {
+  if (probe) *probe = 0;
   if (options_.failure_threshold == 0) return std::nullopt;
   BreakerState from;
   BreakerState to;
@@ -42,6 +43,8 @@ std::optional<std::string> CircuitBreaker::admit() {
       if (!probe_in_flight_ || now - probe_started_at_ >= options_.open_duration) {
         probe_in_flight_ = true;
         probe_started_at_ = now;
+        ++probes_;
+        if (probe) *probe = probes_;
       } else {
         ++rejected_;
         refusal = fmt::format(
@@ -92,6 +95,15 @@ void CircuitBreaker::record_failure(std::string_view what) {
     to = state_;
   }
   notify(from, to);
+}
+
+void CircuitBreaker::abandon_probe(std::uint64_t probe) {
+  if (probe == 0 || options_.failure_threshold == 0) return;
+  std::lock_guard lock(mutex_);
+  // Recorded (closed or open again) or replaced: no longer this probe's slot.
+  if (state_ == BreakerState::half_open && probe_in_flight_ && probe == probes_) {
+    probe_in_flight_ = false;
+  }
 }
 
 CircuitBreaker::Snapshot CircuitBreaker::snapshot() const {

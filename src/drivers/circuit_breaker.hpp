@@ -28,8 +28,10 @@ std::string_view to_string(BreakerState state) noexcept;
 /// Counts consecutive failures of calls to one target and opens after
 /// `failure_threshold` of them. Open, it refuses calls for `open_duration`,
 /// then lets one probe through (half-open): a success closes it, a failure
-/// opens it again. A probe that never reports (its call was dropped) is
-/// replaced by another after `open_duration`.
+/// opens it again. A probe whose call ends without reaching the target (it
+/// waited in the queue past its deadline, or was refused before the driver
+/// ran) is abandoned, and the next call probes; one that never reports at all
+/// is replaced by another after `open_duration`.
 ///
 /// Thread-safe.
 class CircuitBreaker {
@@ -65,14 +67,23 @@ class CircuitBreaker {
   explicit CircuitBreaker(Options options, Listener listener = {});
 
   /// Asks to make a call. Returns nullopt when it may go ahead (as the
-  /// probe, when half-open), or why it may not.
-  std::optional<std::string> admit();
+  /// probe, when half-open), or why it may not. When `probe` is given, it is
+  /// set to the probe's number (never 0) when the call goes ahead as the
+  /// half-open probe, else to 0: pass it to `abandon_probe` when the call
+  /// ends without reaching the target.
+  std::optional<std::string> admit(std::uint64_t* probe = nullptr);
   /// Reports that an admitted call succeeded (the target answered, even with
   /// an error that is the caller's: invalid request, not found...).
   void record_success();
   /// Reports that an admitted call failed because of the target (timeout,
   /// unreachable, temporary or driver error); `what` is kept for listings.
   void record_failure(std::string_view what);
+  /// Reports that the call admitted as probe `probe` (from `admit`) ended
+  /// without an outcome of the target: it never reached it. The next call
+  /// may probe at once. Does nothing for 0, or once that probe's outcome was
+  /// recorded (or another probe replaced it), so it is safe to call whenever
+  /// the probe's call ends.
+  void abandon_probe(std::uint64_t probe);
 
   /// The current state.
   Snapshot snapshot() const;
@@ -95,6 +106,7 @@ class CircuitBreaker {
   Clock::time_point opened_at_{};
   Clock::time_point probe_started_at_{};
   bool probe_in_flight_ = false;
+  std::uint64_t probes_ = 0;  // probes admitted so far: the number of the latest
 };
 
 }  // namespace flint::drivers

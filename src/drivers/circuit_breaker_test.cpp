@@ -81,6 +81,53 @@ TEST_F(CircuitBreakerTest, AProbeThatNeverReportsIsReplaced) {
   EXPECT_FALSE(breaker.admit()) << "a new probe after open_duration";
 }
 
+TEST_F(CircuitBreakerTest, AnAbandonedProbeLetsTheNextCallProbeAtOnce) {
+  for (int i = 0; i < 3; ++i) breaker.record_failure("down");
+  std::uint64_t probe = 99;
+  EXPECT_TRUE(breaker.admit(&probe));
+  EXPECT_EQ(probe, 0u) << "refused: no probe";
+  clock.now += 10s;
+  ASSERT_FALSE(breaker.admit(&probe));
+  ASSERT_NE(probe, 0u);
+  std::uint64_t other = 99;
+  EXPECT_TRUE(breaker.admit(&other)) << "one probe at a time";
+  EXPECT_EQ(other, 0u);
+  // The probe's call never reached the target (refused before the driver ran).
+  breaker.abandon_probe(probe);
+  const auto snapshot = breaker.snapshot();
+  EXPECT_EQ(snapshot.state, BreakerState::half_open);
+  EXPECT_EQ(snapshot.consecutive_failures, 3u) << "neither a success nor a failure";
+  std::uint64_t next = 0;
+  EXPECT_FALSE(breaker.admit(&next)) << "the next call probes without waiting open_duration";
+  EXPECT_NE(next, probe);
+  breaker.record_success();
+  EXPECT_EQ(breaker.snapshot().state, BreakerState::closed);
+}
+
+TEST_F(CircuitBreakerTest, AbandoningAProbeThatReportedOrWasReplacedChangesNothing) {
+  for (int i = 0; i < 3; ++i) breaker.record_failure("down");
+  clock.now += 10s;
+  std::uint64_t first = 0;
+  ASSERT_FALSE(breaker.admit(&first));
+  breaker.record_failure("still down");  // its outcome: open again
+  breaker.abandon_probe(first);
+  EXPECT_EQ(breaker.snapshot().state, BreakerState::open);
+  EXPECT_TRUE(breaker.admit());
+  clock.now += 10s;
+  std::uint64_t second = 0;
+  ASSERT_FALSE(breaker.admit(&second));
+  breaker.abandon_probe(first);  // a late report of the old probe
+  EXPECT_TRUE(breaker.admit()) << "the second probe still holds the slot";
+  breaker.abandon_probe(0);  // a call admitted while closed
+  EXPECT_TRUE(breaker.admit());
+  breaker.record_success();
+  breaker.abandon_probe(second);
+  EXPECT_EQ(breaker.snapshot().state, BreakerState::closed);
+  std::uint64_t none = 99;
+  EXPECT_FALSE(breaker.admit(&none));
+  EXPECT_EQ(none, 0u) << "closed: calls are no probes";
+}
+
 TEST(CircuitBreaker, ThresholdZeroNeverOpens) {
   CircuitBreaker breaker({.failure_threshold = 0});
   for (int i = 0; i < 100; ++i) breaker.record_failure("down");

@@ -184,9 +184,11 @@ std::string_view DriverExecutor::outcome_of(const std::exception_ptr& error) noe
   }
 }
 
-void DriverExecutor::fail(const Call& call, std::string_view outcome, std::string message) {
+void DriverExecutor::fail(const Call& call, std::string_view outcome, std::string message,
+                          bool started) {
   probe_.count(call.driver, call.operation, outcome);
   if (outcome == "rejected") throw CallRejected(std::move(message));
+  if (!started) throw CallExpiredInQueue(std::move(message));
   throw CallTimedOut(std::move(message));
 }
 

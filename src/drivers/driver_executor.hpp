@@ -45,6 +45,14 @@ class CallTimedOut : public sdk::TemporaryDriverError {
   using sdk::TemporaryDriverError::TemporaryDriverError;
 };
 
+/// A `CallTimedOut` that never started: it waited in the queue until its
+/// deadline passed, because every driver thread was busy, and now never
+/// runs. It tells nothing of its target (it never reached the driver).
+class CallExpiredInQueue : public CallTimedOut {
+ public:
+  using CallTimedOut::CallTimedOut;
+};
+
 /// Runs driver calls on a fixed set of threads with a bounded queue and a
 /// deadline per call, and resumes the awaiting coroutine with the result.
 ///
@@ -112,7 +120,9 @@ class DriverExecutor {
   /// Runs `work` on a driver thread and returns its result (or rethrows its
   /// exception) to the awaiting coroutine.
   /// @throws CallRejected when the queue is full, CallTimedOut when the
-  ///         deadline passes first (both `sdk::TemporaryDriverError`s).
+  ///         deadline passes first: CallExpiredInQueue when the call was
+  ///         still waiting for a thread then (it never runs), else the call
+  ///         overran (all `sdk::TemporaryDriverError`s).
   template <class T>
   boost::asio::awaitable<T> run(Call call, std::function<T()> work);
 
@@ -171,6 +181,10 @@ class DriverExecutor {
     std::atomic<int> claim{open};
     std::atomic<bool> done{false};           // value or error is set
     std::atomic<bool> work_returned{false};  // the driver thread is done with it
+    // Queued until a driver thread starts it or the caller gives up on it
+    // at the deadline, whichever comes first: a call given up on never starts.
+    enum Phase : int { queued, started, expired };
+    std::atomic<int> phase{queued};
   };
   template <class T>
   static bool finish(const std::shared_ptr<Pending<T>>& pending, std::optional<T> value,
@@ -190,7 +204,10 @@ class DriverExecutor {
   bool claim_wake() noexcept;
   void worker(std::size_t index);
   static std::string_view outcome_of(const std::exception_ptr& error) noexcept;
-  [[noreturn]] void fail(const Call& call, std::string_view outcome, std::string message);
+  // Counts `call` under `outcome` and throws: CallRejected (`rejected`), else
+  // CallTimedOut, or CallExpiredInQueue when the call never `started`.
+  [[noreturn]] void fail(const Call& call, std::string_view outcome, std::string message,
+                         bool started = true);
 
   Options options_;
   DriverCallProbe& probe_;
@@ -251,6 +268,8 @@ boost::asio::awaitable<T> DriverExecutor::run_then(Call call, std::function<void
       [this, pending, work = std::move(work), driver = std::string(call.driver),
        operation = std::string(call.operation), deadline = call.deadline]() mutable {
         if (std::chrono::steady_clock::now() >= deadline) return;  // caller gave up already
+        int queued = Pending<T>::queued;
+        if (!pending->phase.compare_exchange_strong(queued, Pending<T>::started)) return;
         const auto started = std::chrono::steady_clock::now();
         try {
           work(Finish<T>(pending));
@@ -273,6 +292,14 @@ boost::asio::awaitable<T> DriverExecutor::run_then(Call call, std::function<void
     int open = Pending<T>::open;
     if (!pending->work_returned.load(std::memory_order_acquire) &&
         pending->claim.compare_exchange_strong(open, Pending<T>::abandoned)) {
+      int queued = Pending<T>::queued;
+      if (pending->phase.compare_exchange_strong(queued, Pending<T>::expired)) {
+        fail(call, "timeout",
+             std::string("driver call ") + std::string(call.operation) +
+                 " waited for a driver thread past its deadline and never started: driver "
+                 "calls are saturated; retry later",
+             /*started=*/false);
+      }
       fail(call, "timeout",
            std::string("driver call ") + std::string(call.operation) +
                " did not finish within its deadline; retry later");

@@ -146,9 +146,54 @@ TEST_F(DriverExecutorTest, OverrunningCallYieldsTemporaryErrorAtItsDeadline) {
     }));
     FAIL() << "expected a timeout";
   } catch (const sdk::TemporaryDriverError& e) {
-    EXPECT_NE(std::string(e.what()).find("deadline"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("did not finish within its deadline"), std::string::npos)
+        << e.what();
+    EXPECT_NE(dynamic_cast<const CallTimedOut*>(&e), nullptr);
+    EXPECT_EQ(dynamic_cast<const CallExpiredInQueue*>(&e), nullptr) << "it started: an overrun";
   }
   EXPECT_LT(Clock::now() - started, 300ms);
+}
+
+TEST_F(DriverExecutorTest, ACallWhoseDeadlinePassesInTheQueueNeverStartsAndSaysSo) {
+  DriverExecutor executor({.threads = 1, .queue_size = 4}, probe_);
+  std::atomic<bool> release{false};
+  auto blocker = boost::asio::co_spawn(io_,
+                                       executor.run<int>(call(5s),
+                                                         [&] {
+                                                           while (!release)
+                                                             std::this_thread::sleep_for(1ms);
+                                                           return 0;
+                                                         }),
+                                       boost::asio::use_future);
+  while (executor.running() == 0) io_.poll(), std::this_thread::sleep_for(1ms);
+  std::atomic<bool> ran{false};
+  auto waiting = boost::asio::co_spawn(io_,
+                                       executor.run<int>(call(50ms),
+                                                         [&] {
+                                                           ran = true;
+                                                           return 1;
+                                                         }),
+                                       boost::asio::use_future);
+  while (waiting.wait_for(0s) != std::future_status::ready) {
+    io_.poll();
+    std::this_thread::sleep_for(1ms);
+  }
+  try {
+    waiting.get();
+    FAIL() << "expected a timeout";
+  } catch (const CallExpiredInQueue& e) {
+    EXPECT_NE(std::string(e.what()).find("driver call op waited for a driver thread past its "
+                                         "deadline and never started: driver calls are saturated"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(calls("timeout"), 1);
+  release = true;
+  io_.restart();
+  io_.run();
+  EXPECT_EQ(blocker.get(), 0);
+  executor.shutdown();
+  EXPECT_FALSE(ran) << "a call given up on in the queue never runs";
 }
 
 TEST_F(DriverExecutorTest, FullQueueRejectsAtOnce) {

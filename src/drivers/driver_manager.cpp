@@ -240,12 +240,14 @@ std::shared_ptr<const DriverManager::Target> DriverManager::target(
   return target;
 }
 
-void DriverManager::admit(const Target& target) {
-  if (auto refusal = target.breaker->admit()) {
+std::uint64_t DriverManager::admit(const Target& target) {
+  std::uint64_t probe = 0;
+  if (auto refusal = target.breaker->admit(&probe)) {
     series(target.driver->info.name).rejected->Increment();
     throw sdk::TemporaryDriverError("deployment location '" + target.location_name + "' (driver '" +
                                     target.driver->info.name + "'): " + *refusal);
   }
+  return probe;
 }
 
 std::shared_ptr<DriverManager::Instance> DriverManager::make(

@@ -55,7 +55,8 @@ namespace flint::drivers {
 /// is its finalizer.
 ///
 /// Every target has a `CircuitBreaker` (key: driver and location name).
-/// Failures that count are the target's: timeouts, unreachable location,
+/// Failures that count are the target's: timeouts of calls that started (not
+/// of calls that waited in the executor's queue), unreachable location,
 /// temporary and driver errors, a factory that throws; a caller's error
 /// (invalid request, not found) counts as an answer.
 ///
@@ -98,8 +99,12 @@ class DriverManager {
                                        const sdk::DeploymentLocation& location);
 
   /// Fails fast when the target's breaker is open.
+  /// @returns the probe's number when the call goes ahead as the half-open
+  ///          probe, else 0: when the call ends without reaching the driver
+  ///          (`call` records nothing then), pass it to the breaker's
+  ///          `CircuitBreaker::abandon_probe` so that the next call probes.
   /// @throws sdk::TemporaryDriverError naming the target and the breaker state.
-  void admit(const Target& target);
+  std::uint64_t admit(const Target& target);
 
   /// Runs `call(driver)` with the target's instance (a `Driver`:
   /// `sdk::ResourceDriver` or `sdk::InfrastructureDriver`, the kind of the
@@ -130,7 +135,8 @@ class DriverManager {
   /// location, unless a request since the start brought some.
   void remember(const Target& target, const sdk::DeploymentLocation& location);
 
-  /// Records that a call to `target` overran its deadline.
+  /// Records that a call to `target` started and overran its deadline (not
+  /// one that expired in the queue: it never reached the target).
   void record_timeout(const Target& target);
 
   /// Makes the instances of the `shared` drivers named, so that their

@@ -2,9 +2,12 @@
 
 /// @file
 /// A driver call from a request: the target's breaker first, then the
-/// driver executor, a timeout counted against the target.
+/// driver executor, a timeout counted against the target only when the call
+/// started. And the same for the status polls of a job.
 
+#include <cstdint>
 #include <functional>
+#include <mutex>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -15,8 +18,11 @@ namespace flint::drivers {
 
 /// Runs `work` on `executor` for `target` (see `DriverExecutor::run_then`):
 /// refused at once (no queueing) while the target's breaker is open, and a
-/// call that overruns its deadline is recorded as a failure of the target.
-/// Await it from the coroutine's own executor.
+/// call that started and overran its deadline is recorded as a failure of
+/// the target. A call that never reached the driver (it waited in the queue
+/// past its deadline, the pool refused it, or `work` failed before its
+/// `DriverManager::call`) counts neither way; when it was the half-open
+/// probe, the next call probes. Await it from the coroutine's own executor.
 /// @throws sdk::TemporaryDriverError (open breaker, saturated pool,
 ///         deadline), or what `work` throws or finishes with.
 template <class T>
@@ -24,12 +30,23 @@ boost::asio::awaitable<T> guarded_call_then(DriverManager& drivers, DriverExecut
                                             const DriverManager::Target& target,
                                             DriverExecutor::Call call,
                                             std::function<void(DriverExecutor::Finish<T>)> work) {
-  drivers.admit(target);
+  const std::uint64_t probe = drivers.admit(target);
+  // Whatever ends the call, a probe whose outcome `DriverManager::call` did
+  // not record never reached the target: give its slot back (a no-op once
+  // recorded).
   try {
     auto run = executor.run_then<T>(call, std::move(work));
-    co_return co_await std::move(run);
+    T result = co_await std::move(run);
+    target.breaker->abandon_probe(probe);
+    co_return result;
+  } catch (const CallExpiredInQueue&) {
+    target.breaker->abandon_probe(probe);
+    throw;
   } catch (const CallTimedOut&) {
     drivers.record_timeout(target);
+    throw;
+  } catch (...) {
+    target.breaker->abandon_probe(probe);
     throw;
   }
 }
@@ -44,5 +61,75 @@ boost::asio::awaitable<T> guarded_call(DriverManager& drivers, DriverExecutor& e
       drivers, executor, target, call,
       [work = std::move(work)](DriverExecutor::Finish<T> finish) { finish(work()); });
 }
+
+/// The breaker's side of a job's status polls, each run of the job one call
+/// queued with `DriverExecutor::submit` and bounded by `JobRun::expire_at`:
+/// which came first, a driver thread starting the call of run `attempt`
+/// (`jobs::Job::attempts`) or the run's expiry. A poll whose run expired
+/// while it still waited in the queue never starts and is no failure of its
+/// target (it never reached it), and a half-open probe it held is given
+/// back; a poll that started and overran is the target's timeout.
+///
+/// Keep one per job (the runs of a job never overlap). Thread-safe.
+class GuardedPoll {
+ public:
+  /// Before queueing the call of run `attempt`, admitted by
+  /// `DriverManager::admit` as `probe`.
+  void queued(std::uint32_t attempt, std::uint64_t probe) {
+    std::lock_guard lock(mutex_);
+    attempt_ = attempt;
+    probe_ = probe;
+    phase_ = Phase::queued;
+  }
+
+  /// On the driver thread, before the call: whether the call of run
+  /// `attempt` may start (false: its run expired first; skip it).
+  bool start(std::uint32_t attempt) {
+    std::lock_guard lock(mutex_);
+    if (attempt_ != attempt) return true;  // not queued through `queued`
+    if (phase_ == Phase::expired) return false;
+    if (phase_ == Phase::queued) phase_ = Phase::started;
+    return true;
+  }
+
+  /// When run `attempt` expired: records a timeout on `target`'s breaker
+  /// when its call had started; otherwise the call never starts, and the
+  /// probe it held (if any) is given back.
+  /// @returns false when the call never started, true otherwise.
+  bool expired(std::uint32_t attempt, DriverManager& drivers, const DriverManager::Target& target) {
+    bool started = false;
+    std::uint64_t probe = 0;
+    {
+      std::lock_guard lock(mutex_);
+      if (attempt_ != attempt) return true;  // not queued through `queued`: unknown
+      switch (phase_) {
+        case Phase::idle:
+          return true;
+        case Phase::expired:
+          return false;
+        case Phase::started:
+          started = true;
+          break;
+        case Phase::queued:
+          phase_ = Phase::expired;
+          probe = probe_;
+          break;
+      }
+    }
+    if (started) {
+      drivers.record_timeout(target);
+    } else {
+      target.breaker->abandon_probe(probe);
+    }
+    return started;
+  }
+
+ private:
+  enum class Phase { idle, queued, started, expired };
+  std::mutex mutex_;
+  std::uint32_t attempt_ = 0;
+  std::uint64_t probe_ = 0;
+  Phase phase_ = Phase::idle;
+};
 
 }  // namespace flint::drivers

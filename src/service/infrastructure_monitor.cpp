@@ -9,6 +9,7 @@
 #include <flint/sdk/ids.hpp>
 #include <flint/sdk/json.hpp>
 
+#include "drivers/guarded_call.hpp"
 #include "drivers/host_call_context.hpp"
 #include "logging/logging.hpp"
 #include "service/monitoring_jobs.hpp"
@@ -42,6 +43,8 @@ struct InfrastructureMonitor::Task {
   std::shared_ptr<const drivers::DriverManager::Target> driver;
   logging::LogFields log_fields;
   std::string tenant_id;
+  // Whether a poll started before its run expired (the breaker's business).
+  mutable drivers::GuardedPoll poll;
 };
 
 InfrastructureMonitor::InfrastructureMonitor(
@@ -65,12 +68,15 @@ InfrastructureMonitor::InfrastructureMonitor(
       std::string(kJobKind), options_.polling,
       [this](jobs::Job& job, jobs::JobRun run) { poll(job, run); },
       [this](const jobs::Job& job) {
-        // Only a driver call is bounded: a poll that overran its deadline.
-        if (auto task = std::static_pointer_cast<const Task>(job.state)) {
-          drivers_.record_timeout(*task->driver);
-        }
-        log_->debug("infrastructure task {}: the poll did not finish within its deadline; retrying",
-                    job.subject);
+        // Only a driver call is bounded: a poll that overran its deadline,
+        // or one still queued then (it never reached the target).
+        auto task = std::static_pointer_cast<const Task>(job.state);
+        const bool started =
+            !task || !task->driver || task->poll.expired(job.attempts, drivers_, *task->driver);
+        log_->debug("infrastructure task {}: the poll {}; retrying", job.subject,
+                    started ? "did not finish within its deadline"
+                            : "waited for a driver thread past its deadline (driver calls are "
+                              "saturated)");
       });
 }
 
@@ -192,28 +198,36 @@ void InfrastructureMonitor::poll(jobs::Job& job, jobs::JobRun run) {
   const drivers::DriverExecutor::Call call{
       task->driver ? std::string_view(task->driver->driver->info.name) : std::string_view("none"),
       host_outcome ? "record_outcome" : "get_infrastructure_task", call_deadline};
+  std::uint64_t probe = 0;  // the breaker's half-open probe, when this poll is it
   if (!host_outcome) {
     try {
-      drivers_.admit(*task->driver);  // an open breaker answers at once
+      probe = drivers_.admit(*task->driver);  // an open breaker answers at once
     } catch (const sdk::TemporaryDriverError& e) {
       log_->debug("infrastructure task {}: {}; retrying", job.subject, e.what());
       run.finish(jobs::JobStep::retry_later);
       return;
     }
+    task->poll.queued(job.attempts, probe);
+    run.expire_at(call_deadline);
   }
-  if (!host_outcome) run.expire_at(call_deadline);
-  const bool queued = executor_.submit(call, [this, task, host_outcome, call_deadline, run] {
-    try {
-      if (host_outcome) {
-        finish(task, *host_outcome, run);
-      } else {
-        poll_on_driver_thread(task, call_deadline, run);
-      }
-    } catch (const std::exception& e) {
-      run.fail(e);
-    }
-  });
+  const bool queued = executor_.submit(
+      call, [this, task, host_outcome, call_deadline, run, attempt = job.attempts, probe] {
+        if (!host_outcome && !task->poll.start(attempt)) return;  // its run expired in the queue
+        try {
+          if (host_outcome) {
+            finish(task, *host_outcome, run);
+          } else {
+            poll_on_driver_thread(task, call_deadline, run);
+          }
+        } catch (const std::exception& e) {
+          run.fail(e);
+        }
+        // Ended before the driver was called (the total deadline passed): the
+        // probe's slot goes back (a no-op once its outcome was recorded).
+        if (probe != 0) task->driver->breaker->abandon_probe(probe);
+      });
   if (!queued) {
+    if (probe != 0) task->driver->breaker->abandon_probe(probe);  // it never reached the target
     log_->debug("infrastructure task {}: driver calls are saturated; retrying", job.subject);
     run.finish(jobs::JobStep::retry_later);
   }

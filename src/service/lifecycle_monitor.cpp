@@ -10,6 +10,7 @@
 #include <flint/sdk/ids.hpp>
 #include <flint/sdk/json.hpp>
 
+#include "drivers/guarded_call.hpp"
 #include "drivers/host_call_context.hpp"
 #include "logging/logging.hpp"
 #include "security/digest.hpp"
@@ -83,6 +84,8 @@ struct LifecycleMonitor::Target {
   std::shared_ptr<const Placement> placement;
   logging::LogFields log_fields;
   std::string tenant_id;
+  // Whether a poll started before its run expired (the breaker's business).
+  mutable drivers::GuardedPoll poll;
 };
 
 class LifecycleMonitor::Reporter final : public sdk::ExecutionReporter {
@@ -125,13 +128,18 @@ LifecycleMonitor::LifecycleMonitor(
       std::string(kJobKind), options_.polling,
       [this](jobs::Job& job, jobs::JobRun run) { poll(job, run); },
       [this](const jobs::Job& job) {
-        // Only a driver call is bounded: a poll that overran its deadline.
+        // Only a driver call is bounded: a poll that overran its deadline,
+        // or one still queued then (it never reached the target).
         auto target = std::static_pointer_cast<const Target>(job.state);
-        if (target) drivers_.record_timeout(*target->placement->driver);
+        const bool started =
+            !target || !target->placement->driver ||
+            target->poll.expired(job.attempts, drivers_, *target->placement->driver);
         static const logging::LogFields kNoFields;  // a job resumed from the store
         logging::ScopedLogContext scope(target ? target->log_fields : kNoFields);
-        log_->debug("execution {}: the poll did not finish within its deadline; retrying",
-                    job.subject);
+        log_->debug("execution {}: the poll {}; retrying", job.subject,
+                    started ? "did not finish within its deadline"
+                            : "waited for a driver thread past its deadline (driver calls are "
+                              "saturated)");
       });
 }
 
@@ -510,9 +518,10 @@ void LifecycleMonitor::poll(jobs::Job& job, jobs::JobRun run) {
       outcome ? "record_outcome" : "get_lifecycle_execution",
       outcome ? std::chrono::steady_clock::time_point::max()
               : std::chrono::steady_clock::now() + options_.call_timeout};
+  std::uint64_t probe = 0;  // the breaker's half-open probe, when this poll is it
   if (!outcome) {
     try {
-      drivers_.admit(*driver);  // an open breaker answers at once
+      probe = drivers_.admit(*driver);  // an open breaker answers at once
     } catch (const sdk::TemporaryDriverError& e) {
       log_->debug("execution {}: {}; retrying", job.subject, e.what());
       run.finish(jobs::JobStep::retry_later);
@@ -520,19 +529,25 @@ void LifecycleMonitor::poll(jobs::Job& job, jobs::JobRun run) {
     }
     // A call still queued at its deadline is skipped; one still running is
     // left to finish: either way, the run ends then.
+    target->poll.queued(job.attempts, probe);
     run.expire_at(call.deadline);
   }
   // The driver call runs on a driver thread, which queues the commit of an
   // outcome and is free at once.
-  const bool queued =
-      executor_.submit(call, [this, target, outcome, deadline = call.deadline, run] {
+  const bool queued = executor_.submit(
+      call, [this, target, outcome, deadline = call.deadline, run, attempt = job.attempts, probe] {
+        if (!outcome && !target->poll.start(attempt)) return;  // its run expired in the queue
         try {
           poll_on_driver_thread(target, outcome, deadline, run);
         } catch (const std::exception& e) {
           run.fail(e);
         }
+        // Ended before the driver was called (the total deadline passed):
+        // the probe's slot goes back (a no-op once its outcome was recorded).
+        if (probe != 0) target->placement->driver->breaker->abandon_probe(probe);
       });
   if (!queued) {
+    if (probe != 0) driver->breaker->abandon_probe(probe);  // it never reached the target
     if (from_push) {
       std::lock_guard lock(mutex_);
       pushed_.try_emplace(job.subject, std::move(*outcome));  // kept for the retry

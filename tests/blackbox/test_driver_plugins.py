@@ -4,16 +4,20 @@ src/drivers/test_libraries (FLINT_TEST_DRIVERS)."""
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import subprocess
+import threading
 import time
 import urllib.parse
 from pathlib import Path
 
 import pytest
+import requests
 
 from flint_blackbox import (
+    FIND_PATH,
     FlintServer,
     RawConnection,
     assert_error,
@@ -341,6 +345,104 @@ def test_breaker_opens_fails_fast_then_closes_while_health_stays_fast(start_serv
     assert metrics.value("flint_driver_breaker_transitions_total", driver="acme", state="open") == 1
     assert metrics.value("flint_driver_breaker_transitions_total", driver="acme", state="closed") == 1
     assert metrics.value("flint_driver_breaker_rejected_total", driver="acme") >= 1
+
+
+def hold_the_driver_thread(server: FlintServer, seconds: float) -> tuple[threading.Thread, list]:
+    """A find at `dc-slow` that keeps the only driver thread busy for `seconds` (it answers 503
+    at its deadline, before that); returns the thread sending it and a list for its answer."""
+    body = find_body()
+    body["deploymentLocation"] = location("dc-slow", delay_ms=int(seconds * 1000))
+    answers: list = []
+
+    def send():
+        with requests.Session() as other:  # the server's session is not thread-safe
+            answers.append(other.post(server.url(FIND_PATH), json=body, timeout=60))
+
+    thread = threading.Thread(target=send)
+    thread.start()
+    wait_until(lambda: server.health()["vitals"]["driver_calls"]["running"] == 1, timeout=10,
+               what="the slow call to take the driver thread")
+    return thread, answers
+
+
+def breakers(server: FlintServer) -> dict[str, dict]:
+    listing = {d["name"]: d for d in server.get("/api/drivers").json()["drivers"]}
+    return {b["location"]: b for b in listing["acme"]["breakers"]}
+
+
+def test_calls_that_waited_in_the_queue_past_their_deadline_are_no_failure_of_their_target(
+    start_server, tmp_path
+):
+    server = start_with_acme(
+        start_server,
+        tmp_path,
+        {
+            "drivers": {"breaker": {"failure_threshold": 2, "open_duration": "60s"}},
+            "driver_calls": {"threads": 1, "timeout": "500ms"},
+        },
+    )
+    holder, answers = hold_the_driver_thread(server, 3)
+    # Calls to a healthy target wait behind it, never start, and say so.
+    for _ in range(2):
+        assert_error(
+            server.execute(execute_body(location=location("dc-ok"))),
+            503,
+            "driver call execute_lifecycle waited for a driver thread past its deadline and never "
+            "started: driver calls are saturated; retry later",
+        )
+    holder.join(timeout=30)
+    assert_error(answers[0], 503, "driver call find_reference did not finish within its deadline")
+    wait_until(lambda: server.health()["vitals"]["driver_calls"]["running"] == 0, timeout=10,
+               what="the slow call to return")
+    # The slow target overran: its failure. The healthy one never reached the driver: nothing.
+    listed = breakers(server)
+    assert "dc-ok" not in listed, listed
+    assert (listed["dc-slow"]["state"], listed["dc-slow"]["consecutiveFailures"]) == ("closed", 1)
+    assert server.wait_terminal(accept(server, location("dc-ok")))["status"] == "COMPLETE"
+
+
+def test_polls_that_waited_in_the_queue_past_their_deadline_never_open_their_targets_breaker(
+    start_server, tmp_path
+):
+    server = start_with_acme(
+        start_server,
+        tmp_path,
+        {
+            "drivers": {"breaker": {"failure_threshold": 2, "open_duration": "60s"}},
+            "driver_calls": {"threads": 1, "timeout": "300ms"},
+            "monitoring": {"min_interval": "50ms", "max_interval": "100ms"},
+        },
+    )
+    accept(server, location("dc-ok", status_value=0))  # IN_PROGRESS: polled again and again
+    holder, _ = hold_the_driver_thread(server, 3)
+    holder.join(timeout=30)
+    wait_until(lambda: server.health()["vitals"]["driver_calls"]["running"] == 0, timeout=10,
+               what="the slow call to return")
+    skipped = server.metrics().value(
+        "flint_driver_calls_total", driver="acme", operation="get_lifecycle_execution",
+        outcome="timeout")
+    assert skipped >= 2, "polls of dc-ok waited in the queue past their deadline"
+    listed = breakers(server)
+    assert "dc-ok" not in listed, listed
+    assert server.wait_terminal(accept(server, location("dc-ok")))["status"] == "COMPLETE"
+
+
+def test_a_probe_refused_for_its_driver_files_lets_the_next_call_probe(start_server, tmp_path):
+    server = start_with_acme(
+        start_server,
+        tmp_path,
+        {"drivers": {"breaker": {"failure_threshold": 1, "open_duration": "2s"}}},
+    )
+    assert_error(server.execute(execute_body(location=location(fail="temporary"))), 503, "busy")
+    assert breakers(server)["dc-1"]["state"] == "open"
+    time.sleep(2.1)
+    # The probe never reaches the target: the host refuses its driver files first.
+    not_a_zip = base64.b64encode(b"not a zip").decode()
+    assert_error(server.execute(execute_body(location=location(), driver_files=not_a_zip)), 400)
+    assert breakers(server)["dc-1"]["state"] == "half_open", "the target was never asked"
+    # The next call probes at once (not a whole open_duration later), and closes the breaker.
+    assert server.wait_terminal(accept(server, location()))["status"] == "COMPLETE"
+    assert "dc-1" not in breakers(server)
 
 
 def test_failing_after_delivery_hooks_never_open_the_breaker(start_server, tmp_path):
