@@ -29,6 +29,8 @@ std::shared_ptr<spdlog::logger> log() {
 // least): a thousand outcomes of half a megabyte would otherwise make one
 // reply of half a gigabyte, held in memory whole.
 constexpr std::size_t kMaxPageBytes = 4 << 20;
+// How often a long poll checks that its client is still there.
+constexpr auto kWaitSlice = std::chrono::seconds(1);
 
 // A page of the log. A log that cannot be read (a damaged file) is a 500
 // that says which part failed; the detail, naming the file, goes to the
@@ -97,7 +99,8 @@ std::string sse_chunk(const std::vector<events::LoggedEvent>& events) {
 }
 
 awaitable<http::Response> list_events(events::EventLog& log, EventRoutesOptions options,
-                                      const http::Request& request) {
+                                      const http::Request& request,
+                                      const http::RequestContext& context) {
   EventsQuery query;
   try {
     query = parse_events_query(std::string_view(request.target().data(), request.target().size()),
@@ -114,14 +117,19 @@ awaitable<http::Response> list_events(events::EventLog& log, EventRoutesOptions 
   // in the read or beyond what the wait below waits for.
   std::int64_t last = log.last_seq();
   auto events = read_page(log, after, static_cast<std::size_t>(query.limit));
-  if (events.empty() && query.wait > 0) {
+  // In slices: a client gone meanwhile stops holding its connection (and
+  // its place under http.max_connections) until the wait ends.
+  const auto deadline = started + std::chrono::seconds(query.wait);
+  for (bool waiting = events.empty() && query.wait > 0; waiting;) {
+    const auto slice = std::min(deadline, std::chrono::steady_clock::now() + kWaitSlice);
     // Waiting beyond `last` too: an `after` older than retention with an
     // empty log must not turn the long poll into a busy loop.
-    if (co_await log.wait_after(std::max(after, last),
-                                started + std::chrono::seconds(query.wait))) {
+    if (co_await log.wait_after(std::max(after, last), slice)) {
       last = log.last_seq();
       events = read_page(log, after, static_cast<std::size_t>(query.limit));
+      break;
     }
+    waiting = slice < deadline && !log.waits_stopped() && !context.peer_closed();
   }
   last = std::max(log.last_seq(), events.empty() ? 0 : events.back().seq);
 
@@ -212,17 +220,17 @@ std::string event_json(const events::LoggedEvent& logged) {
 }
 
 void add_event_routes(http::Router& router, events::EventLog& log, EventRoutesOptions options) {
-  router.add(
-      http::Method::get, "/api/events",
-      [&log, options](http::Request& request, http::RequestContext&) -> awaitable<http::Response> {
-        std::optional<http::Response> answer;
-        try {
-          answer = co_await list_events(log, options, request);
-        } catch (const ApiError&) {
-          answer = current_exception_response(request.version(), request.keep_alive());
-        }
-        co_return std::move(*answer);
-      });
+  router.add(http::Method::get, "/api/events",
+             [&log, options](http::Request& request,
+                             http::RequestContext& context) -> awaitable<http::Response> {
+               std::optional<http::Response> answer;
+               try {
+                 answer = co_await list_events(log, options, request, context);
+               } catch (const ApiError&) {
+                 answer = current_exception_response(request.version(), request.keep_alive());
+               }
+               co_return std::move(*answer);
+             });
   router.add(http::Method::get, "/api/events/stream",
              [&log, options](http::Request& request,
                              http::RequestContext& context) -> awaitable<http::Response> {

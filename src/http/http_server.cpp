@@ -19,6 +19,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
@@ -528,7 +529,8 @@ asio::awaitable<void> HttpServer::serve_on(std::shared_ptr<Connection> c, Stream
     Request request = parser.release();
     c->disarm();
     StreamBody body_stream;
-    Response response = co_await dispatch(request, body_stream);
+    Response response = co_await dispatch(request, body_stream,
+                                          boost::beast::get_lowest_layer(stream).native_handle());
     if (body_stream) {
       co_await send_stream(c, stream, response, body_stream);
       probe_.in_flight().Decrement();
@@ -721,9 +723,11 @@ Response HttpServer::unmatched_response(const Router::Match& match, const Reques
       fmt::format("no such path: {} {}", std::string_view(request.method_string()), path));
 }
 
-asio::awaitable<Response> HttpServer::dispatch(Request& request, StreamBody& stream) {
+asio::awaitable<Response> HttpServer::dispatch(Request& request, StreamBody& stream,
+                                               int peer_socket) {
   RequestContext context = RequestContext::from(request);
   context.received_at = std::chrono::steady_clock::now();
+  context.peer_socket = peer_socket;
   const Router::Match match = router_.find(request.method(), context.path);
   context.route = match.route;
 

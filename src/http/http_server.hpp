@@ -134,7 +134,7 @@ class HttpServer {
   boost::asio::awaitable<void> serve_requests(std::shared_ptr<Connection> connection);
   template <class Stream>
   boost::asio::awaitable<void> serve_on(std::shared_ptr<Connection> connection, Stream& stream);
-  boost::asio::awaitable<Response> dispatch(Request& request, StreamBody& stream);
+  boost::asio::awaitable<Response> dispatch(Request& request, StreamBody& stream, int peer_socket);
   // The 401 for a request header that does not carry an accepted token
   // (nullopt: serve it).
   std::optional<Response> authentication_refusal(const Request& header) const;

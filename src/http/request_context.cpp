@@ -1,6 +1,9 @@
 #include "http/request_context.hpp"
 
+#include <cerrno>
+
 #include <boost/beast/core/string.hpp>
+#include <sys/socket.h>
 
 namespace flint::http {
 
@@ -26,6 +29,13 @@ RequestContext RequestContext::from(const Request& request) {
   const std::string_view target = request.target();
   context.path = target.substr(0, target.find('?'));
   return context;
+}
+
+bool RequestContext::peer_closed() const {
+  if (peer_socket < 0) return false;
+  char byte = 0;
+  const auto peeked = ::recv(peer_socket, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return peeked == 0 || (peeked < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
 }  // namespace flint::http

@@ -35,6 +35,14 @@ struct RequestContext {
   /// sent as the head only (no Content-Length; the connection closes when
   /// the stream ends).
   StreamBody stream;
+  /// The client's socket, set by the server (-1: unknown); see `peer_closed`.
+  int peer_socket = -1;
+
+  /// Whether the client has closed its side of the connection, or the
+  /// connection broke: a long poll need not wait on for it. False when
+  /// unknown, or while the client has sent more (a pipelined request, a TLS
+  /// record: a TLS client's close is seen once its close_notify was read).
+  bool peer_closed() const;
 
   /// Builds the context of `request` (headers only).
   static RequestContext from(const Request& request);

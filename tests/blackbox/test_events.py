@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import sqlite3
 import threading
 import time
+
+from pathlib import Path
 
 import pytest
 
@@ -124,6 +127,26 @@ def test_long_poll_returns_empty_after_wait(log_server):
     elapsed = time.monotonic() - started
     assert page == {"events": [], "lastSeq": last}
     assert 1.8 <= elapsed < 15, elapsed
+
+
+def test_a_long_poll_whose_client_left_frees_its_connection(start_server):
+    # Abandoned long polls held their connections (a file descriptor each, and a place under
+    # http.max_connections) until their wait ran out, a minute at most.
+    server = start_server()
+    descriptors = Path(f"/proc/{server.process.pid}/fd")
+    before = len(list(descriptors.iterdir()))
+    clients = []
+    for _ in range(5):
+        client = socket.create_connection((server.host, server.port))
+        client.sendall(f"GET {EVENTS_PATH}?after=0&wait=60 HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        clients.append(client)
+    wait_until(lambda: len(list(descriptors.iterdir())) >= before + 5, timeout=10,
+               what="the long polls waiting")
+    for client in clients:
+        client.shutdown(socket.SHUT_RDWR)
+        client.close()
+    wait_until(lambda: len(list(descriptors.iterdir())) <= before, timeout=5,
+               what="the connections of the clients that left closed")
 
 
 def test_long_poll_blocks_until_an_event_arrives(log_server):
