@@ -160,10 +160,11 @@ TEST_F(CommandsTest, ExecTakesTheOutcomeFromTheRecordWhenItsEventIsInAnotherNode
   const auto started = std::chrono::steady_clock::now();
   EXPECT_EQ(run_exec_command(options, out_, err_, false), 1) << err_.str();
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(15));
-  EXPECT_EQ(boost::json::parse(out_.str()),
-            boost::json::parse(R"({"requestId":"req-1","status":"FAILED","failureDetails":)"
-                               R"({"failureCode":"INTERNAL_ERROR","description":"no"},)"
-                               R"("outputs":{"a":"1"},"associatedTopology":{}})"));
+  EXPECT_EQ(
+      boost::json::parse(out_.str()),
+      boost::json::parse(R"({"requestId":"req-1","status":"FAILED","failureDetails":)"
+                         R"({"failureCode":"INTERNAL_ERROR","description":"no"},)"
+                         R"("outputs":{"a":"1"},"associatedTopology":{},"version":"1.0.0"})"));
 }
 
 TEST_F(CommandsTest, ExecReportsFailedWithExitOne) {

@@ -9,6 +9,8 @@
 #include <CLI/CLI.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <flint/sdk/json.hpp>
+
 #include "duration.hpp"
 #include "event_wait.hpp"
 #include "exit_status.hpp"
@@ -72,12 +74,13 @@ RecordView read_record(FlintApi& api, const std::string& request_id) {
       if (status != "COMPLETE" && status != "FAILED") {
         view.status = std::move(status);
       } else {
-        boost::json::object outcome;
+        // The event's payload, as the server would have written it.
+        boost::json::object fields;
         for (const char* key :
              {"requestId", "status", "failureDetails", "outputs", "associatedTopology"}) {
-          if (const auto* value = record->if_contains(key)) outcome[key] = *value;
+          if (const auto* value = record->if_contains(key)) fields[key] = *value;
         }
-        view.outcome = std::move(outcome);
+        view.outcome = sdk::json::encode(sdk::json::decode_lifecycle_execution(fields, "record"));
       }
       // No event will come: the driver lost the request, say.
       if (auto monitoring = string_field(*record, "monitoring");

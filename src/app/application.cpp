@@ -179,6 +179,15 @@ events::KafkaTopic kafka_topic(const config::HostConfig::KafkaTopic& topic) {
           .config = topic.config};
 }
 
+// The execution-state topic: compacted (its latest record per execution is
+// the state) even when its settings name no policy (a policy without compact
+// is refused with the configuration).
+events::KafkaTopic state_topic(const config::HostConfig& config) {
+  auto topic = kafka_topic(config.messaging.topics.execution_state);
+  topic.config.try_emplace("cleanup.policy", "compact");
+  return topic;
+}
+
 events::KafkaEventPublisher::Options kafka_options(const config::HostConfig& config) {
   const auto& messaging = config.messaging;
   const auto topic = kafka_topic;
@@ -191,7 +200,7 @@ events::KafkaEventPublisher::Options kafka_options(const config::HostConfig& con
   options.topics.emplace("infrastructure_task_events",
                          topic(messaging.topics.infrastructure_task_events));
   if (config.cluster.enabled) {
-    auto state = topic(messaging.topics.execution_state);
+    auto state = state_topic(config);
     state.keyed = true;
     options.topics.emplace(std::string(service::ClusterLink::kStateTopic), std::move(state));
   }
@@ -255,13 +264,9 @@ void join_cluster(const config::HostConfig& config, metrics::MetricsRegistry& me
         local_jobs, stack.store->path().string()));
   }
   const auto& messaging = config.messaging;
-  auto state_topic = kafka_topic(messaging.topics.execution_state);
-  // Settings given without a policy still make a compacted topic: its latest
-  // record per execution is the state (a policy without it is refused).
-  state_topic.config.try_emplace("cleanup.policy", "compact");
   stack.cluster = std::make_unique<cluster::ClusterNode>(
       cluster::ClusterNode::Options{.client = {messaging.connection_address, messaging.config},
-                                    .topic = std::move(state_topic),
+                                    .topic = state_topic(config),
                                     .consumer_group = config.job_queue.consumer_group_id,
                                     .node_id = node_id(config),
                                     .delivery_timeout = messaging.delivery_timeout,

@@ -334,9 +334,7 @@ class ClusterNode::View {
   // ClusterLink::catch_up).
   void catch_up(std::chrono::milliseconds timeout) {
     const auto deadline = Clock::now() + timeout;
-    // The ends of the partitions cannot be read now; and librdkafka before
-    // 2.3 ignores the query's timeout while no broker answers (its issue
-    // 2588): a query could wait for the whole outage.
+    // The ends last fetched are not the topic's while no broker answers.
     if (const std::string outage = outage_.get(); !outage.empty()) {
       throw std::runtime_error(
           fmt::format("cannot read the ends of topic {}: {}", options_.topic.name, outage));
@@ -346,21 +344,7 @@ class ClusterNode::View {
       throw std::runtime_error(fmt::format("this node does not read topic {} yet: {}",
                                            options_.topic.name, error.get()));
     }
-    std::map<std::int32_t, std::int64_t> ends;
-    for (int id = 0; id < count; ++id) {
-      std::int64_t low = 0;
-      std::int64_t high = 0;
-      const auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-      const auto err = rd_kafka_query_watermark_offsets(
-          consumer_, options_.topic.name.c_str(), id, &low, &high,
-          static_cast<int>(std::max<std::int64_t>(left.count(), 1)));
-      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        throw std::runtime_error(fmt::format("topic {}, partition {}: cannot read its end: {}",
-                                             options_.topic.name, id, rd_kafka_err2str(err)));
-      }
-      if (high > low) ends.emplace(id, high);
-    }
+    const std::map<std::int32_t, std::int64_t> ends = query_ends(count);
     std::unique_lock lock(positions_mutex_);
     const bool done = advanced_.wait_until(lock, deadline, [&] {
       return std::ranges::all_of(ends, [&](const auto& end) {
@@ -373,6 +357,29 @@ class ClusterNode::View {
           fmt::format("this node's copy of topic {} did not catch up within {} ms",
                       options_.topic.name, timeout.count()));
     }
+  }
+
+  // The end offset of each partition holding records, as of this
+  // consumer's latest fetch (every fetch answer carries it; fetches return
+  // within fetch.wait.max.ms, 500 ms, or as soon as records arrive). Not
+  // asked of Kafka: librdkafka before 2.3 ignores the timeout of
+  // rd_kafka_query_watermark_offsets while no broker answers (its issue
+  // 2588), and such a query held its caller for a whole outage.
+  std::map<std::int32_t, std::int64_t> query_ends(int count) const {
+    std::map<std::int32_t, std::int64_t> ends;
+    for (int id = 0; id < count; ++id) {
+      std::int64_t low = 0;
+      std::int64_t high = 0;
+      const auto err =
+          rd_kafka_get_watermark_offsets(consumer_, options_.topic.name.c_str(), id, &low, &high);
+      if (err != RD_KAFKA_RESP_ERR_NO_ERROR || high == RD_KAFKA_OFFSET_INVALID) {
+        throw std::runtime_error(fmt::format("topic {}, partition {}: its end is not known yet{}",
+                                             options_.topic.name, id,
+                                             err ? std::string(": ") + rd_kafka_err2str(err) : ""));
+      }
+      if (high > low) ends.emplace(id, high);
+    }
+    return ends;
   }
 
   void describe(health::HealthDetails& details) const {

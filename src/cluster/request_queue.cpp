@@ -73,6 +73,7 @@ struct RequestQueue::Hooks {
         }
       }
       rd_kafka_assign(consumer, partitions);
+      self.catch_up_due_ = true;
       log()->info("assigned {} partitions of {}", partitions->cnt, self.options_.topic.name);
       return;
     }
@@ -370,6 +371,20 @@ void RequestQueue::handle(rd_kafka_message_t& message) {
     outcomes_.Add({{"outcome", "duplicate"}}).Increment();
     log()->info("request {}: running already, duplicate skipped", request->request_id);
     return;
+  }
+  // The requests the previous owners of these partitions ran (a rebalance
+  // waits for them) are recorded on the state topic, perhaps not yet in
+  // this node's copy: read it to its end once, before the first decision.
+  if (catch_up_due_) {
+    catch_up_due_ = false;
+    try {
+      monitor_.catch_up();
+    } catch (const std::exception& e) {
+      log()->warn(
+          "cannot catch up on the cluster's records after an assignment ({}): a request "
+          "recorded elsewhere moments ago may run again",
+          e.what());
+    }
   }
   // Seen before (a worker died before committing, or a duplicate of one
   // that ended): it was accepted already.

@@ -225,6 +225,7 @@ class RequestQueue {
   std::string letter_error_;
   std::deque<Letter> letters_;  // the consumer thread's only
   events::KafkaOutage outage_;  // no broker reachable (no read says so)
+  bool catch_up_due_ = false;   // the consumer thread's: partitions were assigned
   bool closed_ = false;         // left the group (see events::close_consumer)
   std::atomic<bool> stopping_{false};
   std::thread thread_;

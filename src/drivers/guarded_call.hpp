@@ -5,9 +5,9 @@
 /// driver executor, a timeout counted against the target only when the call
 /// started. And the same for the status polls of a job.
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -70,26 +70,30 @@ boost::asio::awaitable<T> guarded_call(DriverManager& drivers, DriverExecutor& e
 /// target (it never reached it), and a half-open probe it held is given
 /// back; a poll that started and overran is the target's timeout.
 ///
-/// Keep one per job (the runs of a job never overlap). Thread-safe.
+/// Keep one per job (the runs of a job never overlap). Thread-safe and
+/// lock-free: one per execution in flight, so it is kept small (16 bytes).
 class GuardedPoll {
  public:
   /// Before queueing the call of run `attempt`, admitted by
   /// `DriverManager::admit` as `probe`.
   void queued(std::uint32_t attempt, std::uint64_t probe) {
-    std::lock_guard lock(mutex_);
-    attempt_ = attempt;
-    probe_ = probe;
-    phase_ = Phase::queued;
+    probe_.store(probe, std::memory_order_relaxed);
+    state_.store(pack(attempt, Phase::queued), std::memory_order_release);
   }
 
   /// On the driver thread, before the call: whether the call of run
   /// `attempt` may start (false: its run expired first; skip it).
   bool start(std::uint32_t attempt) {
-    std::lock_guard lock(mutex_);
-    if (attempt_ != attempt) return true;  // not queued through `queued`
-    if (phase_ == Phase::expired) return false;
-    if (phase_ == Phase::queued) phase_ = Phase::started;
-    return true;
+    auto state = state_.load(std::memory_order_acquire);
+    for (;;) {
+      if (attempt_of(state) != attempt) return true;  // not queued through `queued`
+      if (phase_of(state) == Phase::expired) return false;
+      if (phase_of(state) != Phase::queued) return true;
+      if (state_.compare_exchange_weak(state, pack(attempt, Phase::started),
+                                       std::memory_order_acq_rel)) {
+        return true;
+      }
+    }
   }
 
   /// When run `attempt` expired: records a timeout on `target`'s breaker
@@ -97,39 +101,40 @@ class GuardedPoll {
   /// probe it held (if any) is given back.
   /// @returns false when the call never started, true otherwise.
   bool expired(std::uint32_t attempt, DriverManager& drivers, const DriverManager::Target& target) {
-    bool started = false;
-    std::uint64_t probe = 0;
-    {
-      std::lock_guard lock(mutex_);
-      if (attempt_ != attempt) return true;  // not queued through `queued`: unknown
-      switch (phase_) {
+    auto state = state_.load(std::memory_order_acquire);
+    for (;;) {
+      if (attempt_of(state) != attempt) return true;  // not queued through `queued`: unknown
+      switch (phase_of(state)) {
         case Phase::idle:
           return true;
         case Phase::expired:
           return false;
         case Phase::started:
-          started = true;
-          break;
+          drivers.record_timeout(target);
+          return true;
         case Phase::queued:
-          phase_ = Phase::expired;
-          probe = probe_;
+          if (state_.compare_exchange_weak(state, pack(attempt, Phase::expired),
+                                           std::memory_order_acq_rel)) {
+            target.breaker->abandon_probe(probe_.load(std::memory_order_relaxed));
+            return false;
+          }
           break;
       }
     }
-    if (started) {
-      drivers.record_timeout(target);
-    } else {
-      target.breaker->abandon_probe(probe);
-    }
-    return started;
   }
 
  private:
-  enum class Phase { idle, queued, started, expired };
-  std::mutex mutex_;
-  std::uint32_t attempt_ = 0;
-  std::uint64_t probe_ = 0;
-  Phase phase_ = Phase::idle;
+  enum class Phase : std::uint64_t { idle, queued, started, expired };
+  static std::uint64_t pack(std::uint32_t attempt, Phase phase) noexcept {
+    return (std::uint64_t{attempt} << 2) | static_cast<std::uint64_t>(phase);
+  }
+  static std::uint32_t attempt_of(std::uint64_t state) noexcept {
+    return static_cast<std::uint32_t>(state >> 2);
+  }
+  static Phase phase_of(std::uint64_t state) noexcept { return static_cast<Phase>(state & 3); }
+
+  std::atomic<std::uint64_t> state_{0};  // the attempt and its phase
+  std::atomic<std::uint64_t> probe_{0};
 };
 
 }  // namespace flint::drivers

@@ -33,9 +33,10 @@ RequestContext RequestContext::from(const Request& request) {
 
 bool RequestContext::peer_closed() const {
   if (peer_socket < 0) return false;
-  char byte = 0;
-  const auto peeked = ::recv(peer_socket, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  return peeked == 0 || (peeked < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+  // The end of the client's stream, even behind unread bytes (a TLS
+  // client's close_notify): a peek would see those bytes first.
+  pollfd entry{.fd = peer_socket, .events = POLLRDHUP, .revents = 0};
+  return ::poll(&entry, 1, 0) > 0 && (entry.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 
 }  // namespace flint::http

@@ -38,10 +38,10 @@ struct RequestContext {
   /// The client's socket, set by the server (-1: unknown); see `peer_closed`.
   int peer_socket = -1;
 
-  /// Whether the client has closed its side of the connection, or the
-  /// connection broke: a long poll need not wait on for it. False when
-  /// unknown, or while the client has sent more (a pipelined request, a TLS
-  /// record: a TLS client's close is seen once its close_notify was read).
+  /// Whether the client has closed its side of the connection (a client
+  /// that only shut down its sending side counts: as for a proxy, that ends
+  /// its long polls), or the connection broke: a long poll need not wait on
+  /// for it. False when unknown.
   bool peer_closed() const;
 
   /// Builds the context of `request` (headers only).

@@ -28,9 +28,11 @@ class ClusterLink {
   virtual void publish_accepted(const AcceptedExecution& execution) = 0;
 
   /// Waits until this node's copy of the shared state (its `executions`
-  /// table) holds every record the state topic had when called: an id it
-  /// does not know then was never accepted by any node. Blocking, bounded
-  /// by the delivery timeout: call on a driver thread.
+  /// table) holds every record the state topic had when called, as of the
+  /// node's latest fetch of it (a fraction of a second: librdkafka's own
+  /// query can hang while Kafka is away): an id it does not know then was
+  /// not accepted by any node before that. Blocking, bounded by the delivery
+  /// timeout; fails at once while Kafka is known to be away.
   /// @throws std::exception naming the cause when it cannot catch up.
   virtual void catch_up() = 0;
 

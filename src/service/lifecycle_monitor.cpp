@@ -899,6 +899,10 @@ void LifecycleMonitor::record_deliveries(store::Database& db, std::int64_t last_
       .run();
 }
 
+void LifecycleMonitor::catch_up() {
+  if (cluster_) cluster_->catch_up();
+}
+
 std::optional<json::object> LifecycleMonitor::record(std::string_view request_id) {
   return store_.read([&](store::Database& db) { return read_execution(db, request_id); });
 }

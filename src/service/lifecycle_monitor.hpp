@@ -160,6 +160,12 @@ class LifecycleMonitor {
   /// nullopt when unknown.
   std::optional<boost::json::object> record(std::string_view request_id);
 
+  /// In cluster mode, waits until this node's copy of the records holds
+  /// every record the state topic holds now (see `ClusterLink::catch_up`);
+  /// nothing in single-node mode.
+  /// @throws std::runtime_error when it cannot within its bound.
+  void catch_up();
+
  private:
   class Reporter;
   struct Placement;  // a location and the driver serving it, shared

@@ -34,8 +34,8 @@ def start_server(tmp_path):
     """Factory for a server with its own config overrides; stopped (exit 0 asserted) at the end."""
     started: list[FlintServer] = []
 
-    def start(overrides: dict | None = None, name: str = "flint") -> FlintServer:
-        instance = FlintServer(tmp_path / f"{name}-{len(started)}", overrides)
+    def start(overrides: dict | None = None, name: str = "flint", **options) -> FlintServer:
+        instance = FlintServer(tmp_path / f"{name}-{len(started)}", overrides, **options)
         started.append(instance)
         return instance.start()
 

@@ -452,8 +452,12 @@ def test_a_node_joining_while_queued_requests_run_does_not_run_them_again(queue_
     # A join revokes every partition. The requests running from them were read again by their
     # next owner, which found them unrecorded (still in the driver) and ran them a second time.
     target = tmp_path / "target"  # the noop driver keeps each run it accepted until delivered
+    # The wait is bounded by the session timeout (a member waiting longer may be dropped).
+    # Kafka's mock cluster also ends a rebalance at about the session timeout, so with the
+    # waiting removed this test may still pass: it guards the waiting path (no run lost, none
+    # twice); the audit's own script, with a real overlap, showed the runs twice.
     config = deep_merge(queue_config(queue_kafka, cluster_key), {
-        "cluster": {"enabled": True, "session_timeout": "6s"},
+        "cluster": {"enabled": True, "session_timeout": "20s"},
         "drivers": {"noop": {"state_dir": str(target)}}})
     first = start_server(deep_merge(config, {"cluster": {"node_id": "first"}}))
     wait_until(lambda: first.health()["vitals"]["request_queue"]["partitions_owned"] == 4,
@@ -502,8 +506,8 @@ def test_a_refusal_recorded_late_still_lets_the_queue_move_on(queue_kafka, clust
         return sum(v for _, v in server.metrics().find("flint_request_queue_records_total",
                                                        outcome="failed"))
     wait_until(lambda: failed_count() == 1, timeout=30, what="the refusal counted as recorded")
-    assert not any("cannot record its failure" in line.get("message", "")
-                   for line in server.log_lines())
+    time.sleep(1)
+    assert failed_count() == 1  # once, however many tries its record took
 
 
 def test_a_refusal_during_a_long_outage_frees_its_driver_thread(queue_kafka, cluster_key,
