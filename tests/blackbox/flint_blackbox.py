@@ -517,6 +517,19 @@ class Metrics:
         return any(n == name for n, _, _ in self.samples)
 
 
+def fill_disk(directory: Path) -> Path:
+    """Writes until the file system of `directory` is full; returns the filler file."""
+    filler = directory / "filler"
+    with open(filler, "wb") as out:
+        try:
+            while True:
+                out.write(b"\0" * 65536)
+                out.flush()
+        except OSError:
+            pass
+    return filler
+
+
 # -- raw HTTP ------------------------------------------------------------------------------
 
 

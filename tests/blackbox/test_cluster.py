@@ -32,6 +32,7 @@ from flint_blackbox import (
     deep_merge,
     deployment_location,
     execute_body,
+    fill_disk,
     make_zip,
     wait_until,
 )
@@ -307,14 +308,7 @@ def test_an_ending_the_disk_cannot_take_is_retried_until_it_can(cluster, tmp_pat
         cluster.config_overrides = {"store": {"data_dir": str(disk / "data")}}
         [node] = cluster.start(1)
         ids = [accept(node, polls=40) for _ in range(3)]  # 40 polls of 50-200 ms: seconds
-        filler = disk / "filler"
-        with open(filler, "wb") as out:
-            try:
-                while True:
-                    out.write(b"\0" * 65536)
-                    out.flush()
-            except OSError:
-                pass
+        filler = fill_disk(disk)
         def endings_refused() -> int:
             return sum("of kind lifecycle_execution failed" in line.get("message", "")
                        and "disk is full" in line.get("message", "") for line in node.log_lines())
@@ -478,12 +472,10 @@ def test_a_node_joining_while_queued_requests_run_does_not_run_them_again(queue_
     assert accepted(first) + accepted(second) == len(ids)
 
 
-def test_a_refusal_recorded_late_still_lets_the_queue_move_on(queue_kafka, cluster_key,
-                                                               start_server):
-    # Kafka away while the driver refuses a queued request: recording its FAILED report outlived
-    # a deadline of the worker's, went on to succeed unseen, and the worker, taking it as
-    # unrecorded, never counted it nor committed the queue past it.
-    server = start_server(deep_merge(queue_config(queue_kafka, cluster_key, retries=1), {
+def refused_in_the_driver(queue_kafka: MockKafka, cluster_key: Path, start_server,
+                          retries: int) -> tuple[FlintServer, str]:
+    """A queue node whose driver is refusing a queued request now (1.5 s into its execute)."""
+    server = start_server(deep_merge(queue_config(queue_kafka, cluster_key, retries=retries), {
         "messaging": {"delivery_timeout": "1s"},
         "cluster": {"enabled": True, "session_timeout": "60s"}}))
     wait_until(lambda: server.health()["vitals"]["request_queue"]["partitions_owned"] == 4,
@@ -492,10 +484,18 @@ def test_a_refusal_recorded_late_still_lets_the_queue_move_on(queue_kafka, clust
                                                         "noop.latencyMs": 1500}))
     assert r.status_code == 202, r.text
     time.sleep(0.3)  # the worker is inside the driver's execute
+    return server, r.json()["requestId"]
+
+
+def test_a_refusal_recorded_late_still_lets_the_queue_move_on(queue_kafka, cluster_key,
+                                                               start_server):
+    # Kafka away while the driver refuses a queued request: recording its FAILED report outlived
+    # a deadline of the worker's, went on to succeed unseen, and the worker, taking it as
+    # unrecorded, never counted it nor committed the queue past it.
+    server, request_id = refused_in_the_driver(queue_kafka, cluster_key, start_server, retries=1)
     queue_kafka.command("down all")
     time.sleep(8)
     queue_kafka.command("up all")
-    request_id = r.json()["requestId"]
 
     def status() -> str | None:
         reply = server.execution(request_id)
@@ -515,16 +515,7 @@ def test_a_refusal_during_a_long_outage_frees_its_driver_thread(queue_kafka, clu
     # Recording the refusal caught up on the state topic first, and librdkafka (before 2.3)
     # ignores the timeout of that query while no broker answers: a driver thread and a queue
     # slot were held for the whole outage, and a stop waited its whole grace.
-    server = start_server(deep_merge(queue_config(queue_kafka, cluster_key, retries=0), {
-        "messaging": {"delivery_timeout": "1s"},
-        "cluster": {"enabled": True, "session_timeout": "60s"}}))
-    wait_until(lambda: server.health()["vitals"]["request_queue"]["partitions_owned"] == 4,
-               timeout=30, what="the queue's partitions owned")
-    r = server.execute(execute_body(request_properties={"noop.raise": "driver",
-                                                        "noop.latencyMs": 1500}))
-    assert r.status_code == 202, r.text
-    request_id = r.json()["requestId"]
-    time.sleep(0.3)  # the worker is inside the driver's execute
+    server, request_id = refused_in_the_driver(queue_kafka, cluster_key, start_server, retries=0)
     queue_kafka.command("down all")
     try:
         wait_until(lambda: any("cannot record its failure" in line.get("message", "")

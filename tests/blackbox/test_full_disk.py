@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from flint_blackbox import assert_error, execute_body, script_package, wait_until
+from flint_blackbox import assert_error, execute_body, fill_disk, script_package, wait_until
 
 
 @pytest.fixture
@@ -30,25 +30,12 @@ def small_disk(tmp_path: Path):
         subprocess.run(["umount", "-l", str(mount_point)], check=False)
 
 
-def fill(directory: Path) -> Path:
-    """Writes until the file system is full; returns the filler file."""
-    filler = directory / "filler"
-    with open(filler, "wb") as out:
-        try:
-            while True:
-                out.write(b"\0" * 65536)
-                out.flush()
-        except OSError:
-            pass
-    return filler
-
-
 def test_full_disk_answers_503_and_records_nothing(start_server, small_disk):
     server = start_server({"store": {"data_dir": str(small_disk / "data"), "synchronous": "full"}})
     accepted = server.execute(execute_body())
     assert accepted.status_code == 202, accepted.text
 
-    filler = fill(small_disk)
+    filler = fill_disk(small_disk)
     refusals = 0
     for _ in range(20):
         r = server.execute(execute_body())
@@ -102,7 +89,7 @@ def test_script_driver_on_a_full_disk_answers_503_without_opening_the_breaker(
     warm = server.execute(execute_body(driver_files=package))  # unpacks the package first
     assert warm.status_code == 202, warm.text
 
-    filler = fill(small_disk)
+    filler = fill_disk(small_disk)
     for _ in range(4):
         r = server.execute(execute_body(driver_files=package))
         assert_error(r, 503, "script driver: cannot prepare the working directory: ")
@@ -122,7 +109,7 @@ def test_a_start_on_a_full_disk_says_the_disk_is_full(start_server, small_disk):
     server = start_server({"store": {"data_dir": str(small_disk / "data")}})
     assert server.stop() == 0
     assert not list(server.data_dir.glob("*-shm")), list(server.data_dir.iterdir())
-    filler = fill(small_disk)
+    filler = fill_disk(small_disk)
     with pytest.raises(RuntimeError, match="while starting"):
         server.start()
     text = server.stderr()
