@@ -14,7 +14,6 @@
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -204,12 +203,13 @@ class JobScheduler {
     bool woken = false;
     bool cancelled = false;
     // Scheduled again while `cancelled` and running: takes its place when
-    // the run ends, so that the job is never run twice at once.
+    // the run ends, so that the job is never run twice at once. Rare: a
+    // pointer, not a Job inline, in every entry of every job in flight.
     struct Successor {
       Job job;
       Clock::time_point due;
     };
-    std::optional<Successor> successor;
+    std::unique_ptr<Successor> successor;
   };
   // A place on a timeline: small and allocation-free, since every poll adds
   // one. Outdated places (the entry moved, ran or ended) are skipped.
