@@ -183,8 +183,8 @@ class DriverExecutor {
     std::atomic<bool> work_returned{false};  // the driver thread is done with it
     // Queued until a driver thread starts it or the caller gives up on it
     // at the deadline, whichever comes first: a call given up on never starts.
-    enum Phase : int { queued, started, expired };
-    std::atomic<int> phase{queued};
+    enum Phase : int { in_queue, started, expired };
+    std::atomic<int> phase{in_queue};
   };
   template <class T>
   static bool finish(const std::shared_ptr<Pending<T>>& pending, std::optional<T> value,
@@ -268,8 +268,8 @@ boost::asio::awaitable<T> DriverExecutor::run_then(Call call, std::function<void
       [this, pending, work = std::move(work), driver = std::string(call.driver),
        operation = std::string(call.operation), deadline = call.deadline]() mutable {
         if (std::chrono::steady_clock::now() >= deadline) return;  // caller gave up already
-        int queued = Pending<T>::queued;
-        if (!pending->phase.compare_exchange_strong(queued, Pending<T>::started)) return;
+        int in_queue = Pending<T>::in_queue;
+        if (!pending->phase.compare_exchange_strong(in_queue, Pending<T>::started)) return;
         const auto started = std::chrono::steady_clock::now();
         try {
           work(Finish<T>(pending));
@@ -292,8 +292,8 @@ boost::asio::awaitable<T> DriverExecutor::run_then(Call call, std::function<void
     int open = Pending<T>::open;
     if (!pending->work_returned.load(std::memory_order_acquire) &&
         pending->claim.compare_exchange_strong(open, Pending<T>::abandoned)) {
-      int queued = Pending<T>::queued;
-      if (pending->phase.compare_exchange_strong(queued, Pending<T>::expired)) {
+      int in_queue = Pending<T>::in_queue;
+      if (pending->phase.compare_exchange_strong(in_queue, Pending<T>::expired)) {
         fail(call, "timeout",
              std::string("driver call ") + std::string(call.operation) +
                  " waited for a driver thread past its deadline and never started: driver "

@@ -105,7 +105,8 @@ bool JobScheduler::add_locked(Kind& kind, Job job, Clock::time_point due) {
     Entry& holder = entries_.at(known->second);
     // Dropped when its run ends, it would take this one with it.
     if (holder.cancelled) {
-      holder.successor = std::make_unique<Entry::Successor>(std::move(entry.job), due);
+      holder.successor =
+          std::make_unique<Entry::Successor>(Entry::Successor{std::move(entry.job), due});
     }
     entries_.erase(placed.first);
     return false;
