@@ -88,6 +88,15 @@ def test_script_driver_on_a_full_disk_answers_503_without_opening_the_breaker(
     package = script_package({"Create": "exit 0\n"})
     warm = server.execute(execute_body(driver_files=package))  # unpacks the package first
     assert warm.status_code == 202, warm.text
+    # Once delivered, its working directory goes: had that freed blocks after the disk filled,
+    # the next working directory could fit and the refusal would come from the store instead.
+    executions = small_disk / "data" / "script-executions"
+    wait_until(
+        lambda: server.execution(warm.json()["requestId"]).json().get("status") == "COMPLETE"
+        and not any(executions.iterdir()),
+        30,
+        what="the warm-up execution to end and its working directory to go",
+    )
 
     filler = fill_disk(small_disk)
     for _ in range(4):
