@@ -306,6 +306,10 @@ void DriverManager::settle(const Target& target, const sdk::DeploymentLocation& 
   std::string closing;  // an instance that is not current any more
   {
     std::lock_guard lock(mutex_);
+    if (const auto running = requests_running_.find(target.instance_key);
+        running != requests_running_.end() && --running->second == 0) {
+      requests_running_.erase(running);
+    }
     const std::string location_key = target.driver->info.name + kSeparator + target.location_name;
     auto it = current_.find(location_key);
     if (answered && (it == current_.end() || it->second.order < target.order)) {
@@ -322,6 +326,9 @@ void DriverManager::settle(const Target& target, const sdk::DeploymentLocation& 
     } else if (it == current_.end() || it->second.instance_key != target.instance_key) {
       closing = target.instance_key;  // failed, or overtaken by a later request
     }
+    // Another request with those properties is still in the driver: it may
+    // yet make them current, and it settles them when it ends.
+    if (requests_running_.contains(closing)) closing.clear();
   }
   if (!closing.empty() && target_instances_.contains(closing)) {
     if (closing == target.instance_key) {
@@ -335,6 +342,12 @@ void DriverManager::settle(const Target& target, const sdk::DeploymentLocation& 
     }
     target_instances_.invalidate(closing);
   }
+}
+
+void DriverManager::enter(const Target& target) {
+  if (target.driver->info.scope == sdk::InstanceScope::shared) return;
+  std::lock_guard lock(mutex_);
+  ++requests_running_[target.instance_key];
 }
 
 void DriverManager::remember(const Target& target, const sdk::DeploymentLocation& location) {

@@ -180,8 +180,11 @@ class DriverManager {
 
   std::shared_ptr<Instance> instance(const Target& target, const sdk::DeploymentLocation& location,
                                      bool from_request);
+  // Before a request's call on a per-target instance (`settle` after it).
+  void enter(const Target& target);
   // After a request's call on a per-target instance: `answered` (no error)
-  // makes its properties current; an instance no longer current closes.
+  // makes its properties current; an instance no longer current closes once
+  // no request with its properties is running.
   void settle(const Target& target, const sdk::DeploymentLocation& location, bool answered);
   // Caller holds `mutex_`. Location names come from requests: forgets the
   // locations whose instance is gone (idle: nothing polls there).
@@ -200,6 +203,7 @@ class DriverManager {
       if (record_until) record(target, error, *record_until);
       if (from_request) settle(target, location, error == nullptr);
     };
+    if (from_request) enter(target);
     try {
       auto holder = this->instance(target, location, from_request);
       const auto& instance = std::get<std::unique_ptr<Driver>>(*holder);
@@ -236,7 +240,8 @@ class DriverManager {
   sdk::TargetCache<Instance> shared_instances_;
   sdk::TargetCache<Instance> target_instances_;
   mutable std::mutex mutex_;
-  std::unordered_map<std::string, CurrentLocation> current_;  // by breaker key
+  std::unordered_map<std::string, CurrentLocation> current_;       // by breaker key
+  std::unordered_map<std::string, std::size_t> requests_running_;  // by instance key
   std::unordered_map<std::string, std::shared_ptr<CircuitBreaker>> breakers_;
   std::size_t breakers_swept_size_ = 1024;
   std::atomic<std::uint64_t> next_order_{1};
