@@ -65,7 +65,7 @@ void DriverExecutor::run_counted(std::string_view driver, std::string_view opera
                                  const std::function<void()>& work) {
   const auto started = std::chrono::steady_clock::now();
   if (started >= deadline) {
-    probe_.count(driver, operation, "timeout");
+    probe_.count(driver, operation, "expired");
     return;
   }
   std::exception_ptr error;
@@ -86,7 +86,7 @@ bool DriverExecutor::submit_each(Call call, std::vector<std::function<void()>> w
        driver = std::string(call.driver), operation = std::string(call.operation),
        deadline = call.deadline] {
         if (std::chrono::steady_clock::now() >= deadline) {
-          for (std::size_t i = 0; i < works.size(); ++i) probe_.count(driver, operation, "timeout");
+          for (std::size_t i = 0; i < works.size(); ++i) probe_.count(driver, operation, "expired");
           if (expired) expired(works.size());
           return;
         }
@@ -184,11 +184,10 @@ std::string_view DriverExecutor::outcome_of(const std::exception_ptr& error) noe
   }
 }
 
-void DriverExecutor::fail(const Call& call, std::string_view outcome, std::string message,
-                          bool started) {
+void DriverExecutor::fail(const Call& call, std::string_view outcome, std::string message) {
   probe_.count(call.driver, call.operation, outcome);
   if (outcome == "rejected") throw CallRejected(std::move(message));
-  if (!started) throw CallExpiredInQueue(std::move(message));
+  if (outcome == "expired") throw CallExpiredInQueue(std::move(message));
   throw CallTimedOut(std::move(message));
 }
 

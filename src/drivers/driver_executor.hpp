@@ -204,10 +204,9 @@ class DriverExecutor {
   bool claim_wake() noexcept;
   void worker(std::size_t index);
   static std::string_view outcome_of(const std::exception_ptr& error) noexcept;
-  // Counts `call` under `outcome` and throws: CallRejected (`rejected`), else
-  // CallTimedOut, or CallExpiredInQueue when the call never `started`.
-  [[noreturn]] void fail(const Call& call, std::string_view outcome, std::string message,
-                         bool started = true);
+  // Counts `call` under `outcome` and throws: CallRejected (`rejected`),
+  // CallExpiredInQueue (`expired`: it never started), else CallTimedOut.
+  [[noreturn]] void fail(const Call& call, std::string_view outcome, std::string message);
 
   Options options_;
   DriverCallProbe& probe_;
@@ -294,11 +293,10 @@ boost::asio::awaitable<T> DriverExecutor::run_then(Call call, std::function<void
         pending->claim.compare_exchange_strong(open, Pending<T>::abandoned)) {
       int in_queue = Pending<T>::in_queue;
       if (pending->phase.compare_exchange_strong(in_queue, Pending<T>::expired)) {
-        fail(call, "timeout",
+        fail(call, "expired",
              std::string("driver call ") + std::string(call.operation) +
                  " waited for a driver thread past its deadline and never started: driver "
-                 "calls are saturated; retry later",
-             /*started=*/false);
+                 "calls are saturated; retry later");
       }
       fail(call, "timeout",
            std::string("driver call ") + std::string(call.operation) +

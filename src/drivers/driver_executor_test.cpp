@@ -187,7 +187,8 @@ TEST_F(DriverExecutorTest, ACallWhoseDeadlinePassesInTheQueueNeverStartsAndSaysS
               std::string::npos)
         << e.what();
   }
-  EXPECT_EQ(calls("timeout"), 1);
+  EXPECT_EQ(calls("expired"), 1);
+  EXPECT_EQ(calls("timeout"), 0);
   release = true;
   io_.restart();
   io_.run();
@@ -343,7 +344,7 @@ TEST_F(DriverExecutorTest, SubmitEachTakenPastItsDeadlineRunsNoneAndSaysSo) {
   release = true;
   ASSERT_TRUE(eventually([&] { return expired.load() == 3; }));
   EXPECT_EQ(ran.load(), 0);
-  EXPECT_EQ(calls("timeout"), 3);
+  EXPECT_EQ(calls("expired"), 3);
 }
 
 TEST_F(DriverExecutorTest, SubmitEachRefusedCountsEveryCallRejected) {

@@ -170,6 +170,29 @@ TEST_F(DriverManagerTest, TheLaterRequestsPropertiesWinWhicheverCallEndsFirst) {
   EXPECT_EQ(execute(old_location, "per-target", /*from_request=*/false), "a:new");
 }
 
+TEST_F(DriverManagerTest, ARequestThatFailsLeavesItsInstanceToOneStillRunning) {
+  EXPECT_EQ(execute(location("a", "old")), "a:old");
+  const auto at = location("a", "new");
+  const auto& driver = *catalog.find("per-target");
+  const auto running = manager->target(driver, at);
+  const auto failing = manager->target(driver, at);
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  manager->call<sdk::ResourceDriver>(
+      *running, at, /*from_request=*/true, deadline, [&](sdk::ResourceDriver&) {
+        // Meanwhile a request with the same properties fails
+        // for a reason of its own.
+        EXPECT_THROW(manager->call<sdk::ResourceDriver>(
+                         *failing, at, /*from_request=*/true, deadline,
+                         [](sdk::ResourceDriver&) {
+                           throw sdk::InvalidLifecycleNameError("no such lifecycle");
+                         }),
+                     sdk::InvalidLifecycleNameError);
+      });
+  EXPECT_EQ(alive, 1) << "the new instance stays cached (the old one closed)";
+  EXPECT_EQ(execute(at, "per-target", /*from_request=*/false), "a:new");
+  EXPECT_EQ(alive, 1) << "polls use the instance that answered, not a new one";
+}
+
 TEST_F(DriverManagerTest, PropertiesInAnotherKeyOrderAreTheSameTarget) {
   const auto& driver = *catalog.find("per-target");
   const sdk::DeploymentLocation one{

@@ -420,7 +420,7 @@ def test_polls_that_waited_in_the_queue_past_their_deadline_never_open_their_tar
                what="the slow call to return")
     skipped = server.metrics().value(
         "flint_driver_calls_total", driver="acme", operation="get_lifecycle_execution",
-        outcome="timeout")
+        outcome="expired")
     assert skipped >= 2, "polls of dc-ok waited in the queue past their deadline"
     listed = breakers(server)
     assert "dc-ok" not in listed, listed
