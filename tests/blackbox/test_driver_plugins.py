@@ -308,6 +308,25 @@ def test_instances_per_target_closed_on_new_credentials_when_idle_and_at_shutdow
     assert journal_lines(journal)[-1] == "close c", "shutdown closes the live instances"
 
 
+def test_after_a_restart_polls_use_the_newest_recorded_properties(start_server, tmp_path):
+    """Credentials rotated before a restart: the oldest execution's properties may be revoked
+    by now, so each location's instance is made with those of its newest execution."""
+    journal = tmp_path / "journal.txt"
+    server = start_with_acme(
+        start_server, tmp_path, {"drivers": {"settings": {"acme.journal": str(journal)}}}
+    )
+    # IN_PROGRESS at every poll: both stay monitored across the restart.
+    accept(server, location("a", generation="1", status_value=0))
+    accept(server, location("a", generation="2", status_value=0))
+    assert server.stop() == 0
+    journal.unlink()
+    server.start()
+    wait_until(lambda: journal_lines(journal, ("create ",)), timeout=10,
+               what="the resumed polls to make an instance")
+    time.sleep(0.5)  # both executions polled at least once more
+    assert journal_lines(journal, ("create ",)) == ["create a 2"]
+
+
 def test_breaker_opens_fails_fast_then_closes_while_health_stays_fast(start_server, tmp_path):
     server = start_with_acme(
         start_server,

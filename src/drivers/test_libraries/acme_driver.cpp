@@ -9,9 +9,11 @@
 //   latin1: any            (outputs and find results hold text that is not UTF-8)
 //   status_value: N        (polls return ExecutionStatus N, cast: an unknown status)
 //   complete_with_failure: any  (polls return COMPLETE with failure details)
+//   generation: "..."      (named in the journal: which properties an instance was made with)
 // Instances append "create <location>" and "close <location>" lines to the
 // file named by the setting `journal` (if set), so that tests can watch the
-// host make and finalize them.
+// host make and finalize them; "create <location> <generation>" when the
+// location has a `generation` property.
 #include <chrono>
 #include <fstream>
 #include <map>
@@ -36,12 +38,13 @@ void write_journal(const std::string& path, const std::string& line) {
 
 class AcmeDriver final : public ResourceDriver {
  public:
-  AcmeDriver(std::string name, std::string journal, std::string greeting, std::string location)
+  AcmeDriver(std::string name, std::string journal, std::string greeting, std::string location,
+             std::string generation)
       : name_(std::move(name)),
         journal_(std::move(journal)),
         greeting_(std::move(greeting)),
         location_(std::move(location)) {
-    write_journal(journal_, "create " + location_);
+    write_journal(journal_, "create " + location_ + (generation.empty() ? "" : " " + generation));
   }
   ~AcmeDriver() override { write_journal(journal_, "close " + location_); }
 
@@ -130,9 +133,17 @@ ResourceDriverFactory factory(std::string name) {
     if (context.target && context.target->properties.contains("fail_factory")) {
       throw UnreachableDeploymentLocationError("acme: cannot connect to " + context.target->name);
     }
+    std::string generation;
+    if (context.target) {
+      if (const auto* value = context.target->properties.if_contains("generation");
+          value && value->is_string()) {
+        generation = value->get_string();
+      }
+    }
     return std::make_unique<AcmeDriver>(
         name, std::string(context.settings.find("journal").value_or("")),
-        context.settings.text("greeting"), context.target ? context.target->name : "");
+        context.settings.text("greeting"), context.target ? context.target->name : "",
+        std::move(generation));
   };
 }
 
