@@ -425,8 +425,8 @@ void start_durable_execution(const config::HostConfig& config, asio::io_context&
   }
 }
 
-// Closes per-target driver instances left idle, now and then, on a driver
-// thread (closing runs driver code).
+// Closes per-target driver instances left idle and forgets the breakers of
+// quiet locations, now and then, on a driver thread (closing runs driver code).
 asio::awaitable<void> evict_idle_instances(drivers::DriverManager& manager,
                                            drivers::DriverExecutor& executor,
                                            std::chrono::milliseconds period) {
@@ -498,13 +498,12 @@ void start_drivers(const config::HostConfig& config, asio::io_context& io,
                       .open_duration = config.drivers.breaker.open_duration}},
       metrics.registry());
   stack.drivers->warm_up(routed);
-  if (instances.expire_after_access.count() > 0) {
-    const auto period =
-        std::clamp(instances.expire_after_access / 2, std::chrono::milliseconds(100),
-                   std::chrono::milliseconds(30'000));
-    asio::co_spawn(io, evict_idle_instances(*stack.drivers, *stack.executor, period),
-                   asio::detached);
-  }
+  const auto period =
+      instances.expire_after_access.count() > 0
+          ? std::clamp(instances.expire_after_access / 2, std::chrono::milliseconds(100),
+                       std::chrono::milliseconds(30'000))
+          : std::chrono::milliseconds(30'000);
+  asio::co_spawn(io, evict_idle_instances(*stack.drivers, *stack.executor, period), asio::detached);
   health.add("drivers", [catalog = stack.catalog.get(),
                          manager = stack.drivers.get()](HealthDetails& details) {
     details.set("registered", catalog->drivers().size());

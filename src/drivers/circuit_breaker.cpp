@@ -17,7 +17,7 @@ std::string_view to_string(BreakerState state) noexcept {
 }
 
 CircuitBreaker::CircuitBreaker(Options options, Listener listener)
-    : options_(std::move(options)), listener_(std::move(listener)) {}
+    : options_(std::move(options)), listener_(std::move(listener)), last_used_(options_.now()) {}
 
 void CircuitBreaker::open_locked(Clock::time_point now) {
   state_ = BreakerState::open;
@@ -36,6 +36,7 @@ std::optional<std::string> CircuitBreaker::admit(std::uint64_t* probe) {
     std::lock_guard lock(mutex_);
     from = state_;
     const auto now = options_.now();
+    last_used_ = now;
     if (state_ == BreakerState::open && now - opened_at_ >= options_.open_duration) {
       state_ = BreakerState::half_open;
     }
@@ -72,6 +73,7 @@ void CircuitBreaker::record_success() {
   {
     std::lock_guard lock(mutex_);
     from = state_;
+    last_used_ = options_.now();
     consecutive_failures_ = 0;
     probe_in_flight_ = false;
     state_ = BreakerState::closed;
@@ -86,6 +88,7 @@ void CircuitBreaker::record_failure(std::string_view what) {
   {
     std::lock_guard lock(mutex_);
     from = state_;
+    last_used_ = options_.now();
     ++consecutive_failures_;
     last_failure_.assign(what.substr(0, 300));
     if (state_ == BreakerState::half_open ||
@@ -108,14 +111,17 @@ void CircuitBreaker::abandon_probe(std::uint64_t probe) {
 
 CircuitBreaker::Snapshot CircuitBreaker::snapshot() const {
   std::lock_guard lock(mutex_);
-  Snapshot snapshot{.state = state_,
-                    .consecutive_failures = consecutive_failures_,
-                    .times_opened = times_opened_,
-                    .rejected = rejected_,
-                    .last_failure = last_failure_,
-                    .retry_in = {}};
+  const auto now = options_.now();
+  Snapshot snapshot{
+      .state = state_,
+      .consecutive_failures = consecutive_failures_,
+      .times_opened = times_opened_,
+      .rejected = rejected_,
+      .last_failure = last_failure_,
+      .retry_in = {},
+      .idle_for = std::chrono::duration_cast<std::chrono::milliseconds>(now - last_used_)};
   if (state_ == BreakerState::open) {
-    const auto left = options_.open_duration - (options_.now() - opened_at_);
+    const auto left = options_.open_duration - (now - opened_at_);
     snapshot.retry_in = std::max(std::chrono::milliseconds(0),
                                  std::chrono::duration_cast<std::chrono::milliseconds>(left));
   }

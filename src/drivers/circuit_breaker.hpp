@@ -58,6 +58,8 @@ class CircuitBreaker {
     std::string last_failure;              ///< message of the latest failure
     /// While open: time left before the next probe.
     std::chrono::milliseconds retry_in{0};
+    /// Since the last call was asked for or reported (or since creation).
+    std::chrono::milliseconds idle_for{0};
   };
 
   /// Transitions, for metrics and logs: called with the old and the new
@@ -106,7 +108,8 @@ class CircuitBreaker {
   Clock::time_point opened_at_{};
   Clock::time_point probe_started_at_{};
   bool probe_in_flight_ = false;
-  std::uint64_t probes_ = 0;  // probes admitted so far: the number of the latest
+  std::uint64_t probes_ = 0;     // probes admitted so far: the number of the latest
+  Clock::time_point last_used_;  // the latest admit or report
 };
 
 }  // namespace flint::drivers

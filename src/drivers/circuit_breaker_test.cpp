@@ -60,6 +60,16 @@ TEST_F(CircuitBreakerTest, RefusesWhileOpenThenLetsOneProbeThrough) {
   EXPECT_EQ(transitions.back(), std::pair(BreakerState::half_open, BreakerState::closed));
 }
 
+TEST_F(CircuitBreakerTest, SaysHowLongItsTargetWasLeftQuiet) {
+  clock.now += 5s;
+  EXPECT_EQ(breaker.snapshot().idle_for, 5s) << "since it was made";
+  breaker.record_failure("down");
+  clock.now += 2s;
+  EXPECT_EQ(breaker.snapshot().idle_for, 2s);
+  EXPECT_FALSE(breaker.admit());
+  EXPECT_EQ(breaker.snapshot().idle_for, 0s) << "a call asked for is use too";
+}
+
 TEST_F(CircuitBreakerTest, AFailedProbeOpensItAgain) {
   for (int i = 0; i < 3; ++i) breaker.record_failure("down");
   clock.now += 10s;

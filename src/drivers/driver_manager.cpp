@@ -187,14 +187,9 @@ std::shared_ptr<CircuitBreaker> DriverManager::breaker_of(const RegisteredDriver
   std::string key = driver.info.name + kSeparator + location_name;
   std::lock_guard lock(mutex_);
   if (auto it = breakers_.find(key); it != breakers_.end()) return it->second;
-  // Location names come from requests: forget quiet breakers nobody holds,
-  // so that a stream of made-up names cannot grow the map for ever.
+  // A stream of made-up names must not grow the map for ever.
   if (breakers_.size() >= 2 * breakers_swept_size_) {
-    std::erase_if(breakers_, [](const auto& entry) {
-      const auto snapshot = entry.second->snapshot();
-      return entry.second.use_count() == 1 && snapshot.state == BreakerState::closed &&
-             snapshot.consecutive_failures == 0;
-    });
+    forget_breakers_locked();
     breakers_swept_size_ = std::max<std::size_t>(breakers_.size(), 1024);
   }
   const DriverSeries* s = &series(driver.info.name);
@@ -406,7 +401,30 @@ void DriverManager::warm_up(const std::vector<std::string>& driver_names) {
 }
 
 std::size_t DriverManager::evict_idle() {
+  {
+    std::lock_guard lock(mutex_);
+    forget_breakers_locked();
+  }
   return target_instances_.evict_expired();
+}
+
+void DriverManager::forget_breakers_locked() {
+  const auto quiet_for = options_.expire_after_access.count() > 0 ? options_.expire_after_access
+                                                                  : std::chrono::minutes(10);
+  std::erase_if(breakers_, [&](const auto& entry) {
+    if (entry.second.use_count() != 1) return false;  // a call or an execution holds it
+    const auto snapshot = entry.second->snapshot();
+    if (snapshot.state == BreakerState::closed && snapshot.consecutive_failures == 0) return true;
+    if (snapshot.idle_for < quiet_for || snapshot.retry_in.count() > 0) return false;
+    const auto cut = entry.first.find(kSeparator);
+    const auto& s = series(entry.first.substr(0, cut));
+    if (snapshot.state != BreakerState::closed) {
+      s.breakers_open->Decrement();  // its location is not refused any more
+      s.log->info("location {}: circuit breaker forgotten, no call for {:.1f} s",
+                  entry.first.substr(cut + 1), snapshot.idle_for.count() / 1000.0);
+    }
+    return true;
+  });
 }
 
 void DriverManager::close_all() {

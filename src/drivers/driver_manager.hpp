@@ -58,7 +58,11 @@ namespace flint::drivers {
 /// Failures that count are the target's: timeouts of calls that started (not
 /// of calls that waited in the executor's queue), unreachable location,
 /// temporary and driver errors, a factory that throws; a caller's error
-/// (invalid request, not found) counts as an answer.
+/// (invalid request, not found) counts as an answer. Location names come
+/// from requests, so a breaker no call or execution holds is forgotten: at
+/// once when it has counted nothing, else once its location has had no call
+/// for `expire_after_access` (10 minutes when that is 0) and its open period
+/// is over; its location then starts afresh.
 ///
 /// Thread-safe. Instances are made and used on driver threads; the catalog
 /// must outlive the manager.
@@ -144,8 +148,9 @@ class DriverManager {
   /// @throws std::runtime_error naming the driver and the factory's error.
   void warm_up(const std::vector<std::string>& driver_names);
 
-  /// Closes per-target instances idle for `expire_after_access`; returns
-  /// how many left the cache. Call now and then, on a driver thread.
+  /// Closes per-target instances idle for `expire_after_access`, and forgets
+  /// the breakers of locations left quiet; returns how many instances left
+  /// the cache. Call now and then, on a driver thread.
   std::size_t evict_idle();
   /// Closes every instance (each once its running calls return). Idempotent.
   void close_all();
@@ -189,6 +194,9 @@ class DriverManager {
   // Caller holds `mutex_`. Location names come from requests: forgets the
   // locations whose instance is gone (idle: nothing polls there).
   void bound_current_locked();
+  // Caller holds `mutex_`: forgets the breakers nobody holds that have
+  // counted nothing, or whose location was left quiet (see the class).
+  void forget_breakers_locked();
   // The finalizer of both caches: an instance left its cache and its last holder let go.
   void close(const std::string& key, Instance& instance);
   std::shared_ptr<Instance> make(const Target& target, const std::string& key,

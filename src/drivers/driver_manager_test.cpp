@@ -240,6 +240,39 @@ TEST_F(DriverManagerTest, IdleInstancesAreClosed) {
   EXPECT_EQ(execute(location("a", "p")), "a:p") << "made again on next use";
 }
 
+TEST_F(DriverManagerTest, BreakersOfLocationsLeftQuietAreForgotten) {
+  // Opened, then nobody calls again (a retired location), and one failure elsewhere.
+  const auto down = location("a", "p", {{"fail", "unreachable"}});
+  EXPECT_THROW(execute(down), sdk::UnreachableDeploymentLocationError);
+  EXPECT_THROW(execute(down), sdk::UnreachableDeploymentLocationError);
+  EXPECT_THROW(execute(location("b", "p", {{"fail", "unreachable"}})),
+               sdk::UnreachableDeploymentLocationError);
+  const auto held = manager->target(*catalog.find("per-target"), location("c", "p"));
+  held->breaker->record_failure("down");  // an execution in flight holds this one
+  const auto open_gauge = [&] {
+    for (const auto& family : registry.Collect()) {
+      if (family.name != "flint_driver_breakers_open") continue;
+      for (const auto& metric : family.metric) {
+        if (metric.label.at(0).value == "per-target") return metric.gauge.value;
+      }
+    }
+    return -1.0;
+  };
+  EXPECT_EQ(manager->open_breakers(), 1u);
+  EXPECT_EQ(open_gauge(), 1.0);
+  manager->evict_idle();
+  EXPECT_EQ(manager->describe().at(0).at("breakers").as_array().size(), 3u) << "not quiet yet";
+  std::this_thread::sleep_for(250ms);  // past expire_after_access (and the open period)
+  manager->evict_idle();
+  EXPECT_EQ(manager->open_breakers(), 0u) << "an alert on open breakers clears";
+  EXPECT_EQ(open_gauge(), 0.0);
+  const auto listing = manager->describe();
+  const auto& left = listing.at(0).at("breakers").as_array();
+  ASSERT_EQ(left.size(), 1u) << "only the held breaker is kept";
+  EXPECT_EQ(left.at(0).at("location"), "c");
+  EXPECT_EQ(execute(location("a", "p")), "a:p") << "the location starts afresh";
+}
+
 TEST_F(DriverManagerTest, BreakerOpensOnTargetFailuresFailsFastAndClosesAfterAProbe) {
   const auto down = location("a", "p", {{"fail", "unreachable"}});
   EXPECT_THROW(execute(down), sdk::UnreachableDeploymentLocationError);
