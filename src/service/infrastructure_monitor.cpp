@@ -200,10 +200,18 @@ void InfrastructureMonitor::poll(jobs::Job& job, jobs::JobRun run) {
       host_outcome ? "record_outcome" : "get_infrastructure_task", call_deadline};
   std::uint64_t probe = 0;  // the breaker's half-open probe, when this poll is it
   if (!host_outcome) {
-    try {
-      probe = drivers_.admit(*task->driver);  // an open breaker answers at once
-    } catch (const sdk::TemporaryDriverError& e) {
-      log_->debug("infrastructure task {}: {}; retrying", job.subject, e.what());
+    bool refused = false;
+    {
+      // What the breaker logs (its transitions too) belongs to the task's request.
+      logging::ScopedLogContext scope(task->log_fields);
+      try {
+        probe = drivers_.admit(*task->driver);  // an open breaker answers at once
+      } catch (const sdk::TemporaryDriverError& e) {
+        log_->debug("infrastructure task {}: {}; retrying", job.subject, e.what());
+        refused = true;
+      }
+    }
+    if (refused) {  // finished out of the scope: finishing may run other jobs on this thread
       run.finish(jobs::JobStep::retry_later);
       return;
     }
@@ -228,7 +236,10 @@ void InfrastructureMonitor::poll(jobs::Job& job, jobs::JobRun run) {
       });
   if (!queued) {
     if (probe != 0) task->driver->breaker->abandon_probe(probe);  // it never reached the target
-    log_->debug("infrastructure task {}: driver calls are saturated; retrying", job.subject);
+    {
+      logging::ScopedLogContext scope(task->log_fields);
+      log_->debug("infrastructure task {}: driver calls are saturated; retrying", job.subject);
+    }
     run.finish(jobs::JobStep::retry_later);
   }
 }

@@ -520,10 +520,18 @@ void LifecycleMonitor::poll(jobs::Job& job, jobs::JobRun run) {
               : std::chrono::steady_clock::now() + options_.call_timeout};
   std::uint64_t probe = 0;  // the breaker's half-open probe, when this poll is it
   if (!outcome) {
-    try {
-      probe = drivers_.admit(*driver);  // an open breaker answers at once
-    } catch (const sdk::TemporaryDriverError& e) {
-      log_->debug("execution {}: {}; retrying", job.subject, e.what());
+    bool refused = false;
+    {
+      // What the breaker logs (its transitions too) belongs to the execution's request.
+      logging::ScopedLogContext scope(target->log_fields);
+      try {
+        probe = drivers_.admit(*driver);  // an open breaker answers at once
+      } catch (const sdk::TemporaryDriverError& e) {
+        log_->debug("execution {}: {}; retrying", job.subject, e.what());
+        refused = true;
+      }
+    }
+    if (refused) {  // finished out of the scope: finishing may run other jobs on this thread
       run.finish(jobs::JobStep::retry_later);
       return;
     }
@@ -552,7 +560,10 @@ void LifecycleMonitor::poll(jobs::Job& job, jobs::JobRun run) {
       std::lock_guard lock(mutex_);
       pushed_.try_emplace(job.subject, std::move(*outcome));  // kept for the retry
     }
-    log_->debug("execution {}: driver calls are saturated; retrying", job.subject);
+    {
+      logging::ScopedLogContext scope(target->log_fields);
+      log_->debug("execution {}: driver calls are saturated; retrying", job.subject);
+    }
     run.finish(jobs::JobStep::retry_later);
   }
 }

@@ -161,3 +161,27 @@ def test_flat_log_format_is_plain_text(start_server):
     text = flint.stderr()
     assert "listening" in text
     assert not text.lstrip().startswith("{"), text[:300]
+
+
+def test_trace_context_on_polls_the_breaker_refuses(start_server):
+    """Polls failing until the location's breaker opens: the refusals, logged where the poll
+    was scheduled (no driver thread), and the breaker's probe carry the request's context."""
+    server = start_server({
+        "monitoring": {"min_interval": "50ms", "max_interval": "100ms"},
+        "drivers": {"breaker": {"failure_threshold": 2, "open_duration": "1s"}},
+    })
+    transaction = f"tx-{uuid.uuid4()}"
+    r = server.execute(
+        execute_body(request_properties={"noop.raiseOnPoll": "temporary", "noop.raiseOnPollTimes": 3}),
+        headers={"x-tracectx-TransactionId": transaction},
+    )
+    assert r.status_code == 202, r.text
+    request_id = r.json()["requestId"]
+    assert server.wait_terminal(request_id)["status"] == "COMPLETE"
+    lines = server.log_lines()
+    refused = [l for l in lines
+               if l["message"].startswith(f"execution {request_id}: ") and "circuit breaker" in l["message"]]
+    probing = [l for l in lines if "circuit breaker half-open" in l["message"]]
+    assert refused and probing, lines
+    for line in refused + probing:
+        assert line.get("tracectx.transactionid") == transaction, line
