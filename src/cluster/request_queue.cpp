@@ -342,6 +342,13 @@ void RequestQueue::handle(rd_kafka_message_t& message) {
     dead_letter(message, e.what());
     return;
   }
+  // The first record of a run that ends after its partition moved would
+  // make the next owner's run the unmonitored one, and unlogged: this run
+  // gives its record up instead, naming the driver's id of it.
+  request->origin.why_not_record = [this, weak = std::weak_ptr<const Decoded>(request)] {
+    const auto running = weak.lock();
+    return running ? lost(*running) : nullptr;
+  };
   // A second copy of a request this worker runs now (a producer's retry, a
   // record duplicated upstream): the first one's outcome stands.
   bool duplicate = false;
@@ -439,7 +446,7 @@ asio::awaitable<void> RequestQueue::execute(std::shared_ptr<Decoded> request) {
     // Outside the handlers: a catch block cannot await.
     if (record_again) {
       started = co_await record_while_owned(*request, driver_request_id, record_again);
-      if (!started) co_return;  // stopping: the offset stays uncommitted
+      if (!started) co_return;  // given up: the offset stays uncommitted
       break;
     }
     if (!retry) break;
@@ -543,17 +550,23 @@ asio::awaitable<bool> RequestQueue::record_while_owned(
   }
 }
 
+const char* RequestQueue::lost(const Decoded& request) const {
+  std::lock_guard lock(mutex_);
+  return lost_locked(request);
+}
+
+const char* RequestQueue::lost_locked(const Decoded& request) const {
+  const auto it = partitions_.find(request.partition);
+  return it == partitions_.end() || it->second.epoch != request.epoch
+             ? "its partition went to another worker, which runs it again"
+             : nullptr;
+}
+
 const char* RequestQueue::give_up_if_lost(const Decoded& request) {
   // Checked and given up under one lock, so that a record read again after
   // its partition came back (`handle`) takes the run over or starts anew.
   std::lock_guard lock(mutex_);
-  const char* why = nullptr;
-  if (stopping_.load()) {
-    why = "the node stops";
-  } else if (const auto it = partitions_.find(request.partition);
-             it == partitions_.end() || it->second.epoch != request.epoch) {
-    why = "its partition went to another worker, which runs it again";
-  }
+  const char* why = stopping_.load() ? "the node stops" : lost_locked(request);
   if (why != nullptr) {
     in_flight_.erase(request.request_id);
     --running_;  // its offset is not committed past
@@ -574,12 +587,16 @@ void RequestQueue::drain(const rd_kafka_topic_partition_list_t& revoked) {
   };
   const auto running = running_there();
   if (running == 0) return;
+  // A member that keeps the group waiting past its session timeout may be
+  // dropped from it, and then even the commit after the wait fails.
+  const auto limit = std::clamp(options_.session_timeout - std::chrono::seconds(1),
+                                std::chrono::milliseconds(0), kRevokeDrainLimit);
   log()->info(
-      "rebalance: waiting up to {} s for the {} requests running from the partitions it "
+      "rebalance: waiting up to {} ms for the {} requests running from the partitions it "
       "takes away",
-      kRevokeDrainLimit.count() / 1000, running);
-  const bool drained = changed_.wait_for(lock, kRevokeDrainLimit,
-                                         [&] { return stopping_.load() || running_there() == 0; });
+      limit.count(), running);
+  const bool drained =
+      changed_.wait_for(lock, limit, [&] { return stopping_.load() || running_there() == 0; });
   if (!drained && !stopping_.load()) {
     log()->warn(
         "rebalance: {} requests still running from the partitions it takes away; their "

@@ -188,6 +188,10 @@ class RequestQueue {
   // When it must, the request stops counting as running here (its offset is
   // not committed past). Returns why, or null.
   const char* give_up_if_lost(const Decoded& request);
+  // Why `request` may not be recorded by this worker any more (its partition
+  // went to another worker, which runs it again), or null. Changes nothing.
+  const char* lost(const Decoded& request) const;
+  const char* lost_locked(const Decoded& request) const;  // caller holds `mutex_`
   // In a rebalance, on the consumer thread: waits (bounded) until no
   // request from the `revoked` partitions runs here.
   void drain(const rd_kafka_topic_partition_list_s& revoked);

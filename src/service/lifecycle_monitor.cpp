@@ -224,9 +224,12 @@ void LifecycleMonitor::accept(std::string_view lifecycle_name,
     // The owner of its partition schedules it, when the state topic brings it.
     const bool queued = executor_.submit({driver->driver->info.name, "record_acceptance",
                                           std::chrono::steady_clock::time_point::max()},
-                                         [this, execution, done] {
+                                         [this, execution, done, why_not = origin.why_not_record] {
                                            std::exception_ptr failure;
                                            try {
+                                             if (const char* why = why_not ? why_not() : nullptr) {
+                                               throw sdk::TemporaryDriverError(why);
+                                             }
                                              accept_in_cluster(*execution);
                                            } catch (...) {
                                              failure = std::current_exception();

@@ -52,6 +52,11 @@ struct CallOrigin {
   /// before the driver ran (the request queue): the execution is recorded
   /// and reported under it, and polled under the driver's own id.
   std::string promised_request_id{};
+  /// When set, asked just before an accepted execution is recorded in the
+  /// cluster: why this node may not record it any more (the request queue's
+  /// partition went to another worker, which runs the request again), or
+  /// null. The record then fails (`AcceptanceNotRecorded`).
+  std::function<const char*()> why_not_record{};
 };
 
 /// The driver accepted an execution whose record could not be written now

@@ -472,6 +472,40 @@ def test_a_node_joining_while_queued_requests_run_does_not_run_them_again(queue_
     assert accepted(first) + accepted(second) == len(ids)
 
 
+def test_a_run_that_outlasts_the_rebalance_wait_gives_its_record_up_and_names_itself(
+        queue_kafka, cluster_key, start_server, tmp_path):
+    # Driver calls longer than the session timeout: the rebalance cannot wait for them, and the
+    # next owner runs them again (documented). The run that ends on a node that lost the
+    # partition used to be recorded first, leaving the next owner's run unmonitored and unnamed.
+    # Now the run whose partition moved gives its record up, naming the driver's id of it, so
+    # that every run left unmonitored on the target is one an operator can find in the log.
+    target = tmp_path / "target"
+    config = deep_merge(queue_config(queue_kafka, cluster_key), {
+        "cluster": {"enabled": True, "session_timeout": "3s"},
+        "drivers": {"noop": {"state_dir": str(target)}}})
+    first = start_server(deep_merge(config, {"cluster": {"node_id": "first"}}))
+    wait_until(lambda: first.health()["vitals"]["request_queue"]["partitions_owned"] == 4,
+               timeout=30, what="the queue's partitions owned")
+    ids = [accept(first, latency_ms=6000) for _ in range(4)]
+    wait_until(lambda: first.health()["vitals"]["request_queue"]["running"] == len(ids),
+               timeout=10, what="every request inside the driver")
+    second = start_server(deep_merge(config, {"cluster": {"node_id": "second"}}))
+    wait_until(lambda: terminal_everywhere([first, second], ids), timeout=90,
+               what="every request ended")
+    assert {first.execution(i).json()["status"] for i in ids} == {"COMPLETE"}
+
+    given_up = re.compile(r"giving up its record .* as its request (\S+) is not monitored")
+
+    def named() -> set[str]:
+        return {m.group(1) for node in (first, second) for line in node.log_lines()
+                if (m := given_up.search(line["message"]))}
+
+    def unmonitored() -> set[str]:  # runs the driver accepted and the host never delivered
+        return {path.stem for path in target.glob("*.json")}
+    wait_until(lambda: unmonitored() == named(), timeout=30,
+               what="every run left unmonitored named in the log")
+
+
 def refused_in_the_driver(queue_kafka: MockKafka, cluster_key: Path, start_server,
                           retries: int) -> tuple[FlintServer, str]:
     """A queue node whose driver is refusing a queued request now (1.5 s into its execute)."""
