@@ -374,6 +374,22 @@ void LifecycleMonitor::adopt(const AcceptedExecution& execution,
     std::lock_guard lock(mutex_);
     held_.insert(execution.request_id);
   }
+  // The delivery of its event is stamped on this node's copy of the record,
+  // which the view may bring only after this node ended it: made here
+  // first (queued before any ending of it), else the stamp would be lost.
+  store_.write_async(
+      [execution](store::Database& db) {
+        insert_execution(db, execution, /*if_absent=*/true, /*sealed_job=*/nullptr);
+      },
+      [log = log_, request_id = execution.request_id](std::exception_ptr failure) {
+        if (!failure) return;
+        try {
+          std::rethrow_exception(failure);
+        } catch (const std::exception& e) {
+          log->warn("execution {}: local record deferred to the state topic: {}", request_id,
+                    e.what());
+        }
+      });
   scheduler_.schedule(std::move(job), due);
 }
 
