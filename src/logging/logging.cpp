@@ -66,11 +66,35 @@ std::string thread_label(const spdlog::details::log_msg& msg) {
   return name.empty() ? std::to_string(msg.thread_id) : name;
 }
 
+// The UTF-8 length of a code point at `text[at]` that a reader aware of
+// Unicode takes as a line break or control (U+0080-U+009F, NEL among them;
+// U+2028, U+2029), with the code point; 0 for anything else.
+std::size_t unicode_break_at(std::string_view text, std::size_t at, unsigned& code_point) {
+  const auto byte = [&](std::size_t i) {
+    return i < text.size() ? static_cast<unsigned char>(text[i]) : 0u;
+  };
+  if (byte(at) == 0xC2 && byte(at + 1) >= 0x80 && byte(at + 1) <= 0x9F) {
+    code_point = byte(at + 1);
+    return 2;
+  }
+  if (byte(at) == 0xE2 && byte(at + 1) == 0x80 && (byte(at + 2) == 0xA8 || byte(at + 2) == 0xA9)) {
+    code_point = 0x2000 | (byte(at + 2) & 0x3F);
+    return 3;
+  }
+  return 0;
+}
+
 // One log record is one line: control characters from request data (a
-// lifecycle name, a header) must not forge further lines.
+// lifecycle name, a header) must not forge further lines, not even for a
+// reader that splits lines on Unicode's breaks too.
 void append_escaped(std::string_view text, spdlog::memory_buf_t& dest) {
-  for (const char c : text) {
-    if (static_cast<unsigned char>(c) >= 0x20 && c != 0x7f) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    unsigned code_point = 0;
+    if (const std::size_t length = unicode_break_at(text, i, code_point)) {
+      fmt::format_to(std::back_inserter(dest), "\\u{:04x}", code_point);
+      i += length - 1;
+    } else if (static_cast<unsigned char>(c) >= 0x20 && c != 0x7f) {
       dest.push_back(c);
     } else if (c == '\n') {
       dest.append(std::string_view("\\n"));
@@ -253,8 +277,19 @@ class LogstashFormatter final : public spdlog::formatter {
         line["stack_trace"] = safe(bounded_message(trace, bounded));
       }
     }
+    // Boost.JSON writes these raw; escaped, they still mean the same string.
     const std::string text = boost::json::serialize(line);
-    dest.append(text.data(), text.data() + text.size());
+    std::size_t copied = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+      unsigned code_point = 0;
+      if (const std::size_t length = unicode_break_at(text, i, code_point)) {
+        dest.append(text.data() + copied, text.data() + i);
+        fmt::format_to(std::back_inserter(dest), "\\u{:04x}", code_point);
+        i += length - 1;
+        copied = i + 1;
+      }
+    }
+    dest.append(text.data() + copied, text.data() + text.size());
     dest.push_back('\n');
   }
   std::unique_ptr<spdlog::formatter> clone() const override {

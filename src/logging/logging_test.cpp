@@ -136,6 +136,34 @@ TEST(FlatLog, ControlCharactersCannotForgeLines) {
   EXPECT_NE(text.find("Create\\n2026"), std::string::npos) << text;
 }
 
+TEST(FlatLog, UnicodeLineBreaksCannotForgeLinesEither) {
+  std::ostringstream out;
+  configure({.level = "info", .format = LogFormat::flat},
+            std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
+  logger("api")->info("a\u0085b\u2028c\u2029d\u009fe \u00e9\u2027");
+  const std::string text = out.str();
+  EXPECT_NE(text.find("a\\u0085b\\u2028c\\u2029d\\u009fe \u00e9\u2027\n"), std::string::npos)
+      << text;
+}
+
+TEST(LogstashLog, UnicodeLineBreaksAreEscaped) {
+  std::ostringstream out;
+  configure({.level = "info", .format = LogFormat::logstash},
+            std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
+  LogFields fields{{"tenantId", "t\u2028x"}};
+  {
+    ScopedLogContext scope(fields);
+    logger("api")->info("a\u0085b\u2029c \u00e9");
+  }
+  const std::string text = out.str();
+  for (const std::string_view raw : {"\u0085", "\u2028", "\u2029"}) {
+    EXPECT_EQ(text.find(raw), std::string::npos) << text;
+  }
+  const auto line = boost::json::parse(text).as_object();
+  EXPECT_EQ(line.at("message"), "a\u0085b\u2029c \u00e9") << "the same text, escaped";
+  EXPECT_EQ(line.at("tenantId"), "t\u2028x");
+}
+
 TEST(MaskPrivateKeys, EachBlockBecomesStarsWhereverItIs) {
   std::string masked;
   EXPECT_EQ(mask_private_keys("plain text", masked), "plain text");
