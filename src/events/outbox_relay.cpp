@@ -206,6 +206,13 @@ void OutboxRelay::run_rounds() {
   std::vector<OutboxEvent> batch;
   // Which publishers already have `batch`.
   std::vector<bool> published(publishers_.size(), false);
+  // Per publisher, its failed tries in a row and when the first was: the
+  // log closes an outage with a line of its own.
+  struct Outage {
+    std::size_t failures = 0;
+    std::chrono::steady_clock::time_point since;
+  };
+  std::vector<Outage> outages(publishers_.size());
 
   while (true) {
     {
@@ -247,9 +254,18 @@ void OutboxRelay::run_rounds() {
           publisher.publish(batch);
           published[i] = true;
           probe_.delivered(publisher.name(), batch.size());
+          if (auto& outage = outages[i]; outage.failures > 0) {
+            log()->info(
+                "published to {} again, after {} failed tries over {:.1f} s", publisher.name(),
+                outage.failures,
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - outage.since)
+                    .count());
+            outage = {};
+          }
         } catch (const std::exception& e) {
           failed = true;
           probe_.failed(publisher.name());
+          if (outages[i].failures++ == 0) outages[i].since = std::chrono::steady_clock::now();
           log()->warn("publishing {} events (outbox seq {}..{}) to {} failed, will retry: {}",
                       batch.size(), batch.front().seq, batch.back().seq, publisher.name(),
                       e.what());

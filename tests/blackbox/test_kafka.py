@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -172,6 +173,10 @@ def test_a_broker_outage_loses_nothing_and_the_api_keeps_accepting(kafka, start_
                what="messaging OK again")
     wait_until(lambda: server.metrics().value("flint_outbox_backlog") == 0, 15,
                what="an empty backlog")
+    # The log closes the outage its warnings opened.
+    assert server.wait_for_log(
+        lambda l: re.fullmatch(r"published to kafka again, after \d+ failed tries over [\d.]+ s",
+                               l["message"]))
 
 
 def test_an_outage_with_no_event_to_send_shows_in_health(kafka, start_server):
