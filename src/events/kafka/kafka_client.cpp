@@ -25,14 +25,20 @@ void on_log(const rd_kafka_t* /*rk*/, int level, const char* facility, const cha
 
 void KafkaOutage::on_error(rd_kafka_t* client, int err, const char* reason) {
   static const auto log = logging::logger("kafka");
-  log->warn("librdkafka {}: {}", rd_kafka_name(client), reason);
   const auto code = static_cast<rd_kafka_resp_err_t>(err);
   // One broker away, a timeout: librdkafka retries, and reads or
   // acknowledgements say whether it matters.
   if (code != RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN && code != RD_KAFKA_RESP_ERR__AUTHENTICATION) {
+    // A connection that failed is in librdkafka's own log line already.
+    const bool logged = code == RD_KAFKA_RESP_ERR__TRANSPORT || code == RD_KAFKA_RESP_ERR__RESOLVE;
+    log->log(logged ? spdlog::level::debug : spdlog::level::warn, "librdkafka {}: {}",
+             rd_kafka_name(client), reason);
     return;
   }
   std::lock_guard lock(mutex_);
+  if (error_.empty())
+    log->warn("librdkafka {}: Kafka cannot be reached: {}", rd_kafka_name(client), reason);
+  client_ = rd_kafka_name(client);
   error_ = fmt::format("Kafka cannot be reached: {}", reason);
   next_probe_ = std::chrono::steady_clock::now() + std::chrono::seconds(2);
 }
@@ -57,6 +63,9 @@ std::string KafkaOutage::get() const {
 
 void KafkaOutage::clear() {
   std::lock_guard lock(mutex_);
+  if (error_.empty()) return;
+  static const auto log = logging::logger("kafka");
+  log->info("librdkafka {}: Kafka can be reached again", client_);
   error_.clear();
 }
 

@@ -101,7 +101,8 @@ inline std::string_view record_bytes(const void* data, std::size_t size) noexcep
 class KafkaOutage {
  public:
   /// From librdkafka's error callback: records an outage (all brokers down,
-  /// authentication refused), logs the others.
+  /// authentication refused; logged when it starts), logs the others (at
+  /// debug level when librdkafka's log has them already).
   void on_error(rd_kafka_s* client, int err, const char* reason);
   /// From the client's poll loop: while an outage stands, asks Kafka for
   /// metadata (at most once every 2 s, waiting 1 s at most) and clears the
@@ -109,12 +110,13 @@ class KafkaOutage {
   void probe(rd_kafka_s* client);
   /// The outage, or empty.
   std::string get() const;
-  /// Ends the outage: Kafka answered its client.
+  /// Ends the outage (logged): Kafka answered its client.
   void clear();
 
  private:
   mutable std::mutex mutex_;
   std::string error_;
+  std::string client_;  // the client the outage was seen by
   std::chrono::steady_clock::time_point next_probe_{};
 };
 
