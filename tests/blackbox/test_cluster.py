@@ -459,17 +459,14 @@ def test_a_queued_request_whose_record_fails_is_not_run_again(queue_kafka, clust
                for line in server.log_lines())
 
 
-def test_a_node_joining_while_queued_requests_run_does_not_run_them_again(queue_kafka, cluster_key,
-                                                                         start_server, tmp_path):
-    # A join revokes every partition. The requests running from them were read again by their
-    # next owner, which found them unrecorded (still in the driver) and ran them a second time.
-    target = tmp_path / "target"  # the noop driver keeps each run it accepted until delivered
-    # The wait is bounded by the session timeout (a member waiting longer may be dropped).
-    # Kafka's mock cluster also ends a rebalance at about the session timeout, so with the
-    # waiting removed this test may still pass: it guards the waiting path (no run lost, none
-    # twice); the audit's own script, with a real overlap, showed the runs twice.
+def join_while_queued_requests_run(queue_kafka: MockKafka, cluster_key: Path, start_server,
+                                   target: Path, session_timeout: str
+                                   ) -> tuple[FlintServer, FlintServer, list[str]]:
+    """Four queued requests 6 s inside the driver of one node when a second joins; returns both
+    nodes and the request ids once every request ended. The noop driver keeps each run it
+    accepted in `target` until it is delivered."""
     config = deep_merge(queue_config(queue_kafka, cluster_key), {
-        "cluster": {"enabled": True, "session_timeout": "20s"},
+        "cluster": {"enabled": True, "session_timeout": session_timeout},
         "drivers": {"noop": {"state_dir": str(target)}}})
     first = start_server(deep_merge(config, {"cluster": {"node_id": "first"}}))
     wait_until(lambda: first.health()["vitals"]["request_queue"]["partitions_owned"] == 4,
@@ -479,9 +476,23 @@ def test_a_node_joining_while_queued_requests_run_does_not_run_them_again(queue_
                timeout=10, what="every request inside the driver")
     second = start_server(deep_merge(config, {"cluster": {"node_id": "second"}}))
     # Either node may end each one (its event and deliveredAt are that node's).
-    wait_until(lambda: terminal_everywhere([first, second], ids), timeout=60,
+    wait_until(lambda: terminal_everywhere([first, second], ids), timeout=90,
                what="every request ended")
     assert {first.execution(i).json()["status"] for i in ids} == {"COMPLETE"}
+    return first, second, ids
+
+
+def test_a_node_joining_while_queued_requests_run_does_not_run_them_again(queue_kafka, cluster_key,
+                                                                         start_server, tmp_path):
+    # A join revokes every partition. The requests running from them were read again by their
+    # next owner, which found them unrecorded (still in the driver) and ran them a second time.
+    # The wait is bounded by the session timeout (a member waiting longer may be dropped).
+    # Kafka's mock cluster also ends a rebalance at about the session timeout, so with the
+    # waiting removed this test may still pass: it guards the waiting path (no run lost, none
+    # twice); the audit's own script, with a real overlap, showed the runs twice.
+    target = tmp_path / "target"
+    first, second, ids = join_while_queued_requests_run(queue_kafka, cluster_key, start_server,
+                                                        target, session_timeout="20s")
     wait_until(lambda: not list(target.glob("*.json")), timeout=20,
                what="every run the driver accepted delivered (none left unmonitored)")
 
@@ -498,20 +509,8 @@ def test_a_run_that_outlasts_the_rebalance_wait_gives_its_record_up_and_names_it
     # Now the run whose partition moved gives its record up, naming the driver's id of it, so
     # that every run left unmonitored on the target is one an operator can find in the log.
     target = tmp_path / "target"
-    config = deep_merge(queue_config(queue_kafka, cluster_key), {
-        "cluster": {"enabled": True, "session_timeout": "3s"},
-        "drivers": {"noop": {"state_dir": str(target)}}})
-    first = start_server(deep_merge(config, {"cluster": {"node_id": "first"}}))
-    wait_until(lambda: first.health()["vitals"]["request_queue"]["partitions_owned"] == 4,
-               timeout=30, what="the queue's partitions owned")
-    ids = [accept(first, latency_ms=6000) for _ in range(4)]
-    wait_until(lambda: first.health()["vitals"]["request_queue"]["running"] == len(ids),
-               timeout=10, what="every request inside the driver")
-    second = start_server(deep_merge(config, {"cluster": {"node_id": "second"}}))
-    wait_until(lambda: terminal_everywhere([first, second], ids), timeout=90,
-               what="every request ended")
-    assert {first.execution(i).json()["status"] for i in ids} == {"COMPLETE"}
-
+    first, second, _ = join_while_queued_requests_run(queue_kafka, cluster_key, start_server,
+                                                      target, session_timeout="3s")
     given_up = re.compile(r"giving up its record .* as its request (\S+) is not monitored")
 
     def named() -> set[str]:
