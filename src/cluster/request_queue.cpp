@@ -344,10 +344,12 @@ void RequestQueue::handle(rd_kafka_message_t& message) {
   }
   // The first record of a run that ends after its partition moved would
   // make the next owner's run the unmonitored one, and unlogged: this run
-  // gives its record up instead, naming the driver's id of it.
+  // gives its record up instead, naming the driver's id of it. Unless this
+  // node stops (it gave the partition up itself): recorded, the run is one
+  // the next owner, which reads the records first, does not start again.
   request->origin.why_not_record = [this, weak = std::weak_ptr<const Decoded>(request)] {
     const auto running = weak.lock();
-    return running ? lost(*running) : nullptr;
+    return running && !stopping_.load() ? lost(*running) : nullptr;
   };
   // A second copy of a request this worker runs now (a producer's retry, a
   // record duplicated upstream): the first one's outcome stands.
