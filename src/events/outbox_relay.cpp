@@ -77,7 +77,8 @@ void OutboxRelay::start() {
   });
 }
 
-void OutboxRelay::notify() noexcept {
+void OutboxRelay::notify(std::int64_t rows) noexcept {
+  change_backlog(rows);
   {
     std::lock_guard lock(mutex_);
     notified_ = true;
@@ -178,6 +179,13 @@ void OutboxRelay::update_backlog() {
   backlog_.store(count.column_int(0));
   probe_.backlog(count.column_int(0));
   count.reset();
+}
+
+void OutboxRelay::change_backlog(std::int64_t events) noexcept {
+  // A row delivered before its commit was notified takes the estimate below
+  // zero for a moment: never shown.
+  const std::int64_t now = std::max<std::int64_t>(0, backlog_.fetch_add(events) + events);
+  probe_.backlog(now);
 }
 
 void OutboxRelay::refresh_backlog() {
@@ -284,6 +292,7 @@ void OutboxRelay::run_rounds() {
             std::chrono::milliseconds(std::max<std::int64_t>(0, now - event.created_at)));
       }
       delivered_ += batch.size();
+      change_backlog(-static_cast<std::int64_t>(batch.size()));
       for (const Listener& listener : listeners_) {
         try {
           listener(batch);

@@ -3,6 +3,7 @@
 /// @file
 /// Delivers the outbox of the main database to the event publishers.
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -101,9 +102,11 @@ class OutboxRelay {
   /// @throws std::system_error when the thread cannot be started.
   void start();
 
-  /// Wakes the relay now (call after committing an outbox row). Thread-safe,
-  /// never blocks for long.
-  void notify() noexcept;
+  /// Wakes the relay now; call after committing `rows` outbox rows, which
+  /// `backlog` counts at once (the relay counts the table only between its
+  /// publishes, and a publish may wait for its destination for long).
+  /// Thread-safe, never blocks for long.
+  void notify(std::int64_t rows = 1) noexcept;
 
   /// Stops and joins the thread: a publish in progress finishes first; a
   /// back-off is cut short (its rows stay for the next start). Idempotent.
@@ -111,9 +114,12 @@ class OutboxRelay {
 
   /// Events delivered to every publisher since the start.
   std::uint64_t delivered() const noexcept { return delivered_.load(); }
-  /// Events waiting in the outbox when last counted (at most a second ago
-  /// while delivering or failing, at each idle wake otherwise).
-  std::int64_t backlog() const noexcept { return backlog_.load(); }
+  /// Events waiting in the outbox: as last counted (at most a second ago
+  /// while delivering or failing, at each idle wake otherwise), plus the
+  /// rows notified and less the events delivered since. A row committed
+  /// while the relay counts may be counted twice, or missed, until the next
+  /// count.
+  std::int64_t backlog() const noexcept { return std::max<std::int64_t>(0, backlog_.load()); }
 
  private:
   struct Statements;
@@ -126,7 +132,8 @@ class OutboxRelay {
   bool acknowledge();
   bool acknowledge_due() const;
   void update_backlog();
-  void refresh_backlog();  // update_backlog, at most once a second
+  void refresh_backlog();                             // update_backlog, at most once a second
+  void change_backlog(std::int64_t events) noexcept;  // the estimate between counts
   /// Sleeps until notified, stopped, or `timeout`; false when stopping.
   bool sleep(std::chrono::milliseconds timeout);
   std::chrono::milliseconds next_backoff(std::chrono::milliseconds& backoff);

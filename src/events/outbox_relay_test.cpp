@@ -139,6 +139,13 @@ class OutboxRelayTest : public ::testing::Test {
     return out;
   }
 
+  double backlog_gauge() {
+    for (const auto& family : registry_.Collect()) {
+      if (family.name == "flint_outbox_backlog") return family.metric.at(0).gauge.value;
+    }
+    return -1;
+  }
+
   std::filesystem::path dir_;
   std::unique_ptr<store::Database> db_;
   prometheus::Registry registry_;
@@ -296,8 +303,15 @@ TEST_F(OutboxRelayTest, TheBacklogShowsWhatWaitsWhileAPublishWaits) {
   relay.start();
   ASSERT_TRUE(eventually([&] { return publisher.calls.load() == 1; }));
   EXPECT_EQ(relay.backlog(), 10);
+  // Events committed while the publish waits count at once, not at the next
+  // count of the table (after the publish, up to messaging.delivery_timeout).
+  write_outbox(11, 30);
+  relay.notify(20);
+  EXPECT_EQ(relay.backlog(), 30);
+  EXPECT_EQ(backlog_gauge(), 30);
   publisher.blocked = false;
-  ASSERT_TRUE(eventually([&] { return relay.delivered() == 10; }));
+  ASSERT_TRUE(eventually([&] { return relay.delivered() == 30; }));
+  EXPECT_TRUE(eventually([&] { return relay.backlog() == 0 && backlog_gauge() == 0; }));
   relay.stop();
 }
 

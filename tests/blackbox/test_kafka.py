@@ -140,6 +140,30 @@ def test_infrastructure_task_events_reach_their_kafka_topic(kafka, start_server)
     assert record["key"] is None
 
 
+def test_the_backlog_counts_what_waits_while_a_publish_waits_for_the_broker(kafka, start_server):
+    # A publish waits up to messaging.delivery_timeout for the broker; the backlog must not
+    # wait with it.
+    server = start_server(kafka_config(kafka, delivery_timeout="60s"))
+    kafka.command("down all")
+    try:
+        first = accept(server)
+        wait_until(lambda: completed(server, first), 15, what="the first execution to complete")
+        wait_until(lambda: server.metrics().value("flint_outbox_backlog") == 1, 15,
+                   what="a backlog of 1")
+        later = [accept(server) for _ in range(10)]
+        for request_id in later:
+            wait_until(lambda: completed(server, request_id), 15,
+                       what=f"execution {request_id} to complete")
+        wait_until(lambda: server.metrics().value("flint_outbox_backlog") == 11, 5,
+                   what="a backlog of 11, long before the publish gives up")
+        assert server.health()["vitals"]["messaging"]["backlog"] == 11
+    finally:
+        kafka.command("up all")
+    consume(kafka, [first, *later], timeout=90)
+    wait_until(lambda: server.metrics().value("flint_outbox_backlog") == 0, 15,
+               what="an empty backlog")
+
+
 def test_a_broker_outage_loses_nothing_and_the_api_keeps_accepting(kafka, start_server):
     server = start_server(kafka_config(kafka, delivery_timeout="1s"))
     kafka.command("down all")
