@@ -1,7 +1,9 @@
 #include "noop/noop_infrastructure_driver.hpp"
 
+#include <chrono>
 #include <mutex>
 #include <optional>
+#include <thread>
 #include <unordered_map>
 
 #include <flint/sdk/errors.hpp>
@@ -47,6 +49,10 @@ struct Lookup {
         sdk::Property("integer", bj::value(found->first, bj::storage_ptr())).as_integer();
     if (!number || *number < 0) invalid(found->second, name, "expected a non-negative integer");
     return *number;
+  }
+  // `noop.latencyMs`: a slow target, for tests of the call's deadline.
+  void sleep_if_asked() const {
+    std::this_thread::sleep_for(std::chrono::milliseconds(count("noop.latencyMs")));
   }
   void raise_if(std::string_view name) const {
     const auto kind = text(name);
@@ -126,6 +132,7 @@ sdk::InfrastructureTaskAccepted NoopInfrastructureDriver::create_infrastructure(
     const sdk::CreateInfrastructureRequest& request, sdk::CallContext& /*context*/) {
   const Lookup lookup{&request.properties, request.deployment_location};
   lookup.raise_if("noop.raise");
+  lookup.sleep_if_asked();
   if (request.template_text.empty()) throw sdk::InvalidTemplateError("template: empty");
   std::string infrastructure_id = sdk::new_time_ordered_id();
   std::string request_id = sdk::new_time_ordered_id();
@@ -172,6 +179,7 @@ sdk::InfrastructureTaskAccepted NoopInfrastructureDriver::delete_infrastructure(
     sdk::CallContext& /*context*/) {
   const Lookup lookup{nullptr, location};
   lookup.raise_if("noop.raise");
+  lookup.sleep_if_asked();
   std::string request_id = sdk::new_time_ordered_id();
   Script script = script_of(lookup, std::string(infrastructure_id), request_id);
   std::lock_guard lock(state_->mutex);

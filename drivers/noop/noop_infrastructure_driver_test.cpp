@@ -1,5 +1,7 @@
 #include "noop/noop_infrastructure_driver.hpp"
 
+#include <chrono>
+
 #include <gtest/gtest.h>
 
 #include <flint/sdk/errors.hpp>
@@ -95,6 +97,24 @@ TEST_F(NoopInfrastructureDriverTest, FailsAndRaisesAsTold) {
                sdk::RequestNotFoundError);
   EXPECT_THROW(driver.get_infrastructure_task("other", accepted.request_id, location, context),
                sdk::InfrastructureNotFoundError);
+}
+
+TEST_F(NoopInfrastructureDriverTest, LatencyMsSlowsCreatesAndDeletes) {
+  const auto started = std::chrono::steady_clock::now();
+  const auto accepted = driver.create_infrastructure(
+      create_request({{"noop.latencyMs", sdk::Property::integer(50)}}), context);
+  EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(50));
+  location.properties = {{"noop.latencyMs", 50}};
+  const auto deleting = std::chrono::steady_clock::now();
+  driver.delete_infrastructure(accepted.infrastructure_id, location, context);
+  EXPECT_GE(std::chrono::steady_clock::now() - deleting, std::chrono::milliseconds(50));
+  try {
+    driver.create_infrastructure(create_request({{"noop.latencyMs", sdk::Property::integer(-1)}}),
+                                 context);
+    FAIL() << "expected an error";
+  } catch (const sdk::InvalidRequestError& e) {
+    EXPECT_STREQ(e.what(), "properties.noop.latencyMs: expected a non-negative integer");
+  }
 }
 
 }  // namespace

@@ -45,11 +45,27 @@ Prepared prepare(const drivers::DriverRouter& router, drivers::DriverManager& dr
 
 }  // namespace
 
+void InfrastructureService::finish_accepted(const AcceptedFinish& finish,
+                                            sdk::InfrastructureTaskAccepted accepted,
+                                            std::string_view operation) const {
+  const std::string infrastructure_id = accepted.infrastructure_id;
+  const std::string request_id = accepted.request_id;
+  if (!finish(std::move(accepted))) {
+    // Its caller was answered 503 at the deadline: no other line ties these
+    // ids to the request.
+    log_->warn(
+        "infrastructure {}: {} task {} accepted after the call's deadline (answered 503); it "
+        "is recorded and monitored",
+        infrastructure_id, operation, request_id);
+  }
+}
+
 boost::asio::awaitable<sdk::InfrastructureTaskAccepted> InfrastructureService::create(
     CreateInfrastructureCommand command, CallOrigin origin) {
   auto p = prepare(router_, drivers_, command.deployment_location, "create_infrastructure",
                    call_timeout_, origin);
-  auto work = [this, p, command = std::move(command), origin = std::move(origin)]() mutable {
+  auto work = [this, p, command = std::move(command),
+               origin = std::move(origin)](AcceptedFinish finish) mutable {
     logging::ScopedLogContext scope(p.context->log_fields());
     sdk::CreateInfrastructureRequest request{
         .template_text = std::move(command.template_text),
@@ -65,10 +81,10 @@ boost::asio::awaitable<sdk::InfrastructureTaskAccepted> InfrastructureService::c
         });
     // Durable before the 202 leaves: a crash after this point loses nothing.
     monitor_.accept("create", request.deployment_location, accepted, origin, p.target);
-    return accepted;
+    finish_accepted(finish, std::move(accepted), "create");
   };
-  std::function<sdk::InfrastructureTaskAccepted()> task = std::move(work);
-  co_return co_await drivers::guarded_call<sdk::InfrastructureTaskAccepted>(
+  std::function<void(AcceptedFinish)> task = std::move(work);
+  co_return co_await drivers::guarded_call_then<sdk::InfrastructureTaskAccepted>(
       drivers_, executor_, *p.target, p.call, std::move(task));
 }
 
@@ -76,7 +92,8 @@ boost::asio::awaitable<sdk::InfrastructureTaskAccepted> InfrastructureService::r
     DeleteInfrastructureCommand command, CallOrigin origin) {
   auto p = prepare(router_, drivers_, command.deployment_location, "delete_infrastructure",
                    call_timeout_, origin);
-  auto work = [this, p, command = std::move(command), origin = std::move(origin)]() {
+  auto work = [this, p, command = std::move(command),
+               origin = std::move(origin)](AcceptedFinish finish) {
     logging::ScopedLogContext scope(p.context->log_fields());
     auto accepted = drivers_.call<sdk::InfrastructureDriver>(
         *p.target, command.deployment_location, /*from_request=*/true, p.call.deadline,
@@ -85,10 +102,10 @@ boost::asio::awaitable<sdk::InfrastructureTaskAccepted> InfrastructureService::r
                                               command.deployment_location, *p.context);
         });
     monitor_.accept("delete", command.deployment_location, accepted, origin, p.target);
-    return accepted;
+    finish_accepted(finish, std::move(accepted), "delete");
   };
-  std::function<sdk::InfrastructureTaskAccepted()> task = std::move(work);
-  co_return co_await drivers::guarded_call<sdk::InfrastructureTaskAccepted>(
+  std::function<void(AcceptedFinish)> task = std::move(work);
+  co_return co_await drivers::guarded_call_then<sdk::InfrastructureTaskAccepted>(
       drivers_, executor_, *p.target, p.call, std::move(task));
 }
 

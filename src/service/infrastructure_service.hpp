@@ -8,6 +8,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <boost/asio/awaitable.hpp>
 #include <spdlog/logger.h>
@@ -84,6 +85,12 @@ class InfrastructureService {
                                                                CallOrigin origin);
 
  private:
+  using AcceptedFinish = drivers::DriverExecutor::Finish<sdk::InfrastructureTaskAccepted>;
+  // Ends a create or delete call with its recorded task; logs the task when
+  // its caller was answered 503 at the deadline first.
+  void finish_accepted(const AcceptedFinish& finish, sdk::InfrastructureTaskAccepted accepted,
+                       std::string_view operation) const;
+
   const drivers::DriverRouter& router_;
   drivers::DriverManager& drivers_;
   drivers::DriverExecutor& executor_;

@@ -3,6 +3,7 @@ route, reply and error row, task monitoring to its event, and monitoring across 
 
 from __future__ import annotations
 
+import re
 import signal
 import uuid
 
@@ -232,3 +233,31 @@ def test_an_outcome_over_max_outcome_size_fails_without_its_outputs(start_server
     assert "what it built or changed on the target is in place" in description, description
     assert payload["infrastructureId"] == r.json()["infrastructureId"]
     assert not payload.get("outputs"), payload
+
+
+def test_a_create_or_delete_that_overruns_its_deadline_is_recorded_and_logged(start_server):
+    # The driver goes ahead after the 503: the task is recorded and monitored anyway, and
+    # the log ties its ids to the request that was answered 503.
+    server = start_server({**NOOP, "driver_calls": {"timeout": "300ms"},
+                           "drivers": {"breaker": {"failure_threshold": 0}}})
+    r = post(server, "create", create_body(name="late", properties={"noop.latencyMs": 600}))
+    assert r.status_code == 503, r.text
+    line = server.wait_for_log(
+        lambda l: re.fullmatch(r"infrastructure (\S+): create task (\S+) accepted after the "
+                               r"call's deadline \(answered 503\); it is recorded and monitored",
+                               l["message"]))[0]
+    infrastructure_id, request_id = re.fullmatch(
+        r"infrastructure (\S+): create task (\S+) accepted .*", line["message"]).groups()
+    [event] = task_events(server, request_id)
+    assert event["payload"]["status"] == "COMPLETE"
+    found = post(server, "find", {"template": TEMPLATE, "templateType": "TOSCA",
+                                  "instanceName": "late", "deploymentLocation": location()})
+    assert found.json()["result"]["infrastructureId"] == infrastructure_id, found.text
+
+    r = post(server, "delete", {"infrastructureId": infrastructure_id,
+                                "deploymentLocation": location(**{"noop.latencyMs": 600})})
+    assert r.status_code == 503, r.text
+    server.wait_for_log(
+        lambda l: re.fullmatch(rf"infrastructure {infrastructure_id}: delete task \S+ accepted "
+                               r"after the call's deadline \(answered 503\); it is recorded and "
+                               r"monitored", l["message"]))
