@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <shared_mutex>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -88,16 +89,27 @@ struct LifecycleMonitor::Target {
   mutable drivers::GuardedPoll poll;
 };
 
+// Drivers keep it for as long as their executions run, which may outlast the
+// monitor (a driver's own thread, at a stop): it then drops their reports.
 class LifecycleMonitor::Reporter final : public sdk::ExecutionReporter {
  public:
-  explicit Reporter(LifecycleMonitor& monitor) : monitor_(monitor) {}
+  explicit Reporter(LifecycleMonitor& monitor) : monitor_(&monitor) {}
   void report(sdk::LifecycleExecution execution) override {
     if (!sdk::is_terminal(execution.status)) return;
-    monitor_.pushed(std::move(execution));
+    std::shared_lock lock(mutex_);
+    // Without a monitor the execution stays active in the store, and the
+    // next start polls it.
+    if (monitor_) monitor_->pushed(std::move(execution));
+  }
+  // Waits for the reports in progress; later ones are dropped.
+  void detach() {
+    std::unique_lock lock(mutex_);
+    monitor_ = nullptr;
   }
 
  private:
-  LifecycleMonitor& monitor_;
+  std::shared_mutex mutex_;
+  LifecycleMonitor* monitor_;
 };
 
 LifecycleMonitor::LifecycleMonitor(
@@ -141,6 +153,14 @@ LifecycleMonitor::LifecycleMonitor(
                             : "waited for a driver thread past its deadline (driver calls are "
                               "saturated)");
       });
+}
+
+LifecycleMonitor::~LifecycleMonitor() {
+  reporter_->detach();
+}
+
+std::shared_ptr<sdk::ExecutionReporter> LifecycleMonitor::reporter() const {
+  return reporter_;
 }
 
 AcceptedExecution LifecycleMonitor::acceptance(std::string_view lifecycle_name,

@@ -83,6 +83,11 @@ class LifecycleMonitor {
                    const drivers::DriverCatalog& catalog, std::string fallback_driver,
                    const security::CredentialVault& vault, MonitorOptions options,
                    std::function<void()> notify_outbox, prometheus::Registry& registry);
+  /// Detaches `reporter`: a driver that reports later (from a thread of its
+  /// own, at a stop) reaches nothing.
+  ~LifecycleMonitor();
+  LifecycleMonitor(const LifecycleMonitor&) = delete;
+  LifecycleMonitor& operator=(const LifecycleMonitor&) = delete;
 
   /// Settles an acceptance: null once the execution is recorded (and its
   /// job scheduled), else the error to answer with: sdk::TemporaryDriverError
@@ -133,7 +138,7 @@ class LifecycleMonitor {
   std::size_t held() const;
 
   /// The reporter handed to drivers for push completion.
-  std::shared_ptr<sdk::ExecutionReporter> reporter() const { return reporter_; }
+  std::shared_ptr<sdk::ExecutionReporter> reporter() const;
 
   /// An event the event relay delivered: its topic and key.
   struct DeliveredEvent {
@@ -228,7 +233,7 @@ class LifecycleMonitor {
   const security::CredentialVault& vault_;
   MonitorOptions options_;
   std::function<void()> notify_outbox_;
-  std::shared_ptr<sdk::ExecutionReporter> reporter_;
+  std::shared_ptr<Reporter> reporter_;
   std::shared_ptr<spdlog::logger> log_;
   // Executions whose monitoring ended, by how: complete, failed, request_not_found.
   prometheus::Family<prometheus::Counter>& ended_;
