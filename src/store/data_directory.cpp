@@ -25,6 +25,15 @@ std::string holder_of(int fd) {
   return pid.empty() ? "unknown" : pid;
 }
 
+std::error_code sync_directory(const std::filesystem::path& directory) {
+  const int fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return {errno, std::system_category()};
+  const int synced = ::fsync(fd);
+  const int error = errno;
+  ::close(fd);
+  return synced == 0 ? std::error_code() : std::error_code(error, std::system_category());
+}
+
 }  // namespace
 
 std::error_code create_private_directory(const std::filesystem::path& path) {
@@ -39,6 +48,11 @@ std::error_code create_private_directory(const std::filesystem::path& path) {
       std::filesystem::permissions(partial, std::filesystem::perms::owner_all,
                                    std::filesystem::perm_options::replace, ec);
       if (ec) return ec;
+      // The new entry must survive a power loss, or what is synced inside
+      // the directory goes with it.
+      const auto parent =
+          partial.has_parent_path() ? partial.parent_path() : std::filesystem::path(".");
+      if (const auto synced = sync_directory(parent)) return synced;
     } else if (errno != EEXIST) {
       return {errno, std::system_category()};
     }

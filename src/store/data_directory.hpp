@@ -10,7 +10,8 @@
 namespace flint::store {
 
 /// Creates `path` and each missing parent owner-only (0700, whatever the
-/// umask); one that exists keeps its mode.
+/// umask), each new one synced into its parent (it survives a power loss);
+/// one that exists keeps its mode.
 /// @returns the error, or an empty code when the directory is there.
 std::error_code create_private_directory(const std::filesystem::path& path);
 
