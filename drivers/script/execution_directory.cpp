@@ -50,6 +50,13 @@ int open_regular(const std::filesystem::path& path, FileContent& result) {
   return fd;
 }
 
+// Makes the entries of `directory` (a name just created or renamed) durable:
+// without it a power loss can take a file whose content was synced.
+void sync_directory(const std::filesystem::path& directory) {
+  Fd dir{::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+  if (dir.fd < 0 || ::fsync(dir.fd) != 0) fail("fsync " + directory.string());
+}
+
 FileContent& unreadable(FileContent& result) {
   result.status = FileContent::Status::unreadable;
   result.error = std::error_code(errno, std::generic_category());
@@ -61,6 +68,7 @@ FileContent& unreadable(FileContent& result) {
 
 void ExecutionDirectory::create() const {
   if (::mkdir(path_.c_str(), 0700) != 0) fail("create " + path_.string());
+  sync_directory(path_.parent_path());
 }
 
 bool ExecutionDirectory::exists() const {
@@ -87,6 +95,7 @@ void ExecutionDirectory::write(std::string_view name, std::string_view content) 
     if (::fsync(out.fd) != 0) fail("fsync " + target.string());
   }
   if (::rename(temporary.c_str(), target.c_str()) != 0) fail("rename " + target.string());
+  sync_directory(path_);
 }
 
 FileContent ExecutionDirectory::read_regular(std::string_view name, std::size_t max_bytes) const {

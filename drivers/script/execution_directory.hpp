@@ -84,13 +84,13 @@ class ExecutionDirectory {
   /// Path of file `name` in it.
   std::filesystem::path file(std::string_view name) const { return path_ / name; }
 
-  /// Creates the directory with mode 0700.
+  /// Creates the directory with mode 0700, durably (its parent is synced).
   /// @throws std::system_error, also when it already exists.
   void create() const;
   /// True when the directory exists.
   bool exists() const;
-  /// Writes `content` to `name` atomically (temporary file, fsync, rename)
-  /// with mode 0600.
+  /// Writes `content` to `name` atomically and durably (temporary file,
+  /// fsync, rename, fsync of the directory) with mode 0600.
   /// @throws std::system_error naming the file.
   void write(std::string_view name, std::string_view content) const;
   /// Content of `name` when it is a regular file of at most `max_bytes`;

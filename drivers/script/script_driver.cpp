@@ -54,12 +54,22 @@ constexpr const char* kSupervisorShell = "/bin/sh";
 // (a handled signal, unlike an ignored one, is reset to default in the
 // command) so that on a timeout it outlives the command during the grace
 // period instead of dying first and getting the group SIGKILLed early.
+// `sync` makes the code and the script's result file durable before the
+// code's name appears, and the name after: a power loss soon after the end
+// must not turn a finished script into an interrupted one. Without `sync`
+// in PATH the code is still recorded, only not synced.
 constexpr const char* kSupervisorScript =
     "trap : TERM\n"
     "\"$@\"\n"
     "status=$?\n"
-    "{ printf '%s\\n' \"$status\" > exit_status.tmp; } 2>/dev/null &&\n"
-    "  mv -f exit_status.tmp exit_status\n"
+    "if { printf '%s\\n' \"$status\" > exit_status.tmp; } 2>/dev/null; then\n"
+    "  if [ -f result.json ] && [ ! -h result.json ]; then\n"
+    "    { sync -- exit_status.tmp result.json; } 2>/dev/null\n"
+    "  else\n"
+    "    { sync -- exit_status.tmp; } 2>/dev/null\n"
+    "  fi\n"
+    "  mv -f exit_status.tmp exit_status && { sync -- .; } 2>/dev/null\n"
+    "fi\n"
     "exit \"$status\"\n";
 constexpr std::string_view kFindDir = ".find";
 // How often the monitor looks whether a script taken over at start ended.

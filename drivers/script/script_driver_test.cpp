@@ -606,6 +606,38 @@ TEST_F(ScriptDriverTest, ANewDriverLearnsTheOutcomeAfterARestart) {
             LifecycleExecution::complete(running, bj::object{{"survived", true}}));
 }
 
+// A power loss soon after a script ended must not lose its exit code or its
+// result: the supervisor syncs both before the code's file gets its name, and
+// the directory after. A `sync` first in PATH records how it was called.
+TEST_F(ScriptDriverTest, TheExitCodeAndResultAreSyncedBeforeTheCodeIsNamed) {
+  const TempDir bin;
+  const fs::path calls = bin.path() / "calls";
+  {
+    std::ofstream stub(bin.path() / "sync");
+    stub << "#!/bin/sh\n"
+            "if [ -e exit_status ]; then named=named; else named=unnamed; fi\n"
+            "echo \"$named $*\" >> '" << calls.string() << "'\n"
+            "exec /bin/sync \"$@\"\n";
+  }
+  fs::permissions(bin.path() / "sync", fs::perms::owner_all);
+  const std::string saved_path = std::getenv("PATH");
+  ::setenv("PATH", (bin.path().string() + ":" + saved_path).c_str(), 1);
+  package_file("scripts/Create.sh", "echo '{\"outputs\": {\"a\": 1}}' > \"$FLINT_RESULT_FILE\"\n");
+  package_file("scripts/Delete.sh", "exit 0\n");
+  ScriptDriver driver(options());
+  ::setenv("PATH", saved_path.c_str(), 1);
+
+  const std::string with_result = execute(driver, request("Create"));
+  EXPECT_EQ(wait_terminal(driver, with_result),
+            LifecycleExecution::complete(with_result, bj::object{{"a", 1}}));
+  EXPECT_EQ(read_text(calls), "unnamed -- exit_status.tmp result.json\nnamed -- .\n");
+
+  fs::remove(calls);
+  const std::string without_result = execute(driver, request("Delete"));
+  EXPECT_EQ(wait_terminal(driver, without_result).status, ExecutionStatus::complete);
+  EXPECT_EQ(read_text(calls), "unnamed -- exit_status.tmp\nnamed -- .\n");
+}
+
 TEST_F(ScriptDriverTest, AScriptKilledWithTheHostIsReportedInterrupted) {
   package_file("scripts/Create.sh", std::string(kWaitForGate));
   std::string id;
