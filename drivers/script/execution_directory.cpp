@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "files/read_only_tree.hpp"
+
 namespace flint::drivers::script {
 namespace {
 
@@ -77,6 +79,7 @@ bool ExecutionDirectory::exists() const {
 }
 
 void ExecutionDirectory::write(std::string_view name, std::string_view content) const {
+  reclaim();
   const std::filesystem::path target = file(name);
   const std::filesystem::path temporary = target.string() + ".tmp";
   {
@@ -182,9 +185,18 @@ bool ExecutionDirectory::has(std::string_view name) const {
   return ::stat(file(name).c_str(), &st) == 0;
 }
 
-void ExecutionDirectory::remove() const noexcept {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
+std::error_code ExecutionDirectory::remove() const noexcept {
+  std::error_code error;
+  files::remove_read_only_tree(path_, error);
+  return error;
+}
+
+void ExecutionDirectory::reclaim() const noexcept {
+  struct stat st {};
+  if (::lstat(path_.c_str(), &st) == 0 && S_ISDIR(st.st_mode) &&
+      (st.st_mode & S_IRWXU) != S_IRWXU) {
+    ::chmod(path_.c_str(), (st.st_mode & 07777) | S_IRWXU);
+  }
 }
 
 }  // namespace flint::drivers::script

@@ -110,8 +110,15 @@ class ExecutionDirectory {
                         const std::function<void(std::string_view)>& skipped = {}) const;
   /// True when `name` exists.
   bool has(std::string_view name) const;
-  /// Removes the directory and everything in it; errors are ignored.
-  void remove() const noexcept;
+  /// Removes the directory and everything in it, giving each directory in it
+  /// back its owner's permissions first (a script may leave read-only ones,
+  /// e.g. from an archive). A missing directory is not an error.
+  /// @returns the error, or an empty code when nothing is left.
+  std::error_code remove() const noexcept;
+  /// Gives the directory back its owner's read, write and search permission
+  /// when a script took them away: it is the host's, and holds the files the
+  /// host reads and writes. Best effort; cheap when nothing changed.
+  void reclaim() const noexcept;
 
  private:
   std::filesystem::path path_;

@@ -77,10 +77,11 @@ constexpr auto kTakenOverCheck = std::chrono::seconds(1);
 // Runs beside each Find script with a pipe from the host as stdin: end of
 // file means the host process died (kill -9, or a stop that gave up on the
 // call), and then it kills the Find's process group ($1, our own number) and
-// removes its directory ($2, our own path), credentials included. The host
-// kills it first when the call ends normally.
+// removes its directory ($2, our own path, made writable first), credentials
+// included. The host kills it first when the call ends normally.
 constexpr const char* kWatchdogScript =
-    "read line\nkill -s KILL -- \"-$1\" 2>/dev/null\nrm -rf -- \"$2\"\n";
+    "read line\nkill -s KILL -- \"-$1\" 2>/dev/null\n"
+    "chmod -R u+rwx -- \"$2\" 2>/dev/null\nrm -rf -- \"$2\"\n";
 constexpr std::string_view kFindLifecycle = "Find";
 // Upper bound of a monitor sleep when a process cannot be watched by pidfd.
 constexpr milliseconds kFallbackPoll{100};
@@ -207,8 +208,21 @@ void kill_leftovers(pid_t pgid, const fs::path& dir) {
   }
 }
 
+// Removes a working directory, saying so when it cannot: it holds the
+// request with its credentials.
+void remove_work_dir(const ExecutionDirectory& dir) {
+  if (const std::error_code error = dir.remove()) {
+    logging::logger("driver." + std::string(kDriverName))
+        ->warn(
+            "script driver: cannot remove {}: {}; it holds a request with its credentials: "
+            "remove it by hand",
+            dir.path().string(), error.message());
+  }
+}
+
 // The process group recorded for an execution, 0 when none was.
 pid_t recorded_group(const ExecutionDirectory& dir) {
+  dir.reclaim();
   const auto process = read_json_object(dir, work_files::kProcess);
   return process ? static_cast<pid_t>(int_field(*process, "pgid", 0)) : 0;
 }
@@ -271,6 +285,7 @@ sdk::LifecycleExecution read_state(const std::string& id, const ExecutionDirecto
                                    const std::optional<ReapedOutcome>& reaped = std::nullopt) {
   using sdk::FailureCode;
   using sdk::LifecycleExecution;
+  dir.reclaim();
   const ExecutionRecord record = read_execution_record(dir);
   if (auto error = dir.read(work_files::kSpawnError)) {
     return LifecycleExecution::failed(
@@ -484,7 +499,7 @@ struct ScriptDriver::Impl {
       } catch (const UnreadableFileError&) {
         continue;  // may be running: next time
       }
-      dir.remove();
+      remove_work_dir(dir);
     }
   }
 
@@ -776,7 +791,7 @@ struct ScriptDriver::Impl {
           queue.pop_front();
           if (found == executions.end()) continue;
           if (found->second->cancelled) {
-            if (!options.keep_work_dirs) found->second->dir.remove();
+            if (!options.keep_work_dirs) remove_work_dir(found->second->dir);
             executions.erase(found);
             continue;
           }
@@ -798,7 +813,7 @@ struct ScriptDriver::Impl {
         if (!e->cancelled) {
           report(*e, outcome_without_file(e->id));
         } else if (!options.keep_work_dirs) {
-          e->dir.remove();  // its outcome is already delivered: nothing to keep
+          remove_work_dir(e->dir);  // its outcome is already delivered: nothing to keep
         }
       }
       for (auto* e : to_start) launch(*e);
@@ -832,7 +847,7 @@ struct ScriptDriver::Impl {
       }
       std::lock_guard lock(mutex);
       // Delivered meanwhile: its directory was being removed; finish that.
-      if (unrecorded.erase(id) == 0 && !options.keep_work_dirs) dir.remove();
+      if (unrecorded.erase(id) == 0 && !options.keep_work_dirs) remove_work_dir(dir);
     }
   }
 
@@ -896,7 +911,7 @@ ScriptDriver::ScriptDriver(Options options, std::function<ChildProcess(const Spa
   options_.executions_dir = fs::canonical(options_.executions_dir);
   // Find directories left by a previous host process belong to calls nobody
   // can answer any more, and hold credentials: remove them.
-  fs::remove_all(options_.executions_dir / kFindDir, ec);
+  remove_work_dir(ExecutionDirectory(options_.executions_dir / kFindDir));
   impl_ = std::make_unique<Impl>(options_, std::move(spawner));
 }
 
@@ -934,7 +949,7 @@ sdk::LifecycleExecuteResponse ScriptDriver::execute_lifecycle(
     e->dir.write(work_files::kExecution, bj::serialize(record));
   } catch (const std::exception& error) {
     // The host's own disk (full, read-only...), not the target: retry later.
-    e->dir.remove();
+    remove_work_dir(e->dir);
     throw sdk::TemporaryHostError(
         std::string("script driver: cannot prepare the working directory: ") + error.what());
   }
@@ -1012,7 +1027,7 @@ sdk::FindReferenceResponse ScriptDriver::find_reference(const sdk::FindReference
     const ExecutionDirectory& dir;
     bool keep;
     ~Cleanup() {
-      if (!keep) dir.remove();
+      if (!keep) remove_work_dir(dir);
     }
   } cleanup{dir, options_.keep_work_dirs};
 
@@ -1111,7 +1126,7 @@ void ScriptDriver::on_execution_delivered(std::string_view request_id,
     if (group_is_ours(pgid, dir.path())) signal_process_group(pgid, SIGKILL);
   }
   kill_leftovers(pgid, dir.path());
-  if (!options_.keep_work_dirs) dir.remove();
+  if (!options_.keep_work_dirs) remove_work_dir(dir);
 }
 
 std::size_t ScriptDriver::running() const {

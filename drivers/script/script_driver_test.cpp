@@ -559,6 +559,49 @@ TEST_F(ScriptDriverTest, AStateFileThatCannotBeReadNowIsReadAgainLater) {
   }
 }
 
+// The working directory is the host's: a script that takes its permissions
+// away, or leaves read-only directories in it (an unpacked archive), must
+// not keep its outcome from the host nor its credentials on disk. Flint's
+// user is not root in production; here the capabilities that let root
+// ignore permissions are dropped.
+TEST_F(ScriptDriverTest, AWorkingDirectoryAScriptMadeReadOnlyIsReadAndRemoved) {
+  package_file("scripts/Create.sh",
+               "mkdir -p sub/deep && chmod 555 sub/deep sub\n"
+               "echo '{\"outputs\": {\"a\": 1}}' > \"$FLINT_RESULT_FILE\"\n"
+               "chmod 500 \"$FLINT_WORK_DIR\"\n");
+  package_file("scripts/Delete.sh",
+               "echo '{\"outputs\": {\"b\": 2}}' > \"$FLINT_RESULT_FILE\"\n"
+               "chmod 000 \"$FLINT_WORK_DIR\"\n");
+  FilePermissionsApply permissions;
+  ScriptDriver driver(options());  // its threads and scripts are held to permissions too
+  for (const auto& [lifecycle, outputs] :
+       {std::pair{"Create", bj::object{{"a", 1}}}, std::pair{"Delete", bj::object{{"b", 2}}}}) {
+    const std::string id = execute(driver, request(lifecycle));
+    EXPECT_EQ(wait_terminal(driver, id, 5s), LifecycleExecution::complete(id, outputs))
+        << lifecycle;
+    driver.on_execution_delivered(id, location_, context_);
+    EXPECT_FALSE(fs::exists(work_dir(id))) << lifecycle;
+  }
+}
+
+TEST_F(ScriptDriverTest, AbandonedDirectoriesAScriptMadeReadOnlyAreRemovedAtStart) {
+  package_file("scripts/Create.sh",
+               "mkdir sub && chmod 000 sub && chmod 000 \"$FLINT_WORK_DIR\"\n");
+  FilePermissionsApply permissions;
+  std::string id;
+  {
+    ScriptDriver driver(options());
+    id = execute(driver, request());
+    EXPECT_EQ(wait_terminal(driver, id, 5s).status, ExecutionStatus::complete);
+    fs::permissions(work_dir(id), fs::perms::none);  // as the script left it
+  }                                                  // never delivered
+  auto o = options();
+  o.abandoned_after = 1ms;
+  std::this_thread::sleep_for(10ms);
+  ScriptDriver restarted(o);
+  EXPECT_FALSE(fs::exists(work_dir(id)));
+}
+
 // Pushed, the outcome is read again until it can be: the host does not poll
 // a driver that reports completion.
 TEST_F(ScriptDriverTest, AnOutcomeThatCannotBeReadNowIsPushedOnceItCanBe) {
@@ -616,7 +659,9 @@ TEST_F(ScriptDriverTest, TheExitCodeAndResultAreSyncedBeforeTheCodeIsNamed) {
     std::ofstream stub(bin.path() / "sync");
     stub << "#!/bin/sh\n"
             "if [ -e exit_status ]; then named=named; else named=unnamed; fi\n"
-            "echo \"$named $*\" >> '" << calls.string() << "'\n"
+            "echo \"$named $*\" >> '"
+         << calls.string()
+         << "'\n"
             "exec /bin/sync \"$@\"\n";
   }
   fs::permissions(bin.path() / "sync", fs::perms::owner_all);
