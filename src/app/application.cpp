@@ -13,6 +13,7 @@
 #include <string_view>
 #include <system_error>
 #include <thread>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -527,12 +528,19 @@ DriverStack start_driver_stack(const config::HostConfig& config, asio::io_contex
   std::vector<std::pair<std::string_view, std::filesystem::path>> directories{
       {"store.data_dir", config.store.data_dir},
       {"resource_driver.scripts_workspace", config.resource_driver.scripts_workspace}};
-  // The drivers' own, when set outside the (private) data directory.
-  for (const auto& [key, directory] :
-       {std::pair{"drivers.netns.state_dir", config.drivers.netns.state_dir},
-        std::pair{"drivers.script.executions_dir", config.drivers.script.executions_dir},
-        std::pair{"drivers.noop.state_dir", config.drivers.noop.state_dir}}) {
-    if (!directory.empty()) directories.emplace_back(key, directory);
+  // The drivers' own: when set, and also when left in the data directory
+  // but there already (its mode may be anything: restored, made by hand).
+  for (const auto& [key, directory, configured] :
+       {std::tuple{"drivers.netns.state_dir", netns_state_dir(config),
+                   !config.drivers.netns.state_dir.empty()},
+        std::tuple{"drivers.script.executions_dir", script_executions_dir(config),
+                   !config.drivers.script.executions_dir.empty()},
+        std::tuple{"drivers.noop.state_dir", config.drivers.noop.state_dir,
+                   !config.drivers.noop.state_dir.empty()}}) {
+    std::error_code error;
+    if (configured || std::filesystem::exists(directory, error)) {
+      directories.emplace_back(key, directory);
+    }
   }
   std::vector<std::string> problems;
   for (const auto& [key, directory] : directories) {

@@ -43,8 +43,7 @@ void register_builtin_drivers(sdk::DriverRegistrar& registrar, const config::Hos
 
   drivers::netns::NetnsDriver::Options netns;
   const auto& netns_config = config.drivers.netns;
-  netns.state_dir =
-      netns_config.state_dir.empty() ? config.store.data_dir / "netns" : netns_config.state_dir;
+  netns.state_dir = netns_state_dir(config);
   netns.max_computes = netns_config.max_computes;
   netns.prefix = netns_config.prefix;
   netns.command_timeout = netns_config.command_timeout;
@@ -60,9 +59,7 @@ void register_builtin_drivers(sdk::DriverRegistrar& registrar, const config::Hos
 
   drivers::script::Options script;
   const auto& script_config = config.drivers.script;
-  script.executions_dir = script_config.executions_dir.empty()
-                              ? config.store.data_dir / "script-executions"
-                              : script_config.executions_dir;
+  script.executions_dir = script_executions_dir(config);
   script.default_timeout = script_config.default_timeout;
   script.max_concurrent = script_config.max_concurrent;
   script.keep_work_dirs = script_config.keep_work_dirs;
@@ -76,6 +73,16 @@ void register_builtin_drivers(sdk::DriverRegistrar& registrar, const config::Hos
       [script](const sdk::DriverInstanceContext&) {
         return std::make_unique<drivers::script::ScriptDriver>(script);
       });
+}
+
+std::filesystem::path netns_state_dir(const config::HostConfig& config) {
+  const auto& configured = config.drivers.netns.state_dir;
+  return configured.empty() ? config.store.data_dir / "netns" : configured;
+}
+
+std::filesystem::path script_executions_dir(const config::HostConfig& config) {
+  const auto& configured = config.drivers.script.executions_dir;
+  return configured.empty() ? config.store.data_dir / "script-executions" : configured;
 }
 
 }  // namespace flint::app

@@ -8,10 +8,10 @@
 
 #include <dlfcn.h>
 #include <fmt/format.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <flint/sdk/version.hpp>
+
+#include "security/path_safety.hpp"
 
 namespace flint::drivers {
 namespace {
@@ -66,38 +66,6 @@ std::string load_library(const fs::path& file, DriverCatalog& catalog) {
   return failure.empty() ? failure : refuse(std::move(failure));
 }
 
-// Why another user could change `path` (a file, or a folder whose entries
-// Flint loads: `strict`), or an empty string. A sticky folder (such as /tmp)
-// on the way is fine: others may add to it but not replace what is not theirs.
-std::string changeable(const fs::path& path, bool strict) {
-  struct stat info {};
-  if (::stat(path.c_str(), &info) != 0) return {};  // the load says why
-  const bool sticky = (info.st_mode & S_ISVTX) != 0;
-  if ((info.st_mode & (S_IWGRP | S_IWOTH)) != 0 && (strict || !sticky)) {
-    return fmt::format("group or others may write to {} (mode {:04o}); chmod go-w it",
-                       path.string(), info.st_mode & 07777);
-  }
-  if (info.st_uid != 0 && info.st_uid != ::geteuid()) {
-    return fmt::format("{} belongs to user {}, neither root nor Flint's user ({}); chown it",
-                       path.string(), info.st_uid, ::geteuid());
-  }
-  return {};
-}
-
-// Code Flint runs must be no one else's to change, nor any folder on its way
-// (links followed, as sshd's StrictModes): the problem, or an empty string.
-std::string others_may_change(const fs::path& path) {
-  std::error_code error;
-  const fs::path real = fs::canonical(path, error);
-  if (error) return {};  // the load says why
-  if (auto problem = changeable(real, true); !problem.empty()) return problem;
-  for (fs::path folder = real.parent_path();; folder = folder.parent_path()) {
-    if (auto problem = changeable(folder, false); !problem.empty()) return problem;
-    if (folder == folder.root_path()) break;
-  }
-  return {};
-}
-
 std::string not_loaded(std::string_view problem) {
   return fmt::format("not loaded: anyone who can could make Flint run their code: {}", problem);
 }
@@ -116,7 +84,7 @@ std::vector<LoadError> load_driver_libraries(const std::vector<fs::path>& dirs,
       continue;
     }
     // Whoever may add a library to the folder may have Flint run it.
-    if (auto problem = others_may_change(dir); !problem.empty()) {
+    if (auto problem = security::others_may_change(dir); !problem.empty()) {
       errors.push_back({dir.string(), "drivers.dirs: " + not_loaded(problem)});
       continue;
     }
@@ -148,7 +116,7 @@ std::vector<LoadError> load_driver_libraries(const std::vector<fs::path>& dirs,
     errors.insert(errors.end(), unusable.begin(), unusable.end());
     std::ranges::sort(libraries);
     for (const auto& library : libraries) {
-      if (auto problem = others_may_change(library); !problem.empty()) {
+      if (auto problem = security::others_may_change(library); !problem.empty()) {
         errors.push_back({library.string(), not_loaded(problem)});
         continue;
       }

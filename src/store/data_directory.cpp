@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "security/path_safety.hpp"
+
 namespace flint::store {
 namespace {
 
@@ -85,6 +87,20 @@ void prepare_private_directory(const std::filesystem::path& path, std::string_vi
         "{}: {} belongs to user {}, neither root nor Flint's user ({}): its owner could replace "
         "what Flint keeps or runs there; chown it",
         key, path.string(), info.st_uid, ::geteuid()));
+  }
+  // Whoever may rename a folder on the way may put a directory of their own
+  // in its place, as they could with the directory itself.
+  if (const std::string problem = security::folders_above_changeable(path); !problem.empty()) {
+    throw std::runtime_error(
+        fmt::format("{}: {} is reached through a folder others could replace it in: {}", key,
+                    path.string(), problem));
+  }
+  // Root's, say, left by a start as root: usable only by root.
+  if (::faccessat(AT_FDCWD, path.c_str(), W_OK | X_OK, AT_EACCESS) != 0) {
+    const int error = errno;
+    throw std::runtime_error(fmt::format("{}: Flint's user ({}) cannot write to {}: {}{}", key,
+                                         ::geteuid(), path.string(), std::strerror(error),
+                                         error == EACCES ? "; chown it to that user" : ""));
   }
 }
 

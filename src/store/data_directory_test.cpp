@@ -72,6 +72,37 @@ TEST_F(DataDirectoryTest, APrivateDirectoryOfAnotherUserIsRefused) {
   }
 }
 
+// Whoever may rename a folder on the way may swap the directory for theirs.
+TEST_F(DataDirectoryTest, APrivateDirectoryReachedThroughAFolderOthersCanChangeIsRefused) {
+  fs::create_directories(root_ / "open");
+  fs::permissions(root_ / "open", fs::perms::all);  // 0777, not sticky
+  try {
+    prepare_private_directory(root_ / "open" / "data", "store.data_dir");
+    FAIL() << "expected a refusal";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("store.data_dir: " + (root_ / "open" / "data").string() +
+                                    " is reached through a folder others could replace it in: "
+                                    "group or others may write to " +
+                                    (root_ / "open").string() + " (mode 0777); chmod go-w it"));
+  }
+  // A sticky one, as /tmp: others may add to it but not rename what is not theirs.
+  fs::permissions(root_ / "open", fs::perms::all | fs::perms::sticky_bit);
+  EXPECT_NO_THROW(prepare_private_directory(root_ / "open" / "data", "store.data_dir"));
+}
+
+TEST_F(DataDirectoryTest, AFolderOnTheWayOfAnotherUserIsRefused) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to give the folder away";
+  fs::create_directories(root_ / "theirs" / "data");
+  ASSERT_EQ(::chown((root_ / "theirs").c_str(), 65534, 65534), 0);
+  try {
+    prepare_private_directory(root_ / "theirs" / "data", "store.data_dir");
+    FAIL() << "expected a refusal";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("is reached through a folder others could replace it in: " +
+                                    (root_ / "theirs").string() + " belongs to user 65534"));
+  }
+}
+
 TEST_F(DataDirectoryTest, APrivateDirectoryThatIsAFileIsRefused) {
   std::ofstream(root_ / "file") << "x";
   EXPECT_THROW(prepare_private_directory(root_ / "file", "key"), std::runtime_error);
