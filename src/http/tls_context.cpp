@@ -1,3 +1,5 @@
+#include <cerrno>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -28,7 +30,9 @@ namespace {
 template <class Load>
 void load(std::string_view what, const std::filesystem::path& path, Load&& step) {
   struct stat info {};
-  if (::stat(path.c_str(), &info) != 0) fail(what, path, "does not exist");
+  if (::stat(path.c_str(), &info) != 0) {
+    fail(what, path, errno == ENOENT ? "does not exist" : std::strerror(errno));
+  }
   // OpenSSL would wait on a pipe for a writer, forever at a start.
   if (!S_ISREG(info.st_mode)) {
     fail(what, path, "is not a regular file (a directory, a device, a pipe or a socket)");

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <string>
 
@@ -68,7 +70,7 @@ BearerTokens BearerTokens::from_file(const std::filesystem::path& path) {
                          " grants permissions to group or others (chmod 600 it)");
   }
   std::ifstream in(path);
-  if (!in) throw TokenFileError("cannot read the token file " + name);
+  if (!in) throw TokenFileError("cannot read the token file " + name + ": " + std::strerror(errno));
   BearerTokens tokens;
   std::string line;
   for (int number = 1; std::getline(in, line); ++number) {

@@ -181,6 +181,10 @@ CredentialVault CredentialVault::load_key_file(const std::filesystem::path& path
   const std::string name = path.string();
   struct stat info {};
   if (::stat(name.c_str(), &info) != 0) {
+    // Unreachable is not missing: a new key could not open what the old one sealed.
+    if (errno != ENOENT) {
+      throw VaultError("cannot read the key file " + name + ": " + std::strerror(errno));
+    }
     if (!create_if_missing) throw VaultError("key file " + name + " does not exist");
     if (RAND_bytes(key.data(), static_cast<int>(key.size())) != 1) {
       throw VaultError("cannot draw a random key for " + name);
@@ -199,6 +203,7 @@ CredentialVault CredentialVault::load_key_file(const std::filesystem::path& path
     throw VaultError("key file " + name + " is readable by group or others (chmod 600 it)");
   }
   std::ifstream in(path, std::ios::binary);
+  if (!in) throw VaultError("cannot read the key file " + name + ": " + std::strerror(errno));
   const std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (!in.good() && !in.eof()) throw VaultError("cannot read the key file " + name);
   std::string_view text = content;
