@@ -14,12 +14,15 @@
 #include <utility>
 #include <vector>
 
+#include <linux/capability.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <flint/sdk/errors.hpp>
 #include <flint/sdk/ids.hpp>
 #include <flint/sdk/json.hpp>
 
+#include "logging/logging.hpp"
 #include "logging/thread_name.hpp"
 #include "netns/kernel.hpp"
 #include "netns/plan.hpp"
@@ -28,6 +31,21 @@
 
 namespace flint::drivers::netns {
 namespace {
+
+// Why this process lacks what network namespaces need (checked at once, from
+// its effective capabilities, without the probe `unavailable_reason` runs),
+// or nullopt. Root has both; so may a service given them as ambient
+// capabilities.
+std::optional<std::string> missing_privileges() {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2]{};
+  if (::syscall(SYS_capget, &header, data) != 0) return std::nullopt;  // cannot tell: try
+  const auto has = [&](int cap) { return (data[cap / 32].effective & (1U << (cap % 32))) != 0; };
+  if (has(CAP_SYS_ADMIN) && has(CAP_NET_ADMIN)) return std::nullopt;
+  return "Flint's user (" + std::to_string(::geteuid()) +
+         ") lacks CAP_SYS_ADMIN and CAP_NET_ADMIN, which network namespaces need: run Flint as "
+         "root, or set infrastructure_driver.driver to another driver";
+}
 
 namespace fs = std::filesystem;
 using sdk::ExecutionStatus;
@@ -96,6 +114,8 @@ struct NetnsDriver::Impl {
   std::map<std::string, Infrastructure, std::less<>> infrastructures;
   std::map<std::string, TaskRecord, std::less<>> tasks;
   std::thread worker;
+  // Set when this process cannot create namespaces: creates are refused.
+  std::optional<std::string> missing_privileges;
 
   explicit Impl(Options o) : options(std::move(o)), store(options.state_dir) {
     kernel = options.kernel
@@ -456,7 +476,15 @@ NetnsDriver::NetnsDriver(Options options) {
   if (options.command_timeout.count() <= 0) {
     throw std::invalid_argument("netns driver: command_timeout must be positive");
   }
+  const bool real_system = !options.kernel;
   impl_ = std::make_unique<Impl>(std::move(options));
+  if (real_system) {
+    impl_->missing_privileges = missing_privileges();
+    if (impl_->missing_privileges) {
+      logging::logger("driver.netns")
+          ->warn("netns driver: every create will be refused: {}", *impl_->missing_privileges);
+    }
+  }
   impl_->load();
   impl_->worker =
       logging::start_thread("the netns driver's thread", [impl = impl_.get()] { impl->run(); });
@@ -506,6 +534,10 @@ std::optional<std::string> NetnsDriver::unavailable_reason() {
 
 sdk::InfrastructureTaskAccepted NetnsDriver::create_infrastructure(
     const sdk::CreateInfrastructureRequest& request, sdk::CallContext& context) {
+  if (impl_->missing_privileges) {
+    throw sdk::InfrastructureError("netns driver: cannot create here: " +
+                                   *impl_->missing_privileges);
+  }
   check_template_type(request.template_type);
   const auto model = parse_tosca_template(request.template_text, request.properties);
   const auto instance = instance_name_of(request.system_properties);
