@@ -155,6 +155,27 @@ std::int64_t int_field(const bj::object& object, std::string_view name, std::int
   return value != nullptr && value->is_int64() ? value->get_int64() : fallback;
 }
 
+// Milliseconds on CLOCK_BOOTTIME: the same in every process of this boot,
+// suspend included, and never stepped, unlike the wall clock. A script does
+// not outlive a reboot, so a deadline recorded on it holds for as long as
+// the script can run.
+std::int64_t boot_ms() {
+  timespec now{};
+  ::clock_gettime(CLOCK_BOOTTIME, &now);
+  return std::int64_t{now.tv_sec} * 1000 + now.tv_nsec / 1'000'000;
+}
+
+// The time left until the deadline recorded in process.json (negative once
+// past): by the boot clock, so that setting the wall clock while the host is
+// down neither stretches nor cuts a script's timeout; by the wall clock for
+// a record without it (written by an older Flint).
+milliseconds until_recorded_deadline(const bj::object& process) {
+  if (const auto boot = int_field(process, "deadlineBootMs", -1); boot >= 0) {
+    return milliseconds(boot - boot_ms());
+  }
+  return milliseconds(int_field(process, "deadlineUnixMs", 0) - unix_ms(system_clock::now()));
+}
+
 // What execute_lifecycle recorded about an execution (execution.json).
 struct ExecutionRecord {
   std::string lifecycle = "?";
@@ -294,14 +315,14 @@ sdk::LifecycleExecution read_state(const std::string& id, const ExecutionDirecto
   }
   const auto process = read_json_object(dir, work_files::kProcess);
   const pid_t pgid = process ? static_cast<pid_t>(int_field(*process, "pgid", 0)) : 0;
-  const auto deadline = system_clock::time_point(
-      milliseconds(process ? int_field(*process, "deadlineUnixMs", 0) : 0));
+  const milliseconds until_deadline =
+      process ? until_recorded_deadline(*process) : milliseconds::min();
 
   if (dir.has(work_files::kTimedOut) || (reaped && reaped->timed_out)) {
     if (enforce_timeout && group_is_ours(pgid, dir.path())) {
       // Killed with SIGTERM by an earlier poll: its grace first, then
       // SIGKILL. Not terminal before: once delivered, nothing polls again.
-      if (system_clock::now() < deadline + options.kill_grace) {
+      if (until_deadline > -options.kill_grace) {
         return LifecycleExecution::in_progress(id);
       }
       signal_process_group(pgid, SIGKILL);
@@ -336,7 +357,7 @@ sdk::LifecycleExecution read_state(const std::string& id, const ExecutionDirecto
             " never started: the host stopped while it was queued (host restart?)");
   }
   if (group_is_ours(pgid, dir.path())) {
-    if (enforce_timeout && system_clock::now() >= deadline) {
+    if (enforce_timeout && until_deadline <= milliseconds::zero()) {
       // A previous host process started it; enforce its timeout on its behalf.
       try {
         dir.write(work_files::kTimedOut, std::to_string(unix_ms(system_clock::now())));
@@ -570,6 +591,7 @@ struct ScriptDriver::Impl {
       bj::object record;
       record["pgid"] = child->pid();
       record["deadlineUnixMs"] = unix_ms(system_clock::now() + e.timeout);
+      record["deadlineBootMs"] = boot_ms() + e.timeout.count();
       try {
         e.dir.write(work_files::kProcess, bj::serialize(record));
       } catch (const std::exception&) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -777,6 +778,32 @@ TEST_F(ScriptDriverTest, ARestartedDriverEnforcesTheRecordedTimeout) {
                                                "lifecycle Create timed out after 0.3 s"));
   EXPECT_TRUE(eventually([&] { return process_dead(pgid); }));
   ::waitpid(pgid, nullptr, 0);
+}
+
+// The wall clock set while the host was down (an NTP step, a VM restored)
+// must neither stretch nor cut a script's timeout: the recorded deadline is
+// read on the boot clock. Here the wall-clock deadline says "an hour ago",
+// as after the clock was set an hour ahead.
+TEST_F(ScriptDriverTest, ARestartedDriverTimesScriptsOutByTheBootClock) {
+  package_file("scripts/Create.sh", std::string(kWaitForGate));
+  Options o = options();
+  o.default_timeout = 60s;
+  std::string id;
+  {
+    ScriptDriver driver(o);
+    id = execute(driver, request());
+    ASSERT_TRUE(eventually([&] { return fs::exists(work_dir(id) / "process.json"); }));
+  }
+  const fs::path process_file = work_dir(id) / "process.json";
+  auto process = bj::parse(read_text(process_file)).as_object();
+  ASSERT_TRUE(process.contains("deadlineBootMs"));
+  process["deadlineUnixMs"] = process.at("deadlineUnixMs").as_int64() - 3'600'000 - 60'000;
+  std::ofstream(process_file) << bj::serialize(process);
+
+  ScriptDriver restarted(o);
+  EXPECT_EQ(poll(restarted, id).status, ExecutionStatus::in_progress);
+  open_gate();
+  EXPECT_EQ(wait_terminal(restarted, id).status, ExecutionStatus::complete);
 }
 
 TEST_F(ScriptDriverTest, ARestartedDriverKillsAScriptIgnoringTermAfterTheGrace) {
