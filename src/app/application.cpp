@@ -237,6 +237,12 @@ security::CredentialVault store_vault(const config::HostConfig& config) {
   try {
     return security::CredentialVault::from_existing_key_file(config.store.key_file);
   } catch (const security::VaultError& e) {
+    // How to make one only when there is none: an unreadable key is still
+    // the one that sealed what is stored.
+    std::error_code error;
+    if (std::filesystem::exists(config.store.key_file, error) || error) {
+      throw std::runtime_error(fmt::format("store.key_file: {}", e.what()));
+    }
     throw std::runtime_error(fmt::format(
         "store.key_file: {} (Flint creates only the default key, <store.data_dir>/credentials.key; "
         "a named key file must hold 32 random bytes, e.g. from head -c 32 /dev/urandom, with mode "

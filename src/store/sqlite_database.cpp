@@ -7,6 +7,7 @@
 #include <sstream>
 #include <string>
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -232,6 +233,20 @@ Database::Database(const std::filesystem::path& path, Synchronous synchronous) :
                       fmt::format("cannot open database {} for writing: check the mode and owner "
                                   "of it and of its -wal and -shm files",
                                   path.string()));
+  }
+  // SQLite would fail later on an unwritable WAL or index file without
+  // naming it ("unable to open database file").
+  for (const char* suffix : {"-wal", "-shm"}) {
+    const std::string companion = path.string() + suffix;
+    if (::faccessat(AT_FDCWD, companion.c_str(), R_OK | W_OK, AT_EACCESS) != 0 && errno != ENOENT) {
+      const int error = errno;
+      sqlite3_close_v2(db_);
+      db_ = nullptr;
+      throw SqliteError(SQLITE_CANTOPEN,
+                        fmt::format("cannot open {} for writing: {}; check its mode and owner",
+                                    companion, std::strerror(error)),
+                        error);
+    }
   }
   // A new database is the owner's alone (it holds outputs and topology), and
   // SQLite gives its WAL and index files the same mode when it creates them.

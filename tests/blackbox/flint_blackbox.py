@@ -100,11 +100,12 @@ class FlintServer:
         client_cert: tuple[str, str] | None = None,
         open_file_limit: int | None = None,
         env: dict[str, str] | None = None,
+        user: tuple[int, int] | None = None,
     ):
         """With `tls_ca`, the server is reached over https and its certificate checked
         against that CA file; `client_cert` is the (certificate, key) files to present.
         `open_file_limit` sets the process's RLIMIT_NOFILE, soft and hard. `env` adds
-        environment variables."""
+        environment variables. `user` is a (uid, gid) to run as (the caller must be root)."""
         self.binary = flint_binary()
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -120,6 +121,7 @@ class FlintServer:
         self.client_cert = client_cert
         self.open_file_limit = open_file_limit
         self.env = env or {}
+        self.user = user
         self.session = self._new_session()
         self.runs = 0  # earlier runs on this workdir (see start)
 
@@ -161,6 +163,11 @@ class FlintServer:
                     env=child_environment(self.env),
                     cwd=self.workdir,
                     preexec_fn=self._limit_open_files if self.open_file_limit else None,
+                    **(
+                        {"user": self.user[0], "group": self.user[1], "extra_groups": []}
+                        if self.user
+                        else {}
+                    ),
                 )
             try:
                 self._wait_healthy()
