@@ -27,9 +27,15 @@ std::string folders_above_changeable(const fs::path& path) {
   std::error_code error;
   const fs::path real = fs::canonical(path, error);
   if (error) return {};
-  for (fs::path folder = real.parent_path();; folder = folder.parent_path()) {
-    if (auto problem = changeable_by_others(folder, false); !problem.empty()) return problem;
-    if (folder == folder.root_path()) break;
+  // The folders of the path as given too: whoever may change one could
+  // replace a link in it, which the real path no longer shows.
+  const fs::path given = fs::absolute(path, error);
+  for (const fs::path& way : {given, real}) {
+    if (way.empty()) continue;
+    for (fs::path folder = way.parent_path();; folder = folder.parent_path()) {
+      if (auto problem = changeable_by_others(folder, false); !problem.empty()) return problem;
+      if (folder == folder.root_path()) break;
+    }
   }
   return {};
 }

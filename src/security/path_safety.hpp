@@ -17,8 +17,8 @@ namespace flint::security {
 std::string changeable_by_others(const std::filesystem::path& path, bool strict);
 
 /// Why another user could replace `path` by changing a folder on its way
-/// (every one from its parent to `/`, links followed, as sshd's StrictModes
-/// does), or an empty string.
+/// (every one from its parent to `/`, both of the path as given and of the
+/// path with links followed, as sshd's StrictModes does), or an empty string.
 std::string folders_above_changeable(const std::filesystem::path& path);
 
 /// `changeable_by_others(path, strict: true)`, then `folders_above_changeable`.

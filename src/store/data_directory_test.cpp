@@ -90,6 +90,17 @@ TEST_F(DataDirectoryTest, APrivateDirectoryReachedThroughAFolderOthersCanChangeI
   EXPECT_NO_THROW(prepare_private_directory(root_ / "open" / "data", "store.data_dir"));
 }
 
+// The link is in a folder anyone may change: they could point it elsewhere.
+TEST_F(DataDirectoryTest, APrivateDirectoryReachedThroughALinkInAFolderOthersCanChangeIsRefused) {
+  fs::create_directories(root_ / "private" / "data");
+  fs::create_directories(root_ / "open");
+  fs::permissions(root_ / "open", fs::perms::all);
+  fs::create_directory_symlink(root_ / "private" / "data", root_ / "open" / "link");
+  EXPECT_THROW(prepare_private_directory(root_ / "open" / "link", "store.data_dir"),
+               std::runtime_error);
+  EXPECT_NO_THROW(prepare_private_directory(root_ / "private" / "data", "store.data_dir"));
+}
+
 TEST_F(DataDirectoryTest, AFolderOnTheWayOfAnotherUserIsRefused) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to give the folder away";
   fs::create_directories(root_ / "theirs" / "data");
