@@ -45,7 +45,7 @@ std::string others_may_change(const fs::path& path) {
   const fs::path real = fs::canonical(path, error);
   if (error) return {};
   if (auto problem = changeable_by_others(real, true); !problem.empty()) return problem;
-  return folders_above_changeable(real);
+  return folders_above_changeable(path);
 }
 
 }  // namespace flint::security
