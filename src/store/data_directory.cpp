@@ -95,8 +95,10 @@ void prepare_private_directory(const std::filesystem::path& path, std::string_vi
         fmt::format("{}: {} is reached through a folder others could replace it in: {}", key,
                     path.string(), problem));
   }
-  // Root's, say, left by a start as root: usable only by root.
-  if (::faccessat(AT_FDCWD, path.c_str(), W_OK | X_OK, AT_EACCESS) != 0) {
+  // Root's, say, left by a start as root: usable only by root. access(2),
+  // not faccessat2: container sandboxes that predate it answer EPERM, which
+  // says nothing of the directory, and so is not held against it.
+  if (::access(path.c_str(), W_OK | X_OK) != 0 && errno != EPERM && errno != ENOSYS) {
     const int error = errno;
     throw std::runtime_error(fmt::format("{}: Flint's user ({}) cannot write to {}: {}{}", key,
                                          ::geteuid(), path.string(), std::strerror(error),

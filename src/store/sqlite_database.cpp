@@ -7,7 +7,6 @@
 #include <sstream>
 #include <string>
 
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -238,7 +237,9 @@ Database::Database(const std::filesystem::path& path, Synchronous synchronous) :
   // naming it ("unable to open database file").
   for (const char* suffix : {"-wal", "-shm"}) {
     const std::string companion = path.string() + suffix;
-    if (::faccessat(AT_FDCWD, companion.c_str(), R_OK | W_OK, AT_EACCESS) != 0 && errno != ENOENT) {
+    // access(2): see prepare_private_directory for why EPERM is no answer.
+    if (::access(companion.c_str(), R_OK | W_OK) != 0 && errno != ENOENT && errno != EPERM &&
+        errno != ENOSYS) {
       const int error = errno;
       sqlite3_close_v2(db_);
       db_ = nullptr;
