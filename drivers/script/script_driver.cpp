@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <deque>
+#include <fstream>
 #include <mutex>
 #include <stdexcept>
 #include <system_error>
@@ -77,11 +78,11 @@ constexpr auto kTakenOverCheck = std::chrono::seconds(1);
 // Runs beside each Find script with a pipe from the host as stdin: end of
 // file means the host process died (kill -9, or a stop that gave up on the
 // call), and then it kills the Find's process group ($1, our own number) and
-// removes its directory ($2, our own path, made writable first), credentials
-// included. The host kills it first when the call ends normally.
+// removes its directory ($2, our own path, made writable first unless a
+// link took its place), credentials included. The host kills it first when the call ends normally.
 constexpr const char* kWatchdogScript =
     "read line\nkill -s KILL -- \"-$1\" 2>/dev/null\n"
-    "chmod -R u+rwx -- \"$2\" 2>/dev/null\nrm -rf -- \"$2\"\n";
+    "[ -h \"$2\" ] || chmod -R u+rwx -- \"$2\" 2>/dev/null\nrm -rf -- \"$2\"\n";
 constexpr std::string_view kFindLifecycle = "Find";
 // Upper bound of a monitor sleep when a process cannot be watched by pidfd.
 constexpr milliseconds kFallbackPoll{100};
@@ -176,6 +177,29 @@ milliseconds until_recorded_deadline(const bj::object& process) {
   return milliseconds(int_field(process, "deadlineUnixMs", 0) - unix_ms(system_clock::now()));
 }
 
+// This boot's id (/proc/sys/kernel/random/boot_id), empty when unknown.
+const std::string& boot_id() {
+  static const std::string id = [] {
+    std::ifstream in("/proc/sys/kernel/random/boot_id");
+    std::string line;
+    std::getline(in, line);
+    return line;
+  }();
+  return id;
+}
+
+// The process group recorded in process.json, or 0 when it was recorded in
+// an earlier boot: the script died with it, the id may be anyone's now, and
+// the boot clock of its deadline started again.
+pid_t group_of(const bj::object& process) {
+  if (const auto* recorded = process.if_contains("bootId"); recorded && recorded->is_string() &&
+                                                            !boot_id().empty() &&
+                                                            recorded->get_string() != boot_id()) {
+    return 0;
+  }
+  return static_cast<pid_t>(int_field(process, "pgid", 0));
+}
+
 // What execute_lifecycle recorded about an execution (execution.json).
 struct ExecutionRecord {
   std::string lifecycle = "?";
@@ -241,11 +265,11 @@ void remove_work_dir(const ExecutionDirectory& dir) {
   }
 }
 
-// The process group recorded for an execution, 0 when none was.
+// The process group recorded for an execution, 0 when none was (see group_of).
 pid_t recorded_group(const ExecutionDirectory& dir) {
   dir.reclaim();
   const auto process = read_json_object(dir, work_files::kProcess);
-  return process ? static_cast<pid_t>(int_field(*process, "pgid", 0)) : 0;
+  return process ? group_of(*process) : 0;
 }
 
 // The script's result file, refused unless it is a regular file (a FIFO would
@@ -314,7 +338,7 @@ sdk::LifecycleExecution read_state(const std::string& id, const ExecutionDirecto
         "lifecycle " + record.lifecycle + " could not be started: " + sanitize_utf8(*error));
   }
   const auto process = read_json_object(dir, work_files::kProcess);
-  const pid_t pgid = process ? static_cast<pid_t>(int_field(*process, "pgid", 0)) : 0;
+  const pid_t pgid = process ? group_of(*process) : 0;
   const milliseconds until_deadline =
       process ? until_recorded_deadline(*process) : milliseconds::min();
 
@@ -592,6 +616,7 @@ struct ScriptDriver::Impl {
       record["pgid"] = child->pid();
       record["deadlineUnixMs"] = unix_ms(system_clock::now() + e.timeout);
       record["deadlineBootMs"] = boot_ms() + e.timeout.count();
+      if (!boot_id().empty()) record["bootId"] = boot_id();
       try {
         e.dir.write(work_files::kProcess, bj::serialize(record));
       } catch (const std::exception&) {
@@ -1092,6 +1117,7 @@ sdk::FindReferenceResponse ScriptDriver::find_reference(const sdk::FindReference
   child->signal_group(SIGKILL);  // leftovers of the script, if any
   watchdog.stop();
   const auto wait_status = child->reap();
+  dir.reclaim();  // a script may have locked it
 
   try {
     std::optional<std::int64_t> exit_code;

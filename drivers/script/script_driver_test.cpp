@@ -806,6 +806,34 @@ TEST_F(ScriptDriverTest, ARestartedDriverTimesScriptsOutByTheBootClock) {
   EXPECT_EQ(wait_terminal(restarted, id).status, ExecutionStatus::complete);
 }
 
+// After a reboot the recorded process group died with the script, and its
+// id may be another's: a record from another boot is never taken for a
+// running script (here the group still runs, standing for a reused id).
+TEST_F(ScriptDriverTest, AProcessGroupRecordedInAnotherBootIsNotTheScripts) {
+  package_file("scripts/Create.sh", std::string(kWaitForGate));
+  std::string id;
+  {
+    ScriptDriver driver(options());
+    id = execute(driver, request());
+    ASSERT_TRUE(eventually([&] { return fs::exists(work_dir(id) / "process.json"); }));
+  }
+  const fs::path process_file = work_dir(id) / "process.json";
+  auto process = bj::parse(read_text(process_file)).as_object();
+  ASSERT_TRUE(process.contains("bootId"));
+  const auto pgid = static_cast<pid_t>(process.at("pgid").as_int64());
+  process["bootId"] = "00000000-0000-0000-0000-000000000000";
+  std::ofstream(process_file) << bj::serialize(process);
+
+  ScriptDriver restarted(options());
+  EXPECT_EQ(poll(restarted, id),
+            LifecycleExecution::failed(
+                id, FailureCode::internal_error,
+                "lifecycle Create was interrupted: the script ended without recording an exit "
+                "status (host restart?)"));
+  ::kill(-pgid, SIGKILL);
+  ::waitpid(pgid, nullptr, 0);
+}
+
 TEST_F(ScriptDriverTest, ARestartedDriverKillsAScriptIgnoringTermAfterTheGrace) {
   // SIGTERM alone, then a terminal answer, left it running: nothing polls a
   // delivered execution again, so its SIGKILL never came.
