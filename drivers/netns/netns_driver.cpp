@@ -41,10 +41,19 @@ std::optional<std::string> missing_privileges() {
   __user_cap_data_struct data[2]{};
   if (::syscall(SYS_capget, &header, data) != 0) return std::nullopt;  // cannot tell: try
   const auto has = [&](int cap) { return (data[cap / 32].effective & (1U << (cap % 32))) != 0; };
-  if (has(CAP_SYS_ADMIN) && has(CAP_NET_ADMIN)) return std::nullopt;
-  return "Flint's user (" + std::to_string(::geteuid()) +
-         ") lacks CAP_SYS_ADMIN and CAP_NET_ADMIN, which network namespaces need: run Flint as "
-         "root, or set infrastructure_driver.driver to another driver";
+  std::string missing;
+  for (const auto& [cap, name] :
+       {std::pair{CAP_SYS_ADMIN, "CAP_SYS_ADMIN"}, std::pair{CAP_NET_ADMIN, "CAP_NET_ADMIN"}}) {
+    if (!has(cap)) missing += (missing.empty() ? "" : " and ") + std::string(name);
+  }
+  if (missing.empty()) return std::nullopt;
+  const uid_t user = ::geteuid();
+  return "Flint's user (" + std::to_string(user) + ") lacks " + missing +
+         ", which network namespaces need: " +
+         (user == 0 ? "give the process back the capabilities its container or service manager "
+                      "dropped"
+                    : "run Flint as root, or give it those capabilities") +
+         ", or set infrastructure_driver.driver to another driver";
 }
 
 namespace fs = std::filesystem;
@@ -502,9 +511,7 @@ NetnsDriver::~NetnsDriver() {
 
 std::optional<std::string> NetnsDriver::unavailable_reason() {
   static const std::optional<std::string> reason = []() -> std::optional<std::string> {
-    if (::geteuid() != 0) {
-      return "not running as root (network namespaces need CAP_SYS_ADMIN and CAP_NET_ADMIN)";
-    }
+    if (auto missing = missing_privileges()) return missing;
     if (!find_ip_binary()) return "no `ip` binary (iproute2) in /usr/sbin, /sbin, /usr/bin or /bin";
     std::string pattern = (fs::temp_directory_path() / "flint-netns-probe-XXXXXX").string();
     if (::mkdtemp(pattern.data()) == nullptr) return "cannot create a temporary directory";

@@ -195,7 +195,8 @@ void ExecutionDirectory::reclaim() const noexcept {
   struct stat st {};
   if (::lstat(path_.c_str(), &st) == 0 && S_ISDIR(st.st_mode) &&
       (st.st_mode & S_IRWXU) != S_IRWXU) {
-    ::chmod(path_.c_str(), (st.st_mode & 07777) | S_IRWXU);
+    // Not through a link swapped in since the lstat.
+    ::fchmodat(AT_FDCWD, path_.c_str(), (st.st_mode & 07777) | S_IRWXU, AT_SYMLINK_NOFOLLOW);
   }
 }
 

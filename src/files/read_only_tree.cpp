@@ -16,12 +16,14 @@ bool remove_read_only_tree(const fs::path& path, std::error_code& error) noexcep
   }
   if (fs::is_directory(status)) {
     // Give every directory its write bit back; best effort: remove_all reports what remains.
+    // Never through a link, even one swapped in for a directory since it was listed.
+    constexpr auto add = fs::perm_options::add | fs::perm_options::nofollow;
     std::error_code ignored;
-    fs::permissions(path, fs::perms::owner_all, fs::perm_options::add, ignored);
+    fs::permissions(path, fs::perms::owner_all, add, ignored);
     for (auto it = fs::recursive_directory_iterator(path, ignored);
          !ignored && it != fs::recursive_directory_iterator(); it.increment(ignored)) {
       if (it->is_directory(ignored) && !it->is_symlink(ignored)) {
-        fs::permissions(it->path(), fs::perms::owner_all, fs::perm_options::add, ignored);
+        fs::permissions(it->path(), fs::perms::owner_all, add, ignored);
       }
     }
   }

@@ -154,6 +154,8 @@ class FlintServer:
             listen = config.get("application", {}).get("host", "")
             self.host = f"[{listen}]" if ":" in listen else "127.0.0.1"  # an IPv6 literal
             self.config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+            if self.user:  # readable whatever the umask of the test run
+                os.chown(self.config_path, *self.user)
             with open(self.stderr_path, "wb") as err, open(self.stdout_path, "wb") as out:
                 self.process = subprocess.Popen(
                     [self.binary, "serve", "--config", str(self.config_path)],
