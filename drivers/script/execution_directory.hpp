@@ -26,7 +26,7 @@ inline constexpr std::string_view kStdout = "stdout.log";
 inline constexpr std::string_view kStderr = "stderr.log";
 /// `{"lifecycleName", "timeoutMs"}`, written when the execution is accepted.
 inline constexpr std::string_view kExecution = "execution.json";
-/// `{"pgid", "deadlineUnixMs", "deadlineBootMs"}`, written once the process runs.
+/// `{"pgid", "deadlineUnixMs", "deadlineBootMs", "bootId"}`, written once the process runs.
 inline constexpr std::string_view kProcess = "process.json";
 /// The command's exit code, written (by rename) by the supervisor shell.
 inline constexpr std::string_view kExitStatus = "exit_status";
