@@ -79,7 +79,8 @@ constexpr auto kTakenOverCheck = std::chrono::seconds(1);
 // file means the host process died (kill -9, or a stop that gave up on the
 // call), and then it kills the Find's process group ($1, our own number) and
 // removes its directory ($2, our own path, made writable first unless a
-// link took its place), credentials included. The host kills it first when the call ends normally.
+// link took its place), credentials included. The host kills it first when
+// the call ends normally.
 constexpr const char* kWatchdogScript =
     "read line\nkill -s KILL -- \"-$1\" 2>/dev/null\n"
     "[ -h \"$2\" ] || chmod -R u+rwx -- \"$2\" 2>/dev/null\nrm -rf -- \"$2\"\n";
