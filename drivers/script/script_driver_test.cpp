@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <vector>
 
@@ -122,6 +123,23 @@ class ScriptDriverTest : public ::testing::Test {
         },
         timeout);
     return last;
+  }
+
+  // Starts the Create script with a driver that then stops, as a host does
+  // at a restart; the script keeps running. Returns its request id.
+  std::string start_before_restart(const Options& o) {
+    ScriptDriver driver(o);
+    std::string id = execute(driver, request());
+    EXPECT_TRUE(eventually([&] { return fs::exists(work_dir(id) / "process.json"); }));
+    return id;
+  }
+  // Rewrites the execution's process.json with `edit`, as another boot or
+  // another wall clock would have left it.
+  void edit_process_record(const std::string& id, const std::function<void(bj::object&)>& edit) {
+    const fs::path file = work_dir(id) / "process.json";
+    auto process = bj::parse(read_text(file)).as_object();
+    edit(process);
+    std::ofstream(file) << bj::serialize(process);
   }
 
   TempDir work_;
@@ -657,13 +675,13 @@ TEST_F(ScriptDriverTest, TheExitCodeAndResultAreSyncedBeforeTheCodeIsNamed) {
   const TempDir bin;
   const fs::path calls = bin.path() / "calls";
   {
-    std::ofstream stub(bin.path() / "sync");
-    stub << "#!/bin/sh\n"
-            "if [ -e exit_status ]; then named=named; else named=unnamed; fi\n"
-            "echo \"$named $*\" >> '"
-         << calls.string()
-         << "'\n"
-            "exec /bin/sync \"$@\"\n";
+    std::ofstream recorder(bin.path() / "sync");
+    recorder << "#!/bin/sh\n"
+                "if [ -e exit_status ]; then named=named; else named=unnamed; fi\n"
+                "echo \"$named $*\" >> '"
+             << calls.string()
+             << "'\n"
+                "exec /bin/sync \"$@\"\n";
   }
   fs::permissions(bin.path() / "sync", fs::perms::owner_all);
   const std::string saved_path = std::getenv("PATH");
@@ -788,17 +806,11 @@ TEST_F(ScriptDriverTest, ARestartedDriverTimesScriptsOutByTheBootClock) {
   package_file("scripts/Create.sh", std::string(kWaitForGate));
   Options o = options();
   o.default_timeout = 60s;
-  std::string id;
-  {
-    ScriptDriver driver(o);
-    id = execute(driver, request());
-    ASSERT_TRUE(eventually([&] { return fs::exists(work_dir(id) / "process.json"); }));
-  }
-  const fs::path process_file = work_dir(id) / "process.json";
-  auto process = bj::parse(read_text(process_file)).as_object();
-  ASSERT_TRUE(process.contains("deadlineBootMs"));
-  process["deadlineUnixMs"] = process.at("deadlineUnixMs").as_int64() - 3'600'000 - 60'000;
-  std::ofstream(process_file) << bj::serialize(process);
+  const std::string id = start_before_restart(o);
+  edit_process_record(id, [](bj::object& process) {
+    ASSERT_TRUE(process.contains("deadlineBootMs"));
+    process["deadlineUnixMs"] = process.at("deadlineUnixMs").as_int64() - 3'600'000 - 60'000;
+  });
 
   ScriptDriver restarted(o);
   EXPECT_EQ(poll(restarted, id).status, ExecutionStatus::in_progress);
@@ -811,18 +823,13 @@ TEST_F(ScriptDriverTest, ARestartedDriverTimesScriptsOutByTheBootClock) {
 // running script (here the group still runs, standing for a reused id).
 TEST_F(ScriptDriverTest, AProcessGroupRecordedInAnotherBootIsNotTheScripts) {
   package_file("scripts/Create.sh", std::string(kWaitForGate));
-  std::string id;
-  {
-    ScriptDriver driver(options());
-    id = execute(driver, request());
-    ASSERT_TRUE(eventually([&] { return fs::exists(work_dir(id) / "process.json"); }));
-  }
-  const fs::path process_file = work_dir(id) / "process.json";
-  auto process = bj::parse(read_text(process_file)).as_object();
-  ASSERT_TRUE(process.contains("bootId"));
-  const auto pgid = static_cast<pid_t>(process.at("pgid").as_int64());
-  process["bootId"] = "00000000-0000-0000-0000-000000000000";
-  std::ofstream(process_file) << bj::serialize(process);
+  const std::string id = start_before_restart(options());
+  pid_t pgid = 0;
+  edit_process_record(id, [&](bj::object& process) {
+    ASSERT_TRUE(process.contains("bootId"));
+    pgid = static_cast<pid_t>(process.at("pgid").as_int64());
+    process["bootId"] = "00000000-0000-0000-0000-000000000000";
+  });
 
   ScriptDriver restarted(options());
   EXPECT_EQ(poll(restarted, id),
