@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <condition_variable>
 #include <cstdlib>
 #include <deque>
 #include <fstream>
@@ -884,6 +885,12 @@ struct ScriptDriver::Impl {
       pending.assign(unrecorded.begin(), unrecorded.end());
     }
     for (const auto& [id, outcome] : pending) {
+      {
+        std::lock_guard lock(mutex);
+        if (!unrecorded.contains(id)) continue;  // delivered meanwhile: its directory is going
+        being_written = id;
+      }
+      bool written = true;
       const ExecutionDirectory dir(options.executions_dir / id);
       try {
         if (outcome.timed_out && !dir.has(work_files::kTimedOut)) {
@@ -891,12 +898,22 @@ struct ScriptDriver::Impl {
         }
         dir.write(work_files::kExitStatus, std::to_string(outcome.exit_code));
       } catch (const std::exception&) {
-        continue;  // still full: next time
+        written = false;  // still full: next time
       }
-      std::lock_guard lock(mutex);
-      // Delivered meanwhile: its directory was being removed; finish that.
-      if (unrecorded.erase(id) == 0 && !options.keep_work_dirs) remove_work_dir(dir);
+      {
+        std::lock_guard lock(mutex);
+        being_written.clear();
+        if (written) unrecorded.erase(id);
+      }
+      written_cv.notify_all();
     }
+  }
+
+  // Waits until the monitor is not writing into `id`'s directory, so that a
+  // delivery removes it whole, never while a file is being renamed into it.
+  // Called with the lock held.
+  void wait_for_write(std::unique_lock<std::mutex>& lock, const std::string& id) {
+    written_cv.wait(lock, [&] { return being_written != id; });
   }
 
   const Options& options;
@@ -912,6 +929,8 @@ struct ScriptDriver::Impl {
   // Ended without `exit_status`, until delivered (lost with this process).
   std::unordered_map<std::string, ReapedOutcome> unrecorded;
   steady_clock::time_point next_unrecorded_write{};
+  std::string being_written;           // the id write_unrecorded is writing now, if any
+  std::condition_variable written_cv;  // being_written changed
   // Ended, but their files could not be read to report them (see `report`).
   std::unordered_map<std::string, std::shared_ptr<sdk::ExecutionReporter>> unreported;
   steady_clock::time_point next_report_retry{};
@@ -1148,7 +1167,8 @@ void ScriptDriver::on_execution_delivered(std::string_view request_id,
   if (!sdk::is_canonical_uuid(request_id)) return;
   const std::string id(request_id);
   {
-    std::lock_guard lock(impl_->mutex);
+    std::unique_lock lock(impl_->mutex);
+    impl_->wait_for_write(lock, id);
     impl_->unrecorded.erase(id);
     impl_->unreported.erase(id);
     impl_->unreadable_logged.erase(id);

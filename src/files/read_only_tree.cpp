@@ -27,7 +27,11 @@ bool remove_read_only_tree(const fs::path& path, std::error_code& error) noexcep
       }
     }
   }
-  fs::remove_all(path, error);
+  // An entry another remover took meanwhile is not a failure: look again.
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    fs::remove_all(path, error);
+    if (error != std::errc::no_such_file_or_directory) break;
+  }
   return !error;
 }
 
