@@ -14,6 +14,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "files/durable.hpp"
+
 namespace flint::drivers::netns {
 namespace {
 
@@ -29,13 +31,6 @@ std::atomic<unsigned long> g_temporary_counter{0};
 [[noreturn]] void io_error(const fs::path& path, std::string_view what) {
   throw std::runtime_error("netns driver: cannot " + std::string(what) + " " + path.string() +
                            ": " + std::strerror(errno));
-}
-
-void sync_directory(const fs::path& directory) {
-  const int fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return;
-  ::fsync(fd);
-  ::close(fd);
 }
 
 void write_atomically(const fs::path& target, const std::string& content) {
@@ -71,7 +66,10 @@ void write_atomically(const fs::path& target, const std::string& content) {
     errno = saved;
     io_error(target, "rename into");
   }
-  sync_directory(target.parent_path());
+  if (const std::error_code error = files::sync_directory(target.parent_path())) {
+    errno = error.value();
+    io_error(target.parent_path(), "fsync");
+  }
 }
 
 bj::array strings(const std::vector<std::string>& items) {
@@ -134,11 +132,11 @@ void for_each_record(const fs::path& directory, Parse parse) {
 
 StateStore::StateStore(fs::path directory) : directory_(std::move(directory)) {
   // Owner-only whatever the umask, as what it holds is.
-  if (fs::create_directories(directory_)) {
-    fs::permissions(directory_, fs::perms::owner_all, fs::perm_options::replace);
-  }
   for (const auto& sub : {fs::path(kInfrastructures), fs::path(kTasks), fs::path("scratch")}) {
-    fs::create_directories(directory_ / sub);
+    if (const std::error_code error = files::create_private_directory(directory_ / sub)) {
+      throw fs::filesystem_error("netns driver: cannot create a state directory", directory_ / sub,
+                                 error);
+    }
     fs::permissions(directory_ / sub, fs::perms::owner_all, fs::perm_options::replace);
   }
 }

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "files/durable.hpp"
 #include "files/read_only_tree.hpp"
 
 namespace flint::drivers::script {
@@ -55,8 +56,9 @@ int open_regular(const std::filesystem::path& path, FileContent& result) {
 // Makes the entries of `directory` (a name just created or renamed) durable:
 // without it a power loss can take a file whose content was synced.
 void sync_directory(const std::filesystem::path& directory) {
-  Fd dir{::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
-  if (dir.fd < 0 || ::fsync(dir.fd) != 0) fail("fsync " + directory.string());
+  if (const std::error_code error = files::sync_directory(directory)) {
+    throw std::system_error(error, "fsync " + directory.string());
+  }
 }
 
 FileContent& unreadable(FileContent& result) {

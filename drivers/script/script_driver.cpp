@@ -30,6 +30,7 @@
 #include <flint/sdk/ids.hpp>
 #include <flint/sdk/json.hpp>
 
+#include "files/durable.hpp"
 #include "logging/logging.hpp"
 #include "logging/thread_name.hpp"
 #include "script/child_process.hpp"
@@ -969,10 +970,9 @@ ScriptDriver::ScriptDriver(Options options, std::function<ChildProcess(const Spa
   if (options_.abandoned_after.count() <= 0) {
     throw std::invalid_argument("script driver options: abandoned_after must be > 0");
   }
-  std::error_code ec;
-  if (!fs::exists(options_.executions_dir, ec)) {
-    fs::create_directories(options_.executions_dir);
-    fs::permissions(options_.executions_dir, fs::perms::owner_all);
+  if (const std::error_code error = files::create_private_directory(options_.executions_dir)) {
+    throw std::system_error(error,
+                            "script driver: cannot create " + options_.executions_dir.string());
   }
   // Canonical, so that it compares equal to /proc/<pid>/cwd.
   options_.executions_dir = fs::canonical(options_.executions_dir);
@@ -1105,8 +1105,7 @@ sdk::FindReferenceResponse ScriptDriver::find_reference(const sdk::FindReference
   document["deploymentLocation"] = sdk::json::encode(request.deployment_location);
   std::optional<ChildProcess> child;
   try {
-    std::error_code ec;
-    if (fs::create_directory(find_root, ec)) fs::permissions(find_root, fs::perms::owner_all);
+    files::create_private_directory(find_root);  // when it fails, so does create()
     dir.create();
     dir.write(work_files::kRequest, bj::serialize(document));
     child = ChildProcess::spawn(

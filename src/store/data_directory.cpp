@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "files/durable.hpp"
 #include "security/path_safety.hpp"
 
 namespace flint::store {
@@ -27,47 +28,10 @@ std::string holder_of(int fd) {
   return pid.empty() ? "unknown" : pid;
 }
 
-std::error_code sync_directory(const std::filesystem::path& directory) {
-  const int fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return {errno, std::system_category()};
-  const int synced = ::fsync(fd);
-  const int error = errno;
-  ::close(fd);
-  return synced == 0 ? std::error_code() : std::error_code(error, std::system_category());
-}
-
 }  // namespace
 
-std::error_code create_private_directory(const std::filesystem::path& path) {
-  // Component by component: create_directories would give the parents it
-  // creates the umask's mode (0777 under umask 000).
-  std::filesystem::path partial;
-  for (const auto& component : path) {
-    partial /= component;
-    if (::mkdir(partial.c_str(), 0700) == 0) {
-      // The umask may have taken owner bits too.
-      std::error_code ec;
-      std::filesystem::permissions(partial, std::filesystem::perms::owner_all,
-                                   std::filesystem::perm_options::replace, ec);
-      if (ec) return ec;
-      // The new entry must survive a power loss, or what is synced inside
-      // the directory goes with it.
-      const auto parent =
-          partial.has_parent_path() ? partial.parent_path() : std::filesystem::path(".");
-      if (const auto synced = sync_directory(parent)) return synced;
-    } else if (errno != EEXIST) {
-      return {errno, std::system_category()};
-    }
-  }
-  std::error_code ec;
-  if (!std::filesystem::is_directory(path, ec) && !ec) {
-    ec = std::make_error_code(std::errc::not_a_directory);
-  }
-  return ec;
-}
-
 void prepare_private_directory(const std::filesystem::path& path, std::string_view key) {
-  if (const std::error_code ec = create_private_directory(path)) {
+  if (const std::error_code ec = files::create_private_directory(path)) {
     throw std::runtime_error(
         fmt::format("{}: cannot create the directory {}: {}", key, path.string(), ec.message()));
   }

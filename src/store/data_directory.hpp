@@ -9,14 +9,8 @@
 
 namespace flint::store {
 
-/// Creates `path` and each missing parent owner-only (0700, whatever the
-/// umask), each new one synced into its parent (it survives a power loss);
-/// one that exists keeps its mode.
-/// @returns the error, or an empty code when the directory is there.
-std::error_code create_private_directory(const std::filesystem::path& path);
-
 /// A directory Flint keeps state or code in, private to its user: created
-/// as `create_private_directory` does, and refused when it exists and lets
+/// as `files::create_private_directory` does, and refused when it exists and lets
 /// group or others write to it, or belongs to a user other than root and
 /// this process's (they could swap what Flint keeps or runs there).
 /// @throws std::runtime_error naming `key` (the setting), the path and the problem.

@@ -31,17 +31,6 @@ TEST_F(DataDirectoryTest, ACreatedDirectoryIsTheOwnersAlone) {
             fs::perms::owner_read | fs::perms::owner_write);
 }
 
-// Whatever the umask: under 000, create_directories made missing parents 0777.
-TEST_F(DataDirectoryTest, EveryCreatedParentIsTheOwnersAloneUnderAnyUmask) {
-  const mode_t before = ::umask(0);
-  const std::error_code ec = create_private_directory(root_ / "a" / "b" / "c");
-  ::umask(before);
-  ASSERT_FALSE(ec) << ec.message();
-  for (const auto& created : {root_ / "a", root_ / "a" / "b", root_ / "a" / "b" / "c"}) {
-    EXPECT_EQ(fs::status(created).permissions(), fs::perms::owner_all) << created;
-  }
-}
-
 TEST_F(DataDirectoryTest, APrivateDirectoryThatOthersCanWriteToIsRefused) {
   for (const auto writable : {fs::perms::others_write, fs::perms::group_write}) {
     fs::permissions(root_, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |

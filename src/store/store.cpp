@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "files/durable.hpp"
 #include "logging/thread_name.hpp"
 #include "store/data_directory.hpp"
 
@@ -12,7 +13,7 @@ namespace flint::store {
 Store::Store(Options options, std::span<const Migration> migrations)
     : path_(options.data_dir / "flint.db") {
   // Also without a DataDirectory (tools, tests): the same private directory.
-  if (const std::error_code ec = create_private_directory(options.data_dir)) {
+  if (const std::error_code ec = files::create_private_directory(options.data_dir)) {
     throw SqliteError(SQLITE_CANTOPEN, fmt::format("cannot create the data directory {}: {}",
                                                    options.data_dir.string(), ec.message()));
   }
