@@ -271,6 +271,10 @@ void LifecycleMonitor::accept(std::string_view lifecycle_name,
       [this, execution, done = std::move(done), target = std::move(target),
        reports_completion = response.reports_completion](std::exception_ptr failure) mutable {
         if (failure) {
+          {
+            std::lock_guard lock(mutex_);
+            pushed_.erase(target->driver_request_id);  // a report of the run nobody monitors
+          }
           logging::ScopedLogContext scope(target->log_fields);  // for the error it logs
           done(acceptance_error(execution->request_id, failure));
           return;
@@ -302,6 +306,14 @@ void LifecycleMonitor::schedule_accepted(std::shared_ptr<Target> target, bool re
   bool already_pushed;
   {
     std::lock_guard lock(mutex_);
+    if (target->driver_request_id != target->request_id) {
+      remember_driver_id(*target);
+      // A report that came before, under the driver's id, is this job's.
+      if (auto early = pushed_.extract(target->driver_request_id)) {
+        early.key() = target->request_id;
+        pushed_.insert(std::move(early));
+      }
+    }
     already_pushed = pushed_.contains(target->request_id);
   }
   // A driver that reports completion itself is not polled: its job only
@@ -417,7 +429,7 @@ void LifecycleMonitor::release(const std::string& request_id) {
   {
     std::lock_guard lock(mutex_);
     if (held_.erase(request_id) == 0) return;
-    pushed_.erase(request_id);
+    forget(request_id);
   }
   scheduler_.cancel(kJobKind, request_id);
 }
@@ -432,8 +444,29 @@ bool LifecycleMonitor::holds(const std::string& request_id) const {
   return held_.contains(request_id);
 }
 
+void LifecycleMonitor::remember_driver_id(const Target& target) {
+  if (target.driver_request_id == target.request_id) return;
+  job_of_driver_id_.insert_or_assign(target.driver_request_id, target.request_id);
+  driver_id_of_job_.insert_or_assign(target.request_id, target.driver_request_id);
+}
+
+void LifecycleMonitor::forget(const std::string& request_id) {
+  pushed_.erase(request_id);
+  if (auto it = driver_id_of_job_.find(request_id); it != driver_id_of_job_.end()) {
+    job_of_driver_id_.erase(it->second);
+    driver_id_of_job_.erase(it);
+  }
+}
+
 void LifecycleMonitor::pushed(sdk::LifecycleExecution execution) {
-  const std::string request_id = execution.request_id;
+  // The driver reports under its own id of the run; the job may have another.
+  std::string request_id = execution.request_id;
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = job_of_driver_id_.find(request_id); it != job_of_driver_id_.end()) {
+      request_id = it->second;
+    }
+  }
   // In a cluster, only the node that holds the job can act on a report;
   // the others leave it to their polls.
   if (cluster_ && !holds(request_id)) return;
@@ -506,6 +539,8 @@ std::shared_ptr<const LifecycleMonitor::Target> LifecycleMonitor::decode_target(
   const auto* driver_request_id = value.if_contains("driverRequestId");
   target->driver_request_id =
       driver_request_id ? std::string(driver_request_id->as_string()) : request_id;
+  std::lock_guard lock(mutex_);
+  remember_driver_id(*target);
   return target;
 }
 
@@ -845,7 +880,7 @@ void LifecycleMonitor::end_monitoring(std::shared_ptr<ExecutionEnding> ending,
             // Failed (a full disk), the job stays held: its retry ends it.
             std::lock_guard lock(mutex_);
             held_.erase(ending->request_id);
-            pushed_.erase(ending->request_id);
+            forget(ending->request_id);
           }
           ended(!failure, failure);
         });
@@ -864,7 +899,7 @@ void LifecycleMonitor::end_monitoring(std::shared_ptr<ExecutionEnding> ending,
       [this, ending, recorded, ended = std::move(ended)](std::exception_ptr failure) {
         {
           std::lock_guard lock(mutex_);
-          pushed_.erase(ending->request_id);
+          forget(ending->request_id);
         }
         ended(!failure && *recorded, failure);
       });

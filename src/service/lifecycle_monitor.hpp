@@ -218,6 +218,12 @@ class LifecycleMonitor {
   void end_monitoring(std::shared_ptr<ExecutionEnding> ending,
                       std::function<void(store::Database&)> also, Ended ended);
   bool holds(const std::string& request_id) const;
+  // Routes the reports of `target`'s run to its job (see job_of_driver_id_).
+  // With the lock held.
+  void remember_driver_id(const Target& target);
+  // Drops what is kept for the job `request_id`: its report, its driver's id.
+  // With the lock held.
+  void forget(const std::string& request_id);
   // Cluster mode: queues `ending` for the shared state topic.
   void add_state_ending(store::Database& db, const ExecutionEnding& ending) const;
   std::shared_ptr<const Placement> intern_placement(
@@ -244,7 +250,13 @@ class LifecycleMonitor {
   mutable std::mutex mutex_;  // guards the maps below
   // Cluster mode: executions this node owns and monitors.
   std::unordered_set<std::string> held_;
+  // Reports from drivers, by job, until its poll takes them.
   std::unordered_map<std::string, sdk::LifecycleExecution> pushed_;
+  // Runs a driver knows by an id of its own (a queued request was promised
+  // another at acceptance): its reports come under the driver's id. Both
+  // ways, so that an ending can forget them.
+  std::unordered_map<std::string, std::string> job_of_driver_id_;
+  std::unordered_map<std::string, std::string> driver_id_of_job_;
   // Executions in flight share one decoded copy of each deployment location
   // with its driver target (keyed by driver and location JSON): thousands at
   // one location should not hold thousands.

@@ -34,6 +34,7 @@ from flint_blackbox import (
     execute_body,
     fill_disk,
     make_zip,
+    script_package,
     wait_until,
 )
 
@@ -431,6 +432,29 @@ def test_queued_requests_are_acknowledged_then_run_under_their_id(queue_kafka, c
     r = server.execute({**execute_body(), "lifecycleName": ""})
     assert r.status_code == 400, r.text
     assert server.metrics().value("flint_request_queue_records_total", outcome="accepted") == 5
+
+
+def test_a_queued_request_to_a_driver_that_reports_its_end_ends_when_reported(
+        queue_kafka, cluster_key, start_server):
+    # The script driver reports each end itself, under its own id of the run; a queued request
+    # is monitored under the id promised at acceptance. The report went unmatched, and nothing
+    # polls such a driver: the request stayed IN_PROGRESS until monitoring.total_timeout (6 h).
+    server = start_server(deep_merge(queue_config(queue_kafka, cluster_key),
+                                     {"resource_driver": {"driver": "script"}}))
+    scripts = {"Create": 'echo \'{"outputs": {"ran": "Create"}}\' > "$FLINT_RESULT_FILE"',
+               "Install": 'sleep 1\necho \'{"outputs": {"ran": "Install"}}\' > "$FLINT_RESULT_FILE"'}
+    body = {**execute_body(), "driverFiles": script_package(scripts)}
+    ids = {}
+    for lifecycle in ("Create", "Install"):  # ends before, and after, its job is scheduled
+        r = server.execute({**body, "lifecycleName": lifecycle})
+        assert r.status_code == 202, r.text
+        ids[lifecycle] = r.json()["requestId"]
+    for lifecycle, request_id in ids.items():
+        record = wait_queued_end(server, request_id)
+        assert record["status"] == "COMPLETE", record
+        assert record["outputs"] == {"ran": lifecycle}
+    events = events_by_request(queue_kafka, list(ids.values()))
+    assert [e["payload"]["status"] for i in ids.values() for e in events[i]] == ["COMPLETE"] * 2
 
 
 def test_a_queued_request_whose_record_fails_is_not_run_again(queue_kafka, cluster_key,
