@@ -516,7 +516,7 @@ sdk::LifecycleExecuteResponse NoopDriver::execute_lifecycle(
   sleep_for(state.latency);
   if (raise) {
     impl_->record(NoopCallKind::execute, {}, request.lifecycle_name);
-    sdk::raise_error(*raise, raise_message(*raise, kRaise));
+    sdk::raise_error(*raise, raise_message(*raise, kRaise), detail::raise_detail(kRaise));
   }
 
   std::string request_id = sdk::new_time_ordered_id();
@@ -563,7 +563,7 @@ sdk::LifecycleExecution NoopDriver::get_lifecycle_execution(
   impl_->record(NoopCallKind::get, std::string(request_id), std::move(lifecycle_name));
   if (!result && !raise) raise_not_found(request_id);
   sleep_for(latency);
-  if (raise) sdk::raise_error(*raise, raise_message(*raise, kRaiseOnPoll));
+  if (raise) sdk::raise_error(*raise, raise_message(*raise, kRaiseOnPoll), detail::raise_detail(kRaiseOnPoll));
   return std::move(*result);
 }
 
@@ -610,7 +610,7 @@ sdk::FindReferenceResponse NoopDriver::find_reference(const sdk::FindReferenceRe
   }
 
   sleep_for(latency);
-  if (raise) sdk::raise_error(*raise, raise_message(*raise, kRaise));
+  if (raise) sdk::raise_error(*raise, raise_message(*raise, kRaise), detail::raise_detail(kRaise));
   return response;
 }
 

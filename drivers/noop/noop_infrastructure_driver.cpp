@@ -58,7 +58,7 @@ struct Lookup {
     const auto kind = text(name);
     if (!kind) return;
     const auto error = detail::parse_kind(*kind, find(name)->second, name);
-    sdk::raise_error(error, detail::raise_message(error, name));
+    sdk::raise_error(error, detail::raise_message(error, name), detail::raise_detail(name));
   }
 };
 
@@ -166,7 +166,8 @@ sdk::InfrastructureTask NoopInfrastructureDriver::get_infrastructure_task(
       (task.script.raise_on_poll_times < 0 || task.raised < task.script.raise_on_poll_times)) {
     ++task.raised;
     sdk::raise_error(*task.script.raise_on_poll,
-                     detail::raise_message(*task.script.raise_on_poll, "noop.raiseOnPoll"));
+                     detail::raise_message(*task.script.raise_on_poll, "noop.raiseOnPoll"),
+                     detail::raise_detail("noop.raiseOnPoll"));
   }
   if (task.polls++ < task.script.polls_in_progress) {
     return sdk::InfrastructureTask::in_progress(task.infrastructure_id, std::string(request_id));

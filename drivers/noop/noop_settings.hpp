@@ -38,4 +38,10 @@ inline std::string raise_message(sdk::ErrorKind kind, std::string_view property)
   return message;
 }
 
+/// The operator's half of such an error (`DriverError::operator_detail`):
+/// `operator detail of <p>`. The host logs it, never sends it to the caller.
+inline std::string raise_detail(std::string_view property) {
+  return "operator detail of " + std::string(property);
+}
+
 }  // namespace flint::drivers::noop::detail

@@ -7,6 +7,7 @@
 #include <flint/sdk/json.hpp>
 
 #include "api/api_error.hpp"
+#include "drivers/driver_manager.hpp"
 #include "logging/logging.hpp"
 
 namespace flint::api {
@@ -35,13 +36,8 @@ http::Response refuse(const http::Request& request, const http::RequestContext& 
               fmt::format("{} refused with {}: {}", context.route, status, [&] {
                 try {
                   throw;
-                } catch (const sdk::DriverError& e) {
-                  // The operator's half of the message goes to the log only.
-                  return e.operator_detail().empty()
-                             ? std::string(e.what())
-                             : fmt::format("{} ({})", e.what(), e.operator_detail());
                 } catch (const std::exception& e) {
-                  return std::string(e.what());
+                  return drivers::operator_message(e);  // its detail to the log only
                 }
               }()));
   return response;

@@ -273,18 +273,23 @@ void InfrastructureMonitor::poll_on_driver_thread(const std::shared_ptr<const Ta
     switch (e.kind()) {
       case sdk::ErrorKind::temporary:
       case sdk::ErrorKind::unreachable_location:
-        log_->debug("infrastructure task {}: {}; polling again later", task->request_id, e.what());
+        log_->debug("infrastructure task {}: {}; polling again later", task->request_id,
+                    drivers::operator_message(e));
         run.finish(jobs::JobStep::retry_later);
         return;
       case sdk::ErrorKind::infrastructure_not_found:
       case sdk::ErrorKind::request_not_found:
         log_->warn("infrastructure task {}: the driver does not know it ({}); monitoring stops",
-                   task->request_id, e.what());
+                   task->request_id, drivers::operator_message(e));
         stop(task, e.what(), run);
         return;
       default:
         outcome = sdk::InfrastructureTask::failed(task->infrastructure_id, task->request_id,
                                                   sdk::FailureCode::internal_error, e.what());
+        if (!e.operator_detail().empty()) {
+          log_->warn("infrastructure task {}: the status poll failed, and with it the task: {}",
+                     task->request_id, drivers::operator_message(e));  // the event: what() alone
+        }
     }
   } catch (const std::exception& e) {
     outcome = sdk::InfrastructureTask::failed(task->infrastructure_id, task->request_id,

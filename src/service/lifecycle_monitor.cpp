@@ -674,7 +674,7 @@ void LifecycleMonitor::poll_on_driver_thread(const std::shared_ptr<const Target>
       }
       outcome = std::move(execution);
     } catch (const sdk::TemporaryDriverError& e) {
-      log_->debug("execution {}: temporary error: {}", request_id, e.what());
+      log_->debug("execution {}: temporary error: {}", request_id, drivers::operator_message(e));
       run.finish(jobs::JobStep::retry_later);
       return;
     } catch (const sdk::RequestNotFoundError& e) {
@@ -683,8 +683,8 @@ void LifecycleMonitor::poll_on_driver_thread(const std::shared_ptr<const Target>
           std::make_shared<ExecutionEnding>(ExecutionEnding{
               .request_id = request_id, .monitoring = "stopped: request not found"}),
           {},
-          [this, target, why = std::string(e.what()), ended](bool recorded,
-                                                             std::exception_ptr failure) {
+          [this, target, why = drivers::operator_message(e), ended](bool recorded,
+                                                                    std::exception_ptr failure) {
             // Not recorded: the execution had ended already, and this poll
             // (one that overran its deadline) came after the driver forgot it.
             if (recorded) {
@@ -699,6 +699,10 @@ void LifecycleMonitor::poll_on_driver_thread(const std::shared_ptr<const Target>
     } catch (const std::exception& e) {
       outcome =
           sdk::LifecycleExecution::failed(request_id, sdk::FailureCode::internal_error, e.what());
+      if (const std::string detailed = drivers::operator_message(e); detailed != e.what()) {
+        log_->warn("execution {}: the status poll failed, and with it the execution: {}",
+                   request_id, detailed);  // the event says what() alone
+      }
     }
   }
   outcome->request_id = request_id;  // the id the orchestrator knows, whatever the driver said

@@ -199,6 +199,11 @@ def test_temporary_poll_errors_are_retried_and_not_found_stops_silently(noop):
     r = post(noop, "create", create_body(properties={"noop.raiseOnPoll": "driver"}))
     [event] = task_events(noop, r.json()["requestId"])
     assert event["payload"]["failureDetails"]["failureCode"] == "INTERNAL_ERROR"
+    # The driver's detail for the operator is logged, never sent to the orchestrator.
+    assert "operator detail" not in str(event["payload"])
+    assert noop.wait_for_log(lambda line: line["message"].endswith(
+        "the status poll failed, and with it the task: noop driver: driver raised as requested by "
+        "noop.raiseOnPoll (operator detail of noop.raiseOnPoll)"))
 
 
 def test_monitoring_survives_a_kill(start_server):

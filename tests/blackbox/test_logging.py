@@ -185,3 +185,13 @@ def test_trace_context_on_polls_the_breaker_refuses(start_server):
     assert refused and probing, lines
     for line in refused + probing:
         assert line.get("tracectx.transactionid") == transaction, line
+
+
+def test_a_driver_errors_detail_for_the_operator_is_logged_never_answered(server):
+    r = server.execute(execute_body(request_properties={"noop.raise": "driver"}))
+    assert_error(r, 500, "noop.raise")
+    assert "operator detail" not in r.text
+    logged = server.wait_for_log(lambda line: line["message"].startswith(
+        "/api/driver/lifecycle/execute refused with 500: noop driver: driver raised as requested "
+        "by noop.raise (operator detail of noop.raise)"))
+    assert logged and logged[-1]["level"] == "ERROR", logged

@@ -196,6 +196,12 @@ def test_other_driver_error_fails_with_internal_error_and_the_message(noop):
     record = noop.wait_terminal(request_id)
     assert_record_shape(record, request_id, "FAILED")
     assert record["failureDetails"] == payload["failureDetails"]
+    # The driver's detail for the operator is logged, never sent to the orchestrator.
+    assert "operator detail" not in str(payload)
+    logged = noop.wait_for_log(lambda line: line["message"].startswith(
+        f"execution {request_id}: the status poll failed, and with it the execution: "))
+    assert logged and logged[0]["message"].endswith("(operator detail of noop.raiseOnPoll)"), logged
+    assert logged[0]["level"] == "WARNING"
 
 
 def test_unknown_lifecycle_is_refused_at_execute_and_leaves_nothing(noop):

@@ -11,7 +11,8 @@
 
 namespace flint::sdk {
 
-/// Severity of a driver log line.
+/// Severity of a driver log line; each maps to the spdlog level of the same
+/// name (`error` to `err`).
 enum class LogLevel { trace, debug, info, warn, error };
 
 /// The context of one driver call: who asked, until when, and a logger that
@@ -26,6 +27,7 @@ class CallContext {
   /// `x-tracectx-*` request headers, lower-cased names without the prefix.
   using TraceFields = std::vector<std::pair<std::string, std::string>>;
 
+  /// Implemented by the host (or a test double).
   virtual ~CallContext() = default;
 
   /// The tenant id of the request (`tenantId` header), or empty.
@@ -33,8 +35,12 @@ class CallContext {
   /// The trace context of the request.
   virtual const TraceFields& trace_context() const noexcept = 0;
   /// When the host stops waiting for this call. A driver that can bound its
-  /// own work (a connect timeout, a poll loop) should stop by then: past the
-  /// deadline its result is discarded and the caller sees a temporary error.
+  /// own work (a connect timeout, a poll loop) should stop by then. Past the
+  /// deadline the caller has been answered (503, or the poll is retried
+  /// later), but the call keeps its driver thread until it returns. A late
+  /// `execute_lifecycle`, `create_infrastructure` or `delete_infrastructure`
+  /// result is still recorded and monitored (a client that retried may start
+  /// the work twice); a late terminal poll result may still be recorded.
   virtual std::chrono::steady_clock::time_point deadline() const noexcept = 0;
   /// Writes one log line with the request's context. Never pass secrets.
   virtual void log(LogLevel level, std::string_view message) = 0;

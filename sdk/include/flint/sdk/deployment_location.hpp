@@ -22,8 +22,9 @@ struct DeploymentLocation {
   /// Free-form connection properties.
   boost::json::object properties;
 
-  /// A JSON view safe for logs: values of secret-looking property names
-  /// (password, token, key...) are replaced by `****`.
+  /// A JSON view safe for logs: values of secret-looking names (password,
+  /// token, key...) at any depth, and any string holding a PEM `PRIVATE
+  /// KEY-----` or `PRIVATE KEY BLOCK-----` header, are replaced by `****`.
   boost::json::object redacted() const;
 
   /// Field-by-field equality.

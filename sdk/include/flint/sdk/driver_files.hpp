@@ -18,8 +18,9 @@ namespace flint::sdk {
 /// them. A value-type: cheap to copy; const methods are thread-safe.
 ///
 /// Relative paths use `/` and are normalised lexically (`a/./b/../c` is
-/// `a/c`); absolute paths, `..` components that climb above the root and
-/// symbolic links that lead outside the root raise `InvalidDriverFilesError`.
+/// `a/c`); absolute paths, a NUL, `..` components that climb above the root
+/// and symbolic links that lead outside the root raise
+/// `InvalidDriverFilesError`.
 class DirectoryTree {
  public:
   /// A tree with no files: every lookup fails, `valid()` is false.
@@ -43,7 +44,9 @@ class DirectoryTree {
   const std::filesystem::path& path() const noexcept { return root_; }
 
   /// Absolute path of `relative` inside the tree (it need not exist).
-  /// @throws InvalidDriverFilesError if the path escapes the root.
+  /// @throws InvalidDriverFilesError if the tree is invalid, or the path holds
+  ///         a NUL, is absolute, escapes the root, or cannot be resolved (no
+  ///         permission, a loop of links...).
   std::filesystem::path file(std::string_view relative) const;
   /// True when `relative` names a regular file inside the tree.
   /// A path escaping the root is reported as absent.

@@ -67,12 +67,17 @@ std::string_view to_string(DriverKind kind) noexcept;
 
 /// How many instances of a driver the host makes.
 enum class InstanceScope {
-  /// One instance serves every target; made at start, destroyed at shutdown.
+  /// One instance serves every target; made at start when a route can pick
+  /// the driver (else at first use), destroyed at shutdown.
   shared,
-  /// One instance per target (for a resource driver: the deployment
-  /// location's name and a hash of its type and properties), made at first
-  /// use, destroyed when idle for `drivers.instances.expire_after_access`,
-  /// when the target's properties (credentials) change, or at shutdown.
+  /// One instance per target (the deployment location's name and a hash of
+  /// its type and properties), made at first use. Closed when idle for
+  /// `drivers.instances.expire_after_access`, when least recently used past
+  /// `drivers.instances.max`, when a request with newer properties
+  /// (credentials) for the location was answered without error, when a
+  /// request on other than the current properties failed or was overtaken,
+  /// or at shutdown. Not stable across the calls of one execution: polls and
+  /// `on_execution_delivered` go to the location's current instance.
   per_target,
 };
 
@@ -97,14 +102,16 @@ struct SettingSpec {
   std::string description{};
   /// The start fails when the configuration does not set it.
   bool required = false;
-  /// Never printed (passwords, tokens); shown as `****`.
+  /// Never printed (passwords, tokens): left out of `GET /api/drivers`, not
+  /// quoted in configuration errors.
   bool secret = false;
 };
 
 /// The settings of one driver, validated and normalised by the host: every
-/// declared setting is present (set or defaulted, unless optional without a
-/// default), integers are decimal, booleans `true`/`false`, durations a
-/// count of milliseconds. A plain value; thread-safe to read.
+/// declared setting is present (set or defaulted), integers are decimal,
+/// booleans `true`/`false`, durations a count of milliseconds. An optional
+/// setting without a default reads as an empty string if it is a `string`
+/// one, and is absent otherwise. A plain value; thread-safe to read.
 class DriverSettings {
  public:
   /// Empty settings.
@@ -113,7 +120,8 @@ class DriverSettings {
   /// normalised by the host.
   DriverSettings(std::string driver, std::map<std::string, std::string, std::less<>> values);
 
-  /// The value of `name`, or nullopt when it is neither set nor defaulted.
+  /// The value of `name`, or nullopt when it is neither set nor defaulted
+  /// (an optional `string` setting without a default gives `""`).
   std::optional<std::string_view> find(std::string_view name) const;
   /// The value of `name` as text.
   /// @throws std::out_of_range naming the key when it has no value.
@@ -147,11 +155,15 @@ struct DriverInstanceContext {
   const DeploymentLocation* target = nullptr;
 };
 
-/// Makes a resource driver instance. Called on a driver thread (it may block
-/// to connect, within reason); called concurrently for different targets.
+/// Makes a resource driver instance. `per_target`: called on a driver thread
+/// at a target's first use and again after its instance was closed (it may
+/// block to connect, within reason), concurrently for different targets.
 /// Throwing fails the request that needed the instance with that error
-/// (`UnreachableDeploymentLocationError`, say) and counts towards the
-/// target's circuit breaker; the next request tries again.
+/// (`UnreachableDeploymentLocationError`, say); a failure of the target
+/// (not an `InvalidRequestError`, say) counts towards its circuit breaker;
+/// the next request tries again. `shared`: called once at start, on the
+/// main thread, when a route can pick the driver (else at first use); an
+/// exception at start stops the start.
 using ResourceDriverFactory =
     std::function<std::unique_ptr<ResourceDriver>(const DriverInstanceContext& context)>;
 
@@ -183,10 +195,12 @@ struct DriverInfo {
 /// registration function, which may keep no reference to it.
 class DriverRegistrar {
  public:
+  /// Implemented and owned by the host.
   virtual ~DriverRegistrar() = default;
   /// Adds a resource driver.
   /// @throws std::invalid_argument when the name is invalid or taken, a
-  ///         setting is malformed, or the factory is empty. A library whose
+  ///         setting name is invalid or repeated, or the factory is empty
+  ///         (default values are checked at start). A library whose
   ///         registration throws registers nothing.
   virtual void add_resource_driver(DriverInfo info, ResourceDriverFactory factory) = 0;
   /// Adds an infrastructure (VIM) driver. Names are unique across kinds.

@@ -14,7 +14,9 @@ namespace flint::sdk {
 /// What went wrong, as the orchestrator must understand it.
 ///
 /// The kind decides the HTTP status of an API call and how monitoring reacts
-/// when the error is raised by a status poll (see the table in each value).
+/// when the error is raised by a status poll (see each value). A status poll
+/// that raises a kind whose value says nothing of polls ends the execution
+/// (or infrastructure task) as FAILED with INTERNAL_ERROR.
 enum class ErrorKind {
   /// The request is malformed or cannot be served as asked (HTTP 400).
   invalid_request,
@@ -24,9 +26,12 @@ enum class ErrorKind {
   /// driver needs (HTTP 400).
   invalid_driver_files,
   /// No request with the given id exists (HTTP 400, by design of the contract).
-  /// Raised by a status poll, monitoring stops silently.
+  /// Raised by a status poll, monitoring stops without an event (logged at
+  /// warn; the record says `stopped: request not found`).
   request_not_found,
-  /// The deployment location cannot be reached (HTTP 400).
+  /// The deployment location cannot be reached (HTTP 400). Raised by a
+  /// status poll, a resource execution is reported as FAILED with
+  /// INTERNAL_ERROR; an infrastructure task is polled again later.
   unreachable_location,
   /// The request cannot be handled now but may succeed later (HTTP 503).
   /// Raised by a status poll, monitoring retries with back-off.
@@ -38,7 +43,7 @@ enum class ErrorKind {
   /// not support (HTTP 400).
   invalid_template,
   /// No infrastructure with the given id exists (HTTP 400). Raised by a
-  /// status poll, monitoring stops silently.
+  /// status poll, monitoring stops without an event (logged).
   infrastructure_not_found,
 };
 
@@ -51,9 +56,11 @@ std::optional<ErrorKind> parse_error_kind(std::string_view name) noexcept;
 ///
 /// Carries two messages, as Octavia's provider API does: `what()` is shown to
 /// the API user (it becomes `localizedMessage`); `operator_detail()` is for
-/// the operator and only logged. Neither may contain secrets.
+/// the operator: it is logged (with the API refusal, or with the poll that
+/// raised it), never sent to the orchestrator. Neither may contain secrets.
 ///
-/// Any other exception escaping a driver call is treated as `ErrorKind::driver`.
+/// Any other exception escaping a driver call is treated as `ErrorKind::driver`,
+/// except that an API call answers `std::bad_alloc` with HTTP 503.
 class DriverError : public std::runtime_error {
  public:
   /// Creates an error of `kind` with a user-facing message and an optional

@@ -14,9 +14,11 @@ namespace flint::sdk {
 /// The first 48 bits are the Unix time in milliseconds and the next 12 the
 /// fraction of that millisecond, so ids sort by creation time; the last 62
 /// bits are random. Use it for the request ids a driver returns: the host
-/// keys its durable records by them (and derives the ids of their terminal
-/// events from them), and time-ordered keys append to the end of its indexes
-/// instead of rewriting pages all over them.
+/// keys its durable records by the request id the orchestrator knows (the
+/// driver's, or the one the request queue promised at acceptance; the host
+/// maps between the two) and derives the ids of their terminal events from
+/// it, and time-ordered keys append to the end of its indexes instead of
+/// rewriting pages all over them.
 ///
 /// Thread-safe (one generator per thread, seeded from `std::random_device`);
 /// no system call per id. Not a secret: do not use it as a token.

@@ -16,7 +16,7 @@
 /// Errors (`errors.hpp`) and what monitoring does when a poll raises them:
 /// `TemporaryDriverError`, `UnreachableDeploymentLocationError` -> poll again
 /// later with back-off; `InfrastructureNotFoundError`,
-/// `RequestNotFoundError` -> stop monitoring (no event); anything else ->
+/// `RequestNotFoundError` -> stop monitoring (no event; logged); anything else ->
 /// a `FAILED` event with `INTERNAL_ERROR` and the message.
 
 #include <string_view>
@@ -28,11 +28,13 @@ namespace flint::sdk {
 
 /// An infrastructure driver: the code that talks to a VIM.
 ///
-/// Thread-safety, blocking and ownership: as `ResourceDriver` (called
-/// concurrently from a bounded pool of driver threads, never from a network
-/// thread; destroyed by the host after its last call returned).
+/// Thread-safety, blocking, instances and ownership: as `ResourceDriver`
+/// (called concurrently from a bounded pool of driver threads, never from a
+/// network thread; polls go to the location's current instance; destroyed
+/// when the host no longer needs it, once its running calls have returned).
 class InfrastructureDriver {
  public:
+  /// The finalizer; as `ResourceDriver::~ResourceDriver` (it may never run).
   virtual ~InfrastructureDriver() = default;
 
   /// Starts building the infrastructure described by the template and

@@ -88,14 +88,19 @@ struct LifecycleExecution {
 
 /// Immediate answer to an execute request: the request was accepted.
 struct LifecycleExecuteResponse {
-  /// The driver's id for this execution (used for status polls).
+  /// The driver's id for this execution (used for status polls and reports).
+  /// It must be 1 to 256 bytes of printable ASCII without space, `/`, `?`,
+  /// `#`, `%`, `"` or `\`, and never repeat, across restarts of the host and
+  /// of the driver too: else the client gets a 500 although the work has
+  /// started. `new_time_ordered_id()` makes such ids.
   std::string request_id;
   /// Topology already known at acceptance (often empty).
   AssociatedTopology associated_topology;
   /// True when the driver will report the terminal status itself through
   /// `ExecuteLifecycleRequest::reporter`; the host then does not poll
   /// (except after a restart of the host, when the reporter is gone and
-  /// polling takes over). Not sent on the wire.
+  /// polling takes over, and in cluster mode, where executions are always
+  /// polled and a report is only a shortcut). Not sent on the wire.
   bool reports_completion = false;
 
   /// Field-by-field equality.

@@ -74,7 +74,8 @@ class Property {
   /// The value as an integer when it is a JSON integer (or an integral
   /// string such as `"5"`, which some orchestrators send), otherwise nullopt.
   std::optional<std::int64_t> as_integer() const noexcept;
-  /// The value as a boolean when it is a JSON boolean (or `"true"`/`"false"`).
+  /// The value as a boolean when it is a JSON boolean (or `"true"`/`"false"`
+  /// in any case).
   std::optional<bool> as_boolean() const noexcept;
 
   /// Type, value and key material equality.
@@ -95,7 +96,8 @@ bool is_secret_name(std::string_view name) noexcept;
 inline constexpr std::string_view kRedacted = "****";
 
 namespace detail {
-struct DecodedAppend;  // the JSON decoders' access (sdk/src/json.cpp)
+/// Internal, not part of the API: the JSON decoders' access (sdk/src/json.cpp).
+struct DecodedAppend;
 }  // namespace detail
 
 /// An ordered map of property name to `Property`.
@@ -142,8 +144,10 @@ class PropertyMap {
   const_iterator end() const noexcept { return entries_.end(); }
 
   /// A JSON view safe for logs: key material (a key entry's private key and
-  /// value) and values of secret-looking names are replaced by `****`;
-  /// everything else as on the wire.
+  /// value), values of secret-looking names at any depth (a null stays null)
+  /// and any string holding a PEM `PRIVATE KEY-----` or `PRIVATE KEY
+  /// BLOCK-----` header are replaced by `****`; everything else as on the
+  /// wire.
   boost::json::object redacted() const;
 
   /// Entry-by-entry equality, order included.

@@ -38,12 +38,14 @@ namespace flint::sdk {
 /// caller holding it let go, on the thread that let go.
 ///
 /// Thread-safe. `create` and the finalizer run without the cache's lock held
-/// and must not throw from the finalizer. Values are handed out as
-/// `std::shared_ptr<Value>`: holding one keeps the value alive, not cached.
+/// and must not throw from the finalizer. `create` must not call
+/// `get_or_create` for its own key: it would wait for itself for ever.
+/// Values are handed out as `std::shared_ptr<Value>`: holding one keeps the
+/// value alive, not cached.
 template <class Value>
 class TargetCache {
  public:
-  /// The clock the cache reads (replaceable in tests).
+  /// The clock the cache reads by default; tests replace `Options::now`.
   using Clock = std::chrono::steady_clock;
 
   /// Expiry and capacity.
@@ -68,6 +70,7 @@ class TargetCache {
       : options_(std::move(options)), finalizer_(std::move(finalizer)) {}
   /// Drops every value (each is finalized once its last holder lets go).
   ~TargetCache() { clear(); }
+  /// Not copyable, nor movable.
   TargetCache(const TargetCache&) = delete;
   TargetCache& operator=(const TargetCache&) = delete;
 

@@ -24,15 +24,16 @@ struct TopologyEntry {
   bool operator==(const TopologyEntry&) const = default;
 };
 
+namespace detail {
+/// Internal, not part of the API: the JSON decoders' access (sdk/src/json.cpp).
+struct DecodedAppend;
+}  // namespace detail
+
 /// An ordered map of entry name to `TopologyEntry`, where an entry without a
 /// value means "remove this entry" (serialized as `null`).
 ///
 /// Removal entries only make sense on output (a 202 reply, an event, a find
 /// result); on input every entry has an id and a type. A value-type.
-namespace detail {
-struct DecodedAppend;  // the JSON decoders' access (sdk/src/json.cpp)
-}  // namespace detail
-
 class AssociatedTopology {
  public:
   /// A (name, entry-or-removal) pair.

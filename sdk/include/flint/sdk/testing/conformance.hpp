@@ -152,6 +152,7 @@ class TestCallContext final : public CallContext {
                            std::shared_ptr<TestLog> log = nullptr,
                            std::string tenant_id = std::string(kDefaultTenantId));
 
+  /// Not copyable, nor movable.
   TestCallContext(const TestCallContext&) = delete;
   TestCallContext& operator=(const TestCallContext&) = delete;
 
