@@ -391,14 +391,14 @@ echo $! > bg.pid
 sleep 30
 )SH");
   Options o = options();
-  o.default_timeout = 300ms;
+  o.default_timeout = 2s;  // its first lines run first, even on a loaded machine
   ScriptDriver driver(o);
   const auto id = execute(driver, request());
   ASSERT_TRUE(eventually([&] { return !read_text(work_dir(id) / "bg.pid").empty(); }));
   const pid_t background = std::stoi(read_text(work_dir(id) / "bg.pid"));
   const auto result = wait_terminal(driver, id);
   ASSERT_EQ(result.status, ExecutionStatus::failed);
-  EXPECT_EQ(result.failure_details->description, "lifecycle Create timed out after 0.3 s");
+  EXPECT_EQ(result.failure_details->description, "lifecycle Create timed out after 2 s");
   EXPECT_TRUE(eventually([&] { return process_dead(background); }));
 }
 
@@ -409,13 +409,13 @@ sleep 30 &
 wait
 )SH");
   Options o = options();
-  o.default_timeout = 300ms;
+  o.default_timeout = 2s;  // its first lines run first, even on a loaded machine
   o.kill_grace = 3s;
   ScriptDriver driver(o);
   const auto id = execute(driver, request());
   const auto result = wait_terminal(driver, id);
   ASSERT_EQ(result.status, ExecutionStatus::failed);
-  EXPECT_EQ(result.failure_details->description, "lifecycle Create timed out after 0.3 s");
+  EXPECT_EQ(result.failure_details->description, "lifecycle Create timed out after 2 s");
   EXPECT_EQ(read_text(work_dir(id) / "cleaned"), "cleaned\n");
   EXPECT_EQ(read_text(work_dir(id) / "exit_status"), "1\n");  // the supervisor outlived it
 }
@@ -768,12 +768,12 @@ TEST_F(ScriptDriverTest, AKeptOutcomeIsWrittenOnceItsDirectoryTakesWritesAgain) 
 TEST_F(ScriptDriverTest, ATimeoutIsReportedWhenNeitherItsMarkerNorTheExitStatusCanBeWritten) {
   package_file("scripts/Create.sh", "mkdir exit_status.tmp timed_out.tmp\nsleep 30\n");
   Options o = options();
-  o.default_timeout = 300ms;
+  o.default_timeout = 2s;  // its first lines run first, even on a loaded machine
   ScriptDriver driver(o);
   const auto id = execute(driver, request());
   EXPECT_EQ(wait_terminal(driver, id),
             LifecycleExecution::failed(id, FailureCode::internal_error,
-                                       "lifecycle Create timed out after 0.3 s"));
+                                       "lifecycle Create timed out after 2 s"));
   EXPECT_FALSE(fs::exists(work_dir(id) / "timed_out"));
 }
 
@@ -846,7 +846,7 @@ TEST_F(ScriptDriverTest, ARestartedDriverKillsAScriptIgnoringTermAfterTheGrace) 
   // delivered execution again, so its SIGKILL never came.
   package_file("scripts/Create.sh", "trap '' TERM\necho $$ > main.pid\nsleep 30\n");
   Options o = options();
-  o.default_timeout = 300ms;
+  o.default_timeout = 2s;  // its first lines run first, even on a loaded machine
   std::string id;
   {
     ScriptDriver driver(o);
@@ -857,7 +857,7 @@ TEST_F(ScriptDriverTest, ARestartedDriverKillsAScriptIgnoringTermAfterTheGrace) 
   ScriptDriver restarted(o);
   EXPECT_EQ(wait_terminal(restarted, id),
             LifecycleExecution::failed(id, FailureCode::internal_error,
-                                       "lifecycle Create timed out after 0.3 s"));
+                                       "lifecycle Create timed out after 2 s"));
   EXPECT_TRUE(eventually([&] { return process_dead(main); }));
 }
 

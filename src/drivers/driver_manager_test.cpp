@@ -230,11 +230,17 @@ TEST_F(DriverManagerTest, AfterARestartPollsUseTheNewestRecordedPropertiesUntilA
 }
 
 TEST_F(DriverManagerTest, IdleInstancesAreClosed) {
+  // Margins a loaded machine's late wake-ups cannot eat: b is idle 0.6 s of 1 s.
+  manager.reset();
+  manager = std::make_unique<DriverManager>(
+      catalog,
+      DriverManager::Options{.expire_after_access = 1s, .max_instances = 16, .breaker = {}},
+      registry);
   execute(location("a", "p"));
   execute(location("b", "p"));
-  std::this_thread::sleep_for(100ms);
+  std::this_thread::sleep_for(600ms);
   execute(location("b", "p"));  // b stays in use
-  std::this_thread::sleep_for(150ms);
+  std::this_thread::sleep_for(600ms);
   EXPECT_EQ(manager->evict_idle(), 1u);
   EXPECT_EQ(alive, 1);
   EXPECT_EQ(execute(location("a", "p")), "a:p") << "made again on next use";
