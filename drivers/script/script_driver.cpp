@@ -886,13 +886,13 @@ struct ScriptDriver::Impl {
       pending.assign(unrecorded.begin(), unrecorded.end());
     }
     for (const auto& [id, outcome] : pending) {
+      const ExecutionDirectory dir(options.executions_dir / id);
       {
         std::lock_guard lock(mutex);
         if (!unrecorded.contains(id)) continue;  // delivered meanwhile: its directory is going
         being_written = id;
       }
       bool written = true;
-      const ExecutionDirectory dir(options.executions_dir / id);
       try {
         if (outcome.timed_out && !dir.has(work_files::kTimedOut)) {
           dir.write(work_files::kTimedOut, std::to_string(unix_ms(system_clock::now())));

@@ -7,7 +7,7 @@
 #include <flint/sdk/json.hpp>
 
 #include "api/api_error.hpp"
-#include "drivers/driver_manager.hpp"
+#include "drivers/operator_message.hpp"
 #include "logging/logging.hpp"
 
 namespace flint::api {

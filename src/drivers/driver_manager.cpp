@@ -112,7 +112,7 @@ std::string message_of(const std::exception_ptr& error) {
   try {
     std::rethrow_exception(error);
   } catch (const std::exception& e) {
-    return operator_message(e);
+    return e.what();  // the breaker's refusals quote it to the orchestrator
   } catch (...) {
     return "a non-standard exception";
   }
@@ -487,12 +487,6 @@ json::array DriverManager::describe() const {
     drivers.push_back(std::move(entry));
   }
   return drivers;
-}
-
-std::string operator_message(const std::exception& error) {
-  const auto* driver_error = dynamic_cast<const sdk::DriverError*>(&error);
-  if (driver_error == nullptr || driver_error->operator_detail().empty()) return error.what();
-  return fmt::format("{} ({})", error.what(), driver_error->operator_detail());
 }
 
 }  // namespace flint::drivers

@@ -255,9 +255,4 @@ class DriverManager {
   std::atomic<std::uint64_t> next_order_{1};
 };
 
-/// What `error` says to an operator (a log, the health report): `what()`,
-/// then a driver's `operator_detail()` in parentheses when it gave one. The
-/// orchestrator is only ever told `what()`.
-std::string operator_message(const std::exception& error);
-
 }  // namespace flint::drivers

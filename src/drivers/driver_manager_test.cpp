@@ -387,14 +387,5 @@ TEST_F(DriverManagerTest, DescribesDriversForListings) {
   EXPECT_EQ(first.at("instances"), 1);
 }
 
-// The operator's half of a driver's error goes to logs and the health
-// report; the orchestrator is only told what().
-TEST(OperatorMessage, AddsADriversDetailForTheOperator) {
-  EXPECT_EQ(operator_message(sdk::DriverError(sdk::ErrorKind::driver, "failed", "host h1 down")),
-            "failed (host h1 down)");
-  EXPECT_EQ(operator_message(sdk::TemporaryDriverError("busy")), "busy");
-  EXPECT_EQ(operator_message(std::runtime_error("plain")), "plain");
-}
-
 }  // namespace
 }  // namespace flint::drivers

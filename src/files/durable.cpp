@@ -16,7 +16,9 @@ std::error_code sync_directory(const fs::path& directory) noexcept {
   const int synced = ::fsync(fd);
   const int error = errno;
   ::close(fd);
-  return synced == 0 ? std::error_code() : std::error_code(error, std::system_category());
+  // EINVAL: a file system that cannot sync a directory (as SQLite, go on).
+  if (synced == 0 || error == EINVAL) return {};
+  return {error, std::system_category()};
 }
 
 std::error_code create_private_directory(const fs::path& path) {

@@ -12,7 +12,8 @@ namespace flint::files {
 /// removed in it survive a power loss (syncing a file's content does not
 /// make its name durable).
 ///
-/// @return the system's error when the directory cannot be opened or synced.
+/// @return the system's error when the directory cannot be opened or synced;
+///         none on a file system that cannot sync directories (EINVAL).
 std::error_code sync_directory(const std::filesystem::path& directory) noexcept;
 
 /// Creates `path` and each missing parent owner-only (0700, whatever the

@@ -11,6 +11,7 @@
 
 #include "drivers/guarded_call.hpp"
 #include "drivers/host_call_context.hpp"
+#include "drivers/operator_message.hpp"
 #include "logging/logging.hpp"
 #include "service/monitoring_jobs.hpp"
 #include "store/sqlite_database.hpp"
@@ -286,9 +287,9 @@ void InfrastructureMonitor::poll_on_driver_thread(const std::shared_ptr<const Ta
       default:
         outcome = sdk::InfrastructureTask::failed(task->infrastructure_id, task->request_id,
                                                   sdk::FailureCode::internal_error, e.what());
-        if (!e.operator_detail().empty()) {
+        if (const std::string detailed = drivers::operator_message(e); detailed != e.what()) {
           log_->warn("infrastructure task {}: the status poll failed, and with it the task: {}",
-                     task->request_id, drivers::operator_message(e));  // the event: what() alone
+                     task->request_id, detailed);  // the event says what() alone
         }
     }
   } catch (const std::exception& e) {

@@ -13,6 +13,7 @@
 
 #include "drivers/guarded_call.hpp"
 #include "drivers/host_call_context.hpp"
+#include "drivers/operator_message.hpp"
 #include "logging/logging.hpp"
 #include "security/digest.hpp"
 #include "service/monitoring_jobs.hpp"
@@ -271,10 +272,6 @@ void LifecycleMonitor::accept(std::string_view lifecycle_name,
       [this, execution, done = std::move(done), target = std::move(target),
        reports_completion = response.reports_completion](std::exception_ptr failure) mutable {
         if (failure) {
-          {
-            std::lock_guard lock(mutex_);
-            pushed_.erase(target->driver_request_id);  // a report of the run nobody monitors
-          }
           logging::ScopedLogContext scope(target->log_fields);  // for the error it logs
           done(acceptance_error(execution->request_id, failure));
           return;
@@ -446,8 +443,10 @@ bool LifecycleMonitor::holds(const std::string& request_id) const {
 
 void LifecycleMonitor::remember_driver_id(const Target& target) {
   if (target.driver_request_id == target.request_id) return;
-  job_of_driver_id_.insert_or_assign(target.driver_request_id, target.request_id);
-  driver_id_of_job_.insert_or_assign(target.request_id, target.driver_request_id);
+  // A driver that gave one id to two runs: its reports go to the first.
+  if (job_of_driver_id_.try_emplace(target.driver_request_id, target.request_id).second) {
+    driver_id_of_job_.insert_or_assign(target.request_id, target.driver_request_id);
+  }
 }
 
 void LifecycleMonitor::forget(const std::string& request_id) {
@@ -460,12 +459,15 @@ void LifecycleMonitor::forget(const std::string& request_id) {
 
 void LifecycleMonitor::pushed(sdk::LifecycleExecution execution) {
   // The driver reports under its own id of the run; the job may have another.
-  std::string request_id = execution.request_id;
+  const std::string reported = execution.request_id;
+  const auto job_of = [&] {
+    const auto it = job_of_driver_id_.find(reported);
+    return it == job_of_driver_id_.end() ? reported : it->second;
+  };
+  std::string request_id;
   {
     std::lock_guard lock(mutex_);
-    if (auto it = job_of_driver_id_.find(request_id); it != job_of_driver_id_.end()) {
-      request_id = it->second;
-    }
+    request_id = job_of();
   }
   // In a cluster, only the node that holds the job can act on a report;
   // the others leave it to their polls.
@@ -481,7 +483,15 @@ void LifecycleMonitor::pushed(sdk::LifecycleExecution execution) {
   if (ended) return;
   {
     std::lock_guard lock(mutex_);
-    pushed_.try_emplace(request_id, std::move(execution));  // the first report counts
+    request_id = job_of();  // its job may have been scheduled meanwhile
+    const auto now = std::chrono::steady_clock::now();
+    pushed_.try_emplace(request_id, PushedReport{std::move(execution), now});  // the first counts
+    if (pushed_.size() >= pushed_swept_size_) {
+      std::erase_if(pushed_, [&](const auto& entry) {
+        return now - entry.second.arrived > options_.total_timeout;
+      });
+      pushed_swept_size_ = std::max<std::size_t>(64, 2 * pushed_.size());
+    }
   }
   scheduler_.wake(kJobKind, request_id);
 }
@@ -556,7 +566,7 @@ void LifecycleMonitor::poll(jobs::Job& job, jobs::JobRun run) {
   {
     std::lock_guard lock(mutex_);
     if (auto it = pushed_.find(job.subject); it != pushed_.end()) {
-      outcome = std::move(it->second);
+      outcome = std::move(it->second.execution);
       pushed_.erase(it);
     }
   }
@@ -632,7 +642,8 @@ void LifecycleMonitor::poll(jobs::Job& job, jobs::JobRun run) {
     if (probe != 0) driver->breaker->abandon_probe(probe);  // it never reached the target
     if (from_push) {
       std::lock_guard lock(mutex_);
-      pushed_.try_emplace(job.subject, std::move(*outcome));  // kept for the retry
+      pushed_.try_emplace(job.subject, PushedReport{std::move(*outcome),  // kept for the retry
+                                                    std::chrono::steady_clock::now()});
     }
     {
       logging::ScopedLogContext scope(target->log_fields);
@@ -901,7 +912,7 @@ void LifecycleMonitor::end_monitoring(std::shared_ptr<ExecutionEnding> ending,
         *recorded = true;
       },
       [this, ending, recorded, ended = std::move(ended)](std::exception_ptr failure) {
-        {
+        if (!failure) {  // else the job stays, and its retry ends it
           std::lock_guard lock(mutex_);
           forget(ending->request_id);
         }

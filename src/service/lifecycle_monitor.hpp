@@ -250,8 +250,16 @@ class LifecycleMonitor {
   mutable std::mutex mutex_;  // guards the maps below
   // Cluster mode: executions this node owns and monitors.
   std::unordered_set<std::string> held_;
-  // Reports from drivers, by job, until its poll takes them.
-  std::unordered_map<std::string, sdk::LifecycleExecution> pushed_;
+  // Reports from drivers, by job (or by the driver's id while its job is
+  // not known yet), until a poll takes them. One no job took within
+  // monitoring.total_timeout is dropped (see `pushed`): its acceptance
+  // failed, or it came after its job ended.
+  struct PushedReport {
+    sdk::LifecycleExecution execution;
+    std::chrono::steady_clock::time_point arrived;
+  };
+  std::unordered_map<std::string, PushedReport> pushed_;
+  std::size_t pushed_swept_size_ = 64;
   // Runs a driver knows by an id of its own (a queued request was promised
   // another at acceptance): its reports come under the driver's id. Both
   // ways, so that an ending can forget them.

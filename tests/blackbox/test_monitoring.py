@@ -246,6 +246,11 @@ def test_total_deadline_is_kept_while_the_breaker_is_open(start_server):
         return any(b["state"] == "open" for d in drivers for b in d["breakers"])
 
     wait_until(breaker_open, timeout=5, interval=0.05, what="the location's breaker to open")
+    # Its refusals quote the last failure, as the orchestrator may read it: not the driver's
+    # detail for the operator.
+    refused = assert_error(server.execute(execute_body()), 503, "circuit breaker open",
+                           "noop.raiseOnPoll")
+    assert "operator detail" not in refused["localizedMessage"], refused
     payload = only_event(server, request_id)["payload"]
     elapsed = time.monotonic() - started
     assert "monitoring.total_timeout" in payload["failureDetails"]["description"], payload

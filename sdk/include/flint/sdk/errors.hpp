@@ -27,7 +27,7 @@ enum class ErrorKind {
   invalid_driver_files,
   /// No request with the given id exists (HTTP 400, by design of the contract).
   /// Raised by a status poll, monitoring stops without an event (logged at
-  /// warn; the record says `stopped: request not found`).
+  /// warn; a lifecycle execution's record says `stopped: request not found`).
   request_not_found,
   /// The deployment location cannot be reached (HTTP 400). Raised by a
   /// status poll, a resource execution is reported as FAILED with

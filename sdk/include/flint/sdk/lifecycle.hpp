@@ -92,7 +92,9 @@ struct LifecycleExecuteResponse {
   /// It must be 1 to 256 bytes of printable ASCII without space, `/`, `?`,
   /// `#`, `%`, `"` or `\`, and never repeat, across restarts of the host and
   /// of the driver too: else the client gets a 500 although the work has
-  /// started. `new_time_ordered_id()` makes such ids.
+  /// started (with the request queue, whose ids the host makes, the later
+  /// run's reports go to the earlier one). `new_time_ordered_id()` makes
+  /// such ids.
   std::string request_id;
   /// Topology already known at acceptance (often empty).
   AssociatedTopology associated_topology;
