@@ -563,7 +563,10 @@ sdk::LifecycleExecution NoopDriver::get_lifecycle_execution(
   impl_->record(NoopCallKind::get, std::string(request_id), std::move(lifecycle_name));
   if (!result && !raise) raise_not_found(request_id);
   sleep_for(latency);
-  if (raise) sdk::raise_error(*raise, raise_message(*raise, kRaiseOnPoll), detail::raise_detail(kRaiseOnPoll));
+  if (raise) {
+    sdk::raise_error(*raise, raise_message(*raise, kRaiseOnPoll),
+                     detail::raise_detail(kRaiseOnPoll));
+  }
   return std::move(*result);
 }
 
