@@ -227,7 +227,8 @@ TEST_F(CommandsTest, ExecPrintsTheServersMessageOnAnApiError) {
 }
 
 TEST_F(CommandsTest, ExecWithoutAServerIsOneClearLine) {
-  const std::string url = "http://127.0.0.1:" + std::to_string(testing::unused_port());
+  const testing::RefusingPort refusing;
+  const std::string url = "http://127.0.0.1:" + std::to_string(refusing.port());
   EXPECT_EQ(run_exec_command(exec_options(url), out_, err_, false), 2);
   EXPECT_EQ(err_.str(), "flint: cannot connect to " + url + ": Connection refused\n");
 }

@@ -84,10 +84,10 @@ void FakeHttpServer::serve() {
   }
 }
 
-unsigned short unused_port() {
-  asio::io_context io;
-  tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  return acceptor.local_endpoint().port();
+RefusingPort::RefusingPort() : socket_(io_) {
+  socket_.open(tcp::v4());
+  socket_.bind(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  port_ = socket_.local_endpoint().port();
 }
 
 }  // namespace flint::cli::testing

@@ -63,7 +63,19 @@ class FakeHttpServer {
   std::thread thread_;
 };
 
-/// A port on 127.0.0.1 with nothing listening (bound, then released).
-unsigned short unused_port();
+/// A port on 127.0.0.1 that refuses connections: bound without listening,
+/// and held so for the object's life, so no test running beside this one
+/// can take it meanwhile (as it could a port bound, then released).
+class RefusingPort {
+ public:
+  RefusingPort();
+  /// The port number.
+  unsigned short port() const { return port_; }
+
+ private:
+  boost::asio::io_context io_;
+  boost::asio::ip::tcp::socket socket_;
+  unsigned short port_ = 0;
+};
 
 }  // namespace flint::cli::testing

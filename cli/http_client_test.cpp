@@ -105,7 +105,8 @@ TEST(HttpClientTest, SendsTheTokenOfItsTokenFileAsABearerCredential) {
 }
 
 TEST(HttpClientTest, ARefusedConnectionIsOneClearLine) {
-  const std::string url = "http://127.0.0.1:" + std::to_string(testing::unused_port());
+  const testing::RefusingPort refusing;
+  const std::string url = "http://127.0.0.1:" + std::to_string(refusing.port());
   HttpClient client(parse_base_url(url));
   try {
     client.get("/", 5s);

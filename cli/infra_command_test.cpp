@@ -309,7 +309,8 @@ TEST_F(InfraCommandTest, FindPrintsTheResultAndExitsByWhetherItFoundOne) {
 }
 
 TEST_F(InfraCommandTest, WithoutAServerIsOneClearLine) {
-  const std::string url = "http://127.0.0.1:" + std::to_string(testing::unused_port());
+  const testing::RefusingPort refusing;
+  const std::string url = "http://127.0.0.1:" + std::to_string(refusing.port());
   auto o = options(InfraAction::find, url);
   o.instance_name = "web";
   EXPECT_EQ(run_infra_command(o, out_, err_, false), 2);

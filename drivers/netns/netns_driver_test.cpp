@@ -332,8 +332,10 @@ TEST_F(NetnsDriverTest, CreateInterruptedByARestartIsRolledBackAndFails) {
     NetnsDriver driver(options());
     created = create(driver, "web");
     ASSERT_TRUE(kernel_->wait_gate_reached());
+    // Opened once the destructor below waits for the held command, however
+    // slowly this thread gets there.
     opener = std::jthread([&] {
-      std::this_thread::sleep_for(100ms);
+      std::this_thread::sleep_for(500ms);
       kernel_->open_gate();
     });
     // The destructor stops the worker after the held command.
@@ -359,8 +361,10 @@ TEST_F(NetnsDriverTest, DeleteInterruptedByARestartIsFinished) {
     kernel_->close_gate_at(kernel_->commands().size() + 1);  // the first deletion
     deleted = driver.delete_infrastructure(created.infrastructure_id, {}, context_);
     ASSERT_TRUE(kernel_->wait_gate_reached());
+    // Opened once the destructor below waits for the held command, however
+    // slowly this thread gets there.
     opener = std::jthread([&] {
-      std::this_thread::sleep_for(100ms);
+      std::this_thread::sleep_for(500ms);
       kernel_->open_gate();
     });
   }

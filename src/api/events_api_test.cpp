@@ -225,11 +225,12 @@ TEST_F(EventsApiTest, RejectsBadParametersNamingThem) {
 TEST_F(EventsApiTest, LongPollAnswersWhenAnEventArrives) {
   log_->append(make_events(1, 1));
   start();
+  // Timed from before the writer starts: its append cannot come sooner.
+  const auto started = std::chrono::steady_clock::now();
   std::thread writer([this] {
     std::this_thread::sleep_for(150ms);
     log_->append(make_events(2, 2));
   });
-  const auto started = std::chrono::steady_clock::now();
   const auto response = get("/api/events?after=1&wait=10");
   const auto took = std::chrono::steady_clock::now() - started;
   writer.join();
