@@ -233,13 +233,10 @@ bool group_is_ours(pid_t pgid, const fs::path& dir) {
   return process_group_exists(pgid);
 }
 
-// Kills what a script left in its process group once its leader (the
-// supervisor) is gone, for a script this process did not start (it was
-// taken over after a host restart; the monitor thread does it for the
-// others). Only members still working in the script's directory: a group
-// id reused since then is never hit.
-void kill_leftovers(pid_t pgid, const fs::path& dir) {
-  if (!process_group_exists(pgid)) return;
+// The members of process group `pgid` still working in `dir` or below it.
+// One that has exited (a zombie) has no working directory: it writes no more.
+std::vector<pid_t> members_working_in(pid_t pgid, const fs::path& dir) {
+  std::vector<pid_t> members;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator("/proc", ec)) {
     const std::string name = entry.path().filename().string();
@@ -252,8 +249,33 @@ void kill_leftovers(pid_t pgid, const fs::path& dir) {
     const ssize_t n = ::readlink(("/proc/" + name + "/cwd").c_str(), link, sizeof link - 1);
     if (n < 0) continue;
     const std::string_view cwd(link, static_cast<std::size_t>(n));
-    if (cwd == dir.native() || cwd.starts_with(dir.native() + "/")) ::kill(pid, SIGKILL);
+    if (cwd == dir.native() || cwd.starts_with(dir.native() + "/")) members.push_back(pid);
   }
+  return members;
+}
+
+// How long killed leftovers get to exit. SIGKILL ends a process at its next
+// return from the kernel; only one stuck there (a hung mount) takes longer.
+constexpr milliseconds kLeftoversExitWait{2'000};
+
+// Kills what a script left in its process group once its leader (the
+// supervisor) is gone, for a script this process did not start (it was
+// taken over after a host restart; the monitor thread does it for the
+// others). Only members still working in the script's directory: a group
+// id reused since then is never hit. Then waits until they have exited: one
+// killed in the middle of a system call still finishes it, and may add a
+// file to the directory while it is being removed. False when some are still
+// there after `kLeftoversExitWait`.
+bool kill_leftovers(pid_t pgid, const fs::path& dir) {
+  if (!process_group_exists(pgid)) return true;
+  const auto give_up = steady_clock::now() + kLeftoversExitWait;
+  for (auto members = members_working_in(pgid, dir); !members.empty();
+       members = members_working_in(pgid, dir)) {
+    if (steady_clock::now() >= give_up) return false;
+    for (const pid_t pid : members) ::kill(pid, SIGKILL);
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  return true;
 }
 
 // Removes a working directory, saying so when it cannot: it holds the
@@ -1193,8 +1215,20 @@ void ScriptDriver::on_execution_delivered(std::string_view request_id,
     }
     if (group_is_ours(pgid, dir.path())) signal_process_group(pgid, SIGKILL);
   }
-  kill_leftovers(pgid, dir.path());
-  if (!options_.keep_work_dirs) remove_work_dir(dir);
+  const bool gone = kill_leftovers(pgid, dir.path());
+  if (options_.keep_work_dirs) return;
+  if (!gone) {
+    // Removing it now could race their last writes.
+    logging::logger("driver." + std::string(kDriverName))
+        ->warn(
+            "script driver: {} is kept for now: processes of its script still run there {} ms "
+            "after SIGKILL; the hourly sweep removes it once they are gone and it has not "
+            "changed for {} s",
+            dir.path().string(), kLeftoversExitWait.count(),
+            std::chrono::duration_cast<std::chrono::seconds>(options_.abandoned_after).count());
+    return;
+  }
+  remove_work_dir(dir);
 }
 
 std::size_t ScriptDriver::running() const {

@@ -878,6 +878,26 @@ TEST_F(ScriptDriverTest, ARestartedDriverStopsATakenOverScriptWhenItsOutcomeIsDe
   EXPECT_FALSE(fs::exists(work_dir(id)));
 }
 
+TEST_F(ScriptDriverTest, ATakenOverScriptsDirectoryIsRemovedOnceItsKilledProcessesAreGone) {
+  // A member that ignores SIGTERM and keeps adding files to the directory:
+  // until it has exited, a removal could find the directory refilled.
+  package_file("scripts/Create.sh",
+               "trap '' TERM\n(i=0; while :; do i=$((i+1)); : > \"w.$i\"; done) &\n"
+               "echo $! > writer.pid\nsleep 30\n");
+  std::string id;
+  {
+    ScriptDriver driver(options());
+    id = execute(driver, request());
+    ASSERT_TRUE(eventually([&] { return !read_text(work_dir(id) / "writer.pid").empty(); }));
+  }
+  const pid_t writer = std::stoi(read_text(work_dir(id) / "writer.pid"));
+  ScriptDriver restarted(options());
+  EXPECT_EQ(poll(restarted, id).status, ExecutionStatus::in_progress);
+  restarted.on_execution_delivered(id, location_, context_);
+  EXPECT_FALSE(fs::exists(work_dir(id)));
+  EXPECT_TRUE(eventually([&] { return process_dead(writer); }));
+}
+
 TEST_F(ScriptDriverTest, ARestartedDriverKillsWhatAFinishedScriptLeftInItsGroup) {
   package_file("scripts/Create.sh",
                std::string(kWaitForGate) + "sleep 30 &\necho $! > bg.pid\nexit 0\n");
