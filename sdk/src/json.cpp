@@ -1,3 +1,5 @@
+#include <algorithm>
+#include <cmath>
 #include <initializer_list>
 
 #include <flint/sdk/errors.hpp>
@@ -225,6 +227,72 @@ std::size_t repair_utf8(bj::object& object) {
     object = std::move(rebuilt);
   }
   return changed;
+}
+
+std::size_t null_non_finite(bj::value& value) {
+  if (auto* object = value.if_object()) return null_non_finite(*object);
+  if (auto* array = value.if_array()) {
+    std::size_t changed = 0;
+    for (auto& item : *array) changed += null_non_finite(item);
+    return changed;
+  }
+  if (value.is_double() && !std::isfinite(value.get_double())) {
+    value = nullptr;
+    return 1;
+  }
+  return 0;
+}
+
+std::size_t null_non_finite(bj::object& object) {
+  std::size_t changed = 0;
+  for (auto& [key, item] : object) changed += null_non_finite(item);
+  return changed;
+}
+
+namespace {
+
+bool holds_non_finite(const bj::value& value) noexcept {
+  if (const auto* object = value.if_object()) {
+    return std::any_of(object->begin(), object->end(),
+                       [](const auto& member) { return holds_non_finite(member.value()); });
+  }
+  if (const auto* array = value.if_array()) {
+    return std::any_of(array->begin(), array->end(), holds_non_finite);
+  }
+  return value.is_double() && !std::isfinite(value.get_double());
+}
+
+}  // namespace
+
+std::optional<std::string> find_non_finite(const bj::value& value, std::string_view path) {
+  if (!holds_non_finite(value)) return std::nullopt;
+  // Down the members that hold one: the path is built only for a refusal.
+  std::string where(path);
+  for (const bj::value* at = &value;;) {
+    if (const auto* object = at->if_object()) {
+      for (const auto& [key, item] : *object) {
+        if (!holds_non_finite(item)) continue;
+        if (!where.empty()) where += '.';
+        where.append(key.data(), key.size());
+        at = &item;
+        break;
+      }
+    } else if (const auto* array = at->if_array()) {
+      for (std::size_t i = 0; i < array->size(); ++i) {
+        if (!holds_non_finite((*array)[i])) continue;
+        where += "[" + std::to_string(i) + "]";
+        at = &(*array)[i];
+        break;
+      }
+    } else {
+      return where;
+    }
+  }
+}
+
+bool may_hold_non_finite(std::string_view text) noexcept {
+  return text.find("Infinity") != std::string_view::npos ||
+         text.find("NaN") != std::string_view::npos;
 }
 
 PropertyMap decode_property_map(const bj::value& value, std::string_view path) {

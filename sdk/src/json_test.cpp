@@ -1,3 +1,5 @@
+#include <cmath>
+
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -363,6 +365,25 @@ TEST(Utf8, RepairReplacesEachBadByteInStringsAndKeys) {
   EXPECT_EQ(std::next(object.begin(), 3)->key(), "k\xEF\xBF\xBDy");
   EXPECT_EQ(bj::parse(bj::serialize(value)), value);
   EXPECT_EQ(repair_utf8(value), 0u) << "nothing left to repair";
+}
+
+TEST(NonFinite, IsFoundByPathAndReplacedWithNull) {
+  bj::value value = {{"ok", 1.5},
+                     {"list", bj::array{1, -HUGE_VAL, "Infinity"}},
+                     {"nested", {{"nan", std::nan("")}}}};
+  EXPECT_EQ(find_non_finite(value, "outputs"), "outputs.list[1]");
+  EXPECT_TRUE(may_hold_non_finite(bj::serialize(value)));
+  EXPECT_EQ(null_non_finite(value), 2u);
+  EXPECT_TRUE(value.at("list").at(1).is_null());
+  EXPECT_TRUE(value.at("nested").at("nan").is_null());
+  EXPECT_EQ(value.at("list").at(2), "Infinity") << "a string is no number";
+  EXPECT_EQ(find_non_finite(value, "outputs"), std::nullopt);
+  EXPECT_EQ(bj::parse(bj::serialize(value)), value);
+  EXPECT_EQ(null_non_finite(value), 0u);
+
+  bj::value alone = HUGE_VAL;
+  EXPECT_EQ(find_non_finite(alone, ""), "");
+  EXPECT_FALSE(may_hold_non_finite(R"({"a":1E0,"b":"text"})"));
 }
 
 }  // namespace

@@ -112,7 +112,15 @@ boost::json::value parse_json_body(const http::Request& request, boost::json::st
         http::Status::bad_request,
         fmt::format("request body: malformed JSON at byte {}: {}", consumed, ec.message()));
   }
-  return parser.release();
+  boost::json::value value = parser.release();
+  // The parser reads a number beyond a double's range as an infinity, which
+  // no JSON text can hold: stored or sent on, it would not parse again.
+  if (const auto where = sdk::json::find_non_finite(value, "")) {
+    throw ApiError(http::Status::bad_request,
+                   fmt::format("{}: number out of range (beyond a 64-bit float)",
+                               where->empty() ? "request body" : *where));
+  }
+  return value;
 }
 
 const boost::json::object& body_object(const boost::json::value& body) {

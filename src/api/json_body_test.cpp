@@ -57,6 +57,23 @@ TEST(JsonBody, MalformedJsonIs400WithOffset) {
   EXPECT_EQ(status_of_parse(request("application/json", "")), http::Status::bad_request);
 }
 
+TEST(JsonBody, ANumberBeyondADoublesRangeIs400NamingIt) {
+  const auto message_of = [](std::string body) {
+    try {
+      parse_json_body(request("application/json", std::move(body)));
+    } catch (const ApiError& e) {
+      EXPECT_EQ(e.status(), http::Status::bad_request);
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_EQ(message_of(R"({"a":{"b":[1,2,-1e400]}})"),
+            "a.b[2]: number out of range (beyond a 64-bit float)");
+  EXPECT_EQ(message_of("1e999"), "request body: number out of range (beyond a 64-bit float)");
+  EXPECT_EQ(message_of(R"({"big":1e308,"tiny":1e-400,"wide":123456789012345678901234567890})"),
+            "accepted");
+}
+
 TEST(JsonBody, NestingIsLimitedWithAClearMessage) {
   const auto nested = [](std::size_t depth) {
     return std::string(depth, '[') + std::string(depth, ']');

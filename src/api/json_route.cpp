@@ -18,13 +18,22 @@ service::CallOrigin call_origin(const http::RequestContext& context) {
 
 std::string reply_body(boost::json::object encoded, const http::RequestContext& context) {
   std::string body = boost::json::serialize(encoded);
-  if (sdk::json::is_valid_utf8(body)) return body;
-  const std::size_t repaired = sdk::json::repair_utf8(encoded);
+  const bool bad_text = !sdk::json::is_valid_utf8(body);
+  if (!bad_text && !sdk::json::may_hold_non_finite(body)) return body;
   static const auto log = logging::logger("api");
-  context.log(*log, spdlog::level::warn,
-              fmt::format("{}: {} strings of the driver's reply are not valid UTF-8; each bad "
-                          "byte is replaced with U+FFFD",
-                          context.route, repaired));
+  if (bad_text) {
+    const std::size_t repaired = sdk::json::repair_utf8(encoded);
+    context.log(*log, spdlog::level::warn,
+                fmt::format("{}: {} strings of the driver's reply are not valid UTF-8; each bad "
+                            "byte is replaced with U+FFFD",
+                            context.route, repaired));
+  }
+  if (const std::size_t nulled = sdk::json::null_non_finite(encoded)) {
+    context.log(*log, spdlog::level::warn,
+                fmt::format("{}: {} numbers of the driver's reply are infinite or NaN, which JSON "
+                            "cannot hold; each is replaced with null",
+                            context.route, nulled));
+  }
   return boost::json::serialize(encoded);
 }
 

@@ -310,12 +310,13 @@ void InfrastructureMonitor::finish(const std::shared_ptr<const Task>& task,
   keep_contract_failure_code(outcome.failure_details, /*infrastructure_task=*/true);
   json::object encoded = sdk::json::encode(outcome);
   std::string payload = json::serialize(encoded);
-  if (const std::size_t repaired = repair_outcome_text(encoded, payload)) {
+  if (const OutcomeRepairs repairs = repair_outcome_text(encoded, payload)) {
     logging::ScopedLogContext scope(task->log_fields);
-    log_->warn(
-        "infrastructure task {}: {} strings of the driver's outcome are not valid UTF-8; each "
-        "bad byte is replaced with U+FFFD",
-        task->request_id, repaired);
+    const std::string_view driver =
+        task->driver ? std::string_view(task->driver->driver->info.name) : "none";
+    for (const std::string& line : describe_repairs(repairs, driver)) {
+      log_->warn("infrastructure task {}: {}", task->request_id, line);
+    }
   }
   if (payload.size() > options_.max_outcome_size) {
     const std::string why =

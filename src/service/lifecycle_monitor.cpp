@@ -747,12 +747,11 @@ void LifecycleMonitor::finish(std::shared_ptr<const Target> target, sdk::Lifecyc
   keep_contract_failure_code(outcome.failure_details, /*infrastructure_task=*/false);
   json::object encoded = sdk::json::encode(outcome);
   std::string payload = json::serialize(encoded);
-  if (const std::size_t repaired = repair_outcome_text(encoded, payload)) {
+  if (const OutcomeRepairs repairs = repair_outcome_text(encoded, payload)) {
     logging::ScopedLogContext scope(target->log_fields);
-    log_->warn(
-        "execution {}: {} strings of driver '{}''s outcome are not valid UTF-8; each bad byte "
-        "is replaced with U+FFFD",
-        request_id, repaired, driver_name);
+    for (const std::string& line : describe_repairs(repairs, driver_name)) {
+      log_->warn("execution {}: {}", request_id, line);
+    }
     try {
       // The record takes its outputs and topology from `outcome`.
       outcome = sdk::json::decode_lifecycle_execution(encoded, "outcome");

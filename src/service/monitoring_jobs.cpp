@@ -85,11 +85,30 @@ std::string oversized_outcome(sdk::ExecutionStatus status, std::size_t size, std
           : "");
 }
 
-std::size_t repair_outcome_text(boost::json::object& encoded, std::string& payload) {
-  if (sdk::json::is_valid_utf8(payload)) return 0;
-  const std::size_t repaired = sdk::json::repair_utf8(encoded);
-  payload = boost::json::serialize(encoded);
-  return repaired;
+OutcomeRepairs repair_outcome_text(boost::json::object& encoded, std::string& payload) {
+  OutcomeRepairs repairs;
+  if (!sdk::json::is_valid_utf8(payload)) repairs.strings = sdk::json::repair_utf8(encoded);
+  if (sdk::json::may_hold_non_finite(payload))
+    repairs.numbers = sdk::json::null_non_finite(encoded);
+  if (repairs) payload = boost::json::serialize(encoded);
+  return repairs;
+}
+
+std::vector<std::string> describe_repairs(const OutcomeRepairs& repairs, std::string_view driver) {
+  std::vector<std::string> lines;
+  if (repairs.strings != 0) {
+    lines.push_back(fmt::format(
+        "{} strings of driver '{}''s outcome are not valid UTF-8; each bad byte is replaced "
+        "with U+FFFD",
+        repairs.strings, driver));
+  }
+  if (repairs.numbers != 0) {
+    lines.push_back(fmt::format(
+        "{} numbers of driver '{}''s outcome are infinite or NaN, which JSON cannot hold; each "
+        "is replaced with null",
+        repairs.numbers, driver));
+  }
+  return lines;
 }
 
 std::string oversized_acceptance(std::string_view driver, std::size_t size, std::size_t limit) {

@@ -11,6 +11,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
@@ -59,13 +60,25 @@ std::string no_outcome_in_time(std::chrono::milliseconds total_timeout);
 /// work done on the target (a create's resources exist).
 std::string oversized_outcome(sdk::ExecutionStatus status, std::size_t size, std::size_t limit);
 
+/// What `repair_outcome_text` changed.
+struct OutcomeRepairs {
+  std::size_t strings = 0;  ///< strings and keys that were not valid UTF-8
+  std::size_t numbers = 0;  ///< numbers that were not finite, now null
+  explicit operator bool() const noexcept { return strings != 0 || numbers != 0; }
+};
+
 /// Makes an outcome's JSON text (`payload`, serialized from `encoded`) valid
-/// UTF-8, as JSON must be: stored as a driver sent it (a device's Latin-1
-/// output, say), the record could not be read back and the event would not
-/// parse. Repairs `encoded` (`sdk::json::repair_utf8`) and serializes it
+/// JSON: stored as a driver sent it (a device's Latin-1 output, a number
+/// beyond a double's range written `Infinity`), the record could not be read
+/// back and the event would not parse. Repairs `encoded`
+/// (`sdk::json::repair_utf8`, `sdk::json::null_non_finite`) and serializes it
 /// again into `payload` when needed.
-/// @returns how many strings were repaired (0: nothing changed).
-std::size_t repair_outcome_text(boost::json::object& encoded, std::string& payload);
+OutcomeRepairs repair_outcome_text(boost::json::object& encoded, std::string& payload);
+
+/// What `repairs` changed in driver `driver`'s outcome, a warning line per
+/// kind: `3 strings of driver 'x''s outcome are not valid UTF-8; each bad
+/// byte is replaced with U+FFFD`.
+std::vector<std::string> describe_repairs(const OutcomeRepairs& repairs, std::string_view driver);
 
 /// The error of an execute whose driver answered an `associatedTopology` of
 /// `size` bytes as JSON, over `monitoring.max_outcome_size` (`limit` bytes).

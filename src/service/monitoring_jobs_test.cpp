@@ -1,5 +1,9 @@
 #include "service/monitoring_jobs.hpp"
 
+#include <cmath>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
 
 namespace flint::service {
@@ -21,6 +25,27 @@ TEST(RunningDeadline, IsNeverFurtherThanTheLongestWait) {
   const auto deadline = running_deadline(now_ms() + 24 * 3'600'000LL, 6h);
   EXPECT_LE(deadline, steady_clock::now() + 6h);
   EXPECT_GE(deadline, steady_clock::now() + 6h - 1min);
+}
+
+TEST(RepairOutcomeText, MakesAnOutcomeValidJsonAndSaysWhatChanged) {
+  boost::json::object encoded{{"requestId", "r"},
+                              {"outputs", {{"name", "caf\xE9"}, {"big", HUGE_VAL}, {"n", 1.5}}}};
+  std::string payload = boost::json::serialize(encoded);
+  const OutcomeRepairs repairs = repair_outcome_text(encoded, payload);
+  EXPECT_EQ(repairs.strings, 1u);
+  EXPECT_EQ(repairs.numbers, 1u);
+  EXPECT_EQ(boost::json::parse(payload), encoded) << payload;
+  EXPECT_TRUE(encoded.at("outputs").at("big").is_null());
+  EXPECT_EQ(describe_repairs(repairs, "acme"),
+            (std::vector<std::string>{
+                "1 strings of driver 'acme''s outcome are not valid UTF-8; each bad byte is "
+                "replaced with U+FFFD",
+                "1 numbers of driver 'acme''s outcome are infinite or NaN, which JSON cannot "
+                "hold; each is replaced with null"}));
+
+  const std::string valid = payload;
+  EXPECT_FALSE(repair_outcome_text(encoded, payload)) << "nothing left to repair";
+  EXPECT_EQ(payload, valid);
 }
 
 TEST(RunningDeadline, APassedDeadlineIsNow) {

@@ -5,6 +5,7 @@ src/drivers/test_libraries (FLINT_TEST_DRIVERS)."""
 from __future__ import annotations
 
 import base64
+import json
 import os
 import shutil
 import subprocess
@@ -509,6 +510,29 @@ def test_driver_text_that_is_not_utf8_is_repaired_everywhere_it_goes(start_serve
     assert r.status_code == 200, r.text
     r.content.decode("utf-8")  # raises on a stray byte
     assert r.json()["result"]["resourceId"] == "r-\ufffd"
+
+
+def test_driver_numbers_json_cannot_hold_become_null_everywhere_they_go(start_server, tmp_path):
+    server = start_with_acme(start_server, tmp_path)
+    request_id = accept(server, location(non_finite=True))
+    # Written as Infinity and NaN, the record could not be read back, and no
+    # strict parser (an orchestrator's Jackson) would read the event.
+    record = server.wait_terminal(request_id)
+    assert record["status"] == "COMPLETE", record
+    assert record["outputs"]["huge"] is None
+    assert record["outputs"]["list"] == [1.5, None]
+    [event] = server.wait_events_for([request_id])[request_id]
+    assert event["payload"]["outputs"]["huge"] is None
+    assert server.wait_for_log(
+        lambda l: l["message"]
+        == f"execution {request_id}: 2 numbers of driver 'acme''s outcome are infinite or NaN, "
+        "which JSON cannot hold; each is replaced with null"
+    )
+    r = server.find(find_body() | {"deploymentLocation": location(non_finite=True)})
+    assert r.status_code == 200, r.text
+    assert json.loads(r.text, parse_constant=lambda c: pytest.fail(f"{c} in {r.text}"))
+    assert r.json()["result"]["outputs"] == {"huge": None}
+    assert server.wait_for_log(lambda l: "numbers of the driver's reply are infinite" in l["message"])
 
 
 def test_an_unknown_status_fails_with_details_and_complete_drops_them(start_server, tmp_path):

@@ -237,6 +237,20 @@ def test_malformed_json_is_400(server):
     assert_error(r, 400)
 
 
+def test_a_number_beyond_a_doubles_range_is_400_naming_it(server):
+    # Read as an infinity, it could be stored and sent on only as `Infinity`,
+    # which no JSON parser reads back.
+    text = json.dumps(execute_body(resource_properties={"size": prop(7)}))
+    assert text.count('"value": 7') == 1
+    r = server.session.post(
+        server.url(EXECUTE_PATH),
+        data=text.replace('"value": 7', '"value": 1e400'),
+        headers={"Content-Type": "application/json"},
+        timeout=30,
+    )
+    assert_error(r, 400, "resourceProperties.size.value: number out of range")
+
+
 @pytest.mark.parametrize("content_type", ["text/plain", "application/xml", None])
 def test_wrong_or_missing_content_type_is_415(server, content_type):
     headers = {"Content-Type": content_type} if content_type else {}

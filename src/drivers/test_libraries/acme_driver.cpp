@@ -7,6 +7,7 @@
 //   request_id: "..."                                    (the id execute returns)
 //   hook_fail: any                                       (on_execution_delivered throws)
 //   latin1: any            (outputs and find results hold text that is not UTF-8)
+//   non_finite: any        (outputs and find results hold an infinity and a NaN)
 //   status_value: N        (polls return ExecutionStatus N, cast: an unknown status)
 //   complete_with_failure: any  (polls return COMPLETE with failure details)
 //   generation: "..."      (named in the journal: which properties an instance was made with)
@@ -15,6 +16,7 @@
 // host make and finalize them; "create <location> <generation>" when the
 // location has a `generation` property.
 #include <chrono>
+#include <cmath>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -76,6 +78,10 @@ class AcmeDriver final : public ResourceDriver {
       execution.outputs["text"] = "caf\xE9 \xFF";
       execution.outputs["k\xE9y"] = "value";
     }
+    if (location.properties.contains("non_finite")) {
+      execution.outputs["huge"] = HUGE_VAL;
+      execution.outputs["list"] = boost::json::array{1.5, std::nan("")};
+    }
     if (const auto* status = location.properties.if_contains("status_value");
         status && status->is_int64()) {
       execution.status = static_cast<ExecutionStatus>(status->as_int64());
@@ -97,8 +103,14 @@ class AcmeDriver final : public ResourceDriver {
   FindReferenceResponse find_reference(const FindReferenceRequest& request,
                                        CallContext& /*context*/) override {
     behave(request.deployment_location);
-    if (!request.deployment_location.properties.contains("latin1")) return {};
     FindReferenceResponse response;
+    if (request.deployment_location.properties.contains("non_finite")) {
+      response.result = FoundReference{};
+      response.result->resource_id = "r-1";
+      response.result->outputs["huge"] = -HUGE_VAL;
+      return response;
+    }
+    if (!request.deployment_location.properties.contains("latin1")) return {};
     response.result = FoundReference{};
     response.result->resource_id = "r-\xFF";
     response.result->outputs["text"] = "caf\xE9";

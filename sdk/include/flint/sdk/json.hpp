@@ -9,6 +9,8 @@
 /// The `path` argument is the field path of the value being decoded.
 /// Encoders never fail.
 
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include <boost/json/object.hpp>
@@ -54,6 +56,26 @@ bool is_valid_utf8(std::string_view text) noexcept;
 std::size_t repair_utf8(boost::json::value& value);
 /// `repair_utf8` of an object: its keys and every value in it.
 std::size_t repair_utf8(boost::json::object& object);
+
+/// Replaces each number in `value` that is not finite with null. JSON text
+/// has no infinity or NaN (RFC 8259), yet Boost.JSON writes them as
+/// `Infinity` and `NaN`, which no parser reads back. An infinity comes from
+/// parsed text whose number is beyond a double's range (`1e400`); a driver
+/// may also compute one. The host applies it to what drivers return.
+/// @returns how many numbers it replaced (0: `value` is untouched).
+std::size_t null_non_finite(boost::json::value& value);
+/// `null_non_finite` of an object: every value in it.
+std::size_t null_non_finite(boost::json::object& object);
+
+/// Where the first number of `value` that is not finite is (`a.b[2]`, below
+/// `path`; `path` itself when `value` is one), or nothing. The host refuses
+/// a request that holds one, naming it.
+std::optional<std::string> find_non_finite(const boost::json::value& value, std::string_view path);
+
+/// Whether JSON text Boost.JSON wrote may hold a number that is not finite
+/// (`Infinity`, `NaN`; or those words in a string): a quick test before
+/// looking for one with `null_non_finite`.
+bool may_hold_non_finite(std::string_view text) noexcept;
 
 /// Decodes a property map (`{"name": {"type": ..., "value": ...}, ...}`).
 /// A `key` entry needs `privateKey`; a missing `value` is null.
