@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include <boost/json/parse.hpp>
 #include <gmock/gmock.h>
@@ -192,6 +193,25 @@ TEST_F(CommandsTest, ExecTimesOutWithExitTwo) {
   EXPECT_EQ(run_exec_command(options, out_, err_, false), 2);
   EXPECT_THAT(err_.str(), HasSubstr("flint: timed out after 1500ms waiting for request req-1"));
   EXPECT_EQ(out_.str(), "");
+}
+
+TEST_F(CommandsTest, ExecSaysAnExecuteLeftWithoutAReplyMayHaveBeenAccepted) {
+  // The reply would have named the request: without it, running the command
+  // again could start the lifecycle twice.
+  testing::FakeHttpServer server([](const testing::RecordedRequest& request) -> testing::FakeReply {
+    if (request.target == "/api/driver/lifecycle/execute") {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+      return {202, R"({"requestId":"req-1","associatedTopology":{},"version":"1.0.0"})"};
+    }
+    if (request.target.starts_with("/api/events")) return {200, R"({"events":[],"lastSeq":0})"};
+    return {400, R"({"localizedMessage":"not found","status":400})"};
+  });
+  auto options = exec_options(server.url());
+  options.timeout = "1s";
+  EXPECT_EQ(run_exec_command(options, out_, err_, false), 2);
+  EXPECT_THAT(err_.str(), HasSubstr("/api/driver/lifecycle/execute: no answer within "));
+  EXPECT_THAT(err_.str(), HasSubstr("; the server may have accepted the request all the same (look "
+                                    "for it with flint events before running it again)\n"));
 }
 
 TEST_F(CommandsTest, ExecStopsWaitingWhenTheServerStoppedMonitoring) {

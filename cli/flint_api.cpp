@@ -62,11 +62,26 @@ void require_non_empty_string(const boost::json::object& body, std::string_view 
 }
 
 // The 202 reply of an infrastructure create or delete.
+// Runs `post`, a call that starts work on the server. Without its reply the
+// request's id is unknown here, though the server may have accepted it: a
+// user who runs the command again would start the work twice.
+template <class Post>
+auto starting(const Post& post) {
+  try {
+    return post();
+  } catch (const NoReplyError& e) {
+    throw NoReplyError(std::string(e.what()) +
+                       "; the server may have accepted the request all the same (look for it "
+                       "with flint events before running it again)");
+  }
+}
+
 boost::json::object accepted_task(HttpClient& http, std::string_view path,
                                   const boost::json::object& request,
                                   const std::optional<std::string>& tenant_id,
                                   std::chrono::milliseconds timeout) {
-  auto body = post_for_object(http, path, request, tenant_id, 202, timeout);
+  auto body =
+      starting([&] { return post_for_object(http, path, request, tenant_id, 202, timeout); });
   for (const char* field : {"infrastructureId", "requestId"}) {
     require_non_empty_string(body, field, "POST " + std::string(path));
   }
@@ -172,8 +187,10 @@ boost::json::object FlintApi::execute(const boost::json::object& request,
   constexpr std::string_view call = "POST /api/driver/lifecycle/execute";
   HttpClient::Headers headers;
   if (tenant_id) headers.emplace_back("tenantId", *tenant_id);
-  auto response = http_.post_json("/api/driver/lifecycle/execute", boost::json::serialize(request),
-                                  headers, bounded(kCallTimeout));
+  auto response = starting([&] {
+    return http_.post_json("/api/driver/lifecycle/execute", boost::json::serialize(request),
+                           headers, bounded(kCallTimeout));
+  });
   if (response.status != 202 && response.status != 200) fail(http_, response, call);
   auto body = parse_body(response, call);
   if (!body.is_object()) throw ApiError(0, std::string(call) + ": expected a JSON object");

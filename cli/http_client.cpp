@@ -53,7 +53,7 @@ asio::awaitable<HttpResponse> send_and_read(Stream& stream,
   auto [write_error, written] = co_await http::async_write(stream, request, kAsTuple);
   (void)written;
   if (write_error == beast::error::timeout) {
-    throw HttpError(what + ": no answer within " + seconds_text(timeout));
+    throw NoReplyError(what + ": no answer within " + seconds_text(timeout));
   }
   // A server that refuses a request before its body is read (a 413 for a
   // package over http.max_body_size) answers and closes: the write fails,
@@ -76,9 +76,9 @@ asio::awaitable<HttpResponse> send_and_read(Stream& stream,
     throw HttpError(what + ": sending the request failed: " + write_error.message());
   }
   if (read_error == beast::error::timeout) {
-    throw HttpError(what + ": no answer within " + seconds_text(timeout));
+    throw NoReplyError(what + ": no answer within " + seconds_text(timeout));
   }
-  if (read_error) throw HttpError(what + ": no valid reply: " + read_error.message());
+  if (read_error) throw NoReplyError(what + ": no valid reply: " + read_error.message());
 
   auto message = parser.release();
   HttpResponse out;

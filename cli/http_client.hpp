@@ -57,6 +57,13 @@ class HttpError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// No reply came to a request that was sent (or sent in part): its time
+/// limit passed, or the connection ended. The server may have acted on it.
+class NoReplyError : public HttpError {
+ public:
+  using HttpError::HttpError;
+};
+
 /// Synchronous HTTP/1.1 client: one connection per request (the CLI makes a
 /// handful), over TCP or TLS.
 ///
