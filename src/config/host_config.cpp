@@ -301,8 +301,11 @@ HostTable make_table() {
   FLINT_HOST_OPTION(resource_driver.async_messaging_enabled,
                     O::boolean(true, "Ignition key, accepted for compatibility."));
 
-  FLINT_HOST_OPTION(driver_files.max_entries,
-                    O::integer(10000, "Entries in one driver package at most.", {.min = 1}));
+  FLINT_HOST_OPTION(
+      driver_files.max_entries,
+      O::integer(10000,
+                 "Entries in one driver package at most, counting the directories its paths imply.",
+                 {.min = 1}));
   FLINT_HOST_OPTION(driver_files.max_total_size,
                     O::size(256 * MiB, "Uncompressed size of one package at most.", {.min = 1}));
   FLINT_HOST_OPTION(

@@ -239,9 +239,7 @@ class Extraction {
         if (count == 0) refuse("driverFiles is not a ZIP archive: " + archive_message(archive_));
         refuse("driverFiles is a corrupt ZIP archive: " + archive_message(archive_));
       }
-      if (++count > limits_.max_entries) {
-        refuse("driverFiles has more than " + std::to_string(limits_.max_entries) + " entries");
-      }
+      if (++count > limits_.max_entries) refuse_too_many_entries();
       extract_entry(entry, count);
     }
 
@@ -259,6 +257,18 @@ class Extraction {
   }
 
  private:
+  [[noreturn]] void refuse_too_many_entries() {
+    refuse("driverFiles has more than " + std::to_string(limits_.max_entries) +
+           " entries (files and directories, those its paths imply included)");
+  }
+
+  // Counts a file or directory made on disk. A path implies its parent
+  // directories, made without entries of their own: counted by entries only,
+  // 250 entries 400 directories deep made 100,000 directories.
+  void note_created() {
+    if (++created_ > limits_.max_entries) refuse_too_many_entries();
+  }
+
   void extract_entry(archive_entry* entry, std::size_t index) {
     const char* raw_name = archive_entry_pathname(entry);
     if (raw_name == nullptr) {
@@ -333,6 +343,7 @@ class Extraction {
     for (std::size_t i = 0; i < count; ++i) {
       const char* part = components[i].c_str();
       if (::mkdirat(current.get(), part, 0700) == 0) {
+        note_created();
         directories_.push_back(join(components, i + 1));
       } else if (errno != EEXIST) {
         throw_errno(errno, "cannot create directory '" + join(components, i + 1) + "'");
@@ -360,6 +371,7 @@ class Extraction {
       }
       throw_errno(errno, "cannot create file " + quoted(name));
     }
+    note_created();
 
     // Compressed bytes the reader consumed for this entry, as measured by
     // libarchive, not as declared by the archive. libarchive counts a
@@ -449,6 +461,7 @@ class Extraction {
   archive* archive_ = nullptr;
   std::unordered_set<std::string> seen_;
   std::vector<std::string> directories_;  // relative paths of the directories we created
+  std::size_t created_ = 0;               // files and directories made on disk
   ExtractionResult result_;
 };
 

@@ -268,7 +268,25 @@ TEST_F(ZipExtractorTest, RefusesTooManyEntries) {
   EXPECT_EQ(extract_zip(make_zip(entries), destination_, limits).files, 5U);
   remove_read_only_tree(destination_);
   entries.push_back(directory("d/"));
-  expect_refused(make_zip(entries), "driverFiles has more than 5 entries", limits);
+  expect_refused(make_zip(entries),
+                 "driverFiles has more than 5 entries (files and directories, those its paths "
+                 "imply included)",
+                 limits);
+}
+
+TEST_F(ZipExtractorTest, CountsTheDirectoriesPathsImplyAsEntries) {
+  // Two entries, six things on disk: a path's parents are made without
+  // entries of their own, and count all the same.
+  ExtractionLimits limits;
+  limits.max_entries = 5;
+  expect_refused(make_zip({file("a/b/c/d/e", "x"), file("a/f", "y")}),
+                 "driverFiles has more than 5 entries (files and directories, those its paths "
+                 "imply included)",
+                 limits);
+  const auto result =
+      extract_zip(make_zip({file("a/b/c/d", "x"), file("a/f", "y")}), destination_, limits);
+  EXPECT_EQ(result.files, 2U);
+  EXPECT_EQ(result.directories, 3U);
 }
 
 TEST_F(ZipExtractorTest, RefusesNamesLongerThanTheLimit) {
