@@ -24,6 +24,9 @@
 namespace flint::config {
 namespace {
 
+// How `effective_yaml` prints a secret.
+constexpr std::string_view kMask = "****";
+
 bool valid_key(std::string_view key) {
   if (key.empty() || key.front() == '.' || key.back() == '.') return false;
   char previous = '\0';
@@ -556,6 +559,29 @@ void ConfigSchema::apply_environment(const Environment& env, LoadState& state) c
 }
 
 ConfigValues ConfigSchema::finish(LoadState& state) const {
+  // `flint config` prints secrets as "****": its output loaded back as a
+  // configuration would take the mask for the password.
+  const auto mask_given = [&](const std::string& key, const ValueSource& source) {
+    std::string origin = source.describe();
+    if (source.kind == ValueSource::Kind::file) {
+      if (state.values.file()) origin += " " + state.values.file()->string();
+      if (source.line > 0) origin += ", line " + std::to_string(source.line);
+    }
+    state.errors.push_back(key + ": \"****\" is how flint config prints a secret, not its value; " +
+                           "give the value itself (" + origin + ")");
+  };
+  for (const auto& option : options_) {
+    const auto& entry = state.values.entries().at(option.key);
+    if (const auto* text = std::get_if<std::string>(&entry.value);
+        option.spec.secret && text != nullptr && *text == kMask) {
+      mask_given(option.key, entry.source);
+    }
+    if (const auto* map = std::get_if<StringMap>(&entry.value)) {
+      for (const auto& [name, item] : *map) {
+        if (item == kMask && looks_secret(name)) mask_given(option.key + "." + name, entry.source);
+      }
+    }
+  }
   // Cross-checks only make sense once every value is valid; the operator fixes
   // the per-key errors first.
   if (state.errors.empty()) {
@@ -601,7 +627,7 @@ std::string ConfigSchema::effective_yaml(const ConfigValues& values) const {
   for (const auto& variable : values.reserved_variables()) {
     out << "# " << variable << " is set (value not shown)\n";
   }
-  static const std::string redacted = "\"****\"";
+  static const std::string redacted = "\"" + std::string(kMask) + "\"";
   std::function<void(const Node&, int)> emit = [&](const Node& node, int depth) {
     const std::string indent(static_cast<std::size_t>(depth) * 2, ' ');
     for (const auto& child : node.children) {
@@ -614,7 +640,11 @@ std::string ConfigSchema::effective_yaml(const ConfigValues& values) const {
       const auto& entry = values.entries().at(child.option->key);
       const auto comment = "  # " + entry.source.describe() + "\n";
       const auto* map = std::get_if<StringMap>(&entry.value);
-      if (spec.secret) {
+      const auto* text = std::get_if<std::string>(&entry.value);
+      if (spec.secret && text != nullptr && text->empty()) {
+        // Unset: nothing to hide, and "****" would not load back.
+        out << indent << child.name << ": \"\"" << comment;
+      } else if (spec.secret) {
         out << indent << child.name << ": " << redacted << comment;
       } else if (map != nullptr && !map->empty()) {
         out << indent << child.name << ":" << comment;

@@ -513,6 +513,24 @@ TEST(ConfigSchema, EffectiveYamlLoadsBackToTheSameValues) {
   }
 }
 
+TEST(ConfigSchema, TheMaskOfAPrintedSecretIsRefusedAsItsValue) {
+  // flint config's output, loaded back: "****" would be taken for the password.
+  const auto schema = test_schema();
+  const std::string mask = ": \"****\" is how flint config prints a secret, not its value; ";
+  EXPECT_THAT(
+      errors_of([&] {
+        schema.load_text(
+            "kafka: {password: '****', config: {sasl.password: '****', client.id: '****'}}\n", {});
+      }),
+      ElementsAre("kafka.config.sasl.password" + mask + "give the value itself (file, line 1)",
+                  "kafka.password" + mask + "give the value itself (file, line 1)"));
+  EXPECT_THAT(
+      errors_of([&] {
+        schema.load_text("", {{"FLINT_KAFKA_PASSWORD", "****"}});
+      }),
+      ElementsAre("kafka.password" + mask + "give the value itself (env FLINT_KAFKA_PASSWORD)"));
+}
+
 TEST(ConfigSchema, SchemaBugsAreCaughtWhenBuilding) {
   ConfigSchema schema;
   schema.add("a.b_c", OptionSpec::boolean(true, ""));
