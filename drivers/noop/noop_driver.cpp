@@ -64,14 +64,18 @@ struct Setting {
 };
 
 Setting find_setting(const sdk::ExecuteLifecycleRequest& request, std::string_view name) {
+  Setting found;
   // A null value counts as unset, so a request can fall back explicitly.
   if (const auto* p = request.request_properties.find(name); p && !p->value().is_null()) {
-    return {p, "requestProperties"};
+    found = {p, "requestProperties"};
+  } else if (const auto* q = request.resource_properties.find(name); q && !q->value().is_null()) {
+    found = {q, "resourceProperties"};
   }
-  if (const auto* p = request.resource_properties.find(name); p && !p->value().is_null()) {
-    return {p, "resourceProperties"};
+  // A key's value is a secret: an error quoting it would put it in the log.
+  if (found && found.property->is_key()) {
+    invalid(found.source, name, "expected a plain value, got a key (its value is not shown)");
   }
-  return {};
+  return found;
 }
 
 std::string_view string_setting(const Setting& setting, std::string_view name) {

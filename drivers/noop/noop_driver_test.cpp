@@ -269,6 +269,10 @@ TEST_F(NoopDriverTest, BadValuesNameTheProperty) {
             R"(requestProperties.noop.outcome: expected COMPLETE or FAILED, got "DONE")");
   EXPECT_EQ(execute({}, {{"noop.outcome", Property::integer(1)}}),
             "resourceProperties.noop.outcome: expected a string");
+  EXPECT_EQ(execute({{"noop.outcome",
+                      Property::key({"k", "-----BEGIN PRIVATE KEY-----", {}}, "SECRET")}}),
+            "requestProperties.noop.outcome: expected a plain value, got a key (its value is not "
+            "shown)");
   EXPECT_EQ(execute({{"noop.failureCode", Property::string("OOPS")}}),
             R"(requestProperties.noop.failureCode: unknown failure code "OOPS")");
   EXPECT_EQ(execute({{"noop.pollsInProgress", Property::string("many")}}),
