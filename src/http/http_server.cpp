@@ -413,6 +413,7 @@ asio::awaitable<void> HttpServer::serve_on(std::shared_ptr<Connection> c, Stream
         Status::service_unavailable,
         fmt::format("too many connections (http.max_connections is {})", options_.max_connections),
         11, false);
+    probe_.record("unmatched", "-", refusal->result_int(), {});
   }
   // RFC 9112 §2.2: empty lines before a request line are ignored (some
   // clients send one after a body). They count toward the header's size.

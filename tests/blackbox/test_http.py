@@ -71,6 +71,42 @@ def test_keep_alive_serves_several_requests_on_one_socket(server):
         assert conn.read_response().status == 200
 
 
+def test_a_connection_over_the_limit_gets_503_and_is_counted(start_server):
+    server = start_server({"http": {"max_connections": 3}})
+    server.session.close()  # its pooled keep-alive connection would hold a slot
+    held = [RawConnection(server.port) for _ in range(3)]
+    try:
+        for conn in held:  # each one accepted and served before the next opens
+            conn.send(raw_request("GET", HEALTH_PATH))
+            assert conn.read_response().status == 200
+        with RawConnection(server.port) as extra:
+            extra.send(raw_request("GET", HEALTH_PATH))
+            _assert_raw_error(
+                extra.read_response(), 503, "too many connections (http.max_connections is 3)"
+            )
+            assert extra.at_eof(), "the refused connection was kept open"
+    finally:
+        for conn in held:
+            conn.close()
+    # Refused before routing: counted like the other refusals made while reading.
+    metrics = wait_for_metrics(server)
+    assert metrics.value(
+        "flint_http_requests_total", route="unmatched", method="-", status="503"
+    ) == 1, metrics.find("flint_http_requests_total", status="503")
+
+
+def wait_for_metrics(server: FlintServer):
+    """The metrics, once the held connections' slots are free again."""
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            return server.metrics()
+        except (AssertionError, requests.ConnectionError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def test_connection_close_is_honoured(server):
     with RawConnection(server.port) as conn:
         conn.send(raw_request("GET", HEALTH_PATH, headers={"Connection": "close"}))
