@@ -37,6 +37,8 @@ std::chrono::milliseconds parse_duration(std::string_view text, std::string_view
       unit_ms = 60'000, rest.remove_prefix(1);
     } else if (rest.front() == 'h') {
       unit_ms = 3'600'000, rest.remove_prefix(1);
+    } else if (rest.front() == '.' || rest.front() == ',') {
+      throw bad("expected a whole number with its unit (1500ms, not 1.5s)");
     } else {
       throw bad("unknown unit (expected ms, s, m or h)");
     }

@@ -40,6 +40,9 @@ TEST(ParseDurationTest, RejectsMalformedText) {
   EXPECT_THAT(error_of("-5s"), HasSubstr("expected a duration"));
   EXPECT_THAT(error_of("0s"), HasSubstr("greater than zero"));
   EXPECT_THAT(error_of("31d"), HasSubstr("unknown unit"));
+  EXPECT_THAT(error_of("1.5"),
+              HasSubstr("expected a whole number with its unit (1500ms, not 1.5s)"));
+  EXPECT_THAT(error_of("2.5m"), HasSubstr("expected a whole number with its unit"));
   EXPECT_THAT(error_of("800h"), HasSubstr("more than 30 days"));
   EXPECT_THAT(error_of("10m"), "no error");
 }

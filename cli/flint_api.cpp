@@ -29,9 +29,21 @@ boost::json::value parse_body(const HttpResponse& response, std::string_view cal
                        std::string_view call) {
   // The server's message names the header; the client's way to send it is an
   // option. A token that was sent and refused needs another token, not a hint.
-  const std::string_view hint = response.status == 401 && !http.sends_token()
-                                    ? " (give the token's file with --token-file)"
-                                    : "";
+  std::string_view hint;
+  if (response.status == 401 && !http.sends_token()) {
+    hint = " (give the token's file with --token-file)";
+  } else if (response.status == 404) {
+    // A whole API missing: most likely switched off on that server.
+    if (call.find(" /api/infrastructure/") != std::string_view::npos) {
+      hint =
+          " (this server serves no Infrastructure API: is it a Flint with "
+          "bootstrap.infrastructure.api_enabled true?)";
+    } else if (call.find(" /api/driver/") != std::string_view::npos) {
+      hint =
+          " (this server serves no Resource Driver API: is it a Flint with "
+          "bootstrap.resource_driver.api_enabled true?)";
+    }
+  }
   throw ApiError(response.status, std::string(call) + ": " + std::to_string(response.status) +
                                       ": " + error_text(response) + std::string(hint));
 }

@@ -1,6 +1,7 @@
 #include "http_client.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <exception>
 #include <filesystem>
 #include <fstream>
@@ -134,7 +135,9 @@ std::string read_token_file(const std::string& path) {
     throw std::invalid_argument("--token-file: cannot read " + path + ": Is a directory");
   }
   std::ifstream in(path);
-  if (!in) throw std::invalid_argument("--token-file: cannot read " + path);
+  if (!in) {
+    throw std::invalid_argument("--token-file: cannot read " + path + ": " + std::strerror(errno));
+  }
   std::string line;
   while (std::getline(in, line)) {
     const auto first = line.find_first_not_of(" \t\r");

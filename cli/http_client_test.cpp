@@ -92,7 +92,13 @@ TEST(HttpClientTest, SendsTheTokenOfItsTokenFileAsABearerCredential) {
   EXPECT_EQ(server.requests()[0].header("authorization"), "Bearer token-0123456789abcdefghij");
   EXPECT_EQ(server.requests()[1].header("authorization"), "");
   EXPECT_EQ(read_token_file(""), "");
-  EXPECT_THROW(read_token_file(path.string()), std::invalid_argument);  // gone now
+  try {
+    read_token_file(path.string());  // gone now
+    FAIL() << "a missing file read";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "--token-file: cannot read " + path.string() + ": No such file or directory");
+  }
   try {
     read_token_file(path.parent_path().string());
     FAIL() << "a directory read as a file";

@@ -317,6 +317,19 @@ TEST_F(InfraCommandTest, WithoutAServerIsOneClearLine) {
   EXPECT_EQ(err_.str(), "flint: cannot connect to " + url + ": Connection refused\n");
 }
 
+TEST_F(InfraCommandTest, AServerWithoutTheInfrastructureApiGetsAHint) {
+  testing::FakeHttpServer server([](const testing::RecordedRequest& request) -> testing::FakeReply {
+    return {404,
+            R"({"localizedMessage":"no such path: POST )" + request.target + R"(","status":404})"};
+  });
+  auto o = options(InfraAction::find, server.url());
+  o.instance_name = "web";
+  EXPECT_EQ(run_infra_command(o, out_, err_, false), 2);
+  EXPECT_THAT(err_.str(), HasSubstr(": 404: no such path: POST /api/infrastructure/find (this "
+                                    "server serves no Infrastructure API: is it a Flint with "
+                                    "bootstrap.infrastructure.api_enabled true?)\n"));
+}
+
 TEST(InfraCommandLine, ParsesEachSubcommand) {
   const auto parse = [](std::vector<std::string> args) {
     CLI::App app("test", "flint");
