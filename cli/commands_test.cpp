@@ -331,6 +331,16 @@ TEST_F(CommandsTest, EventsStopsWhenTheLogNoLongerHoldsTheEventAtAfter) {
   EXPECT_EQ(out_.str(), "");
 }
 
+TEST_F(CommandsTest, EventsRefusesAnAfterIdWithoutAnEventBeforeIt) {
+  EventsOptions options;
+  options.after_id = "e4";  // --after 0: no event is numbered 0
+  options.server.url = "http://127.0.0.1:1";
+  EXPECT_EQ(run_events_command(options, out_, err_), 2);
+  EXPECT_EQ(err_.str(),
+            "flint: --after-id: needs --after with the sequence number of that event (1 or "
+            "more)\n");
+}
+
 TEST_F(CommandsTest, EventsReportsAnUnusableServer) {
   testing::FakeHttpServer server([](const testing::RecordedRequest&) -> testing::FakeReply {
     return {404, R"({"localizedMessage":"no such path","status":404})"};

@@ -53,6 +53,11 @@ CLI::App* add_events_command(CLI::App& app, EventsOptions& options) {
 }
 
 int run_events_command(const EventsOptions& options, std::ostream& out, std::ostream& err) {
+  if (!options.after_id.empty() && options.after == 0) {
+    // No event has sequence number 0: there is nothing for the id to match.
+    err << "flint: --after-id: needs --after with the sequence number of that event (1 or more)\n";
+    return kExitError;
+  }
   try {
     HttpClient http = connect(options.server);
     FlintApi api(http);
