@@ -330,8 +330,14 @@ class Extraction {
       open_directory(components, components.size(), name);
       return;
     }
-    Fd parent = open_directory(components, components.size() - 1, name);
-    write_file(parent.get(), components.back(), name);
+    // An archive lists a directory's files together: each would walk its
+    // whole path again, a mkdirat and an openat per level.
+    std::string parent = join(components, components.size() - 1);
+    if (last_parent_fd_.get() < 0 || parent != last_parent_) {
+      last_parent_fd_ = open_directory(components, components.size() - 1, name);
+      last_parent_ = std::move(parent);
+    }
+    write_file(last_parent_fd_.get(), components.back(), name);
   }
 
   /// Opens (creating as needed) the directory made of the first `count`
@@ -462,6 +468,8 @@ class Extraction {
   std::unordered_set<std::string> seen_;
   std::vector<std::string> directories_;  // relative paths of the directories we created
   std::size_t created_ = 0;               // files and directories made on disk
+  std::string last_parent_;               // the directory of the last file written
+  Fd last_parent_fd_;                     // and the directory itself, open
   ExtractionResult result_;
 };
 
