@@ -229,10 +229,30 @@ security::CredentialVault cluster_key(const config::HostConfig& config) {
 // The key sealing credentials at rest. The default file is Flint's to
 // create; a named one is the operator's to provide: a typo, or a secret
 // volume that did not mount, must not start with a new key that cannot open
-// what was sealed before.
-security::CredentialVault store_vault(const config::HostConfig& config) {
+// what was sealed before. Nor must a default key missing from a data
+// directory whose work in flight it sealed (restored without it, say):
+// every execution and task in flight would fail, for good.
+security::CredentialVault store_vault(const config::HostConfig& config, store::Store& store) {
   if (config.store.key_file.empty()) {
-    return security::CredentialVault::from_key_file(config.store.data_dir / "credentials.key");
+    const auto path = config.store.data_dir / "credentials.key";
+    std::error_code error;
+    if (!std::filesystem::exists(path, error) && !error) {
+      const auto [executions, tasks] = store.read([](store::Database& db) {
+        auto count = db.prepare("SELECT count(*) FROM jobs");
+        count.step();
+        return std::pair(service::count_monitored_executions(db), count.column_int(0));
+      });
+      if (executions + tasks > 0) {
+        throw std::runtime_error(fmt::format(
+            "store.data_dir: {} is missing, but {} holds {} executions and {} infrastructure "
+            "tasks in flight, sealed with the key it held: restore that file (a new key could "
+            "not open them, and they would all fail). If it is lost for good, make a new one "
+            "(head -c 32 /dev/urandom > {} && chmod 600 {}): Flint then fails them, with their "
+            "events",
+            path.string(), store.path().string(), executions, tasks, path.string(), path.string()));
+      }
+    }
+    return security::CredentialVault::from_key_file(path);
   }
   try {
     return security::CredentialVault::from_existing_key_file(config.store.key_file);
@@ -295,7 +315,7 @@ void start_durable_execution(const config::HostConfig& config, asio::io_context&
   stack.store = std::make_unique<store::Store>(
       store::Store::Options{.data_dir = config.store.data_dir, .synchronous = sync},
       store::flint_schema());
-  stack.vault = std::make_unique<security::CredentialVault>(store_vault(config));
+  stack.vault = std::make_unique<security::CredentialVault>(store_vault(config, *stack.store));
   std::vector<events::EventPublisher*> publishers;
   if (config.events.log.enabled) {
     stack.event_log = std::make_unique<events::EventLog>(events::EventLogOptions{

@@ -511,6 +511,32 @@ def test_a_named_store_key_file_that_is_missing_stops_the_start(tmp_path):
     assert not missing.exists()
 
 
+def test_a_missing_default_key_with_work_in_flight_stops_the_start(tmp_path):
+    # A data directory restored without its key: a new key could not open what is in
+    # flight, and every execution would fail, for good.
+    server = FlintServer(tmp_path / "restored").start()
+    r = server.execute(execute_body(request_properties={"noop.pollsInProgress": 100_000}))
+    assert r.status_code == 202, r.text
+    request_id = r.json()["requestId"]
+    assert server.stop() == 0
+    key = server.data_dir / "credentials.key"
+    key.unlink()
+    with pytest.raises(RuntimeError) as failure:
+        server.start()
+    assert (
+        f"store.data_dir: {key} is missing, but {server.data_dir / 'flint.db'} holds 1 "
+        "executions and 0 infrastructure tasks in flight" in str(failure.value)
+    ), str(failure.value)
+    assert not key.exists()
+    # Lost for good: a key the operator makes lets Flint start, and fail what it sealed.
+    key.write_bytes(os.urandom(32))
+    key.chmod(0o600)
+    server.start()
+    record = server.wait_terminal(request_id)
+    assert record["status"] == "FAILED", record
+    assert server.stop() == 0
+
+
 def test_a_named_store_key_file_is_used_and_the_default_one_created(tmp_path):
     key = tmp_path / "flint.key"
     key.write_bytes(os.urandom(32))
