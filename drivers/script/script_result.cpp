@@ -220,7 +220,8 @@ sdk::LifecycleExecution lifecycle_result(std::string request_id, std::string_vie
       }
     }
     if (auto text = string_field(result, "failureDescription"); text && !text->empty()) {
-      description += sanitize_utf8(*text);
+      // Masked as stderr is: a script may pass on what a tool printed.
+      description += sanitize_utf8(mask_private_keys({}, *text));
     } else {
       description += "exit code " + std::to_string(exit_code);
       const std::string tail = stderr_tail(stderr_text, tail_bytes);

@@ -69,6 +69,11 @@ TEST(LifecycleResultTest, NonZeroExitFailsWithTheScriptsCode) {
       lifecycle_result("id", "Create", 5, std::string(R"({"failureCode": "OOPS"})"), "tail", 100),
       LifecycleExecution::failed("id", FailureCode::internal_error,
                                  "unknown failureCode \"OOPS\"; exit code 5: tail"));
+  // A key a tool printed, passed on by the script: masked as on stderr.
+  const std::string keyed =
+      R"json({"failureDescription": "ssh said: -----BEGIN PRIVATE KEY-----\nMIIEv\n-----END PRIVATE KEY----- (refused)"})json";
+  EXPECT_EQ(lifecycle_result("id", "Create", 1, keyed, "", 100).failure_details->description,
+            "ssh said: **** (refused)");
 }
 
 TEST(LifecycleResultTest, MalformedResultFileFailsNamingTheProblem) {
