@@ -83,6 +83,16 @@ std::shared_ptr<ssl::context> make_tls_context(const TlsFiles& files) {
                        ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
                        ssl::context::single_dh_use);
   SSL_CTX_set_min_proto_version(context->native_handle(), TLS1_2_VERSION);
+  // TLS 1.2 with forward secrecy and authenticated encryption only (as
+  // Mozilla's "intermediate" profile, without DHE): OpenSSL's default list
+  // also offers static-RSA key exchange and SHA-1 CBC suites, and a client
+  // that lists one of those first gets it. TLS 1.3's suites are all strong.
+  if (SSL_CTX_set_cipher_list(context->native_handle(),
+                              "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+                              "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+                              "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305") != 1) {
+    throw std::runtime_error("TLS: OpenSSL accepts none of Flint's TLS 1.2 cipher suites");
+  }
   // OpenSSL refuses to resume a session whose client presented a
   // certificate unless the context names its sessions: clients that cache
   // sessions (most TLS stacks) failed every reconnection under mutual TLS.

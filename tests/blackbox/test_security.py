@@ -247,6 +247,23 @@ def test_https_serves_the_api_and_refuses_plain_http(start_tls_server, authority
     assert any("listening on https://" in line["message"] for line in server.log_lines())
 
 
+def test_tls_1_2_offers_only_forward_secret_aead_suites(start_tls_server, authority):
+    server = start_tls_server(tls_overrides(*authority.issue("server", server=True)), authority)
+
+    def handshake(cipher: str) -> str:
+        context = ssl.create_default_context(cafile=str(authority.ca_file))
+        context.maximum_version = ssl.TLSVersion.TLSv1_2
+        context.set_ciphers(cipher)
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as raw:
+            with context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+                return tls.cipher()[0]
+
+    assert handshake("ECDHE-ECDSA-AES128-GCM-SHA256") == "ECDHE-ECDSA-AES128-GCM-SHA256"
+    # In OpenSSL's default list, and taken when a client asks for it first.
+    with pytest.raises(ssl.SSLError):
+        handshake("ECDHE-ECDSA-AES128-SHA")
+
+
 def test_mutual_tls_requires_a_client_certificate_from_the_ca(
     start_tls_server, authority, tmp_path
 ):
