@@ -122,8 +122,10 @@ void ScriptCatalog::load_scripts(const sdk::DirectoryTree& files) {
     // has_file refuses symbolic links leading out of the package.
     if (name.empty() || !files.has_file(relative)) continue;
     ScriptCommand command{{shell_, files.file(relative).string()}, std::nullopt, relative};
-    if (name == kFindName) {
-      find_ = std::move(command);
+    // Lifecycle names match in any case: a find.sh that ran as a lifecycle
+    // named "find" while find_reference said "not found" would surprise.
+    if (iequals(name, kFindName)) {
+      if (!find_ || name == kFindName) find_ = std::move(command);  // Find.sh first
     } else {
       lifecycles_.emplace_back(name, std::move(command));
     }

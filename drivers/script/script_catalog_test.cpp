@@ -58,6 +58,15 @@ TEST_F(ScriptCatalogTest, ShellScriptsDefineLifecyclesAndFind) {
   EXPECT_THAT(catalog.find()->argv, ElementsAre("/bin/sh", script("scripts/Find.sh")));
 }
 
+TEST_F(ScriptCatalogTest, FindIsReservedInAnyCase) {
+  write_package_file(dir_.path(), "scripts/Create.sh", "exit 0\n");
+  write_package_file(dir_.path(), "scripts/find.sh", "exit 0\n");
+  const ScriptCatalog catalog(tree(), "/bin/sh");
+  EXPECT_THAT(catalog.lifecycle_names(), ElementsAre("Create"));
+  ASSERT_TRUE(catalog.find().has_value());
+  EXPECT_THAT(catalog.find()->argv, ElementsAre("/bin/sh", script("scripts/find.sh")));
+}
+
 TEST_F(ScriptCatalogTest, UnknownLifecycleListsTheAvailableOnes) {
   write_package_file(dir_.path(), "scripts/Create.sh", "exit 0\n");
   write_package_file(dir_.path(), "scripts/Install.sh", "exit 0\n");
