@@ -73,7 +73,6 @@ void require_non_empty_string(const boost::json::object& body, std::string_view 
   }
 }
 
-// The 202 reply of an infrastructure create or delete.
 // Runs `post`, a call that starts work on the server. Without its reply the
 // request's id is unknown here, though the server may have accepted it: a
 // user who runs the command again would start the work twice.
@@ -88,6 +87,7 @@ auto starting(const Post& post) {
   }
 }
 
+// The 202 reply of an infrastructure create or delete.
 boost::json::object accepted_task(HttpClient& http, std::string_view path,
                                   const boost::json::object& request,
                                   const std::optional<std::string>& tenant_id,
