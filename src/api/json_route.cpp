@@ -9,6 +9,7 @@
 #include "api/api_error.hpp"
 #include "drivers/operator_message.hpp"
 #include "logging/logging.hpp"
+#include "service/monitoring_jobs.hpp"
 
 namespace flint::api {
 
@@ -18,23 +19,21 @@ service::CallOrigin call_origin(const http::RequestContext& context) {
 
 std::string reply_body(boost::json::object encoded, const http::RequestContext& context) {
   std::string body = boost::json::serialize(encoded);
-  const bool bad_text = !sdk::json::is_valid_utf8(body);
-  if (!bad_text && !sdk::json::may_hold_non_finite(body)) return body;
+  const service::OutcomeRepairs repairs = service::repair_outcome_text(encoded, body);
   static const auto log = logging::logger("api");
-  if (bad_text) {
-    const std::size_t repaired = sdk::json::repair_utf8(encoded);
+  if (repairs.strings != 0) {
     context.log(*log, spdlog::level::warn,
                 fmt::format("{}: {} strings of the driver's reply are not valid UTF-8; each bad "
                             "byte is replaced with U+FFFD",
-                            context.route, repaired));
+                            context.route, repairs.strings));
   }
-  if (const std::size_t nulled = sdk::json::null_non_finite(encoded)) {
+  if (repairs.numbers != 0) {
     context.log(*log, spdlog::level::warn,
                 fmt::format("{}: {} numbers of the driver's reply are infinite or NaN, which JSON "
                             "cannot hold; each is replaced with null",
-                            context.route, nulled));
+                            context.route, repairs.numbers));
   }
-  return boost::json::serialize(encoded);
+  return body;
 }
 
 http::Response refuse(const http::Request& request, const http::RequestContext& context) {

@@ -67,8 +67,8 @@ struct OutcomeRepairs {
   explicit operator bool() const noexcept { return strings != 0 || numbers != 0; }
 };
 
-/// Makes an outcome's JSON text (`payload`, serialized from `encoded`) valid
-/// JSON: stored as a driver sent it (a device's Latin-1 output, a number
+/// Makes an outcome's JSON text (`payload`, serialized from `encoded`), or
+/// any driver reply's, valid JSON: stored as a driver sent it (a device's Latin-1 output, a number
 /// beyond a double's range written `Infinity`), the record could not be read
 /// back and the event would not parse. Repairs `encoded`
 /// (`sdk::json::repair_utf8`, `sdk::json::null_non_finite`) and serializes it
