@@ -60,10 +60,14 @@ constexpr const char* kSupervisorShell = "/bin/sh";
 // `sync` makes the code and the script's result file durable before the
 // code's name appears, and the name after: a power loss soon after the end
 // must not turn a finished script into an interrupted one. Without `sync`
-// in PATH the code is still recorded, only not synced.
+// in PATH the code is still recorded, only not synced. Only the command
+// writes to stderr: the shell's own report of a command killed by a signal
+// ("Terminated" after every timeout) would end its tail; the subshell keeps
+// the command's stderr off the shell while the shell waits for it.
 constexpr const char* kSupervisorScript =
     "trap : TERM\n"
-    "\"$@\"\n"
+    "exec 3>&2 2>/dev/null\n"
+    "( exec \"$@\" 2>&3 3>&- )\n"
     "status=$?\n"
     "if { printf '%s\\n' \"$status\" > exit_status.tmp; } 2>/dev/null; then\n"
     "  if [ -f result.json ] && [ ! -h result.json ]; then\n"
@@ -71,7 +75,7 @@ constexpr const char* kSupervisorScript =
     "  else\n"
     "    { sync -- exit_status.tmp; } 2>/dev/null\n"
     "  fi\n"
-    "  mv -f exit_status.tmp exit_status && { sync -- .; } 2>/dev/null\n"
+    "  mv -f exit_status.tmp exit_status 2>&3 && { sync -- .; } 2>/dev/null\n"
     "fi\n"
     "exit \"$status\"\n";
 constexpr std::string_view kFindDir = ".find";
@@ -328,8 +332,20 @@ std::string masked_stderr(const ExecutionDirectory& dir, std::size_t tail_bytes)
   return mask_private_keys(tracker.resume(), tail);
 }
 
-std::string timed_out_message(const ExecutionRecord& record) {
-  return "lifecycle " + record.lifecycle + " timed out after " + format_duration(record.timeout);
+// `message`, then the end of stderr when there is one: a script's last words
+// often say what it was waiting for.
+std::string with_stderr_tail(std::string message, const ExecutionDirectory& dir,
+                             std::size_t tail_bytes) {
+  const std::string tail = stderr_tail(masked_stderr(dir, tail_bytes), tail_bytes);
+  if (!tail.empty()) message += "; stderr: " + tail;
+  return message;
+}
+
+std::string timed_out_message(const ExecutionRecord& record, const ExecutionDirectory& dir,
+                              const Options& options) {
+  return with_stderr_tail(
+      "lifecycle " + record.lifecycle + " timed out after " + format_duration(record.timeout), dir,
+      options.stderr_tail_bytes);
 }
 
 // What this driver learnt when it reaped a supervisor that left no
@@ -376,7 +392,8 @@ sdk::LifecycleExecution read_state(const std::string& id, const ExecutionDirecto
       }
       signal_process_group(pgid, SIGKILL);
     }
-    return LifecycleExecution::failed(id, FailureCode::internal_error, timed_out_message(record));
+    return LifecycleExecution::failed(id, FailureCode::internal_error,
+                                      timed_out_message(record, dir, options));
   }
 
   auto finished = [&]() -> std::optional<LifecycleExecution> {
@@ -1151,9 +1168,10 @@ sdk::FindReferenceResponse ScriptDriver::find_reference(const sdk::FindReference
     watchdog.stop();
     child->reap();
     const bool own_timeout = context.deadline() > steady_clock::now();
-    throw sdk::ResourceDriverError(
+    throw sdk::ResourceDriverError(with_stderr_tail(
         own_timeout ? "script driver: Find timed out after " + format_duration(timeout)
-                    : std::string("script driver: Find did not finish before the call's deadline"));
+                    : std::string("script driver: Find did not finish before the call's deadline"),
+        dir, options_.stderr_tail_bytes));
   }
   child->signal_group(SIGKILL);  // leftovers of the script, if any
   watchdog.stop();

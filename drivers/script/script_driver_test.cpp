@@ -402,6 +402,18 @@ sleep 30
   EXPECT_TRUE(eventually([&] { return process_dead(background); }));
 }
 
+TEST_F(ScriptDriverTest, TimeoutDescriptionEndsWithTheStderrTail) {
+  package_file("scripts/Create.sh", "echo 'waiting for the VIM' >&2\nsleep 30\n");
+  Options o = options();
+  o.default_timeout = 2s;  // its first lines run first, even on a loaded machine
+  ScriptDriver driver(o);
+  const auto id = execute(driver, request());
+  EXPECT_EQ(wait_terminal(driver, id),
+            LifecycleExecution::failed(id, FailureCode::internal_error,
+                                       "lifecycle Create timed out after 2 s; stderr: waiting "
+                                       "for the VIM"));
+}
+
 TEST_F(ScriptDriverTest, TimeoutLeavesTheGracePeriodForCleanup) {
   package_file("scripts/Create.sh", R"SH(
 trap 'sleep 0.2; echo cleaned > cleaned; exit 1' TERM
@@ -1115,6 +1127,14 @@ TEST_F(ScriptDriverFindTest, FailingFindRaisesWithTheStderrTail) {
   package_file("scripts/Find.sh", "echo 'cannot list servers' >&2; exit 4\n");
   ScriptDriver driver(options());
   EXPECT_EQ(find_error(driver), "script driver: Find failed with exit code 4: cannot list servers");
+}
+
+TEST_F(ScriptDriverFindTest, FindTimeoutNamesTheStderrTail) {
+  package_file("scripts/Find.sh", "echo 'listing servers' >&2; sleep 30\n");
+  Options o = options();
+  o.default_timeout = 1s;
+  ScriptDriver driver(o);
+  EXPECT_EQ(find_error(driver), "script driver: Find timed out after 1 s; stderr: listing servers");
 }
 
 TEST_F(ScriptDriverFindTest, FindPastTheCallDeadlineIsKilled) {

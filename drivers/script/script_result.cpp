@@ -42,6 +42,18 @@ bj::object parse_object(const std::string& text) {
   return std::move(*object);
 }
 
+// A misspelt field ("output") would otherwise vanish without a word, and
+// the execution complete without what the script meant to report.
+void refuse_unknown_fields(const bj::object& result,
+                           std::initializer_list<std::string_view> known) {
+  for (const auto& field : result) {
+    if (std::find(known.begin(), known.end(), field.key()) != known.end()) continue;
+    std::string expected;
+    for (const auto name : known) expected.append(expected.empty() ? "" : ", ").append(name);
+    malformed(sanitize_utf8(field.key()), "unknown field (expected " + expected + ")");
+  }
+}
+
 bj::object outputs_of(const bj::object& result) {
   const auto* outputs = result.if_contains("outputs");
   if (outputs == nullptr || outputs->is_null()) return {};
@@ -203,6 +215,8 @@ sdk::LifecycleExecution lifecycle_result(std::string request_id, std::string_vie
     bj::object result;
     const auto& content = result_file.content;
     if (content && !blank(*content)) result = parse_object(*content);
+    refuse_unknown_fields(result,
+                          {"outputs", "associatedTopology", "failureCode", "failureDescription"});
     bj::object outputs = outputs_of(result);
     sdk::AssociatedTopology topology = topology_of(result);
     if (exit_code == 0) {
@@ -244,6 +258,7 @@ std::optional<sdk::FoundReference> find_result(const ResultFile& result_file) {
     if (!text || blank(*text)) return std::nullopt;
     const bj::object result = parse_object(*text);
     if (result.empty()) return std::nullopt;
+    refuse_unknown_fields(result, {"resourceId", "outputs", "associatedTopology"});
     sdk::FoundReference found;
     const auto id = string_field(result, "resourceId");
     if (!id || id->empty()) malformed("resourceId", "required (a non-empty string)");

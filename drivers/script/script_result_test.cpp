@@ -91,6 +91,10 @@ TEST(LifecycleResultTest, MalformedResultFileFailsNamingTheProblem) {
             "lifecycle Create (exit code 0): malformed result file: outputs: expected an object");
   EXPECT_THAT(description(R"({"associatedTopology": {"vm": {"id": "x"}}})"),
               HasSubstr("malformed result file: associatedTopology.vm.type: required"));
+  // A misspelt field would otherwise drop what the script reported.
+  EXPECT_EQ(description(R"({"output": {"ip": "10.0.0.5"}})"),
+            "lifecycle Create (exit code 0): malformed result file: output: unknown field "
+            "(expected outputs, associatedTopology, failureCode, failureDescription)");
 }
 
 TEST(LifecycleResultTest, AnUnusableResultFileIsMalformed) {
@@ -192,6 +196,14 @@ TEST(FindResultTest, FoundNotFoundAndMalformed) {
   } catch (const sdk::ResourceDriverError& error) {
     EXPECT_STREQ(error.what(),
                  "Find script: malformed result file: resourceId: required (a non-empty string)");
+  }
+  try {
+    find_result(std::string(R"({"resourceId": "r-1", "resourceID": "r-1"})"));
+    ADD_FAILURE() << "no error";
+  } catch (const sdk::ResourceDriverError& error) {
+    EXPECT_STREQ(error.what(),
+                 "Find script: malformed result file: resourceID: unknown field (expected "
+                 "resourceId, outputs, associatedTopology)");
   }
 }
 
