@@ -95,7 +95,7 @@ std::string format_drivers_table(const json::object& listing) {
 
 int run_drivers_command(const DriversOptions& options, std::ostream& out, std::ostream& err) {
   try {
-    HttpClient http = connect(options.server);
+    HttpClient http = connect(options.server, err);
     FlintApi api(http);
     const auto listing = api.drivers();
     if (options.json) {

@@ -59,7 +59,7 @@ int run_events_command(const EventsOptions& options, std::ostream& out, std::ost
     return kExitError;
   }
   try {
-    HttpClient http = connect(options.server);
+    HttpClient http = connect(options.server, err);
     FlintApi api(http);
     if (options.follow) exit_on_interrupt(kExitSuccess, nullptr);
     EventLogPosition after{options.after, options.after_id};

@@ -124,7 +124,7 @@ int run_exec_command(const ExecOptions& options, std::ostream& out, std::ostream
   boost::json::object request;
   std::optional<HttpClient> http;
   try {
-    http.emplace(connect(options.server));
+    http.emplace(connect(options.server, err));
     timeout = parse_duration(options.timeout, "--timeout");
     ResourceState state;
     if (!options.resource_state.empty()) state = load_resource_state(options.resource_state);

@@ -35,7 +35,7 @@ CLI::App* add_find_command(CLI::App& app, FindOptions& options) {
 
 int run_find_command(const FindOptions& options, std::ostream& out, std::ostream& err) {
   try {
-    HttpClient http = connect(options.server);
+    HttpClient http = connect(options.server, err);
     std::optional<sdk::DeploymentLocation> from_state;
     if (!options.resource_state.empty()) {
       from_state = load_resource_state(options.resource_state).deployment_location;

@@ -311,7 +311,7 @@ int run_infra_command(const InfraOptions& options, std::ostream& out, std::ostre
   boost::json::object request;
   std::chrono::milliseconds timeout{};
   try {
-    http.emplace(connect(options.server));
+    http.emplace(connect(options.server, err));
     switch (options.action) {
       case InfraAction::create:
         timeout = parse_duration(options.timeout, "--timeout");

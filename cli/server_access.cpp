@@ -1,6 +1,8 @@
 #include "server_access.hpp"
 
 #include <CLI/CLI.hpp>
+#include <boost/asio/ip/address_v4.hpp>
+#include <sys/stat.h>
 
 #include <flint/sdk/json.hpp>
 
@@ -33,8 +35,39 @@ void add_tenant_option(CLI::App& command, std::optional<std::string>& tenant) {
       ->check(header_value);
 }
 
-HttpClient connect(const ServerAccess& access) {
-  return HttpClient(parse_base_url(access.url), read_token_file(access.token_file), access.ca_file);
+namespace {
+
+// This machine: a token sent there in clear text stays off the network.
+bool is_local_host(std::string_view host) {
+  if (host == "localhost" || host == "::1") return true;
+  boost::system::error_code error;
+  const auto address = boost::asio::ip::make_address_v4(host, error);
+  return !error && address.is_loopback();
+}
+
+}  // namespace
+
+std::vector<std::string> token_warnings(const ServerAccess& access) {
+  std::vector<std::string> warnings;
+  if (access.token_file.empty()) return warnings;
+  struct stat info {};
+  if (::stat(access.token_file.c_str(), &info) == 0 && (info.st_mode & 077) != 0) {
+    warnings.push_back("--token-file " + access.token_file +
+                       " grants permissions to group or others (chmod 600 it)");
+  }
+  const BaseUrl url = parse_base_url(access.url);
+  if (!url.tls && !is_local_host(url.host)) {
+    warnings.push_back("the token goes to " + url.host +
+                       " in clear text (http://): anyone on the way can read and use it; use "
+                       "https://");
+  }
+  return warnings;
+}
+
+HttpClient connect(const ServerAccess& access, std::ostream& err) {
+  HttpClient client(parse_base_url(access.url), read_token_file(access.token_file), access.ca_file);
+  for (const auto& warning : token_warnings(access)) err << "flint: warning: " << warning << '\n';
+  return client;
 }
 
 }  // namespace flint::cli

@@ -4,7 +4,9 @@
 /// How the client commands reach a Flint server: `--url`, `--token-file`, `--cacert`.
 
 #include <optional>
+#include <ostream>
 #include <string>
+#include <vector>
 
 #include "http_client.hpp"
 
@@ -35,9 +37,15 @@ void add_server_access_options(CLI::App& command, ServerAccess& access);
 /// control characters (a line break would start another header).
 void add_tenant_option(CLI::App& command, std::optional<std::string>& tenant);
 
-/// A client for `access`.
+/// What is unsafe, though allowed, about sending `access`'s token: a token
+/// file that group or others may read, a token sent in clear text (`http://`)
+/// to a host other than this one. One line each; empty without a token.
+std::vector<std::string> token_warnings(const ServerAccess& access);
+
+/// A client for `access`. Writes each of `token_warnings` to `err` as
+/// `flint: warning: ...`: the request is still made, as curl would make it.
 /// @throws std::invalid_argument naming the option that is wrong (`--url`,
 ///   `--token-file`).
-HttpClient connect(const ServerAccess& access);
+HttpClient connect(const ServerAccess& access, std::ostream& err);
 
 }  // namespace flint::cli
