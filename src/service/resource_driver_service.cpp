@@ -64,10 +64,13 @@ boost::asio::awaitable<sdk::LifecycleExecuteResponse> ResourceDriverService::exe
         .reporter = monitor_ ? monitor_->reporter() : nullptr,
     };
     if (log_->should_log(spdlog::level::debug)) {
+      // Names and types, never values: no list of secret-looking names
+      // catches every way to call a password (`pwd`, `Authorization`, a URL).
+      boost::json::object types;
+      for (const auto& [name, property] : request.request_properties) types[name] = property.type();
       log_->debug("execute {} at location {} with driver {}, request properties {}",
                   request.lifecycle_name, request.deployment_location.name,
-                  target->driver->info.name,
-                  boost::json::serialize(request.request_properties.redacted()));
+                  target->driver->info.name, boost::json::serialize(types));
     }
     auto response = drivers_.call<sdk::ResourceDriver>(
         *target, request.deployment_location, /*from_request=*/true, deadline,

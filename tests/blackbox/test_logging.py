@@ -108,9 +108,12 @@ def test_private_keys_and_bodies_never_reach_the_logs(server):
         resource_properties={"ssh": key, "note": prop(body_marker)},
         driver_files=package,
     )
-    # A value in a key entry is not the contract's: as secret as the key (the request
-    # properties are on the debug line, redacted).
+    # A value in a key entry is not the contract's: as secret as the key.
     body["requestProperties"]["sshKey"] = {**key, "value": body_marker}
+    # The debug line names the request properties and their types, never a value:
+    # a name no list of secret-looking names would catch.
+    body["requestProperties"]["adminPwd"] = prop(body_marker)
+    body["requestProperties"]["vimUrl"] = prop(f"https://admin:{body_marker}@vim.example.net")
     body["systemProperties"]["extra"] = prop(body_marker)
     r = server.execute(body, headers={"tenantId": "t-secret"})
     assert r.status_code == 202, r.text
@@ -127,6 +130,10 @@ def test_private_keys_and_bodies_never_reach_the_logs(server):
 
     # The lines for these requests were written (debug level logs every request) ...
     assert server.wait_for_log(lambda l: r.json()["requestId"] in l["message"])
+    assert server.wait_for_log(
+        lambda l: l["message"].startswith("execute Create at location ")
+        and '"adminPwd":"string","vimUrl":"string"' in l["message"]
+    )
     text = server.stderr()
     # ... but none of them carries the secrets or the bodies.
     assert marker not in text
