@@ -7,6 +7,7 @@
 #include <flint/sdk/json.hpp>
 
 #include "http/error_response.hpp"
+#include "logging/logging.hpp"
 #include "service/resource_driver_service.hpp"
 
 namespace flint::api {
@@ -35,7 +36,18 @@ void add_execution_routes(http::Router& router, service::LifecycleMonitor& monit
                                          fmt::format("requestId: not a request id: {}", problem),
                                          request.version(), request.keep_alive());
         }
-        auto record = monitor.record(request_id);
+        std::optional<boost::json::object> record;
+        try {
+          record = monitor.record(request_id);
+        } catch (const std::exception& e) {
+          // A damaged flint.db, most likely: the detail, naming the file,
+          // goes to the server log and to the store vital.
+          logging::logger("api")->error("execution {}: its record cannot be read: {}", request_id,
+                                        e.what());
+          co_return http::error_response(http::Status::internal_server_error,
+                                         "the execution record cannot be read; see the server log",
+                                         request.version(), request.keep_alive());
+        }
         if (!record) {
           co_return http::error_response(
               http::Status::bad_request,

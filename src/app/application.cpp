@@ -410,15 +410,22 @@ void start_durable_execution(const config::HostConfig& config, asio::io_context&
 
   health.add("store", [store = stack.store.get()](HealthDetails& details) {
     details.set("path", store->path().string());
+    auto status = HealthStatus::ok;
+    // Records on the damaged pages answer 500 and their retention stops;
+    // the rest still works, as with a damaged event log.
+    if (const std::string damage = store->damage(); !damage.empty()) {
+      details.set("damaged", damage);
+      status = HealthStatus::degraded;
+    }
     // A full disk or an I/O error: executes are refused with 503 meanwhile.
     if (const auto failure = store->write_failure()) {
       details.set("last_error", failure->error);
       const auto since =
           std::chrono::duration_cast<std::chrono::milliseconds>(failure->since.time_since_epoch());
       details.set("since", service::iso8601_utc(since.count()));
-      return HealthStatus::degraded;
+      status = HealthStatus::degraded;
     }
-    return HealthStatus::ok;
+    return status;
   });
   health.add("jobs", [scheduler = stack.scheduler.get()](HealthDetails& details) {
     details.set("scheduled", scheduler->size());

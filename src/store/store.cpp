@@ -111,6 +111,7 @@ void Store::note_outcome(std::span<const std::exception_ptr> failures) {
       std::rethrow_exception(failure);
     } catch (const SqliteError& e) {
       if (e.code() == SQLITE_FULL || e.code() == SQLITE_IOERR) storage_error = e.what();
+      note_damage(e);
     } catch (...) {
       // The write's own failure: it says nothing of the disk.
     }
@@ -122,6 +123,17 @@ void Store::note_outcome(std::span<const std::exception_ptr> failures) {
   } else if (committed) {
     write_failure_.reset();
   }
+}
+
+void Store::note_damage(const SqliteError& error) {
+  if (error.code() != SQLITE_CORRUPT && error.code() != SQLITE_NOTADB) return;
+  std::lock_guard lock(failure_mutex_);
+  if (damage_.empty()) damage_ = error.what();
+}
+
+std::string Store::damage() const {
+  std::lock_guard lock(failure_mutex_);
+  return damage_;
 }
 
 std::optional<Store::WriteFailure> Store::write_failure() const {

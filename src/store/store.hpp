@@ -74,10 +74,16 @@ class Store {
   void write_async(Write write, Done done);
 
   /// Runs `read` on the read connection (sees every committed write).
+  /// A read that finds the file damaged is remembered (see `damage`).
   template <class Read>
   auto read(Read&& read) {
     std::lock_guard lock(read_mutex_);
-    return read(*reader_);
+    try {
+      return read(*reader_);
+    } catch (const SqliteError& e) {
+      note_damage(e);
+      throw;
+    }
   }
 
   /// Path of the database file.
@@ -95,6 +101,12 @@ class Store {
   /// its commit until a write is committed again. Thread-safe.
   std::optional<WriteFailure> write_failure() const;
 
+  /// SQLite's message of the first read or write that found `flint.db`
+  /// damaged (`SQLITE_CORRUPT`, `SQLITE_NOTADB`), for the rest of the
+  /// process's life: a damaged file does not mend itself. Empty while none
+  /// did. Thread-safe.
+  std::string damage() const;
+
  private:
   struct Pending {
     Write write;
@@ -108,6 +120,8 @@ class Store {
   void commit_isolated(std::vector<Pending>& batch, std::vector<std::exception_ptr>& failures);
   // Keeps `write_failure` up to date after a batch.
   void note_outcome(std::span<const std::exception_ptr> failures);
+  // Keeps the first damage found (see `damage`).
+  void note_damage(const SqliteError& error);
 
   std::filesystem::path path_;
   std::unique_ptr<Database> writer_db_;
@@ -119,6 +133,7 @@ class Store {
   bool stopping_ = false;
   mutable std::mutex failure_mutex_;
   std::optional<WriteFailure> write_failure_;
+  std::string damage_;
   std::thread writer_;
 };
 

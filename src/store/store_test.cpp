@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <fstream>
 #include <future>
 #include <mutex>
 #include <stdexcept>
@@ -220,6 +221,49 @@ TEST_F(StoreTest, WritesOfAGroupRunOnceWhenNoneFails) {
   for (const auto& failure : commit_as_one_group(store, std::move(writes))) EXPECT_FALSE(failure);
   for (const auto& runs_of_one : runs) EXPECT_EQ(runs_of_one.load(), 1);
   EXPECT_EQ(count(store), kWrites);
+}
+
+TEST_F(StoreTest, ADamagedFileIsRememberedFromTheFirstReadThatFindsIt) {
+  {
+    Store store({.data_dir = dir_, .synchronous = Synchronous::full}, kSchema);
+    store.write([](Database& db) {
+      for (int i = 0; i < 200; ++i) {
+        db.prepare("INSERT INTO kv VALUES (?, ?)")
+            .bind(1, "k" + std::to_string(i))
+            .bind(2, std::string(500, 'v'))
+            .run();
+      }
+    });
+    EXPECT_EQ(store.damage(), "");
+  }  // closed: the WAL is checkpointed into flint.db
+  const auto file = dir_ / "flint.db";
+  {
+    // Garbage over the middle of some pages of the table, its header kept.
+    std::fstream db(file, std::ios::in | std::ios::out | std::ios::binary);
+    unsigned char size[2] = {};
+    db.seekg(16);
+    db.read(reinterpret_cast<char*>(size), 2);
+    const std::streamoff page = (size[0] << 8) | size[1];
+    for (const int number : {3, 5, 8}) {
+      db.seekp((number - 1) * page + 100);
+      const std::string garbage(2000, '\xa5');
+      db.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
+    }
+  }
+  Store store({.data_dir = dir_, .synchronous = Synchronous::full}, kSchema);
+  EXPECT_EQ(store.damage(), "");  // opening reads the header only
+  const auto read_all = [](Database& db) {
+    auto statement = db.prepare("SELECT v FROM kv");
+    std::size_t bytes = 0;
+    while (statement.step()) bytes += statement.column_text(0).size();
+    return bytes;
+  };
+  EXPECT_THROW(store.read(read_all), SqliteError);
+  EXPECT_NE(store.damage().find("flint.db: database disk image is malformed"), std::string::npos)
+      << store.damage();
+  // A later success does not hide it: the file stays damaged.
+  store.write([](Database& db) { db.exec("CREATE TABLE other (x)"); });
+  EXPECT_NE(store.damage(), "");
 }
 
 TEST_F(StoreTest, DataSurvivesReopening) {

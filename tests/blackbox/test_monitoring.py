@@ -429,3 +429,31 @@ def test_an_execute_returning_after_its_deadline_is_still_recorded_and_monitored
     assert flint.metrics().value(
         "flint_driver_calls_total", driver="noop", operation="execute_lifecycle", outcome="timeout"
     ) == 1
+
+
+def test_a_damaged_store_is_a_500_that_says_so_and_degrades_health(start_server):
+    server = start_server(FAST_POLLING)
+    ids = [server.execute(execute_body(request_properties={"noop.outputs": {"pad": "x" * 2000}}))
+           .json()["requestId"] for _ in range(200)]
+    server.wait_events_for(ids)
+    assert server.stop() == 0
+    # Overwrite pages in the middle of the file, as a failing disk would: the
+    # records are the bulk of it, their indexes and the schema are not touched.
+    flint_db = server.data_dir / "flint.db"
+    size = flint_db.stat().st_size
+    with open(flint_db, "r+b") as f:
+        for offset in range(size // 4, size * 3 // 4, 16384):
+            f.seek(offset + 100)
+            f.write(b"\xa5" * 2000)
+    server.start()
+    answers = [server.get(f"/api/driver/lifecycle/executions/{i}") for i in ids]
+    # A damaged page may also read as no row at all (400): SQLite cannot tell garbage
+    # that parses from data. Where it can, the answer says so.
+    damaged = [r for r in answers if r.status_code == 500]
+    assert damaged, [r.status_code for r in answers]
+    for r in damaged:
+        assert_error(r, 500, "the execution record cannot be read; see the server log")
+    vital = server.health()["vitals"]["store"]
+    assert vital["status"] == "DEGRADED", vital
+    assert vital["damaged"].endswith("flint.db: database disk image is malformed"), vital
+    assert "its record cannot be read: " in server.stderr()
