@@ -68,7 +68,8 @@ ReaderPosition parse_position(const QueryParams& params) {
   if (params.after_event_id) {
     if (position.after == 0) {
       throw ApiError(http::Status::bad_request,
-                     "afterId: needs after, the sequence number of that event");
+                     "afterId: needs after >= 1, the sequence number of that event (no event "
+                     "has 0)");
     }
     if (params.after_event_id->empty() ||
         params.after_event_id->size() > sdk::json::kMaxNameBytes) {

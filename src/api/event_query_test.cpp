@@ -44,7 +44,9 @@ TEST(EventQuery, RefusesBadParametersNamingThem) {
             "after: expected an integer from 0 to 9223372036854775807");
   EXPECT_EQ(refusal("/api/events?limit=1&limit=1"), "limit: given more than once");
   EXPECT_EQ(refusal("/api/events?afterId=e-1"),
-            "afterId: needs after, the sequence number of that event");
+            "afterId: needs after >= 1, the sequence number of that event (no event has 0)");
+  EXPECT_EQ(refusal("/api/events?after=0&afterId=e-1"),
+            "afterId: needs after >= 1, the sequence number of that event (no event has 0)");
   EXPECT_EQ(refusal("/api/events?after=1&afterId="),
             "afterId: expected an event id of 1 to 1024 bytes");
   EXPECT_EQ(refusal("/api/events?after=%zz"), "request target: not a valid path and query");

@@ -94,7 +94,8 @@ def test_bad_parameters_are_400_naming_the_parameter(log_server):
         ("wait=61", "wait"),
         ("wait=1.5", "wait"),
         ("after=1&after=2", "after"),
-        ("afterId=abc", "afterId: needs after"),
+        ("afterId=abc", "afterId: needs after >= 1"),
+        ("after=0&afterId=abc", "afterId: needs after >= 1"),
         ("after=1&afterId=", "afterId"),
     ]:
         assert_error(log_server.get(f"{EVENTS_PATH}?{query}"), 400, name)
