@@ -211,6 +211,21 @@ Database::Database(const std::filesystem::path& path, Synchronous synchronous) :
   configure_sqlite_once();
   std::error_code ignored;
   const bool created = !std::filesystem::exists(path, ignored);
+  // SQLite names neither the file nor the reason ("unable to open database
+  // file", later for the WAL or index file): a restore as root leaves files
+  // Flint's user may not open.
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    const std::string file = path.string() + suffix;
+    // access(2): see prepare_private_directory for why EPERM is no answer.
+    if (::access(file.c_str(), R_OK | W_OK) != 0 && errno != ENOENT && errno != EPERM &&
+        errno != ENOSYS) {
+      const int error = errno;
+      throw SqliteError(SQLITE_CANTOPEN,
+                        fmt::format("cannot open {} for writing: {}; check its mode and owner",
+                                    file, std::strerror(error)),
+                        error);
+    }
+  }
   const int rc = sqlite3_open_v2(path.c_str(), &db_,
                                  SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                                  kWalCoalescingVfs);
@@ -232,22 +247,6 @@ Database::Database(const std::filesystem::path& path, Synchronous synchronous) :
                       fmt::format("cannot open database {} for writing: check the mode and owner "
                                   "of it and of its -wal and -shm files",
                                   path.string()));
-  }
-  // SQLite would fail later on an unwritable WAL or index file without
-  // naming it ("unable to open database file").
-  for (const char* suffix : {"-wal", "-shm"}) {
-    const std::string companion = path.string() + suffix;
-    // access(2): see prepare_private_directory for why EPERM is no answer.
-    if (::access(companion.c_str(), R_OK | W_OK) != 0 && errno != ENOENT && errno != EPERM &&
-        errno != ENOSYS) {
-      const int error = errno;
-      sqlite3_close_v2(db_);
-      db_ = nullptr;
-      throw SqliteError(SQLITE_CANTOPEN,
-                        fmt::format("cannot open {} for writing: {}; check its mode and owner",
-                                    companion, std::strerror(error)),
-                        error);
-    }
   }
   // A new database is the owner's alone (it holds outputs and topology), and
   // SQLite gives its WAL and index files the same mode when it creates them.

@@ -234,7 +234,7 @@ TEST_F(SqliteDatabaseTest, ADatabaseItMayNotWriteIsRefusedAtOpen) {
     std::_Exit(5);
   };
   EXPECT_EXIT(open_as_nobody(), ::testing::ExitedWithCode(0),
-              "cannot open database .*r.db for writing: check the mode and owner");
+              "cannot open .*r.db for writing: Permission denied; check its mode and owner");
 }
 
 TEST(SqliteErrorTest, AnIoErrorForWantOfSpaceIsADiskFull) {

@@ -143,15 +143,18 @@ def test_a_workspace_flint_user_cannot_write_to_stops_the_start(nobody, home):
     ) in str(failure.value)
 
 
-def test_a_wal_file_flint_user_cannot_write_to_stops_the_start_naming_it(nobody, home):
-    server = start_as(nobody, home, {})
+@pytest.mark.parametrize("name", ["events.db-wal", "flint.db"])
+def test_a_database_file_flint_user_cannot_write_to_stops_the_start_naming_it(
+    nobody, home, name
+):
+    server = start_as(nobody, home / name, {})
     assert server.stop() == 0, server.stderr()[-4000:]
-    wal = server.data_dir / "events.db-wal"  # as a restore run as root leaves it
-    wal.touch(mode=0o600)
-    os.chown(wal, 0, 0)
+    file = server.data_dir / name  # as a restore run as root leaves it
+    file.touch(mode=0o600)
+    os.chown(file, 0, 0)
     with pytest.raises(RuntimeError) as failure:
         server.start()
     assert (
-        f"cannot open {wal} for writing: Permission denied; check its mode and owner"
+        f"cannot open {file} for writing: Permission denied; check its mode and owner"
         in str(failure.value)
     )
