@@ -279,6 +279,21 @@ std::string node_id(const config::HostConfig& config) {
   return name;
 }
 
+// A node that leaves a cluster keeps its copy of the cluster's records:
+// those still in progress would answer IN_PROGRESS for good, since only the
+// cluster monitors them and only the cluster's state topic ends them.
+void refuse_cluster_leftovers(store::Store& store) {
+  const auto in_progress = store.read(service::count_cluster_executions_in_progress);
+  if (in_progress > 0) {
+    throw std::runtime_error(fmt::format(
+        "cluster.enabled: {} holds {} executions still in progress in this node's copy of a "
+        "cluster's records; without the cluster nothing here monitors or ends them, and their "
+        "status would read IN_PROGRESS for good. Start it with cluster.enabled true until they "
+        "end, or give it a store.data_dir of its own to leave the cluster",
+        store.path().string(), in_progress));
+  }
+}
+
 void join_cluster(const config::HostConfig& config, metrics::MetricsRegistry& metrics,
                   health::HealthRegistry& health, DriverStack& stack) {
   // Executions accepted in single-node mode are monitored from this node's
@@ -387,7 +402,11 @@ void start_durable_execution(const config::HostConfig& config, asio::io_context&
   stack.infrastructure_monitor = std::make_unique<service::InfrastructureMonitor>(
       *stack.store, *stack.scheduler, *stack.executor, *stack.drivers, *stack.catalog, *stack.vault,
       options, [relay = stack.relay.get()] { relay->notify(); }, metrics.registry());
-  if (config.cluster.enabled) join_cluster(config, metrics, health, stack);
+  if (config.cluster.enabled) {
+    join_cluster(config, metrics, health, stack);
+  } else {
+    refuse_cluster_leftovers(*stack.store);
+  }
   if (config.store.execution_retention.count() > 0) {
     stack.retention = std::make_unique<service::ExecutionRetention>(
         *stack.store, io,

@@ -83,6 +83,13 @@ std::int64_t count_monitored_executions(store::Database& db) {
   return count.column_int(0);
 }
 
+std::int64_t count_cluster_executions_in_progress(store::Database& db) {
+  auto count =
+      db.prepare("SELECT count(*) FROM executions WHERE monitoring = 'active' AND job IS NULL");
+  count.step();
+  return count.column_int(0);
+}
+
 PruneRound prune_ended_executions(store::Database& db, std::string_view after,
                                   std::int64_t ended_before, std::size_t limit) {
   PruneRound round;

@@ -86,6 +86,11 @@ std::vector<MonitoredExecution> monitored_executions(store::Database& db);
 /// How many executions have a job in this store.
 std::int64_t count_monitored_executions(store::Database& db);
 
+/// The number of executions still in progress in this node's copy of a
+/// cluster's records: active, without a job of this node's (the cluster
+/// keeps their jobs in Kafka).
+std::int64_t count_cluster_executions_in_progress(store::Database& db);
+
 /// What one `prune_ended_executions` call looked at and removed.
 struct PruneRound {
   /// The greatest request id examined; the next round starts after it. Empty

@@ -343,6 +343,27 @@ def test_an_ending_the_disk_cannot_take_is_retried_until_it_can(cluster, tmp_pat
         subprocess.run(["umount", "-l", str(disk)], check=False)
 
 
+def test_a_node_leaving_the_cluster_with_its_executions_in_progress_refuses_to_start(cluster):
+    first, second = cluster.start(2)
+    ids = [accept(first, polls=100_000) for _ in range(4)]
+    wait_until(lambda: all(second.execution(i).status_code == 200 for i in ids), timeout=30,
+               what="the second node's copy of the executions")
+    assert second.stop() == 0
+    # Nothing would monitor or end them there: their records would say IN_PROGRESS for good.
+    clustered = second.overrides
+    second.overrides = deep_merge(clustered, {"cluster": {"enabled": False}})
+    with pytest.raises(RuntimeError) as failure:
+        second.start()
+    assert (
+        f"cluster.enabled: {second.data_dir / 'flint.db'} holds 4 executions still in progress "
+        "in this node's copy of a cluster's records" in str(failure.value)
+    ), str(failure.value)[-2000:]
+    # Back in the cluster, it serves them again.
+    second.overrides = clustered
+    second.start()
+    assert all(second.execution(i).json()["status"] == "IN_PROGRESS" for i in ids)
+
+
 def test_a_cluster_node_needs_its_key_and_kafka(tmp_path, kafka, cluster_key):
     cases = [
         ({"cluster": {"enabled": True, "key_file": ""}}, "no cluster key is given"),
