@@ -10,9 +10,16 @@
 namespace flint::drivers {
 namespace {
 
+// A routing property: absent (or null) is empty; another type is refused
+// rather than taken for absent, which would route to another driver.
 std::string_view string_property(const sdk::DeploymentLocation& location, std::string_view name) {
   const auto* value = location.properties.if_contains(name);
-  return value && value->is_string() ? std::string_view(value->get_string()) : std::string_view();
+  if (value == nullptr || value->is_null()) return {};
+  if (!value->is_string()) {
+    throw sdk::InvalidRequestError("deploymentLocation.properties." + std::string(name) +
+                                   ": expected a string (it chooses the driver)");
+  }
+  return value->get_string();
 }
 
 }  // namespace

@@ -79,6 +79,19 @@ TEST(DriverRouter, VendorAndModelInAnErrorArePrintableAndShort) {
   EXPECT_THAT(error, HasSubstr("vvv...'"));
 }
 
+TEST(DriverRouter, AVendorOrModelThatIsNotAStringIsRefusedNotTakenForAbsent) {
+  const DriverRouter router(kCatalog, sdk::DriverKind::resource, "resource_driver",
+                            {.default_driver = "noop", .by_vendor_model = true});
+  EXPECT_EQ(route_error(router, location("A", {{"vendor", "Acme"}, {"model", 5}})),
+            "deploymentLocation.properties.model: expected a string (it chooses the driver)");
+  EXPECT_EQ(route_error(router, location("A", {{"vendor", 7}})),
+            "deploymentLocation.properties.vendor: expected a string (it chooses the driver)");
+  // Null is absent, as everywhere in the contract.
+  EXPECT_EQ(route_error(router, location("A", {{"vendor", "Acme"}, {"model", nullptr}})),
+            "routed to acme-any");
+  EXPECT_EQ(route_error(router, location("A", {{"vendor", nullptr}})), "routed to noop");
+}
+
 TEST(DriverRouter, TwoDriversForOneVendorAndModelAreAConfigErrorWhenRoutingByThem) {
   const DriverCatalog catalog = catalog_of({{.name = "acme", .vendor = "Acme", .model = "X1"},
                                             {.name = "evil", .vendor = "ACME", .model = "x1"},
