@@ -137,6 +137,16 @@ std::vector<ValueProblem> check_netns_prefix(const ConfigValue& value) {
   return {};
 }
 
+std::vector<ValueProblem> check_no_empty_entry(const ConfigValue& value) {
+  std::vector<ValueProblem> problems;
+  const auto* entries = std::get_if<std::vector<std::string>>(&value);
+  if (entries == nullptr) return problems;
+  for (std::size_t i = 0; i < entries->size(); ++i) {
+    if ((*entries)[i].empty()) problems.push_back({"[" + std::to_string(i) + "]", "empty"});
+  }
+  return problems;
+}
+
 std::vector<ValueProblem> check_public_paths(const ConfigValue& value) {
   std::vector<ValueProblem> problems;
   const auto* paths = std::get_if<std::vector<std::string>>(&value);
@@ -323,7 +333,8 @@ HostTable make_table() {
                             {.min = 1}));
 
   FLINT_HOST_OPTION(drivers.dirs,
-                    O::string_list({}, "Folders whose *.so driver libraries are loaded at start."));
+                    O::string_list({}, "Folders whose *.so driver libraries are loaded at start.")
+                        .with_validator(check_no_empty_entry));
   FLINT_HOST_OPTION(drivers.on_load_error,
                     O::enumeration("fail", {"fail", "skip"},
                                    "A driver library that cannot be loaded fails the start, or "

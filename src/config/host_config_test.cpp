@@ -344,6 +344,12 @@ TEST(HostConfig, EffectiveYamlNamesEachSource) {
   EXPECT_EQ(reloaded.get<std::string>("logging.type"), "logstash");
 }
 
+TEST_F(HostConfigFile, AnEmptyDriverFolderIsRefusedNamingItsPlace) {
+  const auto file = write("drivers:\n  dirs:\n    - /opt/flint/drivers\n    - \"\"\n");
+  EXPECT_THAT(errors_of([&] { load_host_config(file, {}); }),
+              ElementsAre("drivers.dirs[1]: empty (file " + file.string() + ", line 4)"));
+}
+
 TEST_F(HostConfigFile, PublicPathsMustBeExactPaths) {
   // Matching is exact: `metrics` or `/api/*` would never match and leave the paths protected.
   const auto file = write(

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <set>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -75,6 +76,7 @@ std::string not_loaded(std::string_view problem) {
 std::vector<LoadError> load_driver_libraries(const std::vector<fs::path>& dirs,
                                              DriverCatalog& catalog) {
   std::vector<LoadError> errors;
+  std::set<fs::path> listed;  // a folder named twice (`x`, `x/`, a link) is read once
   for (const auto& given : dirs) {
     std::error_code error;
     // Absolute, so that listings say where a driver came from whatever the cwd.
@@ -83,6 +85,7 @@ std::vector<LoadError> load_driver_libraries(const std::vector<fs::path>& dirs,
       errors.push_back({dir.string(), "drivers.dirs: not a folder (or not readable)"});
       continue;
     }
+    if (!listed.insert(fs::canonical(dir, error)).second && !error) continue;
     // Whoever may add a library to the folder may have Flint run it.
     if (auto problem = security::others_may_change(dir); !problem.empty()) {
       errors.push_back({dir.string(), "drivers.dirs: " + not_loaded(problem)});

@@ -52,6 +52,18 @@ TEST(PluginLoader, LoadsEveryDriverOfALibraryWithItsOrigin) {
   EXPECT_NE(catalog.find("acme-any"), nullptr);
 }
 
+TEST(PluginLoader, AFolderListedTwiceIsReadOnce) {
+  DriverFolder folder({"flint_test_driver_good"});
+  const fs::path link = folder.path().string() + "-link";
+  fs::create_directory_symlink(folder.path(), link);
+  DriverCatalog catalog;
+  const auto errors =
+      load_driver_libraries({folder.path(), folder.path() / "", link, folder.path()}, catalog);
+  fs::remove(link);
+  EXPECT_TRUE(errors.empty()) << errors.front().message;
+  EXPECT_EQ(catalog.drivers().size(), 2u);
+}
+
 TEST(PluginLoader, NamesTheFileAndTheCauseOfEachFailure) {
   DriverFolder folder({"flint_test_driver_good", "flint_test_driver_duplicate",
                        "flint_test_driver_wrong_abi", "flint_test_driver_no_entry",
