@@ -26,6 +26,11 @@ OutboxProbe::OutboxProbe(prometheus::Registry& registry)
                     .Register(registry)
                     .Add({}, metrics::latency_buckets())) {}
 
+void OutboxProbe::add_publisher(std::string_view publisher) {
+  delivered_.Add({{"publisher", std::string(publisher)}});
+  failures_.Add({{"publisher", std::string(publisher)}});
+}
+
 void OutboxProbe::delivered(std::string_view publisher, std::size_t events) {
   delivered_.Add({{"publisher", std::string(publisher)}}).Increment(static_cast<double>(events));
 }

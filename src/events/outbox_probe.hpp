@@ -23,6 +23,9 @@ class OutboxProbe {
 
   /// Sets the number of events waiting in the outbox.
   void backlog(std::int64_t events) { backlog_->Set(static_cast<double>(events)); }
+  /// Makes `publisher`'s series, at 0: a failure counter that appears only
+  /// with its first failure is missed by `increase()` and `rate()`.
+  void add_publisher(std::string_view publisher);
   /// Counts `events` delivered to `publisher`.
   void delivered(std::string_view publisher, std::size_t events);
   /// Counts a failed delivery of a batch to `publisher`.

@@ -55,6 +55,7 @@ OutboxRelay::OutboxRelay(Options options, std::vector<EventPublisher*> publisher
   if (options_.batch_size == 0) {
     throw std::invalid_argument("outbox relay: batch_size must be at least 1");
   }
+  for (const auto* publisher : publishers_) probe_.add_publisher(publisher->name());
   options_.retry_min = std::max(options_.retry_min, std::chrono::milliseconds(1));
   options_.retry_max = std::max(options_.retry_max, options_.retry_min);
   db_ = std::make_unique<store::Database>(options_.database, store::Synchronous::normal);

@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 #include <sched.h>
@@ -293,6 +295,27 @@ TEST_F(OutboxRelayTest, AFailingPublisherKeepsTheRowsUntilItRecovers) {
     for (const auto& metric : family.metric) failures += metric.counter.value;
   }
   EXPECT_GE(failures, 4);
+}
+
+TEST_F(OutboxRelayTest, EachPublishersSeriesExistFromTheStartAtZero) {
+  RecordingPublisher log("event-log");
+  RecordingPublisher kafka("kafka");
+  OutboxRelay relay(options(), {&log, &kafka}, probe_);
+  std::map<std::string, std::vector<std::pair<std::string, double>>> series;
+  for (const auto& family : registry_.Collect()) {
+    for (const auto& metric : family.metric) {
+      for (const auto& label : metric.label) {
+        if (label.name == "publisher") {
+          series[family.name].emplace_back(label.value, metric.counter.value);
+        }
+      }
+    }
+  }
+  for (const auto* name : {"flint_event_delivery_failures_total", "flint_events_delivered_total"}) {
+    EXPECT_THAT(series[name], ::testing::UnorderedElementsAre(std::pair{"event-log", 0.0},
+                                                              std::pair{"kafka", 0.0}))
+        << name;
+  }
 }
 
 TEST_F(OutboxRelayTest, TheBacklogShowsWhatWaitsWhileAPublishWaits) {
