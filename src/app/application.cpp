@@ -695,13 +695,18 @@ DriverStack start_driver_stack(const config::HostConfig& config, asio::io_contex
   return stack;
 }
 
-// Waits for connections to finish their requests, up to the grace period,
-// then closes what is left and stops the loop.
-asio::awaitable<void> drain(http::HttpServer& server, asio::io_context& io,
-                            std::chrono::milliseconds grace) {
+// Waits for connections to finish their requests, and for the queued
+// requests running on the I/O threads, up to the grace period, then closes
+// what is left and stops the loop (a queued run stopped with it would hold
+// the queue's own stop, and no log or metric would tell of its end).
+asio::awaitable<void> drain(http::HttpServer& server, const cluster::RequestQueue* queue,
+                            asio::io_context& io, std::chrono::milliseconds grace) {
   asio::steady_timer timer(io);
   const auto deadline = steady_clock::now() + grace;
-  while (server.open_connections() > 0 && steady_clock::now() < deadline) {
+  const auto busy = [&] {
+    return server.open_connections() > 0 || (queue != nullptr && queue->running() > 0);
+  };
+  while (busy() && steady_clock::now() < deadline) {
     timer.expires_after(std::chrono::milliseconds(20));
     co_await timer.async_wait(asio::use_awaitable);
   }
@@ -935,7 +940,8 @@ int Application::run() {
     // Queued requests still running finish on the I/O threads: no new ones.
     if (stack.request_queue) stack.request_queue->begin_stop();
     if (stack.event_log) stack.event_log->stop_waiting();  // end long polls now
-    asio::co_spawn(io, drain(server, io, http_config.shutdown_timeout), asio::detached);
+    asio::co_spawn(io, drain(server, stack.request_queue.get(), io, http_config.shutdown_timeout),
+                   asio::detached);
   });
 
   auto& reloads = prometheus::BuildCounter()

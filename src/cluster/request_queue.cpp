@@ -735,6 +735,11 @@ void RequestQueue::commit(bool async) {
   rd_kafka_topic_partition_list_destroy(offsets);
 }
 
+std::size_t RequestQueue::running() const {
+  std::lock_guard lock(mutex_);
+  return running_;
+}
+
 bool RequestQueue::describe(health::HealthDetails& details) const {
   std::lock_guard lock(mutex_);
   details.set("topic", options_.topic.name);

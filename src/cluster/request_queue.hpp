@@ -146,6 +146,9 @@ class RequestQueue {
   /// leaves the group. Idempotent.
   void stop();
 
+  /// How many queued requests run on this worker now. Thread-safe.
+  std::size_t running() const;
+
   /// Health details; false while an error stands.
   bool describe(health::HealthDetails& details) const;
 

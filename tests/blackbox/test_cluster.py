@@ -646,6 +646,25 @@ def test_a_node_stops_within_its_grace_while_kafka_is_away(queue_kafka, cluster_
     assert any("without closing" in line.get("message", "") for line in server.log_lines())
 
 
+def test_a_stop_waits_for_the_queued_requests_running_then_leaves_at_once(queue_kafka, cluster_key,
+                                                                          start_server):
+    # Their runs were cut with the I/O loop: the queue then waited 5 s for them before leaving
+    # the group, and no log line or metric told of their end.
+    server = start_server(queue_config(queue_kafka, cluster_key, max_concurrency=2))
+    wait_until(lambda: server.health()["vitals"]["request_queue"]["partitions_owned"] == 4,
+               timeout=30, what="the queue's partitions owned")
+    ids = [accept(server, latency_ms=600) for _ in range(4)]
+    wait_until(lambda: server.health()["vitals"]["request_queue"]["running"] > 0, timeout=30,
+               what="a queued request running")
+    started = time.monotonic()
+    assert server.stop() == 0
+    took = time.monotonic() - started
+    assert took < 4, f"stopped after {took:.1f} s"
+    accepted = [line for line in server.log_lines()
+                if line.get("message", "").startswith("accepted lifecycle ")]
+    assert 0 < len(accepted) <= len(ids), accepted
+
+
 def test_unreadable_queue_records_go_to_dead_letters(queue_kafka, cluster_key, start_server):
     server = start_server(queue_config(queue_kafka, cluster_key))
     bad_id, unkeyed_id, missing_id = (str(uuid.uuid4()) for _ in range(3))
