@@ -1,5 +1,6 @@
 #include "http/request_context.hpp"
 
+#include <algorithm>
 #include <cerrno>
 
 #include <boost/beast/core/string.hpp>
@@ -20,7 +21,14 @@ RequestContext RequestContext::from(const Request& request) {
       for (const char c : name.substr(kTracePrefix.size())) {
         key += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
       }
-      context.log_fields.emplace_back(std::move(key), std::string(field.value()));
+      // A repeated field is one list (RFC 9110, 5.3): both formats log it whole.
+      auto same =
+          std::ranges::find(context.log_fields, key, &logging::LogFields::value_type::first);
+      if (same != context.log_fields.end()) {
+        same->second.append(", ").append(field.value());
+      } else {
+        context.log_fields.emplace_back(std::move(key), std::string(field.value()));
+      }
     } else if (boost::beast::iequals(name, "tenantId")) {
       context.tenant_id = std::string(field.value());
     }

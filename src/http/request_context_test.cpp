@@ -19,6 +19,14 @@ TEST(RequestContext, TraceHeadersBecomeLowerCasedLogFields) {
   EXPECT_EQ(context.log_fields, expected);
 }
 
+TEST(RequestContext, ARepeatedTraceHeaderIsOneFieldWithEveryValue) {
+  Request request(Method::post, "/", 11);
+  request.insert("x-tracectx-E", "e1");
+  request.insert("X-TraceCtx-e", "e2");
+  const logging::LogFields expected{{"tracectx.e", "e1, e2"}};
+  EXPECT_EQ(RequestContext::from(request).log_fields, expected);
+}
+
 TEST(RequestContext, BarePrefixIsNotATraceField) {
   Request request(Method::get, "/", 11);
   request.set("x-tracectx-", "nothing");
