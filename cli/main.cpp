@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include <boost/beast/core/string.hpp>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -37,10 +38,17 @@ std::optional<std::filesystem::path> config_path(const std::optional<std::string
 // The last word of a failed start: one logstash line when that is the
 // format (configured, or asked for by LOG_TYPE before the configuration could
 // be read), since a log pipeline expects nothing else; else plain text.
+// The environment's choice of format, read as the configuration reads it:
+// FLINT_LOGGING_TYPE before Ignition's LOG_TYPE, in any case.
+bool environment_asks_for_logstash() {
+  const char* type = std::getenv("FLINT_LOGGING_TYPE");
+  if (type == nullptr) type = std::getenv("LOG_TYPE");
+  return type != nullptr && boost::beast::iequals(type, std::string_view("logstash"));
+}
+
 int report_failure(int status, const std::string& what) {
-  const char* type = std::getenv("LOG_TYPE");
   if (flint::logging::format() == flint::logging::LogFormat::logstash ||
-      (type != nullptr && std::string_view(type) == "logstash")) {
+      environment_asks_for_logstash()) {
     flint::logging::configure({.level = "info", .format = flint::logging::LogFormat::logstash});
     flint::logging::logger("app")->critical("flint: {}", what);
     flint::logging::flush();

@@ -185,11 +185,12 @@ def test_a_second_process_on_the_same_data_directory_is_refused(flint_bin, start
     assert first.health()["vitals"]["app"]["status"] == "OK"
 
 
-def test_start_failures_are_one_json_line_in_logstash_mode(flint_bin, tmp_path):
-    # A log pipeline reading stderr expects JSON only, the last word included.
-    result = _run(
-        flint_bin, "serve", "--config", str(tmp_path / "absent.yaml"), env={"LOG_TYPE": "logstash"}
-    )
+@pytest.mark.parametrize("env", [{"LOG_TYPE": "logstash"}, {"LOG_TYPE": "Logstash"},
+                                 {"FLINT_LOGGING_TYPE": "LOGSTASH", "LOG_TYPE": "flat"}])
+def test_start_failures_are_one_json_line_in_logstash_mode(flint_bin, tmp_path, env):
+    # A log pipeline reading stderr expects JSON only, the last word included; the
+    # variables are read as the configuration reads them (any case, FLINT_ first).
+    result = _run(flint_bin, "serve", "--config", str(tmp_path / "absent.yaml"), env=env)
     assert result.returncode == 2
     lines = [json.loads(line) for line in result.stderr.splitlines() if line.strip()]
     assert lines[-1]["level"] == "CRITICAL", lines
