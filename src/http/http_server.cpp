@@ -8,6 +8,7 @@
 #include <optional>
 #include <stdexcept>
 #include <system_error>
+#include <utility>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -25,6 +26,8 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <fmt/format.h>
+
+#include <flint/sdk/json.hpp>
 
 #include "http/error_response.hpp"
 #include "http/request_header_check.hpp"
@@ -473,6 +476,8 @@ asio::awaitable<void> HttpServer::serve_on(std::shared_ptr<Connection> c, Stream
       // Before a 100 Continue and before the body: an unauthenticated client
       // is not invited to send, nor held in memory while it does.
       if ((refusal = authentication_refusal(parser.get()))) {
+        log_refused_authentication(*c, parser.get(),
+                                   refusal->base()[beast_http::field::www_authenticate]);
         const std::string_view target = parser.get().target();
         probe_.record(router_.find(parser.get().method(), target.substr(0, target.find('?'))).route,
                       parser.get().method_string(), refusal->result_int(), {});
@@ -686,6 +691,36 @@ std::optional<Response> HttpServer::authentication_refusal(const Request& header
                   R"(Bearer realm="flint", error="invalid_token")");
   }
   return std::nullopt;
+}
+
+void HttpServer::log_refused_authentication(const Connection& connection, const Request& header,
+                                            std::string_view challenge) {
+  static constexpr auto kInterval = std::chrono::seconds(10);
+  const auto now = std::chrono::steady_clock::now();
+  std::size_t unlogged = 0;
+  {
+    std::lock_guard lock(refusals_mutex_);
+    if (now < next_refusal_log_) {
+      ++refusals_unlogged_;
+      return;
+    }
+    next_refusal_log_ = now + kInterval;
+    unlogged = std::exchange(refusals_unlogged_, 0);
+  }
+  error_code ignored;
+  const auto peer = connection.socket.remote_endpoint(ignored);
+  const std::string_view target = header.target();
+  // The path and the peer, never the credentials.
+  log()->warn("authentication refused: {} {} from {}: {}{}", header.method_string(),
+              sdk::json::printable(target.substr(0, target.find('?')), 256),
+              peer.address().to_string(),
+              header.count(beast_http::field::authorization) > 1 ? "Authorization sent twice"
+              : challenge.find("invalid_token") != std::string_view::npos
+                  ? "the bearer token is not accepted"
+                  : "no bearer token",
+              unlogged == 0 ? std::string()
+                            : fmt::format(" ({} more refused in the last {} s, not logged)",
+                                          unlogged, kInterval.count()));
 }
 
 std::optional<Response> HttpServer::unwanted_body_refusal(const Request& header) const {

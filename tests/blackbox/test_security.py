@@ -166,6 +166,21 @@ def test_refusals_are_counted_and_no_token_reaches_the_log(secured):
     assert TOKEN not in log and OTHER not in log
 
 
+def test_a_refusal_is_logged_with_its_path_and_peer_at_most_once_per_10_s(tmp_path):
+    tokens = token_file(tmp_path, TOKEN)
+    server = FlintServer(tmp_path, {"http": {"auth": {"tokens_file": str(tokens)}}}).start()
+    try:
+        for _ in range(6):  # a client trying tokens must not flood the log
+            assert server.execute(execute_body(), headers=bearer("guess-" + TOKEN)).status_code == 401
+        refusals = [line["message"] for line in server.log_lines()
+                    if line.get("message", "").startswith("authentication refused")]
+        assert refusals == ["authentication refused: POST /api/driver/lifecycle/execute from "
+                            "127.0.0.1: the bearer token is not accepted"], refusals
+        assert TOKEN not in server.stderr()
+    finally:
+        assert server.stop() == 0
+
+
 def test_the_cli_sends_the_token_from_its_file(secured, tmp_path):
     client_token = tmp_path / "token"
     client_token.write_text("# mine\n" + TOKEN + "\n")
