@@ -322,23 +322,43 @@ void join_cluster(const config::HostConfig& config, metrics::MetricsRegistry& me
   });
 }
 
+// No flint.db, or one SQLite would take for new (zero bytes): a copy that
+// failed, or a file left out of a restore, as much as a first start.
+bool no_execution_records(const std::filesystem::path& records) {
+  std::error_code error;
+  const auto size = std::filesystem::file_size(records, error);
+  return error == std::errc::no_such_file_or_directory || (!error && size == 0);
+}
+
 void start_durable_execution(const config::HostConfig& config, asio::io_context& io,
                              metrics::MetricsRegistry& metrics, health::HealthRegistry& health,
                              DriverStack& stack) {
   const auto sync =
       config.store.synchronous == "normal" ? store::Synchronous::normal : store::Synchronous::full;
-  stack.store = std::make_unique<store::Store>(
-      store::Store::Options{.data_dir = config.store.data_dir, .synchronous = sync},
-      store::flint_schema());
-  stack.vault = std::make_unique<security::CredentialVault>(store_vault(config, *stack.store));
-  std::vector<events::EventPublisher*> publishers;
+  // The event log first: it tells whether a missing flint.db is a first start.
   if (config.events.log.enabled) {
+    const bool no_records = no_execution_records(config.store.data_dir / "flint.db");
     stack.event_log = std::make_unique<events::EventLog>(events::EventLogOptions{
         .path = config.store.data_dir / "events.db",
         .synchronous = sync,
         .max_age = config.events.retention.max_age,
         .max_events = static_cast<std::int64_t>(config.events.retention.max_count),
     });
+    if (no_records && stack.event_log->last_seq() > 0) {
+      throw std::runtime_error(fmt::format(
+          "store.data_dir: flint.db is missing or empty, but events.db beside it holds {} "
+          "events: the execution records and the work in flight they belong to would be lost "
+          "without a word (a restore that left flint.db out?). Restore flint.db, or move "
+          "events.db aside to start afresh",
+          stack.event_log->last_seq()));
+    }
+  }
+  stack.store = std::make_unique<store::Store>(
+      store::Store::Options{.data_dir = config.store.data_dir, .synchronous = sync},
+      store::flint_schema());
+  stack.vault = std::make_unique<security::CredentialVault>(store_vault(config, *stack.store));
+  std::vector<events::EventPublisher*> publishers;
+  if (stack.event_log) {
     stack.event_log_publisher = std::make_unique<events::EventLogPublisher>(
         *stack.event_log, std::vector<std::string>{std::string(service::ClusterLink::kStateTopic)});
     publishers.push_back(stack.event_log_publisher.get());

@@ -296,6 +296,27 @@ def test_a_damaged_event_log_is_a_500_that_says_so_and_degrades_health(start_ser
     assert "the event log cannot be read: " in server.stderr()
 
 
+def test_a_missing_or_empty_flint_db_beside_an_event_log_stops_the_start(start_server):
+    server = start_server(FAST_POLLING)
+    produce(server, 2)
+    assert server.stop() == 0
+    records = server.data_dir / "flint.db"
+    for lose in ("remove", "truncate"):  # left out of a restore, or a failed copy
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{records}{suffix}").unlink(missing_ok=True)
+        if lose == "truncate":
+            records.write_bytes(b"")
+        with pytest.raises(RuntimeError) as failure:
+            server.start()
+        assert ("store.data_dir: flint.db is missing or empty, but events.db beside it holds 2 "
+                "events") in str(failure.value), str(failure.value)[-2000:]
+        assert not records.exists() or records.stat().st_size == 0  # nothing made in its place
+    # Starting afresh is a choice: the event log moved aside.
+    (server.data_dir / "events.db").rename(server.data_dir / "events.db.old")
+    server.start()
+    assert server.last_seq() == 0
+
+
 def test_health_lists_store_jobs_and_events(log_server):
     produce(log_server, 1)
     vitals = log_server.health()["vitals"]
