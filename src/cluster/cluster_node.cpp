@@ -4,12 +4,15 @@
 #include <condition_variable>
 #include <map>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <fmt/format.h>
 #include <librdkafka/rdkafka.h>
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
+
+#include <flint/sdk/string_hash.hpp>
 
 #include "logging/logging.hpp"
 #include "logging/thread_name.hpp"
@@ -382,6 +385,28 @@ class ClusterNode::View {
     return ends;
   }
 
+  // Notes an acceptance of this process before it is produced: read back,
+  // it tells nothing of the others' key.
+  void accepting(const std::string& request_id) {
+    std::lock_guard lock(own_mutex_);
+    own_pending_.insert(request_id);
+  }
+  void not_accepted(const std::string& request_id) {
+    std::lock_guard lock(own_mutex_);
+    own_pending_.erase(request_id);
+  }
+
+  // How many of the others' records this node could not open, while it
+  // opened none of their acceptances: its key is not theirs, and what it
+  // accepted no other node could open (0 otherwise: a node alone, or one
+  // that shares a key with another, is not held back).
+  std::int64_t unopened_only() const { return peer_opened_.load() ? 0 : unopened_.load(); }
+
+  bool accepted_here(std::string_view request_id) const {
+    std::lock_guard lock(own_mutex_);
+    return own_pending_.contains(request_id);
+  }
+
   void describe(health::HealthDetails& details) const {
     details.set("records_applied", applied_.load());
     details.set("view_partitions", partition_count_.load());
@@ -458,8 +483,16 @@ class ClusterNode::View {
   void apply(const std::vector<rd_kafka_message_t*>& batch) {
     try {
       std::size_t applied = 0;
+      // What the batch tells of this node's key (see unopened_only), kept
+      // once the write is done: it may run twice (see Store::Write).
+      std::int64_t unopened = 0;
+      bool peer_opened = false;
+      std::vector<std::string> own_read;
       store_.write([&](store::Database& db) {
         applied = 0;
+        unopened = 0;
+        peer_opened = false;
+        own_read.clear();
         std::map<std::int32_t, std::int64_t> next;
         for (const rd_kafka_message_t* message : batch) {
           if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -470,16 +503,23 @@ class ClusterNode::View {
           }
           next[message->partition] = message->offset + 1;
           const std::string_view key = events::record_bytes(message->key, message->key_len);
+          const bool own = accepted_here(key);
           try {
             const StateRecord record =
                 codec_.decode(key, events::record_bytes(message->payload, message->len));
             if (const auto* accepted = std::get_if<service::AcceptedExecution>(&record)) {
               service::insert_execution(db, *accepted, /*if_absent=*/true, /*sealed_job=*/nullptr);
+              if (own) {
+                own_read.emplace_back(key);
+              } else {
+                peer_opened = true;
+              }
             } else {
               service::end_execution(db, std::get<service::ExecutionEnding>(record));
             }
             ++applied;
           } catch (const std::runtime_error& e) {
+            if (!own) ++unopened;
             // Most likely another cluster key: this node's copy misses it,
             // and health says so (until a restart with the right key, which
             // reads the topic again only from its stored position: see the
@@ -502,6 +542,12 @@ class ClusterNode::View {
       });
       applied_ += applied;
       applied_counter_.Increment(static_cast<double>(applied));
+      unopened_ += unopened;
+      if (peer_opened) peer_opened_.store(true);
+      {
+        std::lock_guard lock(own_mutex_);
+        for (const auto& id : own_read) own_pending_.erase(id);
+      }
       {
         std::lock_guard lock(positions_mutex_);
         for (const rd_kafka_message_t* message : batch) {
@@ -543,6 +589,11 @@ class ClusterNode::View {
   events::KafkaOutage outage_;  // no broker reachable: catch_up fails at once
   rd_kafka_t* consumer_ = nullptr;
   std::atomic<std::uint64_t> applied_{0};
+  std::atomic<bool> peer_opened_{false};   // another node's acceptance opened with this key
+  std::atomic<std::int64_t> unopened_{0};  // other records this key could not open
+  mutable std::mutex own_mutex_;
+  // Acceptances of this process not read back yet.
+  std::unordered_set<std::string, sdk::StringHash, std::equal_to<>> own_pending_;
   std::atomic<int> partition_count_{0};
   // Next offset to apply per partition, as stored (for catch_up).
   std::mutex positions_mutex_;
@@ -579,7 +630,22 @@ void ClusterNode::stop() {
 }
 
 void ClusterNode::publish_accepted(const service::AcceptedExecution& execution) {
-  producer_.produce(options_.topic.name, execution.request_id, codec_.encode(execution));
+  // What it would accept no other node could open: never monitored, never
+  // ended. Checked once its view has read the others' records.
+  if (const auto unopened = view_->unopened_only(); unopened > 0) {
+    throw std::runtime_error(fmt::format(
+        "this node's cluster key (cluster_key_id {}) opens none of the {} records of topic {} "
+        "it read: the other nodes hold another key (compare their cluster_key_id; check "
+        "cluster.key_file)",
+        codec_.key_id(), unopened, options_.topic.name));
+  }
+  view_->accepting(execution.request_id);
+  try {
+    producer_.produce(options_.topic.name, execution.request_id, codec_.encode(execution));
+  } catch (...) {
+    view_->not_accepted(execution.request_id);
+    throw;
+  }
 }
 
 void ClusterNode::catch_up() {

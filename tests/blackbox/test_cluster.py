@@ -364,6 +364,28 @@ def test_a_node_leaving_the_cluster_with_its_executions_in_progress_refuses_to_s
     assert all(second.execution(i).json()["status"] == "IN_PROGRESS" for i in ids)
 
 
+def test_a_node_with_another_key_refuses_executes_it_could_not_share(cluster, tmp_path):
+    first, second = cluster.start(2)
+    ids = [accept(first), accept(second)]  # records of the cluster's key on the topic
+    other_key = tmp_path / "other.key"
+    other_key.write_text(secrets.token_hex(32) + "\n")
+    other_key.chmod(0o600)
+    odd = FlintServer(tmp_path / "odd", cluster.config("odd", key_file=str(other_key))).start()
+    cluster.nodes.append(odd)
+    wait_until(lambda: cluster.vital(odd)["status"] == "DEGRADED", timeout=30,
+               what="the odd node reading records it cannot open")
+    # What it accepted no other node could open: never monitored, never ended.
+    r = odd.execute(execute_body(location=deployment_location({"password": SECRET})))
+    assert_error(r, 503, "this node's cluster key (cluster_key_id "
+                         f"{cluster.vital(odd)['cluster_key_id']}) opens none of the")
+    assert cluster.vital(odd)["cluster_key_id"] != cluster.vital(first)["cluster_key_id"]
+    # The nodes sharing a key go on.
+    assert odd.stop() == 0
+    ids.append(accept(first))
+    wait_until(lambda: terminal_everywhere([first, second], ids), timeout=30,
+               what="every execution ended on both nodes")
+
+
 def test_a_cluster_node_needs_its_key_and_kafka(tmp_path, kafka, cluster_key):
     cases = [
         ({"cluster": {"enabled": True, "key_file": ""}}, "no cluster key is given"),
