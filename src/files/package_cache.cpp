@@ -3,6 +3,7 @@
 #include <array>
 #include <condition_variable>
 #include <exception>
+#include <fstream>
 #include <mutex>
 #include <random>
 #include <stdexcept>
@@ -48,6 +49,41 @@ bool is_cache_name(std::string_view name) {
   if (name.size() < kKeyLength || !is_key(name.substr(0, kKeyLength))) return false;
   const auto rest = name.substr(kKeyLength);
   return rest.empty() || rest.starts_with(kTempMarker) || rest.starts_with(kEvictedMarker);
+}
+
+// Names the boot in which the packages under the root were extracted.
+constexpr std::string_view kBootMarker = ".flint-boot-id";
+
+// This machine's boot: packages extracted since it began are whole on disk
+// (extraction does not sync them; a power loss is a new boot, and takes the
+// scripts that use them along). Empty when it cannot be read.
+std::string current_boot_id() {
+  std::ifstream in("/proc/sys/kernel/random/boot_id");
+  std::string id;
+  std::getline(in, id);
+  return id;
+}
+
+std::string read_first_line(const fs::path& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+// Records `boot` under `root`, replacing the marker whole (best effort: a
+// missing marker only means the next start empties the cache).
+void record_boot(const fs::path& root, const std::string& boot) {
+  const fs::path marker = root / kBootMarker;
+  const fs::path temporary = marker.string() + std::string(kTempMarker) + random_suffix();
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    out << boot << '\n';
+    if (!out.flush()) return;
+  }
+  std::error_code ignored;
+  fs::rename(temporary, marker, ignored);
+  if (ignored) fs::remove(temporary, ignored);
 }
 
 void remove_all_quietly(const std::vector<fs::path>& paths) noexcept {
@@ -135,6 +171,38 @@ struct PackageCache::State {
     return doomed;
   }
 
+  /// Indexes a package a previous run of the host extracted, as least
+  /// recently used; one that cannot be walked is removed. Caller holds `mutex`.
+  void adopt_locked(const fs::path& directory) {
+    std::uint64_t bytes = 0;
+    std::uint64_t nodes = 1;  // the root directory
+    std::error_code error;
+    for (fs::recursive_directory_iterator it(directory, error), end; !error && it != end;
+         it.increment(error)) {
+      ++nodes;
+      if (std::error_code kind; it->is_regular_file(kind)) bytes += it->file_size(kind);
+    }
+    // Unpacked under the limits of its time: kept only within today's.
+    const auto& limits = options.limits;
+    if (error || nodes - 1 > limits.max_entries || bytes > limits.max_total_bytes) {
+      remove_all_quietly({directory});
+      return;
+    }
+    auto entry = std::make_shared<Entry>();
+    try {
+      entry->tree = flint::sdk::DirectoryTree(directory);
+    } catch (const std::exception&) {
+      remove_all_quietly({directory});
+      return;
+    }
+    entry->status = Entry::Status::ready;
+    entry->directory = directory;
+    entry->bytes = bytes + kEntryFootprint * nodes;
+    entries.emplace(directory.filename().string(), std::move(entry));
+    stats.bytes_in_use += bytes + kEntryFootprint * nodes;
+    stats.entries += 1;
+  }
+
   /// The key (content hash) of a package's text. The same package arrives
   /// with every request of a resource: comparing its text with the last few
   /// seen costs a small fraction of hashing it again.
@@ -184,10 +252,21 @@ PackageCache::PackageCache(PackageCacheOptions options) {
     throw std::runtime_error("cannot create driver files cache directory '" +
                              options.root.string() + "': " + error.message());
   }
-  // Start empty: only names this cache creates are touched.
+  // The packages of this boot are kept: a script that outlived a restart of
+  // the host still reads its files. Anything else this cache made goes;
+  // only names it creates are touched.
+  const std::string boot = current_boot_id();
+  const bool same_boot = !boot.empty() && read_first_line(options.root / kBootMarker) == boot;
+  std::vector<fs::path> kept;
   for (auto it = fs::directory_iterator(options.root, error);
        !error && it != fs::directory_iterator(); it.increment(error)) {
-    if (!is_cache_name(it->path().filename().string())) continue;
+    const std::string name = it->path().filename().string();
+    if (!is_cache_name(name)) continue;
+    std::error_code kind;
+    if (same_boot && is_key(name) && it->symlink_status(kind).type() == fs::file_type::directory) {
+      kept.push_back(it->path());
+      continue;
+    }
     std::error_code removal;
     if (!remove_read_only_tree(it->path(), removal)) {
       throw std::runtime_error("cannot remove stale package '" + it->path().string() +
@@ -198,7 +277,15 @@ PackageCache::PackageCache(PackageCacheOptions options) {
     throw std::runtime_error("cannot list driver files cache directory '" + options.root.string() +
                              "': " + error.message());
   }
+  if (!boot.empty()) record_boot(options.root, boot);
   state_ = std::make_shared<State>(std::move(options));
+  std::vector<fs::path> doomed;
+  {
+    std::lock_guard lock(state_->mutex);
+    for (const auto& directory : kept) state_->adopt_locked(directory);
+    doomed = state_->evict_locked();
+  }
+  remove_all_quietly(doomed);
 }
 
 PackageCache::~PackageCache() = default;

@@ -340,13 +340,17 @@ def test_request_unknown_to_the_driver_after_a_restart_stops_without_an_event(st
 def test_running_script_survives_a_graceful_restart_and_completes(start_server):
     server = start_server(script_config())
     gate = pid_file()
+    # It reads a file of its package after the restart: the new host keeps what the
+    # old one unpacked in this boot.
     package = script_package(
         {
             "Create": (
                 f'while [ ! -e "{gate}" ]; do sleep 0.1; done\n'
-                'echo \'{"outputs": {"survived": true}}\' > "$FLINT_RESULT_FILE"\n'
+                'survived=$(cat "$FLINT_DRIVER_FILES/data/answer.txt") || exit 7\n'
+                'echo "{\\"outputs\\": {\\"survived\\": $survived}}" > "$FLINT_RESULT_FILE"\n'
             )
-        }
+        },
+        {"data/answer.txt": "true"},
     )
     try:
         request_id = accept(server, package)
