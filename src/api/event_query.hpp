@@ -23,6 +23,12 @@ struct EventRoutesOptions {
   std::chrono::milliseconds keep_alive{15'000};
   /// How often an idle stream checks whether the server is stopping.
   std::chrono::milliseconds stop_check{1'000};
+  /// A page stops early once its payloads reach this (one event at least).
+  std::size_t max_page_bytes = 4 << 20;
+  /// Pages built and not yet written, across connections, at most: past it
+  /// a page is cut to 64 KiB (one event at least). A reader that does not
+  /// read its reply holds it until `http.read_timeout`.
+  std::size_t pages_budget_bytes = 64 << 20;
 };
 
 /// Where a reader resumes: after sequence number `after`, whose event it saw

@@ -1,6 +1,8 @@
 #include "api/events_api.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <memory>
 #include <optional>
 
 #include <boost/json/parse.hpp>
@@ -25,10 +27,43 @@ std::shared_ptr<spdlog::logger> log() {
   return logger;
 }
 
-// A page stops early once its payloads reach this (after one event at
-// least): a thousand outcomes of half a megabyte would otherwise make one
-// reply of half a gigabyte, held in memory whole.
-constexpr std::size_t kMaxPageBytes = 4 << 20;
+// A page past the budget is cut to this (after one event at least).
+constexpr std::size_t kMinPageBytes = 64 << 10;
+
+// Bytes of event pages built and not yet written, across connections: a
+// thousand outcomes of half a megabyte would make one reply of half a
+// gigabyte, and a reader that does not read its reply holds it until
+// http.read_timeout; many such readers must not take the server's memory.
+struct PageBudget {
+  std::size_t total;
+  std::atomic<std::size_t> used{0};
+};
+
+// One page's share of the budget, held until the page is written.
+class PageShare {
+ public:
+  PageShare(std::shared_ptr<PageBudget> budget, std::size_t most) : budget_(std::move(budget)) {
+    const std::size_t used = budget_->used.load();
+    const std::size_t left = used < budget_->total ? budget_->total - used : 0;
+    bytes_ = std::clamp(left, std::min(kMinPageBytes, most), most);
+    budget_->used += bytes_;
+  }
+  PageShare(const PageShare&) = delete;
+  PageShare& operator=(const PageShare&) = delete;
+  ~PageShare() { budget_->used -= bytes_; }
+
+  std::size_t bytes() const { return bytes_; }
+  // What the page really holds: past its share by up to one event.
+  void resize(std::size_t bytes) {
+    budget_->used += bytes;
+    budget_->used -= bytes_;
+    bytes_ = bytes;
+  }
+
+ private:
+  std::shared_ptr<PageBudget> budget_;
+  std::size_t bytes_ = 0;
+};
 // How often a long poll checks that its client is still there.
 constexpr auto kWaitSlice = std::chrono::seconds(1);
 
@@ -36,9 +71,9 @@ constexpr auto kWaitSlice = std::chrono::seconds(1);
 // that says which part failed; the detail, naming the file, goes to the
 // server log (and to the events vital, through `EventLog::read_error`).
 std::vector<events::LoggedEvent> read_page(const events::EventLog& events_log, std::int64_t after,
-                                           std::size_t limit) {
+                                           std::size_t limit, std::size_t max_bytes) {
   try {
-    return events_log.read(after, limit, kMaxPageBytes);
+    return events_log.read(after, limit, max_bytes);
   } catch (const std::exception& e) {
     log()->error("the event log cannot be read: {}", e.what());
     throw ApiError(http::Status::internal_server_error,
@@ -99,8 +134,8 @@ std::string sse_chunk(const std::vector<events::LoggedEvent>& events) {
 }
 
 awaitable<http::Response> list_events(events::EventLog& log, EventRoutesOptions options,
-                                      const http::Request& request,
-                                      const http::RequestContext& context) {
+                                      std::shared_ptr<PageBudget> budget,
+                                      const http::Request& request, http::RequestContext& context) {
   EventsQuery query;
   try {
     query = parse_events_query(std::string_view(request.target().data(), request.target().size()),
@@ -116,7 +151,9 @@ awaitable<http::Response> list_events(events::EventLog& log, EventRoutesOptions 
   // Read the last seq before the events: an append in between is then either
   // in the read or beyond what the wait below waits for.
   std::int64_t last = log.last_seq();
-  auto events = read_page(log, after, static_cast<std::size_t>(query.limit));
+  auto share = std::make_shared<PageShare>(budget, options.max_page_bytes);
+  auto events = read_page(log, after, static_cast<std::size_t>(query.limit), share->bytes());
+  if (events.empty()) share->resize(0);  // a long poll holds no memory while it waits
   // In slices: a client gone meanwhile stops holding its connection (and
   // its place under http.max_connections) until the wait ends.
   const auto deadline = started + std::chrono::seconds(query.wait);
@@ -126,7 +163,8 @@ awaitable<http::Response> list_events(events::EventLog& log, EventRoutesOptions 
     // empty log must not turn the long poll into a busy loop.
     if (co_await log.wait_after(std::max(after, last), slice)) {
       last = log.last_seq();
-      events = read_page(log, after, static_cast<std::size_t>(query.limit));
+      share = std::make_shared<PageShare>(budget, options.max_page_bytes);
+      events = read_page(log, after, static_cast<std::size_t>(query.limit), share->bytes());
       break;
     }
     waiting = slice < deadline && !log.waits_stopped() && !context.peer_closed();
@@ -139,19 +177,24 @@ awaitable<http::Response> list_events(events::EventLog& log, EventRoutesOptions 
     body += event_json(events[i]);
   }
   body += fmt::format(R"(],"lastSeq":{}}})", last);
+  share->resize(body.size());
+  context.keep_until_sent = std::move(share);
   co_return http::json_response(http::Status::ok, std::move(body), request.version(),
                                 request.keep_alive());
 }
 
 awaitable<void> stream_events(events::EventLog& log, EventRoutesOptions options,
-                              std::int64_t cursor, http::StreamWriter& writer) {
+                              std::shared_ptr<PageBudget> budget, std::int64_t cursor,
+                              http::StreamWriter& writer) {
   constexpr std::size_t kPage = 256;
   auto last_write = std::chrono::steady_clock::now();
   while (writer.open() && !log.waits_stopped()) {
     const std::int64_t last = log.last_seq();
-    auto events = read_page(log, cursor, kPage);
+    PageShare share(budget, options.max_page_bytes);
+    auto events = read_page(log, cursor, kPage, share.bytes());
     if (!events.empty()) {
       const std::string chunk = sse_chunk(events);  // named: GCC 12 co_await temporaries
+      share.resize(chunk.size());
       if (!co_await writer.send(chunk)) co_return;
       cursor = events.back().seq;
       last_write = std::chrono::steady_clock::now();
@@ -171,6 +214,7 @@ awaitable<void> stream_events(events::EventLog& log, EventRoutesOptions options,
 }
 
 awaitable<http::Response> open_stream(events::EventLog& log, EventRoutesOptions options,
+                                      std::shared_ptr<PageBudget> budget,
                                       const http::Request& request, http::RequestContext& context) {
   std::int64_t cursor = 0;
   try {
@@ -189,8 +233,8 @@ awaitable<http::Response> open_stream(events::EventLog& log, EventRoutesOptions 
   head.set(http::beast_http::field::cache_control, "no-cache");
   // Reverse proxies must pass events on as they come.
   head.set("X-Accel-Buffering", "no");
-  context.stream = [&log, options, cursor](http::StreamWriter& writer) {
-    return stream_events(log, options, cursor, writer);
+  context.stream = [&log, options, budget = std::move(budget), cursor](http::StreamWriter& writer) {
+    return stream_events(log, options, budget, cursor, writer);
   };
   co_return head;
 }
@@ -220,21 +264,22 @@ std::string event_json(const events::LoggedEvent& logged) {
 }
 
 void add_event_routes(http::Router& router, events::EventLog& log, EventRoutesOptions options) {
+  auto budget = std::make_shared<PageBudget>(options.pages_budget_bytes);
   router.add(http::Method::get, "/api/events",
-             [&log, options](http::Request& request,
-                             http::RequestContext& context) -> awaitable<http::Response> {
+             [&log, options, budget](http::Request& request,
+                                     http::RequestContext& context) -> awaitable<http::Response> {
                std::optional<http::Response> answer;
                try {
-                 answer = co_await list_events(log, options, request, context);
+                 answer = co_await list_events(log, options, budget, request, context);
                } catch (const ApiError&) {
                  answer = current_exception_response(request.version(), request.keep_alive());
                }
                co_return std::move(*answer);
              });
   router.add(http::Method::get, "/api/events/stream",
-             [&log, options](http::Request& request,
-                             http::RequestContext& context) -> awaitable<http::Response> {
-               return open_stream(log, options, request, context);
+             [&log, options, budget](http::Request& request,
+                                     http::RequestContext& context) -> awaitable<http::Response> {
+               return open_stream(log, options, budget, request, context);
              });
 }
 

@@ -263,6 +263,45 @@ TEST_F(EventsApiTest, AReaderBehindRetentionStartsAtTheOldestKept) {
   EXPECT_EQ(list[0].at("seq").as_int64(), 4);
 }
 
+TEST_F(EventsApiTest, PagesNotYetWrittenShareOneBudget) {
+  // Outcomes of 1.5 MiB: a page of four is larger than the socket buffers, so a
+  // reader that does not read holds it, and its share of the budget, at the server.
+  std::vector<events::OutboxEvent> big = make_events(1, 4);
+  for (auto& event : big) {
+    event.payload = R"({"requestId":"r","pad":")" + std::string(3 << 19, 'x') + R"("})";
+  }
+  log_->append(big);
+  EventRoutesOptions options;
+  options.max_page_bytes = 6 << 20;
+  options.pages_budget_bytes = 6 << 20;
+  start(options);
+  const auto events_in = [](const http::Response& response) {
+    return json::parse(response.body()).at("events").as_array().size();
+  };
+  EXPECT_EQ(events_in(get("/api/events?limit=10")), 4U);
+
+  tcp::socket stalled = connect();
+  const int small = 4096;
+  ::setsockopt(stalled.native_handle(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  const std::string request = "GET /api/events?limit=10 HTTP/1.1\r\nHost: localhost\r\n\r\n";
+  asio::write(stalled, asio::buffer(request));
+  // While its page waits, another reader gets a page cut short (one event at least)...
+  bool cut = false;
+  for (int i = 0; i < 50 && !cut; ++i) {
+    cut = events_in(get("/api/events?limit=10")) == 1;
+    if (!cut) std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_TRUE(cut) << "no page was cut while another held the budget";
+  // ... and a whole page again once the stalled one is gone.
+  stalled.close();
+  bool whole = false;
+  for (int i = 0; i < 250 && !whole; ++i) {
+    whole = events_in(get("/api/events?limit=10")) == 4;
+    if (!whole) std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_TRUE(whole) << "the stalled page's share was not given back";
+}
+
 TEST_F(EventsApiTest, StreamsServerSentEventsAndResumes) {
   log_->append(make_events(1, 3));
   EventRoutesOptions options;

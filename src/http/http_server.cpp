@@ -535,7 +535,8 @@ asio::awaitable<void> HttpServer::serve_on(std::shared_ptr<Connection> c, Stream
     Request request = parser.release();
     c->disarm();
     StreamBody body_stream;
-    Response response = co_await dispatch(request, body_stream,
+    std::shared_ptr<const void> keep_until_sent;
+    Response response = co_await dispatch(request, body_stream, keep_until_sent,
                                           boost::beast::get_lowest_layer(stream).native_handle());
     if (body_stream) {
       co_await send_stream(c, stream, response, body_stream);
@@ -545,6 +546,7 @@ asio::awaitable<void> HttpServer::serve_on(std::shared_ptr<Connection> c, Stream
     response.keep_alive(keeps_alive(request) && !stopping_);
     c->arm(options_.read_timeout);  // a client that does not read its response is dropped
     std::tie(ec, bytes) = co_await beast_http::async_write(stream, response, kAsTuple);
+    keep_until_sent.reset();
     probe_.in_flight().Decrement();
     c->busy = false;
     if (ec || !response.keep_alive()) break;
@@ -760,7 +762,7 @@ Response HttpServer::unmatched_response(const Router::Match& match, const Reques
 }
 
 asio::awaitable<Response> HttpServer::dispatch(Request& request, StreamBody& stream,
-                                               int peer_socket) {
+                                               std::shared_ptr<const void>& keep, int peer_socket) {
   RequestContext context = RequestContext::from(request);
   context.received_at = std::chrono::steady_clock::now();
   context.peer_socket = peer_socket;
@@ -789,6 +791,7 @@ asio::awaitable<Response> HttpServer::dispatch(Request& request, StreamBody& str
   response.set(beast_http::field::date, http_date());
   if (!context.tenant_id.empty()) response.set("tenantId", context.tenant_id);
   stream = std::move(context.stream);
+  keep = std::move(context.keep_until_sent);
   if (request.method() == beast_http::verb::head) {
     // What GET would answer, without its body (RFC 9110 §9.3.2).
     if (!stream) response.content_length(response.body().size());

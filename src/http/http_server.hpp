@@ -134,7 +134,10 @@ class HttpServer {
   boost::asio::awaitable<void> serve_requests(std::shared_ptr<Connection> connection);
   template <class Stream>
   boost::asio::awaitable<void> serve_on(std::shared_ptr<Connection> connection, Stream& stream);
-  boost::asio::awaitable<Response> dispatch(Request& request, StreamBody& stream, int peer_socket);
+  // Routes `request`; its stream body, if any, goes to `stream`, and what
+  // the reply holds until written to `keep` (see RequestContext).
+  boost::asio::awaitable<Response> dispatch(Request& request, StreamBody& stream,
+                                            std::shared_ptr<const void>& keep, int peer_socket);
   // The 401 for a request header that does not carry an accepted token
   // (nullopt: serve it).
   std::optional<Response> authentication_refusal(const Request& header) const;

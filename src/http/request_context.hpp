@@ -5,6 +5,7 @@
 /// tenant, the matched route.
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -35,6 +36,9 @@ struct RequestContext {
   /// sent as the head only (no Content-Length; the connection closes when
   /// the stream ends).
   StreamBody stream;
+  /// Set by a handler whose reply holds something until it is written (a
+  /// share of a memory budget): the server keeps it until then.
+  std::shared_ptr<const void> keep_until_sent;
   /// The client's socket, set by the server (-1: unknown); see `peer_closed`.
   int peer_socket = -1;
 
