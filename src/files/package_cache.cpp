@@ -1,6 +1,7 @@
 #include "files/package_cache.hpp"
 
 #include <array>
+#include <cerrno>
 #include <condition_variable>
 #include <exception>
 #include <fstream>
@@ -8,6 +9,7 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -84,6 +86,25 @@ void record_boot(const fs::path& root, const std::string& boot) {
   std::error_code ignored;
   fs::rename(temporary, marker, ignored);
   if (ignored) fs::remove(temporary, ignored);
+}
+
+// Unpacks `archive`; wanting disk space, descriptors or memory is the host's
+// trouble for a while (503, retry later), not the package's.
+ExtractionResult extract_or_retry_later(std::string_view archive, const fs::path& destination,
+                                        const PackageCacheOptions& options) {
+  try {
+    return extract_zip(archive, destination, options.limits);
+  } catch (const std::system_error& e) {
+    const int code = e.code().value();
+    if (e.code().category() == std::generic_category() &&
+        (code == ENOSPC || code == EDQUOT || code == EMFILE || code == ENFILE || code == ENOMEM ||
+         code == EAGAIN)) {
+      throw flint::sdk::TemporaryHostError("cannot unpack the driver files into " +
+                                           options.root.string() + ": " + e.what() +
+                                           "; retry later");
+    }
+    throw;
+  }
 }
 
 void remove_all_quietly(const std::vector<fs::path>& paths) noexcept {
@@ -341,7 +362,7 @@ flint::sdk::DirectoryTree PackageCache::acquire(std::string_view driver_files_ba
     }
     const fs::path temporary =
         state.options.root / (key + std::string(kTempMarker) + random_suffix());
-    const ExtractionResult result = extract_zip(*archive, temporary, state.options.limits);
+    const ExtractionResult result = extract_or_retry_later(*archive, temporary, state.options);
     const fs::path final_path = state.options.root / key;
     std::error_code error;
     fs::rename(temporary, final_path, error);

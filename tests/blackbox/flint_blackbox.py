@@ -529,11 +529,11 @@ class Metrics:
 def fill_disk(directory: Path) -> Path:
     """Writes until the file system of `directory` is full; returns the filler file."""
     filler = directory / "filler"
-    with open(filler, "wb") as out:
+    # Unbuffered: a buffered writer would raise again at close, with what it still holds.
+    with open(filler, "wb", buffering=0) as out:
         try:
             while True:
                 out.write(b"\0" * 65536)
-                out.flush()
         except OSError:
             pass
     return filler

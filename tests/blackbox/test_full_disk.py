@@ -11,7 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from flint_blackbox import assert_error, execute_body, fill_disk, script_package, wait_until
+from flint_blackbox import (
+    assert_error,
+    driver_package,
+    execute_body,
+    fill_disk,
+    script_package,
+    wait_until,
+)
 
 
 @pytest.fixture
@@ -111,6 +118,25 @@ def test_script_driver_on_a_full_disk_answers_503_without_opening_the_breaker(
     assert server.health()["vitals"]["drivers"]["open_breakers"] == 0
 
 
+def test_a_workspace_without_space_for_a_new_package_answers_503(start_server, small_disk):
+    """Unpacking wants disk space the host will have again: 503, retry later, not the 500 an
+    orchestrator takes as final; and not the deployment location's failure either."""
+    workspace = small_disk / "ws"
+    server = start_server({
+        "resource_driver": {"scripts_workspace": str(workspace)},
+        "drivers": {"breaker": {"failure_threshold": 2, "open_duration": "10m"}},
+    })
+    filler = fill_disk(small_disk)
+    for index in range(4):
+        package = driver_package({"scripts/Create.sh": f"exit {index}\n" + "#" * 8192})
+        r = server.execute(execute_body(driver_files=package))
+        assert_error(r, 503, f"cannot unpack the driver files into {workspace}: ")
+        assert "No space left on device; retry later" in r.json()["localizedMessage"], r.text
+    filler.unlink()
+    assert server.execute(execute_body(driver_files=package)).status_code == 202
+    assert server.health()["vitals"]["drivers"]["open_breakers"] == 0
+
+
 def test_a_start_on_a_full_disk_says_the_disk_is_full(start_server, small_disk):
     """After a clean stop (no -wal or -shm file left), opening the databases on a full disk fails
     while SQLite sizes the -shm file, which it reports as "disk I/O error". The start must say the
@@ -122,7 +148,7 @@ def test_a_start_on_a_full_disk_says_the_disk_is_full(start_server, small_disk):
     with pytest.raises(RuntimeError, match="while starting"):
         server.start()
     text = server.stderr()
-    assert "flint.db" in text, text
+    assert "events.db" in text, text  # the first database opened
     assert "No space left on device: the disk is full" in text, text
 
     filler.unlink()
