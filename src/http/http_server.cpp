@@ -697,32 +697,21 @@ std::optional<Response> HttpServer::authentication_refusal(const Request& header
 
 void HttpServer::log_refused_authentication(const Connection& connection, const Request& header,
                                             std::string_view challenge) {
-  static constexpr auto kInterval = std::chrono::seconds(10);
-  const auto now = std::chrono::steady_clock::now();
-  std::size_t unlogged = 0;
-  {
-    std::lock_guard lock(refusals_mutex_);
-    if (now < next_refusal_log_) {
-      ++refusals_unlogged_;
-      return;
-    }
-    next_refusal_log_ = now + kInterval;
-    unlogged = std::exchange(refusals_unlogged_, 0);
-  }
+  const auto held_back = refusals_log_.admit();
+  if (!held_back) return;
   error_code ignored;
   const auto peer = connection.socket.remote_endpoint(ignored);
   const std::string_view target = header.target();
   // The path and the peer, never the credentials.
-  log()->warn("authentication refused: {} {} from {}: {}{}", header.method_string(),
-              sdk::json::printable(target.substr(0, target.find('?')), 256),
-              peer.address().to_string(),
-              header.count(beast_http::field::authorization) > 1 ? "Authorization sent twice"
-              : challenge.find("invalid_token") != std::string_view::npos
-                  ? "the bearer token is not accepted"
-                  : "no bearer token",
-              unlogged == 0 ? std::string()
-                            : fmt::format(" ({} more refused in the last {} s, not logged)",
-                                          unlogged, kInterval.count()));
+  log()->warn(
+      "authentication refused: {} {} from {}: {}{}", header.method_string(),
+      sdk::json::printable(target.substr(0, target.find('?')), 256), peer.address().to_string(),
+      header.count(beast_http::field::authorization) > 1 ? "Authorization sent twice"
+      : challenge.find("invalid_token") != std::string_view::npos
+          ? "the bearer token is not accepted"
+          : "no bearer token",
+      *held_back == 0 ? std::string()
+                      : fmt::format(" ({} more refused in the last 10 s, not logged)", *held_back));
 }
 
 std::optional<Response> HttpServer::unwanted_body_refusal(const Request& header) const {

@@ -23,6 +23,7 @@
 
 #include "http/http_probe.hpp"
 #include "http/router.hpp"
+#include "logging/log_throttle.hpp"
 
 namespace flint::http {
 
@@ -141,8 +142,8 @@ class HttpServer {
   // The 401 for a request header that does not carry an accepted token
   // (nullopt: serve it).
   std::optional<Response> authentication_refusal(const Request& header) const;
-  // Logs a 401 (at most one line per kAuthenticationLogInterval, counting
-  // the others: a client trying tokens must not flood the log).
+  // Logs a 401 (at most one line per 10 s, counting the others: a client
+  // trying tokens must not flood the log).
   void log_refused_authentication(const Connection& connection, const Request& header,
                                   std::string_view reason);
   // The answer, from the header alone, to a request whose body no route
@@ -166,9 +167,7 @@ class HttpServer {
   std::uint16_t bound_port_ = 0;
   std::atomic<bool> stopping_{false};
   std::atomic<std::size_t> open_connections_{0};
-  std::mutex refusals_mutex_;  // guards the two below
-  std::chrono::steady_clock::time_point next_refusal_log_{};
-  std::size_t refusals_unlogged_ = 0;
+  logging::LogThrottle refusals_log_{std::chrono::seconds(10)};
   std::mutex connections_mutex_;
   std::unordered_set<std::shared_ptr<Connection>> connections_;
 };

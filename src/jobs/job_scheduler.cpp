@@ -4,6 +4,7 @@
 #include <random>
 
 #include <boost/asio/post.hpp>
+#include <fmt/format.h>
 
 #include "logging/logging.hpp"
 
@@ -344,8 +345,13 @@ void JobScheduler::fail(std::uint64_t id, std::uint64_t run, const std::exceptio
     subject = entry->job.subject;
     kind = entry->job.kind;
   }
-  logging::logger("jobs")->error("job {} of kind {} failed: {}; retrying", subject, kind,
-                                 error.what());
+  if (const auto held_back = failures_log_.admit()) {
+    logging::logger("jobs")->error(
+        "job {} of kind {} failed: {}; retrying{}", subject, kind, error.what(),
+        *held_back == 0
+            ? std::string()
+            : fmt::format(" ({} more failures of jobs in the last 10 s not logged)", *held_back));
+  }
   finish(id, run, JobStep::retry_later);
 }
 

@@ -27,6 +27,8 @@
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
+#include "logging/log_throttle.hpp"
+
 namespace flint::jobs {
 
 /// A unit of asynchronous work, identified by (kind, subject).
@@ -298,6 +300,9 @@ class JobScheduler {
   };
   // Filled before the first job, read-only afterwards (but for Kind::ids).
   std::unordered_map<std::string, Kind, KindHash, std::equal_to<>> kinds_;
+
+  // A failure shared by every job (a full disk) must not flood the log.
+  logging::LogThrottle failures_log_{std::chrono::seconds(10)};
 
   std::mutex mutex_;  // everything below, but the atomics
   std::unordered_map<std::uint64_t, Entry> entries_;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "logging/log_context.hpp"
+#include "logging/log_throttle.hpp"
 #include "logging/thread_name.hpp"
 
 namespace flint::logging {
@@ -286,6 +287,23 @@ TEST(StartThread, AThreadThatCannotStartIsNamed) {
   };
   EXPECT_EXIT(start_under_limit(), ::testing::ExitedWithCode(0),
               "cannot start the test's worker: Resource temporarily unavailable");
+}
+
+}  // namespace
+}  // namespace flint::logging
+
+namespace flint::logging {
+namespace {
+
+TEST(LogThrottleTest, LetsOneLineThroughPerIntervalAndCountsTheOthers) {
+  using namespace std::chrono_literals;
+  LogThrottle throttle(10s);
+  const auto start = LogThrottle::Clock::now();
+  EXPECT_EQ(throttle.admit(start), std::optional<std::size_t>(0));
+  EXPECT_EQ(throttle.admit(start + 1s), std::nullopt);
+  EXPECT_EQ(throttle.admit(start + 9s), std::nullopt);
+  EXPECT_EQ(throttle.admit(start + 10s), std::optional<std::size_t>(2));
+  EXPECT_EQ(throttle.admit(start + 30s), std::optional<std::size_t>(0));
 }
 
 }  // namespace
