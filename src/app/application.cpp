@@ -226,49 +226,93 @@ security::CredentialVault cluster_key(const config::HostConfig& config) {
   }
 }
 
+// Work in flight in `store`, sealed with the key that was in use then, and
+// one sealed payload of it to try a key on.
+struct SealedWork {
+  std::int64_t executions = 0;
+  std::int64_t tasks = 0;
+  std::optional<std::string> sample;
+};
+
+SealedWork sealed_work(store::Store& store) {
+  return store.read([](store::Database& db) {
+    SealedWork work;
+    work.executions = service::count_monitored_executions(db);
+    auto count = db.prepare("SELECT count(*) FROM jobs");
+    count.step();
+    work.tasks = count.column_int(0);
+    auto sample = db.prepare(
+        "SELECT job FROM executions WHERE job IS NOT NULL UNION ALL SELECT payload FROM jobs "
+        "LIMIT 1");
+    if (sample.step()) work.sample = std::string(sample.column_text(0));
+    return work;
+  });
+}
+
 // The key sealing credentials at rest. The default file is Flint's to
 // create; a named one is the operator's to provide: a typo, or a secret
 // volume that did not mount, must not start with a new key that cannot open
 // what was sealed before. Nor must a default key missing from a data
-// directory whose work in flight it sealed (restored without it, say):
-// every execution and task in flight would fail, for good.
+// directory whose work in flight it sealed (restored without it, say), nor
+// another key in its place (the wrong secret mounted): every execution and
+// task in flight would fail, for good. `store.accept_new_key` is the way on
+// when the right key is lost for good.
 security::CredentialVault store_vault(const config::HostConfig& config, store::Store& store) {
-  if (config.store.key_file.empty()) {
-    const auto path = config.store.data_dir / "credentials.key";
-    std::error_code error;
-    if (!std::filesystem::exists(path, error) && !error) {
-      const auto [executions, tasks] = store.read([](store::Database& db) {
-        auto count = db.prepare("SELECT count(*) FROM jobs");
-        count.step();
-        return std::pair(service::count_monitored_executions(db), count.column_int(0));
-      });
-      if (executions + tasks > 0) {
-        throw std::runtime_error(fmt::format(
-            "store.data_dir: {} is missing, but {} holds {} executions and {} infrastructure "
-            "tasks in flight, sealed with the key it held: restore that file (a new key could "
-            "not open them, and they would all fail). If it is lost for good, make a new one "
-            "(head -c 32 /dev/urandom > {} && chmod 600 {}): Flint then fails them, with their "
-            "events",
-            path.string(), store.path().string(), executions, tasks, path.string(), path.string()));
-      }
-    }
-    return security::CredentialVault::from_key_file(path);
+  const SealedWork work = sealed_work(store);
+  const bool in_flight = work.executions + work.tasks > 0;
+  const std::string lost_for_good =
+      "If it is lost for good, start with store.accept_new_key true (FLINT_STORE_ACCEPT_NEW_KEY="
+      "true): Flint then fails them, with their events";
+  const bool named = !config.store.key_file.empty();
+  const auto path = named ? config.store.key_file : config.store.data_dir / "credentials.key";
+  std::error_code error;
+  if (!named && in_flight && !config.store.accept_new_key &&
+      !std::filesystem::exists(path, error) && !error) {
+    throw std::runtime_error(fmt::format(
+        "store.data_dir: {} is missing, but {} holds {} executions and {} infrastructure tasks in "
+        "flight, sealed with the key it held: restore that file (a new key could not open them, "
+        "and they would all fail). {}",
+        path.string(), store.path().string(), work.executions, work.tasks, lost_for_good));
   }
+  std::optional<security::CredentialVault> vault;
   try {
-    return security::CredentialVault::from_existing_key_file(config.store.key_file);
+    vault.emplace(named ? security::CredentialVault::from_existing_key_file(path)
+                        : security::CredentialVault::from_key_file(path));
   } catch (const security::VaultError& e) {
+    if (!named) throw;
     // How to make one only when there is none: an unreadable key is still
     // the one that sealed what is stored.
-    std::error_code error;
-    if (std::filesystem::exists(config.store.key_file, error) || error) {
+    if (std::filesystem::exists(path, error) || error) {
       throw std::runtime_error(fmt::format("store.key_file: {}", e.what()));
     }
     throw std::runtime_error(fmt::format(
         "store.key_file: {} (Flint creates only the default key, <store.data_dir>/credentials.key; "
         "a named key file must hold 32 random bytes, e.g. from head -c 32 /dev/urandom, with mode "
-        "0600)",
-        e.what()));
+        "0600){}",
+        e.what(),
+        in_flight ? fmt::format("; {} holds {} executions and {} infrastructure tasks in flight "
+                                "that only the key that sealed them opens",
+                                store.path().string(), work.executions, work.tasks)
+                  : std::string()));
   }
+  if (work.sample) {
+    try {
+      vault->open(*work.sample);
+    } catch (const security::VaultError&) {
+      if (!config.store.accept_new_key) {
+        throw std::runtime_error(fmt::format(
+            "{}: {} does not open the {} executions and {} infrastructure tasks in flight in {}: "
+            "they were sealed with another key (the wrong secret mounted?). Restore that key. {}",
+            named ? "store.key_file" : "store.data_dir", path.string(), work.executions, work.tasks,
+            store.path().string(), lost_for_good));
+      }
+      logging::logger("app")->warn(
+          "{} does not open the {} executions and {} infrastructure tasks in flight; "
+          "store.accept_new_key is true: they fail, with their events",
+          path.string(), work.executions, work.tasks);
+    }
+  }
+  return std::move(*vault);
 }
 
 // This node's name: cluster.node_id, or the host name.

@@ -425,6 +425,11 @@ HostTable make_table() {
                               "empty = <store.data_dir>/credentials.key, created on first "
                               "start. A named file is never created: missing, it stops the "
                               "start."));
+  FLINT_HOST_OPTION(store.accept_new_key,
+                    O::boolean(false,
+                               "Start with a key that cannot open the work in flight it did not "
+                               "seal (the right key is lost for good): that work fails, with its "
+                               "events."));
   FLINT_HOST_OPTION(store.execution_retention,
                     O::duration(hours(24 * 7),
                                 "Execution records ended longer ago than this are removed; 0 "

@@ -177,6 +177,7 @@ struct HostConfig {
     std::filesystem::path data_dir;                   ///< SQLite databases and the credentials key
     std::string synchronous;                          ///< `full` or `normal`
     std::filesystem::path key_file;                   ///< empty = <data_dir>/credentials.key
+    bool accept_new_key = false;                      ///< fail work another key sealed
     std::chrono::milliseconds execution_retention{};  ///< ended records kept; 0 = forever
   } store;
 

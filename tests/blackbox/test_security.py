@@ -560,12 +560,21 @@ def test_a_missing_default_key_with_work_in_flight_stops_the_start(tmp_path):
         "executions and 0 infrastructure tasks in flight" in str(failure.value)
     ), str(failure.value)
     assert not key.exists()
-    # Lost for good: a key the operator makes lets Flint start, and fail what it sealed.
+    # Another key in its place (the wrong secret mounted) opens none of it either.
     key.write_bytes(os.urandom(32))
     key.chmod(0o600)
+    with pytest.raises(RuntimeError) as failure:
+        server.start()
+    assert (
+        f"store.data_dir: {key} does not open the 1 executions and 0 infrastructure tasks in "
+        f"flight in {server.data_dir / 'flint.db'}: they were sealed with another key"
+    ) in str(failure.value), str(failure.value)
+    # Lost for good: the operator says so, and Flint fails what the old key sealed.
+    server.overrides = {"store": {"accept_new_key": True}}
     server.start()
     record = server.wait_terminal(request_id)
     assert record["status"] == "FAILED", record
+    assert "does not open the 1 executions" in server.stderr()
     assert server.stop() == 0
 
 
