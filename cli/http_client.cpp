@@ -219,14 +219,24 @@ HttpResponse HttpClient::exchange(std::string_view method, std::string_view targ
       co_return;
     }
     asio::ssl::context context(asio::ssl::context::tls_client);
-    try {
-      if (ca_file_.empty()) {
-        context.set_default_verify_paths();
-      } else {
-        context.load_verify_file(ca_file_);
+    // Each file read names its option when it cannot be used.
+    const auto load = [](std::string_view option, const std::string& file, const auto& use) {
+      try {
+        use();
+      } catch (const boost::system::system_error& e) {
+        throw std::invalid_argument(std::string(option) + ": cannot load " + file + ": " +
+                                    e.code().message());
       }
-    } catch (const boost::system::system_error& e) {
-      throw std::invalid_argument("--cacert: cannot load " + ca_file_ + ": " + e.code().message());
+    };
+    if (tls_.ca_file.empty()) {
+      context.set_default_verify_paths();
+    } else {
+      load("--cacert", tls_.ca_file, [&] { context.load_verify_file(tls_.ca_file); });
+    }
+    if (!tls_.cert_file.empty()) {
+      load("--cert", tls_.cert_file, [&] { context.use_certificate_chain_file(tls_.cert_file); });
+      load("--key", tls_.key_file,
+           [&] { context.use_private_key_file(tls_.key_file, asio::ssl::context::pem); });
     }
     context.set_verify_mode(asio::ssl::verify_peer);
     beast::ssl_stream<beast::tcp_stream> tls(std::move(stream), context);

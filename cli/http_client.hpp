@@ -69,6 +69,16 @@ class NoReplyError : public HttpError {
 ///
 /// Not thread-safe: use one instance per thread. Holds no connection between
 /// calls.
+/// How the client checks the server, and proves itself, over https.
+struct TlsFiles {
+  /// PEM CA certificates the server's must chain to; empty = the system's store.
+  std::string ca_file;
+  /// PEM certificate chain to present (mutual TLS); empty = none.
+  std::string cert_file;
+  /// PEM private key of `cert_file`.
+  std::string key_file;
+};
+
 class HttpClient {
  public:
   /// Extra request headers as (name, value) pairs.
@@ -76,10 +86,11 @@ class HttpClient {
 
   /// A client for the server at `base`; every request carries
   /// `Authorization: Bearer <token>` unless `token` is empty. Over https the
-  /// server's certificate must chain to a CA of `ca_file` (PEM), or of the
-  /// system's store when it is empty, and name the URL's host.
-  explicit HttpClient(BaseUrl base, std::string token = {}, std::string ca_file = {})
-      : base_(std::move(base)), token_(std::move(token)), ca_file_(std::move(ca_file)) {}
+  /// server's certificate must chain to a CA of `tls.ca_file` (PEM), or of
+  /// the system's store when it is empty, and name the URL's host; the
+  /// client presents `tls.cert_file` when it is set.
+  explicit HttpClient(BaseUrl base, std::string token = {}, TlsFiles tls = {})
+      : base_(std::move(base)), token_(std::move(token)), tls_(std::move(tls)) {}
 
   /// Whether requests carry a bearer token.
   bool sends_token() const noexcept { return !token_.empty(); }
@@ -103,7 +114,7 @@ class HttpClient {
 
   BaseUrl base_;
   std::string token_;
-  std::string ca_file_;
+  TlsFiles tls_;
 };
 
 }  // namespace flint::cli

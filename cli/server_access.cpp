@@ -16,6 +16,13 @@ void add_server_access_options(CLI::App& command, ServerAccess& access) {
   command.add_option("--cacert", access.ca_file,
                      "PEM CA certificates to check an https server against (default: the "
                      "system's)");
+  auto* key = command.add_option("--key", access.key_file, "PEM private key of --cert");
+  command
+      .add_option("--cert", access.cert_file,
+                  "PEM client certificate (chain) for a server that requires one "
+                  "(http.tls.client_ca_file)")
+      ->needs(key);
+  key->needs("--cert");
 }
 
 void add_tenant_option(CLI::App& command, std::optional<std::string>& tenant) {
@@ -65,7 +72,9 @@ std::vector<std::string> token_warnings(const ServerAccess& access) {
 }
 
 HttpClient connect(const ServerAccess& access, std::ostream& err) {
-  HttpClient client(parse_base_url(access.url), read_token_file(access.token_file), access.ca_file);
+  HttpClient client(
+      parse_base_url(access.url), read_token_file(access.token_file),
+      {.ca_file = access.ca_file, .cert_file = access.cert_file, .key_file = access.key_file});
   for (const auto& warning : token_warnings(access)) err << "flint: warning: " << warning << '\n';
   return client;
 }

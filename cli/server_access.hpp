@@ -1,7 +1,8 @@
 #pragma once
 
 /// @file
-/// How the client commands reach a Flint server: `--url`, `--token-file`, `--cacert`.
+/// How the client commands reach a Flint server: `--url`, `--token-file`, `--cacert`,
+/// `--cert`, `--key`.
 
 #include <optional>
 #include <ostream>
@@ -28,9 +29,13 @@ struct ServerAccess {
   /// PEM CA certificates the server's certificate must chain to over https;
   /// empty = the system's store.
   std::string ca_file;
+  /// PEM client certificate chain for a server that requires one
+  /// (`http.tls.client_ca_file`), and its private key; empty = none.
+  std::string cert_file;
+  std::string key_file;
 };
 
-/// Adds `--url`, `--token-file` and `--cacert` to `command`.
+/// Adds `--url`, `--token-file`, `--cacert`, `--cert` and `--key` to `command`.
 void add_server_access_options(CLI::App& command, ServerAccess& access);
 
 /// Adds `--tenant` to `command`: one header value, so valid UTF-8 without
@@ -45,7 +50,7 @@ std::vector<std::string> token_warnings(const ServerAccess& access);
 /// A client for `access`. Writes each of `token_warnings` to `err` as
 /// `flint: warning: ...`: the request is still made, as curl would make it.
 /// @throws std::invalid_argument naming the option that is wrong (`--url`,
-///   `--token-file`).
+///   `--token-file`, `--cert` without `--key`).
 HttpClient connect(const ServerAccess& access, std::ostream& err);
 
 }  // namespace flint::cli

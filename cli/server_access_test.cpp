@@ -23,7 +23,10 @@ class TokenWarningsTest : public ::testing::Test {
   void TearDown() override { std::filesystem::remove(token_); }
 
   ServerAccess access(std::string url) const {
-    return ServerAccess{.url = std::move(url), .token_file = token_.string(), .ca_file = {}};
+    ServerAccess access;
+    access.url = std::move(url);
+    access.token_file = token_.string();
+    return access;
   }
 
   const std::filesystem::path token_ =
@@ -36,9 +39,9 @@ TEST_F(TokenWarningsTest, NoneForAPrivateFileSentToThisMachineOrOverTls) {
   EXPECT_THAT(token_warnings(access("http://[::1]:8290")), ElementsAre());
   EXPECT_THAT(token_warnings(access("https://flint.example.net")), ElementsAre());
   // Nothing to give away without a token.
-  EXPECT_THAT(token_warnings(
-                  ServerAccess{.url = "http://flint.example.net", .token_file = {}, .ca_file = {}}),
-              ElementsAre());
+  ServerAccess without_token;
+  without_token.url = "http://flint.example.net";
+  EXPECT_THAT(token_warnings(without_token), ElementsAre());
 }
 
 TEST_F(TokenWarningsTest, NamesAFileOthersMayReadAndATokenSentInClearText) {

@@ -405,6 +405,26 @@ def test_the_cli_speaks_https_checking_the_server_against_its_cacert(
     assert "noop" in trusted.stdout
 
 
+def test_the_cli_presents_a_client_certificate_to_a_mutual_tls_server(
+    start_tls_server, authority
+):
+    client = authority.issue("cli-client", server=False)
+    server = start_tls_server(
+        tls_overrides(*authority.issue("server-cm", server=True), client_ca=authority.ca_file),
+        authority,
+        client_cert=tuple(map(str, client)),
+    )
+    common = ["drivers", "--url", f"https://127.0.0.1:{server.port}",
+              "--cacert", str(authority.ca_file)]
+    refused = _run(common)
+    assert refused.returncode == 2, refused.stdout
+    presented = _run(common + ["--cert", str(client[0]), "--key", str(client[1])])
+    assert presented.returncode == 0, presented.stderr
+    assert "noop" in presented.stdout
+    alone = _run(common + ["--cert", str(client[0])])
+    assert alone.returncode == 2 and "--key" in alone.stderr, alone.stderr
+
+
 @pytest.mark.parametrize(
     "problem, fragment",
     [
