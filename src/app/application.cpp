@@ -241,10 +241,16 @@ SealedWork sealed_work(store::Store& store) {
     auto count = db.prepare("SELECT count(*) FROM jobs");
     count.step();
     work.tasks = count.column_int(0);
-    auto sample = db.prepare(
-        "SELECT job FROM executions WHERE job IS NOT NULL UNION ALL SELECT payload FROM jobs "
-        "LIMIT 1");
-    if (sample.step()) work.sample = std::string(sample.column_text(0));
+    // Through the index of monitored executions, as a restart resumes them:
+    // a scan of the table would read every page of the records.
+    auto job =
+        db.prepare("SELECT job FROM executions WHERE job IS NOT NULL ORDER BY accepted_at LIMIT 1");
+    auto task = db.prepare("SELECT payload FROM jobs LIMIT 1");
+    if (job.step()) {
+      work.sample = std::string(job.column_text(0));
+    } else if (task.step()) {
+      work.sample = std::string(task.column_text(0));
+    }
     return work;
   });
 }

@@ -84,6 +84,10 @@ std::int64_t count_monitored_executions(store::Database& db) {
 }
 
 std::int64_t count_cluster_executions_in_progress(store::Database& db) {
+  // A store that never was a cluster node's holds none: no scan of its records.
+  auto clustered = db.prepare("SELECT EXISTS (SELECT 1 FROM cluster_offsets)");
+  clustered.step();
+  if (clustered.column_int(0) == 0) return 0;
   auto count =
       db.prepare("SELECT count(*) FROM executions WHERE monitoring = 'active' AND job IS NULL");
   count.step();

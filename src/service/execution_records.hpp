@@ -88,7 +88,8 @@ std::int64_t count_monitored_executions(store::Database& db);
 
 /// The number of executions still in progress in this node's copy of a
 /// cluster's records: active, without a job of this node's (the cluster
-/// keeps their jobs in Kafka).
+/// keeps their jobs in Kafka). 0 without reading the records when this store
+/// never was a cluster node's (no `cluster_offsets`).
 std::int64_t count_cluster_executions_in_progress(store::Database& db);
 
 /// What one `prune_ended_executions` call looked at and removed.

@@ -526,6 +526,24 @@ class Metrics:
         return any(n == name for n, _, _ in self.samples)
 
 
+def damage_pages(database: Path, first: float, last: float, step: int) -> None:
+    """Overwrites 2000 bytes inside every `step` bytes of `database` from `first` to `last`
+    (fractions of its size), as a failing disk would: the file header is kept."""
+    size = database.stat().st_size
+    with open(database, "r+b") as f:
+        for offset in range(int(size * first), int(size * last), step):
+            f.seek(offset + 100)
+            f.write(b"\xa5" * 2000)
+
+
+def produce_large_events(server: "FlintServer", count: int) -> list[str]:
+    """`count` executions with 2 KB outputs each, their events delivered; their ids."""
+    ids = [server.execute(execute_body(request_properties={"noop.outputs": {"pad": "x" * 2000}}))
+           .json()["requestId"] for _ in range(count)]
+    server.wait_events_for(ids)
+    return ids
+
+
 def fill_disk(directory: Path) -> Path:
     """Writes until the file system of `directory` is full; returns the filler file."""
     filler = directory / "filler"

@@ -20,7 +20,9 @@ from flint_blackbox import (
     FlintServer,
     SseClient,
     assert_error,
+    damage_pages,
     execute_body,
+    produce_large_events,
     wait_until,
 )
 from tls_files import Authority
@@ -276,17 +278,11 @@ def test_retention_by_age(start_server):
 
 def test_a_damaged_event_log_is_a_500_that_says_so_and_degrades_health(start_server):
     server = start_server({"monitoring": {"min_interval": "50ms"}})
-    ids = [server.execute(execute_body(request_properties={"noop.outputs": {"pad": "x" * 2000}}))
-           .json()["requestId"] for _ in range(200)]
-    server.wait_events_for(ids)
+    produce_large_events(server, 200)
     assert server.stop() == 0
-    # Overwrite pages in the middle of the file, as a failing disk would.
+    # Ten pages from a third of the way in.
     events_db = server.data_dir / "events.db"
-    size = events_db.stat().st_size
-    with open(events_db, "r+b") as f:
-        for offset in range(size // 3, size // 3 + 40960, 4096):
-            f.seek(offset + 100)
-            f.write(b"\xa5" * 2000)
+    damage_pages(events_db, 1 / 3, 1 / 3 + 40960 / events_db.stat().st_size, 4096)
     server.start()
     r = server.get("/api/events?after=0&limit=1000")
     assert_error(r, 500, "the event log cannot be read; see the server log")

@@ -12,7 +12,9 @@ from flint_blackbox import (
     LIFECYCLE_TOPIC,
     FlintServer,
     assert_error,
+    damage_pages,
     execute_body,
+    produce_large_events,
     wait_until,
 )
 
@@ -433,18 +435,10 @@ def test_an_execute_returning_after_its_deadline_is_still_recorded_and_monitored
 
 def test_a_damaged_store_is_a_500_that_says_so_and_degrades_health(start_server):
     server = start_server(FAST_POLLING)
-    ids = [server.execute(execute_body(request_properties={"noop.outputs": {"pad": "x" * 2000}}))
-           .json()["requestId"] for _ in range(200)]
-    server.wait_events_for(ids)
+    ids = produce_large_events(server, 200)
     assert server.stop() == 0
-    # Overwrite pages in the middle of the file, as a failing disk would: the
-    # records are the bulk of it, their indexes and the schema are not touched.
-    flint_db = server.data_dir / "flint.db"
-    size = flint_db.stat().st_size
-    with open(flint_db, "r+b") as f:
-        for offset in range(size // 4, size * 3 // 4, 16384):
-            f.seek(offset + 100)
-            f.write(b"\xa5" * 2000)
+    # The middle half of the file, where most records lie.
+    damage_pages(server.data_dir / "flint.db", 1 / 4, 3 / 4, 16384)
     server.start()
     answers = [server.get(f"/api/driver/lifecycle/executions/{i}") for i in ids]
     # A damaged page may also read as no row at all (400): SQLite cannot tell garbage
