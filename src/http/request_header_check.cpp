@@ -157,6 +157,10 @@ std::optional<Response> refuse_request_header(Request& header) {
     return refuse(Status::bad_request,
                   "Host: expected a host name or address and an optional port");
   }
+  // Two types for one body: whichever was read, the other could be meant.
+  if (header.count(beast_http::field::content_type) > 1) {
+    return refuse(Status::bad_request, "Content-Type: sent more than once");
+  }
   // One tenant per request: the reply, the logs and the events must agree on it.
   if (const auto tenants = header.count("tenantId"); tenants > 1) {
     return refuse(Status::bad_request, "tenantId: sent more than once");

@@ -152,6 +152,14 @@ TEST(RequestHeaderCheck, AnAbsoluteTargetNamesAHostAndNoUser) {
   }
 }
 
+TEST(RequestHeaderCheck, ContentTypeIsSentOnce) {
+  Request twice = header(Method::post, "/x");
+  twice.insert(beast_http::field::content_type, "application/json");
+  twice.insert(beast_http::field::content_type, "text/plain");
+  EXPECT_NE(refusal_of(twice, Status::bad_request).find("Content-Type: sent more than once"),
+            std::string::npos);
+}
+
 TEST(RequestHeaderCheck, TenantIdIsOneUtf8Value) {
   Request twice = header(Method::post, "/x");
   twice.insert("tenantId", "t-1");

@@ -351,6 +351,17 @@ def test_a_tenant_id_must_be_one_utf8_value(server, tenant_lines, message):
     assert server.get("/api/events").json()  # still JSON
 
 
+def test_two_content_types_are_refused(server):
+    # Whichever one a reader took, the other could be the one meant.
+    body = json.dumps(execute_body()).encode()
+    with RawConnection(server.port) as conn:
+        conn.send(
+            f"POST {EXECUTE_PATH} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"Content-Type: text/plain\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body
+        )
+        _assert_raw_error(conn.read_response(), 400, "Content-Type: sent more than once")
+
+
 def test_connection_close_on_a_second_connection_line_is_honoured(server):
     with RawConnection(server.port) as conn:
         conn.send(
