@@ -18,9 +18,13 @@
 namespace flint::store {
 namespace {
 
-// The errno behind the last error of `db` when it is an I/O error; else 0.
+// The errno behind the last error of `db` when it is an I/O error or a file
+// that cannot be opened; else 0.
 int io_errno(sqlite3* db) {
-  if (db == nullptr || (sqlite3_extended_errcode(db) & 0xff) != SQLITE_IOERR) return 0;
+  if (db == nullptr) return 0;
+  // "unable to open database file" too: out of descriptors is not a mode to fix.
+  const int code = sqlite3_extended_errcode(db) & 0xff;
+  if (code != SQLITE_IOERR && code != SQLITE_CANTOPEN) return 0;
   return sqlite3_system_errno(db);
 }
 
