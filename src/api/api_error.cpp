@@ -1,7 +1,9 @@
 #include "api/api_error.hpp"
 
 #include <new>
+#include <string>
 
+#include "drivers/retry_later_error.hpp"
 #include "http/error_response.hpp"
 
 namespace flint::api {
@@ -29,6 +31,13 @@ http::Response current_exception_response(unsigned version, bool keep_alive) {
     throw;
   } catch (const ApiError& e) {
     return http::error_response(e.status(), e.what(), version, keep_alive);
+  } catch (const drivers::RetryLaterError& e) {
+    http::Response response =
+        http::error_response(http::Status::service_unavailable, e.what(), version, keep_alive);
+    // Whole seconds (RFC 9110 10.2.3), rounded up: sooner would be refused again.
+    response.set(http::beast_http::field::retry_after,
+                 std::to_string((e.retry_in().count() + 999) / 1000));
+    return response;
   } catch (const sdk::DriverError& e) {
     return http::error_response(status_of(e.kind()), e.what(), version, keep_alive);
   } catch (const std::bad_alloc&) {

@@ -26,12 +26,12 @@ void CircuitBreaker::open_locked(Clock::time_point now) {
   ++times_opened_;
 }
 
-std::optional<std::string> CircuitBreaker::admit(std::uint64_t* probe) {
+std::optional<CircuitBreaker::Refusal> CircuitBreaker::admit(std::uint64_t* probe) {
   if (probe) *probe = 0;
   if (options_.failure_threshold == 0) return std::nullopt;
   BreakerState from;
   BreakerState to;
-  std::optional<std::string> refusal;
+  std::optional<Refusal> refusal;
   {
     std::lock_guard lock(mutex_);
     from = state_;
@@ -48,18 +48,22 @@ std::optional<std::string> CircuitBreaker::admit(std::uint64_t* probe) {
         if (probe) *probe = probes_;
       } else {
         ++rejected_;
-        refusal = fmt::format(
-            "circuit breaker open after {} consecutive failures (last: {}); a probe call is "
-            "checking whether the target is back",
-            consecutive_failures_, last_failure_);
+        refusal = Refusal{
+            fmt::format("circuit breaker open after {} consecutive failures (last: {}); a probe "
+                        "call is checking whether the target is back",
+                        consecutive_failures_, last_failure_),
+            std::max(std::chrono::milliseconds(1),
+                     std::chrono::duration_cast<std::chrono::milliseconds>(
+                         options_.open_duration - (now - probe_started_at_)))};
       }
     } else if (state_ == BreakerState::open) {
       ++rejected_;
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           options_.open_duration - (now - opened_at_));
-      refusal = fmt::format(
-          "circuit breaker open after {} consecutive failures (last: {}); next attempt in {} ms",
-          consecutive_failures_, last_failure_, left.count());
+      refusal = Refusal{fmt::format("circuit breaker open after {} consecutive failures (last: "
+                                    "{}); next attempt in {} ms",
+                                    consecutive_failures_, last_failure_, left.count()),
+                        std::max(std::chrono::milliseconds(1), left)};
     }
     to = state_;
   }

@@ -68,12 +68,20 @@ class CircuitBreaker {
 
   explicit CircuitBreaker(Options options, Listener listener = {});
 
+  /// Why a call may not go ahead, and when to ask again.
+  struct Refusal {
+    std::string reason;
+    /// The open breaker's time left; with a probe out, the time left before
+    /// another call may probe (at least 1 ms).
+    std::chrono::milliseconds retry_in{1};
+  };
+
   /// Asks to make a call. Returns nullopt when it may go ahead (as the
   /// probe, when half-open), or why it may not. When `probe` is given, it is
   /// set to the probe's number (never 0) when the call goes ahead as the
   /// half-open probe, else to 0: pass it to `abandon_probe` when the call
   /// ends without reaching the target.
-  std::optional<std::string> admit(std::uint64_t* probe = nullptr);
+  std::optional<Refusal> admit(std::uint64_t* probe = nullptr);
   /// Reports that an admitted call succeeded (the target answered, even with
   /// an error that is the caller's: invalid request, not found...).
   void record_success();

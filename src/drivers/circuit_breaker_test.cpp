@@ -45,10 +45,11 @@ TEST_F(CircuitBreakerTest, RefusesWhileOpenThenLetsOneProbeThrough) {
   for (int i = 0; i < 3; ++i) breaker.record_failure("down");
   const auto refusal = breaker.admit();
   ASSERT_TRUE(refusal);
-  EXPECT_NE(refusal->find("circuit breaker open after 3 consecutive failures (last: down)"),
+  EXPECT_NE(refusal->reason.find("circuit breaker open after 3 consecutive failures (last: down)"),
             std::string::npos)
-      << *refusal;
-  EXPECT_NE(refusal->find("next attempt in 10000 ms"), std::string::npos) << *refusal;
+      << refusal->reason;
+  EXPECT_NE(refusal->reason.find("next attempt in 10000 ms"), std::string::npos) << refusal->reason;
+  EXPECT_EQ(refusal->retry_in, 10s);
   clock.now += 10s;
   EXPECT_FALSE(breaker.admit()) << "the probe goes through";
   EXPECT_EQ(breaker.snapshot().state, BreakerState::half_open);

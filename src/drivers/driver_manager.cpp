@@ -12,6 +12,7 @@
 #include <flint/sdk/errors.hpp>
 
 #include "drivers/driver_executor.hpp"
+#include "drivers/retry_later_error.hpp"
 #include "logging/logging.hpp"
 #include "security/digest.hpp"
 
@@ -239,8 +240,9 @@ std::uint64_t DriverManager::admit(const Target& target) {
   std::uint64_t probe = 0;
   if (auto refusal = target.breaker->admit(&probe)) {
     series(target.driver->info.name).rejected->Increment();
-    throw sdk::TemporaryDriverError("deployment location '" + target.location_name + "' (driver '" +
-                                    target.driver->info.name + "'): " + *refusal);
+    throw RetryLaterError("deployment location '" + target.location_name + "' (driver '" +
+                              target.driver->info.name + "'): " + refusal->reason,
+                          refusal->retry_in);
   }
   return probe;
 }

@@ -250,9 +250,11 @@ def test_total_deadline_is_kept_while_the_breaker_is_open(start_server):
     wait_until(breaker_open, timeout=5, interval=0.05, what="the location's breaker to open")
     # Its refusals quote the last failure, as the orchestrator may read it: not the driver's
     # detail for the operator.
-    refused = assert_error(server.execute(execute_body()), 503, "circuit breaker open",
-                           "noop.raiseOnPoll")
+    answer = server.execute(execute_body())
+    refused = assert_error(answer, 503, "circuit breaker open", "noop.raiseOnPoll")
     assert "operator detail" not in refused["localizedMessage"], refused
+    # The open breaker knows when it lets a call through again: generic clients back off.
+    assert 50 <= int(answer.headers["Retry-After"]) <= 60, answer.headers
     payload = only_event(server, request_id)["payload"]
     elapsed = time.monotonic() - started
     assert "monitoring.total_timeout" in payload["failureDetails"]["description"], payload
