@@ -92,6 +92,13 @@ class ScriptDriverTest : public ::testing::Test {
     o.kill_grace = 200ms;
     return o;
   }
+  /// `options()` with a lifecycle timeout long enough that a script's first
+  /// lines run before it, even on a loaded machine.
+  Options options_timing_out() const {
+    Options o = options();
+    o.default_timeout = 2s;
+    return o;
+  }
   void package_file(const std::string& relative, std::string_view content) {
     write_package_file(package_.path(), relative, content);
   }
@@ -390,9 +397,7 @@ sleep 30 &
 echo $! > bg.pid
 sleep 30
 )SH");
-  Options o = options();
-  o.default_timeout = 2s;  // its first lines run first, even on a loaded machine
-  ScriptDriver driver(o);
+  ScriptDriver driver(options_timing_out());
   const auto id = execute(driver, request());
   ASSERT_TRUE(eventually([&] { return !read_text(work_dir(id) / "bg.pid").empty(); }));
   const pid_t background = std::stoi(read_text(work_dir(id) / "bg.pid"));
@@ -404,9 +409,7 @@ sleep 30
 
 TEST_F(ScriptDriverTest, TimeoutDescriptionEndsWithTheStderrTail) {
   package_file("scripts/Create.sh", "echo 'waiting for the VIM' >&2\nsleep 30\n");
-  Options o = options();
-  o.default_timeout = 2s;  // its first lines run first, even on a loaded machine
-  ScriptDriver driver(o);
+  ScriptDriver driver(options_timing_out());
   const auto id = execute(driver, request());
   EXPECT_EQ(wait_terminal(driver, id),
             LifecycleExecution::failed(id, FailureCode::internal_error,
@@ -420,8 +423,7 @@ trap 'sleep 0.2; echo cleaned > cleaned; exit 1' TERM
 sleep 30 &
 wait
 )SH");
-  Options o = options();
-  o.default_timeout = 2s;  // its first lines run first, even on a loaded machine
+  Options o = options_timing_out();
   o.kill_grace = 3s;
   ScriptDriver driver(o);
   const auto id = execute(driver, request());
@@ -779,9 +781,7 @@ TEST_F(ScriptDriverTest, AKeptOutcomeIsWrittenOnceItsDirectoryTakesWritesAgain) 
 
 TEST_F(ScriptDriverTest, ATimeoutIsReportedWhenNeitherItsMarkerNorTheExitStatusCanBeWritten) {
   package_file("scripts/Create.sh", "mkdir exit_status.tmp timed_out.tmp\nsleep 30\n");
-  Options o = options();
-  o.default_timeout = 2s;  // its first lines run first, even on a loaded machine
-  ScriptDriver driver(o);
+  ScriptDriver driver(options_timing_out());
   const auto id = execute(driver, request());
   EXPECT_EQ(wait_terminal(driver, id),
             LifecycleExecution::failed(id, FailureCode::internal_error,
@@ -857,8 +857,7 @@ TEST_F(ScriptDriverTest, ARestartedDriverKillsAScriptIgnoringTermAfterTheGrace) 
   // SIGTERM alone, then a terminal answer, left it running: nothing polls a
   // delivered execution again, so its SIGKILL never came.
   package_file("scripts/Create.sh", "trap '' TERM\necho $$ > main.pid\nsleep 30\n");
-  Options o = options();
-  o.default_timeout = 2s;  // its first lines run first, even on a loaded machine
+  const Options o = options_timing_out();
   std::string id;
   {
     ScriptDriver driver(o);

@@ -57,6 +57,13 @@ class PackageCacheTest : public ::testing::Test {
     return opts;
   }
 
+  // Unpacks `text` in a cache that then stops (a host shutting down) and
+  // returns where the package was unpacked.
+  fs::path unpack_in_a_stopped_cache(const std::string& text) const {
+    PackageCache cache(options());
+    return cache.acquire(text).path();
+  }
+
   // Entries of the root, the cache's own marker aside.
   std::size_t children() const {
     return static_cast<std::size_t>(std::ranges::count_if(
@@ -327,11 +334,8 @@ TEST_F(PackageCacheTest, RemovesLeftoversOfAPreviousRunAndNothingElse) {
 
 TEST_F(PackageCacheTest, ARestartInTheSameBootKeepsThePackagesForScriptsStillRunning) {
   const std::string text = package("Create.sh", 1000);
-  fs::path path;
-  {
-    PackageCache cache(options());
-    path = cache.acquire(text).path();
-  }  // the host stops; a script taken over after the restart still reads its files
+  // A script taken over after the restart still reads its files.
+  const fs::path path = unpack_in_a_stopped_cache(text);
   PackageCache restarted(options());
   EXPECT_EQ(read_file(path / "Create.sh"), std::string(1000, 'x'));
   EXPECT_EQ(restarted.stats().entries, 1U);
@@ -342,12 +346,7 @@ TEST_F(PackageCacheTest, ARestartInTheSameBootKeepsThePackagesForScriptsStillRun
 }
 
 TEST_F(PackageCacheTest, KeptPackagesGoFirstWhenOverTheCap) {
-  const std::string kept = package("a", 1000);
-  fs::path kept_path;
-  {
-    PackageCache cache(options());
-    kept_path = cache.acquire(kept).path();
-  }
+  const fs::path kept_path = unpack_in_a_stopped_cache(package("a", 1000));
   PackageCache restarted(options(kCounted));
   const auto fresh = restarted.acquire(package("b", 1000));
   EXPECT_FALSE(fs::exists(kept_path));
@@ -355,11 +354,7 @@ TEST_F(PackageCacheTest, KeptPackagesGoFirstWhenOverTheCap) {
 }
 
 TEST_F(PackageCacheTest, PackagesOfAnotherBootAreRemoved) {
-  fs::path path;
-  {
-    PackageCache cache(options());
-    path = cache.acquire(package("a", 1000)).path();
-  }
+  const fs::path path = unpack_in_a_stopped_cache(package("a", 1000));
   // A power loss is a new boot: files extracted unsynced may be partly lost.
   std::ofstream(root_ / ".flint-boot-id", std::ios::trunc) << "another-boot\n";
   PackageCache restarted(options());
