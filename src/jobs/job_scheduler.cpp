@@ -332,7 +332,21 @@ void JobScheduler::dispatch_freed(std::unique_lock<std::mutex>& lock) {
 
 void JobScheduler::finish(std::uint64_t id, std::uint64_t run, JobStep step) {
   std::unique_lock lock(mutex_);
-  if (end_run_locked(id, run, step)) dispatch_freed(lock);
+  if (end_run_locked(id, run, step)) {
+    dispatch_freed(lock);
+    return;
+  }
+  if (step != JobStep::finished) return;
+  // A run that expired and then learnt that the work is over (a poll whose
+  // late answer ended the execution): the job was put back to run again, and
+  // must not, whatever its later runs are doing.
+  auto it = entries_.find(id);
+  if (it == entries_.end()) return;  // dropped already
+  if (it->second.running) {
+    it->second.cancelled = true;  // dropped when that run ends
+  } else {
+    drop_locked(it);
+  }
 }
 
 void JobScheduler::fail(std::uint64_t id, std::uint64_t run, const std::exception& error) {

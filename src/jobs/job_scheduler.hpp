@@ -68,7 +68,9 @@ class JobScheduler;
 class JobRun {
  public:
   /// Ends the run with what it decided. Ignored when the run has ended
-  /// already (finished before, or expired).
+  /// already (finished before, or expired); except that `finished` from an
+  /// expired run still ends the job: its work is over, so the job runs no
+  /// more (a run going on then is its last).
   void finish(JobStep step) const;
 
   /// Ends the run after an unexpected failure: logs `error` and retries, as

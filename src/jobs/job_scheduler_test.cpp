@@ -231,7 +231,7 @@ TEST_F(JobSchedulerTest, ARunMayEndOnAnotherThread) {
   EXPECT_EQ(scheduler.running(), 0u);
 }
 
-TEST_F(JobSchedulerTest, ARunPastItsBoundIsRetriedAndItsLateEndIgnored) {
+TEST_F(JobSchedulerTest, ARunPastItsBoundIsRetriedAndOnlyALateFinishCounts) {
   JobScheduler scheduler(io_, {}, registry_);
   std::vector<JobRun> runs;
   int expired = 0;
@@ -249,14 +249,41 @@ TEST_F(JobSchedulerTest, ARunPastItsBoundIsRetriedAndItsLateEndIgnored) {
   run_until([&] { return runs.size() == 2; });
   ASSERT_EQ(runs.size(), 2u);
   EXPECT_EQ(expired, 1);
-  EXPECT_EQ(scheduler.running(), 1u);  // the second run
-  runs[0].finish(JobStep::finished);   // too late: ignored
+  EXPECT_EQ(scheduler.running(), 1u);   // the second run
+  runs[0].finish(JobStep::poll_later);  // too late: ignored
   EXPECT_EQ(scheduler.size(), 1u);
   EXPECT_EQ(scheduler.running(), 1u);
-  runs[1].finish(JobStep::finished);
+  // Its late answer ended the work (a poll that overran its deadline): the
+  // run going on is the job's last, whatever it decides.
+  runs[0].finish(JobStep::finished);
+  EXPECT_EQ(scheduler.size(), 1u);
+  runs[1].finish(JobStep::poll_later);
   EXPECT_EQ(scheduler.size(), 0u);
   run_until([] { return false; }, 30ms);
+  EXPECT_EQ(runs.size(), 2u);
   EXPECT_EQ(expired, 1);
+}
+
+TEST_F(JobSchedulerTest, ALateFinishDropsTheJobWaitingForItsNextRun) {
+  JobScheduler scheduler(io_, {}, registry_);
+  std::vector<JobRun> runs;
+  int expired = 0;
+  scheduler.register_kind(
+      "test", {.min_interval = 1h, .max_interval = 1h},
+      [&](Job&, JobRun run) {
+        runs.push_back(run);
+        run.expire_at(Clock::now() + 5ms);
+      },
+      [&](const Job&) { ++expired; });
+  scheduler.schedule(job("a"), Clock::now());
+  run_until([&] { return expired == 1; });
+  ASSERT_EQ(expired, 1);
+  EXPECT_EQ(scheduler.size(), 1u);  // waiting an hour for its retry
+  EXPECT_EQ(scheduler.running(), 0u);
+  runs[0].finish(JobStep::finished);
+  EXPECT_EQ(scheduler.size(), 0u);
+  runs[0].finish(JobStep::finished);  // once more: nothing left to end
+  EXPECT_EQ(scheduler.size(), 0u);
 }
 
 TEST_F(JobSchedulerTest, AReleasedRunIsNoLongerBounded) {

@@ -447,6 +447,34 @@ def test_polls_that_waited_in_the_queue_past_their_deadline_never_open_their_tar
     assert server.wait_terminal(accept(server, location("dc-ok")))["status"] == "COMPLETE"
 
 
+def test_an_execution_ended_by_a_late_poll_is_polled_no_more(start_server, tmp_path):
+    # Every call takes 600 ms against a 300 ms deadline, so each poll overruns and is retried
+    # while it still runs; the first one's late COMPLETE ends the execution. The polls must stop
+    # there: they went on until the total timeout, each one counted against the breaker.
+    server = start_with_acme(
+        start_server,
+        tmp_path,
+        {
+            "drivers": {"breaker": {"failure_threshold": 0}},
+            "driver_calls": {"timeout": "300ms"},
+            "monitoring": {"min_interval": "50ms", "max_interval": "100ms"},
+        },
+    )
+    r = server.execute(execute_body(location=location(delay_ms=600)))
+    assert r.status_code == 503, r.text  # the execute overran too, yet was recorded
+    wait_until(lambda: len(server.all_events()) == 1, 20, what="the event")
+    time.sleep(1.5)  # the polls running when it ended come back
+
+    def polls() -> float:
+        return server.metrics().value("flint_driver_call_duration_seconds_count",
+                                      operation="get_lifecycle_execution")
+
+    settled = polls()
+    time.sleep(2)
+    assert polls() == settled, "polls went on after the execution ended"
+    assert server.metrics().value("flint_jobs") == 0
+
+
 def test_a_probe_refused_for_its_driver_files_lets_the_next_call_probe(start_server, tmp_path):
     server = start_with_acme(
         start_server,
