@@ -50,4 +50,16 @@ bool is_time_ordered_id(std::string_view id) noexcept {
          (id[19] == '8' || id[19] == '9' || id[19] == 'a' || id[19] == 'b');
 }
 
+std::string unusable_request_id(std::string_view id) {
+  constexpr std::size_t kMaxLength = 256;
+  if (id.empty()) return "it is empty";
+  if (id.size() > kMaxLength) return "it is longer than " + std::to_string(kMaxLength) + " bytes";
+  for (const char c : id) {
+    if (c <= ' ' || c > '~' || std::string_view("/?#%\"\\").find(c) != std::string_view::npos) {
+      return "it has a character other than printable ASCII without space, /, ?, #, %, \" or \\";
+    }
+  }
+  return {};
+}
+
 }  // namespace flint::sdk

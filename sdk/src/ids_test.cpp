@@ -85,5 +85,18 @@ TEST(TimeOrderedId, IsUniqueAcrossThreads) {
   EXPECT_EQ(all.size(), static_cast<std::size_t>(kThreads * kPerThread));
 }
 
+TEST(UnusableRequestId, SaysWhyTheHostWouldRefuseAnId) {
+  EXPECT_EQ(unusable_request_id(new_time_ordered_id()), "");
+  EXPECT_EQ(unusable_request_id("job-42.a_b~c"), "");
+  EXPECT_EQ(unusable_request_id(std::string(256, 'x')), "");
+  EXPECT_EQ(unusable_request_id(""), "it is empty");
+  EXPECT_EQ(unusable_request_id(std::string(257, 'x')), "it is longer than 256 bytes");
+  for (const std::string& id :
+       std::initializer_list<std::string>{"a b", "a/b", "a?b", "a#b", "a%b", "a\"b", "a\\b",
+                                          "caf\xc3\xa9", std::string("a\0b", 3)}) {
+    EXPECT_NE(unusable_request_id(id), "") << id;
+  }
+}
+
 }  // namespace
 }  // namespace flint::sdk

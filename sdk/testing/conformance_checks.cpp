@@ -9,6 +9,7 @@
 #include <boost/json/string.hpp>
 #include <cxxabi.h>
 
+#include <flint/sdk/ids.hpp>
 #include <flint/sdk/json.hpp>
 
 namespace flint::sdk::testing::detail {
@@ -147,8 +148,11 @@ std::string describe(const FindReferenceResponse& response) {
   if (outcome.error) {
     return violation(rules::kExecuteAccepts) << what << " threw " << outcome.error->description;
   }
-  if (outcome.value->request_id.empty()) {
-    return violation(rules::kExecuteRequestId) << what << " returned an empty request id";
+  if (const std::string problem = unusable_request_id(outcome.value->request_id);
+      !problem.empty()) {
+    return violation(rules::kExecuteRequestId)
+           << what << " returned the request id " << quoted(outcome.value->request_id)
+           << ", which the host refuses: " << problem;
   }
   return ::testing::AssertionSuccess();
 }

@@ -34,8 +34,10 @@ struct Rule {
 namespace rules {
 inline constexpr Rule kExecuteAccepts{"execute.accepts",
                                       "execute_lifecycle accepts the subject's valid request"};
-inline constexpr Rule kExecuteRequestId{"execute.request-id",
-                                        "execute_lifecycle returns a non-empty request id"};
+inline constexpr Rule kExecuteRequestId{
+    "execute.request-id",
+    "execute_lifecycle returns a request id the host can use: 1 to 256 bytes of printable ASCII "
+    "without space, /, ?, #, %, \" or \\"};
 inline constexpr Rule kDistinctIds{"execute.distinct-ids",
                                    "every execution gets a request id of its own"};
 inline constexpr Rule kPollAnswers{

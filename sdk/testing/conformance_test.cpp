@@ -38,7 +38,15 @@ TEST(ConformanceChecks, ExecuteMustAcceptAndReturnAnId) {
   const auto empty = message_of(
       [] { return detail::check_accepted(detail::attempt([] { return accepted(""); })); });
   EXPECT_THAT(empty, HasSubstr("contract rule [execute.request-id] violated"));
-  EXPECT_THAT(empty, HasSubstr("returned an empty request id"));
+  EXPECT_THAT(empty, HasSubstr("returned the request id \"\", which the host refuses: it is "
+                               "empty"));
+  // The host's own rule: such an execute would be answered 500.
+  const auto with_slash = message_of([] {
+    return detail::check_accepted(detail::attempt([] { return accepted("eu-west/r-1"); }));
+  });
+  EXPECT_THAT(with_slash, HasSubstr("[execute.request-id]"));
+  EXPECT_THAT(with_slash, HasSubstr("\"eu-west/r-1\", which the host refuses: it has a character "
+                                    "other than printable ASCII"));
   const auto thrown = message_of([] {
     return detail::check_accepted(detail::attempt([]() -> LifecycleExecuteResponse {
       throw InvalidRequestError("resourceProperties.host: required");

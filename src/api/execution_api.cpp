@@ -4,6 +4,7 @@
 #include <boost/url/pct_string_view.hpp>
 #include <fmt/format.h>
 
+#include <flint/sdk/ids.hpp>
 #include <flint/sdk/json.hpp>
 
 #include "http/error_response.hpp"
@@ -29,8 +30,7 @@ void add_execution_routes(http::Router& router, service::LifecycleMonitor& monit
         // unambiguous. A bad escape is left as it is, and refused below.
         const auto escaped = boost::urls::make_pct_string_view(segment);
         const std::string request_id = escaped ? escaped->decode() : std::string(segment);
-        if (const std::string problem = service::unusable_request_id(request_id);
-            !problem.empty()) {
+        if (const std::string problem = sdk::unusable_request_id(request_id); !problem.empty()) {
           // Not echoed: it may hold any byte once decoded.
           co_return http::error_response(http::Status::bad_request,
                                          fmt::format("requestId: not a request id: {}", problem),

@@ -186,7 +186,7 @@ RequestQueue::Record RequestQueue::decode_record(std::string_view record_key,
   request.request_id = std::string(record_key);
   if (request.request_id.empty()) throw std::runtime_error("the record has no key");
   // Not an id Flint assigned: it would reach URLs, JSON and event keys.
-  if (const auto problem = service::unusable_request_id(request.request_id); !problem.empty())
+  if (const auto problem = sdk::unusable_request_id(request.request_id); !problem.empty())
     throw std::runtime_error("the record key is not a usable request id: " + problem);
   const auto sealed = files::decode_base64(value);
   if (!sealed) throw std::runtime_error("the value is not base64");
@@ -675,7 +675,7 @@ bool RequestQueue::send(Letter& letter) {
     outcomes_.Add({{"outcome", "dead_letter"}}).Increment();
   }
   const std::string& request_id = letter.key;
-  bool report = service::unusable_request_id(request_id).empty();  // else no orchestrator has it
+  bool report = sdk::unusable_request_id(request_id).empty();  // else no orchestrator has it
   {
     std::lock_guard lock(mutex_);
     if (in_flight_.contains(request_id)) report = false;  // its running copy reports it

@@ -305,7 +305,8 @@ void InfrastructureMonitor::finish(const std::shared_ptr<const Task>& task,
   outcome.request_id = task->request_id;
   if (!task->infrastructure_id.empty()) outcome.infrastructure_id = task->infrastructure_id;
   if (outcome.status == sdk::ExecutionStatus::failed && !outcome.failure_details) {
-    outcome.failure_details = sdk::FailureDetails{sdk::FailureCode::internal_error, ""};
+    outcome.failure_details =
+        failed_without_details(task->driver ? task->driver->driver->info.name : "unknown");
   }
   keep_contract_failure_code(outcome.failure_details, /*infrastructure_task=*/true);
   json::object encoded = sdk::json::encode(outcome);

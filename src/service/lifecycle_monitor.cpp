@@ -741,7 +741,7 @@ void LifecycleMonitor::finish(std::shared_ptr<const Target> target, sdk::Lifecyc
                     driver_name, static_cast<int>(outcome.status)));
   }
   if (outcome.status == sdk::ExecutionStatus::failed && !outcome.failure_details) {
-    outcome.failure_details = sdk::FailureDetails{sdk::FailureCode::internal_error, ""};
+    outcome.failure_details = failed_without_details(driver_name);
   }
   if (outcome.status == sdk::ExecutionStatus::complete) outcome.failure_details.reset();
   keep_contract_failure_code(outcome.failure_details, /*infrastructure_task=*/false);

@@ -69,6 +69,11 @@ store::Store::Done end_run_on_commit(jobs::JobRun run) {
   };
 }
 
+sdk::FailureDetails failed_without_details(std::string_view driver) {
+  return {sdk::FailureCode::internal_error,
+          fmt::format("driver '{}' reported FAILED without failure details", driver)};
+}
+
 std::string no_outcome_in_time(std::chrono::milliseconds total_timeout) {
   return fmt::format("no outcome within monitoring.total_timeout ({} s)",
                      std::chrono::duration_cast<std::chrono::seconds>(total_timeout).count());

@@ -85,6 +85,10 @@ std::vector<std::string> describe_repairs(const OutcomeRepairs& repairs, std::st
 /// Such an execution is not recorded: the orchestrator gets a driver error.
 std::string oversized_acceptance(std::string_view driver, std::size_t size, std::size_t limit);
 
+/// The failure details given to a `FAILED` outcome that had none:
+/// `INTERNAL_ERROR`, saying so (an orchestrator's user sees the description).
+sdk::FailureDetails failed_without_details(std::string_view driver);
+
 /// Keeps `details` to the contract's failure codes for its kind of outcome:
 /// `RESOURCE_ALREADY_EXISTS` is for infrastructure tasks only and
 /// `RESOURCE_NOT_FOUND` for lifecycle executions only. Another code becomes

@@ -3,24 +3,14 @@
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 
+#include <flint/sdk/ids.hpp>
+
 #include "drivers/guarded_call.hpp"
 #include "drivers/host_call_context.hpp"
 #include "logging/logging.hpp"
 #include "service/lifecycle_monitor.hpp"
 
 namespace flint::service {
-
-std::string unusable_request_id(std::string_view id) {
-  constexpr std::size_t kMaxLength = 256;
-  if (id.empty()) return "it is empty";
-  if (id.size() > kMaxLength) return fmt::format("it is longer than {} bytes", kMaxLength);
-  for (const char c : id) {
-    if (c <= ' ' || c > '~' || std::string_view("/?#%\"\\").find(c) != std::string_view::npos) {
-      return "it has a character other than printable ASCII without space, /, ?, #, %, \" or \\";
-    }
-  }
-  return {};
-}
 
 ResourceDriverService::ResourceDriverService(const drivers::DriverRouter& router,
                                              drivers::DriverManager& drivers,
@@ -77,7 +67,8 @@ boost::asio::awaitable<sdk::LifecycleExecuteResponse> ResourceDriverService::exe
         [&](sdk::ResourceDriver& instance) {
           return instance.execute_lifecycle(request, *context);
         });
-    if (const std::string problem = unusable_request_id(response.request_id); !problem.empty()) {
+    if (const std::string problem = sdk::unusable_request_id(response.request_id);
+        !problem.empty()) {
       finish.fail(std::make_exception_ptr(sdk::ResourceDriverError(fmt::format(
           "driver '{}' returned an unusable request id: {}", target->driver->info.name, problem))));
       return;
@@ -152,6 +143,11 @@ boost::asio::awaitable<sdk::FindReferenceResponse> ResourceDriverService::find(F
     auto response = drivers_.call<sdk::ResourceDriver>(
         *target, request.deployment_location, /*from_request=*/true, deadline,
         [&](sdk::ResourceDriver& instance) { return instance.find_reference(request, *context); });
+    // An orchestrator would adopt a resource with no id.
+    if (response.result && response.result->resource_id.empty()) {
+      throw sdk::ResourceDriverError(fmt::format(
+          "driver '{}' found a resource without a resourceId", target->driver->info.name));
+    }
     log_->info("find {} at location {}: {}", request.instance_name,
                request.deployment_location.name, response.result ? "found" : "not found");
     return response;

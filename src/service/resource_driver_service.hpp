@@ -86,11 +86,6 @@ class AcceptanceNotRecorded : public sdk::TemporaryDriverError {
   RecordAgain record_again_;
 };
 
-/// Why `id` cannot name an execution (empty when it can): it goes into a
-/// URL path (`/executions/{id}`), event keys, JSON and logs, so it must be
-/// 1 to 256 bytes of printable ASCII without space, /, ?, #, %, " or \.
-std::string unusable_request_id(std::string_view id);
-
 class LifecycleMonitor;
 
 /// Serves execute and find requests: routes each to its resource driver,

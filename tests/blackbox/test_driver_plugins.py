@@ -567,6 +567,13 @@ def test_an_unknown_status_fails_with_details_and_complete_drops_them(start_serv
     server = start_with_acme(start_server, tmp_path)
     odd = accept(server, location("dc-odd", status_value=42))
     fine = accept(server, location("dc-fine", complete_with_failure=True))
+    bare = accept(server, location("dc-bare", failed_without_details=True))
+    record = server.wait_terminal(bare)
+    assert record["failureDetails"] == {
+        "failureCode": "INTERNAL_ERROR",
+        "description": "driver 'acme' reported FAILED without failure details"}, record
+    r = server.find(find_body() | {"deploymentLocation": location(failed_without_details=True)})
+    assert_error(r, 500, "driver 'acme' found a resource without a resourceId")
     record = server.wait_terminal(odd)
     assert record["status"] == "FAILED", record
     assert record["failureDetails"]["failureCode"] == "INTERNAL_ERROR"

@@ -18,6 +18,8 @@
 #include <string>
 #include <string_view>
 
+#include <flint/sdk/ids.hpp>
+
 #include "api/resource_driver_requests.hpp"
 #include "cluster/request_queue.hpp"
 #include "sealed_record_input.hpp"
@@ -43,6 +45,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::abort();
   }
   check(record.request_id == key && record.origin.promised_request_id == key);
-  check(flint::service::unusable_request_id(record.request_id).empty());
+  check(flint::sdk::unusable_request_id(record.request_id).empty());
   return 0;
 }

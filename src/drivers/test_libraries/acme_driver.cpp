@@ -10,6 +10,8 @@
 //   non_finite: any        (outputs and find results hold an infinity and a NaN)
 //   status_value: N        (polls return ExecutionStatus N, cast: an unknown status)
 //   complete_with_failure: any  (polls return COMPLETE with failure details)
+//   failed_without_details: any (polls return FAILED without failure details;
+//                                finds return a resource without an id)
 //   generation: "..."      (named in the journal: which properties an instance was made with)
 // Instances append "create <location>" and "close <location>" lines to the
 // file named by the setting `journal` (if set), so that tests can watch the
@@ -89,6 +91,10 @@ class AcmeDriver final : public ResourceDriver {
     if (location.properties.contains("complete_with_failure")) {
       execution.failure_details = FailureDetails{FailureCode::infrastructure_error, "not really"};
     }
+    if (location.properties.contains("failed_without_details")) {
+      execution.status = ExecutionStatus::failed;
+      execution.outputs.clear();
+    }
     return execution;
   }
 
@@ -108,6 +114,10 @@ class AcmeDriver final : public ResourceDriver {
       response.result = FoundReference{};
       response.result->resource_id = "r-1";
       response.result->outputs["huge"] = -HUGE_VAL;
+      return response;
+    }
+    if (request.deployment_location.properties.contains("failed_without_details")) {
+      response.result = FoundReference{};
       return response;
     }
     if (!request.deployment_location.properties.contains("latin1")) return {};

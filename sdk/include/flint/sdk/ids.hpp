@@ -32,4 +32,11 @@ bool is_canonical_uuid(std::string_view id) noexcept;
 /// its first 48 bits are then a Unix time in milliseconds.
 bool is_time_ordered_id(std::string_view id) noexcept;
 
+/// Why `id` cannot be the request id of an execution (empty when it can).
+/// The host puts request ids into URL paths (`/executions/{id}`), event keys,
+/// JSON and logs, so an id must be 1 to 256 bytes of printable ASCII without
+/// space, `/`, `?`, `#`, `%`, `"` or `\`; an execute whose driver returns
+/// another id is answered 500. The conformance suite applies the same rule.
+std::string unusable_request_id(std::string_view id);
+
 }  // namespace flint::sdk

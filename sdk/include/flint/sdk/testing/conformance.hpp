@@ -42,7 +42,8 @@
 /// what it returned, or which exception it threw with its message):
 ///
 /// - `execute.accepts`: `execute_lifecycle` accepts the subject's request;
-/// - `execute.request-id`: it returns a non-empty request id;
+/// - `execute.request-id`: it returns a request id the host can use
+///   (`unusable_request_id`);
 /// - `execute.distinct-ids`: two executions (concurrent ones too) get
 ///   distinct ids;
 /// - `poll.answers`: `get_lifecycle_execution` answers for an id the driver
