@@ -65,6 +65,7 @@
 #include "http/file_limit.hpp"
 #include "http/http_server.hpp"
 #include "jobs/job_scheduler.hpp"
+#include "logging/fatal_signal.hpp"
 #include "logging/logging.hpp"
 #include "logging/thread_name.hpp"
 #include "metrics/metrics_registry.hpp"
@@ -866,9 +867,10 @@ Application::Application(config::HostConfig config) : config_(std::move(config))
 Application::~Application() = default;
 
 int Application::run() {
-  logging::configure({.level = config_.logging.level,
-                      .format = config_.logging.type == "logstash" ? logging::LogFormat::logstash
-                                                                   : logging::LogFormat::flat});
+  const auto log_format =
+      config_.logging.type == "logstash" ? logging::LogFormat::logstash : logging::LogFormat::flat;
+  logging::configure({.level = config_.logging.level, .format = log_format});
+  logging::install_fatal_signal_report(log_format);
   logging::set_thread_name("main");
   const auto log = logging::logger("app");
   const auto started = steady_clock::now();

@@ -70,6 +70,7 @@ void DriverExecutor::run_counted(std::string_view driver, std::string_view opera
   }
   std::exception_ptr error;
   try {
+    const logging::ScopedDriverCallNote note(driver, operation);  // named if it crashes
     work();
   } catch (...) {
     error = std::current_exception();

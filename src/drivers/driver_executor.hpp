@@ -29,6 +29,7 @@
 #include <flint/sdk/errors.hpp>
 
 #include "drivers/driver_call_probe.hpp"
+#include "logging/fatal_signal.hpp"
 
 namespace flint::drivers {
 
@@ -271,6 +272,7 @@ boost::asio::awaitable<T> DriverExecutor::run_then(Call call, std::function<void
         if (!pending->phase.compare_exchange_strong(in_queue, Pending<T>::started)) return;
         const auto started = std::chrono::steady_clock::now();
         try {
+          const logging::ScopedDriverCallNote note(driver, operation);  // named if it crashes
           work(Finish<T>(pending));
         } catch (...) {
           Finish<T>(pending).fail(std::current_exception());

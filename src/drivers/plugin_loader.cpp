@@ -12,6 +12,7 @@
 
 #include <flint/sdk/version.hpp>
 
+#include "logging/fatal_signal.hpp"
 #include "security/path_safety.hpp"
 
 namespace flint::drivers {
@@ -29,6 +30,8 @@ std::string dl_error() {
 // Loads one library; returns the problem, or an empty string once its drivers
 // are registered.
 std::string load_library(const fs::path& file, DriverCatalog& catalog) {
+  // Its static constructors and registration run here: named if they crash.
+  const logging::ScopedDriverCallNote note(file.native(), "loading its library");
   dlerror();  // clear any stale error
   // RTLD_LOCAL: one library's symbols never stand in for another's.
   void* handle = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);

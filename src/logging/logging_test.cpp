@@ -1,6 +1,7 @@
 #include "logging/logging.hpp"
 
 #include <algorithm>
+#include <csignal>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -13,6 +14,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "logging/fatal_signal.hpp"
 #include "logging/log_context.hpp"
 #include "logging/log_throttle.hpp"
 #include "logging/thread_name.hpp"
@@ -304,6 +306,36 @@ TEST(LogThrottleTest, LetsOneLineThroughPerIntervalAndCountsTheOthers) {
   EXPECT_EQ(throttle.admit(start + 9s), std::nullopt);
   EXPECT_EQ(throttle.admit(start + 10s), std::optional<std::size_t>(2));
   EXPECT_EQ(throttle.admit(start + 30s), std::optional<std::size_t>(0));
+}
+
+TEST(FatalSignalReport, NamesTheSignalTheThreadAndTheDriverCall) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        install_fatal_signal_report(LogFormat::flat);
+        set_thread_name("driver-7");
+        const ScopedDriverCallNote note("acme", "get_lifecycle_execution");
+        std::raise(SIGSEGV);
+      },
+      ::testing::KilledBySignal(SIGSEGV),
+      "Z CRITICAL \\[driver-7\\] app: fatal signal SIGSEGV \\(invalid memory access\\) on "
+      "thread driver-7, in a call of driver 'acme' \\(get_lifecycle_execution\\); the process "
+      "stops\n$");
+}
+
+TEST(FatalSignalReport, IsOneJsonLineInLogstashModeAndNamesNoCallOutsideOne) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        install_fatal_signal_report(LogFormat::logstash);
+        set_thread_name("io-1");
+        { const ScopedDriverCallNote note("acme", "find_reference"); }
+        std::abort();
+      },
+      ::testing::KilledBySignal(SIGABRT),
+      "^\\{\"@timestamp\":\"[0-9T:.-]+Z\",\"@version\":\"1\",\"message\":\"fatal signal "
+      "SIGABRT \\(aborted\\) on thread io-1; the process stops\",.*\"thread_name\":\"io-1\","
+      "\"level\":\"CRITICAL\",\"logger_name\":\"app\"\\}\n$");
 }
 
 }  // namespace

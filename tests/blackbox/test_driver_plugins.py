@@ -7,7 +7,9 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -473,6 +475,29 @@ def test_an_execution_ended_by_a_late_poll_is_polled_no_more(start_server, tmp_p
     time.sleep(2)
     assert polls() == settled, "polls went on after the execution ended"
     assert server.metrics().value("flint_jobs") == 0
+
+
+@pytest.mark.parametrize("log_type", ["logstash", "flat"])
+def test_a_driver_that_crashes_the_host_is_named_in_its_last_log_line(start_server, tmp_path,
+                                                                       log_type):
+    server = start_with_acme(start_server, tmp_path, {"logging": {"type": log_type}})
+    with pytest.raises(requests.ConnectionError):
+        server.execute(execute_body(location=location("dc-crash", fail="segv")))
+    assert server.process.wait(timeout=15) == -signal.SIGSEGV
+    last = server.stderr().strip().splitlines()[-1]
+    if log_type == "logstash":
+        line = json.loads(last)
+        assert line["level"] == "CRITICAL" and line["thread_name"].startswith("driver-"), line
+        assert line["@timestamp"].endswith("Z") and len(line["@timestamp"]) == 24, line
+        message = line["message"]
+    else:
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z CRITICAL \[driver-\d+\] app: .*",
+                            last), last
+        message = last
+    assert "fatal signal SIGSEGV (invalid memory access) on thread driver-" in message
+    assert message.endswith(
+        "in a call of driver 'acme' (execute_lifecycle); the process stops"), message
+    server.start()  # nothing was accepted: the restart is clean
 
 
 def test_a_probe_refused_for_its_driver_files_lets_the_next_call_probe(start_server, tmp_path):

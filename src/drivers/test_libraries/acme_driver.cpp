@@ -1,8 +1,8 @@
 // A fault-injecting resource driver for tests, registered as `acme` (vendor
 // Acme, model X1, one instance per target) and `acme-any` (vendor Acme, any
 // model). Behaviour per request, from the deployment location's properties:
-//   fail: none | unreachable | temporary | error | int   (every call fails so;
-//                                                          int: `throw 42`)
+//   fail: none | unreachable | temporary | error | int | segv
+//         (every call fails so; int: `throw 42`; segv: the process gets SIGSEGV)
 //   delay_ms: N                                          (every call sleeps first)
 //   request_id: "..."                                    (the id execute returns)
 //   hook_fail: any                                       (on_execution_delivered throws)
@@ -19,6 +19,7 @@
 // location has a `generation` property.
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -139,7 +140,8 @@ class AcmeDriver final : public ResourceDriver {
     if (how == "unreachable") throw UnreachableDeploymentLocationError("acme: no route to target");
     if (how == "temporary") throw TemporaryDriverError("acme: target busy");
     if (how == "error") throw ResourceDriverError("acme: target failed");
-    if (how == "int") throw 42;  // not a std::exception
+    if (how == "int") throw 42;              // not a std::exception
+    if (how == "segv") std::raise(SIGSEGV);  // a crash, without undefined behaviour
   }
 
   std::string name_;

@@ -1,0 +1,39 @@
+#pragma once
+
+/// @file
+/// One last log line when the process dies of a fault: a driver plugin runs
+/// in the host's process, and its crash (a segfault, an abort) takes the
+/// host down with it. Without this line the log just stops, and a driver
+/// that crashes again on the work resumed at the next start would loop with
+/// nothing to say which driver, or which call, it was.
+
+#include <string_view>
+
+#include "logging/logging.hpp"
+
+namespace flint::logging {
+
+/// Installs handlers for SIGSEGV, SIGBUS, SIGFPE, SIGILL and SIGABRT that
+/// write one line to stderr, in `format`, naming the signal, the thread and
+/// the driver call it was running (`ScopedDriverCallNote`), then let the
+/// signal take its default course (the process ends, dumping core where the
+/// system allows). Call once, after `configure`. The handler runs on the
+/// faulting thread's own stack: a stack overflow ends without the line.
+void install_fatal_signal_report(LogFormat format);
+
+/// Names the driver call this thread runs, for the fatal-signal line, for
+/// the life of the scope. Views: what they show must outlive the scope.
+/// Nests (the inner call is named). Costs two stores.
+class ScopedDriverCallNote {
+ public:
+  ScopedDriverCallNote(std::string_view driver, std::string_view operation) noexcept;
+  ~ScopedDriverCallNote();
+  ScopedDriverCallNote(const ScopedDriverCallNote&) = delete;
+  ScopedDriverCallNote& operator=(const ScopedDriverCallNote&) = delete;
+
+ private:
+  std::string_view previous_driver_;
+  std::string_view previous_operation_;
+};
+
+}  // namespace flint::logging
