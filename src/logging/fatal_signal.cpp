@@ -18,6 +18,18 @@ namespace {
 thread_local std::string_view t_driver;
 thread_local std::string_view t_operation;
 
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kSanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+#else
+constexpr bool kSanitized = false;
+#endif
+
 constinit LogFormat g_format = LogFormat::flat;
 constinit char g_host[256] = {};
 
@@ -165,6 +177,7 @@ void on_fatal_signal(int signal, siginfo_t* info, void* /*context*/) {
 }  // namespace
 
 void install_fatal_signal_report(LogFormat format) {
+  if (kSanitized) return;  // the sanitizer's own report says more
   g_format = format;
   if (::gethostname(g_host, sizeof g_host - 1) != 0) g_host[0] = '\0';
   struct sigaction action {};
@@ -174,6 +187,10 @@ void install_fatal_signal_report(LogFormat format) {
   for (const int signal : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) {
     ::sigaction(signal, &action, nullptr);
   }
+}
+
+bool fatal_signal_report_available() noexcept {
+  return !kSanitized;
 }
 
 ScopedDriverCallNote::ScopedDriverCallNote(std::string_view driver,

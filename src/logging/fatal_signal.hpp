@@ -19,7 +19,12 @@ namespace flint::logging {
 /// signal take its default course (the process ends, dumping core where the
 /// system allows). Call once, after `configure`. The handler runs on the
 /// faulting thread's own stack: a stack overflow ends without the line.
+/// Does nothing in a build with AddressSanitizer or ThreadSanitizer, whose
+/// handlers report a fault better.
 void install_fatal_signal_report(LogFormat format);
+
+/// Whether `install_fatal_signal_report` installs anything in this build.
+bool fatal_signal_report_available() noexcept;
 
 /// Names the driver call this thread runs, for the fatal-signal line, for
 /// the life of the scope. Views: what they show must outlive the scope.
