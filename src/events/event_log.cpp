@@ -79,7 +79,8 @@ struct EventLog::Statements {
                        "(SELECT max(seq) + 1 FROM events))")),
         prune_count(
             db.prepare("DELETE FROM events WHERE seq < (SELECT seq FROM events ORDER BY seq DESC "
-                       "LIMIT 1 OFFSET ?1)")) {}
+                       "LIMIT 1 OFFSET ?1)")),
+        trim(db.prepare("DELETE FROM events WHERE seq <= ?1")) {}
   store::Statement insert;
   store::Statement read;
   store::Statement first;
@@ -87,6 +88,7 @@ struct EventLog::Statements {
   store::Statement id_at;
   store::Statement prune_age;
   store::Statement prune_count;
+  store::Statement trim;
 };
 
 int EventLog::schema_version() noexcept {
@@ -133,9 +135,16 @@ std::size_t EventLog::append(std::span<const OutboxEvent> batch) {
     }
     transaction.commit();
   }
-  if (options_.prune_interval.count() > 0 &&
-      std::chrono::steady_clock::now() - last_prune_ >= options_.prune_interval) {
-    prune_locked(now);
+  if (options_.prune_interval.count() > 0) {
+    if (std::chrono::steady_clock::now() - last_prune_ >= options_.prune_interval) {
+      prune_locked(now);
+    } else if (options_.max_events > 0 && added > 0 && last - kept_from_ >= options_.max_events) {
+      // The count is a limit, not a target for the next prune: a minute of
+      // events past it would be a minute more than the operator sized for.
+      // Numbers have no holes, so the oldest to keep is `last - max + 1`.
+      statements_->trim.bind(1, last - options_.max_events).run();
+      kept_from_ = last - options_.max_events + 1;
+    }
   }
   // Only after the commit: a reader woken now finds the events.
   if (added > 0) signal_.advance(last);
@@ -233,6 +242,9 @@ std::size_t EventLog::prune_locked(std::chrono::system_clock::time_point now) {
     statements_->prune_count.bind(1, options_.max_events - 1).run();
     removed += static_cast<std::size_t>(db_->changes());
   }
+  auto& first = statements_->first;
+  kept_from_ = first.step() && !first.column_is_null(0) ? first.column_int(0) : 0;
+  first.reset();
   return removed;
 }
 

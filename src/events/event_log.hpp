@@ -46,7 +46,8 @@ struct EventLogOptions {
   std::chrono::milliseconds max_age{0};
   /// At most this many events are kept (the newest); zero means no limit.
   std::int64_t max_events = 0;
-  /// `append` also prunes when the last prune is at least this old; zero
+  /// `append` also prunes when the last prune is at least this old, and in
+  /// between removes the oldest events past `max_events` at once; zero
   /// leaves pruning to explicit `prune` calls.
   std::chrono::milliseconds prune_interval{60'000};
 };
@@ -144,6 +145,7 @@ class EventLog {
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<Statements> statements_;
   std::chrono::steady_clock::time_point last_prune_;
+  std::int64_t kept_from_ = 0;      // the oldest number kept (at most), 0 when none
   mutable std::string read_error_;  // guarded by mutex_
   SequenceSignal signal_;
 };

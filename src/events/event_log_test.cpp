@@ -280,6 +280,22 @@ TEST_F(EventLogTest, AppendPrunesWhenTheIntervalHasPassed) {
   EXPECT_EQ(log.first_seq(), 3);
 }
 
+TEST_F(EventLogTest, AppendKeepsTheCountBetweenPrunes) {
+  auto o = options();
+  o.max_events = 3;
+  o.prune_interval = std::chrono::hours(1);  // the age rule waits; the count does not
+  EventLog log(o);
+  log.append(make_events(1, 2));
+  EXPECT_EQ(log.size(), 2);
+  log.append(make_events(3, 5));
+  EXPECT_EQ(log.size(), 3);
+  EXPECT_EQ(log.first_seq(), 3);
+  log.append(make_events(5, 5));  // kept already: nothing appended, nothing removed
+  EXPECT_EQ(log.size(), 3);
+  log.append(make_events(6, 9));
+  EXPECT_EQ(seqs(log.read(0, 10)), (std::vector<std::int64_t>{7, 8, 9}));
+}
+
 TEST_F(EventLogTest, WaitWakesOnAppend) {
   EventLog log(options());
   log.append(make_events(1, 1));
