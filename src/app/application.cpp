@@ -814,7 +814,7 @@ asio::awaitable<void> reload_on_hangup(asio::signal_set& hangups, ListenerCreden
         const std::string read = credentials.reload();
         if (auto tls = credentials.tls()) server.replace_tls(std::move(tls));
         succeeded.Increment();
-        log->info("received SIGHUP: read {}; new connections use them", read);
+        log->info("received SIGHUP: read {}", read);
       } catch (const std::exception& e) {
         failed.Increment();
         log->error("received SIGHUP: {}; still using the files read before", e.what());

@@ -57,11 +57,14 @@ std::string ListenerCredentials::reload() {
   if (tls) {
     std::lock_guard lock(mutex_);
     tls_ = std::move(tls);
-    read = "TLS certificate " + tls_files_.cert_file.string();
+    read = "TLS certificate " + tls_files_.cert_file.string() + " (new connections use it)";
   }
   if (tokens) {
     if (!read.empty()) read += ", ";
-    read += fmt::format("{} bearer tokens from {}", tokens->size(), tokens_file_.string());
+    read += fmt::format(
+        "{} bearer token{} from {} (every request from now on is checked against "
+        "them, on open connections too)",
+        tokens->size(), tokens->size() == 1 ? "" : "s", tokens_file_.string());
     tokens_->current.store(std::move(tokens));
   }
   return read;

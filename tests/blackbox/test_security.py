@@ -756,7 +756,9 @@ def test_a_reload_with_an_unusable_file_keeps_everything_read_before(
     new_certificate, new_key = authority.issue("server-whole", server=True)
     _install(new_certificate, certificate)
     _install(new_key, key)
-    _hang_up(server, "1 bearer tokens from")
+    line = _hang_up(server, "1 bearer token from")
+    assert line["message"].endswith("(every request from now on is checked against them, on open "
+                                    "connections too)"), line
     assert _served_certificate_name(authority, server.port) == "server-whole"
     assert server.execute(execute_body()).status_code == 401
     assert server.execute(execute_body(), headers=bearer(OTHER)).status_code == 202
