@@ -97,6 +97,9 @@ INSTANTIATE_TEST_SUITE_P(
         UsageError{{"exec", "Create", "--driver-files", "d", "--tenant", "a\r\nX-Evil: 1"},
                    "flint: --tenant: must not hold a control character (a line break would "
                    "start another header) (see flint exec --help)"},
+        UsageError{{"exec", "Create", "--driver-files", "d", "--tenant", "   "},
+                   "flint: --tenant: must not start or end with a space (HTTP drops it: the "
+                   "server would see another tenant, or none) (see flint exec --help)"},
         UsageError{{"infra", "delete", "inf-1", "--tenant", "caf\xff"},
                    "flint: --tenant: must be UTF-8 text (see flint infra delete --help)"},
         UsageError{{"drivers", "extra"},

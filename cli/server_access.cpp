@@ -1,6 +1,7 @@
 #include "server_access.hpp"
 
 #include <CLI/CLI.hpp>
+#include <boost/algorithm/string/predicate.hpp>
 #include <boost/asio/ip/address_v4.hpp>
 #include <sys/stat.h>
 
@@ -29,6 +30,10 @@ void add_tenant_option(CLI::App& command, std::optional<std::string>& tenant) {
   const CLI::Validator header_value(
       [](const std::string& text) -> std::string {
         if (text.empty()) return "must not be empty";
+        if (text.front() == ' ' || text.back() == ' ') {
+          return "must not start or end with a space (HTTP drops it: the server would see another "
+                 "tenant, or none)";
+        }
         if (!sdk::json::is_valid_utf8(text)) return "must be UTF-8 text";
         for (const char c : text) {
           if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
@@ -46,7 +51,7 @@ namespace {
 
 // This machine: a token sent there in clear text stays off the network.
 bool is_local_host(std::string_view host) {
-  if (host == "localhost" || host == "::1") return true;
+  if (boost::algorithm::iequals(host, "localhost") || host == "::1") return true;
   boost::system::error_code error;
   const auto address = boost::asio::ip::make_address_v4(host, error);
   return !error && address.is_loopback();

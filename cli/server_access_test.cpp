@@ -36,6 +36,7 @@ class TokenWarningsTest : public ::testing::Test {
 TEST_F(TokenWarningsTest, NoneForAPrivateFileSentToThisMachineOrOverTls) {
   EXPECT_THAT(token_warnings(access("http://127.0.0.1:8290")), ElementsAre());
   EXPECT_THAT(token_warnings(access("http://localhost:8290/flint")), ElementsAre());
+  EXPECT_THAT(token_warnings(access("http://LocalHost:8290")), ElementsAre());  // any case
   EXPECT_THAT(token_warnings(access("http://[::1]:8290")), ElementsAre());
   EXPECT_THAT(token_warnings(access("https://flint.example.net")), ElementsAre());
   // Nothing to give away without a token.
