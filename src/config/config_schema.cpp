@@ -27,6 +27,13 @@ namespace {
 // How `effective_yaml` prints a secret.
 constexpr std::string_view kMask = "****";
 
+// `flint config` prints secrets as "****": its output loaded back as a
+// configuration would take the mask for the password.
+std::string mask_given(const std::string& key, const std::string& origin) {
+  return key + ": \"****\" is how flint config prints a secret, not its value; give the value " +
+         "itself (" + origin + ")";
+}
+
 bool valid_key(std::string_view key) {
   if (key.empty() || key.front() == '.' || key.back() == '.') return false;
   char previous = '\0';
@@ -377,6 +384,7 @@ void ConfigSchema::load_document(const std::string& text, const std::string& ori
   auto read_option = [&](const Option& option, const YAML::Node& key, const YAML::Node& node) {
     // A null value has no position of its own worth showing: point at its key.
     const YAML::Node& at = node.IsNull() ? key : node;
+    const std::size_t errors_before = state.errors.size();
     const auto& spec = option.spec;
     // Of a map's entries and a list's items (`[i]`), for validator problems.
     std::map<std::string, YAML::Node> entry_lines;
@@ -422,6 +430,15 @@ void ConfigSchema::load_document(const std::string& text, const std::string& ori
           }
         }
         if (!valid) return;
+        // Checked before the validator, so that both are reported at once,
+        // each with the entry's own line.
+        for (const auto& [name, item] : map) {
+          if (item == kMask && looks_secret(name)) {
+            state.errors.push_back(mask_given(
+                option.key + "." + name,
+                "file " + origin + ", line " + std::to_string(entry_lines[name].Mark().line + 1)));
+          }
+        }
       }
       value = std::move(map);
     } else {
@@ -442,6 +459,7 @@ void ConfigSchema::load_document(const std::string& text, const std::string& ori
       }
       if (!problems.empty()) return;
     }
+    if (state.errors.size() > errors_before) return;  // a mask in a map
     state.values.set(option.key, std::move(value),
                      ValueSource{ValueSource::Kind::file, {}, key.Mark().line + 1});
   };
@@ -501,6 +519,16 @@ void ConfigSchema::apply_environment(const Environment& env, LoadState& state) c
     auto parsed = option.spec.parse(text);
     if (auto* problem = std::get_if<std::string>(&parsed)) return fail(*problem);
     auto& value = std::get<ConfigValue>(parsed);
+    if (const auto* entries = std::get_if<StringMap>(&value)) {
+      bool masked = false;
+      for (const auto& [name, item] : *entries) {
+        if (item == kMask && looks_secret(name)) {
+          state.errors.push_back(mask_given(option.key + "." + name, "env " + variable));
+          masked = true;
+        }
+      }
+      if (masked) return;
+    }
     ValueSource source{ValueSource::Kind::environment, variable, 0};
     if (auto* entries = std::get_if<StringMap>(&value);
         entries && state.values.source(option.key).kind == ValueSource::Kind::file) {
@@ -559,27 +587,18 @@ void ConfigSchema::apply_environment(const Environment& env, LoadState& state) c
 }
 
 ConfigValues ConfigSchema::finish(LoadState& state) const {
-  // `flint config` prints secrets as "****": its output loaded back as a
-  // configuration would take the mask for the password.
-  const auto mask_given = [&](const std::string& key, const ValueSource& source) {
-    std::string origin = source.describe();
-    if (source.kind == ValueSource::Kind::file) {
-      if (state.values.file()) origin += " " + state.values.file()->string();
-      if (source.line > 0) origin += ", line " + std::to_string(source.line);
-    }
-    state.errors.push_back(key + ": \"****\" is how flint config prints a secret, not its value; " +
-                           "give the value itself (" + origin + ")");
-  };
+  // A secret option given as the mask (the entries of maps are checked as
+  // they are read, each with its own line).
   for (const auto& option : options_) {
     const auto& entry = state.values.entries().at(option.key);
     if (const auto* text = std::get_if<std::string>(&entry.value);
         option.spec.secret && text != nullptr && *text == kMask) {
-      mask_given(option.key, entry.source);
-    }
-    if (const auto* map = std::get_if<StringMap>(&entry.value)) {
-      for (const auto& [name, item] : *map) {
-        if (item == kMask && looks_secret(name)) mask_given(option.key + "." + name, entry.source);
+      std::string origin = entry.source.describe();
+      if (entry.source.kind == ValueSource::Kind::file) {
+        if (state.values.file()) origin += " " + state.values.file()->string();
+        if (entry.source.line > 0) origin += ", line " + std::to_string(entry.source.line);
       }
+      state.errors.push_back(mask_given(option.key, origin));
     }
   }
   // Cross-checks only make sense once every value is valid; the operator fixes

@@ -407,6 +407,25 @@ TEST(ConfigSchema, ValidatorProblemsNameTheEntryAndItsLine) {
             "1");
 }
 
+TEST(ConfigSchema, AMaskedSecretInAMapIsReportedWithTheValidatorsProblems) {
+  ConfigSchema schema;
+  schema.add("client.settings",
+             OptionSpec::string_map({}, "settings").with_validator([](const ConfigValue& value) {
+               std::vector<ValueProblem> problems;
+               for (const auto& [name, text] : std::get<StringMap>(value)) {
+                 if (name == "bogus") problems.push_back({name, "unknown setting"});
+               }
+               return problems;
+             }));
+  EXPECT_THAT(errors_of([&] {
+                schema.load_text("client:\n  settings:\n    x.password: '****'\n    bogus: 1\n",
+                                 {});
+              }),
+              ElementsAre("client.settings.x.password: \"****\" is how flint config prints a "
+                          "secret, not its value; give the value itself (file <text>, line 3)",
+                          "client.settings.bogus: unknown setting (file <text>, line 4)"));
+}
+
 TEST(ConfigSchema, ValidatorProblemsNameTheListItemAndItsLine) {
   ConfigSchema schema;
   schema.add("server.paths",
@@ -520,10 +539,22 @@ TEST(ConfigSchema, TheMaskOfAPrintedSecretIsRefusedAsItsValue) {
   EXPECT_THAT(
       errors_of([&] {
         schema.load_text(
-            "kafka: {password: '****', config: {sasl.password: '****', client.id: '****'}}\n", {});
+            "kafka:\n"
+            "  password: '****'\n"
+            "  config:\n"
+            "    client.id: '****'\n"
+            "    sasl.password: '****'\n",
+            {});
       }),
-      ElementsAre("kafka.config.sasl.password" + mask + "give the value itself (file, line 1)",
-                  "kafka.password" + mask + "give the value itself (file, line 1)"));
+      ElementsAre(
+          // Each entry of a map names its own line.
+          "kafka.config.sasl.password" + mask + "give the value itself (file <text>, line 5)",
+          "kafka.password" + mask + "give the value itself (file, line 2)"));
+  EXPECT_THAT(errors_of([&] {
+                schema.load_text("", {{"FLINT_KAFKA_CONFIG", "sasl.password=****"}});
+              }),
+              ElementsAre("kafka.config.sasl.password" + mask +
+                          "give the value itself (env FLINT_KAFKA_CONFIG)"));
   EXPECT_THAT(
       errors_of([&] {
         schema.load_text("", {{"FLINT_KAFKA_PASSWORD", "****"}});
