@@ -350,7 +350,8 @@ TEST_F(CommandsTest, EventsReportsAnUnusableServer) {
   EXPECT_EQ(run_events_command(options, out_, err_), 2);
   EXPECT_EQ(err_.str(),
             "flint: GET /api/events: 404: no such path (this server serves no event log: is it a "
-            "Flint with events.log.enabled and bootstrap.events.api_enabled true?)\n");
+            "Flint with events.log.enabled and bootstrap.events.api_enabled true, and a driver API "
+            "on?)\n");
 }
 
 }  // namespace

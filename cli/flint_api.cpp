@@ -229,7 +229,8 @@ EventsPage FlintApi::events(const EventLogPosition& after, std::size_t limit,
     // Most likely a Flint whose event log is off (its events go to Kafka only).
     throw ApiError(404, "GET /api/events: 404: " + error_text(response) +
                             " (this server serves no event log: is it a Flint with "
-                            "events.log.enabled and bootstrap.events.api_enabled true?)");
+                            "events.log.enabled and bootstrap.events.api_enabled true, and a "
+                            "driver API on?)");
   }
   if (response.status != 200) fail(http_, response, "GET /api/events");
   return parse_events_page(parse_body(response, "GET /api/events"));

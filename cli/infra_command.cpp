@@ -1,6 +1,7 @@
 #include "infra_command.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -157,6 +158,40 @@ bool is_task_event(const Event& event, const std::string& request_id) {
 
 // Starts a create or delete (`start` posts it) and waits for its task
 // event, like `flint exec` waits for a lifecycle event.
+// `text` as one shell word.
+std::string shell_word(const std::string& text) {
+  const bool plain = !text.empty() && std::all_of(text.begin(), text.end(), [](unsigned char c) {
+    return std::isalnum(c) != 0 ||
+           std::string_view("_./:@%+=,-").find(static_cast<char>(c)) != std::string_view::npos;
+  });
+  if (plain) return text;
+  std::string quoted = "'";
+  for (const char c : text) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+// The `flint infra query` command that reads the task later from the same
+// server, with the same location, tenant and credentials: copied as printed,
+// it works.
+std::string query_command(const InfraOptions& options, const std::string& infrastructure_id,
+                          const std::string& request_id) {
+  std::string command =
+      "flint infra query " + shell_word(infrastructure_id) + " " + shell_word(request_id);
+  const auto add = [&](std::string_view option, const std::string& value) {
+    if (!value.empty()) command += " " + std::string(option) + " " + shell_word(value);
+  };
+  add("--resource-state", options.resource_state);
+  add("--location-name", options.location_name.value_or(""));
+  add("--location-type", options.location_type.value_or(""));
+  add("--tenant", options.tenant.value_or(""));
+  if (options.server.url != kDefaultUrl) add("--url", options.server.url);
+  add("--token-file", options.server.token_file);
+  add("--cacert", options.server.ca_file);
+  add("--cert", options.server.cert_file);
+  add("--key", options.server.key_file);
+  return command;
+}
+
 int run_task(const InfraOptions& options, const std::string& label,
              const boost::json::object& request,
              boost::json::object (FlintApi::*start)(const boost::json::object&,
@@ -170,7 +205,7 @@ int run_task(const InfraOptions& options, const std::string& label,
   const auto accepted = (api.*start)(request, options.tenant);
   const std::string infrastructure_id = string_field(accepted, "infrastructureId");
   const std::string request_id = string_field(accepted, "requestId");
-  const std::string query_hint = "flint infra query " + infrastructure_id + " " + request_id;
+  const std::string query_hint = query_command(options, infrastructure_id, request_id);
 
   static std::string interrupted;
   interrupted = "\nflint: interrupted; request " + request_id + " goes on on the server (" +

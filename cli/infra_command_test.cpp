@@ -229,9 +229,16 @@ TEST_F(InfraCommandTest, DeleteTimesOutWithExitTwo) {
   auto o = options(InfraAction::remove, server.url());
   o.infrastructure_id = "inf-1";
   o.timeout = "1500ms";
+  o.location_name = "dc-1";
+  o.tenant = "team's tenant";
   EXPECT_EQ(run_infra_command(o, out_, err_, false), 2);
-  EXPECT_THAT(err_.str(), HasSubstr("flint: timed out after 1500ms waiting for request req-1; it "
-                                    "goes on on the server (flint infra query inf-1 req-1)\n"));
+  // The query command, copied as printed, asks the same server the same way.
+  EXPECT_THAT(
+      err_.str(),
+      HasSubstr("flint: timed out after 1500ms waiting for request req-1; it goes on on "
+                "the server (flint infra query inf-1 req-1 --resource-state " +
+                o.resource_state + " --location-name dc-1 --tenant 'team'\\''s tenant' --url " +
+                server.url() + ")\n"));
   EXPECT_EQ(out_.str(), "");
 }
 
