@@ -328,11 +328,14 @@ void LifecycleMonitor::schedule_accepted(std::shared_ptr<Target> target, bool re
   // the watchdog, at the total timeout. Wake it now. (One that comes after
   // this check wakes the job itself.)
   bool pushed_meanwhile;
+  bool unmatched_reports;
   {
     std::lock_guard lock(mutex_);
     pushed_meanwhile = pushed_.contains(request_id);
+    unmatched_reports = !unmatched_reports_.empty();
   }
   if (pushed_meanwhile) scheduler_.wake(kJobKind, request_id);
+  if (unmatched_reports) report_unmatched(steady_now);
 }
 
 std::size_t LifecycleMonitor::resume() {
@@ -475,16 +478,13 @@ void LifecycleMonitor::pushed(sdk::LifecycleExecution execution) {
   // A report for an execution already ended (the host gave up on it first)
   // changes nothing. An unknown id may be one whose acceptance is still
   // being committed: keep it for the job about to be scheduled.
-  const bool ended = store_.read([&](store::Database& db) {
-    auto select = db.prepare("SELECT monitoring FROM executions WHERE request_id = ?");
-    select.bind(1, request_id);
-    return select.step() && select.column_text(0) != "active";
-  });
-  if (ended) return;
+  const auto monitoring = monitoring_state(request_id);
+  if (monitoring && *monitoring != "active") return;  // ended
+  const auto now = std::chrono::steady_clock::now();
   {
     std::lock_guard lock(mutex_);
     request_id = job_of();  // its job may have been scheduled meanwhile
-    const auto now = std::chrono::steady_clock::now();
+    if (!monitoring) unmatched_reports_.emplace_back(now, request_id);
     pushed_.try_emplace(request_id, PushedReport{std::move(execution), now});  // the first counts
     if (pushed_.size() >= pushed_swept_size_) {
       std::erase_if(pushed_, [&](const auto& entry) {
@@ -494,6 +494,40 @@ void LifecycleMonitor::pushed(sdk::LifecycleExecution execution) {
     }
   }
   scheduler_.wake(kJobKind, request_id);
+  report_unmatched(now);
+}
+
+std::optional<std::string> LifecycleMonitor::monitoring_state(const std::string& request_id) const {
+  return store_.read([&](store::Database& db) -> std::optional<std::string> {
+    auto select = db.prepare("SELECT monitoring FROM executions WHERE request_id = ?");
+    select.bind(1, request_id);
+    if (!select.step()) return std::nullopt;
+    return std::string(select.column_text(0));
+  });
+}
+
+void LifecycleMonitor::report_unmatched(std::chrono::steady_clock::time_point now) {
+  // Long past any acceptance still being committed (an execute call's
+  // deadline, and its commit).
+  const auto grace = 2 * options_.call_timeout;
+  std::vector<std::string> overdue;
+  {
+    std::lock_guard lock(mutex_);
+    while (!unmatched_reports_.empty() && now - unmatched_reports_.front().first >= grace) {
+      // A poll took the report: its execution was accepted after all.
+      if (pushed_.contains(unmatched_reports_.front().second)) {
+        overdue.push_back(std::move(unmatched_reports_.front().second));
+      }
+      unmatched_reports_.pop_front();
+    }
+  }
+  for (const std::string& id : overdue) {
+    if (monitoring_state(id)) continue;
+    log_->warn(
+        "a driver reported an outcome for request id '{}', and no execution has that id {} s "
+        "later: a report must carry the request id execute_lifecycle returned; it is ignored",
+        sdk::json::printable(id), std::chrono::duration_cast<std::chrono::seconds>(grace).count());
+  }
 }
 
 std::shared_ptr<const LifecycleMonitor::Placement> LifecycleMonitor::intern_placement(

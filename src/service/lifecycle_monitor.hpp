@@ -6,6 +6,7 @@
 /// and the terminal transition with its outbox event in one transaction.
 
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -183,6 +184,12 @@ class LifecycleMonitor {
                              std::optional<sdk::LifecycleExecution> outcome,
                              std::chrono::steady_clock::time_point deadline, jobs::JobRun run);
   void pushed(sdk::LifecycleExecution execution);
+  // The `monitoring` state of the execution's record; nullopt when there
+  // is none (not accepted yet, or never).
+  std::optional<std::string> monitoring_state(const std::string& request_id) const;
+  // Logs the reports for unknown ids that stayed unknown well past any
+  // acceptance in progress.
+  void report_unmatched(std::chrono::steady_clock::time_point now);
   // Records the terminal `outcome` with its event; `ended` runs on the
   // store's writer thread once committed (null) or failed.
   void finish(std::shared_ptr<const Target> target, sdk::LifecycleExecution outcome,
@@ -260,6 +267,10 @@ class LifecycleMonitor {
   };
   std::unordered_map<std::string, PushedReport> pushed_;
   std::size_t pushed_swept_size_ = 64;
+  // Reports for an id the store did not know when they came, oldest first:
+  // one whose execution is still unknown a while later names an id the
+  // driver never returned (a slip an author makes), and is logged once.
+  std::deque<std::pair<std::chrono::steady_clock::time_point, std::string>> unmatched_reports_;
   // Runs a driver knows by an id of its own (a queued request was promised
   // another at acceptance): its reports come under the driver's id. Both
   // ways, so that an ending can forget them.

@@ -500,6 +500,21 @@ def test_a_driver_that_crashes_the_host_is_named_in_its_last_log_line(start_serv
     server.start()  # nothing was accepted: the restart is clean
 
 
+def test_a_report_under_an_id_the_driver_never_returned_is_logged(start_server, tmp_path):
+    # A push driver's slip: it reports under another id. Nothing can route the report; it must
+    # not vanish without a word (the execution itself ends at monitoring.total_timeout).
+    server = start_with_acme(start_server, tmp_path, {"driver_calls": {"timeout": "1s"}})
+    accept(server, location("dc-push", report_as="not-an-id-it-returned"))
+    time.sleep(2.5)  # past the grace for acceptances in progress (twice the call deadline)
+    accept(server, location())  # the next acceptance looks at what stayed unmatched
+    [line] = server.wait_for_log(lambda l: "not-an-id-it-returned" in l["message"])
+    assert line["level"] == "WARNING", line
+    assert line["message"] == (
+        "a driver reported an outcome for request id 'not-an-id-it-returned', and no execution "
+        "has that id 2 s later: a report must carry the request id execute_lifecycle returned; "
+        "it is ignored"), line
+
+
 def test_a_probe_refused_for_its_driver_files_lets_the_next_call_probe(start_server, tmp_path):
     server = start_with_acme(
         start_server,

@@ -5,6 +5,8 @@
 //         (every call fails so; int: `throw 42`; segv: the process gets SIGSEGV)
 //   delay_ms: N                                          (every call sleeps first)
 //   request_id: "..."                                    (the id execute returns)
+//   report_as: "..."       (execute says it reports completion, then reports
+//                           COMPLETE 100 ms later under this id: the wrong one)
 //   hook_fail: any                                       (on_execution_delivered throws)
 //   latin1: any            (outputs and find results hold text that is not UTF-8)
 //   non_finite: any        (outputs and find results hold an infinity and a NaN)
@@ -60,6 +62,14 @@ class AcmeDriver final : public ResourceDriver {
     const auto* chosen = request.deployment_location.properties.if_contains("request_id");
     response.request_id =
         chosen && chosen->is_string() ? std::string(chosen->get_string()) : new_time_ordered_id();
+    if (const auto* wrong = request.deployment_location.properties.if_contains("report_as");
+        wrong && wrong->is_string() && request.reporter) {
+      response.reports_completion = true;
+      std::thread([reporter = request.reporter, id = std::string(wrong->get_string())] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        reporter->report(LifecycleExecution::complete(id, {}));
+      }).detach();
+    }
     std::lock_guard lock(mutex_);
     executions_[response.request_id] = request.lifecycle_name;
     return response;
