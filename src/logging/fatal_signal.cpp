@@ -14,9 +14,9 @@
 namespace flint::logging {
 namespace {
 
-// Trivially constructed, so reading them in a handler starts no lazy init.
-thread_local std::string_view t_driver;
-thread_local std::string_view t_operation;
+// Constant-initialized, so reading them in a handler starts no lazy init.
+constinit thread_local std::string_view t_driver;
+constinit thread_local std::string_view t_operation;
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 constexpr bool kSanitized = true;
@@ -41,10 +41,10 @@ class LineBuffer {
       text_[used_++] = c;
     }
   }
-  // For text from outside (names): one printable ASCII line that needs no
-  // JSON escaping.
+  // For text from outside (names, a library's path): printable ASCII that
+  // needs no JSON escaping, cut so that the line keeps its end.
   void add_safe(std::string_view text) {
-    for (const char c : text) {
+    for (const char c : text.substr(0, 256)) {
       const bool plain = c >= ' ' && c <= '~' && c != '"' && c != '\\';
       add(std::string_view(plain ? &c : "?", 1));
     }
