@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -309,7 +310,9 @@ boost::asio::awaitable<T> DriverExecutor::run_then(Call call, std::function<void
     pending->timer.expires_at(std::chrono::steady_clock::time_point::max());
   }
   probe_.count(call.driver, call.operation, outcome_of(pending->error));
-  if (pending->error) std::rethrow_exception(pending->error);
+  // Moved out: the driver thread, which drops its copy of `pending` later,
+  // must not hold the last reference to the exception this thread reads.
+  if (pending->error) std::rethrow_exception(std::exchange(pending->error, nullptr));
   co_return std::move(*pending->value);
 }
 
