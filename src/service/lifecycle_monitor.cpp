@@ -484,7 +484,12 @@ void LifecycleMonitor::pushed(sdk::LifecycleExecution execution) {
   {
     std::lock_guard lock(mutex_);
     request_id = job_of();  // its job may have been scheduled meanwhile
-    if (!monitoring) unmatched_reports_.emplace_back(now, request_id);
+    if (!monitoring) {
+      // Bounded: a flood of early reports (scripts that end at once) goes
+      // unchecked past this, rather than held for the whole grace period.
+      if (unmatched_reports_.size() >= 10'000) unmatched_reports_.pop_front();
+      unmatched_reports_.emplace_back(now, request_id);
+    }
     pushed_.try_emplace(request_id, PushedReport{std::move(execution), now});  // the first counts
     if (pushed_.size() >= pushed_swept_size_) {
       std::erase_if(pushed_, [&](const auto& entry) {
