@@ -156,8 +156,6 @@ bool is_task_event(const Event& event, const std::string& request_id) {
   return event.topic == kTaskTopic && (event.key == request_id || event.request_id == request_id);
 }
 
-// Starts a create or delete (`start` posts it) and waits for its task
-// event, like `flint exec` waits for a lifecycle event.
 // `text` as one shell word.
 std::string shell_word(const std::string& text) {
   const bool plain = !text.empty() && std::all_of(text.begin(), text.end(), [](unsigned char c) {
@@ -192,6 +190,8 @@ std::string query_command(const InfraOptions& options, const std::string& infras
   return command;
 }
 
+// Starts a create or delete (`start` posts it) and waits for its task
+// event, like `flint exec` waits for a lifecycle event.
 int run_task(const InfraOptions& options, const std::string& label,
              const boost::json::object& request,
              boost::json::object (FlintApi::*start)(const boost::json::object&,
