@@ -13,8 +13,10 @@
 
 namespace flint::api {
 
-service::CallOrigin call_origin(const http::RequestContext& context) {
-  return {context.log_fields, context.tenant_id};
+service::CallOrigin call_origin(http::RequestContext& context) {
+  return {.log_fields = context.log_fields,
+          .tenant_id = context.tenant_id,
+          .routed_driver = &context.driver};
 }
 
 std::string reply_body(boost::json::object encoded, const http::RequestContext& context) {
@@ -41,13 +43,16 @@ http::Response refuse(const http::Request& request, const http::RequestContext& 
   static const auto log = logging::logger("api");
   const unsigned status = response.result_int();
   context.log(*log, status >= 500 ? spdlog::level::err : spdlog::level::info,
-              fmt::format("{} refused with {}: {}", context.route, status, [&] {
-                try {
-                  throw;
-                } catch (const std::exception& e) {
-                  return drivers::operator_message(e);  // its detail to the log only
-                }
-              }()));
+              fmt::format("{} refused with {}{}: {}", context.route, status,
+                          context.driver.empty() ? std::string()
+                                                 : fmt::format(" (driver '{}')", context.driver),
+                          [&] {
+                            try {
+                              throw;
+                            } catch (const std::exception& e) {
+                              return drivers::operator_message(e);  // its detail to the log only
+                            }
+                          }()));
   return response;
 }
 

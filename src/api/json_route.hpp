@@ -27,13 +27,15 @@ namespace flint::api {
 std::string reply_body(boost::json::object encoded, const http::RequestContext& context);
 
 /// Who made the call, for the service: the request's log fields (`tracectx.*`,
-/// `tenantId`) and its `tenantId` header (carried to the events).
-service::CallOrigin call_origin(const http::RequestContext& context);
+/// `tenantId`) and its `tenantId` header (carried to the events); the service
+/// notes in `context.driver` which driver it routed the call to.
+service::CallOrigin call_origin(http::RequestContext& context);
 
 /// The error response for the exception currently being handled (call from a
 /// catch block; mapped by `current_exception_response`), logged with the
 /// request's fields: client mistakes (4xx) at info, our failures (5xx) at
-/// error. A `DriverError`'s operator detail goes to the log only.
+/// error, naming the driver once the call was routed. A `DriverError`'s
+/// operator detail goes to the log only.
 http::Response refuse(const http::Request& request, const http::RequestContext& context);
 
 /// Adds `POST path`, a route taking a JSON body:

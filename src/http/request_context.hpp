@@ -30,6 +30,9 @@ struct RequestContext {
   std::string_view route;
   /// The request path without its query string.
   std::string_view path;
+  /// The driver the request was routed to, once the service knows it (a
+  /// refusal's log line names it), or empty.
+  std::string driver;
   /// When the request was fully read.
   std::chrono::steady_clock::time_point received_at;
   /// Set by a handler that streams its body: the returned response is then

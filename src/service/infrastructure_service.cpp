@@ -33,8 +33,9 @@ struct Prepared {
 
 Prepared prepare(const drivers::DriverRouter& router, drivers::DriverManager& drivers,
                  const sdk::DeploymentLocation& location, std::string_view operation,
-                 std::chrono::milliseconds timeout, const CallOrigin& origin) {
+                 std::chrono::milliseconds timeout, CallOrigin& origin) {
   const auto& driver = router.route(location);
+  note_routed_driver(origin, driver.info.name);
   auto target = drivers.target(driver, location);
   const drivers::DriverExecutor::Call call{driver.info.name, operation,
                                            std::chrono::steady_clock::now() + timeout};

@@ -29,6 +29,7 @@ ResourceDriverService::ResourceDriverService(const drivers::DriverRouter& router
 boost::asio::awaitable<sdk::LifecycleExecuteResponse> ResourceDriverService::execute(
     ExecuteCommand body, CallOrigin origin) {
   const auto& driver = router_.route(body.deployment_location);
+  note_routed_driver(origin, driver.info.name);
   auto target = drivers_.target(driver, body.deployment_location);
   const drivers::DriverExecutor::Call call{driver.info.name, "execute_lifecycle",
                                            std::chrono::steady_clock::now() + call_timeout_};
@@ -128,6 +129,7 @@ boost::asio::awaitable<sdk::LifecycleExecuteResponse> ResourceDriverService::exe
 boost::asio::awaitable<sdk::FindReferenceResponse> ResourceDriverService::find(FindCommand body,
                                                                                CallOrigin origin) {
   const auto& driver = router_.route(body.deployment_location);
+  note_routed_driver(origin, driver.info.name);
   auto target = drivers_.target(driver, body.deployment_location);
   const drivers::DriverExecutor::Call call{driver.info.name, "find_reference",
                                            std::chrono::steady_clock::now() + call_timeout_};

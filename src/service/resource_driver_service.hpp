@@ -57,7 +57,21 @@ struct CallOrigin {
   /// partition went to another worker, which runs the request again), or
   /// null. The record then fails (`AcceptanceNotRecorded`).
   std::function<const char*()> why_not_record{};
+  /// Where the service notes the driver it routed the call to (the
+  /// request's refusal line names it), or null. Written once, before the
+  /// call's first suspension, while the request is certainly alive; see
+  /// `note_routed_driver`.
+  std::string* routed_driver = nullptr;
 };
+
+/// Notes `name` in `origin.routed_driver` and forgets the pointer, so that
+/// no copy of the origin (kept by a driver-thread task that may outlive the
+/// request) can write through it later.
+inline void note_routed_driver(CallOrigin& origin, std::string_view name) {
+  if (origin.routed_driver == nullptr) return;
+  *origin.routed_driver = name;
+  origin.routed_driver = nullptr;
+}
 
 /// The driver accepted an execution whose record could not be written now
 /// (Kafka or the store failed): a temporary error, but not one to answer by
