@@ -666,7 +666,7 @@ bool ClusterNode::describe(health::HealthDetails& details) const {
   details.set("executions_held", monitor_.held());
   owner_->describe(details);
   view_->describe(details);
-  std::string error = owner_->outage.get();
+  std::string error = owner_->outage.health_error();
   if (error.empty()) error = owner_->unreadable.get();
   if (error.empty()) error = owner_->error.get();
   if (error.empty()) error = view_->error.get();

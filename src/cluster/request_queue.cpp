@@ -747,7 +747,7 @@ bool RequestQueue::describe(health::HealthDetails& details) const {
   details.set("partitions_owned", partitions_.size());
   details.set("running", running_);
   details.set("max_concurrency", options_.max_concurrency);
-  std::string error = outage_.get();
+  std::string error = outage_.health_error();
   if (error.empty()) error = letter_error_;
   if (error.empty()) error = last_error_;
   if (!error.empty()) details.set("last_error", error);

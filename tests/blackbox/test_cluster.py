@@ -372,7 +372,7 @@ def test_a_node_with_another_key_refuses_executes_it_could_not_share(cluster, tm
     other_key.chmod(0o600)
     odd = FlintServer(tmp_path / "odd", cluster.config("odd", key_file=str(other_key))).start()
     cluster.nodes.append(odd)
-    wait_until(lambda: cluster.vital(odd)["status"] == "DEGRADED", timeout=30,
+    wait_until(lambda: "cannot be read" in cluster.vital(odd).get("last_error", ""), timeout=30,
                what="the odd node reading records it cannot open")
     # What it accepted no other node could open: never monitored, never ended.
     r = odd.execute(execute_body(location=deployment_location({"password": SECRET})))
@@ -733,8 +733,9 @@ def test_a_dead_letter_the_failed_topic_refuses_waits_and_is_tried_again(queue_k
     def vital() -> dict:
         return server.health()["vitals"]["request_queue"]
 
-    waiting = wait_until(lambda: (v := vital())["status"] == "DEGRADED" and v, 30,
-                         what="request_queue DEGRADED")
+    waiting = wait_until(
+        lambda: (v := vital())["status"] == "DEGRADED" and "dead-letter" in v["last_error"] and v,
+        30, what="request_queue DEGRADED by the dead letter")
     assert waiting["last_error"].startswith(f"dead-letter topic {FAILED_TOPIC}: "), waiting
     assert "is kept and tried again" in waiting["last_error"], waiting
     # Nothing counted, nothing reported, and the queue's offset not committed past the record.

@@ -46,7 +46,7 @@ void KafkaOutage::on_error(rd_kafka_t* client, int err, const char* reason) {
 void KafkaOutage::probe(rd_kafka_t* client) {
   {
     std::lock_guard lock(mutex_);
-    if (error_.empty() || std::chrono::steady_clock::now() < next_probe_) return;
+    if ((reached_ && error_.empty()) || std::chrono::steady_clock::now() < next_probe_) return;
     next_probe_ = std::chrono::steady_clock::now() + std::chrono::seconds(2);
   }
   const rd_kafka_metadata_t* metadata = nullptr;
@@ -61,8 +61,15 @@ std::string KafkaOutage::get() const {
   return error_;
 }
 
+std::string KafkaOutage::health_error() const {
+  std::lock_guard lock(mutex_);
+  if (!error_.empty() || reached_) return error_;
+  return "Kafka has not answered yet (just started)";
+}
+
 void KafkaOutage::clear() {
   std::lock_guard lock(mutex_);
+  reached_ = true;
   if (error_.empty()) return;
   static const auto log = logging::logger("kafka");
   log->info("librdkafka {}: Kafka can be reached again", client_);

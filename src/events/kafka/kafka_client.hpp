@@ -96,27 +96,33 @@ inline std::string_view record_bytes(const void* data, std::size_t size) noexcep
 
 /// Whether a client can reach Kafka at all, for health: librdkafka reports
 /// a broker outage only through its error callback (a consumer's reads just
-/// return nothing). Set by `on_error` when no broker can be reached; cleared
-/// once Kafka answers a metadata request again (`probe`). Thread-safe.
+/// return nothing), and only once its first connections failed. Set by
+/// `on_error` when no broker can be reached; cleared once Kafka answers a
+/// metadata request again (`probe`). Until Kafka first answered, health says
+/// so (`health_error`), not OK. Thread-safe.
 class KafkaOutage {
  public:
   /// From librdkafka's error callback: records an outage (all brokers down,
   /// authentication refused; logged when it starts), logs the others (at
   /// debug level when librdkafka's log has them already).
   void on_error(rd_kafka_s* client, int err, const char* reason);
-  /// From the client's poll loop: while an outage stands, asks Kafka for
-  /// metadata (at most once every 2 s, waiting 1 s at most) and clears the
-  /// outage when it answers.
+  /// From the client's poll loop: until Kafka first answered and while an
+  /// outage stands, asks Kafka for metadata (at most once every 2 s, waiting
+  /// 1 s at most) and clears the outage when it answers.
   void probe(rd_kafka_s* client);
   /// The outage, or empty.
   std::string get() const;
+  /// What health reports: the outage, else that Kafka has not answered yet
+  /// (just after start), else empty.
+  std::string health_error() const;
   /// Ends the outage (logged): Kafka answered its client.
   void clear();
 
  private:
   mutable std::mutex mutex_;
   std::string error_;
-  std::string client_;  // the client the outage was seen by
+  bool reached_ = false;  // Kafka answered this client at least once
+  std::string client_;    // the client the outage was seen by
   std::chrono::steady_clock::time_point next_probe_{};
 };
 

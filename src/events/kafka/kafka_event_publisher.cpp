@@ -159,7 +159,9 @@ KafkaEventPublisher::Status KafkaEventPublisher::status() const {
     std::lock_guard lock(status_mutex_);
     if (!status_.healthy) return status_;
   }
-  if (std::string outage = outage_.get(); !outage.empty()) return {false, std::move(outage)};
+  if (std::string outage = outage_.health_error(); !outage.empty()) {
+    return {false, std::move(outage)};
+  }
   return {};
 }
 

@@ -251,6 +251,25 @@ TEST(KafkaEventPublisher, AnOutageShowsInItsStatusWhileNothingIsSent) {
   EXPECT_TRUE(until(true).healthy);
 }
 
+TEST(KafkaEventPublisher, ItIsNotHealthyUntilKafkaFirstAnswers) {
+  MockCluster cluster;
+  cluster.set_all(false);
+  KafkaEventPublisher publisher(options(cluster));
+  // Before librdkafka gives up on its first connections, no error has
+  // been reported: health must not read OK meanwhile.
+  const auto before = publisher.status();
+  EXPECT_FALSE(before.healthy);
+  EXPECT_THAT(before.last_error, HasSubstr("Kafka has not answered yet"));
+
+  cluster.set_all(true);
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (!publisher.status().healthy && std::chrono::steady_clock::now() < deadline) {
+    publisher.idle();  // as the relay calls it, with an empty outbox
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_TRUE(publisher.status().healthy) << publisher.status().last_error;
+}
+
 TEST(KafkaEventPublisher, ARefusedSettingNamesItsKey) {
   MockCluster cluster;
   auto settings = options(cluster);
