@@ -1,8 +1,10 @@
 #include "logging/fatal_signal.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <cstdint>
 #include <ctime>
+#include <memory>
 
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -180,9 +182,11 @@ void install_fatal_signal_report(LogFormat format) {
   if (kSanitized) return;  // the sanitizer's own report says more
   g_format = format;
   if (::gethostname(g_host, sizeof g_host - 1) != 0) g_host[0] = '\0';
+  static const AlternateSignalStack main_thread_stack;  // plugins load on this thread
   struct sigaction action {};
   action.sa_sigaction = on_fatal_signal;
-  action.sa_flags = SA_SIGINFO | SA_RESETHAND;
+  // On the thread's alternate stack where it has one (a stack overflow).
+  action.sa_flags = SA_SIGINFO | SA_RESETHAND | SA_ONSTACK;
   sigemptyset(&action.sa_mask);
   for (const int signal : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) {
     ::sigaction(signal, &action, nullptr);
@@ -191,6 +195,27 @@ void install_fatal_signal_report(LogFormat format) {
 
 bool fatal_signal_report_available() noexcept {
   return !kSanitized;
+}
+
+AlternateSignalStack::AlternateSignalStack() {
+  if (kSanitized) return;
+  // The handler needs about 2 KiB; what the C library asks for, at least.
+  const std::size_t size =
+      std::max<std::size_t>(64 * 1024, static_cast<std::size_t>(::sysconf(_SC_SIGSTKSZ)));
+  stack_ = std::make_unique_for_overwrite<char[]>(size);  // untouched pages cost no memory
+  stack_t alternate{};
+  alternate.ss_sp = stack_.get();
+  alternate.ss_size = size;
+  if (::sigaltstack(&alternate, nullptr) != 0) {
+    stack_.reset();  // the handler still runs, on the thread's stack
+  }
+}
+
+AlternateSignalStack::~AlternateSignalStack() {
+  if (!stack_) return;
+  stack_t disabled{};
+  disabled.ss_flags = SS_DISABLE;
+  ::sigaltstack(&disabled, nullptr);  // before the memory goes
 }
 
 ScopedDriverCallNote::ScopedDriverCallNote(std::string_view driver,

@@ -324,6 +324,37 @@ TEST(FatalSignalReport, NamesTheSignalTheThreadAndTheDriverCall) {
       "stops\n$");
 }
 
+// Never equal to a depth: the recursion has a way out the compiler cannot
+// see through, so that it neither warns nor turns it into a loop.
+volatile int g_never = -1;
+
+[[gnu::noinline]] int recurse_until_the_stack_ends(int depth) {
+  volatile char frame[4096];
+  frame[0] = static_cast<char>(depth);
+  if (depth == g_never) return 0;
+  return recurse_until_the_stack_ends(depth + 1) + frame[0];
+}
+
+TEST(FatalSignalReport, AStackOverflowOnADriverThreadIsReportedToo) {
+  if (!fatal_signal_report_available()) GTEST_SKIP() << "a sanitizer reports faults here";
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        install_fatal_signal_report(LogFormat::flat);
+        std::thread driver_thread([] {
+          const AlternateSignalStack signal_stack;  // as each driver thread has
+          set_thread_name("driver-3");
+          const ScopedDriverCallNote note("acme", "execute_lifecycle");
+          recurse_until_the_stack_ends(0);
+        });
+        driver_thread.join();
+      },
+      ::testing::KilledBySignal(SIGSEGV),
+      "CRITICAL \\[driver-3\\] app: fatal signal SIGSEGV \\(invalid memory access\\) at "
+      "address 0x[0-9a-f]+ on thread driver-3, in a call of driver 'acme' "
+      "\\(execute_lifecycle\\); the process stops\n$");
+}
+
 TEST(FatalSignalReport, IsOneJsonLineInLogstashModeAndNamesNoCallOutsideOne) {
   if (!fatal_signal_report_available()) GTEST_SKIP() << "a sanitizer reports faults here";
   GTEST_FLAG_SET(death_test_style, "threadsafe");
