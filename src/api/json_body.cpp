@@ -10,6 +10,7 @@
 #include <flint/sdk/json.hpp>
 
 #include "api/api_error.hpp"
+#include "http/request_header_check.hpp"
 
 namespace flint::api {
 
@@ -65,17 +66,8 @@ std::size_t count_json_values(std::string_view text, std::size_t limit) {
 }
 
 boost::json::value parse_json_body(const http::Request& request, boost::json::storage_ptr storage) {
-  const std::string_view type = request[http::beast_http::field::content_type];
-  std::string_view media = type.substr(0, type.find(';'));
-  const auto first = media.find_first_not_of(" \t");
-  media = first == std::string_view::npos
-              ? std::string_view()
-              : media.substr(first, media.find_last_not_of(" \t") - first + 1);
-  if (!boost::beast::iequals(media, "application/json")) {
-    throw ApiError(http::Status::unsupported_media_type,
-                   type.empty()
-                       ? "Content-Type: required, expected application/json"
-                       : fmt::format("Content-Type: expected application/json, got {}", type));
+  if (auto mismatch = http::media_type_mismatch(request, kJsonMediaType)) {
+    throw ApiError(http::Status::unsupported_media_type, std::move(*mismatch));
   }
   const std::string& body = request.body();
   if (body.empty())

@@ -27,6 +27,9 @@ inline constexpr std::size_t kMaxJsonDepth = 64;
 /// ten times its size in memory. Requests of the contracts hold hundreds.
 inline constexpr std::size_t kMaxJsonValues = 100'000;
 
+/// The media type a JSON body must be sent with.
+inline constexpr std::string_view kJsonMediaType = "application/json";
+
 /// The values of the JSON `text` (as `kMaxJsonValues` counts them), counted
 /// up to `limit + 1`. Malformed text gets some count: the parser refuses it.
 std::size_t count_json_values(std::string_view text, std::size_t limit);

@@ -40,7 +40,8 @@ http::Response refuse(const http::Request& request, const http::RequestContext& 
 
 /// Adds `POST path`, a route taking a JSON body:
 /// 1. the body is parsed (`decode_json_body`: 415 unless `application/json`,
-///    400 when empty or malformed);
+///    400 when empty or malformed; a client that waits for `100 Continue`
+///    gets the 415 before sending the body);
 /// 2. the body is freed, and `decode(const boost::json::value&)` turns the
 ///    tree into a command (throwing `sdk::InvalidRequestError` naming the
 ///    field; it must copy what it keeps: the tree is freed when it returns);
@@ -53,23 +54,24 @@ http::Response refuse(const http::Request& request, const http::RequestContext& 
 template <class Decode, class Call>
 void add_json_post_route(http::Router& router, std::string path, http::Status status, Decode decode,
                          Call call) {
-  router.add(http::Method::post, std::move(path),
-             [status, decode = std::move(decode), call = std::move(call)](
-                 http::Request& request,
-                 http::RequestContext& context) -> boost::asio::awaitable<http::Response> {
-               try {
-                 // Frees the body once parsed: it can be megabytes.
-                 auto command = decode_json_body(request, decode);
-                 // Named, not temporaries of the co_await: GCC 12 may destroy those twice.
-                 auto origin = call_origin(context);
-                 const auto result = co_await call(std::move(command), std::move(origin));
-                 co_return http::json_response(status,
-                                               reply_body(sdk::json::encode(result), context),
-                                               request.version(), request.keep_alive());
-               } catch (...) {
-                 co_return refuse(request, context);
-               }
-             });
+  router.add(
+      http::Method::post, std::move(path),
+      [status, decode = std::move(decode), call = std::move(call)](
+          http::Request& request,
+          http::RequestContext& context) -> boost::asio::awaitable<http::Response> {
+        try {
+          // Frees the body once parsed: it can be megabytes.
+          auto command = decode_json_body(request, decode);
+          // Named, not temporaries of the co_await: GCC 12 may destroy those twice.
+          auto origin = call_origin(context);
+          const auto result = co_await call(std::move(command), std::move(origin));
+          co_return http::json_response(status, reply_body(sdk::json::encode(result), context),
+                                        request.version(), request.keep_alive());
+        } catch (...) {
+          co_return refuse(request, context);
+        }
+      },
+      kJsonMediaType);
 }
 
 }  // namespace flint::api

@@ -726,6 +726,11 @@ std::optional<Response> HttpServer::unwanted_body_refusal(const Request& header)
     refusal = error_response(
         Status::bad_request,
         fmt::format("{} {} takes no request body", std::string_view(header.method_string()), path));
+  } else if (auto mismatch = match.body_media_type.empty() || !expects_continue(header)
+                                 ? std::nullopt
+                                 : media_type_mismatch(header, match.body_media_type)) {
+    // Not invited with a 100 Continue: the client need not send the body.
+    refusal = error_response(Status::unsupported_media_type, *mismatch);
   } else {
     return std::nullopt;
   }

@@ -129,6 +129,18 @@ bool keeps_alive(const Request& header) {
   return !close && (header.version() >= 11 || keep_alive);
 }
 
+std::optional<std::string> media_type_mismatch(const Request& header, std::string_view expected) {
+  const std::string_view type = header[beast_http::field::content_type];
+  std::string_view media = type.substr(0, type.find(';'));
+  const auto first = media.find_first_not_of(" \t");
+  media = first == std::string_view::npos
+              ? std::string_view()
+              : media.substr(first, media.find_last_not_of(" \t") - first + 1);
+  if (boost::beast::iequals(media, expected)) return std::nullopt;
+  if (type.empty()) return fmt::format("Content-Type: required, expected {}", expected);
+  return fmt::format("Content-Type: expected {}, got {}", expected, type);
+}
+
 void echo_tenant_id(const Request& header, Response& response) {
   if (const auto tenant = usable_tenant_id(header); tenant && !tenant->empty()) {
     response.set("tenantId", *tenant);

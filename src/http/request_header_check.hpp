@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/beast/core/string_type.hpp>
@@ -52,6 +54,11 @@ void drop_trailer_fields(Request& request, const std::vector<const void*>& heade
 /// HTTP/1.0 a `keep-alive` one. Beast's own accessor reads only the first
 /// field, and its parser's counts trailer fields too.
 bool keeps_alive(const Request& header);
+
+/// Why `header`'s `Content-Type` is not `expected` (a media type such as
+/// `application/json`, compared without its parameters and case), as the
+/// 415's message, or nullopt when it is.
+std::optional<std::string> media_type_mismatch(const Request& header, std::string_view expected);
 
 /// Sets the `tenantId` of `header` (name in any case) on `response`, when
 /// the request has one, non-empty and valid UTF-8: every reply to a request

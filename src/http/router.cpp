@@ -2,12 +2,14 @@
 
 namespace flint::http {
 
-void Router::add(Method method, std::string path, Handler handler) {
-  routes_.push_back({method, std::move(path), false, std::move(handler)});
+void Router::add(Method method, std::string path, Handler handler,
+                 std::string_view body_media_type) {
+  routes_.push_back(
+      {method, std::move(path), false, std::move(handler), std::string(body_media_type)});
 }
 
 void Router::add_prefix(Method method, std::string prefix, Handler handler) {
-  routes_.push_back({method, std::move(prefix), true, std::move(handler)});
+  routes_.push_back({method, std::move(prefix), true, std::move(handler), {}});
 }
 
 Router::Match Router::find(Method method, std::string_view path) const {
@@ -21,6 +23,7 @@ Router::Match Router::find(Method method, std::string_view path) const {
       match.handler = &route.handler;
       match.route = route.path;
       match.method_not_allowed = false;
+      match.body_media_type = route.body_media_type;
       return match;
     }
     match.method_not_allowed = true;

@@ -37,10 +37,15 @@ class Router {
     bool method_not_allowed = false;
     /// Allowed methods for the path when `method_not_allowed` (for `Allow`).
     std::string allow;
+    /// The media type the handler's body must have, or empty (see `add`).
+    std::string_view body_media_type;
   };
 
   /// Routes `method path` (exact match, no query string) to `handler`.
-  void add(Method method, std::string path, Handler handler);
+  /// `body_media_type` (`application/json`), when given, lets the server
+  /// refuse a body of another type (415) before inviting it with a
+  /// `100 Continue`; the handler still checks it otherwise.
+  void add(Method method, std::string path, Handler handler, std::string_view body_media_type = {});
   /// Routes `method` on every path starting with `prefix` to `handler`.
   void add_prefix(Method method, std::string prefix, Handler handler);
 
@@ -53,6 +58,7 @@ class Router {
     std::string path;
     bool prefix;
     Handler handler;
+    std::string body_media_type;
   };
   std::vector<Route> routes_;
 };

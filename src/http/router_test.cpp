@@ -23,6 +23,15 @@ TEST(Router, ExactRouteMatchesOnlyItsMethodAndPath) {
   EXPECT_EQ(miss.route, "unmatched");
 }
 
+TEST(Router, AMatchCarriesTheBodyMediaTypeItsRouteWants) {
+  Router router;
+  router.add(Method::post, "/json", ok_handler(), "application/json");
+  router.add(Method::post, "/any", ok_handler());
+  EXPECT_EQ(router.find(Method::post, "/json").body_media_type, "application/json");
+  EXPECT_EQ(router.find(Method::post, "/any").body_media_type, "");
+  EXPECT_EQ(router.find(Method::get, "/json").body_media_type, "");  // 405: no handler
+}
+
 TEST(Router, WrongMethodReportsAllowedOnes) {
   Router router;
   router.add(Method::post, "/a", ok_handler());

@@ -186,6 +186,24 @@ def test_expect_100_continue(server):
         assert r.status == 202, r
 
 
+def test_expect_100_continue_with_the_wrong_content_type_is_refused_before_the_body(server):
+    body = json.dumps(execute_body()).encode()
+    with RawConnection(server.port, timeout=10) as conn:
+        head = raw_request("POST", EXECUTE_PATH, body,
+                           {"Content-Type": "text/plain", "Expect": "100-continue"})
+        conn.send(head[: len(head) - len(body)])
+        r = conn.read_response()  # the final answer, not an invitation to send
+        _assert_raw_error(r, 415, "Content-Type: expected application/json, got text/plain")
+        assert r.headers.get("connection", "").lower() == "close", r
+        assert conn.at_eof()
+    # Without Expect the body is read first, and the connection stays usable.
+    with RawConnection(server.port, timeout=10) as conn:
+        conn.send(raw_request("POST", EXECUTE_PATH, body, {"Content-Type": "text/plain"}))
+        _assert_raw_error(conn.read_response(), 415)
+        conn.send(raw_request("GET", HEALTH_PATH))
+        assert conn.read_response().status == 200
+
+
 def test_malformed_request_line_is_400(server):
     with RawConnection(server.port) as conn:
         conn.send(b"THIS IS NOT HTTP\r\n\r\n")
