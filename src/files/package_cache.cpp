@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <exception>
 #include <fstream>
+#include <limits>
 #include <mutex>
 #include <random>
 #include <stdexcept>
@@ -13,6 +14,8 @@
 #include <unordered_map>
 #include <utility>
 #include <vector>
+
+#include <sys/stat.h>
 
 #include <flint/sdk/errors.hpp>
 
@@ -64,6 +67,29 @@ std::string current_boot_id() {
   std::string id;
   std::getline(in, id);
   return id;
+}
+
+// When this machine booted, in seconds since the epoch (`btime` in
+// /proc/stat), or -1 when it cannot be read.
+std::int64_t boot_time() {
+  std::ifstream in("/proc/stat");
+  std::string key;
+  std::int64_t value = -1;
+  while (in >> key) {
+    if (key == "btime") {
+      in >> value;
+      return in ? value : -1;
+    }
+    in.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
+  }
+  return -1;
+}
+
+// Whether the package directory at `path` was unpacked since `booted` (its
+// last change, when its files were added, is not older).
+bool unpacked_since(const fs::path& path, std::int64_t booted) {
+  struct stat status {};
+  return booted >= 0 && ::lstat(path.c_str(), &status) == 0 && status.st_mtime >= booted;
 }
 
 std::string read_first_line(const fs::path& path) {
@@ -278,13 +304,20 @@ PackageCache::PackageCache(PackageCacheOptions options) {
   // only names it creates are touched.
   const std::string boot = current_boot_id();
   const bool same_boot = !boot.empty() && read_first_line(options.root / kBootMarker) == boot;
+  // A workspace without the marker was left by a Flint from before it (an
+  // upgrade): its scripts may still run, so what was unpacked since the
+  // machine booted is kept.
+  std::error_code no_marker;
+  const std::int64_t booted =
+      fs::exists(options.root / kBootMarker, no_marker) || no_marker ? -1 : boot_time();
   std::vector<fs::path> kept;
   for (auto it = fs::directory_iterator(options.root, error);
        !error && it != fs::directory_iterator(); it.increment(error)) {
     const std::string name = it->path().filename().string();
     if (!is_cache_name(name)) continue;
     std::error_code kind;
-    if (same_boot && is_key(name) && it->symlink_status(kind).type() == fs::file_type::directory) {
+    if ((same_boot || unpacked_since(it->path(), booted)) && is_key(name) &&
+        it->symlink_status(kind).type() == fs::file_type::directory) {
       kept.push_back(it->path());
       continue;
     }

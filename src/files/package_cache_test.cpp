@@ -1,6 +1,7 @@
 #include "files/package_cache.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <latch>
 #include <sstream>
@@ -321,6 +322,7 @@ TEST_F(PackageCacheTest, RemovesLeftoversOfAPreviousRunAndNothingElse) {
   std::ofstream(root_ / "operator-notes.txt") << "keep";
   fs::create_directories(root_ / "not-a-key");
   fs::create_directories(root_ / std::string(64, 'A'));  // not lower-case hex: not ours
+  std::ofstream(root_ / ".flint-boot-id") << "another-boot\n";  // left before the last boot
 
   PackageCache cache(options());
   EXPECT_FALSE(fs::exists(root_ / key));
@@ -360,6 +362,19 @@ TEST_F(PackageCacheTest, PackagesOfAnotherBootAreRemoved) {
   PackageCache restarted(options());
   EXPECT_FALSE(fs::exists(path));
   EXPECT_EQ(restarted.stats().entries, 0U);
+}
+
+TEST_F(PackageCacheTest, AWorkspaceFromAFlintWithoutTheBootMarkerKeepsWhatThisBootUnpacked) {
+  // An upgrade: the Flint before it left no marker, and its scripts still run.
+  const fs::path recent = unpack_in_a_stopped_cache(package("a", 1000));
+  const fs::path older = unpack_in_a_stopped_cache(package("b", 1000));
+  fs::last_write_time(older, fs::file_time_type::clock::now() - std::chrono::years(30));
+  fs::remove(root_ / ".flint-boot-id");
+  PackageCache restarted(options());
+  EXPECT_EQ(read_file(recent / "a"), std::string(1000, 'x'));
+  EXPECT_FALSE(fs::exists(older));  // unpacked before the machine booted
+  EXPECT_EQ(restarted.stats().entries, 1U);
+  EXPECT_TRUE(fs::exists(root_ / ".flint-boot-id"));
 }
 
 TEST_F(PackageCacheTest, CreatesItsRootOrSaysWhyNot) {
