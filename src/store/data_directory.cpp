@@ -2,6 +2,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -15,9 +17,18 @@
 
 #include "files/durable.hpp"
 #include "security/path_safety.hpp"
+#include "store/sqlite_database.hpp"
 
 namespace flint::store {
 namespace {
+
+// The command name of process `pid` (/proc/<pid>/comm), or "unknown".
+std::string command_of(pid_t pid) {
+  std::ifstream in(fmt::format("/proc/{}/comm", pid));
+  std::string name;
+  if (!std::getline(in, name) || name.empty()) return "unknown";
+  return name;
+}
 
 // The process id the holder wrote into the lock file, or "unknown".
 std::string holder_of(int fd) {
@@ -73,6 +84,8 @@ void prepare_private_directory(const std::filesystem::path& path, std::string_vi
 DataDirectory::DataDirectory(std::filesystem::path path) : path_(std::move(path)) {
   prepare_private_directory(path_, "store.data_dir");
   const std::filesystem::path lock_file = path_ / "flint.lock";
+  std::error_code absent;
+  const bool lock_file_existed = std::filesystem::exists(lock_file, absent);
   // Close-on-exec: a script the host starts must not keep the lock alive
   // after the host is gone.
   lock_fd_ = ::open(lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -92,6 +105,19 @@ DataDirectory::DataDirectory(std::filesystem::path path) : path_(std::move(path)
     }
     throw std::runtime_error(fmt::format("store.data_dir: cannot lock {}: {}", lock_file.string(),
                                          std::strerror(error)));
+  }
+  // A Flint from before flint.lock takes no lock, but has the databases
+  // open: found before anything here is touched (the workspace's packages
+  // its scripts read, the files' modes, a migration).
+  for (const char* database : {"flint.db", "events.db"}) {
+    if (const pid_t other = other_process_with(path_ / database)) {
+      ::close(lock_fd_);
+      if (!lock_file_existed) std::filesystem::remove(lock_file, absent);
+      throw std::runtime_error(fmt::format(
+          "store.data_dir: {} is open in process {} ({}): a Flint from before flint.lock, or a "
+          "sqlite3 shell? Stop it first; nothing was changed",
+          (path_ / database).string(), other, command_of(other)));
+    }
   }
   // For the operator and for the error of a second process; best effort:
   // the lock holds without it.

@@ -87,6 +87,8 @@ void make_private(const std::filesystem::path& database) {
   }
 }
 
+}  // namespace
+
 // Another process that has the WAL database `database` open, or 0. While a
 // connection is open, SQLite's unix VFS holds a read lock on one byte of the
 // -shm file (its "dead man switch", byte 128). Found in /proc/locks, not by
@@ -114,8 +116,6 @@ pid_t other_process_with(const std::filesystem::path& database) {
   }
   return 0;
 }
-
-}  // namespace
 
 Statement::Statement(sqlite3* db, std::string_view sql) : db_(db), statement_(nullptr) {
   const int rc = sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()),
@@ -344,6 +344,11 @@ void Database::migrate(std::span<const Migration> migrations) {
                                               migration.version, e.what()));
     }
     transaction.commit();
+  }
+  if (current > 0 && current < newest) {
+    // The moment an older binary stops being able to open it.
+    logging::logger("store")->info("{}: migrated from schema version {} to {}", path_.string(),
+                                   current, newest);
   }
 }
 

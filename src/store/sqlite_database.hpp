@@ -16,6 +16,7 @@
 #include <unordered_map>
 
 #include <sqlite3.h>
+#include <sys/types.h>
 
 #include <flint/sdk/string_hash.hpp>
 
@@ -95,6 +96,11 @@ enum class Synchronous {
   normal,  ///< WAL: survives a process crash (kill -9), not a power loss.
   full,    ///< fsync on every commit: survives a power loss too.
 };
+
+/// Another process that has the WAL database `database` open, or 0: an
+/// older Flint from before `flint.lock` (or a `sqlite3` shell) still using
+/// the data directory. Reads /proc/locks; Linux only.
+pid_t other_process_with(const std::filesystem::path& database);
 
 /// One schema migration: applied in order, each in its own transaction.
 struct Migration {
