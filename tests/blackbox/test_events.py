@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import socket
@@ -375,7 +376,8 @@ def test_a_tenant_id_stored_in_latin1_by_an_older_build_is_served_as_utf8(start_
     latin1 = "Soci\xe9t\xe9".encode("latin-1")
     for name, table, column in [("flint.db", "executions", "request_id"),
                                 ("events.db", "events", "event_key")]:
-        with sqlite3.connect(server.data_dir / name) as database:
+        # Closed before the start: a Flint refuses a database another process has open.
+        with contextlib.closing(sqlite3.connect(server.data_dir / name)) as database, database:
             database.execute(f"UPDATE {table} SET tenant_id = CAST(? AS TEXT) WHERE {column} = ?",
                              (latin1, request_id))
     server.start()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import socket
@@ -183,6 +184,30 @@ def test_a_second_process_on_the_same_data_directory_is_refused(flint_bin, start
     first.process.wait(timeout=10)
     first.start()
     assert first.health()["vitals"]["app"]["status"] == "OK"
+
+
+def test_a_database_another_process_has_open_stops_the_start_before_anything_changes(
+        start_server, tmp_path):
+    # A Flint from before flint.lock takes no lock, but has its databases open: one started
+    # beside it must not empty the workspace its scripts read, nor monitor its executions.
+    server = start_server()
+    assert server.execute(execute_body()).status_code == 202
+    assert server.stop() == 0
+    workspace = sorted(p.name for p in server.workspace.iterdir())
+    assert len(workspace) == 2, workspace  # the package and the boot marker
+    connection = sqlite3.connect(server.data_dir / "flint.db")
+    try:
+        connection.execute("SELECT count(*) FROM executions").fetchone()  # opens the WAL index
+        with pytest.raises(RuntimeError) as failure:
+            server.start()
+        assert (f"store.data_dir: {server.data_dir / 'flint.db'} is open in process "
+                f"{os.getpid()} (") in str(failure.value), str(failure.value)[-2000:]
+        assert "nothing was changed" in str(failure.value)
+        assert sorted(p.name for p in server.workspace.iterdir()) == workspace
+    finally:
+        connection.close()
+    server.start()
+    assert server.health()["vitals"]["app"]["status"] == "OK"
 
 
 @pytest.mark.parametrize("env", [{"LOG_TYPE": "logstash"}, {"LOG_TYPE": "Logstash"},
