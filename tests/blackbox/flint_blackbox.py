@@ -351,7 +351,10 @@ class FlintServer:
     def log_lines(self) -> list[dict]:
         """Every stderr line parsed as JSON; fails on a line that is not a JSON object."""
         lines = []
-        for number, text in enumerate(self.stderr().splitlines(), 1):
+        written = self.stderr()
+        # A line still being written (read while the server runs) is left for the next read.
+        complete = written[: written.rfind("\n") + 1]
+        for number, text in enumerate(complete.splitlines(), 1):
             if not text.strip():
                 continue
             try:
