@@ -1,5 +1,6 @@
 #include <atomic>
 #include <chrono>
+#include <latch>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -86,6 +87,41 @@ TEST(TargetCache, ConcurrentCallersOfOneKeyShareOneCreation) {
   for (auto& thread : threads) thread.join();
   EXPECT_EQ(created.load(), 1);
   for (const auto& value : values) EXPECT_EQ(value.get(), values[0].get());
+}
+
+TEST(TargetCache, AWaiterGetsTheValueEvenWhenItLeftTheCacheBeforeItWoke) {
+  // Over capacity with the other slot still being created, the new value is
+  // the only one that can go: it leaves the cache as its creation ends.
+  Cache cache({.max_entries = 1});
+  std::latch other_may_finish(1);
+  std::latch may_finish(1);
+  std::thread other([&] {
+    cache.get_or_create("dl-2", [&] {
+      other_may_finish.wait();
+      return std::string("other");
+    });
+  });
+  while (cache.size() < 1) std::this_thread::yield();
+  std::shared_ptr<std::string> created;
+  std::thread creator([&] {
+    created = cache.get_or_create("dl-1", [&] {
+      may_finish.wait();
+      return std::string("session");
+    });
+  });
+  while (cache.size() < 2) std::this_thread::yield();
+  std::shared_ptr<std::string> waited;
+  std::thread waiter(
+      [&] { waited = cache.get_or_create("dl-1", [] { return std::string("x"); }); });
+  std::this_thread::sleep_for(50ms);  // the waiter waits for the creation
+  may_finish.count_down();
+  creator.join();
+  waiter.join();
+  other_may_finish.count_down();
+  other.join();
+  ASSERT_NE(created, nullptr);
+  ASSERT_NE(waited, nullptr);  // was null: the eviction had moved the value out
+  EXPECT_EQ(*waited, "session");
 }
 
 TEST(TargetCache, AFailedCreationReachesItsWaitersAndIsRetriedLater) {

@@ -97,7 +97,7 @@ class TargetCache {
           slot->last_access = now;
           return slot->value;
         }
-        dropped.push_back(std::move(slot->value));
+        dropped.push_back(slot->value);
         slots_.erase(it);
       }
       slot = std::make_shared<Slot>();
@@ -143,7 +143,7 @@ class TargetCache {
         it->second->invalidated = true;  // its creator erases it
         return;
       }
-      dropped = std::move(it->second->value);
+      dropped = it->second->value;
       slots_.erase(it);
     }
   }
@@ -164,7 +164,7 @@ class TargetCache {
       const auto now = clock_now();
       for (auto it = slots_.begin(); it != slots_.end();) {
         if (!it->second->creating && expired(*it->second, now)) {
-          dropped.push_back(std::move(it->second->value));
+          dropped.push_back(it->second->value);
           it = slots_.erase(it);
         } else {
           ++it;
@@ -184,7 +184,7 @@ class TargetCache {
           ++it;  // its creator finishes it; a cache being destroyed has none left
           continue;
         }
-        dropped.push_back(std::move(it->second->value));
+        dropped.push_back(it->second->value);
         it = slots_.erase(it);
       }
     }
@@ -200,6 +200,8 @@ class TargetCache {
   Clock::time_point clock_now() const { return options_.now ? options_.now() : Clock::now(); }
 
   struct Slot {
+    // Copied, never moved, out of a slot that leaves the cache: a caller that
+    // waited for its creation may read it after it was evicted.
     std::shared_ptr<Value> value;
     std::exception_ptr error;
     bool creating = false;
@@ -236,7 +238,7 @@ class TargetCache {
         }
       }
       if (oldest == slots_.end()) break;
-      dropped.push_back(std::move(oldest->second->value));
+      dropped.push_back(oldest->second->value);
       slots_.erase(oldest);
     }
     return dropped;
