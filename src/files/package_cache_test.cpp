@@ -321,7 +321,7 @@ TEST_F(PackageCacheTest, RemovesLeftoversOfAPreviousRunAndNothingElse) {
   fs::create_directories(root_ / (key + ".evicted-4567"));
   std::ofstream(root_ / "operator-notes.txt") << "keep";
   fs::create_directories(root_ / "not-a-key");
-  fs::create_directories(root_ / std::string(64, 'A'));  // not lower-case hex: not ours
+  fs::create_directories(root_ / std::string(64, 'A'));         // not lower-case hex: not ours
   std::ofstream(root_ / ".flint-boot-id") << "another-boot\n";  // left before the last boot
 
   PackageCache cache(options());
