@@ -8,7 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "store/sqlite_database.hpp"
+#include "store/other_process_testing.hpp"
 
 namespace flint::store {
 namespace {
@@ -141,22 +141,8 @@ TEST_F(DataDirectoryTest, ASecondHolderIsRefusedNamingTheFirst) {
 // A Flint from before flint.lock takes no lock: its open database tells.
 TEST_F(DataDirectoryTest, ADatabaseOpenInAnotherProcessIsRefusedBeforeAnythingChanges) {
   { Database(root_ / "events.db", Synchronous::normal).schema_version(); }
-  int ready[2];
-  int done[2];
-  ASSERT_EQ(::pipe(ready), 0);
-  ASSERT_EQ(::pipe(done), 0);
-  const pid_t child = ::fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    Database db(root_ / "events.db", Synchronous::normal);
-    db.schema_version();  // a read: the WAL index is open
-    char byte = 1;
-    if (::write(ready[1], &byte, 1) != 1) std::_Exit(3);
-    if (::read(done[0], &byte, 1) < 0) std::_Exit(4);
-    std::_Exit(0);
-  }
-  char byte = 0;
-  ASSERT_EQ(::read(ready[0], &byte, 1), 1);
+  testing::OtherProcessHoldingDatabase other(root_ / "events.db");
+  const pid_t child = other.pid();
   try {
     DataDirectory dir(root_);
     ADD_FAILURE() << "started beside the process using its database";
@@ -166,10 +152,7 @@ TEST_F(DataDirectoryTest, ADatabaseOpenInAnotherProcessIsRefusedBeforeAnythingCh
     EXPECT_THAT(e.what(), HasSubstr("nothing was changed"));
   }
   EXPECT_FALSE(fs::exists(root_ / "flint.lock"));  // not left behind
-  ASSERT_EQ(::write(done[1], &byte, 1), 1);
-  int status = 0;
-  ASSERT_EQ(::waitpid(child, &status, 0), child);
-  EXPECT_EQ(status, 0);
+  EXPECT_EQ(other.release(), 0);
   DataDirectory alone(root_);  // once it is gone
 }
 

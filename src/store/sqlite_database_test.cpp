@@ -8,6 +8,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "store/other_process_testing.hpp"
+
 namespace flint::store {
 namespace {
 
@@ -179,22 +181,8 @@ TEST_F(SqliteDatabaseTest, AMigrationIsRefusedWhileAnotherProcessHasTheDatabaseO
   const auto path = dir_ / "shared.db";
   const std::array first{kMigrations[0]};
   { Database(path, Synchronous::normal).migrate(first); }
-  int ready[2];
-  int done[2];
-  ASSERT_EQ(::pipe(ready), 0);
-  ASSERT_EQ(::pipe(done), 0);
-  const pid_t child = ::fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    Database db(path, Synchronous::normal);
-    db.schema_version();  // a read: the WAL index is open
-    char byte = 1;
-    if (::write(ready[1], &byte, 1) != 1) std::_Exit(3);
-    if (::read(done[0], &byte, 1) < 0) std::_Exit(4);
-    std::_Exit(0);
-  }
-  char byte = 0;
-  ASSERT_EQ(::read(ready[0], &byte, 1), 1);
+  testing::OtherProcessHoldingDatabase other(path);
+  const pid_t child = other.pid();
   {
     Database db(path, Synchronous::normal);
     Database same_process(path, Synchronous::normal);  // this process's own: no refusal
@@ -210,9 +198,7 @@ TEST_F(SqliteDatabaseTest, AMigrationIsRefusedWhileAnotherProcessHasTheDatabaseO
     }
     EXPECT_EQ(db.schema_version(), 1);
   }
-  ASSERT_EQ(::write(done[1], &byte, 1), 1);
-  int status = 0;
-  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_EQ(other.release(), 0);
   Database db(path, Synchronous::normal);
   db.migrate(kMigrations);
   EXPECT_EQ(db.schema_version(), 2);
