@@ -362,6 +362,26 @@ class ClusterNode::View {
     }
   }
 
+  // Waits until the view has read every record the topic held when it
+  // first learnt the topic's ends: before that, `unopened_only` cannot
+  // tell whether this node's key opens the others' records.
+  void await_first_read(std::chrono::milliseconds timeout) {
+    if (first_read_.load()) return;
+    std::unique_lock lock(positions_mutex_);
+    if (advanced_.wait_for(
+            lock, timeout,
+            [&] { return first_read_.load() || !outage_.get().empty() || stopping_.load(); }) &&
+        first_read_.load()) {
+      return;
+    }
+    std::string why = outage_.get();
+    if (why.empty()) why = error.get();
+    throw std::runtime_error(fmt::format(
+        "this node has not yet read the records topic {} held when it started{}{}: until it has, "
+        "it cannot tell whether its cluster key opens the other nodes' records",
+        options_.topic.name, why.empty() ? "" : ": ", why));
+  }
+
   // The end offset of each partition holding records, as of this
   // consumer's latest fetch (every fetch answer carries it; fetches return
   // within fetch.wait.max.ms, 500 ms, or as soon as records arrive). Not
@@ -430,7 +450,33 @@ class ClusterNode::View {
       for (auto* message : batch) rd_kafka_message_destroy(message);
       batch.clear();
       outage_.probe(consumer_);
+      if (!first_read_.load()) note_first_read();
     }
+    advanced_.notify_all();  // wakes any await_first_read to fail now
+  }
+
+  // Sets first_read_ once every partition's end, known from its first
+  // fetch, is applied.
+  void note_first_read() {
+    std::map<std::int32_t, std::int64_t> ends;
+    try {
+      ends = query_ends(partition_count_.load());
+    } catch (const std::runtime_error&) {
+      return;  // some end not fetched yet
+    }
+    {
+      std::lock_guard lock(positions_mutex_);
+      if (!std::ranges::all_of(ends, [&](const auto& end) {
+            const auto it = positions_.find(end.first);
+            return it != positions_.end() && it->second >= end.second;
+          })) {
+        return;
+      }
+      first_read_.store(true);
+    }
+    advanced_.notify_all();
+    log()->info("view: read the {} records topic {} held at start", applied_.load(),
+                options_.topic.name);
   }
 
   // Assigns every partition of the topic from the positions in the store.
@@ -589,6 +635,7 @@ class ClusterNode::View {
   events::KafkaOutage outage_;  // no broker reachable: catch_up fails at once
   rd_kafka_t* consumer_ = nullptr;
   std::atomic<std::uint64_t> applied_{0};
+  std::atomic<bool> first_read_{false};    // the topic's records at start are applied
   std::atomic<bool> peer_opened_{false};   // another node's acceptance opened with this key
   std::atomic<std::int64_t> unopened_{0};  // other records this key could not open
   mutable std::mutex own_mutex_;
@@ -632,6 +679,7 @@ void ClusterNode::stop() {
 void ClusterNode::publish_accepted(const service::AcceptedExecution& execution) {
   // What it would accept no other node could open: never monitored, never
   // ended. Checked once its view has read the others' records.
+  view_->await_first_read(options_.delivery_timeout);
   if (const auto unopened = view_->unopened_only(); unopened > 0) {
     throw std::runtime_error(fmt::format(
         "this node's cluster key (cluster_key_id {}) opens none of the {} records of topic {} "
