@@ -40,6 +40,9 @@ struct Job {
   std::string subject;
   /// Kind-specific data (opaque to the scheduler).
   std::string payload;
+  /// Kind-specific data kept in clear beside a sealed `payload`, readable
+  /// when the payload cannot be opened (opaque to the scheduler).
+  std::string header;
   /// When the work must be over, whatever its state (the handler enforces
   /// it). Monotonic: a wall clock that steps (NTP, an operator) moves neither
   /// an early end nor a late one. The store keeps wall-clock deadlines, the

@@ -17,7 +17,7 @@ namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 
 Job job(std::string subject) {
-  return {"test", std::move(subject), "payload", std::chrono::steady_clock::now() + 1h, 0, {}};
+  return {"test", std::move(subject), "payload", "", std::chrono::steady_clock::now() + 1h, 0, {}};
 }
 
 // Calls `then` on `io` after `delay`, as a driver call that takes a while.
@@ -115,7 +115,7 @@ TEST_F(JobSchedulerTest, ScheduleIgnoresAJobItAlreadyHasAndUnknownKinds) {
   });
   scheduler.schedule(job("a"), Clock::now() + 20ms);
   scheduler.schedule(job("a"), Clock::now());
-  scheduler.schedule({"nope", "x", "", {}, 0, {}}, Clock::now());
+  scheduler.schedule({"nope", "x", "", "", {}, 0, {}}, Clock::now());
   run_until([&] { return runs == 1 && scheduler.size() == 0; });
   io_.run_for(30ms);
   EXPECT_EQ(runs, 1);

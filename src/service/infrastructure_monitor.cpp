@@ -95,16 +95,21 @@ void InfrastructureMonitor::accept(std::string_view operation,
                             {"tenantId", origin.tenant_id}};
   // The location holds credentials: only its sealed form reaches the disk.
   const std::string payload = vault_.seal(json::serialize(sealed));
+  // What the task's event needs even if the payload cannot be opened (a
+  // lost key): no secret.
+  const std::string header = json::serialize(json::object{
+      {"infrastructureId", accepted.infrastructure_id}, {"tenantId", origin.tenant_id}});
   try {
     store_.write([&](store::Database& db) {
       db.prepare(
-            "INSERT INTO jobs (kind, subject, payload, created_at, deadline_at) "
-            "VALUES (?, ?, ?, ?, ?)")
+            "INSERT INTO jobs (kind, subject, payload, header, created_at, deadline_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)")
           .bind(1, kJobKind)
           .bind(2, accepted.request_id)
           .bind_blob(3, payload)
-          .bind(4, now)
-          .bind(5, deadline)
+          .bind(4, header)
+          .bind(5, now)
+          .bind(6, deadline)
           .run();
     });
   } catch (const store::SqliteError& e) {
@@ -126,7 +131,7 @@ void InfrastructureMonitor::accept(std::string_view operation,
   task->tenant_id = origin.tenant_id;
   log_->info("infrastructure {}: {} task {} accepted", accepted.infrastructure_id, operation,
              accepted.request_id);
-  scheduler_.schedule({kJobKind, accepted.request_id, {}, task->deadline, 0, std::move(task)},
+  scheduler_.schedule({kJobKind, accepted.request_id, {}, {}, task->deadline, 0, std::move(task)},
                       std::chrono::steady_clock::now() + options_.polling.min_interval);
 }
 
@@ -141,6 +146,18 @@ std::size_t InfrastructureMonitor::resume() {
       // Polled, it fails with the reason.
     }
   });
+}
+
+void InfrastructureMonitor::read_header(std::string_view header, Task& task) {
+  if (header.empty()) return;  // a task accepted before schema 4
+  try {
+    const json::object value = json::parse(header).as_object();
+    task.infrastructure_id = value.at("infrastructureId").as_string();
+    task.tenant_id = value.at("tenantId").as_string();
+  } catch (const std::exception& e) {
+    log_->error("infrastructure task {}: its ids in clear cannot be read either: {}",
+                task.request_id, e.what());
+  }
 }
 
 std::shared_ptr<const InfrastructureMonitor::Task> InfrastructureMonitor::task_of(jobs::Job& job) {
@@ -179,10 +196,11 @@ void InfrastructureMonitor::poll(jobs::Job& job, jobs::JobRun run) {
     auto fallback = std::make_shared<Task>();
     fallback->request_id = job.subject;
     fallback->deadline = job.deadline;
+    read_header(job.header, *fallback);
     task = fallback;
-    host_outcome =
-        sdk::InfrastructureTask::failed("", job.subject, sdk::FailureCode::internal_error,
-                                        fmt::format("monitoring cannot continue: {}", e.what()));
+    host_outcome = sdk::InfrastructureTask::failed(
+        fallback->infrastructure_id, job.subject, sdk::FailureCode::internal_error,
+        fmt::format("monitoring cannot continue: {}", e.what()));
   }
   // Checked before the breaker too: an open one would put the end off by
   // its whole open duration.

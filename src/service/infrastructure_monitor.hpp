@@ -75,6 +75,9 @@ class InfrastructureMonitor {
               jobs::JobRun run);
   void stop(const std::shared_ptr<const Task>& task, std::string_view why, jobs::JobRun run);
   std::shared_ptr<const Task> task_of(jobs::Job& job);
+  // Fills the ids kept in clear (`jobs.header`) into a task whose payload
+  // cannot be opened.
+  void read_header(std::string_view header, Task& task);
 
   store::Store& store_;
   jobs::JobScheduler& scheduler_;

@@ -321,7 +321,7 @@ void LifecycleMonitor::schedule_accepted(std::shared_ptr<Target> target, bool re
                                         : steady_now + options_.polling.min_interval;
   std::string request_id = target->request_id;
   const auto deadline = target->deadline;
-  scheduler_.schedule({kJobKind, request_id, {}, deadline, 0, std::move(target)}, due);
+  scheduler_.schedule({kJobKind, request_id, {}, {}, deadline, 0, std::move(target)}, due);
   if (already_pushed) return;
   // A report that came between the check above and the schedule woke no
   // job (there was none yet): a script that ended at once would wait for
@@ -347,6 +347,7 @@ std::size_t LifecycleMonitor::resume() {
     jobs.push_back({kJobKind,
                     std::move(execution.request_id),
                     std::move(execution.sealed_job),
+                    {},
                     running_deadline(execution.deadline_at, options_.total_timeout),
                     0,
                     {}});
@@ -391,9 +392,13 @@ void LifecycleMonitor::accept_in_cluster(const AcceptedExecution& execution) {
 
 void LifecycleMonitor::adopt(const AcceptedExecution& execution,
                              std::chrono::steady_clock::time_point due) {
-  jobs::Job job{kJobKind, execution.request_id,
-                {},       running_deadline(execution.deadline_at, options_.total_timeout),
-                0,        {}};
+  jobs::Job job{kJobKind,
+                execution.request_id,
+                {},
+                {},
+                running_deadline(execution.deadline_at, options_.total_timeout),
+                0,
+                {}};
   try {
     job.state = decode_target(execution.request_id, job.deadline, execution.job);
   } catch (const std::exception& e) {

@@ -33,15 +33,18 @@ std::size_t resume_jobs(store::Store& store, jobs::JobScheduler& scheduler, std:
   std::vector<jobs::Job> jobs = store.read([kind, longest](store::Database& db) {
     std::vector<jobs::Job> found;
     auto select = db.prepare(
-        "SELECT subject, payload, deadline_at FROM jobs WHERE kind = ? ORDER BY created_at");
+        "SELECT subject, payload, deadline_at, header FROM jobs WHERE kind = ? "
+        "ORDER BY created_at");
     select.bind(1, kind);
     while (select.step()) {
-      found.push_back({kind,
-                       std::string(select.column_text(0)),
-                       std::string(select.column_text(1)),
-                       running_deadline(select.column_int(2), longest),
-                       0,
-                       {}});
+      found.push_back(
+          {kind,
+           std::string(select.column_text(0)),
+           std::string(select.column_text(1)),
+           select.column_is_null(3) ? std::string() : std::string(select.column_text(3)),
+           running_deadline(select.column_int(2), longest),
+           0,
+           {}});
     }
     return found;
   });

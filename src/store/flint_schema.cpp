@@ -72,8 +72,15 @@ DELETE FROM jobs WHERE kind = 'lifecycle_execution';
 CREATE INDEX executions_monitored ON executions (accepted_at) WHERE job IS NOT NULL;
 )sql";
 
+// Version 4: what a job's handler may read without the credentials key, in
+// clear (JSON): an infrastructure task's ids, so that a task whose sealed
+// payload can no longer be opened still ends with an event naming them.
+constexpr std::string_view kVersion4 = R"sql(
+ALTER TABLE jobs ADD COLUMN header TEXT;
+)sql";
+
 constexpr std::array kMigrations{Migration{1, kVersion1}, Migration{2, kVersion2},
-                                 Migration{3, kVersion3}};
+                                 Migration{3, kVersion3}, Migration{4, kVersion4}};
 
 }  // namespace
 

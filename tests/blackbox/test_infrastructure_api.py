@@ -222,6 +222,27 @@ def test_monitoring_survives_a_kill(start_server):
     assert "resumed monitoring of 1 unfinished infrastructure tasks" in server.stderr()
 
 
+def test_a_task_whose_key_is_lost_still_ends_with_its_ids(start_server):
+    # Its ids and tenant are kept in clear beside its sealed location: when the credentials key is
+    # lost (and the operator accepts a new one), its FAILED event still names them.
+    server = start_server(NOOP)
+    r = post(server, "create", create_body(properties={"noop.pollsInProgress": 1_000_000}),
+             headers={"tenantId": "tk"})
+    assert r.status_code == 202, r.text
+    accepted = r.json()
+    assert server.stop() == 0
+    (server.data_dir / "credentials.key").unlink()
+    server.overrides = {**server.overrides, "store": {"accept_new_key": True}}
+    server.start()
+    [event] = task_events(server, accepted["requestId"])
+    assert event["tenantId"] == "tk", event
+    payload = event["payload"]
+    assert payload["infrastructureId"] == accepted["infrastructureId"], payload
+    assert payload["status"] == "FAILED", payload
+    assert payload["failureDetails"]["failureCode"] == "INTERNAL_ERROR", payload
+    assert "monitoring cannot continue" in payload["failureDetails"]["description"], payload
+
+
 def test_an_outcome_over_max_outcome_size_fails_without_its_outputs(start_server):
     server = start_server({**NOOP, "monitoring": {**NOOP["monitoring"], "max_outcome_size": "1KiB"}})
     r = post(server, "create", create_body(properties={"noop.outputs": {"blob": "x" * 2000}}))
