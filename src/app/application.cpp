@@ -426,13 +426,15 @@ void start_durable_execution(const config::HostConfig& config, asio::io_context&
           // deletion per 20 ms under load, not per batch.
           .sync_interval = std::chrono::milliseconds(20),
           .acknowledge =
-              [store = stack.store.get()](std::int64_t last_seq) {
+              [store = stack.store.get()](const events::DeliveredRows& rows) {
                 store->write_async(
-                    [last_seq](store::Database& db) {
-                      service::LifecycleMonitor::record_deliveries(db, last_seq);
-                      db.prepare("DELETE FROM outbox WHERE seq <= ?").bind(1, last_seq).run();
+                    [rows](store::Database& db) {
+                      service::LifecycleMonitor::record_deliveries(db, rows);
+                      auto remove = db.prepare("DELETE FROM outbox WHERE " + rows.condition(1));
+                      rows.bind(remove, 1);
+                      remove.run();
                     },
-                    [last_seq](const std::exception_ptr& failure) {
+                    [through = rows.through](const std::exception_ptr& failure) {
                       if (!failure) return;
                       try {
                         std::rethrow_exception(failure);
@@ -440,7 +442,7 @@ void start_durable_execution(const config::HostConfig& config, asio::io_context&
                         logging::logger("events")->warn(
                             "cannot remove delivered events through outbox seq {} (they are "
                             "delivered again at the next start): {}",
-                            last_seq, e.what());
+                            through, e.what());
                       }
                     });
               }},
@@ -541,9 +543,18 @@ void start_durable_execution(const config::HostConfig& config, asio::io_context&
                  const auto status = kafka->status();
                  details.set("bootstrap_servers", servers);
                  details.set("backlog", relay->backlog());
-                 if (status.healthy) return HealthStatus::ok;
+                 // A topic refused while the others go on: its events wait.
+                 const auto held = relay->held();
+                 if (!held.empty()) {
+                   std::string topics;
+                   for (const auto& [topic, error] : held) {
+                     topics += fmt::format("{}{}", topics.empty() ? "" : ", ", topic);
+                   }
+                   details.set("held_topics", topics);
+                 }
+                 if (status.healthy && held.empty()) return HealthStatus::ok;
                  // Events wait in the outbox (see flint_outbox_backlog); nothing is lost.
-                 details.set("error", status.last_error);
+                 details.set("error", status.healthy ? held.begin()->second : status.last_error);
                  return HealthStatus::degraded;
                });
   }
@@ -917,13 +928,16 @@ int Application::run() {
 
   const bool driver_api = config_.bootstrap.resource_driver.api_enabled;
   const bool infrastructure_api = config_.bootstrap.infrastructure.api_enabled;
-  health.add("app", [started, driver_api,
-                     driver = config_.resource_driver.driver](HealthDetails& details) {
+  health.add("app", [started, driver_api, infrastructure_api,
+                     driver = config_.resource_driver.driver,
+                     infrastructure_driver =
+                         config_.infrastructure_driver.driver](HealthDetails& details) {
     details.set("version", FLINT_SDK_VERSION_STRING);
     details.set(
         "uptime_seconds",
         std::chrono::duration_cast<std::chrono::seconds>(steady_clock::now() - started).count());
     if (driver_api) details.set("resource_driver", driver);
+    if (infrastructure_api) details.set("infrastructure_driver", infrastructure_driver);
     return HealthStatus::ok;
   });
 

@@ -4,11 +4,31 @@
 /// The port through which outbox events leave Flint (embedded log, Kafka...).
 
 #include <span>
+#include <stdexcept>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "events/outbox_event.hpp"
 
 namespace flint::events {
+
+/// Thrown by `EventPublisher::publish` when the events of some topics could
+/// not be delivered but every other event of the batch was (a topic the
+/// destination refuses, say): the relay then holds those topics back and
+/// lets the others go on.
+class TopicsNotDelivered : public std::runtime_error {
+ public:
+  /// `topics`: the outbox topics (`OutboxEvent::topic`) whose events of the
+  /// batch may not have been delivered.
+  TopicsNotDelivered(const std::string& message, std::vector<std::string> topics)
+      : std::runtime_error(message), topics_(std::move(topics)) {}
+  /// The topics not delivered.
+  const std::vector<std::string>& topics() const noexcept { return topics_; }
+
+ private:
+  std::vector<std::string> topics_;
+};
 
 /// A destination of outbox events.
 ///
@@ -24,8 +44,10 @@ class EventPublisher {
 
   /// Delivers `batch` (in order) durably: when it returns, the events must
   /// survive a crash of this process.
-  /// @throws std::exception (any) when the batch, or part of it, could not be
-  ///         delivered; the whole batch is then offered again later.
+  /// @throws TopicsNotDelivered when only some topics' events could not be
+  ///         delivered: those topics are offered again later, the others go on.
+  /// @throws std::exception (any other) when the batch, or part of it, could
+  ///         not be delivered; the whole batch is then offered again later.
   virtual void publish(std::span<const OutboxEvent> batch) = 0;
 
   /// Makes every event published so far survive a power loss too, as far as

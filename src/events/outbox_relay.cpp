@@ -30,17 +30,48 @@ std::int64_t now_unix_ms() {
       .count();
 }
 
+// Reads the rows `statement` selects (the columns of kColumns) into events.
+std::vector<OutboxEvent> read_events(store::Statement& statement) {
+  std::vector<OutboxEvent> events;
+  try {
+    while (statement.step()) {
+      OutboxEvent event;
+      event.seq = statement.column_int(0);
+      event.event_id = std::string(statement.column_text(1));
+      event.topic = std::string(statement.column_text(2));
+      event.key = optional_text(statement, 3);
+      event.tenant_id = optional_text(statement, 4);
+      event.payload = std::string(statement.column_text(5));
+      event.created_at = statement.column_int(6);
+      events.push_back(std::move(event));
+    }
+  } catch (...) {
+    statement.reset();
+    throw;
+  }
+  statement.reset();
+  return events;
+}
+
+constexpr std::string_view kColumns =
+    "SELECT seq, event_id, topic, event_key, tenant_id, payload, created_at FROM outbox ";
+
 }  // namespace
 
 struct OutboxRelay::Statements {
   explicit Statements(store::Database& db)
-      : read(db.prepare("SELECT seq, event_id, topic, event_key, tenant_id, payload, created_at "
-                        "FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2")),
+      : read(db.prepare(std::string(kColumns) + "WHERE seq > ?1 ORDER BY seq LIMIT ?2")),
+        read_held(db.prepare(std::string(kColumns) +
+                             "WHERE topic = ?1 AND seq >= ?2 AND seq <= ?3 ORDER BY seq LIMIT ?4")),
         remove(db.prepare("DELETE FROM outbox WHERE seq <= ?1")),
-        count(db.prepare("SELECT count(*) FROM outbox WHERE seq > ?1")) {}
+        count(db.prepare("SELECT count(*) FROM outbox WHERE seq > ?1")),
+        count_held(db.prepare(
+            "SELECT count(*) FROM outbox WHERE topic = ?1 AND seq >= ?2 AND seq <= ?3")) {}
   store::Statement read;
+  store::Statement read_held;
   store::Statement remove;
   store::Statement count;
+  store::Statement count_held;
 };
 
 OutboxRelay::OutboxRelay(Options options, std::vector<EventPublisher*> publishers,
@@ -117,58 +148,162 @@ std::chrono::milliseconds OutboxRelay::next_backoff(std::chrono::milliseconds& b
 }
 
 std::vector<OutboxEvent> OutboxRelay::read_batch() {
-  std::vector<OutboxEvent> batch;
   auto& read = statements_->read;
-  read.bind(1, delivered_through_).bind(2, static_cast<std::int64_t>(options_.batch_size));
-  try {
-    while (read.step()) {
-      OutboxEvent event;
-      event.seq = read.column_int(0);
-      event.event_id = std::string(read.column_text(1));
-      event.topic = std::string(read.column_text(2));
-      event.key = optional_text(read, 3);
-      event.tenant_id = optional_text(read, 4);
-      event.payload = std::string(read.column_text(5));
-      event.created_at = read.column_int(6);
-      batch.push_back(std::move(event));
-    }
-  } catch (...) {
-    read.reset();
-    throw;
+  read.bind(1, read_through_).bind(2, static_cast<std::int64_t>(options_.batch_size));
+  std::vector<OutboxEvent> batch = read_events(read);
+  if (batch.empty()) return batch;
+  read_through_ = batch.back().seq;
+  if (!held_.empty()) {
+    // Delivered, in order, by retry_held.
+    std::erase_if(batch, [&](const OutboxEvent& event) { return held_.contains(event.topic); });
   }
-  read.reset();
   return batch;
 }
 
-void OutboxRelay::delete_through(std::int64_t last_seq) {
+std::vector<OutboxEvent> OutboxRelay::read_held(const std::string& topic, std::int64_t from) {
+  // Up to what the main rounds have read: they skip the topic's rows so far.
+  auto& read = statements_->read_held;
+  read.bind(1, topic)
+      .bind(2, from)
+      .bind(3, read_through_)
+      .bind(4, static_cast<std::int64_t>(options_.batch_size));
+  return read_events(read);
+}
+
+void OutboxRelay::hold(const TopicsNotDelivered& refusal, std::string_view publisher,
+                       std::vector<OutboxEvent>& batch) {
+  const auto now = std::chrono::steady_clock::now();
+  for (const std::string& topic : refusal.topics()) {
+    const auto first = std::ranges::find(batch, topic, &OutboxEvent::topic);
+    if (first == batch.end()) continue;
+    Held held{.from = first->seq,
+              .error = refusal.what(),
+              .backoff = options_.retry_min,
+              .failures = 1,
+              .since = now};
+    held.retry_at = now + next_backoff(held.backoff);
+    log()->warn(
+        "events of topic {} (from outbox seq {}) are held back: {} refused them ({}); the other "
+        "topics' events go on, and these are offered again on their own",
+        topic, held.from, publisher, refusal.what());
+    std::lock_guard lock(held_mutex_);
+    held_.emplace(topic, std::move(held));
+  }
+  std::erase_if(batch, [&](const OutboxEvent& event) { return held_.contains(event.topic); });
+}
+
+bool OutboxRelay::retry_held() {
+  for (auto it = held_.begin(); it != held_.end();) {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return false;
+    }
+    Held& held = it->second;
+    if (std::chrono::steady_clock::now() < held.retry_at) {
+      ++it;
+      continue;
+    }
+    const std::vector<OutboxEvent> events = read_held(it->first, held.from);
+    std::string refusal;
+    for (EventPublisher* publisher : publishers_) {
+      if (events.empty()) break;
+      try {
+        publisher->publish(events);
+      } catch (const std::exception& e) {
+        probe_.failed(publisher->name());
+        refusal = fmt::format("{}: {}", publisher->name(), e.what());
+        break;
+      }
+    }
+    if (!refusal.empty()) {
+      std::lock_guard lock(held_mutex_);
+      held.error = std::move(refusal);
+      ++held.failures;
+      held.retry_at = std::chrono::steady_clock::now() + next_backoff(held.backoff);
+      ++it;
+      continue;
+    }
+    delivered(events);
+    std::lock_guard lock(held_mutex_);
+    if (events.size() == options_.batch_size) {
+      held.from = events.back().seq + 1;  // more: at once
+      ++it;
+      continue;
+    }
+    log()->info(
+        "events of topic {} delivered again, after {} failed tries over {:.1f} s", it->first,
+        held.failures,
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - held.since).count());
+    it = held_.erase(it);
+  }
+  return true;
+}
+
+std::map<std::string, std::string> OutboxRelay::held() const {
+  std::lock_guard lock(held_mutex_);
+  std::map<std::string, std::string> topics;
+  for (const auto& [topic, held] : held_) topics.emplace(topic, held.error);
+  return topics;
+}
+
+void OutboxRelay::delivered(std::span<const OutboxEvent> events) {
+  if (events.empty()) return;
+  unacknowledged_ = true;
+  const std::int64_t now = now_unix_ms();
+  for (const OutboxEvent& event : events) {
+    probe_.latency(std::chrono::milliseconds(std::max<std::int64_t>(0, now - event.created_at)));
+  }
+  delivered_ += events.size();
+  change_backlog(-static_cast<std::int64_t>(events.size()));
+  for (const Listener& listener : listeners_) {
+    try {
+      listener(events);
+    } catch (const std::exception& e) {
+      log()->warn("after-delivery listener failed for events (outbox seq {}..{}): {}",
+                  events.front().seq, events.back().seq, e.what());
+    }
+  }
+}
+
+DeliveredRows OutboxRelay::delivered_rows() const {
+  DeliveredRows rows{.through = delivered_through_, .held = {}};
+  for (const auto& [topic, held] : held_) rows.held.emplace_back(topic, held.from);
+  return rows;
+}
+
+void OutboxRelay::delete_delivered(const DeliveredRows& rows) {
   // Writers are serialized by SQLite, so no row with a lower seq can commit
-  // after the rows just read: everything up to `last_seq` was delivered.
+  // after the rows just read: everything up to `through` was read.
   if (options_.acknowledge) {
-    options_.acknowledge(last_seq);
+    options_.acknowledge(rows);
+  } else if (rows.held.empty()) {
+    statements_->remove.bind(1, rows.through).run();
   } else {
-    statements_->remove.bind(1, last_seq).run();
+    auto remove = db_->prepare("DELETE FROM outbox WHERE " + rows.condition(1));
+    rows.bind(remove, 1);
+    remove.run();
   }
 }
 
 bool OutboxRelay::acknowledge_due() const {
-  return acknowledged_through_ < delivered_through_ &&
+  return unacknowledged_ &&
          std::chrono::steady_clock::now() >= acknowledged_at_ + options_.sync_interval;
 }
 
 bool OutboxRelay::acknowledge() {
-  if (acknowledged_through_ >= delivered_through_) return true;
+  if (!unacknowledged_) return true;
   for (EventPublisher* publisher : publishers_) {
     try {
       publisher->sync();
     } catch (const std::exception& e) {
       probe_.failed(publisher->name());
-      log()->warn("syncing events (outbox seq {}..{}) to {} failed, will retry: {}",
-                  acknowledged_through_ + 1, delivered_through_, publisher->name(), e.what());
+      log()->warn("syncing events (outbox seq up to {}) to {} failed, will retry: {}",
+                  delivered_through_, publisher->name(), e.what());
       return false;
     }
   }
-  delete_through(delivered_through_);
-  acknowledged_through_ = delivered_through_;
+  delete_delivered(delivered_rows());
+  unacknowledged_ = false;
   acknowledged_at_ = std::chrono::steady_clock::now();
   return true;
 }
@@ -177,9 +312,17 @@ void OutboxRelay::update_backlog() {
   auto& count = statements_->count;
   count.bind(1, delivered_through_);
   count.step();
-  backlog_.store(count.column_int(0));
-  probe_.backlog(count.column_int(0));
+  std::int64_t events = count.column_int(0);
   count.reset();
+  auto& held = statements_->count_held;
+  for (const auto& [topic, state] : held_) {
+    held.bind(1, topic).bind(2, state.from).bind(3, delivered_through_);
+    held.step();
+    events += held.column_int(0);
+    held.reset();
+  }
+  backlog_.store(events);
+  probe_.backlog(events);
 }
 
 void OutboxRelay::change_backlog(std::int64_t events) noexcept {
@@ -230,8 +373,13 @@ void OutboxRelay::run_rounds() {
     }
     try {
       if (batch.empty()) {
+        if (!held_.empty() && !retry_held()) return;
         batch = read_batch();
         std::fill(published.begin(), published.end(), false);
+        if (batch.empty() && delivered_through_ < read_through_) {
+          delivered_through_ = read_through_;  // only held topics' events
+          continue;
+        }
       }
       if (batch.empty()) {
         // Nothing new: what was delivered waits at most `sync_interval`.
@@ -240,11 +388,13 @@ void OutboxRelay::run_rounds() {
           continue;
         }
         auto wait = options_.idle_wake;
-        if (acknowledged_through_ < delivered_through_) {
-          const auto due = acknowledged_at_ + options_.sync_interval;
+        const auto until = [&](std::chrono::steady_clock::time_point due) {
           wait = std::min(wait, std::chrono::ceil<std::chrono::milliseconds>(
                                     due - std::chrono::steady_clock::now()));
-        }
+        };
+        if (unacknowledged_) until(acknowledged_at_ + options_.sync_interval);
+        for (const auto& [topic, held] : held_) until(held.retry_at);
+        wait = std::max(wait, std::chrono::milliseconds(0));
         update_backlog();
         for (EventPublisher* publisher : publishers_) publisher->idle();
         backoff = options_.retry_min;
@@ -257,13 +407,20 @@ void OutboxRelay::run_rounds() {
       refresh_backlog();
       bool failed = false;
       for (std::size_t i = 0; i < publishers_.size(); ++i) {
-        if (published[i]) continue;
+        if (published[i] || batch.empty()) continue;
         EventPublisher& publisher = *publishers_[i];
         try {
-          publisher.publish(batch);
+          bool refused = false;
+          try {
+            publisher.publish(batch);
+          } catch (const TopicsNotDelivered& refusal) {
+            probe_.failed(publisher.name());
+            hold(refusal, publisher.name(), batch);
+            refused = true;
+          }
           published[i] = true;
           probe_.delivered(publisher.name(), batch.size());
-          if (auto& outage = outages[i]; outage.failures > 0) {
+          if (auto& outage = outages[i]; outage.failures > 0 && !refused) {
             log()->info(
                 "published to {} again, after {} failed tries over {:.1f} s", publisher.name(),
                 outage.failures,
@@ -286,22 +443,8 @@ void OutboxRelay::run_rounds() {
         continue;
       }
 
-      delivered_through_ = batch.back().seq;
-      const std::int64_t now = now_unix_ms();
-      for (const OutboxEvent& event : batch) {
-        probe_.latency(
-            std::chrono::milliseconds(std::max<std::int64_t>(0, now - event.created_at)));
-      }
-      delivered_ += batch.size();
-      change_backlog(-static_cast<std::int64_t>(batch.size()));
-      for (const Listener& listener : listeners_) {
-        try {
-          listener(batch);
-        } catch (const std::exception& e) {
-          log()->warn("after-delivery listener failed for events (outbox seq {}..{}): {}",
-                      batch.front().seq, batch.back().seq, e.what());
-        }
-      }
+      delivered_through_ = read_through_;
+      delivered(batch);
       batch.clear();
       backoff = options_.retry_min;
       if (acknowledge_due() && !acknowledge()) {

@@ -11,12 +11,16 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <span>
+#include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
+#include "events/delivered_rows.hpp"
 #include "events/event_publisher.hpp"
 #include "events/outbox_event.hpp"
 #include "events/outbox_probe.hpp"
@@ -41,10 +45,13 @@ namespace flint::events {
 /// back-off (`retry_min`, doubling up to `retry_max`, with jitter);
 /// publishers that already took the batch are not called again for it;
 /// nothing later is delivered before it, and nothing is lost: the rows stay
-/// until every publisher has them. A crash between publishing and deleting (or a sync
-/// or deletion that fails) redelivers the batch at the next start
-/// (publishers are idempotent by event id). A failed sync is retried after a
-/// back-off, its rows kept meanwhile.
+/// until every publisher has them. A publisher that fails only some topics
+/// (`TopicsNotDelivered`: a topic Kafka refuses) holds back just those: their
+/// events, from the first undelivered one on, are offered again on their
+/// own, in order, with their own back-off, while the other topics' events go
+/// on; the held rows stay in the outbox until delivered. A crash between publishing and deleting
+/// (or a sync or deletion that fails) redelivers the batch at the next start (publishers are
+/// idempotent by event id). A failed sync is retried after a back-off, its rows kept meanwhile.
 ///
 /// The relay wakes on `notify` and at least every `idle_wake`.
 ///
@@ -70,12 +77,12 @@ class OutboxRelay {
     /// deletion. Zero: after each batch. Longer spares the disk one sync per
     /// batch under load, and costs only outbox rows kept a little longer.
     std::chrono::milliseconds sync_interval{0};
-    /// Deletes the delivered rows up to and including a seq. When set, the
-    /// owner of the database's writes does it and need not wait for its
-    /// commit (the host queues it on its group-committing store, so the
-    /// relay neither contends for the write lock nor waits behind other
-    /// writes); when empty, the relay deletes through its own connection.
-    std::function<void(std::int64_t last_seq)> acknowledge;
+    /// Deletes the delivered rows. When set, the owner of the database's
+    /// writes does it and need not wait for its commit (the host queues it
+    /// on its group-committing store, so the relay neither contends for the
+    /// write lock nor waits behind other writes); when empty, the relay
+    /// deletes through its own connection.
+    std::function<void(const DeliveredRows& rows)> acknowledge;
   };
 
   /// Called on the relay thread with each batch of events once every
@@ -121,12 +128,35 @@ class OutboxRelay {
   /// count.
   std::int64_t backlog() const noexcept { return std::max<std::int64_t>(0, backlog_.load()); }
 
+  /// Topics held back by a publisher that refuses them, each with the
+  /// error. Thread-safe.
+  std::map<std::string, std::string> held() const;
+
  private:
   struct Statements;
   void run();
   void run_rounds();
+  // A topic held back (see TopicsNotDelivered).
+  struct Held {
+    std::int64_t from = 0;  // its first row not delivered to every publisher
+    std::string error;      // the last refusal
+    std::chrono::milliseconds backoff{};
+    std::chrono::steady_clock::time_point retry_at{};
+    std::size_t failures = 0;
+    std::chrono::steady_clock::time_point since{};
+  };
   std::vector<OutboxEvent> read_batch();
-  void delete_through(std::int64_t last_seq);
+  std::vector<OutboxEvent> read_held(const std::string& topic, std::int64_t from);
+  // Offers the events of held topics that are due again; false when stopping.
+  bool retry_held();
+  // Holds back `topics` from the first of their events in `batch` on, and
+  // takes those events out of it.
+  void hold(const TopicsNotDelivered& refusal, std::string_view publisher,
+            std::vector<OutboxEvent>& batch);
+  // Counts, times and tells the listeners of events every publisher has.
+  void delivered(std::span<const OutboxEvent> events);
+  DeliveredRows delivered_rows() const;
+  void delete_delivered(const DeliveredRows& rows);
   // Syncs the publishers, then deletes what they were delivered. False when
   // a sync failed (logged; the rows stay).
   bool acknowledge();
@@ -150,10 +180,15 @@ class OutboxRelay {
   bool stopping_ = false;
   std::atomic<std::uint64_t> delivered_{0};
   std::atomic<std::int64_t> backlog_{0};
-  // Relay thread only: the last seq delivered to every publisher, and the
-  // last one whose deletion was queued (when).
+  // Relay thread only: the last seq read by the main rounds, the last one
+  // they delivered to every publisher (held topics aside), and whether
+  // anything was delivered since the last deletion was queued (when).
+  std::int64_t read_through_ = 0;
   std::int64_t delivered_through_ = 0;
-  std::int64_t acknowledged_through_ = 0;
+  bool unacknowledged_ = false;
+  // Held-back topics (see hold); written on the relay thread, read by held().
+  mutable std::mutex held_mutex_;
+  std::map<std::string, Held, std::less<>> held_;
   // Never, at first: the first acknowledgement is due at once. (The clock's
   // epoch is the boot: on a machine up for less than `sync_interval`, it
   // would have waited until then.)

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <stdexcept>
@@ -23,6 +24,37 @@ namespace flint::events {
 namespace {
 
 using namespace std::chrono_literals;
+
+// Refuses the events of one topic while `refusing` is set, as Kafka does a
+// topic it does not know: takes the rest of each batch and says which topic
+// it did not take.
+class TopicRefusingPublisher final : public EventPublisher {
+ public:
+  explicit TopicRefusingPublisher(std::string topic) : topic_(std::move(topic)) {}
+  void publish(std::span<const OutboxEvent> batch) override {
+    std::lock_guard lock(mutex_);
+    bool refused = false;
+    for (const auto& e : batch) {
+      if (refusing.load() && e.topic == topic_) {
+        refused = true;
+      } else {
+        ids_.push_back(e.event_id);
+      }
+    }
+    if (refused) throw TopicsNotDelivered("topic " + topic_ + ": unknown topic", {topic_});
+  }
+  std::string_view name() const noexcept override { return "refusing"; }
+  std::vector<std::string> ids() const {
+    std::lock_guard lock(mutex_);
+    return ids_;
+  }
+  std::atomic<bool> refusing{true};
+
+ private:
+  std::string topic_;
+  mutable std::mutex mutex_;
+  std::vector<std::string> ids_;
+};
 
 // Records every batch; fails while `failing` is set.
 class RecordingPublisher final : public EventPublisher {
@@ -88,14 +120,15 @@ class OutboxRelayTest : public ::testing::Test {
 
   // Writes events `from`..`to` to the outbox in one transaction, as the
   // execution store does with its terminal states.
-  void write_outbox(int from, int to, std::int64_t created_at = 0) {
+  void write_outbox(int from, int to, std::int64_t created_at = 0,
+                    const std::function<std::string(int)>& topic = {}) {
     store::Transaction transaction(*db_);
     auto insert = db_->prepare(
         "INSERT INTO outbox (event_id, topic, event_key, tenant_id, payload, created_at) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
     for (int n = from; n <= to; ++n) {
       insert.bind(1, "event-" + std::to_string(n))
-          .bind(2, "lifecycle_execution_events")
+          .bind(2, topic ? topic(n) : std::string("lifecycle_execution_events"))
           .bind(3, "request-" + std::to_string(n % 7))
           .bind(4,
                 std::optional<std::string>(n % 2 ? std::optional<std::string>("t1") : std::nullopt))
@@ -229,9 +262,10 @@ TEST_F(OutboxRelayTest, ReadsPastDeliveredRowsWithoutWaitingForTheirDeletion) {
   std::mutex mutex;
   std::vector<std::int64_t> acknowledged;
   auto o = options();
-  o.acknowledge = [&](std::int64_t last_seq) {
+  o.acknowledge = [&](const DeliveredRows& rows) {
     std::lock_guard lock(mutex);
-    acknowledged.push_back(last_seq);
+    EXPECT_TRUE(rows.held.empty());
+    acknowledged.push_back(rows.through);
   };
   OutboxRelay relay(o, {&publisher}, probe_);
   relay.start();
@@ -295,6 +329,88 @@ TEST_F(OutboxRelayTest, AFailingPublisherKeepsTheRowsUntilItRecovers) {
     for (const auto& metric : family.metric) failures += metric.counter.value;
   }
   EXPECT_GE(failures, 4);
+}
+
+TEST_F(OutboxRelayTest, ATopicAPublisherRefusesIsHeldBackWhileTheOthersGoOn) {
+  // Every third event is an infrastructure event, which the publisher
+  // refuses (its Kafka topic missing, say): the lifecycle events must not
+  // wait for it.
+  const auto topic = [](int n) {
+    return n % 3 == 0 ? std::string("infrastructure_task_events")
+                      : std::string("lifecycle_execution_events");
+  };
+  const auto of_topic = [&](int from, int to, bool infrastructure) {
+    std::vector<std::string> out;
+    for (int n = from; n <= to; ++n) {
+      if ((n % 3 == 0) == infrastructure) out.push_back("event-" + std::to_string(n));
+    }
+    return out;
+  };
+  write_outbox(1, 30, 0, topic);
+  TopicRefusingPublisher refusing("infrastructure_task_events");
+  RecordingPublisher recording("recording");
+  std::mutex mutex;
+  std::vector<std::string> told;  // what listeners were told was delivered
+  OutboxRelay relay(options(), {&recording, &refusing}, probe_);
+  relay.on_delivered([&](std::span<const OutboxEvent> events) {
+    std::lock_guard lock(mutex);
+    for (const auto& e : events) told.push_back(e.event_id);
+  });
+  relay.start();
+  ASSERT_TRUE(eventually([&] { return relay.delivered() == 20; }));
+  // Only the held topic's rows stay; later events of the others go on.
+  ASSERT_TRUE(eventually([&] { return outbox_rows() == 10; }));
+  write_outbox(31, 60, 0, topic);
+  relay.notify();
+  ASSERT_TRUE(eventually([&] { return relay.delivered() == 40; }));
+  ASSERT_TRUE(eventually([&] { return outbox_rows() == 20; }));
+  EXPECT_TRUE(eventually([&] { return relay.backlog() == 20; }));
+  const auto held = relay.held();
+  ASSERT_EQ(held.size(), 1u);
+  EXPECT_EQ(held.begin()->first, "infrastructure_task_events");
+  EXPECT_THAT(held.begin()->second, ::testing::HasSubstr("unknown topic"));
+  EXPECT_EQ(refusing.ids(), of_topic(1, 60, false));
+
+  // The topic comes back: its events arrive, in order, and their rows go.
+  refusing.refusing = false;
+  ASSERT_TRUE(eventually([&] { return relay.delivered() == 60; }));
+  ASSERT_TRUE(eventually([&] { return outbox_rows() == 0; }));
+  EXPECT_TRUE(relay.held().empty());
+  relay.stop();
+  auto delivered = refusing.ids();
+  const auto lifecycle = of_topic(1, 60, false);
+  const auto infrastructure = of_topic(1, 60, true);
+  ASSERT_EQ(delivered.size(), 60u);
+  EXPECT_EQ(std::vector<std::string>(delivered.begin(), delivered.begin() + 40), lifecycle);
+  EXPECT_EQ(std::vector<std::string>(delivered.begin() + 40, delivered.end()), infrastructure);
+  // Each event was told once to the listeners.
+  std::lock_guard lock(mutex);
+  std::ranges::sort(told);
+  auto all = ids(1, 60);
+  std::ranges::sort(all);
+  EXPECT_EQ(told, all);
+}
+
+TEST_F(OutboxRelayTest, HeldRowsSurviveAStopAndAreDeliveredAtTheNextStart) {
+  write_outbox(1, 9, 0, [](int n) {
+    return n % 3 == 0 ? std::string("infrastructure_task_events")
+                      : std::string("lifecycle_execution_events");
+  });
+  {
+    TopicRefusingPublisher refusing("infrastructure_task_events");
+    OutboxRelay relay(options(), {&refusing}, probe_);
+    relay.start();
+    ASSERT_TRUE(eventually([&] { return relay.delivered() == 6; }));
+    ASSERT_TRUE(eventually([&] { return outbox_rows() == 3; }));
+    relay.stop();
+  }
+  EXPECT_EQ(outbox_rows(), 3);
+  RecordingPublisher recording("recording");
+  OutboxRelay relay(options(), {&recording}, probe_);
+  relay.start();
+  ASSERT_TRUE(eventually([&] { return outbox_rows() == 0; }));
+  relay.stop();
+  EXPECT_EQ(recording.ids(), (std::vector<std::string>{"event-3", "event-6", "event-9"}));
 }
 
 TEST_F(OutboxRelayTest, EachPublishersSeriesExistFromTheStartAtZero) {

@@ -1032,14 +1032,14 @@ void LifecycleMonitor::call_delivered_hook(const Target& target) {
   }
 }
 
-void LifecycleMonitor::record_deliveries(store::Database& db, std::int64_t last_seq) {
-  db.prepare(
-        "UPDATE executions SET delivered_at = ? WHERE delivered_at IS NULL AND request_id IN "
-        "(SELECT event_key FROM outbox WHERE seq <= ? AND topic = ?)")
-      .bind(1, now_ms())
-      .bind(2, last_seq)
-      .bind(3, kTopic)
-      .run();
+void LifecycleMonitor::record_deliveries(store::Database& db, const events::DeliveredRows& rows) {
+  auto update = db.prepare(
+      "UPDATE executions SET delivered_at = ?1 WHERE delivered_at IS NULL AND request_id IN "
+      "(SELECT event_key FROM outbox WHERE topic = ?2 AND " +
+      rows.condition(3) + ")");
+  update.bind(1, now_ms()).bind(2, kTopic);
+  rows.bind(update, 3);
+  update.run();
 }
 
 void LifecycleMonitor::catch_up() {

@@ -30,6 +30,7 @@
 #include "drivers/driver_catalog.hpp"
 #include "drivers/driver_executor.hpp"
 #include "drivers/driver_manager.hpp"
+#include "events/delivered_rows.hpp"
 #include "jobs/job_scheduler.hpp"
 #include "security/credential_vault.hpp"
 #include "service/cluster_link.hpp"
@@ -156,11 +157,11 @@ class LifecycleMonitor {
   /// The most after-delivery hooks run in one driver-thread task.
   static constexpr std::size_t kHooksPerTask = 32;
 
-  /// Records the delivery time of every lifecycle event in the outbox up to
-  /// `last_seq`. Runs inside the transaction that removes those rows once
-  /// every sink has them, so a record says delivered exactly when its event
-  /// left the outbox. Needs no instance: the outbox relay calls it.
-  static void record_deliveries(store::Database& db, std::int64_t last_seq);
+  /// Records the delivery time of every lifecycle event among the outbox
+  /// `rows`. Runs inside the transaction that removes those rows once every
+  /// sink has them, so a record says delivered exactly when its event left
+  /// the outbox. Needs no instance: the outbox relay calls it.
+  static void record_deliveries(store::Database& db, const events::DeliveredRows& rows);
 
   /// The durable record of `request_id` as the status API shows it, or
   /// nullopt when unknown.

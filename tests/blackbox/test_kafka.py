@@ -265,6 +265,47 @@ def test_a_topic_that_cannot_be_created_keeps_its_events_and_says_why(kafka, sta
     assert server.execution(request_id).json()["deliveredAt"] is None
 
 
+def test_a_topic_kafka_refuses_holds_back_only_its_own_events(kafka, start_server):
+    # An infrastructure topic Kafka refuses (missing with auto_create off, denied by an ACL) held
+    # every later event back, lifecycle ones included: each LM transaction on the host hung.
+    kafka.command(f"topic-error {INFRA_TOPIC} 3")  # UNKNOWN_TOPIC_OR_PART, from the start
+    server = start_server({**kafka_config(kafka, delivery_timeout="1s"),
+                           "infrastructure_driver": {"driver": "noop-infrastructure"}})
+    body = {
+        "template": "tosca_definitions_version: tosca_simple_yaml_1_0\n",
+        "templateType": "TOSCA",
+        "systemProperties": {"resourceName": {"type": "string", "value": "web"}},
+        "deploymentLocation": {"name": "dc-1", "type": "noop", "properties": {}},
+    }
+    r = server.post_json("/api/infrastructure/create", body)
+    assert r.status_code == 202, r.text
+    task = r.json()["requestId"]
+
+    def held():
+        messaging = server.health()["vitals"]["messaging"]
+        return messaging if messaging.get("held_topics") else None
+
+    messaging = wait_until(held, 20, what="the infrastructure topic held back")
+    assert messaging["status"] == "DEGRADED", messaging
+    assert messaging["held_topics"] == "infrastructure_task_events", messaging
+    assert INFRA_TOPIC in messaging["error"], messaging
+    # Lifecycle events go on: to Kafka, to the event log, and their records say delivered.
+    ids = [accept(server) for _ in range(3)]
+    assert set(consume(kafka, ids, timeout=20)) == set(ids)
+    server.wait_events_for(ids)
+    wait_until(lambda: all(server.execution(i).json()["deliveredAt"] for i in ids), 15,
+               what="the executions stamped delivered")
+    assert server.metrics().value("flint_outbox_backlog") >= 1  # the task's event waits
+    # The topic comes back: the task's event arrives once, and health clears.
+    kafka.command(f"topic-error {INFRA_TOPIC} 0")
+    [record] = consume(kafka, [task], timeout=30, topic=INFRA_TOPIC)[task]
+    assert json.loads(record["value"])["status"] == "COMPLETE"
+    wait_until(lambda: server.health()["vitals"]["messaging"]["status"] == "OK", 15,
+               what="messaging OK again")
+    assert "held_topics" not in server.health()["vitals"]["messaging"]
+    assert "events of topic infrastructure_task_events delivered again" in server.stderr()
+
+
 def _serve_failure(flint_bin: str, tmp_path: Path, config: dict) -> subprocess.CompletedProcess:
     path = tmp_path / "flint.yaml"
     base = {"application": {"port": 0}, "store": {"data_dir": str(tmp_path / "data")},

@@ -1,5 +1,7 @@
 #include "events/kafka/kafka_event_publisher.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <librdkafka/rdkafka.h>
 
@@ -24,12 +26,15 @@ struct Acknowledgements {
   std::size_t pending = 0;
   std::string first_error;
   std::vector<Ticket> tickets;
+  // The outbox topics with a record not delivered.
+  std::set<std::string, std::less<>> failed_topics;
 };
 
 void on_delivery(rd_kafka_t* /*rk*/, const rd_kafka_message_t* message, void* /*opaque*/) {
   auto* ticket = static_cast<Acknowledgements::Ticket*>(message->_private);
   Acknowledgements* batch = ticket->batch;
   if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) ticket->acknowledged = true;
+  if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) batch->failed_topics.insert(ticket->event->topic);
   if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR && batch->first_error.empty()) {
     batch->first_error = fmt::format("topic {}: {}", rd_kafka_topic_name(message->rkt),
                                      rd_kafka_err2str(message->err));
@@ -67,16 +72,24 @@ KafkaEventPublisher::~KafkaEventPublisher() {
 void KafkaEventPublisher::publish(std::span<const OutboxEvent> batch) {
   Acknowledgements tracker(batch.size());
   std::string error;
+  // A topic that fails takes none of its later events (they keep their
+  // order); the other topics' events go on.
+  const auto topic_failed = [&](const OutboxEvent& event, std::string why) {
+    if (error.empty()) error = std::move(why);
+    tracker.failed_topics.insert(event.topic);
+  };
   for (const OutboxEvent& event : batch) {
     const auto topic = options_.topics.find(event.topic);
     if (topic == options_.topics.end()) continue;  // not an event Kafka carries
-    // Kafka has it from an earlier try of this batch, which failed further on.
+    if (tracker.failed_topics.contains(event.topic)) continue;
+    // Kafka has it from an earlier try, which failed further on.
     if (acknowledged_ids_.contains(event.event_id)) continue;
+    if (interrupted_.load()) break;
     try {
       ensure_topic(topic->second);
     } catch (const std::exception& e) {
-      error = e.what();
-      break;
+      topic_failed(event, e.what());
+      continue;
     }
     rd_kafka_headers_t* headers = rd_kafka_headers_new(2);
     if (event.tenant_id) {
@@ -116,8 +129,8 @@ void KafkaEventPublisher::publish(std::span<const OutboxEvent> batch) {
       continue;
     }
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      error = fmt::format("topic {}: {}", topic->second.name, rd_kafka_err2str(err));
-      break;
+      topic_failed(event, fmt::format("topic {}: {}", topic->second.name, rd_kafka_err2str(err)));
+      continue;
     }
     ++tracker.pending;
   }
@@ -130,17 +143,37 @@ void KafkaEventPublisher::publish(std::span<const OutboxEvent> batch) {
     rd_kafka_poll(producer_, 100);
   }
   if (error.empty()) error = tracker.first_error;
-  if (error.empty() && interrupted_.load()) error = "interrupted: the relay is stopping";
+  const bool interrupted = interrupted_.load();
+  if (error.empty() && interrupted) error = "interrupted: the relay is stopping";
   if (!error.empty()) {
-    // The relay offers the whole batch again: what Kafka has is not sent
-    // twice (a record failing every time would otherwise repeat the others).
+    // No broker at all, or stopping: the relay offers the whole batch again.
+    // Otherwise only the failed topics' events. A record that fails looks
+    // the same (timed out) whether its topic is refused or every broker went
+    // away just now: when none was acknowledged, a broker must answer.
+    const bool whole =
+        interrupted || !outage_.get().empty() || tracker.failed_topics.empty() ||
+        (std::ranges::none_of(tracker.tickets, &Acknowledgements::Ticket::acknowledged) &&
+         !brokers_answer());
+    // What Kafka has is not sent again when offered again (a record failing
+    // every time would otherwise repeat the others).
     for (const auto& ticket : tracker.tickets) {
-      if (ticket.acknowledged) acknowledged_ids_.insert(ticket.event->event_id);
+      if (ticket.acknowledged && (whole || tracker.failed_topics.contains(ticket.event->topic))) {
+        acknowledged_ids_.insert(ticket.event->event_id);
+      }
     }
-    fail(std::move(error));
+    if (whole) fail(std::move(error));
+    for (const OutboxEvent& event : batch) {  // through: never offered again
+      if (!tracker.failed_topics.contains(event.topic)) acknowledged_ids_.erase(event.event_id);
+    }
+    record_failure(error);
+    throw TopicsNotDelivered(
+        "Kafka: " + error,
+        std::vector<std::string>(tracker.failed_topics.begin(), tracker.failed_topics.end()));
   }
-  acknowledged_ids_.clear();  // the batch is through: the relay moves on
-  outage_.clear();            // Kafka took the batch: it can be reached
+  if (!acknowledged_ids_.empty()) {
+    for (const OutboxEvent& event : batch) acknowledged_ids_.erase(event.event_id);
+  }
+  outage_.clear();  // Kafka took the batch: it can be reached
   std::lock_guard lock(status_mutex_);
   status_ = {};
 }
@@ -165,11 +198,20 @@ KafkaEventPublisher::Status KafkaEventPublisher::status() const {
   return {};
 }
 
+bool KafkaEventPublisher::brokers_answer() {
+  const rd_kafka_metadata_t* metadata = nullptr;
+  const auto err = rd_kafka_metadata(producer_, /*all_topics=*/0, nullptr, &metadata, 1'000);
+  if (metadata) rd_kafka_metadata_destroy(metadata);
+  return err == RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+void KafkaEventPublisher::record_failure(const std::string& message) {
+  std::lock_guard lock(status_mutex_);
+  status_ = {false, message};
+}
+
 void KafkaEventPublisher::fail(std::string message) {
-  {
-    std::lock_guard lock(status_mutex_);
-    status_ = {false, message};
-  }
+  record_failure(message);
   throw std::runtime_error("Kafka: " + message);
 }
 

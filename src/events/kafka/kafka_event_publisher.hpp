@@ -34,7 +34,9 @@ namespace flint::events {
 ///
 /// `publish` returns once every record of the batch is acknowledged and
 /// throws if any failed (broker down past `delivery_timeout`, topic missing,
-/// record too large...). Called from the relay thread only; `interrupt` and
+/// record too large...): `TopicsNotDelivered` when brokers answer and only
+/// some topics failed (a topic missing or refused holds back no other), a
+/// plain error otherwise. Called from the relay thread only; `interrupt` and
 /// `status` from any thread.
 class KafkaEventPublisher final : public EventPublisher {
  public:
@@ -67,9 +69,13 @@ class KafkaEventPublisher final : public EventPublisher {
   KafkaEventPublisher(const KafkaEventPublisher&) = delete;
   KafkaEventPublisher& operator=(const KafkaEventPublisher&) = delete;
 
-  /// Produces `batch` and waits for every acknowledgement. Events Kafka
-  /// acknowledged in a failed try of the same batch are not produced again.
-  /// @throws std::runtime_error naming the first failure.
+  /// Produces `batch` and waits for every acknowledgement. Once a record of
+  /// a topic fails, the topic's later events in the batch are not produced
+  /// (they keep their order). Events Kafka acknowledged in a failed try are
+  /// not produced again when offered again.
+  /// @throws TopicsNotDelivered naming the failed topics, when brokers answer.
+  /// @throws std::runtime_error naming the first failure, when none answers
+  ///         or the relay is stopping.
   void publish(std::span<const OutboxEvent> batch) override;
   /// Serves librdkafka's callbacks, so that an outage shows in `status`
   /// while no event is sent, and checks whether one has ended.
@@ -84,14 +90,16 @@ class KafkaEventPublisher final : public EventPublisher {
   Status status() const;
 
  private:
-  void ensure_topic(const Topic& topic);  // when auto_create, once per topic
-  void fail(std::string message);
+  void ensure_topic(const Topic& topic);            // when auto_create, once per topic
+  bool brokers_answer();                            // a metadata request, up to 1 s
+  void record_failure(const std::string& message);  // for status()
+  void fail(std::string message);                   // record_failure, then throw
 
   Options options_;
   rd_kafka_s* producer_ = nullptr;
   std::set<std::string> created_topics_;  // relay thread only
-  // Events of the batch being retried that Kafka acknowledged already.
-  // Relay thread only.
+  // Events of a failed try that Kafka acknowledged already, until a publish
+  // that includes them succeeds. Relay thread only.
   std::set<std::string, std::less<>> acknowledged_ids_;
   std::atomic<bool> interrupted_{false};
   KafkaOutage outage_;  // no broker reachable, even with nothing to send

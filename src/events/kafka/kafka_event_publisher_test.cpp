@@ -16,6 +16,7 @@
 namespace flint::events {
 namespace {
 
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using namespace std::chrono_literals;
 
@@ -180,7 +181,7 @@ TEST(KafkaEventPublisher, ABatchTheBrokerRefusesAsTooLargeSaysWhichLimitsToAlign
   EXPECT_TRUE(delivered);
 }
 
-TEST(KafkaEventPublisher, ABatchOfferedAgainDoesNotRepeatWhatKafkaHas) {
+TEST(KafkaEventPublisher, ATopicKafkaRefusesHoldsBackOnlyItsEventsAndNothingIsRepeated) {
   MockCluster cluster;
   auto settings = options(cluster);
   // The mock cannot create topics: every try of event 2 fails, as on a
@@ -192,14 +193,25 @@ TEST(KafkaEventPublisher, ABatchOfferedAgainDoesNotRepeatWhatKafkaHas) {
   KafkaEventPublisher publisher(settings);
   const std::vector<OutboxEvent> batch{
       event(1), event(2, std::nullopt, "infrastructure_task_events"), event(3)};
+  // As the relay does: the whole batch once, then only the held topic's events.
+  const std::vector<OutboxEvent> held{batch[1]};
   for (int attempt = 0; attempt < 3; ++attempt) {
-    EXPECT_THROW(publisher.publish(batch), std::runtime_error);
+    try {
+      publisher.publish(attempt == 0 ? batch : held);
+      ADD_FAILURE() << "the refused topic was taken";
+    } catch (const TopicsNotDelivered& e) {
+      // Brokers answer: only that topic is held back (see OutboxRelay).
+      EXPECT_THAT(e.topics(), ElementsAre("infrastructure_task_events"));
+      EXPECT_THAT(e.what(), HasSubstr("topic tasks"));
+    }
   }
   publisher.publish(std::vector<OutboxEvent>{event(4)});  // marks the end of the topic
-  const auto records = cluster.read("events", 2);
-  ASSERT_EQ(records.size(), 2u);
+  const auto records = cluster.read("events", 3);
+  ASSERT_EQ(records.size(), 3u);
+  // The other topic's events went on, once.
   EXPECT_EQ(records[0].headers.at("eventId"), "event-1");
-  EXPECT_EQ(records[1].headers.at("eventId"), "event-4");  // event 1 once, not once per try
+  EXPECT_EQ(records[1].headers.at("eventId"), "event-3");
+  EXPECT_EQ(records[2].headers.at("eventId"), "event-4");
 }
 
 TEST(KafkaEventPublisher, AnOutageFailsTheBatchUntilTheBrokersReturn) {
