@@ -30,6 +30,9 @@ def test_health_reports_real_vitals(server):
     assert r.headers["Content-Type"].startswith("application/json")
     vitals = r.json()["vitals"]
     assert vitals["app"]["status"] == "OK"
+    # Which driver serves each API (the defaults).
+    assert vitals["app"]["resource_driver"] == "noop", vitals["app"]
+    assert vitals["app"]["infrastructure_driver"] == "netns", vitals["app"]
     for name in ("app", "driver_calls", "driver_files", "http"):
         assert name in vitals, vitals
         assert vitals[name]["status"] in ("OK", "DEGRADED", "UNHEALTHY"), vitals[name]
