@@ -30,24 +30,17 @@ class StagingRegistrar final : public sdk::DriverRegistrar {
   StagingRegistrar(const DriverCatalog& catalog, std::string origin)
       : catalog_(catalog), origin_(std::move(origin)) {}
 
-  void add_resource_driver(sdk::DriverInfo info, sdk::ResourceDriverFactory factory) override {
+  void add_driver(sdk::DriverKind kind, sdk::DriverInfo info, sdk::DriverFactory factory) override {
+    if (kind != sdk::DriverKind::resource && kind != sdk::DriverKind::infrastructure) {
+      throw std::invalid_argument("driver '" + info.name + "' is of kind " +
+                                  std::string(sdk::to_string(kind)) +
+                                  ", which this Flint does not host (it hosts resource and "
+                                  "infrastructure drivers)");
+    }
     const bool has_factory = static_cast<bool>(factory);
-    stage({.kind = sdk::DriverKind::resource,
+    stage({.kind = kind,
            .info = std::move(info),
-           .resource_factory = std::move(factory),
-           .infrastructure_factory = {},
-           .origin = origin_,
-           .settings = {}},
-          has_factory);
-  }
-
-  void add_infrastructure_driver(sdk::DriverInfo info,
-                                 sdk::InfrastructureDriverFactory factory) override {
-    const bool has_factory = static_cast<bool>(factory);
-    stage({.kind = sdk::DriverKind::infrastructure,
-           .info = std::move(info),
-           .resource_factory = {},
-           .infrastructure_factory = std::move(factory),
+           .factory = std::move(factory),
            .origin = origin_,
            .settings = {}},
           has_factory);

@@ -21,10 +21,8 @@ struct RegisteredDriver {
   sdk::DriverKind kind = sdk::DriverKind::resource;
   /// What it says about itself.
   sdk::DriverInfo info;
-  /// Makes instances (kind `resource`).
-  sdk::ResourceDriverFactory resource_factory;
-  /// Makes instances (kind `infrastructure`).
-  sdk::InfrastructureDriverFactory infrastructure_factory;
+  /// Makes instances of `kind`'s contract.
+  sdk::DriverFactory factory;
   /// `built-in`, or the path of the library that registered it.
   std::string origin;
   /// Its settings, checked and normalised by `DriverCatalog::configure`.

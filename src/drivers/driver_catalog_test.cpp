@@ -55,6 +55,29 @@ TEST(DriverCatalog, RefusesBadOrTakenNamesAndRegistersNothingOfThatLibrary) {
   EXPECT_EQ(catalog.drivers().size(), 1u);
 }
 
+TEST(DriverCatalog, AnyKindRegistersThroughOneEntryPointAndUnhostedKindsAreRefused) {
+  DriverCatalog catalog;
+  catalog.add("built-in", [](sdk::DriverRegistrar& registrar) {
+    registrar.add_driver(sdk::DriverKind::infrastructure, {.name = "vim"},
+                         [](const sdk::DriverInstanceContext&) { return nullptr; });
+  });
+  ASSERT_NE(catalog.find("vim"), nullptr);
+  EXPECT_EQ(catalog.find("vim")->kind, sdk::DriverKind::infrastructure);
+  // A contract this build does not serve yet is refused by name, not hosted as another.
+  try {
+    catalog.add("/opt/delfin.so", [](sdk::DriverRegistrar& registrar) {
+      registrar.add_driver(sdk::DriverKind::storage, {.name = "array"},
+                           [](const sdk::DriverInstanceContext&) { return nullptr; });
+    });
+    FAIL() << "a storage driver was taken";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(),
+                 "driver 'array' is of kind storage, which this Flint does not host (it hosts "
+                 "resource and infrastructure drivers)");
+  }
+  EXPECT_EQ(catalog.find("array"), nullptr);
+}
+
 TEST(DriverCatalog, FindsByVendorAndModelPreferringTheExactModel) {
   DriverCatalog catalog;
   catalog.add("built-in", registers({{.name = "acme-any", .vendor = "Acme"},

@@ -178,7 +178,7 @@ DriverManager::~DriverManager() {
 void DriverManager::close(const std::string& key, Instance& instance) {
   const auto& s = series(driver_of_key(key));
   // The driver's destructor is its finalizer.
-  std::visit([](auto& driver) { driver.reset(); }, instance);
+  instance.reset();
   s.closed->Increment();
   s.instances->Decrement();
 }
@@ -255,18 +255,8 @@ std::shared_ptr<DriverManager::Instance> DriverManager::make(
   return cache.get_or_create(key, [&] {
     const sdk::DriverInstanceContext context{.settings = driver.settings,
                                              .target = shared ? nullptr : &location};
-    Instance made;
-    bool empty = false;
-    if (driver.kind == sdk::DriverKind::infrastructure) {
-      auto instance = driver.infrastructure_factory(context);
-      empty = !instance;
-      made = std::move(instance);
-    } else {
-      auto instance = driver.resource_factory(context);
-      empty = !instance;
-      made = std::move(instance);
-    }
-    if (empty) {
+    Instance made = driver.factory(context);
+    if (!made) {
       throw sdk::ResourceDriverError("driver '" + driver.info.name +
                                      "': its factory returned no instance");
     }

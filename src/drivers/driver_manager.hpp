@@ -14,9 +14,9 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
-#include <variant>
 #include <vector>
 
 #include <boost/json/array.hpp>
@@ -162,9 +162,8 @@ class DriverManager {
   std::size_t open_breakers() const;
 
  private:
-  // One driver instance, of the kind of its driver.
-  using Instance = std::variant<std::unique_ptr<sdk::ResourceDriver>,
-                                std::unique_ptr<sdk::InfrastructureDriver>>;
+  // One driver instance, of its driver's kind (see `run`).
+  using Instance = std::unique_ptr<sdk::Driver>;
   struct DriverSeries {
     prometheus::Gauge* instances;
     prometheus::Counter* created;
@@ -211,10 +210,23 @@ class DriverManager {
       if (record_until) record(target, error, *record_until);
       if (from_request) settle(target, location, error == nullptr);
     };
+    constexpr auto kind = std::is_same_v<Driver, sdk::InfrastructureDriver>
+                              ? sdk::DriverKind::infrastructure
+                              : sdk::DriverKind::resource;
+    static_assert(std::is_same_v<Driver, sdk::InfrastructureDriver> ||
+                  std::is_same_v<Driver, sdk::ResourceDriver>);
+    if (target.driver->kind != kind) {
+      // A stored task naming a driver that is now of another kind.
+      throw sdk::ResourceDriverError("driver '" + target.driver->info.name + "' is of kind " +
+                                     std::string(sdk::to_string(target.driver->kind)) + ", not " +
+                                     std::string(sdk::to_string(kind)));
+    }
     if (from_request) enter(target);
     try {
       auto holder = this->instance(target, location, from_request);
-      const auto& instance = std::get<std::unique_ptr<Driver>>(*holder);
+      // Its factory was registered for the kind whose contract `Driver` is
+      // (the routers pick drivers by kind): see DriverKind.
+      auto* instance = static_cast<Driver*>(holder->get());
       if constexpr (std::is_void_v<decltype(call(*instance))>) {
         call(*instance);
         record_outcome(nullptr);

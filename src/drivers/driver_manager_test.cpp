@@ -375,6 +375,22 @@ TEST_F(DriverManagerTest, AFailingFactoryCountsAgainstTheTarget) {
   EXPECT_EQ(alive, 0);
 }
 
+TEST_F(DriverManagerTest, ACallThroughAnotherKindsContractIsRefusedByName) {
+  // A stored task naming a driver that is now of another kind (a library swapped between
+  // restarts) must fail with the reason, never reach the instance through the wrong contract.
+  const auto at = location("a", "p1");
+  const auto target = manager->target(*catalog.find("per-target"), at);
+  try {
+    manager->call<sdk::InfrastructureDriver>(*target, at, false,
+                                             std::chrono::steady_clock::now() + 10s,
+                                             [](sdk::InfrastructureDriver&) { return 0; });
+    FAIL() << "called through the wrong contract";
+  } catch (const sdk::DriverError& e) {
+    EXPECT_STREQ(e.what(), "driver 'per-target' is of kind resource, not infrastructure");
+  }
+  EXPECT_EQ(alive, 0) << "no instance was made for it";
+}
+
 TEST_F(DriverManagerTest, DescribesDriversForListings) {
   execute(location("a", "p"));
   const auto listing = manager->describe();

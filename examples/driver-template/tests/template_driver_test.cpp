@@ -40,17 +40,25 @@ class FakeContext : public sdk::CallContext {
 // Keeps what a library registers, as the host does.
 class FakeRegistrar : public sdk::DriverRegistrar {
  public:
-  void add_resource_driver(sdk::DriverInfo info, sdk::ResourceDriverFactory factory) override {
+  void add_driver(sdk::DriverKind kind, sdk::DriverInfo info, sdk::DriverFactory factory) override {
+    if (kind != sdk::DriverKind::resource) {
+      ADD_FAILURE() << "a resource driver library registered a " << sdk::to_string(kind)
+                    << " driver, " << info.name;
+      return;
+    }
     infos.push_back(std::move(info));
     factories.push_back(std::move(factory));
   }
-  void add_infrastructure_driver(sdk::DriverInfo info,
-                                 sdk::InfrastructureDriverFactory /*factory*/) override {
-    ADD_FAILURE() << "a resource driver library registered an infrastructure driver, " << info.name;
+
+  // Makes an instance of the first driver registered, as the host does: its
+  // factory makes the contract of the kind it was registered with.
+  std::unique_ptr<sdk::ResourceDriver> make(const sdk::DriverInstanceContext& context) const {
+    return std::unique_ptr<sdk::ResourceDriver>(
+        static_cast<sdk::ResourceDriver*>(factories.front()(context).release()));
   }
 
   std::vector<sdk::DriverInfo> infos;
-  std::vector<sdk::ResourceDriverFactory> factories;
+  std::vector<sdk::DriverFactory> factories;
 };
 
 sdk::ExecuteLifecycleRequest request_for(std::string lifecycle_name) {
@@ -172,14 +180,14 @@ TEST_F(TemplateDriverTest, TheLibraryRegistersTheDriverWithItsSettings) {
 
   // The host hands the factory normalised settings: durations in milliseconds.
   const sdk::DriverSettings settings("template", {{"work_duration", "3600000"}});
-  const auto instance = registrar.factories.front()({.settings = settings, .target = &location_});
+  const auto instance = registrar.make({.settings = settings, .target = &location_});
   ASSERT_NE(instance, nullptr);
   const auto id = instance->execute_lifecycle(request_for("Create"), context_).request_id;
   EXPECT_EQ(poll(*instance, id).status, sdk::ExecutionStatus::in_progress);
 
   // The host replaces an instance when its location's properties change:
   // the successor answers for what the first one started.
-  const auto successor = registrar.factories.front()({.settings = settings, .target = &location_});
+  const auto successor = registrar.make({.settings = settings, .target = &location_});
   EXPECT_EQ(poll(*successor, id).status, sdk::ExecutionStatus::in_progress);
 }
 

@@ -45,6 +45,7 @@
 #include <vector>
 
 #include <flint/sdk/deployment_location.hpp>
+#include <flint/sdk/driver.hpp>
 #include <flint/sdk/infrastructure_driver.hpp>
 #include <flint/sdk/resource_driver.hpp>
 #include <flint/sdk/version.hpp>
@@ -155,6 +156,13 @@ struct DriverInstanceContext {
   const DeploymentLocation* target = nullptr;
 };
 
+/// Makes a driver instance of the kind it was registered with (the host
+/// calls it through that kind's contract). `per_target`: called on a driver
+/// thread at a target's first use and again after its instance was closed,
+/// concurrently for different targets; `shared`: once at start. Errors: as
+/// `ResourceDriverFactory`.
+using DriverFactory = std::function<std::unique_ptr<Driver>(const DriverInstanceContext& context)>;
+
 /// Makes a resource driver instance. `per_target`: called on a driver thread
 /// at a target's first use and again after its instance was closed (it may
 /// block to connect, within reason), concurrently for different targets.
@@ -197,15 +205,38 @@ class DriverRegistrar {
  public:
   /// Implemented and owned by the host.
   virtual ~DriverRegistrar() = default;
-  /// Adds a resource driver.
+  /// Adds a driver of `kind`, whose `factory` must make instances of that
+  /// kind's contract (`DriverKind::resource`: a `ResourceDriver`). The
+  /// typed helpers below are the usual way in; this one is the same for
+  /// every kind, so that new contracts need no new entry point. Names are
+  /// unique across kinds.
   /// @throws std::invalid_argument when the name is invalid or taken, a
-  ///         setting name is invalid or repeated, or the factory is empty
-  ///         (default values are checked at start). A library whose
-  ///         registration throws registers nothing.
-  virtual void add_resource_driver(DriverInfo info, ResourceDriverFactory factory) = 0;
-  /// Adds an infrastructure (VIM) driver. Names are unique across kinds.
-  /// @throws std::invalid_argument as `add_resource_driver`.
-  virtual void add_infrastructure_driver(DriverInfo info, InfrastructureDriverFactory factory) = 0;
+  ///         setting name is invalid or repeated, the factory is empty, or
+  ///         this host does not serve `kind` (default values are checked at
+  ///         start). A library whose registration throws registers nothing.
+  virtual void add_driver(DriverKind kind, DriverInfo info, DriverFactory factory) = 0;
+
+  /// Adds a resource driver.
+  /// @throws std::invalid_argument as `add_driver`.
+  void add_resource_driver(DriverInfo info, ResourceDriverFactory factory) {
+    add_driver(DriverKind::resource, std::move(info), erase(std::move(factory)));
+  }
+  /// Adds an infrastructure (VIM) driver.
+  /// @throws std::invalid_argument as `add_driver`.
+  void add_infrastructure_driver(DriverInfo info, InfrastructureDriverFactory factory) {
+    add_driver(DriverKind::infrastructure, std::move(info), erase(std::move(factory)));
+  }
+
+ private:
+  // The typed factory as a `DriverFactory` (empty stays empty).
+  template <class Contract>
+  static DriverFactory erase(
+      std::function<std::unique_ptr<Contract>(const DriverInstanceContext&)> factory) {
+    if (!factory) return {};
+    return [factory = std::move(factory)](const DriverInstanceContext& context) {
+      return std::unique_ptr<Driver>(factory(context));
+    };
+  }
 };
 
 /// True when `name` is a valid driver name (see `DriverInfo::name`).

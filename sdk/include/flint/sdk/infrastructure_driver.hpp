@@ -22,6 +22,7 @@
 #include <string_view>
 
 #include <flint/sdk/call_context.hpp>
+#include <flint/sdk/driver.hpp>
 #include <flint/sdk/infrastructure.hpp>
 
 namespace flint::sdk {
@@ -32,10 +33,10 @@ namespace flint::sdk {
 /// (called concurrently from a bounded pool of driver threads, never from a
 /// network thread; polls go to the location's current instance; destroyed
 /// when the host no longer needs it, once its running calls have returned).
-class InfrastructureDriver {
+class InfrastructureDriver : public Driver {
  public:
-  /// The finalizer; as `ResourceDriver::~ResourceDriver` (it may never run).
-  virtual ~InfrastructureDriver() = default;
+  /// The finalizer; as `Driver::~Driver` (it may never run).
+  ~InfrastructureDriver() override = default;
 
   /// Starts building the infrastructure described by the template and
   /// returns without waiting for it.

@@ -18,6 +18,7 @@
 
 #include <flint/sdk/call_context.hpp>
 #include <flint/sdk/deployment_location.hpp>
+#include <flint/sdk/driver.hpp>
 #include <flint/sdk/driver_files.hpp>
 #include <flint/sdk/errors.hpp>
 #include <flint/sdk/lifecycle.hpp>
@@ -98,13 +99,10 @@ struct FindReferenceRequest {
 ///
 /// Ownership: the host owns the instance and destroys it when it no longer
 /// needs it (see `InstanceScope`), once its running calls have returned.
-class ResourceDriver {
+class ResourceDriver : public Driver {
  public:
-  /// The finalizer: close sessions and connections here. Runs on a driver
-  /// thread or, at shutdown, on the main thread. It may never run: at a stop
-  /// whose driver calls outlast the grace period, the process exits without
-  /// it. Do not rely on it to save state.
-  virtual ~ResourceDriver() = default;
+  /// The finalizer; as `Driver::~Driver` (it may never run).
+  ~ResourceDriver() override = default;
 
   /// Starts a lifecycle execution and returns without waiting for it.
   /// @returns the driver's request id, used for every status poll (see
