@@ -33,7 +33,7 @@ namespace flint::drivers::netns {
 namespace {
 
 // Why this process lacks what network namespaces need (checked at once, from
-// its effective capabilities, without the probe `unavailable_reason` runs),
+// its effective capabilities, without the probe `system_unavailable_reason` runs),
 // or nullopt. Root has both; so may a service given them as ambient
 // capabilities.
 std::optional<std::string> missing_privileges() {
@@ -509,7 +509,11 @@ NetnsDriver::~NetnsDriver() {
   if (impl_->worker.joinable()) impl_->worker.join();
 }
 
-std::optional<std::string> NetnsDriver::unavailable_reason() {
+std::string NetnsDriver::unavailable_reason() const {
+  return impl_->missing_privileges.value_or("");
+}
+
+std::optional<std::string> NetnsDriver::system_unavailable_reason() {
   static const std::optional<std::string> reason = []() -> std::optional<std::string> {
     if (auto missing = missing_privileges()) return missing;
     if (!find_ip_binary()) return "no `ip` binary (iproute2) in /usr/sbin, /sbin, /usr/bin or /bin";

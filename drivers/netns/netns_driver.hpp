@@ -30,7 +30,7 @@ class Kernel;
 /// FAILED, an interrupted delete is run again).
 ///
 /// Needs root (CAP_SYS_ADMIN, CAP_NET_ADMIN) and iproute2; see
-/// `unavailable_reason()`. Thread-safe: every method may be called from
+/// `system_unavailable_reason()`. Thread-safe: every method may be called from
 /// several threads at once.
 class NetnsDriver : public sdk::InfrastructureDriver {
  public:
@@ -68,7 +68,10 @@ class NetnsDriver : public sdk::InfrastructureDriver {
   /// Why the driver cannot work on this host (not root, no `ip` binary,
   /// `ip netns add` or veth/bridge creation not permitted), or nullopt when it
   /// can. Probes once with a throw-away namespace and caches the answer.
-  static std::optional<std::string> unavailable_reason();
+  static std::optional<std::string> system_unavailable_reason();
+
+  /// The privileges this instance lacks (checked at construction), or empty.
+  std::string unavailable_reason() const override;
 
   /// Validates the template fully (InvalidTemplateError on any problem) and
   /// the instance name (`resourceName`, else `resourceId`; InvalidRequestError

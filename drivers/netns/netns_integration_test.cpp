@@ -145,7 +145,7 @@ std::optional<std::string> ping_binary() {
 class NetnsIntegrationTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (const auto reason = NetnsDriver::unavailable_reason()) {
+    if (const auto reason = NetnsDriver::system_unavailable_reason()) {
       GTEST_SKIP() << "netns driver unavailable: " << *reason;
     }
     static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";

@@ -644,7 +644,16 @@ void start_drivers(const config::HostConfig& config, asio::io_context& io,
     details.set("registered", catalog->drivers().size());
     // Targets failing fast; the host itself still serves every other target.
     details.set("open_breakers", manager->open_breakers());
-    if (catalog->load_errors().empty()) return HealthStatus::ok;
+    auto status = HealthStatus::ok;
+    // A driver that said it cannot serve (the netns driver without its
+    // capabilities): every request routed to it will be refused.
+    if (const auto unavailable = manager->unavailable(); !unavailable.empty()) {
+      boost::json::object reasons;
+      for (const auto& [driver, reason] : unavailable) reasons[driver] = reason;
+      details.set("unavailable", std::move(reasons));
+      status = HealthStatus::degraded;
+    }
+    if (catalog->load_errors().empty()) return status;
     boost::json::array skipped;
     for (const auto& error : catalog->load_errors()) {
       skipped.push_back(boost::json::object{{"file", error.file}, {"error", error.message}});

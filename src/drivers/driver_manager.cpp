@@ -260,6 +260,7 @@ std::shared_ptr<DriverManager::Instance> DriverManager::make(
       throw sdk::ResourceDriverError("driver '" + driver.info.name +
                                      "': its factory returned no instance");
     }
+    note_availability(driver.info.name, *made);
     const auto& s = series(driver.info.name);
     s.created->Increment();
     s.instances->Increment();
@@ -422,6 +423,30 @@ void DriverManager::forget_breakers_locked() {
 void DriverManager::close_all() {
   target_instances_.clear();
   shared_instances_.clear();
+}
+
+void DriverManager::note_availability(const std::string& driver, const sdk::Driver& instance) {
+  std::string reason;
+  try {
+    reason = instance.unavailable_reason();
+  } catch (const std::exception& e) {
+    reason = std::string("its unavailable_reason() threw: ") + e.what();
+  }
+  std::lock_guard lock(mutex_);
+  const auto it = unavailable_.find(driver);
+  if (reason.empty()) {
+    if (it == unavailable_.end()) return;
+    unavailable_.erase(it);
+    series(driver).log->info("driver '{}' can serve requests again", driver);
+  } else if (it == unavailable_.end() || it->second != reason) {
+    series(driver).log->warn("driver '{}' says it cannot serve requests: {}", driver, reason);
+    unavailable_[driver] = std::move(reason);
+  }
+}
+
+std::map<std::string, std::string> DriverManager::unavailable() const {
+  std::lock_guard lock(mutex_);
+  return unavailable_;
 }
 
 std::size_t DriverManager::open_breakers() const {

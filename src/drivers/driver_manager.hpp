@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -160,6 +161,9 @@ class DriverManager {
   boost::json::array describe() const;
   /// Breakers open or half-open now.
   std::size_t open_breakers() const;
+  /// Drivers whose latest instance said it cannot serve requests
+  /// (`sdk::Driver::unavailable_reason`), with the reason.
+  std::map<std::string, std::string> unavailable() const;
 
  private:
   // One driver instance, of its driver's kind (see `run`).
@@ -198,6 +202,8 @@ class DriverManager {
   void forget_breakers_locked();
   // The finalizer of both caches: an instance left its cache and its last holder let go.
   void close(const std::string& key, Instance& instance);
+  // Keeps what a new instance says of its availability, for health.
+  void note_availability(const std::string& driver, const sdk::Driver& instance);
   std::shared_ptr<Instance> make(const Target& target, const std::string& key,
                                  const sdk::DeploymentLocation& location);
   // `call` and `call_unrecorded`: the outcome goes to the breaker when
@@ -263,6 +269,7 @@ class DriverManager {
   std::unordered_map<std::string, CurrentLocation> current_;       // by breaker key
   std::unordered_map<std::string, std::size_t> requests_running_;  // by instance key
   std::unordered_map<std::string, std::shared_ptr<CircuitBreaker>> breakers_;
+  std::map<std::string, std::string> unavailable_;  // by driver name
   std::size_t breakers_swept_size_ = 1024;
   std::atomic<std::uint64_t> next_order_{1};
 };

@@ -16,10 +16,15 @@ using ::testing::HasSubstr;
 
 std::atomic<int> alive{0};
 
-// Counts its instances; fails as its location's `fail` property says.
+// Counts its instances; fails as its location's `fail` property says, and
+// says it cannot serve as its `unavailable` property says.
 class CountingDriver final : public sdk::ResourceDriver {
  public:
-  explicit CountingDriver(std::string target) : made_for(std::move(target)) { ++alive; }
+  explicit CountingDriver(std::string target, std::string why_unavailable = {})
+      : made_for(std::move(target)), unavailable(std::move(why_unavailable)) {
+    ++alive;
+  }
+  std::string unavailable_reason() const override { return unavailable; }
   ~CountingDriver() override { --alive; }
   sdk::LifecycleExecuteResponse execute_lifecycle(const sdk::ExecuteLifecycleRequest& request,
                                                   sdk::CallContext&) override {
@@ -47,6 +52,7 @@ class CountingDriver final : public sdk::ResourceDriver {
     return {};
   }
   const std::string made_for;
+  const std::string unavailable;
 };
 
 DriverCatalog make_catalog() {
@@ -61,7 +67,10 @@ DriverCatalog make_catalog() {
         made_for = context.target->name + ":" +
                    std::string(context.target->properties.at("password").as_string());
       }
-      return std::make_unique<CountingDriver>(std::move(made_for));
+      const auto* unavailable =
+          context.target ? context.target->properties.if_contains("unavailable") : nullptr;
+      return std::make_unique<CountingDriver>(
+          std::move(made_for), unavailable ? std::string(unavailable->as_string()) : "");
     };
     registrar.add_resource_driver({.name = "per-target"}, factory);
     registrar.add_resource_driver({.name = "shared", .scope = sdk::InstanceScope::shared}, factory);
@@ -389,6 +398,15 @@ TEST_F(DriverManagerTest, ACallThroughAnotherKindsContractIsRefusedByName) {
     EXPECT_STREQ(e.what(), "driver 'per-target' is of kind resource, not infrastructure");
   }
   EXPECT_EQ(alive, 0) << "no instance was made for it";
+}
+
+TEST_F(DriverManagerTest, AnInstanceThatCannotServeIsShownUntilOneCan) {
+  EXPECT_TRUE(manager->unavailable().empty());
+  execute(location("a", "p1", {{"unavailable", "lacks CAP_NET_ADMIN"}}));
+  EXPECT_EQ(manager->unavailable(),
+            (std::map<std::string, std::string>{{"per-target", "lacks CAP_NET_ADMIN"}}));
+  execute(location("a", "p2"));  // new credentials: a new instance, which can
+  EXPECT_TRUE(manager->unavailable().empty());
 }
 
 TEST_F(DriverManagerTest, DescribesDriversForListings) {

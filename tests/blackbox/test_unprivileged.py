@@ -108,6 +108,10 @@ def test_netns_without_its_capabilities_refuses_creates_and_says_why(nobody, hom
             lambda line: "every create will be refused" in line.get("message", "")
             and "CAP_SYS_ADMIN and CAP_NET_ADMIN" in line["message"]
         )
+        # Health says so before the first refused request, not only the log.
+        drivers = server.health()["vitals"]["drivers"]
+        assert drivers["status"] == "DEGRADED", drivers
+        assert "lacks CAP_SYS_ADMIN and CAP_NET_ADMIN" in drivers["unavailable"]["netns"], drivers
         body = {
             "template": NETNS_TEMPLATE,
             "templateType": "TOSCA",

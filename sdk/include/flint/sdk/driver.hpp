@@ -3,6 +3,8 @@
 /// @file
 /// The base of every driver contract.
 
+#include <string>
+
 namespace flint::sdk {
 
 /// What every driver instance is, whatever contract it serves
@@ -19,6 +21,14 @@ class Driver {
   /// whose driver calls outlast the grace period, the process exits without
   /// it. Do not rely on it to save state.
   virtual ~Driver() = default;
+
+  /// Why this instance cannot serve any request (missing privileges or
+  /// tools, say), or empty when it can: the default. The host asks right
+  /// after making the instance, on the thread that made it, and shows the
+  /// answer in health (the `drivers` vital turns `DEGRADED`), so that an
+  /// operator learns of it before the first refused request. Must be quick
+  /// and must not throw.
+  virtual std::string unavailable_reason() const { return {}; }
 
  protected:
   Driver() = default;
