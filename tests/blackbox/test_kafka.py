@@ -34,6 +34,13 @@ from flint_blackbox import (
 
 TOPIC = "lm_vnfc_lifecycle_execution_events"
 INFRA_TOPIC = "lm_vim_infrastructure_task_events"
+# A create the noop-infrastructure driver completes at its first poll.
+INFRA_BODY = {
+    "template": "tosca_definitions_version: tosca_simple_yaml_1_0\n",
+    "templateType": "TOSCA",
+    "systemProperties": {"resourceName": {"type": "string", "value": "web"}},
+    "deploymentLocation": {"name": "dc-1", "type": "noop", "properties": {}},
+}
 FAST_POLLING = {"monitoring": {"min_interval": "50ms", "max_interval": "200ms"}}
 
 
@@ -120,13 +127,7 @@ def test_lifecycle_events_reach_kafka_exactly_as_the_contract_says(kafka, start_
 def test_infrastructure_task_events_reach_their_kafka_topic(kafka, start_server):
     server = start_server({**kafka_config(kafka),
                            "infrastructure_driver": {"driver": "noop-infrastructure"}})
-    body = {
-        "template": "tosca_definitions_version: tosca_simple_yaml_1_0\n",
-        "templateType": "TOSCA",
-        "systemProperties": {"resourceName": {"type": "string", "value": "web"}},
-        "deploymentLocation": {"name": "dc-1", "type": "noop", "properties": {}},
-    }
-    r = server.post_json("/api/infrastructure/create", body, headers={"tenantId": "t9"})
+    r = server.post_json("/api/infrastructure/create", INFRA_BODY, headers={"tenantId": "t9"})
     assert r.status_code == 202, r.text
     request_id = r.json()["requestId"]
     [record] = consume(kafka, [request_id], timeout=20, topic=INFRA_TOPIC)[request_id]
@@ -269,35 +270,32 @@ def test_a_topic_kafka_refuses_holds_back_only_its_own_events(kafka, start_serve
     # An infrastructure topic Kafka refuses (missing with auto_create off, denied by an ACL) held
     # every later event back, lifecycle ones included: each LM transaction on the host hung.
     kafka.command(f"topic-error {INFRA_TOPIC} 3")  # UNKNOWN_TOPIC_OR_PART, from the start
-    server = start_server({**kafka_config(kafka, delivery_timeout="1s"),
-                           "infrastructure_driver": {"driver": "noop-infrastructure"}})
-    body = {
-        "template": "tosca_definitions_version: tosca_simple_yaml_1_0\n",
-        "templateType": "TOSCA",
-        "systemProperties": {"resourceName": {"type": "string", "value": "web"}},
-        "deploymentLocation": {"name": "dc-1", "type": "noop", "properties": {}},
-    }
-    r = server.post_json("/api/infrastructure/create", body)
-    assert r.status_code == 202, r.text
-    task = r.json()["requestId"]
+    try:
+        server = start_server({**kafka_config(kafka, delivery_timeout="1s"),
+                               "infrastructure_driver": {"driver": "noop-infrastructure"}})
+        r = server.post_json("/api/infrastructure/create", INFRA_BODY)
+        assert r.status_code == 202, r.text
+        task = r.json()["requestId"]
 
-    def held():
-        messaging = server.health()["vitals"]["messaging"]
-        return messaging if messaging.get("held_topics") else None
+        def held():
+            messaging = server.health()["vitals"]["messaging"]
+            return messaging if messaging.get("held_topics") else None
 
-    messaging = wait_until(held, 20, what="the infrastructure topic held back")
-    assert messaging["status"] == "DEGRADED", messaging
-    assert messaging["held_topics"] == "infrastructure_task_events", messaging
-    assert INFRA_TOPIC in messaging["error"], messaging
-    # Lifecycle events go on: to Kafka, to the event log, and their records say delivered.
-    ids = [accept(server) for _ in range(3)]
-    assert set(consume(kafka, ids, timeout=20)) == set(ids)
-    server.wait_events_for(ids)
-    wait_until(lambda: all(server.execution(i).json()["deliveredAt"] for i in ids), 15,
-               what="the executions stamped delivered")
-    assert server.metrics().value("flint_outbox_backlog") >= 1  # the task's event waits
-    # The topic comes back: the task's event arrives once, and health clears.
-    kafka.command(f"topic-error {INFRA_TOPIC} 0")
+        messaging = wait_until(held, 20, what="the infrastructure topic held back")
+        assert messaging["status"] == "DEGRADED", messaging
+        assert messaging["held_topics"] == "infrastructure_task_events", messaging
+        assert INFRA_TOPIC in messaging["error"], messaging
+        # Lifecycle events go on: to Kafka, to the event log, and their records say delivered.
+        ids = [accept(server) for _ in range(3)]
+        assert set(consume(kafka, ids, timeout=20)) == set(ids)
+        server.wait_events_for(ids)
+        wait_until(lambda: all(server.execution(i).json()["deliveredAt"] for i in ids), 15,
+                   what="the executions stamped delivered")
+        assert server.metrics().value("flint_outbox_backlog") >= 1  # the task's event waits
+    finally:
+        # The topic comes back (the mock cluster is the module's: never leave it refusing).
+        kafka.command(f"topic-error {INFRA_TOPIC} 0")
+    # The task's event arrives once, and health clears.
     [record] = consume(kafka, [task], timeout=30, topic=INFRA_TOPIC)[task]
     assert json.loads(record["value"])["status"] == "COMPLETE"
     wait_until(lambda: server.health()["vitals"]["messaging"]["status"] == "OK", 15,
