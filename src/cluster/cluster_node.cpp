@@ -319,8 +319,9 @@ class ClusterNode::View {
 
   ~View() {
     stop();
-    rd_kafka_consumer_close(consumer_);
-    rd_kafka_destroy(consumer_);
+    // It joins no group, but librdkafka keeps a coordinator for its group.id:
+    // closing while Kafka is away can wait for it far past a stop's grace.
+    events::destroy_consumer(consumer_, events::close_consumer(consumer_, outage_, "view"));
   }
 
   void start() {
