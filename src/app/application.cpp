@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <ranges>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -537,26 +538,22 @@ void start_durable_execution(const config::HostConfig& config, asio::io_context&
                return HealthStatus::ok;
              });
   if (stack.kafka_publisher) {
-    health.add("messaging",
-               [kafka = stack.kafka_publisher.get(), relay = stack.relay.get(),
-                servers = config.messaging.connection_address](HealthDetails& details) {
-                 const auto status = kafka->status();
-                 details.set("bootstrap_servers", servers);
-                 details.set("backlog", relay->backlog());
-                 // A topic refused while the others go on: its events wait.
-                 const auto held = relay->held();
-                 if (!held.empty()) {
-                   std::string topics;
-                   for (const auto& [topic, error] : held) {
-                     topics += fmt::format("{}{}", topics.empty() ? "" : ", ", topic);
-                   }
-                   details.set("held_topics", topics);
-                 }
-                 if (status.healthy && held.empty()) return HealthStatus::ok;
-                 // Events wait in the outbox (see flint_outbox_backlog); nothing is lost.
-                 details.set("error", status.healthy ? held.begin()->second : status.last_error);
-                 return HealthStatus::degraded;
-               });
+    health.add(
+        "messaging", [kafka = stack.kafka_publisher.get(), relay = stack.relay.get(),
+                      servers = config.messaging.connection_address](HealthDetails& details) {
+          const auto status = kafka->status();
+          details.set("bootstrap_servers", servers);
+          details.set("backlog", relay->backlog());
+          // A topic refused while the others go on: its events wait.
+          const auto held = relay->held();
+          if (!held.empty()) {
+            details.set("held_topics", fmt::format("{}", fmt::join(std::views::keys(held), ", ")));
+          }
+          if (status.healthy && held.empty()) return HealthStatus::ok;
+          // Events wait in the outbox (see flint_outbox_backlog); nothing is lost.
+          details.set("error", status.healthy ? held.begin()->second : status.last_error);
+          return HealthStatus::degraded;
+        });
   }
 }
 

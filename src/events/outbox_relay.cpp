@@ -153,10 +153,7 @@ std::vector<OutboxEvent> OutboxRelay::read_batch() {
   std::vector<OutboxEvent> batch = read_events(read);
   if (batch.empty()) return batch;
   read_through_ = batch.back().seq;
-  if (!held_.empty()) {
-    // Delivered, in order, by retry_held.
-    std::erase_if(batch, [&](const OutboxEvent& event) { return held_.contains(event.topic); });
-  }
+  drop_held(batch);  // delivered, in order, by retry_held
   return batch;
 }
 
@@ -189,6 +186,11 @@ void OutboxRelay::hold(const TopicsNotDelivered& refusal, std::string_view publi
     std::lock_guard lock(held_mutex_);
     held_.emplace(topic, std::move(held));
   }
+  drop_held(batch);
+}
+
+void OutboxRelay::drop_held(std::vector<OutboxEvent>& batch) const {
+  if (held_.empty()) return;
   std::erase_if(batch, [&](const OutboxEvent& event) { return held_.contains(event.topic); });
 }
 

@@ -147,6 +147,8 @@ class OutboxRelay {
   };
   std::vector<OutboxEvent> read_batch();
   std::vector<OutboxEvent> read_held(const std::string& topic, std::int64_t from);
+  // Takes the events of held topics out of `batch`.
+  void drop_held(std::vector<OutboxEvent>& batch) const;
   // Offers the events of held topics that are due again; false when stopping.
   bool retry_held();
   // Holds back `topics` from the first of their events in `batch` on, and
