@@ -24,7 +24,7 @@ class FakeContext : public sdk::CallContext {
   std::chrono::steady_clock::time_point deadline() const noexcept override {
     return std::chrono::steady_clock::now() + std::chrono::minutes(1);
   }
-  void log(sdk::LogLevel, std::string_view) override {}
+  void write_log(sdk::LogLevel, std::string_view, std::span<const sdk::LogField>) override {}
 
  private:
   TraceFields trace_;
@@ -286,8 +286,9 @@ TEST_F(NoopDriverTest, BadValuesNameTheProperty) {
   EXPECT_EQ(execute({{"noop.raise", Property::string("boom")}}),
             R"(requestProperties.noop.raise: unknown error kind "boom" (expected invalid_request, )"
             R"(invalid_lifecycle_name, invalid_driver_files, request_not_found, )"
-            R"(unreachable_location, temporary, driver, invalid_template or )"
-            R"(infrastructure_not_found))");
+            R"(unreachable_location, temporary, driver, invalid_template, )"
+            R"(infrastructure_not_found, not_found, already_exists, conflict, unauthorized or )"
+            R"(not_implemented))");
   EXPECT_EQ(execute({{"noop.raiseOnPoll", Property::string("Temporary")}}).substr(0, 61),
             R"(requestProperties.noop.raiseOnPoll: unknown error kind "Tempo)");
   EXPECT_EQ(execute({{"noop.outputs", Property::string("x")}}),

@@ -27,8 +27,9 @@ inline sdk::ErrorKind parse_kind(std::string_view text, std::string_view source,
   invalid(source, name,
           "unknown error kind \"" + std::string(text) +
               "\" (expected invalid_request, invalid_lifecycle_name, invalid_driver_files, "
-              "request_not_found, unreachable_location, temporary, driver, invalid_template or "
-              "infrastructure_not_found)");
+              "request_not_found, unreachable_location, temporary, driver, invalid_template, "
+              "infrastructure_not_found, not_found, already_exists, conflict, unauthorized or "
+              "not_implemented)");
 }
 
 /// The message of an error raised on request: `noop driver: <kind> raised as requested by <p>`.

@@ -44,7 +44,8 @@ class FakeContext : public sdk::CallContext {
   std::string_view tenant_id() const noexcept override { return {}; }
   const TraceFields& trace_context() const noexcept override { return trace_; }
   std::chrono::steady_clock::time_point deadline() const noexcept override { return deadline_; }
-  void log(sdk::LogLevel level, std::string_view message) override {
+  void write_log(sdk::LogLevel level, std::string_view message,
+                 std::span<const sdk::LogField>) override {
     if (level == sdk::LogLevel::warn) warnings_.emplace_back(message);
   }
 

@@ -24,10 +24,16 @@ std::string_view level_name(LogLevel level) noexcept {
 
 }  // namespace
 
-void TestLog::add(LogLevel level, std::string_view message) {
+void TestLog::add(LogLevel level, std::string_view message, std::span<const LogField> fields) {
+  Record record{level, std::string(message), {}};
+  for (const LogField& field : fields) record.fields.emplace_back(field.name, field.value);
   std::lock_guard lock(mutex_);
-  records_.push_back({level, std::string(message)});
-  if (echo_) std::cerr << "[driver " << level_name(level) << "] " << message << '\n';
+  if (echo_) {
+    std::cerr << "[driver " << level_name(level) << "] " << message;
+    for (const auto& [name, value] : record.fields) std::cerr << ' ' << name << '=' << value;
+    std::cerr << '\n';
+  }
+  records_.push_back(std::move(record));
 }
 
 std::vector<TestLog::Record> TestLog::records() const {
@@ -42,7 +48,11 @@ std::string TestLog::text(std::size_t max_lines) const {
   if (first > 0) text += "(" + std::to_string(first) + " earlier lines left out)\n";
   for (std::size_t i = first; i < records_.size(); ++i) {
     text.append("[").append(level_name(records_[i].level)).append("] ");
-    text.append(records_[i].message).append("\n");
+    text.append(records_[i].message);
+    for (const auto& [name, value] : records_[i].fields) {
+      text.append(" ").append(name).append("=").append(value);
+    }
+    text.append("\n");
   }
   return text;
 }
@@ -54,8 +64,9 @@ TestCallContext::TestCallContext(std::chrono::milliseconds timeout, std::shared_
       deadline_(std::chrono::steady_clock::now() + timeout),
       log_(std::move(log)) {}
 
-void TestCallContext::log(LogLevel level, std::string_view message) {
-  if (log_) log_->add(level, message);
+void TestCallContext::write_log(LogLevel level, std::string_view message,
+                                std::span<const LogField> fields) {
+  if (log_) log_->add(level, message, fields);
 }
 
 }  // namespace flint::sdk::testing

@@ -17,6 +17,13 @@ http::Status status_of(sdk::ErrorKind kind) noexcept {
     case sdk::ErrorKind::unreachable_location:
     case sdk::ErrorKind::invalid_template:
     case sdk::ErrorKind::infrastructure_not_found:
+    // The generic kinds: on Ignition's APIs, requests that cannot be served
+    // as asked. Its table has no 404, 401 or 501 (contract section 4).
+    case sdk::ErrorKind::not_found:
+    case sdk::ErrorKind::already_exists:
+    case sdk::ErrorKind::conflict:
+    case sdk::ErrorKind::unauthorized:
+    case sdk::ErrorKind::not_implemented:
       return http::Status::bad_request;
     case sdk::ErrorKind::temporary:
       return http::Status::service_unavailable;

@@ -25,9 +25,11 @@ class ApiError : public std::runtime_error {
   http::Status status_;
 };
 
-/// The HTTP status of an error kind: 400 for invalid request / lifecycle
-/// name / driver files / template, request or infrastructure not found and
-/// unreachable location; 503 for temporary errors; 500 for driver errors.
+/// The HTTP status of an error kind on Ignition's APIs: 400 for invalid
+/// request / lifecycle name / driver files / template, request or
+/// infrastructure not found, unreachable location and the generic kinds (not
+/// found, already exists, conflict, unauthorized, not implemented); 503 for
+/// temporary errors; 500 for driver errors.
 http::Status status_of(sdk::ErrorKind kind) noexcept;
 
 /// The error response for the exception currently being handled (call from

@@ -90,6 +90,11 @@ TEST_F(JsonRouteTest, ServiceErrorsAreMappedByKind) {
         std::pair{"infrastructure_not_found", http::Status::bad_request},
         std::pair{"request_not_found", http::Status::bad_request},
         std::pair{"unreachable_location", http::Status::bad_request},
+        std::pair{"not_found", http::Status::bad_request},
+        std::pair{"already_exists", http::Status::bad_request},
+        std::pair{"conflict", http::Status::bad_request},
+        std::pair{"unauthorized", http::Status::bad_request},
+        std::pair{"not_implemented", http::Status::bad_request},
         std::pair{"temporary", http::Status::service_unavailable},
         std::pair{"driver", http::Status::internal_server_error}}) {
     const auto response = post(std::string(R"({"id": ")") + kind + "\"}");

@@ -77,21 +77,7 @@ bool is_target_failure(const std::exception_ptr& error) {
   } catch (const CallRejected&) {
     return false;  // never reached the target: the pool was full
   } catch (const sdk::DriverError& e) {
-    switch (e.kind()) {
-      // The caller's own mistakes: the target answered them.
-      case sdk::ErrorKind::invalid_request:
-      case sdk::ErrorKind::invalid_lifecycle_name:
-      case sdk::ErrorKind::invalid_driver_files:
-      case sdk::ErrorKind::request_not_found:
-      case sdk::ErrorKind::invalid_template:
-      case sdk::ErrorKind::infrastructure_not_found:
-        return false;
-      case sdk::ErrorKind::unreachable_location:
-      case sdk::ErrorKind::temporary:
-      case sdk::ErrorKind::driver:
-        return true;
-    }
-    return true;
+    return sdk::counts_against_target(e.kind());  // not the answers the target gave
   } catch (...) {
     return true;
   }

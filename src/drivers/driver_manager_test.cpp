@@ -34,6 +34,11 @@ class CountingDriver final : public sdk::ResourceDriver {
     if (fail && *fail == "template") throw sdk::InvalidTemplateError("bad template");
     if (fail && *fail == "gone") throw sdk::InfrastructureNotFoundError("no such infrastructure");
     if (fail && *fail == "int") throw 42;
+    if (fail && *fail == "kind") {  // any kind, by name: `fail_kind`
+      sdk::raise_error(*sdk::parse_error_kind(
+                           request.deployment_location.properties.at("fail_kind").as_string()),
+                       "failed on purpose");
+    }
     if (fail && *fail == "busy") throw sdk::TemporaryDriverError("too many requests");
     if (fail && *fail == "host") {
       throw sdk::TemporaryHostError("cannot write /data/x: No space left on device");
@@ -111,7 +116,7 @@ class DriverManagerTest : public ::testing::Test {
       std::chrono::steady_clock::time_point deadline() const noexcept override {
         return std::chrono::steady_clock::time_point::max();
       }
-      void log(sdk::LogLevel, std::string_view) override {}
+      void write_log(sdk::LogLevel, std::string_view, std::span<const sdk::LogField>) override {}
       TraceFields fields;
     };
     static NullContext context;
@@ -322,6 +327,24 @@ TEST_F(DriverManagerTest, EveryKindOfCallerMistakeLeavesTheBreakerClosed) {
   }
   EXPECT_EQ(manager->open_breakers(), 0u);
   EXPECT_EQ(execute(location("a", "p")), "a:p");
+}
+
+// Octavia's NotFound, Unauthorized and NotImplemented are answers, not outages.
+TEST_F(DriverManagerTest, TheGenericKindsLeaveTheBreakerClosed) {
+  for (const char* kind :
+       {"not_found", "already_exists", "conflict", "unauthorized", "not_implemented"}) {
+    for (int i = 0; i < 3; ++i) {
+      EXPECT_THROW(execute(location("a", "p", {{"fail", "kind"}, {"fail_kind", kind}})),
+                   sdk::DriverError)
+          << kind;
+    }
+  }
+  EXPECT_EQ(manager->open_breakers(), 0u);
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_THROW(execute(location("b", "p", {{"fail", "kind"}, {"fail_kind", "driver"}})),
+                 sdk::ResourceDriverError);
+  }
+  EXPECT_EQ(manager->open_breakers(), 1u) << "a driver error still counts";
 }
 
 TEST_F(DriverManagerTest, SomethingThrownThatIsNotAnExceptionIsTheDriversFailure) {

@@ -59,7 +59,7 @@ struct NullContext final : sdk::CallContext {
   std::string_view tenant_id() const noexcept override { return {}; }
   const TraceFields& trace_context() const noexcept override { return fields; }
   Clock::time_point deadline() const noexcept override { return Clock::time_point::max(); }
-  void log(sdk::LogLevel, std::string_view) override {}
+  void write_log(sdk::LogLevel, std::string_view, std::span<const sdk::LogField>) override {}
   TraceFields fields;
 };
 

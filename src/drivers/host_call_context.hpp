@@ -26,7 +26,10 @@ class HostCallContext final : public sdk::CallContext {
   std::string_view tenant_id() const noexcept override { return tenant_id_; }
   const TraceFields& trace_context() const noexcept override { return trace_; }
   std::chrono::steady_clock::time_point deadline() const noexcept override { return deadline_; }
-  void log(sdk::LogLevel level, std::string_view message) override;
+  /// Logs through the driver's logger with the request's fields, then the
+  /// driver's as `field.<name>` (see `sdk::LogField` for the rules applied).
+  void write_log(sdk::LogLevel level, std::string_view message,
+                 std::span<const sdk::LogField> fields) override;
 
   /// The fields to install as the log context while the call runs.
   const logging::LogFields& log_fields() const noexcept { return log_fields_; }

@@ -93,11 +93,36 @@ def test_optional_maps_may_be_absent_or_null(server):
         ("unreachable_location", 400),
         ("temporary", 503),
         ("driver", 500),
+        # The generic kinds the later contracts share: Ignition's table has no 404, 401 or 501.
+        ("not_found", 400),
+        ("already_exists", 400),
+        ("conflict", 400),
+        ("unauthorized", 400),
+        ("not_implemented", 400),
     ],
 )
 def test_execute_maps_driver_errors_to_statuses(server, kind, status):
     r = server.execute(execute_body(request_properties={"noop.raise": kind}))
     assert_error(r, status, kind, "noop.raise")
+
+
+def test_answers_the_target_gave_never_open_its_breaker(start_server):
+    # Octavia's NotFound, Unauthorized and NotImplemented say nothing of the target's health.
+    flint = start_server({"drivers": {"breaker": {"failure_threshold": 2, "open_duration": "60s"}}})
+    answers = {"name": "dl-answers", "type": "noop", "properties": {}}
+    for kind in ("unauthorized", "not_implemented", "not_found", "conflict", "already_exists"):
+        for _ in range(3):
+            body = execute_body(request_properties={"noop.raise": kind}, location=answers)
+            assert_error(flint.execute(body), 400, f"noop driver: {kind} raised")
+    assert flint.execute(execute_body(location=answers)).status_code == 202
+    assert flint.health()["vitals"]["drivers"]["open_breakers"] == 0
+    # Whereas the target's own failures do.
+    failing = {"name": "dl-failing", "type": "noop", "properties": {}}
+    for _ in range(2):
+        body = execute_body(request_properties={"noop.raise": "driver"}, location=failing)
+        assert_error(flint.execute(body), 500, "noop driver: driver raised")
+    assert_error(flint.execute(execute_body(location=failing)), 503, "circuit breaker open")
+    assert flint.health()["vitals"]["drivers"]["open_breakers"] == 1
 
 
 def test_execute_names_a_bad_noop_setting(server):

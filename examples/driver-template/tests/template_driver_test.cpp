@@ -31,7 +31,7 @@ class FakeContext : public sdk::CallContext {
   std::chrono::steady_clock::time_point deadline() const noexcept override {
     return std::chrono::steady_clock::now() + std::chrono::minutes(1);
   }
-  void log(sdk::LogLevel, std::string_view) override {}
+  void write_log(sdk::LogLevel, std::string_view, std::span<const sdk::LogField>) override {}
 
  private:
   TraceFields trace_;

@@ -17,4 +17,4 @@
 /// The SDK version as a string literal.
 #define FLINT_SDK_VERSION_STRING "0.2.0"
 /// Binary interface version; bumped on any ABI-breaking change.
-#define FLINT_SDK_ABI_VERSION 3
+#define FLINT_SDK_ABI_VERSION 4

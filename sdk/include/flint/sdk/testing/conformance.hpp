@@ -92,8 +92,10 @@
 #include <mutex>
 #include <optional>
 #include <ostream>
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -115,6 +117,8 @@ class TestLog {
     LogLevel level = LogLevel::info;
     /// Its text, as the driver wrote it.
     std::string message;
+    /// Its named values (`LogField`), in the driver's order.
+    std::vector<std::pair<std::string, std::string>> fields;
   };
 
   /// An empty log; with `echo`, every line is also written to stderr as it
@@ -122,11 +126,11 @@ class TestLog {
   explicit TestLog(bool echo = false) : echo_(echo) {}
 
   /// Appends a line.
-  void add(LogLevel level, std::string_view message);
+  void add(LogLevel level, std::string_view message, std::span<const LogField> fields = {});
   /// A copy of every line so far, oldest first.
   std::vector<Record> records() const;
-  /// The lines as text, one per line (`[warn] message`), at most the last
-  /// `max_lines`.
+  /// The lines as text, one per line (`[warn] message name=value`), at most
+  /// the last `max_lines`.
   std::string text(std::size_t max_lines = 200) const;
 
  private:
@@ -164,7 +168,8 @@ class TestCallContext final : public CallContext {
   /// Construction time plus the timeout.
   std::chrono::steady_clock::time_point deadline() const noexcept override { return deadline_; }
   /// Appends the line to the `TestLog`, if any.
-  void log(LogLevel level, std::string_view message) override;
+  void write_log(LogLevel level, std::string_view message,
+                 std::span<const LogField> fields) override;
 
  private:
   std::string tenant_id_;
