@@ -20,11 +20,11 @@ enum class LogLevel { trace, debug, info, warn, error };
 /// One named value of a log line, kept as structured data beside its message
 /// (Inmanta keeps each action's log lines this way).
 ///
-/// `name` is ASCII letters, digits and `_`, starting with a letter, at most 64
-/// characters; the host writes the field as `field.<name>` (a JSON key in
-/// logstash lines, ` field.<name>=<value>` in flat ones), replacing any other
-/// character with `_`. A value is truncated after 4096 bytes. Both views
-/// must stay valid for the call that takes them. Never pass secrets.
+/// `name` is ASCII letters, digits and `_`, at most 64 characters; the host
+/// writes the field as `field.<name>` (a JSON key in logstash lines,
+/// ` field.<name>=<value>` in flat ones), replacing any other character with
+/// `_` and cutting a longer name. A value is truncated after 4096 bytes. Both
+/// views must stay valid for the call that takes them. Never pass secrets.
 struct LogField {
   /// The field's name (`volume`, `attempt`).
   std::string_view name;
