@@ -607,9 +607,11 @@ sdk::InfrastructureTaskAccepted NetnsDriver::create_infrastructure(
     impl.queue.push_back(accepted.request_id);
     impl.wake.notify_all();
   }
-  context.info("netns: accepted create of '" + instance + "' as infrastructure " +
-               accepted.infrastructure_id + ", request " + accepted.request_id +
-               (rejection ? " (fails: " + rejection->description + ")" : ""));
+  context.info(
+      "netns: accepted create of '" + instance + "' as infrastructure " +
+          accepted.infrastructure_id + ", request " + accepted.request_id +
+          (rejection ? " (fails: " + rejection->description + ")" : ""),
+      {{"infrastructureId", accepted.infrastructure_id}, {"requestId", accepted.request_id}});
   return accepted;
 }
 
@@ -675,8 +677,10 @@ sdk::InfrastructureTaskAccepted NetnsDriver::delete_infrastructure(
   impl.tasks.emplace(task.request_id, std::move(task));
   impl.queue.push_back(accepted.request_id);
   impl.wake.notify_all();
-  context.info("netns: accepted delete of infrastructure " + accepted.infrastructure_id +
-               ", request " + accepted.request_id);
+  context.info(
+      "netns: accepted delete of infrastructure " + accepted.infrastructure_id + ", request " +
+          accepted.request_id,
+      {{"infrastructureId", accepted.infrastructure_id}, {"requestId", accepted.request_id}});
   return accepted;
 }
 

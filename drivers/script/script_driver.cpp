@@ -1078,10 +1078,11 @@ sdk::LifecycleExecuteResponse ScriptDriver::execute_lifecycle(
   }
   if (start != nullptr) {
     impl_->launch(*start);
-    context.debug("script driver: started " + command.origin + " as request " +
-                  response.request_id);
+    context.debug("script driver: started " + command.origin + " as request " + response.request_id,
+                  {{"requestId", response.request_id}, {"script", command.origin}});
   } else {
-    context.debug("script driver: queued " + command.origin + " as request " + response.request_id);
+    context.debug("script driver: queued " + command.origin + " as request " + response.request_id,
+                  {{"requestId", response.request_id}, {"script", command.origin}});
   }
   return response;
 }

@@ -104,6 +104,12 @@ def test_create_query_find_delete_against_the_kernel(start_server, prefix):
 
     event = task_event(server, request_id)["payload"]
     assert event["status"] == "COMPLETE", event
+    # The driver's log line carries the ids as named values (SDK log fields).
+    accepted = server.wait_for_log(
+        lambda line: line.get("message", "").startswith("netns: accepted create of 'pair'"))
+    assert accepted, "the driver logs its accept"
+    assert (accepted[0].get("field.infrastructureId"), accepted[0].get("field.requestId")) == (
+        infrastructure_id, request_id), accepted[0]
     outputs = event["outputs"]
     assert (outputs["address_a"], outputs["address_b"]) == ("10.10.0.11", "10.10.0.12")
     ns_a, ns_b, bridge = outputs["namespace_a"], outputs["namespace_b"], outputs["bridge"]
