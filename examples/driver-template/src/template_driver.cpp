@@ -60,7 +60,9 @@ sdk::LifecycleExecuteResponse TemplateDriver::execute_lifecycle(
         response.request_id,
         ExecutionBook::Execution{request.lifecycle_name, std::chrono::steady_clock::now()});
   }
-  context.info("started " + request.lifecycle_name + " as " + response.request_id);
+  // The ids also go as named values: a log search finds the line without parsing its text.
+  context.info("started " + request.lifecycle_name + " as " + response.request_id,
+               {{"requestId", response.request_id}, {"lifecycleName", request.lifecycle_name}});
   return response;
 }
 
