@@ -28,11 +28,14 @@ constexpr KindNames kKinds[] = {
     {ErrorKind::not_implemented, "not_implemented", "NotImplemented"},
 };
 
+constexpr const KindNames& kDriverNames = kKinds[6];
+static_assert(kDriverNames.kind == ErrorKind::driver);
+
 const KindNames& names_of(ErrorKind kind) noexcept {
   for (const KindNames& names : kKinds) {
     if (names.kind == kind) return names;
   }
-  return kKinds[6];  // driver: what any unknown failure is
+  return kDriverNames;  // what any unknown failure is
 }
 
 }  // namespace
