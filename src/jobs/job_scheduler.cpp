@@ -28,6 +28,10 @@ void JobRun::finish(JobStep step) const {
   scheduler_->finish(id_, run_, step);
 }
 
+void JobRun::poll_after(std::chrono::milliseconds delay) const {
+  scheduler_->finish(id_, run_, JobStep::poll_later, delay);
+}
+
 void JobRun::fail(const std::exception& error) const {
   scheduler_->fail(id_, run_, error);
 }
@@ -69,6 +73,8 @@ void JobScheduler::register_kind(std::string kind, KindOptions options, JobHandl
              &runs_.Add({{"kind", kind}, {"step", "finished"}}),
              &runs_.Add({{"kind", kind}, {"step", "poll_later"}}),
              &runs_.Add({{"kind", kind}, {"step", "retry_later"}}),
+             {},
+             {},
              {}};
   kinds_.emplace(std::move(kind), std::move(entry));
 }
@@ -155,7 +161,16 @@ void JobScheduler::cancel(std::string_view kind, std::string_view subject) {
 }
 
 void JobScheduler::drop_locked(std::unordered_map<std::uint64_t, Entry>::iterator it) {
-  it->second.kind->ids.erase(std::string_view(it->second.job.subject));
+  Entry& entry = it->second;
+  if (entry.held_by != nullptr) {
+    // Rare (a held job taken over): its place would keep an idle lane.
+    std::erase(entry.held_by->waiting, it->first);
+    if (!entry.job.lane.empty()) {
+      auto lane = entry.kind->lanes.find(entry.job.lane);
+      if (lane->second.running == 0 && lane->second.waiting.empty()) entry.kind->lanes.erase(lane);
+    }
+  }
+  entry.kind->ids.erase(std::string_view(entry.job.subject));
   entries_.erase(it);  // its places on the timelines become stale
   --size_;
   jobs_gauge_.Decrement();
@@ -220,6 +235,7 @@ void JobScheduler::collect(Clock::time_point now, std::vector<Start>& starts,
       continue;
     }
     Entry& entry = it->second;
+    if (!admit_locked(due.id, entry)) continue;
     entry.running = true;
     entry.woken = false;
     ++running_;
@@ -227,6 +243,52 @@ void JobScheduler::collect(Clock::time_point now, std::vector<Start>& starts,
     running_gauge_.Increment();
     starts.push_back({due.id, ++entry.run, &entry.job, &entry.kind->handler});
   }
+}
+
+bool JobScheduler::admit_locked(std::uint64_t id, Entry& entry) {
+  Kind& kind = *entry.kind;
+  const auto hold = [&](Gate& gate) {
+    if (entry.held_by != &gate) {
+      entry.held_by = &gate;
+      gate.waiting.push_back(id);
+    }
+    return false;
+  };
+  const std::size_t share = kind.options.max_running;
+  if (share != 0 && kind.share.running >= share) return hold(kind.share);
+  if (!entry.job.lane.empty()) {
+    Gate& lane = kind.lanes.try_emplace(entry.job.lane).first->second;
+    if (lane.running >= kind.options.runs_per_lane) {
+      // A job the share let through may leave room there for the next.
+      if (share != 0) open_locked(kind.share, share);
+      return hold(lane);
+    }
+    ++lane.running;
+  }
+  ++kind.share.running;
+  entry.held_by = nullptr;
+  return true;
+}
+
+void JobScheduler::open_locked(Gate& gate, std::size_t limit) {
+  while (gate.running < limit && !gate.waiting.empty()) {
+    const std::uint64_t id = gate.waiting.front();
+    gate.waiting.pop_front();
+    auto it = entries_.find(id);
+    // Skipped: a job gone, or one that ran after all (woken) or waits elsewhere.
+    if (it == entries_.end() || it->second.held_by != &gate || it->second.running) continue;
+    it->second.held_by = nullptr;
+    enqueue(id, it->second, Clock::now());
+    return;
+  }
+}
+
+void JobScheduler::leave_lane_locked(Entry& entry) {
+  Kind& kind = *entry.kind;
+  auto lane = kind.lanes.find(entry.job.lane);
+  --lane->second.running;
+  open_locked(lane->second, kind.options.runs_per_lane);
+  if (lane->second.running == 0 && lane->second.waiting.empty()) kind.lanes.erase(lane);
 }
 
 JobScheduler::Entry* JobScheduler::bound_entry(const Due& bound) {
@@ -279,14 +341,16 @@ JobScheduler::Entry* JobScheduler::current_run_locked(std::uint64_t id, std::uin
   return &it->second;
 }
 
-bool JobScheduler::end_run_locked(std::uint64_t id, std::uint64_t run, JobStep step) {
+bool JobScheduler::end_run_locked(std::uint64_t id, std::uint64_t run, JobStep step,
+                                  std::optional<std::chrono::milliseconds> delay) {
   auto it = entries_.find(id);
   if (it == entries_.end()) return false;
   Entry& entry = it->second;
   if (!entry.running || entry.run != run) return false;  // ended already
   entry.running = false;
-  if (!entry.released) free_slot_locked();
+  if (!entry.released) free_slot_locked(entry);
   entry.released = false;
+  if (!entry.job.lane.empty()) leave_lane_locked(entry);
   entry.expires = Clock::time_point::max();
   ++entry.job.attempts;
   switch (step) {
@@ -307,16 +371,20 @@ bool JobScheduler::end_run_locked(std::uint64_t id, std::uint64_t run, JobStep s
     if (successor && !closed_.load()) add_locked(kind, std::move(successor->job), successor->due);
   } else if (!closed_.load()) {
     const auto now = Clock::now();
-    enqueue(id, entry, entry.woken ? now : now + next_interval(entry));
+    // A chosen delay leaves the interval later polls grow from as it was.
+    enqueue(id, entry, entry.woken ? now : now + (delay ? *delay : next_interval(entry)));
     entry.woken = false;
   }
   return true;
 }
 
-void JobScheduler::free_slot_locked() {
+void JobScheduler::free_slot_locked(Entry& entry) {
   --running_;
   --running_count_;
   running_gauge_.Decrement();
+  Kind& kind = *entry.kind;
+  --kind.share.running;
+  if (kind.options.max_running != 0) open_locked(kind.share, kind.options.max_running);
 }
 
 void JobScheduler::dispatch_freed(std::unique_lock<std::mutex>& lock) {
@@ -330,9 +398,10 @@ void JobScheduler::dispatch_freed(std::unique_lock<std::mutex>& lock) {
   dispatch();
 }
 
-void JobScheduler::finish(std::uint64_t id, std::uint64_t run, JobStep step) {
+void JobScheduler::finish(std::uint64_t id, std::uint64_t run, JobStep step,
+                          std::optional<std::chrono::milliseconds> delay) {
   std::unique_lock lock(mutex_);
-  if (end_run_locked(id, run, step)) {
+  if (end_run_locked(id, run, step, delay)) {
     dispatch_freed(lock);
     return;
   }
@@ -390,7 +459,7 @@ void JobScheduler::release(std::uint64_t id, std::uint64_t run) {
   if (entry == nullptr || entry->released) return;
   entry->released = true;
   entry->expires = Clock::time_point::max();  // its place on bounds_ is stale now
-  free_slot_locked();
+  free_slot_locked(*entry);
   dispatch_freed(lock);
 }
 

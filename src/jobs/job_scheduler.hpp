@@ -10,10 +10,12 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <exception>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -27,6 +29,7 @@
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
+#include "flint/sdk/string_hash.hpp"
 #include "logging/log_throttle.hpp"
 
 namespace flint::jobs {
@@ -53,6 +56,10 @@ struct Job {
   /// What the kind's handler derived from `payload` and keeps between runs
   /// (its decoded form, say); the scheduler only holds it.
   std::shared_ptr<const void> state;
+  /// Jobs of one kind that share a lane run at most
+  /// `KindOptions::runs_per_lane` at once, in the order they came due: one
+  /// agent's resources, one storage's syncs. Empty: no lane.
+  std::string lane;
 };
 
 /// What a run of a job decided.
@@ -75,6 +82,12 @@ class JobRun {
   /// expired run still ends the job: its work is over, so the job runs no
   /// more (a run going on then is its last).
   void finish(JobStep step) const;
+
+  /// Ends the run as `JobStep::poll_later`, due again after `delay` instead
+  /// of the kind's next interval (a periodic job keeps its own period; a
+  /// target that said when to ask again is asked then). The interval that
+  /// later polls grow from is unchanged. Ignored like `finish`.
+  void poll_after(std::chrono::milliseconds delay) const;
 
   /// Ends the run after an unexpected failure: logs `error` and retries, as
   /// for a handler that throws. Ignored when the run has ended already.
@@ -125,10 +138,22 @@ struct KindOptions {
   /// Random spread of each interval, as a fraction (0.2 = plus or minus 20%),
   /// so that jobs accepted together do not poll together forever.
   double jitter = 0.2;
+  /// Runs of this kind holding a slot at once, its share of the scheduler's
+  /// `Options::max_running`, so that one kind cannot take every slot from
+  /// the others. 0: no share of its own.
+  std::size_t max_running = 0;
+  /// Runs at once of this kind's jobs that share a lane (`Job::lane`). A
+  /// lane is held from a run's start to its end, a released run
+  /// (`JobRun::release`) included: what it still waits for is its work.
+  std::size_t runs_per_lane = 1;
 };
 
 /// Runs due jobs with bounded concurrency and a lease per job: a job is
 /// either waiting for its due time or running, never run twice at once.
+/// Concurrency is bounded three ways: slots for the whole scheduler, a
+/// kind's share of them, and runs per lane. A due job over a kind's or a
+/// lane's bound waits, in the order it came due, until a run there ends; the
+/// jobs behind it that are not held up run meanwhile.
 ///
 /// Jobs live in memory; durability is the caller's: it persists a job in the
 /// same transaction as the state it belongs to, re-schedules what it loaded
@@ -188,6 +213,13 @@ class JobScheduler {
   friend class JobRun;
   using Clock = std::chrono::steady_clock;
 
+  // A bound on runs at once (a kind's share, a lane), with the ids of the
+  // due jobs it holds back (Entry::held), in the order they came due. An id
+  // of a job that ran or went meanwhile is skipped when its turn comes.
+  struct Gate {
+    std::size_t running = 0;
+    std::deque<std::uint64_t> waiting;
+  };
   struct Kind {
     KindOptions options;
     JobHandler handler;
@@ -197,6 +229,9 @@ class JobScheduler {
     prometheus::Counter* retried;
     // Subject -> entry id, keyed by a view of the entry's own subject.
     std::unordered_map<std::string_view, std::uint64_t> ids;
+    Gate share;  // runs holding a slot, against options.max_running
+    // Lanes with a run going or a job held back; the idle ones are erased.
+    std::unordered_map<std::string, Gate, sdk::StringHash, std::equal_to<>> lanes;
   };
   struct Entry {
     Job job;
@@ -209,6 +244,7 @@ class JobScheduler {
     bool released = false;  // the current run gave its slot back (`JobRun::release`)
     bool woken = false;
     bool cancelled = false;
+    Gate* held_by = nullptr;  // due, and waiting there for its turn
     // Scheduled again while `cancelled` and running: takes its place when
     // the run ends, so that the job is never run twice at once. Rare: a
     // pointer, not a Job inline, in every entry of every job in flight.
@@ -280,14 +316,25 @@ class JobScheduler {
   void start(const Start& start);
   // Under mutex_: the entry whose run `run` is still going, or null.
   Entry* current_run_locked(std::uint64_t id, std::uint64_t run);
-  // Under mutex_: ends the run (when it is current) with `step`.
-  bool end_run_locked(std::uint64_t id, std::uint64_t run, JobStep step);
-  void finish(std::uint64_t id, std::uint64_t run, JobStep step);
+  // Under mutex_: ends the run (when it is current) with `step`, due again
+  // after `delay` if given (poll_later), else after the next interval.
+  bool end_run_locked(std::uint64_t id, std::uint64_t run, JobStep step,
+                      std::optional<std::chrono::milliseconds> delay = {});
+  void finish(std::uint64_t id, std::uint64_t run, JobStep step,
+              std::optional<std::chrono::milliseconds> delay = {});
   void fail(std::uint64_t id, std::uint64_t run, const std::exception& error);
   void expire_at(std::uint64_t id, std::uint64_t run, Clock::time_point at);
   void release(std::uint64_t id, std::uint64_t run);
+  // Under mutex_: claims a slot of `entry`'s kind share and of its lane for
+  // a run; or, when either is full, holds the entry back there and is false.
+  bool admit_locked(std::uint64_t id, Entry& entry);
+  // Under mutex_: when `gate` has room for another run, makes the first job
+  // it holds back due now.
+  void open_locked(Gate& gate, std::size_t limit);
+  // Under mutex_: ends a run's claim on its lane.
+  void leave_lane_locked(Entry& entry);
   // Under mutex_: gives a running entry's slot back.
-  void free_slot_locked();
+  void free_slot_locked(Entry& entry);
   // After a slot was freed: starts what waited for one, or re-arms the timer.
   void dispatch_freed(std::unique_lock<std::mutex>& lock);
   void drop_locked(std::unordered_map<std::uint64_t, Entry>::iterator it);

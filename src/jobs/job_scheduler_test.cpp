@@ -1,6 +1,8 @@
 #include "jobs/job_scheduler.hpp"
 
+#include <algorithm>
 #include <atomic>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -17,7 +19,15 @@ namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 
 Job job(std::string subject) {
-  return {"test", std::move(subject), "payload", "", std::chrono::steady_clock::now() + 1h, 0, {}};
+  return {"test", std::move(subject), "payload", "", std::chrono::steady_clock::now() + 1h, 0, {},
+          {}};
+}
+
+Job job(std::string subject, std::string lane, std::string_view kind = "test") {
+  Job laned = job(std::move(subject));
+  laned.kind = kind;
+  laned.lane = std::move(lane);
+  return laned;
 }
 
 // Calls `then` on `io` after `delay`, as a driver call that takes a while.
@@ -115,7 +125,7 @@ TEST_F(JobSchedulerTest, ScheduleIgnoresAJobItAlreadyHasAndUnknownKinds) {
   });
   scheduler.schedule(job("a"), Clock::now() + 20ms);
   scheduler.schedule(job("a"), Clock::now());
-  scheduler.schedule({"nope", "x", "", "", {}, 0, {}}, Clock::now());
+  scheduler.schedule({"nope", "x", "", "", {}, 0, {}, {}}, Clock::now());
   run_until([&] { return runs == 1 && scheduler.size() == 0; });
   io_.run_for(30ms);
   EXPECT_EQ(runs, 1);
@@ -353,6 +363,200 @@ TEST_F(JobSchedulerTest, RunsThatEndAtOnceDoNotNestOnTheStack) {
   for (int i = 0; i < 20'000; ++i) scheduler.schedule(job(std::to_string(i)), due);
   run_until([&] { return scheduler.size() == 0; });
   EXPECT_EQ(runs, 20'000);
+}
+
+TEST_F(JobSchedulerTest, ALaneRunsItsJobsOneAtATimeInTheOrderTheyCameDue) {
+  JobScheduler scheduler(io_, {.max_running = 8}, registry_);
+  std::vector<std::string> order;
+  std::map<std::string, int> running, peak;
+  int peak_total = 0, total = 0;
+  scheduler.register_kind("test", {.min_interval = 1h}, [&](Job& j, JobRun run) {
+    order.push_back(j.subject);
+    peak[j.lane] = std::max(peak[j.lane], ++running[j.lane]);
+    peak_total = std::max(peak_total, ++total);
+    after(io_, 5ms, [&, run, lane = j.lane] {
+      --running[lane];
+      --total;
+      run.finish(JobStep::finished);
+    });
+  });
+  const auto now = Clock::now();
+  for (int i = 0; i < 4; ++i) {
+    scheduler.schedule(job("a" + std::to_string(i), "agent-a"), now + std::chrono::microseconds(i));
+    scheduler.schedule(job("b" + std::to_string(i), "agent-b"), now + std::chrono::microseconds(i));
+  }
+  run_until([&] { return scheduler.size() == 0; });
+  ASSERT_EQ(order.size(), 8u);
+  EXPECT_EQ(peak["agent-a"], 1);
+  EXPECT_EQ(peak["agent-b"], 1);
+  EXPECT_EQ(peak_total, 2);  // the two lanes ran side by side
+  std::vector<std::string> lane_a;
+  std::copy_if(order.begin(), order.end(), std::back_inserter(lane_a),
+               [](const std::string& subject) { return subject[0] == 'a'; });
+  EXPECT_EQ(lane_a, (std::vector<std::string>{"a0", "a1", "a2", "a3"}));
+}
+
+TEST_F(JobSchedulerTest, ALaneAllowsTheKindsRunsPerLane) {
+  JobScheduler scheduler(io_, {.max_running = 8}, registry_);
+  int running = 0, peak = 0;
+  scheduler.register_kind("test", {.runs_per_lane = 2}, [&](Job&, JobRun run) {
+    peak = std::max(peak, ++running);
+    after(io_, 5ms, [&, run] {
+      --running;
+      run.finish(JobStep::finished);
+    });
+  });
+  for (int i = 0; i < 6; ++i) scheduler.schedule(job(std::to_string(i), "storage-1"), Clock::now());
+  run_until([&] { return scheduler.size() == 0; });
+  EXPECT_EQ(scheduler.size(), 0u);
+  EXPECT_EQ(peak, 2);
+}
+
+TEST_F(JobSchedulerTest, JobsBehindAHeldJobRunMeanwhile) {
+  JobScheduler scheduler(io_, {.max_running = 8}, registry_);
+  std::vector<std::string> order;
+  std::optional<JobRun> first;
+  scheduler.register_kind("test", {.min_interval = 1h}, [&](Job& j, JobRun run) {
+    order.push_back(j.subject);
+    if (j.subject == "first") {
+      first = run;  // holds its lane until it ends
+      return;
+    }
+    run.finish(JobStep::finished);
+  });
+  scheduler.schedule(job("first", "agent"), Clock::now());
+  scheduler.schedule(job("second", "agent"), Clock::now());
+  scheduler.schedule(job("free"), Clock::now() + 1ms);
+  scheduler.schedule(job("other-lane", "agent-2"), Clock::now() + 2ms);
+  run_until([&] { return order.size() == 3; });
+  EXPECT_EQ(order, (std::vector<std::string>{"first", "free", "other-lane"}));
+  ASSERT_TRUE(first);
+  first->finish(JobStep::finished);
+  run_until([&] { return scheduler.size() == 0; });
+  EXPECT_EQ(order, (std::vector<std::string>{"first", "free", "other-lane", "second"}));
+}
+
+TEST_F(JobSchedulerTest, ALaneIsHeldUntilTheRunEndsEvenWhenItsSlotIsReleased) {
+  JobScheduler scheduler(io_, {.max_running = 8}, registry_);
+  std::vector<std::string> order;
+  std::optional<JobRun> awaiting;
+  scheduler.register_kind("test", {.min_interval = 1h}, [&](Job& j, JobRun run) {
+    order.push_back(j.subject);
+    if (j.subject == "a") {
+      run.release();  // awaits a commit, say: no driver call, but its work
+      awaiting = run;
+      return;
+    }
+    run.finish(JobStep::finished);
+  });
+  scheduler.schedule(job("a", "agent"), Clock::now());
+  scheduler.schedule(job("b", "agent"), Clock::now());
+  run_until([] { return false; }, 20ms);
+  EXPECT_EQ(order, (std::vector<std::string>{"a"}));
+  EXPECT_EQ(scheduler.running(), 0u);
+  ASSERT_TRUE(awaiting);
+  awaiting->finish(JobStep::finished);
+  run_until([&] { return scheduler.size() == 0; });
+  EXPECT_EQ(order, (std::vector<std::string>{"a", "b"}));
+}
+
+TEST_F(JobSchedulerTest, AWokenOrCancelledHeldJobKeepsTheLaneRight) {
+  JobScheduler scheduler(io_, {.max_running = 8}, registry_);
+  std::vector<std::string> order;
+  std::optional<JobRun> first;
+  scheduler.register_kind("test", {.min_interval = 1h}, [&](Job& j, JobRun run) {
+    order.push_back(j.subject);
+    if (j.subject == "first") {
+      first = run;
+      return;
+    }
+    run.finish(JobStep::finished);
+  });
+  scheduler.schedule(job("first", "agent"), Clock::now());
+  scheduler.schedule(job("woken", "agent"), Clock::now());
+  scheduler.schedule(job("cancelled", "agent"), Clock::now());
+  scheduler.schedule(job("last", "agent"), Clock::now());
+  run_until([&] { return order.size() == 1; });
+  scheduler.wake("test", "woken");  // due again, but its lane is busy
+  scheduler.cancel("test", "cancelled");
+  run_until([] { return false; }, 20ms);
+  EXPECT_EQ(order, (std::vector<std::string>{"first"}));
+  ASSERT_TRUE(first);
+  first->finish(JobStep::finished);
+  run_until([&] { return scheduler.size() == 0; });
+  EXPECT_EQ(order, (std::vector<std::string>{"first", "woken", "last"}));
+}
+
+TEST_F(JobSchedulerTest, AKindsShareBoundsItsRunsButNotTheOtherKinds) {
+  JobScheduler scheduler(io_, {.max_running = 8}, registry_);
+  int running_sync = 0, peak_sync = 0, monitored = 0;
+  scheduler.register_kind("sync", {.max_running = 2}, [&](Job&, JobRun run) {
+    peak_sync = std::max(peak_sync, ++running_sync);
+    after(io_, 10ms, [&, run] {
+      --running_sync;
+      run.finish(JobStep::finished);
+    });
+  });
+  scheduler.register_kind("test", {}, [&](Job&, JobRun run) {
+    if (running_sync > 0) ++monitored;  // ran while syncs were held back
+    run.finish(JobStep::finished);
+  });
+  for (int i = 0; i < 8; ++i) {
+    Job sync = job("s" + std::to_string(i));
+    sync.kind = "sync";
+    scheduler.schedule(std::move(sync), Clock::now());
+  }
+  scheduler.schedule(job("poll-1"), Clock::now() + 1ms);
+  scheduler.schedule(job("poll-2"), Clock::now() + 2ms);
+  run_until([&] { return scheduler.size() == 0; });
+  EXPECT_EQ(scheduler.size(), 0u);
+  EXPECT_EQ(peak_sync, 2);
+  EXPECT_EQ(monitored, 2);
+}
+
+TEST_F(JobSchedulerTest, AShareAndLanesTogetherLeaveNoSlotIdle) {
+  // A share of 2 and one run per lane: when the share lets a job through
+  // whose lane is busy, the next job the share holds back gets its turn.
+  JobScheduler scheduler(io_, {.max_running = 8}, registry_);
+  int running = 0, peak = 0;
+  std::vector<std::string> order;
+  scheduler.register_kind("sync", {.max_running = 2}, [&](Job& j, JobRun run) {
+    order.push_back(j.subject);
+    peak = std::max(peak, ++running);
+    after(io_, 5ms, [&, run] {
+      --running;
+      run.finish(JobStep::finished);
+    });
+  });
+  const auto now = Clock::now();
+  const char* lanes[] = {"x", "x", "x", "y", "z"};
+  for (int i = 0; i < 5; ++i) {
+    scheduler.schedule(job(std::to_string(i), lanes[i], "sync"),
+                       now + std::chrono::microseconds(i));
+  }
+  run_until([&] { return scheduler.size() == 0; });
+  EXPECT_EQ(scheduler.size(), 0u);
+  EXPECT_EQ(order.size(), 5u);
+  EXPECT_EQ(peak, 2);
+}
+
+TEST_F(JobSchedulerTest, PollAfterChoosesTheNextRunWithoutGrowingTheInterval) {
+  JobScheduler scheduler(io_, {}, registry_);
+  std::vector<Clock::time_point> runs;
+  scheduler.register_kind("test",
+                          {.min_interval = 20ms, .max_interval = 10s, .backoff = 20, .jitter = 0},
+                          [&](Job&, JobRun run) {
+                            runs.push_back(Clock::now());
+                            if (runs.size() == 1) return run.poll_after(60ms);
+                            run.finish(runs.size() < 3 ? JobStep::poll_later : JobStep::finished);
+                          });
+  scheduler.schedule(job("a"), Clock::now());
+  run_until([&] { return scheduler.size() == 0; });
+  ASSERT_EQ(runs.size(), 3u);
+  EXPECT_GE(runs[1] - runs[0], 60ms);
+  // The first interval (20 ms), not the 400 ms it would have grown to.
+  EXPECT_GE(runs[2] - runs[1], 20ms);
+  EXPECT_LT(runs[2] - runs[1], 300ms);
 }
 
 }  // namespace
