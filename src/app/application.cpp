@@ -52,8 +52,8 @@
 #include "config/config_error.hpp"
 #include "drivers/driver_call_probe.hpp"
 #include "drivers/driver_catalog.hpp"
-#include "drivers/driver_executor.hpp"
 #include "drivers/driver_manager.hpp"
+#include "drivers/driver_pools.hpp"
 #include "drivers/driver_router.hpp"
 #include "drivers/plugin_loader.hpp"
 #include "events/event_log.hpp"
@@ -136,7 +136,7 @@ struct DriverStack {
   std::unique_ptr<store::DataDirectory> data_dir;  // locked before any driver or store uses it
   std::unique_ptr<files::PackageCache> packages;
   std::unique_ptr<drivers::DriverCallProbe> probe;
-  std::unique_ptr<drivers::DriverExecutor> executor;
+  std::unique_ptr<drivers::DriverPools> pools;
   std::unique_ptr<drivers::DriverCatalog> catalog;
   std::unique_ptr<drivers::DriverRouter> router;
   std::unique_ptr<drivers::DriverRouter> infrastructure_router;  // with the Infrastructure API
@@ -166,7 +166,7 @@ struct DriverStack {
     if (scheduler) scheduler->stop();
     if (retention) retention->stop();
     if (relay) relay->stop();
-    if (executor && !executor->shutdown(grace)) return false;
+    if (pools && !pools->shutdown(grace)) return false;
     // Acceptances the last driver calls queued settle now, while everything
     // their completions touch is alive: an empty write commits after them.
     if (store) store->write([](store::Database&) {});
@@ -461,7 +461,7 @@ void start_durable_execution(const config::HostConfig& config, asio::io_context&
                   .max_interval = std::max(monitoring.min_interval, monitoring.max_interval)},
   };
   stack.monitor = std::make_unique<service::LifecycleMonitor>(
-      *stack.store, *stack.scheduler, *stack.executor, *stack.drivers, *stack.catalog,
+      *stack.store, *stack.scheduler, *stack.pools, *stack.drivers, *stack.catalog,
       config.resource_driver.driver, *stack.vault, options,
       [relay = stack.relay.get()] { relay->notify(); }, metrics.registry());
   stack.relay->on_delivered(
@@ -474,7 +474,7 @@ void start_durable_execution(const config::HostConfig& config, asio::io_context&
         monitor->on_delivered(delivered);
       });
   stack.infrastructure_monitor = std::make_unique<service::InfrastructureMonitor>(
-      *stack.store, *stack.scheduler, *stack.executor, *stack.drivers, *stack.catalog, *stack.vault,
+      *stack.store, *stack.scheduler, *stack.pools, *stack.drivers, *stack.catalog, *stack.vault,
       options, [relay = stack.relay.get()] { relay->notify(); }, metrics.registry());
   if (config.cluster.enabled) {
     join_cluster(config, metrics, health, stack);
@@ -635,7 +635,8 @@ void start_drivers(const config::HostConfig& config, asio::io_context& io,
           ? std::clamp(instances.expire_after_access / 2, std::chrono::milliseconds(100),
                        std::chrono::milliseconds(30'000))
           : std::chrono::milliseconds(30'000);
-  asio::co_spawn(io, evict_idle_instances(*stack.drivers, *stack.executor, period), asio::detached);
+  asio::co_spawn(io, evict_idle_instances(*stack.drivers, stack.pools->shared(), period),
+                 asio::detached);
   health.add("drivers", [catalog = stack.catalog.get(),
                          manager = stack.drivers.get()](HealthDetails& details) {
     details.set("registered", catalog->drivers().size());
@@ -704,20 +705,28 @@ DriverStack start_driver_stack(const config::HostConfig& config, asio::io_contex
   });
   stack.probe = std::make_unique<drivers::DriverCallProbe>(metrics.registry());
   try {
-    stack.executor = std::make_unique<drivers::DriverExecutor>(
+    stack.pools = std::make_unique<drivers::DriverPools>(
         drivers::DriverExecutor::Options{.threads = config.driver_calls.threads,
                                          .queue_size = config.driver_calls.queue_size},
-        *stack.probe);
+        config::dedicated_thread_counts(config), *stack.probe);
   } catch (const std::system_error& e) {
     throw std::runtime_error(fmt::format(
-        "driver_calls.threads: {} (lower it, or raise the limit on processes: ulimit -u, "
-        "systemd TasksMax)",
+        "driver_calls.threads: {} (lower it or driver_calls.dedicated_threads, or raise the limit "
+        "on processes: ulimit -u, systemd TasksMax)",
         e.what()));
   }
   start_drivers(config, io, metrics, health, stack);
+  for (const auto& [driver, threads] : config.driver_calls.dedicated_threads) {
+    if (stack.catalog->find(driver) == nullptr) {
+      logging::logger("app")->warn(
+          "driver_calls.dedicated_threads.{}: no driver of that name is loaded; its {} threads "
+          "stay idle",
+          driver, threads);
+    }
+  }
   start_durable_execution(config, io, metrics, health, stack);
   stack.service = std::make_unique<service::ResourceDriverService>(
-      *stack.router, *stack.drivers, *stack.packages, *stack.executor, config.driver_calls.timeout,
+      *stack.router, *stack.drivers, *stack.packages, *stack.pools, config.driver_calls.timeout,
       stack.monitor.get());
   if (const auto& queue = config.resource_driver.lifecycle_request_queue; queue.enabled) {
     const auto& messaging = config.messaging;
@@ -733,7 +742,7 @@ DriverStack start_driver_stack(const config::HostConfig& config, asio::io_contex
                                        .session_timeout = config.cluster.session_timeout,
                                        .commit_interval = config.cluster.commit_interval},
         cluster_key(config), api::decode_execute_request, *stack.service, *stack.monitor,
-        *stack.executor, io, metrics.registry());
+        stack.pools->shared(), io, metrics.registry());
     stack.request_queue->start();
     health.add("request_queue", [queue = stack.request_queue.get()](HealthDetails& details) {
       return queue->describe(details) ? HealthStatus::ok : HealthStatus::degraded;
@@ -741,19 +750,31 @@ DriverStack start_driver_stack(const config::HostConfig& config, asio::io_contex
   }
   if (stack.infrastructure_router) {
     stack.infrastructure_service = std::make_unique<service::InfrastructureService>(
-        *stack.infrastructure_router, *stack.drivers, *stack.executor, config.driver_calls.timeout,
+        *stack.infrastructure_router, *stack.drivers, *stack.pools, config.driver_calls.timeout,
         *stack.infrastructure_monitor);
   }
 
-  health.add("driver_calls", [executor = stack.executor.get()](HealthDetails& details) {
-    const auto& options = executor->options();
-    const std::size_t queued = executor->queued();
-    details.set("threads", options.threads);
-    details.set("running", executor->running());
-    details.set("queued", queued);
-    details.set("queue_size", options.queue_size);
+  health.add("driver_calls", [pools = stack.pools.get()](HealthDetails& details) {
     // A queue filling up means driver calls are slower than requests arrive.
-    return queued * 5 >= options.queue_size * 4 ? HealthStatus::degraded : HealthStatus::ok;
+    const auto filling = [](const drivers::DriverExecutor& pool) {
+      return pool.queued() * 5 >= pool.options().queue_size * 4;
+    };
+    const auto& shared = pools->shared();
+    details.set("threads", shared.options().threads);
+    details.set("running", shared.running());
+    details.set("queued", shared.queued());
+    details.set("queue_size", shared.options().queue_size);
+    bool degraded = filling(shared);
+    boost::json::object dedicated;
+    pools->for_each_dedicated([&](std::string_view driver, const drivers::DriverExecutor& pool) {
+      dedicated[driver] = {{"threads", pool.options().threads},
+                           {"running", pool.running()},
+                           {"queued", pool.queued()},
+                           {"queue_size", pool.options().queue_size}};
+      degraded = degraded || filling(pool);
+    });
+    if (!dedicated.empty()) details.set("dedicated", dedicated);
+    return degraded ? HealthStatus::degraded : HealthStatus::ok;
   });
   health.add(
       "driver_files",
@@ -1088,7 +1109,7 @@ int Application::run() {
       std::chrono::duration_cast<std::chrono::milliseconds>(stop_deadline - steady_clock::now()));
   if (!stack.stop(remaining)) {
     log->error("{} driver calls still running after http.shutdown_timeout; exiting without them",
-               stack.executor->running());
+               stack.pools->running());
     // Their detached threads still use the driver, the executor and the
     // metrics: running any destructor now would pull those from under them.
     logging::flush();

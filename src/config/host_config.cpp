@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <functional>
 #include <limits>
 #include <optional>
@@ -169,6 +170,28 @@ std::vector<ValueProblem> check_public_paths(const ConfigValue& value) {
   return problems;
 }
 
+// A number of driver threads: an integer in the range of driver_calls.threads.
+std::optional<std::size_t> parse_thread_count(std::string_view text) {
+  std::size_t threads = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), threads);
+  if (error != std::errc() || end != text.data() + text.size() || threads < 1 || threads > 1024) {
+    return std::nullopt;
+  }
+  return threads;
+}
+
+std::vector<ValueProblem> check_dedicated_threads(const ConfigValue& value) {
+  std::vector<ValueProblem> problems;
+  const auto* threads = std::get_if<StringMap>(&value);
+  if (threads == nullptr) return problems;
+  for (const auto& [driver, text] : *threads) {
+    if (!parse_thread_count(text)) {
+      problems.push_back({driver, "\"" + text + "\" is not a number of threads from 1 to 1024"});
+    }
+  }
+  return problems;
+}
+
 // " (file F, line N)", " (env V)" or " (default)": where a value came from,
 // for a cross-check's message.
 std::string origin_of(const ConfigValues& values, std::string_view key) {
@@ -283,6 +306,13 @@ HostTable make_table() {
                     O::integer(1024, "Driver calls waiting for a worker at most.", {.min = 1}));
   FLINT_HOST_OPTION(driver_calls.timeout, O::duration(seconds(30), "Deadline of one driver call.",
                                                       {.min = milliseconds(1)}));
+  FLINT_HOST_OPTION(driver_calls.dedicated_threads,
+                    O::string_map({},
+                                  "Drivers with threads of their own: driver name -> threads "
+                                  "(1...1024). Their calls run there, each pool with "
+                                  "driver_calls.queue_size, so that a driver whose targets hang "
+                                  "cannot hold the threads of the others.")
+                        .with_validator(check_dedicated_threads));
 
   FLINT_HOST_OPTION(resource_driver.driver,
                     O::string("script",
@@ -676,6 +706,14 @@ const HostTable& host_table() {
 }
 
 }  // namespace
+
+std::map<std::string, std::size_t, std::less<>> dedicated_thread_counts(const HostConfig& config) {
+  std::map<std::string, std::size_t, std::less<>> counts;
+  for (const auto& [driver, text] : config.driver_calls.dedicated_threads) {
+    counts.emplace(driver, parse_thread_count(text).value());  // checked when loaded
+  }
+  return counts;
+}
 
 const ConfigSchema& host_config_schema() {
   return host_table().schema();

@@ -9,6 +9,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -54,6 +56,9 @@ struct HostConfig {
     std::size_t threads{};                ///< worker threads (>= 1)
     std::size_t queue_size{};             ///< calls waiting for a worker at most
     std::chrono::milliseconds timeout{};  ///< deadline of one driver call
+    /// Drivers with threads of their own: driver name -> threads, as
+    /// checked text (`dedicated_thread_counts` reads them).
+    StringMap dedicated_threads;
   } driver_calls;
 
   /// One Kafka topic (`messaging.topics.<name>.*` and the like).
@@ -241,6 +246,9 @@ struct HostConfig {
   /// The configuration file that was read, if any.
   std::optional<std::filesystem::path> config_file;
 };
+
+/// `driver_calls.dedicated_threads` as numbers: driver name -> threads.
+std::map<std::string, std::size_t, std::less<>> dedicated_thread_counts(const HostConfig& config);
 
 /// The host's schema: every key, its type, default, variable and description.
 /// Built once (thread-safe lazy initialisation) and immutable.

@@ -216,6 +216,23 @@ TEST(HostConfig, ThreadCountsHaveUpperBounds) {
   EXPECT_EQ(c.driver_calls.threads, 1024u);
 }
 
+TEST(HostConfig, DedicatedThreadsAreCountsPerDriver) {
+  EXPECT_TRUE(load_host_config(std::nullopt, {}).driver_calls.dedicated_threads.empty());
+  const auto c = load_host_config(
+      std::nullopt, {{"FLINT_DRIVER_CALLS_DEDICATED_THREADS", "openstack=4,netapp=1024"}});
+  EXPECT_EQ(dedicated_thread_counts(c),
+            (std::map<std::string, std::size_t, std::less<>>{{"netapp", 1024}, {"openstack", 4}}));
+  EXPECT_THAT(errors_of([] {
+                load_host_config(std::nullopt, {{"FLINT_DRIVER_CALLS_DEDICATED_THREADS",
+                                                 "a=0,b=1025,c=two,d=-1,e=4"}});
+              }),
+              ElementsAre(HasSubstr("driver_calls.dedicated_threads.a: \"0\" is not a number of "
+                                    "threads from 1 to 1024"),
+                          HasSubstr("driver_calls.dedicated_threads.b: \"1025\""),
+                          HasSubstr("driver_calls.dedicated_threads.c: \"two\""),
+                          HasSubstr("driver_calls.dedicated_threads.d: \"-1\"")));
+}
+
 TEST(HostConfig, ClusterKeyVariableIsAcceptedAndNeverShown) {
   const std::string key(64, 'a');
   const Environment env{{"FLINT_CLUSTER_KEY", key}, {"FLINT_CLUSTER_ENABLED", "false"}};

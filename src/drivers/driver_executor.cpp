@@ -142,7 +142,7 @@ bool DriverExecutor::claim_wake() noexcept {
 }
 
 void DriverExecutor::worker(std::size_t index) {
-  logging::set_thread_name("driver-" + std::to_string(index));
+  logging::set_thread_name(options_.thread_name + "-" + std::to_string(index));
   logging::set_batch_scheduling();  // a queued call does not preempt the network thread
   const logging::AlternateSignalStack signal_stack;  // a driver's stack overflow is reported
   for (;;) {

@@ -98,6 +98,8 @@ class DriverExecutor {
     std::size_t threads = 16;
     /// Calls that may wait for a thread; more are rejected at once.
     std::size_t queue_size = 1024;
+    /// Threads are named `<thread_name>-<n>` (at most 15 characters in all).
+    std::string thread_name = "driver";
   };
 
   /// What a call is, for metrics, errors and its deadline.

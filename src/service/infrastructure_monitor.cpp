@@ -49,13 +49,13 @@ struct InfrastructureMonitor::Task {
 };
 
 InfrastructureMonitor::InfrastructureMonitor(
-    store::Store& store, jobs::JobScheduler& scheduler, drivers::DriverExecutor& executor,
+    store::Store& store, jobs::JobScheduler& scheduler, drivers::DriverPools& pools,
     drivers::DriverManager& drivers, const drivers::DriverCatalog& catalog,
     const security::CredentialVault& vault, MonitorOptions options,
     std::function<void()> notify_outbox, prometheus::Registry& registry)
     : store_(store),
       scheduler_(scheduler),
-      executor_(executor),
+      pools_(pools),
       drivers_(drivers),
       catalog_(catalog),
       vault_(vault),
@@ -238,22 +238,24 @@ void InfrastructureMonitor::poll(jobs::Job& job, jobs::JobRun run) {
     task->poll.queued(job.attempts, probe);
     run.expire_at(call_deadline);
   }
-  const bool queued = executor_.submit(
-      call, [this, task, host_outcome, call_deadline, run, attempt = job.attempts, probe] {
-        if (!host_outcome && !task->poll.start(attempt)) return;  // its run expired in the queue
-        try {
-          if (host_outcome) {
-            finish(task, *host_outcome, run);
-          } else {
-            poll_on_driver_thread(task, call_deadline, run);
-          }
-        } catch (const std::exception& e) {
-          run.fail(e);
-        }
-        // Ended before the driver was called (the total deadline passed): the
-        // probe's slot goes back (a no-op once its outcome was recorded).
-        if (probe != 0) task->driver->breaker->abandon_probe(probe);
-      });
+  const bool queued = pools_.for_driver(call.driver)
+                          .submit(call, [this, task, host_outcome, call_deadline, run,
+                                         attempt = job.attempts, probe] {
+                            if (!host_outcome && !task->poll.start(attempt))
+                              return;  // its run expired in the queue
+                            try {
+                              if (host_outcome) {
+                                finish(task, *host_outcome, run);
+                              } else {
+                                poll_on_driver_thread(task, call_deadline, run);
+                              }
+                            } catch (const std::exception& e) {
+                              run.fail(e);
+                            }
+                            // Ended before the driver was called (the total deadline passed): the
+                            // probe's slot goes back (a no-op once its outcome was recorded).
+                            if (probe != 0) task->driver->breaker->abandon_probe(probe);
+                          });
   if (!queued) {
     if (probe != 0) task->driver->breaker->abandon_probe(probe);  // it never reached the target
     {

@@ -18,8 +18,8 @@
 #include <flint/sdk/infrastructure.hpp>
 
 #include "drivers/driver_catalog.hpp"
-#include "drivers/driver_executor.hpp"
 #include "drivers/driver_manager.hpp"
+#include "drivers/driver_pools.hpp"
 #include "jobs/job_scheduler.hpp"
 #include "security/credential_vault.hpp"
 #include "service/lifecycle_monitor.hpp"
@@ -47,7 +47,7 @@ class InfrastructureMonitor {
   /// `flint_infrastructure_tasks_ended_total` on `registry`. Everything
   /// passed must outlive the monitor.
   InfrastructureMonitor(store::Store& store, jobs::JobScheduler& scheduler,
-                        drivers::DriverExecutor& executor, drivers::DriverManager& drivers,
+                        drivers::DriverPools& pools, drivers::DriverManager& drivers,
                         const drivers::DriverCatalog& catalog,
                         const security::CredentialVault& vault, MonitorOptions options,
                         std::function<void()> notify_outbox, prometheus::Registry& registry);
@@ -81,7 +81,7 @@ class InfrastructureMonitor {
 
   store::Store& store_;
   jobs::JobScheduler& scheduler_;
-  drivers::DriverExecutor& executor_;
+  drivers::DriverPools& pools_;
   drivers::DriverManager& drivers_;
   const drivers::DriverCatalog& catalog_;
   const security::CredentialVault& vault_;

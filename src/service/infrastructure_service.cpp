@@ -12,12 +12,12 @@ namespace flint::service {
 
 InfrastructureService::InfrastructureService(const drivers::DriverRouter& router,
                                              drivers::DriverManager& drivers,
-                                             drivers::DriverExecutor& executor,
+                                             drivers::DriverPools& pools,
                                              std::chrono::milliseconds call_timeout,
                                              InfrastructureMonitor& monitor)
     : router_(router),
       drivers_(drivers),
-      executor_(executor),
+      pools_(pools),
       call_timeout_(call_timeout),
       monitor_(monitor),
       log_(logging::logger("service")) {}
@@ -86,7 +86,7 @@ boost::asio::awaitable<sdk::InfrastructureTaskAccepted> InfrastructureService::c
   };
   std::function<void(AcceptedFinish)> task = std::move(work);
   co_return co_await drivers::guarded_call_then<sdk::InfrastructureTaskAccepted>(
-      drivers_, executor_, *p.target, p.call, std::move(task));
+      drivers_, pools_.for_driver(p.call.driver), *p.target, p.call, std::move(task));
 }
 
 boost::asio::awaitable<sdk::InfrastructureTaskAccepted> InfrastructureService::remove(
@@ -107,7 +107,7 @@ boost::asio::awaitable<sdk::InfrastructureTaskAccepted> InfrastructureService::r
   };
   std::function<void(AcceptedFinish)> task = std::move(work);
   co_return co_await drivers::guarded_call_then<sdk::InfrastructureTaskAccepted>(
-      drivers_, executor_, *p.target, p.call, std::move(task));
+      drivers_, pools_.for_driver(p.call.driver), *p.target, p.call, std::move(task));
 }
 
 boost::asio::awaitable<sdk::InfrastructureTask> InfrastructureService::query(
@@ -129,8 +129,8 @@ boost::asio::awaitable<sdk::InfrastructureTask> InfrastructureService::query(
     return task;
   };
   std::function<sdk::InfrastructureTask()> task = std::move(work);
-  co_return co_await drivers::guarded_call<sdk::InfrastructureTask>(drivers_, executor_, *p.target,
-                                                                    p.call, std::move(task));
+  co_return co_await drivers::guarded_call<sdk::InfrastructureTask>(
+      drivers_, pools_.for_driver(p.call.driver), *p.target, p.call, std::move(task));
 }
 
 boost::asio::awaitable<sdk::FindInfrastructureResponse> InfrastructureService::find(
@@ -156,7 +156,7 @@ boost::asio::awaitable<sdk::FindInfrastructureResponse> InfrastructureService::f
   };
   std::function<sdk::FindInfrastructureResponse()> task = std::move(work);
   co_return co_await drivers::guarded_call<sdk::FindInfrastructureResponse>(
-      drivers_, executor_, *p.target, p.call, std::move(task));
+      drivers_, pools_.for_driver(p.call.driver), *p.target, p.call, std::move(task));
 }
 
 }  // namespace flint::service

@@ -15,8 +15,8 @@
 
 #include <flint/sdk/infrastructure.hpp>
 
-#include "drivers/driver_executor.hpp"
 #include "drivers/driver_manager.hpp"
+#include "drivers/driver_pools.hpp"
 #include "drivers/driver_router.hpp"
 #include "service/resource_driver_service.hpp"
 
@@ -63,7 +63,7 @@ class InfrastructureService {
   /// `call_timeout` is the deadline of each driver call. Accepted create and
   /// delete tasks are recorded durably by `monitor` before the reply.
   InfrastructureService(const drivers::DriverRouter& router, drivers::DriverManager& drivers,
-                        drivers::DriverExecutor& executor, std::chrono::milliseconds call_timeout,
+                        drivers::DriverPools& pools, std::chrono::milliseconds call_timeout,
                         InfrastructureMonitor& monitor);
 
   /// Starts a create task (`POST /api/infrastructure/create`).
@@ -93,7 +93,7 @@ class InfrastructureService {
 
   const drivers::DriverRouter& router_;
   drivers::DriverManager& drivers_;
-  drivers::DriverExecutor& executor_;
+  drivers::DriverPools& pools_;
   std::chrono::milliseconds call_timeout_;
   InfrastructureMonitor& monitor_;
   std::shared_ptr<spdlog::logger> log_;

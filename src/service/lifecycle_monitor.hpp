@@ -28,8 +28,8 @@
 #include <flint/sdk/resource_driver.hpp>
 
 #include "drivers/driver_catalog.hpp"
-#include "drivers/driver_executor.hpp"
 #include "drivers/driver_manager.hpp"
+#include "drivers/driver_pools.hpp"
 #include "events/delivered_rows.hpp"
 #include "jobs/job_scheduler.hpp"
 #include "security/credential_vault.hpp"
@@ -80,11 +80,11 @@ class LifecycleMonitor {
   /// after a commit.
   /// `fallback_driver` serves executions recorded before the driver was
   /// stored with them (stores of Flint 0.1).
-  LifecycleMonitor(store::Store& store, jobs::JobScheduler& scheduler,
-                   drivers::DriverExecutor& executor, drivers::DriverManager& drivers,
-                   const drivers::DriverCatalog& catalog, std::string fallback_driver,
-                   const security::CredentialVault& vault, MonitorOptions options,
-                   std::function<void()> notify_outbox, prometheus::Registry& registry);
+  LifecycleMonitor(store::Store& store, jobs::JobScheduler& scheduler, drivers::DriverPools& pools,
+                   drivers::DriverManager& drivers, const drivers::DriverCatalog& catalog,
+                   std::string fallback_driver, const security::CredentialVault& vault,
+                   MonitorOptions options, std::function<void()> notify_outbox,
+                   prometheus::Registry& registry);
   /// Detaches `reporter`: a driver that reports later (from a thread of its
   /// own, at a stop) reaches nothing.
   ~LifecycleMonitor();
@@ -240,7 +240,7 @@ class LifecycleMonitor {
 
   store::Store& store_;
   jobs::JobScheduler& scheduler_;
-  drivers::DriverExecutor& executor_;
+  drivers::DriverPools& pools_;
   drivers::DriverManager& drivers_;
   const drivers::DriverCatalog& catalog_;
   std::string fallback_driver_;

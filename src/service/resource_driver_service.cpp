@@ -15,13 +15,13 @@ namespace flint::service {
 ResourceDriverService::ResourceDriverService(const drivers::DriverRouter& router,
                                              drivers::DriverManager& drivers,
                                              files::PackageCache& packages,
-                                             drivers::DriverExecutor& executor,
+                                             drivers::DriverPools& pools,
                                              std::chrono::milliseconds call_timeout,
                                              LifecycleMonitor* monitor)
     : router_(router),
       drivers_(drivers),
       packages_(packages),
-      executor_(executor),
+      pools_(pools),
       call_timeout_(call_timeout),
       monitor_(monitor),
       log_(logging::logger("service")) {}
@@ -117,7 +117,7 @@ boost::asio::awaitable<sdk::LifecycleExecuteResponse> ResourceDriverService::exe
   // Named, not a temporary of the co_await expression (GCC 12 coroutine bug).
   std::function<void(Finish)> task = std::move(work);
   auto response = co_await drivers::guarded_call_then<sdk::LifecycleExecuteResponse>(
-      drivers_, executor_, *target, call, std::move(task));
+      drivers_, pools_.for_driver(call.driver), *target, call, std::move(task));
   {
     // A thread's scope, so only around code that does not suspend.
     logging::ScopedLogContext scope(context->log_fields());
@@ -155,8 +155,8 @@ boost::asio::awaitable<sdk::FindReferenceResponse> ResourceDriverService::find(F
     return response;
   };
   std::function<sdk::FindReferenceResponse()> task = std::move(work);
-  co_return co_await drivers::guarded_call<sdk::FindReferenceResponse>(drivers_, executor_, *target,
-                                                                       call, std::move(task));
+  co_return co_await drivers::guarded_call<sdk::FindReferenceResponse>(
+      drivers_, pools_.for_driver(call.driver), *target, call, std::move(task));
 }
 
 }  // namespace flint::service

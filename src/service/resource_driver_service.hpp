@@ -18,8 +18,8 @@
 #include <flint/sdk/lifecycle.hpp>
 #include <flint/sdk/resource_driver.hpp>
 
-#include "drivers/driver_executor.hpp"
 #include "drivers/driver_manager.hpp"
+#include "drivers/driver_pools.hpp"
 #include "drivers/driver_router.hpp"
 #include "files/package_cache.hpp"
 #include "logging/log_context.hpp"
@@ -114,7 +114,7 @@ class ResourceDriverService {
   /// With a `monitor`, every accepted execution is recorded durably before
   /// the reply and monitored to its end; without one it is only started.
   ResourceDriverService(const drivers::DriverRouter& router, drivers::DriverManager& drivers,
-                        files::PackageCache& packages, drivers::DriverExecutor& executor,
+                        files::PackageCache& packages, drivers::DriverPools& pools,
                         std::chrono::milliseconds call_timeout,
                         LifecycleMonitor* monitor = nullptr);
 
@@ -135,7 +135,7 @@ class ResourceDriverService {
   const drivers::DriverRouter& router_;
   drivers::DriverManager& drivers_;
   files::PackageCache& packages_;
-  drivers::DriverExecutor& executor_;
+  drivers::DriverPools& pools_;
   std::chrono::milliseconds call_timeout_;
   LifecycleMonitor* monitor_;
   std::shared_ptr<spdlog::logger> log_;
