@@ -278,7 +278,8 @@ void JobScheduler::open_locked(Gate& gate, std::size_t limit) {
     // Skipped: a job gone, or one that ran after all (woken) or waits elsewhere.
     if (it == entries_.end() || it->second.held_by != &gate || it->second.running) continue;
     it->second.held_by = nullptr;
-    enqueue(id, it->second, Clock::now());
+    // Due since it was held: ahead of any job that came due after it.
+    enqueue(id, it->second, Clock::time_point::min());
     return;
   }
 }

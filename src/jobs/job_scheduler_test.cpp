@@ -396,6 +396,33 @@ TEST_F(JobSchedulerTest, ALaneRunsItsJobsOneAtATimeInTheOrderTheyCameDue) {
   EXPECT_EQ(lane_a, (std::vector<std::string>{"a0", "a1", "a2", "a3"}));
 }
 
+TEST_F(JobSchedulerTest, AJobHeldInALaneGoesBeforeOneThatCameDueAfterIt) {
+  // "third" comes due while "second" waits for the lane, and both are picked
+  // up in the same pass, right after "first" ends: "second" goes first.
+  JobScheduler scheduler(io_, {.max_running = 8}, registry_);
+  std::vector<std::string> order;
+  std::optional<JobRun> first;
+  scheduler.register_kind("test", {.min_interval = 1h}, [&](Job& j, JobRun run) {
+    order.push_back(j.subject);
+    if (j.subject == "first") {
+      first = run;
+      return;
+    }
+    if (j.subject == "trigger") {
+      // Inside the scheduler's pass: both wait for its next round.
+      scheduler.schedule(job("third", "agent"), Clock::now());
+      first->finish(JobStep::finished);
+    }
+    run.finish(JobStep::finished);
+  });
+  scheduler.schedule(job("first", "agent"), Clock::now());
+  scheduler.schedule(job("second", "agent"), Clock::now());
+  run_until([&] { return order.size() == 1; });
+  scheduler.schedule(job("trigger"), Clock::now());
+  run_until([&] { return scheduler.size() == 0; });
+  EXPECT_EQ(order, (std::vector<std::string>{"first", "trigger", "second", "third"}));
+}
+
 TEST_F(JobSchedulerTest, ALaneAllowsTheKindsRunsPerLane) {
   JobScheduler scheduler(io_, {.max_running = 8}, registry_);
   int running = 0, peak = 0;
