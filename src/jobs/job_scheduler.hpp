@@ -214,7 +214,7 @@ class JobScheduler {
   using Clock = std::chrono::steady_clock;
 
   // A bound on runs at once (a kind's share, a lane), with the ids of the
-  // due jobs it holds back (Entry::held), in the order they came due. An id
+  // due jobs it holds back (Entry::held_by), in the order they came due. An id
   // of a job that ran or went meanwhile is skipped when its turn comes.
   struct Gate {
     std::size_t running = 0;
