@@ -79,7 +79,7 @@ void JobScheduler::register_kind(std::string kind, KindOptions options, JobHandl
   kinds_.emplace(std::move(kind), std::move(entry));
 }
 
-void JobScheduler::schedule(Job job, Clock::time_point due) {
+void JobScheduler::schedule(Job job, Clock::time_point due, std::string_view lane) {
   if (closed_.load()) return;
   auto kind = kinds_.find(job.kind);
   if (kind == kinds_.end()) {
@@ -89,7 +89,7 @@ void JobScheduler::schedule(Job job, Clock::time_point due) {
   job.kind = kind->first;
   {
     std::lock_guard lock(mutex_);
-    if (!add_locked(kind->second, std::move(job), due)) return;
+    if (!add_locked(kind->second, std::move(job), due, lane)) return;
     // A job due later only needs the timer: the common case (a new
     // execution's first poll) takes no dispatch pass.
     if (due > Clock::now()) {
@@ -100,7 +100,7 @@ void JobScheduler::schedule(Job job, Clock::time_point due) {
   dispatch();
 }
 
-bool JobScheduler::add_locked(Kind& kind, Job job, Clock::time_point due) {
+bool JobScheduler::add_locked(Kind& kind, Job job, Clock::time_point due, std::string_view lane) {
   const std::uint64_t id = next_id_;
   const auto placed = entries_.try_emplace(id);
   Entry& entry = placed.first->second;
@@ -112,8 +112,8 @@ bool JobScheduler::add_locked(Kind& kind, Job job, Clock::time_point due) {
     Entry& holder = entries_.at(known->second);
     // Dropped when its run ends, it would take this one with it.
     if (holder.cancelled) {
-      holder.successor =
-          std::make_unique<Entry::Successor>(Entry::Successor{std::move(entry.job), due});
+      holder.successor = std::make_unique<Entry::Successor>(
+          Entry::Successor{std::move(entry.job), due, std::string(lane)});
     }
     entries_.erase(placed.first);
     return false;
@@ -121,6 +121,15 @@ bool JobScheduler::add_locked(Kind& kind, Job job, Clock::time_point due) {
   ++next_id_;
   entry.kind = &kind;
   entry.interval = kind.options.min_interval;
+  if (!lane.empty()) {
+    auto named = kind.lanes.find(lane);
+    if (named == kind.lanes.end()) {
+      named = kind.lanes.emplace(std::string(lane), Gate{}).first;
+      named->second.name = named->first;
+    }
+    ++named->second.jobs;
+    entry.lane = &named->second;
+  }
   ++size_;
   jobs_gauge_.Increment();
   enqueue(id, entry, due);
@@ -162,13 +171,9 @@ void JobScheduler::cancel(std::string_view kind, std::string_view subject) {
 
 void JobScheduler::drop_locked(std::unordered_map<std::uint64_t, Entry>::iterator it) {
   Entry& entry = it->second;
-  if (entry.held_by != nullptr) {
-    // Rare (a held job taken over): its place would keep an idle lane.
-    std::erase(entry.held_by->waiting, it->first);
-    if (!entry.job.lane.empty()) {
-      auto lane = entry.kind->lanes.find(entry.job.lane);
-      if (lane->second.running == 0 && lane->second.waiting.empty()) entry.kind->lanes.erase(lane);
-    }
+  // Its places in a gate's queue are skipped when their turn comes.
+  if (entry.lane != nullptr && --entry.lane->jobs == 0) {
+    entry.kind->lanes.erase(entry.kind->lanes.find(entry.lane->name));
   }
   entry.kind->ids.erase(std::string_view(entry.job.subject));
   entries_.erase(it);  // its places on the timelines become stale
@@ -245,28 +250,39 @@ void JobScheduler::collect(Clock::time_point now, std::vector<Start>& starts,
   }
 }
 
+JobScheduler::Gate* JobScheduler::holder(Entry& entry) noexcept {
+  switch (entry.held) {
+    case Entry::Hold::share:
+      return &entry.kind->share;
+    case Entry::Hold::lane:
+      return entry.lane;
+    case Entry::Hold::none:
+      break;
+  }
+  return nullptr;
+}
+
 bool JobScheduler::admit_locked(std::uint64_t id, Entry& entry) {
   Kind& kind = *entry.kind;
-  const auto hold = [&](Gate& gate) {
-    if (entry.held_by != &gate) {
-      entry.held_by = &gate;
+  const auto hold = [&](Entry::Hold where, Gate& gate) {
+    if (entry.held != where) {
+      entry.held = where;
       gate.waiting.push_back(id);
     }
     return false;
   };
   const std::size_t share = kind.options.max_running;
-  if (share != 0 && kind.share.running >= share) return hold(kind.share);
-  if (!entry.job.lane.empty()) {
-    Gate& lane = kind.lanes.try_emplace(entry.job.lane).first->second;
-    if (lane.running >= kind.options.runs_per_lane) {
+  if (share != 0 && kind.share.running >= share) return hold(Entry::Hold::share, kind.share);
+  if (entry.lane != nullptr) {
+    if (entry.lane->running >= kind.options.runs_per_lane) {
       // A job the share let through may leave room there for the next.
       if (share != 0) open_locked(kind.share, share);
-      return hold(lane);
+      return hold(Entry::Hold::lane, *entry.lane);
     }
-    ++lane.running;
+    ++entry.lane->running;
   }
   ++kind.share.running;
-  entry.held_by = nullptr;
+  entry.held = Entry::Hold::none;
   return true;
 }
 
@@ -276,8 +292,8 @@ void JobScheduler::open_locked(Gate& gate, std::size_t limit) {
     gate.waiting.pop_front();
     auto it = entries_.find(id);
     // Skipped: a job gone, or one that ran after all (woken) or waits elsewhere.
-    if (it == entries_.end() || it->second.held_by != &gate || it->second.running) continue;
-    it->second.held_by = nullptr;
+    if (it == entries_.end() || holder(it->second) != &gate || it->second.running) continue;
+    it->second.held = Entry::Hold::none;
     // Due since it was held: ahead of any job that came due after it.
     enqueue(id, it->second, Clock::time_point::min());
     return;
@@ -285,11 +301,8 @@ void JobScheduler::open_locked(Gate& gate, std::size_t limit) {
 }
 
 void JobScheduler::leave_lane_locked(Entry& entry) {
-  Kind& kind = *entry.kind;
-  auto lane = kind.lanes.find(entry.job.lane);
-  --lane->second.running;
-  open_locked(lane->second, kind.options.runs_per_lane);
-  if (lane->second.running == 0 && lane->second.waiting.empty()) kind.lanes.erase(lane);
+  --entry.lane->running;
+  open_locked(*entry.lane, entry.kind->options.runs_per_lane);
 }
 
 JobScheduler::Entry* JobScheduler::bound_entry(const Due& bound) {
@@ -351,7 +364,7 @@ bool JobScheduler::end_run_locked(std::uint64_t id, std::uint64_t run, JobStep s
   entry.running = false;
   if (!entry.released) free_slot_locked(entry);
   entry.released = false;
-  if (!entry.job.lane.empty()) leave_lane_locked(entry);
+  if (entry.lane != nullptr) leave_lane_locked(entry);
   entry.expires = Clock::time_point::max();
   ++entry.job.attempts;
   switch (step) {
@@ -369,7 +382,9 @@ bool JobScheduler::end_run_locked(std::uint64_t id, std::uint64_t run, JobStep s
     auto successor = std::move(entry.successor);
     Kind& kind = *entry.kind;
     drop_locked(it);
-    if (successor && !closed_.load()) add_locked(kind, std::move(successor->job), successor->due);
+    if (successor && !closed_.load()) {
+      add_locked(kind, std::move(successor->job), successor->due, successor->lane);
+    }
   } else if (!closed_.load()) {
     const auto now = Clock::now();
     // A chosen delay leaves the interval later polls grow from as it was.

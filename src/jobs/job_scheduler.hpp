@@ -56,10 +56,6 @@ struct Job {
   /// What the kind's handler derived from `payload` and keeps between runs
   /// (its decoded form, say); the scheduler only holds it.
   std::shared_ptr<const void> state;
-  /// Jobs of one kind that share a lane run at most
-  /// `KindOptions::runs_per_lane` at once, in the order they came due: one
-  /// agent's resources, one storage's syncs. Empty: no lane.
-  std::string lane;
 };
 
 /// What a run of a job decided.
@@ -142,7 +138,7 @@ struct KindOptions {
   /// `Options::max_running`, so that one kind cannot take every slot from
   /// the others. 0: no share of its own.
   std::size_t max_running = 0;
-  /// Runs at once of this kind's jobs that share a lane (`Job::lane`). A
+  /// Runs at once of this kind's jobs that share a lane (`schedule`). A
   /// lane is held from a run's start to its end, a released run
   /// (`JobRun::release`) included: what it still waits for is its work.
   std::size_t runs_per_lane = 1;
@@ -185,7 +181,10 @@ class JobScheduler {
   /// already known is left as it is; but one cancelled while its run goes on
   /// is replaced by `job` once that run ends (a job taken back before its
   /// cancelled run ended: a partition revoked and assigned again).
-  void schedule(Job job, std::chrono::steady_clock::time_point due);
+  /// A non-empty `lane` names the job's lane within its kind: jobs of one
+  /// kind that share a lane run at most `KindOptions::runs_per_lane` at once,
+  /// in the order they came due (one agent's resources, one storage's syncs).
+  void schedule(Job job, std::chrono::steady_clock::time_point due, std::string_view lane = {});
 
   /// Makes a known job due now (a driver pushed news). A running job runs
   /// again as soon as it ends.
@@ -214,11 +213,15 @@ class JobScheduler {
   using Clock = std::chrono::steady_clock;
 
   // A bound on runs at once (a kind's share, a lane), with the ids of the
-  // due jobs it holds back (Entry::held_by), in the order they came due. An id
+  // due jobs it holds back (Entry::held), in the order they came due. An id
   // of a job that ran or went meanwhile is skipped when its turn comes.
   struct Gate {
     std::size_t running = 0;
     std::deque<std::uint64_t> waiting;
+    // A lane's: the jobs it has, and its name (its key in Kind::lanes),
+    // to erase it when the last one goes.
+    std::size_t jobs = 0;
+    std::string_view name;
   };
   struct Kind {
     KindOptions options;
@@ -230,7 +233,7 @@ class JobScheduler {
     // Subject -> entry id, keyed by a view of the entry's own subject.
     std::unordered_map<std::string_view, std::uint64_t> ids;
     Gate share;  // runs holding a slot, against options.max_running
-    // Lanes with a run going or a job held back; the idle ones are erased.
+    // Lanes with a job; each lane's name is kept once, here, not per job.
     std::unordered_map<std::string, Gate, sdk::StringHash, std::equal_to<>> lanes;
   };
   struct Entry {
@@ -244,13 +247,16 @@ class JobScheduler {
     bool released = false;  // the current run gave its slot back (`JobRun::release`)
     bool woken = false;
     bool cancelled = false;
-    Gate* held_by = nullptr;  // due, and waiting there for its turn
+    // Due, and held back by its kind's share or its lane until its turn.
+    enum class Hold : std::uint8_t { none, share, lane } held = Hold::none;
+    Gate* lane = nullptr;  // in Kind::lanes, if the job has one
     // Scheduled again while `cancelled` and running: takes its place when
     // the run ends, so that the job is never run twice at once. Rare: a
     // pointer, not a Job inline, in every entry of every job in flight.
     struct Successor {
       Job job;
       Clock::time_point due;
+      std::string lane;
     };
     std::unique_ptr<Successor> successor;
   };
@@ -301,7 +307,7 @@ class JobScheduler {
   void enqueue(std::uint64_t id, Entry& entry, Clock::time_point at);
   // Under mutex_: adds `job` due at `due`, unless its subject is known (a
   // cancelled running entry then keeps it as its successor). True when added.
-  bool add_locked(Kind& kind, Job job, Clock::time_point due);
+  bool add_locked(Kind& kind, Job job, Clock::time_point due, std::string_view lane);
   // Starts due runs and ends expired ones until none is left; re-arms the
   // timer. Re-entrant calls on the same thread (a handler that finishes at
   // once) return at once: the outer call's loop picks up what they freed.
@@ -328,6 +334,8 @@ class JobScheduler {
   // Under mutex_: claims a slot of `entry`'s kind share and of its lane for
   // a run; or, when either is full, holds the entry back there and is false.
   bool admit_locked(std::uint64_t id, Entry& entry);
+  // Under mutex_: the gate holding `entry` back, or null.
+  static Gate* holder(Entry& entry) noexcept;
   // Under mutex_: when `gate` has room for another run, makes the first job
   // it holds back due now.
   void open_locked(Gate& gate, std::size_t limit);

@@ -19,15 +19,13 @@ namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 
 Job job(std::string subject) {
-  return {"test", std::move(subject), "payload", "", std::chrono::steady_clock::now() + 1h, 0, {},
-          {}};
+  return {"test", std::move(subject), "payload", "", std::chrono::steady_clock::now() + 1h, 0, {}};
 }
 
-Job job(std::string subject, std::string lane, std::string_view kind = "test") {
-  Job laned = job(std::move(subject));
-  laned.kind = kind;
-  laned.lane = std::move(lane);
-  return laned;
+Job job(std::string subject, std::string_view kind) {
+  Job of_kind = job(std::move(subject));
+  of_kind.kind = kind;
+  return of_kind;
 }
 
 // Calls `then` on `io` after `delay`, as a driver call that takes a while.
@@ -125,7 +123,7 @@ TEST_F(JobSchedulerTest, ScheduleIgnoresAJobItAlreadyHasAndUnknownKinds) {
   });
   scheduler.schedule(job("a"), Clock::now() + 20ms);
   scheduler.schedule(job("a"), Clock::now());
-  scheduler.schedule({"nope", "x", "", "", {}, 0, {}, {}}, Clock::now());
+  scheduler.schedule({"nope", "x", "", "", {}, 0, {}}, Clock::now());
   run_until([&] { return runs == 1 && scheduler.size() == 0; });
   io_.run_for(30ms);
   EXPECT_EQ(runs, 1);
@@ -372,9 +370,10 @@ TEST_F(JobSchedulerTest, ALaneRunsItsJobsOneAtATimeInTheOrderTheyCameDue) {
   int peak_total = 0, total = 0;
   scheduler.register_kind("test", {.min_interval = 1h}, [&](Job& j, JobRun run) {
     order.push_back(j.subject);
-    peak[j.lane] = std::max(peak[j.lane], ++running[j.lane]);
+    const std::string lane = "agent-" + j.subject.substr(0, 1);
+    peak[lane] = std::max(peak[lane], ++running[lane]);
     peak_total = std::max(peak_total, ++total);
-    after(io_, 5ms, [&, run, lane = j.lane] {
+    after(io_, 5ms, [&, run, lane] {
       --running[lane];
       --total;
       run.finish(JobStep::finished);
@@ -382,8 +381,8 @@ TEST_F(JobSchedulerTest, ALaneRunsItsJobsOneAtATimeInTheOrderTheyCameDue) {
   });
   const auto now = Clock::now();
   for (int i = 0; i < 4; ++i) {
-    scheduler.schedule(job("a" + std::to_string(i), "agent-a"), now + std::chrono::microseconds(i));
-    scheduler.schedule(job("b" + std::to_string(i), "agent-b"), now + std::chrono::microseconds(i));
+    scheduler.schedule(job("a" + std::to_string(i)), now + std::chrono::microseconds(i), "agent-a");
+    scheduler.schedule(job("b" + std::to_string(i)), now + std::chrono::microseconds(i), "agent-b");
   }
   run_until([&] { return scheduler.size() == 0; });
   ASSERT_EQ(order.size(), 8u);
@@ -410,13 +409,13 @@ TEST_F(JobSchedulerTest, AJobHeldInALaneGoesBeforeOneThatCameDueAfterIt) {
     }
     if (j.subject == "trigger") {
       // Inside the scheduler's pass: both wait for its next round.
-      scheduler.schedule(job("third", "agent"), Clock::now());
+      scheduler.schedule(job("third"), Clock::now(), "agent");
       first->finish(JobStep::finished);
     }
     run.finish(JobStep::finished);
   });
-  scheduler.schedule(job("first", "agent"), Clock::now());
-  scheduler.schedule(job("second", "agent"), Clock::now());
+  scheduler.schedule(job("first"), Clock::now(), "agent");
+  scheduler.schedule(job("second"), Clock::now(), "agent");
   run_until([&] { return order.size() == 1; });
   scheduler.schedule(job("trigger"), Clock::now());
   run_until([&] { return scheduler.size() == 0; });
@@ -433,7 +432,7 @@ TEST_F(JobSchedulerTest, ALaneAllowsTheKindsRunsPerLane) {
       run.finish(JobStep::finished);
     });
   });
-  for (int i = 0; i < 6; ++i) scheduler.schedule(job(std::to_string(i), "storage-1"), Clock::now());
+  for (int i = 0; i < 6; ++i) scheduler.schedule(job(std::to_string(i)), Clock::now(), "storage-1");
   run_until([&] { return scheduler.size() == 0; });
   EXPECT_EQ(scheduler.size(), 0u);
   EXPECT_EQ(peak, 2);
@@ -451,10 +450,10 @@ TEST_F(JobSchedulerTest, JobsBehindAHeldJobRunMeanwhile) {
     }
     run.finish(JobStep::finished);
   });
-  scheduler.schedule(job("first", "agent"), Clock::now());
-  scheduler.schedule(job("second", "agent"), Clock::now());
+  scheduler.schedule(job("first"), Clock::now(), "agent");
+  scheduler.schedule(job("second"), Clock::now(), "agent");
   scheduler.schedule(job("free"), Clock::now() + 1ms);
-  scheduler.schedule(job("other-lane", "agent-2"), Clock::now() + 2ms);
+  scheduler.schedule(job("other-lane"), Clock::now() + 2ms, "agent-2");
   run_until([&] { return order.size() == 3; });
   EXPECT_EQ(order, (std::vector<std::string>{"first", "free", "other-lane"}));
   ASSERT_TRUE(first);
@@ -476,8 +475,8 @@ TEST_F(JobSchedulerTest, ALaneIsHeldUntilTheRunEndsEvenWhenItsSlotIsReleased) {
     }
     run.finish(JobStep::finished);
   });
-  scheduler.schedule(job("a", "agent"), Clock::now());
-  scheduler.schedule(job("b", "agent"), Clock::now());
+  scheduler.schedule(job("a"), Clock::now(), "agent");
+  scheduler.schedule(job("b"), Clock::now(), "agent");
   run_until([] { return false; }, 20ms);
   EXPECT_EQ(order, (std::vector<std::string>{"a"}));
   EXPECT_EQ(scheduler.running(), 0u);
@@ -499,10 +498,10 @@ TEST_F(JobSchedulerTest, AWokenOrCancelledHeldJobKeepsTheLaneRight) {
     }
     run.finish(JobStep::finished);
   });
-  scheduler.schedule(job("first", "agent"), Clock::now());
-  scheduler.schedule(job("woken", "agent"), Clock::now());
-  scheduler.schedule(job("cancelled", "agent"), Clock::now());
-  scheduler.schedule(job("last", "agent"), Clock::now());
+  scheduler.schedule(job("first"), Clock::now(), "agent");
+  scheduler.schedule(job("woken"), Clock::now(), "agent");
+  scheduler.schedule(job("cancelled"), Clock::now(), "agent");
+  scheduler.schedule(job("last"), Clock::now(), "agent");
   run_until([&] { return order.size() == 1; });
   scheduler.wake("test", "woken");  // due again, but its lane is busy
   scheduler.cancel("test", "cancelled");
@@ -558,8 +557,8 @@ TEST_F(JobSchedulerTest, AShareAndLanesTogetherLeaveNoSlotIdle) {
   const auto now = Clock::now();
   const char* lanes[] = {"x", "x", "x", "y", "z"};
   for (int i = 0; i < 5; ++i) {
-    scheduler.schedule(job(std::to_string(i), lanes[i], "sync"),
-                       now + std::chrono::microseconds(i));
+    scheduler.schedule(job(std::to_string(i), "sync"), now + std::chrono::microseconds(i),
+                       lanes[i]);
   }
   run_until([&] { return scheduler.size() == 0; });
   EXPECT_EQ(scheduler.size(), 0u);

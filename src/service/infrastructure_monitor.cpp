@@ -131,9 +131,8 @@ void InfrastructureMonitor::accept(std::string_view operation,
   task->tenant_id = origin.tenant_id;
   log_->info("infrastructure {}: {} task {} accepted", accepted.infrastructure_id, operation,
              accepted.request_id);
-  scheduler_.schedule(
-      {kJobKind, accepted.request_id, {}, {}, task->deadline, 0, std::move(task), {}},
-      std::chrono::steady_clock::now() + options_.polling.min_interval);
+  scheduler_.schedule({kJobKind, accepted.request_id, {}, {}, task->deadline, 0, std::move(task)},
+                      std::chrono::steady_clock::now() + options_.polling.min_interval);
 }
 
 std::size_t InfrastructureMonitor::resume() {

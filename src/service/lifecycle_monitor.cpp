@@ -324,7 +324,7 @@ void LifecycleMonitor::schedule_accepted(std::shared_ptr<Target> target, bool re
                                         : steady_now + options_.polling.min_interval;
   std::string request_id = target->request_id;
   const auto deadline = target->deadline;
-  scheduler_.schedule({kJobKind, request_id, {}, {}, deadline, 0, std::move(target), {}}, due);
+  scheduler_.schedule({kJobKind, request_id, {}, {}, deadline, 0, std::move(target)}, due);
   if (already_pushed) return;
   // A report that came between the check above and the schedule woke no
   // job (there was none yet): a script that ended at once would wait for
@@ -353,7 +353,6 @@ std::size_t LifecycleMonitor::resume() {
                     {},
                     running_deadline(execution.deadline_at, options_.total_timeout),
                     0,
-                    {},
                     {}});
     // Oldest first: each location's newest recorded properties become its
     // current ones (credentials may have rotated since the oldest was accepted).
@@ -402,7 +401,6 @@ void LifecycleMonitor::adopt(const AcceptedExecution& execution,
                 {},
                 running_deadline(execution.deadline_at, options_.total_timeout),
                 0,
-                {},
                 {}};
   try {
     job.state = decode_target(execution.request_id, job.deadline, execution.job);

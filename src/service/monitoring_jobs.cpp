@@ -44,7 +44,6 @@ std::size_t resume_jobs(store::Store& store, jobs::JobScheduler& scheduler, std:
            select.column_is_null(3) ? std::string() : std::string(select.column_text(3)),
            running_deadline(select.column_int(2), longest),
            0,
-           {},
            {}});
     }
     return found;
