@@ -43,8 +43,25 @@ class JobSchedulerTest : public ::testing::Test {
       io_.restart();
     }
   }
+  // Registers kind "test", whose runs are listed in `order_` and end at
+  // once, but for job "first": its run is kept in `first_` (holding its lane)
+  // for the test to end. `also` runs before each other run ends.
+  void record_runs(JobScheduler& scheduler, std::function<void(Job&)> also = {}) {
+    scheduler.register_kind("test", {.min_interval = 1h}, [this, also](Job& j, JobRun run) {
+      order_.push_back(j.subject);
+      if (j.subject == "first") {
+        first_ = run;
+        return;
+      }
+      if (also) also(j);
+      run.finish(JobStep::finished);
+    });
+  }
+
   prometheus::Registry registry_;
   asio::io_context io_;
+  std::vector<std::string> order_;
+  std::optional<JobRun> first_;
 };
 
 TEST_F(JobSchedulerTest, PollsUntilFinishedWithGrowingIntervals) {
@@ -399,27 +416,18 @@ TEST_F(JobSchedulerTest, AJobHeldInALaneGoesBeforeOneThatCameDueAfterIt) {
   // "third" comes due while "second" waits for the lane, and both are picked
   // up in the same pass, right after "first" ends: "second" goes first.
   JobScheduler scheduler(io_, {.max_running = 8}, registry_);
-  std::vector<std::string> order;
-  std::optional<JobRun> first;
-  scheduler.register_kind("test", {.min_interval = 1h}, [&](Job& j, JobRun run) {
-    order.push_back(j.subject);
-    if (j.subject == "first") {
-      first = run;
-      return;
-    }
-    if (j.subject == "trigger") {
-      // Inside the scheduler's pass: both wait for its next round.
-      scheduler.schedule(job("third"), Clock::now(), "agent");
-      first->finish(JobStep::finished);
-    }
-    run.finish(JobStep::finished);
+  record_runs(scheduler, [&](Job& j) {
+    if (j.subject != "trigger") return;
+    // Inside the scheduler's pass: both wait for its next round.
+    scheduler.schedule(job("third"), Clock::now(), "agent");
+    first_->finish(JobStep::finished);
   });
   scheduler.schedule(job("first"), Clock::now(), "agent");
   scheduler.schedule(job("second"), Clock::now(), "agent");
-  run_until([&] { return order.size() == 1; });
+  run_until([&] { return order_.size() == 1; });
   scheduler.schedule(job("trigger"), Clock::now());
   run_until([&] { return scheduler.size() == 0; });
-  EXPECT_EQ(order, (std::vector<std::string>{"first", "trigger", "second", "third"}));
+  EXPECT_EQ(order_, (std::vector<std::string>{"first", "trigger", "second", "third"}));
 }
 
 TEST_F(JobSchedulerTest, ALaneAllowsTheKindsRunsPerLane) {
@@ -440,26 +448,17 @@ TEST_F(JobSchedulerTest, ALaneAllowsTheKindsRunsPerLane) {
 
 TEST_F(JobSchedulerTest, JobsBehindAHeldJobRunMeanwhile) {
   JobScheduler scheduler(io_, {.max_running = 8}, registry_);
-  std::vector<std::string> order;
-  std::optional<JobRun> first;
-  scheduler.register_kind("test", {.min_interval = 1h}, [&](Job& j, JobRun run) {
-    order.push_back(j.subject);
-    if (j.subject == "first") {
-      first = run;  // holds its lane until it ends
-      return;
-    }
-    run.finish(JobStep::finished);
-  });
+  record_runs(scheduler);
   scheduler.schedule(job("first"), Clock::now(), "agent");
   scheduler.schedule(job("second"), Clock::now(), "agent");
   scheduler.schedule(job("free"), Clock::now() + 1ms);
   scheduler.schedule(job("other-lane"), Clock::now() + 2ms, "agent-2");
-  run_until([&] { return order.size() == 3; });
-  EXPECT_EQ(order, (std::vector<std::string>{"first", "free", "other-lane"}));
-  ASSERT_TRUE(first);
-  first->finish(JobStep::finished);
+  run_until([&] { return order_.size() == 3; });
+  EXPECT_EQ(order_, (std::vector<std::string>{"first", "free", "other-lane"}));
+  ASSERT_TRUE(first_);
+  first_->finish(JobStep::finished);
   run_until([&] { return scheduler.size() == 0; });
-  EXPECT_EQ(order, (std::vector<std::string>{"first", "free", "other-lane", "second"}));
+  EXPECT_EQ(order_, (std::vector<std::string>{"first", "free", "other-lane", "second"}));
 }
 
 TEST_F(JobSchedulerTest, ALaneIsHeldUntilTheRunEndsEvenWhenItsSlotIsReleased) {
@@ -488,29 +487,20 @@ TEST_F(JobSchedulerTest, ALaneIsHeldUntilTheRunEndsEvenWhenItsSlotIsReleased) {
 
 TEST_F(JobSchedulerTest, AWokenOrCancelledHeldJobKeepsTheLaneRight) {
   JobScheduler scheduler(io_, {.max_running = 8}, registry_);
-  std::vector<std::string> order;
-  std::optional<JobRun> first;
-  scheduler.register_kind("test", {.min_interval = 1h}, [&](Job& j, JobRun run) {
-    order.push_back(j.subject);
-    if (j.subject == "first") {
-      first = run;
-      return;
-    }
-    run.finish(JobStep::finished);
-  });
+  record_runs(scheduler);
   scheduler.schedule(job("first"), Clock::now(), "agent");
   scheduler.schedule(job("woken"), Clock::now(), "agent");
   scheduler.schedule(job("cancelled"), Clock::now(), "agent");
   scheduler.schedule(job("last"), Clock::now(), "agent");
-  run_until([&] { return order.size() == 1; });
+  run_until([&] { return order_.size() == 1; });
   scheduler.wake("test", "woken");  // due again, but its lane is busy
   scheduler.cancel("test", "cancelled");
   run_until([] { return false; }, 20ms);
-  EXPECT_EQ(order, (std::vector<std::string>{"first"}));
-  ASSERT_TRUE(first);
-  first->finish(JobStep::finished);
+  EXPECT_EQ(order_, (std::vector<std::string>{"first"}));
+  ASSERT_TRUE(first_);
+  first_->finish(JobStep::finished);
   run_until([&] { return scheduler.size() == 0; });
-  EXPECT_EQ(order, (std::vector<std::string>{"first", "woken", "last"}));
+  EXPECT_EQ(order_, (std::vector<std::string>{"first", "woken", "last"}));
 }
 
 TEST_F(JobSchedulerTest, AKindsShareBoundsItsRunsButNotTheOtherKinds) {
