@@ -237,24 +237,23 @@ void InfrastructureMonitor::poll(jobs::Job& job, jobs::JobRun run) {
     task->poll.queued(job.attempts, probe);
     run.expire_at(call_deadline);
   }
-  const bool queued = pools_.for_driver(call.driver)
-                          .submit(call, [this, task, host_outcome, call_deadline, run,
-                                         attempt = job.attempts, probe] {
-                            if (!host_outcome && !task->poll.start(attempt))
-                              return;  // its run expired in the queue
-                            try {
-                              if (host_outcome) {
-                                finish(task, *host_outcome, run);
-                              } else {
-                                poll_on_driver_thread(task, call_deadline, run);
-                              }
-                            } catch (const std::exception& e) {
-                              run.fail(e);
-                            }
-                            // Ended before the driver was called (the total deadline passed): the
-                            // probe's slot goes back (a no-op once its outcome was recorded).
-                            if (probe != 0) task->driver->breaker->abandon_probe(probe);
-                          });
+  drivers::DriverExecutor& pool = pools_.for_driver(call.driver);
+  const bool queued = pool.submit(
+      call, [this, task, host_outcome, call_deadline, run, attempt = job.attempts, probe] {
+        if (!host_outcome && !task->poll.start(attempt)) return;  // its run expired in the queue
+        try {
+          if (host_outcome) {
+            finish(task, *host_outcome, run);
+          } else {
+            poll_on_driver_thread(task, call_deadline, run);
+          }
+        } catch (const std::exception& e) {
+          run.fail(e);
+        }
+        // Ended before the driver was called (the total deadline passed): the
+        // probe's slot goes back (a no-op once its outcome was recorded).
+        if (probe != 0) task->driver->breaker->abandon_probe(probe);
+      });
   if (!queued) {
     if (probe != 0) task->driver->breaker->abandon_probe(probe);  // it never reached the target
     {

@@ -245,8 +245,8 @@ void LifecycleMonitor::accept(std::string_view lifecycle_name,
     // Kafka's acknowledgement is awaited on a driver thread of its own: the
     // driver's call is over, and a slow broker must not count against it.
     // The owner of its partition schedules it, when the state topic brings it.
-    const bool queued = pools_.for_driver(driver->driver->info.name)
-                            .submit({driver->driver->info.name, "record_acceptance",
+    drivers::DriverExecutor& pool = pools_.for_driver(driver->driver->info.name);
+    const bool queued = pool.submit({driver->driver->info.name, "record_acceptance",
                                      std::chrono::steady_clock::time_point::max()},
                                     [this, execution, done, why_not = origin.why_not_record] {
                                       std::exception_ptr failure;
@@ -673,21 +673,19 @@ void LifecycleMonitor::poll(jobs::Job& job, jobs::JobRun run) {
   }
   // The driver call runs on a driver thread, which queues the commit of an
   // outcome and is free at once.
-  const bool queued = pools_.for_driver(call.driver)
-                          .submit(call, [this, target, outcome, deadline = call.deadline, run,
-                                         attempt = job.attempts, probe] {
-                            if (!outcome && !target->poll.start(attempt))
-                              return;  // its run expired in the queue
-                            try {
-                              poll_on_driver_thread(target, outcome, deadline, run);
-                            } catch (const std::exception& e) {
-                              run.fail(e);
-                            }
-                            // Ended before the driver was called (the total deadline passed):
-                            // the probe's slot goes back (a no-op once its outcome was recorded).
-                            if (probe != 0)
-                              target->placement->driver->breaker->abandon_probe(probe);
-                          });
+  drivers::DriverExecutor& pool = pools_.for_driver(call.driver);
+  const bool queued = pool.submit(
+      call, [this, target, outcome, deadline = call.deadline, run, attempt = job.attempts, probe] {
+        if (!outcome && !target->poll.start(attempt)) return;  // its run expired in the queue
+        try {
+          poll_on_driver_thread(target, outcome, deadline, run);
+        } catch (const std::exception& e) {
+          run.fail(e);
+        }
+        // Ended before the driver was called (the total deadline passed):
+        // the probe's slot goes back (a no-op once its outcome was recorded).
+        if (probe != 0) target->placement->driver->breaker->abandon_probe(probe);
+      });
   if (!queued) {
     if (probe != 0) driver->breaker->abandon_probe(probe);  // it never reached the target
     if (from_push) {
@@ -1010,8 +1008,8 @@ void LifecycleMonitor::on_delivered(std::span<const DeliveredEvent> events) {
             "driver thread took them within driver_calls.timeout)",
             count);
       };
-      if (!pools_.for_driver(driver.driver->info.name)
-               .submit_each({driver.driver->info.name, "on_execution_delivered", deadline},
+      drivers::DriverExecutor& pool = pools_.for_driver(driver.driver->info.name);
+      if (!pool.submit_each({driver.driver->info.name, "on_execution_delivered", deadline},
                             std::move(hooks), expired)) {
         log_->warn("driver calls are saturated: after-delivery hooks of {} executions skipped",
                    last - first);
