@@ -709,11 +709,9 @@ DriverStack start_driver_stack(const config::HostConfig& config, asio::io_contex
         drivers::DriverExecutor::Options{.threads = config.driver_calls.threads,
                                          .queue_size = config.driver_calls.queue_size},
         config::dedicated_thread_counts(config), *stack.probe);
-  } catch (const std::system_error& e) {
+  } catch (const std::runtime_error& e) {
     throw std::runtime_error(fmt::format(
-        "driver_calls.threads: {} (lower it or driver_calls.dedicated_threads, or raise the limit "
-        "on processes: ulimit -u, systemd TasksMax)",
-        e.what()));
+        "{} (lower it, or raise the limit on processes: ulimit -u, systemd TasksMax)", e.what()));
   }
   start_drivers(config, io, metrics, health, stack);
   for (const auto& [driver, threads] : config.driver_calls.dedicated_threads) {

@@ -1,22 +1,31 @@
 #include "drivers/driver_pools.hpp"
 
 #include <algorithm>
+#include <stdexcept>
+#include <system_error>
+#include <utility>
 
 namespace flint::drivers {
 
 DriverPools::DriverPools(DriverExecutor::Options shared,
                          const std::map<std::string, std::size_t, std::less<>>& dedicated,
                          DriverCallProbe& probe) {
+  // A pool that cannot start its threads is named by its key.
+  const auto start = [&probe](DriverExecutor::Options options, const std::string& key) {
+    try {
+      return std::make_unique<DriverExecutor>(std::move(options), probe);
+    } catch (const std::system_error& e) {
+      throw std::runtime_error(key + ": " + e.what());
+    }
+  };
   for (const auto& [driver, threads] : dedicated) {
     // `drv.<driver>-<n>`: the driver's name is cut to fit the kernel's 15.
-    dedicated_.emplace(driver,
-                       std::make_unique<DriverExecutor>(
-                           DriverExecutor::Options{.threads = threads,
-                                                   .queue_size = shared.queue_size,
-                                                   .thread_name = "drv." + driver.substr(0, 8)},
-                           probe));
+    dedicated_.emplace(driver, start({.threads = threads,
+                                      .queue_size = shared.queue_size,
+                                      .thread_name = "drv." + driver.substr(0, 8)},
+                                     "driver_calls.dedicated_threads." + driver));
   }
-  shared_ = std::make_unique<DriverExecutor>(std::move(shared), probe);
+  shared_ = start(std::move(shared), "driver_calls.threads");
 }
 
 DriverExecutor& DriverPools::for_driver(std::string_view driver) noexcept {

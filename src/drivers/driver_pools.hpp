@@ -28,7 +28,9 @@ class DriverPools {
   /// Starts the shared pool, and a pool of `threads` for each entry of
   /// `dedicated` (driver name -> threads), each with the shared pool's queue
   /// size. The probe must outlive the pools.
-  /// @throws std::system_error when a thread cannot be started.
+  /// @throws std::runtime_error when a thread cannot be started, its message
+  ///         starting with the pool's key (`driver_calls.threads`, or
+  ///         `driver_calls.dedicated_threads.<driver>`).
   DriverPools(DriverExecutor::Options shared,
               const std::map<std::string, std::size_t, std::less<>>& dedicated,
               DriverCallProbe& probe);

@@ -1,12 +1,16 @@
 #include "drivers/driver_pools.hpp"
 
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <future>
 #include <string>
 #include <thread>
 
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "logging/thread_name.hpp"
 
@@ -75,6 +79,28 @@ TEST_F(DriverPoolsTest, ADriverThatHangsHoldsOnlyItsOwnThreads) {
   EXPECT_EQ(ran.get_future().wait_for(5s), std::future_status::ready);
   EXPECT_EQ(started.load(), 1);  // the other still waits in the hanging driver's queue
   EXPECT_GE(pools.running(), 1u);
+}
+
+// The pool whose threads cannot start is named by its key (the executor's
+// own test covers the threads already started).
+TEST_F(DriverPoolsTest, APoolThatCannotStartIsNamedByItsKey) {
+  // Root ignores RLIMIT_NPROC; the child drops to nobody, which needs root.
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to run the child as nobody";
+  const auto start_under_limit = [this] {
+    const rlimit limit{4, 4};  // this process and about three threads of nobody's
+    if (::setrlimit(RLIMIT_NPROC, &limit) != 0 || ::setgid(65534) != 0 || ::setuid(65534) != 0) {
+      std::_Exit(3);
+    }
+    try {
+      DriverPools pools({.threads = 1, .queue_size = 1}, {{"acme", 64}}, probe_);
+    } catch (const std::runtime_error& e) {
+      std::fprintf(stderr, "%s\n", e.what());
+      std::_Exit(0);
+    }
+    std::_Exit(5);
+  };
+  EXPECT_EXIT(start_under_limit(), ::testing::ExitedWithCode(0),
+              "^driver_calls.dedicated_threads.acme: cannot start driver thread [0-9]+ of 64: ");
 }
 
 }  // namespace
