@@ -1,9 +1,13 @@
 #include "app/application.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -19,17 +23,21 @@
 #include <vector>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/buffer.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <fcntl.h>
 #include <fmt/ranges.h>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -830,15 +838,21 @@ asio::awaitable<void> drain(http::HttpServer& server, const cluster::RequestQueu
 // SIGHUP reads the listener's TLS and token files again, as daemons do: a
 // renewed certificate or a rotated token needs no restart. What cannot be
 // read leaves the previous files in use, and says why.
-asio::awaitable<void> reload_on_hangup(asio::signal_set& hangups, ListenerCredentials& credentials,
-                                       http::HttpServer& server,
+asio::awaitable<void> reload_on_hangup(asio::posix::stream_descriptor& hangups,
+                                       ListenerCredentials& credentials, http::HttpServer& server,
                                        prometheus::Family<prometheus::Counter>& reloads,
                                        ServiceManager& service_manager, std::string status) {
   const auto log = logging::logger("app");
   auto& succeeded = reloads.Add({{"outcome", "ok"}});
   auto& failed = reloads.Add({{"outcome", "failed"}});
+  // Those that came during the start asked for nothing the start did not read.
+  // (Not Asio's read_some: it would wait for one. The eventfd never blocks.)
+  std::uint64_t count = 0;
+  [[maybe_unused]] const auto drained = ::read(hangups.native_handle(), &count, sizeof count);
   for (;;) {
-    auto [ec, signal] = co_await hangups.async_wait(asio::as_tuple(asio::use_awaitable));
+    // Every SIGHUP since the last read, as one reload.
+    auto [ec, size] = co_await hangups.async_read_some(asio::buffer(&count, sizeof count),
+                                                       asio::as_tuple(asio::use_awaitable));
     if (ec) co_return;
     // Every SIGHUP is a reload to systemd (`systemctl reload`), even one
     // with nothing to read: it waits for the READY that ends it.
@@ -891,11 +905,44 @@ void run_loop(asio::io_context& loop) {
 
 }  // namespace
 
+namespace {
+
+// Where the SIGHUP handler counts hangups: an eventfd open for the life of
+// the process, so that the handler never writes into a descriptor reused for
+// something else. -1 when it could not be made: hangups are then absorbed.
+std::atomic<int> hangup_events{-1};
+
+void count_hangup(int) {
+  const int saved_errno = errno;
+  const std::uint64_t one = 1;
+  [[maybe_unused]] const auto written = ::write(hangup_events.load(), &one, sizeof one);
+  errno = saved_errno;
+}
+
+// The reload loop's end of the hangup count (a descriptor of its own: the
+// handler's stays open), or nullopt when there is none.
+std::optional<asio::posix::stream_descriptor> hangup_reader(asio::io_context& io) {
+  const int events = hangup_events.load();
+  const int reader = events < 0 ? -1 : ::fcntl(events, F_DUPFD_CLOEXEC, 0);
+  if (reader < 0) return std::nullopt;
+  return asio::posix::stream_descriptor(io, reader);
+}
+
+}  // namespace
+
 void absorb_hangups() {
-  struct sigaction action {};
-  action.sa_handler = [](int) {};
-  sigemptyset(&action.sa_mask);
-  ::sigaction(SIGHUP, &action, nullptr);
+  // The handler is installed once and never taken away: Asio's signal_set
+  // gave SIGHUP its default action back when it went, and a SIGHUP in that
+  // moment, at the end of a stop, ended the process with status 129.
+  static const bool installed = [] {
+    hangup_events.store(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    struct sigaction action {};
+    action.sa_handler = count_hangup;
+    action.sa_flags = SA_RESTART;
+    sigemptyset(&action.sa_mask);
+    return ::sigaction(SIGHUP, &action, nullptr) == 0;
+  }();
+  (void)installed;
 }
 
 Application::Application(config::HostConfig config) : config_(std::move(config)) {}
@@ -1059,14 +1106,16 @@ int Application::run() {
                       .Name("flint_credential_reloads_total")
                       .Help("SIGHUP reloads of the listener's TLS and token files, by outcome")
                       .Register(metrics.registry());
-  // Asio gives SIGHUP its default action back when `hangups` goes.
-  struct AbsorbHangupsAfter {
-    ~AbsorbHangupsAfter() { absorb_hangups(); }
-  } absorb_after;
-  asio::signal_set hangups(io, SIGHUP);
-  asio::co_spawn(io,
-                 reload_on_hangup(hangups, credentials, server, reloads, service_manager, status),
-                 asio::detached);
+  absorb_hangups();  // for a caller that did not
+  auto hangups = hangup_reader(io);
+  if (hangups) {
+    asio::co_spawn(
+        io, reload_on_hangup(*hangups, credentials, server, reloads, service_manager, status),
+        asio::detached);
+  } else {
+    log->warn("SIGHUP will not reload the listener's files: cannot count signals ({})",
+              std::strerror(errno));
+  }
   if (service_manager.watchdog_timeout().count() > 0) {
     asio::co_spawn(io, feed_watchdog(service_manager), asio::detached);
   }

@@ -10,10 +10,12 @@
 
 namespace flint::app {
 
-/// Makes SIGHUP harmless to this process: while `Application::run` serves it
-/// reloads the listener's credentials; before and after, its default action
-/// would end the process. Call first in `flint serve`. (A handler that does
-/// nothing, not SIG_IGN: programs the host starts get the default at exec.)
+/// Makes SIGHUP harmless to this process for good: while `Application::run`
+/// serves, it reloads the listener's credentials; before and after, it is
+/// absorbed (its default action would end the process). Call first in
+/// `flint serve`; idempotent. (A handler that counts signals, installed once
+/// and never taken away, not SIG_IGN: programs the host starts get the
+/// default at exec.)
 void absorb_hangups();
 
 /// The `flint serve` process: starts what `bootstrap.*` enables, serves until
