@@ -18,8 +18,8 @@
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 #include <sched.h>
-#include <sys/resource.h>
-#include <unistd.h>
+
+#include "drivers/thread_limit_testing.hpp"
 
 namespace flint::drivers {
 namespace {
@@ -109,13 +109,9 @@ TEST_F(DriverExecutorTest, DriverThreadsAreNamed) {
 // A driver thread that cannot start (here: the limit on processes) is an
 // error naming it, with those started joined, not a std::terminate.
 TEST_F(DriverExecutorTest, AThreadThatCannotStartIsAnErrorAndStartedOnesAreJoined) {
-  // Root ignores RLIMIT_NPROC; the child drops to nobody, which needs root.
-  if (::geteuid() != 0) GTEST_SKIP() << "needs root to run the child as nobody";
+  if (!testing::can_limit_threads()) GTEST_SKIP() << "needs root to run the child as nobody";
   const auto start_under_limit = [this] {
-    const rlimit limit{4, 4};  // this process and about three threads of nobody's
-    if (::setrlimit(RLIMIT_NPROC, &limit) != 0 || ::setgid(65534) != 0 || ::setuid(65534) != 0) {
-      std::_Exit(3);
-    }
+    testing::limit_threads_to_about_three();
     try {
       DriverExecutor executor({.threads = 64, .queue_size = 1}, probe_);
     } catch (const std::system_error& e) {

@@ -9,9 +9,8 @@
 
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
+#include "drivers/thread_limit_testing.hpp"
 #include "logging/thread_name.hpp"
 
 namespace flint::drivers {
@@ -84,13 +83,9 @@ TEST_F(DriverPoolsTest, ADriverThatHangsHoldsOnlyItsOwnThreads) {
 // The pool whose threads cannot start is named by its key (the executor's
 // own test covers the threads already started).
 TEST_F(DriverPoolsTest, APoolThatCannotStartIsNamedByItsKey) {
-  // Root ignores RLIMIT_NPROC; the child drops to nobody, which needs root.
-  if (::geteuid() != 0) GTEST_SKIP() << "needs root to run the child as nobody";
+  if (!testing::can_limit_threads()) GTEST_SKIP() << "needs root to run the child as nobody";
   const auto start_under_limit = [this] {
-    const rlimit limit{4, 4};  // this process and about three threads of nobody's
-    if (::setrlimit(RLIMIT_NPROC, &limit) != 0 || ::setgid(65534) != 0 || ::setuid(65534) != 0) {
-      std::_Exit(3);
-    }
+    testing::limit_threads_to_about_three();
     try {
       DriverPools pools({.threads = 1, .queue_size = 1}, {{"acme", 64}}, probe_);
     } catch (const std::runtime_error& e) {
