@@ -7,7 +7,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -903,10 +902,6 @@ void run_loop(asio::io_context& loop) {
   }
 }
 
-}  // namespace
-
-namespace {
-
 // Where the SIGHUP handler counts hangups: an eventfd open for the life of
 // the process, so that the handler never writes into a descriptor reused for
 // something else. -1 when it could not be made: hangups are then absorbed.
@@ -1113,8 +1108,7 @@ int Application::run() {
         io, reload_on_hangup(*hangups, credentials, server, reloads, service_manager, status),
         asio::detached);
   } else {
-    log->warn("SIGHUP will not reload the listener's files: cannot count signals ({})",
-              std::strerror(errno));
+    log->warn("SIGHUP will not reload the listener's files: no eventfd to count signals in");
   }
   if (service_manager.watchdog_timeout().count() > 0) {
     asio::co_spawn(io, feed_watchdog(service_manager), asio::detached);
