@@ -1,5 +1,6 @@
 #include "api/json_route.hpp"
 
+#include <chrono>
 #include <new>
 
 #include <boost/asio/co_spawn.hpp>
@@ -10,6 +11,8 @@
 
 #include <flint/sdk/errors.hpp>
 #include <flint/sdk/infrastructure.hpp>
+
+#include "drivers/retry_later_error.hpp"
 
 namespace flint::api {
 namespace {
@@ -29,6 +32,9 @@ class JsonRouteTest : public ::testing::Test {
           seen_body_ = *last_body_;
           if (auto kind = sdk::parse_error_kind(id)) sdk::raise_error(*kind, "failed: " + id);
           if (id == "out_of_memory") throw std::bad_alloc();
+          if (id == "breaker") {
+            throw drivers::RetryLaterError("breaker open", std::chrono::milliseconds(29'001));
+          }
           co_return sdk::InfrastructureTaskAccepted{id, origin.tenant_id};
         });
   }
@@ -110,6 +116,20 @@ TEST_F(JsonRouteTest, OutOfMemoryIs503RetryLater) {
   const auto response = post(R"({"id": "out_of_memory"})");
   EXPECT_EQ(response.result(), http::Status::service_unavailable);
   EXPECT_NE(message(response).find("out of memory"), std::string::npos) << message(response);
+}
+
+TEST_F(JsonRouteTest, Every503SaysWhenToRetry) {
+  for (const char* id : {"temporary", "out_of_memory"}) {
+    const auto response = post(std::string(R"({"id": ")") + id + "\"}");
+    EXPECT_EQ(response.result(), http::Status::service_unavailable) << id;
+    EXPECT_EQ(response[http::beast_http::field::retry_after], "1") << id;
+  }
+  // A refusal that knows when it ends says so, in whole seconds rounded up.
+  const auto breaker = post(R"({"id": "breaker"})");
+  EXPECT_EQ(breaker.result(), http::Status::service_unavailable);
+  EXPECT_EQ(breaker[http::beast_http::field::retry_after], "30");
+  // Other errors say nothing of retrying.
+  EXPECT_EQ(post(R"({"id": "driver"})").count(http::beast_http::field::retry_after), 0U);
 }
 
 TEST_F(JsonRouteTest, FreesTheBodyBeforeCallingTheService) {

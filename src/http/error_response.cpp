@@ -1,5 +1,7 @@
 #include "http/error_response.hpp"
 
+#include <string>
+
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -19,7 +21,14 @@ Response error_response(Status status, std::string_view message, unsigned versio
   boost::json::object body;
   body["localizedMessage"] = message;
   body["status"] = static_cast<int>(status);
-  return json_response(status, boost::json::serialize(body), version, keep_alive);
+  Response response = json_response(status, boost::json::serialize(body), version, keep_alive);
+  // Every 503 is "retry later": say when, so that clients which honour the
+  // header (urllib3's Retry, Spring's) back off instead of retrying at once.
+  // A caller that knows better (an open breaker) sets its own.
+  if (status == Status::service_unavailable) {
+    response.set(beast_http::field::retry_after, std::to_string(kDefaultRetryAfter.count()));
+  }
+  return response;
 }
 
 }  // namespace flint::http

@@ -491,7 +491,15 @@ def assert_error(response: requests.Response, status: int, *fragments: str) -> d
         assert fragment in body["localizedMessage"], (
             f"{fragment!r} not in message {body['localizedMessage']!r}"
         )
+    if status == 503:
+        assert_retry_after(response.headers.get("Retry-After"))
     return body
+
+
+def assert_retry_after(value: str | None) -> int:
+    """Every error 503 says when to retry: whole seconds, at least 1."""
+    assert value is not None and value.isdigit() and int(value) >= 1, f"Retry-After: {value!r}"
+    return int(value)
 
 
 # -- Prometheus text -----------------------------------------------------------------------

@@ -24,6 +24,7 @@ from flint_blackbox import (
     FlintServer,
     RawConnection,
     assert_error,
+    assert_retry_after,
     chunked,
     execute_body,
     find_body,
@@ -41,6 +42,8 @@ def _assert_raw_error(response, status: int, *fragments: str) -> dict:
     assert body["status"] == status, body
     for fragment in fragments:
         assert fragment in body["localizedMessage"], body
+    if status == 503:
+        assert_retry_after(response.headers.get("retry-after"))
     return body
 
 
