@@ -31,11 +31,14 @@ class Driver {
   virtual std::string unavailable_reason() const { return {}; }
 
  protected:
+  /// For derived classes only; the base holds no state of its own.
+  /// @{
   Driver() = default;
   Driver(const Driver&) = default;
   Driver& operator=(const Driver&) = default;
   Driver(Driver&&) = default;
   Driver& operator=(Driver&&) = default;
+  /// @}
 };
 
 }  // namespace flint::sdk
