@@ -7,13 +7,13 @@
 #include <string>
 
 #include <CLI/CLI.hpp>
-#include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 
 #include "exit_status.hpp"
 #include "flint_api.hpp"
 #include "http_client.hpp"
 #include "interrupt.hpp"
+#include "json_output.hpp"
 
 namespace flint::cli {
 namespace {
@@ -69,7 +69,7 @@ int run_events_command(const EventsOptions& options, std::ostream& out, std::ost
       {
         // A Ctrl-C waits for the page to be printed: no half lines.
         DeferInterrupt defer;
-        for (const Event& event : page.events) out << boost::json::serialize(event.raw) << "\n";
+        for (const Event& event : page.events) out << compact_json(event.raw) << "\n";
         out << std::flush;
       }
       EventLogPosition next = page.next(after);

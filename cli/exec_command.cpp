@@ -7,7 +7,6 @@
 #include <thread>
 
 #include <CLI/CLI.hpp>
-#include <boost/json/serialize.hpp>
 
 #include <flint/sdk/json.hpp>
 
@@ -206,7 +205,7 @@ int run_exec_command(const ExecOptions& options, std::ostream& out, std::ostream
     }
     const std::string status = string_field(event->payload, "status");
     if (options.json) {
-      out << boost::json::serialize(event->payload) << "\n";
+      out << compact_json(event->payload) << "\n";
     } else {
       print_outcome(out, event->payload);
     }

@@ -13,7 +13,6 @@
 #include <thread>
 
 #include <CLI/CLI.hpp>
-#include <boost/json/serialize.hpp>
 
 #include <flint/sdk/json.hpp>
 
@@ -61,7 +60,7 @@ void print_task(std::ostream& out, const boost::json::object& task) {
 void print_json_or(std::ostream& out, bool json, const boost::json::value& value,
                    const std::function<void()>& for_people) {
   if (json) {
-    out << boost::json::serialize(value) << "\n";
+    out << compact_json(value) << "\n";
   } else {
     for_people();
   }
