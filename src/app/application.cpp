@@ -99,17 +99,26 @@ using std::chrono::steady_clock;
 namespace {
 
 // Free space and usability (a directory the process may write and enter) of
-// a directory, read at most once a second:
-// health is polled often (probes, load balancers) and must stay cheap.
+// a directory, and the size of some of its files, read at most once a
+// second: health is polled often (probes, load balancers) and must stay cheap.
 class DiskCheck {
  public:
   struct Space {
     bool writable = false;
     std::uint64_t free_bytes = 0;
+    std::uint64_t total_bytes = 0;
     std::optional<std::uint64_t> free_inodes;  // none: the file system has no fixed count
+    std::uint64_t files_bytes = 0;             // of `files` (those missing count 0)
+
+    // Unpacking a package or committing a group of writes will soon fail:
+    // less than 100 MiB free, or than a tenth of a file system that small.
+    bool low() const {
+      return free_bytes < std::min<std::uint64_t>(100 * 1024 * 1024, total_bytes / 10);
+    }
   };
 
-  explicit DiskCheck(const std::filesystem::path& dir) : dir_(dir.string()) {}
+  explicit DiskCheck(const std::filesystem::path& dir, std::vector<std::string> files = {})
+      : dir_(dir.string()), files_(std::move(files)) {}
 
   const std::string& path() const noexcept { return dir_; }
 
@@ -123,8 +132,15 @@ class DiskCheck {
                        ::access(dir_.c_str(), W_OK | X_OK) == 0 &&
                        ::statvfs(dir_.c_str(), &disk) == 0;
       last_.free_bytes = last_.writable ? std::uint64_t{disk.f_bavail} * disk.f_frsize : 0;
+      last_.total_bytes = last_.writable ? std::uint64_t{disk.f_blocks} * disk.f_frsize : 0;
       last_.free_inodes.reset();
       if (last_.writable && disk.f_files > 0) last_.free_inodes = disk.f_favail;
+      last_.files_bytes = 0;
+      for (const auto& file : files_) {
+        struct stat file_info {};
+        const auto path = dir_ + "/" + file;
+        if (::stat(path.c_str(), &file_info) == 0) last_.files_bytes += file_info.st_size;
+      }
       read_at_ = now;
     }
     return last_;
@@ -132,6 +148,7 @@ class DiskCheck {
 
  private:
   std::string dir_;
+  std::vector<std::string> files_;
   std::mutex mutex_;
   steady_clock::time_point read_at_{};
   Space last_;
@@ -148,6 +165,7 @@ struct DriverStack {
   std::unique_ptr<drivers::DriverRouter> router;
   std::unique_ptr<drivers::DriverRouter> infrastructure_router;  // with the Infrastructure API
   std::unique_ptr<drivers::DriverManager> drivers;
+  std::unique_ptr<store::StoreProbe> store_probe;
   std::unique_ptr<store::Store> store;
   std::unique_ptr<security::CredentialVault> vault;
   std::unique_ptr<events::EventLog> event_log;
@@ -412,8 +430,10 @@ void start_durable_execution(const config::HostConfig& config, asio::io_context&
           stack.event_log->last_seq()));
     }
   }
+  stack.store_probe = std::make_unique<store::StoreProbe>(metrics.registry());
   stack.store = std::make_unique<store::Store>(
-      store::Store::Options{.data_dir = config.store.data_dir, .synchronous = sync},
+      store::Store::Options{
+          .data_dir = config.store.data_dir, .synchronous = sync, .probe = stack.store_probe.get()},
       store::flint_schema());
   stack.vault = std::make_unique<security::CredentialVault>(store_vault(config, *stack.store));
   std::vector<events::EventPublisher*> publishers;
@@ -508,9 +528,21 @@ void start_durable_execution(const config::HostConfig& config, asio::io_context&
 
   if (stack.cluster) stack.cluster->start();
 
-  health.add("store", [store = stack.store.get()](HealthDetails& details) {
+  auto store_files = std::make_shared<DiskCheck>(
+      config.store.data_dir, std::vector<std::string>{"flint.db", "flint.db-wal"});
+  health.add("store", [store = stack.store.get(), disk = store_files](HealthDetails& details) {
     details.set("path", store->path().string());
+    const auto space = disk->read();
+    details.set("size_bytes", space.files_bytes);
     auto status = HealthStatus::ok;
+    if (!space.writable) {
+      details.set("error", "the data directory is not a writable directory");
+      status = HealthStatus::degraded;
+    } else {
+      details.set("disk_free_bytes", space.free_bytes);
+      // Warned before writes fail: a full disk refuses every execute.
+      if (space.low()) status = HealthStatus::degraded;
+    }
     // Records on the damaged pages answer 500 and their retention stops;
     // the rest still works, as with a damaged event log.
     if (const std::string damage = store->damage(); !damage.empty()) {
@@ -532,18 +564,21 @@ void start_durable_execution(const config::HostConfig& config, asio::io_context&
     details.set("running", scheduler->running());
     return HealthStatus::ok;
   });
-  health.add("events",
-             [log = stack.event_log.get(), relay = stack.relay.get()](HealthDetails& details) {
-               details.set("delivered", relay->delivered());
-               if (!log) return HealthStatus::ok;
-               details.set("last_seq", log->last_seq());
-               // A damaged file shows here, not only as 500s to its readers.
-               if (const std::string error = log->read_error(); !error.empty()) {
-                 details.set("error", error);
-                 return HealthStatus::degraded;
-               }
-               return HealthStatus::ok;
-             });
+  auto event_files = std::make_shared<DiskCheck>(
+      config.store.data_dir, std::vector<std::string>{"events.db", "events.db-wal"});
+  health.add("events", [log = stack.event_log.get(), relay = stack.relay.get(),
+                        disk = event_files](HealthDetails& details) {
+    details.set("delivered", relay->delivered());
+    if (!log) return HealthStatus::ok;
+    details.set("last_seq", log->last_seq());
+    details.set("size_bytes", disk->read().files_bytes);
+    // A damaged file shows here, not only as 500s to its readers.
+    if (const std::string error = log->read_error(); !error.empty()) {
+      details.set("error", error);
+      return HealthStatus::degraded;
+    }
+    return HealthStatus::ok;
+  });
   if (stack.kafka_publisher) {
     health.add(
         "messaging", [kafka = stack.kafka_publisher.get(), relay = stack.relay.get(),
@@ -800,11 +835,10 @@ DriverStack start_driver_stack(const config::HostConfig& config, asio::io_contex
         }
         details.set("disk_free_bytes", space.free_bytes);
         if (space.free_inodes) details.set("disk_free_inodes", *space.free_inodes);
-        // Extraction needs room: below 100 MiB, or fewer inodes than one package
-        // may have entries, new packages will soon fail.
+        // Extraction needs room: short of space, or with fewer inodes than
+        // one package may have entries, new packages will soon fail.
         const bool short_of_inodes = space.free_inodes && *space.free_inodes < entries;
-        return space.free_bytes < 100 * 1024 * 1024 || short_of_inodes ? HealthStatus::degraded
-                                                                       : HealthStatus::ok;
+        return space.low() || short_of_inodes ? HealthStatus::degraded : HealthStatus::ok;
       });
   return stack;
 }

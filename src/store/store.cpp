@@ -1,5 +1,6 @@
 #include "store/store.hpp"
 
+#include <algorithm>
 #include <system_error>
 
 #include <fmt/format.h>
@@ -11,7 +12,7 @@
 namespace flint::store {
 
 Store::Store(Options options, std::span<const Migration> migrations)
-    : path_(options.data_dir / "flint.db") {
+    : path_(options.data_dir / "flint.db"), probe_(options.probe) {
   // Also without a DataDirectory (tools, tests): the same private directory.
   if (const std::error_code ec = files::create_private_directory(options.data_dir)) {
     throw SqliteError(SQLITE_CANTOPEN, fmt::format("cannot create the data directory {}: {}",
@@ -52,6 +53,7 @@ void Store::write_async(Write write, Done done) {
       done(std::make_exception_ptr(SqliteError(SQLITE_MISUSE, "the store is stopping")));
       return;
     }
+    if (queue_.empty()) queued_at_ = std::chrono::steady_clock::now();
     queue_.push_back({std::move(write), std::move(done)});
   }
   queue_ready_.notify_one();
@@ -61,18 +63,21 @@ void Store::run_writer() {
   logging::set_thread_name("store-writer");
   std::vector<Pending> batch;
   for (;;) {
+    std::chrono::steady_clock::time_point queued_at;
     {
       std::unique_lock lock(queue_mutex_);
       queue_ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, nothing left
       batch.swap(queue_);
+      queued_at = queued_at_;
     }
-    commit(batch);
+    commit(batch, queued_at);
     batch.clear();
   }
 }
 
-void Store::commit(std::vector<Pending>& batch) {
+void Store::commit(std::vector<Pending>& batch, std::chrono::steady_clock::time_point queued_at) {
+  const auto started = std::chrono::steady_clock::now();
   // Writes rarely fail, and a savepoint around each one costs about a fifth
   // of a small write (SQLite copies every page it changes into the savepoint's
   // journal). So the group first runs bare; only when a write throws is it
@@ -89,12 +94,23 @@ void Store::commit(std::vector<Pending>& batch) {
   // reference after a waiter has read the exception. The count is atomic, but
   // inside the uninstrumented libstdc++, so ThreadSanitizer took that for a
   // race (tests/tsan.supp covers the drop by an exception_ptr, not this one).
+  const auto observe = [&](std::size_t failed_writes) {
+    if (probe_ == nullptr) return;
+    probe_->observe({.wait = started - queued_at,
+                     .took = std::chrono::steady_clock::now() - started,
+                     .writes = batch.size(),
+                     .failed_writes = failed_writes,
+                     .committed = !commit_failure});
+  };
   if (commit_failure) {
     // The commit itself failed (disk full, I/O error): nothing was written.
+    observe(batch.size());
     note_outcome({&commit_failure, 1});
     for (auto& pending : batch) pending.done(commit_failure);
     return;
   }
+  observe(static_cast<std::size_t>(
+      std::ranges::count_if(failures, [](const auto& f) { return f != nullptr; })));
   note_outcome(failures);
   for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(failures[i]);
 }

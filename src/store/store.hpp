@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "store/sqlite_database.hpp"
+#include "store/store_probe.hpp"
 
 namespace flint::store {
 
@@ -39,6 +40,9 @@ class Store {
     std::filesystem::path data_dir;
     /// `full` (default) survives a power loss; `normal` survives a process crash.
     Synchronous synchronous = Synchronous::full;
+    /// Counts and times the group commits; none when null (tools, tests).
+    /// Must outlive the store.
+    StoreProbe* probe = nullptr;
   };
 
   /// A unit of work run inside a write transaction. It may run twice (when
@@ -113,7 +117,8 @@ class Store {
     Done done;
   };
   void run_writer();
-  void commit(std::vector<Pending>& batch);
+  // `queued_at`: when the oldest write of `batch` was queued.
+  void commit(std::vector<Pending>& batch, std::chrono::steady_clock::time_point queued_at);
   // The whole group in one transaction; false (rolled back) when a write threw.
   bool commit_bare(std::vector<Pending>& batch);
   // Each write in its own savepoint; a throwing write's failure goes to `failures`.
@@ -130,10 +135,12 @@ class Store {
   std::mutex queue_mutex_;
   std::condition_variable queue_ready_;
   std::vector<Pending> queue_;
+  std::chrono::steady_clock::time_point queued_at_;  // of the oldest write in `queue_`
   bool stopping_ = false;
   mutable std::mutex failure_mutex_;
   std::optional<WriteFailure> write_failure_;
   std::string damage_;
+  StoreProbe* probe_;
   std::thread writer_;
 };
 

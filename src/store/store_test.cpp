@@ -13,6 +13,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <prometheus/registry.h>
 
 namespace flint::store {
 namespace {
@@ -264,6 +265,75 @@ TEST_F(StoreTest, ADamagedFileIsRememberedFromTheFirstReadThatFindsIt) {
   // A later success does not hide it: the file stays damaged.
   store.write([](Database& db) { db.exec("CREATE TABLE other (x)"); });
   EXPECT_NE(store.damage(), "");
+}
+
+// The value of the series of `name` with `label` (any, when empty); for a
+// histogram, its sample count (`sum` false) or sum.
+double metric(prometheus::Registry& registry, const std::string& name,
+              const std::string& label = {}, bool sum = false) {
+  for (const auto& family : registry.Collect()) {
+    if (family.name != name) continue;
+    for (const auto& series : family.metric) {
+      if (!label.empty() && (series.label.empty() || series.label[0].value != label)) continue;
+      if (family.type == prometheus::MetricType::Histogram) {
+        return sum ? series.histogram.sample_sum
+                   : static_cast<double>(series.histogram.sample_count);
+      }
+      return series.counter.value;
+    }
+  }
+  return -1;
+}
+
+TEST_F(StoreTest, TheProbeCountsAndTimesEveryGroupCommit) {
+  prometheus::Registry registry;
+  StoreProbe probe(registry);
+  Store store({.data_dir = dir_, .synchronous = Synchronous::normal, .probe = &probe}, kSchema);
+  for (const char* key : {"a", "b", "c"}) {
+    store.write([key](Database& db) {
+      db.prepare("INSERT INTO kv VALUES (?, 'v')").bind(1, std::string(key)).run();
+    });
+  }
+  EXPECT_THROW(store.write([](Database& db) { db.exec("INSERT INTO kv VALUES ('a', 'dup')"); }),
+               SqliteError);
+  EXPECT_EQ(metric(registry, "flint_store_commits_total", "ok"), 4);
+  EXPECT_EQ(metric(registry, "flint_store_commits_total", "failed"), 0);
+  EXPECT_EQ(metric(registry, "flint_store_writes_total", "ok"), 3);
+  EXPECT_EQ(metric(registry, "flint_store_writes_total", "failed"), 1);
+  EXPECT_EQ(metric(registry, "flint_store_commit_duration_seconds"), 4);
+  EXPECT_GT(metric(registry, "flint_store_commit_duration_seconds", {}, true), 0);
+
+  // Writes queued behind a busy writer form one group, and its wait shows.
+  std::promise<void> release;
+  auto released = release.get_future().share();
+  std::promise<void> started;
+  std::promise<void> held;
+  store.write_async(
+      [released, &started, once = std::make_shared<std::once_flag>()](Database&) {
+        std::call_once(*once, [&] { started.set_value(); });
+        released.wait();
+      },
+      [&held](std::exception_ptr) { held.set_value(); });
+  started.get_future().wait();
+  std::atomic<int> done = 0;
+  for (int i = 0; i < 10; ++i) {
+    store.write_async(
+        [i](Database& db) {
+          db.prepare("INSERT INTO kv VALUES (?, 'v')").bind(1, "q" + std::to_string(i)).run();
+        },
+        [&done](std::exception_ptr failure) {
+          if (!failure) ++done;
+        });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  release.set_value();
+  held.get_future().wait();
+  store.write([](Database&) {});  // after the queued group
+  EXPECT_EQ(done.load(), 10);
+  EXPECT_EQ(metric(registry, "flint_store_commits_total", "ok"), 4 + 3);
+  EXPECT_EQ(metric(registry, "flint_store_writes_total", "ok"), 3 + 12);
+  EXPECT_EQ(metric(registry, "flint_store_queue_wait_seconds"), 7);
+  EXPECT_GE(metric(registry, "flint_store_queue_wait_seconds", {}, true), 0.045);
 }
 
 TEST_F(StoreTest, DataSurvivesReopening) {

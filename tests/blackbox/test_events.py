@@ -321,11 +321,16 @@ def test_health_lists_store_jobs_and_events(log_server):
     vitals = log_server.health()["vitals"]
     for name in ("store", "jobs", "events"):
         assert vitals[name]["status"] == "OK", vitals
-    assert vitals["store"]["path"].endswith("flint.db")
+    store = vitals["store"]
+    assert store["path"].endswith("flint.db")
+    # The store's files and the room left for them (read at most once a second).
+    assert store["size_bytes"] >= (log_server.data_dir / "flint.db").stat().st_size > 0, store
+    assert 100 * 2**20 < store["disk_free_bytes"] <= shutil.disk_usage(log_server.data_dir).total
     assert vitals["jobs"]["scheduled"] >= 0 and vitals["jobs"]["running"] >= 0
     last = log_server.last_seq()
     assert vitals["events"]["last_seq"] <= last
     assert vitals["events"]["delivered"] >= 1
+    assert vitals["events"]["size_bytes"] > 0
 
 
 def test_metrics_count_job_runs_backlog_and_deliveries(log_server):
@@ -340,6 +345,14 @@ def test_metrics_count_job_runs_backlog_and_deliveries(log_server):
     ) >= 3
     delivered = after.value("flint_events_delivered_total", publisher="event-log")
     assert delivered - before.value("flint_events_delivered_total", publisher="event-log") >= 3
+    # Each execution is written when accepted and when it ended, in group commits.
+    commits = after.value("flint_store_commits_total", outcome="ok")
+    assert commits - before.value("flint_store_commits_total", outcome="ok") >= 1
+    writes = after.value("flint_store_writes_total", outcome="ok")
+    assert writes - before.value("flint_store_writes_total", outcome="ok") >= 6
+    assert after.value("flint_store_commits_total", outcome="failed") == 0
+    assert after.value("flint_store_commit_duration_seconds_count") >= commits
+    assert after.value("flint_store_queue_wait_seconds_count") >= commits
     # The gauge follows the deletion of the delivered rows, a moment after the log append.
     wait_until(lambda: log_server.metrics().value("flint_outbox_backlog") == 0, 10,
                what="an empty outbox backlog")

@@ -62,6 +62,7 @@ def test_full_disk_answers_503_and_records_nothing(start_server, small_disk):
     assert "database or disk is full" in store["last_error"], store
     assert "flint.db" in store["last_error"], store
     assert store["since"].endswith("Z"), store
+    assert server.metrics().value("flint_store_writes_total", outcome="failed") > 0
 
     # Room again: accepting works again and nothing accepted earlier was lost.
     filler.unlink()
@@ -76,8 +77,32 @@ def test_full_disk_answers_503_and_records_nothing(start_server, small_disk):
     assert record["status"] == "COMPLETE"
     health = server.get("/management/health")
     assert health.status_code == 200
-    store = health.json()["vitals"]["store"]
-    assert store["status"] == "OK" and "last_error" not in store, store
+    assert "last_error" not in health.json()["vitals"]["store"], health.text
+    # Free space is read again at most once a second.
+    wait_until(lambda: server.health()["vitals"]["store"]["status"] == "OK", 5,
+               what="the store vital to read OK")
+
+
+def test_the_store_vital_warns_before_the_disk_is_full(start_server, small_disk):
+    """Less than a tenth of this 4 MiB disk free (or 100 MiB of a larger one): DEGRADED while
+    writes still succeed, so that an operator hears of it before executes are refused."""
+    server = start_server({"store": {"data_dir": str(small_disk / "data")}})
+    vital = server.health()["vitals"]["store"]
+    assert vital["status"] == "OK" and vital["disk_free_bytes"] > 2**20, vital
+    filler = fill_disk(small_disk)
+    with open(filler, "r+b") as out:  # leave about 256 KiB
+        out.truncate(max(0, filler.stat().st_size - 256 * 1024))
+    vital = wait_until(
+        lambda: (v := server.health()["vitals"]["store"])["status"] == "DEGRADED" and v, 5,
+        what="the store vital to warn of low space",
+    )
+    assert vital["disk_free_bytes"] < 400 * 1024, vital
+    assert "last_error" not in vital, vital
+    r = server.execute(execute_body())
+    assert r.status_code == 202, r.text
+    filler.unlink()
+    wait_until(lambda: server.health()["vitals"]["store"]["status"] == "OK", 5,
+               what="the store vital to read OK with room again")
 
 
 def test_script_driver_on_a_full_disk_answers_503_without_opening_the_breaker(
