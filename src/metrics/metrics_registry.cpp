@@ -1,11 +1,33 @@
 #include "metrics/metrics_registry.hpp"
 
+#include <iterator>
+#include <string>
+
+#include <prometheus/gauge.h>
 #include <prometheus/text_serializer.h>
+
+#include "flint/sdk/version.hpp"
 
 namespace flint::metrics {
 
+MetricsRegistry::MetricsRegistry() : registry_(std::make_shared<prometheus::Registry>()) {
+  // The usual "info" metric: constant 1, the facts in its labels, so that a
+  // query can join them to any series (which version runs where).
+  prometheus::BuildGauge()
+      .Name("flint_build_info")
+      .Help("Flint's version and driver SDK ABI, as labels; always 1")
+      .Register(*registry_)
+      .Add({{"version", FLINT_SDK_VERSION_STRING},
+            {"sdk_abi", std::to_string(FLINT_SDK_ABI_VERSION)}})
+      .Set(1);
+}
+
 std::string MetricsRegistry::render() const {
-  return prometheus::TextSerializer().Serialize(registry_->Collect());
+  auto families = registry_->Collect();
+  auto process = process_.Collect();
+  families.insert(families.end(), std::make_move_iterator(process.begin()),
+                  std::make_move_iterator(process.end()));
+  return prometheus::TextSerializer().Serialize(families);
 }
 
 const std::vector<double>& latency_buckets() {

@@ -9,12 +9,16 @@
 
 #include <prometheus/registry.h>
 
+#include "metrics/process_metrics.hpp"
+
 namespace flint::metrics {
 
-/// Owns the Prometheus registry. Thread-safe (prometheus-cpp metrics are).
+/// Owns the Prometheus registry, with `flint_build_info` and the standard
+/// process metrics (see `ProcessMetrics`). Thread-safe (prometheus-cpp
+/// metrics are).
 class MetricsRegistry {
  public:
-  MetricsRegistry() : registry_(std::make_shared<prometheus::Registry>()) {}
+  MetricsRegistry();
 
   /// The registry, for modules to add their families to.
   prometheus::Registry& registry() noexcept { return *registry_; }
@@ -24,6 +28,7 @@ class MetricsRegistry {
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
+  ProcessMetrics process_;
 };
 
 /// Histogram buckets for latencies in seconds, from 100 µs to 30 s.

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
+import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -102,6 +105,25 @@ def test_metrics_are_prometheus_text(server):
     assert "# TYPE flint_http_requests_total counter" in r.text
     assert "# TYPE flint_http_request_duration_seconds histogram" in r.text
     assert "# TYPE flint_http_requests_in_flight gauge" in r.text
+
+
+def test_metrics_name_the_build_and_describe_the_process(server):
+    metrics = server.metrics()
+    version = server.health()["vitals"]["app"]["version"]
+    assert metrics.value("flint_build_info", version=version) == 1
+    # The standard process metrics, read from the server's own /proc entry.
+    status = Path(f"/proc/{server.process.pid}/status").read_text()
+    rss_kib = int(next(line.split()[1] for line in status.splitlines()
+                       if line.startswith("VmRSS:")))
+    rss = metrics.value("process_resident_memory_bytes")
+    assert 0.5 * rss_kib * 1024 < rss < 2 * rss_kib * 1024, (rss, rss_kib)
+    open_fds = len(os.listdir(f"/proc/{server.process.pid}/fd"))
+    assert abs(metrics.value("process_open_fds") - open_fds) <= 5, open_fds
+    assert metrics.value("process_max_fds") >= open_fds
+    assert 0 <= metrics.value("process_cpu_seconds_total") < 600
+    assert time.time() - 600 < metrics.value("process_start_time_seconds") <= time.time() + 1
+    assert metrics.has("process_virtual_memory_bytes")
+    assert metrics.has("process_virtual_memory_max_bytes")
 
 
 def test_http_metrics_count_requests_by_route_method_and_status(server):
