@@ -2,17 +2,22 @@
 
 #include <chrono>
 #include <new>
+#include <sstream>
+#include <string>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
 
 #include <flint/sdk/errors.hpp>
 #include <flint/sdk/infrastructure.hpp>
 
+#include "drivers/driver_executor.hpp"
 #include "drivers/retry_later_error.hpp"
+#include "logging/logging.hpp"
 
 namespace flint::api {
 namespace {
@@ -32,6 +37,7 @@ class JsonRouteTest : public ::testing::Test {
           seen_body_ = *last_body_;
           if (auto kind = sdk::parse_error_kind(id)) sdk::raise_error(*kind, "failed: " + id);
           if (id == "out_of_memory") throw std::bad_alloc();
+          if (id == "saturated") throw drivers::CallRejected("driver calls are saturated");
           if (id == "breaker") {
             throw drivers::RetryLaterError("breaker open", std::chrono::milliseconds(29'001));
           }
@@ -130,6 +136,32 @@ TEST_F(JsonRouteTest, Every503SaysWhenToRetry) {
   EXPECT_EQ(breaker[http::beast_http::field::retry_after], "30");
   // Other errors say nothing of retrying.
   EXPECT_EQ(post(R"({"id": "driver"})").count(http::beast_http::field::retry_after), 0U);
+}
+
+std::size_t count(const std::string& text, const std::string& part) {
+  std::size_t found = 0;
+  for (auto at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++found;
+  return found;
+}
+
+TEST_F(JsonRouteTest, RefusalsForOverloadAreLoggedOncePerIntervalAtWarn) {
+  std::ostringstream out;
+  logging::configure({.level = "info"}, std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
+  for (int i = 0; i < 5; ++i) {
+    const auto response = post(R"({"id": "saturated"})");
+    EXPECT_EQ(response.result(), http::Status::service_unavailable);
+    EXPECT_EQ(message(response), "driver calls are saturated");
+  }
+  post(R"({"id": "temporary"})");
+  logging::flush();
+  const std::string text = out.str();
+  // One line for five refusals (the other four are counted on the next line,
+  // ten seconds on); any other 5xx still gets a line at error.
+  EXPECT_EQ(count(text, "refused with 503: driver calls are saturated"), 1U) << text;
+  EXPECT_EQ(count(text, "WARN"), 1U) << text;
+  EXPECT_EQ(count(text, "ERROR"), 1U) << text;
+  EXPECT_NE(text.find("refused with 503: failed: temporary"), std::string::npos) << text;
+  logging::configure({});
 }
 
 TEST_F(JsonRouteTest, FreesTheBodyBeforeCallingTheService) {

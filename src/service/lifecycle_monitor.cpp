@@ -11,6 +11,7 @@
 #include <flint/sdk/ids.hpp>
 #include <flint/sdk/json.hpp>
 
+#include "drivers/driver_executor.hpp"
 #include "drivers/guarded_call.hpp"
 #include "drivers/host_call_context.hpp"
 #include "drivers/operator_message.hpp"
@@ -261,7 +262,7 @@ void LifecycleMonitor::accept(std::string_view lifecycle_name,
                                       done(failure);
                                     });
     if (!queued) {
-      done(std::make_exception_ptr(sdk::TemporaryDriverError(
+      done(std::make_exception_ptr(drivers::CallRejected(
           "driver calls are saturated: the execution cannot be recorded now; retry later")));
     }
     return;

@@ -289,6 +289,14 @@ def test_saturated_driver_calls_are_503(start_server):
     for r in results:
         if r.status_code == 503:
             assert_error(r, 503, "saturated")
+    # Overload is logged once per 10 s, at warn; the metrics count every refusal.
+    refused = statuses.count(503)
+    lines = [line for line in flint.stderr().splitlines()
+             if "refused with 503" in line and "saturated" in line]
+    assert len(lines) == 1 and "\"level\":\"WARNING\"" in lines[0], lines
+    rejected = flint.metrics().value("flint_driver_calls_total", operation="execute_lifecycle",
+                                     outcome="rejected")
+    assert rejected == refused, (rejected, refused)
 
 
 # -- graceful stop -------------------------------------------------------------------------
