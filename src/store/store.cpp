@@ -89,28 +89,26 @@ void Store::commit(std::vector<Pending>& batch, std::chrono::steady_clock::time_
   } catch (...) {
     commit_failure = std::current_exception();
   }
+  if (probe_ != nullptr) {
+    const auto failed =
+        commit_failure ? batch.size() : failures.size() - std::ranges::count(failures, nullptr);
+    probe_->observe({.wait = started - queued_at,
+                     .took = std::chrono::steady_clock::now() - started,
+                     .writes = batch.size(),
+                     .failed_writes = static_cast<std::size_t>(failed),
+                     .committed = !commit_failure});
+  }
   // Handed on only after the handler ends: inside it this thread still holds
   // the exception in flight, and the end of the handler may drop the last
   // reference after a waiter has read the exception. The count is atomic, but
   // inside the uninstrumented libstdc++, so ThreadSanitizer took that for a
   // race (tests/tsan.supp covers the drop by an exception_ptr, not this one).
-  const auto observe = [&](std::size_t failed_writes) {
-    if (probe_ == nullptr) return;
-    probe_->observe({.wait = started - queued_at,
-                     .took = std::chrono::steady_clock::now() - started,
-                     .writes = batch.size(),
-                     .failed_writes = failed_writes,
-                     .committed = !commit_failure});
-  };
   if (commit_failure) {
     // The commit itself failed (disk full, I/O error): nothing was written.
-    observe(batch.size());
     note_outcome({&commit_failure, 1});
     for (auto& pending : batch) pending.done(commit_failure);
     return;
   }
-  observe(static_cast<std::size_t>(
-      std::ranges::count_if(failures, [](const auto& f) { return f != nullptr; })));
   note_outcome(failures);
   for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(failures[i]);
 }
