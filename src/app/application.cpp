@@ -37,8 +37,6 @@
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <sys/eventfd.h>
-#include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <flint/sdk/version.hpp>
@@ -69,6 +67,7 @@
 #include "events/outbox_probe.hpp"
 #include "events/outbox_relay.hpp"
 #include "files/package_cache.hpp"
+#include "health/disk_check.hpp"
 #include "health/health_registry.hpp"
 #include "http/file_limit.hpp"
 #include "http/http_server.hpp"
@@ -97,62 +96,6 @@ using health::HealthStatus;
 using std::chrono::steady_clock;
 
 namespace {
-
-// Free space and usability (a directory the process may write and enter) of
-// a directory, and the size of some of its files, read at most once a
-// second: health is polled often (probes, load balancers) and must stay cheap.
-class DiskCheck {
- public:
-  struct Space {
-    bool writable = false;
-    std::uint64_t free_bytes = 0;
-    std::uint64_t total_bytes = 0;
-    std::optional<std::uint64_t> free_inodes;  // none: the file system has no fixed count
-    std::uint64_t files_bytes = 0;             // of `files` (those missing count 0)
-
-    // Unpacking a package or committing a group of writes will soon fail:
-    // less than 100 MiB free, or than a tenth of a file system that small.
-    bool low() const {
-      return free_bytes < std::min<std::uint64_t>(100 * 1024 * 1024, total_bytes / 10);
-    }
-  };
-
-  explicit DiskCheck(const std::filesystem::path& dir, std::vector<std::string> files = {})
-      : dir_(dir.string()), files_(std::move(files)) {}
-
-  const std::string& path() const noexcept { return dir_; }
-
-  Space read() {
-    std::lock_guard lock(mutex_);
-    const auto now = steady_clock::now();
-    if (now - read_at_ >= std::chrono::seconds(1)) {
-      struct statvfs disk {};
-      struct stat info {};
-      last_.writable = ::stat(dir_.c_str(), &info) == 0 && S_ISDIR(info.st_mode) &&
-                       ::access(dir_.c_str(), W_OK | X_OK) == 0 &&
-                       ::statvfs(dir_.c_str(), &disk) == 0;
-      last_.free_bytes = last_.writable ? std::uint64_t{disk.f_bavail} * disk.f_frsize : 0;
-      last_.total_bytes = last_.writable ? std::uint64_t{disk.f_blocks} * disk.f_frsize : 0;
-      last_.free_inodes.reset();
-      if (last_.writable && disk.f_files > 0) last_.free_inodes = disk.f_favail;
-      last_.files_bytes = 0;
-      for (const auto& file : files_) {
-        struct stat file_info {};
-        const auto path = dir_ + "/" + file;
-        if (::stat(path.c_str(), &file_info) == 0) last_.files_bytes += file_info.st_size;
-      }
-      read_at_ = now;
-    }
-    return last_;
-  }
-
- private:
-  std::string dir_;
-  std::vector<std::string> files_;
-  std::mutex mutex_;
-  steady_clock::time_point read_at_{};
-  Space last_;
-};
 
 // The part of the host that serves the driver APIs, in construction
 // order (destroyed in reverse): durable state first, its users after.
@@ -528,7 +471,7 @@ void start_durable_execution(const config::HostConfig& config, asio::io_context&
 
   if (stack.cluster) stack.cluster->start();
 
-  auto store_files = std::make_shared<DiskCheck>(
+  auto store_files = std::make_shared<health::DiskCheck>(
       config.store.data_dir, std::vector<std::string>{"flint.db", "flint.db-wal"});
   health.add("store", [store = stack.store.get(), disk = store_files](HealthDetails& details) {
     details.set("path", store->path().string());
@@ -564,7 +507,7 @@ void start_durable_execution(const config::HostConfig& config, asio::io_context&
     details.set("running", scheduler->running());
     return HealthStatus::ok;
   });
-  auto event_files = std::make_shared<DiskCheck>(
+  auto event_files = std::make_shared<health::DiskCheck>(
       config.store.data_dir, std::vector<std::string>{"events.db", "events.db-wal"});
   health.add("events", [log = stack.event_log.get(), relay = stack.relay.get(),
                         disk = event_files](HealthDetails& details) {
@@ -816,30 +759,30 @@ DriverStack start_driver_stack(const config::HostConfig& config, asio::io_contex
     if (!dedicated.empty()) details.set("dedicated", dedicated);
     return degraded ? HealthStatus::degraded : HealthStatus::ok;
   });
-  health.add(
-      "driver_files",
-      [packages = stack.packages.get(), cap = files.cache_size, entries = files.max_entries,
-       disk = std::make_shared<DiskCheck>(stack.packages->root())](health::HealthDetails& details) {
-        const auto stats = packages->stats();
-        const auto space = disk->read();
-        details.set("workspace", disk->path());
-        details.set("packages", stats.entries);
-        details.set("bytes", stats.bytes_in_use);
-        details.set("cache_size", cap);
-        details.set("hits", stats.hits);
-        details.set("misses", stats.misses);
-        details.set("rejected", stats.extraction_failures);
-        if (!space.writable) {
-          details.set("error", "workspace is not a writable directory");
-          return HealthStatus::unhealthy;
-        }
-        details.set("disk_free_bytes", space.free_bytes);
-        if (space.free_inodes) details.set("disk_free_inodes", *space.free_inodes);
-        // Extraction needs room: short of space, or with fewer inodes than
-        // one package may have entries, new packages will soon fail.
-        const bool short_of_inodes = space.free_inodes && *space.free_inodes < entries;
-        return space.low() || short_of_inodes ? HealthStatus::degraded : HealthStatus::ok;
-      });
+  health.add("driver_files",
+             [packages = stack.packages.get(), cap = files.cache_size, entries = files.max_entries,
+              disk = std::make_shared<health::DiskCheck>(stack.packages->root())](
+                 health::HealthDetails& details) {
+               const auto stats = packages->stats();
+               const auto space = disk->read();
+               details.set("workspace", disk->path().string());
+               details.set("packages", stats.entries);
+               details.set("bytes", stats.bytes_in_use);
+               details.set("cache_size", cap);
+               details.set("hits", stats.hits);
+               details.set("misses", stats.misses);
+               details.set("rejected", stats.extraction_failures);
+               if (!space.writable) {
+                 details.set("error", "workspace is not a writable directory");
+                 return HealthStatus::unhealthy;
+               }
+               details.set("disk_free_bytes", space.free_bytes);
+               if (space.free_inodes) details.set("disk_free_inodes", *space.free_inodes);
+               // Extraction needs room: short of space, or with fewer inodes than
+               // one package may have entries, new packages will soon fail.
+               const bool short_of_inodes = space.free_inodes && *space.free_inodes < entries;
+               return space.low() || short_of_inodes ? HealthStatus::degraded : HealthStatus::ok;
+             });
   return stack;
 }
 
