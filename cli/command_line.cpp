@@ -14,7 +14,7 @@
 namespace flint::cli {
 namespace {
 
-constexpr std::array<std::pair<std::string_view, Command>, 9> kCommands{{
+constexpr std::array<std::pair<std::string_view, Command>, 10> kCommands{{
     {"serve", Command::serve},
     {"config", Command::config},
     {"version", Command::version},
@@ -23,6 +23,7 @@ constexpr std::array<std::pair<std::string_view, Command>, 9> kCommands{{
     {"infra", Command::infra},
     {"events", Command::events},
     {"drivers", Command::drivers},
+    {"health", Command::health},
     {"new-driver", Command::new_driver},
 }};
 
@@ -87,6 +88,7 @@ CommandLine::CommandLine()
   add_infra_command(app, infra);
   add_events_command(app, events);
   add_drivers_command(app, drivers);
+  add_health_command(app, health);
   add_new_driver_command(app, new_driver);
 }
 

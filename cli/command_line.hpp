@@ -13,6 +13,7 @@
 #include "events_command.hpp"
 #include "exec_command.hpp"
 #include "find_command.hpp"
+#include "health_command.hpp"
 #include "infra_command.hpp"
 #include "new_driver_command.hpp"
 
@@ -23,7 +24,18 @@ class App;
 namespace flint::cli {
 
 /// The subcommands of `flint`.
-enum class Command { serve, config, version, exec, find, infra, events, drivers, new_driver };
+enum class Command {
+  serve,
+  config,
+  version,
+  exec,
+  find,
+  infra,
+  events,
+  drivers,
+  health,
+  new_driver
+};
 
 /// The `flint` command tree. Not copyable: the subcommands hold references
 /// to the options below.
@@ -51,6 +63,7 @@ class CommandLine {
   InfraOptions infra;
   EventsOptions events;
   DriversOptions drivers;
+  HealthOptions health;
   NewDriverOptions new_driver;
 
  private:

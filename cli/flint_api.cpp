@@ -263,6 +263,18 @@ boost::json::object FlintApi::drivers() {
   return std::move(body.as_object());
 }
 
+FlintApi::Health FlintApi::health() {
+  const std::string call = "GET /management/health";
+  auto response = http_.get("/management/health", bounded(kCallTimeout));
+  if (response.status != 200 && response.status != 503) fail(http_, response, call);
+  auto body = parse_body(response, call);
+  if (!body.is_object() || !body.as_object().contains("vitals") ||
+      !body.as_object().at("vitals").is_object()) {
+    throw ApiError(0, call + ": expected a JSON object with \"vitals\"");
+  }
+  return {.healthy = response.status == 200, .body = std::move(body.as_object())};
+}
+
 boost::json::object FlintApi::create_infrastructure(const boost::json::object& request,
                                                     const std::optional<std::string>& tenant_id) {
   return accepted_task(http_, "/api/infrastructure/create", request, tenant_id,

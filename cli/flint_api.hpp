@@ -129,6 +129,17 @@ class FlintApi {
   /// libraries and its routing rules.
   boost::json::object drivers();
 
+  /// `GET /management/health`: the vitals, whether the server answered 200
+  /// (no vital `UNHEALTHY`) or 503 (some vital is).
+  struct Health {
+    /// 200 rather than 503.
+    bool healthy = false;
+    /// The body, `{"vitals": {...}}`.
+    boost::json::object body;
+  };
+  /// @throws ApiError for any other status, or a body without `vitals`.
+  Health health();
+
   /// `POST /api/infrastructure/create`; returns the 202 body (it has
   /// non-empty string `infrastructureId` and `requestId`). `tenant_id`
   /// becomes the `tenantId` header.

@@ -100,6 +100,8 @@ int main(int argc, char** argv) {
       return flint::cli::run_events_command(command_line.events, std::cout, std::cerr);
     case Command::drivers:
       return flint::cli::run_drivers_command(command_line.drivers, std::cout, std::cerr);
+    case Command::health:
+      return flint::cli::run_health_command(command_line.health, std::cout, std::cerr);
     case Command::new_driver:
       return flint::cli::run_new_driver_command(command_line.new_driver, std::cout, std::cerr);
     case Command::serve:

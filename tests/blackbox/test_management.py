@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -17,6 +19,7 @@ from flint_blackbox import (
     HEALTH_PATH,
     RawConnection,
     assert_error,
+    child_environment,
     execute_body,
     find_body,
     raw_request,
@@ -69,6 +72,30 @@ def test_health_degrades_when_fewer_inodes_are_free_than_a_package_may_need(star
         pytest.skip("the workspace's file system has no fixed inode count")
     assert vital["disk_free_inodes"] < 2**40
     assert vital["status"] == "DEGRADED", vital
+
+
+def test_the_health_command_exits_by_the_servers_verdict(start_server):
+    """`flint health` is what a probe or a script runs where curl is missing (a slim image)."""
+    server = start_server({"driver_files": {"max_entries": 2**40}})  # DEGRADED, when counted
+
+    def health(*extra):
+        return subprocess.run([os.environ["FLINT_BIN"], "health", "--url", server.url(""), *extra],
+                              capture_output=True, text=True, timeout=30,
+                              env=child_environment())
+
+    result = health()
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["VITAL", "STATUS", "DETAILS"]
+    rows = {line.split()[0]: line.split()[1] for line in lines[1:]}
+    vitals = server.health()["vitals"]
+    assert rows == {name: vital["status"] for name, vital in vitals.items()}, result.stdout
+    assert json.loads(health("--json").stdout)["vitals"].keys() == vitals.keys()
+    if vitals["driver_files"]["status"] == "DEGRADED":  # a fixed inode count
+        assert health("--strict").returncode == 1
+    assert server.stop() == 0
+    result = health()
+    assert result.returncode == 2 and result.stderr.startswith("flint: "), result
 
 
 def test_health_shows_a_driver_call_running(server):
