@@ -36,6 +36,7 @@
 #include <fmt/ranges.h>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
+#include <prometheus/metric_family.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -1024,7 +1025,24 @@ int Application::run() {
     return open * 10 >= max * 9 ? HealthStatus::degraded : HealthStatus::ok;
   });
   if (config_.bootstrap.management.api_enabled) api::add_health_route(router, health);
-  if (config_.bootstrap.metrics.enabled) api::add_metrics_route(router, metrics);
+  if (config_.bootstrap.metrics.enabled) {
+    // Each vital as a number, so that Prometheus can alert on a DEGRADED
+    // vital as on any other series, without polling the health document.
+    metrics.add_collector([&health] {
+      prometheus::MetricFamily family{"flint_health_status",
+                                      "Each health vital: 0 OK, 1 DEGRADED, 2 UNHEALTHY",
+                                      prometheus::MetricType::Gauge,
+                                      {}};
+      for (const auto& [vital, status] : health.statuses()) {
+        prometheus::ClientMetric metric;
+        metric.label.push_back({"vital", vital});
+        metric.gauge.value = static_cast<double>(status);
+        family.metric.push_back(std::move(metric));
+      }
+      return std::vector{std::move(family)};
+    });
+    api::add_metrics_route(router, metrics);
+  }
   if (config_.bootstrap.openapi.enabled) {
     // Each API's document only with the API: a document of routes that 404
     // would mislead.

@@ -84,6 +84,23 @@ void HealthRegistry::add(std::string name, Check check) {
   checks_.emplace_back(std::move(name), std::move(check));
 }
 
+std::vector<std::pair<std::string, HealthStatus>> HealthRegistry::statuses() const {
+  std::vector<std::pair<std::string, HealthStatus>> found;
+  std::string details;  // written, not read
+  for (const auto& [name, check] : checks_) {
+    details.clear();
+    HealthDetails writer(details);
+    HealthStatus status;
+    try {
+      status = check(writer);
+    } catch (const std::exception&) {
+      status = HealthStatus::unhealthy;  // as `report` says
+    }
+    found.emplace_back(name, status);
+  }
+  return found;
+}
+
 HealthRegistry::Report HealthRegistry::report() const {
   Report report;
   std::string& out = report.body;

@@ -16,10 +16,11 @@
 namespace flint::health {
 
 /// A component's state. The host is unhealthy (503) when any vital is.
+/// The values are those of the `flint_health_status` metric.
 enum class HealthStatus {
-  ok,         ///< `OK`: working normally.
-  degraded,   ///< `DEGRADED`: working, under pressure or partly impaired.
-  unhealthy,  ///< `UNHEALTHY`: not able to do its job.
+  ok = 0,         ///< `OK`: working normally.
+  degraded = 1,   ///< `DEGRADED`: working, under pressure or partly impaired.
+  unhealthy = 2,  ///< `UNHEALTHY`: not able to do its job.
 };
 
 /// Wire name of a status (`OK`, `DEGRADED`, `UNHEALTHY`).
@@ -85,6 +86,9 @@ class HealthRegistry {
   };
   /// Runs every check, in order of registration.
   Report report() const;
+
+  /// Each vital's status alone, in order of registration (for metrics).
+  std::vector<std::pair<std::string, HealthStatus>> statuses() const;
 
  private:
   std::vector<std::pair<std::string, Check>> checks_;

@@ -1,6 +1,9 @@
 #include "health/health_registry.hpp"
 
 #include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include <boost/json/array.hpp>
 #include <boost/json/parse.hpp>
@@ -25,6 +28,20 @@ TEST(HealthRegistry, ReportsEachVitalInOrderWithDetails) {
   EXPECT_EQ(vitals.at("app").at("status"), "OK");
   EXPECT_EQ(vitals.at("driver_calls").at("status"), "DEGRADED");
   EXPECT_EQ(vitals.at("driver_calls").at("queued"), 900);
+}
+
+TEST(HealthRegistry, StatusesAreTheReportsWithoutDetails) {
+  HealthRegistry registry;
+  registry.add("app", [](HealthDetails& details) {
+    details.set("version", "1");
+    return HealthStatus::ok;
+  });
+  registry.add("store", [](HealthDetails&) { return HealthStatus::degraded; });
+  registry.add("files", [](HealthDetails&) -> HealthStatus { throw std::runtime_error("gone"); });
+  using Found = std::vector<std::pair<std::string, HealthStatus>>;
+  EXPECT_EQ(registry.statuses(), (Found{{"app", HealthStatus::ok},
+                                        {"store", HealthStatus::degraded},
+                                        {"files", HealthStatus::unhealthy}}));
 }
 
 TEST(HealthRegistry, AnUnhealthyOrFailingCheckMakesTheHostUnhealthy) {

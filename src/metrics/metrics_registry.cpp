@@ -24,9 +24,12 @@ MetricsRegistry::MetricsRegistry() : registry_(std::make_shared<prometheus::Regi
 
 std::string MetricsRegistry::render() const {
   auto families = registry_->Collect();
-  auto process = process_.Collect();
-  families.insert(families.end(), std::make_move_iterator(process.begin()),
-                  std::make_move_iterator(process.end()));
+  const auto append = [&families](std::vector<prometheus::MetricFamily> more) {
+    families.insert(families.end(), std::make_move_iterator(more.begin()),
+                    std::make_move_iterator(more.end()));
+  };
+  append(process_.Collect());
+  for (const auto& collector : collectors_) append(collector());
   return prometheus::TextSerializer().Serialize(families);
 }
 

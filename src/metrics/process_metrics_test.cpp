@@ -88,6 +88,20 @@ TEST(ProcessMetricsTest, ReadsACommandNameWithSpacesAndParentheses) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(MetricsRegistryTest, RendersWhatCollectorsReadAtEachRender) {
+  MetricsRegistry registry;
+  double value = 1;
+  registry.add_collector([&value] {
+    prometheus::ClientMetric metric;
+    metric.gauge.value = value;
+    return std::vector<prometheus::MetricFamily>{
+        {"test_reading", "A figure read at render", prometheus::MetricType::Gauge, {metric}}};
+  });
+  EXPECT_NE(registry.render().find("\ntest_reading 1\n"), std::string::npos);
+  value = 2;
+  EXPECT_NE(registry.render().find("\ntest_reading 2\n"), std::string::npos);
+}
+
 TEST(MetricsRegistryTest, RendersTheBuildAndTheProcess) {
   const std::string text = MetricsRegistry().render();
   // Labels come out sorted by name.

@@ -93,6 +93,11 @@ def test_the_health_command_exits_by_the_servers_verdict(start_server):
     assert json.loads(health("--json").stdout)["vitals"].keys() == vitals.keys()
     if vitals["driver_files"]["status"] == "DEGRADED":  # a fixed inode count
         assert health("--strict").returncode == 1
+    # The same verdicts on /metrics, for alerts: 0 OK, 1 DEGRADED, 2 UNHEALTHY.
+    metrics = server.metrics()
+    for name, vital in vitals.items():
+        level = ["OK", "DEGRADED", "UNHEALTHY"].index(vital["status"])
+        assert metrics.value("flint_health_status", vital=name) == level, name
     assert server.stop() == 0
     result = health()
     assert result.returncode == 2 and result.stderr.startswith("flint: "), result
