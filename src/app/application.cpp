@@ -523,6 +523,32 @@ void start_durable_execution(const config::HostConfig& config, asio::io_context&
     }
     return HealthStatus::ok;
   });
+  // The same figures for Prometheus: growth and room over time.
+  metrics.add_collector([store_files, event_files, event_log = stack.event_log != nullptr] {
+    prometheus::MetricFamily size{"flint_database_size_bytes",
+                                  "Size of each database file with its -wal, in the data directory",
+                                  prometheus::MetricType::Gauge,
+                                  {}};
+    const auto add = [&size](const char* database, std::uint64_t bytes) {
+      prometheus::ClientMetric metric;
+      metric.label.push_back({"database", database});
+      metric.gauge.value = static_cast<double>(bytes);
+      size.metric.push_back(std::move(metric));
+    };
+    const auto store = store_files->read();
+    add("flint.db", store.files_bytes);
+    if (event_log) add("events.db", event_files->read().files_bytes);
+    std::vector families{std::move(size)};
+    if (store.writable) {
+      prometheus::ClientMetric free;
+      free.gauge.value = static_cast<double>(store.free_bytes);
+      families.push_back({"flint_data_dir_free_bytes",
+                          "Free space for unprivileged users on the data directory's file system",
+                          prometheus::MetricType::Gauge,
+                          {std::move(free)}});
+    }
+    return families;
+  });
   if (stack.kafka_publisher) {
     health.add(
         "messaging", [kafka = stack.kafka_publisher.get(), relay = stack.relay.get(),

@@ -353,6 +353,11 @@ def test_metrics_count_job_runs_backlog_and_deliveries(log_server):
     assert after.value("flint_store_commits_total", outcome="failed") == 0
     assert after.value("flint_store_commit_duration_seconds_count") >= commits
     assert after.value("flint_store_queue_wait_seconds_count") >= commits
+    # The databases' size and the room left (the store vital's figures).
+    assert after.value("flint_database_size_bytes", database="flint.db") > 0
+    assert after.value("flint_database_size_bytes", database="events.db") > 0
+    assert 0 < after.value("flint_data_dir_free_bytes") <= shutil.disk_usage(
+        log_server.data_dir).total
     # The gauge follows the deletion of the delivered rows, a moment after the log append.
     wait_until(lambda: log_server.metrics().value("flint_outbox_backlog") == 0, 10,
                what="an empty outbox backlog")
