@@ -84,20 +84,22 @@ void HealthRegistry::add(std::string name, Check check) {
   checks_.emplace_back(std::move(name), std::move(check));
 }
 
+HealthStatus HealthRegistry::run(const Check& check, std::string& details) {
+  details.clear();
+  HealthDetails writer(details);
+  try {
+    return check(writer);
+  } catch (const std::exception& e) {
+    details.clear();  // what it wrote may include an "error" of its own
+    writer.set("error", e.what());
+    return HealthStatus::unhealthy;
+  }
+}
+
 std::vector<std::pair<std::string, HealthStatus>> HealthRegistry::statuses() const {
   std::vector<std::pair<std::string, HealthStatus>> found;
   std::string details;  // written, not read
-  for (const auto& [name, check] : checks_) {
-    details.clear();
-    HealthDetails writer(details);
-    HealthStatus status;
-    try {
-      status = check(writer);
-    } catch (const std::exception&) {
-      status = HealthStatus::unhealthy;  // as `report` says
-    }
-    found.emplace_back(name, status);
-  }
+  for (const auto& [name, check] : checks_) found.emplace_back(name, run(check, details));
   return found;
 }
 
@@ -111,16 +113,7 @@ HealthRegistry::Report HealthRegistry::report() const {
   std::string details;
   details.reserve(512);
   for (const auto& [name, check] : checks_) {
-    details.clear();
-    HealthDetails writer(details);
-    HealthStatus status;
-    try {
-      status = check(writer);
-    } catch (const std::exception& e) {
-      status = HealthStatus::unhealthy;
-      details.clear();  // what it wrote may include an "error" of its own
-      writer.set("error", e.what());
-    }
+    const HealthStatus status = run(check, details);
     if (status == HealthStatus::unhealthy) report.healthy = false;
     if (out.back() != '{') out += ',';
     append_string(out, name);

@@ -91,6 +91,10 @@ class HealthRegistry {
   std::vector<std::pair<std::string, HealthStatus>> statuses() const;
 
  private:
+  // Runs `check`, its details into `details`; a throwing check is UNHEALTHY
+  // with the exception's message as `error`.
+  static HealthStatus run(const Check& check, std::string& details);
+
   std::vector<std::pair<std::string, Check>> checks_;
 };
 
