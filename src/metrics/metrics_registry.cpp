@@ -6,7 +6,7 @@
 #include <prometheus/gauge.h>
 #include <prometheus/text_serializer.h>
 
-#include "flint/sdk/version.hpp"
+#include <flint/sdk/version.hpp>
 
 namespace flint::metrics {
 

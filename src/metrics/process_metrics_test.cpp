@@ -10,7 +10,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "flint/sdk/version.hpp"
+#include <flint/sdk/version.hpp>
+
 #include "metrics/metrics_registry.hpp"
 
 namespace flint::metrics {
