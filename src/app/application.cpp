@@ -98,6 +98,55 @@ using std::chrono::steady_clock;
 
 namespace {
 
+prometheus::ClientMetric gauge(double value, const char* label = nullptr,
+                               std::string label_value = {}) {
+  prometheus::ClientMetric metric;
+  if (label != nullptr) metric.label.push_back({label, std::move(label_value)});
+  metric.gauge.value = value;
+  return metric;
+}
+
+// The store and events vitals' figures for Prometheus, to trend growth and
+// room over time. `events` is null without the event log.
+metrics::MetricsRegistry::Collector data_directory_metrics(
+    std::shared_ptr<health::DiskCheck> store, std::shared_ptr<health::DiskCheck> events) {
+  return [store = std::move(store), events = std::move(events)] {
+    const auto space = store->read();
+    prometheus::MetricFamily size{
+        "flint_database_size_bytes",
+        "Size of each database file with its -wal, in the data directory",
+        prometheus::MetricType::Gauge,
+        {gauge(static_cast<double>(space.files_bytes), "database", "flint.db")}};
+    if (events) {
+      size.metric.push_back(
+          gauge(static_cast<double>(events->read().files_bytes), "database", "events.db"));
+    }
+    std::vector families{std::move(size)};
+    if (space.writable) {
+      families.push_back({"flint_data_dir_free_bytes",
+                          "Free space for unprivileged users on the data directory's file system",
+                          prometheus::MetricType::Gauge,
+                          {gauge(static_cast<double>(space.free_bytes))}});
+    }
+    return families;
+  };
+}
+
+// Each vital as a number, so that Prometheus can alert on a DEGRADED vital
+// as on any other series, without polling the health document.
+metrics::MetricsRegistry::Collector health_status_metrics(const health::HealthRegistry& health) {
+  return [&health] {
+    prometheus::MetricFamily family{"flint_health_status",
+                                    "Each health vital: 0 OK, 1 DEGRADED, 2 UNHEALTHY",
+                                    prometheus::MetricType::Gauge,
+                                    {}};
+    for (const auto& [vital, status] : health.statuses()) {
+      family.metric.push_back(gauge(static_cast<double>(status), "vital", vital));
+    }
+    return std::vector{std::move(family)};
+  };
+}
+
 // The part of the host that serves the driver APIs, in construction
 // order (destroyed in reverse): durable state first, its users after.
 struct DriverStack {
@@ -523,32 +572,8 @@ void start_durable_execution(const config::HostConfig& config, asio::io_context&
     }
     return HealthStatus::ok;
   });
-  // The same figures for Prometheus: growth and room over time.
-  metrics.add_collector([store_files, event_files, event_log = stack.event_log != nullptr] {
-    prometheus::MetricFamily size{"flint_database_size_bytes",
-                                  "Size of each database file with its -wal, in the data directory",
-                                  prometheus::MetricType::Gauge,
-                                  {}};
-    const auto add = [&size](const char* database, std::uint64_t bytes) {
-      prometheus::ClientMetric metric;
-      metric.label.push_back({"database", database});
-      metric.gauge.value = static_cast<double>(bytes);
-      size.metric.push_back(std::move(metric));
-    };
-    const auto store = store_files->read();
-    add("flint.db", store.files_bytes);
-    if (event_log) add("events.db", event_files->read().files_bytes);
-    std::vector families{std::move(size)};
-    if (store.writable) {
-      prometheus::ClientMetric free;
-      free.gauge.value = static_cast<double>(store.free_bytes);
-      families.push_back({"flint_data_dir_free_bytes",
-                          "Free space for unprivileged users on the data directory's file system",
-                          prometheus::MetricType::Gauge,
-                          {std::move(free)}});
-    }
-    return families;
-  });
+  metrics.add_collector(
+      data_directory_metrics(store_files, stack.event_log ? event_files : nullptr));
   if (stack.kafka_publisher) {
     health.add(
         "messaging", [kafka = stack.kafka_publisher.get(), relay = stack.relay.get(),
@@ -1052,21 +1077,7 @@ int Application::run() {
   });
   if (config_.bootstrap.management.api_enabled) api::add_health_route(router, health);
   if (config_.bootstrap.metrics.enabled) {
-    // Each vital as a number, so that Prometheus can alert on a DEGRADED
-    // vital as on any other series, without polling the health document.
-    metrics.add_collector([&health] {
-      prometheus::MetricFamily family{"flint_health_status",
-                                      "Each health vital: 0 OK, 1 DEGRADED, 2 UNHEALTHY",
-                                      prometheus::MetricType::Gauge,
-                                      {}};
-      for (const auto& [vital, status] : health.statuses()) {
-        prometheus::ClientMetric metric;
-        metric.label.push_back({"vital", vital});
-        metric.gauge.value = static_cast<double>(status);
-        family.metric.push_back(std::move(metric));
-      }
-      return std::vector{std::move(family)};
-    });
+    metrics.add_collector(health_status_metrics(health));
     api::add_metrics_route(router, metrics);
   }
   if (config_.bootstrap.openapi.enabled) {
