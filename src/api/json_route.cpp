@@ -11,6 +11,7 @@
 #include "api/api_error.hpp"
 #include "drivers/driver_executor.hpp"
 #include "drivers/operator_message.hpp"
+#include "drivers/retry_later_error.hpp"
 #include "logging/log_throttle.hpp"
 #include "logging/logging.hpp"
 #include "service/monitoring_jobs.hpp"
@@ -48,30 +49,36 @@ http::Response refuse(const http::Request& request, const http::RequestContext& 
   const unsigned status = response.result_int();
   auto level = status >= 500 ? spdlog::level::err : spdlog::level::info;
   std::string message;
-  bool overload = false;
+  // Refusals whose call never reached a driver come by the thousand per
+  // second (a saturated pool, a target whose breaker is open), and a line at
+  // error is flushed at once: one line per interval says it goes on, at warn
+  // (the load or a known outage, not a fault); the metrics count every one.
+  static logging::LogThrottle overload_log(std::chrono::seconds(10));
+  static logging::LogThrottle breaker_log(std::chrono::seconds(10));
+  logging::LogThrottle* throttle = nullptr;
+  const char* held_back_as = "";
   try {
     throw;
   } catch (const std::exception& e) {
     message = drivers::operator_message(e);  // its detail to the log only
-    // The call never reached a driver: the pool's queue was full, or the
-    // call's deadline passed while it waited for a thread.
-    overload = dynamic_cast<const drivers::CallRejected*>(&e) != nullptr ||
-               dynamic_cast<const drivers::CallExpiredInQueue*>(&e) != nullptr;
+    if (dynamic_cast<const drivers::CallRejected*>(&e) != nullptr ||
+        dynamic_cast<const drivers::CallExpiredInQueue*>(&e) != nullptr) {
+      throttle = &overload_log;  // the queue was full, or the deadline passed in it
+      held_back_as = "for overload";
+    } else if (dynamic_cast<const drivers::RetryLaterError*>(&e) != nullptr) {
+      throttle = &breaker_log;  // the breaker's opening was logged already
+      held_back_as = "by open circuit breakers";
+    }
   } catch (...) {
     message = "an exception of unknown type";
   }
-  if (overload) {
-    // Overload refuses by the thousand per second, and a line at error is
-    // flushed at once: one line per interval says it goes on, at warn (the
-    // load, not a fault), and flint_driver_calls_total counts every refusal.
-    static logging::LogThrottle throttle(std::chrono::seconds(10));
-    const auto held_back = throttle.admit();
+  if (throttle != nullptr) {
+    const auto held_back = throttle->admit();
     if (!held_back) return response;
     level = spdlog::level::warn;
     if (*held_back > 0) {
-      message += fmt::format(
-          " ({} more requests refused for overload since the last such line, not logged)",
-          *held_back);
+      message += fmt::format(" ({} more requests refused {} since the last such line, not logged)",
+                             *held_back, held_back_as);
     }
   }
   context.log(*log, level,

@@ -144,7 +144,7 @@ std::size_t count(const std::string& text, const std::string& part) {
   return found;
 }
 
-TEST_F(JsonRouteTest, RefusalsForOverloadAreLoggedOncePerIntervalAtWarn) {
+TEST_F(JsonRouteTest, RefusalsThatNeverReachedADriverAreLoggedOncePerIntervalAtWarn) {
   std::ostringstream out;
   logging::configure({.level = "info"}, std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
   for (int i = 0; i < 5; ++i) {
@@ -161,6 +161,14 @@ TEST_F(JsonRouteTest, RefusalsForOverloadAreLoggedOncePerIntervalAtWarn) {
   EXPECT_EQ(count(text, "WARN"), 1U) << text;
   EXPECT_EQ(count(text, "ERROR"), 1U) << text;
   EXPECT_NE(text.find("refused with 503: failed: temporary"), std::string::npos) << text;
+
+  // Refusals by an open breaker likewise (its own throttle: another test may
+  // have used it within the interval, so at most one line).
+  out.str("");
+  for (int i = 0; i < 5; ++i) post(R"({"id": "breaker"})");
+  logging::flush();
+  EXPECT_LE(count(out.str(), "refused with 503: breaker open"), 1U) << out.str();
+  EXPECT_EQ(count(out.str(), "ERROR"), 0U) << out.str();
   logging::configure({});
 }
 

@@ -349,6 +349,12 @@ def test_breaker_opens_fails_fast_then_closes_while_health_stays_fast(start_serv
     assert "deployment location 'dc-1' (driver 'acme'): circuit breaker open after 3" in refused[
         "localizedMessage"
     ]
+    # A client that keeps trying gets 503 each time, and the log one line per 10 s, at warn.
+    for _ in range(5):
+        assert_error(server.execute(execute_body(location=location())), 503, "circuit breaker open")
+    lines = [line for line in server.log_lines()
+             if "refused with 503" in line["message"] and "circuit breaker open" in line["message"]]
+    assert len(lines) == 1 and lines[0]["level"] == "WARNING", lines
     # Other targets are served; health answers fast and counts the open breaker.
     assert server.wait_terminal(accept(server, location("dc-2")))["status"] == "COMPLETE"
     started = time.monotonic()
