@@ -422,12 +422,15 @@ void OutboxRelay::run_rounds() {
           }
           published[i] = true;
           probe_.delivered(publisher.name(), batch.size());
-          if (auto& outage = outages[i]; outage.failures > 0 && !refused) {
+          // The destination answered, even if it refused some topics (held
+          // from now on, each ending with a line of its own): the outage is over.
+          if (auto& outage = outages[i]; outage.failures > 0) {
             log()->info(
-                "published to {} again, after {} failed tries over {:.1f} s", publisher.name(),
+                "published to {} again, after {} failed tries over {:.1f} s{}", publisher.name(),
                 outage.failures,
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - outage.since)
-                    .count());
+                    .count(),
+                refused ? " (some topics refused: held)" : "");
             outage = {};
           }
         } catch (const std::exception& e) {
