@@ -27,6 +27,7 @@ namespace flint::cli {
 enum class Command {
   serve,
   config,
+  backup,
   version,
   exec,
   find,
@@ -56,8 +57,10 @@ class CommandLine {
   /// The subcommand given, once `parse` returned nothing.
   Command command() const { return command_; }
 
-  /// `serve`, `config`: `--config FILE` (empty when not given).
+  /// `serve`, `config`, `backup`: `--config FILE` (empty when not given).
   std::optional<std::string> config_file;
+  /// `backup --to DIR`.
+  std::string backup_to;
   ExecOptions exec;
   FindOptions find;
   InfraOptions infra;

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include <boost/beast/core/string.hpp>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -20,6 +21,7 @@
 #include "config/host_config.hpp"
 #include "events/event_log.hpp"
 #include "logging/logging.hpp"
+#include "store/data_directory_backup.hpp"
 #include "store/flint_schema.hpp"
 
 namespace {
@@ -72,6 +74,43 @@ int print_config(const std::optional<std::string>& config_flag) {
   return 0;
 }
 
+// `flint backup`: the configuration `serve` reads says what to copy.
+int back_up(const std::optional<std::string>& config_flag, const std::string& destination) {
+  const auto env = flint::config::process_environment();
+  const flint::config::HostConfig config =
+      flint::config::load_host_config(config_path(config_flag, env), env);
+  flint::store::BackupRequest request{.data_dir = config.store.data_dir,
+                                      .destination = destination,
+                                      .copy_key = config.store.key_file.empty(),
+                                      .record_dirs = {}};
+  // The netns driver's records, when it keeps them in the data directory
+  // (the default); a scratch directory of running commands is no record.
+  if (config.drivers.netns.state_dir.empty()) {
+    request.record_dirs = {"netns/infrastructures", "netns/tasks"};
+  }
+  const auto report = flint::store::back_up_data_directory(request);
+  for (const auto& database : report.databases) {
+    std::cout << fmt::format("{:<16}{:>10.1f} MiB  schema {}, checked\n", database.name,
+                             static_cast<double>(database.bytes) / (1024.0 * 1024.0),
+                             database.schema_version);
+  }
+  if (report.key_copied) {
+    std::cout << "credentials.key\n";
+  } else if (!request.copy_key) {
+    std::cout << "credentials key not copied: store.key_file is " << config.store.key_file.string()
+              << "; keep that file with this copy\n";
+  } else {
+    std::cout << "credentials.key: none in the data directory\n";
+  }
+  if (report.record_files > 0) {
+    std::cout << fmt::format("{:<16}{:>10} files\n", "netns records", report.record_files);
+  }
+  std::cout << "backed up " << report.data_dir.string() << " to " << report.destination.string()
+            << "\n(to restore: stop Flint, put this directory in place of store.data_dir, or "
+               "point store.data_dir at it, and start Flint)\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -106,12 +145,16 @@ int main(int argc, char** argv) {
       return flint::cli::run_new_driver_command(command_line.new_driver, std::cout, std::cerr);
     case Command::serve:
     case Command::config:
+    case Command::backup:
       break;
   }
   try {
     if (command_line.command() == Command::serve) {
       flint::app::absorb_hangups();  // a reload asked for during the start must not end it
       return serve(command_line.config_file);
+    }
+    if (command_line.command() == Command::backup) {
+      return back_up(command_line.config_file, command_line.backup_to);
     }
     return print_config(command_line.config_file);
   } catch (const flint::config::ConfigError& e) {

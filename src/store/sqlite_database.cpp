@@ -278,6 +278,31 @@ Database::Database(const std::filesystem::path& path, Synchronous synchronous) :
   }
 }
 
+Database::Database(const std::filesystem::path& path, ReadOnly) : path_(path) {
+  configure_sqlite_once();
+  // SQLite says no more than "unable to open database file".
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(path, error)) {
+    throw SqliteError(SQLITE_CANTOPEN,
+                      fmt::format("cannot open database {}: {}", path.string(),
+                                  error ? error.message() : "no such file"),
+                      error.value());
+  }
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    const std::string message =
+        db_ ? with_system_error(db_, sqlite3_errmsg(db_)) : sqlite3_errstr(rc);
+    const int system_error = io_errno(db_);
+    sqlite3_close_v2(db_);
+    db_ = nullptr;
+    throw SqliteError(rc, fmt::format("cannot open database {}: {}", path.string(), message),
+                      system_error);
+  }
+  sqlite3_extended_result_codes(db_, 1);
+  sqlite3_busy_timeout(db_, 5000);
+}
+
 Database::~Database() {
   for (auto& [sql, cached] : cache_) sqlite3_finalize(cached.statement);
   sqlite3_close_v2(db_);

@@ -118,6 +118,13 @@ class Database {
   /// Opens (creating it if needed) the database at `path`.
   /// @throws SqliteError naming the path when it cannot be opened.
   Database(const std::filesystem::path& path, Synchronous synchronous);
+  /// Tag of the read-only constructor.
+  struct ReadOnly {};
+  /// Opens the existing database at `path` for reading only, as it is: no
+  /// pragma, no change of mode, SQLite's own VFS. Each transaction reads a
+  /// consistent snapshot while another process (a running Flint) writes.
+  /// @throws SqliteError naming the path when it is missing or cannot be opened.
+  Database(const std::filesystem::path& path, ReadOnly);
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;

@@ -1,0 +1,166 @@
+"""`flint backup`: a copy of the data directory taken while Flint serves, and a Flint
+started on it."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import threading
+from pathlib import Path
+
+import requests
+
+from flint_blackbox import (
+    EXECUTE_PATH,
+    child_environment,
+    deployment_location,
+    execute_body,
+    flint_binary,
+    wait_until,
+)
+
+
+def backup(config: Path, to: Path, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [flint_binary(), "backup", "--config", str(config), "--to", str(to)],
+        capture_output=True, text=True, timeout=120, env=child_environment(), cwd=cwd,
+    )
+
+
+class Submitter(threading.Thread):
+    """Sends executes back to back until stopped; keeps the request id of every 202."""
+
+    def __init__(self, server):
+        super().__init__(daemon=True)
+        self.server = server
+        self.accepted: list[str] = []
+        self.refused: list[str] = []
+        self.stopped = threading.Event()
+
+    def run(self):
+        session = requests.Session()
+        index = 0
+        while not self.stopped.is_set():
+            index += 1
+            body = execute_body(
+                request_properties={"noop.pollsInProgress": index % 4},
+                # Sealed in flint.db: the copy is of no use without its key.
+                location=deployment_location({"password": f"s3cret-{index}"}),
+            )
+            r = session.post(self.server.url(EXECUTE_PATH), json=body, timeout=30)
+            if r.status_code == 202:
+                self.accepted.append(r.json()["requestId"])
+            else:
+                self.refused.append(f"{r.status_code} {r.text[:200]}")
+        session.close()
+
+
+def test_a_backup_under_load_restores_every_execution_accepted_before_it(start_server, tmp_path):
+    # The noop driver's record of each execution in a directory of its own: the
+    # target that a restored Flint finds again, as a real one would be.
+    target = tmp_path / "target"
+    config = {
+        "drivers": {"noop": {"state_dir": str(target)}},
+        "monitoring": {"min_interval": "50ms", "max_interval": "200ms"},
+        "logging": {"level": "info"},
+    }
+    original = start_server(config, name="original")
+    submitter = Submitter(original)
+    submitter.start()
+    wait_until(lambda: len(submitter.accepted) >= 200, 60, what="200 accepted executions")
+
+    accepted_before = list(submitter.accepted)
+    copy = tmp_path / "backups" / "monday"
+    copy.parent.mkdir()
+    done = backup(original.config_path, copy, original.workdir)
+    assert done.returncode == 0, done.stderr
+    wait_until(lambda: len(submitter.accepted) >= len(accepted_before) + 50, 60,
+               what="executions accepted after the backup")
+    submitter.stopped.set()
+    submitter.join(30)
+    assert not submitter.refused, submitter.refused[:5]
+
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("flint.db ") and lines[0].endswith("schema 4, checked"), lines
+    assert lines[1].startswith("events.db ") and lines[1].endswith("schema 2, checked"), lines
+    assert lines[2] == "credentials.key", lines
+    assert f"backed up {original.data_dir} to {copy}" in done.stdout
+    assert sorted(p.name for p in copy.iterdir()) == [
+        "credentials.key", "events.db", "flint.db", "netns"]
+    assert stat.S_IMODE(copy.stat().st_mode) == 0o700
+    for name in ("credentials.key", "events.db", "flint.db"):
+        assert stat.S_IMODE((copy / name).stat().st_mode) == 0o600, name
+    assert not list(copy.parent.glob("*.partial-*"))
+    original_events = original.wait_events_for(accepted_before, timeout=60)
+    assert original.stop() == 0
+
+    # Started on the copy, Flint knows every execution accepted before the backup
+    # and polls again those still running then (their credentials unsealed with the
+    # copied key). The noop target forgets an execution once its event is delivered,
+    # so those that the original ended after the backup are unknown to it now:
+    # monitoring stops, as it would against a real system that forgot them.
+    restored = start_server({**config, "store": {"data_dir": str(copy)}}, name="restored")
+    completed, forgotten = [], []
+    for request_id in accepted_before:
+        record = restored.wait_terminal(request_id)
+        if record["monitoring"] == "complete":
+            assert record["status"] == "COMPLETE", record
+            completed.append(request_id)
+        else:
+            assert record["monitoring"] == "stopped: request not found", record
+            forgotten.append(request_id)
+    # Each completed one has its event in the copy (none lost between the two
+    # databases' snapshots), once.
+    by_request = restored.wait_events_for(completed)
+    for request_id in completed:
+        assert len({event["id"] for event in by_request[request_id]}) == 1, request_id
+        assert {event["id"] for event in by_request[request_id]} == {
+            event["id"] for event in original_events[request_id]}
+    # Only executions still running at the backup can have been forgotten since.
+    assert len(forgotten) < len(accepted_before) / 2, (len(forgotten), len(accepted_before))
+    assert "failed authentication" not in restored.stderr()
+
+
+def test_a_backup_refuses_what_it_cannot_do_and_leaves_nothing(start_server, tmp_path):
+    server = start_server(name="source")
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    done = backup(server.config_path, taken, server.workdir)
+    assert done.returncode == 1
+    assert f"--to: {taken} exists; name a directory that does not" in done.stderr
+    assert list(taken.iterdir()) == []
+
+    done = backup(server.config_path, server.data_dir / "inside", server.workdir)
+    assert done.returncode == 1
+    assert "is inside the data directory" in done.stderr
+
+    missing = subprocess.run(
+        [flint_binary(), "backup", "--config", str(server.config_path)],
+        capture_output=True, text=True, timeout=60, env=child_environment(),
+    )
+    assert missing.returncode == 2
+    assert "--to is required" in missing.stderr
+
+    empty = tmp_path / "empty-data"
+    empty.mkdir()
+    config = tmp_path / "empty.yaml"
+    config.write_text(f"store:\n  data_dir: {empty}\n")
+    done = backup(config, tmp_path / "copy", tmp_path)
+    assert done.returncode == 1
+    assert f"store.data_dir: {empty} holds no flint.db" in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["taken", "empty-data", "empty.yaml", "source-0"])
+
+
+def test_a_key_kept_outside_the_data_directory_is_named_not_copied(start_server, tmp_path):
+    key = tmp_path / "secret.key"
+    key.write_bytes(os.urandom(32))
+    key.chmod(0o600)
+    server = start_server({"store": {"key_file": str(key)}}, name="external-key")
+    copy = tmp_path / "copy"
+    done = backup(server.config_path, copy, server.workdir)
+    assert done.returncode == 0, done.stderr
+    assert (f"credentials key not copied: store.key_file is {key}; keep that file with this "
+            "copy") in done.stdout
+    assert not (copy / "credentials.key").exists()
