@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
+#include <string_view>
 #include <system_error>
 
 #include <fcntl.h>
@@ -90,14 +91,25 @@ bool copy_private_file(const fs::path& source, const fs::path& target) {
 }
 
 // One consistent snapshot of the database `name` of `data_dir`, compacted,
-// checked and synced. The read-only connection leaves the source as it is
-// (no pragma, no checkpoint) and, in WAL mode, blocks no writer.
+// checked and synced into `target_dir` (on its way to `destination`, which
+// errors name). The read-only connection leaves the source as it is (no
+// pragma, no checkpoint) and, in WAL mode, blocks no writer.
 BackupReport::Database copy_database(const fs::path& data_dir, const std::string& name,
-                                     const fs::path& target_dir) {
+                                     const fs::path& target_dir, const fs::path& destination) {
+  const fs::path source_path = data_dir / name;
   const fs::path target = target_dir / name;
-  {
-    Database source(data_dir / name, Database::ReadOnly{});
+  try {
+    Database source(source_path, Database::ReadOnly{});
     source.prepare("VACUUM INTO ?1").bind(1, target.string()).run();
+  } catch (const SqliteError& e) {
+    // SQLite names the source alone ("<source>: database or disk is full"),
+    // which would send an operator to the wrong disk.
+    std::string_view problem = e.what();
+    if (const std::string prefix = source_path.string() + ": "; problem.starts_with(prefix)) {
+      problem.remove_prefix(prefix.size());
+    }
+    throw std::runtime_error(fmt::format("cannot copy {} to {}: {}", source_path.string(),
+                                         destination.string(), problem));
   }
   // Created under the umask; the directory (0700) kept it private meanwhile.
   if (::chmod(target.c_str(), 0600) != 0) {
@@ -206,12 +218,14 @@ BackupReport back_up_data_directory(const BackupRequest& request) {
   }
 
   PartialCopy partial(report.destination);
-  report.databases.push_back(copy_database(report.data_dir, "flint.db", partial.path()));
+  report.databases.push_back(
+      copy_database(report.data_dir, "flint.db", partial.path(), report.destination));
   for (const auto& records : request.record_dirs) {
     report.record_files += copy_records(report.data_dir, records, partial.path());
   }
   if (fs::exists(report.data_dir / "events.db", error)) {
-    report.databases.push_back(copy_database(report.data_dir, "events.db", partial.path()));
+    report.databases.push_back(
+        copy_database(report.data_dir, "events.db", partial.path(), report.destination));
   }
   if (request.copy_key && fs::exists(report.data_dir / "credentials.key", error)) {
     report.key_copied =

@@ -16,6 +16,7 @@ from flint_blackbox import (
     child_environment,
     deployment_location,
     execute_body,
+    fill_disk,
     flint_binary,
     wait_until,
 )
@@ -151,6 +152,22 @@ def test_a_backup_refuses_what_it_cannot_do_and_leaves_nothing(start_server, tmp
     assert f"store.data_dir: {empty} holds no flint.db" in done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["taken", "empty-data", "empty.yaml", "source-0"])
+
+
+def test_a_backup_onto_a_full_disk_fails_and_leaves_nothing(start_server, small_disk):
+    server = start_server(name="source")
+    for _ in range(20):
+        assert server.execute(execute_body()).status_code == 202
+    filler = fill_disk(small_disk)
+    done = backup(server.config_path, small_disk / "copy", server.workdir)
+    assert done.returncode == 1, done.stdout
+    assert (f"cannot copy {server.data_dir}/flint.db to {small_disk}/copy: database or disk is "
+            "full") in done.stderr
+    assert sorted(p.name for p in small_disk.iterdir()) == [filler.name]
+    # Once there is room, the same command succeeds.
+    filler.unlink()
+    done = backup(server.config_path, small_disk / "copy", server.workdir)
+    assert done.returncode == 0, done.stderr
 
 
 def test_a_key_kept_outside_the_data_directory_is_named_not_copied(start_server, tmp_path):

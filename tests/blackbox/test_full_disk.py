@@ -5,10 +5,6 @@ so and skips without it (CI runs as root)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-from pathlib import Path
-
 import pytest
 
 from flint_blackbox import (
@@ -19,22 +15,6 @@ from flint_blackbox import (
     script_package,
     wait_until,
 )
-
-
-@pytest.fixture
-def small_disk(tmp_path: Path):
-    mount_point = tmp_path / "small-disk"
-    mount_point.mkdir()
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs to fill up needs root")
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount_point)],
-                            capture_output=True, text=True)
-    if result.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
-    try:
-        yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], check=False)
 
 
 def test_full_disk_answers_503_and_records_nothing(start_server, small_disk):
