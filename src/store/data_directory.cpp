@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "files/durable.hpp"
+#include "logging/logging.hpp"
 #include "security/path_safety.hpp"
 #include "store/sqlite_database.hpp"
 
@@ -28,6 +29,18 @@ std::string command_of(pid_t pid) {
   std::string name;
   if (!std::getline(in, name) || name.empty()) return "unknown";
   return name;
+}
+
+// Whether process `pid` is a `flint backup`: a reader that changes nothing,
+// which a Flint may start beside (a restart must not wait for a backup's
+// end, nor fail through a service manager's restart limit). Known from its
+// arguments: a Flint from before flint.lock, which the check below guards
+// against, had no such command.
+bool is_flint_backup(pid_t pid) {
+  std::ifstream in(fmt::format("/proc/{}/cmdline", pid), std::ios::binary);
+  std::string program, command;
+  if (!std::getline(in, program, '\0') || !std::getline(in, command, '\0')) return false;
+  return std::filesystem::path(program).filename() == "flint" && command == "backup";
 }
 
 // The process id the holder wrote into the lock file, or "unknown".
@@ -110,7 +123,14 @@ DataDirectory::DataDirectory(std::filesystem::path path) : path_(std::move(path)
   // open: found before anything here is touched (the workspace's packages
   // its scripts read, the files' modes, a migration).
   for (const char* database : {"flint.db", "events.db"}) {
-    if (const pid_t other = other_process_with(path_ / database)) {
+    const auto backup_beside = [&](pid_t pid) {
+      if (!is_flint_backup(pid)) return false;
+      logging::logger("store")->info(
+          "{} is being copied by flint backup (pid {}): starting beside it (it only reads)",
+          (path_ / database).string(), pid);
+      return true;
+    };
+    if (const pid_t other = other_process_with(path_ / database, backup_beside)) {
       ::close(lock_fd_);
       if (!lock_file_existed) std::filesystem::remove(lock_file, absent);
       throw std::runtime_error(fmt::format(

@@ -62,9 +62,10 @@ struct BackupReport {
 /// both copies (the restored relay sends it again, and the event log keeps
 /// one: it refuses an id it holds), never in neither.
 ///
-/// While it reads, a Flint that starts on the same directory refuses to
-/// (the database is open in another process), and the running one's WAL
-/// grows, as its checkpoints cannot pass the snapshot being read.
+/// While it reads, a running Flint's WAL grows, as its checkpoints cannot
+/// pass the snapshot being read; a Flint that starts meanwhile starts beside
+/// it (`DataDirectory` knows a `flint backup` from an older Flint), unless
+/// its start has a schema to migrate.
 ///
 /// @throws std::runtime_error (or `SqliteError`) naming the file and the
 ///         problem; nothing is left at `destination` or beside it then.

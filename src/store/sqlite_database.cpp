@@ -94,7 +94,8 @@ void make_private(const std::filesystem::path& database) {
 // -shm file (its "dead man switch", byte 128). Found in /proc/locks, not by
 // F_GETLK: opening and closing the file here would drop this process's own
 // locks on it (POSIX locks belong to the process, not the descriptor).
-pid_t other_process_with(const std::filesystem::path& database) {
+pid_t other_process_with(const std::filesystem::path& database,
+                         const std::function<bool(pid_t)>& allowed) {
   constexpr long kDeadManSwitch = 128;
   struct stat shm {};
   if (::stat((database.string() + "-shm").c_str(), &shm) != 0) return 0;
@@ -112,7 +113,8 @@ pid_t other_process_with(const std::filesystem::path& database) {
     }
     const long first = std::stol(start);
     const long last = end == "EOF" ? std::numeric_limits<long>::max() : std::stol(end);
-    if (first <= kDeadManSwitch && kDeadManSwitch <= last) return static_cast<pid_t>(pid);
+    if (first > kDeadManSwitch || kDeadManSwitch > last) continue;
+    if (!allowed || !allowed(static_cast<pid_t>(pid))) return static_cast<pid_t>(pid);
   }
   return 0;
 }
@@ -354,7 +356,8 @@ void Database::migrate(std::span<const Migration> migrations) {
       throw SqliteError(
           SQLITE_BUSY,
           fmt::format("{}: its schema must be migrated (version {} to {}), but process {} has it "
-                      "open (an older Flint?): stop that process first; nothing was changed",
+                      "open (an older Flint, or a flint backup?): let it end first; nothing was "
+                      "changed",
                       path_.string(), current, newest, other));
     }
   }

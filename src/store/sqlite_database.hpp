@@ -99,8 +99,10 @@ enum class Synchronous {
 
 /// Another process that has the WAL database `database` open, or 0: an
 /// older Flint from before `flint.lock` (or a `sqlite3` shell) still using
-/// the data directory. Reads /proc/locks; Linux only.
-pid_t other_process_with(const std::filesystem::path& database);
+/// the data directory. Processes for which `allowed` answers true are passed
+/// over. Reads /proc/locks; Linux only.
+pid_t other_process_with(const std::filesystem::path& database,
+                         const std::function<bool(pid_t)>& allowed = {});
 
 /// One schema migration: applied in order, each in its own transaction.
 struct Migration {

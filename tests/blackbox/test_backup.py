@@ -4,6 +4,8 @@ started on it."""
 from __future__ import annotations
 
 import os
+import signal
+import sqlite3
 import stat
 import subprocess
 import threading
@@ -121,6 +123,48 @@ def test_a_backup_under_load_restores_every_execution_accepted_before_it(start_s
     # Only executions still running at the backup can have been forgotten since.
     assert len(forgotten) < len(accepted_before) / 2, (len(forgotten), len(accepted_before))
     assert "failed authentication" not in restored.stderr()
+
+
+def test_flint_starts_beside_a_backup_that_is_reading(start_server, tmp_path):
+    server = start_server(name="restarting")
+    accepted = [server.execute(execute_body()).json()["requestId"] for _ in range(5)]
+    for request_id in accepted:
+        server.wait_terminal(request_id)
+    assert server.stop() == 0
+    # A table Flint does not know, to make the copy last long enough to be caught.
+    with sqlite3.connect(server.data_dir / "flint.db") as db:
+        db.execute("CREATE TABLE filler (b BLOB)")
+        db.execute("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 96) "
+                   "INSERT INTO filler SELECT randomblob(1048576) FROM n")
+    db.close()
+
+    copy = tmp_path / "copy"
+    reader = subprocess.Popen(
+        [flint_binary(), "backup", "--config", str(server.config_path), "--to", str(copy)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_environment(),
+        cwd=server.workdir)
+    try:
+        # Caught in the middle of its copy of flint.db: holding a read transaction on the
+        # original, and no lock taken for a moment only (opening the database, starting the
+        # transaction), which a stopped process would hold forever.
+        def copying():
+            return any(part.stat().st_size > 4 << 20
+                       for part in tmp_path.glob("copy.partial-*/flint.db"))
+        wait_until(copying, 30, interval=0.001, what="the backup to be copying flint.db")
+        reader.send_signal(signal.SIGSTOP)
+        assert reader.poll() is None
+        server.start()  # would stop at start if it took the backup for an old Flint
+        server.wait_for_log(lambda line: f"is being copied by flint backup (pid {reader.pid})"
+                            in line.get("message", ""))
+        assert server.execute(execute_body()).status_code == 202
+    finally:
+        reader.send_signal(signal.SIGCONT)
+    out, err = reader.communicate(timeout=120)
+    assert reader.returncode == 0, err
+    with sqlite3.connect(f"file:{copy / 'flint.db'}?mode=ro", uri=True) as db:
+        copied = {row[0] for row in db.execute("SELECT request_id FROM executions")}
+    db.close()
+    assert set(accepted) <= copied
 
 
 def test_a_backup_refuses_what_it_cannot_do_and_leaves_nothing(start_server, tmp_path):
