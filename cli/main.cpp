@@ -90,8 +90,10 @@ int back_up(const std::optional<std::string>& config_flag, const std::string& de
   }
   const auto report = flint::store::back_up_data_directory(request);
   for (const auto& database : report.databases) {
-    std::cout << fmt::format("{:<16}{:>10.1f} MiB  schema {}, checked\n", database.name,
-                             static_cast<double>(database.bytes) / (1024.0 * 1024.0),
+    const auto bytes = static_cast<double>(database.bytes);
+    const bool large = bytes >= 1024.0 * 1024.0;
+    std::cout << fmt::format("{:<16}{:>10.1f} {}  schema {}, checked\n", database.name,
+                             bytes / (large ? 1024.0 * 1024.0 : 1024.0), large ? "MiB" : "KiB",
                              database.schema_version);
   }
   if (report.key_copied) {
