@@ -232,18 +232,7 @@ Database::Database(const std::filesystem::path& path, Synchronous synchronous) :
                         error);
     }
   }
-  const int rc = sqlite3_open_v2(path.c_str(), &db_,
-                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                                 kWalCoalescingVfs);
-  if (rc != SQLITE_OK) {
-    const std::string message =
-        db_ ? with_system_error(db_, sqlite3_errmsg(db_)) : sqlite3_errstr(rc);
-    const int system_error = io_errno(db_);
-    sqlite3_close_v2(db_);
-    db_ = nullptr;
-    throw SqliteError(rc, fmt::format("cannot open database {}: {}", path.string(), message),
-                      system_error);
-  }
+  open(SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, kWalCoalescingVfs);
   // SQLite opens a file it may not write read-only, without an error: every
   // write would then fail while the host looked healthy.
   if (sqlite3_db_readonly(db_, "main") == 1) {
@@ -290,19 +279,22 @@ Database::Database(const std::filesystem::path& path, ReadOnly) : path_(path) {
                                   error ? error.message() : "no such file"),
                       error.value());
   }
-  const int rc =
-      sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
+  open(SQLITE_OPEN_READONLY, nullptr);
+  sqlite3_extended_result_codes(db_, 1);
+  sqlite3_busy_timeout(db_, 5000);
+}
+
+void Database::open(int flags, const char* vfs) {
+  const int rc = sqlite3_open_v2(path_.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, vfs);
   if (rc != SQLITE_OK) {
     const std::string message =
         db_ ? with_system_error(db_, sqlite3_errmsg(db_)) : sqlite3_errstr(rc);
     const int system_error = io_errno(db_);
     sqlite3_close_v2(db_);
     db_ = nullptr;
-    throw SqliteError(rc, fmt::format("cannot open database {}: {}", path.string(), message),
+    throw SqliteError(rc, fmt::format("cannot open database {}: {}", path_.string(), message),
                       system_error);
   }
-  sqlite3_extended_result_codes(db_, 1);
-  sqlite3_busy_timeout(db_, 5000);
 }
 
 Database::~Database() {

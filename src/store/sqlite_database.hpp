@@ -158,6 +158,9 @@ class Database {
   sqlite3* handle() const noexcept { return db_; }
 
  private:
+  // Opens `path_` with `flags` (NOMUTEX added) through `vfs` (null: SQLite's own).
+  void open(int flags, const char* vfs);
+
   struct Cached {
     sqlite3_stmt* statement = nullptr;
     bool in_use = false;
