@@ -1,5 +1,8 @@
 #include "api/execution_api.hpp"
 
+#include <limits>
+
+#include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/url/pct_string_view.hpp>
 #include <fmt/format.h>
@@ -7,13 +10,83 @@
 #include <flint/sdk/ids.hpp>
 #include <flint/sdk/json.hpp>
 
+#include "api/api_error.hpp"
+#include "api/query_params.hpp"
 #include "http/error_response.hpp"
 #include "logging/logging.hpp"
 #include "service/resource_driver_service.hpp"
 
 namespace flint::api {
 
+namespace {
+
+constexpr std::int64_t kMaxListing = 500;
+
+std::string listing_position(const service::MonitoredPosition& position) {
+  return fmt::format("{}.{}", position.accepted_at, position.request_id);
+}
+
+}  // namespace
+
+service::MonitoredPosition parse_listing_position(std::string_view text) {
+  const auto dot = text.find('.');
+  if (dot == std::string_view::npos || dot == 0 ||
+      !sdk::unusable_request_id(text.substr(dot + 1)).empty()) {
+    throw ApiError(http::Status::bad_request,
+                   "after: expected the `next` of an earlier page (<acceptedAt>.<requestId>)");
+  }
+  return {.accepted_at = parse_query_integer(
+              "after", text.substr(0, dot), 0, std::numeric_limits<std::int64_t>::max(),
+              "the `next` of an earlier page (<acceptedAt>.<requestId>)"),
+          .request_id = std::string(text.substr(dot + 1))};
+}
+
 void add_execution_routes(http::Router& router, service::LifecycleMonitor& monitor) {
+  router.add(
+      http::Method::get, "/api/driver/lifecycle/executions",
+      [&monitor](http::Request& request,
+                 http::RequestContext&) -> boost::asio::awaitable<http::Response> {
+        if (monitor.clustered()) {
+          co_return http::error_response(
+              http::Status::not_implemented,
+              "listing executions is not implemented in cluster mode (each node's jobs are in "
+              "Kafka): ask for one by id, GET /api/driver/lifecycle/executions/{requestId}",
+              request.version(), request.keep_alive());
+        }
+        service::MonitoredPage page;
+        try {
+          const auto params = known_query_params(request.target(), {"limit", "after"});
+          std::int64_t limit = 100;
+          if (const auto* text = query_param(params, "limit")) {
+            limit = parse_query_integer("limit", *text, 1, kMaxListing,
+                                        fmt::format("an integer from 1 to {}", kMaxListing));
+          }
+          std::optional<service::MonitoredPosition> after;
+          if (const auto* text = query_param(params, "after")) {
+            after = parse_listing_position(*text);
+          }
+          page = monitor.monitored_records(after, static_cast<std::size_t>(limit));
+        } catch (const ApiError&) {
+          co_return current_exception_response(request.version(), request.keep_alive());
+        } catch (const std::exception& e) {
+          logging::logger("api")->error("the monitored executions cannot be read: {}", e.what());
+          co_return http::error_response(http::Status::internal_server_error,
+                                         "the execution records cannot be read; see the server log",
+                                         request.version(), request.keep_alive());
+        }
+        boost::json::array executions;
+        for (auto& record : page.records) {
+          sdk::json::repair_utf8(record);
+          executions.emplace_back(std::move(record));
+        }
+        const boost::json::object body{
+            {"executions", std::move(executions)},
+            {"next", page.next ? boost::json::value(listing_position(*page.next))
+                               : boost::json::value(nullptr)}};
+        co_return http::json_response(http::Status::ok, boost::json::serialize(body),
+                                      request.version(), request.keep_alive());
+      });
+
   static constexpr std::string_view kPrefix = "/api/driver/lifecycle/executions/";
   router.add_prefix(
       http::Method::get, std::string(kPrefix),

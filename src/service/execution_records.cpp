@@ -1,6 +1,7 @@
 #include "service/execution_records.hpp"
 
 #include <chrono>
+#include <limits>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -120,36 +121,76 @@ PruneRound prune_ended_executions(store::Database& db, std::string_view after,
   return round;
 }
 
-std::optional<json::object> read_execution(store::Database& db, std::string_view request_id) {
-  auto select = db.prepare(
-      "SELECT driver, lifecycle_name, tenant_id, status, failure_code, failure_description, "
-      "outputs, associated_topology, monitoring, accepted_at, completed_at, delivered_at, "
-      "transitions FROM executions WHERE request_id = ?");
-  select.bind(1, request_id);
-  if (!select.step()) return std::nullopt;
+namespace {
+
+// The columns of a record as the status API shows it, in the order
+// `record_of` reads them.
+constexpr std::string_view kRecordColumns =
+    "request_id, driver, lifecycle_name, tenant_id, status, failure_code, failure_description, "
+    "outputs, associated_topology, monitoring, accepted_at, completed_at, delivered_at, "
+    "transitions";
+
+json::object record_of(const store::Statement& row) {
   const auto optional_time = [&](int column) {
-    return select.column_is_null(column) ? json::value(nullptr)
-                                         : json::value(iso8601_utc(select.column_int(column)));
+    return row.column_is_null(column) ? json::value(nullptr)
+                                      : json::value(iso8601_utc(row.column_int(column)));
   };
   json::object record;
-  record["requestId"] = request_id;
-  record["driver"] = select.column_text(0);
-  record["lifecycleName"] = select.column_text(1);
-  record["tenantId"] = select.column_is_null(2) ? json::value(nullptr)
-                                                : json::value(json::string(select.column_text(2)));
-  record["status"] = select.column_text(3);
-  if (!select.column_is_null(4)) {
-    record["failureDetails"] = json::object{{"failureCode", select.column_text(4)},
-                                            {"description", select.column_text(5)}};
+  record["requestId"] = row.column_text(0);
+  record["driver"] = row.column_text(1);
+  record["lifecycleName"] = row.column_text(2);
+  record["tenantId"] =
+      row.column_is_null(3) ? json::value(nullptr) : json::value(json::string(row.column_text(3)));
+  record["status"] = row.column_text(4);
+  if (!row.column_is_null(5)) {
+    record["failureDetails"] =
+        json::object{{"failureCode", row.column_text(5)}, {"description", row.column_text(6)}};
   }
-  record["outputs"] = json::parse(select.column_text(6));
-  record["associatedTopology"] = json::parse(select.column_text(7));
-  record["monitoring"] = select.column_text(8);
-  record["acceptedAt"] = iso8601_utc(select.column_int(9));
-  record["completedAt"] = optional_time(10);
-  record["deliveredAt"] = optional_time(11);
-  record["transitions"] = json::parse(select.column_text(12));
+  record["outputs"] = json::parse(row.column_text(7));
+  record["associatedTopology"] = json::parse(row.column_text(8));
+  record["monitoring"] = row.column_text(9);
+  record["acceptedAt"] = iso8601_utc(row.column_int(10));
+  record["completedAt"] = optional_time(11);
+  record["deliveredAt"] = optional_time(12);
+  record["transitions"] = json::parse(row.column_text(13));
   return record;
+}
+
+}  // namespace
+
+std::optional<json::object> read_execution(store::Database& db, std::string_view request_id) {
+  static const std::string sql =
+      fmt::format("SELECT {} FROM executions WHERE request_id = ?", kRecordColumns);
+  auto select = db.prepare(sql);
+  select.bind(1, request_id);
+  if (!select.step()) return std::nullopt;
+  return record_of(select);
+}
+
+MonitoredPage read_monitored_executions(store::Database& db,
+                                        const std::optional<MonitoredPosition>& after,
+                                        std::size_t limit) {
+  // The partial index of monitored records, in its own order: a page costs
+  // its rows, however many records have ended.
+  static const std::string sql = fmt::format(
+      "SELECT {} FROM executions WHERE job IS NOT NULL AND (accepted_at, request_id) > (?1, ?2) "
+      "ORDER BY accepted_at, request_id LIMIT ?3",
+      kRecordColumns);
+  auto select = db.prepare(sql);
+  select.bind(1, after ? after->accepted_at : std::numeric_limits<std::int64_t>::min())
+      .bind(2, after ? std::string_view(after->request_id) : std::string_view())
+      .bind(3, static_cast<std::int64_t>(limit) + 1);  // one more tells whether more follow
+  MonitoredPage page;
+  MonitoredPosition last;
+  while (select.step()) {
+    if (page.records.size() == limit) {
+      page.next = std::move(last);
+      break;
+    }
+    last = {select.column_int(10), std::string(select.column_text(0))};
+    page.records.push_back(record_of(select));
+  }
+  return page;
 }
 
 std::string iso8601_utc(std::int64_t unix_ms) {

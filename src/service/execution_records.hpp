@@ -115,6 +115,30 @@ PruneRound prune_ended_executions(store::Database& db, std::string_view after,
 /// The record of `request_id` as the status API shows it, or nullopt.
 std::optional<boost::json::object> read_execution(store::Database& db, std::string_view request_id);
 
+/// A place in the order of monitored executions: oldest acceptance first,
+/// then request id.
+struct MonitoredPosition {
+  /// Unix milliseconds.
+  std::int64_t accepted_at = 0;
+  std::string request_id{};
+};
+
+/// One page of the executions this store monitors (those with a job).
+struct MonitoredPage {
+  /// Their records, as `read_execution` shows them, in `MonitoredPosition` order.
+  std::vector<boost::json::object> records{};
+  /// Where the next page starts (after its last record); none on the last page.
+  std::optional<MonitoredPosition> next{};
+};
+
+/// At most `limit` (>= 1) of the executions this store monitors, after
+/// `after` (from the first when none). Reads the index of monitored records
+/// only: a page costs its rows, however many records have ended.
+/// @throws store::SqliteError.
+MonitoredPage read_monitored_executions(store::Database& db,
+                                        const std::optional<MonitoredPosition>& after,
+                                        std::size_t limit);
+
 /// `unix_ms` as ISO 8601 UTC with milliseconds, e.g. `2024-02-29T12:34:56.007Z`.
 std::string iso8601_utc(std::int64_t unix_ms);
 

@@ -2,6 +2,8 @@
 
 #include <filesystem>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -67,6 +69,45 @@ TEST_F(ExecutionRecordsTest, AJobStaysWithItsRecordUntilTheEnding) {
   EXPECT_TRUE(monitored_executions(db).empty());
   EXPECT_EQ(count(db, "SELECT count(*) FROM executions WHERE job IS NOT NULL"), 0);
   EXPECT_EQ(read_execution(db, "a")->at("status"), "COMPLETE");
+}
+
+TEST_F(ExecutionRecordsTest, MonitoredExecutionsComeInPagesOldestFirst) {
+  store::Database db(path_, store::Synchronous::normal);
+  db.migrate(store::flint_schema());
+  const std::string sealed = "job";
+  // Two accepted in the same millisecond: the id orders them.
+  for (const auto& [id, at] : {std::pair{"c", 30}, std::pair{"b", 20}, std::pair{"a2", 10},
+                               std::pair{"a1", 10}, std::pair{"ended", 5}}) {
+    insert_execution(db, accepted(id, at), /*if_absent=*/false, &sealed);
+  }
+  insert_execution(db, accepted("copy", 1), /*if_absent=*/false, /*sealed_job=*/nullptr);
+  end_execution(db, ExecutionEnding{.request_id = "ended", .status = "COMPLETE"});
+
+  const auto ids = [](const MonitoredPage& page) {
+    std::vector<std::string> found;
+    for (const auto& record : page.records) {
+      found.emplace_back(record.at("requestId").as_string());
+    }
+    return found;
+  };
+  auto page = read_monitored_executions(db, std::nullopt, 3);
+  EXPECT_EQ(ids(page), (std::vector<std::string>{"a1", "a2", "b"}));
+  ASSERT_TRUE(page.next);
+  EXPECT_EQ(page.next->accepted_at, 20);
+  EXPECT_EQ(page.next->request_id, "b");
+  EXPECT_EQ(page.records[0].at("monitoring"), "active");
+  EXPECT_EQ(page.records[0].at("acceptedAt"), "1970-01-01T00:00:00.010Z");
+  EXPECT_EQ(page.records[0], *read_execution(db, "a1"));  // the same record as by id
+
+  page = read_monitored_executions(db, page.next, 3);
+  EXPECT_EQ(ids(page), (std::vector<std::string>{"c"}));
+  EXPECT_FALSE(page.next);
+  // A page that ends exactly at the last one says so.
+  page = read_monitored_executions(db, MonitoredPosition{10, "a2"}, 2);
+  EXPECT_EQ(ids(page), (std::vector<std::string>{"b", "c"}));
+  EXPECT_FALSE(page.next);
+  // Past the end.
+  EXPECT_TRUE(read_monitored_executions(db, MonitoredPosition{30, "c"}, 5).records.empty());
 }
 
 TEST_F(ExecutionRecordsTest, MigrationMovesLifecycleJobsIntoTheirRecords) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <ctime>
 #include <shared_mutex>
+#include <stdexcept>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -1054,6 +1055,16 @@ void LifecycleMonitor::catch_up() {
 
 std::optional<json::object> LifecycleMonitor::record(std::string_view request_id) {
   return store_.read([&](store::Database& db) { return read_execution(db, request_id); });
+}
+
+MonitoredPage LifecycleMonitor::monitored_records(const std::optional<MonitoredPosition>& after,
+                                                  std::size_t limit) {
+  if (clustered()) {
+    throw std::logic_error(
+        "a cluster node keeps its executions' jobs in Kafka, not in its records");
+  }
+  return store_.read(
+      [&](store::Database& db) { return read_monitored_executions(db, after, limit); });
 }
 
 }  // namespace flint::service

@@ -167,6 +167,14 @@ class LifecycleMonitor {
   /// nullopt when unknown.
   std::optional<boost::json::object> record(std::string_view request_id);
 
+  /// A page of the records of the executions this node monitors, oldest
+  /// first (see `read_monitored_executions`). Outside cluster mode only: a
+  /// cluster's jobs are kept in Kafka, not in the node's records.
+  /// @throws std::logic_error in cluster mode; store::SqliteError.
+  MonitoredPage monitored_records(const std::optional<MonitoredPosition>& after, std::size_t limit);
+  /// Whether this node is a cluster's (`join_cluster` was called).
+  bool clustered() const noexcept { return cluster_ != nullptr; }
+
   /// In cluster mode, waits until this node's copy of the records holds
   /// every record the state topic holds now (see `ClusterLink::catch_up`);
   /// nothing in single-node mode.

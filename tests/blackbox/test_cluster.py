@@ -219,6 +219,10 @@ def test_any_node_serves_executions_any_node_accepted(cluster):
     assert len(key_ids) == 1 and len(key_ids.pop()) == 16, key_ids
     key = cluster.key.read_text().strip()
     assert key not in first.get("/management/health").text
+    # A node keeps no jobs in its records: the listing says it is not there.
+    listing = first.get("/api/driver/lifecycle/executions")
+    assert listing.status_code == 501, listing.text
+    assert "not implemented in cluster mode" in listing.json()["localizedMessage"]
 
 
 def test_state_records_are_sealed_and_bound_to_their_request(cluster):

@@ -8,6 +8,7 @@ import pytest
 
 from flint_blackbox import (
     EVENT_KEYS_COMPLETE,
+    EXECUTIONS_PATH,
     EVENT_KEYS_FAILED,
     LIFECYCLE_TOPIC,
     FlintServer,
@@ -453,3 +454,53 @@ def test_a_damaged_store_is_a_500_that_says_so_and_degrades_health(start_server)
     assert vital["status"] == "DEGRADED", vital
     assert vital["damaged"].endswith("flint.db: database disk image is malformed"), vital
     assert "its record cannot be read: " in server.stderr()
+
+
+def test_the_executions_in_flight_are_listed_oldest_first_page_by_page(start_server, tmp_path):
+    # The noop target on disk, so that the executions are still running after a restart.
+    server = start_server({**FAST_POLLING, "drivers": {"noop": {"state_dir": str(tmp_path)}}})
+    running = {accept(server, lifecycle=f"Step{i}",
+                      request_properties={"noop.pollsInProgress": 1_000_000}) for i in range(5)}
+    ended = accept(server)
+    server.wait_terminal(ended)
+
+    def listing(limit: int) -> list[list[dict]]:
+        pages, after = [], None
+        while True:
+            r = server.get(EXECUTIONS_PATH.rstrip("/"),
+                           params={"limit": limit, **({"after": after} if after else {})})
+            assert r.status_code == 200, r.text
+            body = r.json()
+            assert set(body) == {"executions", "next"}
+            pages.append(body["executions"])
+            after = body["next"]
+            if after is None:
+                return pages
+
+    pages = listing(2)
+    assert [len(page) for page in pages] == [2, 2, 1]
+    records = [record for page in pages for record in page]
+    assert {record["requestId"] for record in records} == running  # not the ended one
+    order = [(record["acceptedAt"], record["requestId"]) for record in records]
+    assert order == sorted(order)
+    for record in records:
+        assert record == server.execution(record["requestId"]).json()
+        assert record["monitoring"] == "active" and record["status"] == "IN_PROGRESS"
+    assert listing(100) == [records]
+
+    # What a restart resumes is listed again, in the same order.
+    assert server.stop() == 0
+    server.start()
+    resumed = listing(3)
+    assert [r["requestId"] for page in resumed for r in page] == [
+        r["requestId"] for r in records]
+
+    for query, message in [
+        ("limit=0", "limit: expected an integer from 1 to 500"),
+        ("limit=501", "limit: expected an integer from 1 to 500"),
+        ("limit=1&limit=2", "limit: given more than once"),
+        ("after=abc", "after: expected the `next` of an earlier page"),
+        ("after=12.", "after: expected the `next` of an earlier page"),
+        ("after=x.01a2", "after: expected the `next` of an earlier page"),
+    ]:
+        assert_error(server.get(f"{EXECUTIONS_PATH.rstrip('/')}?{query}"), 400, message)
