@@ -41,11 +41,13 @@ StoreProbe::StoreProbe(prometheus::Registry& registry) {
 }
 
 void StoreProbe::observe(const Commit& commit) {
+  // The histograms before the counters, which a scrape reads first: one
+  // scrape never counts more commits than commit durations.
+  commit_duration_->Observe(seconds(commit.took));
+  queue_wait_->Observe(seconds(commit.wait));
   (commit.committed ? commits_ok_ : commits_failed_)->Increment();
   writes_ok_->Increment(static_cast<double>(commit.writes - commit.failed_writes));
   writes_failed_->Increment(static_cast<double>(commit.failed_writes));
-  commit_duration_->Observe(seconds(commit.took));
-  queue_wait_->Observe(seconds(commit.wait));
 }
 
 }  // namespace flint::store
