@@ -21,25 +21,27 @@ namespace flint::api {
 namespace {
 
 constexpr std::int64_t kMaxListing = 500;
+constexpr std::string_view kAfterExpected =
+    "the `next` of an earlier page (<acceptedAt>.<requestId>)";
 
+// A page's `next`, and the listing's `after`: `<acceptedAt ms>.<requestId>`.
 std::string listing_position(const service::MonitoredPosition& position) {
   return fmt::format("{}.{}", position.accepted_at, position.request_id);
 }
-
-}  // namespace
 
 service::MonitoredPosition parse_listing_position(std::string_view text) {
   const auto dot = text.find('.');
   if (dot == std::string_view::npos || dot == 0 ||
       !sdk::unusable_request_id(text.substr(dot + 1)).empty()) {
-    throw ApiError(http::Status::bad_request,
-                   "after: expected the `next` of an earlier page (<acceptedAt>.<requestId>)");
+    throw ApiError(http::Status::bad_request, fmt::format("after: expected {}", kAfterExpected));
   }
-  return {.accepted_at = parse_query_integer(
-              "after", text.substr(0, dot), 0, std::numeric_limits<std::int64_t>::max(),
-              "the `next` of an earlier page (<acceptedAt>.<requestId>)"),
-          .request_id = std::string(text.substr(dot + 1))};
+  return {
+      .accepted_at = parse_query_integer("after", text.substr(0, dot), 0,
+                                         std::numeric_limits<std::int64_t>::max(), kAfterExpected),
+      .request_id = std::string(text.substr(dot + 1))};
 }
+
+}  // namespace
 
 void add_execution_routes(http::Router& router, service::LifecycleMonitor& monitor) {
   router.add(

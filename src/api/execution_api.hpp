@@ -16,8 +16,4 @@ namespace flint::api {
 /// answers it 501. `monitor` must outlive the router.
 void add_execution_routes(http::Router& router, service::LifecycleMonitor& monitor);
 
-/// `after` of the listing: `<acceptedAt ms>.<requestId>`, as `next` gives it.
-/// @throws ApiError 400 naming `after` when it is not one.
-service::MonitoredPosition parse_listing_position(std::string_view text);
-
 }  // namespace flint::api
