@@ -14,7 +14,7 @@
 namespace flint::cli {
 namespace {
 
-constexpr std::array<std::pair<std::string_view, Command>, 11> kCommands{{
+constexpr std::array<std::pair<std::string_view, Command>, 12> kCommands{{
     {"serve", Command::serve},
     {"config", Command::config},
     {"backup", Command::backup},
@@ -23,6 +23,7 @@ constexpr std::array<std::pair<std::string_view, Command>, 11> kCommands{{
     {"find", Command::find},
     {"infra", Command::infra},
     {"events", Command::events},
+    {"executions", Command::executions},
     {"drivers", Command::drivers},
     {"health", Command::health},
     {"new-driver", Command::new_driver},
@@ -95,6 +96,7 @@ CommandLine::CommandLine()
   add_find_command(app, find);
   add_infra_command(app, infra);
   add_events_command(app, events);
+  add_executions_command(app, executions);
   add_drivers_command(app, drivers);
   add_health_command(app, health);
   add_new_driver_command(app, new_driver);

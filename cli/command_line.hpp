@@ -12,6 +12,7 @@
 #include "drivers_command.hpp"
 #include "events_command.hpp"
 #include "exec_command.hpp"
+#include "executions_command.hpp"
 #include "find_command.hpp"
 #include "health_command.hpp"
 #include "infra_command.hpp"
@@ -33,6 +34,7 @@ enum class Command {
   find,
   infra,
   events,
+  executions,
   drivers,
   health,
   new_driver
@@ -65,6 +67,7 @@ class CommandLine {
   FindOptions find;
   InfraOptions infra;
   EventsOptions events;
+  ExecutionsOptions executions;
   DriversOptions drivers;
   HealthOptions health;
   NewDriverOptions new_driver;

@@ -1,19 +1,17 @@
 #include "drivers_command.hpp"
 
-#include <algorithm>
-#include <array>
 #include <map>
 #include <ostream>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 #include <boost/json/serialize.hpp>
-#include <fmt/format.h>
 
 #include "exit_status.hpp"
 #include "flint_api.hpp"
 #include "http_client.hpp"
 #include "json_output.hpp"
+#include "text_table.hpp"
 
 namespace flint::cli {
 namespace {
@@ -54,8 +52,7 @@ CLI::App* add_drivers_command(CLI::App& app, DriversOptions& options) {
 }
 
 std::string format_drivers_table(const json::object& listing) {
-  using Row = std::array<std::string, 8>;
-  std::vector<Row> rows{
+  std::vector<std::vector<std::string>> rows{
       {"KIND", "NAME", "VENDOR/MODEL", "VERSION", "SCOPE", "INSTANCES", "BREAKERS", "ORIGIN"}};
   if (const auto* drivers = listing.if_contains("drivers"); drivers && drivers->is_array()) {
     for (const auto& entry : drivers->get_array()) {
@@ -69,18 +66,7 @@ std::string format_drivers_table(const json::object& listing) {
                       breakers_summary(driver), text(driver, "origin")});
     }
   }
-  std::array<std::size_t, 8> widths{};
-  for (const auto& row : rows) {
-    for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
-  }
-  std::string out;
-  for (const auto& row : rows) {
-    std::string line;
-    for (std::size_t i = 0; i < row.size(); ++i) {
-      line += i + 1 < row.size() ? fmt::format("{:<{}}  ", row[i], widths[i]) : row[i];
-    }
-    out += line + "\n";
-  }
+  std::string out = text_table(rows);
   if (const auto* errors = listing.if_contains("loadErrors");
       errors && errors->is_array() && !errors->get_array().empty()) {
     out += "\nSkipped libraries:\n";

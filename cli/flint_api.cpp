@@ -241,17 +241,56 @@ std::uint64_t FlintApi::head_seq() {
 }
 
 std::optional<boost::json::object> FlintApi::execution(std::string_view request_id) {
+  try {
+    return execution_record(request_id);
+  } catch (const ApiError& e) {
+    if (e.status() == 404) return std::nullopt;
+    throw;
+  }
+}
+
+std::optional<boost::json::object> FlintApi::execution_record(std::string_view request_id) {
   const std::string call = "GET /api/driver/lifecycle/executions/" + std::string(request_id);
   const std::string target =
       "/api/driver/lifecycle/executions/" + boost::urls::encode(request_id, boost::urls::pchars);
   auto response = http_.get(target, bounded(kCallTimeout));
-  // The contract answers an unknown request with 400 (not 404); a server
-  // without this extension answers 404.
-  if (response.status == 400 || response.status == 404) return std::nullopt;
+  // The contract answers an unknown request with 400 (not 404).
+  if (response.status == 400) return std::nullopt;
   if (response.status != 200) fail(http_, response, call);
   auto body = parse_body(response, call);
   if (!body.is_object()) throw ApiError(0, call + ": expected a JSON object");
   return std::move(body.as_object());
+}
+
+FlintApi::ExecutionsPage FlintApi::monitored_executions(const std::optional<std::string>& after,
+                                                        std::size_t limit) {
+  const std::string call = "GET /api/driver/lifecycle/executions";
+  std::string target = "/api/driver/lifecycle/executions?limit=" + std::to_string(limit);
+  if (after) target += "&after=" + boost::urls::encode(*after, boost::urls::unreserved_chars);
+  auto response = http_.get(target, bounded(kCallTimeout));
+  if (response.status != 200) fail(http_, response, call);
+  auto body = parse_body(response, call);
+  if (!body.is_object()) throw ApiError(0, call + ": expected a JSON object");
+  auto& object = body.as_object();
+  const auto* executions = object.if_contains("executions");
+  if (!executions || !executions->is_array()) {
+    throw ApiError(0, call + ": executions: expected an array");
+  }
+  ExecutionsPage page;
+  std::size_t index = 0;
+  for (const auto& record : executions->get_array()) {
+    if (!record.is_object()) {
+      throw ApiError(0, call + ": executions[" + std::to_string(index) + "]: expected an object");
+    }
+    page.executions.push_back(record.get_object());
+    ++index;
+  }
+  const auto* next = object.if_contains("next");
+  if (!next || !(next->is_null() || next->is_string())) {
+    throw ApiError(0, call + ": next: expected a string or null");
+  }
+  if (next->is_string()) page.next = std::string(next->get_string());
+  return page;
 }
 
 boost::json::object FlintApi::drivers() {

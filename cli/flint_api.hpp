@@ -125,6 +125,23 @@ class FlintApi {
   /// nullopt when the server does not know the id (or lacks this extension).
   std::optional<boost::json::object> execution(std::string_view request_id);
 
+  /// As `execution`, but only an unknown id is nullopt: a server without
+  /// this extension (404) throws `ApiError`.
+  std::optional<boost::json::object> execution_record(std::string_view request_id);
+
+  /// One page of `GET /api/driver/lifecycle/executions`.
+  struct ExecutionsPage {
+    /// The records, oldest acceptance first.
+    std::vector<boost::json::object> executions;
+    /// The `after` of the next page; nullopt on the last one.
+    std::optional<std::string> next;
+  };
+  /// `GET /api/driver/lifecycle/executions?limit=&after=`: the records of
+  /// the executions the server monitors now, `limit` (1 to 500) of them
+  /// after the page that ended with `after` (from the oldest without it).
+  /// @throws ApiError naming the field when the page's shape is wrong.
+  ExecutionsPage monitored_executions(const std::optional<std::string>& after, std::size_t limit);
+
   /// `GET /api/drivers`: the drivers the server hosts, its skipped
   /// libraries and its routing rules.
   boost::json::object drivers();

@@ -1,17 +1,15 @@
 #include "health_command.hpp"
 
-#include <algorithm>
 #include <ostream>
-#include <utility>
 #include <vector>
 
 #include <CLI/CLI.hpp>
-#include <fmt/format.h>
 
 #include "exit_status.hpp"
 #include "flint_api.hpp"
 #include "http_client.hpp"
 #include "json_output.hpp"
+#include "text_table.hpp"
 
 namespace flint::cli {
 namespace {
@@ -54,27 +52,13 @@ CLI::App* add_health_command(CLI::App& app, HealthOptions& options) {
 }
 
 std::string format_health_table(const json::object& health) {
-  std::vector<std::pair<std::string, std::string>> rows;  // name, status
-  std::vector<std::string> details;
+  std::vector<std::vector<std::string>> rows{{"VITAL", "STATUS", "DETAILS"}};
   if (const auto* vitals = health.if_contains("vitals"); vitals && vitals->is_object()) {
     for (const auto& [name, vital] : vitals->get_object()) {
-      rows.emplace_back(std::string(name), status_of(vital));
-      details.push_back(details_of(vital));
+      rows.push_back({std::string(name), status_of(vital), details_of(vital)});
     }
   }
-  std::size_t name_width = 5;    // "VITAL"
-  std::size_t status_width = 6;  // "STATUS"
-  for (const auto& [name, status] : rows) {
-    name_width = std::max(name_width, name.size());
-    status_width = std::max(status_width, status.size());
-  }
-  std::string out =
-      fmt::format("{:<{}}  {:<{}}  DETAILS\n", "VITAL", name_width, "STATUS", status_width);
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    out += fmt::format("{:<{}}  {:<{}}  {}\n", rows[i].first, name_width, rows[i].second,
-                       status_width, details[i]);
-  }
-  return out;
+  return text_table(rows);
 }
 
 int run_health_command(const HealthOptions& options, std::ostream& out, std::ostream& err) {

@@ -139,6 +139,8 @@ int main(int argc, char** argv) {
       return flint::cli::run_infra_command(command_line.infra, std::cout, std::cerr, live);
     case Command::events:
       return flint::cli::run_events_command(command_line.events, std::cout, std::cerr);
+    case Command::executions:
+      return flint::cli::run_executions_command(command_line.executions, std::cout, std::cerr);
     case Command::drivers:
       return flint::cli::run_drivers_command(command_line.drivers, std::cout, std::cerr);
     case Command::health:

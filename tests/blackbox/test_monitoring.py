@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import time
 
 import pytest
@@ -13,6 +16,7 @@ from flint_blackbox import (
     LIFECYCLE_TOPIC,
     FlintServer,
     assert_error,
+    child_environment,
     damage_pages,
     execute_body,
     produce_large_events,
@@ -504,3 +508,49 @@ def test_the_executions_in_flight_are_listed_oldest_first_page_by_page(start_ser
         ("after=x.01a2", "after: expected the `next` of an earlier page"),
     ]:
         assert_error(server.get(f"{EXECUTIONS_PATH.rstrip('/')}?{query}"), 400, message)
+
+
+def test_flint_executions_prints_what_is_in_flight_and_any_record(start_server):
+    server = start_server(FAST_POLLING)
+
+    def executions(*args):
+        return subprocess.run([os.environ["FLINT_BIN"], "executions", "--url", server.url(""), *args],
+                              capture_output=True, text=True, timeout=30, env=child_environment())
+
+    result = executions()
+    assert (result.returncode, result.stdout) == (0, ""), result.stderr
+    assert result.stderr == f"flint: no execution is in progress on {server.url('')}\n"
+
+    running = [accept(server, tenant="t1" if i == 0 else None, lifecycle=f"Step{i}",
+                      request_properties={"noop.pollsInProgress": 1_000_000}) for i in range(3)]
+    ended = accept(server, request_properties={"noop.outcome": "FAILED",
+                                               "noop.failureCode": "INFRASTRUCTURE_ERROR",
+                                               "noop.failureDescription": "refused"})
+    record = server.wait_terminal(ended)
+
+    result = executions()
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    header, *rows = result.stdout.splitlines()
+    assert header.split() == ["REQUEST", "ID", "LIFECYCLE", "DRIVER", "TENANT", "ACCEPTED", "AGE"]
+    assert [row.split()[:4] for row in rows] == [
+        [running[0], "Step0", "noop", "t1"], [running[1], "Step1", "noop", "-"],
+        [running[2], "Step2", "noop", "-"]], result.stdout
+    assert rows[0].split()[4] == server.execution(running[0]).json()["acceptedAt"]
+
+    result = executions("--limit", "2", "--json")
+    assert [json.loads(line) for line in result.stdout.splitlines()] == [
+        server.execution(request_id).json() for request_id in running[:2]]
+    assert result.stderr == "flint: more executions are in progress than --limit 2 shows\n"
+
+    result = executions(ended)
+    assert result.returncode == 0, result.stderr
+    lines = dict(line.split(None, 1) for line in result.stdout.splitlines()[:12])
+    assert lines["status:"] == "FAILED" and lines["failureCode:"] == "INFRASTRUCTURE_ERROR"
+    assert lines["completedAt:"] == record["completedAt"] and lines["monitoring:"] == "complete"
+    assert json.loads(executions(ended, "--json").stdout) == record
+
+    result = executions("no-such-request")
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.startswith("flint: no execution with id no-such-request on "), result.stderr
+    result = executions(ended, "--limit", "3")
+    assert result.returncode == 2 and "excludes" in result.stderr, result.stderr
