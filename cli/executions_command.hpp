@@ -41,7 +41,7 @@ CLI::App* add_executions_command(CLI::App& app, ExecutionsOptions& options);
 /// Runs `flint executions`. Without a request id: the records of
 /// `GET /api/driver/lifecycle/executions`, page after page up to `limit`,
 /// as a table (oldest first) or JSON lines; returns 0, or 2 on a connection
-/// or API error (a cluster node answers 501). With one: that record
+/// or API error. With one: that record
 /// (`GET .../executions/{id}`); returns 0, 1 when the server knows no such
 /// execution, 2 on an error.
 int run_executions_command(const ExecutionsOptions& options, std::ostream& out, std::ostream& err);

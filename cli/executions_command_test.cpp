@@ -39,10 +39,10 @@ TEST(ExecutionsCommand, ReadsTheServersTimesAndNothingElse) {
   ASSERT_TRUE(at);
   EXPECT_EQ(std::chrono::duration_cast<std::chrono::milliseconds>(at->time_since_epoch()).count(),
             1796639543660);
-  for (const char* bad : {"", "2026-12-07T10:32:23Z", "2026-13-07T10:32:23.660Z",
-                          "2026-02-30T10:32:23.660Z", "2026-12-07T24:00:00.000Z",
-                          "2026-12-07 10:32:23.660Z", "2026-12-07T10:32:23.66xZ",
-                          "2026-12-07T10:32:23.660+"}) {
+  for (const char* bad :
+       {"", "2026-12-07T10:32:23Z", "2026-13-07T10:32:23.660Z", "2026-02-30T10:32:23.660Z",
+        "2026-12-07T24:00:00.000Z", "2026-12-07 10:32:23.660Z", "2026-12-07T10:32:23.66xZ",
+        "2026-12-07T10:32:23.660+"}) {
     EXPECT_FALSE(parse_record_time(bad)) << bad;
   }
 }
@@ -58,10 +58,10 @@ TEST(ExecutionsCommand, AgesShowTheTwoLargestUnits) {
 
 TEST(ExecutionsCommand, TableHasOneAlignedRowPerRecord) {
   const auto now = *parse_record_time("2026-12-07T10:35:00.000Z");
-  EXPECT_EQ(format_executions_table({record("r-1", "2026-12-07T10:32:23.660Z", "t1"),
-                                     record("request-2", "2026-12-07T10:34:59.000Z"),
-                                     record("r-3", "garbled")},
-                                    now),
+  EXPECT_EQ(format_executions_table(
+                {record("r-1", "2026-12-07T10:32:23.660Z", "t1"),
+                 record("request-2", "2026-12-07T10:34:59.000Z"), record("r-3", "garbled")},
+                now),
             "REQUEST ID  LIFECYCLE  DRIVER  TENANT  ACCEPTED                  AGE\n"
             "r-1         Create     noop    t1      2026-12-07T10:32:23.660Z  2m36s\n"
             "request-2   Create     noop    -       2026-12-07T10:34:59.000Z  1s\n"
@@ -77,23 +77,24 @@ TEST(ExecutionsCommand, RecordShowsTheOutcomeAndItsHistory) {
   failed["completedAt"] = "2026-12-07T10:32:24.000Z";
   failed["transitions"].as_array().push_back(
       {{"status", "FAILED"}, {"at", "2026-12-07T10:32:24.000Z"}});
-  EXPECT_EQ(format_execution_record(failed),
-            "requestId:      r-1\n"
-            "lifecycleName:  Create\n"
-            "driver:         noop\n"
-            "tenantId:       t1\n"
-            "status:         FAILED\n"
-            "failureCode:    INFRASTRUCTURE_ERROR\n"
-            "description:    refused\n"
-            "monitoring:     complete\n"
-            "acceptedAt:     2026-12-07T10:32:23.660Z\n"
-            "completedAt:    2026-12-07T10:32:24.000Z\n"
-            "deliveredAt:    -\n"
-            "transitions:    IN_PROGRESS 2026-12-07T10:32:23.660Z, FAILED 2026-12-07T10:32:24.000Z\n"
-            "outputs: {\n"
-            "  \"partial\": true\n"
-            "}\n"
-            "associatedTopology: {}\n");
+  EXPECT_EQ(
+      format_execution_record(failed),
+      "requestId:      r-1\n"
+      "lifecycleName:  Create\n"
+      "driver:         noop\n"
+      "tenantId:       t1\n"
+      "status:         FAILED\n"
+      "failureCode:    INFRASTRUCTURE_ERROR\n"
+      "description:    refused\n"
+      "monitoring:     complete\n"
+      "acceptedAt:     2026-12-07T10:32:23.660Z\n"
+      "completedAt:    2026-12-07T10:32:24.000Z\n"
+      "deliveredAt:    -\n"
+      "transitions:    IN_PROGRESS 2026-12-07T10:32:23.660Z, FAILED 2026-12-07T10:32:24.000Z\n"
+      "outputs: {\n"
+      "  \"partial\": true\n"
+      "}\n"
+      "associatedTopology: {}\n");
 }
 
 class ExecutionsCommandRun : public ::testing::Test {
@@ -175,13 +176,14 @@ TEST_F(ExecutionsCommandRun, NothingInFlightIsSaidOnStderr) {
   EXPECT_EQ(err_.str(), "flint: no execution is in progress on " + server.url() + "\n");
 }
 
-TEST_F(ExecutionsCommandRun, AClusterNodesRefusalIsAnError) {
+TEST_F(ExecutionsCommandRun, AnErrorReplyIsAnError) {
   testing::FakeHttpServer server([](const testing::RecordedRequest&) -> testing::FakeReply {
-    return {501, R"({"localizedMessage":"not implemented in cluster mode","status":501})"};
+    return {500, R"({"localizedMessage":"the execution records cannot be read","status":500})"};
   });
   EXPECT_EQ(run(server.url()), 2);
   EXPECT_EQ(err_.str(),
-            "flint: GET /api/driver/lifecycle/executions: 501: not implemented in cluster mode\n");
+            "flint: GET /api/driver/lifecycle/executions: 500: the execution records cannot be "
+            "read\n");
   EXPECT_EQ(out_.str(), "");
 }
 

@@ -48,13 +48,6 @@ void add_execution_routes(http::Router& router, service::LifecycleMonitor& monit
       http::Method::get, "/api/driver/lifecycle/executions",
       [&monitor](http::Request& request,
                  http::RequestContext&) -> boost::asio::awaitable<http::Response> {
-        if (monitor.clustered()) {
-          co_return http::error_response(
-              http::Status::not_implemented,
-              "listing executions is not implemented in cluster mode (each node's jobs are in "
-              "Kafka): ask for one by id, GET /api/driver/lifecycle/executions/{requestId}",
-              request.version(), request.keep_alive());
-        }
         service::MonitoredPage page;
         try {
           const auto params = known_query_params(request.target(), {"limit", "after"});

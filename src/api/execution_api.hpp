@@ -13,7 +13,7 @@ namespace flint::api {
 /// Adds the execution status routes. Unknown ids answer the contract's
 /// request-not-found error (400). The listing pages with `limit` (1 to 500,
 /// default 100) and `after` (the `next` of the page before); a cluster node
-/// answers it 501. `monitor` must outlive the router.
+/// lists the executions it holds. `monitor` must outlive the router.
 void add_execution_routes(http::Router& router, service::LifecycleMonitor& monitor);
 
 }  // namespace flint::api

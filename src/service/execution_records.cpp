@@ -193,6 +193,29 @@ MonitoredPage read_monitored_executions(store::Database& db,
   return page;
 }
 
+MonitoredPage read_monitored_executions_at(store::Database& db,
+                                           std::span<const MonitoredPosition> positions,
+                                           std::size_t limit) {
+  static const std::string sql = fmt::format(
+      "SELECT {} FROM executions WHERE request_id = ? AND monitoring = 'active'", kRecordColumns);
+  auto select = db.prepare(sql);
+  MonitoredPage page;
+  const MonitoredPosition* last = nullptr;
+  for (const auto& position : positions) {
+    select.bind(1, position.request_id);
+    if (select.step()) {
+      if (page.records.size() == limit) {  // one more follows
+        page.next = *last;
+        break;
+      }
+      page.records.push_back(record_of(select));
+      last = &position;
+    }
+    select.reset();
+  }
+  return page;
+}
+
 std::string iso8601_utc(std::int64_t unix_ms) {
   using namespace std::chrono;
   const sys_time<milliseconds> time{milliseconds(unix_ms)};

@@ -6,8 +6,10 @@
 /// a single node; in a cluster, every node's copy is written from the shared
 /// execution-state topic.
 
+#include <compare>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -121,6 +123,9 @@ struct MonitoredPosition {
   /// Unix milliseconds.
   std::int64_t accepted_at = 0;
   std::string request_id{};
+
+  /// Listing order: by acceptance, then by id.
+  friend auto operator<=>(const MonitoredPosition&, const MonitoredPosition&) = default;
 };
 
 /// One page of the executions this store monitors (those with a job).
@@ -138,6 +143,15 @@ struct MonitoredPage {
 MonitoredPage read_monitored_executions(store::Database& db,
                                         const std::optional<MonitoredPosition>& after,
                                         std::size_t limit);
+
+/// A cluster node's page: the records at `positions` (sorted, the jobs the
+/// node holds; its records hold none) that are still monitored, at most
+/// `limit` (>= 1) of them. A position whose record is not in this store yet,
+/// or has ended, is passed over. Costs a lookup per position read.
+/// @throws store::SqliteError.
+MonitoredPage read_monitored_executions_at(store::Database& db,
+                                           std::span<const MonitoredPosition> positions,
+                                           std::size_t limit);
 
 /// `unix_ms` as ISO 8601 UTC with milliseconds, e.g. `2024-02-29T12:34:56.007Z`.
 std::string iso8601_utc(std::int64_t unix_ms);

@@ -110,6 +110,38 @@ TEST_F(ExecutionRecordsTest, MonitoredExecutionsComeInPagesOldestFirst) {
   EXPECT_TRUE(read_monitored_executions(db, MonitoredPosition{30, "c"}, 5).records.empty());
 }
 
+TEST_F(ExecutionRecordsTest, AClusterNodesPageIsMadeOfThePositionsItHolds) {
+  store::Database db(path_, store::Synchronous::normal);
+  db.migrate(store::flint_schema());
+  // A node's copies of the records, without jobs.
+  for (const auto& [id, at] : {std::pair{"a", 10}, std::pair{"b", 20}, std::pair{"ended", 25},
+                               std::pair{"c", 30}, std::pair{"d", 40}}) {
+    insert_execution(db, accepted(id, at), /*if_absent=*/true, /*sealed_job=*/nullptr);
+  }
+  end_execution(db, ExecutionEnding{.request_id = "ended", .status = "COMPLETE"});
+  const std::vector<MonitoredPosition> held{
+      {10, "a"}, {15, "not-copied-yet"}, {20, "b"}, {25, "ended"}, {30, "c"}, {40, "d"}};
+
+  const auto ids = [](const MonitoredPage& page) {
+    std::vector<std::string> found;
+    for (const auto& record : page.records) {
+      found.emplace_back(record.at("requestId").as_string());
+    }
+    return found;
+  };
+  // Positions without a monitored record are passed over, not counted.
+  auto page = read_monitored_executions_at(db, held, 3);
+  EXPECT_EQ(ids(page), (std::vector<std::string>{"a", "b", "c"}));
+  ASSERT_TRUE(page.next);
+  EXPECT_EQ(*page.next, (MonitoredPosition{30, "c"}));
+  EXPECT_EQ(page.records[1], *read_execution(db, "b"));
+  // A page that ends at the last record says no more follow.
+  page = read_monitored_executions_at(db, std::span(held).subspan(2), 3);
+  EXPECT_EQ(ids(page), (std::vector<std::string>{"b", "c", "d"}));
+  EXPECT_FALSE(page.next);
+  EXPECT_TRUE(read_monitored_executions_at(db, {}, 3).records.empty());
+}
+
 TEST_F(ExecutionRecordsTest, MigrationMovesLifecycleJobsIntoTheirRecords) {
   {
     // A store written by a Flint whose jobs were rows of their own (schema 2).

@@ -414,7 +414,7 @@ void LifecycleMonitor::adopt(const AcceptedExecution& execution,
   }
   {
     std::lock_guard lock(mutex_);
-    held_.insert(execution.request_id);
+    held_.emplace(execution.request_id, execution.accepted_at);
   }
   // The delivery of its event is stamped on this node's copy of the record,
   // which the view may bring only after this node ended it: made here
@@ -1060,8 +1060,20 @@ std::optional<json::object> LifecycleMonitor::record(std::string_view request_id
 MonitoredPage LifecycleMonitor::monitored_records(const std::optional<MonitoredPosition>& after,
                                                   std::size_t limit) {
   if (clustered()) {
-    throw std::logic_error(
-        "a cluster node keeps its executions' jobs in Kafka, not in its records");
+    // The node's records hold no jobs (those are in Kafka): the page is
+    // made of the jobs it holds, in listing order.
+    std::vector<MonitoredPosition> positions;
+    {
+      std::lock_guard lock(mutex_);
+      positions.reserve(held_.size());
+      for (const auto& [request_id, accepted_at] : held_) {
+        MonitoredPosition position{accepted_at, request_id};
+        if (!after || *after < position) positions.push_back(std::move(position));
+      }
+    }
+    std::sort(positions.begin(), positions.end());
+    return store_.read(
+        [&](store::Database& db) { return read_monitored_executions_at(db, positions, limit); });
   }
   return store_.read(
       [&](store::Database& db) { return read_monitored_executions(db, after, limit); });

@@ -15,7 +15,6 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
-#include <unordered_set>
 
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
@@ -168,9 +167,10 @@ class LifecycleMonitor {
   std::optional<boost::json::object> record(std::string_view request_id);
 
   /// A page of the records of the executions this node monitors, oldest
-  /// first (see `read_monitored_executions`). Outside cluster mode only: a
-  /// cluster's jobs are kept in Kafka, not in the node's records.
-  /// @throws std::logic_error in cluster mode; store::SqliteError.
+  /// first (see `read_monitored_executions`). In cluster mode, those of the
+  /// jobs it holds (`read_monitored_executions_at`): its share of the
+  /// cluster's, read from its copy of the records.
+  /// @throws store::SqliteError.
   MonitoredPage monitored_records(const std::optional<MonitoredPosition>& after, std::size_t limit);
   /// Whether this node is a cluster's (`join_cluster` was called).
   bool clustered() const noexcept { return cluster_ != nullptr; }
@@ -264,8 +264,9 @@ class LifecycleMonitor {
   prometheus::Counter& ended_not_found_;
   ClusterLink* cluster_ = nullptr;
   mutable std::mutex mutex_;  // guards the maps below
-  // Cluster mode: executions this node owns and monitors.
-  std::unordered_set<std::string> held_;
+  // Cluster mode: executions this node owns and monitors, with the time
+  // each was accepted (Unix ms), the order they are listed in.
+  std::unordered_map<std::string, std::int64_t> held_;
   // Reports from drivers, by job (or by the driver's id while its job is
   // not known yet), until a poll takes them. One no job took within
   // monitoring.total_timeout is dropped (see `pushed`): its acceptance

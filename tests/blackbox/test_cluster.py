@@ -219,10 +219,43 @@ def test_any_node_serves_executions_any_node_accepted(cluster):
     assert len(key_ids) == 1 and len(key_ids.pop()) == 16, key_ids
     key = cluster.key.read_text().strip()
     assert key not in first.get("/management/health").text
-    # A node keeps no jobs in its records: the listing says it is not there.
-    listing = first.get("/api/driver/lifecycle/executions")
-    assert listing.status_code == 501, listing.text
-    assert "not implemented in cluster mode" in listing.json()["localizedMessage"]
+    # Nothing is in flight any more: no node lists anything.
+    for node in (first, second):
+        assert listing(node, 100) == []
+
+
+def listing(node: FlintServer, limit: int) -> list[dict]:
+    """Every record of `GET /api/driver/lifecycle/executions`, page after page."""
+    records, after = [], None
+    while True:
+        r = node.get("/api/driver/lifecycle/executions",
+                     params={"limit": limit, **({"after": after} if after else {})})
+        assert r.status_code == 200, r.text
+        records += r.json()["executions"]
+        if (after := r.json()["next"]) is None:
+            return records
+
+
+def test_each_node_lists_the_executions_it_monitors(cluster):
+    nodes = cluster.start(2)
+    running = {accept(nodes[i % 2], polls=1_000_000) for i in range(12)}
+
+    # A node lists what it holds once its copy of the records has it (milliseconds later).
+    wait_until(lambda: sum(len(listing(node, 500)) for node in nodes) == len(running),
+               timeout=30, what="every execution listed")
+    # Each node's share of the cluster's, oldest first, each record as that node shows it.
+    listed = [listing(node, 5) for node in nodes]
+    assert [len(records) for records in listed] == [
+        cluster.vital(node)["executions_held"] for node in nodes]
+    ids = [{record["requestId"] for record in records} for records in listed]
+    assert ids[0] | ids[1] == running and not ids[0] & ids[1], ids
+    for node, records in zip(nodes, listed):
+        order = [(record["acceptedAt"], record["requestId"]) for record in records]
+        assert order == sorted(order)
+        assert all(r["monitoring"] == "active" and r["status"] == "IN_PROGRESS" for r in records)
+        assert records == listing(node, 500)
+        assert_error(node.get("/api/driver/lifecycle/executions?limit=0"), 400,
+                     "limit: expected an integer from 1 to 500")
 
 
 def test_state_records_are_sealed_and_bound_to_their_request(cluster):
