@@ -37,6 +37,15 @@ class ExecutionRecordsTest : public ::testing::Test {
             .associated_topology = boost::json::object()};
   }
 
+  // The request ids of a page's records, in its order.
+  static std::vector<std::string> ids(const MonitoredPage& page) {
+    std::vector<std::string> found;
+    for (const auto& record : page.records) {
+      found.emplace_back(record.at("requestId").as_string());
+    }
+    return found;
+  }
+
   static std::int64_t count(store::Database& db, const std::string& sql) {
     auto statement = db.prepare(sql);
     statement.step();
@@ -83,13 +92,6 @@ TEST_F(ExecutionRecordsTest, MonitoredExecutionsComeInPagesOldestFirst) {
   insert_execution(db, accepted("copy", 1), /*if_absent=*/false, /*sealed_job=*/nullptr);
   end_execution(db, ExecutionEnding{.request_id = "ended", .status = "COMPLETE"});
 
-  const auto ids = [](const MonitoredPage& page) {
-    std::vector<std::string> found;
-    for (const auto& record : page.records) {
-      found.emplace_back(record.at("requestId").as_string());
-    }
-    return found;
-  };
   auto page = read_monitored_executions(db, std::nullopt, 3);
   EXPECT_EQ(ids(page), (std::vector<std::string>{"a1", "a2", "b"}));
   ASSERT_TRUE(page.next);
@@ -122,13 +124,6 @@ TEST_F(ExecutionRecordsTest, AClusterNodesPageIsMadeOfThePositionsItHolds) {
   const std::vector<MonitoredPosition> held{
       {10, "a"}, {15, "not-copied-yet"}, {20, "b"}, {25, "ended"}, {30, "c"}, {40, "d"}};
 
-  const auto ids = [](const MonitoredPage& page) {
-    std::vector<std::string> found;
-    for (const auto& record : page.records) {
-      found.emplace_back(record.at("requestId").as_string());
-    }
-    return found;
-  };
   // Positions without a monitored record are passed over, not counted.
   auto page = read_monitored_executions_at(db, held, 3);
   EXPECT_EQ(ids(page), (std::vector<std::string>{"a", "b", "c"}));
