@@ -20,6 +20,7 @@
 #include "config/environment.hpp"
 #include "config/host_config.hpp"
 #include "events/event_log.hpp"
+#include "events/kafka/kafka_client.hpp"
 #include "logging/logging.hpp"
 #include "store/data_directory_backup.hpp"
 #include "store/flint_schema.hpp"
@@ -58,6 +59,16 @@ int report_failure(int status, const std::string& what) {
     std::cerr << "flint: " << what << "\n";
   }
   return status;
+}
+
+// A Kafka consumer whose destroy outlasted its limit still runs on librdkafka's
+// threads (see events::destroy_consumer): end without the static destructors
+// they may still use (the log's, OpenSSL's), as a detached driver call does.
+int end_serving(int status) {
+  if (flint::events::kafka_clients_left_running() == 0) return status;
+  flint::logging::flush();
+  std::fflush(nullptr);
+  std::_Exit(status);
 }
 
 int serve(const std::optional<std::string>& config_flag) {
@@ -155,7 +166,7 @@ int main(int argc, char** argv) {
   try {
     if (command_line.command() == Command::serve) {
       flint::app::absorb_hangups();  // a reload asked for during the start must not end it
-      return serve(command_line.config_file);
+      return end_serving(serve(command_line.config_file));
     }
     if (command_line.command() == Command::backup) {
       return back_up(command_line.config_file, command_line.backup_to);
@@ -164,6 +175,6 @@ int main(int argc, char** argv) {
   } catch (const flint::config::ConfigError& e) {
     return report_failure(2, std::string("invalid configuration:\n") + e.what());
   } catch (const std::exception& e) {
-    return report_failure(1, e.what());
+    return end_serving(report_failure(1, e.what()));  // a start that failed may leave one too
   }
 }

@@ -85,7 +85,7 @@ class ClusterNode::Owner {
 
   ~Owner() {
     stop();
-    events::destroy_consumer(consumer_, closed_);
+    events::destroy_consumer(consumer_, closed_, "owner");
   }
 
   void start() {
@@ -321,7 +321,7 @@ class ClusterNode::View {
     stop();
     // It joins no group, but librdkafka keeps a coordinator for its group.id:
     // closing while Kafka is away can wait for it far past a stop's grace.
-    events::destroy_consumer(consumer_, events::close_consumer(consumer_, outage_, "view"));
+    events::destroy_consumer(consumer_, events::close_consumer(consumer_, outage_, "view"), "view");
   }
 
   void start() {

@@ -132,7 +132,7 @@ RequestQueue::RequestQueue(Options options, security::CredentialVault key, Decod
 
 RequestQueue::~RequestQueue() {
   stop();
-  events::destroy_consumer(consumer_, closed_);
+  events::destroy_consumer(consumer_, closed_, "request queue");
 }
 
 asio::awaitable<sdk::LifecycleExecuteResponse> RequestQueue::enqueue(json::value request,

@@ -1,6 +1,10 @@
 #include "events/kafka/kafka_client.hpp"
 
 #include <algorithm>
+#include <future>
+#include <memory>
+#include <system_error>
+#include <thread>
 
 #include <fmt/format.h>
 #include <librdkafka/rdkafka.h>
@@ -14,7 +18,9 @@ namespace {
 // Its errors are mostly a broker being away, which health reports and the
 // outbox rides out: a warning, not an error of Flint's.
 void on_log(const rd_kafka_t* /*rk*/, int level, const char* facility, const char* message) {
-  static const auto log = logging::logger("kafka");
+  // Never destroyed: a client `destroy_consumer` left running may log while
+  // the process exits.
+  static const auto& log = *new std::shared_ptr<spdlog::logger>(logging::logger("kafka"));
   const auto spd = level <= 4   ? spdlog::level::warn
                    : level <= 6 ? spdlog::level::info
                                 : spdlog::level::debug;
@@ -219,8 +225,42 @@ bool close_consumer(rd_kafka_s* consumer, const KafkaOutage& outage, std::string
   return true;
 }
 
-void destroy_consumer(rd_kafka_s* consumer, bool closed) {
-  rd_kafka_destroy_flags(consumer, closed ? 0 : RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+namespace {
+std::atomic<int> clients_left_running{0};
+}  // namespace
+
+void destroy_consumer(rd_kafka_s* consumer, bool closed, std::string_view role) {
+  const int flags = closed ? 0 : RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE;
+  // Neither callback with an opaque pointer runs in the destroy: the error
+  // callback is served by polls, the rebalance callback by a close. So the
+  // client may outlive its owner.
+  auto destroyed = std::make_shared<std::promise<void>>();
+  std::future<void> done = destroyed->get_future();
+  std::thread destroyer;
+  try {
+    destroyer = std::thread([consumer, flags, destroyed] {
+      rd_kafka_destroy_flags(consumer, flags);
+      destroyed->set_value();
+    });
+  } catch (const std::system_error&) {  // no thread to spare: wait as long as it takes
+    rd_kafka_destroy_flags(consumer, flags);
+    return;
+  }
+  if (done.wait_for(kConsumerDestroyLimit) == std::future_status::ready) {
+    destroyer.join();
+    return;
+  }
+  destroyer.detach();
+  clients_left_running.fetch_add(1);
+  logging::logger("kafka")->warn(
+      "{}: the Kafka consumer did not wind down within {} ms (likely an offset commit waiting for "
+      "a "
+      "group coordinator); the process ends without it",
+      role, kConsumerDestroyLimit.count());
+}
+
+int kafka_clients_left_running() {
+  return clients_left_running.load();
 }
 
 }  // namespace flint::events

@@ -134,9 +134,22 @@ class KafkaOutage {
 /// @returns whether it closed; pass that to `destroy_consumer`.
 bool close_consumer(rd_kafka_s* consumer, const KafkaOutage& outage, std::string_view role);
 
+/// How long `destroy_consumer` waits for librdkafka to wind a consumer down.
+inline constexpr std::chrono::milliseconds kConsumerDestroyLimit{2'000};
+
 /// Destroys `consumer`, without the close librdkafka would run again when
-/// `close_consumer` skipped it.
-void destroy_consumer(rd_kafka_s* consumer, bool closed);
+/// `close_consumer` skipped it, waiting at most `kConsumerDestroyLimit`.
+/// An offset commit sent just before an outage was seen waits in librdkafka
+/// for a group coordinator, and holds the destroy for up to the group's
+/// session timeout: past the limit, the destroy goes on on a thread of its
+/// own, `role` names the client in a warning, and
+/// `kafka_clients_left_running` counts it. Thread-safe.
+void destroy_consumer(rd_kafka_s* consumer, bool closed, std::string_view role);
+
+/// How many clients `destroy_consumer` left winding down. Their threads may
+/// still call the log callback and OpenSSL: a process with any should end
+/// with `std::_Exit`, without the static destructors they rely on.
+int kafka_clients_left_running();
 
 /// A producer (`consumer` false) or consumer made from `conf` (taken over).
 /// @throws KafkaConfigError naming `role` and librdkafka's reason.
