@@ -6,7 +6,8 @@
 
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
-#include <librdkafka/rdkafka_mock.h>
+
+#include "events/kafka/mock_cluster_testing.hpp"
 
 namespace flint::events {
 namespace {
@@ -15,29 +16,6 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 constexpr auto kSessionTimeout = 45s;  // what a deferred commit would hold a destroy for
-
-// A one-broker mock cluster (the group coordinator too), topic "t".
-class MockBroker {
- public:
-  MockBroker() {
-    char error[256];
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "log_level", "0", error, sizeof error);
-    host_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
-    cluster_ = rd_kafka_mock_cluster_new(host_, 1);
-    rd_kafka_mock_topic_create(cluster_, "t", 1, 1);
-  }
-  ~MockBroker() {
-    rd_kafka_mock_cluster_destroy(cluster_);
-    rd_kafka_destroy(host_);
-  }
-  std::string bootstrap() const { return rd_kafka_mock_cluster_bootstraps(cluster_); }
-  void set_down() { rd_kafka_mock_broker_set_down(cluster_, 1); }
-
- private:
-  rd_kafka_t* host_ = nullptr;
-  rd_kafka_mock_cluster_t* cluster_ = nullptr;
-};
 
 // A group member of "t" as Flint makes them, with its outage tracked as
 // Flint's consumers track it.
@@ -90,7 +68,7 @@ struct Member {
 };
 
 TEST(DestroyConsumer, ReturnsAtOnceAfterAClose) {
-  MockBroker broker;
+  testing::MockCluster broker(1, "t");  // the group coordinator too
   Member member(broker.bootstrap());
   ASSERT_TRUE(member.poll_until([&] { return member.assigned(); }, 30s));
   member.commit_async();
@@ -109,10 +87,10 @@ TEST(DestroyConsumerDeathTest, LeavesAClientWaitingForACoordinatorBehindWithinIt
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(
       {
-        MockBroker broker;
+        testing::MockCluster broker(1, "t");  // the group coordinator too
         Member member(broker.bootstrap());
         if (!member.poll_until([&] { return member.assigned(); }, 30s)) std::_Exit(2);
-        broker.set_down();
+        broker.set_all(/*up=*/false);
         if (!member.poll_until([&] { return !member.outage.get().empty(); }, 30s)) std::_Exit(3);
         member.commit_async();  // deferred: no coordinator
         const auto started = Clock::now();

@@ -9,9 +9,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
-#include <librdkafka/rdkafka_mock.h>
 
 #include "events/kafka/kafka_client.hpp"
+#include "events/kafka/mock_cluster_testing.hpp"
 
 namespace flint::events {
 namespace {
@@ -20,32 +20,10 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using namespace std::chrono_literals;
 
-// A three-broker mock cluster speaking the Kafka protocol on loopback.
-class MockCluster {
+// A three-broker mock cluster with the topic "events".
+class MockCluster : public testing::MockCluster {
  public:
-  MockCluster() {
-    char error[256];
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "log_level", "0", error, sizeof error);
-    host_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
-    cluster_ = rd_kafka_mock_cluster_new(host_, 3);
-    rd_kafka_mock_topic_create(cluster_, "events", 1, 1);
-  }
-  ~MockCluster() {
-    rd_kafka_mock_cluster_destroy(cluster_);
-    rd_kafka_destroy(host_);
-  }
-  std::string bootstrap() const { return rd_kafka_mock_cluster_bootstraps(cluster_); }
-  // The next produce request fails with `error`.
-  void push_produce_error(rd_kafka_resp_err_t error) {
-    constexpr int16_t kProduceApiKey = 0;  // the protocol's; librdkafka keeps its names internal
-    rd_kafka_mock_push_request_errors(cluster_, kProduceApiKey, 1, error);
-  }
-  void set_all(bool up) {
-    for (int id = 1; id <= 3; ++id) {
-      up ? rd_kafka_mock_broker_set_up(cluster_, id) : rd_kafka_mock_broker_set_down(cluster_, id);
-    }
-  }
+  MockCluster() : testing::MockCluster(3, "events") {}
 
   struct Record {
     std::string value;
@@ -94,10 +72,6 @@ class MockCluster {
     rd_kafka_destroy(consumer);
     return records;
   }
-
- private:
-  rd_kafka_t* host_ = nullptr;
-  rd_kafka_mock_cluster_t* cluster_ = nullptr;
 };
 
 KafkaEventPublisher::Options options(const MockCluster& cluster) {
