@@ -414,8 +414,10 @@ def test_a_node_with_another_key_refuses_executes_it_could_not_share(cluster, tm
     r = odd.execute(execute_body(location=deployment_location({"password": SECRET})))
     assert_error(r, 503, "this node's cluster key (cluster_key_id "
                          f"{cluster.vital(odd)['cluster_key_id']}) opens none of the")
-    # Its owner or its view names a record it could not open.
-    assert re.search("skipped|cannot be read", cluster.vital(odd)["last_error"])
+    # Its owner or its view names a record it could not open, once the owner's client has had
+    # its first answer from Kafka (until then the vital says it has not: a probe, every 2 s).
+    wait_until(lambda: re.search("skipped|cannot be read", cluster.vital(odd).get("last_error", "")),
+               timeout=10, what="the odd node's vital naming a record it could not open")
     assert cluster.vital(odd)["cluster_key_id"] != cluster.vital(first)["cluster_key_id"]
     # The nodes sharing a key go on.
     assert odd.stop() == 0
