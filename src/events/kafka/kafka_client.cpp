@@ -234,13 +234,13 @@ void destroy_consumer(rd_kafka_s* consumer, bool closed, std::string_view role) 
   // Neither callback with an opaque pointer runs in the destroy: the error
   // callback is served by polls, the rebalance callback by a close. So the
   // client may outlive its owner.
-  auto destroyed = std::make_shared<std::promise<void>>();
-  std::future<void> done = destroyed->get_future();
+  std::promise<void> destroyed;
+  std::future<void> done = destroyed.get_future();
   std::thread destroyer;
   try {
-    destroyer = std::thread([consumer, flags, destroyed] {
+    destroyer = std::thread([consumer, flags, destroyed = std::move(destroyed)]() mutable {
       rd_kafka_destroy_flags(consumer, flags);
-      destroyed->set_value();
+      destroyed.set_value();
     });
   } catch (const std::system_error&) {  // no thread to spare: wait as long as it takes
     rd_kafka_destroy_flags(consumer, flags);
@@ -253,9 +253,8 @@ void destroy_consumer(rd_kafka_s* consumer, bool closed, std::string_view role) 
   destroyer.detach();
   clients_left_running.fetch_add(1);
   logging::logger("kafka")->warn(
-      "{}: the Kafka consumer did not wind down within {} ms (likely an offset commit waiting for "
-      "a "
-      "group coordinator); the process ends without it",
+      "{}: the Kafka consumer did not wind down within {} ms (likely an offset commit waiting "
+      "for a group coordinator); the process ends without it",
       role, kConsumerDestroyLimit.count());
 }
 
