@@ -9,6 +9,8 @@
 #include <boost/url/rfc/pchars.hpp>
 #include <boost/url/rfc/unreserved_chars.hpp>
 
+#include <flint/sdk/json.hpp>
+
 namespace flint::cli {
 namespace {
 
@@ -18,7 +20,7 @@ constexpr std::chrono::seconds kLongPollSlack{15};
 
 boost::json::value parse_body(const HttpResponse& response, std::string_view call) {
   boost::system::error_code error;
-  auto value = boost::json::parse(response.body, error);
+  auto value = sdk::json::parse_stored(response.body, error);
   if (error) {
     throw ApiError(0, std::string(call) + ": the reply is not JSON (" + error.message() + ")");
   }
@@ -127,7 +129,7 @@ std::uint64_t to_seq(const boost::json::value& value, std::string_view field) {
 
 std::string error_text(const HttpResponse& response) {
   boost::system::error_code error;
-  auto value = boost::json::parse(response.body, error);
+  auto value = sdk::json::parse_stored(response.body, error);
   if (!error && value.is_object()) {
     if (auto* message = value.as_object().if_contains("localizedMessage");
         message && message->is_string() && !message->as_string().empty()) {

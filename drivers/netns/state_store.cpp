@@ -14,6 +14,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <flint/sdk/json.hpp>
+
 #include "files/durable.hpp"
 
 namespace flint::drivers::netns {
@@ -119,7 +121,7 @@ void for_each_record(const fs::path& directory, Parse parse) {
     }
     if (entry.path().extension() != ".json") continue;
     try {
-      const auto json = bj::parse(read_file(entry.path()));
+      const auto json = sdk::json::parse_stored(read_file(entry.path()));
       parse(json.as_object());
     } catch (const std::exception& e) {
       throw std::runtime_error("netns driver: corrupt state file " + entry.path().string() + ": " +

@@ -362,7 +362,7 @@ class StateDir {
       text.append(buffer, static_cast<std::size_t>(n));
     }
     try {
-      return decode_state(bj::parse(text));
+      return decode_state(sdk::json::parse_stored(text));
     } catch (const std::exception& e) {
       throw sdk::ResourceDriverError("noop driver: corrupt state file " + state_path.string() +
                                      ": " + e.what());

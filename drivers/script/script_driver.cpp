@@ -152,8 +152,8 @@ std::optional<std::int64_t> parse_int(std::string_view text) {
 std::optional<bj::object> read_json_object(const ExecutionDirectory& dir, std::string_view name) {
   auto text = dir.read(name);
   if (!text) return std::nullopt;
-  std::error_code ec;
-  bj::value value = bj::parse(*text, ec);
+  boost::system::error_code ec;
+  bj::value value = sdk::json::parse_stored(*text, ec);
   if (ec || !value.is_object()) return std::nullopt;
   return std::move(value.get_object());
 }

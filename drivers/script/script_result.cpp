@@ -34,8 +34,8 @@ struct MalformedResult {
 }
 
 bj::object parse_object(const std::string& text) {
-  std::error_code ec;
-  bj::value value = bj::parse(text, ec);
+  boost::system::error_code ec;
+  bj::value value = sdk::json::parse_stored(text, ec);
   if (ec) malformed({}, "not valid JSON (" + ec.message() + ")");
   auto* object = value.if_object();
   if (object == nullptr) malformed({}, "expected a JSON object");

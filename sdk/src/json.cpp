@@ -2,6 +2,9 @@
 #include <cmath>
 #include <initializer_list>
 
+#include <boost/json/parse.hpp>
+#include <boost/system/system_error.hpp>
+
 #include <flint/sdk/errors.hpp>
 #include <flint/sdk/json.hpp>
 
@@ -190,6 +193,35 @@ std::string replace_invalid_utf8(std::string_view text) {
 }
 
 }  // namespace
+
+bj::value parse_stored(std::string_view text, boost::system::error_code& ec) {
+  bj::parse_options options;
+  options.max_depth = kMaxStoredDepth;
+  return bj::parse(text, ec, {}, options);
+}
+
+bj::value parse_stored(std::string_view text) {
+  boost::system::error_code ec;
+  bj::value value = parse_stored(text, ec);
+  if (ec) throw boost::system::system_error(ec);
+  return value;
+}
+
+bool nests_deeper_than(const bj::object& object, std::size_t limit) noexcept {
+  // An object or array is one level more than the deepest item in it.
+  return limit == 0 || std::any_of(object.begin(), object.end(), [limit](const auto& member) {
+           return nests_deeper_than(member.value(), limit - 1);
+         });
+}
+
+bool nests_deeper_than(const bj::value& value, std::size_t limit) noexcept {
+  if (const auto* object = value.if_object()) return nests_deeper_than(*object, limit);
+  const auto* array = value.if_array();
+  if (array == nullptr) return false;
+  return limit == 0 || std::any_of(array->begin(), array->end(), [limit](const bj::value& item) {
+           return nests_deeper_than(item, limit - 1);
+         });
+}
 
 std::size_t repair_utf8(bj::value& value) {
   if (auto* object = value.if_object()) return repair_utf8(*object);

@@ -386,5 +386,37 @@ TEST(NonFinite, IsFoundByPathAndReplacedWithNull) {
   EXPECT_FALSE(may_hold_non_finite(R"({"a":1E0,"b":"text"})"));
 }
 
+// `levels` objects, each holding the next under "a", around `inner`.
+std::string nested(std::size_t levels, std::string_view inner = "1") {
+  std::string text;
+  for (std::size_t i = 0; i < levels; ++i) text += R"({"a":)";
+  text += inner;
+  text.append(levels, '}');
+  return text;
+}
+
+TEST(NestingDepth, CountsEachObjectAndArrayLevel) {
+  EXPECT_FALSE(nests_deeper_than(bj::value(1), 0));
+  EXPECT_TRUE(nests_deeper_than(bj::parse("{}"), 0));
+  EXPECT_FALSE(nests_deeper_than(bj::parse("{}"), 1));
+  EXPECT_TRUE(nests_deeper_than(bj::parse(R"({"a":[[]],"b":1})"), 2));
+  EXPECT_FALSE(nests_deeper_than(bj::parse(R"({"a":[[]],"b":1})"), 3));
+  EXPECT_FALSE(nests_deeper_than(bj::parse(nested(30)), 30));
+  EXPECT_TRUE(nests_deeper_than(bj::parse(nested(30)).as_object(), 29));
+}
+
+TEST(ParseStored, ReadsBackWhatARequestMayCarryWrappedInARecord) {
+  // Boost.JSON's default (32) refused an accepted request's properties once
+  // a record wrapped them: the record could then never be read again.
+  const std::string deepest_input = nested(kMaxDepth);
+  const std::string record = nested(kMaxStoredDepth - kMaxDepth, deepest_input);
+  EXPECT_TRUE(nests_deeper_than(parse_stored(record), kMaxStoredDepth - 1));
+  boost::system::error_code ec;
+  parse_stored(nested(kMaxStoredDepth + 1), ec);
+  EXPECT_TRUE(ec);
+  EXPECT_THROW(parse_stored("{"), boost::system::system_error);
+  EXPECT_THROW(parse_stored(nested(kMaxStoredDepth + 1)), boost::system::system_error);
+}
+
 }  // namespace
 }  // namespace flint::sdk::json

@@ -245,7 +245,7 @@ std::string event_json(const events::LoggedEvent& logged) {
   const events::OutboxEvent& event = logged.event;
   std::string payload;
   json::error_code ec;
-  const json::value parsed = json::parse(event.payload, ec);
+  const json::value parsed = sdk::json::parse_stored(event.payload, ec);
   if (ec) {
     // Never emit invalid JSON: show the text as a string instead.
     log()->warn("event {} (seq {}) has a payload that is not JSON: {}", event.event_id, logged.seq,

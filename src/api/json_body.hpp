@@ -13,13 +13,15 @@
 #include <boost/json/storage_ptr.hpp>
 #include <boost/json/value.hpp>
 
+#include <flint/sdk/json.hpp>
+
 #include "http/http_types.hpp"
 
 namespace flint::api {
 
 /// Deepest nesting of arrays and objects a request body may have (Boost.JSON's
 /// default is 32, which a property value of nested maps can reach).
-inline constexpr std::size_t kMaxJsonDepth = 64;
+inline constexpr std::size_t kMaxJsonDepth = sdk::json::kMaxDepth;
 
 /// Most values (objects, arrays, strings, numbers and literals; keys not
 /// counted) a request body may hold. Parsed, each takes tens of bytes, so

@@ -19,6 +19,7 @@
 
 #include <flint/sdk/errors.hpp>
 #include <flint/sdk/ids.hpp>
+#include <flint/sdk/json.hpp>
 
 #include "files/base64.hpp"
 #include "logging/logging.hpp"
@@ -198,7 +199,7 @@ RequestQueue::Record RequestQueue::decode_record(std::string_view record_key,
   }
   json::value record;
   try {
-    record = json::parse(plain);
+    record = sdk::json::parse_stored(plain);
   } catch (const std::exception& e) {
     throw std::runtime_error(std::string("not JSON: ") + e.what());
   }

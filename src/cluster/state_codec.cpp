@@ -6,6 +6,8 @@
 #include <boost/json/serialize.hpp>
 #include <boost/system/system_error.hpp>
 
+#include <flint/sdk/json.hpp>
+
 #include "files/base64.hpp"
 
 namespace flint::cluster {
@@ -60,7 +62,7 @@ StateRecord StateCodec::decode(std::string_view key, std::string_view value) con
     throw std::runtime_error(std::string("cannot open it under the cluster key: ") + e.what());
   }
   try {
-    const json::object record = json::parse(plain).as_object();
+    const json::object record = sdk::json::parse_stored(plain).as_object();
     if (record.at("format").to_number<int>() != kFormat) {
       throw std::runtime_error("unknown format " + json::serialize(record.at("format")));
     }

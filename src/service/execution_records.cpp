@@ -8,6 +8,8 @@
 #include <fmt/compile.h>
 #include <fmt/format.h>
 
+#include <flint/sdk/json.hpp>
+
 namespace flint::service {
 
 namespace json = boost::json;
@@ -146,13 +148,13 @@ json::object record_of(const store::Statement& row) {
     record["failureDetails"] =
         json::object{{"failureCode", row.column_text(5)}, {"description", row.column_text(6)}};
   }
-  record["outputs"] = json::parse(row.column_text(7));
-  record["associatedTopology"] = json::parse(row.column_text(8));
+  record["outputs"] = sdk::json::parse_stored(row.column_text(7));
+  record["associatedTopology"] = sdk::json::parse_stored(row.column_text(8));
   record["monitoring"] = row.column_text(9);
   record["acceptedAt"] = iso8601_utc(row.column_int(10));
   record["completedAt"] = optional_time(11);
   record["deliveredAt"] = optional_time(12);
-  record["transitions"] = json::parse(row.column_text(13));
+  record["transitions"] = sdk::json::parse_stored(row.column_text(13));
   return record;
 }
 

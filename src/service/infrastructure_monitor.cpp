@@ -151,7 +151,7 @@ std::size_t InfrastructureMonitor::resume() {
 void InfrastructureMonitor::read_header(std::string_view header, Task& task) {
   if (header.empty()) return;  // a task accepted before schema 4
   try {
-    const json::object value = json::parse(header).as_object();
+    const json::object value = sdk::json::parse_stored(header).as_object();
     task.infrastructure_id = value.at("infrastructureId").as_string();
     task.tenant_id = value.at("tenantId").as_string();
   } catch (const std::exception& e) {
@@ -162,7 +162,7 @@ void InfrastructureMonitor::read_header(std::string_view header, Task& task) {
 
 std::shared_ptr<const InfrastructureMonitor::Task> InfrastructureMonitor::task_of(jobs::Job& job) {
   if (job.state) return std::static_pointer_cast<const Task>(job.state);
-  const json::value value = json::parse(vault_.open(job.payload));
+  const json::value value = sdk::json::parse_stored(vault_.open(job.payload));
   auto task = std::make_shared<Task>();
   task->request_id = job.subject;
   task->infrastructure_id = value.at("infrastructureId").as_string();
@@ -338,9 +338,9 @@ void InfrastructureMonitor::finish(const std::shared_ptr<const Task>& task,
       log_->warn("infrastructure task {}: {}", task->request_id, line);
     }
   }
-  if (payload.size() > options_.max_outcome_size) {
-    const std::string why =
-        oversized_outcome(outcome.status, payload.size(), options_.max_outcome_size);
+  if (const std::string why =
+          unstorable_outcome(outcome.status, encoded, payload.size(), options_.max_outcome_size);
+      !why.empty()) {
     logging::ScopedLogContext scope(task->log_fields);
     log_->error("infrastructure task {}: {}", task->request_id, why);
     outcome = sdk::InfrastructureTask::failed(outcome.infrastructure_id, task->request_id,

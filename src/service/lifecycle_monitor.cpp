@@ -569,8 +569,8 @@ std::shared_ptr<const LifecycleMonitor::Placement> LifecycleMonitor::intern_plac
 std::shared_ptr<const LifecycleMonitor::Target> LifecycleMonitor::target_of(jobs::Job& job) {
   if (job.state) return std::static_pointer_cast<const Target>(job.state);
   if (cluster_) throw std::runtime_error("its job record could not be decoded");
-  auto target =
-      decode_target(job.subject, job.deadline, json::parse(vault_.open(job.payload)).as_object());
+  auto target = decode_target(job.subject, job.deadline,
+                              sdk::json::parse_stored(vault_.open(job.payload)).as_object());
   // Decoded for good: the sealed copy is only needed again after a restart,
   // which reads it from the store. Memory per execution in flight matters.
   std::string().swap(job.payload);
@@ -810,12 +810,13 @@ void LifecycleMonitor::finish(std::shared_ptr<const Target> target, sdk::Lifecyc
       outcome = sdk::LifecycleExecution::failed(
           request_id, sdk::FailureCode::internal_error,
           fmt::format("driver '{}' returned an unusable outcome: {}", driver_name, e.what()));
-      payload = json::serialize(sdk::json::encode(outcome));
+      encoded = sdk::json::encode(outcome);
+      payload = json::serialize(encoded);
     }
   }
-  if (payload.size() > options_.max_outcome_size) {
-    const std::string why =
-        oversized_outcome(outcome.status, payload.size(), options_.max_outcome_size);
+  if (const std::string why =
+          unstorable_outcome(outcome.status, encoded, payload.size(), options_.max_outcome_size);
+      !why.empty()) {
     logging::ScopedLogContext scope(target->log_fields);
     log_->error("execution {}: {}", request_id, why);
     outcome = sdk::LifecycleExecution::failed(request_id, sdk::FailureCode::internal_error, why);

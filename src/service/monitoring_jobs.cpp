@@ -82,12 +82,22 @@ std::string no_outcome_in_time(std::chrono::milliseconds total_timeout) {
                      std::chrono::duration_cast<std::chrono::seconds>(total_timeout).count());
 }
 
-std::string oversized_outcome(sdk::ExecutionStatus status, std::size_t size, std::size_t limit) {
+std::string unstorable_outcome(sdk::ExecutionStatus status, const boost::json::object& encoded,
+                               std::size_t size, std::size_t limit) {
+  std::string problem;
+  if (size > limit) {
+    problem = fmt::format("of {} bytes as JSON, over monitoring.max_outcome_size ({} bytes)", size,
+                          limit);
+  } else if (sdk::json::nests_deeper_than(encoded, sdk::json::kMaxDepth)) {
+    problem = fmt::format("nested deeper than {} levels of JSON objects and arrays",
+                          sdk::json::kMaxDepth);
+  } else {
+    return {};
+  }
   return fmt::format(
-      "the driver reported {} with an outcome of {} bytes as JSON, over "
-      "monitoring.max_outcome_size ({} bytes); its outputs and associated topology were "
+      "the driver reported {} with an outcome {}; its outputs and associated topology were "
       "dropped{}",
-      sdk::to_string(status), size, limit,
+      sdk::to_string(status), problem,
       status == sdk::ExecutionStatus::complete
           ? ", not its work: what it built or changed on the target is in place"
           : "");

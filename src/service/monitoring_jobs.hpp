@@ -52,13 +52,16 @@ store::Store::Done end_run_on_commit(jobs::JobRun run);
 /// `monitoring.total_timeout`.
 std::string no_outcome_in_time(std::chrono::milliseconds total_timeout);
 
-/// The failure description of an outcome whose JSON form (`size` bytes) is
-/// over `monitoring.max_outcome_size` (`limit` bytes). Such an outcome ends
-/// FAILED without its outputs: stored and sent whole, it would swell the
-/// store and make an event Kafka refuses. The description says what the
-/// driver reported (`status`): a COMPLETE that ends FAILED this way left its
-/// work done on the target (a create's resources exist).
-std::string oversized_outcome(sdk::ExecutionStatus status, std::size_t size, std::size_t limit);
+/// Why an outcome cannot be stored as the driver reported it, or an empty
+/// string when it can: its JSON form (`encoded`, `size` bytes as text) is
+/// over `monitoring.max_outcome_size` (`limit` bytes), or nests deeper than
+/// `sdk::json::kMaxDepth`. Such an outcome ends FAILED without its outputs:
+/// stored and sent whole, it would swell the store and make an event Kafka
+/// refuses, or a record no reader can parse back. The description says what
+/// the driver reported (`status`): a COMPLETE that ends FAILED this way left
+/// its work done on the target (a create's resources exist).
+std::string unstorable_outcome(sdk::ExecutionStatus status, const boost::json::object& encoded,
+                               std::size_t size, std::size_t limit);
 
 /// What `repair_outcome_text` changed.
 struct OutcomeRepairs {

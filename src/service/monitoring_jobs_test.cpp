@@ -6,6 +6,8 @@
 #include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
 
+#include <flint/sdk/json.hpp>
+
 namespace flint::service {
 namespace {
 
@@ -46,6 +48,26 @@ TEST(RepairOutcomeText, MakesAnOutcomeValidJsonAndSaysWhatChanged) {
   const std::string valid = payload;
   EXPECT_FALSE(repair_outcome_text(encoded, payload)) << "nothing left to repair";
   EXPECT_EQ(payload, valid);
+}
+
+TEST(UnstorableOutcome, NamesTheSizeOrTheDepthOverItsLimit) {
+  std::string deep = "1";
+  for (std::size_t i = 0; i < sdk::json::kMaxDepth; ++i) deep = R"({"a":)" + deep + "}";
+  const auto outcome = [](const std::string& outputs) {
+    return sdk::json::parse_stored(R"({"requestId":"r","status":"COMPLETE","outputs":)" + outputs +
+                                   "}")
+        .as_object();
+  };
+  EXPECT_EQ(unstorable_outcome(sdk::ExecutionStatus::complete, outcome("{}"), 100, 100), "");
+  EXPECT_EQ(unstorable_outcome(sdk::ExecutionStatus::failed, outcome("{}"), 101, 100),
+            "the driver reported FAILED with an outcome of 101 bytes as JSON, over "
+            "monitoring.max_outcome_size (100 bytes); its outputs and associated topology were "
+            "dropped");
+  // The outputs at the limit make the outcome one level deeper than it.
+  EXPECT_EQ(unstorable_outcome(sdk::ExecutionStatus::complete, outcome(deep), 10, 1000),
+            "the driver reported COMPLETE with an outcome nested deeper than 64 levels of JSON "
+            "objects and arrays; its outputs and associated topology were dropped, not its work: "
+            "what it built or changed on the target is in place");
 }
 
 TEST(RunningDeadline, APassedDeadlineIsNow) {

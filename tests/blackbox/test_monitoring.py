@@ -18,6 +18,7 @@ from flint_blackbox import (
     assert_error,
     child_environment,
     damage_pages,
+    deployment_location,
     execute_body,
     produce_large_events,
     wait_until,
@@ -114,6 +115,39 @@ def test_complete_with_outputs_and_topology(noop):
     assert "failureDetails" not in record
     # The event's creation is the commit of the outcome.
     assert event["createdAt"] == record["completedAt"]
+
+
+def nested(levels: int) -> dict:
+    """`levels` objects, each holding the next under "a"."""
+    value: object = 1
+    for _ in range(levels):
+        value = {"a": value}
+    return value
+
+
+def test_outputs_as_deep_as_a_request_may_nest_are_recorded_and_delivered(noop):
+    # The body nests 64 levels, the most it may: its outputs are 61 deep. Records and events
+    # were read back with Boost.JSON's default limit (32): past it the record answered 500 for
+    # good, and the event log served the payload as a string.
+    outputs = nested(61)
+    request_id = accept(noop, request_properties={"noop.outputs": outputs})
+    assert only_event(noop, request_id)["payload"]["outputs"] == outputs
+    assert noop.wait_terminal(request_id)["outputs"] == outputs
+    r = noop.execute(execute_body(request_properties={"noop.outputs": nested(62)}))
+    assert_error(r, 400, "nested deeper than 64 levels")
+
+
+def test_an_execution_with_a_deep_location_is_monitored_again_after_a_restart(start_server,
+                                                                              tmp_path):
+    # The sealed job holds the deployment location. Read back after a restart with Boost.JSON's
+    # default limit (32), a location nested deeper ended the execution FAILED ("too deep").
+    server = start_server({**FAST_POLLING, "drivers": {"noop": {"state_dir": str(tmp_path)}}})
+    request_id = accept(server, location=deployment_location({"deep": nested(60)}),
+                        request_properties={"noop.pollsInProgress": 40})
+    assert server.stop() == 0
+    server.start()
+    record = server.wait_terminal(request_id)
+    assert record["status"] == "COMPLETE", record
 
 
 def test_no_tenant_means_null_tenant_in_the_envelope(noop):

@@ -165,6 +165,21 @@ def test_malformed_result_file_fails_naming_the_problem(script):
     assert "outputs" in details["description"], details
 
 
+def test_outputs_nested_too_deep_fail_the_execution_and_keep_it_readable(script):
+    # 70 levels: past what Flint stores and serves (64), so the outcome is dropped, as an
+    # oversized one is, rather than stored where no reader could parse it back.
+    deep = '{"a":' * 70 + "1" + "}" * 70
+    package = script_package({"Create": f"echo '{{\"outputs\": {{\"deep\": {deep}}}}}' "
+                                        '> "$FLINT_RESULT_FILE"\n'})
+    request_id = accept(script, package)
+    details = only_event(script, request_id)["payload"]["failureDetails"]
+    assert details["failureCode"] == "INTERNAL_ERROR"
+    assert "the driver reported COMPLETE with an outcome nested deeper than 64 levels" in (
+        details["description"]), details
+    record = script.wait_terminal(request_id)
+    assert record["status"] == "FAILED" and record["outputs"] == {}, record
+
+
 @pytest.mark.parametrize("make", ["mkfifo", "mkdir", "ln -s /etc/hostname"])
 def test_result_file_that_is_not_a_regular_file_fails_without_wedging_the_driver(script, make):
     # A FIFO nobody writes to used to block the driver's reader for good.

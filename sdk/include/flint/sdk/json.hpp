@@ -15,6 +15,7 @@
 
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
+#include <boost/system/error_code.hpp>
 
 #include <flint/sdk/deployment_location.hpp>
 #include <flint/sdk/infrastructure.hpp>
@@ -28,6 +29,34 @@ namespace flint::sdk::json {
 /// entry's name, a deployment location's name and type, a lifecycle name...
 /// Names reach logs, records and file names; no real one comes near it.
 inline constexpr std::size_t kMaxNameBytes = 1024;
+
+/// The deepest nesting of JSON the host takes in: a request body (deeper is
+/// refused with 400) and what a driver returns (deeper ends the execution
+/// FAILED). An object or array is one level more than the deepest item in
+/// it; a scalar is 0 levels.
+inline constexpr std::size_t kMaxDepth = 64;
+
+/// The deepest nesting `parse_stored` reads. What is stored (records, jobs,
+/// events, state files) wraps input of at most `kMaxDepth` levels in a few
+/// of its own, so it needs more than input does, and far more than
+/// Boost.JSON's default of 32.
+inline constexpr std::size_t kMaxStoredDepth = 2 * kMaxDepth;
+
+/// Parses JSON text that the host or a driver wrote from input it accepted:
+/// a record, a job, an event, a state file. Use it rather than
+/// `boost::json::parse`, whose default depth (32) is less than what a
+/// request may carry.
+/// @throws boost::system::system_error when the text is not JSON or nests
+///         deeper than `kMaxStoredDepth`.
+boost::json::value parse_stored(std::string_view text);
+/// `parse_stored` that reports a failure in `ec` instead of throwing.
+boost::json::value parse_stored(std::string_view text, boost::system::error_code& ec);
+
+/// Whether `value` nests deeper than `limit` levels (see `kMaxDepth`). It
+/// looks no deeper than `limit + 1`.
+bool nests_deeper_than(const boost::json::value& value, std::size_t limit) noexcept;
+/// `nests_deeper_than` of an object (one level, and what it holds).
+bool nests_deeper_than(const boost::json::object& object, std::size_t limit) noexcept;
 
 /// Why `name` cannot be a name (empty when it can): longer than
 /// `kMaxNameBytes`, or holding a control character (a NUL would cut every
