@@ -505,34 +505,43 @@ HostTable make_table() {
                                 "An event Kafka has not acknowledged by then is offered "
                                 "again later (message.timeout.ms).",
                                 {.min = milliseconds(1), .max = hours(596)}));
+  // `unused_because`: a topic of Ignition's that Flint has no use for; its
+  // keys are still validated, so that an Ignition configuration carries over.
   const auto topic = [&table](std::string_view key, std::string_view kafka_name, auto access,
                               std::int64_t partitions = 1, StringMap settings = {},
-                              Validator check_settings = validate_kafka_topic_settings) {
+                              Validator check_settings = validate_kafka_topic_settings,
+                              std::string_view unused_because = {}) {
     const std::string prefix = key.find('.') == std::string_view::npos
                                    ? "messaging.topics." + std::string(key) + "."
                                    : std::string(key) + ".";
+    const auto describe = [unused_because](const char* description) {
+      return unused_because.empty() ? std::string(description)
+                                    : "Ignition key, accepted for compatibility; unused: " +
+                                          std::string(unused_because);
+    };
     table.add(
         prefix + "name",
-        O::string(std::string(kafka_name), "Kafka topic name.")
+        O::string(std::string(kafka_name), describe("Kafka topic name."))
             .with_validator(validate_kafka_topic_name),
         [access](HostConfig & c) -> auto& { return access(c).name; });
     table.add(
         prefix + "auto_create",
-        O::boolean(false, "Create the topic at first use if it is missing."),
+        O::boolean(false, describe("Create the topic at first use if it is missing.")),
         [access](HostConfig & c) -> auto& { return access(c).auto_create; });
     table.add(
         prefix + "num_partitions",
         // librdkafka's own bound, well inside the int it takes.
-        O::integer(partitions, "Partitions of the topic when Flint creates it.",
+        O::integer(partitions, describe("Partitions of the topic when Flint creates it."),
                    {.min = 1, .max = 100'000}),
         [access](HostConfig & c) -> auto& { return access(c).num_partitions; });
     table.add(
         prefix + "replication_factor",
-        O::integer(1, "Replicas of the topic when Flint creates it.", {.min = 1, .max = 10'000}),
+        O::integer(1, describe("Replicas of the topic when Flint creates it."),
+                   {.min = 1, .max = 10'000}),
         [access](HostConfig & c) -> auto& { return access(c).replication_factor; });
     table.add(
         prefix + "config",
-        O::string_map(settings, "Topic settings when Flint creates it (retention.ms...).")
+        O::string_map(settings, describe("Topic settings when Flint creates it (retention.ms...)."))
             .with_validator(std::move(check_settings)),
         [access](HostConfig & c) -> auto& { return access(c).config; });
   };
@@ -548,6 +557,12 @@ HostTable make_table() {
       "execution_state", "flint_execution_state",
       [](HostConfig & c) -> auto& { return c.messaging.topics.execution_state; }, 12,
       {{"cleanup.policy", "compact"}}, validate_compacted_topic_settings);
+  topic(
+      "job_queue", "flint_job_queue",
+      [](HostConfig & c) -> auto& { return c.messaging.topics.job_queue; }, 1, {},
+      validate_kafka_topic_settings,
+      "Flint keeps its monitoring jobs in its store, and cluster mode shares them on "
+      "messaging.topics.execution_state.");
 
   FLINT_HOST_OPTION(resource_driver.lifecycle_request_queue.enabled,
                     O::boolean(false,

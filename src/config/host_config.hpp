@@ -205,6 +205,7 @@ struct HostConfig {
       Topic lifecycle_execution_events;  ///< lifecycle execution events
       Topic infrastructure_task_events;  ///< infrastructure task events
       Topic execution_state;             ///< cluster mode: shared execution records and jobs
+      Topic job_queue;  ///< Ignition's job queue topic: accepted for compatibility, unused
     } topics;
   } messaging;
 

@@ -177,6 +177,29 @@ TEST(HostConfig, KafkaAddressesTopicsAndTimeoutsAreCheckedBeforeLibrdkafkaSeesTh
           HasSubstr("cluster.session_timeout: 2h is out of range")));
 }
 
+TEST_F(HostConfigFile, IgnitionJobQueueTopicIsAcceptedAndChecked) {
+  // Ignition drivers configure their job queue's topic; Flint has none, but
+  // such a configuration must still load, and a typo in it is still an error.
+  const auto c = load_host_config(write("messaging:\n"
+                                        "  topics:\n"
+                                        "    job_queue:\n"
+                                        "      name: ald_job_queue\n"
+                                        "      auto_create: true\n"
+                                        "      num_partitions: 1\n"
+                                        "      config: {retention.ms: 60000}\n"),
+                                  {});
+  EXPECT_EQ(c.messaging.topics.job_queue.name, "ald_job_queue");
+  EXPECT_EQ(c.messaging.topics.job_queue.config.at("retention.ms"), "60000");
+  EXPECT_THAT(errors_of([&] {
+                load_host_config(write("messaging:\n"
+                                       "  topics:\n"
+                                       "    job_queue:\n"
+                                       "      partitions: 1\n"),
+                                 {});
+              }),
+              ElementsAre(HasSubstr("unknown key 'messaging.topics.job_queue.partitions'")));
+}
+
 TEST_F(HostConfigFile, TopicCreationSettingsAreCheckedAtLoad) {
   // Flint creates these topics only when one is missing, long after start.
   EXPECT_THAT(errors_of([&] {
