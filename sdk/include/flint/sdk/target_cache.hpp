@@ -72,6 +72,7 @@ class TargetCache {
   ~TargetCache() { clear(); }
   /// Not copyable, nor movable.
   TargetCache(const TargetCache&) = delete;
+  /// Not copyable, nor movable.
   TargetCache& operator=(const TargetCache&) = delete;
 
   /// The live value for `key`, or the one `create()` makes (a `Value`, or
