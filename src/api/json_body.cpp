@@ -100,6 +100,16 @@ boost::json::value parse_json_body(const http::Request& request, boost::json::st
                                kMaxJsonDepth, consumed));
   }
   if (ec) {
+    // Boost.JSON calls a byte that breaks UTF-8 a syntax error: say which.
+    for (std::size_t at = 0; at < body.size() && at <= consumed;) {
+      const std::size_t length = sdk::json::utf8_sequence(body, at);
+      if (length == 0) {
+        throw ApiError(
+            http::Status::bad_request,
+            fmt::format("request body: not valid UTF-8 at byte {} (JSON text is UTF-8)", at));
+      }
+      at += length;
+    }
     throw ApiError(
         http::Status::bad_request,
         fmt::format("request body: malformed JSON at byte {}: {}", consumed, ec.message()));

@@ -54,6 +54,20 @@ TEST(JsonBody, MalformedJsonIs400WithOffset) {
     EXPECT_NE(std::string(e.what()).find("malformed JSON at byte"), std::string::npos) << e.what();
   }
   EXPECT_EQ(status_of_parse(request("application/json", "{} x")), http::Status::bad_request);
+  try {
+    parse_json_body(request("application/json", "{\"name\": \"Soci\xe9t\xe9\"}"));
+    FAIL();
+  } catch (const ApiError& e) {
+    EXPECT_EQ(e.status(), http::Status::bad_request);
+    EXPECT_STREQ(e.what(), "request body: not valid UTF-8 at byte 14 (JSON text is UTF-8)");
+  }
+  // A syntax error before any bad byte is reported as such.
+  try {
+    parse_json_body(request("application/json", "{\"a\": tru, \"b\": \"\xe9\"}"));
+    FAIL();
+  } catch (const ApiError& e) {
+    EXPECT_NE(std::string(e.what()).find("malformed JSON at byte"), std::string::npos) << e.what();
+  }
   EXPECT_EQ(status_of_parse(request("application/json", "")), http::Status::bad_request);
 }
 

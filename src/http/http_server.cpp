@@ -242,6 +242,24 @@ std::optional<Response> read_error_response(const error_code& ec, bool timed_out
         fmt::format("request body exceeds http.max_body_size ({} bytes)", options.max_body_bytes),
         11, false);
   }
+  // Beast's own words ("bad Content-Length") do not say which rule was broken.
+  if (ec == beast_http::error::bad_content_length) {
+    return error_response(Status::bad_request,
+                          "malformed HTTP request: Content-Length: expected a decimal number, "
+                          "and no Transfer-Encoding: chunked with it",
+                          11, false);
+  }
+  if (ec == beast_http::error::multiple_content_length) {
+    return error_response(Status::bad_request,
+                          "malformed HTTP request: Content-Length: sent with different values", 11,
+                          false);
+  }
+  if (ec == beast_http::error::bad_transfer_encoding) {
+    return error_response(Status::bad_request,
+                          "malformed HTTP request: Transfer-Encoding: not allowed with "
+                          "Content-Length, nor after a Transfer-Encoding ending with chunked",
+                          11, false);
+  }
   if (ec.category() == beast_http::make_error_code(beast_http::error::bad_method).category() &&
       ec != beast_http::error::end_of_stream && ec != beast_http::error::partial_message) {
     return error_response(Status::bad_request, "malformed HTTP request: " + ec.message(), 11,

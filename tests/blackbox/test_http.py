@@ -220,13 +220,19 @@ def test_garbage_header_is_400(server):
         _assert_raw_error(conn.read_response(), 400)
 
 
-def test_bad_content_length_is_400(server):
+@pytest.mark.parametrize("framing, message", [
+    (b"Content-Length: banana\r\n", "Content-Length: expected a decimal number"),
+    (b"Content-Length: 2\r\nContent-Length: 3\r\n", "Content-Length: sent with different values"),
+    (b"Transfer-Encoding: chunked\r\nContent-Length: 2\r\n",
+     "and no Transfer-Encoding: chunked with it"),
+    (b"Content-Length: 2\r\nTransfer-Encoding: chunked\r\n",
+     "Transfer-Encoding: not allowed with Content-Length"),
+])
+def test_ambiguous_or_bad_body_framing_is_400_naming_the_header(server, framing, message):
     with RawConnection(server.port) as conn:
-        conn.send(
-            b"POST /api/driver/lifecycle/execute HTTP/1.1\r\nHost: x\r\n"
-            b"Content-Type: application/json\r\nContent-Length: banana\r\n\r\n{}"
-        )
-        _assert_raw_error(conn.read_response(), 400)
+        conn.send(b"POST /api/driver/lifecycle/execute HTTP/1.1\r\nHost: x\r\n"
+                  b"Content-Type: application/json\r\n" + framing + b"\r\n{}")
+        _assert_raw_error(conn.read_response(), 400, message)
 
 
 def test_every_response_has_a_date(server):
