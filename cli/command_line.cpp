@@ -87,7 +87,8 @@ CommandLine::CommandLine()
       "backup",
       "Copy the data directory (databases, key, driver records) into a new directory, while "
       "Flint runs or not; the copy is a data directory Flint can start on. Exit status: 0 done, "
-      "1 failed (nothing left at --to), 2 bad configuration or usage");
+      "1 failed (nothing left at --to), 2 bad configuration or usage, 130/143 interrupted "
+      "(nothing left)");
   backup->add_option("-c,--config", config_file, "YAML configuration file (or FLINT_CONFIG)");
   backup->add_option("--to", backup_to, "New directory for the copy (must not exist)")->required();
   app.add_subcommand("version", "Print the version");

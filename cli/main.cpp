@@ -1,5 +1,7 @@
 // The `flint` binary: the host (`serve`) and its client commands.
 
+#include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -85,6 +87,10 @@ int print_config(const std::optional<std::string>& config_flag) {
   return 0;
 }
 
+// The signal that interrupted `flint backup`, 0 until one did.
+std::atomic<int> backup_stop{0};
+static_assert(std::atomic<int>::is_always_lock_free);  // set from a signal handler
+
 // `flint backup`: the configuration `serve` reads says what to copy.
 int back_up(const std::optional<std::string>& config_flag, const std::string& destination) {
   const auto env = flint::config::process_environment();
@@ -93,13 +99,29 @@ int back_up(const std::optional<std::string>& config_flag, const std::string& de
   flint::store::BackupRequest request{.data_dir = config.store.data_dir,
                                       .destination = destination,
                                       .copy_key = config.store.key_file.empty(),
-                                      .record_dirs = {}};
+                                      .record_dirs = {},
+                                      .stop = &backup_stop};
   // The netns driver's records, when it keeps them in the data directory
   // (the default); a scratch directory of running commands is no record.
   if (config.drivers.netns.state_dir.empty()) {
     request.record_dirs = {"netns/infrastructures", "netns/tasks"};
   }
-  const auto report = flint::store::back_up_data_directory(request);
+  // Ctrl-C or a service stop ends the copy and removes its parts (left to
+  // the default action, they would stay beside --to).
+  for (const int signal : {SIGINT, SIGTERM}) {
+    std::signal(signal, [](int caught) { backup_stop.store(caught); });
+  }
+  flint::store::BackupReport report;
+  try {
+    report = flint::store::back_up_data_directory(request);
+  } catch (const flint::store::BackupInterrupted&) {
+    const int caught = backup_stop.load();
+    return report_failure(128 + caught,
+                          fmt::format("backup interrupted by {}; nothing was left at {}",
+                                      caught == SIGINT ? "SIGINT" : "SIGTERM", destination));
+  } catch (const flint::store::BackupDestinationError& e) {
+    return report_failure(2, e.what());
+  }
   for (const auto& database : report.databases) {
     const auto bytes = static_cast<double>(database.bytes);
     const bool large = bytes >= 1024.0 * 1024.0;

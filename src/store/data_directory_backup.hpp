@@ -4,9 +4,11 @@
 /// `flint backup`: a restorable copy of a data directory, taken while Flint
 /// runs (or not), without stopping or slowing its writes for long.
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -29,6 +31,19 @@ struct BackupRequest {
   /// writers replace each file atomically (a `.tmp` file renamed into
   /// place), so each copied file is whole; `.tmp` files are left out.
   std::vector<std::filesystem::path> record_dirs;
+  /// When given and it turns non-zero (a signal handler may set it), the
+  /// copy stops within moments and throws `BackupInterrupted`.
+  const std::atomic<int>* stop = nullptr;
+};
+
+/// `destination` cannot be used: a usage error (`flint backup` exits 2).
+struct BackupDestinationError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// `BackupRequest::stop` was set: the copy stopped, and its parts are gone.
+struct BackupInterrupted : std::runtime_error {
+  using std::runtime_error::runtime_error;
 };
 
 /// What was copied.
@@ -67,8 +82,11 @@ struct BackupReport {
 /// it (`DataDirectory` knows a `flint backup` from an older Flint), unless
 /// its start has a schema to migrate.
 ///
-/// @throws std::runtime_error (or `SqliteError`) naming the file and the
-///         problem; nothing is left at `destination` or beside it then.
+/// @throws BackupDestinationError for a `destination` that is empty, exists,
+///         has no parent directory or lies inside the data directory;
+///         BackupInterrupted once `stop` is set; std::runtime_error (or
+///         `SqliteError`) naming the file and the problem otherwise.
+///         Nothing is left at `destination` or beside it then.
 BackupReport back_up_data_directory(const BackupRequest& request);
 
 }  // namespace flint::store

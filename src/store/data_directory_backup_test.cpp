@@ -1,6 +1,8 @@
 #include "store/data_directory_backup.hpp"
 
 #include <atomic>
+#include <chrono>
+#include <csignal>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -140,17 +142,22 @@ TEST_F(DataDirectoryBackupTest, RefusesADestinationThatExistsOrCannotBe) {
     asked.destination = destination;
     try {
       back_up_data_directory(asked);
-    } catch (const std::runtime_error& e) {
+    } catch (const BackupDestinationError& e) {  // a usage error: exit 2
       return std::string(e.what());
     }
     return std::string("no refusal");
   };
+  EXPECT_EQ(refusal(""), "--to: expected the path of a new directory, got nothing");
   fs::create_directories(root_ / "empty");
   EXPECT_EQ(refusal(root_ / "empty"),
             "--to: " + (root_ / "empty").string() + " exists; name a directory that does not");
   fs::remove(root_ / "empty");
   EXPECT_EQ(refusal(root_ / "missing" / "backup"),
-            "--to: " + (root_ / "missing").string() + " is not a directory");
+            "--to: " + (root_ / "missing").string() + " does not exist");
+  write(root_ / "file", "");
+  EXPECT_EQ(refusal(root_ / "file" / "backup"),
+            "--to: " + (root_ / "file").string() + " is not a directory");
+  fs::remove(root_ / "file");
   EXPECT_EQ(refusal(data_ / "backup"), "--to: " + (data_ / "backup").string() +
                                            " is inside the data directory " + data_.string());
   expect_nothing_left();
@@ -168,6 +175,34 @@ TEST_F(DataDirectoryBackupTest, RefusesADirectoryWithoutFlintDb) {
     EXPECT_THAT(e.what(), HasSubstr("holds no flint.db: not a Flint data directory"));
   }
   fs::remove(root_ / "nothing");
+  expect_nothing_left();
+}
+
+TEST_F(DataDirectoryBackupTest, AStopHalfWayEndsTheCopyAndLeavesNothing) {
+  {
+    // Large enough that its copy is still running when the watcher sees it.
+    Database flint(data_ / "flint.db", Synchronous::normal);
+    flint.exec(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200000) "
+        "INSERT INTO executions(body) SELECT randomblob(300) FROM n");
+  }
+  std::atomic<int> stop{0};
+  auto asked = request();
+  asked.stop = &stop;
+  std::thread watcher([&] {
+    // A signal comes while the first database is being copied.
+    for (int i = 0; i < 20'000 && stop.load() == 0; ++i) {
+      for (const auto& entry : fs::directory_iterator(root_)) {
+        if (entry.path().filename().string().starts_with("backup.partial-")) stop.store(SIGINT);
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+  });
+  EXPECT_THROW(back_up_data_directory(asked), BackupInterrupted);
+  watcher.join();
+  expect_nothing_left();
+  // Stopped before it starts: nothing is made at all.
+  EXPECT_THROW(back_up_data_directory(asked), BackupInterrupted);
   expect_nothing_left();
 }
 

@@ -11,6 +11,7 @@ import subprocess
 import threading
 from pathlib import Path
 
+import pytest
 import requests
 
 from flint_blackbox import (
@@ -167,18 +168,45 @@ def test_flint_starts_beside_a_backup_that_is_reading(start_server, tmp_path):
     assert set(accepted) <= copied
 
 
+@pytest.mark.parametrize("signo", [signal.SIGINT, signal.SIGTERM])
+def test_a_backup_interrupted_by_a_signal_leaves_nothing(start_server, tmp_path, signo):
+    server = start_server(name="source")
+    assert server.stop() == 0
+    with sqlite3.connect(server.data_dir / "flint.db") as db:
+        db.execute("CREATE TABLE filler (b BLOB)")
+        db.execute("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 96) "
+                   "INSERT INTO filler SELECT randomblob(1048576) FROM n")
+    db.close()
+    copy = tmp_path / "copy"
+    reader = subprocess.Popen(
+        [flint_binary(), "backup", "--config", str(server.config_path), "--to", str(copy)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_environment(),
+        cwd=server.workdir)
+    wait_until(lambda: list(tmp_path.glob("copy.partial-*/flint.db")), 30, interval=0.001,
+               what="the backup to be copying flint.db")
+    reader.send_signal(signo)
+    _, err = reader.communicate(timeout=60)
+    assert reader.returncode == 128 + signo, err
+    name = "SIGINT" if signo == signal.SIGINT else "SIGTERM"
+    assert f"flint: backup interrupted by {name}; nothing was left at {copy}" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["source-0"]
+
+
 def test_a_backup_refuses_what_it_cannot_do_and_leaves_nothing(start_server, tmp_path):
     server = start_server(name="source")
     taken = tmp_path / "taken"
     taken.mkdir()
     done = backup(server.config_path, taken, server.workdir)
-    assert done.returncode == 1
+    assert done.returncode == 2  # a usage error, as every bad value of an option
     assert f"--to: {taken} exists; name a directory that does not" in done.stderr
     assert list(taken.iterdir()) == []
 
     done = backup(server.config_path, server.data_dir / "inside", server.workdir)
-    assert done.returncode == 1
+    assert done.returncode == 2
     assert "is inside the data directory" in done.stderr
+    done = backup(server.config_path, tmp_path / "no-such-dir" / "copy", server.workdir)
+    assert done.returncode == 2
+    assert f"--to: {tmp_path / 'no-such-dir'} does not exist" in done.stderr
 
     missing = subprocess.run(
         [flint_binary(), "backup", "--config", str(server.config_path)],
