@@ -466,7 +466,9 @@ void start_durable_execution(const config::HostConfig& config, asio::io_context&
                             through, e.what());
                       }
                     });
-              }},
+              },
+          .on_database_error = [store = stack.store.get()](
+                                   const store::SqliteError& error) { store->note_damage(error); }},
       std::move(publishers), *stack.outbox_probe);
   stack.scheduler = std::make_unique<jobs::JobScheduler>(
       io, jobs::JobScheduler::Options{.max_running = config.monitoring.max_running},

@@ -458,7 +458,11 @@ void OutboxRelay::run_rounds() {
       }
     } catch (const std::exception& e) {
       // The store itself failed (busy beyond its timeout, disk full on the
-      // delete...): keep the batch, if any, and try again later.
+      // delete, a damaged page...): keep the batch, if any, and try again later.
+      if (const auto* sqlite = dynamic_cast<const store::SqliteError*>(&e);
+          sqlite != nullptr && options_.on_database_error) {
+        options_.on_database_error(*sqlite);
+      }
       log()->error("outbox relay: {}; retrying", e.what());
       if (!sleep(next_backoff(backoff))) return;
     }

@@ -27,7 +27,8 @@
 
 namespace flint::store {
 class Database;
-}
+class SqliteError;
+}  // namespace flint::store
 
 namespace flint::events {
 
@@ -83,6 +84,9 @@ class OutboxRelay {
     /// write lock nor waits behind other writes); when empty, the relay
     /// deletes through its own connection.
     std::function<void(const DeliveredRows& rows)> acknowledge;
+    /// Told of every SQLite error of the relay's own connection (the host
+    /// notes the ones that say the database is damaged, for health).
+    std::function<void(const store::SqliteError& error)> on_database_error;
   };
 
   /// Called on the relay thread with each batch of events once every

@@ -111,6 +111,12 @@ class Store {
   /// did. Thread-safe.
   std::string damage() const;
 
+  /// Remembers `error` as the store's `damage` when it says the file is
+  /// damaged; ignores it otherwise. For the readers of `flint.db` with a
+  /// connection of their own (the outbox relay), so that what they find
+  /// shows in health too. Thread-safe.
+  void note_damage(const SqliteError& error);
+
  private:
   struct Pending {
     Write write;
@@ -125,8 +131,6 @@ class Store {
   void commit_isolated(std::vector<Pending>& batch, std::vector<std::exception_ptr>& failures);
   // Keeps `write_failure` up to date after a batch.
   void note_outcome(std::span<const std::exception_ptr> failures);
-  // Keeps the first damage found (see `damage`).
-  void note_damage(const SqliteError& error);
 
   std::filesystem::path path_;
   std::unique_ptr<Database> writer_db_;

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import time
 
@@ -492,6 +493,29 @@ def test_a_damaged_store_is_a_500_that_says_so_and_degrades_health(start_server)
     assert vital["status"] == "DEGRADED", vital
     assert vital["damaged"].endswith("flint.db: database disk image is malformed"), vital
     assert "its record cannot be read: " in server.stderr()
+
+
+def test_a_damaged_outbox_the_relay_finds_degrades_health(start_server):
+    # The relay reads the outbox through a connection of its own: what it found damaged was
+    # only logged, and the store's vital said OK while no event could be delivered.
+    server = start_server(FAST_POLLING)
+    server.wait_terminal(accept(server))
+    assert server.stop() == 0
+    database = server.data_dir / "flint.db"
+    with sqlite3.connect(database) as db:
+        page_size = db.execute("PRAGMA page_size").fetchone()[0]
+        root = db.execute("SELECT rootpage FROM sqlite_master WHERE name = 'outbox'").fetchone()[0]
+    db.close()
+    with open(database, "r+b") as f:
+        f.seek((root - 1) * page_size)
+        f.write(b"\xa5" * page_size)
+    server.start()
+
+    def store_vital() -> dict:
+        return server.health()["vitals"]["store"]
+    wait_until(lambda: store_vital()["status"] == "DEGRADED", timeout=15,
+               what="the store vital to say the outbox is damaged")
+    assert store_vital()["damaged"].endswith("flint.db: database disk image is malformed")
 
 
 def test_the_executions_in_flight_are_listed_oldest_first_page_by_page(start_server, tmp_path):
