@@ -149,6 +149,7 @@ metrics::MetricsRegistry::Collector health_status_metrics(const health::HealthRe
 
 // The part of the host that serves the driver APIs, in construction
 // order (destroyed in reverse): durable state first, its users after.
+// The catalog and routers come first, though: checking them touches no disk.
 struct DriverStack {
   std::unique_ptr<store::DataDirectory> data_dir;  // locked before any driver or store uses it
   std::unique_ptr<files::PackageCache> packages;
@@ -157,6 +158,7 @@ struct DriverStack {
   std::unique_ptr<drivers::DriverCatalog> catalog;
   std::unique_ptr<drivers::DriverRouter> router;
   std::unique_ptr<drivers::DriverRouter> infrastructure_router;  // with the Infrastructure API
+  std::vector<std::string> routed;  // the drivers the routes name: instances made at start
   std::unique_ptr<drivers::DriverManager> drivers;
   std::unique_ptr<store::StoreProbe> store_probe;
   std::unique_ptr<store::Store> store;
@@ -611,10 +613,10 @@ asio::awaitable<void> evict_idle_instances(drivers::DriverManager& manager,
 }
 
 // The drivers: built-in ones, then libraries from drivers.dirs; their
-// settings, the routing rules and the manager of their instances.
-void start_drivers(const config::HostConfig& config, asio::io_context& io,
-                   metrics::MetricsRegistry& metrics, health::HealthRegistry& health,
-                   DriverStack& stack) {
+// settings and the routing rules. Only checks and registrations: a driver
+// name, setting or library that is wrong stops the start before anything
+// is created on disk.
+void load_drivers(const config::HostConfig& config, DriverStack& stack) {
   const auto log = logging::logger("app");
   stack.catalog = std::make_unique<drivers::DriverCatalog>();
   stack.catalog->add("built-in", [&config](sdk::DriverRegistrar& registrar) {
@@ -659,6 +661,13 @@ void start_drivers(const config::HostConfig& config, asio::io_context& io,
                               .by_vendor_model = infrastructure.routes.vendor_model});
     for (auto& name : stack.infrastructure_router->routed_drivers()) routed.push_back(name);
   }
+  stack.routed = std::move(routed);
+}
+
+// The manager of the drivers' instances, once the data directory is theirs.
+void start_driver_manager(const config::HostConfig& config, asio::io_context& io,
+                          metrics::MetricsRegistry& metrics, health::HealthRegistry& health,
+                          DriverStack& stack) {
   const auto& instances = config.drivers.instances;
   stack.drivers = std::make_unique<drivers::DriverManager>(
       *stack.catalog,
@@ -668,7 +677,7 @@ void start_drivers(const config::HostConfig& config, asio::io_context& io,
           .breaker = {.failure_threshold = config.drivers.breaker.failure_threshold,
                       .open_duration = config.drivers.breaker.open_duration}},
       metrics.registry());
-  stack.drivers->warm_up(routed);
+  stack.drivers->warm_up(stack.routed);
   const auto period =
       instances.expire_after_access.count() > 0
           ? std::clamp(instances.expire_after_access / 2, std::chrono::milliseconds(100),
@@ -703,6 +712,7 @@ void start_drivers(const config::HostConfig& config, asio::io_context& io,
 DriverStack start_driver_stack(const config::HostConfig& config, asio::io_context& io,
                                metrics::MetricsRegistry& metrics, health::HealthRegistry& health) {
   DriverStack stack;
+  load_drivers(config, stack);
   // Where Flint keeps state and runs drivers' code from, checked together:
   // an operator fixing modes (after an upgrade, say) sees every one at once.
   std::vector<std::pair<std::string_view, std::filesystem::path>> directories{
@@ -752,7 +762,7 @@ DriverStack start_driver_stack(const config::HostConfig& config, asio::io_contex
     throw std::runtime_error(fmt::format(
         "{} (lower it, or raise the limit on processes: ulimit -u, systemd TasksMax)", e.what()));
   }
-  start_drivers(config, io, metrics, health, stack);
+  start_driver_manager(config, io, metrics, health, stack);
   for (const auto& [driver, threads] : config.driver_calls.dedicated_threads) {
     if (stack.catalog->find(driver) == nullptr) {
       logging::logger("app")->warn(

@@ -269,10 +269,13 @@ def test_bad_driver_settings_fail_the_start(tmp_path, settings, message):
     assert message in result.stderr, result.stderr
 
 
-def test_an_unknown_default_driver_fails_the_start(tmp_path):
-    result = run_flint_serve(tmp_path, "application: {port: 0}\nresource_driver: {driver: ansible}\n")
-    assert result.returncode != 0
+def test_an_unknown_default_driver_fails_the_start_and_creates_nothing(tmp_path):
+    result = run_flint_serve(tmp_path, "application: {port: 0}\nresource_driver: {driver: ansible}\n"
+                                       f"store: {{data_dir: {tmp_path / 'data'}}}\n")
+    assert result.returncode == 2  # an invalid configuration
     assert "resource_driver.driver: no resource driver named 'ansible' (registered: noop, script)" in result.stderr
+    # Checked before the data directory (and its lock) or the workspace are made.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["flint.yaml"]
 
 
 def journal_lines(path: Path, kind: tuple[str, ...] = ("create ", "close ")) -> list[str]:
