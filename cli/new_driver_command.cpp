@@ -163,6 +163,11 @@ int run_new_driver_command(const NewDriverOptions& options, std::ostream& out, s
       write_file(output / path, substitute_driver_name(file.content, options.name));
       written.push_back((output / path).generic_string());
     }
+  } catch (const fs::filesystem_error& e) {
+    clean_up(output, existed);
+    // Its own what() reads "filesystem error: cannot create directories: ...".
+    err << "flint: cannot create " << e.path1().string() << ": " << e.code().message() << "\n";
+    return kExitError;
   } catch (const std::exception& e) {
     clean_up(output, existed);
     err << "flint: " << e.what() << "\n";

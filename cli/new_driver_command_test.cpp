@@ -223,6 +223,12 @@ TEST_F(NewDriverTest, ANonEmptyDirectoryOrAFileIsNotOverwritten) {
   EXPECT_EQ(err_.str(), "flint: " + (dir_ / "file").string() + " exists and is not a directory\n");
   EXPECT_EQ(read_file(dir_ / "file"), "x");
   EXPECT_EQ(out_.str(), "");
+
+  err_.str("");  // a directory that cannot be made: the system's reason, not the library's words
+  EXPECT_EQ(run("demo", "resource", dir_ / "file" / "demo"), 2);
+  EXPECT_EQ(err_.str(),
+            "flint: cannot create " + (dir_ / "file" / "demo").string() + ": Not a directory\n");
+  EXPECT_EQ(read_file(dir_ / "file"), "x");
 }
 
 }  // namespace
