@@ -91,6 +91,9 @@ INSTANTIATE_TEST_SUITE_P(
         UsageError{{"events", "--after", "abc"},
                    "flint: --after: expected an integer from 0 to 9223372036854775807, got abc "
                    "(see flint events --help)"},
+        UsageError{{"executions", "--limit", "abc"},
+                   "flint: --limit: expected an integer from 1 to 1000000, got abc "
+                   "(see flint executions --help)"},
         UsageError{{"events", "--after", "-1"},
                    "flint: --after: expected an integer from 0 to 9223372036854775807, got -1 "
                    "(see flint events --help)"},

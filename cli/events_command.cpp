@@ -1,6 +1,5 @@
 #include "events_command.hpp"
 
-#include <charconv>
 #include <cstdint>
 #include <limits>
 #include <ostream>
@@ -12,6 +11,7 @@
 #include "exit_status.hpp"
 #include "flint_api.hpp"
 #include "http_client.hpp"
+#include "integer_option.hpp"
 #include "interrupt.hpp"
 #include "json_output.hpp"
 
@@ -26,22 +26,9 @@ constexpr std::chrono::seconds kFollowWait{20};
 CLI::App* add_events_command(CLI::App& app, EventsOptions& options) {
   auto* cmd = app.add_subcommand("events",
                                  "Print the server's events, one JSON line each (GET /api/events)");
-  // Checked as text: CLI11 would read -1 into the unsigned option as 2^64 - 1.
-  const CLI::Validator sequence_number(
-      [](const std::string& text) -> std::string {
-        std::int64_t value = -1;
-        const char* end = text.data() + text.size();
-        const auto [stop, error] = std::from_chars(text.data(), end, value);
-        if (error != std::errc() || stop != end || value < 0) {
-          return fmt::format("expected an integer from 0 to {}, got {}",
-                             std::numeric_limits<std::int64_t>::max(), text);
-        }
-        return {};
-      },
-      "SEQ");
   auto* after = cmd->add_option("--after", options.after,
                                 "Print events with a sequence number greater than this")
-                    ->check(sequence_number)
+                    ->check(integer_from(0, std::numeric_limits<std::int64_t>::max(), "SEQ"))
                     ->capture_default_str();
   cmd->add_option("--after-id", options.after_id,
                   "The id of the event at --after: the server refuses to go on (409) when its "

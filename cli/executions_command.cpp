@@ -10,6 +10,7 @@
 #include "exit_status.hpp"
 #include "flint_api.hpp"
 #include "http_client.hpp"
+#include "integer_option.hpp"
 #include "json_output.hpp"
 #include "text_table.hpp"
 
@@ -94,7 +95,7 @@ CLI::App* add_executions_command(CLI::App& app, ExecutionsOptions& options) {
   auto* id = cmd->add_option("request-id", options.request_id,
                              "Show this execution's record (in progress or ended)");
   cmd->add_option("--limit", options.limit, "List at most this many executions")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}))
+      ->check(integer_from(1, 1'000'000))
       ->capture_default_str()
       ->excludes(id);
   cmd->add_flag("--json", options.json, "Print each record as one JSON line");
