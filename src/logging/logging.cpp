@@ -108,42 +108,66 @@ void append_escaped(std::string_view text, spdlog::memory_buf_t& dest) {
   }
 }
 
-}  // namespace
+// How a PEM block's spaces may be written: as they are, and in a URL.
+struct PemSpelling {
+  std::string_view private_key;  // "PRIVATE KEY", in a label
+  std::string_view begin;        // "-----BEGIN "
+  std::string_view end;          // "-----END "
+};
+constexpr PemSpelling kPemSpellings[] = {
+    {"PRIVATE KEY", "-----BEGIN ", "-----END "},
+    {"PRIVATE%20KEY", "-----BEGIN%20", "-----END%20"},
+    {"PRIVATE+KEY", "-----BEGIN+", "-----END+"},
+};
 
-std::string_view mask_private_keys(std::string_view text, std::string& masked) {
-  if (text.find("PRIVATE KEY") == std::string_view::npos) return text;
-  constexpr std::string_view kBegin = "-----BEGIN ";
-  constexpr std::string_view kEnd = "-----END ";
+// `text` with its private key blocks written in `spelling` replaced, into
+// `masked`; false (and `masked` unspecified) when it holds none.
+bool mask_blocks(std::string_view text, const PemSpelling& spelling, std::string& masked) {
+  if (text.find(spelling.private_key) == std::string_view::npos) return false;
   constexpr std::string_view kDashes = "-----";
-  constexpr std::size_t kMaxLabel = 64;  // "ENCRYPTED PRIVATE KEY", "PGP PRIVATE KEY BLOCK"
+  constexpr std::size_t kMaxLabel = 96;  // "ENCRYPTED PRIVATE KEY", "PGP PRIVATE KEY BLOCK"
   masked.clear();
   std::size_t copied = 0;
   std::size_t from = 0;
   for (;;) {
-    const auto begin = text.find(kBegin, from);
+    const auto begin = text.find(spelling.begin, from);
     if (begin == std::string_view::npos) break;
-    const auto label_at = begin + kBegin.size();
+    const auto label_at = begin + spelling.begin.size();
     const auto label_end = text.find(kDashes, label_at);
     if (label_end == std::string_view::npos) break;
     const std::string_view label = text.substr(label_at, label_end - label_at);
-    if (label.size() > kMaxLabel || label.find("PRIVATE KEY") == std::string_view::npos) {
+    if (label.size() > kMaxLabel || label.find(spelling.private_key) == std::string_view::npos) {
       from = label_at;
       continue;
     }
     // Through the END line, or to the end of a key cut short.
     std::size_t block_end = text.size();
-    if (const auto end = text.find(kEnd, label_end + kDashes.size());
+    if (const auto end = text.find(spelling.end, label_end + kDashes.size());
         end != std::string_view::npos) {
-      const auto closing = text.find(kDashes, end + kEnd.size());
+      const auto closing = text.find(kDashes, end + spelling.end.size());
       if (closing != std::string_view::npos) block_end = closing + kDashes.size();
     }
     masked.append(text.substr(copied, begin - copied));
     masked.append("****");
     copied = from = block_end;
   }
-  if (copied == 0) return text;
+  if (copied == 0) return false;
   masked.append(text.substr(copied));
-  return masked;
+  return true;
+}
+
+}  // namespace
+
+std::string_view mask_private_keys(std::string_view text, std::string& masked) {
+  std::string_view result = text;
+  std::string pass;
+  for (const PemSpelling& spelling : kPemSpellings) {
+    if (mask_blocks(result, spelling, pass)) {
+      masked.swap(pass);  // `result` may view `pass`'s old buffer: read before it is reused
+      result = masked;
+    }
+  }
+  return result;
 }
 
 std::string_view bounded_message(std::string_view text, std::string& bounded) {

@@ -45,7 +45,8 @@ std::shared_ptr<spdlog::logger> logger(std::string_view name);
 /// `text` with each PEM private key block (`-----BEGIN ... PRIVATE KEY-----`
 /// through its END line, or to the end of a block cut short) replaced by
 /// `****`, as every log line is written (contract: keys are masked wherever
-/// they would appear). Returns `text` itself when it holds none, else a view
+/// they would appear), its spaces written as such or percent-encoded in a
+/// URL (`%20`, `+`). Returns `text` itself when it holds none, else a view
 /// of `masked`.
 std::string_view mask_private_keys(std::string_view text, std::string& masked);
 

@@ -186,6 +186,15 @@ TEST(MaskPrivateKeys, EachBlockBecomesStarsWhereverItIs) {
       R"({"a":"****","b":"****"})");
   // Cut short: masked to the end.
   EXPECT_EQ(mask_private_keys("k=-----BEGIN EC PRIVATE KEY-----\nMHcCAQEE", masked), "k=****");
+  // In a URL (a request path logged at debug), with its spaces encoded either way.
+  EXPECT_EQ(mask_private_keys("GET /x/-----BEGIN%20PRIVATE%20KEY-----%0AMIIE%0A-----END%20"
+                              "PRIVATE%20KEY----- -> 400",
+                              masked),
+            "GET /x/**** -> 400");
+  EXPECT_EQ(mask_private_keys("q=-----BEGIN+RSA+PRIVATE+KEY-----MIIE and "
+                              "-----BEGIN EC PRIVATE KEY-----\nMHc\n-----END EC PRIVATE KEY-----",
+                              masked),
+            "q=****");
 }
 
 TEST(ValidUtf8, StrayBytesAreShownNotPassedOn) {
