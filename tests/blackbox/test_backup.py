@@ -32,6 +32,20 @@ def backup(config: Path, to: Path, cwd: Path) -> subprocess.CompletedProcess:
     )
 
 
+def start_a_long_backup(server, to: Path) -> subprocess.Popen:
+    """`flint backup` of the stopped `server`'s data directory, grown first by a table Flint does
+    not know (96 MiB), so that the copy lasts long enough to be caught in the middle."""
+    with sqlite3.connect(server.data_dir / "flint.db") as db:
+        db.execute("CREATE TABLE filler (b BLOB)")
+        db.execute("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 96) "
+                   "INSERT INTO filler SELECT randomblob(1048576) FROM n")
+    db.close()
+    return subprocess.Popen(
+        [flint_binary(), "backup", "--config", str(server.config_path), "--to", str(to)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_environment(),
+        cwd=server.workdir)
+
+
 class Submitter(threading.Thread):
     """Sends executes back to back until stopped; keeps the request id of every 202."""
 
@@ -132,18 +146,8 @@ def test_flint_starts_beside_a_backup_that_is_reading(start_server, tmp_path):
     for request_id in accepted:
         server.wait_terminal(request_id)
     assert server.stop() == 0
-    # A table Flint does not know, to make the copy last long enough to be caught.
-    with sqlite3.connect(server.data_dir / "flint.db") as db:
-        db.execute("CREATE TABLE filler (b BLOB)")
-        db.execute("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 96) "
-                   "INSERT INTO filler SELECT randomblob(1048576) FROM n")
-    db.close()
-
     copy = tmp_path / "copy"
-    reader = subprocess.Popen(
-        [flint_binary(), "backup", "--config", str(server.config_path), "--to", str(copy)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_environment(),
-        cwd=server.workdir)
+    reader = start_a_long_backup(server, copy)
     try:
         # Caught in the middle of its copy of flint.db: holding a read transaction on the
         # original, and no lock taken for a moment only (opening the database, starting the
@@ -172,16 +176,8 @@ def test_flint_starts_beside_a_backup_that_is_reading(start_server, tmp_path):
 def test_a_backup_interrupted_by_a_signal_leaves_nothing(start_server, tmp_path, signo):
     server = start_server(name="source")
     assert server.stop() == 0
-    with sqlite3.connect(server.data_dir / "flint.db") as db:
-        db.execute("CREATE TABLE filler (b BLOB)")
-        db.execute("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 96) "
-                   "INSERT INTO filler SELECT randomblob(1048576) FROM n")
-    db.close()
     copy = tmp_path / "copy"
-    reader = subprocess.Popen(
-        [flint_binary(), "backup", "--config", str(server.config_path), "--to", str(copy)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_environment(),
-        cwd=server.workdir)
+    reader = start_a_long_backup(server, copy)
     wait_until(lambda: list(tmp_path.glob("copy.partial-*/flint.db")), 30, interval=0.001,
                what="the backup to be copying flint.db")
     reader.send_signal(signo)
