@@ -158,7 +158,6 @@ struct DriverStack {
   std::unique_ptr<drivers::DriverCatalog> catalog;
   std::unique_ptr<drivers::DriverRouter> router;
   std::unique_ptr<drivers::DriverRouter> infrastructure_router;  // with the Infrastructure API
-  std::vector<std::string> routed;  // the drivers the routes name: instances made at start
   std::unique_ptr<drivers::DriverManager> drivers;
   std::unique_ptr<store::StoreProbe> store_probe;
   std::unique_ptr<store::Store> store;
@@ -651,7 +650,6 @@ void load_drivers(const config::HostConfig& config, DriverStack& stack) {
       drivers::DriverRoutes{.default_driver = config.resource_driver.driver,
                             .by_location_type = routes.location_type,
                             .by_vendor_model = routes.vendor_model});
-  std::vector<std::string> routed = stack.router->routed_drivers();
   if (config.bootstrap.infrastructure.api_enabled) {
     const auto& infrastructure = config.infrastructure_driver;
     stack.infrastructure_router = std::make_unique<drivers::DriverRouter>(
@@ -659,9 +657,7 @@ void load_drivers(const config::HostConfig& config, DriverStack& stack) {
         drivers::DriverRoutes{.default_driver = infrastructure.driver,
                               .by_location_type = infrastructure.routes.location_type,
                               .by_vendor_model = infrastructure.routes.vendor_model});
-    for (auto& name : stack.infrastructure_router->routed_drivers()) routed.push_back(name);
   }
-  stack.routed = std::move(routed);
 }
 
 // The manager of the drivers' instances, once the data directory is theirs.
@@ -677,7 +673,11 @@ void start_driver_manager(const config::HostConfig& config, asio::io_context& io
           .breaker = {.failure_threshold = config.drivers.breaker.failure_threshold,
                       .open_duration = config.drivers.breaker.open_duration}},
       metrics.registry());
-  stack.drivers->warm_up(stack.routed);
+  std::vector<std::string> routed = stack.router->routed_drivers();
+  if (stack.infrastructure_router) {
+    for (auto& name : stack.infrastructure_router->routed_drivers()) routed.push_back(name);
+  }
+  stack.drivers->warm_up(routed);
   const auto period =
       instances.expire_after_access.count() > 0
           ? std::clamp(instances.expire_after_access / 2, std::chrono::milliseconds(100),
