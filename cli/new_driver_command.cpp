@@ -107,18 +107,41 @@ std::string driver_class_name(std::string_view name) {
 
 std::string substitute_driver_name(std::string_view text, std::string_view name) {
   const std::string class_name = driver_class_name(name);
+  // The template is clang-formatted: a line continuing a call or a declaration is aligned one
+  // column past the parenthesis it continues. A name of another length moves that parenthesis,
+  // so each continuation line aligned with it moves by as much.
+  struct OpenParen {
+    std::size_t template_column;
+    std::size_t output_column;
+  };
+  std::vector<OpenParen> open;
   std::string result;
   result.reserve(text.size());
-  for (std::size_t i = 0; i < text.size();) {
-    const std::string_view rest = text.substr(i);
-    if (rest.starts_with(kTemplateDriverName)) {
-      result += name;
-      i += kTemplateDriverName.size();
-    } else if (rest.starts_with(kTemplateClassName)) {
-      result += class_name;
-      i += kTemplateClassName.size();
-    } else {
-      result += text[i++];
+  while (!text.empty()) {
+    const std::size_t end = text.find('\n');
+    const std::string_view line =
+        text.substr(0, end == std::string_view::npos ? text.size() : end + 1);
+    text.remove_prefix(line.size());
+    const std::size_t line_start = result.size();
+    std::size_t i = 0;
+    const std::size_t indent = line.find_first_not_of(' ');
+    if (!open.empty() && indent == open.back().template_column + 1) {
+      result.append(open.back().output_column + 1, ' ');
+      i = indent;
+    }
+    while (i < line.size()) {
+      const std::string_view rest = line.substr(i);
+      if (rest.starts_with(kTemplateDriverName)) {
+        result += name;
+        i += kTemplateDriverName.size();
+      } else if (rest.starts_with(kTemplateClassName)) {
+        result += class_name;
+        i += kTemplateClassName.size();
+      } else {
+        if (line[i] == '(') open.push_back({i, result.size() - line_start});
+        if (line[i] == ')' && !open.empty()) open.pop_back();
+        result += line[i++];
+      }
     }
   }
   return result;

@@ -71,7 +71,8 @@ inline constexpr std::string_view kTemplateClassName = "Template";
 std::string driver_class_name(std::string_view name);
 
 /// `text` with every `template` replaced by `name` and every `Template` by
-/// `driver_class_name(name)`.
+/// `driver_class_name(name)`; a line aligned with a parenthesis that the
+/// replacement moved moves with it.
 std::string substitute_driver_name(std::string_view text, std::string_view name);
 
 }  // namespace flint::cli

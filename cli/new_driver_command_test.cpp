@@ -89,6 +89,26 @@ TEST(SubstituteDriverName, ReplacesBothFormsInOnePass) {
   EXPECT_EQ(substitute_driver_name("TEMPLATE templat", "demo"), "TEMPLATE templat");
 }
 
+TEST(SubstituteDriverName, KeepsContinuationLinesAlignedWithTheirParenthesis) {
+  EXPECT_EQ(substitute_driver_name("TemplateDriver::TemplateDriver(int a,\n"
+                                   "                               int b)\n"
+                                   "    : a_(a) {}\n",
+                                   "ab"),
+            "AbDriver::AbDriver(int a,\n"
+            "                   int b)\n"
+            "    : a_(a) {}\n");
+  // Nested: only lines aligned with the innermost open parenthesis move, back out as it closes.
+  EXPECT_EQ(substitute_driver_name("f(g(TemplateDriver(1,\n"
+                                   "                   2),\n"
+                                   "    3),\n"
+                                   "  4);",
+                                   "a-long-name"),
+            "f(g(ALongNameDriver(1,\n"
+            "                    2),\n"
+            "    3),\n"
+            "  4);");
+}
+
 TEST(DriverTemplateFiles, AreTheExampleOnDisk) {
   Tree embedded;
   for (const EmbeddedFile& file : driver_template_files()) {
