@@ -65,6 +65,18 @@ std::string usage_error(const CLI::App& app, const CLI::ParseError& error) {
     }
     if (!extras.empty()) return CLI::ExtrasError(extras).what() + see;
   }
+  // `flint --url X health`: the command's own option, typed before the command. CLI11 only says
+  // that "X --url" was not expected.
+  if (&at != &app) {
+    for (const auto& word : app.remaining()) {
+      if (!word.starts_with('-')) continue;
+      const std::string option = word.substr(0, word.find('='));
+      if (at.get_option_no_throw(option) != nullptr) {
+        return "option " + option + " goes after the command: " + path + " " + option + " ..." +
+               see;
+      }
+    }
+  }
   return error.what() + see;
 }
 

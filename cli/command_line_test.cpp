@@ -109,7 +109,16 @@ INSTANTIATE_TEST_SUITE_P(
                    "flint: The following argument was not expected: extra (see flint drivers "
                    "--help)"},
         UsageError{{"new-driver", "acme"},
-                   "flint: --kind is required (see flint new-driver --help)"}));
+                   "flint: --kind is required (see flint new-driver --help)"},
+        UsageError{{"--url", "http://x", "health"},
+                   "flint: option --url goes after the command: flint health --url ... (see "
+                   "flint health --help)"},
+        UsageError{{"--config=a.yaml", "serve"},
+                   "flint: option --config goes after the command: flint serve --config ... "
+                   "(see flint serve --help)"},
+        UsageError{{"--bogus", "serve"},
+                   "flint: The following argument was not expected: --bogus (see flint serve "
+                   "--help)"}));
 
 TEST(CommandLineTest, HelpAndVersionExitZeroOnStdout) {
   auto parsed = parse({"--help"});
