@@ -247,33 +247,57 @@ security::CredentialVault cluster_key(const config::HostConfig& config) {
   }
 }
 
-// Work in flight in `store`, sealed with the key that was in use then, and
-// one sealed payload of it to try a key on.
+// No flint.db, or one SQLite would take for new (zero bytes): a copy that
+// failed, or a file left out of a restore, as much as a first start.
+bool no_execution_records(const std::filesystem::path& records) {
+  std::error_code error;
+  const auto size = std::filesystem::file_size(records, error);
+  return error == std::errc::no_such_file_or_directory || (!error && size == 0);
+}
+
+// Work in flight in flint.db, sealed with the key that was in use then, and
+// one sealed payload of it to try a key on. Read as the file is, before the
+// store opens it: a start refused for its key must not have migrated it
+// first, out of reach of the binary that wrote it.
 struct SealedWork {
   std::int64_t executions = 0;
   std::int64_t tasks = 0;
   std::optional<std::string> sample;
 };
 
-SealedWork sealed_work(store::Store& store) {
-  return store.read([](store::Database& db) {
-    SealedWork work;
-    work.executions = service::count_monitored_executions(db);
-    auto count = db.prepare("SELECT count(*) FROM jobs");
-    count.step();
-    work.tasks = count.column_int(0);
-    // Through the index of monitored executions, as a restart resumes them:
-    // a scan of the table would read every page of the records.
-    auto job =
-        db.prepare("SELECT job FROM executions WHERE job IS NOT NULL ORDER BY accepted_at LIMIT 1");
-    auto task = db.prepare("SELECT payload FROM jobs LIMIT 1");
-    if (job.step()) {
-      work.sample = std::string(job.column_text(0));
-    } else if (task.step()) {
-      work.sample = std::string(task.column_text(0));
-    }
-    return work;
-  });
+SealedWork sealed_work(const std::filesystem::path& records) {
+  if (no_execution_records(records)) return {};
+  store::Database db(records, store::Database::ReadOnly{});
+  const int version = db.known_schema_version(store::flint_schema().back().version);
+  if (version == 0) return {};
+  // Until schema 3 an execution's job was a row of `jobs`; since, it is in
+  // its record, reached through the index of monitored executions (as a
+  // restart resumes them: a scan would read every page of the records).
+  const bool jobs_in_records = version >= 3;
+  SealedWork work;
+  auto count =
+      db.prepare(jobs_in_records ? "SELECT count(*) FROM executions WHERE job IS NOT NULL"
+                                 : "SELECT count(*) FROM jobs WHERE kind = 'lifecycle_execution'");
+  count.step();
+  work.executions = count.column_int(0);
+  auto tasks =
+      db.prepare(jobs_in_records ? "SELECT count(*) FROM jobs"
+                                 : "SELECT count(*) FROM jobs WHERE kind <> 'lifecycle_execution'");
+  tasks.step();
+  work.tasks = tasks.column_int(0);
+  auto job = db.prepare(
+      jobs_in_records
+          ? "SELECT job FROM executions WHERE job IS NOT NULL ORDER BY accepted_at LIMIT 1"
+          : "SELECT payload FROM jobs WHERE kind = 'lifecycle_execution' LIMIT 1");
+  auto task = db.prepare(
+      jobs_in_records ? "SELECT payload FROM jobs LIMIT 1"
+                      : "SELECT payload FROM jobs WHERE kind <> 'lifecycle_execution' LIMIT 1");
+  if (job.step()) {
+    work.sample = std::string(job.column_text(0));
+  } else if (task.step()) {
+    work.sample = std::string(task.column_text(0));
+  }
+  return work;
 }
 
 // The key sealing credentials at rest. The default file is Flint's to
@@ -284,8 +308,9 @@ SealedWork sealed_work(store::Store& store) {
 // another key in its place (the wrong secret mounted): every execution and
 // task in flight would fail, for good. `store.accept_new_key` is the way on
 // when the right key is lost for good.
-security::CredentialVault store_vault(const config::HostConfig& config, store::Store& store) {
-  const SealedWork work = sealed_work(store);
+security::CredentialVault store_vault(const config::HostConfig& config,
+                                      const std::filesystem::path& records) {
+  const SealedWork work = sealed_work(records);
   const bool in_flight = work.executions + work.tasks > 0;
   const std::string lost_for_good =
       "If it is lost for good, start with store.accept_new_key true (FLINT_STORE_ACCEPT_NEW_KEY="
@@ -299,7 +324,7 @@ security::CredentialVault store_vault(const config::HostConfig& config, store::S
         "store.data_dir: {} is missing, but {} holds {} executions and {} infrastructure tasks in "
         "flight, sealed with the key it held: restore that file (a new key could not open them, "
         "and they would all fail). {}",
-        path.string(), store.path().string(), work.executions, work.tasks, lost_for_good));
+        path.string(), records.string(), work.executions, work.tasks, lost_for_good));
   }
   std::optional<security::CredentialVault> vault;
   try {
@@ -319,7 +344,7 @@ security::CredentialVault store_vault(const config::HostConfig& config, store::S
         e.what(),
         in_flight ? fmt::format("; {} holds {} executions and {} infrastructure tasks in flight "
                                 "that only the key that sealed them opens",
-                                store.path().string(), work.executions, work.tasks)
+                                records.string(), work.executions, work.tasks)
                   : std::string()));
   }
   if (work.sample) {
@@ -331,7 +356,7 @@ security::CredentialVault store_vault(const config::HostConfig& config, store::S
             "{}: {} does not open the {} executions and {} infrastructure tasks in flight in {}: "
             "they were sealed with another key (the wrong secret mounted?). Restore that key. {}",
             named ? "store.key_file" : "store.data_dir", path.string(), work.executions, work.tasks,
-            store.path().string(), lost_for_good));
+            records.string(), lost_for_good));
       }
       logging::logger("app")->warn(
           "{} does not open the {} executions and {} infrastructure tasks in flight; "
@@ -393,22 +418,17 @@ void join_cluster(const config::HostConfig& config, metrics::MetricsRegistry& me
   });
 }
 
-// No flint.db, or one SQLite would take for new (zero bytes): a copy that
-// failed, or a file left out of a restore, as much as a first start.
-bool no_execution_records(const std::filesystem::path& records) {
-  std::error_code error;
-  const auto size = std::filesystem::file_size(records, error);
-  return error == std::errc::no_such_file_or_directory || (!error && size == 0);
-}
-
 void start_durable_execution(const config::HostConfig& config, asio::io_context& io,
                              metrics::MetricsRegistry& metrics, health::HealthRegistry& health,
                              DriverStack& stack) {
   const auto sync =
       config.store.synchronous == "normal" ? store::Synchronous::normal : store::Synchronous::full;
-  // The event log first: it tells whether a missing flint.db is a first start.
+  const auto records = config.store.data_dir / "flint.db";
+  // The key before either database: a start it refuses changes neither.
+  stack.vault = std::make_unique<security::CredentialVault>(store_vault(config, records));
+  // The event log next: it tells whether a missing flint.db is a first start.
   if (config.events.log.enabled) {
-    const bool no_records = no_execution_records(config.store.data_dir / "flint.db");
+    const bool no_records = no_execution_records(records);
     stack.event_log = std::make_unique<events::EventLog>(events::EventLogOptions{
         .path = config.store.data_dir / "events.db",
         .synchronous = sync,
@@ -429,7 +449,6 @@ void start_durable_execution(const config::HostConfig& config, asio::io_context&
       store::Store::Options{
           .data_dir = config.store.data_dir, .synchronous = sync, .probe = stack.store_probe.get()},
       store::flint_schema());
-  stack.vault = std::make_unique<security::CredentialVault>(store_vault(config, *stack.store));
   std::vector<events::EventPublisher*> publishers;
   if (stack.event_log) {
     stack.event_log_publisher = std::make_unique<events::EventLogPublisher>(

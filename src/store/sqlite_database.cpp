@@ -332,15 +332,20 @@ int Database::schema_version() {
   return static_cast<int>(statement.column_int(0));
 }
 
-void Database::migrate(std::span<const Migration> migrations) {
+int Database::known_schema_version(int newest) {
   const int current = schema_version();
-  const int newest = migrations.empty() ? 0 : migrations.back().version;
   if (current > newest) {
     throw SqliteError(SQLITE_ERROR,
                       fmt::format("{}: schema version {} is newer than this flint knows ({}); "
                                   "refusing to downgrade",
                                   path_.string(), current, newest));
   }
+  return current;
+}
+
+void Database::migrate(std::span<const Migration> migrations) {
+  const int newest = migrations.empty() ? 0 : migrations.back().version;
+  const int current = known_schema_version(newest);
   // A migration changes what another process reading or writing the same
   // file expects (an older Flint, from before flint.lock, say).
   if (current > 0 && current < newest) {
@@ -353,9 +358,11 @@ void Database::migrate(std::span<const Migration> migrations) {
                       path_.string(), current, newest, other));
     }
   }
+  // Every step in one transaction: a step that fails leaves the file as it was, which the
+  // binary that wrote it can still open.
+  Transaction transaction(*this);
   for (const Migration& migration : migrations) {
     if (migration.version <= current) continue;
-    Transaction transaction(*this);
     try {
       exec(migration.sql);
       exec(fmt::format("PRAGMA user_version = {}", migration.version));
@@ -363,8 +370,8 @@ void Database::migrate(std::span<const Migration> migrations) {
       throw SqliteError(e.code(), fmt::format("migration to schema version {} failed: {}",
                                               migration.version, e.what()));
     }
-    transaction.commit();
   }
+  transaction.commit();
   if (current > 0 && current < newest) {
     // The moment an older binary stops being able to open it.
     logging::logger("store")->info("{}: migrated from schema version {} to {}", path_.string(),

@@ -104,7 +104,8 @@ enum class Synchronous {
 pid_t other_process_with(const std::filesystem::path& database,
                          const std::function<bool(pid_t)>& allowed = {});
 
-/// One schema migration: applied in order, each in its own transaction.
+/// One schema migration: those a database lacks are applied in order, all in
+/// one transaction.
 struct Migration {
   /// Schema version after this migration (1, 2, ...).
   int version;
@@ -138,12 +139,16 @@ class Database {
   /// statement); the returned handle resets it when it goes out of scope.
   Statement prepare(std::string_view sql);
 
-  /// Brings the schema to the newest version of `migrations`.
+  /// Brings the schema to the newest version of `migrations`, in one
+  /// transaction: a migration that fails changes nothing.
   /// @throws SqliteError when a migration fails, or when the file's schema is
   ///         newer than this program knows (a downgrade).
   void migrate(std::span<const Migration> migrations);
   /// The schema version (`PRAGMA user_version`).
   int schema_version();
+  /// The schema version, checked against the newest one this program knows.
+  /// @throws SqliteError naming both when the file's is newer (a downgrade).
+  int known_schema_version(int newest);
 
   /// Makes every transaction committed so far survive a power loss: an
   /// fsync of the WAL, as `synchronous=full` does at each commit. Lets a

@@ -6,6 +6,7 @@ import os
 import re
 import signal
 import socket
+import sqlite3
 import ssl
 import subprocess
 import tempfile
@@ -596,6 +597,68 @@ def test_a_missing_default_key_with_work_in_flight_stops_the_start(tmp_path):
     assert record["status"] == "FAILED", record
     assert "does not open the 1 executions" in server.stderr()
     assert server.stop() == 0
+
+
+def run_sql(database, script: str) -> None:
+    db = sqlite3.connect(database)  # its `with` commits but does not close
+    try:
+        db.executescript(script)
+    finally:
+        db.close()
+
+
+def schema_version(database) -> int:
+    db = sqlite3.connect(database)
+    try:
+        return db.execute("PRAGMA user_version").fetchone()[0]
+    finally:
+        db.close()
+
+
+def test_a_start_refused_for_its_key_leaves_older_databases_as_they_were(tmp_path):
+    # The refused start had migrated both databases first: out of reach of the binary that
+    # wrote them, the one to go back to while the right key is found.
+    server = FlintServer(tmp_path / "old").start()
+    r = server.execute(execute_body(request_properties={"noop.pollsInProgress": 100_000}))
+    assert r.status_code == 202, r.text
+    request_id = r.json()["requestId"]
+    assert server.stop() == 0
+    records, events = server.data_dir / "flint.db", server.data_dir / "events.db"
+    # As a build of flint.db schema 2 and events.db schema 1 left them: the job in a row
+    # of its own.
+    run_sql(records, """
+            INSERT INTO jobs (kind, subject, payload, created_at, deadline_at)
+          SELECT 'lifecycle_execution', request_id, job, accepted_at, deadline_at
+          FROM executions WHERE job IS NOT NULL;
+        DROP INDEX executions_monitored;
+        ALTER TABLE executions DROP COLUMN job;
+        ALTER TABLE executions DROP COLUMN deadline_at;
+        ALTER TABLE jobs DROP COLUMN header;
+        PRAGMA user_version = 2;
+    """)
+    run_sql(events, "CREATE INDEX events_appended_at ON events (appended_at);"
+                    "PRAGMA user_version = 1;")
+    key = server.data_dir / "credentials.key"
+    right_key = key.read_bytes()
+    key.write_bytes(os.urandom(32))
+    with pytest.raises(RuntimeError) as failure:
+        server.start()
+    assert (
+        f"store.data_dir: {key} does not open the 1 executions and 0 infrastructure tasks in "
+        f"flight in {records}: they were sealed with another key"
+    ) in str(failure.value), str(failure.value)
+    assert (schema_version(records), schema_version(events)) == (2, 1)
+    # The right key back: both are migrated, and the execution is resumed.
+    key.write_bytes(right_key)
+    server.start()
+    try:
+        assert (schema_version(records), schema_version(events)) == (4, 2)
+        assert "flint.db: migrated from schema version 2 to 4" in server.stderr()
+        # (The noop driver forgets its requests when it stops: the poll then stops monitoring.)
+        assert "resumed monitoring of 1 unfinished executions" in server.stderr()
+        assert server.execution(request_id).status_code == 200
+    finally:
+        assert server.stop() == 0
 
 
 def test_a_named_store_key_file_is_used_and_the_default_one_created(tmp_path):
