@@ -81,11 +81,12 @@ http::Response refuse(const http::Request& request, const http::RequestContext& 
                              *held_back, held_back_as);
     }
   }
-  context.log(*log, level,
-              fmt::format("{} refused with {}{}: {}", context.route, status,
-                          context.driver.empty() ? std::string()
-                                                 : fmt::format(" (driver '{}')", context.driver),
-                          message));
+  context.log(
+      *log, level,
+      fmt::format(
+          "{} from {} refused with {}{}: {}", context.route, context.peer_address(), status,
+          context.driver.empty() ? std::string() : fmt::format(" (driver '{}')", context.driver),
+          message));
   return response;
 }
 

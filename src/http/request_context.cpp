@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cerrno>
 
+#include <arpa/inet.h>
 #include <boost/beast/core/string.hpp>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 namespace flint::http {
@@ -45,6 +47,25 @@ bool RequestContext::peer_closed() const {
   // client's close_notify): a peek would see those bytes first.
   pollfd entry{.fd = peer_socket, .events = POLLRDHUP, .revents = 0};
   return ::poll(&entry, 1, 0) > 0 && (entry.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
+std::string RequestContext::peer_address() const {
+  sockaddr_storage address{};
+  socklen_t size = sizeof address;
+  if (peer_socket < 0 ||
+      ::getpeername(peer_socket, reinterpret_cast<sockaddr*>(&address), &size) != 0) {
+    return "an unknown client";
+  }
+  char text[INET6_ADDRSTRLEN] = {};
+  const void* host = nullptr;
+  if (address.ss_family == AF_INET) host = &reinterpret_cast<const sockaddr_in&>(address).sin_addr;
+  if (address.ss_family == AF_INET6) {
+    host = &reinterpret_cast<const sockaddr_in6&>(address).sin6_addr;
+  }
+  if (host == nullptr || ::inet_ntop(address.ss_family, host, text, sizeof text) == nullptr) {
+    return "an unknown client";
+  }
+  return text;
 }
 
 }  // namespace flint::http

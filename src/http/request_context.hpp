@@ -51,6 +51,10 @@ struct RequestContext {
   /// for it. False when unknown.
   bool peer_closed() const;
 
+  /// The client's IP address (`127.0.0.1`, `::1`), or `an unknown client`:
+  /// for the log lines of refusals. A system call: not for every request.
+  std::string peer_address() const;
+
   /// Builds the context of `request` (headers only).
   static RequestContext from(const Request& request);
 

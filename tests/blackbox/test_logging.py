@@ -199,16 +199,16 @@ def test_a_driver_errors_detail_for_the_operator_is_logged_never_answered(server
     assert_error(r, 500, "noop.raise")
     assert "operator detail" not in r.text
     logged = server.wait_for_log(lambda line: line["message"].startswith(
-        "/api/driver/lifecycle/execute refused with 500 (driver 'noop'): noop driver: driver "
+        "/api/driver/lifecycle/execute from 127.0.0.1 refused with 500 (driver 'noop'): noop driver: driver "
         "raised as requested by noop.raise (operator detail of noop.raise)"))
     assert logged and logged[-1]["level"] == "ERROR", logged
 
 
-def test_a_refusal_before_any_driver_was_chosen_names_none(server):
+def test_a_refusal_before_any_driver_was_chosen_names_none_and_the_client(server):
     body = execute_body()
     del body["lifecycleName"]
     r = server.execute(body)
     assert r.status_code == 400, r.text
     logged = server.wait_for_log(lambda line: line["message"].startswith(
-        "/api/driver/lifecycle/execute refused with 400: lifecycleName"))
+        "/api/driver/lifecycle/execute from 127.0.0.1 refused with 400: lifecycleName"))
     assert logged and logged[-1]["level"] == "INFO", logged
