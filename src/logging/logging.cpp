@@ -1,6 +1,7 @@
 #include "logging/logging.hpp"
 
 #include <chrono>
+#include <cstdlib>
 #include <ctime>
 #include <exception>
 #include <mutex>
@@ -16,6 +17,7 @@
 #include <spdlog/formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <flint/sdk/json.hpp>
@@ -45,6 +47,35 @@ std::string_view level_name(spdlog::level::level_enum level) {
     default:
       return "OFF";
   }
+}
+
+// The `<N>` prefix by which systemd's journal takes a line's priority from a
+// service's standard error (sd-daemon(3)); without it, every line is stored
+// at the unit's default priority, info, and `journalctl -p err` finds none.
+std::string_view syslog_prefix(spdlog::level::level_enum level) {
+  switch (level) {
+    case spdlog::level::trace:
+    case spdlog::level::debug:
+      return "<7>";
+    case spdlog::level::info:
+      return "<6>";
+    case spdlog::level::warn:
+      return "<4>";
+    case spdlog::level::err:
+      return "<3>";
+    default:
+      return "<2>";
+  }
+}
+
+// Whether standard error is the journal's stream: systemd names it in
+// JOURNAL_STREAM as "<device>:<inode>". A process that inherited the variable
+// but writes elsewhere (a shell started by a service) gets no prefixes.
+bool stderr_is_journal() {
+  const char* stream = std::getenv("JOURNAL_STREAM");
+  struct stat status {};
+  if (stream == nullptr || ::fstat(STDERR_FILENO, &status) != 0) return false;
+  return fmt::format("{}:{}", status.st_dev, status.st_ino) == stream;
 }
 
 // UTC with milliseconds and a `Z`, as the contract's `@timestamp`.
@@ -206,7 +237,9 @@ namespace {
 
 class FlatFormatter final : public spdlog::formatter {
  public:
+  explicit FlatFormatter(bool priority_prefix) : priority_prefix_(priority_prefix) {}
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    if (priority_prefix_) dest.append(syslog_prefix(msg.level));
     append_timestamp(msg.time, dest);
     fmt::format_to(std::back_inserter(dest), " {:<8} [{}] {}: ", level_name(msg.level),
                    thread_label(msg),
@@ -227,8 +260,11 @@ class FlatFormatter final : public spdlog::formatter {
     dest.push_back('\n');
   }
   std::unique_ptr<spdlog::formatter> clone() const override {
-    return std::make_unique<FlatFormatter>();
+    return std::make_unique<FlatFormatter>(priority_prefix_);
   }
+
+ private:
+  bool priority_prefix_;
 };
 
 // Java's layout of a throwable's top lines, one per exception in the nested
@@ -260,6 +296,7 @@ std::string host_name() {
 
 class LogstashFormatter final : public spdlog::formatter {
  public:
+  explicit LogstashFormatter(bool priority_prefix) : priority_prefix_(priority_prefix) {}
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
     spdlog::memory_buf_t timestamp;
     append_timestamp(msg.time, timestamp);
@@ -303,6 +340,7 @@ class LogstashFormatter final : public spdlog::formatter {
     }
     // Boost.JSON writes these raw; escaped, they still mean the same string.
     const std::string text = boost::json::serialize(line);
+    if (priority_prefix_) dest.append(syslog_prefix(msg.level));
     std::size_t copied = 0;
     for (std::size_t i = 0; i < text.size(); ++i) {
       unsigned code_point = 0;
@@ -317,10 +355,11 @@ class LogstashFormatter final : public spdlog::formatter {
     dest.push_back('\n');
   }
   std::unique_ptr<spdlog::formatter> clone() const override {
-    return std::make_unique<LogstashFormatter>();
+    return std::make_unique<LogstashFormatter>(priority_prefix_);
   }
 
  private:
+  bool priority_prefix_;
   std::string hostname_ = host_name();
 };
 
@@ -348,14 +387,15 @@ void configure(const LogOptions& options, spdlog::sink_ptr sink) {
   std::lock_guard lock(s.mutex);
   s.level = level;
   s.format = options.format;
+  const bool priority_prefix = options.priority_prefix.value_or(!sink && stderr_is_journal());
   if (sink) {
     s.sink = std::move(sink);
     for (auto& [name, log] : s.loggers) log->sinks().assign(1, s.sink);
   }
   if (options.format == LogFormat::logstash) {
-    s.sink->set_formatter(std::make_unique<LogstashFormatter>());
+    s.sink->set_formatter(std::make_unique<LogstashFormatter>(priority_prefix));
   } else {
-    s.sink->set_formatter(std::make_unique<FlatFormatter>());
+    s.sink->set_formatter(std::make_unique<FlatFormatter>(priority_prefix));
   }
   for (auto& [name, log] : s.loggers) log->set_level(level);
 }

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -25,6 +26,10 @@ struct LogOptions {
   std::string level = "info";
   /// Output format.
   LogFormat format = LogFormat::flat;
+  /// Whether each line starts with its syslog priority (`<3>` for an error),
+  /// which systemd's journal reads and strips. Unset: when standard error is
+  /// the journal's stream (`JOURNAL_STREAM`) and no other sink is given.
+  std::optional<bool> priority_prefix = std::nullopt;
 };
 
 /// (Re)configures every logger. Call once at start, before threads start

@@ -119,6 +119,29 @@ TEST_F(LoggingTest, LevelFiltersLines) {
   EXPECT_TRUE(out_.str().empty());
 }
 
+TEST_F(LoggingTest, JournalPrioritiesPrefixEachLineInBothFormats) {
+  for (const LogFormat format : {LogFormat::flat, LogFormat::logstash}) {
+    out_.str("");
+    configure({.level = "debug", .format = format, .priority_prefix = true},
+              std::make_shared<spdlog::sinks::ostream_sink_mt>(out_));
+    logger("api")->debug("d");
+    logger("api")->info("i");
+    logger("api")->warn("w");
+    logger("api")->error("e");
+    logger("api")->critical("c");
+    std::istringstream lines(out_.str());
+    std::string prefixes;
+    for (std::string line; std::getline(lines, line);) prefixes += line.substr(0, 3);
+    EXPECT_EQ(prefixes, "<7><6><4><3><2>") << out_.str();
+  }
+  // Not given: none with a sink of the caller's.
+  out_.str("");
+  configure({.level = "info", .format = LogFormat::flat},
+            std::make_shared<spdlog::sinks::ostream_sink_mt>(out_));
+  logger("api")->error("e");
+  EXPECT_NE(out_.str().front(), '<');
+}
+
 TEST(LoggingConfig, UnknownLevelIsRejected) {
   EXPECT_THROW(configure({.level = "loud"}), std::invalid_argument);
 }

@@ -5,7 +5,17 @@ from __future__ import annotations
 import re
 import uuid
 
-from flint_blackbox import assert_error, driver_package, execute_body, find_body, prop
+import pytest
+
+from flint_blackbox import (
+    FlintServer,
+    assert_error,
+    driver_package,
+    execute_body,
+    find_body,
+    prop,
+    wait_until,
+)
 
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 REQUIRED_KEYS = {
@@ -168,6 +178,35 @@ def test_flat_log_format_is_plain_text(start_server):
     text = flint.stderr()
     assert "listening" in text
     assert not text.lstrip().startswith("{"), text[:300]
+
+
+@pytest.mark.parametrize("log_type", ["flat", "logstash"])
+def test_under_the_journal_each_line_starts_with_its_priority(tmp_path, log_type):
+    # systemd's journal takes a line's priority from a `<N>` prefix (and strips it); without
+    # one, every line was stored at info and `journalctl -p err` found no error.
+    server = FlintServer(tmp_path / "journal", {"logging": {"type": log_type, "level": "info"}})
+    server.stderr_path.touch()  # the file flint's standard error will be, as systemd names it
+    stream = server.stderr_path.stat()
+    server.env = {"JOURNAL_STREAM": f"{stream.st_dev}:{stream.st_ino}"}
+    server.start()
+    try:
+        assert_error(server.execute(execute_body(request_properties={"noop.raise": "driver"})),
+                     500, "noop.raise")
+        wait_until(lambda: any(line.startswith("<3>") and "refused with 500" in line
+                               for line in server.stderr().splitlines()),
+                   timeout=10, what="the refusal's line at priority 3 (error)")
+        lines = server.stderr().splitlines()
+        assert all(re.match(r"<[2-7]>[{0-9]", line) for line in lines), lines[:5]
+        assert any(line.startswith("<6>") and "listening on" in line for line in lines), lines[:5]
+    finally:
+        assert server.stop() == 0
+    # Inherited, but naming another file (a shell a service started): no prefix.
+    server.env = {"JOURNAL_STREAM": f"{stream.st_dev}:{stream.st_ino}"}
+    server.start()
+    try:
+        assert not server.stderr().startswith("<"), server.stderr()[:200]
+    finally:
+        assert server.stop() == 0
 
 
 def test_trace_context_on_polls_the_breaker_refuses(start_server):
