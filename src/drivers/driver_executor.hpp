@@ -274,12 +274,17 @@ boost::asio::awaitable<T> DriverExecutor::run_then(Call call, std::function<void
         int in_queue = Pending<T>::in_queue;
         if (!pending->phase.compare_exchange_strong(in_queue, Pending<T>::started)) return;
         const auto started = std::chrono::steady_clock::now();
+        std::exception_ptr failure;
         try {
           const logging::ScopedDriverCallNote note(driver, operation);  // named if it crashes
           work(Finish<T>(pending));
         } catch (...) {
-          Finish<T>(pending).fail(std::current_exception());
+          failure = std::current_exception();
         }
+        // Handed over once the handler has ended: inside it, the runtime's own reference to the
+        // exception could be the last one, dropped after the caller's thread read it (in
+        // uninstrumented libstdc++, a race ThreadSanitizer reports).
+        if (failure) Finish<T>(pending).fail(std::move(failure));
         pending->work_returned.store(true, std::memory_order_release);
         probe_.observe(driver, operation, std::chrono::steady_clock::now() - started);
       },

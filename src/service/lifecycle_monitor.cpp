@@ -240,7 +240,8 @@ void LifecycleMonitor::accept(std::string_view lifecycle_name,
     const std::string why =
         oversized_acceptance(driver->driver->info.name, size, options_.max_outcome_size);
     log_->error("execution {}: {}", execution->request_id, why);
-    done(std::make_exception_ptr(sdk::ResourceDriverError(why)));
+    auto error = std::make_exception_ptr(sdk::ResourceDriverError(why));  // see run_then
+    done(std::move(error));
     return;
   }
   if (cluster_) {

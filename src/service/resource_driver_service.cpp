@@ -70,8 +70,10 @@ boost::asio::awaitable<sdk::LifecycleExecuteResponse> ResourceDriverService::exe
         });
     if (const std::string problem = sdk::unusable_request_id(response.request_id);
         !problem.empty()) {
-      finish.fail(std::make_exception_ptr(sdk::ResourceDriverError(fmt::format(
-          "driver '{}' returned an unusable request id: {}", target->driver->info.name, problem))));
+      // Named first: a temporary would be destroyed after the caller's thread read it.
+      auto error = std::make_exception_ptr(sdk::ResourceDriverError(fmt::format(
+          "driver '{}' returned an unusable request id: {}", target->driver->info.name, problem)));
+      finish.fail(std::move(error));
       return;
     }
     if (!monitor_) {
@@ -90,16 +92,17 @@ boost::asio::awaitable<sdk::LifecycleExecuteResponse> ResourceDriverService::exe
     (*record)([this, finish, accepted, context, record,
                lifecycle = request.lifecycle_name](std::exception_ptr failure) {
       if (failure) {
+        // Handed over outside the handler (see DriverExecutor::run_then).
         try {
           std::rethrow_exception(failure);
         } catch (const sdk::TemporaryDriverError& e) {
           // The driver's work has started: a caller that retries must
           // not run it again (see AcceptanceNotRecorded).
-          finish.fail(std::make_exception_ptr(
-              AcceptanceNotRecorded(e.what(), accepted->request_id, *record)));
-        } catch (...) {
-          finish.fail(failure);
+          failure = std::make_exception_ptr(
+              AcceptanceNotRecorded(e.what(), accepted->request_id, *record));
+        } catch (...) {  // any other: handed over as it came
         }
+        finish.fail(std::move(failure));
         return;
       }
       std::string request_id = accepted->request_id;
