@@ -916,6 +916,9 @@ asio::awaitable<void> reload_on_hangup(asio::posix::stream_descriptor& hangups,
     // Every SIGHUP is a reload to systemd (`systemctl reload`), even one
     // with nothing to read: it waits for the READY that ends it.
     service_manager.reloading();
+    // A failed reload still ends with READY (the protocol has no failure for
+    // one): its STATUS says so, in `systemctl status`, until one succeeds.
+    std::string reload_failure;
     if (!credentials.any()) {
       log->info("received SIGHUP: nothing to read again (no http.tls.* or http.auth.tokens_file)");
     } else {
@@ -927,9 +930,13 @@ asio::awaitable<void> reload_on_hangup(asio::posix::stream_descriptor& hangups,
       } catch (const std::exception& e) {
         failed.Increment();
         log->error("received SIGHUP: {}; still using the files read before", e.what());
+        reload_failure = fmt::format(
+            "; the last reload failed ({}), the files read before are in "
+            "use",
+            e.what());
       }
     }
-    service_manager.ready(status);
+    service_manager.ready(status + reload_failure);
   }
 }
 

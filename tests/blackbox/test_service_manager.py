@@ -124,6 +124,33 @@ def test_sighup_is_a_reload_bracketed_by_reloading_and_ready(tmp_path, manager):
         stop(server)
 
 
+def test_a_failed_reload_says_so_in_the_status_until_one_succeeds(tmp_path, manager):
+    # The protocol has no "reload failed": READY ends every reload, and `systemctl reload`
+    # reported success while the old files stayed in use.
+    tokens = tmp_path / "tokens"
+    tokens.write_text("a-token-long-enough-for-flint-0123456789\n")
+    tokens.chmod(0o600)
+    server = notified_server(tmp_path, manager, {"http": {"auth": {"tokens_file": str(tokens)}}})
+    server.start()
+    try:
+        assert manager.next_other_than_watchdog()["READY"] == "1"
+        tokens.chmod(0o644)  # refused: others may read it
+        server.signal(signal.SIGHUP)
+        assert manager.next_other_than_watchdog()["RELOADING"] == "1"
+        ready = manager.next_other_than_watchdog()
+        assert ready["READY"] == "1", ready
+        assert ready["STATUS"].startswith("listening on"), ready
+        assert "; the last reload failed (" in ready["STATUS"], ready
+        assert str(tokens) in ready["STATUS"], ready
+        tokens.chmod(0o600)
+        server.signal(signal.SIGHUP)
+        assert manager.next_other_than_watchdog()["RELOADING"] == "1"
+        ready = manager.next_other_than_watchdog()
+        assert "failed" not in ready["STATUS"], ready
+    finally:
+        stop(server)
+
+
 def test_sigterm_says_stopping_before_the_exit(tmp_path, manager):
     server = notified_server(tmp_path, manager).start()
     assert manager.next_other_than_watchdog()["READY"] == "1"
