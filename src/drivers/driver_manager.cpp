@@ -174,9 +174,10 @@ std::shared_ptr<CircuitBreaker> DriverManager::breaker_of(const RegisteredDriver
   std::string key = driver.info.name + kSeparator + location_name;
   std::lock_guard lock(mutex_);
   if (auto it = breakers_.find(key); it != breakers_.end()) return it->second;
-  // A stream of made-up names must not grow the map for ever.
+  // A stream of made-up names must not grow the map for ever, nor one of
+  // made-up names that each fail once, faster than they go quiet.
   if (breakers_.size() >= 2 * breakers_swept_size_) {
-    forget_breakers_locked();
+    forget_breakers_locked(/*crowded=*/breakers_.size() >= crowded_breakers());
     breakers_swept_size_ = std::max<std::size_t>(breakers_.size(), 1024);
   }
   const DriverSeries* s = &series(driver.info.name);
@@ -387,13 +388,21 @@ std::size_t DriverManager::evict_idle() {
   return target_instances_.evict_expired();
 }
 
-void DriverManager::forget_breakers_locked() {
+std::size_t DriverManager::crowded_breakers() const {
+  return std::max<std::size_t>(4 * options_.max_instances, 4096);
+}
+
+void DriverManager::forget_breakers_locked(bool crowded) {
   const auto quiet_for = options_.expire_after_access.count() > 0 ? options_.expire_after_access
                                                                   : std::chrono::minutes(10);
   std::erase_if(breakers_, [&](const auto& entry) {
     if (entry.second.use_count() != 1) return false;  // a call or an execution holds it
     const auto snapshot = entry.second->snapshot();
-    if (snapshot.state == BreakerState::closed && snapshot.consecutive_failures == 0) return true;
+    // A closed breaker refuses nothing: forgotten, its location only counts
+    // its failures afresh.
+    if (snapshot.state == BreakerState::closed && (snapshot.consecutive_failures == 0 || crowded)) {
+      return true;
+    }
     if (snapshot.idle_for < quiet_for || snapshot.retry_in.count() > 0) return false;
     const auto cut = entry.first.find(kSeparator);
     const auto& s = series(entry.first.substr(0, cut));

@@ -63,7 +63,10 @@ namespace flint::drivers {
 /// from requests, so a breaker no call or execution holds is forgotten: at
 /// once when it has counted nothing, else once its location has had no call
 /// for `expire_after_access` (10 minutes when that is 0) and its open period
-/// is over; its location then starts afresh.
+/// is over; its location then starts afresh. When more than 4 x
+/// `max_instances` (at least 4096) locations have breakers, closed ones are
+/// forgotten with their failure counts, quiet or not: a stream of made-up
+/// names that each fail once cannot grow the map until they go quiet.
 ///
 /// Thread-safe. Instances are made and used on driver threads; the catalog
 /// must outlive the manager.
@@ -199,7 +202,10 @@ class DriverManager {
   void bound_current_locked();
   // Caller holds `mutex_`: forgets the breakers nobody holds that have
   // counted nothing, or whose location was left quiet (see the class).
-  void forget_breakers_locked();
+  // `crowded`: also the closed breakers that counted failures, not yet quiet.
+  void forget_breakers_locked(bool crowded = false);
+  // How many breakers make the map crowded: 4 x max_instances, at least 4096.
+  std::size_t crowded_breakers() const;
   // The finalizer of both caches: an instance left its cache and its last holder let go.
   void close(const std::string& key, Instance& instance);
   // Keeps what a new instance says of its availability, for health.

@@ -293,6 +293,28 @@ TEST_F(DriverManagerTest, BreakersOfLocationsLeftQuietAreForgotten) {
   EXPECT_EQ(execute(location("a", "p")), "a:p") << "the location starts afresh";
 }
 
+TEST_F(DriverManagerTest, MadeUpLocationsThatEachFailOnceDoNotGrowTheBreakersForEver) {
+  // Each fails once, and none goes quiet within the test: only crowding forgets them.
+  manager = std::make_unique<DriverManager>(
+      catalog,
+      DriverManager::Options{.expire_after_access = 1h,
+                             .max_instances = 16,
+                             .breaker = {.failure_threshold = 2, .open_duration = 1h}},
+      registry);
+  const auto open = location("open", "p", {{"fail", "unreachable"}});
+  EXPECT_THROW(execute(open), sdk::UnreachableDeploymentLocationError);
+  EXPECT_THROW(execute(open), sdk::UnreachableDeploymentLocationError);
+  for (int i = 0; i < 20'000; ++i) {
+    manager->target(*catalog.find("per-target"), location("x" + std::to_string(i), "p"))
+        ->breaker->record_failure("down");
+  }
+  const auto listing = manager->describe();
+  const auto& kept = listing.at(0).at("breakers").as_array();
+  EXPECT_LT(kept.size(), 2 * 4096u + 2);
+  EXPECT_EQ(manager->open_breakers(), 1u) << "an open breaker is not forgotten for crowding";
+  EXPECT_THROW(execute(open), sdk::TemporaryDriverError);
+}
+
 TEST_F(DriverManagerTest, BreakerOpensOnTargetFailuresFailsFastAndClosesAfterAProbe) {
   const auto down = location("a", "p", {{"fail", "unreachable"}});
   EXPECT_THROW(execute(down), sdk::UnreachableDeploymentLocationError);
