@@ -267,7 +267,9 @@ struct SealedWork {
 
 SealedWork sealed_work(const std::filesystem::path& records) {
   if (no_execution_records(records)) return {};
-  store::Database db(records, store::Database::ReadOnly{});
+  // Opened for writing, as the store will: its checks name a file Flint's
+  // user may not write. Not migrated.
+  store::Database db(records, store::Synchronous::normal);
   const int version = db.known_schema_version(store::flint_schema().back().version);
   if (version == 0) return {};
   // Until schema 3 an execution's job was a row of `jobs`; since, it is in
