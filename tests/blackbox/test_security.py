@@ -564,14 +564,20 @@ def test_a_named_store_key_file_that_is_missing_stops_the_start(tmp_path):
     assert not missing.exists()
 
 
-def test_a_missing_default_key_with_work_in_flight_stops_the_start(tmp_path):
-    # A data directory restored without its key: a new key could not open what is in
-    # flight, and every execution would fail, for good.
-    server = FlintServer(tmp_path / "restored").start()
+def stopped_with_an_execution_in_flight(directory) -> tuple[FlintServer, str]:
+    """A server that accepted one execution, still in progress, and stopped."""
+    server = FlintServer(directory).start()
     r = server.execute(execute_body(request_properties={"noop.pollsInProgress": 100_000}))
     assert r.status_code == 202, r.text
     request_id = r.json()["requestId"]
     assert server.stop() == 0
+    return server, request_id
+
+
+def test_a_missing_default_key_with_work_in_flight_stops_the_start(tmp_path):
+    # A data directory restored without its key: a new key could not open what is in
+    # flight, and every execution would fail, for good.
+    server, request_id = stopped_with_an_execution_in_flight(tmp_path / "restored")
     key = server.data_dir / "credentials.key"
     key.unlink()
     with pytest.raises(RuntimeError) as failure:
@@ -618,11 +624,7 @@ def schema_version(database) -> int:
 def test_a_start_refused_for_its_key_leaves_older_databases_as_they_were(tmp_path):
     # The refused start had migrated both databases first: out of reach of the binary that
     # wrote them, the one to go back to while the right key is found.
-    server = FlintServer(tmp_path / "old").start()
-    r = server.execute(execute_body(request_properties={"noop.pollsInProgress": 100_000}))
-    assert r.status_code == 202, r.text
-    request_id = r.json()["requestId"]
-    assert server.stop() == 0
+    server, request_id = stopped_with_an_execution_in_flight(tmp_path / "old")
     records, events = server.data_dir / "flint.db", server.data_dir / "events.db"
     # As a build of flint.db schema 2 and events.db schema 1 left them: the job in a row
     # of its own.
