@@ -574,6 +574,17 @@ def stopped_with_an_execution_in_flight(directory) -> tuple[FlintServer, str]:
     return server, request_id
 
 
+def assert_refused_for_another_key(server: FlintServer) -> None:
+    """The start refuses the key in the data directory: it did not seal the execution."""
+    with pytest.raises(RuntimeError) as failure:
+        server.start()
+    assert (
+        f"store.data_dir: {server.data_dir / 'credentials.key'} does not open the 1 executions "
+        f"and 0 infrastructure tasks in flight in {server.data_dir / 'flint.db'}: they were "
+        "sealed with another key"
+    ) in str(failure.value), str(failure.value)
+
+
 def test_a_missing_default_key_with_work_in_flight_stops_the_start(tmp_path):
     # A data directory restored without its key: a new key could not open what is in
     # flight, and every execution would fail, for good.
@@ -590,12 +601,7 @@ def test_a_missing_default_key_with_work_in_flight_stops_the_start(tmp_path):
     # Another key in its place (the wrong secret mounted) opens none of it either.
     key.write_bytes(os.urandom(32))
     key.chmod(0o600)
-    with pytest.raises(RuntimeError) as failure:
-        server.start()
-    assert (
-        f"store.data_dir: {key} does not open the 1 executions and 0 infrastructure tasks in "
-        f"flight in {server.data_dir / 'flint.db'}: they were sealed with another key"
-    ) in str(failure.value), str(failure.value)
+    assert_refused_for_another_key(server)
     # Lost for good: the operator says so, and Flint fails what the old key sealed.
     server.overrides = {"store": {"accept_new_key": True}}
     server.start()
@@ -643,12 +649,7 @@ def test_a_start_refused_for_its_key_leaves_older_databases_as_they_were(tmp_pat
     key = server.data_dir / "credentials.key"
     right_key = key.read_bytes()
     key.write_bytes(os.urandom(32))
-    with pytest.raises(RuntimeError) as failure:
-        server.start()
-    assert (
-        f"store.data_dir: {key} does not open the 1 executions and 0 infrastructure tasks in "
-        f"flight in {records}: they were sealed with another key"
-    ) in str(failure.value), str(failure.value)
+    assert_refused_for_another_key(server)
     assert (schema_version(records), schema_version(events)) == (2, 1)
     # The right key back: both are migrated, and the execution is resumed.
     key.write_bytes(right_key)
